@@ -1,0 +1,44 @@
+import { InvalidArgumentError } from 'commander';
+
+/** Commander value parsers that reject bad numbers with a message naming the option's value. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n) || n < 1) {
+    throw new InvalidArgumentError(`expected a positive integer, got '${value}'`);
+  }
+  return n;
+}
+
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isInteger(n)) {
+    throw new InvalidArgumentError(`expected a non-negative integer, got '${value}'`);
+  }
+  return n;
+}
+
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new InvalidArgumentError(`expected a positive number, got '${value}'`);
+  }
+  return n;
+}
+
+export function integer(value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value.trim()))
+    throw new InvalidArgumentError(`expected an integer, got '${value}'`);
+  return n;
+}
+
+export function oneOf<T extends string>(choices: readonly T[], what: string): (value: string) => T {
+  return (value: string) => {
+    if (!(choices as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(
+        `unknown ${what} '${value}': choose one of ${choices.join(', ')}`,
+      );
+    }
+    return value as T;
+  };
+}

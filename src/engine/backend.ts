@@ -1,0 +1,45 @@
+import * as tf from '@tensorflow/tfjs';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+
+/** Backends frugal is tested on. Any other registered tfjs backend also works with the library. */
+export const KNOWN_BACKENDS = ['cpu', 'wasm'] as const;
+export type BackendName = (typeof KNOWN_BACKENDS)[number];
+
+export interface EngineOptions {
+  /** tfjs backend to activate; default 'wasm' with a fallback to 'cpu' if wasm cannot start. */
+  backend?: string;
+  /** Directory or URL prefix holding the tfjs-backend-wasm `.wasm` files (browsers). Node finds them in node_modules. */
+  wasmPaths?: string;
+  /** Seed for frugal's own randomness; tfjs ops that take a seed get values derived from it. */
+  seed?: number;
+}
+
+export interface EngineInfo {
+  backend: string;
+  seed: number;
+}
+
+/**
+ * The one place that selects the tfjs backend. Resolves once the backend is ready.
+ * Throws a clear error for a backend name that is not registered.
+ */
+export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
+  const requested = options.backend ?? 'wasm';
+  const registered = Object.keys(tf.engine().registryFactory);
+  if (!registered.includes(requested)) {
+    throw new Error(
+      `Unknown backend '${requested}': registered tfjs backends are ${registered.join(', ')}`,
+    );
+  }
+  if (requested === 'wasm' && options.wasmPaths) setWasmPaths(options.wasmPaths);
+  const ok = await tf.setBackend(requested);
+  if (!ok) {
+    if (options.backend === undefined && requested === 'wasm') {
+      await tf.setBackend('cpu');
+    } else {
+      throw new Error(`Backend '${requested}' failed to initialise`);
+    }
+  }
+  await tf.ready();
+  return { backend: tf.getBackend(), seed: options.seed ?? 0 };
+}

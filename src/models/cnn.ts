@@ -1,0 +1,60 @@
+import * as tf from '@tensorflow/tfjs';
+import { checkPositiveInt, SeededInit } from './init.js';
+
+export interface CnnConfig {
+  inputShape: number[];
+  numClasses: number;
+  /** Filters of the two 3x3 convolutions. */
+  filters?: [number, number];
+  dense?: number;
+  seed?: number;
+}
+
+/** conv3x3(32)-relu, conv3x3(64)-relu, maxpool 2x2, dense(128)-relu, dense(logits). */
+export function buildCnn(config: CnnConfig): tf.LayersModel {
+  const [f1, f2] = config.filters ?? [32, 64];
+  const dense = config.dense ?? 128;
+  checkPositiveInt('cnn filters[0]', f1);
+  checkPositiveInt('cnn filters[1]', f2);
+  checkPositiveInt('cnn dense', dense);
+  if (config.inputShape.length !== 3) {
+    throw new Error(
+      `cnn needs image samples [height, width, channels], got [${config.inputShape}]`,
+    );
+  }
+  const init = new SeededInit(config.seed ?? 0);
+  const model = tf.sequential({ name: 'cnn' });
+  model.add(
+    tf.layers.conv2d({
+      inputShape: config.inputShape,
+      filters: f1,
+      kernelSize: 3,
+      activation: 'relu',
+      kernelInitializer: init.glorot(),
+      name: 'conv1',
+    }),
+  );
+  model.add(
+    tf.layers.conv2d({
+      filters: f2,
+      kernelSize: 3,
+      activation: 'relu',
+      kernelInitializer: init.glorot(),
+      name: 'conv2',
+    }),
+  );
+  model.add(tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' }));
+  model.add(tf.layers.flatten({ name: 'flatten' }));
+  model.add(
+    tf.layers.dense({
+      units: dense,
+      activation: 'relu',
+      kernelInitializer: init.glorot(),
+      name: 'dense1',
+    }),
+  );
+  model.add(
+    tf.layers.dense({ units: config.numClasses, kernelInitializer: init.glorot(), name: 'logits' }),
+  );
+  return model;
+}

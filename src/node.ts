@@ -1,0 +1,13 @@
+// Node-only entry ('frugal/node'): everything in 'frugal' plus file I/O and the MNIST loader.
+
+export { DATASETS, type DatasetName, type LoadOptions, loadDataset } from './data/load.js';
+export { loadMnist, MNIST_TOTAL, type MnistOptions } from './data/mnist.js';
+export * from './index.js';
+export { writeFileAtomic, writeJsonAtomic } from './io/atomic-write.js';
+export {
+  fileLoadHandler,
+  fileSaveHandler,
+  loadModel,
+  readModelArtifacts,
+  saveModel,
+} from './io/model-files.js';

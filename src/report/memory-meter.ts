@@ -1,0 +1,114 @@
+import * as tf from '@tensorflow/tfjs';
+import { BufferMeter } from './buffer-meter.js';
+import { externalMemory } from './external-memory.js';
+
+/** Memory of one training step (forward + backward + update), in bytes. */
+export interface StepMemory {
+  /** All model weights, trainable and not. */
+  weightBytes: number;
+  /** One gradient per trainable weight. */
+  gradientBytes: number;
+  /** Optimizer slots (moments etc.) after the step. */
+  optimizerBytes: number;
+  /** The batch tensors fed to the step. */
+  inputBytes: number;
+  /**
+   * Bytes saved for backward: tensors the gradient tape holds at the end of the forward pass,
+   * plus tracked external buffers (packed activations) live at that moment.
+   */
+  savedActivationBytes: number;
+  /** Peak of the step minus weights, gradients, optimizer state and inputs. */
+  activationBytes: number;
+  /**
+   * Peak bytes of the step: weights, optimizer state (as before the step), inputs, the peak of
+   * the buffers the step allocates, and the peak of tracked external buffers (summed, so an
+   * upper bound when the two peaks fall at different moments).
+   */
+  peakBytes: number;
+  /** Peak of tracked external (non-tensor) bytes during the step. */
+  externalPeakBytes: number;
+}
+
+export function tensorBytes(t: tf.Tensor): number {
+  const per = t.dtype === 'complex64' ? 8 : t.dtype === 'string' ? 0 : 4;
+  return t.size * per;
+}
+
+export function sumBytes(ts: Iterable<tf.Tensor>): number {
+  let s = 0;
+  for (const t of ts) s += tensorBytes(t);
+  return s;
+}
+
+/** Bytes held by an optimizer's slot variables (excluding its iteration counter). */
+export async function optimizerStateBytes(optimizer: tf.Optimizer): Promise<number> {
+  const named = await optimizer.getWeights();
+  let bytes = 0;
+  for (const w of named) {
+    if (w.name === 'iter') w.tensor.dispose();
+    else bytes += tensorBytes(w.tensor);
+  }
+  return bytes;
+}
+
+export interface MeteredStep {
+  /** Trainable variables the step differentiates. */
+  variables: tf.Variable[];
+  /** Every weight the model holds (for weightBytes). */
+  weights: tf.Tensor[];
+  optimizer: tf.Optimizer;
+  inputs: tf.Tensor[];
+  /** Forward pass returning the scalar loss; call `markForwardEnd` just before returning. */
+  loss: (markForwardEnd: () => void) => tf.Scalar;
+}
+
+/**
+ * Runs one real training step and reports its memory, counting each tfjs data buffer once (see
+ * `BufferMeter`) plus tracked external buffers. The step updates the weights like any other step.
+ * Returns the loss value too.
+ */
+export async function measureStep(
+  step: MeteredStep,
+): Promise<{ loss: number; memory: StepMemory }> {
+  const weightBytes = sumBytes(step.weights);
+  const gradientBytes = sumBytes(step.variables);
+  const inputBytes = sumBytes(step.inputs);
+  const optimizerBefore = await optimizerStateBytes(step.optimizer);
+  const baseline = weightBytes + optimizerBefore + inputBytes;
+  const extBefore = externalMemory.live;
+  externalMemory.resetPeak();
+  const meter = new BufferMeter();
+  let forwardDelta = Number.NaN;
+  let forwardExt = 0;
+  const mark = () => {
+    forwardDelta = meter.current;
+    forwardExt = externalMemory.live;
+  };
+  const lossTensor = meter.run(() =>
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => step.loss(mark), step.variables);
+      step.optimizer.applyGradients(grads);
+      return value;
+    }),
+  );
+  const loss = (await lossTensor.data())[0];
+  lossTensor.dispose();
+  if (Number.isNaN(forwardDelta))
+    throw new Error('measureStep: the loss function never called markForwardEnd');
+  const optimizerBytes = await optimizerStateBytes(step.optimizer);
+  const externalPeakBytes = externalMemory.peak - extBefore;
+  const peakBytes = baseline + meter.peak + externalPeakBytes;
+  return {
+    loss,
+    memory: {
+      weightBytes,
+      gradientBytes,
+      optimizerBytes,
+      inputBytes,
+      savedActivationBytes: forwardDelta + (forwardExt - extBefore),
+      activationBytes: peakBytes - weightBytes - gradientBytes - optimizerBytes - inputBytes,
+      peakBytes,
+      externalPeakBytes,
+    },
+  };
+}

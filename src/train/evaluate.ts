@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs';
+import { batches, type ClassificationData } from '../data/dataset.js';
+import { defaultForward, type ForwardFn } from './step.js';
+
+export interface Evaluation {
+  accuracy: number;
+  loss: number;
+  count: number;
+}
+
+/** Accuracy and mean loss over a split, in inference mode. */
+export function evaluate(
+  model: tf.LayersModel,
+  data: ClassificationData,
+  which: 'train' | 'test' = 'test',
+  options: { batchSize?: number; forward?: ForwardFn } = {},
+): Evaluation {
+  const forward = options.forward ?? defaultForward(model);
+  let correct = 0;
+  let lossSum = 0;
+  let count = 0;
+  for (const b of batches(data, which, options.batchSize ?? 256)) {
+    const [c, l] = tf.tidy(() => {
+      const logits = forward(b.xs, false);
+      const right = tf.equal(tf.argMax(logits, -1), tf.tensor1d(b.labels, 'int32')).sum();
+      const loss = tf.losses.softmaxCrossEntropy(
+        b.ys,
+        logits,
+        undefined,
+        undefined,
+        tf.Reduction.SUM,
+      );
+      return [right.dataSync()[0], loss.dataSync()[0]];
+    });
+    correct += c;
+    lossSum += l;
+    count += b.size;
+    tf.dispose([b.xs, b.ys]);
+  }
+  return { accuracy: correct / count, loss: lossSum / count, count };
+}

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      timeout: 120_000,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('frugal CLI', () => {
+  it('--help explains every command', async () => {
+    const r = await cli('--help');
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /train/);
+    const t = await cli('train', '--help');
+    for (const opt of ['--model', '--dataset', '--epochs', '--batch', '--backend', '--out'])
+      assert.match(t.stdout, new RegExp(opt));
+  });
+
+  const bad: [string[], RegExp][] = [
+    [
+      ['train', '--model', 'vgg'],
+      /unknown model 'vgg': choose one of mlp, cnn, resnet, transformer/,
+    ],
+    [['train', '--dataset', 'cifar'], /unknown dataset 'cifar'/],
+    [['train', '--backend', 'webgpu', '--dataset', 'synthetic'], /Unknown backend 'webgpu'/],
+    [['train', '--epochs', 'two'], /expected a positive integer, got 'two'/],
+    [['train', '--batch', '0'], /expected a positive integer, got '0'/],
+    [['train', '--lr', '-1'], /expected a positive number, got '-1'/],
+    [
+      ['train', '--train-count', '9999', '--test-count', '9999'],
+      /19998 samples requested but only 10000 exist/,
+    ],
+  ];
+  for (const [args, message] of bad) {
+    it(`rejects ${args.slice(1).join(' ')} with a clear error`, async () => {
+      const out = join(dir, `bad-${args[2]}.json`);
+      const r = await cli(...args, '--out', out, '--no-progress');
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, message);
+      assert.equal(existsSync(out), false, 'no report written');
+    });
+  }
+
+  it('trains on synthetic data, prints the table and writes the JSON report', async () => {
+    const out = join(dir, 'report.json');
+    const r = await cli(
+      'train',
+      '--model',
+      'mlp',
+      '--dataset',
+      'synthetic',
+      '--epochs',
+      '2',
+      '--batch',
+      '32',
+      '--backend',
+      'cpu',
+      '--out',
+      out,
+      '--no-progress',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /test acc/);
+    assert.match(r.stdout, /peak MB/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(report.model, 'mlp');
+    assert.equal(report.backend, 'cpu');
+    assert.equal(report.result.history.length, 2);
+    assert.ok(report.result.memory.peakBytes > 0);
+  });
+});

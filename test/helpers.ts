@@ -1,0 +1,22 @@
+import * as tf from '@tensorflow/tfjs';
+import { initEngine } from '../src/engine/backend.js';
+
+export const BACKENDS = ['cpu', 'wasm'] as const;
+
+/** Activates a backend for the tests that follow. */
+export async function useBackend(name: string): Promise<void> {
+  await initEngine({ backend: name });
+}
+
+/** Max absolute difference between two tensors or arrays. */
+export function maxAbsDiff(
+  a: tf.Tensor | ArrayLike<number>,
+  b: tf.Tensor | ArrayLike<number>,
+): number {
+  const x = a instanceof tf.Tensor ? a.dataSync() : a;
+  const y = b instanceof tf.Tensor ? b.dataSync() : b;
+  if (x.length !== y.length) throw new Error(`length mismatch ${x.length} vs ${y.length}`);
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]));
+  return m;
+}
