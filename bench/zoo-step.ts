@@ -1,0 +1,102 @@
+// Step time and memory of each zoo model on the stock cpu and wasm backends, one run.
+// Usage: npm run bench:zoo-step [-- --batch 64 --steps 3]
+import * as tf from '@tensorflow/tfjs';
+import { renderTable } from '../src/cli/table.js';
+import { batches } from '../src/data/dataset.js';
+import { syntheticClassification } from '../src/data/synthetic.js';
+import { initEngine } from '../src/engine/backend.js';
+import { writeJsonAtomic } from '../src/io/atomic-write.js';
+import { buildModel, ZOO_LAYOUT, ZOO_MODELS, type ZooModelName } from '../src/models/zoo.js';
+import { fixed, mb } from '../src/report/format.js';
+import type { StepMemory } from '../src/report/memory-meter.js';
+import { trainStep, trainStepMeasured } from '../src/train/step.js';
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const batchSize = arg('batch', 64);
+const steps = arg('steps', 3);
+// Stock cpu convolution gradients run at about 0.01 GFLOP/s: conv models are timed there at a
+// small batch and the per-sample time is scaled to the full batch (marked 'est.').
+const slowBatch = arg('slow-batch', 4);
+
+interface Row {
+  model: ZooModelName;
+  backend: string;
+  batch: number;
+  stepMs?: number;
+  estimated: boolean;
+  memory?: StepMemory;
+  error?: string;
+}
+
+const rows: Row[] = [];
+for (const backend of ['cpu', 'wasm']) {
+  await initEngine({ backend });
+  for (const name of ZOO_MODELS) {
+    const conv = name === 'cnn' || name === 'resnet';
+    const b = backend === 'cpu' && conv ? slowBatch : batchSize;
+    const shape = ZOO_LAYOUT[name] === 'image' ? [28, 28, 1] : [28, 28];
+    const data = syntheticClassification({
+      sampleShape: shape,
+      numClasses: 10,
+      trainCount: b * (steps + 1),
+      testCount: 1,
+    });
+    const model = buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 });
+    const optimizer = tf.train.adam(1e-3);
+    const row: Row = { model: name, backend, batch: b, estimated: b !== batchSize };
+    try {
+      const it = batches(data, 'train', b);
+      const times: number[] = [];
+      let i = 0;
+      for (const batch of it) {
+        if (i === 1) {
+          row.memory = (await trainStepMeasured({ model, optimizer }, batch)).memory;
+        } else {
+          const t0 = performance.now();
+          trainStep({ model, optimizer }, batch);
+          if (i > 0) times.push(performance.now() - t0);
+        }
+        tf.dispose([batch.xs, batch.ys]);
+        i++;
+      }
+      const mean = times.reduce((s, t) => s + t, 0) / times.length;
+      row.stepMs = (mean * batchSize) / b;
+    } catch (e) {
+      row.error = (e as Error).message;
+    }
+    rows.push(row);
+    model.dispose();
+    optimizer.dispose();
+    process.stderr.write(
+      `${name} on ${backend}: ${row.error ?? `${fixed(row.stepMs ?? Number.NaN)} ms`}\n`,
+    );
+  }
+}
+
+console.log(`Training step (Adam) at batch ${batchSize}, stock tfjs kernels, MNIST-shaped inputs`);
+console.log(
+  renderTable(
+    ['model', 'backend', 'step ms', 'samples/s', 'measured at batch', 'saved act MB', 'peak MB'],
+    rows.map((r) => [
+      r.model,
+      r.backend,
+      r.error
+        ? `fails: ${r.error.slice(0, 60)}`
+        : `${fixed(r.stepMs ?? Number.NaN)}${r.estimated ? ' (est.)' : ''}`,
+      r.stepMs ? fixed((batchSize / r.stepMs) * 1000, r.stepMs > 1000 ? 2 : 0) : 'n/a',
+      r.batch,
+      r.memory ? mb(r.memory.savedActivationBytes) : 'n/a',
+      r.memory ? mb(r.memory.peakBytes) : 'n/a',
+    ]),
+  ),
+);
+console.log('Memory columns are at the measured batch.');
+writeJsonAtomic('bench/results/zoo-step.json', {
+  batchSize,
+  steps,
+  rows,
+  date: new Date().toISOString(),
+});
