@@ -1,15 +1,12 @@
 // Step time and memory of each zoo model on the stock cpu and wasm backends, one run.
-// Usage: npm run bench:zoo-step [-- --batch 64 --steps 3]
-import * as tf from '@tensorflow/tfjs';
+// Usage: npm run bench:zoo-step [-- --batch 64 --steps 3 --slow-batch 4]
 import { renderTable } from '../src/cli/table.js';
-import { batches } from '../src/data/dataset.js';
-import { syntheticClassification } from '../src/data/synthetic.js';
 import { initEngine } from '../src/engine/backend.js';
 import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { buildModel, ZOO_LAYOUT, ZOO_MODELS, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb } from '../src/report/format.js';
 import type { StepMemory } from '../src/report/memory-meter.js';
-import { trainStep, trainStepMeasured } from '../src/train/step.js';
+import { benchmarkStep } from '../src/train/benchmark-step.js';
 
 const arg = (name: string, dflt: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,38 +35,17 @@ for (const backend of ['cpu', 'wasm']) {
     const conv = name === 'cnn' || name === 'resnet';
     const b = backend === 'cpu' && conv ? slowBatch : batchSize;
     const shape = ZOO_LAYOUT[name] === 'image' ? [28, 28, 1] : [28, 28];
-    const data = syntheticClassification({
-      sampleShape: shape,
-      numClasses: 10,
-      trainCount: b * (steps + 1),
-      testCount: 1,
-    });
     const model = buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 });
-    const optimizer = tf.train.adam(1e-3);
     const row: Row = { model: name, backend, batch: b, estimated: b !== batchSize };
     try {
-      const it = batches(data, 'train', b);
-      const times: number[] = [];
-      let i = 0;
-      for (const batch of it) {
-        if (i === 1) {
-          row.memory = (await trainStepMeasured({ model, optimizer }, batch)).memory;
-        } else {
-          const t0 = performance.now();
-          trainStep({ model, optimizer }, batch);
-          if (i > 0) times.push(performance.now() - t0);
-        }
-        tf.dispose([batch.xs, batch.ys]);
-        i++;
-      }
-      const mean = times.reduce((s, t) => s + t, 0) / times.length;
-      row.stepMs = (mean * batchSize) / b;
+      const r = await benchmarkStep(model, { batchSize: b, steps, numClasses: 10 });
+      row.stepMs = (r.stepMs * batchSize) / b;
+      row.memory = r.memory;
     } catch (e) {
       row.error = (e as Error).message;
     }
     rows.push(row);
     model.dispose();
-    optimizer.dispose();
     process.stderr.write(
       `${name} on ${backend}: ${row.error ?? `${fixed(row.stepMs ?? Number.NaN)} ms`}\n`,
     );

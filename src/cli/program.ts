@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { DATASETS } from '../data/load.js';
 import { ZOO_MODELS } from '../models/zoo.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
+import { benchCommand } from './commands/bench.js';
 import { trainCommand } from './commands/train.js';
 import { integer, nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
 
@@ -57,6 +58,29 @@ export function buildCli(): Command {
     .option('--no-progress', 'do not draw a progress bar')
     .action(async (opts) => {
       await trainCommand(opts);
+    });
+
+  program
+    .command('bench')
+    .description(
+      'Time the training step (forward, backward, Adam update) of zoo models and measure its memory, on one or more backends.',
+    )
+    .option(
+      '--model <names>',
+      `comma-separated zoo models (${ZOO_MODELS.join(', ')}) or all`,
+      'all',
+    )
+    .option('--backend <names>', 'comma-separated tfjs backends', 'wasm')
+    .option('--batch <n>', 'batch size', positiveInt, 64)
+    .option(
+      '--steps <n>',
+      'timed steps (after one warm-up and one memory-measured step)',
+      positiveInt,
+      3,
+    )
+    .option('--out <file>', 'write the JSON report here', 'runs/bench-report.json')
+    .action(async (opts) => {
+      await benchCommand(opts);
     });
 
   return program;
