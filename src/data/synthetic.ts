@@ -1,4 +1,5 @@
 import { makeRng, normal } from '../engine/random.js';
+import { defaultSeed } from '../engine/seed.js';
 import { type ClassificationData, type Split, sampleSize } from './dataset.js';
 
 export interface SyntheticOptions {
@@ -26,7 +27,7 @@ export function syntheticClassification(options: SyntheticOptions = {}): Classif
   if (!Number.isInteger(numClasses) || numClasses < 2)
     throw new Error(`numClasses must be an integer >= 2, got ${numClasses}`);
   const per = sampleSize(sampleShape);
-  const rng = makeRng(options.seed ?? 0);
+  const rng = makeRng(options.seed ?? defaultSeed());
   const centres = Float32Array.from({ length: numClasses * per }, () => normal(rng));
   const make = (count: number): Split => {
     if (!Number.isInteger(count) || count < 1)

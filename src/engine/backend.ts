@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { defaultSeed, setDefaultSeed } from './seed.js';
 
 /** Backends frugal is tested on. Any other registered tfjs backend also works with the library. */
 export const KNOWN_BACKENDS = ['cpu', 'wasm'] as const;
@@ -10,7 +11,7 @@ export interface EngineOptions {
   backend?: string;
   /** Directory or URL prefix holding the tfjs-backend-wasm `.wasm` files (browsers). Node finds them in node_modules. */
   wasmPaths?: string;
-  /** Seed for frugal's own randomness; tfjs ops that take a seed get values derived from it. */
+  /** Default seed for frugal's randomness (model initialisers, data splits, shuffling) when a config gives none. */
   seed?: number;
 }
 
@@ -41,5 +42,6 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     }
   }
   await tf.ready();
-  return { backend: tf.getBackend(), seed: options.seed ?? 0 };
+  if (options.seed !== undefined) setDefaultSeed(options.seed);
+  return { backend: tf.getBackend(), seed: defaultSeed() };
 }

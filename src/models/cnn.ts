@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { defaultSeed } from '../engine/seed.js';
 import { checkPositiveInt, SeededInit } from './init.js';
 
 export interface CnnConfig {
@@ -22,7 +23,7 @@ export function buildCnn(config: CnnConfig): tf.LayersModel {
       `cnn needs image samples [height, width, channels], got [${config.inputShape}]`,
     );
   }
-  const init = new SeededInit(config.seed ?? 0);
+  const init = new SeededInit(config.seed ?? defaultSeed());
   const model = tf.sequential({ name: 'cnn' });
   model.add(
     tf.layers.conv2d({

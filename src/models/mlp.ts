@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { defaultSeed } from '../engine/seed.js';
 import { checkPositiveInt, SeededInit } from './init.js';
 
 export interface MlpConfig {
@@ -17,7 +18,7 @@ export function buildMlp(config: MlpConfig): tf.LayersModel {
     checkPositiveInt(`mlp hidden[${i}]`, h);
   });
   checkPositiveInt('numClasses', config.numClasses);
-  const init = new SeededInit(config.seed ?? 0);
+  const init = new SeededInit(config.seed ?? defaultSeed());
   const model = tf.sequential({ name: 'mlp' });
   const flat = config.inputShape.length === 1;
   if (!flat) model.add(tf.layers.flatten({ inputShape: config.inputShape, name: 'flatten' }));

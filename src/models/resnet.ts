@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { defaultSeed } from '../engine/seed.js';
 import { checkPositiveInt, SeededInit } from './init.js';
 
 export interface ResnetConfig {
@@ -27,7 +28,7 @@ export function buildResnet(config: ResnetConfig): tf.LayersModel {
       `resnet needs image samples [height, width, channels], got [${config.inputShape}]`,
     );
   }
-  const init = new SeededInit(config.seed ?? 0);
+  const init = new SeededInit(config.seed ?? defaultSeed());
   const conv = (
     x: tf.SymbolicTensor,
     filters: number,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { defaultSeed } from '../engine/seed.js';
 import { checkPositiveInt, SeededInit } from './init.js';
 import { MultiHeadSelfAttention, PositionEmbedding } from './layers/attention.js';
 
@@ -37,7 +38,7 @@ export function buildTransformer(config: TransformerConfig): tf.LayersModel {
   }
   if (d % heads !== 0)
     throw new Error(`transformer dModel ${d} is not divisible by numHeads ${heads}`);
-  const seed = config.seed ?? 0;
+  const seed = config.seed ?? defaultSeed();
   const init = new SeededInit(seed);
   const input = tf.input({ shape: config.inputShape, name: 'input' });
   const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) =>

@@ -1,3 +1,4 @@
+import { defaultSeed } from '../engine/seed.js';
 import { OPTIMIZERS, type OptimizerName } from './optimizer.js';
 
 /** Plain-data training configuration; `validateTrainConfig` fills defaults and checks every field. */
@@ -38,7 +39,7 @@ export function validateTrainConfig(input: Partial<TrainConfig> = {}): TrainConf
     if (!known.has(k))
       throw new Error(`train config: unknown field '${k}' (known: ${[...known].join(', ')})`);
   }
-  const c = { ...DEFAULT_TRAIN_CONFIG, ...input };
+  const c = { ...DEFAULT_TRAIN_CONFIG, seed: defaultSeed(), ...input };
   positiveInt('epochs', c.epochs);
   positiveInt('batchSize', c.batchSize);
   positiveInt('maxStepsPerEpoch', c.maxStepsPerEpoch, true);
