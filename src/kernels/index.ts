@@ -6,20 +6,23 @@ import {
   FAST_CONV2D_BACKPROP_FILTER,
   FAST_CONV2D_BACKPROP_INPUT,
 } from './conv2d-grad.js';
+import { matMulPlainOperands } from './mat-mul.js';
+import { type MaxPoolGradAttrs, maxPoolGrad } from './max-pool-grad.js';
 import { type FastKernel, KernelOverrides } from './registry.js';
+import { leadingAxes, sumLeading } from './sum-leading.js';
 
-/** Backends that get frugal's kernels (they compose the backend's own forward kernels). */
+/** Backends that get frugal's kernels. */
 export const FAST_KERNEL_BACKENDS = ['cpu', 'wasm'] as const;
 
-/** NCHW (or anything else frugal does not handle) goes to the stock kernel when there is one. */
-function nhwcOrStock(
-  body: (
-    inputs: tf.NamedTensorInfoMap,
-    backendName: string,
-    backend: object,
-    attrs: tf.NamedAttrMap,
-  ) => tf.TensorInfo,
-): FastKernel['kernelFunc'] {
+type Body = (
+  inputs: tf.NamedTensorInfoMap,
+  backendName: string,
+  backend: object,
+  attrs: tf.NamedAttrMap,
+) => tf.TensorInfo;
+
+/** NCHW (which frugal's kernels do not handle) goes to the stock kernel when there is one. */
+function nhwcOrStock(body: Body): FastKernel['kernelFunc'] {
   return (backendName, { inputs, backend, attrs = {} }, stock) => {
     if (attrs.dataFormat === 'NCHW' && stock) {
       return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
@@ -47,13 +50,56 @@ const inputGrad = nhwcOrStock((inputs, name, backend, attrs) =>
   ),
 );
 
+const withStock =
+  (
+    body: (
+      name: string,
+      backend: object,
+      inputs: tf.NamedTensorInfoMap,
+      attrs: tf.NamedAttrMap,
+      stock: tf.KernelConfig,
+    ) => tf.TensorInfo,
+  ): FastKernel['kernelFunc'] =>
+  (name, { inputs, backend, attrs = {} }, stock) => {
+    if (!stock) throw new Error(`frugal fast kernels: backend '${name}' has no stock matmul`);
+    return body(name, backend, inputs, attrs, stock);
+  };
+
 const overrides = new KernelOverrides(
-  FAST_KERNEL_BACKENDS,
   [
-    { kernelName: 'Conv2DBackpropFilter', kernelFunc: filterGrad },
-    { kernelName: 'Conv2DBackpropInput', kernelFunc: inputGrad },
-    { kernelName: FAST_CONV2D_BACKPROP_FILTER, kernelFunc: filterGrad },
-    { kernelName: FAST_CONV2D_BACKPROP_INPUT, kernelFunc: inputGrad },
+    { kernelName: 'Conv2DBackpropFilter', backends: FAST_KERNEL_BACKENDS, kernelFunc: filterGrad },
+    { kernelName: 'Conv2DBackpropInput', backends: FAST_KERNEL_BACKENDS, kernelFunc: inputGrad },
+    {
+      kernelName: FAST_CONV2D_BACKPROP_FILTER,
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: filterGrad,
+    },
+    {
+      kernelName: FAST_CONV2D_BACKPROP_INPUT,
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: inputGrad,
+    },
+    {
+      kernelName: 'MaxPoolGrad',
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: (name, { inputs, backend, attrs = {} }) =>
+        maxPoolGrad(name, backend, inputs.dy!, inputs.input!, attrs as unknown as MaxPoolGradAttrs),
+    },
+    {
+      kernelName: 'Sum',
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: (name, { inputs, backend, attrs = {} }, stock) => {
+        const x = inputs.x!;
+        const count = leadingAxes(x.shape, attrs.axis as number | number[]);
+        if (x.dtype === 'float32' && count !== undefined && count > 0) {
+          return sumLeading(name, backend, x, count, attrs.keepDims === true);
+        }
+        if (!stock) throw new Error(`frugal fast kernels: backend '${name}' has no Sum kernel`);
+        return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+      },
+    },
+    { kernelName: 'BatchMatMul', backends: ['wasm'], kernelFunc: withStock(matMulPlainOperands) },
+    { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(matMulPlainOperands) },
   ],
   [{ kernelName: 'Conv2D', config: conv2dGradConfig }],
 );

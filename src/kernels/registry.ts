@@ -9,6 +9,8 @@ export type FastKernelFunc = (
 
 export interface FastKernel {
   kernelName: string;
+  /** Backends this kernel is registered for. */
+  backends: readonly string[];
   kernelFunc: FastKernelFunc;
 }
 
@@ -28,7 +30,6 @@ export class KernelOverrides {
   private active = false;
 
   constructor(
-    private readonly backends: readonly string[],
     private readonly kernels: readonly FastKernel[],
     private readonly gradients: readonly FastGradient[],
   ) {}
@@ -39,8 +40,8 @@ export class KernelOverrides {
 
   install(): void {
     if (this.active) return;
-    for (const backend of this.backends) {
-      for (const k of this.kernels) {
+    for (const k of this.kernels) {
+      for (const backend of k.backends) {
         const stock = tf.getKernel(k.kernelName, backend);
         this.savedKernels.push({ name: k.kernelName, backend, stock });
         if (stock) tf.unregisterKernel(k.kernelName, backend);
