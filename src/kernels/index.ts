@@ -3,9 +3,14 @@ import { type Conv2DBackpropFilterAttrs, conv2dBackpropFilter } from './conv2d-b
 import { type Conv2DBackpropInputAttrs, conv2dBackpropInput } from './conv2d-backprop-input.js';
 import {
   conv2dGradConfig,
+  depthwiseConv2dGradConfig,
   FAST_CONV2D_BACKPROP_FILTER,
   FAST_CONV2D_BACKPROP_INPUT,
+  FAST_DEPTHWISE_BACKPROP_FILTER,
+  FAST_DEPTHWISE_BACKPROP_INPUT,
 } from './conv2d-grad.js';
+import { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';
+import { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.js';
 import { matMulPlainOperands } from './mat-mul.js';
 import { type MaxPoolGradAttrs, maxPoolGrad } from './max-pool-grad.js';
 import { type FastKernel, KernelOverrides } from './registry.js';
@@ -50,6 +55,25 @@ const inputGrad = nhwcOrStock((inputs, name, backend, attrs) =>
   ),
 );
 
+const depthwiseFilterGrad = nhwcOrStock((inputs, name, backend, attrs) =>
+  depthwiseConv2dBackpropFilter(
+    name,
+    backend,
+    inputs.x!,
+    inputs.dy!,
+    attrs as unknown as Conv2DBackpropFilterAttrs,
+  ),
+);
+const depthwiseInputGrad = nhwcOrStock((inputs, name, backend, attrs) =>
+  depthwiseConv2dBackpropInput(
+    name,
+    backend,
+    inputs.dy!,
+    inputs.filter!,
+    attrs as unknown as Conv2DBackpropInputAttrs,
+  ),
+);
+
 const withStock =
   (
     body: (
@@ -80,6 +104,26 @@ const overrides = new KernelOverrides(
       kernelFunc: inputGrad,
     },
     {
+      kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: depthwiseFilterGrad,
+    },
+    {
+      kernelName: 'DepthwiseConv2dNativeBackpropInput',
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: depthwiseInputGrad,
+    },
+    {
+      kernelName: FAST_DEPTHWISE_BACKPROP_FILTER,
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: depthwiseFilterGrad,
+    },
+    {
+      kernelName: FAST_DEPTHWISE_BACKPROP_INPUT,
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: depthwiseInputGrad,
+    },
+    {
       kernelName: 'MaxPoolGrad',
       backends: FAST_KERNEL_BACKENDS,
       kernelFunc: (name, { inputs, backend, attrs = {} }) =>
@@ -101,7 +145,10 @@ const overrides = new KernelOverrides(
     { kernelName: 'BatchMatMul', backends: ['wasm'], kernelFunc: withStock(matMulPlainOperands) },
     { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(matMulPlainOperands) },
   ],
-  [{ kernelName: 'Conv2D', config: conv2dGradConfig }],
+  [
+    { kernelName: 'Conv2D', config: conv2dGradConfig },
+    { kernelName: 'DepthwiseConv2dNative', config: depthwiseConv2dGradConfig },
+  ],
 );
 
 /**
