@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { batchedMatMulAsDepthwise, matMulBatch } from './batched-mat-mul.js';
+import { BINARY_OPS, binaryCpu } from './binary-cpu.js';
 import { type Conv2DBackpropFilterAttrs, conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { type Conv2DBackpropInputAttrs, conv2dBackpropInput } from './conv2d-backprop-input.js';
 import {
@@ -10,6 +11,7 @@ import {
   FAST_DEPTHWISE_BACKPROP_FILTER,
   FAST_DEPTHWISE_BACKPROP_INPUT,
 } from './conv2d-grad.js';
+import { cpuConv2D, cpuMatMul } from './cpu-dense.js';
 import { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.js';
 import { matMulPlainOperands } from './mat-mul.js';
@@ -159,6 +161,21 @@ const overrides = new KernelOverrides(
         return matMulPlainOperands(name, backend, inputs, attrs, stock);
       }),
     },
+    ...Object.keys(BINARY_OPS).map(
+      (kernelName): FastKernel => ({
+        kernelName,
+        backends: ['cpu'],
+        kernelFunc: withStock(
+          (_name, backend, inputs, attrs, stock) =>
+            binaryCpu(kernelName, backend, inputs.a!, inputs.b!) ??
+            (stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo),
+        ),
+      }),
+    ),
+    { kernelName: 'Conv2D', backends: ['cpu'], kernelFunc: cpuConv2D },
+    { kernelName: 'FusedConv2D', backends: ['cpu'], kernelFunc: cpuConv2D },
+    { kernelName: 'BatchMatMul', backends: ['cpu'], kernelFunc: cpuMatMul },
+    { kernelName: '_FusedMatMul', backends: ['cpu'], kernelFunc: cpuMatMul },
     {
       kernelName: 'Tile',
       backends: FAST_KERNEL_BACKENDS,

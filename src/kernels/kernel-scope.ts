@@ -32,6 +32,12 @@ export class KernelScope {
     return out;
   }
 
+  /** Takes ownership of an output made outside `run` (released by `dispose` unless kept). */
+  adopt(info: tf.TensorInfo): tf.TensorInfo {
+    this.owned.add(info);
+    return info;
+  }
+
   reshape(x: tf.TensorInfo, shape: number[]): tf.TensorInfo {
     return this.run('Reshape', { x }, { shape });
   }
