@@ -1,4 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
+import {
+  BATCH_NORM_PARTS,
+  type BatchNormPart,
+  batchNormGradPart,
+  FAST_BATCH_NORM_GRAD,
+} from './batch-norm-grad.js';
+import { batchNormGradConfig } from './batch-norm-grad-config.js';
 import { batchedMatMulAsDepthwise, matMulBatch } from './batched-mat-mul.js';
 import { BINARY_OPS, binaryCpu } from './binary-cpu.js';
 import { type Conv2DBackpropFilterAttrs, conv2dBackpropFilter } from './conv2d-backprop-filter.js';
@@ -172,6 +179,17 @@ const overrides = new KernelOverrides(
         ),
       }),
     ),
+    {
+      kernelName: FAST_BATCH_NORM_GRAD,
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: (name, { inputs, backend, attrs = {} }) => {
+        const part = attrs.part as BatchNormPart;
+        if (!BATCH_NORM_PARTS.includes(part)) {
+          throw new Error(`${FAST_BATCH_NORM_GRAD}: unknown part '${String(part)}'`);
+        }
+        return batchNormGradPart(name, backend, inputs, part, attrs.varianceEpsilon as number);
+      },
+    },
     { kernelName: 'Conv2D', backends: ['cpu'], kernelFunc: cpuConv2D },
     { kernelName: 'FusedConv2D', backends: ['cpu'], kernelFunc: cpuConv2D },
     { kernelName: 'BatchMatMul', backends: ['cpu'], kernelFunc: cpuMatMul },
@@ -190,9 +208,10 @@ const overrides = new KernelOverrides(
     { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(matMulPlainOperands) },
   ],
   [
-    { kernelName: 'Conv2D', config: conv2dGradConfig },
-    { kernelName: 'DepthwiseConv2dNative', config: depthwiseConv2dGradConfig },
-    { kernelName: 'Tile', config: tileGradConfig },
+    { kernelName: 'Conv2D', make: () => conv2dGradConfig },
+    { kernelName: 'DepthwiseConv2dNative', make: () => depthwiseConv2dGradConfig },
+    { kernelName: 'Tile', make: () => tileGradConfig },
+    { kernelName: 'FusedBatchNorm', make: batchNormGradConfig },
   ],
 );
 

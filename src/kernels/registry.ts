@@ -16,7 +16,8 @@ export interface FastKernel {
 
 export interface FastGradient {
   kernelName: string;
-  config: tf.GradConfig;
+  /** Builds the gradient config, given the stock one (to fall back on). */
+  make: (stock: tf.GradConfig | undefined) => tf.GradConfig;
 }
 
 /**
@@ -56,7 +57,7 @@ export class KernelOverrides {
       const stock = tf.getGradient(g.kernelName);
       this.savedGradients.push({ name: g.kernelName, stock });
       if (stock) tf.unregisterGradient(g.kernelName);
-      tf.registerGradient(g.config);
+      tf.registerGradient(g.make(stock));
     }
     this.active = true;
   }
