@@ -142,19 +142,21 @@ export const FAST_KERNELS: FastKernel[] = [
     kernelFunc: (name, { inputs, backend, attrs = {} }) =>
       maxPoolGrad(name, backend, inputs.dy!, inputs.input!, attrs as unknown as MaxPoolGradAttrs),
   },
-  {
-    kernelName: 'Sum',
-    backends: FAST_KERNEL_BACKENDS,
-    kernelFunc: (name, { inputs, backend, attrs = {} }, stock) => {
-      const x = inputs.x!;
-      const count = leadingAxes(x.shape, attrs.axis as number | number[]);
-      if (x.dtype === 'float32' && count !== undefined && count > 0) {
-        return sumLeading(name, backend, x, count, attrs.keepDims === true);
-      }
-      if (!stock) throw new Error(`frugal fast kernels: backend '${name}' has no Sum kernel`);
-      return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
-    },
-  },
+  ...(['Sum', 'Mean'] as const).map(
+    (kernelName): FastKernel => ({
+      kernelName,
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: withStock((name, backend, inputs, attrs, stock) => {
+        const x = inputs.x!;
+        const count = leadingAxes(x.shape, attrs.axis as number | number[]);
+        if (x.dtype === 'float32' && count !== undefined && count > 0) {
+          const keepDims = attrs.keepDims === true;
+          return sumLeading(name, backend, x, count, keepDims, kernelName === 'Mean');
+        }
+        return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+      }),
+    }),
+  ),
   {
     kernelName: 'BatchMatMul',
     backends: ['wasm'],
