@@ -1,4 +1,7 @@
 // The table of frugal's kernels and gradient overrides, installed by useFastKernels() (index.ts).
+// The wasm backend registers its kernels when imported: import it first so that the stock
+// kernels frugal wraps (and puts back) are the real ones.
+import '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '@tensorflow/tfjs';
 import {
   BATCH_NORM_PARTS,
