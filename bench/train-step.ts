@@ -2,6 +2,7 @@
 // with frugal's fast kernels, plus the same CNN in PyTorch when torch is importable.
 // Run: npm run bench:train-step   (writes bench/results/train-step.json)
 import { execFileSync } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -206,6 +207,7 @@ function torchCnn(threads: number): TorchResult | string {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadAtStart = loadavg()[0];
   const peak = await wasmMatmulPeak();
   const rows: Measurement[] = [];
   for (const model of ZOO_MODELS) {
@@ -235,7 +237,9 @@ async function main(): Promise<void> {
     r.backend,
     r.kernels,
     r.msPerStep === null ? 'n/a' : fixed(r.msPerStep),
-    r.samplesPerSecond === null ? 'n/a' : fixed(r.samplesPerSecond, 0),
+    r.samplesPerSecond === null
+      ? 'n/a'
+      : fixed(r.samplesPerSecond, r.samplesPerSecond < 10 ? 2 : 0),
     r.kernels === 'fast' ? ratio(speedup(r, find(r.model, r.backend, 'stock'))) : '',
     ratio(speedup(r, find(r.model, 'cpu', 'stock'))),
     r.gflopPerSecond === null
@@ -266,8 +270,9 @@ async function main(): Promise<void> {
       `frugal fast wasm = ${ratio(speedup(fastWasmCnn as Measurement, { samplesPerSecond: t.samplesPerSecond } as Measurement))} of this`,
     ]);
   }
+  const load = [loadAtStart, loadavg()[0]];
   console.log(
-    `Training step (forward + backward + Adam), batch ${BATCH}, MNIST shapes. GFLOP/s counts conv and matmul multiply-adds; peak = wasm matmul 512^3 measured now: ${fixed(peak)} GFLOP/s`,
+    `Training step (forward + backward + Adam), batch ${BATCH}, MNIST shapes. GFLOP/s counts conv and matmul multiply-adds; peak = wasm matmul 512^3 measured now: ${fixed(peak)} GFLOP/s. Load average ${fixed(load[0])} at start, ${fixed(load[1])} at end (${availableParallelism()} cores).`,
   );
   console.log(
     renderTable(
@@ -293,6 +298,8 @@ async function main(): Promise<void> {
     shapes: SHAPES,
     optimizer: 'adam',
     wasmMatmulPeakGflops: peak,
+    cores: availableParallelism(),
+    loadAverage: { start: load[0], end: load[1] },
     flopsCounted: 'conv and matmul multiply-adds (2 per MAC) from a tf.profile trace of one step',
     rows,
     pytorchCnn: torch,
