@@ -3,6 +3,7 @@
 // kernels frugal wraps (and puts back) are the real ones.
 import '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '@tensorflow/tfjs';
+import { avgPoolGrad } from './avg-pool-grad.js';
 import {
   BATCH_NORM_PARTS,
   type BatchNormPart,
@@ -138,6 +139,12 @@ export const FAST_KERNELS: FastKernel[] = [
     kernelName: FAST_DEPTHWISE_BACKPROP_INPUT,
     backends: FAST_KERNEL_BACKENDS,
     kernelFunc: depthwiseInputGrad,
+  },
+  {
+    kernelName: 'AvgPoolGrad',
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: (name, { inputs, backend, attrs = {} }) =>
+      avgPoolGrad(name, backend, inputs.dy!, inputs.input!, attrs as unknown as MaxPoolGradAttrs),
   },
   {
     kernelName: 'MaxPoolGrad',
