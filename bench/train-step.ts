@@ -2,6 +2,7 @@
 // with frugal's fast kernels, plus the same CNN in PyTorch when torch is importable.
 // Run: npm run bench:train-step   (writes bench/results/train-step.json)
 import { execFileSync } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
@@ -24,10 +25,11 @@ const SHAPES: Record<ZooModelName, number[]> = {
   transformer: [28, 28],
 };
 /**
- * Stock cpu conv training takes minutes per batch-64 step: it is timed at batches 1 and 2 and
- * extrapolated linearly (step = fixed cost + per-sample cost), and the table says so.
+ * Stock cpu conv training takes minutes per batch-64 step: it is timed at batches 1 and 3 (after
+ * a warm-up step) and extrapolated linearly (step = fixed cost + per-sample cost); the table
+ * says so.
  */
-const STOCK_CPU_CONV_BATCHES = [1, 2];
+const STOCK_CPU_CONV_BATCHES = [1, 3];
 
 type Kernels = 'stock' | 'fast';
 interface Measurement {
@@ -123,10 +125,12 @@ async function measure(
   const sizes = backend === 'cpu' && kernels === 'stock' && conv ? STOCK_CPU_CONV_BATCHES : [BATCH];
   const base = { model, backend, kernels, timedBatches: sizes };
   try {
-    // cpu steps take seconds: one timed step, no warm-up (a cpu step has no compile cost; its
-    // first step only adds the optimizer's slot creation). wasm: a warm-up step, then >= 3 s.
+    // cpu steps take seconds: one timed step, no warm-up at batch 64 (a cpu step has no compile
+    // cost; the first only adds the optimizer's slots), but one before an extrapolation, whose
+    // slope two single steps set. wasm: a warm-up step, then >= 3 s of steps.
     const cpu = backend === 'cpu';
-    const { ms, steps } = timeSteps(model, sizes, cpu ? 1 : 3, cpu ? 1500 : 3000, !cpu);
+    const warmUp = !cpu || sizes.length > 1;
+    const { ms, steps } = timeSteps(model, sizes, cpu ? 1 : 3, cpu ? 1500 : 3000, warmUp);
     const [b1, b2] = sizes;
     const msPerStep =
       sizes.length === 1 ? ms[0] : ms[0] + ((ms[1] - ms[0]) * (BATCH - b1)) / (b2 - b1);
@@ -206,6 +210,7 @@ function torchCnn(threads: number): TorchResult | string {
 
 async function main(): Promise<void> {
   const started = performance.now();
+  const loadAtStart = loadavg()[0];
   const peak = await wasmMatmulPeak();
   const rows: Measurement[] = [];
   for (const model of ZOO_MODELS) {
@@ -235,7 +240,9 @@ async function main(): Promise<void> {
     r.backend,
     r.kernels,
     r.msPerStep === null ? 'n/a' : fixed(r.msPerStep),
-    r.samplesPerSecond === null ? 'n/a' : fixed(r.samplesPerSecond, 0),
+    r.samplesPerSecond === null
+      ? 'n/a'
+      : fixed(r.samplesPerSecond, r.samplesPerSecond < 10 ? 2 : 0),
     r.kernels === 'fast' ? ratio(speedup(r, find(r.model, r.backend, 'stock'))) : '',
     ratio(speedup(r, find(r.model, 'cpu', 'stock'))),
     r.gflopPerSecond === null
@@ -266,8 +273,9 @@ async function main(): Promise<void> {
       `frugal fast wasm = ${ratio(speedup(fastWasmCnn as Measurement, { samplesPerSecond: t.samplesPerSecond } as Measurement))} of this`,
     ]);
   }
+  const load = [loadAtStart, loadavg()[0]];
   console.log(
-    `Training step (forward + backward + Adam), batch ${BATCH}, MNIST shapes. GFLOP/s counts conv and matmul multiply-adds; peak = wasm matmul 512^3 measured now: ${fixed(peak)} GFLOP/s`,
+    `Training step (forward + backward + Adam), batch ${BATCH}, MNIST shapes. GFLOP/s counts conv and matmul multiply-adds; peak = wasm matmul 512^3 measured now: ${fixed(peak)} GFLOP/s. Load average ${fixed(load[0])} at start, ${fixed(load[1])} at end (${availableParallelism()} cores).`,
   );
   console.log(
     renderTable(
@@ -293,6 +301,8 @@ async function main(): Promise<void> {
     shapes: SHAPES,
     optimizer: 'adam',
     wasmMatmulPeakGflops: peak,
+    cores: availableParallelism(),
+    loadAverage: { start: load[0], end: load[1] },
     flopsCounted: 'conv and matmul multiply-adds (2 per MAC) from a tf.profile trace of one step',
     rows,
     pytorchCnn: torch,

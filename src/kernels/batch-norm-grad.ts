@@ -38,6 +38,17 @@ export function batchNormGradPart(
   const sv = host.view(scale);
   const n = xv.length;
   const ch = channelsOf(x);
+  if ([mv, vv, sv].every((p) => p.length === ch)) {
+    if (part === 'x') {
+      const k = Float64Array.from(vv, (v, c) => sv[c] / Math.sqrt(v + epsilon));
+      for (let i = 0; i < n; i += ch) for (let c = 0; c < ch; c++) y[i + c] = g[i + c] * k[c];
+      return out;
+    }
+    if (y.length === ch) {
+      perChannel(part, y, xv, g, mv, vv, sv, epsilon);
+      return out;
+    }
+  }
   const full = y.length === n;
   const acc = new Float64Array(full ? 0 : y.length);
   for (let i = 0, c = 0; i < n; i++, c = c + 1 === ch ? 0 : c + 1) {
@@ -65,6 +76,37 @@ export function batchNormGradPart(
   }
   if (!full) y.set(acc);
   return out;
+}
+
+/** The batch-norm case (every parameter per channel, a per-channel result): channel-major sums. */
+function perChannel(
+  part: BatchNormPart,
+  y: Float32Array,
+  x: Float32Array,
+  g: Float32Array,
+  mean: Float32Array,
+  variance: Float32Array,
+  scale: Float32Array,
+  epsilon: number,
+): void {
+  const ch = mean.length;
+  const n = x.length;
+  const r = Float64Array.from(variance, (v) => 1 / Math.sqrt(v + epsilon));
+  const sumDy = new Float64Array(ch);
+  const sumDyXc = new Float64Array(ch);
+  if (part === 'mean' || part === 'offset') {
+    for (let i = 0; i < n; i += ch) for (let c = 0; c < ch; c++) sumDy[c] += g[i + c];
+  } else {
+    for (let i = 0; i < n; i += ch) {
+      for (let c = 0; c < ch; c++) sumDyXc[c] += g[i + c] * (x[i + c] - mean[c]);
+    }
+  }
+  for (let c = 0; c < ch; c++) {
+    if (part === 'mean') y[c] = -sumDy[c] * scale[c] * r[c];
+    else if (part === 'offset') y[c] = sumDy[c];
+    else if (part === 'scale') y[c] = sumDyXc[c] * r[c];
+    else y[c] = sumDyXc[c] * scale[c] * -0.5 * r[c] * r[c] * r[c];
+  }
 }
 
 function channelsOf(x: tf.TensorInfo): number {

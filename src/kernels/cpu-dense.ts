@@ -73,7 +73,8 @@ export function cpuMatMul(_: string, args: Args, stock: Stock): tf.TensorInfo {
     const product = scope.adopt(
       matMulCpu(args.backend, plain(a, attrs.transposeA), plain(b, attrs.transposeB)),
     );
-    const outer = a.shape.length > 2 || b.shape.length > 2 ? [1] : [];
+    // Batch dims are all 1 here; the result has as many as the higher-rank operand.
+    const outer = (a.shape.length >= b.shape.length ? a.shape : b.shape).slice(0, -2);
     return outer.length ? scope.reshape(product, [...outer, ...product.shape]) : product;
   });
   if (bias || activation === 'relu') {

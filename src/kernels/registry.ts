@@ -46,10 +46,14 @@ export class KernelOverrides {
         const stock = tf.getKernel(k.kernelName, backend);
         this.savedKernels.push({ name: k.kernelName, backend, stock });
         if (stock) tf.unregisterKernel(k.kernelName, backend);
+        // The stock setup/dispose travel along: a backend initialised after `install` must
+        // still set up the stock kernel that frugal's delegates to.
         tf.registerKernel({
           kernelName: k.kernelName,
           backendName: backend,
           kernelFunc: (args) => k.kernelFunc(backend, args, stock),
+          ...(stock?.setupFunc ? { setupFunc: stock.setupFunc } : {}),
+          ...(stock?.disposeFunc ? { disposeFunc: stock.disposeFunc } : {}),
         });
       }
     }

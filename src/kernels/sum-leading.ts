@@ -8,9 +8,9 @@ export function leadingAxes(shape: number[], axis: number | number[]): number | 
 }
 
 /**
- * Sum over the leading axes of a float32 tensor (what the gradient of a broadcast bias add asks
- * for: [N,H,W,C] -> [C]) as one contiguous pass, row by row, with float64 accumulators. Stock
- * wasm first transposes the reduced axes to the end.
+ * Sum (or mean) over the leading axes of a float32 tensor (a broadcast bias add's gradient and
+ * batch-norm's moments: [N,H,W,C] -> [C]) as one contiguous pass, row by row, with float64
+ * accumulators. Stock wasm first transposes the reduced axes to the end.
  */
 export function sumLeading(
   backendName: string,
@@ -18,6 +18,7 @@ export function sumLeading(
   x: tf.TensorInfo,
   count: number,
   keepDims: boolean,
+  mean = false,
 ): tf.TensorInfo {
   const rest = x.shape.slice(count);
   const outShape = keepDims ? [...x.shape.slice(0, count).map(() => 1), ...rest] : rest;
@@ -31,6 +32,7 @@ export function sumLeading(
   for (let r = 0, o = 0; r < rows; r++, o += cols) {
     for (let c = 0; c < cols; c++) acc[c] += v[o + c];
   }
+  if (mean) for (let c = 0; c < cols; c++) acc[c] /= rows;
   y.set(acc);
   return out;
 }

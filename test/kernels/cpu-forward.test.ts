@@ -66,6 +66,13 @@ describe('fast cpu forward kernels (blocked GEMM, flat elementwise) match stock 
     }
     const [f3, s3] = await fastAndStock(() => tf.matMul(t([1, 7, 3], 3), t([1, 3, 2], 4)));
     assert.ok(relativeError(f3, s3) < 1e-5, 'rank 3');
+    await useBackend('cpu');
+    useFastKernels();
+    assert.deepEqual(
+      tf.tidy(() => tf.matMul(t([1, 1, 7, 3], 3), t([3, 2], 4)).shape),
+      [1, 1, 7, 2],
+    );
+    useStockKernels();
     const [ff, sf] = await fastAndStock(() =>
       tf.fused.matMul({ a: t([6, 9], 5), b: t([9, 5], 6), bias: t([5], 7), activation: 'relu' }),
     );

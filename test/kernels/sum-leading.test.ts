@@ -13,12 +13,13 @@ async function sumOn(
   shape: number[],
   axis: number | number[],
   keepDims: boolean,
+  mean: boolean,
 ): Promise<{ values: Float32Array; shape: number[] }> {
   await useBackend(backend);
   if (kernels === 'fast') useFastKernels();
   try {
     return tf.tidy(() => {
-      const y = tf.sum(tf.tensor(values, shape), axis, keepDims);
+      const y = (mean ? tf.mean : tf.sum)(tf.tensor(values, shape), axis, keepDims);
       return { values: y.dataSync() as Float32Array, shape: y.shape };
     });
   } finally {
@@ -26,7 +27,7 @@ async function sumOn(
   }
 }
 
-describe('fast Sum over leading axes matches stock tfjs', () => {
+describe('fast Sum and Mean over leading axes match stock tfjs', () => {
   it('recognises leading axes only', () => {
     assert.equal(leadingAxes([4, 5, 6], [0, 1]), 2);
     assert.equal(leadingAxes([4, 5, 6], [1, 0]), 2);
@@ -48,10 +49,12 @@ describe('fast Sum over leading axes matches stock tfjs', () => {
           shape.reduce((p, q) => p * q, 1),
           500 + i,
         );
-        const fast = await sumOn(backend, 'fast', values, shape, axis, keepDims);
-        const stock = await sumOn('cpu', 'stock', values, shape, axis, keepDims);
-        assert.deepEqual(fast.shape, stock.shape);
-        assert.ok(relativeError(fast.values, stock.values) < 1e-6, `case ${i}`);
+        for (const mean of [false, true]) {
+          const fast = await sumOn(backend, 'fast', values, shape, axis, keepDims, mean);
+          const stock = await sumOn('cpu', 'stock', values, shape, axis, keepDims, mean);
+          assert.deepEqual(fast.shape, stock.shape);
+          assert.ok(relativeError(fast.values, stock.values) < 1e-6, `case ${i} mean=${mean}`);
+        }
       }
     });
   }

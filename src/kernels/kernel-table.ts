@@ -1,0 +1,230 @@
+// The table of frugal's kernels and gradient overrides, installed by useFastKernels() (index.ts).
+// The wasm backend registers its kernels when imported: import it first so that the stock
+// kernels frugal wraps (and puts back) are the real ones.
+import '@tensorflow/tfjs-backend-wasm';
+import type * as tf from '@tensorflow/tfjs';
+import { avgPoolGrad } from './avg-pool-grad.js';
+import {
+  BATCH_NORM_PARTS,
+  type BatchNormPart,
+  batchNormGradPart,
+  FAST_BATCH_NORM_GRAD,
+} from './batch-norm-grad.js';
+import { batchNormGradConfig } from './batch-norm-grad-config.js';
+import { batchedMatMulAsDepthwise, matMulBatch } from './batched-mat-mul.js';
+import { BINARY_OPS, binaryCpu } from './binary-cpu.js';
+import { type Conv2DBackpropFilterAttrs, conv2dBackpropFilter } from './conv2d-backprop-filter.js';
+import { type Conv2DBackpropInputAttrs, conv2dBackpropInput } from './conv2d-backprop-input.js';
+import {
+  conv2dGradConfig,
+  depthwiseConv2dGradConfig,
+  FAST_CONV2D_BACKPROP_FILTER,
+  FAST_CONV2D_BACKPROP_INPUT,
+  FAST_DEPTHWISE_BACKPROP_FILTER,
+  FAST_DEPTHWISE_BACKPROP_INPUT,
+} from './conv2d-grad.js';
+import { cpuConv2D, cpuMatMul } from './cpu-dense.js';
+import { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';
+import { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.js';
+import { matMulPlainOperands } from './mat-mul.js';
+import { type MaxPoolGradAttrs, maxPoolGrad } from './max-pool-grad.js';
+import type { FastGradient, FastKernel } from './registry.js';
+import { leadingAxes, sumLeading } from './sum-leading.js';
+import { tileRows } from './tile.js';
+import { tileGradConfig } from './tile-grad.js';
+
+/** Backends that get frugal's kernels. */
+export const FAST_KERNEL_BACKENDS = ['cpu', 'wasm'] as const;
+
+type Body = (
+  inputs: tf.NamedTensorInfoMap,
+  backendName: string,
+  backend: object,
+  attrs: tf.NamedAttrMap,
+) => tf.TensorInfo;
+
+/** NCHW (which frugal's kernels do not handle) goes to the stock kernel when there is one. */
+function nhwcOrStock(body: Body): FastKernel['kernelFunc'] {
+  return (backendName, { inputs, backend, attrs = {} }, stock) => {
+    if (attrs.dataFormat === 'NCHW' && stock) {
+      return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+    }
+    return body(inputs, backendName, backend, attrs);
+  };
+}
+
+const filterGrad = nhwcOrStock((inputs, name, backend, attrs) =>
+  conv2dBackpropFilter(
+    name,
+    backend,
+    inputs.x!,
+    inputs.dy!,
+    attrs as unknown as Conv2DBackpropFilterAttrs,
+  ),
+);
+const inputGrad = nhwcOrStock((inputs, name, backend, attrs) =>
+  conv2dBackpropInput(
+    name,
+    backend,
+    inputs.dy!,
+    inputs.filter!,
+    attrs as unknown as Conv2DBackpropInputAttrs,
+  ),
+);
+
+const depthwiseFilterGrad = nhwcOrStock((inputs, name, backend, attrs) =>
+  depthwiseConv2dBackpropFilter(
+    name,
+    backend,
+    inputs.x!,
+    inputs.dy!,
+    attrs as unknown as Conv2DBackpropFilterAttrs,
+  ),
+);
+const depthwiseInputGrad = nhwcOrStock((inputs, name, backend, attrs) =>
+  depthwiseConv2dBackpropInput(
+    name,
+    backend,
+    inputs.dy!,
+    inputs.filter!,
+    attrs as unknown as Conv2DBackpropInputAttrs,
+  ),
+);
+
+const withStock =
+  (
+    body: (
+      name: string,
+      backend: object,
+      inputs: tf.NamedTensorInfoMap,
+      attrs: tf.NamedAttrMap,
+      stock: tf.KernelConfig,
+    ) => tf.TensorInfo,
+  ): FastKernel['kernelFunc'] =>
+  (name, { inputs, backend, attrs = {} }, stock) => {
+    if (!stock) throw new Error(`frugal fast kernels: backend '${name}' has no stock kernel`);
+    return body(name, backend, inputs, attrs, stock);
+  };
+
+/** Kernels frugal registers, per backend; each receives the stock kernel it replaces. */
+export const FAST_KERNELS: FastKernel[] = [
+  { kernelName: 'Conv2DBackpropFilter', backends: FAST_KERNEL_BACKENDS, kernelFunc: filterGrad },
+  { kernelName: 'Conv2DBackpropInput', backends: FAST_KERNEL_BACKENDS, kernelFunc: inputGrad },
+  {
+    kernelName: FAST_CONV2D_BACKPROP_FILTER,
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: filterGrad,
+  },
+  {
+    kernelName: FAST_CONV2D_BACKPROP_INPUT,
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: inputGrad,
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: depthwiseFilterGrad,
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: depthwiseInputGrad,
+  },
+  {
+    kernelName: FAST_DEPTHWISE_BACKPROP_FILTER,
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: depthwiseFilterGrad,
+  },
+  {
+    kernelName: FAST_DEPTHWISE_BACKPROP_INPUT,
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: depthwiseInputGrad,
+  },
+  {
+    kernelName: 'AvgPoolGrad',
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: (name, { inputs, backend, attrs = {} }) =>
+      avgPoolGrad(name, backend, inputs.dy!, inputs.input!, attrs as unknown as MaxPoolGradAttrs),
+  },
+  {
+    kernelName: 'MaxPoolGrad',
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: (name, { inputs, backend, attrs = {} }) =>
+      maxPoolGrad(name, backend, inputs.dy!, inputs.input!, attrs as unknown as MaxPoolGradAttrs),
+  },
+  ...(['Sum', 'Mean'] as const).map(
+    (kernelName): FastKernel => ({
+      kernelName,
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: withStock((name, backend, inputs, attrs, stock) => {
+        const x = inputs.x!;
+        const count = leadingAxes(x.shape, attrs.axis as number | number[]);
+        if (x.dtype === 'float32' && count !== undefined && count > 0) {
+          const keepDims = attrs.keepDims === true;
+          return sumLeading(name, backend, x, count, keepDims, kernelName === 'Mean');
+        }
+        return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+      }),
+    }),
+  ),
+  {
+    kernelName: 'BatchMatMul',
+    backends: ['wasm'],
+    kernelFunc: withStock((name, backend, inputs, attrs, stock) => {
+      const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+      const batch = matMulBatch(a.shape);
+      const sameBatch = a.shape.length === b.shape.length && batch === matMulBatch(b.shape);
+      if (batch > 1 && sameBatch && a.dtype === 'float32' && b.dtype === 'float32') {
+        const ta = attrs.transposeA === true;
+        return batchedMatMulAsDepthwise(name, backend, a, b, ta, attrs.transposeB === true);
+      }
+      return matMulPlainOperands(name, backend, inputs, attrs, stock);
+    }),
+  },
+  ...Object.keys(BINARY_OPS).map(
+    (kernelName): FastKernel => ({
+      kernelName,
+      backends: ['cpu'],
+      kernelFunc: withStock(
+        (_name, backend, inputs, attrs, stock) =>
+          binaryCpu(kernelName, backend, inputs.a!, inputs.b!) ??
+          (stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo),
+      ),
+    }),
+  ),
+  {
+    kernelName: FAST_BATCH_NORM_GRAD,
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: (name, { inputs, backend, attrs = {} }) => {
+      const part = attrs.part as BatchNormPart;
+      if (!BATCH_NORM_PARTS.includes(part)) {
+        throw new Error(`${FAST_BATCH_NORM_GRAD}: unknown part '${String(part)}'`);
+      }
+      return batchNormGradPart(name, backend, inputs, part, attrs.varianceEpsilon as number);
+    },
+  },
+  { kernelName: 'Conv2D', backends: ['cpu'], kernelFunc: cpuConv2D },
+  { kernelName: 'FusedConv2D', backends: ['cpu'], kernelFunc: cpuConv2D },
+  { kernelName: 'BatchMatMul', backends: ['cpu'], kernelFunc: cpuMatMul },
+  { kernelName: '_FusedMatMul', backends: ['cpu'], kernelFunc: cpuMatMul },
+  {
+    kernelName: 'Tile',
+    backends: FAST_KERNEL_BACKENDS,
+    kernelFunc: withStock((name, backend, inputs, attrs, stock) => {
+      const x = inputs.x!;
+      if (x.dtype !== 'float32' || x.shape.length === 0) {
+        return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+      }
+      return tileRows(name, backend, x, attrs.reps as number[]);
+    }),
+  },
+  { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(matMulPlainOperands) },
+];
+
+/** Gradient overrides (given the stock gradient to fall back on). */
+export const FAST_GRADIENTS: FastGradient[] = [
+  { kernelName: 'Conv2D', make: () => conv2dGradConfig },
+  { kernelName: 'DepthwiseConv2dNative', make: () => depthwiseConv2dGradConfig },
+  { kernelName: 'Tile', make: () => tileGradConfig },
+  { kernelName: 'FusedBatchNorm', make: batchNormGradConfig },
+];
