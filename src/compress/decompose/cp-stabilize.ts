@@ -34,7 +34,7 @@ export function errorPreservingCorrection(
   cp0: CpModel,
   options: EpcOptions = {},
 ): CpModel {
-  const cp = { factors: cp0.factors.map((f) => ({ ...f, data: f.data.slice() })) };
+  const cp: CpModel = { factors: cp0.factors.map((f) => ({ ...f, data: f.data.slice() })) };
   const xNorm2 = tensorNorm(x) ** 2;
   const delta = options.relativeError ?? cpRelativeError(x, cp);
   const budget = delta * delta * xNorm2;
