@@ -107,7 +107,7 @@ export function ttMatrixToDense(cores: Tensor64[]): Float64Array {
     })),
   });
   const shape: number[] = [];
-  cores.forEach((c) => shape.push(c.shape[1], c.shape[2]));
+  for (const c of cores) shape.push(c.shape[1], c.shape[2]);
   const perm: number[] = [];
   for (let k = 0; k < d; k++) perm.push(2 * k);
   for (let k = 0; k < d; k++) perm.push(2 * k + 1);

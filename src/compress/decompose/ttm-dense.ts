@@ -162,6 +162,13 @@ export function ttmContract(
 ): tf.Tensor2D {
   const batch = x.shape[0];
   const d = inFactors.length;
+  cores.forEach((c, k) => {
+    if (c.shape[1] !== inFactors[k] || c.shape[2] !== outFactors[k]) {
+      throw new Error(
+        `ttmContract: core ${k} has shape [${c.shape}], expected [r, ${inFactors[k]}, ${outFactors[k]}, r']`,
+      );
+    }
+  });
   let nDone = 1;
   let mRest = inFactors.reduce((a, b) => a * b, 1);
   let z = x.reshape([batch, 1, mRest]);

@@ -107,7 +107,7 @@ describe('decomposeModel', () => {
     const conv = model.layers.find(
       (l) => l.getClassName() === 'Conv2D' && l.getWeights()[0].shape[2] === 4,
     )!;
-    const cout = conv.getWeights()[0].shape[3];
+    const cout = conv.getWeights()[0].shape[3] as number;
     const { model: d } = decomposeModel(model, {
       layers: { [conv.name]: { method: 'tucker2', rank: [4, cout] } },
     });
