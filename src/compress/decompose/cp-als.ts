@@ -1,6 +1,6 @@
 import { makeRng, normal } from '../../engine/random.js';
 import { cholesky, choleskySolve } from '../linalg/cholesky.js';
-import { type Mat, transpose, zeros } from '../linalg/matrix.js';
+import { gram, type Mat, transpose, zeros } from '../linalg/matrix.js';
 import { svd } from '../linalg/svd.js';
 import { type Tensor64, tensorNorm, unfold } from '../linalg/tensor.js';
 import {
@@ -12,9 +12,9 @@ import {
 } from './cp-tensor.js';
 
 export interface CpAlsOptions {
-  /** Maximum ALS sweeps over all modes (default 200). */
+  /** Maximum ALS sweeps over all modes (default 100). */
   maxIters?: number;
-  /** Stop when the relative error improves by less than this between sweeps (default 1e-9). */
+  /** Stop when the relative error improves by less than this between sweeps (default 1e-7). */
   tol?: number;
   /** 'svd': leading singular vectors of each unfolding, random where R exceeds the mode size. */
   init?: 'svd' | 'random' | CpModel;
@@ -62,8 +62,8 @@ export function initialCp(
 /** CP decomposition by alternating least squares: A_n = X_(n) KR(others) (hadamard of Grams)^-1. */
 export function cpAls(x: Tensor64, rank: number, options: CpAlsOptions = {}): CpAlsResult {
   checkTensorForCp(x, rank);
-  const maxIters = options.maxIters ?? 200;
-  const tol = options.tol ?? 1e-9;
+  const maxIters = options.maxIters ?? 100;
+  const tol = options.tol ?? 1e-7;
   const init = options.init ?? 'svd';
   const cp =
     typeof init === 'object'
@@ -79,15 +79,30 @@ export function cpAls(x: Tensor64, rank: number, options: CpAlsOptions = {}): Cp
   if (norm === 0) return { cp, relativeError: 0, iterations: 0 };
   let previous = Number.POSITIVE_INFINITY;
   let iterations = 0;
-  let err = cpRelativeError(x, cp);
+  const last = x.shape.length - 1;
   for (let it = 0; it < maxIters; it++) {
     iterations = it + 1;
-    for (let n = 0; n < x.shape.length; n++) {
-      cp.factors[n] = solveGram(mttkrp(x, cp.factors, n), otherGrams(cp.factors, n));
+    let f: Mat | null = null;
+    let g: Mat | null = null;
+    for (let n = 0; n <= last; n++) {
+      f = mttkrp(x, cp.factors, n);
+      g = otherGrams(cp.factors, n);
+      cp.factors[n] = solveGram(f, g);
     }
-    err = cpRelativeError(x, cp);
+    // ||X - X_hat||^2 = ||X||^2 - 2 <F, A> + <G, A^T A> for the last mode's F, G and A.
+    const err = fitError(norm, f!, g!, cp.factors[last]);
     if (Math.abs(previous - err) < tol) break;
     previous = err;
   }
-  return { cp, relativeError: err, iterations };
+  return { cp, relativeError: cpRelativeError(x, cp), iterations };
+}
+
+/** Relative CP error from the last mode's MTTKRP F, Gram product G and factor A (no reconstruction). */
+function fitError(xNorm: number, f: Mat, g: Mat, a: Mat): number {
+  let inner = 0;
+  for (let i = 0; i < f.data.length; i++) inner += f.data[i] * a.data[i];
+  const ata = gram(a);
+  let model = 0;
+  for (let i = 0; i < g.data.length; i++) model += g.data[i] * ata.data[i];
+  return Math.sqrt(Math.max(xNorm * xNorm - 2 * inner + model, 0)) / xNorm;
 }

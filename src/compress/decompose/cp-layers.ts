@@ -28,7 +28,7 @@ export function cpReplacement(layer: tf.layers.Layer, settings: LayerDecompositi
   if (method === 'cp-admm' && settings.bits === undefined) {
     throw new Error(`layer '${c.name}': cp-admm needs bits (2 to 8)`);
   }
-  const stable = stabilizedCp(c.kernel, rank, { maxIters: 300 });
+  const stable = stabilizedCp(c.kernel, rank);
   let cp: CpModel;
   let relativeError: number;
   if (method === 'cp-admm') {

@@ -14,7 +14,7 @@ import {
 export interface EpcOptions {
   /** Error bound, relative to ||X||; default: the error of the given CP model. */
   relativeError?: number;
-  /** Maximum sweeps over all modes (default 300). */
+  /** Maximum sweeps over all modes (default 100). */
   sweeps?: number;
   /** Stop when a sweep lowers the weight norm by less than this fraction (default 1e-4). */
   normTol?: number;
@@ -38,7 +38,7 @@ export function errorPreservingCorrection(
   const xNorm2 = tensorNorm(x) ** 2;
   const delta = options.relativeError ?? cpRelativeError(x, cp);
   const budget = delta * delta * xNorm2;
-  const sweeps = options.sweeps ?? 300;
+  const sweeps = options.sweeps ?? 100;
   const normTol = options.normTol ?? 1e-4;
   let lastNorm = cpWeightNorm(cp);
   for (let sweep = 0; sweep < sweeps; sweep++) {
