@@ -1,18 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Mat } from '../linalg/matrix.js';
 import type { LayerDecomposition } from './config.js';
 import { convCost, cpCost } from './cost.js';
 import { cpAdmmQuantized } from './cp-admm.js';
 import { stabilizedCp } from './cp-stabilize.js';
 import { balanceCp, type CpModel, cpRelativeError } from './cp-tensor.js';
-import { readConv } from './layer-info.js';
+import { type ConvInfo, readConv } from './layer-info.js';
 import { resolveCpRank } from './rank-resolve.js';
 import { type Replacement, toTensor } from './replacement.js';
-
-/** Factor columns as a depthwise kernel [kh, kw, R, 1] for a kh x 1 or 1 x kw filter. */
-function column(f: Mat): Float64Array {
-  return f.data.slice();
-}
 
 /**
  * Conv2D [kh, kw, cin, cout] -> 1x1 conv (cin -> R), depthwise kh x 1 (stride [sh, 1]),
@@ -39,10 +33,46 @@ export function cpReplacement(layer: tf.layers.Layer, settings: LayerDecompositi
     cp = balanceCp(stable.cp);
     relativeError = cpRelativeError(c.kernel, cp);
   }
+  const { layers, initialWeights } = cpConvLayers(c, cp);
+  const before = convCost(c);
+  const after = cpCost(c, rank);
+  return {
+    layers,
+    initialWeights,
+    report: {
+      layer: c.name,
+      method,
+      rank,
+      paramsBefore: before.params,
+      paramsAfter: after.params,
+      flopsBefore: before.flops,
+      flopsAfter: after.flops,
+      relativeError,
+      ...(method === 'cp-admm' ? { bits: settings.bits } : {}),
+      replacedBy: layers.map((l) => l.name),
+    },
+  };
+}
+
+/**
+ * The four layers of a CP conv (1x1, kh x 1 depthwise, 1 x kw depthwise, 1x1) holding the
+ * factors of `cp` (modes [kh, kw, cin, cout]) and the original bias and activation.
+ */
+export function cpConvLayers(
+  c: ConvInfo,
+  cp: CpModel,
+): { layers: tf.layers.Layer[]; initialWeights: tf.Tensor[] } {
+  const rank = cp.factors[0].cols;
+  const shape = cp.factors.map((f) => f.rows);
+  if (shape.join() !== [c.kh, c.kw, c.cin, c.cout].join()) {
+    throw new Error(
+      `layer '${c.name}': CP factors of [${shape}] do not fit kernel [${c.kernel.shape}]`,
+    );
+  }
   const [ah, aw, as, at] = cp.factors;
-  const wIn = toTensor(column(as), [1, 1, c.cin, rank]);
-  const wH = toTensor(column(ah), [c.kh, 1, rank, 1]);
-  const wW = toTensor(column(aw), [1, c.kw, rank, 1]);
+  const wIn = toTensor(as.data, [1, 1, c.cin, rank]);
+  const wH = toTensor(ah.data, [c.kh, 1, rank, 1]);
+  const wW = toTensor(aw.data, [1, c.kw, rank, 1]);
   const outT = new Float64Array(rank * c.cout);
   for (let i = 0; i < c.cout; i++)
     for (let j = 0; j < rank; j++) outT[j * c.cout + i] = at.data[i * rank + j];
@@ -83,22 +113,5 @@ export function cpReplacement(layer: tf.layers.Layer, settings: LayerDecompositi
       weights: [wOut, ...bias],
     }),
   ];
-  const before = convCost(c);
-  const after = cpCost(c, rank);
-  return {
-    layers,
-    initialWeights: [wIn, wH, wW, wOut, ...bias],
-    report: {
-      layer: c.name,
-      method,
-      rank,
-      paramsBefore: before.params,
-      paramsAfter: after.params,
-      flopsBefore: before.flops,
-      flopsAfter: after.flops,
-      relativeError,
-      ...(method === 'cp-admm' ? { bits: settings.bits } : {}),
-      replacedBy: layers.map((l) => l.name),
-    },
-  };
+  return { layers, initialWeights: [wIn, wH, wW, wOut, ...bias] };
 }

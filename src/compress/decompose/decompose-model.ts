@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { type DecomposeConfig, settingsFor, validateDecomposeConfig } from './config.js';
 import { decomposeLayer, methodFits } from './decompose-layer.js';
-import { applyReplacement, type LayerReport, type Replacement } from './replacement.js';
+import {
+  applyReplacement,
+  type LayerReport,
+  type Replacement,
+  type ReplacementLayers,
+} from './replacement.js';
 
 export interface DecomposeReport {
   layers: LayerReport[];
@@ -45,7 +50,7 @@ export function decomposeModel(model: tf.LayersModel, config: DecomposeConfig): 
     for (const r of replacements.values()) tf.dispose(r.initialWeights);
     throw e;
   }
-  const rebuilt = rebuild(model, layers, replacements);
+  const rebuilt = rebuildModel(model, replacements);
   return {
     model: rebuilt,
     report: {
@@ -63,11 +68,18 @@ function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
   return ctor.fromConfig(ctor, layer.getConfig());
 }
 
-function rebuild(
+/**
+ * A new functional model equal to `model` with the named layers replaced (their replacement
+ * layers applied in a chain) and every other layer cloned with its weights. Consumes the
+ * replacements' initial weights.
+ */
+export function rebuildModel(
   model: tf.LayersModel,
-  layers: tf.layers.Layer[],
-  replacements: Map<string, Replacement>,
+  replacements: Map<string, ReplacementLayers>,
 ): tf.LayersModel {
+  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  const unknown = [...replacements.keys()].filter((n) => !layers.some((l) => l.name === n));
+  if (unknown.length > 0) throw new Error(`rebuildModel: no layers named ${unknown.join(', ')}`);
   const map = new Map<number, tf.SymbolicTensor>();
   const inputs = model.inputs.map((t) => {
     const x = tf.input({ batchShape: t.shape, dtype: t.dtype, name: t.sourceLayer.name });

@@ -22,15 +22,21 @@ export interface LayerReport {
  * New layers that replace one trained layer, in application order, created with their
  * initial weights (set when first applied).
  */
-export interface Replacement {
+export interface ReplacementLayers {
   layers: tf.layers.Layer[];
   /** The initial weight tensors, owned here; disposed by applyReplacement. */
   initialWeights: tf.Tensor[];
+}
+
+export interface Replacement extends ReplacementLayers {
   report: LayerReport;
 }
 
 /** Applies the replacement layers in a chain to a symbolic input, then frees the initial weights. */
-export function applyReplacement(rep: Replacement, input: tf.SymbolicTensor): tf.SymbolicTensor {
+export function applyReplacement(
+  rep: ReplacementLayers,
+  input: tf.SymbolicTensor,
+): tf.SymbolicTensor {
   let x = input;
   for (const layer of rep.layers) x = layer.apply(x) as tf.SymbolicTensor;
   tf.dispose(rep.initialWeights);
