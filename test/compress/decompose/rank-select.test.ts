@@ -9,6 +9,7 @@ import {
   type RankCurve,
   selectRanks,
 } from '../../../src/compress/decompose/rank-select.js';
+import { roundSvdRanksForSpeed } from '../../../src/compress/decompose/round-config.js';
 import { makeRng, normal } from '../../../src/engine/random.js';
 import { useBackend } from '../../helpers.js';
 
@@ -137,5 +138,25 @@ describe('rank selection', () => {
     const capped = await roundRankForSpeed(64, 48, 13, { maxRank: 13, reps: 3, batch: 8 });
     assert.ok(capped.rank <= 13);
     await assert.rejects(roundRankForSpeed(64, 48, 0), /rank must be a positive integer/);
+  });
+
+  it('roundSvdRanksForSpeed never raises a rank and yields a config decomposeModel accepts', async () => {
+    await useBackend('wasm');
+    const model = mixedSpectrumMlp();
+    const { config, rounded } = await roundSvdRanksForSpeed(
+      model,
+      { method: 'svd', ratio: 0.4 },
+      { reps: 3, batch: 8 },
+    );
+    assert.deepEqual(
+      rounded.map((r) => r.layer),
+      ['lowrank', 'noise'],
+    );
+    for (const r of rounded) {
+      assert.ok(r.to <= r.from);
+      assert.equal(config.layers![r.layer].rank, r.to);
+    }
+    const { report } = decomposeModel(model, config);
+    assert.ok(report.layers.every((l) => l.paramsAfter <= 0.4 * l.paramsBefore));
   });
 });
