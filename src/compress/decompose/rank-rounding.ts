@@ -17,7 +17,7 @@ export interface RoundRankOptions {
   tolerance?: number;
 }
 
-/** Median latency of the two-matmul low-rank product for each rank, on the active backend. */
+/** Median latency of the two-matmul low-rank product for each rank (interleaved runs), on the active backend. */
 export async function measureLowRankLatency(
   inDim: number,
   outDim: number,
@@ -27,30 +27,31 @@ export async function measureLowRankLatency(
   const batch = options.batch ?? 64;
   const reps = options.reps ?? 15;
   const x = tf.randomNormal([batch, inDim]);
-  const out: RankTiming[] = [];
-  for (const rank of ranks) {
-    const a = tf.randomNormal([inDim, rank]);
-    const b = tf.randomNormal([rank, outDim]);
-    const run = () => {
-      const y = tf.tidy(() =>
-        tf.matMul(tf.matMul(x as tf.Tensor2D, a as tf.Tensor2D), b as tf.Tensor2D),
-      );
-      y.dataSync();
-      y.dispose();
-    };
-    for (let i = 0; i < 3; i++) run();
-    const times: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      const t0 = performance.now();
-      run();
-      times.push(performance.now() - t0);
-    }
-    times.sort((p, q) => p - q);
-    out.push({ rank, ms: times[Math.floor(times.length / 2)] });
-    tf.dispose([a, b]);
-  }
-  x.dispose();
-  return out;
+  const factors = ranks.map((rank) => [
+    tf.randomNormal([inDim, rank]),
+    tf.randomNormal([rank, outDim]),
+  ]);
+  const run = (k: number) => {
+    const t0 = performance.now();
+    const y = tf.tidy(() =>
+      tf.matMul(
+        tf.matMul(x as tf.Tensor2D, factors[k][0] as tf.Tensor2D),
+        factors[k][1] as tf.Tensor2D,
+      ),
+    );
+    y.dataSync();
+    y.dispose();
+    return performance.now() - t0;
+  };
+  // Round-robin over the candidates so that load from other processes hits them alike.
+  for (let i = 0; i < 3; i++) ranks.forEach((_, k) => run(k));
+  const times = ranks.map(() => [] as number[]);
+  for (let i = 0; i < reps; i++) ranks.forEach((_, k) => times[k].push(run(k)));
+  tf.dispose([x, ...factors.flat()]);
+  return ranks.map((rank, k) => {
+    const t = times[k].sort((p, q) => p - q);
+    return { rank, ms: t[Math.floor(t.length / 2)] };
+  });
 }
 
 /**
