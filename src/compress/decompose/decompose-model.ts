@@ -30,7 +30,7 @@ type LayerNode = tf.layers.Layer['inboundNodes'][number];
 export function decomposeModel(model: tf.LayersModel, config: DecomposeConfig): DecomposeResult {
   const cfg = validateDecomposeConfig(config);
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
-  const names = new Set(layers.map((l) => l.name));
+  const names = new Set(model.layers.map((l) => l.name));
   const unknown = Object.keys(cfg.layers ?? {}).filter((n) => !names.has(n));
   if (unknown.length > 0) {
     throw new Error(
