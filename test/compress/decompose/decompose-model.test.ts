@@ -219,6 +219,11 @@ describe('decomposeModel', () => {
       () => decomposeModel(model, { method: 'cp', energy: 0.9, layers: { conv1: { skip: true } } }),
       /energy is not defined for cp/,
     );
+    const unbuilt = tf.sequential();
+    assert.throws(
+      () => decomposeModel(unbuilt, { method: 'svd', rank: 1 }),
+      /decomposeModel: the model (is not built|has no inputs)/,
+    );
     const dense = model.getLayer('dense1');
     const [k, b] = dense.getWeights();
     const bad = k.bufferSync();
