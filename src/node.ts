@@ -11,3 +11,4 @@ export {
   readModelArtifacts,
   saveModel,
 } from './io/model-files.js';
+export * from './train/parallel/index.js';

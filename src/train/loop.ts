@@ -1,11 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
-import { batchCount, batches, type ClassificationData } from '../data/dataset.js';
+import { type Batch, batchCount, batches, type ClassificationData } from '../data/dataset.js';
 import type { StepMemory } from '../report/memory-meter.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
 import { makeOptimizer } from './optimizer.js';
 import type { ProgressCallback } from './progress.js';
 import { type ForwardFn, trainStep, trainStepMeasured } from './step.js';
+
+/** Runs training steps somewhere other than this thread (e.g. worker threads, see train/parallel). */
+export interface Stepper {
+  /** One training step on `batch` (the caller disposes it); resolves to the batch's mean loss. */
+  step(batch: Batch): Promise<number>;
+  /** Brings the model's weights in this thread up to date; called before each evaluation. */
+  sync(): Promise<void>;
+}
 
 export interface EpochRecord {
   epoch: number;
@@ -30,6 +38,11 @@ export interface TrainOptions {
   /** Custom forward pass (e.g. checkpointed); defaults to the model's own. */
   forward?: ForwardFn;
   optimizer?: tf.Optimizer;
+  /**
+   * Takes the steps instead of `trainStep` (and then owns the optimizer: `optimizer` and
+   * `forward` do not apply to the steps, and no step is measured by the memory meter).
+   */
+  stepper?: Stepper;
 }
 
 /**
@@ -68,17 +81,21 @@ export async function train(
       }
       const t0 = performance.now();
       let loss: number;
-      if (c.measureMemory && memory === undefined && totalSteps === 1) {
+      const measure =
+        !options.stepper && c.measureMemory && memory === undefined && totalSteps === 1;
+      if (options.stepper) {
+        loss = await options.stepper.step(batch);
+      } else if (measure) {
         const r = await trainStepMeasured(ctx, batch);
         loss = r.loss;
         memory = r.memory;
       } else {
         loss = trainStep(ctx, batch);
-        if (totalSteps > 0) {
-          timedMs += performance.now() - t0;
-          timedSamples += batch.size;
-          timedSteps++;
-        }
+      }
+      if (!measure && totalSteps > 0) {
+        timedMs += performance.now() - t0;
+        timedSamples += batch.size;
+        timedSteps++;
       }
       const stepMs = performance.now() - t0;
       tf.dispose([batch.xs, batch.ys]);
@@ -89,6 +106,7 @@ export async function train(
       totalSteps++;
       options.onProgress?.({ kind: 'step', epoch, step, steps, loss, stepMs });
     }
+    await options.stepper?.sync();
     const ev = evaluate(model, data, 'test', { forward: options.forward });
     const seconds = (performance.now() - start) / 1000;
     history.push({ epoch, meanLoss: lossSum / step, testAccuracy: ev.accuracy, seconds });

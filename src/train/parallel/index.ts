@@ -1,0 +1,9 @@
+export type { OptimizerSpec } from './protocol.js';
+export { type Shard, splitBatch } from './shards.js';
+export { type ParallelTrainOptions, trainParallel } from './train-parallel.js';
+export {
+  defaultWorkerCount,
+  MAX_WORKERS,
+  type ParallelOptions,
+  ParallelTrainer,
+} from './trainer.js';

@@ -1,0 +1,78 @@
+// Messages and shared memory between a ParallelTrainer (main thread) and its replicas (workers).
+import type * as tf from '@tensorflow/tfjs';
+import type { OptimizerName } from '../optimizer.js';
+
+/** An optimizer by name, so that every replica can build the same one. */
+export interface OptimizerSpec {
+  name: OptimizerName;
+  learningRate: number;
+}
+
+/** Shapes of the weights a step exchanges, in `model.trainableWeights` / `nonTrainableWeights` order. */
+export interface ExchangeLayout {
+  trainable: number[][];
+  /** Non-trainable weights (BatchNorm moving statistics): averaged over shards after each step. */
+  state: number[][];
+}
+
+/** What a worker receives as `workerData`. */
+export interface ReplicaInit {
+  index: number;
+  parties: number;
+  backend: string;
+  fastKernels: boolean;
+  artifacts: tf.io.ModelArtifacts;
+  optimizer: OptimizerSpec;
+  layout: ExchangeLayout;
+  /** Barrier control (see barrier.ts), over a SharedArrayBuffer. */
+  control: Int32Array;
+  /** 2 (step parity) x parties slots of `slotLength(layout)` floats, over a SharedArrayBuffer. */
+  exchange: Float32Array;
+}
+
+export type ToReplica =
+  | {
+      type: 'step';
+      /** 1-based step number; every replica takes every step. */
+      step: number;
+      xs: Float32Array;
+      xsShape: number[];
+      ys: Float32Array;
+      ysShape: number[];
+      /** Rows of every replica's shard this step (the replica's own is `shardSizes[index]`). */
+      shardSizes: number[];
+    }
+  | { type: 'weights'; id: number }
+  | { type: 'close' };
+
+export type FromReplica =
+  | { type: 'ready' }
+  | { type: 'stepped'; step: number; loss: number }
+  /** Every weight of the model, in `model.weights` order. */
+  | { type: 'weights'; id: number; values: Float32Array[] }
+  | { type: 'error'; message: string };
+
+export function elementCount(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Floats one replica writes per step: its gradients, then its non-trainable weights. */
+export function slotLength(layout: ExchangeLayout): number {
+  let n = 0;
+  for (const s of layout.trainable) n += elementCount(s);
+  for (const s of layout.state) n += elementCount(s);
+  return n;
+}
+
+/** The slot replica `index` writes at `step` (double-buffered by step parity). */
+export function exchangeSlot(
+  exchange: Float32Array,
+  layout: ExchangeLayout,
+  parties: number,
+  step: number,
+  index: number,
+): Float32Array {
+  const len = slotLength(layout);
+  const offset = ((step % 2) * parties + index) * len;
+  return exchange.subarray(offset, offset + len);
+}

@@ -1,0 +1,38 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { ClassificationData } from '../../data/dataset.js';
+import { type TrainConfig, validateTrainConfig } from '../config.js';
+import { type TrainOptions, type TrainResult, train } from '../loop.js';
+import { type ParallelOptions, ParallelTrainer } from './trainer.js';
+
+export interface ParallelTrainOptions extends Pick<TrainOptions, 'onProgress'> {
+  workers?: number;
+  backend?: ParallelOptions['backend'];
+  fastKernels?: ParallelOptions['fastKernels'];
+}
+
+/**
+ * `train` with data-parallel steps on worker threads (see ParallelTrainer): same batches, same
+ * schedule, evaluation on this thread after each epoch. The optimizer is built in every worker
+ * from `config.optimizer` and `config.learningRate`. No step is measured by the memory meter.
+ * BatchNorm layers normalise each shard with its own statistics; their moving statistics are
+ * averaged over the shards after every step.
+ */
+export async function trainParallel(
+  model: tf.LayersModel,
+  data: ClassificationData,
+  config: Partial<TrainConfig> = {},
+  options: ParallelTrainOptions = {},
+): Promise<TrainResult> {
+  const c = { ...validateTrainConfig(config), measureMemory: false };
+  const trainer = await ParallelTrainer.create(model, {
+    workers: options.workers,
+    optimizer: { name: c.optimizer, learningRate: c.learningRate },
+    backend: options.backend,
+    fastKernels: options.fastKernels,
+  });
+  try {
+    return await train(model, data, c, { onProgress: options.onProgress, stepper: trainer });
+  } finally {
+    await trainer.close();
+  }
+}

@@ -1,0 +1,42 @@
+// Entry of a data-parallel training worker (started by ParallelTrainer). Importing frugal's public
+// API registers its custom layers, so the model the main thread sends deserialises here.
+import '../../index.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { abortBarrier } from './barrier.js';
+import type { FromReplica, ReplicaInit, ToReplica } from './protocol.js';
+import { Replica } from './replica.js';
+
+const init = workerData as ReplicaInit;
+const port = parentPort;
+if (!port) throw new Error('frugal parallel worker: must run in a worker thread');
+
+function fail(e: unknown): void {
+  abortBarrier(init.control);
+  const message = e instanceof Error ? e.message : String(e);
+  port?.postMessage({ type: 'error', message } satisfies FromReplica);
+}
+
+try {
+  const replica = await Replica.create(init);
+  port.on('message', (msg: ToReplica) => {
+    try {
+      if (msg.type === 'step') {
+        const loss = replica.step(msg);
+        port.postMessage({ type: 'stepped', step: msg.step, loss } satisfies FromReplica);
+      } else if (msg.type === 'weights') {
+        const values = replica.weights();
+        port.postMessage(
+          { type: 'weights', id: msg.id, values } satisfies FromReplica,
+          values.map((v) => v.buffer as ArrayBuffer),
+        );
+      } else if (msg.type === 'close') {
+        port.close();
+      }
+    } catch (e) {
+      fail(e);
+    }
+  });
+  port.postMessage({ type: 'ready' } satisfies FromReplica);
+} catch (e) {
+  fail(e);
+}
