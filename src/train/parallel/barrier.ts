@@ -8,6 +8,14 @@ export const BARRIER_INTS = 2;
 /** How often a waiter re-checks the abort flag, in ms. */
 const POLL_MS = 250;
 
+/** Thrown by `arriveAndWait` when the run was aborted while waiting. */
+export class BarrierAborted extends Error {
+  constructor() {
+    super('parallel training aborted: another worker failed or the trainer closed');
+    this.name = 'BarrierAborted';
+  }
+}
+
 export function barrierControl(): Int32Array {
   return new Int32Array(new SharedArrayBuffer(BARRIER_INTS * Int32Array.BYTES_PER_ELEMENT));
 }
@@ -24,8 +32,7 @@ export function arriveAndWait(control: Int32Array, parties: number, step: number
   for (;;) {
     const seen = Atomics.load(control, ARRIVED);
     if (seen >= target) return;
-    if (Atomics.load(control, ABORTED) !== 0)
-      throw new Error('parallel training aborted: another worker failed or the trainer closed');
+    if (Atomics.load(control, ABORTED) !== 0) throw new BarrierAborted();
     Atomics.wait(control, ARRIVED, seen, POLL_MS);
   }
 }

@@ -50,7 +50,11 @@ export type FromReplica =
   | { type: 'stepped'; step: number; loss: number }
   /** Every weight of the model, in `model.weights` order. */
   | { type: 'weights'; id: number; values: Float32Array[] }
-  | { type: 'error'; message: string };
+  /**
+   * `aborted`: the replica stopped because the run was aborted (another replica failed, or the
+   * trainer closed), not because of an error of its own.
+   */
+  | { type: 'error'; message: string; aborted: boolean };
 
 export function elementCount(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);

@@ -239,7 +239,9 @@ export class ParallelTrainer implements Stepper {
 
   private receive(index: number, msg: FromReplica): void {
     if (msg.type === 'error') {
-      this.fail(new Error(`parallel worker ${index}: ${msg.message}`));
+      // A replica released by an abort says nothing new: the replica that failed reports the
+      // cause (or its 'error'/'exit' event does), and close() rejects what is pending.
+      if (!msg.aborted) this.fail(new Error(`parallel worker ${index}: ${msg.message}`));
       return;
     }
     const key =

@@ -2,7 +2,7 @@
 // API registers its custom layers, so the model the main thread sends deserialises here.
 import '../../index.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { abortBarrier } from './barrier.js';
+import { abortBarrier, BarrierAborted } from './barrier.js';
 import type { FromReplica, ReplicaInit, ToReplica } from './protocol.js';
 import { Replica } from './replica.js';
 
@@ -11,9 +11,13 @@ const port = parentPort;
 if (!port) throw new Error('frugal parallel worker: must run in a worker thread');
 
 function fail(e: unknown): void {
-  abortBarrier(init.control);
   const message = e instanceof Error ? e.message : String(e);
-  port?.postMessage({ type: 'error', message } satisfies FromReplica);
+  port?.postMessage({
+    type: 'error',
+    message,
+    aborted: e instanceof BarrierAborted,
+  } satisfies FromReplica);
+  abortBarrier(init.control);
 }
 
 try {
