@@ -1,7 +1,6 @@
 // Training-step throughput of the zoo models at batch 64 (MNIST shapes) on stock tfjs cpu/wasm and
 // with frugal's fast kernels, plus the same CNN in PyTorch when torch is importable.
 // Run: npm run bench:train-step   (writes bench/results/train-step.json)
-import { execFileSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { buildModel, ZOO_MODELS, type ZooModelName } from '../src/models/zoo.js'
 import { fixed, ratio } from '../src/report/format.js';
 import { trainStep } from '../src/train/step.js';
 import { profiledFlops } from './step-flops.js';
+import { torchCnn } from './torch-cnn.js';
 
 const BATCH = 64;
 const here = dirname(fileURLToPath(import.meta.url));
@@ -177,37 +177,6 @@ async function wasmMatmulPeak(): Promise<number> {
   return (2 * 512 ** 3) / best / 1e6;
 }
 
-interface TorchResult {
-  threads: number;
-  msPerStep: number;
-  samplesPerSecond: number;
-}
-
-/** The zoo CNN in PyTorch (bench/torch_cnn.py), or the reason it could not run. */
-function torchCnn(threads: number): TorchResult | string {
-  const script = join(here, 'torch_cnn.py');
-  const errors: string[] = [];
-  for (const python of ['python3', '/usr/bin/python3']) {
-    try {
-      const out = execFileSync(
-        python,
-        [script, '--batch', String(BATCH), '--threads', String(threads)],
-        {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'pipe'],
-          timeout: 120_000,
-        },
-      );
-      const r = JSON.parse(out.trim().split('\n').pop() ?? '{}') as { msPerStep: number };
-      return { threads, msPerStep: r.msPerStep, samplesPerSecond: (BATCH * 1000) / r.msPerStep };
-    } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      errors.push(`${python}: ${(err.stderr || err.message).trim().split('\n').pop()}`);
-    }
-  }
-  return `skipped: torch not importable (${errors.join('; ')})`;
-}
-
 async function main(): Promise<void> {
   const started = performance.now();
   const loadAtStart = loadavg()[0];
@@ -228,7 +197,7 @@ async function main(): Promise<void> {
       );
     }
   }
-  const torch = [torchCnn(2), torchCnn(1)];
+  const torch = [torchCnn(BATCH, 2), torchCnn(BATCH, 1)];
   const find = (model: string, backend: string, kernels: Kernels) =>
     rows.find((r) => r.model === model && r.backend === backend && r.kernels === kernels);
   const speedup = (r: Measurement, base: Measurement | undefined) =>

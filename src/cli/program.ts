@@ -60,6 +60,12 @@ export function buildCli(): Command {
       '--no-fast-kernels',
       "use tfjs's stock kernels instead of frugal's fast training kernels",
     )
+    .option(
+      '--workers <n>',
+      'worker threads for data-parallel training: each takes a share of every batch (1 = train on the main thread)',
+      positiveInt,
+      1,
+    )
     .action(async (opts) => {
       await trainCommand(opts);
     });

@@ -50,6 +50,7 @@ describe('frugal CLI', () => {
     [['train', '--epochs', 'two'], /expected a positive integer, got 'two'/],
     [['train', '--batch', '0'], /expected a positive integer, got '0'/],
     [['train', '--lr', '-1'], /expected a positive number, got '-1'/],
+    [['train', '--workers', '0'], /expected a positive integer, got '0'/],
     [
       ['train', '--train-count', '9999', '--test-count', '9999'],
       /19998 samples requested but only 10000 exist/,
@@ -111,5 +112,29 @@ describe('frugal CLI', () => {
     // Stock tfjs-backend-wasm has no kernel for the filter gradient of a convolution.
     assert.notEqual(stock.code, 0);
     assert.match(stock.stderr, /Conv2DBackpropFilter/);
+  });
+
+  it('trains data-parallel with --workers 2 and says so in the report', async () => {
+    const out = join(dir, 'workers.json');
+    const r = await cli(
+      'train',
+      '--model',
+      'mlp',
+      '--dataset',
+      'synthetic',
+      '--batch',
+      '32',
+      '--workers',
+      '2',
+      '--out',
+      out,
+      '--no-progress',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /workers/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(report.workers, 2);
+    assert.equal(report.result.history.length, 1);
+    assert.ok(report.result.testAccuracy > 0.5, `accuracy ${report.result.testAccuracy}`);
   });
 });

@@ -8,6 +8,7 @@ import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo
 import { fixed, mb, pct } from '../../report/format.js';
 import { type TrainResult, train } from '../../train/loop.js';
 import type { OptimizerName } from '../../train/optimizer.js';
+import { trainParallel } from '../../train/parallel/index.js';
 import { progressBar } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 
@@ -28,12 +29,15 @@ export interface TrainCommandOptions {
   progress: boolean;
   /** frugal's fast training kernels (default on; `--no-fast-kernels` turns them off). */
   fastKernels?: boolean;
+  /** Worker threads for data-parallel training (default 1: train on this thread). */
+  workers?: number;
 }
 
 export interface TrainReport {
   tool: 'frugal train';
   backend: string;
   fastKernels: boolean;
+  workers: number;
   model: string;
   dataset: string;
   parameters: number;
@@ -59,21 +63,21 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     seed: o.seed,
   });
   const bar = progressBar(o.progress && process.stderr.isTTY === true);
+  const workers = o.workers ?? 1;
+  const config = {
+    epochs: o.epochs,
+    batchSize: o.batch,
+    learningRate: o.lr,
+    optimizer: o.optimizer,
+    seed: o.seed,
+    maxStepsPerEpoch: o.maxSteps,
+  };
   let result: TrainResult;
   try {
-    result = await train(
-      model,
-      data,
-      {
-        epochs: o.epochs,
-        batchSize: o.batch,
-        learningRate: o.lr,
-        optimizer: o.optimizer,
-        seed: o.seed,
-        maxStepsPerEpoch: o.maxSteps,
-      },
-      { onProgress: bar.onProgress },
-    );
+    result =
+      workers > 1
+        ? await trainParallel(model, data, config, { onProgress: bar.onProgress, workers })
+        : await train(model, data, config, { onProgress: bar.onProgress });
   } finally {
     bar.stop();
   }
@@ -81,6 +85,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     tool: 'frugal train',
     backend: engine.backend,
     fastKernels: o.fastKernels !== false,
+    workers,
     model: o.model,
     dataset: data.name,
     parameters: model.countParams(),
@@ -93,6 +98,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
         'model',
         'backend',
         'kernels',
+        'workers',
         'params',
         'test acc',
         'step ms',
@@ -106,6 +112,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
           o.model,
           engine.backend,
           report.fastKernels ? 'fast' : 'stock',
+          workers,
           report.parameters,
           pct(result.testAccuracy),
           fixed(result.meanStepMs),

@@ -1,4 +1,4 @@
-export type { OptimizerSpec } from './protocol.js';
+export type { OptimizerSpec, ReplicaStepTimings } from './protocol.js';
 export { type Shard, splitBatch } from './shards.js';
 export { type ParallelTrainOptions, trainParallel } from './train-parallel.js';
 export {

@@ -30,6 +30,16 @@ export interface ReplicaInit {
   exchange: Float32Array;
 }
 
+/** Where a replica's step time went, in ms. */
+export interface ReplicaStepTimings {
+  /** Forward and backward of its shard, and writing the gradient to shared memory. */
+  gradientMs: number;
+  /** Waiting for the other replicas at the exchange barrier. */
+  waitMs: number;
+  /** Summing the gradients, the optimizer update and averaging the moving statistics. */
+  updateMs: number;
+}
+
 export type ToReplica =
   | {
       type: 'step';
@@ -47,7 +57,7 @@ export type ToReplica =
 
 export type FromReplica =
   | { type: 'ready' }
-  | { type: 'stepped'; step: number; loss: number }
+  | { type: 'stepped'; step: number; loss: number; timings: ReplicaStepTimings }
   /** Every weight of the model, in `model.weights` order. */
   | { type: 'weights'; id: number; values: Float32Array[] }
   /**

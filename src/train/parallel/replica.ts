@@ -6,7 +6,13 @@ import { useFastKernels, useStockKernels } from '../../kernels/index.js';
 import { makeOptimizer } from '../optimizer.js';
 import { classificationLoss, defaultForward, trainableVariables } from '../step.js';
 import { arriveAndWait } from './barrier.js';
-import { elementCount, exchangeSlot, type ReplicaInit, type ToReplica } from './protocol.js';
+import {
+  elementCount,
+  exchangeSlot,
+  type ReplicaInit,
+  type ReplicaStepTimings,
+  type ToReplica,
+} from './protocol.js';
 
 type StepMessage = Extract<ToReplica, { type: 'step' }>;
 
@@ -48,19 +54,23 @@ export class Replica {
   /**
    * One step: gradient of this shard's loss (its mean loss scaled by shard rows / batch rows, so
    * that the shards' gradients sum to the full batch's), written to shared memory; then, once every
-   * replica has written, the same summed gradient applied by every replica. Returns the scaled loss.
+   * replica has written, the same summed gradient applied by every replica. Returns the scaled loss and timings.
    */
-  step(msg: StepMessage): number {
+  step(msg: StepMessage): { loss: number; timings: ReplicaStepTimings } {
     const { index, parties, control, exchange, layout } = this.init;
     const total = msg.shardSizes.reduce((a, b) => a + b, 0);
     const rows = msg.shardSizes[index];
     const slot = exchangeSlot(exchange, layout, parties, msg.step, index);
+    const t0 = performance.now();
     const loss = rows > 0 ? this.shardGradient(msg, rows / total, slot) : 0;
     if (rows === 0) slot.fill(0);
+    const t1 = performance.now();
     arriveAndWait(control, parties, msg.step);
+    const t2 = performance.now();
     this.applySummedGradient(msg.step);
     this.averageState(msg.step, msg.shardSizes);
-    return loss;
+    const t3 = performance.now();
+    return { loss, timings: { gradientMs: t1 - t0, waitMs: t2 - t1, updateMs: t3 - t2 } };
   }
 
   private shardGradient(msg: StepMessage, scale: number, slot: Float32Array): number {
@@ -97,7 +107,11 @@ export class Replica {
     );
   }
 
-  /** Sums the replicas' gradients in replica order (so every replica gets the same floats). */
+  /**
+   * Sums the replicas' gradients with tf.addN in replica order: every replica computes the same
+   * floats from the same inputs. (Copying the slots into the backend and adding there is faster
+   * than a JS loop on wasm.) The gradient tensors live only for this update.
+   */
   private applySummedGradient(step: number): void {
     const slots = this.slots(step);
     const vars = trainableVariables(this.model);
@@ -105,11 +119,8 @@ export class Replica {
     let offset = 0;
     for (const v of vars) {
       const size = elementCount(v.shape);
-      const sum = new Float32Array(size);
-      for (const slot of slots) {
-        for (let k = 0; k < size; k++) sum[k] += slot[offset + k];
-      }
-      grads[v.name] = tf.tensor(sum, v.shape, 'float32');
+      const parts = slots.map((slot) => slot.subarray(offset, offset + size));
+      grads[v.name] = tf.tidy(() => tf.addN(parts.map((p) => tf.tensor(p, v.shape, 'float32'))));
       offset += size;
     }
     tf.tidy(() => this.optimizer.applyGradients(grads));

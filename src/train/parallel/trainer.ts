@@ -13,6 +13,7 @@ import {
   type FromReplica,
   type OptimizerSpec,
   type ReplicaInit,
+  type ReplicaStepTimings,
   slotLength,
   type ToReplica,
 } from './protocol.js';
@@ -65,6 +66,7 @@ export class ParallelTrainer implements Stepper {
   private steps = 0;
   private requests = 0;
   private failure: Error | undefined;
+  private timings: ReplicaStepTimings[] = [];
   private closed = false;
 
   private constructor(
@@ -170,8 +172,19 @@ export class ParallelTrainer implements Stepper {
       }),
     );
     let loss = 0;
-    for (const r of losses) if (r.type === 'stepped') loss += r.loss;
+    const timings: ReplicaStepTimings[] = [];
+    for (const r of losses) {
+      if (r.type !== 'stepped') throw new Error(`ParallelTrainer: unexpected reply ${r.type}`);
+      loss += r.loss;
+      timings.push(r.timings);
+    }
+    this.timings = timings;
     return loss;
+  }
+
+  /** Each worker's timings of the last step (empty before the first). */
+  get lastStepTimings(): readonly ReplicaStepTimings[] {
+    return this.timings;
   }
 
   /** Every weight of worker `index`'s replica, in `model.weights` order. */

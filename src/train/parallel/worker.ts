@@ -25,8 +25,8 @@ try {
   port.on('message', (msg: ToReplica) => {
     try {
       if (msg.type === 'step') {
-        const loss = replica.step(msg);
-        port.postMessage({ type: 'stepped', step: msg.step, loss } satisfies FromReplica);
+        const { loss, timings } = replica.step(msg);
+        port.postMessage({ type: 'stepped', step: msg.step, loss, timings } satisfies FromReplica);
       } else if (msg.type === 'weights') {
         const values = replica.weights();
         port.postMessage(
