@@ -12,10 +12,12 @@ export function workerEntry(): URL {
 /**
  * Starts a worker thread on `entry`. A `.js` entry starts directly. A `.ts` entry (tests, benches)
  * starts from a one-line bootstrap that registers tsx's loader inside the worker first: loader
- * hooks registered in the main thread do not reach worker threads on Node 20.
+ * hooks registered in the main thread do not reach worker threads on Node 20. Errors of the entry
+ * (a failed import included) reach the worker's 'error' event.
  */
 export function spawnWorker(entry: URL, options: WorkerOptions): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, options);
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  // Without tsx (e.g. a Node that strips types itself), the entry is imported as it is.
+  const boot = `import('tsx/esm/api').then((tsx) => tsx.register(), () => undefined).then(() => import(${JSON.stringify(entry.href)}));`;
   return new Worker(boot, { ...options, eval: true });
 }
