@@ -28,15 +28,23 @@ export interface ReplicaInit {
   control: Int32Array;
   /** 2 (step parity) x parties slots of `slotLength(layout)` floats, over a SharedArrayBuffer. */
   exchange: Float32Array;
+  /**
+   * The trainable weights after each update (flattened, `model.trainableWeights` order), over a
+   * SharedArrayBuffer: each replica writes the ranges it owns (see owned-ranges.ts).
+   */
+  published: Float32Array;
 }
 
 /** Where a replica's step time went, in ms. */
 export interface ReplicaStepTimings {
   /** Forward and backward of its shard, and writing the gradient to shared memory. */
   gradientMs: number;
-  /** Waiting for the other replicas at the exchange barrier. */
+  /** Waiting for the other replicas at the two barriers. */
   waitMs: number;
-  /** Summing the gradients, the optimizer update and averaging the moving statistics. */
+  /**
+   * Summing the gradients of its own ranges, the optimizer update of those ranges and publishing
+   * them, reading every range back, averaging the moving statistics.
+   */
   updateMs: number;
 }
 
@@ -68,6 +76,12 @@ export type FromReplica =
 
 export function elementCount(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+export function trainableLength(layout: ExchangeLayout): number {
+  let n = 0;
+  for (const s of layout.trainable) n += elementCount(s);
+  return n;
 }
 
 /** Floats one replica writes per step: its gradients, then its non-trainable weights. */

@@ -1,11 +1,14 @@
-// The worker side of data-parallel training: one copy of the model and optimizer that computes the
-// gradient of its shard, exchanges it through shared memory, and applies the summed gradient.
+// The worker side of data-parallel training: one copy of the model that computes the gradient of
+// its shard of each batch. The optimizer is sharded (as in ZeRO stage 1): each replica sums the
+// gradients of the weight ranges it owns, updates them with its own optimizer (which holds state
+// for those ranges only) and publishes them; then every replica reads all the new weights.
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../engine/backend.js';
 import { useFastKernels, useStockKernels } from '../../kernels/index.js';
 import { makeOptimizer } from '../optimizer.js';
 import { classificationLoss, defaultForward, trainableVariables } from '../step.js';
 import { arriveAndWait } from './barrier.js';
+import { type OwnedRange, ownedRanges } from './owned-ranges.js';
 import {
   elementCount,
   exchangeSlot,
@@ -16,11 +19,21 @@ import {
 
 type StepMessage = Extract<ToReplica, { type: 'step' }>;
 
+/** The part of one trainable variable a replica updates: a flat copy of its owned range. */
+interface OwnedPart {
+  /** Offset of the variable in the flattened trainable weights. */
+  offset: number;
+  range: OwnedRange;
+  /** The owned elements as a variable of their own, for this replica's optimizer. */
+  variable: tf.Variable;
+}
+
 export class Replica {
   private constructor(
     private readonly init: ReplicaInit,
     private readonly model: tf.LayersModel,
     private readonly optimizer: tf.Optimizer,
+    private readonly owned: OwnedPart[],
   ) {}
 
   /** Starts this thread's tfjs engine and loads the model from the main thread's artifacts. */
@@ -29,32 +42,33 @@ export class Replica {
     if (init.fastKernels) useFastKernels();
     else useStockKernels();
     const model = await tf.loadLayersModel(tf.io.fromMemory(init.artifacts));
-    const replica = new Replica(
-      init,
-      model,
-      makeOptimizer(init.optimizer.name, init.optimizer.learningRate),
+    checkLayout(init, model);
+    const vars = trainableVariables(model);
+    const ranges = ownedRanges(
+      vars.map((v) => v.size),
+      init.parties,
+      init.index,
     );
-    replica.checkLayout();
-    return replica;
-  }
-
-  private checkLayout(): void {
-    const shapes = (ws: tf.LayerVariable[]) => JSON.stringify(ws.map((w) => w.shape));
-    const { trainable, state } = this.init.layout;
-    if (
-      shapes(this.model.trainableWeights) !== JSON.stringify(trainable) ||
-      shapes(this.model.nonTrainableWeights) !== JSON.stringify(state)
-    ) {
-      throw new Error(
-        `replica ${this.init.index}: the loaded model's weights do not match the main thread's (trainable ${shapes(this.model.trainableWeights)} vs ${JSON.stringify(trainable)})`,
-      );
-    }
+    const owned: OwnedPart[] = [];
+    let offset = 0;
+    vars.forEach((v, j) => {
+      const range = ranges[j];
+      if (range.end > range.start) {
+        const values = (v.dataSync() as Float32Array).slice(range.start, range.end);
+        const variable = tf.variable(tf.tensor1d(values, 'float32'), true, `owned/${j}/${v.name}`);
+        owned.push({ offset, range, variable });
+      }
+      offset += v.size;
+    });
+    const optimizer = makeOptimizer(init.optimizer.name, init.optimizer.learningRate);
+    return new Replica(init, model, optimizer, owned);
   }
 
   /**
    * One step: gradient of this shard's loss (its mean loss scaled by shard rows / batch rows, so
-   * that the shards' gradients sum to the full batch's), written to shared memory; then, once every
-   * replica has written, the same summed gradient applied by every replica. Returns the scaled loss and timings.
+   * that the shards' gradients sum to the full batch's), written to shared memory; then the update
+   * of the owned ranges with the summed gradient, published; then all new weights read back and the
+   * moving statistics averaged. Returns the scaled loss and timings.
    */
   step(msg: StepMessage): { loss: number; timings: ReplicaStepTimings } {
     const { index, parties, control, exchange, layout } = this.init;
@@ -65,12 +79,19 @@ export class Replica {
     const loss = rows > 0 ? this.shardGradient(msg, rows / total, slot) : 0;
     if (rows === 0) slot.fill(0);
     const t1 = performance.now();
-    arriveAndWait(control, parties, msg.step);
+    arriveAndWait(control, parties, 2 * msg.step - 1);
     const t2 = performance.now();
-    this.applySummedGradient(msg.step);
-    this.averageState(msg.step, msg.shardSizes);
+    this.updateOwned(msg.step);
     const t3 = performance.now();
-    return { loss, timings: { gradientMs: t1 - t0, waitMs: t2 - t1, updateMs: t3 - t2 } };
+    arriveAndWait(control, parties, 2 * msg.step);
+    const t4 = performance.now();
+    this.readPublished();
+    this.averageState(msg.step, msg.shardSizes);
+    const t5 = performance.now();
+    return {
+      loss,
+      timings: { gradientMs: t1 - t0, waitMs: t2 - t1 + (t4 - t3), updateMs: t3 - t2 + (t5 - t4) },
+    };
   }
 
   private shardGradient(msg: StepMessage, scale: number, slot: Float32Array): number {
@@ -85,11 +106,10 @@ export class Replica {
       );
       let offset = 0;
       for (const v of vars) {
-        const size = elementCount(v.shape);
         const g = grads[v.name];
         if (g) slot.set(g.dataSync() as Float32Array, offset);
-        else slot.fill(0, offset, offset + size);
-        offset += size;
+        else slot.fill(0, offset, offset + v.size);
+        offset += v.size;
       }
       for (const w of this.model.nonTrainableWeights) {
         const values = w.read().dataSync() as Float32Array;
@@ -108,23 +128,35 @@ export class Replica {
   }
 
   /**
-   * Sums the replicas' gradients with tf.addN in replica order: every replica computes the same
-   * floats from the same inputs. (Copying the slots into the backend and adding there is faster
-   * than a JS loop on wasm.) The gradient tensors live only for this update.
+   * Sums the replicas' gradients of the owned ranges (tf.addN, replica order: copying the slots
+   * into the backend and adding there beats a JS loop on wasm), applies this replica's optimizer
+   * to them and publishes the new values. Slot ranges are copied (`slice`) before they become
+   * tensors: the cpu backend would otherwise keep a view of shared memory.
    */
-  private applySummedGradient(step: number): void {
+  private updateOwned(step: number): void {
     const slots = this.slots(step);
-    const vars = trainableVariables(this.model);
     const grads: tf.NamedTensorMap = {};
-    let offset = 0;
-    for (const v of vars) {
-      const size = elementCount(v.shape);
-      const parts = slots.map((slot) => slot.subarray(offset, offset + size));
-      grads[v.name] = tf.tidy(() => tf.addN(parts.map((p) => tf.tensor(p, v.shape, 'float32'))));
-      offset += size;
+    for (const { offset, range, variable } of this.owned) {
+      const from = offset + range.start;
+      const to = offset + range.end;
+      grads[variable.name] = tf.tidy(() =>
+        tf.addN(slots.map((slot) => tf.tensor1d(slot.slice(from, to), 'float32'))),
+      );
     }
     tf.tidy(() => this.optimizer.applyGradients(grads));
     tf.dispose(Object.values(grads));
+    for (const { offset, range, variable } of this.owned)
+      this.init.published.set(variable.dataSync() as Float32Array, offset + range.start);
+  }
+
+  /** Every trainable variable takes the published values (the same on every replica). */
+  private readPublished(): void {
+    let offset = 0;
+    for (const v of trainableVariables(this.model)) {
+      const values = this.init.published.slice(offset, offset + v.size);
+      tf.tidy(() => v.assign(tf.tensor(values, v.shape, 'float32')));
+      offset += v.size;
+    }
   }
 
   /**
@@ -158,5 +190,18 @@ export class Replica {
   /** Copies of every weight, in `model.weights` order. */
   weights(): Float32Array[] {
     return this.model.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
+  }
+}
+
+function checkLayout(init: ReplicaInit, model: tf.LayersModel): void {
+  const shapes = (ws: tf.LayerVariable[]) => JSON.stringify(ws.map((w) => w.shape));
+  const { trainable, state } = init.layout;
+  if (
+    shapes(model.trainableWeights) !== JSON.stringify(trainable) ||
+    shapes(model.nonTrainableWeights) !== JSON.stringify(state)
+  ) {
+    throw new Error(
+      `replica ${init.index}: the loaded model's weights do not match the main thread's (trainable ${shapes(model.trainableWeights)} vs ${JSON.stringify(trainable)})`,
+    );
   }
 }

@@ -16,6 +16,7 @@ import {
   type ReplicaStepTimings,
   slotLength,
   type ToReplica,
+  trainableLength,
 } from './protocol.js';
 import { splitBatch } from './shards.js';
 import { spawnWorker, workerEntry } from './spawn-worker.js';
@@ -55,8 +56,10 @@ async function modelArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifac
 }
 
 /**
- * Trains `model` data-parallel on worker threads. Weights stay identical across workers because
- * every worker sums the same gradients in the same order and applies the same optimizer; the main
+ * Trains `model` data-parallel on worker threads. Each worker computes the gradient of its share
+ * of the batch; the optimizer is sharded: each worker sums the gradients of its own ranges of
+ * every weight, updates them (holding optimizer state for them only) and publishes them in shared
+ * memory, from which every worker reads all weights, so the replicas stay identical. The main
  * thread's model is updated from worker 0 by `sync()`. Idle workers do not keep Node alive;
  * `close()` stops them.
  */
@@ -100,9 +103,11 @@ export class ParallelTrainer implements Stepper {
       trainable: model.trainableWeights.map((w) => w.shape as number[]),
       state: model.nonTrainableWeights.map((w) => w.shape as number[]),
     };
-    const floats = 2 * parties * slotLength(layout);
-    const exchangeBytes = floats * Float32Array.BYTES_PER_ELEMENT;
-    const exchange = new Float32Array(new SharedArrayBuffer(exchangeBytes));
+    const slotBytes = 2 * parties * slotLength(layout) * Float32Array.BYTES_PER_ELEMENT;
+    const publishedBytes = trainableLength(layout) * Float32Array.BYTES_PER_ELEMENT;
+    const exchangeBytes = slotBytes + publishedBytes;
+    const exchange = new Float32Array(new SharedArrayBuffer(slotBytes));
+    const published = new Float32Array(new SharedArrayBuffer(publishedBytes));
     const control = barrierControl();
     const artifacts = await modelArtifacts(model);
     const entry = workerEntry();
@@ -117,6 +122,7 @@ export class ParallelTrainer implements Stepper {
         layout,
         control,
         exchange,
+        published,
       };
       return spawnWorker(entry, { workerData: init });
     });
