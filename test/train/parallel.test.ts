@@ -7,6 +7,7 @@ import { useFastKernels } from '../../src/kernels/index.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { ParallelTrainer, splitBatch, trainParallel } from '../../src/train/parallel/index.js';
+import { ownedRanges } from '../../src/train/parallel/owned-ranges.js';
 import { trainStep } from '../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
@@ -104,6 +105,52 @@ describe('data-parallel training on worker threads', () => {
       [1, 1, 0],
     );
     assert.throws(() => splitBatch(4, 0), /parts must be a positive integer/);
+  });
+
+  it('gives every element of every weight to exactly one replica', () => {
+    const sizes = [10, 3, 1, 0, 7];
+    for (const parties of [1, 2, 3, 4]) {
+      const owners = sizes.map((n) => new Int32Array(n));
+      for (let r = 0; r < parties; r++) {
+        ownedRanges(sizes, parties, r).forEach(({ start, end }, j) => {
+          for (let k = start; k < end; k++) owners[j][k]++;
+        });
+      }
+      for (const o of owners)
+        assert.ok(
+          o.every((c) => c === 1),
+          `parties ${parties}`,
+        );
+    }
+    assert.throws(() => ownedRanges([4], 2, 2), /replica 2 of 2 does not exist/);
+  });
+
+  it('MLP: three Adam steps on 2 workers (sharded optimizer) follow three single-thread steps', async () => {
+    const cfg = { inputShape: [6], numClasses: 3, hidden: [8], seed: 8 };
+    const batches = [1, 2, 3].map((seed) => randomBatch([6], 10, 3, seed));
+    const reference = buildModel('mlp', cfg);
+    const adam = tf.train.adam(0.01);
+    for (const b of batches) trainStep({ model: reference, optimizer: adam }, b);
+    adam.dispose();
+    const model = buildModel('mlp', cfg);
+    const start = weightsOf(model);
+    const trainer = await ParallelTrainer.create(model, {
+      workers: 2,
+      optimizer: { name: 'adam', learningRate: 0.01 },
+    });
+    try {
+      for (const b of batches) await trainer.step(b);
+      await trainer.sync();
+    } finally {
+      await trainer.close();
+    }
+    const moved = largest(minus(start, weightsOf(reference)));
+    const diff = Math.max(
+      ...weightsOf(model).map((v, i) => maxAbsDiff(v, weightsOf(reference)[i])),
+    );
+    assert.ok(moved > 0.02, `the reference barely moved (${moved})`);
+    assert.ok(diff < 1e-5, `weights differ by ${diff}`);
+    tf.dispose(batches.flatMap((b) => [b.xs, b.ys]));
   });
 
   it('MLP: the 2-worker gradient of an odd batch equals the full-batch gradient', async () => {
