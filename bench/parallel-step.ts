@@ -2,7 +2,8 @@
 // (forward + backward + Adam) at batch 64, MNIST shapes, fast kernels on wasm. The variants run
 // interleaved, in rounds, in one process: one thread (this one), ParallelTrainer with 2 workers
 // (32 rows each), and PyTorch (2 threads) when torch is importable. Prints the load average of
-// every round: on a shared machine, only ratios from the same rounds mean anything.
+// every round: on a shared machine, only ratios from the same rounds mean anything. The process
+// CPU time per step (all threads) says how much extra work the workers do, whatever the load.
 // Run: npm run bench:parallel-step   (writes bench/results/parallel-step.json)
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -38,10 +39,14 @@ function batchOf(size: number, seed: number): Batch {
   return { xs, ys, labels, size };
 }
 
-async function timeSteps(step: () => unknown): Promise<number> {
+/** Wall ms and process CPU ms (all threads) per step. */
+async function timeSteps(step: () => unknown): Promise<{ ms: number; cpuMs: number }> {
+  const cpu = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < STEPS; i++) await step();
-  return (performance.now() - start) / STEPS;
+  const ms = (performance.now() - start) / STEPS;
+  const used = process.cpuUsage(cpu);
+  return { ms, cpuMs: (used.user + used.system) / 1000 / STEPS };
 }
 
 function median(xs: number[]): number {
@@ -54,6 +59,9 @@ interface Round {
   loadAverage: number;
   oneThreadMs: number;
   workersMs: number;
+  /** Process CPU time per step, all threads. */
+  oneThreadCpuMs: number;
+  workersCpuMs: number;
   torchMs: number | null;
   /** Worker timings of the round's last parallel step. */
   workerTimings: ReplicaStepTimings[];
@@ -85,20 +93,22 @@ async function main(): Promise<void> {
     }
     for (let r = 0; r < ROUNDS; r++) {
       const loadAverage = loadavg()[0];
-      const oneThreadMs = await timeSteps(oneStep);
-      const workersMs = await timeSteps(parallelStep);
+      const one = await timeSteps(oneStep);
+      const workers = await timeSteps(parallelStep);
       const torch = torchSkipped ? torchSkipped : torchCnn(BATCH, 2, STEPS);
       if (typeof torch === 'string') torchSkipped = torch;
       const round: Round = {
         loadAverage,
-        oneThreadMs,
-        workersMs,
+        oneThreadMs: one.ms,
+        workersMs: workers.ms,
+        oneThreadCpuMs: one.cpuMs,
+        workersCpuMs: workers.cpuMs,
         torchMs: typeof torch === 'string' ? null : torch.msPerStep,
         workerTimings: [...trainer.lastStepTimings],
       };
       rounds.push(round);
       console.error(
-        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(oneThreadMs)} ms, ${WORKERS} workers ${fixed(workersMs)} ms, pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
+        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(one.ms)} ms (cpu ${fixed(one.cpuMs)}), ${WORKERS} workers ${fixed(workers.ms)} ms (cpu ${fixed(workers.cpuMs)}), pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
       );
     }
   } finally {
@@ -110,6 +120,8 @@ async function main(): Promise<void> {
   }
   const one = median(rounds.map((r) => r.oneThreadMs));
   const par = median(rounds.map((r) => r.workersMs));
+  const oneCpu = median(rounds.map((r) => r.oneThreadCpuMs));
+  const parCpu = median(rounds.map((r) => r.workersCpuMs));
   const torchRounds = rounds.filter((r) => r.torchMs !== null).map((r) => r.torchMs as number);
   const torch = torchRounds.length > 0 ? median(torchRounds) : Number.NaN;
   const speedups = rounds.map((r) => r.oneThreadMs / r.workersMs);
@@ -121,12 +133,20 @@ async function main(): Promise<void> {
   );
   console.log(
     renderTable(
-      ['variant', 'ms/step', 'samples/s', 'x one thread', 'x pytorch (2 thr)'],
+      ['variant', 'ms/step', 'cpu ms/step', 'samples/s', 'x one thread', 'x pytorch (2 thr)'],
       [
-        ['frugal, 1 thread', fixed(one), fixed(sps(one), 0), '1.00x', ratio(torch / one)],
+        [
+          'frugal, 1 thread',
+          fixed(one),
+          fixed(oneCpu),
+          fixed(sps(one), 0),
+          '1.00x',
+          ratio(torch / one),
+        ],
         [
           `frugal, ${WORKERS} worker threads (${BATCH / WORKERS} rows each)`,
           fixed(par),
+          fixed(parCpu),
           fixed(sps(par), 0),
           ratio(one / par),
           ratio(torch / par),
@@ -134,6 +154,7 @@ async function main(): Promise<void> {
         [
           'pytorch, 2 threads',
           torchSkipped ? 'n/a' : fixed(torch),
+          'n/a',
           torchSkipped ? 'n/a' : fixed(sps(torch), 0),
           ratio(one / torch),
           torchSkipped ? torchSkipped : '1.00x',
@@ -161,7 +182,13 @@ async function main(): Promise<void> {
     roundsCount: ROUNDS,
     stepsPerRound: STEPS,
     workerStartupMs: startupMs,
-    median: { oneThreadMs: one, workersMs: par, torchMs: torchSkipped ? null : torch },
+    median: {
+      oneThreadMs: one,
+      workersMs: par,
+      oneThreadCpuMs: oneCpu,
+      workersCpuMs: parCpu,
+      torchMs: torchSkipped ? null : torch,
+    },
     speedup: one / par,
     workersVsTorch: torch / par,
     torch: torchSkipped || 'python3 bench/torch_cnn.py --threads 2',

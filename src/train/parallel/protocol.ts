@@ -60,8 +60,7 @@ export type ToReplica =
       /** Rows of every replica's shard this step (the replica's own is `shardSizes[index]`). */
       shardSizes: number[];
     }
-  | { type: 'weights'; id: number }
-  | { type: 'close' };
+  | { type: 'weights'; id: number };
 
 export type FromReplica =
   | { type: 'ready' }

@@ -33,8 +33,6 @@ try {
           { type: 'weights', id: msg.id, values } satisfies FromReplica,
           values.map((v) => v.buffer as ArrayBuffer),
         );
-      } else if (msg.type === 'close') {
-        port.close();
       }
     } catch (e) {
       fail(e);
