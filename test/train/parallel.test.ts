@@ -251,6 +251,10 @@ describe('data-parallel training on worker threads', () => {
       ParallelTrainer.create(model, { workers: 0, optimizer: { name: 'sgd', learningRate: 1 } }),
       /workers must be an integer/,
     );
+    await assert.rejects(
+      ParallelTrainer.create(model, { optimizer: { name: 'sgd', learningRate: Number.NaN } }),
+      /optimizer.learningRate must be a positive number, got null/,
+    );
   });
 
   it('trainParallel on cpu (Transformer, custom layers) follows single-thread train()', async () => {

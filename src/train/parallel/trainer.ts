@@ -7,6 +7,7 @@ import type { Batch } from '../../data/dataset.js';
 import { fastKernelsActive } from '../../kernels/index.js';
 import { externalMemory } from '../../report/external-memory.js';
 import type { Stepper } from '../loop.js';
+import { OPTIMIZERS } from '../optimizer.js';
 import { abortBarrier, barrierControl } from './barrier.js';
 import {
   type ExchangeLayout,
@@ -93,6 +94,15 @@ export class ParallelTrainer implements Stepper {
     const parties = options.workers ?? defaultWorkerCount();
     if (!Number.isInteger(parties) || parties < 1 || parties > 64)
       throw new Error(`ParallelTrainer: workers must be an integer in 1..64, got ${parties}`);
+    const { name, learningRate } = options.optimizer;
+    if (!(OPTIMIZERS as readonly string[]).includes(name))
+      throw new Error(
+        `ParallelTrainer: optimizer.name must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(name)}`,
+      );
+    if (typeof learningRate !== 'number' || !(learningRate > 0) || !Number.isFinite(learningRate))
+      throw new Error(
+        `ParallelTrainer: optimizer.learningRate must be a positive number, got ${JSON.stringify(learningRate)}`,
+      );
     for (const w of model.weights) {
       if (w.dtype !== 'float32')
         throw new Error(
