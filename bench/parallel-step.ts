@@ -5,6 +5,8 @@
 // every round: on a shared machine, only ratios from the same rounds mean anything. The process
 // CPU time per step (all threads) says how much extra work the workers do, whatever the load.
 // Run: npm run bench:parallel-step   (writes bench/results/parallel-step.json)
+// Environment: WORKERS (2), ROUNDS (5), STEPS per round (5), BACKEND (wasm; cpu steps take seconds),
+// MODEL (cnn; or mlp, resnet). Other settings than the defaults write parallel-step-<model>-<backend>-x<workers>.json.
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +26,8 @@ import { torchCnn } from './torch-cnn.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const BATCH = 64;
 const SHAPE = [28, 28, 1];
+const BACKEND = process.env.BACKEND ?? 'wasm';
+const MODEL = (process.env.MODEL ?? 'cnn') as 'mlp' | 'cnn' | 'resnet';
 const WORKERS = Number(process.env.WORKERS ?? 2);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const STEPS = Number(process.env.STEPS ?? 5);
@@ -69,12 +73,14 @@ interface Round {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  await initEngine({ backend: 'wasm' });
+  await initEngine({ backend: BACKEND });
   useFastKernels();
   const config = { inputShape: SHAPE, numClasses: 10, seed: 1 };
-  const single = buildModel('cnn', config);
+  if (!['mlp', 'cnn', 'resnet'].includes(MODEL))
+    throw new Error(`MODEL must be mlp, cnn or resnet`);
+  const single = buildModel(MODEL, config);
   const optimizer = tf.train.adam(1e-3);
-  const parallelModel = buildModel('cnn', config);
+  const parallelModel = buildModel(MODEL, config);
   const t0 = performance.now();
   const trainer = await ParallelTrainer.create(parallelModel, {
     workers: WORKERS,
@@ -95,7 +101,10 @@ async function main(): Promise<void> {
       const loadAverage = loadavg()[0];
       const one = await timeSteps(oneStep);
       const workers = await timeSteps(parallelStep);
-      const torch = torchSkipped ? torchSkipped : torchCnn(BATCH, 2, STEPS);
+      const torch =
+        MODEL !== 'cnn'
+          ? 'not run: pytorch times the CNN only'
+          : torchSkipped || torchCnn(BATCH, 2, STEPS);
       if (typeof torch === 'string') torchSkipped = torch;
       const round: Round = {
         loadAverage,
@@ -129,7 +138,7 @@ async function main(): Promise<void> {
   const last = rounds[rounds.length - 1].workerTimings;
   const sps = (ms: number) => (BATCH * 1000) / ms;
   console.log(
-    `zoo CNN training step (Adam), batch ${BATCH}, 28x28x1, fast kernels on wasm; ${ROUNDS} interleaved rounds of ${STEPS} steps; ${availableParallelism()} cores; load average ${fixed(Math.min(...loads), 2)}-${fixed(Math.max(...loads), 2)} over the rounds. Medians over rounds.`,
+    `zoo ${MODEL} training step (Adam), batch ${BATCH}, 28x28x1, fast kernels on ${BACKEND}; ${ROUNDS} interleaved rounds of ${STEPS} steps; ${availableParallelism()} cores; load average ${fixed(Math.min(...loads), 2)}-${fixed(Math.max(...loads), 2)} over the rounds. Medians over rounds.`,
   );
   console.log(
     renderTable(
@@ -168,13 +177,17 @@ async function main(): Promise<void> {
   console.log(
     `last step in the workers (gradient / wait / update ms): ${last.map((t) => `${fixed(t.gradientMs)} / ${fixed(t.waitMs)} / ${fixed(t.updateMs)}`).join('; ')}`,
   );
-  const out = join(here, 'results', 'parallel-step.json');
+  const variant =
+    MODEL === 'cnn' && BACKEND === 'wasm' && WORKERS === 2
+      ? ''
+      : `-${MODEL}-${BACKEND}-x${WORKERS}`;
+  const out = join(here, 'results', `parallel-step${variant}.json`);
   writeJsonAtomic(out, {
     bench: 'parallel-step',
     date: new Date().toISOString(),
-    model: 'cnn',
+    model: MODEL,
     batch: BATCH,
-    backend: 'wasm',
+    backend: BACKEND,
     kernels: 'fast',
     optimizer: 'adam',
     workers: WORKERS,
