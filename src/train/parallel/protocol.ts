@@ -91,7 +91,11 @@ export function slotLength(layout: ExchangeLayout): number {
   return n;
 }
 
-/** The slot replica `index` writes at `step` (double-buffered by step parity). */
+/**
+ * The slot replica `index` writes at `step`. Double-buffered by step parity: replicas read the
+ * moving statistics of the slots after the step's last barrier, when a faster replica may already
+ * write its slot of the next step.
+ */
 export function exchangeSlot(
   exchange: Float32Array,
   layout: ExchangeLayout,
