@@ -4,6 +4,9 @@
 // (32 rows each), and PyTorch (2 threads) when torch is importable. Prints the load average of
 // every round: on a shared machine, only ratios from the same rounds mean anything. The process
 // CPU time per step (all threads) says how much extra work the workers do, whatever the load.
+// With Linux autogroup scheduling (kernel.sched_autogroup_enabled = 1, as here), the threads of one
+// session share one fair share of the CPU against every other busy session: the workers get two
+// cores only while no other session is busy, so CPU ms / wall ms per step is printed per round.
 // Run: npm run bench:parallel-step   (writes bench/results/parallel-step.json)
 // Environment: WORKERS (2), ROUNDS (5), STEPS per round (5), BACKEND (wasm; cpu steps take seconds),
 // MODEL (cnn; or mlp, resnet). Other settings than the defaults write parallel-step-<model>-<backend>-x<workers>.json.
@@ -117,7 +120,7 @@ async function main(): Promise<void> {
       };
       rounds.push(round);
       console.error(
-        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(one.ms)} ms (cpu ${fixed(one.cpuMs)}), ${WORKERS} workers ${fixed(workers.ms)} ms (cpu ${fixed(workers.cpuMs)}), pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
+        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(one.ms)} ms (cpu ${fixed(one.cpuMs)}), ${WORKERS} workers ${fixed(workers.ms)} ms (cpu ${fixed(workers.cpuMs)}, ${fixed(workers.cpuMs / workers.ms, 2)} cores busy), pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
       );
     }
   } finally {
