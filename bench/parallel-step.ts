@@ -10,6 +10,7 @@
 // Run: npm run bench:parallel-step   (writes bench/results/parallel-step.json)
 // Environment: WORKERS (2), ROUNDS (5), STEPS per round (5), BACKEND (wasm; cpu steps take seconds),
 // MODEL (cnn; or mlp, resnet). Other settings than the defaults write parallel-step-<model>-<backend>-x<workers>.json.
+import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,15 +47,46 @@ function batchOf(size: number, seed: number): Batch {
   return { xs, ys, labels, size };
 }
 
-/** Wall ms and process CPU ms (all threads) per step. */
-async function timeSteps(step: () => unknown): Promise<{ ms: number; cpuMs: number }> {
+/** Busy and total jiffies of the whole machine (Linux /proc/stat), or null elsewhere. */
+function machineTicks(): { busy: number; total: number } | null {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
+    const ticks = cpu.map(Number);
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - ticks[3] - ticks[4], total };
+  } catch {
+    return null;
+  }
+}
+
+interface Timing {
+  ms: number;
+  /** This process's CPU ms per step, all threads. */
+  cpuMs: number;
+  /** Cores other processes kept busy meanwhile (machine busy time minus ours), NaN off Linux. */
+  othersCores: number;
+}
+
+async function timeSteps(step: () => unknown): Promise<Timing> {
+  const ticks = machineTicks();
   const cpu = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < STEPS; i++) await step();
-  const ms = (performance.now() - start) / STEPS;
+  const wall = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  return { ms, cpuMs: (used.user + used.system) / 1000 / STEPS };
+  const ourMs = (used.user + used.system) / 1000;
+  const after = machineTicks();
+  let othersCores = Number.NaN;
+  if (ticks && after && after.total > ticks.total) {
+    const cores = availableParallelism();
+    const busyMs = ((after.busy - ticks.busy) / (after.total - ticks.total)) * cores * wall;
+    othersCores = Math.max(0, (busyMs - ourMs) / wall);
+  }
+  return { ms: wall / STEPS, cpuMs: ourMs / STEPS, othersCores };
 }
+
+/** Other processes used less than this many cores during both variants of a round. */
+const QUIET_CORES = 0.25;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -69,6 +101,8 @@ interface Round {
   /** Process CPU time per step, all threads. */
   oneThreadCpuMs: number;
   workersCpuMs: number;
+  /** Cores other processes kept busy during the round's one-thread and worker steps. */
+  othersCores: number;
   torchMs: number | null;
   /** Worker timings of the round's last parallel step. */
   workerTimings: ReplicaStepTimings[];
@@ -115,12 +149,13 @@ async function main(): Promise<void> {
         workersMs: workers.ms,
         oneThreadCpuMs: one.cpuMs,
         workersCpuMs: workers.cpuMs,
+        othersCores: Math.max(one.othersCores, workers.othersCores),
         torchMs: typeof torch === 'string' ? null : torch.msPerStep,
         workerTimings: [...trainer.lastStepTimings],
       };
       rounds.push(round);
       console.error(
-        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(one.ms)} ms (cpu ${fixed(one.cpuMs)}), ${WORKERS} workers ${fixed(workers.ms)} ms (cpu ${fixed(workers.cpuMs)}, ${fixed(workers.cpuMs / workers.ms, 2)} cores busy), pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
+        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(one.ms)} ms (cpu ${fixed(one.cpuMs)}), ${WORKERS} workers ${fixed(workers.ms)} ms (cpu ${fixed(workers.cpuMs)}, ${fixed(workers.cpuMs / workers.ms, 2)} cores); other processes ${fixed(round.othersCores, 2)} cores; pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
       );
     }
   } finally {
@@ -130,48 +165,63 @@ async function main(): Promise<void> {
     parallelModel.dispose();
     optimizer.dispose();
   }
-  const one = median(rounds.map((r) => r.oneThreadMs));
-  const par = median(rounds.map((r) => r.workersMs));
-  const oneCpu = median(rounds.map((r) => r.oneThreadCpuMs));
-  const parCpu = median(rounds.map((r) => r.workersCpuMs));
-  const torchRounds = rounds.filter((r) => r.torchMs !== null).map((r) => r.torchMs as number);
-  const torch = torchRounds.length > 0 ? median(torchRounds) : Number.NaN;
+  const summary = (rs: Round[]) => {
+    const torchMs = rs.filter((r) => r.torchMs !== null).map((r) => r.torchMs as number);
+    return {
+      rounds: rs.length,
+      oneThreadMs: rs.length ? median(rs.map((r) => r.oneThreadMs)) : Number.NaN,
+      workersMs: rs.length ? median(rs.map((r) => r.workersMs)) : Number.NaN,
+      oneThreadCpuMs: rs.length ? median(rs.map((r) => r.oneThreadCpuMs)) : Number.NaN,
+      workersCpuMs: rs.length ? median(rs.map((r) => r.workersCpuMs)) : Number.NaN,
+      torchMs: torchMs.length ? median(torchMs) : Number.NaN,
+    };
+  };
+  const all = summary(rounds);
+  const quiet = summary(rounds.filter((r) => r.othersCores < QUIET_CORES));
   const speedups = rounds.map((r) => r.oneThreadMs / r.workersMs);
   const loads = rounds.map((r) => r.loadAverage);
   const last = rounds[rounds.length - 1].workerTimings;
   const sps = (ms: number) => (BATCH * 1000) / ms;
   console.log(
-    `zoo ${MODEL} training step (Adam), batch ${BATCH}, 28x28x1, fast kernels on ${BACKEND}; ${ROUNDS} interleaved rounds of ${STEPS} steps; ${availableParallelism()} cores; load average ${fixed(Math.min(...loads), 2)}-${fixed(Math.max(...loads), 2)} over the rounds. Medians over rounds.`,
+    `zoo ${MODEL} training step (Adam), batch ${BATCH}, 28x28x1, fast kernels on ${BACKEND}; ${ROUNDS} interleaved rounds of ${STEPS} steps; ${availableParallelism()} cores; load average ${fixed(Math.min(...loads), 2)}-${fixed(Math.max(...loads), 2)} over the rounds. Medians over all rounds, and over the quiet rounds (other processes busy < ${QUIET_CORES} cores while frugal ran).`,
   );
+  const rowsOf = (name: string, s: ReturnType<typeof summary>) => [
+    [
+      `${name}: frugal, 1 thread`,
+      fixed(s.oneThreadMs),
+      fixed(s.oneThreadCpuMs),
+      fixed(sps(s.oneThreadMs), 0),
+      '1.00x',
+      ratio(s.torchMs / s.oneThreadMs),
+    ],
+    [
+      `${name}: frugal, ${WORKERS} workers (${BATCH / WORKERS} rows each)`,
+      fixed(s.workersMs),
+      fixed(s.workersCpuMs),
+      fixed(sps(s.workersMs), 0),
+      ratio(s.oneThreadMs / s.workersMs),
+      ratio(s.torchMs / s.workersMs),
+    ],
+    [
+      `${name}: pytorch, 2 threads`,
+      torchSkipped ? torchSkipped : fixed(s.torchMs),
+      'n/a',
+      fixed(sps(s.torchMs), 0),
+      ratio(s.oneThreadMs / s.torchMs),
+      '1.00x',
+    ],
+  ];
   console.log(
     renderTable(
-      ['variant', 'ms/step', 'cpu ms/step', 'samples/s', 'x one thread', 'x pytorch (2 thr)'],
       [
-        [
-          'frugal, 1 thread',
-          fixed(one),
-          fixed(oneCpu),
-          fixed(sps(one), 0),
-          '1.00x',
-          ratio(torch / one),
-        ],
-        [
-          `frugal, ${WORKERS} worker threads (${BATCH / WORKERS} rows each)`,
-          fixed(par),
-          fixed(parCpu),
-          fixed(sps(par), 0),
-          ratio(one / par),
-          ratio(torch / par),
-        ],
-        [
-          'pytorch, 2 threads',
-          torchSkipped ? 'n/a' : fixed(torch),
-          'n/a',
-          torchSkipped ? 'n/a' : fixed(sps(torch), 0),
-          ratio(one / torch),
-          torchSkipped ? torchSkipped : '1.00x',
-        ],
+        'rounds: variant',
+        'ms/step',
+        'cpu ms/step',
+        'samples/s',
+        'x one thread',
+        'x pytorch (2 thr)',
       ],
+      [...rowsOf(`all ${all.rounds}`, all), ...rowsOf(`quiet ${quiet.rounds}`, quiet)],
     ),
   );
   console.log(
@@ -198,15 +248,13 @@ async function main(): Promise<void> {
     roundsCount: ROUNDS,
     stepsPerRound: STEPS,
     workerStartupMs: startupMs,
-    median: {
-      oneThreadMs: one,
-      workersMs: par,
-      oneThreadCpuMs: oneCpu,
-      workersCpuMs: parCpu,
-      torchMs: torchSkipped ? null : torch,
+    quietBelowOtherCores: QUIET_CORES,
+    medianAllRounds: all,
+    medianQuietRounds: quiet,
+    speedup: {
+      allRounds: all.oneThreadMs / all.workersMs,
+      quietRounds: quiet.oneThreadMs / quiet.workersMs,
     },
-    speedup: one / par,
-    workersVsTorch: torch / par,
     torch: torchSkipped || 'python3 bench/torch_cnn.py --threads 2',
     rounds,
     seconds: (performance.now() - started) / 1000,
