@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       const torch =
         MODEL !== 'cnn'
           ? 'not run: pytorch times the CNN only'
-          : torchSkipped || torchCnn(BATCH, 2, STEPS);
+          : torchSkipped || torchCnn(BATCH, 2, Math.max(STEPS, 10));
       if (typeof torch === 'string') torchSkipped = torch;
       const round: Round = {
         loadAverage,
