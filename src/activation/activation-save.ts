@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs';
+import {
+  type ActivationName,
+  activationDerivative,
+  applyActivation,
+  isSmooth,
+} from './activation-fns.js';
+import { type ActivationBits, bitsForCodes } from './bits.js';
+import { type FewbitBits, fewbitTable, intervalCodes } from './fewbit-table.js';
+import { SAVE_NOTHING, type Saved, saveCodes, savePositiveMask, saveQuantized } from './saved.js';
+
+/** Multiplies the upstream gradient by the activation's derivative. */
+export type ActivationBackward = (dy: tf.Tensor) => tf.Tensor;
+
+export interface ActivationSaveOptions {
+  /** Bits for the pre-activation when it is quantized (32: exact). */
+  bits: ActivationBits;
+  /** Few-bit codes for smooth activations (0: off, quantize the pre-activation instead). */
+  fewbit: 0 | FewbitBits;
+}
+
+/**
+ * What the backward of `name` needs, from the pre-activation z: nothing for linear, a 1-bit mask
+ * for relu, interval codes for few-bit smooth activations, otherwise z quantized to `bits`.
+ */
+export function saveActivationGrad(
+  name: ActivationName,
+  z: tf.Tensor,
+  opts: ActivationSaveOptions,
+): Saved<ActivationBackward> {
+  if (name === 'linear') return { tensors: [], restore: () => (dy) => dy };
+  if (name === 'relu' && opts.bits !== 32) {
+    const m = savePositiveMask(z);
+    return { tensors: m.tensors, restore: (s) => (dy) => tf.mul(dy, m.restore(s)) };
+  }
+  if (isSmooth(name) && opts.fewbit > 0) {
+    const table = fewbitTable(name, opts.fewbit as FewbitBits);
+    const codes = intervalCodes(z.dataSync(), table.borders);
+    const c = saveCodes(codes, bitsForCodes(table.levels.length));
+    const shape = z.shape.slice();
+    return {
+      tensors: c.tensors,
+      restore: (s) => (dy) => {
+        const k = c.restore(s);
+        const d = new Float32Array(k.length);
+        for (let i = 0; i < k.length; i++) d[i] = table.levels[k[i]];
+        return tf.mul(dy, tf.tensor(d, shape));
+      },
+    };
+  }
+  const q = saveQuantized(z, opts.bits);
+  return {
+    tensors: q.tensors,
+    restore: (s) => (dy) => tf.mul(dy, activationDerivative(name, q.restore(s))),
+  };
+}
