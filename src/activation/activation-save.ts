@@ -31,7 +31,7 @@ export function saveActivationGrad(
   if (name === 'linear') return { tensors: [], restore: () => (dy) => dy };
   if (name === 'relu' && opts.bits !== 32) {
     const m = savePositiveMask(z);
-    return { tensors: m.tensors, restore: (s) => (dy) => tf.mul(dy, m.restore(s)) };
+    return { tensors: m.tensors, restore: (s) => (dy) => mulAndFree(dy, m.restore(s)) };
   }
   if (isSmooth(name) && opts.fewbit > 0) {
     const table = fewbitTable(name, opts.fewbit as FewbitBits);
@@ -44,13 +44,25 @@ export function saveActivationGrad(
         const k = c.restore(s);
         const d = new Float32Array(k.length);
         for (let i = 0; i < k.length; i++) d[i] = table.levels[k[i]];
-        return tf.mul(dy, tf.tensor(d, shape));
+        return mulAndFree(dy, tf.tensor(d, shape));
       },
     };
   }
   const q = saveQuantized(z, opts.bits);
   return {
     tensors: q.tensors,
-    restore: (s) => (dy) => tf.mul(dy, activationDerivative(name, q.restore(s))),
+    restore: (s) => (dy) => {
+      const z = q.restore(s);
+      const d = activationDerivative(name, z);
+      if (z !== s[0]) z.dispose();
+      return mulAndFree(dy, d);
+    },
   };
+}
+
+/** dy * t, freeing the temporary t at once (backward peaks are made of such temporaries). */
+function mulAndFree(dy: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  const r = tf.mul(dy, t);
+  t.dispose();
+  return r;
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
 import { compressedOp } from '../custom-grad.js';
+import { outsideGradient } from '../fused.js';
 import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../rmm.js';
 import { type Saved, saveExact, saveList, saveQuantized, savedBytes, splitSaved } from '../saved.js';
 import { nextSeed } from '../seed.js';
@@ -84,9 +85,12 @@ export class CompressedDense extends CompressedLayer {
       return compressedOp(vars, (save) => {
         const x2 = x.reshape([-1, inDim]) as tf.Tensor2D;
         const rows = x2.shape[0];
-        const zz = tf.matMul(x2, w);
-        const z = b ? tf.add(zz, b) : zz;
-        const y = applyActivation(this.activation, z).reshape(outShape);
+        // ReLU's mask is (y > 0), so one fused kernel gives the output without a separate z.
+        const fusedRelu = this.activation === 'relu' && this.actBits !== 32;
+        const z = outsideGradient(() =>
+          tf.fused.matMul({ a: x2, b: w, bias: b, activation: fusedRelu ? 'relu' : 'linear' }),
+        );
+        const y = (fusedRelu ? z : applyActivation(this.activation, z)).reshape(outShape);
         const rmm = this.rmmRatio > 0;
         const k = projectionRows(rows, this.rmmRatio);
         const seed = nextSeed();
@@ -106,6 +110,7 @@ export class CompressedDense extends CompressedLayer {
           gradFunc: (dy, saved) => {
             const [sx, sa] = splitSaved(saved, parts);
             const dz = act.restore(sa)(dy).reshape([rows, this.units]) as tf.Tensor2D;
+            if (dz !== dy) dy.dispose();
             const dw = rmm
               ? tf.matMul(xs.restore(sx) as tf.Tensor2D, projectRows(dz, this.rmmKind, k, seed), true)
               : tf.matMul(xs.restore(sx).reshape([rows, inDim]) as tf.Tensor2D, dz, true);
