@@ -40,7 +40,11 @@ function noConstraints(c: Dict, keys: string[]): string | null {
 }
 
 /** How to convert one layer from its (camelCase) config, or why it cannot be. */
-function plan(className: string, c: Dict): Plan {
+function plan(className: string, c: Dict, rank: number): Plan {
+  const isLast = (axis: unknown) => {
+    const a = [axis].flat();
+    return a.length === 1 && (a[0] === -1 || a[0] === rank - 1);
+  };
   const weightedExtras = [
     'kernelRegularizer',
     'biasRegularizer',
@@ -83,7 +87,7 @@ function plan(className: string, c: Dict): Plan {
       };
     }
     case 'BatchNormalization': {
-      if (c.axis !== -1 && c.axis !== 3) return { reason: `axis ${c.axis} is not the last axis` };
+      if (!isLast(c.axis)) return { reason: `axis ${c.axis} is not the last axis` };
       if (c.center === false || c.scale === false)
         return { reason: 'center=false or scale=false is not supported' };
       const bad = noConstraints(c, ['betaRegularizer', 'gammaRegularizer']);
@@ -95,8 +99,7 @@ function plan(className: string, c: Dict): Plan {
       };
     }
     case 'LayerNormalization': {
-      const axis = [c.axis].flat();
-      if (axis.length !== 1 || axis[0] !== -1) return { reason: `axis ${c.axis} is not [-1]` };
+      if (!isLast(c.axis)) return { reason: `axis ${c.axis} is not the last axis` };
       if (c.center === false || c.scale === false)
         return { reason: 'center=false or scale=false is not supported' };
       return { className: 'FrugalCompressedLayerNorm', args: { epsilon: c.epsilon }, weighted: false };
@@ -130,12 +133,6 @@ function plan(className: string, c: Dict): Plan {
     case 'GlobalAveragePooling1D':
       if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
       return { className: 'FrugalNoSaveGlobalAveragePooling', args: {}, weighted: false };
-    case 'FrugalMultiHeadSelfAttention':
-      return {
-        className: 'FrugalCompressedMultiHeadSelfAttention',
-        args: { numHeads: c.numHeads, causal: c.causal, seed: c.seed },
-        weighted: true,
-      };
     case 'FrugalPositionEmbedding':
       return { className: 'FrugalNoSavePositionEmbedding', args: { seed: c.seed }, weighted: false };
     default:
@@ -183,7 +180,10 @@ export async function compressActivations(
       unconverted.push({ name, className: from, reason: 'skipped by override' });
       continue;
     }
-    const p = plan(from, model.getLayer(name).getConfig());
+    const layer = model.getLayer(name);
+    const input = layer.input as tf.SymbolicTensor | tf.SymbolicTensor[];
+    const rank = (Array.isArray(input) ? input[0] : input).shape.length;
+    const p = plan(from, layer.getConfig(), rank);
     if ('reason' in p) {
       unconverted.push({ name, className: from, reason: p.reason });
       continue;

@@ -16,9 +16,17 @@ interface GraphNode {
 export function streamingForward(model: tf.LayersModel): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
     throw new Error('streamingForward: only models with one input and one output are supported');
-  const inner = model instanceof tf.Sequential ? (model as unknown as { model: tf.LayersModel }).model : model;
   const steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[] = [];
   const uses = new Map<number, number>();
+  if (model instanceof tf.Sequential) {
+    // A chain: layer i reads output i-1 (ids are positions here, not symbolic tensor ids).
+    model.layers.forEach((layer, i) => {
+      uses.set(i, 1);
+      steps.push({ layer, ins: [i], outs: [i + 1] });
+    });
+    return run(steps, uses, 0, model.layers.length);
+  }
+  const inner = model;
   const inputId = inner.inputs[0].id;
   const outputId = inner.outputs[0].id;
   for (const layer of inner.layers) {
@@ -30,6 +38,15 @@ export function streamingForward(model: tf.LayersModel): (xs: tf.Tensor, trainin
     for (const id of ins) uses.set(id, (uses.get(id) ?? 0) + 1);
     steps.push({ layer, ins, outs: node.outputTensors.map((t) => t.id) });
   }
+  return run(steps, uses, inputId, outputId);
+}
+
+function run(
+  steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[],
+  uses: Map<number, number>,
+  inputId: number,
+  outputId: number,
+): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   return (xs, training) =>
     tf.tidy(() => {
       const live = new Map<number, tf.Tensor>([[inputId, xs]]);

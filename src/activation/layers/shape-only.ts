@@ -77,3 +77,44 @@ export class NoSaveGlobalAveragePooling extends CompressedLayer {
   }
 }
 tf.serialization.registerClass(NoSaveGlobalAveragePooling);
+
+/** frugal's PositionEmbedding (adds a learned [length, d] table) keeping nothing for backward. */
+export class NoSavePositionEmbedding extends CompressedLayer {
+  static className = 'FrugalNoSavePositionEmbedding';
+  readonly seed: number | undefined;
+  private table?: tf.LayerVariable;
+
+  constructor(args: CompressedLayerArgs & { seed?: number | null } = {}) {
+    super(args);
+    this.seed = args.seed ?? undefined;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const [l, d] = [shape[1], shape[2]];
+    if (l == null || d == null) throw new Error(`${this.name}: needs a fixed length and width`);
+    this.table = this.addWeight(
+      'embedding',
+      [l, d],
+      'float32',
+      tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: this.seed }),
+    );
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      const t = this.table!.read();
+      return compressedOp([x, t], () => ({
+        value: tf.add(x, t),
+        gradFunc: (dy) => [tf.clone(dy), tf.sum(dy, 0)],
+      }));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), seed: this.seed ?? null };
+  }
+}
+tf.serialization.registerClass(NoSavePositionEmbedding);

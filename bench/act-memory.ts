@@ -1,0 +1,270 @@
+// Activation-compressed training (ActNN) against the same model with float32 saves, in one run.
+// Run: npm run bench:act-memory   (writes bench/results/act-memory.json)
+import * as tf from '@tensorflow/tfjs';
+import { AutoPrecision } from '../src/activation/auto-precision.js';
+import type { ActConfig } from '../src/activation/config.js';
+import { compressActivations } from '../src/activation/convert.js';
+import { activationMemory } from '../src/activation/measure.js';
+import { streamingForward } from '../src/activation/streaming-forward.js';
+import { renderTable } from '../src/cli/table.js';
+import { gatherBatch } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { initEngine } from '../src/engine/backend.js';
+import { writeJsonAtomic } from '../src/io/atomic-write.js';
+import { buildModel, type ZooModelName } from '../src/models/zoo.js';
+import { fixed, mb, pct, ratio } from '../src/report/format.js';
+import { train } from '../src/train/loop.js';
+import { classificationLoss, trainableVariables } from '../src/train/step.js';
+
+const BACKEND = 'wasm';
+const started = performance.now();
+const engine = await initEngine({ backend: BACKEND, seed: 0 });
+const quiet = { warn: () => {} };
+const image = loadMnist({ trainCount: 2000, testCount: 1000, seed: 1, layout: 'image' });
+const seq = loadMnist({ trainCount: 2000, testCount: 500, seed: 1, layout: 'sequence' });
+
+function batchOf(data: typeof image, n: number) {
+  const rows = Int32Array.from({ length: n }, (_, i) => i % data.train.count);
+  return gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, n);
+}
+
+interface Variant {
+  label: string;
+  config: Partial<ActConfig>;
+}
+const VARIANTS: Variant[] = [
+  { label: 'fp32 (L0)', config: { level: 'L0' } },
+  { label: '8-bit', config: { level: 'L3', bits: 8 } },
+  { label: '4-bit (L2)', config: { level: 'L2' } },
+  { label: '2-bit (L3)', config: { level: 'L3' } },
+  { label: '2-bit mixed', config: { level: 'L3.mixed' } },
+];
+
+async function compressed(name: ZooModelName, data: typeof image, config: Partial<ActConfig>) {
+  const base = buildModel(name, { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
+  const r = await compressActivations(base, config, quiet);
+  base.dispose();
+  const forward = streamingForward(r.model);
+  let auto: AutoPrecision | undefined;
+  if (r.config.mixed) {
+    auto = new AutoPrecision(r.model, r.config.mixed.avgBits, r.config.mixed.everySteps);
+    const probe = batchOf(data, 32);
+    const vars = trainableVariables(r.model);
+    auto.allocate({ loss: () => classificationLoss(probe.ys, forward(probe.xs, true)), variables: vars });
+    tf.dispose([probe.xs, probe.ys]);
+  }
+  return { ...r, forward, auto };
+}
+
+function measureAt(m: Awaited<ReturnType<typeof compressed>>, data: typeof image, n: number) {
+  const b = batchOf(data, n);
+  const mem = activationMemory(m.model, m.forward, b.xs, b.ys);
+  tf.dispose([b.xs, b.ys]);
+  return mem;
+}
+
+// 1. Activation memory of a training step (forward + backward), batch 64, CNN and ResNet.
+const memoryRows: Record<string, unknown>[] = [];
+const BATCH = 32;
+for (const name of ['cnn', 'resnet'] as const) {
+  let ref = { savedBytes: 0, peakBytes: 0 };
+  for (const v of VARIANTS) {
+    const m = await compressed(name, image, v.config);
+    const mem = measureAt(m, image, BATCH);
+    if (v.config.level === 'L0') ref = mem;
+    memoryRows.push({
+      model: name,
+      variant: v.label,
+      batch: BATCH,
+      savedBytes: mem.savedBytes,
+      peakBytes: mem.peakBytes,
+      savedReduction: ref.savedBytes / mem.savedBytes,
+      peakReduction: ref.peakBytes / mem.peakBytes,
+      bits: m.auto ? m.auto.lastBits : undefined,
+    });
+    m.model.dispose();
+  }
+}
+
+// 2. Largest batch whose activation peak fits the fp32 model's peak at batch 32.
+const batchRows: Record<string, unknown>[] = [];
+for (const name of ['cnn', 'resnet'] as const) {
+  let refBatch = 0;
+  for (const v of [VARIANTS[0], VARIANTS[3]]) {
+    const m = await compressed(name, image, v.config);
+    const budget = memoryRows.find((r) => r.model === name && r.variant === VARIANTS[0].label)!
+      .peakBytes as number;
+    const a = measureAt(m, image, 16).peakBytes;
+    const b = measureAt(m, image, 32).peakBytes;
+    const slope = (b - a) / 16;
+    let fit = Math.floor(16 + (budget - a) / slope);
+    let check = measureAt(m, image, fit).peakBytes;
+    while (check > budget && fit > 1) {
+      fit = Math.floor(fit * 0.95);
+      check = measureAt(m, image, fit).peakBytes;
+    }
+    if (v.config.level === 'L0') refBatch = fit;
+    batchRows.push({
+      model: name,
+      variant: v.label,
+      budgetBytes: budget,
+      largestBatch: fit,
+      peakAtLargest: check,
+      batchGain: fit / refBatch,
+    });
+    m.model.dispose();
+  }
+}
+
+// 3. MNIST accuracy and step time after the same short schedule (CNN).
+const accRows: Record<string, unknown>[] = [];
+const schedule = { epochs: 1, batchSize: 32, learningRate: 2e-3, seed: 3, measureMemory: false };
+let refAcc = 0;
+let refMs = 0;
+for (const v of [VARIANTS[0], VARIANTS[2], VARIANTS[3], VARIANTS[4]]) {
+  const m = await compressed('cnn', image, v.config);
+  const res = await train(m.model, image, schedule, { forward: m.forward });
+  if (v.config.level === 'L0') {
+    refAcc = res.testAccuracy;
+    refMs = res.meanStepMs;
+  }
+  accRows.push({
+    model: 'cnn',
+    variant: v.label,
+    steps: res.steps,
+    testAccuracy: res.testAccuracy,
+    accuracyDelta: res.testAccuracy - refAcc,
+    stepMs: res.meanStepMs,
+    timeOverhead: res.meanStepMs / refMs - 1,
+  });
+  m.model.dispose();
+}
+
+// 4. Transformer: exact GELU backward vs few-bit 2-bit GELU (everything else exact).
+// 5. RMM on the MLP's Dense layers at 20% and 50% projection.
+const extraRows: Record<string, unknown>[] = [];
+const extraRuns: [string, ZooModelName, typeof image, Variant[]][] = [
+  [
+    'transformer',
+    'transformer',
+    seq,
+    [
+      { label: 'exact GELU (L0)', config: { level: 'L0' } },
+      { label: 'few-bit 2-bit GELU', config: { level: 'L0', fewbit: 2 } },
+    ],
+  ],
+  [
+    'mlp',
+    'mlp',
+    image,
+    [
+      { label: 'exact (L0)', config: { level: 'L0' } },
+      { label: 'RMM 50% gaussian', config: { level: 'L0', rmm: { ratio: 0.5, kind: 'gaussian' } } },
+      { label: 'RMM 20% gaussian', config: { level: 'L0', rmm: { ratio: 0.2, kind: 'gaussian' } } },
+    ],
+  ],
+];
+for (const [label, name, data, variants] of extraRuns) {
+  let ref: Record<string, number> = {};
+  for (const v of variants) {
+    const m = await compressed(name, data, v.config);
+    const mem = measureAt(m, data, BATCH);
+    const res = await train(
+      m.model,
+      data,
+      { ...schedule, epochs: 1, maxStepsPerEpoch: label === 'transformer' ? 40 : 0 },
+      { forward: m.forward },
+    );
+    const row = {
+      model: label,
+      variant: v.label,
+      savedBytes: mem.savedBytes,
+      peakBytes: mem.peakBytes,
+      finalLoss: res.history[0].meanLoss,
+      testAccuracy: res.testAccuracy,
+      stepMs: res.meanStepMs,
+    };
+    if (Object.keys(ref).length === 0) ref = row as unknown as Record<string, number>;
+    extraRows.push({
+      ...row,
+      peakReduction: ref.peakBytes / mem.peakBytes,
+      accuracyDelta: res.testAccuracy - ref.testAccuracy,
+      unconverted: m.unconverted.map((u) => u.name),
+    });
+    m.model.dispose();
+  }
+}
+
+const num = (r: Record<string, unknown>, k: string) => r[k] as number;
+console.log(`\nActivation memory of one training step (forward + backward), ${BACKEND}, batch ${BATCH}`);
+console.log(
+  renderTable(
+    ['model', 'saves', 'saved MB', 'saved x smaller', 'act peak MB', 'peak x smaller'],
+    memoryRows.map((r) => [
+      r.model as string,
+      r.variant as string,
+      mb(num(r, 'savedBytes')),
+      ratio(num(r, 'savedReduction')),
+      mb(num(r, 'peakBytes')),
+      ratio(num(r, 'peakReduction')),
+    ]),
+  ),
+);
+console.log(`\nLargest batch whose activation peak fits the fp32 peak at batch ${BATCH}`);
+console.log(
+  renderTable(
+    ['model', 'saves', 'budget MB', 'largest batch', 'peak MB there', 'x larger'],
+    batchRows.map((r) => [
+      r.model as string,
+      r.variant as string,
+      mb(num(r, 'budgetBytes')),
+      num(r, 'largestBatch'),
+      mb(num(r, 'peakAtLargest')),
+      ratio(num(r, 'batchGain')),
+    ]),
+  ),
+);
+console.log(`\nCNN on MNIST (${image.train.count} train / ${image.test.count} test), 1 epoch, batch 32`);
+console.log(
+  renderTable(
+    ['saves', 'test acc', 'delta (points)', 'step ms', 'time overhead'],
+    accRows.map((r) => [
+      r.variant as string,
+      pct(num(r, 'testAccuracy')),
+      fixed(num(r, 'accuracyDelta') * 100, 2),
+      fixed(num(r, 'stepMs')),
+      pct(num(r, 'timeOverhead'), 1),
+    ]),
+  ),
+);
+console.log('\nFew-bit GELU (Transformer, 40 steps) and randomized matmul (MLP, 1 epoch)');
+console.log(
+  renderTable(
+    ['model', 'backward', 'saved MB', 'act peak MB', 'peak x smaller', 'mean loss', 'test acc', 'acc delta', 'step ms'],
+    extraRows.map((r) => [
+      r.model as string,
+      r.variant as string,
+      mb(num(r, 'savedBytes')),
+      mb(num(r, 'peakBytes')),
+      ratio(num(r, 'peakReduction')),
+      fixed(num(r, 'finalLoss'), 3),
+      pct(num(r, 'testAccuracy')),
+      fixed(num(r, 'accuracyDelta') * 100, 2),
+      fixed(num(r, 'stepMs')),
+    ]),
+  ),
+);
+const seconds = (performance.now() - started) / 1000;
+console.log(`\ntotal ${seconds.toFixed(0)} s`);
+writeJsonAtomic('bench/results/act-memory.json', {
+  bench: 'act-memory',
+  backend: engine.backend,
+  date: new Date().toISOString(),
+  note:
+    'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update).',
+  memory: memoryRows,
+  largestBatch: batchRows,
+  accuracy: accRows,
+  fewbitAndRmm: extraRows,
+  seconds,
+});
