@@ -50,7 +50,10 @@ async function compressed(name: ZooModelName, data: typeof image, config: Partia
     auto = new AutoPrecision(r.model, r.config.mixed.avgBits, r.config.mixed.everySteps);
     const probe = batchOf(data, 32);
     const vars = trainableVariables(r.model);
-    auto.allocate({ loss: () => classificationLoss(probe.ys, forward(probe.xs, true)), variables: vars });
+    auto.allocate({
+      loss: () => classificationLoss(probe.ys, forward(probe.xs, true)),
+      variables: vars,
+    });
     tf.dispose([probe.xs, probe.ys]);
   }
   return { ...r, forward, auto };
@@ -196,7 +199,9 @@ for (const [label, name, data, variants] of extraRuns) {
 }
 
 const num = (r: Record<string, unknown>, k: string) => r[k] as number;
-console.log(`\nActivation memory of one training step (forward + backward), ${BACKEND}, batch ${BATCH}`);
+console.log(
+  `\nActivation memory of one training step (forward + backward), ${BACKEND}, batch ${BATCH}`,
+);
 console.log(
   renderTable(
     ['model', 'saves', 'saved MB', 'saved x smaller', 'act peak MB', 'peak x smaller'],
@@ -224,7 +229,9 @@ console.log(
     ]),
   ),
 );
-console.log(`\nCNN on MNIST (${image.train.count} train / ${image.test.count} test), 1 epoch, batch 32`);
+console.log(
+  `\nCNN on MNIST (${image.train.count} train / ${image.test.count} test), 1 epoch, batch 32`,
+);
 console.log(
   renderTable(
     ['saves', 'test acc', 'delta (points)', 'step ms', 'time overhead'],
@@ -240,7 +247,17 @@ console.log(
 console.log('\nFew-bit GELU (Transformer, 40 steps) and randomized matmul (MLP, 1 epoch)');
 console.log(
   renderTable(
-    ['model', 'backward', 'saved MB', 'act peak MB', 'peak x smaller', 'mean loss', 'test acc', 'acc delta', 'step ms'],
+    [
+      'model',
+      'backward',
+      'saved MB',
+      'act peak MB',
+      'peak x smaller',
+      'mean loss',
+      'test acc',
+      'acc delta',
+      'step ms',
+    ],
     extraRows.map((r) => [
       r.model as string,
       r.variant as string,
@@ -260,8 +277,7 @@ writeJsonAtomic('bench/results/act-memory.json', {
   bench: 'act-memory',
   backend: engine.backend,
   date: new Date().toISOString(),
-  note:
-    'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update).',
+  note: 'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update).',
   memory: memoryRows,
   largestBatch: batchRows,
   accuracy: accRows,

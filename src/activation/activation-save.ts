@@ -1,13 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  type ActivationName,
-  activationDerivative,
-  applyActivation,
-  isSmooth,
-} from './activation-fns.js';
+import { type ActivationName, activationDerivative, isSmooth } from './activation-fns.js';
 import { type ActivationBits, bitsForCodes } from './bits.js';
 import { type FewbitBits, fewbitTable, intervalCodes } from './fewbit-table.js';
-import { SAVE_NOTHING, type Saved, saveCodes, savePositiveMask, saveQuantized } from './saved.js';
+import { type Saved, saveCodes, savePositiveMask, saveQuantized } from './saved.js';
 
 /** Multiplies the upstream gradient by the activation's derivative. */
 export type ActivationBackward = (dy: tf.Tensor) => tf.Tensor;

@@ -74,12 +74,14 @@ export function validateActConfig(input: Partial<ActConfig> = {}): ActConfig {
   const c: ActConfig = { ...DEFAULT_ACT_CONFIG, ...input };
   if (!(ACT_LEVELS as readonly unknown[]).includes(c.level))
     fail('level', `must be one of ${ACT_LEVELS.join(', ')}`, c.level);
-  if (c.bits !== null && !isActivationBits(c.bits)) fail('bits', 'must be 1, 2, 4, 8 or 32', c.bits);
+  if (c.bits !== null && !isActivationBits(c.bits))
+    fail('bits', 'must be 1, 2, 4, 8 or 32', c.bits);
   checkFewbit('fewbit', c.fewbit);
   if (c.rmm !== null) {
     if (typeof c.rmm !== 'object') fail('rmm', 'must be an object or null', c.rmm);
     checkRatio('rmm.ratio', c.rmm.ratio);
-    if (!RMM_KINDS.includes(c.rmm.kind)) fail('rmm.kind', `must be one of ${RMM_KINDS}`, c.rmm.kind);
+    if (!RMM_KINDS.includes(c.rmm.kind))
+      fail('rmm.kind', `must be one of ${RMM_KINDS}`, c.rmm.kind);
   }
   if (c.mixed === null && c.level === 'L3.mixed') c.mixed = { avgBits: 2, everySteps: 100 };
   if (c.mixed !== null) {
@@ -95,12 +97,14 @@ export function validateActConfig(input: Partial<ActConfig> = {}): ActConfig {
     const f = `overrides.${name}`;
     if (typeof o !== 'object' || o === null) fail(f, 'must be an object', o);
     for (const k of Object.keys(o))
-      if (!['actBits', 'fewbit', 'rmmRatio', 'skip'].includes(k)) fail(`${f}.${k}`, 'is not known', k);
+      if (!['actBits', 'fewbit', 'rmmRatio', 'skip'].includes(k))
+        fail(`${f}.${k}`, 'is not known', k);
     if (o.actBits !== undefined && !isActivationBits(o.actBits))
       fail(`${f}.actBits`, 'must be 1, 2, 4, 8 or 32', o.actBits);
     if (o.fewbit !== undefined) checkFewbit(`${f}.fewbit`, o.fewbit);
     if (o.rmmRatio !== undefined && o.rmmRatio !== 0) checkRatio(`${f}.rmmRatio`, o.rmmRatio);
-    if (o.skip !== undefined && typeof o.skip !== 'boolean') fail(`${f}.skip`, 'must be a boolean', o.skip);
+    if (o.skip !== undefined && typeof o.skip !== 'boolean')
+      fail(`${f}.skip`, 'must be a boolean', o.skip);
   }
   if (!Number.isInteger(c.seed)) fail('seed', 'must be an integer', c.seed);
   return c;

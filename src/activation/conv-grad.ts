@@ -61,7 +61,12 @@ function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, ri
         ]);
   let r = t.slice(
     [0, Math.max(0, -top), Math.max(0, -left), 0],
-    [n, h - Math.max(0, -top) - Math.max(0, -bottom), w - Math.max(0, -left) - Math.max(0, -right), c],
+    [
+      n,
+      h - Math.max(0, -top) - Math.max(0, -bottom),
+      w - Math.max(0, -left) - Math.max(0, -right),
+      c,
+    ],
   );
   if (top > 0 || bottom > 0 || left > 0 || right > 0)
     r = tf.pad(r, [
@@ -126,13 +131,7 @@ export function conv2dFilterGrad(
     const pw = padBefore(wd, kw, strides[1], padding);
     const needH = (oh - 1) * strides[0] + kh;
     const needW = (ow - 1) * strides[1] + kw;
-    const xp = padOrCrop(
-      x,
-      ph.before,
-      needH - ph.before - h,
-      pw.before,
-      needW - pw.before - wd,
-    );
+    const xp = padOrCrop(x, ph.before, needH - ph.before - h, pw.before, needW - pw.before - wd);
     const xt = xp.transpose([3, 1, 2, 0]) as tf.Tensor4D;
     if (xp !== x) xp.dispose();
     const dyt = dy.transpose([1, 2, 0, 3]) as tf.Tensor4D;

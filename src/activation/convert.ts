@@ -35,7 +35,8 @@ const NOTHING_SAVED = new Set(['InputLayer']);
 type Plan = { className: string; args: Dict; weighted: boolean } | { reason: string };
 
 function noConstraints(c: Dict, keys: string[]): string | null {
-  for (const k of keys) if (c[k] != null) return `has ${k}, which the compressed layer does not support`;
+  for (const k of keys)
+    if (c[k] != null) return `has ${k}, which the compressed layer does not support`;
   return null;
 }
 
@@ -102,11 +103,19 @@ function plan(className: string, c: Dict, rank: number): Plan {
       if (!isLast(c.axis)) return { reason: `axis ${c.axis} is not the last axis` };
       if (c.center === false || c.scale === false)
         return { reason: 'center=false or scale=false is not supported' };
-      return { className: 'FrugalCompressedLayerNorm', args: { epsilon: c.epsilon }, weighted: false };
+      return {
+        className: 'FrugalCompressedLayerNorm',
+        args: { epsilon: c.epsilon },
+        weighted: false,
+      };
     }
     case 'ReLU':
       if (c.maxValue != null) return { reason: 'ReLU with maxValue is not supported' };
-      return { className: 'FrugalCompressedActivation', args: { activation: 'relu' }, weighted: false };
+      return {
+        className: 'FrugalCompressedActivation',
+        args: { activation: 'relu' },
+        weighted: false,
+      };
     case 'Activation':
       if (!normalizeActivation(c.activation as string))
         return { reason: `activation '${c.activation}' is not supported` };
@@ -134,7 +143,11 @@ function plan(className: string, c: Dict, rank: number): Plan {
       if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
       return { className: 'FrugalNoSaveGlobalAveragePooling', args: {}, weighted: false };
     case 'FrugalPositionEmbedding':
-      return { className: 'FrugalNoSavePositionEmbedding', args: { seed: c.seed }, weighted: false };
+      return {
+        className: 'FrugalNoSavePositionEmbedding',
+        args: { seed: c.seed },
+        weighted: false,
+      };
     default:
       return { reason: 'no compressed version: its saved activations stay float32' };
   }

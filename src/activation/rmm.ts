@@ -15,12 +15,7 @@ export function projectionRows(m: number, ratio: number): number {
  * Gaussian entries N(0, 1/k), Rademacher entries +-1/sqrt(k), or k rows sampled uniformly with
  * replacement and scaled by sqrt(m/k).
  */
-export function projectRows(
-  t: tf.Tensor2D,
-  kind: RmmKind,
-  k: number,
-  seed: number,
-): tf.Tensor2D {
+export function projectRows(t: tf.Tensor2D, kind: RmmKind, k: number, seed: number): tf.Tensor2D {
   const m = t.shape[0];
   const rng = makeRng(seed);
   return tf.tidy(() => {

@@ -13,7 +13,9 @@ interface GraphNode {
  * layers save for backward; with this forward only what is saved (compressed) stays alive.
  * Works for Sequential and functional models (single input, single output).
  */
-export function streamingForward(model: tf.LayersModel): (xs: tf.Tensor, training: boolean) => tf.Tensor {
+export function streamingForward(
+  model: tf.LayersModel,
+): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
     throw new Error('streamingForward: only models with one input and one output are supported');
   const steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[] = [];
@@ -32,8 +34,11 @@ export function streamingForward(model: tf.LayersModel): (xs: tf.Tensor, trainin
   for (const layer of inner.layers) {
     if (layer.getClassName() === 'InputLayer') continue;
     const nodes = (layer as unknown as { inboundNodes: GraphNode[] }).inboundNodes;
-    const node = nodes.find((n) => n.outputTensors.some((t) => inner.layers.includes(t.sourceLayer as tf.layers.Layer)));
-    if (!node) throw new Error(`streamingForward: layer '${layer.name}' is not connected in the model`);
+    const node = nodes.find((n) =>
+      n.outputTensors.some((t) => inner.layers.includes(t.sourceLayer as tf.layers.Layer)),
+    );
+    if (!node)
+      throw new Error(`streamingForward: layer '${layer.name}' is not connected in the model`);
     const ins = node.inputTensors.map((t) => t.id);
     for (const id of ins) uses.set(id, (uses.get(id) ?? 0) + 1);
     steps.push({ layer, ins, outs: node.outputTensors.map((t) => t.id) });
@@ -57,9 +62,13 @@ function run(
           if (!t) throw new Error(`streamingForward: missing input of layer '${s.layer.name}'`);
           return t;
         });
-        const out = s.layer.apply(args.length === 1 ? args[0] : args, { training }) as tf.Tensor | tf.Tensor[];
+        const out = s.layer.apply(args.length === 1 ? args[0] : args, { training }) as
+          | tf.Tensor
+          | tf.Tensor[];
         const outs = Array.isArray(out) ? out : [out];
-        s.outs.forEach((id, i) => live.set(id, outs[i]));
+        s.outs.forEach((id, i) => {
+          live.set(id, outs[i]);
+        });
         for (const id of s.ins) {
           const n = (left.get(id) ?? 1) - 1;
           left.set(id, n);

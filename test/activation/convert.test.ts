@@ -15,8 +15,16 @@ describe('compressActivations', () => {
   before(() => useBackend('cpu'));
 
   it('keeps the weights of a (trained) CNN: same forward output, every layer converted', async () => {
-    const model = buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, filters: [2, 3], dense: 4, seed: 1 });
-    model.setWeights(model.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, 0.3, 'float32', i)));
+    const model = buildModel('cnn', {
+      inputShape: [8, 8, 1],
+      numClasses: 3,
+      filters: [2, 3],
+      dense: 4,
+      seed: 1,
+    });
+    model.setWeights(
+      model.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, 0.3, 'float32', i)),
+    );
     const r = await compressActivations(model, { level: 'L3' }, quiet);
     assert.deepEqual(r.unconverted, []);
     assert.deepEqual(
@@ -37,22 +45,46 @@ describe('compressActivations', () => {
   });
 
   it('converts a functional ResNet and the Transformer, reporting what it cannot convert', async () => {
-    const resnet = buildModel('resnet', { inputShape: [8, 8, 1], numClasses: 3, widths: [2, 4], seed: 2 });
+    const resnet = buildModel('resnet', {
+      inputShape: [8, 8, 1],
+      numClasses: 3,
+      widths: [2, 4],
+      seed: 2,
+    });
     const r = await compressActivations(resnet, { level: 'L2' }, quiet);
     assert.deepEqual(r.unconverted, []);
     const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 8);
     assert.ok(maxAbsDiff(r.model.predict(x) as tf.Tensor, resnet.predict(x) as tf.Tensor) < 1e-5);
-    const tr = buildModel('transformer', { inputShape: [4, 6], numClasses: 3, dModel: 8, numHeads: 2, numBlocks: 1, seed: 3 });
+    const tr = buildModel('transformer', {
+      inputShape: [4, 6],
+      numClasses: 3,
+      dModel: 8,
+      numHeads: 2,
+      numBlocks: 1,
+      seed: 3,
+    });
     const warnings: string[] = [];
-    const t = await compressActivations(tr, { level: 'L3', fewbit: 2 }, { warn: (m) => warnings.push(m) });
-    assert.deepEqual(t.unconverted.map((u) => u.name), ['b1_attn']);
+    const t = await compressActivations(
+      tr,
+      { level: 'L3', fewbit: 2 },
+      { warn: (m) => warnings.push(m) },
+    );
+    assert.deepEqual(
+      t.unconverted.map((u) => u.name),
+      ['b1_attn'],
+    );
     assert.match(warnings[0], /b1_attn/);
     const s = tf.randomNormal([2, 4, 6], 0, 1, 'float32', 9);
     assert.ok(maxAbsDiff(t.model.predict(s) as tf.Tensor, tr.predict(s) as tf.Tensor) < 1e-5);
   });
 
   it('applies per-layer overrides and skips', async () => {
-    const model = buildModel('mlp', { inputShape: [4, 4, 1], numClasses: 3, hidden: [5, 5], seed: 1 });
+    const model = buildModel('mlp', {
+      inputShape: [4, 4, 1],
+      numClasses: 3,
+      hidden: [5, 5],
+      seed: 1,
+    });
     const names = model.layers.map((l) => l.name);
     const dense = names.filter((n) => n !== names[0]);
     const r = await compressActivations(
@@ -62,29 +94,49 @@ describe('compressActivations', () => {
     );
     assert.equal(r.converted.find((c) => c.name === dense[0])?.actBits, 8);
     assert.equal(r.unconverted.find((u) => u.name === dense[1])?.reason, 'skipped by override');
-    await assert.rejects(compressActivations(model, { overrides: { nope: {} } }), /unknown layer 'nope'/);
+    await assert.rejects(
+      compressActivations(model, { overrides: { nope: {} } }),
+      /unknown layer 'nope'/,
+    );
   });
 
   it('converted models save and load, then predict and train', async () => {
-    const model = buildModel('cnn', { inputShape: [6, 6, 1], numClasses: 2, filters: [2, 2], dense: 3, seed: 4 });
+    const model = buildModel('cnn', {
+      inputShape: [6, 6, 1],
+      numClasses: 2,
+      filters: [2, 2],
+      dense: 3,
+      seed: 4,
+    });
     const r = await compressActivations(model, { level: 'L3', fewbit: 1 }, quiet);
     let artifacts: tf.io.ModelArtifacts | undefined;
-    await r.model.save(tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }));
+    await r.model.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
     assert.equal(loaded.layers[0].getClassName(), 'FrugalCompressedConv2D');
     assert.equal((loaded.layers[0].getConfig() as { actBits: number }).actBits, 2);
     const x = tf.randomNormal([2, 6, 6, 1], 0, 1, 'float32', 1);
     assert.equal(maxAbsDiff(loaded.predict(x) as tf.Tensor, r.model.predict(x) as tf.Tensor), 0);
     loaded.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
-    const h = await loaded.fit(x, tf.oneHot(tf.tensor1d([0, 1], 'int32'), 2), { epochs: 1, verbose: 0 });
+    const h = await loaded.fit(x, tf.oneHot(tf.tensor1d([0, 1], 'int32'), 2), {
+      epochs: 1,
+      verbose: 0,
+    });
     assert.ok(Number.isFinite(h.history.loss[0] as number));
   });
 
   it('saves at least 8x fewer bytes at 2 bits than with float32 saves', async () => {
-    const model = buildModel('cnn', { inputShape: [12, 12, 1], numClasses: 3, filters: [4, 8], dense: 8, seed: 5 });
+    const model = buildModel('cnn', {
+      inputShape: [12, 12, 1],
+      numClasses: 3,
+      filters: [4, 8],
+      dense: 8,
+      seed: 5,
+    });
     const x = tf.randomNormal([8, 12, 12, 1], 0, 1, 'float32', 2);
     const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
     const stock = activationMemory(model, defaultForward(model), x, y);
@@ -95,7 +147,10 @@ describe('compressActivations', () => {
     const l0 = await mem('L0');
     const l3 = await mem('L3');
     // L0 (float32 saves) keeps no more than stock tfjs, which also keeps pooling/flatten inputs.
-    assert.ok(l0.savedBytes <= stock.savedBytes, `L0 ${l0.savedBytes} vs stock ${stock.savedBytes}`);
+    assert.ok(
+      l0.savedBytes <= stock.savedBytes,
+      `L0 ${l0.savedBytes} vs stock ${stock.savedBytes}`,
+    );
     assert.ok(l0.savedBytes / l3.savedBytes >= 8, `${l0.savedBytes} / ${l3.savedBytes}`);
     assert.ok(l3.peakBytes < l0.peakBytes, `peak ${l3.peakBytes} vs ${l0.peakBytes}`);
     const before = tf.memory().numTensors;
@@ -112,7 +167,10 @@ describe('activation config', () => {
     assert.throws(() => validateActConfig({ level: 'L9' as never }), /level/);
     assert.throws(() => validateActConfig({ bits: 3 as never }), /bits/);
     assert.throws(() => validateActConfig({ rmm: { ratio: 0, kind: 'gaussian' } }), /rmm.ratio/);
-    assert.throws(() => validateActConfig({ overrides: { a: { actBits: 5 as never } } }), /overrides.a.actBits/);
+    assert.throws(
+      () => validateActConfig({ overrides: { a: { actBits: 5 as never } } }),
+      /overrides.a.actBits/,
+    );
     assert.throws(() => validateActConfig({ colour: 1 } as never), /colour/);
   });
 });

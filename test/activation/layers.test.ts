@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import type { ActivationBits } from '../../src/activation/bits.js';
 import { CompressedActivation } from '../../src/activation/layers/compressed-activation.js';
 import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
 import { CompressedDense } from '../../src/activation/layers/compressed-dense.js';
 import { CompressedLayerNorm } from '../../src/activation/layers/compressed-layer-norm.js';
 import { CompressedMaxPool2D } from '../../src/activation/layers/compressed-max-pool.js';
-import type { ActivationBits } from '../../src/activation/bits.js';
 import { seedActivationRng } from '../../src/activation/seed.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
@@ -53,8 +53,20 @@ function pairs(): Record<string, Pair> {
       [2, 3, 5],
     ),
     conv: mk(
-      new CompressedConv2D({ filters: 3, kernelSize: 3, padding: 'same', strides: 2, activation: 'relu' }),
-      tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', strides: 2, activation: 'relu' }),
+      new CompressedConv2D({
+        filters: 3,
+        kernelSize: 3,
+        padding: 'same',
+        strides: 2,
+        activation: 'relu',
+      }),
+      tf.layers.conv2d({
+        filters: 3,
+        kernelSize: 3,
+        padding: 'same',
+        strides: 2,
+        activation: 'relu',
+      }),
       [2, 7, 7, 2],
     ),
     batchnorm: mk(new CompressedBatchNorm({}), tf.layers.batchNormalization({}), [4, 3, 3, 5]),
@@ -64,7 +76,11 @@ function pairs(): Record<string, Pair> {
       tf.layers.activation({ activation: 'swish' }),
       [3, 10],
     ),
-    maxpool: mk(new CompressedMaxPool2D({ poolSize: 2 }), tf.layers.maxPooling2d({ poolSize: 2 }), [2, 5, 4, 3]),
+    maxpool: mk(
+      new CompressedMaxPool2D({ poolSize: 2 }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      [2, 5, 4, 3],
+    ),
   };
 }
 
@@ -99,7 +115,10 @@ describe('compressed layers against the tfjs layers', () => {
         assert.equal(got.length, ref.length, name);
         got.forEach((g, i) => {
           assert.deepEqual(g.shape, ref[i].shape);
-          assert.ok(relErr(g, ref[i]) < tol, `${name} ${bits} bits grad ${i}: ${relErr(g, ref[i])}`);
+          assert.ok(
+            relErr(g, ref[i]) < tol,
+            `${name} ${bits} bits grad ${i}: ${relErr(g, ref[i])}`,
+          );
         });
       }
     }

@@ -51,7 +51,10 @@ describe('per-group stochastic quantization', () => {
 
   it('is exact for constant groups and stays within each group range', () => {
     const v = new Float32Array(512).fill(2.5);
-    assert.deepEqual(Array.from(dequantizeGroups(quantizeGroups(v, 1, 1, makeRng(1)))), Array.from(v));
+    assert.deepEqual(
+      Array.from(dequantizeGroups(quantizeGroups(v, 1, 1, makeRng(1)))),
+      Array.from(v),
+    );
     const x = randomValues(1000, 4);
     const d = dequantizeGroups(quantizeGroups(x, 2, 2, makeRng(5)));
     for (let i = 0; i < x.length; i++) {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
 import { compressedOp } from '../custom-grad.js';
-import { saveList, savedBytes, splitSaved } from '../saved.js';
+import { savedBytes, saveList, splitSaved } from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedActivationArgs extends CompressedLayerArgs {

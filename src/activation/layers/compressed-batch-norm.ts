@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { compressedOp } from '../custom-grad.js';
-import { type Saved, saveExact, saveList, saveQuantized, savedBytes, splitSaved } from '../saved.js';
+import {
+  type Saved,
+  savedBytes,
+  saveExact,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedBatchNormArgs extends CompressedLayerArgs {

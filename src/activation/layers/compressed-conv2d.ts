@@ -4,7 +4,7 @@ import { saveActivationGrad } from '../activation-save.js';
 import { type ConvPadding, conv2dFilterGrad, conv2dInputGrad } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
 import { outsideGradient } from '../fused.js';
-import { type Saved, saveList, saveQuantized, savedBytes, splitSaved } from '../saved.js';
+import { type Saved, savedBytes, saveList, saveQuantized, splitSaved } from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedConv2DArgs extends CompressedLayerArgs {

@@ -4,7 +4,14 @@ import { saveActivationGrad } from '../activation-save.js';
 import { compressedOp } from '../custom-grad.js';
 import { outsideGradient } from '../fused.js';
 import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../rmm.js';
-import { type Saved, saveExact, saveList, saveQuantized, savedBytes, splitSaved } from '../saved.js';
+import {
+  type Saved,
+  savedBytes,
+  saveExact,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
 import { nextSeed } from '../seed.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
@@ -112,7 +119,11 @@ export class CompressedDense extends CompressedLayer {
             const dz = act.restore(sa)(dy).reshape([rows, this.units]) as tf.Tensor2D;
             if (dz !== dy) dy.dispose();
             const dw = rmm
-              ? tf.matMul(xs.restore(sx) as tf.Tensor2D, projectRows(dz, this.rmmKind, k, seed), true)
+              ? tf.matMul(
+                  xs.restore(sx) as tf.Tensor2D,
+                  projectRows(dz, this.rmmKind, k, seed),
+                  true,
+                )
               : tf.matMul(xs.restore(sx).reshape([rows, inDim]) as tf.Tensor2D, dz, true);
             const dx = tf.matMul(dz, w, false, true).reshape(x.shape);
             return b ? [dx, dw, tf.sum(dz, 0)] : [dx, dw];

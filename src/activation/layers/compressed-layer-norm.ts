@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { compressedOp } from '../custom-grad.js';
-import { type Saved, saveExact, saveList, saveQuantized, savedBytes, splitSaved } from '../saved.js';
+import {
+  type Saved,
+  savedBytes,
+  saveExact,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedLayerNormArgs extends CompressedLayerArgs {
@@ -43,8 +50,7 @@ export class CompressedLayerNorm extends CompressedLayer {
         const invStd = tf.rsqrt(tf.add(variance, this.epsilon));
         return { xhat: tf.mul(tf.sub(x, mean), invStd), invStd };
       };
-      if (!CompressedLayer.isTraining(kwargs))
-        return tf.add(tf.mul(normalize().xhat, gamma), beta);
+      if (!CompressedLayer.isTraining(kwargs)) return tf.add(tf.mul(normalize().xhat, gamma), beta);
       return compressedOp([x, gamma, beta], (save) => {
         const { xhat, invStd } = normalize();
         const xs = saveQuantized(xhat, this.actBits);

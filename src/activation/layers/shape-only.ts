@@ -18,7 +18,9 @@ export class NoSaveAdd extends CompressedLayer {
       const xs = Array.isArray(inputs) ? inputs : [inputs];
       for (const x of xs)
         if (!tf.util.arraysEqual(x.shape, xs[0].shape))
-          throw new Error(`${this.name}: inputs must have equal shapes, got [${x.shape}] and [${xs[0].shape}]`);
+          throw new Error(
+            `${this.name}: inputs must have equal shapes, got [${x.shape}] and [${xs[0].shape}]`,
+          );
       return compressedOp(xs, () => ({
         value: tf.addN(xs),
         gradFunc: (dy) => xs.map(() => tf.clone(dy)),
@@ -35,7 +37,10 @@ export class NoSaveFlatten extends CompressedLayer {
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const s = inputShape as tf.Shape;
     const rest = s.slice(1);
-    return [s[0], rest.some((d) => d == null) ? null : (rest as number[]).reduce((a, b) => a * b, 1)];
+    return [
+      s[0],
+      rest.some((d) => d == null) ? null : (rest as number[]).reduce((a, b) => a * b, 1),
+    ];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
