@@ -142,6 +142,12 @@ function plan(className: string, c: Dict, rank: number): Plan {
     case 'GlobalAveragePooling1D':
       if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
       return { className: 'FrugalNoSaveGlobalAveragePooling', args: {}, weighted: false };
+    case 'FrugalMultiHeadSelfAttention':
+      return {
+        className: 'FrugalCompressedMultiHeadSelfAttention',
+        args: { numHeads: c.numHeads, causal: c.causal, seed: c.seed },
+        weighted: true,
+      };
     case 'FrugalPositionEmbedding':
       return {
         className: 'FrugalNoSavePositionEmbedding',

@@ -69,11 +69,8 @@ describe('compressActivations', () => {
       { level: 'L3', fewbit: 2 },
       { warn: (m) => warnings.push(m) },
     );
-    assert.deepEqual(
-      t.unconverted.map((u) => u.name),
-      ['b1_attn'],
-    );
-    assert.match(warnings[0], /b1_attn/);
+    assert.deepEqual(t.unconverted, []);
+    assert.deepEqual(warnings, []);
     const s = tf.randomNormal([2, 4, 6], 0, 1, 'float32', 9);
     assert.ok(maxAbsDiff(t.model.predict(s) as tf.Tensor, tr.predict(s) as tf.Tensor) < 1e-5);
   });

@@ -1,5 +1,6 @@
 // Registers every compressed layer class with tfjs serialization (import for side effects).
 export * from './compressed-activation.js';
+export * from './compressed-attention.js';
 export * from './compressed-batch-norm.js';
 export * from './compressed-conv2d.js';
 export * from './compressed-dense.js';
