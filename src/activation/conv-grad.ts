@@ -98,15 +98,20 @@ export function conv2dInputGrad(
     const d = dilate(dy, strides[0], strides[1]);
     const top = kh - 1 - ph.before;
     const left = kw - 1 - pw.before;
-    const padded = padOrCrop(
-      d,
-      top,
-      h + kh - 1 - top - d.shape[1],
-      left,
-      wd + kw - 1 - left - d.shape[2],
-    );
-    if (d !== dy && d !== padded) d.dispose();
+    const bottom = h + kh - 1 - top - d.shape[1];
+    const right = wd + kw - 1 - left - d.shape[2];
     const flipped = tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
+    if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
+      // Explicit padding inside the convolution: no padded copy of dy.
+      return tf.conv2d(d, flipped, 1, [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ]);
+    }
+    const padded = padOrCrop(d, top, bottom, left, right);
+    if (d !== dy && d !== padded) d.dispose();
     return tf.conv2d(padded, flipped, 1, 'valid');
   });
 }
