@@ -1,11 +1,9 @@
 // Activation-compressed training (ActNN) against the same model with float32 saves, in one run.
 // Run: npm run bench:act-memory   (writes bench/results/act-memory.json)
 import * as tf from '@tensorflow/tfjs';
-import { AutoPrecision } from '../src/activation/auto-precision.js';
 import type { ActConfig } from '../src/activation/config.js';
-import { compressActivations } from '../src/activation/convert.js';
 import { activationMemory } from '../src/activation/measure.js';
-import { streamingForward } from '../src/activation/streaming-forward.js';
+import { compressForTraining } from '../src/activation/training.js';
 import { renderTable } from '../src/cli/table.js';
 import { gatherBatch } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -14,14 +12,14 @@ import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { buildModel, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb, pct, ratio } from '../src/report/format.js';
 import { train } from '../src/train/loop.js';
-import { classificationLoss, trainableVariables } from '../src/train/step.js';
+import { classificationLoss, trainableVariables, trainStep } from '../src/train/step.js';
 
 const BACKEND = 'wasm';
 const started = performance.now();
 const engine = await initEngine({ backend: BACKEND, seed: 0 });
 const quiet = { warn: () => {} };
-const image = loadMnist({ trainCount: 2000, testCount: 1000, seed: 1, layout: 'image' });
-const seq = loadMnist({ trainCount: 2000, testCount: 500, seed: 1, layout: 'sequence' });
+const image = loadMnist({ trainCount: 1600, testCount: 3000, seed: 1, layout: 'image' });
+const seq = loadMnist({ trainCount: 1600, testCount: 1000, seed: 1, layout: 'sequence' });
 
 function batchOf(data: typeof image, n: number) {
   const rows = Int32Array.from({ length: n }, (_, i) => i % data.train.count);
@@ -37,26 +35,14 @@ const VARIANTS: Variant[] = [
   { label: '8-bit', config: { level: 'L3', bits: 8 } },
   { label: '4-bit (L2)', config: { level: 'L2' } },
   { label: '2-bit (L3)', config: { level: 'L3' } },
-  { label: '2-bit mixed', config: { level: 'L3.mixed' } },
+  { label: '2-bit mixed', config: { level: 'L3.mixed', mixed: { avgBits: 2, everySteps: 25 } } },
 ];
 
 async function compressed(name: ZooModelName, data: typeof image, config: Partial<ActConfig>) {
   const base = buildModel(name, { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
-  const r = await compressActivations(base, config, quiet);
+  const r = await compressForTraining(base, config, data, quiet);
   base.dispose();
-  const forward = streamingForward(r.model);
-  let auto: AutoPrecision | undefined;
-  if (r.config.mixed) {
-    auto = new AutoPrecision(r.model, r.config.mixed.avgBits, r.config.mixed.everySteps);
-    const probe = batchOf(data, 32);
-    const vars = trainableVariables(r.model);
-    auto.allocate({
-      loss: () => classificationLoss(probe.ys, forward(probe.xs, true)),
-      variables: vars,
-    });
-    tf.dispose([probe.xs, probe.ys]);
-  }
-  return { ...r, forward, auto };
+  return r;
 }
 
 function measureAt(m: Awaited<ReturnType<typeof compressed>>, data: typeof image, n: number) {
@@ -69,11 +55,12 @@ function measureAt(m: Awaited<ReturnType<typeof compressed>>, data: typeof image
 // 1. Activation memory of a training step (forward + backward), batch 64, CNN and ResNet.
 const memoryRows: Record<string, unknown>[] = [];
 const BATCH = 32;
-for (const name of ['cnn', 'resnet'] as const) {
+for (const name of ['cnn', 'resnet', 'transformer'] as const) {
   let ref = { savedBytes: 0, peakBytes: 0 };
-  for (const v of VARIANTS) {
-    const m = await compressed(name, image, v.config);
-    const mem = measureAt(m, image, BATCH);
+  const data = name === 'transformer' ? seq : image;
+  for (const v of name === 'transformer' ? [VARIANTS[0], VARIANTS[3]] : VARIANTS) {
+    const m = await compressed(name, data, v.config);
+    const mem = measureAt(m, data, BATCH);
     if (v.config.level === 'L0') ref = mem;
     memoryRows.push({
       model: name,
@@ -83,9 +70,10 @@ for (const name of ['cnn', 'resnet'] as const) {
       peakBytes: mem.peakBytes,
       savedReduction: ref.savedBytes / mem.savedBytes,
       peakReduction: ref.peakBytes / mem.peakBytes,
-      bits: m.auto ? m.auto.lastBits : undefined,
+      bits: m.auto ? { ...m.auto.lastBits } : undefined,
     });
     m.model.dispose();
+    m.dispose();
   }
 }
 
@@ -116,6 +104,7 @@ for (const name of ['cnn', 'resnet'] as const) {
       batchGain: fit / refBatch,
     });
     m.model.dispose();
+    m.dispose();
   }
 }
 
@@ -126,7 +115,12 @@ let refAcc = 0;
 let refMs = 0;
 for (const v of [VARIANTS[0], VARIANTS[2], VARIANTS[3], VARIANTS[4]]) {
   const m = await compressed('cnn', image, v.config);
-  const res = await train(m.model, image, schedule, { forward: m.forward });
+  const res = await train(m.model, image, schedule, {
+    forward: m.forward,
+    onProgress: (e) => {
+      if (e.kind === 'step') m.afterStep();
+    },
+  });
   if (v.config.level === 'L0') {
     refAcc = res.testAccuracy;
     refMs = res.meanStepMs;
@@ -141,6 +135,38 @@ for (const v of [VARIANTS[0], VARIANTS[2], VARIANTS[3], VARIANTS[4]]) {
     timeOverhead: res.meanStepMs / refMs - 1,
   });
   m.model.dispose();
+  m.dispose();
+}
+
+// 3b. Time per step, L0 and L3 interleaved on the same batch (medians: the machine is shared).
+const timeRows: Record<string, unknown>[] = [];
+{
+  const models = await Promise.all(
+    [VARIANTS[0], VARIANTS[3]].map((v) => compressed('cnn', image, v.config)),
+  );
+  const b = batchOf(image, 32);
+  const opt = tf.train.sgd(1e-3);
+  const times: number[][] = models.map(() => []);
+  for (let rep = 0; rep < 9; rep++)
+    models.forEach((m, i) => {
+      const t0 = performance.now();
+      trainStep({ model: m.model, optimizer: opt, forward: m.forward }, b);
+      if (rep > 0) times[i].push(performance.now() - t0);
+    });
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const ref = median(times[0]);
+  models.forEach((m, i) => {
+    timeRows.push({
+      model: 'cnn',
+      variant: [VARIANTS[0], VARIANTS[3]][i].label,
+      medianStepMs: median(times[i]),
+      timeOverhead: median(times[i]) / ref - 1,
+    });
+    m.model.dispose();
+    m.dispose();
+  });
+  tf.dispose([b.xs, b.ys]);
+  opt.dispose();
 }
 
 // 4. Transformer: exact GELU backward vs few-bit 2-bit GELU (everything else exact).
@@ -175,7 +201,7 @@ for (const [label, name, data, variants] of extraRuns) {
     const res = await train(
       m.model,
       data,
-      { ...schedule, epochs: 1, maxStepsPerEpoch: label === 'transformer' ? 40 : 0 },
+      { ...schedule, epochs: 1, maxStepsPerEpoch: label === 'transformer' ? 25 : 0 },
       { forward: m.forward },
     );
     const row = {
@@ -195,6 +221,7 @@ for (const [label, name, data, variants] of extraRuns) {
       unconverted: m.unconverted.map((u) => u.name),
     });
     m.model.dispose();
+    m.dispose();
   }
 }
 
@@ -244,7 +271,18 @@ console.log(
     ]),
   ),
 );
-console.log('\nFew-bit GELU (Transformer, 40 steps) and randomized matmul (MLP, 1 epoch)');
+console.log('\nTime per CNN training step, batch 32, interleaved (median of 8)');
+console.log(
+  renderTable(
+    ['saves', 'median step ms', 'time overhead'],
+    timeRows.map((r) => [
+      r.variant as string,
+      fixed(num(r, 'medianStepMs')),
+      pct(num(r, 'timeOverhead'), 1),
+    ]),
+  ),
+);
+console.log('\nFew-bit GELU (Transformer, 25 steps) and randomized matmul (MLP, 1 epoch)');
 console.log(
   renderTable(
     [
@@ -281,6 +319,7 @@ writeJsonAtomic('bench/results/act-memory.json', {
   memory: memoryRows,
   largestBatch: batchRows,
   accuracy: accRows,
+  stepTime: timeRows,
   fewbitAndRmm: extraRows,
   seconds,
 });
