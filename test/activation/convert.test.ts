@@ -1,12 +1,16 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { quantizingLayers } from '../../src/activation/auto-precision.js';
 import { validateActConfig } from '../../src/activation/config.js';
 import { compressActivations } from '../../src/activation/convert.js';
 import { activationMemory } from '../../src/activation/measure.js';
+import { activationReport } from '../../src/activation/report.js';
 import { streamingForward } from '../../src/activation/streaming-forward.js';
+import { compressForTraining } from '../../src/activation/training.js';
+import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
-import { defaultForward } from '../../src/train/step.js';
+import { defaultForward, trainStep } from '../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
 const quiet = { warn: () => {} };
@@ -153,6 +157,57 @@ describe('compressActivations', () => {
     const before = tf.memory().numTensors;
     await mem('L3');
     assert.ok(tf.memory().numTensors - before < 40, 'only the new model weights remain');
+  });
+});
+
+describe('training with compressed activations', () => {
+  before(() => useBackend('wasm'));
+
+  it('trains a ResNet on wasm with mixed precision, leaking no tensors across steps', async () => {
+    const data = syntheticClassification({
+      sampleShape: [8, 8, 1],
+      trainCount: 16,
+      testCount: 8,
+      numClasses: 3,
+      seed: 1,
+    });
+    const model = buildModel('resnet', {
+      inputShape: [8, 8, 1],
+      numClasses: 3,
+      widths: [2, 4],
+      seed: 1,
+    });
+    const act = await compressForTraining(
+      model,
+      { level: 'L3.mixed', mixed: { avgBits: 2, everySteps: 2 } },
+      data,
+      { probeSize: 8 },
+    );
+    const layers = quantizingLayers(act.model);
+    const bits = layers.map((l) => l.actBits);
+    const sizes = layers.map((l) => l.lastExactBytes);
+    const avg = bits.reduce((s, b, i) => s + b * sizes[i], 0) / sizes.reduce((a, b) => a + b, 0);
+    assert.ok(avg <= 2 + 1e-9, `average bits ${avg}`);
+    assert.ok(new Set(bits).size > 1, `mixed bits ${bits}`);
+    const rows = Int32Array.from({ length: 8 }, (_, i) => i);
+    const { gatherBatch } = await import('../../src/data/dataset.js');
+    const batch = gatherBatch(data.train, data.sampleShape, 3, rows, 0, 8);
+    const opt = tf.train.adam(1e-2);
+    const ctx = { model: act.model, optimizer: opt, forward: act.forward };
+    const first = trainStep(ctx, batch);
+    act.afterStep();
+    const n = tf.memory().numTensors;
+    let loss = first;
+    for (let i = 0; i < 4; i++) {
+      loss = trainStep(ctx, batch);
+      act.afterStep();
+    }
+    assert.equal(tf.memory().numTensors, n);
+    assert.ok(loss < first, `loss ${first} -> ${loss}`);
+    const report = activationReport(act.model, act.forward, batch, { seeds: 2 });
+    const conv = report.find((r) => r.name === 'stem_conv')!;
+    assert.ok(conv.savedBytes < conv.exactBytes && conv.gradRelError! > 0);
+    act.dispose();
   });
 });
 
