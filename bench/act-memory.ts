@@ -12,7 +12,7 @@ import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { buildModel, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb, pct, ratio } from '../src/report/format.js';
 import { train } from '../src/train/loop.js';
-import { classificationLoss, trainableVariables, trainStep } from '../src/train/step.js';
+import { trainStep } from '../src/train/step.js';
 
 const BACKEND = 'wasm';
 const started = performance.now();

