@@ -114,6 +114,11 @@ describe('compressed layers against the tfjs layers', () => {
         const b = p.reference.apply(x, { training }) as tf.Tensor;
         assert.ok(maxAbsDiff(a, b) < 1e-5, `${name} training=${training}: ${maxAbsDiff(a, b)}`);
       }
+      // Same state afterwards (batch norm's moving mean and variance).
+      const wa = p.compressed.getWeights();
+      p.reference.getWeights().forEach((w, i) => {
+        assert.ok(maxAbsDiff(w, wa[i]) < 1e-6, `${name} weight ${i}`);
+      });
     }
   });
 
