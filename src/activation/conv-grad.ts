@@ -144,3 +144,64 @@ export function conv2dFilterGrad(
     return r.slice([0, 0, 0, 0], [c, kh, kw, f]).transpose([1, 2, 0, 3]) as tf.Tensor4D;
   });
 }
+
+/**
+ * Gradient of depthwiseConv2d(x, w) (channel multiplier 1) with respect to x, with forward
+ * depthwise convolutions only: the dilated dy convolved with the flipped filter.
+ */
+export function depthwiseInputGrad(
+  dy: tf.Tensor4D,
+  w: tf.Tensor4D,
+  xShape: [number, number, number, number],
+  strides: [number, number],
+  padding: ConvPadding,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, wd] = xShape;
+    const [kh, kw] = w.shape;
+    const ph = padBefore(h, kh, strides[0], padding);
+    const pw = padBefore(wd, kw, strides[1], padding);
+    const d = dilate(dy, strides[0], strides[1]);
+    const top = kh - 1 - ph.before;
+    const left = kw - 1 - pw.before;
+    const padded = padOrCrop(
+      d,
+      top,
+      h + kh - 1 - top - d.shape[1],
+      left,
+      wd + kw - 1 - left - d.shape[2],
+    );
+    if (d !== dy && d !== padded) d.dispose();
+    return tf.depthwiseConv2d(padded, tf.reverse(w, [0, 1]) as tf.Tensor4D, 1, 'valid');
+  });
+}
+
+/**
+ * Gradient of depthwiseConv2d(x, w) (channel multiplier 1) with respect to w: x as one image of
+ * N*C channels convolved depthwise with dy as an [OH, OW, N*C, 1] filter (dilated by the stride),
+ * cropped to the kernel size and summed over the batch.
+ */
+export function depthwiseFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: [number, number],
+  padding: ConvPadding,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, wd, c] = x.shape;
+    const [kh, kw] = filterShape;
+    const [, oh, ow] = dy.shape;
+    const ph = padBefore(h, kh, strides[0], padding);
+    const pw = padBefore(wd, kw, strides[1], padding);
+    const needH = (oh - 1) * strides[0] + kh;
+    const needW = (ow - 1) * strides[1] + kw;
+    const xp = padOrCrop(x, ph.before, needH - ph.before - h, pw.before, needW - pw.before - wd);
+    const [, hp, wp] = xp.shape;
+    const xt = xp.transpose([1, 2, 0, 3]).reshape([1, hp, wp, n * c]) as tf.Tensor4D;
+    const f = dy.transpose([1, 2, 0, 3]).reshape([oh, ow, n * c, 1]) as tf.Tensor4D;
+    const r = tf.depthwiseConv2d(xt, f, 1, 'valid', 'NHWC', strides);
+    const cropped = r.slice([0, 0, 0, 0], [1, kh, kw, n * c]).reshape([kh, kw, n, c]);
+    return tf.sum(cropped, 2).reshape([kh, kw, c, 1]) as tf.Tensor4D;
+  });
+}

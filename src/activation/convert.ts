@@ -87,6 +87,33 @@ function plan(className: string, c: Dict, rank: number): Plan {
         weighted: true,
       };
     }
+    case 'DepthwiseConv2D': {
+      const bad = noConstraints(c, [
+        ...weightedExtras,
+        'depthwiseRegularizer',
+        'depthwiseConstraint',
+      ]);
+      if (bad) return { reason: bad };
+      if (c.depthMultiplier !== undefined && c.depthMultiplier !== 1)
+        return { reason: 'depthMultiplier other than 1 is not supported' };
+      if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
+      const dil = c.dilationRate as number | number[] | undefined;
+      if (dil !== undefined && [dil].flat().some((d) => d !== 1))
+        return { reason: 'dilated convolutions are not supported' };
+      if (!normalizeActivation(c.activation as string))
+        return { reason: `activation '${c.activation}' is not supported` };
+      return {
+        className: 'FrugalCompressedDepthwiseConv2D',
+        args: {
+          kernelSize: c.kernelSize,
+          strides: c.strides,
+          padding: c.padding,
+          activation: c.activation,
+          useBias: c.useBias,
+        },
+        weighted: true,
+      };
+    }
     case 'BatchNormalization': {
       if (!isLast(c.axis)) return { reason: `axis ${c.axis} is not the last axis` };
       if (c.center === false || c.scale === false)

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { conv2dFilterGrad, conv2dInputGrad } from '../../src/activation/conv-grad.js';
+import {
+  conv2dFilterGrad,
+  conv2dInputGrad,
+  depthwiseFilterGrad,
+  depthwiseInputGrad,
+} from '../../src/activation/conv-grad.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
 describe('conv2d gradients from forward convolutions', () => {
@@ -29,6 +34,21 @@ describe('conv2d gradients from forward convolutions', () => {
         const df = conv2dFilterGrad(x, dy, f.shape, [sh, sw], pad);
         assert.deepEqual(dx.shape, x.shape);
         assert.deepEqual(df.shape, f.shape);
+        assert.ok(maxAbsDiff(dx, gx) < 1e-4, `dx ${maxAbsDiff(dx, gx)}`);
+        assert.ok(maxAbsDiff(df, gf) < 1e-3, `dw ${maxAbsDiff(df, gf)}`);
+      });
+    });
+    it(`depthwise: match tf.grads for ${h}x${w}, k${k}, stride ${sh}x${sw}, ${pad}`, () => {
+      tf.tidy(() => {
+        const x = tf.randomNormal([2, h, w, 3], 0, 1, 'float32', 4) as tf.Tensor4D;
+        const f = tf.randomNormal([k, k, 3, 1], 0, 1, 'float32', 5) as tf.Tensor4D;
+        const y = tf.depthwiseConv2d(x, f, [sh, sw], pad);
+        const dy = tf.randomNormal(y.shape, 0, 1, 'float32', 6) as tf.Tensor4D;
+        const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+          tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, [sh, sw], pad),
+        )([x, f], dy);
+        const dx = depthwiseInputGrad(dy, f, x.shape, [sh, sw], pad);
+        const df = depthwiseFilterGrad(x, dy, f.shape, [sh, sw], pad);
         assert.ok(maxAbsDiff(dx, gx) < 1e-4, `dx ${maxAbsDiff(dx, gx)}`);
         assert.ok(maxAbsDiff(df, gf) < 1e-3, `dw ${maxAbsDiff(df, gf)}`);
       });

@@ -4,6 +4,7 @@ export * from './compressed-attention.js';
 export * from './compressed-batch-norm.js';
 export * from './compressed-conv2d.js';
 export * from './compressed-dense.js';
+export * from './compressed-depthwise-conv2d.js';
 export * from './compressed-dropout.js';
 export * from './compressed-layer.js';
 export * from './compressed-layer-norm.js';
