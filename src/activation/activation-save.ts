@@ -2,7 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, activationDerivative, isSmooth } from './activation-fns.js';
 import { type ActivationBits, bitsForCodes } from './bits.js';
 import { type FewbitBits, fewbitTable, intervalCodes } from './fewbit-table.js';
-import { type Saved, saveCodes, savePositiveMask, saveQuantized } from './saved.js';
+import {
+  codesToTensor,
+  type Saved,
+  saveCodesOf,
+  savePositiveMask,
+  saveQuantized,
+} from './saved.js';
 
 /** Multiplies the upstream gradient by the activation's derivative. */
 export type ActivationBackward = (dy: tf.Tensor) => tf.Tensor;
@@ -30,17 +36,17 @@ export function saveActivationGrad(
   }
   if (isSmooth(name) && opts.fewbit > 0) {
     const table = fewbitTable(name, opts.fewbit as FewbitBits);
-    const codes = intervalCodes(z.dataSync(), table.borders);
-    const c = saveCodes(codes, bitsForCodes(table.levels.length));
+    const c = saveCodesOf(z, bitsForCodes(table.levels.length), (v, codes) => {
+      intervalCodes(v, table.borders, codes);
+    });
     const shape = z.shape.slice();
     return {
       tensors: c.tensors,
-      restore: (s) => (dy) => {
-        const k = c.restore(s);
-        const d = new Float32Array(k.length);
-        for (let i = 0; i < k.length; i++) d[i] = table.levels[k[i]];
-        return mulAndFree(dy, tf.tensor(d, shape));
-      },
+      restore: (s) => (dy) =>
+        mulAndFree(
+          dy,
+          codesToTensor(c, s, shape, (k) => table.levels[k]),
+        ),
     };
   }
   const q = saveQuantized(z, opts.bits);

@@ -138,8 +138,11 @@ export function fewbitTable(fn: SmoothActivation, bits: FewbitBits): FewbitTable
 }
 
 /** Interval index of each value (number of borders strictly below it). */
-export function intervalCodes(values: ArrayLike<number>, borders: Float64Array): Uint8Array {
-  const out = new Uint8Array(values.length);
+export function intervalCodes(
+  values: ArrayLike<number>,
+  borders: Float64Array,
+  out: Uint8Array = new Uint8Array(values.length),
+): Uint8Array {
   const nb = borders.length;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];

@@ -13,7 +13,8 @@ export interface ActivationMemory {
 
 /**
  * Measures the activation memory of one forward + backward on a batch (no optimizer update, so
- * the optimizer's temporaries do not hide the activations), counting each buffer once.
+ * the optimizer's temporaries do not hide the activations), counting each buffer once, plus the
+ * JS scratch memory compression uses (tracked in `externalMemory`) at the moment it is held.
  */
 export function activationMemory(
   model: tf.LayersModel,
@@ -24,20 +25,28 @@ export function activationMemory(
   const vars = trainableVariables(model);
   const meter = new BufferMeter();
   const ext0 = externalMemory.live;
-  externalMemory.resetPeak();
   let saved = Number.NaN;
-  meter.run(() =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const loss = classificationLoss(ys, forward(xs, true));
-        saved = meter.current + externalMemory.live - ext0;
-        return loss;
-      }, vars);
-      tf.dispose([value, ...Object.values(grads)]);
-    }),
-  );
-  return {
-    savedBytes: saved,
-    peakBytes: meter.peak + (externalMemory.peak - ext0) - sumBytes(vars),
+  // Peak of tensors + JS scratch together: sampled whenever scratch memory is taken (it is
+  // short-lived, and few tensors are allocated while it is held).
+  let together = 0;
+  const track = externalMemory.track;
+  externalMemory.track = (bytes: number) => {
+    track.call(externalMemory, bytes);
+    together = Math.max(together, meter.current + externalMemory.live - ext0);
   };
+  try {
+    meter.run(() =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => {
+          const loss = classificationLoss(ys, forward(xs, true));
+          saved = meter.current + externalMemory.live - ext0;
+          return loss;
+        }, vars);
+        tf.dispose([value, ...Object.values(grads)]);
+      }),
+    );
+  } finally {
+    externalMemory.track = track;
+  }
+  return { savedBytes: saved, peakBytes: Math.max(meter.peak, together) - sumBytes(vars) };
 }

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeRng, normal } from '../engine/random.js';
+import { scratch, tensorFromJs } from './js-memory.js';
 
 /** Random projections for the randomized-matmul backward. */
 export const RMM_KINDS = ['gaussian', 'rademacher', 'rows'] as const;
@@ -24,10 +25,13 @@ export function projectRows(t: tf.Tensor2D, kind: RmmKind, k: number, seed: numb
       for (let i = 0; i < k; i++) idx[i] = Math.floor(rng() * m);
       return tf.mul(tf.gather(t, tf.tensor1d(idx, 'int32')), Math.sqrt(m / k)) as tf.Tensor2D;
     }
-    const s = new Float32Array(k * m);
     const scale = 1 / Math.sqrt(k);
-    if (kind === 'gaussian') for (let i = 0; i < s.length; i++) s[i] = normal(rng) * scale;
-    else for (let i = 0; i < s.length; i++) s[i] = rng() < 0.5 ? -scale : scale;
-    return tf.matMul(tf.tensor2d(s, [k, m]), t);
+    const s = scratch(k * m * 4, () => {
+      const v = new Float32Array(k * m);
+      if (kind === 'gaussian') for (let i = 0; i < v.length; i++) v[i] = normal(rng) * scale;
+      else for (let i = 0; i < v.length; i++) v[i] = rng() < 0.5 ? -scale : scale;
+      return tensorFromJs(v, [k, m]) as tf.Tensor2D;
+    });
+    return tf.matMul(s, t);
   });
 }

@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { ActivationBits, PackedBits } from './bits.js';
+import { scratch, tensorFromJs, withValues } from './js-memory.js';
 import { packCodes, unpackCodes } from './pack.js';
 import { dequantizeGroups, type QuantizedGroups, quantizeGroups } from './quantize.js';
 import { nextRng } from './seed.js';
@@ -56,13 +57,19 @@ function samplesOf(shape: number[]): number {
 export function saveQuantized(x: tf.Tensor, bits: ActivationBits): Saved<tf.Tensor> {
   if (bits === 32) return saveExact(x);
   const shape = x.shape.slice();
-  const q = quantizeGroups(x.dataSync(), samplesOf(shape), bits, nextRng());
+  const q = withValues(x, (v) => quantizeGroups(v, samplesOf(shape), bits, nextRng()));
   const meta = new Float32Array(q.mins.length * 2);
   meta.set(q.mins, 0);
   meta.set(q.scales, q.mins.length);
   return {
-    tensors: [tf.tensor1d(q.words, 'int32'), tf.tensor1d(meta, 'float32')],
-    restore: (s) => tf.tensor(dequantizeGroups(restoreGroups(s, bits, shape)), shape),
+    tensors: [tensorFromJs(q.words, [q.words.length], 'int32'), tensorFromJs(meta, [meta.length])],
+    restore: (s) =>
+      withValues(s[0], () =>
+        withValues(s[1], () => {
+          const values = dequantizeGroups(restoreGroups(s, bits, shape));
+          return tensorFromJs(values, shape);
+        }),
+      ),
   };
 }
 
@@ -83,21 +90,56 @@ function restoreGroups(s: tf.Tensor[], bits: PackedBits, shape: number[]): Quant
 /** Keeps small integer codes (mask bits, interval indices, argmax offsets) packed. */
 export function saveCodes(codes: Uint8Array, bits: PackedBits): Saved<Uint8Array> {
   const n = codes.length;
+  const words = packCodes(codes, bits);
   return {
-    tensors: [tf.tensor1d(packCodes(codes, bits), 'int32')],
-    restore: (s) => unpackCodes(s[0].dataSync() as Int32Array, bits, n),
+    tensors: [tensorFromJs(words, [words.length], 'int32')],
+    restore: (s) => withValues(s[0], (w) => unpackCodes(w as Int32Array, bits, n)),
   };
+}
+
+/**
+ * Codes computed from `x`'s values by `f` (one per value, or `count`), kept packed; the JS read of
+ * x and the unpacked codes are counted while they exist.
+ */
+export function saveCodesOf(
+  x: tf.Tensor,
+  bits: PackedBits,
+  f: (values: tf.TypedArray, codes: Uint8Array) => void,
+  count = x.size,
+): Saved<Uint8Array> {
+  return scratch(count, () =>
+    withValues(x, (v) => {
+      const codes = new Uint8Array(count);
+      f(v, codes);
+      return saveCodes(codes, bits);
+    }),
+  );
+}
+
+/** Float32 tensor of `shape` with value table[code] per code; JS scratch counted. */
+export function codesToTensor(
+  codes: Saved<Uint8Array>,
+  saved: tf.Tensor[],
+  shape: number[],
+  table: (code: number) => number,
+): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return scratch(n, () => {
+    const k = codes.restore(saved);
+    const d = new Float32Array(n);
+    for (let i = 0; i < n; i++) d[i] = table(k[i]);
+    return tensorFromJs(d, shape);
+  });
 }
 
 /** A 1-bit mask (x > 0), restored as a float32 0/1 tensor of x's shape. */
 export function savePositiveMask(x: tf.Tensor): Saved<tf.Tensor> {
-  const v = x.dataSync();
-  const codes = new Uint8Array(v.length);
-  for (let i = 0; i < v.length; i++) codes[i] = v[i] > 0 ? 1 : 0;
-  const inner = saveCodes(codes, 1);
+  const inner = saveCodesOf(x, 1, (v, codes) => {
+    for (let i = 0; i < v.length; i++) codes[i] = v[i] > 0 ? 1 : 0;
+  });
   const shape = x.shape.slice();
   return {
     tensors: inner.tensors,
-    restore: (s) => tf.tensor(Float32Array.from(inner.restore(s)), shape),
+    restore: (s) => codesToTensor(inner, s, shape, (c) => c),
   };
 }

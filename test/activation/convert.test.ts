@@ -10,6 +10,7 @@ import { streamingForward } from '../../src/activation/streaming-forward.js';
 import { compressForTraining } from '../../src/activation/training.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
+import { externalMemory } from '../../src/report/external-memory.js';
 import { defaultForward, trainStep } from '../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
@@ -203,6 +204,7 @@ describe('training with compressed activations', () => {
       act.afterStep();
     }
     assert.equal(tf.memory().numTensors, n);
+    assert.equal(externalMemory.live, 0, 'JS scratch memory is released');
     assert.ok(loss < first, `loss ${first} -> ${loss}`);
     const report = activationReport(act.model, act.forward, batch, { seeds: 2 });
     const conv = report.find((r) => r.name === 'stem_conv')!;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { compressedOp } from '../custom-grad.js';
-import { saveCodes } from '../saved.js';
+import { scratch } from '../js-memory.js';
+import { codesToTensor, saveCodes } from '../saved.js';
 import { nextRng } from '../seed.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
@@ -27,20 +28,18 @@ export class CompressedDropout extends CompressedLayer {
       const keep = 1 - this.rate;
       return compressedOp([x], (save) => {
         const rng = nextRng();
-        const codes = new Uint8Array(x.size);
-        for (let i = 0; i < codes.length; i++) codes[i] = rng() < keep ? 1 : 0;
-        const saved = saveCodes(codes, 1);
+        const saved = scratch(x.size, () => {
+          const codes = new Uint8Array(x.size);
+          for (let i = 0; i < codes.length; i++) codes[i] = rng() < keep ? 1 : 0;
+          return saveCodes(codes, 1);
+        });
         save(saved.tensors);
         this.lastSavedBytes = saved.tensors[0].size * 4;
         this.lastExactBytes = 4 * x.size;
-        const scaled = (m: Uint8Array) => {
-          const f = new Float32Array(m.length);
-          for (let i = 0; i < m.length; i++) f[i] = m[i] / keep;
-          return tf.tensor(f, x.shape);
-        };
+        const mask = (s: tf.Tensor[]) => codesToTensor(saved, s, x.shape, (c) => c / keep);
         return {
-          value: tf.mul(x, scaled(codes)),
-          gradFunc: (dy, s) => [tf.mul(dy, scaled(saved.restore(s)))],
+          value: tf.mul(x, mask(saved.tensors)),
+          gradFunc: (dy, s) => [tf.mul(dy, mask(s))],
         };
       });
     });

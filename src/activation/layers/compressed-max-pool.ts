@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { bitsForCodes } from '../bits.js';
 import { type ConvPadding, padBefore } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
-import { saveCodes } from '../saved.js';
+import { scratch, tensorFromJs, withValues } from '../js-memory.js';
+import { saveCodesOf } from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedMaxPoolArgs extends CompressedLayerArgs {
@@ -49,34 +50,39 @@ export class CompressedMaxPool2D extends CompressedLayer {
       if (!CompressedLayer.isTraining(kwargs)) return pool();
       return compressedOp([x], (save) => {
         const y = pool();
-        const { codes, index } = this.argmax(x);
-        const saved = saveCodes(codes, bitsForCodes(this.poolSize[0] * this.poolSize[1]));
+        const index = this.outputToInput(x.shape);
+        const saved = saveCodesOf(
+          x,
+          bitsForCodes(this.poolSize[0] * this.poolSize[1]),
+          (v, codes) => this.argmax(x.shape, v, codes),
+          y.size,
+        );
         save(saved.tensors);
         this.lastSavedBytes = saved.tensors[0].size * 4;
         this.lastExactBytes = 4 * (x.size + y.size);
         return {
           value: y,
-          gradFunc: (dy, s) => {
-            const k = saved.restore(s);
-            const g = dy.dataSync();
-            const dx = new Float32Array(x.size);
-            for (let i = 0; i < k.length; i++) dx[index(i, k[i])] += g[i];
-            return [tf.tensor(dx, x.shape)];
-          },
+          gradFunc: (dy, s) =>
+            scratch(y.size + x.size * 4, () => {
+              const k = saved.restore(s);
+              const dx = new Float32Array(x.size);
+              withValues(dy, (g) => {
+                for (let i = 0; i < k.length; i++) dx[index(i, k[i])] += g[i];
+              });
+              return [tensorFromJs(dx, x.shape)];
+            }),
         };
       });
     });
   }
 
-  /** Window offset of each output's maximum, and a map (output, offset) -> input index. */
-  private argmax(x: tf.Tensor4D) {
-    const [n, h, w, c] = x.shape;
+  /** Writes the window offset of each output's maximum into `codes`. */
+  private argmax(shape: number[], v: tf.TypedArray, codes: Uint8Array): void {
+    const [n, h, w, c] = shape;
     const [ph, pw] = this.poolSize;
     const [sh, sw] = this.strides;
     const rows = padBefore(h, ph, sh, this.padding);
     const cols = padBefore(w, pw, sw, this.padding);
-    const v = x.dataSync();
-    const codes = new Uint8Array(n * rows.out * cols.out * c);
     let o = 0;
     for (let b = 0; b < n; b++)
       for (let r = 0; r < rows.out; r++)
@@ -99,7 +105,16 @@ export class CompressedMaxPool2D extends CompressedLayer {
             }
             codes[o] = at;
           }
-    const index = (out: number, code: number) => {
+  }
+
+  /** Maps (output index, window offset) to the input index. */
+  private outputToInput(shape: number[]): (out: number, code: number) => number {
+    const [, h, w, c] = shape;
+    const [ph, pw] = this.poolSize;
+    const [sh, sw] = this.strides;
+    const rows = padBefore(h, ph, sh, this.padding);
+    const cols = padBefore(w, pw, sw, this.padding);
+    return (out: number, code: number) => {
       const ch = out % c;
       const q = Math.floor(out / c) % cols.out;
       const r = Math.floor(out / (c * cols.out)) % rows.out;
@@ -108,7 +123,6 @@ export class CompressedMaxPool2D extends CompressedLayer {
       const xx = q * sw - cols.before + (code % pw);
       return ((b * h + y) * w + xx) * c + ch;
     };
-    return { codes, index };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
