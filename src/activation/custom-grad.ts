@@ -8,22 +8,28 @@ export interface CompressedOp {
 
 /**
  * Runs `body` as one `tf.customGrad` op over `inputs`: the tape keeps only what `body` passes to
- * `save`. The backward frees the upstream gradient once the input gradients exist: the tape would
- * otherwise hold every activation gradient until the whole backward ends.
+ * `save`. The backward frees the upstream gradient once the input gradients exist, and the saved
+ * state once consumed: the tape would otherwise hold both until the whole backward ends.
  */
 export function compressedOp(
   inputs: tf.Tensor[],
   body: (save: (tensors: tf.Tensor[]) => void) => CompressedOp,
 ): tf.Tensor {
+  // Tensors made by the backward come after every forward tensor; a dy with a smaller id was
+  // passed in by the caller (tf.grads(f)(x, dy)) and is not ours to free.
+  let outputId = Number.POSITIVE_INFINITY;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const { value, gradFunc } = body(save);
+    outputId = value.id;
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const g = Array.isArray(dy) ? dy[0] : dy;
         const grads = tf.tidy(() => gradFunc(g, saved));
-        if (!grads.includes(g)) g.dispose();
+        if (!grads.includes(g) && g.id > outputId) g.dispose();
+        // The saved state is consumed: free it now rather than when the whole backward ends.
+        for (const t of saved) t.dispose();
         return grads;
       },
     };

@@ -206,6 +206,20 @@ describe('compressed layers against the tfjs layers', () => {
     }
   });
 
+  it('frees its own upstream gradient but never a dy passed in by the caller', () => {
+    const p = pairs().dense;
+    const x = tf.randomNormal(p.shape, 0, 1, 'float32', 6);
+    const dy = tf.ones([6, 5]);
+    const [dx] = tf.grads(
+      (xx: tf.Tensor) => p.compressed.apply(xx, { training: true }) as tf.Tensor,
+    )([x], dy);
+    assert.equal(dy.isDisposed, false);
+    const [ref] = tf.grads(
+      (xx: tf.Tensor) => p.reference.apply(xx, { training: true }) as tf.Tensor,
+    )([x], dy);
+    assert.ok(maxAbsDiff(dx, ref) < 1e-4);
+  });
+
   it('rejects bad settings with the field named', () => {
     assert.throws(() => new CompressedDense({ units: 2, actBits: 3 as ActivationBits }), /actBits/);
     assert.throws(() => new CompressedDense({ units: 2, activation: 'softmax' }), /activation/);
