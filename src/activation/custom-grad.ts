@@ -2,8 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 
 export interface CompressedOp {
   value: tf.Tensor;
-  /** Gradients for each input, in order; `dy` may be disposed by the caller after use. */
-  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+  /**
+   * Gradients for each input, in order. `freeDy` frees dy early (once no longer needed) when it
+   * belongs to the backward pass; it is freed after gradFunc in any case.
+   */
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[], freeDy: () => void) => tf.Tensor[];
 }
 
 /**
@@ -26,8 +29,13 @@ export function compressedOp(
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const g = Array.isArray(dy) ? dy[0] : dy;
-        const grads = tf.tidy(() => gradFunc(g, saved));
-        if (!grads.includes(g) && g.id > outputId) g.dispose();
+        const owned = g.id > outputId;
+        const grads = tf.tidy(() =>
+          gradFunc(g, saved, () => {
+            if (owned) g.dispose();
+          }),
+        );
+        if (owned && !grads.includes(g)) g.dispose();
         // The saved state is consumed: free it now rather than when the whole backward ends.
         for (const t of saved) t.dispose();
         return grads;

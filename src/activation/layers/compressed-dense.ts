@@ -114,10 +114,10 @@ export class CompressedDense extends CompressedLayer {
         this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
         return {
           value: y,
-          gradFunc: (dy, saved) => {
+          gradFunc: (dy, saved, freeDy) => {
             const [sx, sa] = splitSaved(saved, parts);
             const dz = act.restore(sa)(dy).reshape([rows, this.units]) as tf.Tensor2D;
-            if (dz !== dy) dy.dispose();
+            if (dz !== dy) freeDy();
             const dw = rmm
               ? tf.matMul(
                   xs.restore(sx) as tf.Tensor2D,

@@ -100,10 +100,10 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
         this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
         return {
           value: applyActivation(this.activation, z),
-          gradFunc: (dy, saved) => {
+          gradFunc: (dy, saved, freeDy) => {
             const [sx, sa] = splitSaved(saved, parts);
             const dz = act.restore(sa)(dy) as tf.Tensor4D;
-            if (dz !== dy) dy.dispose();
+            if (dz !== dy) freeDy();
             const xr = xs.restore(sx) as tf.Tensor4D;
             const dw = depthwiseFilterGrad(xr, dz, w.shape, this.strides, this.padding);
             if (xr !== sx[0]) xr.dispose();
