@@ -102,6 +102,37 @@ describe('compressActivations', () => {
     );
   });
 
+  it('a converted Transformer (attention, position embedding, layer norm) saves and loads', async () => {
+    const tr = buildModel('transformer', {
+      inputShape: [4, 6],
+      numClasses: 3,
+      dModel: 8,
+      numHeads: 2,
+      numBlocks: 1,
+      seed: 5,
+    });
+    const r = await compressActivations(
+      tr,
+      { level: 'L3', fewbit: 2, rmm: { ratio: 0.5, kind: 'rows' } },
+      quiet,
+    );
+    let artifacts: tf.io.ModelArtifacts | undefined;
+    await r.model.save(
+      tf.io.withSaveHandler(async (a) => {
+        artifacts = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    assert.deepEqual(
+      loaded.layers.map((l) => l.getClassName()),
+      r.model.layers.map((l) => l.getClassName()),
+    );
+    assert.equal((loaded.getLayer('b1_ff1').getConfig() as { rmmKind: string }).rmmKind, 'rows');
+    const s = tf.randomNormal([2, 4, 6], 0, 1, 'float32', 3);
+    assert.ok(maxAbsDiff(loaded.predict(s) as tf.Tensor, tr.predict(s) as tf.Tensor) < 1e-6);
+  });
+
   it('converted models save and load, then predict and train', async () => {
     const model = buildModel('cnn', {
       inputShape: [6, 6, 1],

@@ -206,6 +206,23 @@ describe('compressed layers against the tfjs layers', () => {
     }
   });
 
+  it('few-bit GELU backward is close to exact and improves with bits', () => {
+    const x = tf.randomNormal([4, 64], 0, 1, 'float32', 7);
+    const exact = new CompressedActivation({ activation: 'gelu', actBits: 32 });
+    const ref = grads(exact, x, true)[0];
+    const errs = ([1, 2, 4] as const).map((fewbit) => {
+      const l = new CompressedActivation({ activation: 'gelu', actBits: 2, fewbit });
+      const e = relErr(grads(l, x, true)[0], ref);
+      assert.equal(
+        l.lastSavedBytes,
+        4 * Math.ceil((256 * fewbit) / 32),
+        `fewbit ${fewbit} saves codes only`,
+      );
+      return e;
+    });
+    assert.ok(errs[2] < 0.1 && errs[1] < errs[0] && errs[2] < errs[1], `${errs}`);
+  });
+
   it('frees its own upstream gradient but never a dy passed in by the caller', () => {
     const p = pairs().dense;
     const x = tf.randomNormal(p.shape, 0, 1, 'float32', 6);
