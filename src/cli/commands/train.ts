@@ -1,4 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import type { ActivationBits } from '../../activation/bits.js';
+import type { ActConfig, ActLevel } from '../../activation/config.js';
+import type { ConvertedLayer, UnconvertedLayer } from '../../activation/convert.js';
+import type { FewbitBits } from '../../activation/fewbit-table.js';
+import type { RmmKind } from '../../activation/rmm.js';
+import { compressForTraining } from '../../activation/training.js';
 import { loadDataset } from '../../data/load.js';
 import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
@@ -28,6 +34,25 @@ export interface TrainCommandOptions {
   progress: boolean;
   /** frugal's fast training kernels (default on; `--no-fast-kernels` turns them off). */
   fastKernels?: boolean;
+  /** Compressed activations (ActNN): any of these turns them on. */
+  actLevel?: ActLevel;
+  actBits?: ActivationBits;
+  fewbit?: FewbitBits;
+  rmm?: number;
+  rmmKind?: RmmKind;
+}
+
+/** The activation-compression config the CLI options ask for, or null for plain training. */
+export function actConfigFromOptions(o: TrainCommandOptions): Partial<ActConfig> | null {
+  if (o.actLevel === undefined && o.actBits === undefined && !o.fewbit && o.rmm === undefined)
+    return null;
+  return {
+    level: o.actLevel ?? (o.actBits === undefined ? 'L0' : 'L3'),
+    bits: o.actBits ?? null,
+    fewbit: o.fewbit ?? 0,
+    rmm: o.rmm === undefined ? null : { ratio: o.rmm, kind: o.rmmKind ?? 'gaussian' },
+    seed: o.seed,
+  };
 }
 
 export interface TrainReport {
@@ -38,6 +63,12 @@ export interface TrainReport {
   dataset: string;
   parameters: number;
   result: TrainResult;
+  activations?: {
+    config: Partial<ActConfig>;
+    converted: ConvertedLayer[];
+    unconverted: UnconvertedLayer[];
+    mixedBits?: Record<string, ActivationBits>;
+  };
 }
 
 /** `frugal train`: builds a zoo model, trains it, prints the table, writes the JSON report. */
@@ -53,11 +84,17 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     testCount: o.testCount,
     seed: o.seed,
   });
-  const model = buildModel(o.model, {
+  let model = buildModel(o.model, {
     inputShape: data.sampleShape,
     numClasses: data.numClasses,
     seed: o.seed,
   });
+  const actConfig = actConfigFromOptions(o);
+  const act = actConfig ? await compressForTraining(model, actConfig, data) : null;
+  if (act) {
+    model.dispose();
+    model = act.model;
+  }
   const bar = progressBar(o.progress && process.stderr.isTTY === true);
   let result: TrainResult;
   try {
@@ -72,10 +109,17 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
         seed: o.seed,
         maxStepsPerEpoch: o.maxSteps,
       },
-      { onProgress: bar.onProgress },
+      {
+        onProgress: (e) => {
+          bar.onProgress(e);
+          if (e.kind === 'step') act?.afterStep();
+        },
+        forward: act?.forward,
+      },
     );
   } finally {
     bar.stop();
+    act?.dispose();
   }
   const report: TrainReport = {
     tool: 'frugal train',
@@ -85,6 +129,16 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     dataset: data.name,
     parameters: model.countParams(),
     result,
+    ...(act && actConfig
+      ? {
+          activations: {
+            config: actConfig,
+            converted: act.converted,
+            unconverted: act.unconverted,
+            ...(act.auto ? { mixedBits: act.auto.lastBits } : {}),
+          },
+        }
+      : {}),
   };
   const m = result.memory;
   console.log(
@@ -103,7 +157,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
       ],
       [
         [
-          o.model,
+          act ? `${o.model} (${actLabel(actConfig!)})` : o.model,
           engine.backend,
           report.fastKernels ? 'fast' : 'stock',
           report.parameters,
@@ -131,4 +185,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
 
 export function leakCheck(): number {
   return tf.memory().numTensors;
+}
+
+function actLabel(c: Partial<ActConfig>): string {
+  const parts = [c.bits ? `${c.bits}-bit` : c.level];
+  if (c.fewbit) parts.push(`few-bit ${c.fewbit}`);
+  if (c.rmm) parts.push(`rmm ${c.rmm.ratio}`);
+  return parts.join(', ');
 }
