@@ -1,0 +1,80 @@
+import * as tf from '@tensorflow/tfjs';
+import { makeRng } from '../engine/random.js';
+import { externalMemory } from '../report/external-memory.js';
+import {
+  dequantizeGroups,
+  type PackedValues,
+  packedBytes,
+  quantizeGroups,
+} from './group-quantizer.js';
+import type { StageTape } from './tape.js';
+
+/** Saved tensors smaller than this stay exact (statistics, biases): compressing them saves nothing. */
+export const MIN_COMPRESSED_ELEMENTS = 1024;
+
+interface Slot {
+  saved: tf.Tensor[];
+  index: number;
+  shape: number[];
+  packed: PackedValues;
+  bytes: number;
+}
+
+/**
+ * A recorded stage whose saved activations are held quantized in typed arrays (counted by
+ * `externalMemory`) until its backward: the "keep compressed" mode of the joint planner.
+ * Tensors whose buffer is shared (the stage's input and output, which the step holds anyway),
+ * copies of weights, and small tensors stay exact.
+ */
+export class CompressedTape {
+  constructor(
+    private readonly tape: StageTape,
+    private slots: Slot[],
+  ) {}
+
+  /** Dequantizes the saved tensors back into the tape, ready for `backprop`. */
+  restore(): StageTape {
+    for (const s of this.slots) {
+      s.saved[s.index] = tf.keep(tf.tensor(dequantizeGroups(s.packed), s.shape, 'float32'));
+      externalMemory.release(s.bytes);
+    }
+    this.slots = [];
+    return this.tape;
+  }
+
+  dispose(): void {
+    for (const s of this.slots) externalMemory.release(s.bytes);
+    this.slots = [];
+    this.tape.dispose();
+  }
+}
+
+/** Quantizes a recorded stage's exclusively held saved activations to `bits` bits. */
+export function compressTape(
+  tape: StageTape,
+  bits: number,
+  seed: number,
+  weights: tf.Tensor[],
+): CompressedTape {
+  const rng = makeRng(seed);
+  const weightShapes = new Set(weights.map((w) => w.shape.join('x')));
+  const backend = tf.backend();
+  const slots: Slot[] = [];
+  for (const node of tape.nodes) {
+    const saved = node.saved;
+    if (!saved) continue;
+    const weightInput = Object.values(node.inputs).some((t) => t instanceof tf.Variable);
+    for (let i = 0; i < saved.length; i++) {
+      const t = saved[i];
+      if (t.isDisposed || t.dtype !== 'float32' || t.size < MIN_COMPRESSED_ELEMENTS) continue;
+      if (backend.refCount(t.dataId) > 1) continue;
+      if (weightInput && weightShapes.has(t.shape.join('x'))) continue;
+      const packed = quantizeGroups(t.dataSync() as Float32Array, bits, rng);
+      const bytes = packedBytes(packed);
+      externalMemory.track(bytes);
+      slots.push({ saved, index: i, shape: t.shape, packed, bytes });
+      t.dispose();
+    }
+  }
+  return new CompressedTape(tape, slots);
+}
