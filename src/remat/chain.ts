@@ -140,7 +140,8 @@ export function buildChain(model: tf.LayersModel): Chain {
     seen.add(t.id);
     const p = producer(t);
     if (p === null) {
-      if (t.id !== input.id) throw new Error(`model graph reaches an input other than ${input.name}`);
+      if (t.id !== input.id)
+        throw new Error(`model graph reaches an input other than ${input.name}`);
       continue;
     }
     const key = p.outputs[0].id;

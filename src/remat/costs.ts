@@ -40,10 +40,12 @@ export interface StageCost {
 export interface ChainCosts {
   stages: StageCost[];
   /**
-   * Bytes held for the whole step whatever the schedule: the loss computation and its gradient
-   * (held by the outer tape until the step ends), and the optimizer update's transient buffers.
+   * Bytes held for the whole step whatever the schedule: the model output, the loss computation
+   * and its gradient (tfjs's own tape holds them until the step ends).
    */
   fixedBytes: number;
+  /** Transient bytes after the schedule ends (the optimizer update), on top of `fixedBytes`. */
+  updateBytes: number;
 }
 
 /** Checks a cost model for impossible values; throws naming the stage and the field. */
@@ -54,6 +56,7 @@ export function validateCosts(costs: ChainCosts): void {
       throw new Error(`chain costs: ${where} ${field} must be a finite number >= 0, got ${v}`);
   };
   check('chain', 'fixedBytes', costs.fixedBytes);
+  check('chain', 'updateBytes', costs.updateBytes);
   costs.stages.forEach((s, i) => {
     const where = `stage ${i} (${s.name})`;
     for (const f of ['fwdMs', 'inputBytes', 'gradBytes', 'fwdPeakBytes'] as const)

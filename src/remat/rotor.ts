@@ -1,5 +1,5 @@
-import { type ChainCosts, validateCosts } from './costs.js';
 import { formatBytes } from './budget.js';
+import { type ChainCosts, validateCosts } from './costs.js';
 import { type Op, type Prediction, simulate } from './schedule.js';
 
 export interface PlanOptions {
@@ -87,7 +87,7 @@ export function minimumPeak(costs: ChainCosts, options: PlanOptions = {}): numbe
       minP[a][b] = best;
     }
   }
-  return costs.fixedBytes + minP[0][L - 1];
+  return costs.fixedBytes + Math.max(minP[0][L - 1], costs.updateBytes);
 }
 
 /**
@@ -203,8 +203,9 @@ export function minimumPeakSchedule(costs: ChainCosts, options: PlanOptions = {}
   const t = tables(costs, options.modes === 'joint');
   const st = costs.stages;
   const { L, grad } = t;
-  const best: { peak: number; time: number; c: number }[][] = Array.from({ length: L }, () =>
-    new Array(L),
+  const best: { peak: number; time: number; c: number }[][] = Array.from(
+    { length: L },
+    () => new Array(L),
   );
   const better = (p: number, tm: number, cur: { peak: number; time: number } | undefined) =>
     cur === undefined || p < cur.peak || (p === cur.peak && tm < cur.time);

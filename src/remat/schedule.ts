@@ -101,5 +101,6 @@ export function simulate(costs: ChainCosts, ops: Op[]): Prediction {
     }
   }
   if (!grads.has(0)) throw new Error('invalid schedule: it never reaches the backward of stage 0');
+  peak = Math.max(peak, costs.fixedBytes + costs.updateBytes);
   return { timeMs: time, peakBytes: peak };
 }

@@ -32,6 +32,10 @@ export class CompressedTape {
     private slots: Slot[],
   ) {}
 
+  get output(): tf.Tensor {
+    return this.tape.output;
+  }
+
   /** Dequantizes the saved tensors back into the tape, ready for `backprop`. */
   restore(): StageTape {
     for (const s of this.slots) {

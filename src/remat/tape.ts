@@ -31,7 +31,11 @@ function engineState(): EngineState {
 /** Runs `f` with the engine's tape switched to `tape` (or off when `tape` is null). */
 function withTape<T>(tape: TapeNode[] | null, f: () => T): T {
   const s = engineState();
-  const saved = { activeTape: s.activeTape, gradientDepth: s.gradientDepth, kernelDepth: s.kernelDepth };
+  const saved = {
+    activeTape: s.activeTape,
+    gradientDepth: s.gradientDepth,
+    kernelDepth: s.kernelDepth,
+  };
   s.activeTape = tape;
   s.gradientDepth = tape === null ? 0 : 1;
   s.kernelDepth = 0;
