@@ -25,7 +25,7 @@ export function parseBytes(text: string): number {
   const unit = m[2];
   if (/^[kKmMgG]i?b$/.test(unit)) {
     throw new Error(
-      `'${text}' reads as bits (lowercase b); write ${m[1]}${unit.slice(0, -1).toUpperCase()}${unit.length === 3 ? 'iB' : 'B'} for bytes`,
+      `'${text}' reads as bits (lowercase b); write ${m[1]}${unit[0].toUpperCase()}${unit.length === 3 ? 'iB' : 'B'} for bytes`,
     );
   }
   const scale = UNITS[unit.toLowerCase()];

@@ -10,7 +10,7 @@ import {
 import type { StageTape } from './tape.js';
 
 /** Saved tensors smaller than this stay exact (statistics, biases): compressing them saves nothing. */
-export const MIN_COMPRESSED_ELEMENTS = 1024;
+export const MIN_COMPRESSED_ELEMENTS = 256;
 
 interface Slot {
   saved: tf.Tensor[];
