@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseBytes } from '../remat/budget.js';
 
 /** Commander value parsers that reject bad numbers with a message naming the option's value. */
 export function positiveInt(value: string): number {
@@ -41,4 +42,13 @@ export function oneOf<T extends string>(choices: readonly T[], what: string): (v
     }
     return value as T;
   };
+}
+
+/** A memory size such as 64MB, 512KiB or 1000000 (bytes); see `parseBytes`. */
+export function memorySize(value: string): number {
+  try {
+    return parseBytes(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }

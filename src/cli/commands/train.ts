@@ -1,12 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
+import { batches } from '../../data/dataset.js';
 import { loadDataset } from '../../data/load.js';
 import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { saveModel } from '../../io/model-files.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
+import { planRemat } from '../../remat/plan-model.js';
+import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
 import { fixed, mb, pct } from '../../report/format.js';
 import { type TrainResult, train } from '../../train/loop.js';
-import type { OptimizerName } from '../../train/optimizer.js';
+import { makeOptimizer, type OptimizerName } from '../../train/optimizer.js';
 import { progressBar } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 
@@ -25,6 +28,9 @@ export interface TrainCommandOptions {
   out?: string;
   save?: string;
   progress: boolean;
+  /** Activation memory budget in bytes: plan each step to fit it (rematerialization). */
+  memoryBudget?: number;
+  remat?: 'exact' | 'joint';
 }
 
 export interface TrainReport {
@@ -34,6 +40,8 @@ export interface TrainReport {
   dataset: string;
   parameters: number;
   result: TrainResult;
+  /** The memory plan, when trained under --memory-budget. */
+  remat?: PlanSummary;
 }
 
 /** `frugal train`: builds a zoo model, trains it, prints the table, writes the JSON report. */
@@ -52,6 +60,18 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     numClasses: data.numClasses,
     seed: o.seed,
   });
+  const optimizer = makeOptimizer(o.optimizer, o.lr);
+  let remat: ReturnType<typeof planRemat> | undefined;
+  if (o.memoryBudget !== undefined) {
+    const sample = batches(data, 'train', o.batch).next().value;
+    if (!sample) throw new Error('no training batch to plan with');
+    try {
+      remat = planRemat(model, sample, o.memoryBudget, { modes: o.remat, optimizer });
+    } finally {
+      tf.dispose([sample.xs, sample.ys]);
+    }
+    console.log(planLine(summarizePlan(remat.plan, remat.profile.costs)));
+  }
   const bar = progressBar(o.progress && process.stderr.isTTY === true);
   let result: TrainResult;
   try {
@@ -66,10 +86,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
         seed: o.seed,
         maxStepsPerEpoch: o.maxSteps,
       },
-      { onProgress: bar.onProgress },
+      { onProgress: bar.onProgress, forward: remat?.forward, optimizer },
     );
   } finally {
     bar.stop();
+    optimizer.dispose();
   }
   const report: TrainReport = {
     tool: 'frugal train',
@@ -78,6 +99,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     dataset: data.name,
     parameters: model.countParams(),
     result,
+    remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
   };
   const m = result.memory;
   console.log(
