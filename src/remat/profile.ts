@@ -123,7 +123,7 @@ function updateBytes(chain: Chain, optimizer: tf.Optimizer | undefined): number 
     fresh !== undefined && optimizer !== undefined
       ? (fresh[1](fresh[0], optimizer.getConfig()) as tf.Optimizer)
       : tf.train.adam(1e-3);
-  const vars = chain.variables.map((v) => tf.variable(v.clone(), true));
+  const vars = chain.variables.map((v) => tf.variable(v, true));
   const grads: tf.NamedTensorMap = {};
   vars.forEach((v) => {
     grads[v.name] = tf.zerosLike(v);

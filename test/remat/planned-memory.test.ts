@@ -30,7 +30,9 @@ describe('planned training steps', () => {
       await plainStep();
       const plain = await plainStep();
       const chain = buildChain(model);
+      const tensors = tf.memory().numTensors;
       const { costs } = profileChain(chain, batch, { repeats: 1, optimizer });
+      assert.equal(tf.memory().numTensors, tensors, 'profiling leaves nothing behind');
       const min = minimumPeak(costs);
       assert.ok(min < plain, `least-memory plan ${min} vs plain ${plain}`);
       for (const budget of [min, Math.round((min + plain) / 2), plain]) {
