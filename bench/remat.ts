@@ -1,8 +1,10 @@
 // Rematerialization benchmark: plain training step vs planned steps (recompute-only Rotor and the
 // joint planner with compressed tapes) at activation budgets from the plain step's activation
-// memory down to a quarter of it, on the zoo ResNet (cpu: stock wasm cannot train convolutions)
-// and Transformer (wasm). Measured peak memory (memory meter), step time, overhead vs plain, in
-// one run. Writes bench/results/remat.json and bench/results/remat.svg.
+// memory down to a quarter of it, on the zoo ResNet and Transformer. Measured peak memory (memory
+// meter), step time, overhead vs plain, in one run. Writes bench/results/remat.json and
+// bench/results/remat.svg. The ResNet runs on wasm with frugal's fast kernels when
+// src/kernels/ is present (branch `kernels` merged), otherwise on cpu (stock wasm cannot train
+// convolutions; stock cpu conv gradients are very slow, so its shapes are tiny).
 //
 //   npm run bench:remat            (about 3-5 minutes on a 2-core machine)
 //   npm run bench:remat -- --quick (fewer budgets and timed steps)
@@ -21,7 +23,12 @@ import { profileChain } from '../src/remat/profile.js';
 import { InfeasibleBudgetError, minimumPeak, planRotor } from '../src/remat/rotor.js';
 import { keepEverything, summarizePlan } from '../src/remat/summary.js';
 import { linePlotSvg } from '../src/report/svg-plot.js';
-import { type ForwardFn, trainStep, trainStepMeasured } from '../src/train/step.js';
+import {
+  type ForwardFn,
+  type StepContext,
+  trainStep,
+  trainStepMeasured,
+} from '../src/train/step.js';
 
 const quick = process.argv.includes('--quick');
 const FRACTIONS = quick ? [1, 0.5, 1 / 3] : [1, 0.75, 0.5, 0.4, 1 / 3, 0.25];
@@ -40,10 +47,22 @@ function firstBatch(data: ClassificationData, size: number): Batch {
   return b;
 }
 
+/** `useFastKernels` from src/kernels/ when that module exists in this checkout. */
+async function fastKernels(): Promise<(() => void) | undefined> {
+  const path = '../src/kernels/index.js';
+  try {
+    const mod = (await import(path)) as { useFastKernels?: () => void };
+    return mod.useFastKernels;
+  } catch {
+    return undefined;
+  }
+}
+const useFastKernels = await fastKernels();
+
 const CASES: Case[] = [
   {
     model: 'resnet',
-    backend: 'cpu',
+    backend: useFastKernels ? 'wasm' : 'cpu',
     timedSteps: quick ? 2 : 3,
     make: () => {
       const data = syntheticClassification({
@@ -105,23 +124,45 @@ function median(xs: number[]): number {
   return s[s.length >> 1];
 }
 
+/**
+ * Memory of one measured step, and time against the plain step: plain and planned steps are
+ * interleaved (order alternating) and the overhead is the median of the per-pair time ratios, so
+ * load from other processes on a shared machine hits both alike.
+ */
 async function measure(
   model: tf.LayersModel,
   optimizer: tf.Optimizer,
   batch: Batch,
   forward: ForwardFn | undefined,
-  steps: number,
-): Promise<{ activationBytes: number; stepMs: number }> {
+  pairs: number,
+  plainTimes: number[],
+): Promise<{ activationBytes: number; stepMs: number; ratio: number }> {
   const ctx = { model, optimizer, forward };
+  const plain = { model, optimizer };
   trainStep(ctx, batch);
   const { memory } = await trainStepMeasured(ctx, batch);
   const times: number[] = [];
-  for (let i = 0; i < steps; i++) {
+  const ratios: number[] = [];
+  const time = (c: StepContext) => {
     const t0 = performance.now();
-    trainStep(ctx, batch);
-    times.push(performance.now() - t0);
+    trainStep(c, batch);
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < pairs; i++) {
+    let t: number;
+    let p: number;
+    if (i % 2 === 0) {
+      t = time(ctx);
+      p = time(plain);
+    } else {
+      p = time(plain);
+      t = time(ctx);
+    }
+    times.push(t);
+    plainTimes.push(p);
+    ratios.push(t / p);
   }
-  return { activationBytes: memory.activationBytes, stepMs: median(times) };
+  return { activationBytes: memory.activationBytes, stepMs: median(times), ratio: median(ratios) };
 }
 
 const mb = (b: number | undefined) => (b === undefined ? '' : (b / 1e6).toFixed(2));
@@ -131,11 +172,18 @@ const started = performance.now();
 
 for (const c of CASES) {
   const engine = await initEngine({ backend: c.backend });
+  if (useFastKernels) useFastKernels();
   const { model, batch, note } = c.make();
-  notes[c.model] = `${note}, ${engine.backend}`;
+  notes[c.model] =
+    `${note}, ${engine.backend}${useFastKernels ? ' with fast kernels' : ', stock kernels'}`;
+  const log = (what: string) =>
+    process.stderr.write(
+      `[${((performance.now() - started) / 1000).toFixed(0)} s] ${c.model}: ${what}\n`,
+    );
   const optimizer = tf.train.adam(1e-3);
   const chain = buildChain(model);
-  const plainA = await measure(model, optimizer, batch, undefined, c.timedSteps);
+  const plainTimes: number[] = [];
+  const plainA = await measure(model, optimizer, batch, undefined, 1, plainTimes);
   // After the first steps (Adam creates its slots there): nothing may be left behind from here.
   const tensorsBefore = tf.memory().numTensors;
   const profile = profileChain(chain, batch, {
@@ -144,6 +192,7 @@ for (const c of CASES) {
     compressedBits: KEEP_BITS.slice(1),
   });
   const costs = profile.costs;
+  log(`plain ${plainA.stepMs.toFixed(0)} ms, profiled ${chain.stages.length} stages`);
   const base = { model: c.model, backend: engine.backend };
   const keepAll = await measure(
     model,
@@ -151,6 +200,7 @@ for (const c of CASES) {
     batch,
     scheduledForward(chain, keepEverything(chain.stages.length)),
     c.timedSteps,
+    plainTimes,
   );
   const planned: Row[] = [];
   for (const fraction of FRACTIONS) {
@@ -161,11 +211,12 @@ for (const c of CASES) {
         const plan = planRotor(costs, budgetBytes, { modes: planner });
         const s = summarizePlan(plan, costs);
         const forward = scheduledForward(chain, plan.ops, { keepBits: KEEP_BITS });
-        const m = await measure(model, optimizer, batch, forward, c.timedSteps);
+        const m = await measure(model, optimizer, batch, forward, c.timedSteps, plainTimes);
         Object.assign(row, {
           measuredActivationBytes: m.activationBytes,
           withinBudget: m.activationBytes <= budgetBytes,
           stepMs: m.stepMs,
+          overhead: m.ratio - 1,
           predictedMs: s.predicted.timeMs,
           predictedPeakBytes: s.predicted.peakBytes,
           recomputedForwards: s.recomputedForwards,
@@ -178,11 +229,12 @@ for (const c of CASES) {
         Object.assign(row, { feasible: false, minimumBytes: e.minimumBytes });
       }
       planned.push(row);
+      log(
+        `${planner} at ${(100 * fraction).toFixed(0)}%: ${row.feasible ? `${row.stepMs?.toFixed(0)} ms` : 'infeasible'}`,
+      );
     }
   }
-  // Plain again at the end: the baseline is the mean of both runs (the machine is shared).
-  const plainB = await measure(model, optimizer, batch, undefined, c.timedSteps);
-  const plainMs = (plainA.stepMs + plainB.stepMs) / 2;
+  const plainMs = median(plainTimes);
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (leaked !== 0) throw new Error(`${c.model}: ${leaked} tensors leaked over the benchmark`);
   rows.push(
@@ -204,14 +256,11 @@ for (const c of CASES) {
       feasible: true,
       measuredActivationBytes: keepAll.activationBytes,
       stepMs: keepAll.stepMs,
-      overhead: keepAll.stepMs / plainMs - 1,
+      overhead: keepAll.ratio - 1,
       minimumBytes: minimumPeak(costs),
     },
   );
-  for (const r of planned) {
-    if (r.stepMs !== undefined) r.overhead = r.stepMs / plainMs - 1;
-    rows.push(r);
-  }
+  rows.push(...planned);
   tf.dispose([batch.xs, batch.ys]);
   optimizer.dispose();
   model.dispose();
