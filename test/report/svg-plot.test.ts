@@ -29,7 +29,7 @@ describe('SVG line plot', () => {
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.equal(svg.match(/<polyline/g)?.length, 2);
     assert.equal(svg.match(/<circle/g)?.length, 4, 'non-finite points are skipped');
-    assert.match(svg, /<title>budget &#60;vs&#62; time</title>/);
+    assert.match(svg, /<title>budget &#60;vs&#62; time<\/title>/);
     assert.match(svg, /a&#38;b/);
     assert.ok(svg.trim().endsWith('</svg>'));
   });
