@@ -5,8 +5,8 @@ import { tensorBytes } from '../report/memory-meter.js';
 import { classificationLoss } from '../train/step.js';
 import type { Chain, Stage } from './chain.js';
 import type { ChainCosts, KeepMode, StageCost } from './costs.js';
-import { backprop, recordTape, runWithoutTape } from './tape.js';
-import { compressTape } from './tape-compression.js';
+import { backprop, recordTape, runWithoutTape, type StageTape } from './tape.js';
+import { type CompressedTape, compressTape } from './tape-compression.js';
 
 export interface ProfileOptions {
   /** Timed repetitions of each measurement (after one warm-up); the median is kept. */
@@ -61,57 +61,83 @@ function timed(repeats: number, f: () => void): number {
   return median(times);
 }
 
-function keepMode(
+/**
+ * Keep modes of one stage. Memory: one metered recorded forward (plus compression) and one
+ * metered backward (plus decompression) per mode. Time: the exact mode's recorded forward and
+ * backward; a compressed mode adds the measured time of compressing and restoring the tape, so it
+ * can never look faster than exact because of timing noise.
+ */
+function keepModes(
   stage: Stage,
   x: tf.Tensor,
-  bits: number,
+  allBits: number[],
   repeats: number,
   seed: number,
-): KeepMode {
+): KeepMode[] {
   const wrt = stage.index === 0 ? stage.variables : [x, ...stage.variables];
-  const record = () => {
-    const tape = recordTape(() => stage.run(x, true, true));
-    return bits === 32 ? tape : compressTape(tape, bits, seed, stage.variables);
-  };
-  const backward = (rec: ReturnType<typeof record>, dy: tf.Tensor) => {
-    const tape = 'restore' in rec ? rec.restore() : rec;
-    const g = wrt.length > 0 ? backprop(tape, dy, wrt) : [];
-    return { tape, g };
-  };
-  // Memory: one metered recorded forward, then one metered backward.
-  const rec = metered(record);
-  const output = rec.value.output;
-  const dy = tf.onesLike(output);
-  const back = metered(() => backward(rec.value, dy));
-  back.value.tape.dispose();
-  output.dispose();
-  tf.dispose(back.value.g);
-  // Time: record + backward, repeated.
-  const allTimes: number[] = [];
-  const bwdTimes: number[] = [];
+  const record = () => recordTape(() => stage.run(x, true, true));
+  const backward = (tape: StageTape, dy: tf.Tensor) =>
+    wrt.length > 0 ? backprop(tape, dy, wrt) : [];
+  const dy = tf.tidy(() => tf.onesLike(stage.run(x, true, true)));
+  const exactTimes = { all: [] as number[], bwd: [] as number[] };
   for (let r = 0; r <= repeats; r++) {
     const t0 = performance.now();
-    const rr = record();
+    const tape = record();
     const t1 = performance.now();
-    const b = backward(rr, dy);
+    const g = backward(tape, dy);
     const t2 = performance.now();
-    b.tape.dispose();
-    rr.output.dispose();
-    tf.dispose(b.g);
+    tape.dispose();
+    tape.output.dispose();
+    tf.dispose(g);
     if (r > 0) {
-      allTimes.push(t1 - t0);
-      bwdTimes.push(t2 - t1);
+      exactTimes.all.push(t1 - t0);
+      exactTimes.bwd.push(t2 - t1);
     }
   }
+  const modes = allBits.map((bits): KeepMode => {
+    const compress = (tape: StageTape) =>
+      bits === 32 ? tape : compressTape(tape, bits, seed, stage.variables);
+    const restore = (rec: StageTape | CompressedTape) => ('restore' in rec ? rec.restore() : rec);
+    const rec = metered(() => compress(record()));
+    const back = metered(() => {
+      const tape = restore(rec.value);
+      return { tape, g: backward(tape, dy) };
+    });
+    back.value.tape.dispose();
+    rec.value.output.dispose();
+    tf.dispose(back.value.g);
+    let allMs = median(exactTimes.all);
+    let bwdMs = median(exactTimes.bwd);
+    if (bits !== 32) {
+      const c: number[] = [];
+      const d: number[] = [];
+      for (let r = 0; r <= repeats; r++) {
+        const tape = record();
+        const t0 = performance.now();
+        const packed = compress(tape);
+        const t1 = performance.now();
+        restore(packed).dispose();
+        const t2 = performance.now();
+        tape.output.dispose();
+        if (r > 0) {
+          c.push(t1 - t0);
+          d.push(t2 - t1);
+        }
+      }
+      allMs += median(c);
+      bwdMs += median(d);
+    }
+    return {
+      bits,
+      allMs,
+      bwdMs,
+      tapeBytes: rec.retained,
+      allPeakBytes: rec.peak,
+      bwdPeakBytes: Math.max(0, back.peak - stage.weightBytes),
+    };
+  });
   dy.dispose();
-  return {
-    bits,
-    allMs: median(allTimes),
-    bwdMs: median(bwdTimes),
-    tapeBytes: rec.retained,
-    allPeakBytes: rec.peak,
-    bwdPeakBytes: Math.max(0, back.peak - stage.weightBytes),
-  };
+  return modes;
 }
 
 /** Transient bytes of one optimizer update, measured on a fresh optimizer and copied weights. */
@@ -160,9 +186,7 @@ export function profileChain(
       const fwdMs = timed(repeats, () => {
         runWithoutTape(() => stage.run(x, true, true)).dispose();
       });
-      const keep = [32, ...compressed].map((bits, k) =>
-        keepMode(stage, x, bits, repeats, 1000 * i + k),
-      );
+      const keep = keepModes(stage, x, [32, ...compressed], repeats, 1000 * i);
       stages.push({
         name: stage.name,
         fwdMs,
