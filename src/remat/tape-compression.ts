@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeRng } from '../engine/random.js';
-import { externalMemory } from '../report/external-memory.js';
 import {
-  dequantizeGroups,
-  type PackedValues,
-  packedBytes,
-  quantizeGroups,
-} from './group-quantizer.js';
+  dequantizeTensor,
+  disposePacked,
+  type PackedTensor,
+  quantizeTensor,
+} from './device-quantizer.js';
 import type { StageTape } from './tape.js';
 
 /** Saved tensors smaller than this stay exact (statistics, biases): compressing them saves nothing. */
@@ -15,16 +14,14 @@ export const MIN_COMPRESSED_ELEMENTS = 256;
 interface Slot {
   saved: tf.Tensor[];
   index: number;
-  shape: number[];
-  packed: PackedValues;
-  bytes: number;
+  packed: PackedTensor;
 }
 
 /**
- * A recorded stage whose saved activations are held quantized in typed arrays (counted by
- * `externalMemory`) until its backward: the "keep compressed" mode of the joint planner.
- * Tensors whose buffer is shared (the stage's input and output, which the step holds anyway),
- * copies of weights, and small tensors stay exact.
+ * A recorded stage whose saved activations are held quantized (packed int32 codes plus per-group
+ * min and scale, ordinary tensors the memory meter counts) until its backward: the "keep
+ * compressed" mode of the joint planner. Tensors whose buffer is shared (the stage's input and
+ * output, which the step holds anyway), copies of weights, and small tensors stay exact.
  */
 export class CompressedTape {
   constructor(
@@ -39,15 +36,15 @@ export class CompressedTape {
   /** Dequantizes the saved tensors back into the tape, ready for `backprop`. */
   restore(): StageTape {
     for (const s of this.slots) {
-      s.saved[s.index] = tf.keep(tf.tensor(dequantizeGroups(s.packed), s.shape, 'float32'));
-      externalMemory.release(s.bytes);
+      s.saved[s.index] = tf.keep(dequantizeTensor(s.packed));
+      disposePacked(s.packed);
     }
     this.slots = [];
     return this.tape;
   }
 
   dispose(): void {
-    for (const s of this.slots) externalMemory.release(s.bytes);
+    for (const s of this.slots) disposePacked(s.packed);
     this.slots = [];
     this.tape.dispose();
   }
@@ -73,10 +70,11 @@ export function compressTape(
       if (t.isDisposed || t.dtype !== 'float32' || t.size < MIN_COMPRESSED_ELEMENTS) continue;
       if (backend.refCount(t.dataId) > 1) continue;
       if (weightInput && weightShapes.has(t.shape.join('x'))) continue;
-      const packed = quantizeGroups(t.dataSync() as Float32Array, bits, rng);
-      const bytes = packedBytes(packed);
-      externalMemory.track(bytes);
-      slots.push({ saved, index: i, shape: t.shape, packed, bytes });
+      const packed = quantizeTensor(t, bits, rng);
+      tf.keep(packed.words);
+      tf.keep(packed.mins);
+      tf.keep(packed.scales);
+      slots.push({ saved, index: i, packed });
       t.dispose();
     }
   }
