@@ -2,16 +2,17 @@ import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../engine/random.js';
 
 /**
- * Bit widths the quantizer packs, and how many codes share one int32 word: at most 24 bits per
- * word, because some backends (wasm's FloorDiv) compute integer division in float32, which is
- * exact only below 2^24.
+ * Bit widths the quantizer packs, and how many codes share one 32-bit word. Words are float32
+ * holding integers below 2^24 (exact in float32): packing and unpacking are then plain float
+ * multiply, add, divide and floor, which every backend runs fast (wasm's int32 kernels are
+ * several times slower, and its FloorDiv is float32 inside anyway).
  */
 export const CODES_PER_WORD: Record<number, number> = { 2: 12, 4: 6, 8: 3 };
 export const GROUP_SIZE = 256;
 const PHI = 0.6180339887498949;
 const PSI = 0.7548776662466927;
 
-/** A tensor quantized per group of 256 values to `bits`-bit codes packed into int32 words. */
+/** A tensor quantized per group of 256 values to `bits`-bit codes packed into 32-bit words. */
 export interface PackedTensor {
   shape: number[];
   bits: number;
@@ -73,11 +74,8 @@ export function quantizeTensor(x: tf.Tensor, bits: number, rng: Rng): PackedTens
       .reshape([padded]);
     const padCodes =
       words * k > padded ? tf.concat([codes, tf.zeros([words * k - padded])]) : codes;
-    const powers = tf.tensor1d(
-      Array.from({ length: k }, (_, j) => 2 ** (bits * j)),
-      'int32',
-    );
-    const packed = tf.sum(tf.mul(padCodes.toInt().reshape([words, k]), powers), 1) as tf.Tensor1D;
+    const powers = tf.tensor1d(Array.from({ length: k }, (_, j) => 2 ** (bits * j)));
+    const packed = tf.sum(tf.mul(padCodes.reshape([words, k]), powers), 1) as tf.Tensor1D;
     return { shape: x.shape, bits, words: packed, mins, scales };
   });
 }
@@ -88,16 +86,16 @@ export function dequantizeTensor(p: PackedTensor): tf.Tensor {
   const padded = groups * GROUP_SIZE;
   const n = p.shape.reduce((a, b) => a * b, 1);
   return tf.tidy(() => {
-    const powers = tf.tensor2d(
-      Array.from({ length: k }, (_, j) => 2 ** (p.bits * j)),
-      [1, k],
-      'int32',
+    // code_j = floor(w / 2^(b j)) - 2^b floor(w / 2^(b (j+1))): exact, divisions by powers of 2.
+    const inv = tf.tensor2d(
+      Array.from({ length: k + 1 }, (_, j) => 2 ** (-p.bits * j)),
+      [1, k + 1],
     );
+    const shifted = tf.floor(tf.mul(p.words.reshape([-1, 1]), inv));
     const codes = tf
-      .mod(tf.floorDiv(p.words.reshape([-1, 1]), powers), 2 ** p.bits)
+      .sub(shifted.slice([0, 0], [-1, k]), tf.mul(shifted.slice([0, 1], [-1, k]), 2 ** p.bits))
       .reshape([-1])
       .slice(0, padded)
-      .toFloat()
       .reshape([groups, GROUP_SIZE]);
     const x = tf.add(tf.mul(codes, p.scales), p.mins).reshape([padded]);
     return x.slice(0, n).reshape(p.shape);
