@@ -21,6 +21,7 @@ import { buildChain } from '../src/remat/chain.js';
 import { scheduledForward } from '../src/remat/executor.js';
 import { profileChain } from '../src/remat/profile.js';
 import { InfeasibleBudgetError, minimumPeak, planRotor } from '../src/remat/rotor.js';
+import { simulate } from '../src/remat/schedule.js';
 import { keepEverything, summarizePlan } from '../src/remat/summary.js';
 import { linePlotSvg } from '../src/report/svg-plot.js';
 import {
@@ -64,7 +65,7 @@ const CASES: Case[] = [
   {
     model: 'resnet',
     backend: useFastKernels ? 'wasm' : 'cpu',
-    timedSteps: quick ? 2 : 4,
+    timedSteps: quick ? 3 : 8,
     make: () => {
       const data = syntheticClassification({
         sampleShape: [12, 12, 1],
@@ -88,7 +89,7 @@ const CASES: Case[] = [
   {
     model: 'transformer',
     backend: 'wasm',
-    timedSteps: quick ? 2 : 4,
+    timedSteps: quick ? 3 : 8,
     make: () => {
       const data = loadMnist({ layout: 'sequence', trainCount: 64, testCount: 1, seed: 1 });
       const model = buildModel('transformer', { inputShape: [28, 28], numClasses: 10, seed: 1 });
@@ -104,7 +105,11 @@ const CASES: Case[] = [
 interface Row {
   model: string;
   backend: string;
-  planner: 'plain' | 'keep-all' | 'exact' | 'joint';
+  planner: 'plain' | 'keep-all' | 'keep-all 2-bit' | 'exact' | 'joint';
+  /** Predicted step time (profile) relative to keeping everything. */
+  predictedOverhead?: number;
+  /** The joint planner chose the recompute-only plan: measured once, shown for both. */
+  sameAsExact?: boolean;
   budgetFraction: number | null;
   budgetBytes: number | null;
   feasible: boolean;
@@ -203,35 +208,62 @@ for (const c of CASES) {
     c.timedSteps,
     plainTimes,
   );
+  const keepAllOps = keepEverything(chain.stages.length);
+  const twoBitOps = keepAllOps.map((o) => ({ ...o, mode: KEEP_BITS.indexOf(2) }));
+  const twoBit = await measure(
+    model,
+    optimizer,
+    batch,
+    scheduledForward(chain, twoBitOps, { keepBits: KEEP_BITS }),
+    c.timedSteps,
+    plainTimes,
+  );
+  const twoBitPredicted = simulate(costs, twoBitOps);
+  const keepAllPredicted = simulate(costs, keepAllOps);
   const planned: Row[] = [];
   for (const fraction of FRACTIONS) {
+    const budgetBytes = Math.round(fraction * plainA.activationBytes);
+    let exactRow: Row | undefined;
     for (const planner of ['exact', 'joint'] as const) {
-      const budgetBytes = Math.round(fraction * plainA.activationBytes);
       const row: Row = { ...base, planner, budgetFraction: fraction, budgetBytes, feasible: true };
       try {
         const plan = planRotor(costs, budgetBytes, { modes: planner });
         const s = summarizePlan(plan, costs);
-        const forward = scheduledForward(chain, plan.ops, { keepBits: KEEP_BITS });
-        const m = await measure(model, optimizer, batch, forward, c.timedSteps, plainTimes);
         Object.assign(row, {
-          measuredActivationBytes: m.activationBytes,
-          withinBudget: m.activationBytes <= budgetBytes,
-          stepMs: m.stepMs,
-          overhead: m.ratio - 1,
           predictedMs: s.predicted.timeMs,
+          predictedOverhead: s.predictedOverhead,
           predictedPeakBytes: s.predicted.peakBytes,
           recomputedForwards: s.recomputedForwards,
           compressedStages: s.compressedStages,
           minimumBytes: s.minimumBytes,
           schedule: s.schedule,
         });
+        if (planner === 'joint' && exactRow?.schedule === s.schedule) {
+          Object.assign(row, {
+            sameAsExact: true,
+            measuredActivationBytes: exactRow.measuredActivationBytes,
+            withinBudget: exactRow.withinBudget,
+            stepMs: exactRow.stepMs,
+            overhead: exactRow.overhead,
+          });
+        } else {
+          const forward = scheduledForward(chain, plan.ops, { keepBits: KEEP_BITS });
+          const m = await measure(model, optimizer, batch, forward, c.timedSteps, plainTimes);
+          Object.assign(row, {
+            measuredActivationBytes: m.activationBytes,
+            withinBudget: m.activationBytes <= budgetBytes,
+            stepMs: m.stepMs,
+            overhead: m.ratio - 1,
+          });
+        }
       } catch (e) {
         if (!(e instanceof InfeasibleBudgetError)) throw e;
         Object.assign(row, { feasible: false, minimumBytes: e.minimumBytes });
       }
+      if (planner === 'exact') exactRow = row;
       planned.push(row);
       log(
-        `${planner} at ${(100 * fraction).toFixed(0)}%: ${row.feasible ? `${row.stepMs?.toFixed(0)} ms` : 'infeasible'}`,
+        `${planner} at ${(100 * fraction).toFixed(0)}%: ${row.feasible ? `${row.stepMs?.toFixed(0)} ms${row.sameAsExact ? ' (same plan as exact)' : ''}` : 'infeasible'}`,
       );
     }
   }
@@ -258,7 +290,25 @@ for (const c of CASES) {
       measuredActivationBytes: keepAll.activationBytes,
       stepMs: keepAll.stepMs,
       overhead: keepAll.ratio - 1,
+      predictedMs: keepAllPredicted.timeMs,
+      predictedPeakBytes: keepAllPredicted.peakBytes,
+      predictedOverhead: 0,
       minimumBytes: minimumPeak(costs),
+    },
+    {
+      ...base,
+      planner: 'keep-all 2-bit',
+      budgetFraction: null,
+      budgetBytes: null,
+      feasible: true,
+      measuredActivationBytes: twoBit.activationBytes,
+      stepMs: twoBit.stepMs,
+      overhead: twoBit.ratio - 1,
+      predictedMs: twoBitPredicted.timeMs,
+      predictedPeakBytes: twoBitPredicted.peakBytes,
+      predictedOverhead: twoBitPredicted.timeMs / keepAllPredicted.timeMs - 1,
+      compressedStages: chain.stages.length,
+      recomputedForwards: 0,
     },
   );
   rows.push(...planned);
@@ -281,6 +331,7 @@ console.log(
       'within',
       'step ms',
       'vs plain',
+      'predicted vs keep-all',
       'recomputed fwd',
       'compressed',
     ],
@@ -294,8 +345,9 @@ console.log(
       r.withinBudget === undefined ? '' : r.withinBudget ? 'yes' : 'NO',
       r.stepMs === undefined ? '' : r.stepMs.toFixed(0),
       pct(r.overhead),
+      pct(r.predictedOverhead),
       r.recomputedForwards ?? '',
-      r.compressedStages ?? '',
+      r.sameAsExact ? 'same plan as exact' : (r.compressedStages ?? ''),
     ]),
   ),
 );
