@@ -381,7 +381,7 @@ writeJsonAtomic('bench/results/remat.json', {
   date: new Date().toISOString(),
   seconds: Math.round((performance.now() - started) / 1000),
   cases: notes,
-  keepBits: KEEP_BITS,
+  keepBits: KEEP_BITS.join(', '),
   rows,
 });
 console.log('wrote bench/results/remat.json and bench/results/remat.svg');
