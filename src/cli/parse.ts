@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseBytes } from '../remat/budget.js';
 
 /** Commander value parsers that reject bad numbers with a message naming the option's value. */
 export function positiveInt(value: string): number {
@@ -62,4 +63,13 @@ export function fraction(value: string): number {
   if (value.trim() === '' || !(n > 0 && n <= 1))
     throw new InvalidArgumentError(`expected a ratio in (0, 1], got '${value}'`);
   return n;
+}
+
+/** A memory size such as 64MB, 512KiB or 1000000 (bytes); see `parseBytes`. */
+export function memorySize(value: string): number {
+  try {
+    return parseBytes(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }

@@ -6,17 +6,21 @@ import { ZOO_MODELS } from '../models/zoo.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
 import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
+import { planCommand } from './commands/plan.js';
 import { trainCommand } from './commands/train.js';
 import {
   activationBits,
   fewbitBits,
   fraction,
   integer,
+  memorySize,
   nonNegativeInt,
   oneOf,
   positiveInt,
   positiveNumber,
 } from './parse.js';
+
+const REMAT_MODES = ['exact', 'joint'] as const;
 
 /** Options of compressed-activation training, shared by `train` and `act-report`. */
 function addActivationOptions(cmd: Command): Command {
@@ -93,6 +97,17 @@ export function buildCli(): Command {
     .option(
       '--no-fast-kernels',
       "use tfjs's stock kernels instead of frugal's fast training kernels",
+    )
+    .option(
+      '--memory-budget <size>',
+      'plan each step to fit this activation memory (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',
+      memorySize,
+    )
+    .option(
+      '--remat <mode>',
+      'planner: exact (recompute) or joint (also compressed tapes)',
+      oneOf(REMAT_MODES, 'remat mode'),
+      'exact',
     );
   addActivationOptions(trainCmd).action(async (opts) => {
     await trainCommand(opts);
@@ -150,6 +165,49 @@ export function buildCli(): Command {
     .option('--out <file>', 'write the JSON report here', 'runs/bench-report.json')
     .action(async (opts) => {
       await benchCommand(opts);
+    });
+
+  program
+    .command('plan')
+    .description(
+      'Profile a zoo model stage by stage and plan a training step within a memory budget: prints the schedule and its predicted time and activation memory.',
+    )
+    .option(
+      '--model <name>',
+      `zoo model: ${ZOO_MODELS.join(', ')}`,
+      oneOf(ZOO_MODELS, 'model'),
+      'mlp',
+    )
+    .option(
+      '--dataset <name>',
+      `data set (for sample shapes): ${DATASETS.join(', ')}`,
+      oneOf(DATASETS, 'dataset'),
+      'mnist',
+    )
+    .option('--batch <n>', 'batch size', positiveInt, 64)
+    .requiredOption(
+      '--memory-budget <size>',
+      'activation memory budget (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',
+      memorySize,
+    )
+    .option(
+      '--remat <mode>',
+      'planner: exact (recompute) or joint (also compressed tapes)',
+      oneOf(REMAT_MODES, 'remat mode'),
+      'exact',
+    )
+    .option(
+      '--optimizer <name>',
+      `optimizer (its update memory counts): ${OPTIMIZERS.join(', ')}`,
+      oneOf(OPTIMIZERS, 'optimizer'),
+      'adam',
+    )
+    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
+    .option('--seed <n>', 'random seed', integer, 0)
+    .option('--repeats <n>', 'timed repetitions per stage measurement', positiveInt, 3)
+    .option('--out <file>', 'write the JSON report here')
+    .action(async (opts) => {
+      await planCommand(opts);
     });
 
   return program;

@@ -51,7 +51,8 @@ export function hostArrays(backendName: string, backend: object): HostArrays {
         if (values instanceof Float32Array) return values;
         // The cpu backend casts bool/int32 to float32 without converting the storage, so a
         // float32 tensor can hold a Uint8Array or Int32Array: read it as a float32 copy.
-        if (ArrayBuffer.isView(values)) return Float32Array.from(values as unknown as ArrayLike<number>);
+        if (ArrayBuffer.isView(values))
+          return Float32Array.from(values as unknown as ArrayLike<number>);
         throw new Error('frugal fast kernels: cpu tensor has no numeric values');
       },
     };

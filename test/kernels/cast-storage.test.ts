@@ -24,7 +24,10 @@ describe('fast kernels on cast tensors', () => {
           'int32',
         )
         .cast('float32');
-      assert.deepEqual(Array.from(tf.mul(mask, x).dataSync(), (v) => v + 0), [0, 2, 3, 0]);
+      assert.deepEqual(
+        Array.from(tf.mul(mask, x).dataSync(), (v) => v + 0),
+        [0, 2, 3, 0],
+      );
       assert.deepEqual(Array.from(tf.add(ints, 0.5).dataSync()), [1.5, 2.5, 3.5, 4.5]);
       tf.dispose([x, mask, ints]);
     } finally {

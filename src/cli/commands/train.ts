@@ -5,15 +5,18 @@ import type { ConvertedLayer, UnconvertedLayer } from '../../activation/convert.
 import type { FewbitBits } from '../../activation/fewbit-table.js';
 import type { RmmKind } from '../../activation/rmm.js';
 import { compressForTraining } from '../../activation/training.js';
+import { batches } from '../../data/dataset.js';
 import { loadDataset } from '../../data/load.js';
 import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { saveModel } from '../../io/model-files.js';
 import { useFastKernels, useStockKernels } from '../../kernels/index.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
+import { planRemat } from '../../remat/plan-model.js';
+import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
 import { fixed, mb, pct } from '../../report/format.js';
 import { type TrainResult, train } from '../../train/loop.js';
-import type { OptimizerName } from '../../train/optimizer.js';
+import { makeOptimizer, type OptimizerName } from '../../train/optimizer.js';
 import { progressBar } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 
@@ -40,6 +43,9 @@ export interface TrainCommandOptions {
   fewbit?: FewbitBits;
   rmm?: number;
   rmmKind?: RmmKind;
+  /** Activation memory budget in bytes: plan each step to fit it (rematerialization). */
+  memoryBudget?: number;
+  remat?: 'exact' | 'joint';
 }
 
 /** The activation-compression config the CLI options ask for, or null for plain training. */
@@ -69,12 +75,20 @@ export interface TrainReport {
     unconverted: UnconvertedLayer[];
     mixedBits?: Record<string, ActivationBits>;
   };
+  /** The memory plan, when trained under --memory-budget. */
+  remat?: PlanSummary;
 }
 
 /** `frugal train`: builds a zoo model, trains it, prints the table, writes the JSON report. */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport> {
   if (!isZooModel(o.model))
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
+  const actConfig = actConfigFromOptions(o);
+  if (actConfig && o.memoryBudget !== undefined) {
+    throw new Error(
+      '--memory-budget (rematerialization) cannot be combined with --act-* options yet: use --remat joint for compressed tapes',
+    );
+  }
   const engine = await initEngine({ backend: o.backend, seed: o.seed });
   if (o.fastKernels === false) useStockKernels();
   else useFastKernels();
@@ -89,11 +103,22 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     numClasses: data.numClasses,
     seed: o.seed,
   });
-  const actConfig = actConfigFromOptions(o);
   const act = actConfig ? await compressForTraining(model, actConfig, data) : null;
   if (act) {
     model.dispose();
     model = act.model;
+  }
+  const optimizer = makeOptimizer(o.optimizer, o.lr);
+  let remat: ReturnType<typeof planRemat> | undefined;
+  if (o.memoryBudget !== undefined) {
+    const sample = batches(data, 'train', o.batch).next().value;
+    if (!sample) throw new Error('no training batch to plan with');
+    try {
+      remat = planRemat(model, sample, o.memoryBudget, { modes: o.remat, optimizer });
+    } finally {
+      tf.dispose([sample.xs, sample.ys]);
+    }
+    console.log(planLine(summarizePlan(remat.plan, remat.profile.costs)));
   }
   const bar = progressBar(o.progress && process.stderr.isTTY === true);
   let result: TrainResult;
@@ -114,12 +139,14 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
           bar.onProgress(e);
           if (e.kind === 'step') act?.afterStep();
         },
-        forward: act?.forward,
+        forward: act?.forward ?? remat?.forward,
+        optimizer,
       },
     );
   } finally {
     bar.stop();
     act?.dispose();
+    optimizer.dispose();
   }
   const report: TrainReport = {
     tool: 'frugal train',
@@ -139,6 +166,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
           },
         }
       : {}),
+    remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
   };
   const m = result.memory;
   console.log(
