@@ -58,6 +58,7 @@ export { type LinePlot, linePlotSvg, type PlotSeries } from './report/svg-plot.j
 export * from './train/benchmark-step.js';
 export * from './train/config.js';
 export * from './train/evaluate.js';
+export { FrugalAdam } from './train/frugal-adam.js';
 export * from './train/loop.js';
 export * from './train/optimizer.js';
 export * from './train/progress.js';

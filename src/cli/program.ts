@@ -163,6 +163,10 @@ export function buildCli(): Command {
       3,
     )
     .option('--out <file>', 'write the JSON report here', 'runs/bench-report.json')
+    .option(
+      '--no-fast-kernels',
+      "use tfjs's stock kernels instead of frugal's fast training kernels",
+    )
     .action(async (opts) => {
       await benchCommand(opts);
     });
