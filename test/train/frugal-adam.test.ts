@@ -35,7 +35,8 @@ describe('FrugalAdam', () => {
       };
       const stock = await run(tf.train.adam(0.01));
       const frugal = await run(new FrugalAdam(0.01));
-      stock.forEach((w, i) => assert.ok(maxAbsDiff(w, frugal[i]) < 1e-6, `weight ${i}`));
+      for (const [i, w] of stock.entries())
+        assert.ok(maxAbsDiff(w, frugal[i]) < 1e-6, `weight ${i}`);
       tf.dispose([...stock, ...frugal, b.xs, b.ys]);
     });
   }
@@ -81,7 +82,7 @@ describe('FrugalAdam', () => {
     const restored = new FrugalAdam(0.01);
     await restored.setWeights(saved);
     await trainStepMeasured({ model, optimizer: restored }, b);
-    next.forEach((w, i) => assert.ok(maxAbsDiff(w, model.getWeights()[i]) < 1e-7));
+    for (const [i, w] of next.entries()) assert.ok(maxAbsDiff(w, model.getWeights()[i]) < 1e-7);
     const config = JSON.parse(JSON.stringify(a.getConfig()));
     assert.equal(config.learningRate, 0.01);
   });
