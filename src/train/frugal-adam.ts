@@ -8,10 +8,11 @@ interface Slots {
 }
 
 /**
- * Adam with the same arithmetic as `tf.train.adam`, but each variable is updated in its own
- * `tidy`, so the update's temporaries (moments, bias corrections, the step) exist for one
- * variable at a time. tfjs's Adam keeps them for every variable until the whole update ends,
- * about ten times the weights' bytes at the step's peak. Moments are keyed by variable name.
+ * Adam with the same arithmetic as `tf.train.adam`, but the update frees each temporary as soon
+ * as it is used, variable by variable: at most three temporaries of one variable's size are live.
+ * tfjs's Adam keeps about a dozen temporaries of every variable until the whole update ends,
+ * which sets the peak of a training step once activations are compressed. Moments are keyed by
+ * variable name.
  */
 export class FrugalAdam extends tf.Optimizer {
   static get className(): string {
@@ -46,20 +47,7 @@ export class FrugalAdam extends tf.Optimizer {
       const value = tf.engine().registeredVariables[name];
       if (!value) throw new Error(`FrugalAdam: no variable named '${name}'`);
       const slot = this.slot(name, value);
-      tf.tidy(() => {
-        const m = tf.add(tf.mul(slot.m, this.beta1), tf.mul(gradient, 1 - this.beta1));
-        const v = tf.add(tf.mul(slot.v, this.beta2), tf.mul(tf.square(gradient), 1 - this.beta2));
-        const mHat = tf.div(m, oneMinusAccBeta1);
-        const vHat = tf.div(v, oneMinusAccBeta2);
-        slot.m.assign(m);
-        slot.v.assign(v);
-        value.assign(
-          tf.add(
-            tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), this.epsilon)), -this.learningRate),
-            value,
-          ),
-        );
-      });
+      this.update(value, slot, gradient, oneMinusAccBeta1, oneMinusAccBeta2);
     }
     tf.dispose([oneMinusAccBeta1, oneMinusAccBeta2]);
     tf.tidy(() => {
@@ -67,6 +55,43 @@ export class FrugalAdam extends tf.Optimizer {
       this.accBeta2.assign(tf.mul(this.accBeta2, this.beta2));
     });
     this.incrementIterations();
+  }
+
+  /**
+   * One variable's update, tf.train.adam's operations in its order, each temporary freed as soon
+   * as the next operation has used it: at most three temporaries of the variable's size are live.
+   */
+  private update(
+    value: tf.Variable,
+    slot: Slots,
+    g: tf.Tensor,
+    oneMinusAccBeta1: tf.Tensor,
+    oneMinusAccBeta2: tf.Tensor,
+  ): void {
+    const step = (f: () => tf.Tensor, ...done: tf.Tensor[]): tf.Tensor => {
+      const out = f();
+      tf.dispose(done);
+      return out;
+    };
+    let a = tf.mul(slot.m, this.beta1);
+    let b = tf.mul(g, 1 - this.beta1);
+    const m = step(() => tf.add(a, b), a, b);
+    a = tf.square(g);
+    b = step(() => tf.mul(a, 1 - this.beta2), a);
+    a = tf.mul(slot.v, this.beta2);
+    const v = step(() => tf.add(a, b), a, b);
+    const mHat = tf.div(m, oneMinusAccBeta1);
+    const vHat = tf.div(v, oneMinusAccBeta2);
+    slot.m.assign(m);
+    slot.v.assign(v);
+    tf.dispose([m, v]);
+    a = step(() => tf.sqrt(vHat), vHat);
+    b = step(() => tf.add(a, this.epsilon), a);
+    a = step(() => tf.div(mHat, b), mHat, b);
+    b = step(() => tf.mul(a, -this.learningRate), a);
+    a = step(() => tf.add(b, value), b);
+    value.assign(a);
+    a.dispose();
   }
 
   private slot(name: string, value: tf.Variable): Slots {
