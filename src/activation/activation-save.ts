@@ -4,6 +4,7 @@ import { type ActivationBits, bitsForCodes } from './bits.js';
 import { type FewbitBits, fewbitTable, intervalCodes } from './fewbit-table.js';
 import {
   codesToTensor,
+  restoreRowsOf,
   type Saved,
   saveCodesOf,
   savePositiveMask,
@@ -29,10 +30,15 @@ export function saveActivationGrad(
   z: tf.Tensor,
   opts: ActivationSaveOptions,
 ): Saved<ActivationBackward> {
-  if (name === 'linear') return { tensors: [], restore: () => (dy) => dy };
+  if (name === 'linear')
+    return { tensors: [], restore: () => (dy) => dy, restoreRows: () => (dy) => dy };
   if (name === 'relu' && opts.bits !== 32) {
     const m = savePositiveMask(z);
-    return { tensors: m.tensors, restore: (s) => (dy) => mulAndFree(dy, m.restore(s)) };
+    return {
+      tensors: m.tensors,
+      restore: (s) => (dy) => mulAndFree(dy, m.restore(s)),
+      restoreRows: (s, first, count) => (dy) => mulAndFree(dy, restoreRowsOf(m, s, first, count)),
+    };
   }
   if (isSmooth(name) && opts.fewbit > 0) {
     const table = fewbitTable(name, opts.fewbit as FewbitBits);
@@ -47,17 +53,24 @@ export function saveActivationGrad(
           dy,
           codesToTensor(c, s, shape, (k) => table.levels[k]),
         ),
+      restoreRows: (s, first, count) => (dy) =>
+        mulAndFree(
+          dy,
+          codesToTensor(c, s, shape, (k) => table.levels[k], { first, count }),
+        ),
     };
   }
   const q = saveQuantized(z, opts.bits);
+  // z is rebuilt only when dy arrives, and freed once its derivative exists.
+  const times = (s: tf.Tensor[], z: tf.Tensor, dy: tf.Tensor) => {
+    const d = activationDerivative(name, z);
+    if (z !== s[0]) z.dispose();
+    return mulAndFree(dy, d);
+  };
   return {
     tensors: q.tensors,
-    restore: (s) => (dy) => {
-      const z = q.restore(s);
-      const d = activationDerivative(name, z);
-      if (z !== s[0]) z.dispose();
-      return mulAndFree(dy, d);
-    },
+    restore: (s) => (dy) => times(s, q.restore(s), dy),
+    restoreRows: (s, first, count) => (dy) => times(s, restoreRowsOf(q, s, first, count), dy),
   };
 }
 

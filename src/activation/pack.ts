@@ -32,3 +32,24 @@ export function unpackCodes(words: Int32Array, bits: PackedBits, count: number):
   for (let i = 0; i < count; i++) out[i] = (words[(i / per) | 0] >>> ((i % per) * bits)) & mask;
   return out;
 }
+
+/** Codes `from` .. `from + count - 1` of words packed by `packCodes` (a row range, say). */
+export function unpackCodeRange(
+  words: Int32Array,
+  bits: PackedBits,
+  from: number,
+  count: number,
+): Uint8Array {
+  if (from < 0 || from + count > (words.length * 32) / bits)
+    throw new Error(
+      `unpackCodeRange: codes ${from}..${from + count} are not all in ${words.length} words`,
+    );
+  const per = 32 / bits;
+  const mask = (1 << bits) - 1;
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    const j = from + i;
+    out[i] = (words[(j / per) | 0] >>> ((j % per) * bits)) & mask;
+  }
+  return out;
+}

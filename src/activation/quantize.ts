@@ -85,14 +85,27 @@ export function quantizeGroups(
 
 /** Reconstructs the values (samples x perSample) from their quantized groups. */
 export function dequantizeGroups(q: QuantizedGroups): Float32Array {
+  return dequantizeSamples(q, 0, q.samples);
+}
+
+/** Reconstructs samples `first` .. `first + count - 1` only (count x perSample values). */
+export function dequantizeSamples(q: QuantizedGroups, first: number, count: number): Float32Array {
   const { bits, samples, perSample, words, mins, scales } = q;
+  if (
+    !Number.isInteger(first) ||
+    !Number.isInteger(count) ||
+    first < 0 ||
+    count < 0 ||
+    first + count > samples
+  )
+    throw new Error(`dequantizeSamples: samples ${first}..${first + count} not in 0..${samples}`);
   const gps = groupsPerSample(perSample);
   const per = 32 / bits;
   const wordsPerGroup = GROUP_SIZE / per;
   const mask = (1 << bits) - 1;
-  const out = new Float32Array(samples * perSample);
-  for (let s = 0; s < samples; s++) {
-    const base = s * perSample;
+  const out = new Float32Array(count * perSample);
+  for (let s = first; s < first + count; s++) {
+    const base = (s - first) * perSample;
     for (let g = 0; g < gps; g++) {
       const gi = s * gps + g;
       const start = base + g * GROUP_SIZE;

@@ -1,8 +1,13 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import type { ActivationBits, PackedBits } from './bits.js';
 import { scratch, tensorFromJs, withValues } from './js-memory.js';
-import { packCodes, unpackCodes } from './pack.js';
-import { dequantizeGroups, type QuantizedGroups, quantizeGroups } from './quantize.js';
+import { packCodes, unpackCodeRange, unpackCodes } from './pack.js';
+import {
+  dequantizeGroups,
+  dequantizeSamples,
+  type QuantizedGroups,
+  quantizeGroups,
+} from './quantize.js';
 import { nextRng } from './seed.js';
 
 /**
@@ -12,6 +17,12 @@ import { nextRng } from './seed.js';
 export interface Saved<T> {
   readonly tensors: tf.Tensor[];
   restore(saved: tf.Tensor[]): T;
+  /**
+   * Rebuilds only samples `first` .. `first + count - 1` (rows of the leading axis), so a
+   * backward can work through the batch in chunks without the whole full-precision value ever
+   * existing. Absent when the value has no batch axis.
+   */
+  restoreRows?(saved: tf.Tensor[], first: number, count: number): T;
 }
 
 /** Bytes of the tensors a layer saves (each is a separate buffer). */
@@ -43,7 +54,19 @@ export const SAVE_NOTHING: Saved<null> = { tensors: [], restore: () => null };
 
 /** Keeps the float32 tensor as is (the exact, uncompressed backward). */
 export function saveExact(x: tf.Tensor): Saved<tf.Tensor> {
-  return { tensors: [x], restore: (s) => s[0] };
+  return {
+    tensors: [x],
+    restore: (s) => s[0],
+    restoreRows: (s, first, count) => sliceRows(s[0], first, count),
+  };
+}
+
+/** Rows `first` .. `first + count - 1` of `t` along its leading axis. */
+export function sliceRows(t: tf.Tensor, first: number, count: number): tf.Tensor {
+  if (first === 0 && count === t.shape[0]) return t.clone();
+  const begin = t.shape.map((_, i) => (i === 0 ? first : 0));
+  const size = t.shape.map((d, i) => (i === 0 ? count : d));
+  return tf.slice(t, begin, size);
 }
 
 function samplesOf(shape: number[]): number {
@@ -70,6 +93,13 @@ export function saveQuantized(x: tf.Tensor, bits: ActivationBits): Saved<tf.Tens
           return tensorFromJs(values, shape);
         }),
       ),
+    restoreRows: (s, first, count) =>
+      withValues(s[0], () =>
+        withValues(s[1], () => {
+          const values = dequantizeSamples(restoreGroups(s, bits, shape), first, count);
+          return tensorFromJs(values, [count, ...shape.slice(1)]);
+        }),
+      ),
   };
 }
 
@@ -87,13 +117,24 @@ function restoreGroups(s: tf.Tensor[], bits: PackedBits, shape: number[]): Quant
   };
 }
 
-/** Keeps small integer codes (mask bits, interval indices, argmax offsets) packed. */
-export function saveCodes(codes: Uint8Array, bits: PackedBits): Saved<Uint8Array> {
+/**
+ * Keeps small integer codes (mask bits, interval indices, argmax offsets) packed; `perRow` codes
+ * per sample lets `restoreRows` unpack a range of samples.
+ */
+export function saveCodes(
+  codes: Uint8Array,
+  bits: PackedBits,
+  perRow = codes.length,
+): Saved<Uint8Array> {
   const n = codes.length;
   const words = packCodes(codes, bits);
   return {
     tensors: [tensorFromJs(words, [words.length], 'int32')],
     restore: (s) => withValues(s[0], (w) => unpackCodes(w as Int32Array, bits, n)),
+    restoreRows: (s, first, count) =>
+      withValues(s[0], (w) =>
+        unpackCodeRange(w as Int32Array, bits, first * perRow, count * perRow),
+      ),
   };
 }
 
@@ -111,25 +152,36 @@ export function saveCodesOf(
     withValues(x, (v) => {
       const codes = new Uint8Array(count);
       f(v, codes);
-      return saveCodes(codes, bits);
+      return saveCodes(codes, bits, count / samplesOf(x.shape));
     }),
   );
 }
 
-/** Float32 tensor of `shape` with value table[code] per code; JS scratch counted. */
+/**
+ * Float32 tensor of `shape` with value table[code] per code (only samples `rows.first` ..
+ * `rows.first + rows.count - 1` when `rows` is given); JS scratch counted.
+ */
 export function codesToTensor(
   codes: Saved<Uint8Array>,
   saved: tf.Tensor[],
   shape: number[],
   table: (code: number) => number,
+  rows?: { first: number; count: number },
 ): tf.Tensor {
-  const n = shape.reduce((a, b) => a * b, 1);
+  const outShape = rows ? [rows.count, ...shape.slice(1)] : shape;
+  const n = outShape.reduce((a, b) => a * b, 1);
   return scratch(n, () => {
-    const k = codes.restore(saved);
+    const k = rows ? restoreRowsOf(codes, saved, rows.first, rows.count) : codes.restore(saved);
     const d = new Float32Array(n);
     for (let i = 0; i < n; i++) d[i] = table(k[i]);
-    return tensorFromJs(d, shape);
+    return tensorFromJs(d, outShape);
   });
+}
+
+/** `restoreRows` of a saved value, with a clear error when it has none. */
+export function restoreRowsOf<T>(p: Saved<T>, saved: tf.Tensor[], first: number, count: number): T {
+  if (!p.restoreRows) throw new Error('this saved value cannot be restored by rows');
+  return p.restoreRows(saved, first, count);
 }
 
 /** A 1-bit mask (x > 0), restored as a float32 0/1 tensor of x's shape. */
@@ -141,5 +193,6 @@ export function savePositiveMask(x: tf.Tensor): Saved<tf.Tensor> {
   return {
     tensors: inner.tensors,
     restore: (s) => codesToTensor(inner, s, shape, (c) => c),
+    restoreRows: (s, first, count) => codesToTensor(inner, s, shape, (c) => c, { first, count }),
   };
 }

@@ -1,10 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
+import { chunkedBackward, rowsPerChunk } from '../chunked-backward.js';
 import { type ConvPadding, conv2dFilterGrad, conv2dInputGrad } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
 import { outsideGradient } from '../fused.js';
-import { type Saved, savedBytes, saveList, saveQuantized, splitSaved } from '../saved.js';
+import {
+  restoreRowsOf,
+  type Saved,
+  savedBytes,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedConv2DArgs extends CompressedLayerArgs {
@@ -117,13 +125,25 @@ export class CompressedConv2D extends CompressedLayer {
           value: fusedRelu ? z : applyActivation(this.activation, z),
           gradFunc: (dy, saved, freeDy) => {
             const [sx, sa] = splitSaved(saved, parts);
-            const dz = act.restore(sa)(dy) as tf.Tensor4D;
-            if (dz !== dy) freeDy();
-            const xr = xs.restore(sx) as tf.Tensor4D;
-            const dw = conv2dFilterGrad(xr, dz, w.shape, this.strides, this.padding);
-            if (xr !== sx[0]) xr.dispose();
-            const dx = conv2dInputGrad(dz, w, x.shape, this.strides, this.padding);
-            return b ? [dx, dw, tf.sum(dz, [0, 1, 2])] : [dx, dw];
+            const n = x.shape[0];
+            const rows = rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n);
+            const g = chunkedBackward(
+              dy,
+              rows,
+              (dyRows, first, count) => {
+                const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+                const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
+                const dw = conv2dFilterGrad(xr, dz, w.shape, this.strides, this.padding);
+                xr.dispose();
+                const xShape = [count, x.shape[1], x.shape[2], x.shape[3]] as const;
+                const dx = conv2dInputGrad(dz, w, [...xShape], this.strides, this.padding);
+                const params = b ? [dw, tf.sum(dz, [0, 1, 2])] : [dw];
+                if (dz !== dyRows) dz.dispose();
+                return { dx, params };
+              },
+              freeDy,
+            );
+            return [g.dx, ...g.params];
           },
         };
       });

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { bitsForCodes } from '../bits.js';
 import { type ConvPadding, padBefore } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
-import { scratch, tensorFromJs, withValues } from '../js-memory.js';
+import { scratch, tensorFromJs } from '../js-memory.js';
 import { saveCodesOf } from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
@@ -62,15 +62,19 @@ export class CompressedMaxPool2D extends CompressedLayer {
         this.lastExactBytes = 4 * (x.size + y.size);
         return {
           value: y,
-          gradFunc: (dy, s) =>
-            scratch(y.size + x.size * 4, () => {
+          // dx = dy scattered to each window's argmax: only dy, one int32 index per output and dx
+          // exist (no JS copy of dy, and dx is not built in JS and then copied).
+          gradFunc: (dy, s) => {
+            const indices = scratch(y.size, () => {
               const k = saved.restore(s);
-              const dx = new Float32Array(x.size);
-              withValues(dy, (g) => {
-                for (let i = 0; i < k.length; i++) dx[index(i, k[i])] += g[i];
-              });
-              return [tensorFromJs(dx, x.shape)];
-            }),
+              const at = new Int32Array(k.length);
+              for (let i = 0; i < k.length; i++) at[i] = index(i, k[i]);
+              return tensorFromJs(at, [k.length, 1], 'int32');
+            });
+            const dx = tf.scatterND(indices, dy.reshape([y.size]), [x.size]).reshape(x.shape);
+            indices.dispose();
+            return [dx];
+          },
         };
       });
     });
