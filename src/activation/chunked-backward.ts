@@ -1,26 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { sliceRows } from './saved.js';
-
-let chunkBytes = 1 << 20;
-
-/**
- * Sets how many bytes of full-precision state one chunk of a chunked backward may rebuild (per
- * tensor; about 1 MiB by default). Smaller chunks lower the backward's peak and add kernel calls.
- */
-export function setBackwardChunkBytes(bytes: number): void {
-  if (!Number.isFinite(bytes) || bytes < 1)
-    throw new Error(`backward chunk bytes must be a positive number, got ${bytes}`);
-  chunkBytes = bytes;
-}
-
-export function backwardChunkBytes(): number {
-  return chunkBytes;
-}
-
-/** Samples per chunk so that a chunk of a tensor with `bytesPerRow` per sample fits the setting. */
-export function rowsPerChunk(batch: number, bytesPerRow: number): number {
-  return Math.max(1, Math.min(batch, Math.floor(chunkBytes / Math.max(1, bytesPerRow))));
-}
+import { sliceRows } from './row-chunks.js';
 
 /** What one chunk contributes: its rows of the input gradient and its share of the weight grads. */
 export interface ChunkGrads {

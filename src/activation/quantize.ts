@@ -41,15 +41,48 @@ export function quantizeGroups(
 ): QuantizedGroups {
   if (!Number.isInteger(samples) || samples < 1 || values.length % samples !== 0)
     throw new Error(`quantizeGroups: ${values.length} values do not split into ${samples} samples`);
-  const perSample = values.length / samples;
+  const q = allocateGroups(samples, values.length / samples, bits);
+  quantizeSamplesInto(values, q, 0, rng);
+  return q;
+}
+
+/** Zeroed storage for `samples` x `perSample` values quantized to `bits` bits. */
+export function allocateGroups(
+  samples: number,
+  perSample: number,
+  bits: PackedBits,
+): QuantizedGroups {
+  const nGroups = samples * groupsPerSample(perSample);
+  return {
+    bits,
+    samples,
+    perSample,
+    words: new Int32Array((nGroups * GROUP_SIZE * bits) / 32),
+    mins: new Float32Array(nGroups),
+    scales: new Float32Array(nGroups),
+  };
+}
+
+/**
+ * Quantizes the samples `first` .. held in `values` (whole samples, row-major) into `q`. Calling it
+ * on consecutive chunks with one `rng` gives exactly what one call on all the values gives.
+ */
+export function quantizeSamplesInto(
+  values: ArrayLike<number>,
+  q: QuantizedGroups,
+  first: number,
+  rng: Rng,
+): void {
+  const { bits, perSample, words, mins, scales } = q;
+  const samples = values.length / perSample;
+  if (!Number.isInteger(samples) || first < 0 || first + samples > q.samples)
+    throw new Error(
+      `quantizeSamplesInto: ${values.length} values are not whole samples ${first}..`,
+    );
   const gps = groupsPerSample(perSample);
-  const nGroups = samples * gps;
   const levels = (1 << bits) - 1;
   const per = 32 / bits;
   const wordsPerGroup = GROUP_SIZE / per;
-  const words = new Int32Array(nGroups * wordsPerGroup);
-  const mins = new Float32Array(nGroups);
-  const scales = new Float32Array(nGroups);
   for (let s = 0; s < samples; s++) {
     const base = s * perSample;
     for (let g = 0; g < gps; g++) {
@@ -63,7 +96,7 @@ export function quantizeGroups(
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
-      const gi = s * gps + g;
+      const gi = (first + s) * gps + g;
       const scale = Math.fround((hi - lo) / levels);
       mins[gi] = lo;
       scales[gi] = scale;
@@ -80,7 +113,6 @@ export function quantizeGroups(
       }
     }
   }
-  return { bits, samples, perSample, words, mins, scales };
 }
 
 /** Reconstructs the values (samples x perSample) from their quantized groups. */

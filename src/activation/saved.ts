@@ -1,13 +1,15 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { ActivationBits, PackedBits } from './bits.js';
 import { scratch, tensorFromJs, withValues } from './js-memory.js';
 import { packCodes, unpackCodeRange, unpackCodes } from './pack.js';
 import {
+  allocateGroups,
   dequantizeGroups,
   dequantizeSamples,
   type QuantizedGroups,
-  quantizeGroups,
+  quantizeSamplesInto,
 } from './quantize.js';
+import { forEachRowChunk, sliceRows } from './row-chunks.js';
 import { nextRng } from './seed.js';
 
 /**
@@ -61,14 +63,6 @@ export function saveExact(x: tf.Tensor): Saved<tf.Tensor> {
   };
 }
 
-/** Rows `first` .. `first + count - 1` of `t` along its leading axis. */
-export function sliceRows(t: tf.Tensor, first: number, count: number): tf.Tensor {
-  if (first === 0 && count === t.shape[0]) return t.clone();
-  const begin = t.shape.map((_, i) => (i === 0 ? first : 0));
-  const size = t.shape.map((d, i) => (i === 0 ? count : d));
-  return tf.slice(t, begin, size);
-}
-
 function samplesOf(shape: number[]): number {
   return shape.length > 1 ? shape[0] : 1;
 }
@@ -80,7 +74,9 @@ function samplesOf(shape: number[]): number {
 export function saveQuantized(x: tf.Tensor, bits: ActivationBits): Saved<tf.Tensor> {
   if (bits === 32) return saveExact(x);
   const shape = x.shape.slice();
-  const q = withValues(x, (v) => quantizeGroups(v, samplesOf(shape), bits, nextRng()));
+  const q = allocateGroups(samplesOf(shape), x.size / samplesOf(shape), bits);
+  const rng = nextRng();
+  forEachRowChunk(x, (v, first) => quantizeSamplesInto(v, q, first, rng));
   const meta = new Float32Array(q.mins.length * 2);
   meta.set(q.mins, 0);
   meta.set(q.scales, q.mins.length);
@@ -139,22 +135,24 @@ export function saveCodes(
 }
 
 /**
- * Codes computed from `x`'s values by `f` (one per value, or `count`), kept packed; the JS read of
- * x and the unpacked codes are counted while they exist.
+ * Codes computed from `x`'s values by `f` (one per value, or `count`), kept packed; `f` gets the
+ * values and codes of `rows` samples at a time. The JS read of x and the codes are counted.
  */
 export function saveCodesOf(
   x: tf.Tensor,
   bits: PackedBits,
-  f: (values: tf.TypedArray, codes: Uint8Array) => void,
+  f: (values: tf.TypedArray, codes: Uint8Array, rows: number) => void,
   count = x.size,
 ): Saved<Uint8Array> {
-  return scratch(count, () =>
-    withValues(x, (v) => {
-      const codes = new Uint8Array(count);
-      f(v, codes);
-      return saveCodes(codes, bits, count / samplesOf(x.shape));
-    }),
-  );
+  const perRow = count / samplesOf(x.shape);
+  return scratch(count, () => {
+    const codes = new Uint8Array(count);
+    // x is read a chunk of samples at a time; f fills the codes of those samples.
+    forEachRowChunk(x, (v, first, rows) => {
+      f(v, codes.subarray(first * perRow, (first + rows) * perRow), rows);
+    });
+    return saveCodes(codes, bits, perRow);
+  });
 }
 
 /**

@@ -2,11 +2,6 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationBits } from '../../src/activation/bits.js';
-import {
-  backwardChunkBytes,
-  rowsPerChunk,
-  setBackwardChunkBytes,
-} from '../../src/activation/chunked-backward.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
 import { CompressedMaxPool2D } from '../../src/activation/layers/compressed-max-pool.js';
 import { packCodes, unpackCodeRange } from '../../src/activation/pack.js';
@@ -15,6 +10,11 @@ import {
   dequantizeSamples,
   quantizeGroups,
 } from '../../src/activation/quantize.js';
+import {
+  backwardChunkBytes,
+  rowsPerChunk,
+  setBackwardChunkBytes,
+} from '../../src/activation/row-chunks.js';
 import {
   restoreRowsOf,
   saveExact,

@@ -1,10 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
-import { chunkedBackward, rowsPerChunk } from '../chunked-backward.js';
+import { chunkedBackward } from '../chunked-backward.js';
 import { type ConvPadding, conv2dFilterGrad, conv2dInputGrad } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
 import { outsideGradient } from '../fused.js';
+import { rowsPerChunk } from '../row-chunks.js';
 import {
   restoreRowsOf,
   type Saved,

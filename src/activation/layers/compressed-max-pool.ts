@@ -54,7 +54,7 @@ export class CompressedMaxPool2D extends CompressedLayer {
         const saved = saveCodesOf(
           x,
           bitsForCodes(this.poolSize[0] * this.poolSize[1]),
-          (v, codes) => this.argmax(x.shape, v, codes),
+          (v, codes, rows) => this.argmax([rows, ...x.shape.slice(1)], v, codes),
           y.size,
         );
         save(saved.tensors);
