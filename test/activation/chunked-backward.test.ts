@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationBits } from '../../src/activation/bits.js';
+import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
 import { CompressedMaxPool2D } from '../../src/activation/layers/compressed-max-pool.js';
 import { packCodes, unpackCodeRange } from '../../src/activation/pack.js';
@@ -136,6 +137,39 @@ describe('chunked conv2d backward', () => {
     grads(r, x).forEach((g, i) => {
       assert.ok(maxAbsDiff(got[i], g) < 1e-4, `grad ${i}: ${maxAbsDiff(got[i], g)}`);
     });
+  });
+
+  it('batch norm in chunks gives the one-chunk gradients, and tfjs gradients with exact saves', async () => {
+    await useBackend('cpu');
+    const x = tf.randomNormal([6, 3, 4, 5], 1, 2, 'float32', 6);
+    const r = tf.layers.batchNormalization({});
+    r.apply(x);
+    for (const bits of [2, 32] as const) {
+      const c = new CompressedBatchNorm({});
+      c.apply(x);
+      c.setWeights(r.getWeights().map((w) => tf.randomNormal(w.shape, 1, 0.3, 'float32', 7).abs()));
+      c.actBits = bits;
+      setBackwardChunkBytes(DEFAULT_CHUNK);
+      const whole = grads(c, x);
+      setBackwardChunkBytes(100);
+      const chunked = grads(c, x);
+      chunked.forEach((g, i) => {
+        assert.ok(
+          maxAbsDiff(g, whole[i]) < 1e-4,
+          `${bits} bits grad ${i}: ${maxAbsDiff(g, whole[i])}`,
+        );
+      });
+      if (bits === 32) {
+        r.setWeights(c.getWeights());
+        grads(r, x).forEach((g, i) => {
+          assert.ok(
+            maxAbsDiff(chunked[i], g) < 1e-3,
+            `vs tfjs grad ${i}: ${maxAbsDiff(chunked[i], g)}`,
+          );
+        });
+      }
+    }
+    setBackwardChunkBytes(DEFAULT_CHUNK);
   });
 
   it('max pooling with overlapping windows sums the gradient of each input', async () => {

@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { chunkedBackward } from '../chunked-backward.js';
 import { compressedOp } from '../custom-grad.js';
+import { rowsPerChunk, sliceRows } from '../row-chunks.js';
 import {
+  restoreRowsOf,
   type Saved,
   savedBytes,
   saveExact,
@@ -80,7 +83,9 @@ export class CompressedBatchNorm extends CompressedLayer {
       return compressedOp([x, gamma, beta], (save) => {
         const { mean, variance } = tf.moments(x, axes);
         const invStd = tf.rsqrt(tf.add(variance, this.epsilon));
-        const xhat = tf.mul(tf.sub(x, mean), invStd);
+        const centred = tf.sub(x, mean);
+        const xhat = tf.mul(centred, invStd);
+        centred.dispose();
         for (const [v, value] of [
           [this.movingMean!, mean],
           [this.movingVariance!, variance],
@@ -94,24 +99,51 @@ export class CompressedBatchNorm extends CompressedLayer {
         save(saveList(parts));
         this.lastSavedBytes = savedBytes(parts);
         this.lastExactBytes = 4 * (x.size + invStd.size);
+        const scaled = tf.mul(xhat, gamma);
+        if (!parts.some((p) => p.tensors.includes(xhat))) xhat.dispose();
         return {
-          value: tf.add(tf.mul(xhat, gamma), beta),
-          gradFunc: (dy, saved) => {
+          value: tf.add(scaled, beta),
+          // dx = invStd * gamma * (dy - sum(dy)/m - xhat * sum(dy * xhat)/m): one pass over row
+          // chunks for the two sums (= dbeta, dgamma), one for dx, so only rows of xhat are
+          // ever rebuilt and no full-size temporary besides dx exists.
+          gradFunc: (dy, saved, freeDy) => {
             const [sx, ss] = splitSaved(saved, parts);
-            const xh = xs.restore(sx);
             const is = st.restore(ss);
-            const dgamma = tf.sum(tf.mul(dy, xh), axes);
-            const dbeta = tf.sum(dy, axes);
-            const dxhat = tf.mul(dy, gamma);
+            const n = dy.shape[0];
+            const rows = rowsPerChunk(n, (4 * dy.size) / n);
+            let dgamma: tf.Tensor = tf.zerosLike(gamma);
+            let dbeta: tf.Tensor = tf.zerosLike(gamma);
+            for (let first = 0; first < n; first += rows) {
+              const count = Math.min(rows, n - first);
+              tf.tidy(() => {
+                const d = count === n ? dy : sliceRows(dy, first, count);
+                const xh = restoreRowsOf(xs, sx, first, count);
+                const g = tf.add(dgamma, tf.sum(tf.mul(d, xh), axes));
+                const b = tf.add(dbeta, tf.sum(d, axes));
+                dgamma.dispose();
+                dbeta.dispose();
+                dgamma = tf.keep(g);
+                dbeta = tf.keep(b);
+              });
+            }
             const m = x.size / gamma.size;
-            const dx = tf.mul(
-              is,
-              tf.sub(
-                tf.sub(dxhat, tf.div(tf.sum(dxhat, axes), m)),
-                tf.mul(xh, tf.div(tf.sum(tf.mul(dxhat, xh), axes), m)),
-              ),
+            const k = tf.mul(is, gamma);
+            const meanDy = tf.div(dbeta, m);
+            const meanDyXh = tf.div(dgamma, m);
+            const g = chunkedBackward(
+              dy,
+              rows,
+              (d, first, count) => {
+                const xh = restoreRowsOf(xs, sx, first, count);
+                const dx = tf.tidy(() =>
+                  tf.mul(k, tf.sub(tf.sub(d, meanDy), tf.mul(xh, meanDyXh))),
+                );
+                xh.dispose();
+                return { dx, params: [] };
+              },
+              freeDy,
             );
-            return [dx, dgamma, dbeta];
+            return [g.dx, dgamma, dbeta];
           },
         };
       });
