@@ -63,3 +63,4 @@ export * from './train/loop.js';
 export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
+export * from './report/peak-timeline.js';

@@ -13,6 +13,7 @@ export * from './pack.js';
 export * from './quantize.js';
 export * from './report.js';
 export * from './rmm.js';
+export { backwardChunkBytes, setBackwardChunkBytes } from './row-chunks.js';
 export { seedActivationRng } from './seed.js';
 export * from './streaming-forward.js';
 export * from './training.js';
