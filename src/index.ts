@@ -54,6 +54,7 @@ export { keepEverything, type PlanSummary, planLine, summarizePlan } from './rem
 export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
 export * from './report/memory-meter.js';
+export * from './report/peak-timeline.js';
 export { type LinePlot, linePlotSvg, type PlotSeries } from './report/svg-plot.js';
 export * from './train/benchmark-step.js';
 export * from './train/config.js';
@@ -63,4 +64,3 @@ export * from './train/loop.js';
 export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
-export * from './report/peak-timeline.js';

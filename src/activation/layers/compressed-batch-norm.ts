@@ -115,16 +115,16 @@ export class CompressedBatchNorm extends CompressedLayer {
             let dbeta: tf.Tensor = tf.zerosLike(gamma);
             for (let first = 0; first < n; first += rows) {
               const count = Math.min(rows, n - first);
-              tf.tidy(() => {
-                const d = count === n ? dy : sliceRows(dy, first, count);
-                const xh = restoreRowsOf(xs, sx, first, count);
-                const g = tf.add(dgamma, tf.sum(tf.mul(d, xh), axes));
-                const b = tf.add(dbeta, tf.sum(d, axes));
-                dgamma.dispose();
-                dbeta.dispose();
-                dgamma = tf.keep(g);
-                dbeta = tf.keep(b);
-              });
+              const d = count === n ? dy : sliceRows(dy, first, count);
+              const xh = restoreRowsOf(xs, sx, first, count);
+              const prod = tf.mul(d, xh);
+              xh.dispose();
+              const sums = [tf.sum(prod, axes), tf.sum(d, axes)];
+              prod.dispose();
+              if (d !== dy) d.dispose();
+              const next = [tf.add(dgamma, sums[0]), tf.add(dbeta, sums[1])];
+              tf.dispose([dgamma, dbeta, ...sums]);
+              [dgamma, dbeta] = next;
             }
             const m = x.size / gamma.size;
             const k = tf.mul(is, gamma);
