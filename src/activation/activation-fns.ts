@@ -64,14 +64,32 @@ export function activationDerivative(name: ActivationName, z: tf.Tensor): tf.Ten
         return tf.onesLike(z);
       case 'relu':
         return tf.cast(tf.greater(z, 0), 'float32');
+      // Each full-size temporary is freed as soon as the next one exists: a backward's peak is
+      // made of such temporaries (GELU's chain would otherwise hold ten of them at once).
       case 'gelu': {
-        const cdf = tf.mul(0.5, tf.add(1, tf.erf(tf.div(z, Math.SQRT2))));
-        const pdf = tf.mul(INV_SQRT_2PI, tf.exp(tf.mul(-0.5, tf.square(z))));
-        return tf.add(cdf, tf.mul(z, pdf));
+        const cdf = chain(
+          tf.div(z, Math.SQRT2),
+          tf.erf,
+          (t) => tf.add(1, t),
+          (t) => tf.mul(0.5, t),
+        );
+        const zPdf = chain(
+          tf.square(z),
+          (t) => tf.mul(-0.5, t),
+          tf.exp,
+          (t) => tf.mul(INV_SQRT_2PI, t),
+          (t) => tf.mul(z, t),
+        );
+        return chain(cdf, (t) => tf.add(t, zPdf));
       }
       case 'swish': {
         const s = tf.sigmoid(z);
-        return tf.mul(s, tf.add(1, tf.mul(z, tf.sub(1, s))));
+        return chain(
+          tf.sub(1, s),
+          (t) => tf.mul(z, t),
+          (t) => tf.add(1, t),
+          (t) => tf.mul(s, t),
+        );
       }
       case 'tanh':
         return tf.sub(1, tf.square(tf.tanh(z)));
@@ -85,6 +103,17 @@ export function activationDerivative(name: ActivationName, z: tf.Tensor): tf.Ten
         return tf.sigmoid(z);
     }
   });
+}
+
+/** Applies `steps` in turn, freeing each intermediate result once the next one exists. */
+function chain(first: tf.Tensor, ...steps: ((t: tf.Tensor) => tf.Tensor)[]): tf.Tensor {
+  let t = first;
+  for (const f of steps) {
+    const next = f(t);
+    t.dispose();
+    t = next;
+  }
+  return t;
 }
 
 /** erf by Abramowitz-Stegun 7.1.26 (absolute error below 1.5e-7). */
