@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { isRecording } from '../remat/tape.js';
 
 /** Pointwise activations the compressed layers support (tfjs-layers identifiers). */
 export const ACTIVATIONS = [
@@ -40,6 +41,15 @@ export function applyActivation(name: ActivationName, z: tf.Tensor): tf.Tensor {
     case 'relu':
       return tf.relu(z);
     case 'gelu':
+      // Without a tape recording these ops, each temporary can go as soon as the next exists.
+      if (!isRecording())
+        return chain(
+          tf.div(z, Math.SQRT2),
+          tf.erf,
+          (t) => tf.add(1, t),
+          (t) => tf.mul(0.5, t),
+          (t) => tf.mul(z, t),
+        );
       return tf.mul(z, tf.mul(0.5, tf.add(1, tf.erf(tf.div(z, Math.SQRT2)))));
     case 'swish':
       return tf.mul(tf.sigmoid(z), z);
