@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ClassificationData } from '../data/dataset.js';
 import { type CompressConfig, validateCompressConfig } from './config.js';
 import './methods/builtin.js';
-import { predictAll } from './metrics/output-quality.js';
+import { pairedLatencyMs, predictAll } from './metrics/output-quality.js';
 import { synthesizeFromBatchNorm } from './quantize/data-free.js';
 import {
   type CompressContext,
@@ -148,6 +148,16 @@ export async function compress(
         model,
         outputs: predictAll(model, evalSet.xs),
       });
+      const batch = evalSet.xs.slice(0, Math.min(32, evalSet.xs.shape[0]));
+      try {
+        [report.before.latencyMs, report.after.latencyMs] = await pairedLatencyMs(
+          model,
+          current,
+          batch,
+        );
+      } finally {
+        batch.dispose();
+      }
     }
     return { model: current, report };
   } finally {

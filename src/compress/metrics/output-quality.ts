@@ -47,3 +47,34 @@ export async function latencyMs(model: tf.LayersModel, xs: tf.Tensor, runs = 10)
   times.sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)];
 }
+
+/**
+ * Median latencies (ms) of two models on the same batch, measured in alternation so that
+ * warm-up and machine noise hit both alike.
+ */
+export async function pairedLatencyMs(
+  a: tf.LayersModel,
+  b: tf.LayersModel,
+  xs: tf.Tensor,
+  runs = 15,
+): Promise<[number, number]> {
+  const once = async (m: tf.LayersModel) => {
+    const t0 = performance.now();
+    const y = m.predict(xs) as tf.Tensor;
+    await y.data();
+    y.dispose();
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < 3; i++) {
+    await once(a);
+    await once(b);
+  }
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ta.push(await once(a));
+    tb.push(await once(b));
+  }
+  const median = (t: number[]) => t.sort((x, y) => x - y)[Math.floor(t.length / 2)];
+  return [median(ta), median(tb)];
+}

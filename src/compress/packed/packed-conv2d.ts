@@ -53,10 +53,7 @@ export class PackedConv2D extends PackedLayerBase {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      const kernel = tf.tensor4d(
-        this.kernelValues(),
-        this.kernelShape as [number, number, number, number],
-      );
+      const kernel = this.kernelTensor() as tf.Tensor4D;
       const y = tf.conv2d(x, kernel, this.strides, this.padding, 'NHWC', this.dilationRate);
       return this.finish(y);
     });

@@ -31,7 +31,7 @@ export class PackedDense extends PackedLayerBase {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      const kernel = tf.tensor2d(this.kernelValues(), this.kernelShape as [number, number]);
+      const kernel = this.kernelTensor() as tf.Tensor2D;
       const flat = x.reshape([-1, this.inChannels]);
       const y = tf.matMul(flat, kernel).reshape([...x.shape.slice(0, -1), this.outChannels]);
       return this.finish(y);

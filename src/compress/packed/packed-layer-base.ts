@@ -14,6 +14,11 @@ export interface PackedLayerArgs {
   useBias?: boolean;
   /** Any tfjs activation name ('linear', 'relu', 'gelu', ...). */
   activation?: string;
+  /**
+   * Keep the decoded float kernel as a tensor between calls (default true): inference as fast as
+   * the float layer, at the float kernel's memory. False decodes on every call.
+   */
+  cacheDecoded?: boolean;
   name?: string;
   trainable?: boolean;
   inputShape?: tf.Shape;
@@ -24,7 +29,8 @@ export interface PackedLayerArgs {
  * Shared part of layers whose kernel is stored packed (quantized codes and/or N:M values). The
  * weights are the codec's arrays then the bias; `call` decodes the kernel (exact integer
  * unpacking in JS, which every backend can feed) and runs the float op. Packed weights are not
- * trainable; fine-tune before packing.
+ * trainable; fine-tune before packing. The decoded kernel is cached (a tfjs tensor, so memory
+ * meters see it) until the packed weights change, unless `cacheDecoded` is false.
  */
 export abstract class PackedLayerBase extends tf.layers.Layer {
   readonly kernelShape: number[];
@@ -34,6 +40,8 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
   protected readonly activationLayer: tf.layers.Layer;
   protected packedWeights: tf.LayerVariable[] = [];
   protected bias: tf.LayerVariable | null = null;
+  readonly cacheDecoded: boolean;
+  private cached: { kernel: tf.Tensor; sources: unknown[] } | null = null;
 
   constructor(args: PackedLayerArgs) {
     super({ ...args, trainable: false });
@@ -49,6 +57,7 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
     this.codec = { ...args.codec };
     this.useBias = args.useBias ?? true;
     this.activationName = args.activation ?? 'linear';
+    this.cacheDecoded = args.cacheDecoded ?? true;
     this.activationLayer = tf.layers.activation({
       activation: this.activationName as 'linear',
     });
@@ -87,6 +96,30 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
     );
   }
 
+  /** The decoded kernel as a tensor of `kernelShape` (the cached one while weights are unchanged). */
+  protected kernelTensor(): tf.Tensor {
+    const sources = this.packedWeights.map((w) => w.read().dataId);
+    const c = this.cached;
+    if (c && c.sources.length === sources.length && c.sources.every((s, i) => s === sources[i])) {
+      return c.kernel;
+    }
+    const kernel = tf.tensor(this.kernelValues(), this.kernelShape);
+    if (!this.cacheDecoded) return kernel;
+    this.dropCache();
+    this.cached = { kernel: tf.keep(kernel), sources };
+    return kernel;
+  }
+
+  private dropCache(): void {
+    this.cached?.kernel.dispose();
+    this.cached = null;
+  }
+
+  override dispose(): ReturnType<tf.layers.Layer['dispose']> {
+    this.dropCache();
+    return super.dispose();
+  }
+
   /** Sets the packed arrays (from `encodeKernel`) and the bias. */
   setPacked(encoded: EncodedKernel, bias?: Float32Array): void {
     const tensors = encoded.map((a, i) =>
@@ -117,6 +150,7 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
       codec: { ...this.codec },
       useBias: this.useBias,
       activation: this.activationName,
+      cacheDecoded: this.cacheDecoded,
     };
   }
 }
