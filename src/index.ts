@@ -11,6 +11,12 @@ export {
   KNOWN_BACKENDS,
 } from './engine/backend.js';
 export { makeRng, normal, permutation, type Rng } from './engine/random.js';
+export {
+  FAST_KERNEL_BACKENDS,
+  fastKernelsActive,
+  useFastKernels,
+  useStockKernels,
+} from './kernels/index.js';
 export { buildCnn, type CnnConfig } from './models/cnn.js';
 export { MultiHeadSelfAttention, PositionEmbedding } from './models/layers/attention.js';
 export { buildMlp, type MlpConfig } from './models/mlp.js';

@@ -56,6 +56,10 @@ export function buildCli(): Command {
     .option('--out <file>', 'write the JSON report here', 'runs/train-report.json')
     .option('--save <dir>', 'save the trained model (model.json + weights.bin) in this directory')
     .option('--no-progress', 'do not draw a progress bar')
+    .option(
+      '--no-fast-kernels',
+      "use tfjs's stock kernels instead of frugal's fast training kernels",
+    )
     .action(async (opts) => {
       await trainCommand(opts);
     });

@@ -28,7 +28,15 @@ describe('frugal CLI', () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /train/);
     const t = await cli('train', '--help');
-    for (const opt of ['--model', '--dataset', '--epochs', '--batch', '--backend', '--out'])
+    for (const opt of [
+      '--model',
+      '--dataset',
+      '--epochs',
+      '--batch',
+      '--backend',
+      '--out',
+      '--no-fast-kernels',
+    ])
       assert.match(t.stdout, new RegExp(opt));
   });
 
@@ -83,5 +91,25 @@ describe('frugal CLI', () => {
     assert.equal(report.backend, 'cpu');
     assert.equal(report.result.history.length, 2);
     assert.ok(report.result.memory.peakBytes > 0);
+  });
+
+  it('trains a conv model on wasm with the fast kernels by default, stock ones on request', async () => {
+    const out = join(dir, 'cnn.json');
+    const args = ['train', '--model', 'cnn', '--dataset', 'synthetic', '--train-count', '64'];
+    const more = ['--test-count', '32', '--max-steps', '2', '--backend', 'wasm', '--no-progress'];
+    const r = await cli(...args, ...more, '--out', out);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /fast/);
+    assert.equal(JSON.parse(readFileSync(out, 'utf8')).fastKernels, true);
+    const stock = await cli(
+      ...args,
+      ...more,
+      '--out',
+      join(dir, 'stock.json'),
+      '--no-fast-kernels',
+    );
+    // Stock tfjs-backend-wasm has no kernel for the filter gradient of a convolution.
+    assert.notEqual(stock.code, 0);
+    assert.match(stock.stderr, /Conv2DBackpropFilter/);
   });
 });

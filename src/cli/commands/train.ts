@@ -3,6 +3,7 @@ import { loadDataset } from '../../data/load.js';
 import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { saveModel } from '../../io/model-files.js';
+import { useFastKernels, useStockKernels } from '../../kernels/index.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
 import { fixed, mb, pct } from '../../report/format.js';
 import { type TrainResult, train } from '../../train/loop.js';
@@ -25,11 +26,14 @@ export interface TrainCommandOptions {
   out?: string;
   save?: string;
   progress: boolean;
+  /** frugal's fast training kernels (default on; `--no-fast-kernels` turns them off). */
+  fastKernels?: boolean;
 }
 
 export interface TrainReport {
   tool: 'frugal train';
   backend: string;
+  fastKernels: boolean;
   model: string;
   dataset: string;
   parameters: number;
@@ -41,6 +45,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   if (!isZooModel(o.model))
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
   const engine = await initEngine({ backend: o.backend, seed: o.seed });
+  if (o.fastKernels === false) useStockKernels();
+  else useFastKernels();
   const data = loadDataset(o.dataset, {
     layout: ZOO_LAYOUT[o.model],
     trainCount: o.trainCount,
@@ -74,6 +80,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   const report: TrainReport = {
     tool: 'frugal train',
     backend: engine.backend,
+    fastKernels: o.fastKernels !== false,
     model: o.model,
     dataset: data.name,
     parameters: model.countParams(),
@@ -85,6 +92,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
       [
         'model',
         'backend',
+        'kernels',
         'params',
         'test acc',
         'step ms',
@@ -97,6 +105,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
         [
           o.model,
           engine.backend,
+          report.fastKernels ? 'fast' : 'stock',
           report.parameters,
           pct(result.testAccuracy),
           fixed(result.meanStepMs),

@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs';
+
+/** Attributes shared by the backward convolution kernels (tfjs names; `dilations` is frugal's addition). */
+export interface ConvBackpropAttrs {
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  /** Absent in stock tfjs attrs (which only run undilated gradients): defaults to 1. */
+  dilations?: [number, number] | number;
+}
+
+/** The forward convolution's geometry, as tfjs computes it. */
+export function convInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: ConvBackpropAttrs,
+  depthwise: boolean,
+): tf.backend_util.Conv2DInfo {
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC') {
+    throw new Error(
+      `frugal fast kernels support dataFormat 'NHWC' only, got '${attrs.dataFormat}'`,
+    );
+  }
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    depthwise,
+    'channelsLast',
+  );
+}
+
+/** Explicit NHWC padding for a Conv2D kernel call. */
+export function explicitPad(
+  top: number,
+  bottom: number,
+  left: number,
+  right: number,
+): tf.backend_util.ExplicitPadding {
+  return [
+    [0, 0],
+    [top, bottom],
+    [left, right],
+    [0, 0],
+  ];
+}

@@ -1,0 +1,63 @@
+import type * as tf from '@tensorflow/tfjs';
+import { convInfo, explicitPad } from './conv-attrs.js';
+import type { Conv2DBackpropFilterAttrs } from './conv2d-backprop-filter.js';
+import { withKernelScope } from './kernel-scope.js';
+import { fitAxis, needsCrop } from './window.js';
+
+/**
+ * dW of an NHWC depthwise convolution (filter [KH,KW,C,M]) as one forward depthwise convolution:
+ *
+ *   dW[kh,kw,c,m] = sum_{n,oh,ow} x[n, oh*s + kh*d - top, ow*s + kw*d - left, c] * dy[n,oh,ow,c*M+m]
+ *
+ * x as one image of N*C channels ([1,H,W,N*C]) correlated depthwise with dy as the filter
+ * ([OH,OW,N*C,M]) at stride d and dilation s gives [1,KH,KW,N*C*M]; summing over n gives dW.
+ */
+export function depthwiseConv2dBackpropFilter(
+  backendName: string,
+  backend: object,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  attrs: Conv2DBackpropFilterAttrs,
+): tf.TensorInfo {
+  const info = convInfo(x.shape, attrs.filterShape, attrs, true);
+  const [n, h, w, c] = x.shape;
+  const [kh, kw, , m] = attrs.filterShape;
+  if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth || dy.shape[3] !== c * m) {
+    throw new Error(
+      `DepthwiseConv2dNativeBackpropFilter: dy shape [${dy.shape}] does not match the forward output [${n},${info.outHeight},${info.outWidth},${c * m}]`,
+    );
+  }
+  const [oh, ow] = [info.outHeight, info.outWidth];
+  const rows = fitAxis(h, kh, oh, info.dilationHeight, info.strideHeight, info.padInfo.top);
+  const cols = fitAxis(w, kw, ow, info.dilationWidth, info.strideWidth, info.padInfo.left);
+  return withKernelScope(backendName, backend, (scope) => {
+    let image = scope.reshape(scope.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c]);
+    if (needsCrop(rows, h) || needsCrop(cols, w)) {
+      image = scope.run(
+        'Slice',
+        { x: image },
+        {
+          begin: [0, rows.sliceBegin, cols.sliceBegin, 0],
+          size: [1, rows.sliceSize, cols.sliceSize, n * c],
+        },
+      );
+    }
+    const byImage =
+      m === 1
+        ? scope.transpose(dy, [1, 2, 0, 3])
+        : scope.transpose(scope.reshape(dy, [n, oh, ow, c, m]), [1, 2, 0, 3, 4]);
+    const z = scope.run(
+      'DepthwiseConv2dNative',
+      { x: image, filter: scope.reshape(byImage, [oh, ow, n * c, m]) },
+      {
+        strides: [info.dilationHeight, info.dilationWidth],
+        dilations: [info.strideHeight, info.strideWidth],
+        pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
+        dataFormat: 'NHWC',
+      },
+    );
+    const perImage = scope.reshape(z, [kh, kw, n, c * m]);
+    const summed = scope.run('Sum', { x: perImage }, { axis: [2], keepDims: false });
+    return scope.reshape(summed, [kh, kw, c, m]);
+  });
+}

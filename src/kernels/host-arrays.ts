@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Direct float32 access to a backend's tensor data, for kernels written as plain loops. Works for
+ * the `cpu` backend (JS arrays) and the `wasm` backend (views on the wasm heap).
+ *
+ * Allocate every output with `output` BEFORE taking views with `read`: an allocation can grow the
+ * wasm heap, which detaches views taken earlier.
+ */
+export interface HostArrays {
+  output(shape: number[]): tf.TensorInfo;
+  /** The float32 values of a tensor (a view: writing to it writes the tensor). */
+  view(info: tf.TensorInfo): Float32Array;
+}
+
+interface WasmLike {
+  makeOutput(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+interface CpuLike {
+  data: { get(dataId: tf.DataId): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): tf.TensorInfo;
+}
+
+function checkFloat(info: tf.TensorInfo): void {
+  if (info.dtype !== 'float32') {
+    throw new Error(`frugal fast kernels expect float32 tensors, got ${info.dtype}`);
+  }
+}
+
+export function hostArrays(backendName: string, backend: object): HostArrays {
+  if (backendName === 'wasm') {
+    const wasm = backend as WasmLike;
+    return {
+      output: (shape) => wasm.makeOutput(shape, 'float32'),
+      view: (info) => {
+        checkFloat(info);
+        return wasm.typedArrayFromHeap(info) as Float32Array;
+      },
+    };
+  }
+  if (backendName === 'cpu') {
+    const cpu = backend as CpuLike;
+    return {
+      output: (shape) =>
+        cpu.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape))),
+      view: (info) => {
+        checkFloat(info);
+        const values = cpu.data.get(info.dataId).values;
+        if (!(values instanceof Float32Array)) {
+          throw new Error('frugal fast kernels: cpu tensor has no float32 values');
+        }
+        return values;
+      },
+    };
+  }
+  throw new Error(`frugal fast kernels: no direct data access on backend '${backendName}'`);
+}

@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs';
+import { hostArrays } from './host-arrays.js';
+
+export interface MaxPoolGradAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/**
+ * Gradient of an NHWC MaxPool as one pass of plain loops (channels innermost, contiguous):
+ * each window sends dy to its first maximum in scan order, as tfjs's cpu backend does.
+ * Stock wasm runs this kernel about 10x slower.
+ */
+export function maxPoolGrad(
+  backendName: string,
+  backend: object,
+  dy: tf.TensorInfo,
+  input: tf.TensorInfo,
+  attrs: MaxPoolGradAttrs,
+): tf.TensorInfo {
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
+  if (
+    dy.shape[0] !== batchSize ||
+    dy.shape[1] !== outHeight ||
+    dy.shape[2] !== outWidth ||
+    dy.shape[3] !== ch
+  ) {
+    throw new Error(
+      `MaxPoolGrad: dy shape [${dy.shape}] does not match the pooled output [${batchSize},${outHeight},${outWidth},${ch}]`,
+    );
+  }
+  const host = hostArrays(backendName, backend);
+  const out = host.output(input.shape);
+  const dx = host.view(out);
+  dx.fill(0);
+  const x = host.view(input);
+  const g = host.view(dy);
+  const best = new Float32Array(ch);
+  const where = new Int32Array(ch);
+  const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;
+  const { effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+  const { top, left } = info.padInfo;
+  let o = 0;
+  for (let b = 0; b < batchSize; b++) {
+    const xBatch = b * inHeight * inWidth * ch;
+    for (let oh = 0; oh < outHeight; oh++) {
+      const h0 = oh * sh - top;
+      for (let ow = 0; ow < outWidth; ow++, o += ch) {
+        const w0 = ow * sw - left;
+        best.fill(Number.NEGATIVE_INFINITY);
+        where.fill(-1);
+        for (let kh = 0; kh < fh; kh += dh) {
+          const h = h0 + kh;
+          if (h < 0 || h >= inHeight) continue;
+          for (let kw = 0; kw < fw; kw += dw) {
+            const w = w0 + kw;
+            if (w < 0 || w >= inWidth) continue;
+            const base = xBatch + (h * inWidth + w) * ch;
+            for (let c = 0; c < ch; c++) {
+              const v = x[base + c];
+              if (v > best[c]) {
+                best[c] = v;
+                where[c] = base + c;
+              }
+            }
+          }
+        }
+        for (let c = 0; c < ch; c++) {
+          if (where[c] >= 0) dx[where[c]] += g[o + c];
+        }
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,36 @@
+import * as tf from '@tensorflow/tfjs';
+import { hostArrays } from './host-arrays.js';
+
+/** The reduced axes, when they are exactly the leading ones (0..k-1); otherwise undefined. */
+export function leadingAxes(shape: number[], axis: number | number[]): number | undefined {
+  const axes = tf.util.parseAxisParam(axis, shape).sort((p, q) => p - q);
+  return axes.every((a, i) => a === i) ? axes.length : undefined;
+}
+
+/**
+ * Sum over the leading axes of a float32 tensor (what the gradient of a broadcast bias add asks
+ * for: [N,H,W,C] -> [C]) as one contiguous pass, row by row, with float64 accumulators. Stock
+ * wasm first transposes the reduced axes to the end.
+ */
+export function sumLeading(
+  backendName: string,
+  backend: object,
+  x: tf.TensorInfo,
+  count: number,
+  keepDims: boolean,
+): tf.TensorInfo {
+  const rest = x.shape.slice(count);
+  const outShape = keepDims ? [...x.shape.slice(0, count).map(() => 1), ...rest] : rest;
+  const cols = tf.util.sizeFromShape(rest);
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, count));
+  const host = hostArrays(backendName, backend);
+  const out = host.output(outShape);
+  const y = host.view(out);
+  const v = host.view(x);
+  const acc = new Float64Array(cols);
+  for (let r = 0, o = 0; r < rows; r++, o += cols) {
+    for (let c = 0; c < cols; c++) acc[c] += v[o + c];
+  }
+  y.set(acc);
+  return out;
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { batches } from '../../src/data/dataset.js';
+import { syntheticClassification } from '../../src/data/synthetic.js';
+import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
+import { buildModel } from '../../src/models/zoo.js';
+import { trainStep } from '../../src/train/step.js';
+import { useBackend } from '../helpers.js';
+import { relativeError } from './reference.js';
+
+/** Trains a small zoo CNN (conv-conv-maxpool-dense-dense) for a few Adam steps. */
+async function trainCnn(backend: string, kernels: 'fast' | 'stock') {
+  await useBackend(backend);
+  if (kernels === 'fast') useFastKernels();
+  try {
+    const data = syntheticClassification({
+      sampleShape: [10, 10, 1],
+      numClasses: 3,
+      trainCount: 48,
+      seed: 9,
+    });
+    const model = buildModel('cnn', {
+      inputShape: [10, 10, 1],
+      numClasses: 3,
+      filters: [4, 6],
+      dense: 12,
+      seed: 4,
+    });
+    const optimizer = tf.train.adam(1e-2);
+    const losses: number[] = [];
+    for (const b of batches(data, 'train', 16, { shuffle: true, seed: 1 })) {
+      losses.push(trainStep({ model, optimizer }, b));
+      tf.dispose([b.xs, b.ys]);
+    }
+    for (const b of batches(data, 'train', 16, { shuffle: true, seed: 2 })) {
+      losses.push(trainStep({ model, optimizer }, b));
+      tf.dispose([b.xs, b.ys]);
+    }
+    const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
+    model.dispose();
+    optimizer.dispose();
+    return { losses, weights };
+  } finally {
+    useStockKernels();
+  }
+}
+
+describe('a CNN trained with fast kernels follows the stock-kernel run (same seed)', () => {
+  for (const backend of ['cpu', 'wasm']) {
+    it(`6 Adam steps on ${backend} vs stock cpu: same losses and weights`, async () => {
+      const stock = await trainCnn('cpu', 'stock');
+      const fast = await trainCnn(backend, 'fast');
+      assert.equal(fast.losses.length, 6);
+      assert.ok(fast.losses[5] < fast.losses[0], `loss falls: ${fast.losses}`);
+      fast.losses.forEach((l, i) => {
+        assert.ok(Math.abs(l - stock.losses[i]) < 1e-4 * Math.max(1, stock.losses[i]), `step ${i}`);
+      });
+      fast.weights.forEach((w, i) => {
+        assert.ok(relativeError(w, stock.weights[i]) < 1e-3, `weight ${i}`);
+      });
+    });
+  }
+});

@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { makeRng } from '../../src/engine/random.js';
+import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
+import { BACKENDS, useBackend } from '../helpers.js';
+import { gradsOn, randomValues, relativeError } from './reference.js';
+
+interface ConvCase {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  f: number;
+  kh: number;
+  kw: number;
+  stride: [number, number];
+  pad: 'same' | 'valid';
+}
+
+/** Fixed corner cases, then seeded random shapes (odd sizes, batch 1, strides 1-3, both pads). */
+function convCases(): ConvCase[] {
+  const fixed: ConvCase[] = [
+    { n: 1, h: 5, w: 5, c: 1, f: 1, kh: 3, kw: 3, stride: [1, 1], pad: 'valid' },
+    { n: 2, h: 7, w: 6, c: 3, f: 4, kh: 3, kw: 3, stride: [2, 2], pad: 'same' },
+    { n: 1, h: 8, w: 7, c: 2, f: 3, kh: 3, kw: 2, stride: [2, 1], pad: 'valid' },
+    { n: 3, h: 9, w: 6, c: 1, f: 2, kh: 4, kw: 4, stride: [3, 2], pad: 'same' },
+    { n: 2, h: 5, w: 5, c: 3, f: 3, kh: 1, kw: 1, stride: [2, 2], pad: 'same' },
+  ];
+  const rng = makeRng(11);
+  const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
+  for (let i = 0; i < 10; i++) {
+    const kh = int(1, 4);
+    const kw = int(1, 4);
+    fixed.push({
+      n: int(1, 3),
+      h: int(kh, 9),
+      w: int(kw, 9),
+      c: int(1, 4),
+      f: int(1, 5),
+      kh,
+      kw,
+      stride: [int(1, 3), int(1, 3)],
+      pad: rng() < 0.5 ? 'same' : 'valid',
+    });
+  }
+  return fixed;
+}
+
+const label = (k: ConvCase) =>
+  `x[${k.n},${k.h},${k.w},${k.c}] w[${k.kh},${k.kw},${k.c},${k.f}] s${k.stride} ${k.pad}`;
+
+describe('fast Conv2D gradients match stock tfjs', () => {
+  for (const backend of BACKENDS) {
+    it(`dX and dW on random shapes (${backend}, reference: stock cpu)`, async () => {
+      for (const [i, k] of convCases().entries()) {
+        const x = {
+          values: randomValues(k.n * k.h * k.w * k.c, 2 * i),
+          shape: [k.n, k.h, k.w, k.c],
+        };
+        const w = {
+          values: randomValues(k.kh * k.kw * k.c * k.f, 2 * i + 1),
+          shape: [k.kh, k.kw, k.c, k.f],
+        };
+        // A random linear functional of the output makes dy random too.
+        const loss = (a: tf.Tensor, b: tf.Tensor) => {
+          const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.stride, k.pad);
+          return tf.sum(tf.mul(y, tf.tensor(randomValues(y.size, 1000 + i), y.shape))) as tf.Scalar;
+        };
+        const [fx, fw] = await gradsOn(backend, 'fast', [x, w], loss);
+        const [sx, sw] = await gradsOn('cpu', 'stock', [x, w], loss);
+        assert.ok(relativeError(fx, sx) < 1e-5, `dX ${label(k)}: ${relativeError(fx, sx)}`);
+        assert.ok(relativeError(fw, sw) < 1e-5, `dW ${label(k)}: ${relativeError(fw, sw)}`);
+      }
+    });
+
+    it(`dilated convolutions train (${backend}): matches the conv with a zero-dilated filter`, async () => {
+      const cases = [
+        { n: 2, h: 9, w: 8, c: 2, f: 3, k: 3, d: [2, 2] as [number, number], pad: 'same' as const },
+        {
+          n: 1,
+          h: 10,
+          w: 7,
+          c: 3,
+          f: 2,
+          k: 2,
+          d: [3, 1] as [number, number],
+          pad: 'valid' as const,
+        },
+      ];
+      for (const [i, k] of cases.entries()) {
+        const x = {
+          values: randomValues(k.n * k.h * k.w * k.c, 50 + i),
+          shape: [k.n, k.h, k.w, k.c],
+        };
+        const w = {
+          values: randomValues(k.k * k.k * k.c * k.f, 60 + i),
+          shape: [k.k, k.k, k.c, k.f],
+        };
+        const r = (y: tf.Tensor) => tf.tensor(randomValues(y.size, 70 + i), y.shape);
+        const dilated = (a: tf.Tensor, b: tf.Tensor) => {
+          const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, k.pad, 'NHWC', k.d);
+          return tf.sum(tf.mul(y, r(y))) as tf.Scalar;
+        };
+        // The same convolution with zeros spread into the filter, no dilation (stock can do it).
+        const spreadFilter = (b: tf.Tensor) => {
+          const [dh, dw] = k.d;
+          const eh = (k.k - 1) * dh + 1;
+          const ew = (k.k - 1) * dw + 1;
+          const rows = tf.buffer([eh, ew, k.k * k.k], 'float32');
+          for (let a = 0; a < k.k; a++)
+            for (let c = 0; c < k.k; c++) rows.set(1, a * dh, c * dw, a * k.k + c);
+          return tf
+            .matMul(
+              rows.toTensor().reshape([eh * ew, k.k * k.k]),
+              b.reshape([k.k * k.k, k.c * k.f]),
+            )
+            .reshape([eh, ew, k.c, k.f]) as tf.Tensor4D;
+        };
+        const spread = (a: tf.Tensor, b: tf.Tensor) => {
+          const y = tf.conv2d(a as tf.Tensor4D, spreadFilter(b), 1, k.pad);
+          return tf.sum(tf.mul(y, r(y))) as tf.Scalar;
+        };
+        const [fx, fw] = await gradsOn(backend, 'fast', [x, w], dilated);
+        const [sx, sw] = await gradsOn('cpu', 'stock', [x, w], spread);
+        assert.ok(relativeError(fx, sx) < 1e-5, `dilated dX case ${i}: ${relativeError(fx, sx)}`);
+        assert.ok(relativeError(fw, sw) < 1e-5, `dilated dW case ${i}: ${relativeError(fw, sw)}`);
+      }
+    });
+
+    it(`the kernels leave exactly their output behind (${backend})`, async () => {
+      await useBackend(backend);
+      useFastKernels();
+      try {
+        const x = tf.randomNormal([2, 7, 7, 3]);
+        const dy = tf.randomNormal([2, 4, 4, 5]);
+        const filter = tf.randomNormal([3, 3, 3, 5]);
+        const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC' };
+        const backendImpl = tf.engine().backend;
+        const ids = backendImpl.numDataIds();
+        const tensors = tf.memory().numTensors;
+        const dw = tf.engine().runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy },
+          {
+            ...attrs,
+            filterShape: [3, 3, 3, 5],
+          },
+        ) as tf.Tensor;
+        const dx = tf.engine().runKernel(
+          'Conv2DBackpropInput',
+          { dy, filter },
+          {
+            ...attrs,
+            inputShape: [2, 7, 7, 3],
+          },
+        ) as tf.Tensor;
+        assert.deepEqual(dw.shape, [3, 3, 3, 5]);
+        assert.deepEqual(dx.shape, [2, 7, 7, 3]);
+        assert.equal(backendImpl.numDataIds(), ids + 2);
+        assert.equal(tf.memory().numTensors, tensors + 2);
+        tf.dispose([dw, dx, x, dy, filter]);
+        assert.equal(backendImpl.numDataIds(), ids - 3);
+      } finally {
+        useStockKernels();
+      }
+    });
+  }
+
+  it('useFastKernels is idempotent and useStockKernels puts the stock kernels back', () => {
+    const stockCpu = tf.getKernel('Conv2DBackpropFilter', 'cpu');
+    const stockGrad = tf.getGradient('Conv2D');
+    assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm'), undefined);
+    useFastKernels();
+    const fast = tf.getKernel('Conv2DBackpropFilter', 'cpu');
+    useFastKernels();
+    assert.equal(tf.getKernel('Conv2DBackpropFilter', 'cpu'), fast);
+    assert.notEqual(fast, stockCpu);
+    assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm'));
+    useStockKernels();
+    useStockKernels();
+    assert.equal(tf.getKernel('Conv2DBackpropFilter', 'cpu'), stockCpu);
+    assert.equal(tf.getGradient('Conv2D'), stockGrad);
+    assert.equal(tf.getKernel('Conv2DBackpropFilter', 'wasm'), undefined);
+  });
+
+  it('rejects a dy that does not match the forward output, naming the kernel', async () => {
+    await useBackend('cpu');
+    useFastKernels();
+    try {
+      const x = tf.zeros([1, 5, 5, 2]);
+      const dy = tf.zeros([1, 4, 4, 3]);
+      assert.throws(
+        () =>
+          tf.engine().runKernel(
+            'Conv2DBackpropFilter',
+            { x, dy },
+            {
+              strides: 1,
+              pad: 'valid',
+              dataFormat: 'NHWC',
+              filterShape: [3, 3, 2, 3],
+            },
+          ),
+        /Conv2DBackpropFilter: dy shape \[1,4,4,3\] does not match/,
+      );
+      tf.dispose([x, dy]);
+    } finally {
+      useStockKernels();
+    }
+  });
+});

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type * as tf from '@tensorflow/tfjs';
+import * as tfjs from '@tensorflow/tfjs';
+import { gradsOn, randomValues, relativeError } from './reference.js';
+
+describe('fast matmul on wasm (transposes made explicit) matches stock cpu', () => {
+  it('gradients of plain, batched and fused (dense) matmuls', async () => {
+    const a = { values: randomValues(6 * 9, 1), shape: [6, 9] };
+    const b = { values: randomValues(9 * 5, 2), shape: [9, 5] };
+    const bias = { values: randomValues(5, 3), shape: [5] };
+    const r = (y: tf.Tensor) => tfjs.tensor(randomValues(y.size, 4), y.shape);
+    const losses = {
+      plain: (x: tf.Tensor, w: tf.Tensor) => {
+        const y = tfjs.matMul(x, w);
+        return tfjs.sum(tfjs.mul(y, r(y))) as tf.Scalar;
+      },
+      transposed: (x: tf.Tensor, w: tf.Tensor) => {
+        const y = tfjs.matMul(w, x, true, true);
+        return tfjs.sum(tfjs.mul(y, r(y))) as tf.Scalar;
+      },
+      fused: (x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => {
+        const y = tfjs.fused.matMul({ a: x, b: w, bias: c, activation: 'linear' });
+        return tfjs.sum(tfjs.mul(y, r(y))) as tf.Scalar;
+      },
+      batched: (x: tf.Tensor, w: tf.Tensor) => {
+        const y = tfjs.matMul(x.reshape([2, 3, 9]), w.reshape([1, 9, 5]).tile([2, 1, 1]));
+        return tfjs.sum(tfjs.mul(y, r(y))) as tf.Scalar;
+      },
+    };
+    for (const [name, loss] of Object.entries(losses)) {
+      const inputs = name === 'fused' ? [a, b, bias] : [a, b];
+      const fast = await gradsOn('wasm', 'fast', inputs, loss as (...xs: tf.Tensor[]) => tf.Scalar);
+      const stock = await gradsOn(
+        'cpu',
+        'stock',
+        inputs,
+        loss as (...xs: tf.Tensor[]) => tf.Scalar,
+      );
+      fast.forEach((g, i) => {
+        assert.ok(
+          relativeError(g, stock[i]) < 1e-5,
+          `${name} grad ${i}: ${relativeError(g, stock[i])}`,
+        );
+      });
+    }
+  });
+});

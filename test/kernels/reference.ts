@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import { makeRng, normal } from '../../src/engine/random.js';
+import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
+import { useBackend } from '../helpers.js';
+
+/** Seeded standard-normal values. */
+export function randomValues(size: number, seed: number): Float32Array {
+  const rng = makeRng(seed);
+  const v = new Float32Array(size);
+  for (let i = 0; i < size; i++) v[i] = normal(rng);
+  return v;
+}
+
+/** Gradients as plain arrays, computed on `backend` with fast or stock kernels. */
+export async function gradsOn(
+  backend: string,
+  kernels: 'fast' | 'stock',
+  inputs: { values: Float32Array; shape: number[] }[],
+  f: (...xs: tf.Tensor[]) => tf.Scalar,
+): Promise<Float32Array[]> {
+  await useBackend(backend);
+  if (kernels === 'fast') useFastKernels();
+  else useStockKernels();
+  try {
+    return tf.tidy(() => {
+      const xs = inputs.map((i) => tf.tensor(i.values, i.shape));
+      return tf
+        .grads(f)(xs)
+        .map((g) => g.dataSync() as Float32Array);
+    });
+  } finally {
+    useStockKernels();
+  }
+}
+
+/** Largest |a - b| relative to the largest |b| (1 when b is all zeros). */
+export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return diff / Math.max(scale, 1);
+}
