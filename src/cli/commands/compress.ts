@@ -9,6 +9,7 @@ import { loadDataset } from '../../data/load.js';
 import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { loadModel, saveModel } from '../../io/model-files.js';
+import { useFastKernels } from '../../kernels/index.js';
 import { fixed, pct } from '../../report/format.js';
 import { compressProgressBar } from '../compress-progress.js';
 import { renderTable } from '../table.js';
@@ -158,6 +159,7 @@ export async function compressCommand(
 ): Promise<CompressCommandReport> {
   const config = readConfig(o);
   const engine = await initEngine({ backend: o.backend, seed: o.seed });
+  useFastKernels(); // conv gradients for fine-tuning (stock wasm has none)
   let model: tf.LayersModel;
   try {
     model = await loadModel(input);

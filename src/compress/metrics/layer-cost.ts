@@ -57,3 +57,8 @@ export function layerBytes(layer: tf.layers.Layer): number {
     0,
   );
 }
+
+/** FLOPs of one sample through all matmul/conv layers of a model. */
+export function modelFlops(model: tf.LayersModel): number {
+  return model.layers.reduce((s, l) => s + layerFlops(l), 0);
+}
