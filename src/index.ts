@@ -20,10 +20,16 @@ export {
 export { PackedConv2D, type PackedConv2DArgs } from './compress/packed/packed-conv2d.js';
 export { PackedDense } from './compress/packed/packed-dense.js';
 export { type PackedLayerArgs, PackedLayerBase } from './compress/packed/packed-layer-base.js';
+export {
+  QuantizedEmbedding,
+  type QuantizedEmbeddingArgs,
+} from './compress/packed/quantized-embedding.js';
 export { adaquantLayer } from './compress/quantize/adaquant.js';
 export { correctBias } from './compress/quantize/bias-correction.js';
 export * from './compress/quantize/bit-allocation.js';
 export { synthesizeFromBatchNorm, synthesizeInputs } from './compress/quantize/data-free.js';
+export * from './compress/quantize/embedding-rowwise.js';
+export { fromFloat16Bits, toFloat16Bits } from './compress/quantize/float16.js';
 export { foldablePairs, foldBatchNorm } from './compress/quantize/fold-bn.js';
 export { layerRegressionData } from './compress/quantize/layer-data.js';
 export { codesPerWord, packCodes, unpackCodes } from './compress/quantize/pack.js';

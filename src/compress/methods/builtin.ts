@@ -1,4 +1,5 @@
 import { registerMethod } from '../registry.js';
+import { embeddingMethod } from './embedding-method.js';
 import { foldBnMethod } from './fold-bn-method.js';
 import { mixedMethod } from './mixed-method.js';
 import { nmMethod } from './nm-method.js';
@@ -20,3 +21,4 @@ registerMethod(
 );
 registerMethod(nmMethod);
 registerMethod(mixedMethod);
+registerMethod(embeddingMethod);

@@ -94,7 +94,8 @@ export async function quantizeModel(
   let done = 0;
   for (const { k, o } of targets) {
     const name = k.layer.name;
-    ctx.onProgress?.({ method, item: name, done: done++, total: targets.length });
+    ctx.onProgress?.({ method, item: name, done, total: targets.length });
+    done++;
     const codec: KernelCodec = {
       ...k.codec,
       bits: o.bits,

@@ -60,7 +60,7 @@ export function synthesizeInputs(
     outputs: bns.map((l) => l.input as tf.SymbolicTensor),
   });
   const shape = [options.count, ...(model.inputs[0].shape.slice(1) as number[])];
-  const x = tf.variable(tf.randomNormal(shape, 0, 1, 'float32', options.seed ?? 0));
+  const x = tf.tidy(() => tf.variable(tf.randomNormal(shape, 0, 1, 'float32', options.seed ?? 0)));
   const loss = () => {
     const out = probe.apply(x, { training: false });
     return batchNormStatLoss(

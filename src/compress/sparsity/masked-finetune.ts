@@ -79,7 +79,8 @@ export function finetuneWithMasks(
         reapply();
         if (!Number.isFinite(v)) throw new Error(`masked fine-tuning diverged at step ${step + 1}`);
         losses.push(v);
-        options.onStep?.(++step, v);
+        step++;
+        options.onStep?.(step, v);
       }
     }
   } finally {

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  type AllocationItem,
+  allocateBits,
+  bruteForceAllocation,
+} from '../../../src/compress/quantize/bit-allocation.js';
+import { makeRng } from '../../../src/engine/random.js';
+
+function randomItems(count: number, seed: number): AllocationItem[] {
+  const rng = makeRng(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const size = 1 + Math.floor(rng() * 20);
+    return {
+      name: `l${i}`,
+      choices: [8, 4, 2].map((bits) => ({
+        bits,
+        cost: size * bits,
+        loss: bits === 8 ? rng() * 0.01 : (rng() * 8) / bits ** 2,
+      })),
+    };
+  });
+}
+
+describe('bit allocation (knapsack)', () => {
+  it('equals brute force on small cases and respects the budget', () => {
+    for (let s = 0; s < 40; s++) {
+      const items = randomItems(2 + (s % 5), s);
+      const least = items.reduce((t, it) => t + Math.min(...it.choices.map((c) => c.cost)), 0);
+      const most = items.reduce((t, it) => t + Math.max(...it.choices.map((c) => c.cost)), 0);
+      const budget = Math.floor(least + (most - least) * ((s % 7) / 7));
+      const dp = allocateBits(items, budget, 1e6);
+      const bf = bruteForceAllocation(items, budget);
+      assert.ok(dp.cost <= budget);
+      assert.ok(Math.abs(dp.loss - bf.loss) < 1e-12, `case ${s}: ${dp.loss} vs ${bf.loss}`);
+    }
+  });
+  it('with coarse units it still respects the budget', () => {
+    const items = randomItems(6, 99);
+    const budget = 300;
+    const dp = allocateBits(items, budget, 37);
+    assert.ok(dp.cost <= budget);
+    assert.ok(dp.loss >= bruteForceAllocation(items, budget).loss - 1e-12);
+  });
+  it('says when the budget is too small', () => {
+    const items = randomItems(3, 1);
+    const least = items.reduce((t, it) => t + Math.min(...it.choices.map((c) => c.cost)), 0);
+    assert.throws(
+      () => allocateBits(items, least - 1),
+      /budget \d+ is too small, the smallest allocation needs \d+/,
+    );
+  });
+});
