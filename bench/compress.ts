@@ -92,7 +92,16 @@ async function main(): Promise<void> {
 
   const lowrank = methodNames().includes('lowrank');
   const combo = [
-    ...(lowrank ? [{ method: 'lowrank', options: {} }] : []),
+    ...(lowrank
+      ? [
+          {
+            method: 'lowrank',
+            options: { method: 'svd', ratio: 0.5 },
+            // rank 64 keeps dense1's factors in whole 2:4 groups; the tiny layers stay as they are
+            layers: { dense1: { rank: 64 }, conv1: 'skip', conv2: 'skip', logits: 'skip' },
+          },
+        ]
+      : []),
     { method: 'nm', options: { n: 2, m: 4, finetuneSteps: FINETUNE_STEPS, learningRate: 3e-4 } },
     { method: 'adaquant', options: { bits: 4, steps: ADAQUANT_STEPS } },
   ];

@@ -10,7 +10,13 @@ export {
   configForMethods,
   validateCompressConfig,
 } from './compress/config.js';
-export { type LayerReplacement, rebuildModel, type Surgery } from './compress/model-surgery.js';
+export * from './compress/decompose/index.js';
+export * as linalg from './compress/linalg/index.js';
+export {
+  type LayerReplacement,
+  rebuildModel as rewriteModel,
+  type Surgery,
+} from './compress/model-surgery.js';
 export * from './compress/packed/kernel-codec.js';
 export {
   asKernelLayer,
@@ -34,7 +40,22 @@ export { foldablePairs, foldBatchNorm } from './compress/quantize/fold-bn.js';
 export { layerRegressionData } from './compress/quantize/layer-data.js';
 export { codesPerWord, packCodes, unpackCodes } from './compress/quantize/pack.js';
 export { measureSensitivity } from './compress/quantize/sensitivity.js';
-export * from './compress/quantize/uniform.js';
+export {
+  channelRanges,
+  checkQuantSpec,
+  codeRange,
+  dequantizeValues,
+  paramsFromRanges,
+  QUANT_GRANULARITIES,
+  QUANT_SCHEMES,
+  type QuantGranularity,
+  type QuantizedValues,
+  type QuantParams,
+  type QuantScheme,
+  type QuantSpec,
+  quantizeValues as quantizeUniform,
+  quantizeWith,
+} from './compress/quantize/uniform.js';
 export {
   type CompressContext,
   type CompressionMethod,

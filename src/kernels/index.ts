@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { batchedMatMulAsDepthwise, matMulBatch } from './batched-mat-mul.js';
 import { type Conv2DBackpropFilterAttrs, conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { type Conv2DBackpropInputAttrs, conv2dBackpropInput } from './conv2d-backprop-input.js';
 import {
@@ -15,6 +16,8 @@ import { matMulPlainOperands } from './mat-mul.js';
 import { type MaxPoolGradAttrs, maxPoolGrad } from './max-pool-grad.js';
 import { type FastKernel, KernelOverrides } from './registry.js';
 import { leadingAxes, sumLeading } from './sum-leading.js';
+import { tileRows } from './tile.js';
+import { tileGradConfig } from './tile-grad.js';
 
 /** Backends that get frugal's kernels. */
 export const FAST_KERNEL_BACKENDS = ['cpu', 'wasm'] as const;
@@ -85,7 +88,7 @@ const withStock =
     ) => tf.TensorInfo,
   ): FastKernel['kernelFunc'] =>
   (name, { inputs, backend, attrs = {} }, stock) => {
-    if (!stock) throw new Error(`frugal fast kernels: backend '${name}' has no stock matmul`);
+    if (!stock) throw new Error(`frugal fast kernels: backend '${name}' has no stock kernel`);
     return body(name, backend, inputs, attrs, stock);
   };
 
@@ -142,12 +145,37 @@ const overrides = new KernelOverrides(
         return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
       },
     },
-    { kernelName: 'BatchMatMul', backends: ['wasm'], kernelFunc: withStock(matMulPlainOperands) },
+    {
+      kernelName: 'BatchMatMul',
+      backends: ['wasm'],
+      kernelFunc: withStock((name, backend, inputs, attrs, stock) => {
+        const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+        const batch = matMulBatch(a.shape);
+        const sameBatch = a.shape.length === b.shape.length && batch === matMulBatch(b.shape);
+        if (batch > 1 && sameBatch && a.dtype === 'float32' && b.dtype === 'float32') {
+          const ta = attrs.transposeA === true;
+          return batchedMatMulAsDepthwise(name, backend, a, b, ta, attrs.transposeB === true);
+        }
+        return matMulPlainOperands(name, backend, inputs, attrs, stock);
+      }),
+    },
+    {
+      kernelName: 'Tile',
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc: withStock((name, backend, inputs, attrs, stock) => {
+        const x = inputs.x!;
+        if (x.dtype !== 'float32' || x.shape.length === 0) {
+          return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
+        }
+        return tileRows(name, backend, x, attrs.reps as number[]);
+      }),
+    },
     { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(matMulPlainOperands) },
   ],
   [
     { kernelName: 'Conv2D', config: conv2dGradConfig },
     { kernelName: 'DepthwiseConv2dNative', config: depthwiseConv2dGradConfig },
+    { kernelName: 'Tile', config: tileGradConfig },
   ],
 );
 

@@ -6,7 +6,7 @@ import { type CompressConfig, validateCompressConfig } from '../../src/compress/
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
-import { useBackend } from '../helpers.js';
+import { maxAbsDiff, useBackend } from '../helpers.js';
 
 const data = syntheticClassification({
   sampleShape: [64],
@@ -95,6 +95,48 @@ describe('compress', () => {
       compress(model, { version: 1, steps: [{ method: 'int8', layers: { nope: 'skip' } }] }),
       /layer override 'nope' names no layer of the model/,
     );
+  });
+  it('composes low-rank, then int4, then 2:4; the result saves and loads', async () => {
+    await useBackend('cpu');
+    const model = await trainedMlp();
+    const { model: small, report } = await compress(
+      model,
+      {
+        version: 1,
+        steps: [
+          {
+            method: 'lowrank',
+            layers: { dense1: { method: 'svd', rank: 16 }, dense2: 'skip', logits: 'skip' },
+          },
+          { method: 'int4' },
+          { method: 'nm', layers: { logits: 'skip' } },
+        ],
+      },
+      { data },
+    );
+    const names = small.layers.map((l) => l.name);
+    assert.ok(names.includes('dense1_svd_in') && names.includes('dense1_svd_out'), names.join());
+    const packed = small.getLayer('dense1_svd_in').getConfig();
+    assert.deepEqual(packed.codec, {
+      bits: 4,
+      scheme: 'symmetric',
+      granularity: 'channel',
+      n: 2,
+      m: 4,
+    });
+    assert.match(report.steps[0].layers.dense1_svd_in, /svd rank 16/);
+    assert.ok(report.after!.weightBytes < report.before!.weightBytes * 0.1);
+    assert.ok(report.after!.accuracy! > report.before!.accuracy! - 0.15);
+    let saved: tf.io.ModelArtifacts | undefined;
+    await small.save(
+      tf.io.withSaveHandler(async (a) => {
+        saved = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+    const x = tf.randomNormal([3, 64], 0, 1, 'float32', 1);
+    assert.ok(maxAbsDiff(small.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor) === 0);
   });
   it('AdaQuant and mixed bits run on calibration data; mixed respects the budget', async () => {
     await useBackend('cpu');

@@ -23,6 +23,14 @@ describe('fast matmul on wasm (transposes made explicit) matches stock cpu', () 
         const y = tfjs.fused.matMul({ a: x, b: w, bias: c, activation: 'linear' });
         return tfjs.sum(tfjs.mul(y, r(y))) as tf.Scalar;
       },
+      batchedTransposed: (x: tf.Tensor, w: tf.Tensor) => {
+        // [3, 2, 3] x [3, 3, 5]^T-shaped operands: attention's q k^T and p v patterns.
+        const q = x.reshape([3, 3, 6]).slice([0, 0, 0], [3, 3, 5]);
+        const k = w.reshape([3, 3, 5]);
+        const y = tfjs.matMul(q, k, true, false);
+        const z = tfjs.matMul(y, k, false, true);
+        return tfjs.sum(tfjs.mul(z, r(z))) as tf.Scalar;
+      },
       batched: (x: tf.Tensor, w: tf.Tensor) => {
         const y = tfjs.matMul(x.reshape([2, 3, 9]), w.reshape([1, 9, 5]).tile([2, 1, 1]));
         return tfjs.sum(tfjs.mul(y, r(y))) as tf.Scalar;

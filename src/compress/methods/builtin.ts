@@ -1,6 +1,7 @@
 import { registerMethod } from '../registry.js';
 import { embeddingMethod } from './embedding-method.js';
 import { foldBnMethod } from './fold-bn-method.js';
+import { lowrankMethod } from './lowrank-method.js';
 import { mixedMethod } from './mixed-method.js';
 import { nmMethod } from './nm-method.js';
 import { quantizeMethod } from './quantize-method.js';
@@ -22,3 +23,4 @@ registerMethod(
 registerMethod(nmMethod);
 registerMethod(mixedMethod);
 registerMethod(embeddingMethod);
+registerMethod(lowrankMethod);

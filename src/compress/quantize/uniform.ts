@@ -24,7 +24,7 @@ export interface QuantParams {
   offset: Float32Array;
 }
 
-export interface Quantized extends QuantParams {
+export interface QuantizedValues extends QuantParams {
   codes: Uint16Array;
 }
 
@@ -121,7 +121,7 @@ export function quantizeValues(
   spec: QuantSpec,
   channels: number,
   channelOf: (i: number) => number,
-): Quantized {
+): QuantizedValues {
   checkQuantSpec(spec);
   const ch = spec.granularity === 'channel' ? channels : 1;
   const of = spec.granularity === 'channel' ? channelOf : () => 0;
@@ -132,7 +132,7 @@ export function quantizeValues(
 
 /** Dequantizes codes into `out` (allocated when omitted). */
 export function dequantizeValues(
-  q: Quantized,
+  q: QuantizedValues,
   channelOf: (i: number) => number,
   out = new Float32Array(q.codes.length),
 ): Float32Array {

@@ -1,0 +1,50 @@
+import * as tf from '@tensorflow/tfjs';
+import type { DecompositionMethod } from './config.js';
+
+/** What decomposing one layer did. relativeError is ||K - K_hat||_F / ||K||_F of the kernel. */
+export interface LayerReport {
+  layer: string;
+  method: DecompositionMethod;
+  rank: number | number[];
+  paramsBefore: number;
+  paramsAfter: number;
+  /** Multiply-adds per sample, when the spatial sizes are known. */
+  flopsBefore: number | null;
+  flopsAfter: number | null;
+  relativeError: number;
+  /** cp-admm: bits of the factor grid. */
+  bits?: number;
+  /** New layer names, in order. */
+  replacedBy: string[];
+}
+
+/**
+ * New layers that replace one trained layer, in application order, created with their
+ * initial weights (set when first applied).
+ */
+export interface ReplacementLayers {
+  layers: tf.layers.Layer[];
+  /** The initial weight tensors, owned here; disposed by applyReplacement. */
+  initialWeights: tf.Tensor[];
+}
+
+export interface Replacement extends ReplacementLayers {
+  report: LayerReport;
+}
+
+/** Applies the replacement layers in a chain to a symbolic input, then frees the initial weights. */
+export function applyReplacement(
+  rep: ReplacementLayers,
+  input: tf.SymbolicTensor,
+): tf.SymbolicTensor {
+  let x = input;
+  for (const layer of rep.layers) x = layer.apply(x) as tf.SymbolicTensor;
+  tf.dispose(rep.initialWeights);
+  rep.initialWeights = [];
+  return x;
+}
+
+/** float64 values to a float32 tensor of the given shape. */
+export function toTensor(values: ArrayLike<number>, shape: number[]): tf.Tensor {
+  return tf.tensor(Float32Array.from(values), shape, 'float32');
+}

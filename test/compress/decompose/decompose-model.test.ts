@@ -1,0 +1,201 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import {
+  type DecomposeConfig,
+  validateDecomposeConfig,
+} from '../../../src/compress/decompose/config.js';
+import { decomposeModel } from '../../../src/compress/decompose/decompose-model.js';
+import { buildModel } from '../../../src/models/zoo.js';
+import { trainStep } from '../../../src/train/step.js';
+import { maxAbsDiff, useBackend } from '../../helpers.js';
+
+const tinyCnn = () =>
+  buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, filters: [4, 6], dense: 8, seed: 1 });
+
+async function roundTrip(model: tf.LayersModel): Promise<tf.LayersModel> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return tf.loadLayersModel(tf.io.fromMemory(saved!));
+}
+
+function batch(seed: number) {
+  const xs = tf.randomNormal([4, 8, 8, 1], 0, 1, 'float32', seed);
+  const labels = Int32Array.from([0, 1, 2, 1]);
+  return { xs, ys: tf.oneHot(tf.tensor1d(labels, 'int32'), 3) as tf.Tensor2D, labels, size: 4 };
+}
+
+describe('decomposeModel', () => {
+  it('at full rank (Tucker-2 conv, SVD dense) reproduces the CNN outputs', async () => {
+    await useBackend('cpu');
+    const model = tinyCnn();
+    const { model: d, report } = decomposeModel(model, {
+      method: 'tucker2',
+      rank: [4, 6],
+      layers: { conv1: { skip: true }, dense1: { method: 'svd', rank: 8 } },
+    });
+    const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 3);
+    assert.ok(maxAbsDiff(model.predict(x) as tf.Tensor, d.predict(x) as tf.Tensor) < 1e-5);
+    assert.deepEqual(
+      report.layers.map((l) => l.layer),
+      ['conv2', 'dense1'],
+    );
+    assert.equal(report.paramsBefore, model.countParams());
+    assert.equal(report.paramsAfter, d.countParams());
+  });
+
+  const cases: [string, DecomposeConfig][] = [
+    ['svd', { method: 'svd', ratio: 0.5, layers: { logits: { skip: true } } }],
+    ['ttm', { method: 'ttm', ratio: 0.5, ttmCores: 2, layers: { logits: { skip: true } } }],
+    ['tucker2', { method: 'tucker2', ratio: 0.5, layers: { conv1: { skip: true } } }],
+    ['cp', { method: 'cp', ratio: 0.5, layers: { conv1: { skip: true } } }],
+    ['cp-admm', { method: 'cp-admm', ratio: 0.5, bits: 4, layers: { conv1: { skip: true } } }],
+  ];
+  for (const [name, config] of cases) {
+    it(`${name}: halves the layer, saves, loads, predicts the same and fine-tunes without leaks`, async () => {
+      await useBackend('cpu');
+      const model = tinyCnn();
+      const { model: d, report } = decomposeModel(model, config);
+      assert.equal(report.layers.length, 1);
+      const l = report.layers[0];
+      assert.ok(l.paramsAfter <= 0.5 * l.paramsBefore, `${l.paramsAfter} vs ${l.paramsBefore}`);
+      assert.equal(model.countParams() - d.countParams(), l.paramsBefore - l.paramsAfter);
+      assert.ok(l.relativeError > 0 && l.relativeError < 1);
+      const loaded = await roundTrip(d);
+      const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 5);
+      assert.equal(maxAbsDiff(d.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor), 0);
+      const ctx = { model: loaded, optimizer: tf.train.adam(0.01) };
+      const b = batch(7);
+      const first = trainStep(ctx, b);
+      const before = tf.memory().numTensors;
+      let last = first;
+      for (let i = 0; i < 3; i++) last = trainStep(ctx, b);
+      assert.equal(tf.memory().numTensors, before);
+      assert.ok(last < first, `loss ${first} -> ${last}`);
+      tf.dispose([x, b.xs, b.ys]);
+    });
+  }
+
+  it('cp-admm puts the CP factors of the new layers on the grid', async () => {
+    await useBackend('cpu');
+    const { model: d } = decomposeModel(tinyCnn(), {
+      method: 'cp-admm',
+      rank: 5,
+      bits: 3,
+      layers: { conv1: { skip: true } },
+    });
+    for (const name of ['conv2_cp_in', 'conv2_cp_v', 'conv2_cp_h', 'conv2_cp_out']) {
+      const w = d.getLayer(name).getWeights()[0].dataSync();
+      const levels = new Set(Array.from(w, (v) => v.toPrecision(5)));
+      assert.ok(levels.size <= 7, `${name} has ${levels.size} distinct values`);
+    }
+  });
+
+  it('rebuilds a functional ResNet (batch norm, residual adds) with one conv decomposed', async () => {
+    await useBackend('cpu');
+    const model = buildModel('resnet', {
+      inputShape: [8, 8, 1],
+      numClasses: 3,
+      widths: [4],
+      seed: 2,
+    });
+    const conv = model.layers.find(
+      (l) => l.getClassName() === 'Conv2D' && l.getWeights()[0].shape[2] === 4,
+    )!;
+    const cout = conv.getWeights()[0].shape[3] as number;
+    const { model: d } = decomposeModel(model, {
+      layers: { [conv.name]: { method: 'tucker2', rank: [4, cout] } },
+    });
+    const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 9);
+    assert.ok(maxAbsDiff(model.predict(x) as tf.Tensor, d.predict(x) as tf.Tensor) < 1e-4);
+  });
+
+  it('decomposes the MLP with SVD by energy', async () => {
+    await useBackend('cpu');
+    const model = buildModel('mlp', {
+      inputShape: [6, 6, 1],
+      numClasses: 3,
+      hidden: [16],
+      seed: 3,
+    });
+    const { report } = decomposeModel(model, { method: 'svd', energy: 0.9 });
+    assert.deepEqual(
+      report.layers.map((l) => l.layer),
+      ['dense1', 'logits'],
+    );
+    for (const l of report.layers) assert.ok(l.relativeError <= Math.sqrt(0.1) + 1e-9);
+  });
+
+  it('gives clear errors for bad configs, impossible ranks and NaN weights', async () => {
+    await useBackend('cpu');
+    const model = tinyCnn();
+    assert.throws(
+      () => decomposeModel(model, { method: 'svd', rank: 4, layers: { nope: { skip: true } } }),
+      /unknown layer names nope/,
+    );
+    assert.throws(
+      () => decomposeModel(model, { method: 'svd', rank: 100 }),
+      /layer 'dense1': rank 100 is impossible for a 24x8 Dense kernel \(at most 8\)/,
+    );
+    assert.throws(
+      () => decomposeModel(model, { method: 'tucker2', rank: 3 }),
+      /layer 'conv1': Tucker-2 ranks \[3, 3\] are impossible for 1 input and 4 output channels/,
+    );
+    assert.throws(
+      () => decomposeModel(model, { layers: { conv2: { method: 'svd', rank: 2 } } }),
+      /'conv2' is a Conv2D layer; method 'svd' applies to Dense layers/,
+    );
+    assert.throws(
+      () => decomposeModel(model, { method: 'svd', maxParams: 3 }),
+      /budget of 3 parameters is too small for svd/,
+    );
+    assert.throws(
+      () =>
+        decomposeModel(model, { method: 'cp-admm', rank: 3, layers: { conv1: { skip: true } } }),
+      /cp-admm needs bits/,
+    );
+    assert.throws(
+      () => decomposeModel(model, { method: 'svd', rank: 2, ratio: 0.5 }),
+      /only one of rank, energy, ratio, maxParams/,
+    );
+    assert.throws(
+      () => decomposeModel(model, { method: 'svd', rnk: 2 } as DecomposeConfig),
+      /unknown field 'rnk'/,
+    );
+    assert.throws(
+      () => decomposeModel(model, { method: 'svd', ratio: 1.5 }),
+      /ratio must be in \(0, 1\), got 1.5/,
+    );
+    assert.throws(
+      () => decomposeModel(model, { method: 'cp', energy: 0.9, layers: { conv1: { skip: true } } }),
+      /energy is not defined for cp/,
+    );
+    const dense = model.getLayer('dense1');
+    const [k, b] = dense.getWeights();
+    const bad = k.bufferSync();
+    bad.set(Number.NaN, 3, 2);
+    dense.setWeights([bad.toTensor(), b]);
+    assert.throws(
+      () => decomposeModel(model, { method: 'svd', rank: 2 }),
+      /layer 'dense1': kernel has a non-finite value \(NaN\) at index 26/,
+    );
+  });
+
+  it('configs survive a JSON round trip', () => {
+    const config: DecomposeConfig = {
+      version: 1,
+      method: 'tucker2',
+      ratio: 0.5,
+      layers: {
+        conv1: { skip: true },
+        dense1: { method: 'ttm', rank: 4, inFactors: [4, 6], outFactors: [2, 4] },
+      },
+    };
+    assert.deepEqual(validateDecomposeConfig(JSON.parse(JSON.stringify(config))), config);
+  });
+});
