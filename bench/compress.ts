@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       ? [
           {
             method: 'lowrank',
-            options: { method: 'svd', ratio: 0.5 },
+            options: { method: 'svd' },
             // rank 64 keeps dense1's factors in whole 2:4 groups; the tiny layers stay as they are
             layers: { dense1: { rank: 64 }, conv1: 'skip', conv2: 'skip', logits: 'skip' },
           },
