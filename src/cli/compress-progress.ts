@@ -9,7 +9,7 @@ export function compressProgressBar(enabled: boolean): {
   if (!enabled) return { onProgress: () => {}, stop: () => {} };
   const bar = new cliProgress.SingleBar(
     {
-      format: '{method} [{bar}] {value}/{total} | {item}',
+      format: '{method} [{bar}] {percentage}% | {item}',
       stream: process.stderr,
       hideCursor: true,
     },

@@ -115,11 +115,19 @@ export async function quantizeModel(
       const data = layerRegressionData(model, k, ctx.calibration, o.rows, ctx.seed);
       try {
         if (o.adaquant) {
+          const layerIndex = done - 1;
           const r = adaquantLayer(data, k, codec, {
             steps: o.steps,
             learningRate: o.learningRate,
             mask,
             seed: ctx.seed,
+            onStep: (s) =>
+              ctx.onProgress?.({
+                method,
+                item: `${name} AdaQuant step ${s}/${o.steps}`,
+                done: layerIndex + s / o.steps,
+                total: targets.length,
+              }),
           });
           encode = { kernel: r.kernel, bias: r.bias, ranges: r.ranges, mask };
           what.push(

@@ -16,6 +16,8 @@ export interface AdaquantOptions {
   /** Rows per Adam step (all rows when fewer). */
   batchSize?: number;
   seed?: number;
+  /** Called after every Adam step (for progress bars). */
+  onStep?: (step: number) => void;
 }
 
 export interface AdaquantResult {
@@ -161,6 +163,7 @@ export function adaquantLayer(
       weightOptimizer.applyGradients([{ name: w.name, tensor: grads[w.name] }]);
       optimizer.applyGradients(vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
     });
+    options.onStep?.(step + 1);
     if ((step + 1) % every === 0 || step === options.steps - 1) {
       const mse = fullMse();
       if (mse < best.mse) best = { mse, state: snapshot() };
