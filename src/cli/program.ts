@@ -72,7 +72,7 @@ export function buildCli(): Command {
     )
     .option(
       '--method <names>',
-      'methods applied in order, comma-separated (e.g. nm,int4): int8, int4, int2, quantize, adaquant, mixed, nm, fold-bn, and any registered',
+      'methods applied in order, comma-separated (e.g. nm,int4; default int8): int8, int4, int2, quantize, adaquant, mixed, nm, fold-bn, embedding, lowrank, and any registered',
     )
     .option(
       '--config <file>',

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { compress } from '../../src/compress/compress.js';
 import { type CompressConfig, validateCompressConfig } from '../../src/compress/config.js';
+import { asKernelLayer } from '../../src/compress/packed/layer-kernels.js';
+import { isTransposableNMMask } from '../../src/compress/sparsity/transposable.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
@@ -137,6 +139,24 @@ describe('compress', () => {
     const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
     const x = tf.randomNormal([3, 64], 0, 1, 'float32', 1);
     assert.ok(maxAbsDiff(small.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor) === 0);
+  });
+  it('packs transposable 2:4 masks that stay valid in both directions after packing', async () => {
+    await useBackend('cpu');
+    const model = await trainedMlp();
+    const { model: small, report } = await compress(
+      model,
+      { version: 1, steps: [{ method: 'nm', options: { transposable: true, solver: 'greedy' } }] },
+      { measure: false },
+    );
+    for (const name of ['dense1', 'dense2', 'logits']) {
+      const k = asKernelLayer(small.getLayer(name))!;
+      const mask = k.kernel().map((v) => (v !== 0 ? 1 : 0));
+      assert.ok(isTransposableNMMask(mask, k.kernelShape, 2, 4), name);
+      assert.match(
+        report.steps[0].layers[name],
+        /transposable \(greedy, \d+\/\d+ blocks repaired\)/,
+      );
+    }
   });
   it('AdaQuant and mixed bits run on calibration data; mixed respects the budget', async () => {
     await useBackend('cpu');

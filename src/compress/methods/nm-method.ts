@@ -69,13 +69,11 @@ export const nmMethod: CompressionMethod<NMOptions> = {
     const steps = options.global.finetuneSteps;
     if (steps > 0) {
       if (!ctx.data) throw new Error('nm: finetuneSteps > 0 needs labelled data (pass data)');
-      const floatMasks = new Map(
-        [...masks].filter(
-          ([name]) =>
-            asKernelLayer(work.getLayer(name))?.codec.bits === 0 &&
-            asKernelLayer(work.getLayer(name))?.codec.m === 0,
-        ),
-      );
+      const isFloat = (name: string) => {
+        const k = asKernelLayer(work.getLayer(name));
+        return k !== null && k.codec.bits === 0 && k.codec.m === 0;
+      };
+      const floatMasks = new Map([...masks].filter(([name]) => isFloat(name)));
       const r = finetuneWithMasks(work, floatMasks, ctx.data, {
         steps,
         batchSize: options.global.batchSize,

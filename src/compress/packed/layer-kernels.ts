@@ -72,7 +72,7 @@ export function packedReplacement(
   };
   let config: Record<string, unknown> = base;
   if (k.kind === 'conv2d') {
-    const c = k.layer instanceof PackedConv2D ? k.layer.getConfig() : k.layer.getConfig();
+    const c = k.layer.getConfig();
     config = {
       ...base,
       strides: pair(c.strides, 1),
