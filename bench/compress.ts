@@ -191,6 +191,17 @@ async function main(): Promise<void> {
     ],
     [
       [
+        `fp32 + ${FINETUNE_STEPS} steps (control)`,
+        (baseBytes / 1024).toFixed(1),
+        '100.0%',
+        `${(controlAcc * 100).toFixed(2)}%`,
+        ((baseAcc - controlAcc) * 100).toFixed(2),
+        (baseFlops / 1e6).toFixed(2),
+        '-',
+        '-',
+        '-',
+      ],
+      [
         'fp32 (baseline)',
         (baseBytes / 1024).toFixed(1),
         '100.0%',

@@ -51,7 +51,8 @@ export function measureSensitivity(model: tf.LayersModel, o: SensitivityOptions)
       if (k?.codec.bits !== 0 || k.codec.m !== 0) {
         throw new Error(`bit allocation: layer '${name}' is not a float Dense/Conv2D layer`);
       }
-      const original = k.layer.getWeights();
+      // copies: getWeights() returns the live variables, which setWeights overwrites
+      const original = k.layer.getWeights().map((t) => t.clone());
       const kernel = k.kernel();
       const choices = o.candidates.map((bits) => {
         const codec = o.codecFor(bits, k.codec);
@@ -67,6 +68,7 @@ export function measureSensitivity(model: tf.LayersModel, o: SensitivityOptions)
         };
       });
       k.layer.setWeights(original);
+      tf.dispose(original);
       return { name, choices };
     });
   } finally {

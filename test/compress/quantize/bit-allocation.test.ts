@@ -1,11 +1,15 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
 import {
   type AllocationItem,
   allocateBits,
   bruteForceAllocation,
 } from '../../../src/compress/quantize/bit-allocation.js';
+import { measureSensitivity } from '../../../src/compress/quantize/sensitivity.js';
 import { makeRng } from '../../../src/engine/random.js';
+import { buildModel } from '../../../src/models/zoo.js';
+import { useBackend } from '../../helpers.js';
 
 function randomItems(count: number, seed: number): AllocationItem[] {
   const rng = makeRng(seed);
@@ -21,6 +25,26 @@ function randomItems(count: number, seed: number): AllocationItem[] {
     };
   });
 }
+
+describe('layer sensitivity', () => {
+  it('measures loss increases that grow as bits shrink and leaves the weights as they were', async () => {
+    await useBackend('cpu');
+    const model = buildModel('mlp', { inputShape: [16], numClasses: 3, hidden: [32], seed: 1 });
+    const before = model.getWeights().map((w) => w.dataSync().slice());
+    const items = measureSensitivity(model, {
+      candidates: [8, 4, 2],
+      codecFor: (bits, base) => ({ ...base, bits }),
+      layers: ['dense1', 'logits'],
+      calibration: tf.randomNormal([64, 16], 0, 1, 'float32', 1),
+    });
+    model.getWeights().forEach((w, i) => assert.deepEqual(w.dataSync(), before[i]));
+    for (const it of items) {
+      const [l8, l4, l2] = it.choices.map((c) => c.loss);
+      assert.ok(l8 <= l4 && l4 <= l2 && l2 > 0, `${it.name}: ${l8} ${l4} ${l2}`);
+      assert.ok(it.choices[0].cost > it.choices[1].cost && it.choices[1].cost > it.choices[2].cost);
+    }
+  });
+});
 
 describe('bit allocation (knapsack)', () => {
   it('equals brute force on small cases and respects the budget', () => {
