@@ -251,6 +251,7 @@ async function main(): Promise<void> {
       variant: target.variant,
       sizeRatio: target.sizeRatio,
       accuracyDrop: target.accuracyDrop,
+      accuracyDropVsControl: dropVsControl,
       met,
     },
   };
