@@ -25,10 +25,12 @@ export function cpReplacement(layer: tf.layers.Layer, settings: LayerDecompositi
   const stable = stabilizedCp(c.kernel, rank);
   let cp: CpModel;
   let relativeError: number;
+  let grids: number[] = [];
   if (method === 'cp-admm') {
     const q = cpAdmmQuantized(c.kernel, rank, { bits: settings.bits!, init: stable.cp });
     cp = q.cp;
     relativeError = q.relativeError;
+    grids = q.grids.map((g) => g.scale);
   } else {
     cp = balanceCp(stable.cp);
     relativeError = cpRelativeError(c.kernel, cp);
@@ -48,7 +50,18 @@ export function cpReplacement(layer: tf.layers.Layer, settings: LayerDecompositi
       flopsBefore: before.flops,
       flopsAfter: after.flops,
       relativeError,
-      ...(method === 'cp-admm' ? { bits: settings.bits } : {}),
+      ...(method === 'cp-admm'
+        ? {
+            bits: settings.bits,
+            // Factor order [kh, kw, cin, cout] = layers _cp_v, _cp_h, _cp_in, _cp_out.
+            gridScales: {
+              [`${c.name}_cp_v`]: grids[0],
+              [`${c.name}_cp_h`]: grids[1],
+              [`${c.name}_cp_in`]: grids[2],
+              [`${c.name}_cp_out`]: grids[3],
+            },
+          }
+        : {}),
       replacedBy: layers.map((l) => l.name),
     },
   };

@@ -29,8 +29,15 @@ type LayerNode = tf.layers.Layer['inboundNodes'][number];
  */
 export function decomposeModel(model: tf.LayersModel, config: DecomposeConfig): DecomposeResult {
   const cfg = validateDecomposeConfig(config);
+  let inputs: tf.SymbolicTensor[] | undefined;
+  try {
+    inputs = model.inputs;
+  } catch (e) {
+    throw new Error(`decomposeModel: the model is not built: ${(e as Error).message}`);
+  }
+  if (!inputs || inputs.length === 0) throw new Error('decomposeModel: the model has no inputs');
   const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
-  const names = new Set(layers.map((l) => l.name));
+  const names = new Set(model.layers.map((l) => l.name));
   const unknown = Object.keys(cfg.layers ?? {}).filter((n) => !names.has(n));
   if (unknown.length > 0) {
     throw new Error(

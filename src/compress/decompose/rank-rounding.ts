@@ -44,9 +44,13 @@ export async function measureLowRankLatency(
     return performance.now() - t0;
   };
   // Round-robin over the candidates so that load from other processes hits them alike.
-  for (let i = 0; i < 3; i++) ranks.forEach((_, k) => run(k));
   const times = ranks.map(() => [] as number[]);
-  for (let i = 0; i < reps; i++) ranks.forEach((_, k) => times[k].push(run(k)));
+  for (let i = 0; i < 3 + reps; i++) {
+    for (let k = 0; k < ranks.length; k++) {
+      const ms = run(k);
+      if (i >= 3) times[k].push(ms);
+    }
+  }
   tf.dispose([x, ...factors.flat()]);
   return ranks.map((rank, k) => {
     const t = times[k].sort((p, q) => p - q);

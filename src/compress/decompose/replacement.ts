@@ -14,6 +14,11 @@ export interface LayerReport {
   relativeError: number;
   /** cp-admm: bits of the factor grid. */
   bits?: number;
+  /**
+   * cp-admm: grid step per new layer; every kernel value is step * k with integer
+   * |k| <= 2^(bits-1) - 1, so the kernels can be stored as `bits`-bit codes exactly.
+   */
+  gridScales?: Record<string, number>;
   /** New layer names, in order. */
   replacedBy: string[];
 }

@@ -1,7 +1,7 @@
 import { makeRng, normal } from '../../engine/random.js';
 import { assertFinite, type Mat, matmul, transpose, zeros } from './matrix.js';
 import { qr } from './qr.js';
-import { symmetricEigen } from './symmetric-eigen.js';
+import { symmetricEigen, symmetricEigenvalues } from './symmetric-eigen.js';
 
 export interface Svd {
   /** Left singular vectors, rows x k (orthonormal columns). */
@@ -188,7 +188,7 @@ function completeBasis(u: Mat, s: Float64Array): void {
 export function singularValues(a: Mat): Float64Array {
   const n = Math.min(a.rows, a.cols);
   if (n <= JACOBI_MAX_COLS) return svd(a, { method: 'jacobi' }).s;
-  const { values } = symmetricEigen(gramLower(a.rows < a.cols ? transpose(a) : a));
+  const values = symmetricEigenvalues(gramLower(a.rows < a.cols ? transpose(a) : a));
   return values.map((x) => Math.sqrt(Math.max(x, 0)));
 }
 

@@ -5,7 +5,9 @@ import {
   type DecomposeConfig,
   validateDecomposeConfig,
 } from '../../../src/compress/decompose/config.js';
+import { cpReconstruct } from '../../../src/compress/decompose/cp-tensor.js';
 import { decomposeModel } from '../../../src/compress/decompose/decompose-model.js';
+import { makeRng, normal } from '../../../src/engine/random.js';
 import { buildModel } from '../../../src/models/zoo.js';
 import { trainStep } from '../../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../../helpers.js';
@@ -31,22 +33,57 @@ function batch(seed: number) {
 }
 
 describe('decomposeModel', () => {
-  it('at full rank (Tucker-2 conv, SVD dense) reproduces the CNN outputs', async () => {
-    await useBackend('cpu');
-    const model = tinyCnn();
-    const { model: d, report } = decomposeModel(model, {
-      method: 'tucker2',
-      rank: [4, 6],
-      layers: { conv1: { skip: true }, dense1: { method: 'svd', rank: 8 } },
+  for (const backend of ['cpu', 'wasm']) {
+    it(`${backend}: at full rank (Tucker-2 conv, SVD dense) reproduces the CNN outputs`, async () => {
+      await useBackend(backend);
+      const model = tinyCnn();
+      const { model: d, report } = decomposeModel(model, {
+        method: 'tucker2',
+        rank: [4, 6],
+        layers: { conv1: { skip: true }, dense1: { method: 'svd', rank: 8 } },
+      });
+      const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 3);
+      assert.ok(maxAbsDiff(model.predict(x) as tf.Tensor, d.predict(x) as tf.Tensor) < 1e-5);
+      assert.deepEqual(
+        report.layers.map((l) => l.layer),
+        ['conv2', 'dense1'],
+      );
+      assert.equal(report.paramsBefore, model.countParams());
+      assert.equal(report.paramsAfter, d.countParams());
     });
-    const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 3);
-    assert.ok(maxAbsDiff(model.predict(x) as tf.Tensor, d.predict(x) as tf.Tensor) < 1e-5);
-    assert.deepEqual(
-      report.layers.map((l) => l.layer),
-      ['conv2', 'dense1'],
-    );
-    assert.equal(report.paramsBefore, model.countParams());
-    assert.equal(report.paramsAfter, d.countParams());
+  }
+
+  it('CP layers keep strides and same padding: an exact-rank kernel gives the same outputs', async () => {
+    await useBackend('cpu');
+    const model = tf.sequential({
+      layers: [
+        tf.layers.conv2d({
+          inputShape: [9, 7, 3],
+          filters: 5,
+          kernelSize: 3,
+          strides: 2,
+          padding: 'same',
+          name: 'c',
+        }),
+      ],
+    });
+    // Kernel with CP rank 2: sum_r a_h[r] a_w[r] a_in[r] a_out[r].
+    const rng = makeRng(20);
+    const factors = [3, 3, 3, 5].map((n) => ({
+      rows: n,
+      cols: 2,
+      data: Float64Array.from({ length: 2 * n }, () => normal(rng)),
+    }));
+    const kernel = tf.tensor(Float32Array.from(cpReconstruct({ factors }).data), [3, 3, 3, 5]);
+    model.getLayer('c').setWeights([kernel, tf.randomNormal([5], 0, 1, 'float32', 30)]);
+    const x = tf.randomNormal([2, 9, 7, 3], 0, 1, 'float32', 31);
+    const y = model.predict(x) as tf.Tensor;
+    for (const method of ['cp', 'tucker2'] as const) {
+      const { model: d } = decomposeModel(model, { method, rank: method === 'cp' ? 2 : [3, 5] });
+      const yd = d.predict(x) as tf.Tensor;
+      assert.deepEqual(yd.shape, y.shape);
+      assert.ok(maxAbsDiff(y, yd) < 1e-4, `${method}: ${maxAbsDiff(y, yd)}`);
+    }
   });
 
   const cases: [string, DecomposeConfig][] = [
@@ -81,18 +118,25 @@ describe('decomposeModel', () => {
     });
   }
 
-  it('cp-admm puts the CP factors of the new layers on the grid', async () => {
+  it('cp-admm puts the CP factors of the new layers on the reported grid', async () => {
     await useBackend('cpu');
-    const { model: d } = decomposeModel(tinyCnn(), {
+    const { model: d, report } = decomposeModel(tinyCnn(), {
       method: 'cp-admm',
       rank: 5,
       bits: 3,
       layers: { conv1: { skip: true } },
     });
+    const scales = report.layers[0].gridScales!;
     for (const name of ['conv2_cp_in', 'conv2_cp_v', 'conv2_cp_h', 'conv2_cp_out']) {
-      const w = d.getLayer(name).getWeights()[0].dataSync();
-      const levels = new Set(Array.from(w, (v) => v.toPrecision(5)));
-      assert.ok(levels.size <= 7, `${name} has ${levels.size} distinct values`);
+      const step = scales[name];
+      assert.ok(step > 0);
+      for (const v of d.getLayer(name).getWeights()[0].dataSync()) {
+        const k = v / step;
+        assert.ok(
+          Math.abs(k - Math.round(k)) < 1e-4 && Math.abs(Math.round(k)) <= 3,
+          `${name}: ${v}`,
+        );
+      }
     }
   });
 
@@ -174,6 +218,11 @@ describe('decomposeModel', () => {
     assert.throws(
       () => decomposeModel(model, { method: 'cp', energy: 0.9, layers: { conv1: { skip: true } } }),
       /energy is not defined for cp/,
+    );
+    const unbuilt = tf.sequential();
+    assert.throws(
+      () => decomposeModel(unbuilt, { method: 'svd', rank: 1 }),
+      /decomposeModel: the model (is not built|has no inputs)/,
     );
     const dense = model.getLayer('dense1');
     const [k, b] = dense.getWeights();

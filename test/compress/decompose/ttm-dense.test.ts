@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { decomposeModel } from '../../../src/compress/decompose/decompose-model.js';
 import { TtmDense, ttmContract } from '../../../src/compress/decompose/ttm-dense.js';
 import { ttmReplacement } from '../../../src/compress/decompose/ttm-layers.js';
+import { buildModel } from '../../../src/models/zoo.js';
+import { trainStep } from '../../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../../helpers.js';
 
 /**
@@ -101,5 +104,46 @@ describe('TtmDense layer', () => {
       () => l.apply(tf.zeros([1, 7])),
       /input width 7 is not the product of inFactors \[2,3\] = 6/,
     );
+  });
+
+  it('replaces the Dense layers of a Transformer (rank-3 inputs) exactly at full rank', async () => {
+    await useBackend('wasm');
+    const model = buildModel('transformer', {
+      inputShape: [6, 4],
+      numClasses: 3,
+      dModel: 8,
+      numHeads: 2,
+      numBlocks: 1,
+      seed: 4,
+    });
+    const { model: d, report } = decomposeModel(model, { method: 'ttm', rank: 100, ttmCores: 2 });
+    assert.ok(report.layers.length >= 3);
+    const x = tf.randomNormal([2, 6, 4], 0, 1, 'float32', 6);
+    assert.ok(maxAbsDiff(model.predict(x) as tf.Tensor, d.predict(x) as tf.Tensor) < 1e-4);
+  });
+
+  it('an MLP with TTM layers trains on wasm without leaking tensors', async () => {
+    await useBackend('wasm');
+    const model = buildModel('mlp', { inputShape: [36], numClasses: 4, hidden: [24], seed: 5 });
+    const { model: d } = decomposeModel(model, {
+      method: 'ttm',
+      ratio: 0.5,
+      layers: { logits: { skip: true } },
+    });
+    const ctx = { model: d, optimizer: tf.train.adam(0.01) };
+    const labels = Int32Array.from({ length: 16 }, (_, i) => i % 4);
+    const b = {
+      xs: tf.randomNormal([16, 36], 0, 1, 'float32', 8),
+      ys: tf.oneHot(tf.tensor1d(labels, 'int32'), 4) as tf.Tensor2D,
+      labels,
+      size: 16,
+    };
+    const first = trainStep(ctx, b);
+    const before = tf.memory().numTensors;
+    let last = first;
+    for (let i = 0; i < 5; i++) last = trainStep(ctx, b);
+    assert.equal(tf.memory().numTensors, before);
+    assert.ok(last < first, `loss ${first} -> ${last}`);
+    tf.dispose([b.xs, b.ys]);
   });
 });

@@ -17,7 +17,10 @@ import {
 } from '../../../src/compress/linalg/matrix.js';
 import { qr } from '../../../src/compress/linalg/qr.js';
 import { singularValues, svd } from '../../../src/compress/linalg/svd.js';
-import { symmetricEigen } from '../../../src/compress/linalg/symmetric-eigen.js';
+import {
+  symmetricEigen,
+  symmetricEigenvalues,
+} from '../../../src/compress/linalg/symmetric-eigen.js';
 import { matrixWithSpectrum, maxAbs, orthogonalityError, randomMatrix } from './random-matrix.js';
 
 describe('linalg: matrix products', () => {
@@ -98,6 +101,10 @@ describe('linalg: symmetric eigen', () => {
       assert.ok(Math.abs(e.values[i] - v) < 1e-12);
     });
     assert.ok(orthogonalityError(e.vectors) < 1e-12);
+    const only = symmetricEigenvalues(a);
+    values.forEach((v, i) => {
+      assert.ok(Math.abs(only[i] - v) < 1e-12);
+    });
     const rebuilt = matmul(scaleColumns(identity(n), e.values), identity(n));
     const av = matmul(a, e.vectors);
     const vl = matmul(e.vectors, rebuilt);
@@ -164,5 +171,15 @@ describe('linalg: SVD', () => {
     assert.throws(() => svd(a, { rank: 4 }), /rank must be an integer in \[0, 3\]/);
     a.data[2] = Number.NaN;
     assert.throws(() => svd(a), /svd input contains a non-finite value/);
+  });
+
+  it('singularValues above the Jacobi size (Gram path) recovers a planted spectrum', () => {
+    const s = Array.from({ length: 210 }, (_, i) => 10 * 0.97 ** i);
+    const a = matrixWithSpectrum(230, 210, s, 3);
+    const v = singularValues(a);
+    // Gram path: absolute accuracy ~ eps * sigma_max^2 / sigma.
+    s.forEach((x, i) => {
+      assert.ok(Math.abs(v[i] - x) < 1e-9 * (10 / x) * 10, `sigma ${i}: ${v[i]} vs ${x}`);
+    });
   });
 });
