@@ -8,7 +8,7 @@ import { isTransposableNMMask } from '../../src/compress/sparsity/transposable.j
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
-import { maxAbsDiff, useBackend } from '../helpers.js';
+import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
 
 const data = syntheticClassification({
   sampleShape: [64],
@@ -64,40 +64,42 @@ describe('compress config', () => {
 });
 
 describe('compress', () => {
-  it('composes N:M then int4 with per-layer overrides, shrinks the file, keeps accuracy', async () => {
-    await useBackend('cpu');
-    const model = await trainedMlp();
-    const before = tf.memory().numTensors;
-    const { model: small, report } = await compress(
-      model,
-      {
-        version: 1,
-        steps: [
-          { method: 'nm', options: { n: 2, m: 4 }, layers: { logits: 'skip' } },
-          { method: 'int4', layers: { logits: { bits: 8 } } },
-        ],
-      },
-      { data },
-    );
-    const a = report.after!;
-    const b = report.before!;
-    assert.ok(a.fileBytes < b.fileBytes * 0.5, `${a.fileBytes} vs ${b.fileBytes}`);
-    assert.ok(a.weightBytes < b.weightBytes * 0.2, `${a.weightBytes} vs ${b.weightBytes}`);
-    assert.ok(a.accuracy! > b.accuracy! - 0.1, `${a.accuracy} vs ${b.accuracy}`);
-    assert.ok(a.outputSqnrDb! > 5);
-    assert.equal(small.getLayer('dense1').getClassName(), 'FrugalPackedDense');
-    assert.match(report.steps[1].layers.logits, /int8/);
-    assert.match(report.steps[0].layers.dense1, /2:4/);
-    assert.equal(report.steps[0].layers.logits, undefined);
-    const d1 = a.layers.find((l) => l.name === 'dense1')!;
-    assert.equal(d1.flops, b.layers.find((l) => l.name === 'dense1')!.flops / 2);
-    small.dispose();
-    assert.ok(tf.memory().numTensors <= before, 'compress leaves no tensors behind');
-    await assert.rejects(
-      compress(model, { version: 1, steps: [{ method: 'int8', layers: { nope: 'skip' } }] }),
-      /layer override 'nope' names no layer of the model/,
-    );
-  });
+  for (const backend of BACKENDS) {
+    it(`composes N:M then int4 with per-layer overrides, shrinks the file, keeps accuracy (${backend})`, async () => {
+      await useBackend(backend);
+      const model = await trainedMlp();
+      const before = tf.memory().numTensors;
+      const { model: small, report } = await compress(
+        model,
+        {
+          version: 1,
+          steps: [
+            { method: 'nm', options: { n: 2, m: 4 }, layers: { logits: 'skip' } },
+            { method: 'int4', layers: { logits: { bits: 8 } } },
+          ],
+        },
+        { data },
+      );
+      const a = report.after!;
+      const b = report.before!;
+      assert.ok(a.fileBytes < b.fileBytes * 0.5, `${a.fileBytes} vs ${b.fileBytes}`);
+      assert.ok(a.weightBytes < b.weightBytes * 0.2, `${a.weightBytes} vs ${b.weightBytes}`);
+      assert.ok(a.accuracy! > b.accuracy! - 0.1, `${a.accuracy} vs ${b.accuracy}`);
+      assert.ok(a.outputSqnrDb! > 5);
+      assert.equal(small.getLayer('dense1').getClassName(), 'FrugalPackedDense');
+      assert.match(report.steps[1].layers.logits, /int8/);
+      assert.match(report.steps[0].layers.dense1, /2:4/);
+      assert.equal(report.steps[0].layers.logits, undefined);
+      const d1 = a.layers.find((l) => l.name === 'dense1')!;
+      assert.equal(d1.flops, b.layers.find((l) => l.name === 'dense1')!.flops / 2);
+      small.dispose();
+      assert.ok(tf.memory().numTensors <= before, 'compress leaves no tensors behind');
+      await assert.rejects(
+        compress(model, { version: 1, steps: [{ method: 'int8', layers: { nope: 'skip' } }] }),
+        /layer override 'nope' names no layer of the model/,
+      );
+    });
+  }
   it('composes low-rank, then int4, then 2:4; the result saves and loads', async () => {
     await useBackend('cpu');
     const model = await trainedMlp();
