@@ -23,7 +23,7 @@ import { profileChain } from '../src/remat/profile.js';
 import { InfeasibleBudgetError, minimumPeak, planRotor } from '../src/remat/rotor.js';
 import { simulate } from '../src/remat/schedule.js';
 import { keepEverything, summarizePlan } from '../src/remat/summary.js';
-import { linePlotSvg } from '../src/report/svg-plot.js';
+import { renderSvgPlot } from '../src/report/svg-plot.js';
 import {
   type ForwardFn,
   type StepContext,
@@ -368,11 +368,18 @@ const series = rows
     },
     {} as Record<string, [number, number][]>,
   );
-const svg = linePlotSvg({
+const svg = renderSvgPlot({
   title: 'Step time vs activation budget (frugal remat)',
   xLabel: 'budget / plain step activation memory',
   yLabel: 'step time vs plain (%)',
-  series: Object.entries(series).map(([name, points]) => ({ name, points })),
+  // Infeasible budgets have no time: they are left out of the lines.
+  series: Object.entries(series).map(([name, points]) => ({
+    name,
+    points: points
+      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
+      .map(([x, y]) => ({ x, y })),
+    line: true,
+  })),
 });
 writeFileAtomic('bench/results/remat.svg', svg);
 writeJsonAtomic('bench/results/remat.json', {

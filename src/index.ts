@@ -3,8 +3,82 @@
 
 // Compressed-activation training (ActNN/GACT), few-bit backward, randomized-matmul backward.
 export * from './activation/index.js';
+// compression: quantization, N:M sparsity, the compress() entry point and its method registry
+export { type CompressOptions, type CompressResult, compress } from './compress/compress.js';
+export {
+  COMPRESS_CONFIG_VERSION,
+  type CompressConfig,
+  type CompressStep,
+  configForMethods,
+  validateCompressConfig,
+} from './compress/config.js';
 export * from './compress/decompose/index.js';
 export * as linalg from './compress/linalg/index.js';
+export {
+  type LayerReplacement,
+  rebuildModel as rewriteModel,
+  type Surgery,
+} from './compress/model-surgery.js';
+export * from './compress/packed/kernel-codec.js';
+export {
+  asKernelLayer,
+  type KernelLayer,
+  packedReplacement,
+} from './compress/packed/layer-kernels.js';
+export { PackedConv2D, type PackedConv2DArgs } from './compress/packed/packed-conv2d.js';
+export { PackedDense } from './compress/packed/packed-dense.js';
+export { type PackedLayerArgs, PackedLayerBase } from './compress/packed/packed-layer-base.js';
+export {
+  QuantizedEmbedding,
+  type QuantizedEmbeddingArgs,
+} from './compress/packed/quantized-embedding.js';
+export { adaquantLayer } from './compress/quantize/adaquant.js';
+export { correctBias } from './compress/quantize/bias-correction.js';
+// Weight bit allocation (knapsack); the activation allocator is `allocateBits` from activation/.
+export {
+  type Allocation,
+  type AllocationChoice,
+  type AllocationItem as WeightAllocationItem,
+  allocateBits as allocateWeightBits,
+  bruteForceAllocation,
+} from './compress/quantize/bit-allocation.js';
+export { synthesizeFromBatchNorm, synthesizeInputs } from './compress/quantize/data-free.js';
+export * from './compress/quantize/embedding-rowwise.js';
+export { fromFloat16Bits, toFloat16Bits } from './compress/quantize/float16.js';
+export { foldablePairs, foldBatchNorm } from './compress/quantize/fold-bn.js';
+export { layerRegressionData } from './compress/quantize/layer-data.js';
+export { codesPerWord, packCodes, unpackCodes } from './compress/quantize/pack.js';
+export { measureSensitivity } from './compress/quantize/sensitivity.js';
+export {
+  channelRanges,
+  checkQuantSpec,
+  codeRange,
+  dequantizeValues,
+  paramsFromRanges,
+  QUANT_GRANULARITIES,
+  QUANT_SCHEMES,
+  type QuantGranularity,
+  type QuantizedValues,
+  type QuantParams,
+  type QuantScheme,
+  type QuantSpec,
+  quantizeValues as quantizeUniform,
+  quantizeWith,
+} from './compress/quantize/uniform.js';
+export {
+  type CompressContext,
+  type CompressionMethod,
+  type CompressProgress,
+  getMethod,
+  type LayerOptions,
+  type MethodResult,
+  methodNames,
+  registerMethod,
+} from './compress/registry.js';
+export type { CompressReport, EvalSet, LayerSummary, ModelSummary } from './compress/report.js';
+export { finetuneWithMasks } from './compress/sparsity/masked-finetune.js';
+export * from './compress/sparsity/nm-mask.js';
+export * from './compress/sparsity/transposable.js';
 export * from './data/dataset.js';
 export { type SyntheticOptions, syntheticClassification } from './data/synthetic.js';
 export {
@@ -55,7 +129,6 @@ export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
 export * from './report/memory-meter.js';
 export * from './report/peak-timeline.js';
-export { type LinePlot, linePlotSvg, type PlotSeries } from './report/svg-plot.js';
 export * from './train/benchmark-step.js';
 export * from './train/config.js';
 export * from './train/evaluate.js';

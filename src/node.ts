@@ -11,3 +11,9 @@ export {
   readModelArtifacts,
   saveModel,
 } from './io/model-files.js';
+export {
+  type PlotPoint,
+  type PlotSeries,
+  type PlotSpec,
+  renderSvgPlot,
+} from './report/svg-plot.js';

@@ -6,6 +6,7 @@ import { ZOO_MODELS } from '../models/zoo.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
 import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
+import { compressCommand } from './commands/compress.js';
 import { planCommand } from './commands/plan.js';
 import { trainCommand } from './commands/train.js';
 import {
@@ -212,6 +213,39 @@ export function buildCli(): Command {
     .option('--out <file>', 'write the JSON report here')
     .action(async (opts) => {
       await planCommand(opts);
+    });
+
+  program
+    .command('compress')
+    .argument('<model>', 'model.json or a directory holding one')
+    .description(
+      'Compress a trained model (quantization, N:M sparsity, batch-norm folding, ...); evaluates before/after and writes the model + report.json.',
+    )
+    .option(
+      '--method <names>',
+      'methods applied in order, comma-separated (e.g. nm,int4; default int8): int8, int4, int2, quantize, adaquant, mixed, nm, fold-bn, embedding, lowrank, and any registered',
+    )
+    .option(
+      '--config <file>',
+      'a versioned JSON config ({version: 1, steps: [...]}) instead of --method',
+    )
+    .requiredOption(
+      '--out <dir>',
+      'directory for the compressed model.json, weights.bin and report.json',
+    )
+    .option(
+      '--dataset <name>',
+      `evaluate and calibrate on a data set: ${DATASETS.join(', ')}`,
+      oneOf(DATASETS, 'dataset'),
+    )
+    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
+    .option('--seed <n>', 'random seed', integer, 0)
+    .option('--train-count <n>', 'samples for calibration / fine-tuning', positiveInt)
+    .option('--test-count <n>', 'samples to evaluate on', positiveInt)
+    .option('--calibration-count <n>', 'calibration samples', positiveInt, 256)
+    .option('--no-progress', 'do not draw a progress bar')
+    .action(async (input: string, opts) => {
+      await compressCommand(input, opts);
     });
 
   return program;

@@ -1,94 +1,130 @@
-/** A named line of (x, y) points. */
-export interface PlotSeries {
-  name: string;
-  points: [number, number][];
+/** A tiny SVG scatter/line plot writer (no dependencies), for benchmark figures. */
+export interface PlotPoint {
+  x: number;
+  y: number;
+  label?: string;
 }
 
-export interface LinePlot {
+export interface PlotSeries {
+  name: string;
+  points: PlotPoint[];
+  /** Join the points with a line (in the given order). */
+  line?: boolean;
+}
+
+export interface PlotSpec {
   title: string;
   xLabel: string;
   yLabel: string;
   series: PlotSeries[];
   width?: number;
   height?: number;
+  /** Dashed horizontal / vertical guides, e.g. a target. */
+  hGuide?: { y: number; label: string };
+  vGuide?: { x: number; label: string };
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2'];
 
 function escapeXml(s: string): string {
-  return s.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return s
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;');
 }
 
-/** Round "nice" tick values covering [lo, hi]. */
-function ticks(lo: number, hi: number, count = 5): number[] {
-  const span = hi - lo || Math.abs(hi) || 1;
-  const raw = span / count;
+/** Round-number ticks covering [lo, hi]. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
-  const out: number[] = [];
-  for (let v = Math.floor(lo / step) * step; v <= hi + step * 1e-9; v += step)
-    out.push(Number(v.toPrecision(12)));
-  return out;
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const ticks: number[] = [];
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
+    ticks.push(Number(t.toPrecision(12)));
+  }
+  return ticks;
 }
 
-/**
- * A self-contained SVG line plot (axes, ticks, legend, one polyline with markers per series).
- * Returns the SVG text; writing it is the caller's business (browser-safe).
- */
-export function linePlotSvg(plot: LinePlot): string {
-  const W = plot.width ?? 640;
-  const H = plot.height ?? 400;
-  const m = { left: 64, right: 170, top: 40, bottom: 52 };
-  const all = plot.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x + y));
-  if (all.length === 0) throw new Error(`plot '${plot.title}' has no finite points`);
-  const xs = all.map((p) => p[0]);
-  const ys = all.map((p) => p[1]);
-  const xt = ticks(Math.min(...xs), Math.max(...xs));
-  const yt = ticks(Math.min(0, ...ys), Math.max(...ys));
-  const [x0, x1] = [xt[0], xt[xt.length - 1]];
-  const [y0, y1] = [yt[0], yt[yt.length - 1]];
-  const px = (x: number) => m.left + ((x - x0) / (x1 - x0 || 1)) * (W - m.left - m.right);
-  const py = (y: number) => H - m.bottom - ((y - y0) / (y1 - y0 || 1)) * (H - m.top - m.bottom);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
-    `<title>${escapeXml(plot.title)}</title>`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-    `<text x="${W / 2 - m.right / 2 + m.left / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(plot.title)}</text>`,
+/** Renders the plot as an SVG document. */
+export function renderSvgPlot(spec: PlotSpec): string {
+  const width = spec.width ?? 720;
+  const height = spec.height ?? 480;
+  const m = { left: 70, right: 30, top: 40, bottom: 60 };
+  const all = spec.series.flatMap((s) => s.points);
+  if (all.length === 0) throw new Error('plot: no points');
+  for (const p of all) {
+    if (!Number.isFinite(p.x) || !Number.isFinite(p.y))
+      throw new Error(`plot: non-finite point (${p.x}, ${p.y})`);
+  }
+  const xs = all.map((p) => p.x).concat(spec.vGuide ? [spec.vGuide.x] : []);
+  const ys = all.map((p) => p.y).concat(spec.hGuide ? [spec.hGuide.y] : []);
+  const pad = (lo: number, hi: number) => {
+    const d = hi - lo || Math.abs(hi) || 1;
+    return [lo - d * 0.05, hi + d * 0.05];
+  };
+  const [x0, x1] = pad(Math.min(...xs), Math.max(...xs));
+  const [y0, y1] = pad(Math.min(...ys), Math.max(...ys));
+  const sx = (x: number) => m.left + ((x - x0) / (x1 - x0)) * (width - m.left - m.right);
+  const sy = (y: number) =>
+    height - m.bottom - ((y - y0) / (y1 - y0)) * (height - m.top - m.bottom);
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12" role="img" aria-label="${escapeXml(spec.title)}">`,
+    `<title>${escapeXml(spec.title)}</title>`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(spec.title)}</text>`,
   ];
-  for (const t of xt) {
-    parts.push(
-      `<line x1="${px(t)}" y1="${m.top}" x2="${px(t)}" y2="${H - m.bottom}" stroke="#eee"/>`,
-      `<text x="${px(t)}" y="${H - m.bottom + 16}" text-anchor="middle">${t}</text>`,
+  for (const t of niceTicks(x0, x1)) {
+    out.push(
+      `<line x1="${sx(t)}" y1="${m.top}" x2="${sx(t)}" y2="${height - m.bottom}" stroke="#eee"/>`,
+      `<text x="${sx(t)}" y="${height - m.bottom + 16}" text-anchor="middle">${t}</text>`,
     );
   }
-  for (const t of yt) {
-    parts.push(
-      `<line x1="${m.left}" y1="${py(t)}" x2="${W - m.right}" y2="${py(t)}" stroke="#eee"/>`,
-      `<text x="${m.left - 6}" y="${py(t) + 4}" text-anchor="end">${t}</text>`,
+  for (const t of niceTicks(y0, y1)) {
+    out.push(
+      `<line x1="${m.left}" y1="${sy(t)}" x2="${width - m.right}" y2="${sy(t)}" stroke="#eee"/>`,
+      `<text x="${m.left - 6}" y="${sy(t) + 4}" text-anchor="end">${t}</text>`,
     );
   }
-  parts.push(
-    `<rect x="${m.left}" y="${m.top}" width="${W - m.left - m.right}" height="${H - m.top - m.bottom}" fill="none" stroke="#333"/>`,
-    `<text x="${(m.left + W - m.right) / 2}" y="${H - 12}" text-anchor="middle">${escapeXml(plot.xLabel)}</text>`,
-    `<text transform="translate(16 ${(m.top + H - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(plot.yLabel)}</text>`,
+  out.push(
+    `<rect x="${m.left}" y="${m.top}" width="${width - m.left - m.right}" height="${height - m.top - m.bottom}" fill="none" stroke="#444"/>`,
+    `<text x="${(m.left + width - m.right) / 2}" y="${height - 18}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`,
+    `<text transform="translate(18 ${(m.top + height - m.bottom) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`,
   );
-  plot.series.forEach((s, i) => {
+  if (spec.hGuide) {
+    const y = sy(spec.hGuide.y);
+    out.push(
+      `<line x1="${m.left}" y1="${y}" x2="${width - m.right}" y2="${y}" stroke="#888" stroke-dasharray="5,4"/>`,
+      `<text x="${width - m.right - 4}" y="${y - 4}" text-anchor="end" fill="#666">${escapeXml(spec.hGuide.label)}</text>`,
+    );
+  }
+  if (spec.vGuide) {
+    const x = sx(spec.vGuide.x);
+    out.push(
+      `<line x1="${x}" y1="${m.top}" x2="${x}" y2="${height - m.bottom}" stroke="#888" stroke-dasharray="5,4"/>`,
+      `<text x="${x + 4}" y="${m.top + 14}" fill="#666">${escapeXml(spec.vGuide.label)}</text>`,
+    );
+  }
+  spec.series.forEach((s, i) => {
     const color = COLORS[i % COLORS.length];
-    const pts = s.points
-      .filter(([x, y]) => Number.isFinite(x + y))
-      .sort((a, b) => a[0] - b[0])
-      .map(([x, y]) => [px(x), py(y)]);
-    if (pts.length > 0)
-      parts.push(
-        `<polyline fill="none" stroke="${color}" stroke-width="2" points="${pts.map((p) => p.join(',')).join(' ')}"/>`,
-      );
-    for (const [x, y] of pts) parts.push(`<circle cx="${x}" cy="${y}" r="3" fill="${color}"/>`);
-    const ly = m.top + 10 + i * 18;
-    parts.push(
-      `<line x1="${W - m.right + 12}" y1="${ly}" x2="${W - m.right + 32}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
-      `<text x="${W - m.right + 38}" y="${ly + 4}">${escapeXml(s.name)}</text>`,
+    if (s.line && s.points.length > 1) {
+      const d = s.points.map((p, j) => `${j ? 'L' : 'M'}${sx(p.x)},${sy(p.y)}`).join(' ');
+      out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
+    }
+    for (const p of s.points) {
+      out.push(`<circle cx="${sx(p.x)}" cy="${sy(p.y)}" r="4" fill="${color}"/>`);
+      if (p.label) {
+        out.push(
+          `<text x="${sx(p.x) + 6}" y="${sy(p.y) - 6}" font-size="10" fill="${color}">${escapeXml(p.label)}</text>`,
+        );
+      }
+    }
+    out.push(
+      `<circle cx="${m.left + 14}" cy="${m.top + 14 + i * 16}" r="4" fill="${color}"/>`,
+      `<text x="${m.left + 24}" y="${m.top + 18 + i * 16}">${escapeXml(s.name)}</text>`,
     );
   });
-  parts.push('</svg>');
-  return `${parts.join('\n')}\n`;
+  out.push('</svg>');
+  return `${out.join('\n')}\n`;
 }
