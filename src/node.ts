@@ -11,4 +11,10 @@ export {
   readModelArtifacts,
   saveModel,
 } from './io/model-files.js';
+export {
+  type PlotPoint,
+  type PlotSeries,
+  type PlotSpec,
+  renderSvgPlot,
+} from './report/svg-plot.js';
 export * from './train/parallel/index.js';

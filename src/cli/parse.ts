@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { parseBytes } from '../remat/budget.js';
 
 /** Commander value parsers that reject bad numbers with a message naming the option's value. */
 export function positiveInt(value: string): number {
@@ -41,4 +42,34 @@ export function oneOf<T extends string>(choices: readonly T[], what: string): (v
     }
     return value as T;
   };
+}
+
+export function activationBits(value: string): 1 | 2 | 4 | 8 | 32 {
+  const n = Number(value);
+  if (![1, 2, 4, 8, 32].includes(n))
+    throw new InvalidArgumentError(`expected activation bits 1, 2, 4, 8 or 32, got '${value}'`);
+  return n as 1 | 2 | 4 | 8 | 32;
+}
+
+export function fewbitBits(value: string): 1 | 2 | 3 | 4 {
+  const n = Number(value);
+  if (![1, 2, 3, 4].includes(n))
+    throw new InvalidArgumentError(`expected few-bit bits 1, 2, 3 or 4, got '${value}'`);
+  return n as 1 | 2 | 3 | 4;
+}
+
+export function fraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n <= 1))
+    throw new InvalidArgumentError(`expected a ratio in (0, 1], got '${value}'`);
+  return n;
+}
+
+/** A memory size such as 64MB, 512KiB or 1000000 (bytes); see `parseBytes`. */
+export function memorySize(value: string): number {
+  try {
+    return parseBytes(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
 }

@@ -1,10 +1,49 @@
 import { Command } from 'commander';
+import { ACT_LEVELS } from '../activation/config.js';
+import { RMM_KINDS } from '../activation/rmm.js';
 import { DATASETS } from '../data/load.js';
 import { ZOO_MODELS } from '../models/zoo.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
+import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
+import { compressCommand } from './commands/compress.js';
+import { planCommand } from './commands/plan.js';
 import { trainCommand } from './commands/train.js';
-import { integer, nonNegativeInt, oneOf, positiveInt, positiveNumber } from './parse.js';
+import {
+  activationBits,
+  fewbitBits,
+  fraction,
+  integer,
+  memorySize,
+  nonNegativeInt,
+  oneOf,
+  positiveInt,
+  positiveNumber,
+} from './parse.js';
+
+const REMAT_MODES = ['exact', 'joint'] as const;
+
+/** Options of compressed-activation training, shared by `train` and `act-report`. */
+function addActivationOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--act-level <level>',
+      `compressed activations, ActNN level: ${ACT_LEVELS.join(', ')} (L0 float32 saves, L1 4-bit conv/dense, L2 4-bit, L3 2-bit, L3.mixed 2-bit average)`,
+      oneOf(ACT_LEVELS, 'activation level'),
+    )
+    .option('--act-bits <n>', 'bits of saved activations: 1, 2, 4, 8 or 32', activationBits)
+    .option('--fewbit <n>', 'few-bit backward for GELU/SiLU/tanh/...: 1-4 bits', fewbitBits)
+    .option(
+      '--rmm <ratio>',
+      'randomized-matmul backward for Dense layers, projection ratio in (0, 1]',
+      fraction,
+    )
+    .option(
+      '--rmm-kind <kind>',
+      `RMM projection: ${RMM_KINDS.join(', ')}`,
+      oneOf(RMM_KINDS, 'RMM kind'),
+    );
+}
 
 /** Builds the `frugal` command tree; exported so tests can drive it without a subprocess. */
 export function buildCli(): Command {
@@ -18,7 +57,7 @@ export function buildCli(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
 
-  program
+  const trainCmd = program
     .command('train')
     .description(
       'Train a zoo model on a data set; prints accuracy, step time, activation and peak memory, and writes a JSON report.',
@@ -66,9 +105,51 @@ export function buildCli(): Command {
       positiveInt,
       1,
     )
-    .action(async (opts) => {
-      await trainCommand(opts);
-    });
+    .option(
+      '--memory-budget <size>',
+      'plan each step to fit this activation memory (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',
+      memorySize,
+    )
+    .option(
+      '--remat <mode>',
+      'planner: exact (recompute) or joint (also compressed tapes)',
+      oneOf(REMAT_MODES, 'remat mode'),
+      'exact',
+    );
+  addActivationOptions(trainCmd).action(async (opts) => {
+    await trainCommand(opts);
+  });
+
+  const report = program
+    .command('act-report')
+    .description(
+      'Compressed activations, layer by layer: bytes saved for backward (compressed vs float32) and the weight-gradient error and variance against the exact backward, on one batch.',
+    )
+    .option(
+      '--model <name>',
+      `zoo model: ${ZOO_MODELS.join(', ')}`,
+      oneOf(ZOO_MODELS, 'model'),
+      'cnn',
+    )
+    .option(
+      '--dataset <name>',
+      `data set: ${DATASETS.join(', ')}`,
+      oneOf(DATASETS, 'dataset'),
+      'mnist',
+    )
+    .option('--batch <n>', 'batch size', positiveInt, 32)
+    .option(
+      '--seeds <n>',
+      'random roundings to average the gradient error over (>= 2)',
+      positiveInt,
+      4,
+    )
+    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
+    .option('--seed <n>', 'random seed', integer, 0)
+    .option('--out <file>', 'write the JSON report here');
+  addActivationOptions(report).action(async (opts) => {
+    await actReportCommand(opts);
+  });
 
   program
     .command('bench')
@@ -89,8 +170,88 @@ export function buildCli(): Command {
       3,
     )
     .option('--out <file>', 'write the JSON report here', 'runs/bench-report.json')
+    .option(
+      '--no-fast-kernels',
+      "use tfjs's stock kernels instead of frugal's fast training kernels",
+    )
     .action(async (opts) => {
       await benchCommand(opts);
+    });
+
+  program
+    .command('plan')
+    .description(
+      'Profile a zoo model stage by stage and plan a training step within a memory budget: prints the schedule and its predicted time and activation memory.',
+    )
+    .option(
+      '--model <name>',
+      `zoo model: ${ZOO_MODELS.join(', ')}`,
+      oneOf(ZOO_MODELS, 'model'),
+      'mlp',
+    )
+    .option(
+      '--dataset <name>',
+      `data set (for sample shapes): ${DATASETS.join(', ')}`,
+      oneOf(DATASETS, 'dataset'),
+      'mnist',
+    )
+    .option('--batch <n>', 'batch size', positiveInt, 64)
+    .requiredOption(
+      '--memory-budget <size>',
+      'activation memory budget (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',
+      memorySize,
+    )
+    .option(
+      '--remat <mode>',
+      'planner: exact (recompute) or joint (also compressed tapes)',
+      oneOf(REMAT_MODES, 'remat mode'),
+      'exact',
+    )
+    .option(
+      '--optimizer <name>',
+      `optimizer (its update memory counts): ${OPTIMIZERS.join(', ')}`,
+      oneOf(OPTIMIZERS, 'optimizer'),
+      'adam',
+    )
+    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
+    .option('--seed <n>', 'random seed', integer, 0)
+    .option('--repeats <n>', 'timed repetitions per stage measurement', positiveInt, 3)
+    .option('--out <file>', 'write the JSON report here')
+    .action(async (opts) => {
+      await planCommand(opts);
+    });
+
+  program
+    .command('compress')
+    .argument('<model>', 'model.json or a directory holding one')
+    .description(
+      'Compress a trained model (quantization, N:M sparsity, batch-norm folding, ...); evaluates before/after and writes the model + report.json.',
+    )
+    .option(
+      '--method <names>',
+      'methods applied in order, comma-separated (e.g. nm,int4; default int8): int8, int4, int2, quantize, adaquant, mixed, nm, fold-bn, embedding, lowrank, and any registered',
+    )
+    .option(
+      '--config <file>',
+      'a versioned JSON config ({version: 1, steps: [...]}) instead of --method',
+    )
+    .requiredOption(
+      '--out <dir>',
+      'directory for the compressed model.json, weights.bin and report.json',
+    )
+    .option(
+      '--dataset <name>',
+      `evaluate and calibrate on a data set: ${DATASETS.join(', ')}`,
+      oneOf(DATASETS, 'dataset'),
+    )
+    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
+    .option('--seed <n>', 'random seed', integer, 0)
+    .option('--train-count <n>', 'samples for calibration / fine-tuning', positiveInt)
+    .option('--test-count <n>', 'samples to evaluate on', positiveInt)
+    .option('--calibration-count <n>', 'calibration samples', positiveInt, 256)
+    .option('--no-progress', 'do not draw a progress bar')
+    .action(async (input: string, opts) => {
+      await compressCommand(input, opts);
     });
 
   return program;

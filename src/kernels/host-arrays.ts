@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
  */
 export interface HostArrays {
   output(shape: number[]): tf.TensorInfo;
-  /** The float32 values of a tensor (a view: writing to it writes the tensor). */
+  /** The float32 values of a tensor: a view of its storage, or a copy where the backend stores another type. Read only. */
   view(info: tf.TensorInfo): Float32Array;
 }
 
@@ -48,10 +48,12 @@ export function hostArrays(backendName: string, backend: object): HostArrays {
       view: (info) => {
         checkFloat(info);
         const values = cpu.data.get(info.dataId).values;
-        if (!(values instanceof Float32Array)) {
-          throw new Error('frugal fast kernels: cpu tensor has no float32 values');
-        }
-        return values;
+        if (values instanceof Float32Array) return values;
+        // The cpu backend casts bool/int32 to float32 without converting the storage, so a
+        // float32 tensor can hold a Uint8Array or Int32Array: read it as a float32 copy.
+        if (ArrayBuffer.isView(values))
+          return Float32Array.from(values as unknown as ArrayLike<number>);
+        throw new Error('frugal fast kernels: cpu tensor has no numeric values');
       },
     };
   }

@@ -1,6 +1,7 @@
 /** Formatting helpers shared by the CLI tables and benchmark reports. */
+/** Bytes as decimal megabytes (1 MB = 10^6 bytes, as `--memory-budget` parses 'MB'). */
 export function mb(bytes: number): string {
-  return (bytes / (1024 * 1024)).toFixed(2);
+  return (bytes / 1e6).toFixed(2);
 }
 
 export function pct(x: number, digits = 2): string {

@@ -52,6 +52,10 @@ describe('frugal CLI', () => {
     [['train', '--lr', '-1'], /expected a positive number, got '-1'/],
     [['train', '--workers', '0'], /expected a positive integer, got '0'/],
     [
+      ['train', '--workers', '2', '--memory-budget', '64MB'],
+      /--workers cannot be combined with --act-\* options or --memory-budget yet/,
+    ],
+    [
       ['train', '--train-count', '9999', '--test-count', '9999'],
       /19998 samples requested but only 10000 exist/,
     ],

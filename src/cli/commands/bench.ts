@@ -1,5 +1,6 @@
 import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
+import { useFastKernels, useStockKernels } from '../../kernels/index.js';
 import {
   buildModel,
   isZooModel,
@@ -17,6 +18,8 @@ export interface BenchCommandOptions {
   batch: number;
   steps: number;
   out?: string;
+  /** frugal's fast training kernels (default on). */
+  fastKernels?: boolean;
 }
 
 export interface BenchRow {
@@ -37,6 +40,8 @@ export async function benchCommand(o: BenchCommandOptions): Promise<BenchRow[]> 
   const rows: BenchRow[] = [];
   for (const backend of backends) {
     await initEngine({ backend });
+    if (o.fastKernels === false) useStockKernels();
+    else useFastKernels();
     for (const name of models as ZooModelName[]) {
       const shape = ZOO_LAYOUT[name] === 'image' ? [28, 28, 1] : [28, 28];
       const model = buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 });

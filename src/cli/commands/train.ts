@@ -1,13 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
+import type { ActivationBits } from '../../activation/bits.js';
+import type { ActConfig, ActLevel } from '../../activation/config.js';
+import type { ConvertedLayer, UnconvertedLayer } from '../../activation/convert.js';
+import type { FewbitBits } from '../../activation/fewbit-table.js';
+import type { RmmKind } from '../../activation/rmm.js';
+import { compressForTraining } from '../../activation/training.js';
+import { batches } from '../../data/dataset.js';
 import { loadDataset } from '../../data/load.js';
 import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { saveModel } from '../../io/model-files.js';
 import { useFastKernels, useStockKernels } from '../../kernels/index.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
+import { planRemat } from '../../remat/plan-model.js';
+import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
 import { fixed, mb, pct } from '../../report/format.js';
 import { type TrainResult, train } from '../../train/loop.js';
-import type { OptimizerName } from '../../train/optimizer.js';
+import { makeOptimizer, type OptimizerName } from '../../train/optimizer.js';
 import { trainParallel } from '../../train/parallel/index.js';
 import { progressBar } from '../progress-bar.js';
 import { renderTable } from '../table.js';
@@ -31,6 +40,28 @@ export interface TrainCommandOptions {
   fastKernels?: boolean;
   /** Worker threads for data-parallel training (default 1: train on this thread). */
   workers?: number;
+  /** Compressed activations (ActNN): any of these turns them on. */
+  actLevel?: ActLevel;
+  actBits?: ActivationBits;
+  fewbit?: FewbitBits;
+  rmm?: number;
+  rmmKind?: RmmKind;
+  /** Activation memory budget in bytes: plan each step to fit it (rematerialization). */
+  memoryBudget?: number;
+  remat?: 'exact' | 'joint';
+}
+
+/** The activation-compression config the CLI options ask for, or null for plain training. */
+export function actConfigFromOptions(o: TrainCommandOptions): Partial<ActConfig> | null {
+  if (o.actLevel === undefined && o.actBits === undefined && !o.fewbit && o.rmm === undefined)
+    return null;
+  return {
+    level: o.actLevel ?? (o.actBits === undefined ? 'L0' : 'L3'),
+    bits: o.actBits ?? null,
+    fewbit: o.fewbit ?? 0,
+    rmm: o.rmm === undefined ? null : { ratio: o.rmm, kind: o.rmmKind ?? 'gaussian' },
+    seed: o.seed,
+  };
 }
 
 export interface TrainReport {
@@ -42,12 +73,32 @@ export interface TrainReport {
   dataset: string;
   parameters: number;
   result: TrainResult;
+  activations?: {
+    config: Partial<ActConfig>;
+    converted: ConvertedLayer[];
+    unconverted: UnconvertedLayer[];
+    mixedBits?: Record<string, ActivationBits>;
+  };
+  /** The memory plan, when trained under --memory-budget. */
+  remat?: PlanSummary;
 }
 
 /** `frugal train`: builds a zoo model, trains it, prints the table, writes the JSON report. */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport> {
   if (!isZooModel(o.model))
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
+  const actConfig = actConfigFromOptions(o);
+  if (actConfig && o.memoryBudget !== undefined) {
+    throw new Error(
+      '--memory-budget (rematerialization) cannot be combined with --act-* options yet: use --remat joint for compressed tapes',
+    );
+  }
+  const workers = o.workers ?? 1;
+  if (workers > 1 && (actConfig || o.memoryBudget !== undefined)) {
+    throw new Error(
+      '--workers cannot be combined with --act-* options or --memory-budget yet: the workers run the plain forward pass',
+    );
+  }
   const engine = await initEngine({ backend: o.backend, seed: o.seed });
   if (o.fastKernels === false) useStockKernels();
   else useFastKernels();
@@ -57,13 +108,29 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     testCount: o.testCount,
     seed: o.seed,
   });
-  const model = buildModel(o.model, {
+  let model = buildModel(o.model, {
     inputShape: data.sampleShape,
     numClasses: data.numClasses,
     seed: o.seed,
   });
+  const act = actConfig ? await compressForTraining(model, actConfig, data) : null;
+  if (act) {
+    model.dispose();
+    model = act.model;
+  }
+  const optimizer = makeOptimizer(o.optimizer, o.lr);
+  let remat: ReturnType<typeof planRemat> | undefined;
+  if (o.memoryBudget !== undefined) {
+    const sample = batches(data, 'train', o.batch).next().value;
+    if (!sample) throw new Error('no training batch to plan with');
+    try {
+      remat = planRemat(model, sample, o.memoryBudget, { modes: o.remat, optimizer });
+    } finally {
+      tf.dispose([sample.xs, sample.ys]);
+    }
+    console.log(planLine(summarizePlan(remat.plan, remat.profile.costs)));
+  }
   const bar = progressBar(o.progress && process.stderr.isTTY === true);
-  const workers = o.workers ?? 1;
   const config = {
     epochs: o.epochs,
     batchSize: o.batch,
@@ -77,9 +144,18 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     result =
       workers > 1
         ? await trainParallel(model, data, config, { onProgress: bar.onProgress, workers })
-        : await train(model, data, config, { onProgress: bar.onProgress });
+        : await train(model, data, config, {
+            onProgress: (e) => {
+              bar.onProgress(e);
+              if (e.kind === 'step') act?.afterStep();
+            },
+            forward: act?.forward ?? remat?.forward,
+            optimizer,
+          });
   } finally {
     bar.stop();
+    act?.dispose();
+    optimizer.dispose();
   }
   const report: TrainReport = {
     tool: 'frugal train',
@@ -90,6 +166,17 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     dataset: data.name,
     parameters: model.countParams(),
     result,
+    ...(act && actConfig
+      ? {
+          activations: {
+            config: actConfig,
+            converted: act.converted,
+            unconverted: act.unconverted,
+            ...(act.auto ? { mixedBits: act.auto.lastBits } : {}),
+          },
+        }
+      : {}),
+    remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
   };
   const m = result.memory;
   console.log(
@@ -109,7 +196,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
       ],
       [
         [
-          o.model,
+          act ? `${o.model} (${actLabel(actConfig!)})` : o.model,
           engine.backend,
           report.fastKernels ? 'fast' : 'stock',
           workers,
@@ -138,4 +225,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
 
 export function leakCheck(): number {
   return tf.memory().numTensors;
+}
+
+function actLabel(c: Partial<ActConfig>): string {
+  const parts = [c.bits ? `${c.bits}-bit` : c.level];
+  if (c.fewbit) parts.push(`few-bit ${c.fewbit}`);
+  if (c.rmm) parts.push(`rmm ${c.rmm.ratio}`);
+  return parts.join(', ');
 }

@@ -1,0 +1,339 @@
+// Activation-compressed training (ActNN) against the same model with float32 saves, in one run.
+// Run: npm run bench:act-memory   (writes bench/results/act-memory.json)
+import * as tf from '@tensorflow/tfjs';
+import type { ActConfig } from '../src/activation/config.js';
+import { activationMemory } from '../src/activation/measure.js';
+import { compressForTraining } from '../src/activation/training.js';
+import { renderTable } from '../src/cli/table.js';
+import { gatherBatch } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { initEngine } from '../src/engine/backend.js';
+import { writeJsonAtomic } from '../src/io/atomic-write.js';
+import { buildModel, type ZooModelName } from '../src/models/zoo.js';
+import { fixed, mb, pct, ratio } from '../src/report/format.js';
+import { train } from '../src/train/loop.js';
+import { trainStep } from '../src/train/step.js';
+
+const BACKEND = 'wasm';
+const started = performance.now();
+const engine = await initEngine({ backend: BACKEND, seed: 0 });
+const quiet = { warn: () => {} };
+const image = loadMnist({ trainCount: 1600, testCount: 3000, seed: 1, layout: 'image' });
+const seq = loadMnist({ trainCount: 1600, testCount: 1000, seed: 1, layout: 'sequence' });
+
+function batchOf(data: typeof image, n: number) {
+  const rows = Int32Array.from({ length: n }, (_, i) => i % data.train.count);
+  return gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, n);
+}
+
+interface Variant {
+  label: string;
+  config: Partial<ActConfig>;
+}
+const VARIANTS: Variant[] = [
+  { label: 'fp32 (L0)', config: { level: 'L0' } },
+  { label: '8-bit', config: { level: 'L3', bits: 8 } },
+  { label: '4-bit (L2)', config: { level: 'L2' } },
+  { label: '2-bit (L3)', config: { level: 'L3' } },
+  { label: '2-bit mixed', config: { level: 'L3.mixed', mixed: { avgBits: 2, everySteps: 25 } } },
+];
+
+async function compressed(name: ZooModelName, data: typeof image, config: Partial<ActConfig>) {
+  const base = buildModel(name, { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
+  const r = await compressForTraining(base, config, data, quiet);
+  base.dispose();
+  return r;
+}
+
+function measureAt(m: Awaited<ReturnType<typeof compressed>>, data: typeof image, n: number) {
+  const b = batchOf(data, n);
+  const mem = activationMemory(m.model, m.forward, b.xs, b.ys);
+  tf.dispose([b.xs, b.ys]);
+  return mem;
+}
+
+// 1. Activation memory of a training step (forward + backward), batch 64, CNN and ResNet.
+const memoryRows: Record<string, unknown>[] = [];
+const BATCH = 32;
+for (const name of ['cnn', 'resnet', 'transformer'] as const) {
+  let ref = { savedBytes: 0, peakBytes: 0 };
+  const data = name === 'transformer' ? seq : image;
+  for (const v of name === 'transformer' ? [VARIANTS[0], VARIANTS[3]] : VARIANTS) {
+    const m = await compressed(name, data, v.config);
+    const mem = measureAt(m, data, BATCH);
+    if (v.config.level === 'L0') ref = mem;
+    memoryRows.push({
+      model: name,
+      variant: v.label,
+      batch: BATCH,
+      savedBytes: mem.savedBytes,
+      peakBytes: mem.peakBytes,
+      savedReduction: ref.savedBytes / mem.savedBytes,
+      peakReduction: ref.peakBytes / mem.peakBytes,
+      bits: m.auto ? { ...m.auto.lastBits } : undefined,
+    });
+    m.model.dispose();
+    m.dispose();
+  }
+}
+
+// 2. Largest batch whose activation peak fits the fp32 model's peak at batch 32.
+const batchRows: Record<string, unknown>[] = [];
+for (const name of ['cnn', 'resnet'] as const) {
+  let refBatch = 0;
+  for (const v of [VARIANTS[0], VARIANTS[3]]) {
+    const m = await compressed(name, image, v.config);
+    const budget = memoryRows.find((r) => r.model === name && r.variant === VARIANTS[0].label)!
+      .peakBytes as number;
+    const a = measureAt(m, image, 16).peakBytes;
+    const b = measureAt(m, image, 32).peakBytes;
+    const slope = (b - a) / 16;
+    let fit = Math.floor(16 + (budget - a) / slope);
+    let check = measureAt(m, image, fit).peakBytes;
+    while (check > budget && fit > 1) {
+      fit = Math.floor(fit * 0.95);
+      check = measureAt(m, image, fit).peakBytes;
+    }
+    if (v.config.level === 'L0') refBatch = fit;
+    batchRows.push({
+      model: name,
+      variant: v.label,
+      budgetBytes: budget,
+      largestBatch: fit,
+      peakAtLargest: check,
+      batchGain: fit / refBatch,
+    });
+    m.model.dispose();
+    m.dispose();
+  }
+}
+
+// 3. MNIST accuracy after the same short schedule (CNN); L0 and L3 over several seeds, since
+// run-to-run spread of a 50-step schedule is about a point.
+const accRows: Record<string, unknown>[] = [];
+const schedule = { epochs: 1, batchSize: 32, learningRate: 2e-3, measureMemory: false };
+const SEEDS: Record<string, number[]> = {
+  [VARIANTS[0].label]: [3, 5, 6],
+  [VARIANTS[2].label]: [3],
+  [VARIANTS[3].label]: [3, 5, 6],
+  [VARIANTS[4].label]: [3],
+};
+let refAcc = 0;
+for (const v of [VARIANTS[0], VARIANTS[2], VARIANTS[3], VARIANTS[4]]) {
+  const accs: number[] = [];
+  for (const seed of SEEDS[v.label]) {
+    const base = buildModel('cnn', { inputShape: image.sampleShape, numClasses: 10, seed });
+    const m = await compressForTraining(base, { ...v.config, seed }, image, quiet);
+    base.dispose();
+    const res = await train(
+      m.model,
+      image,
+      { ...schedule, seed },
+      {
+        forward: m.forward,
+        onProgress: (e) => {
+          if (e.kind === 'step') m.afterStep();
+        },
+      },
+    );
+    accs.push(res.testAccuracy);
+    m.model.dispose();
+    m.dispose();
+  }
+  const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
+  if (v.config.level === 'L0') refAcc = mean;
+  accRows.push({
+    model: 'cnn',
+    variant: v.label,
+    seeds: SEEDS[v.label],
+    testAccuracies: accs,
+    testAccuracy: mean,
+    accuracyDelta: mean - refAcc,
+  });
+}
+
+// 3b. Time per step, L0 and L3 interleaved on the same batch (medians: the machine is shared).
+const timeRows: Record<string, unknown>[] = [];
+{
+  const models = await Promise.all(
+    [VARIANTS[0], VARIANTS[3]].map((v) => compressed('cnn', image, v.config)),
+  );
+  const b = batchOf(image, 32);
+  const opt = tf.train.sgd(1e-3);
+  const times: number[][] = models.map(() => []);
+  for (let rep = 0; rep < 9; rep++)
+    models.forEach((m, i) => {
+      const t0 = performance.now();
+      trainStep({ model: m.model, optimizer: opt, forward: m.forward }, b);
+      if (rep > 0) times[i].push(performance.now() - t0);
+    });
+  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+  const ref = median(times[0]);
+  models.forEach((m, i) => {
+    timeRows.push({
+      model: 'cnn',
+      variant: [VARIANTS[0], VARIANTS[3]][i].label,
+      medianStepMs: median(times[i]),
+      timeOverhead: median(times[i]) / ref - 1,
+    });
+    m.model.dispose();
+    m.dispose();
+  });
+  tf.dispose([b.xs, b.ys]);
+  opt.dispose();
+}
+
+// 4. Transformer: exact GELU backward vs few-bit 2-bit GELU (everything else exact).
+// 5. RMM on the MLP's Dense layers at 20% and 50% projection.
+const extraRows: Record<string, unknown>[] = [];
+const extraRuns: [string, ZooModelName, typeof image, Variant[]][] = [
+  [
+    'transformer',
+    'transformer',
+    seq,
+    [
+      { label: 'exact GELU (L0)', config: { level: 'L0' } },
+      { label: 'few-bit 2-bit GELU', config: { level: 'L0', fewbit: 2 } },
+    ],
+  ],
+  [
+    'mlp',
+    'mlp',
+    image,
+    [
+      { label: 'exact (L0)', config: { level: 'L0' } },
+      { label: 'RMM 50% gaussian', config: { level: 'L0', rmm: { ratio: 0.5, kind: 'gaussian' } } },
+      { label: 'RMM 20% gaussian', config: { level: 'L0', rmm: { ratio: 0.2, kind: 'gaussian' } } },
+    ],
+  ],
+];
+for (const [label, name, data, variants] of extraRuns) {
+  let ref: Record<string, number> = {};
+  for (const v of variants) {
+    const m = await compressed(name, data, v.config);
+    const mem = measureAt(m, data, BATCH);
+    const res = await train(
+      m.model,
+      data,
+      { ...schedule, epochs: 1, maxStepsPerEpoch: label === 'transformer' ? 25 : 0 },
+      { forward: m.forward },
+    );
+    const row = {
+      model: label,
+      variant: v.label,
+      savedBytes: mem.savedBytes,
+      peakBytes: mem.peakBytes,
+      finalLoss: res.history[0].meanLoss,
+      testAccuracy: res.testAccuracy,
+      stepMs: res.meanStepMs,
+    };
+    if (Object.keys(ref).length === 0) ref = row as unknown as Record<string, number>;
+    extraRows.push({
+      ...row,
+      peakReduction: ref.peakBytes / mem.peakBytes,
+      accuracyDelta: res.testAccuracy - ref.testAccuracy,
+      unconverted: m.unconverted.map((u) => u.name),
+    });
+    m.model.dispose();
+    m.dispose();
+  }
+}
+
+const num = (r: Record<string, unknown>, k: string) => r[k] as number;
+console.log(
+  `\nActivation memory of one training step (forward + backward), ${BACKEND}, batch ${BATCH}`,
+);
+console.log(
+  renderTable(
+    ['model', 'saves', 'saved MB', 'saved x smaller', 'act peak MB', 'peak x smaller'],
+    memoryRows.map((r) => [
+      r.model as string,
+      r.variant as string,
+      mb(num(r, 'savedBytes')),
+      ratio(num(r, 'savedReduction')),
+      mb(num(r, 'peakBytes')),
+      ratio(num(r, 'peakReduction')),
+    ]),
+  ),
+);
+console.log(`\nLargest batch whose activation peak fits the fp32 peak at batch ${BATCH}`);
+console.log(
+  renderTable(
+    ['model', 'saves', 'budget MB', 'largest batch', 'peak MB there', 'x larger'],
+    batchRows.map((r) => [
+      r.model as string,
+      r.variant as string,
+      mb(num(r, 'budgetBytes')),
+      num(r, 'largestBatch'),
+      mb(num(r, 'peakAtLargest')),
+      ratio(num(r, 'batchGain')),
+    ]),
+  ),
+);
+console.log(
+  `\nCNN on MNIST (${image.train.count} train / ${image.test.count} test), 1 epoch, batch 32`,
+);
+console.log(
+  renderTable(
+    ['saves', 'seeds', 'test acc per seed', 'mean', 'delta of means (points)'],
+    accRows.map((r) => [
+      r.variant as string,
+      (r.seeds as number[]).join(', '),
+      (r.testAccuracies as number[]).map((a) => pct(a)).join(', '),
+      pct(num(r, 'testAccuracy')),
+      fixed(num(r, 'accuracyDelta') * 100, 2),
+    ]),
+  ),
+);
+console.log('\nTime per CNN training step, batch 32, interleaved (median of 8)');
+console.log(
+  renderTable(
+    ['saves', 'median step ms', 'time overhead'],
+    timeRows.map((r) => [
+      r.variant as string,
+      fixed(num(r, 'medianStepMs')),
+      pct(num(r, 'timeOverhead'), 1),
+    ]),
+  ),
+);
+console.log('\nFew-bit GELU (Transformer, 25 steps) and randomized matmul (MLP, 1 epoch)');
+console.log(
+  renderTable(
+    [
+      'model',
+      'backward',
+      'saved MB',
+      'act peak MB',
+      'peak x smaller',
+      'mean loss',
+      'test acc',
+      'acc delta',
+      'step ms',
+    ],
+    extraRows.map((r) => [
+      r.model as string,
+      r.variant as string,
+      mb(num(r, 'savedBytes')),
+      mb(num(r, 'peakBytes')),
+      ratio(num(r, 'peakReduction')),
+      fixed(num(r, 'finalLoss'), 3),
+      pct(num(r, 'testAccuracy')),
+      fixed(num(r, 'accuracyDelta') * 100, 2),
+      fixed(num(r, 'stepMs')),
+    ]),
+  ),
+);
+const seconds = (performance.now() - started) / 1000;
+console.log(`\ntotal ${seconds.toFixed(0)} s`);
+writeJsonAtomic('bench/results/act-memory.json', {
+  bench: 'act-memory',
+  backend: engine.backend,
+  date: new Date().toISOString(),
+  note: 'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update).',
+  memory: memoryRows,
+  largestBatch: batchRows,
+  accuracy: accRows,
+  stepTime: timeRows,
+  fewbitAndRmm: extraRows,
+  seconds,
+});

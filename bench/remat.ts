@@ -1,0 +1,394 @@
+// Rematerialization benchmark: plain training step vs planned steps (recompute-only Rotor and the
+// joint planner with compressed tapes) at activation budgets from the plain step's activation
+// memory down to a quarter of it, on the zoo ResNet and Transformer. Measured peak memory (memory
+// meter), step time, overhead vs plain, in one run. Writes bench/results/remat.json and
+// bench/results/remat.svg. The ResNet runs on wasm with frugal's fast kernels when
+// src/kernels/ is present (branch `kernels` merged), otherwise on cpu (stock wasm cannot train
+// convolutions; stock cpu conv gradients are very slow, so its shapes are tiny).
+//
+//   npm run bench:remat            (about 3-5 minutes on a 2-core machine)
+//   npm run bench:remat -- --quick (fewer budgets and timed steps)
+import * as tf from '@tensorflow/tfjs';
+import { renderTable } from '../src/cli/table.js';
+import type { Batch, ClassificationData } from '../src/data/dataset.js';
+import { batches } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { syntheticClassification } from '../src/data/synthetic.js';
+import { initEngine } from '../src/engine/backend.js';
+import { writeFileAtomic, writeJsonAtomic } from '../src/io/atomic-write.js';
+import { buildModel } from '../src/models/zoo.js';
+import { buildChain } from '../src/remat/chain.js';
+import { scheduledForward } from '../src/remat/executor.js';
+import { profileChain } from '../src/remat/profile.js';
+import { InfeasibleBudgetError, minimumPeak, planRotor } from '../src/remat/rotor.js';
+import { simulate } from '../src/remat/schedule.js';
+import { keepEverything, summarizePlan } from '../src/remat/summary.js';
+import { renderSvgPlot } from '../src/report/svg-plot.js';
+import {
+  type ForwardFn,
+  type StepContext,
+  trainStep,
+  trainStepMeasured,
+} from '../src/train/step.js';
+
+const quick = process.argv.includes('--quick');
+const FRACTIONS = quick ? [1, 0.5, 1 / 3] : [1, 0.5, 0.4, 1 / 3, 0.25];
+const KEEP_BITS = [32, 8, 4, 2];
+
+interface Case {
+  model: 'resnet' | 'transformer';
+  backend: string;
+  /** Interleaved (planned, plain) step pairs timed per configuration. */
+  timedSteps: number;
+  make: () => { model: tf.LayersModel; batch: Batch; note: string };
+}
+
+function firstBatch(data: ClassificationData, size: number): Batch {
+  const b = batches(data, 'train', size, { shuffle: true, seed: 1 }).next().value;
+  if (!b) throw new Error('no batch');
+  return b;
+}
+
+/** `useFastKernels` from src/kernels/ when that module exists in this checkout. */
+async function fastKernels(): Promise<(() => void) | undefined> {
+  const path = '../src/kernels/index.js';
+  try {
+    const mod = (await import(path)) as { useFastKernels?: () => void };
+    return mod.useFastKernels;
+  } catch {
+    return undefined;
+  }
+}
+const useFastKernels = await fastKernels();
+
+const CASES: Case[] = [
+  {
+    model: 'resnet',
+    backend: useFastKernels ? 'wasm' : 'cpu',
+    timedSteps: quick ? 3 : 8,
+    make: () => {
+      const data = syntheticClassification({
+        sampleShape: [12, 12, 1],
+        numClasses: 10,
+        trainCount: 8,
+        seed: 1,
+      });
+      const model = buildModel('resnet', {
+        inputShape: [12, 12, 1],
+        widths: [8, 16],
+        numClasses: 10,
+        seed: 1,
+      });
+      return {
+        model,
+        batch: firstBatch(data, 8),
+        note: 'synthetic 12x12x1, widths [8,16], batch 8',
+      };
+    },
+  },
+  {
+    model: 'transformer',
+    backend: 'wasm',
+    timedSteps: quick ? 3 : 8,
+    make: () => {
+      const data = loadMnist({ layout: 'sequence', trainCount: 64, testCount: 1, seed: 1 });
+      const model = buildModel('transformer', { inputShape: [28, 28], numClasses: 10, seed: 1 });
+      return {
+        model,
+        batch: firstBatch(data, 16),
+        note: 'sequential MNIST 28x28, dModel 64, 2 blocks, batch 16',
+      };
+    },
+  },
+];
+
+interface Row {
+  model: string;
+  backend: string;
+  planner: 'plain' | 'keep-all' | 'keep-all 2-bit' | 'exact' | 'joint';
+  /** Predicted step time (profile) relative to keeping everything. */
+  predictedOverhead?: number;
+  /** The joint planner chose the recompute-only plan: measured once, shown for both. */
+  sameAsExact?: boolean;
+  budgetFraction: number | null;
+  budgetBytes: number | null;
+  feasible: boolean;
+  minimumBytes?: number;
+  measuredActivationBytes?: number;
+  withinBudget?: boolean;
+  stepMs?: number;
+  overhead?: number;
+  predictedMs?: number;
+  predictedPeakBytes?: number;
+  recomputedForwards?: number;
+  compressedStages?: number;
+  schedule?: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[s.length >> 1];
+}
+
+/**
+ * Memory of one measured step, and time against the plain step: plain and planned steps are
+ * interleaved (order alternating) and the overhead is the median of the per-pair time ratios, so
+ * load from other processes on a shared machine hits both alike.
+ */
+async function measure(
+  model: tf.LayersModel,
+  optimizer: tf.Optimizer,
+  batch: Batch,
+  forward: ForwardFn | undefined,
+  pairs: number,
+  plainTimes: number[],
+): Promise<{ activationBytes: number; stepMs: number; ratio: number }> {
+  const ctx = { model, optimizer, forward };
+  const plain = { model, optimizer };
+  trainStep(ctx, batch);
+  const { memory } = await trainStepMeasured(ctx, batch);
+  const times: number[] = [];
+  const ratios: number[] = [];
+  const time = (c: StepContext) => {
+    const t0 = performance.now();
+    trainStep(c, batch);
+    return performance.now() - t0;
+  };
+  for (let i = 0; i < pairs; i++) {
+    let t: number;
+    let p: number;
+    if (i % 2 === 0) {
+      t = time(ctx);
+      p = time(plain);
+    } else {
+      p = time(plain);
+      t = time(ctx);
+    }
+    times.push(t);
+    plainTimes.push(p);
+    ratios.push(t / p);
+  }
+  return { activationBytes: memory.activationBytes, stepMs: median(times), ratio: median(ratios) };
+}
+
+const mb = (b: number | undefined) => (b === undefined ? '' : (b / 1e6).toFixed(2));
+const rows: Row[] = [];
+const notes: Record<string, string> = {};
+const started = performance.now();
+
+for (const c of CASES) {
+  const engine = await initEngine({ backend: c.backend });
+  if (useFastKernels) useFastKernels();
+  const { model, batch, note } = c.make();
+  notes[c.model] =
+    `${note}, ${engine.backend}${useFastKernels ? ' with fast kernels' : ', stock kernels'}`;
+  const log = (what: string) =>
+    process.stderr.write(
+      `[${((performance.now() - started) / 1000).toFixed(0)} s] ${c.model}: ${what}\n`,
+    );
+  const optimizer = tf.train.adam(1e-3);
+  const chain = buildChain(model);
+  const plainTimes: number[] = [];
+  const plainA = await measure(model, optimizer, batch, undefined, 1, plainTimes);
+  // After the first steps (Adam creates its slots there): nothing may be left behind from here.
+  const tensorsBefore = tf.memory().numTensors;
+  const profile = profileChain(chain, batch, {
+    repeats: 3,
+    optimizer,
+    compressedBits: KEEP_BITS.slice(1),
+  });
+  const costs = profile.costs;
+  log(`plain ${plainA.stepMs.toFixed(0)} ms, profiled ${chain.stages.length} stages`);
+  const base = { model: c.model, backend: engine.backend };
+  const keepAll = await measure(
+    model,
+    optimizer,
+    batch,
+    scheduledForward(chain, keepEverything(chain.stages.length)),
+    c.timedSteps,
+    plainTimes,
+  );
+  const keepAllOps = keepEverything(chain.stages.length);
+  const twoBitOps = keepAllOps.map((o) => ({ ...o, mode: KEEP_BITS.indexOf(2) }));
+  const twoBit = await measure(
+    model,
+    optimizer,
+    batch,
+    scheduledForward(chain, twoBitOps, { keepBits: KEEP_BITS }),
+    c.timedSteps,
+    plainTimes,
+  );
+  const twoBitPredicted = simulate(costs, twoBitOps);
+  const keepAllPredicted = simulate(costs, keepAllOps);
+  const planned: Row[] = [];
+  for (const fraction of FRACTIONS) {
+    const budgetBytes = Math.round(fraction * plainA.activationBytes);
+    let exactRow: Row | undefined;
+    for (const planner of ['exact', 'joint'] as const) {
+      const row: Row = { ...base, planner, budgetFraction: fraction, budgetBytes, feasible: true };
+      try {
+        const plan = planRotor(costs, budgetBytes, { modes: planner });
+        const s = summarizePlan(plan, costs);
+        Object.assign(row, {
+          predictedMs: s.predicted.timeMs,
+          predictedOverhead: s.predictedOverhead,
+          predictedPeakBytes: s.predicted.peakBytes,
+          recomputedForwards: s.recomputedForwards,
+          compressedStages: s.compressedStages,
+          minimumBytes: s.minimumBytes,
+          schedule: s.schedule,
+        });
+        if (planner === 'joint' && exactRow?.schedule === s.schedule) {
+          Object.assign(row, {
+            sameAsExact: true,
+            measuredActivationBytes: exactRow.measuredActivationBytes,
+            withinBudget: exactRow.withinBudget,
+            stepMs: exactRow.stepMs,
+            overhead: exactRow.overhead,
+          });
+        } else {
+          const forward = scheduledForward(chain, plan.ops, { keepBits: KEEP_BITS });
+          const m = await measure(model, optimizer, batch, forward, c.timedSteps, plainTimes);
+          Object.assign(row, {
+            measuredActivationBytes: m.activationBytes,
+            withinBudget: m.activationBytes <= budgetBytes,
+            stepMs: m.stepMs,
+            overhead: m.ratio - 1,
+          });
+        }
+      } catch (e) {
+        if (!(e instanceof InfeasibleBudgetError)) throw e;
+        Object.assign(row, { feasible: false, minimumBytes: e.minimumBytes });
+      }
+      if (planner === 'exact') exactRow = row;
+      planned.push(row);
+      log(
+        `${planner} at ${(100 * fraction).toFixed(0)}%: ${row.feasible ? `${row.stepMs?.toFixed(0)} ms${row.sameAsExact ? ' (same plan as exact)' : ''}` : 'infeasible'}`,
+      );
+    }
+  }
+  const plainMs = median(plainTimes);
+  const leaked = tf.memory().numTensors - tensorsBefore;
+  if (leaked !== 0) throw new Error(`${c.model}: ${leaked} tensors leaked over the benchmark`);
+  rows.push(
+    {
+      ...base,
+      planner: 'plain',
+      budgetFraction: null,
+      budgetBytes: null,
+      feasible: true,
+      measuredActivationBytes: plainA.activationBytes,
+      stepMs: plainMs,
+      overhead: 0,
+    },
+    {
+      ...base,
+      planner: 'keep-all',
+      budgetFraction: null,
+      budgetBytes: null,
+      feasible: true,
+      measuredActivationBytes: keepAll.activationBytes,
+      stepMs: keepAll.stepMs,
+      overhead: keepAll.ratio - 1,
+      predictedMs: keepAllPredicted.timeMs,
+      predictedPeakBytes: keepAllPredicted.peakBytes,
+      predictedOverhead: 0,
+      minimumBytes: minimumPeak(costs),
+    },
+    {
+      ...base,
+      planner: 'keep-all 2-bit',
+      budgetFraction: null,
+      budgetBytes: null,
+      feasible: true,
+      measuredActivationBytes: twoBit.activationBytes,
+      stepMs: twoBit.stepMs,
+      overhead: twoBit.ratio - 1,
+      predictedMs: twoBitPredicted.timeMs,
+      predictedPeakBytes: twoBitPredicted.peakBytes,
+      predictedOverhead: twoBitPredicted.timeMs / keepAllPredicted.timeMs - 1,
+      compressedStages: chain.stages.length,
+      recomputedForwards: 0,
+    },
+  );
+  rows.push(...planned);
+  tf.dispose([batch.xs, batch.ys]);
+  optimizer.dispose();
+  model.dispose();
+}
+
+const pct = (x: number | undefined) =>
+  x === undefined ? '' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
+console.log(
+  renderTable(
+    [
+      'model',
+      'backend',
+      'planner',
+      'budget',
+      'budget MB',
+      'measured act MB',
+      'within',
+      'step ms',
+      'vs plain',
+      'predicted vs keep-all',
+      'recomputed fwd',
+      'compressed',
+    ],
+    rows.map((r) => [
+      r.model,
+      r.backend,
+      r.planner,
+      r.budgetFraction === null ? '-' : `${(100 * r.budgetFraction).toFixed(0)}% of plain act`,
+      r.budgetBytes === null ? '-' : mb(r.budgetBytes),
+      r.feasible ? mb(r.measuredActivationBytes) : `infeasible (least ${mb(r.minimumBytes)})`,
+      r.withinBudget === undefined ? '' : r.withinBudget ? 'yes' : 'NO',
+      r.stepMs === undefined ? '' : r.stepMs.toFixed(0),
+      pct(r.overhead),
+      pct(r.predictedOverhead),
+      r.recomputedForwards ?? '',
+      r.sameAsExact ? 'same plan as exact' : (r.compressedStages ?? ''),
+    ]),
+  ),
+);
+for (const [m, n] of Object.entries(notes)) console.log(`${m}: ${n}`);
+console.log(
+  'MB = 10^6 bytes; act = step peak minus weights, gradients, optimizer state and batch.',
+);
+
+const series = rows
+  .filter((r) => r.planner === 'exact' || r.planner === 'joint')
+  .reduce(
+    (acc, r) => {
+      const key = `${r.model} ${r.planner}`;
+      acc[key] ??= [];
+      if (r.overhead !== undefined && r.budgetFraction !== null)
+        acc[key].push([r.budgetFraction, 100 * r.overhead]);
+      return acc;
+    },
+    {} as Record<string, [number, number][]>,
+  );
+const svg = renderSvgPlot({
+  title: 'Step time vs activation budget (frugal remat)',
+  xLabel: 'budget / plain step activation memory',
+  yLabel: 'step time vs plain (%)',
+  // Infeasible budgets have no time: they are left out of the lines.
+  series: Object.entries(series).map(([name, points]) => ({
+    name,
+    points: points
+      .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y))
+      .map(([x, y]) => ({ x, y })),
+    line: true,
+  })),
+});
+writeFileAtomic('bench/results/remat.svg', svg);
+writeJsonAtomic('bench/results/remat.json', {
+  bench: 'remat',
+  command: `npm run bench:remat${quick ? ' -- --quick' : ''}`,
+  date: new Date().toISOString(),
+  seconds: Math.round((performance.now() - started) / 1000),
+  cases: notes,
+  keepBits: KEEP_BITS.join(', '),
+  rows,
+});
+console.log('wrote bench/results/remat.json and bench/results/remat.svg');

@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs';
+import { type ActivationName, activationDerivative, isSmooth } from './activation-fns.js';
+import { type ActivationBits, bitsForCodes } from './bits.js';
+import { type FewbitBits, fewbitTable, intervalCodes } from './fewbit-table.js';
+import {
+  codesToTensor,
+  restoreRowsOf,
+  type Saved,
+  saveCodesOf,
+  savePositiveMask,
+  saveQuantized,
+} from './saved.js';
+
+/** Multiplies the upstream gradient by the activation's derivative. */
+export type ActivationBackward = (dy: tf.Tensor) => tf.Tensor;
+
+export interface ActivationSaveOptions {
+  /** Bits for the pre-activation when it is quantized (32: exact). */
+  bits: ActivationBits;
+  /** Few-bit codes for smooth activations (0: off, quantize the pre-activation instead). */
+  fewbit: 0 | FewbitBits;
+}
+
+/**
+ * What the backward of `name` needs, from the pre-activation z: nothing for linear, a 1-bit mask
+ * for relu, interval codes for few-bit smooth activations, otherwise z quantized to `bits`.
+ */
+export function saveActivationGrad(
+  name: ActivationName,
+  z: tf.Tensor,
+  opts: ActivationSaveOptions,
+): Saved<ActivationBackward> {
+  if (name === 'linear')
+    return { tensors: [], restore: () => (dy) => dy, restoreRows: () => (dy) => dy };
+  if (name === 'relu' && opts.bits !== 32) {
+    const m = savePositiveMask(z);
+    return {
+      tensors: m.tensors,
+      restore: (s) => (dy) => mulAndFree(dy, m.restore(s)),
+      restoreRows: (s, first, count) => (dy) => mulAndFree(dy, restoreRowsOf(m, s, first, count)),
+    };
+  }
+  if (isSmooth(name) && opts.fewbit > 0) {
+    const table = fewbitTable(name, opts.fewbit as FewbitBits);
+    const c = saveCodesOf(z, bitsForCodes(table.levels.length), (v, codes) => {
+      intervalCodes(v, table.borders, codes);
+    });
+    const shape = z.shape.slice();
+    return {
+      tensors: c.tensors,
+      restore: (s) => (dy) =>
+        mulAndFree(
+          dy,
+          codesToTensor(c, s, shape, (k) => table.levels[k]),
+        ),
+      restoreRows: (s, first, count) => (dy) =>
+        mulAndFree(
+          dy,
+          codesToTensor(c, s, shape, (k) => table.levels[k], { first, count }),
+        ),
+    };
+  }
+  const q = saveQuantized(z, opts.bits);
+  // z is rebuilt only when dy arrives, and freed once its derivative exists.
+  const times = (s: tf.Tensor[], z: tf.Tensor, dy: tf.Tensor) => {
+    const d = activationDerivative(name, z);
+    if (z !== s[0]) z.dispose();
+    return mulAndFree(dy, d);
+  };
+  return {
+    tensors: q.tensors,
+    restore: (s) => (dy) => times(s, q.restore(s), dy),
+    restoreRows: (s, first, count) => (dy) => times(s, restoreRowsOf(q, s, first, count), dy),
+  };
+}
+
+/** dy * t, freeing the temporary t at once (backward peaks are made of such temporaries). */
+function mulAndFree(dy: tf.Tensor, t: tf.Tensor): tf.Tensor {
+  const r = tf.mul(dy, t);
+  t.dispose();
+  return r;
+}

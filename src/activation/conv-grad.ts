@@ -1,0 +1,207 @@
+import * as tf from '@tensorflow/tfjs';
+
+export type ConvPadding = 'valid' | 'same';
+
+/** Top/left padding and output size of a 2-D convolution or pooling along one axis (tfjs rules). */
+export function padBefore(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: ConvPadding,
+): { out: number; before: number } {
+  if (padding === 'valid') return { out: Math.floor((size - kernel) / stride) + 1, before: 0 };
+  const out = Math.ceil(size / stride);
+  const total = Math.max((out - 1) * stride + kernel - size, 0);
+  return { out, before: Math.floor(total / 2) };
+}
+
+/** Inserts stride-1 zeros between the rows and columns of dy (the transpose of striding). */
+function dilate(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+  let t = dy;
+  const [n, oh, ow, f] = t.shape;
+  if (sh > 1) {
+    t = tf
+      .pad(t.reshape([n, oh, 1, ow, f]), [
+        [0, 0],
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, 0],
+      ])
+      .reshape([n, oh * sh, ow, f])
+      .slice([0, 0, 0, 0], [n, (oh - 1) * sh + 1, ow, f]) as tf.Tensor4D;
+  }
+  const h = t.shape[1];
+  if (sw > 1) {
+    t = tf
+      .pad(t.reshape([n, h, ow, 1, f]), [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ])
+      .reshape([n, h, ow * sw, f])
+      .slice([0, 0, 0, 0], [n, h, (ow - 1) * sw + 1, f]) as tf.Tensor4D;
+  }
+  return t;
+}
+
+/** Pads (negative amounts crop) along H and W of an NHWC tensor. */
+function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number) {
+  const [n, h, w, c] = t.shape;
+  if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0)
+    return top + bottom + left + right === 0
+      ? t
+      : tf.pad(t, [
+          [0, 0],
+          [top, bottom],
+          [left, right],
+          [0, 0],
+        ]);
+  let r = t.slice(
+    [0, Math.max(0, -top), Math.max(0, -left), 0],
+    [
+      n,
+      h - Math.max(0, -top) - Math.max(0, -bottom),
+      w - Math.max(0, -left) - Math.max(0, -right),
+      c,
+    ],
+  );
+  if (top > 0 || bottom > 0 || left > 0 || right > 0)
+    r = tf.pad(r, [
+      [0, 0],
+      [Math.max(0, top), Math.max(0, bottom)],
+      [Math.max(0, left), Math.max(0, right)],
+      [0, 0],
+    ]);
+  return r;
+}
+
+/**
+ * Gradient of conv2d(x, w) with respect to x, with forward convolutions only (tfjs-wasm has a
+ * fast forward kernel): a 'valid' convolution of the dilated, padded dy with the flipped filter,
+ * its in/out channels swapped.
+ */
+export function conv2dInputGrad(
+  dy: tf.Tensor4D,
+  w: tf.Tensor4D,
+  xShape: [number, number, number, number],
+  strides: [number, number],
+  padding: ConvPadding,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, wd] = xShape;
+    const [kh, kw] = w.shape;
+    const ph = padBefore(h, kh, strides[0], padding);
+    const pw = padBefore(wd, kw, strides[1], padding);
+    const d = dilate(dy, strides[0], strides[1]);
+    const top = kh - 1 - ph.before;
+    const left = kw - 1 - pw.before;
+    const bottom = h + kh - 1 - top - d.shape[1];
+    const right = wd + kw - 1 - left - d.shape[2];
+    const flipped = tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
+    if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
+      // Explicit padding inside the convolution: no padded copy of dy.
+      return tf.conv2d(d, flipped, 1, [
+        [0, 0],
+        [top, bottom],
+        [left, right],
+        [0, 0],
+      ]);
+    }
+    const padded = padOrCrop(d, top, bottom, left, right);
+    if (d !== dy && d !== padded) d.dispose();
+    return tf.conv2d(padded, flipped, 1, 'valid');
+  });
+}
+
+/**
+ * Gradient of conv2d(x, w) with respect to w, with forward convolutions only: x transposed to
+ * [C, H, W, N] convolved with dy transposed to [OH, OW, N, F] (dilated by the stride), cropped to
+ * the filter size and transposed back to [KH, KW, C, F].
+ */
+export function conv2dFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: [number, number],
+  padding: ConvPadding,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, wd] = x.shape;
+    const [kh, kw, c, f] = filterShape;
+    const [, oh, ow] = dy.shape;
+    const ph = padBefore(h, kh, strides[0], padding);
+    const pw = padBefore(wd, kw, strides[1], padding);
+    const needH = (oh - 1) * strides[0] + kh;
+    const needW = (ow - 1) * strides[1] + kw;
+    const xp = padOrCrop(x, ph.before, needH - ph.before - h, pw.before, needW - pw.before - wd);
+    const xt = xp.transpose([3, 1, 2, 0]) as tf.Tensor4D;
+    if (xp !== x) xp.dispose();
+    const dyt = dy.transpose([1, 2, 0, 3]) as tf.Tensor4D;
+    const r = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', strides);
+    return r.slice([0, 0, 0, 0], [c, kh, kw, f]).transpose([1, 2, 0, 3]) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Gradient of depthwiseConv2d(x, w) (channel multiplier 1) with respect to x, with forward
+ * depthwise convolutions only: the dilated dy convolved with the flipped filter.
+ */
+export function depthwiseInputGrad(
+  dy: tf.Tensor4D,
+  w: tf.Tensor4D,
+  xShape: [number, number, number, number],
+  strides: [number, number],
+  padding: ConvPadding,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [, h, wd] = xShape;
+    const [kh, kw] = w.shape;
+    const ph = padBefore(h, kh, strides[0], padding);
+    const pw = padBefore(wd, kw, strides[1], padding);
+    const d = dilate(dy, strides[0], strides[1]);
+    const top = kh - 1 - ph.before;
+    const left = kw - 1 - pw.before;
+    const padded = padOrCrop(
+      d,
+      top,
+      h + kh - 1 - top - d.shape[1],
+      left,
+      wd + kw - 1 - left - d.shape[2],
+    );
+    if (d !== dy && d !== padded) d.dispose();
+    return tf.depthwiseConv2d(padded, tf.reverse(w, [0, 1]) as tf.Tensor4D, 1, 'valid');
+  });
+}
+
+/**
+ * Gradient of depthwiseConv2d(x, w) (channel multiplier 1) with respect to w: x as one image of
+ * N*C channels convolved depthwise with dy as an [OH, OW, N*C, 1] filter (dilated by the stride),
+ * cropped to the kernel size and summed over the batch.
+ */
+export function depthwiseFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  strides: [number, number],
+  padding: ConvPadding,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, wd, c] = x.shape;
+    const [kh, kw] = filterShape;
+    const [, oh, ow] = dy.shape;
+    const ph = padBefore(h, kh, strides[0], padding);
+    const pw = padBefore(wd, kw, strides[1], padding);
+    const needH = (oh - 1) * strides[0] + kh;
+    const needW = (ow - 1) * strides[1] + kw;
+    const xp = padOrCrop(x, ph.before, needH - ph.before - h, pw.before, needW - pw.before - wd);
+    const [, hp, wp] = xp.shape;
+    const xt = xp.transpose([1, 2, 0, 3]).reshape([1, hp, wp, n * c]) as tf.Tensor4D;
+    const f = dy.transpose([1, 2, 0, 3]).reshape([oh, ow, n * c, 1]) as tf.Tensor4D;
+    const r = tf.depthwiseConv2d(xt, f, 1, 'valid', 'NHWC', strides);
+    const cropped = r.slice([0, 0, 0, 0], [1, kh, kw, n * c]).reshape([kh, kw, n, c]);
+    return tf.sum(cropped, 2).reshape([kh, kw, c, 1]) as tf.Tensor4D;
+  });
+}

@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+
+export interface CompressedOp {
+  value: tf.Tensor;
+  /**
+   * Gradients for each input, in order. `freeDy` frees dy early (once no longer needed) when it
+   * belongs to the backward pass; it is freed after gradFunc in any case.
+   */
+  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[], freeDy: () => void) => tf.Tensor[];
+}
+
+/**
+ * Runs `body` as one `tf.customGrad` op over `inputs`: the tape keeps only what `body` passes to
+ * `save`. The backward frees the upstream gradient once the input gradients exist, and the saved
+ * state once consumed: the tape would otherwise hold both until the whole backward ends.
+ */
+export function compressedOp(
+  inputs: tf.Tensor[],
+  body: (save: (tensors: tf.Tensor[]) => void) => CompressedOp,
+): tf.Tensor {
+  // Tensors made by the backward come after every forward tensor; a dy with a smaller id was
+  // passed in by the caller (tf.grads(f)(x, dy)) and is not ours to free.
+  let outputId = Number.POSITIVE_INFINITY;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const { value, gradFunc } = body(save);
+    outputId = value.id;
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const g = Array.isArray(dy) ? dy[0] : dy;
+        const owned = g.id > outputId;
+        const grads = tf.tidy(() =>
+          gradFunc(g, saved, () => {
+            if (owned) g.dispose();
+          }),
+        );
+        if (owned && !grads.includes(g)) g.dispose();
+        // The saved state is consumed: free it now rather than when the whole backward ends.
+        for (const t of saved) t.dispose();
+        return grads;
+      },
+    };
+  });
+  return op(...inputs);
+}

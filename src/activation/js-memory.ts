@@ -1,0 +1,41 @@
+import * as tf from '@tensorflow/tfjs';
+import { externalMemory } from '../report/external-memory.js';
+
+/**
+ * Quantizing and restoring activations goes through JavaScript arrays. Those arrays are real
+ * memory, so they are tracked in `externalMemory` for as long as they live beside the tensors.
+ */
+
+/** JS bytes a `dataSync()` of `t` allocates: none on cpu (its buffers are JS arrays), a copy elsewhere. */
+export function readCopyBytes(t: tf.Tensor): number {
+  return tf.getBackend() === 'cpu' ? 0 : t.size * 4;
+}
+
+/** Runs `f` with `bytes` of JS scratch memory counted. */
+export function scratch<T>(bytes: number, f: () => T): T {
+  externalMemory.track(bytes);
+  try {
+    return f();
+  } finally {
+    externalMemory.release(bytes);
+  }
+}
+
+/** Reads `t`'s values for `f`, counting the copy that backends other than cpu make. */
+export function withValues<T>(t: tf.Tensor, f: (values: tf.TypedArray) => T): T {
+  return scratch(readCopyBytes(t), () => f(t.dataSync()));
+}
+
+/**
+ * A tensor from a JS array. The cpu backend adopts the array (no extra memory); other backends
+ * copy it, so the array is counted until the copy exists.
+ */
+export function tensorFromJs(
+  values: Float32Array | Int32Array,
+  shape: number[],
+  dtype: 'float32' | 'int32' = 'float32',
+): tf.Tensor {
+  return scratch(tf.getBackend() === 'cpu' ? 0 : values.byteLength, () =>
+    tf.tensor(values, shape, dtype),
+  );
+}

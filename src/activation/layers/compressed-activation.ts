@@ -1,0 +1,52 @@
+import * as tf from '@tensorflow/tfjs';
+import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
+import { saveActivationGrad } from '../activation-save.js';
+import { compressedOp } from '../custom-grad.js';
+import { savedBytes, saveList, splitSaved } from '../saved.js';
+import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+
+export interface CompressedActivationArgs extends CompressedLayerArgs {
+  activation: string;
+}
+
+/**
+ * A pointwise activation (ReLU, GELU, SiLU, tanh, sigmoid, ELU, softplus) whose backward keeps a
+ * 1-bit mask (ReLU), few-bit interval codes, or the quantized input.
+ */
+export class CompressedActivation extends CompressedLayer {
+  static className = 'FrugalCompressedActivation';
+  readonly activation: ActivationName;
+
+  constructor(args: CompressedActivationArgs) {
+    super(args);
+    const act = normalizeActivation(args.activation);
+    if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
+    this.activation = act;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      if (!CompressedLayer.isTraining(kwargs) || this.activation === 'linear')
+        return applyActivation(this.activation, x);
+      return compressedOp([x], (save) => {
+        const act = saveActivationGrad(this.activation, x, {
+          bits: this.actBits,
+          fewbit: this.fewbit,
+        });
+        save(saveList([act]));
+        this.lastSavedBytes = savedBytes([act]);
+        this.lastExactBytes = 4 * x.size;
+        return {
+          value: applyActivation(this.activation, x),
+          gradFunc: (dy, saved) => [act.restore(splitSaved(saved, [act])[0])(dy)],
+        };
+      });
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), activation: this.activation };
+  }
+}
+tf.serialization.registerClass(CompressedActivation);

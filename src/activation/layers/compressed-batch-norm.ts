@@ -1,0 +1,157 @@
+import * as tf from '@tensorflow/tfjs';
+import { chunkedBackward } from '../chunked-backward.js';
+import { compressedOp } from '../custom-grad.js';
+import { rowsPerChunk, sliceRows } from '../row-chunks.js';
+import {
+  restoreRowsOf,
+  type Saved,
+  savedBytes,
+  saveExact,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
+import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+
+export interface CompressedBatchNormArgs extends CompressedLayerArgs {
+  momentum?: number;
+  epsilon?: number;
+}
+
+/**
+ * Batch normalization over the last axis (tfjs-layers' formulas and moving-average update) whose
+ * backward keeps the normalized input quantized plus the exact per-channel 1/std. Weights
+ * `gamma`, `beta`, `moving_mean`, `moving_variance`, as tfjs-layers' BatchNormalization.
+ */
+export class CompressedBatchNorm extends CompressedLayer {
+  static className = 'FrugalCompressedBatchNorm';
+  readonly momentum: number;
+  readonly epsilon: number;
+  private gamma?: tf.LayerVariable;
+  private beta?: tf.LayerVariable;
+  private movingMean?: tf.LayerVariable;
+  private movingVariance?: tf.LayerVariable;
+
+  constructor(args: CompressedBatchNormArgs) {
+    super(args);
+    this.momentum = args.momentum ?? 0.99;
+    this.epsilon = args.epsilon ?? 1e-3;
+    if (!(this.epsilon > 0)) throw new Error(`${this.name}: epsilon must be positive`);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const c = shape[shape.length - 1];
+    if (c == null) throw new Error(`${this.name}: the channel dimension must be known`);
+    this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.ones());
+    this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.zeros());
+    this.movingMean = this.addWeight(
+      'moving_mean',
+      [c],
+      'float32',
+      tf.initializers.zeros(),
+      undefined,
+      false,
+    );
+    this.movingVariance = this.addWeight(
+      'moving_variance',
+      [c],
+      'float32',
+      tf.initializers.ones(),
+      undefined,
+      false,
+    );
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      const gamma = this.gamma!.read();
+      const beta = this.beta!.read();
+      if (!CompressedLayer.isTraining(kwargs)) {
+        return tf.batchNorm(
+          x,
+          this.movingMean!.read(),
+          this.movingVariance!.read(),
+          beta,
+          gamma,
+          this.epsilon,
+        );
+      }
+      const axes = x.shape.map((_, i) => i).slice(0, -1);
+      return compressedOp([x, gamma, beta], (save) => {
+        const { mean, variance } = tf.moments(x, axes);
+        const invStd = tf.rsqrt(tf.add(variance, this.epsilon));
+        const centred = tf.sub(x, mean);
+        const xhat = tf.mul(centred, invStd);
+        centred.dispose();
+        for (const [v, value] of [
+          [this.movingMean!, mean],
+          [this.movingVariance!, variance],
+        ] as const) {
+          const old = v.read();
+          v.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - this.momentum)));
+        }
+        const xs = saveQuantized(xhat, this.actBits);
+        const st = saveExact(invStd);
+        const parts = [xs, st] as Saved<unknown>[];
+        save(saveList(parts));
+        this.lastSavedBytes = savedBytes(parts);
+        this.lastExactBytes = 4 * (x.size + invStd.size);
+        const scaled = tf.mul(xhat, gamma);
+        if (!parts.some((p) => p.tensors.includes(xhat))) xhat.dispose();
+        return {
+          value: tf.add(scaled, beta),
+          // dx = invStd * gamma * (dy - sum(dy)/m - xhat * sum(dy * xhat)/m): one pass over row
+          // chunks for the two sums (= dbeta, dgamma), one for dx, so only rows of xhat are
+          // ever rebuilt and no full-size temporary besides dx exists.
+          gradFunc: (dy, saved, freeDy) => {
+            const [sx, ss] = splitSaved(saved, parts);
+            const is = st.restore(ss);
+            const n = dy.shape[0];
+            const rows = rowsPerChunk(n, (4 * dy.size) / n);
+            let dgamma: tf.Tensor = tf.zerosLike(gamma);
+            let dbeta: tf.Tensor = tf.zerosLike(gamma);
+            for (let first = 0; first < n; first += rows) {
+              const count = Math.min(rows, n - first);
+              const d = count === n ? dy : sliceRows(dy, first, count);
+              const xh = restoreRowsOf(xs, sx, first, count);
+              const prod = tf.mul(d, xh);
+              xh.dispose();
+              const sums = [tf.sum(prod, axes), tf.sum(d, axes)];
+              prod.dispose();
+              if (d !== dy) d.dispose();
+              const next = [tf.add(dgamma, sums[0]), tf.add(dbeta, sums[1])];
+              tf.dispose([dgamma, dbeta, ...sums]);
+              [dgamma, dbeta] = next;
+            }
+            const m = x.size / gamma.size;
+            const k = tf.mul(is, gamma);
+            const meanDy = tf.div(dbeta, m);
+            const meanDyXh = tf.div(dgamma, m);
+            const g = chunkedBackward(
+              dy,
+              rows,
+              (d, first, count) => {
+                const xh = restoreRowsOf(xs, sx, first, count);
+                const dx = tf.tidy(() =>
+                  tf.mul(k, tf.sub(tf.sub(d, meanDy), tf.mul(xh, meanDyXh))),
+                );
+                xh.dispose();
+                return { dx, params: [] };
+              },
+              freeDy,
+            );
+            return [g.dx, dgamma, dbeta];
+          },
+        };
+      });
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
+  }
+}
+tf.serialization.registerClass(CompressedBatchNorm);

@@ -1,0 +1,170 @@
+import * as tf from '@tensorflow/tfjs';
+import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
+import { saveActivationGrad } from '../activation-save.js';
+import { chunkedBackward } from '../chunked-backward.js';
+import { type ConvPadding, conv2dFilterGrad, conv2dInputGrad } from '../conv-grad.js';
+import { compressedOp } from '../custom-grad.js';
+import { outsideGradient } from '../fused.js';
+import { rowsPerChunk } from '../row-chunks.js';
+import {
+  restoreRowsOf,
+  type Saved,
+  savedBytes,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
+import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+
+export interface CompressedConv2DArgs extends CompressedLayerArgs {
+  filters: number;
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
+  padding?: ConvPadding;
+  activation?: string | null;
+  useBias?: boolean;
+}
+
+function pair(v: number | number[] | undefined, dflt: number): [number, number] {
+  if (v === undefined) return [dflt, dflt];
+  return typeof v === 'number' ? [v, v] : [v[0], v[1] ?? v[0]];
+}
+
+/**
+ * Conv2D (channels last, no dilation) whose backward keeps its input quantized and the
+ * activation's derivative state; dX and dW are computed with forward convolutions only, so it
+ * trains on any backend with a conv2d kernel. Weights `kernel` [kh, kw, in, filters] and `bias`.
+ */
+export class CompressedConv2D extends CompressedLayer {
+  static className = 'FrugalCompressedConv2D';
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: ConvPadding;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  private kernel?: tf.LayerVariable;
+  private bias?: tf.LayerVariable;
+
+  constructor(args: CompressedConv2DArgs) {
+    super(args);
+    if (!Number.isInteger(args.filters) || args.filters < 1)
+      throw new Error(`${this.name}: filters must be a positive integer, got ${args.filters}`);
+    this.filters = args.filters;
+    this.kernelSize = pair(args.kernelSize, 1);
+    this.strides = pair(args.strides, 1);
+    for (const v of [...this.kernelSize, ...this.strides])
+      if (!Number.isInteger(v) || v < 1)
+        throw new Error(`${this.name}: kernelSize and strides must be positive integers`);
+    this.padding = args.padding ?? 'valid';
+    if (this.padding !== 'valid' && this.padding !== 'same')
+      throw new Error(`${this.name}: padding must be 'valid' or 'same', got ${args.padding}`);
+    const act = normalizeActivation(args.activation);
+    if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
+    this.activation = act;
+    this.useBias = args.useBias ?? true;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const c = shape[3];
+    if (shape.length !== 4 || c == null)
+      throw new Error(`${this.name}: needs NHWC input with known channels, got [${shape}]`);
+    this.kernel = this.addWeight(
+      'kernel',
+      [...this.kernelSize, c, this.filters],
+      'float32',
+      tf.initializers.glorotUniform({}),
+    );
+    if (this.useBias)
+      this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w] = inputShape as tf.Shape;
+    const out = (size: number | null, i: 0 | 1) =>
+      size == null ? null : outputSize(size, this.kernelSize[i], this.strides[i], this.padding);
+    return [n, out(h, 0), out(w, 1), this.filters];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs) as tf.Tensor4D;
+      const w = this.kernel!.read() as tf.Tensor4D;
+      const b = this.bias?.read();
+      const forward = () => {
+        const z = tf.conv2d(x, w, this.strides, this.padding);
+        return b ? tf.add(z, b) : z;
+      };
+      if (!CompressedLayer.isTraining(kwargs)) return applyActivation(this.activation, forward());
+      return compressedOp(b ? [x, w, b] : [x, w], (save) => {
+        // ReLU's mask is (y > 0), so one fused kernel gives the output without a separate z.
+        const fusedRelu = this.activation === 'relu' && this.actBits !== 32;
+        const z = fusedRelu
+          ? outsideGradient(() =>
+              tf.fused.conv2d({
+                x,
+                filter: w,
+                strides: this.strides,
+                pad: this.padding,
+                bias: b,
+                activation: 'relu',
+              }),
+            )
+          : (forward() as tf.Tensor4D);
+        const xs = saveQuantized(x, this.actBits);
+        const act = saveActivationGrad(this.activation, z, {
+          bits: this.actBits,
+          fewbit: this.fewbit,
+        });
+        const parts = [xs, act] as Saved<unknown>[];
+        save(saveList(parts));
+        this.lastSavedBytes = savedBytes(parts);
+        this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
+        return {
+          value: fusedRelu ? z : applyActivation(this.activation, z),
+          gradFunc: (dy, saved, freeDy) => {
+            const [sx, sa] = splitSaved(saved, parts);
+            const n = x.shape[0];
+            const rows = rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n);
+            const g = chunkedBackward(
+              dy,
+              rows,
+              (dyRows, first, count) => {
+                const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+                const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
+                const dw = conv2dFilterGrad(xr, dz, w.shape, this.strides, this.padding);
+                xr.dispose();
+                const xShape = [count, x.shape[1], x.shape[2], x.shape[3]] as const;
+                const dx = conv2dInputGrad(dz, w, [...xShape], this.strides, this.padding);
+                const params = b ? [dw, tf.sum(dz, [0, 1, 2])] : [dw];
+                if (dz !== dyRows) dz.dispose();
+                return { dx, params };
+              },
+              freeDy,
+            );
+            return [g.dx, ...g.params];
+          },
+        };
+      });
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      activation: this.activation,
+      useBias: this.useBias,
+    };
+  }
+}
+tf.serialization.registerClass(CompressedConv2D);
+
+function outputSize(size: number, k: number, s: number, padding: ConvPadding): number {
+  return padding === 'valid' ? Math.floor((size - k) / s) + 1 : Math.ceil(size / s);
+}

@@ -1,0 +1,147 @@
+import * as tf from '@tensorflow/tfjs';
+import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
+import { saveActivationGrad } from '../activation-save.js';
+import { compressedOp } from '../custom-grad.js';
+import { outsideGradient } from '../fused.js';
+import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../rmm.js';
+import {
+  type Saved,
+  savedBytes,
+  saveExact,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
+import { nextSeed } from '../seed.js';
+import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+
+export interface CompressedDenseArgs extends CompressedLayerArgs {
+  units: number;
+  activation?: string | null;
+  useBias?: boolean;
+  /** Randomized-matmul backward: fraction of input rows kept as S X (0: off). */
+  rmmRatio?: number;
+  rmmKind?: RmmKind;
+}
+
+/**
+ * Dense (x W + b, then the activation) whose backward keeps x quantized (or S x with the
+ * randomized-matmul backward) and the activation's derivative state, instead of float32 tensors.
+ * Weights `kernel` [in, units] and `bias` [units], as tfjs-layers' Dense.
+ */
+export class CompressedDense extends CompressedLayer {
+  static className = 'FrugalCompressedDense';
+  readonly units: number;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  rmmRatio: number;
+  rmmKind: RmmKind;
+  private kernel?: tf.LayerVariable;
+  private bias?: tf.LayerVariable;
+
+  constructor(args: CompressedDenseArgs) {
+    super(args);
+    if (!Number.isInteger(args.units) || args.units < 1)
+      throw new Error(`${this.name}: units must be a positive integer, got ${args.units}`);
+    const act = normalizeActivation(args.activation);
+    if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
+    this.units = args.units;
+    this.activation = act;
+    this.useBias = args.useBias ?? true;
+    this.rmmRatio = args.rmmRatio ?? 0;
+    if (!(this.rmmRatio >= 0 && this.rmmRatio <= 1))
+      throw new Error(`${this.name}: rmmRatio must be in [0, 1], got ${args.rmmRatio}`);
+    this.rmmKind = args.rmmKind ?? 'gaussian';
+    if (!RMM_KINDS.includes(this.rmmKind))
+      throw new Error(`${this.name}: rmmKind must be one of ${RMM_KINDS.join(', ')}`);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const inDim = shape[shape.length - 1];
+    if (inDim == null) throw new Error(`${this.name}: the last input dimension must be known`);
+    this.kernel = this.addWeight(
+      'kernel',
+      [inDim, this.units],
+      'float32',
+      tf.initializers.glorotUniform({}),
+    );
+    if (this.useBias)
+      this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (inputShape as tf.Shape).slice();
+    shape[shape.length - 1] = this.units;
+    return shape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      const w = this.kernel!.read() as tf.Tensor2D;
+      const b = this.bias?.read();
+      const inDim = w.shape[0];
+      const outShape = [...x.shape.slice(0, -1), this.units];
+      if (!CompressedLayer.isTraining(kwargs)) {
+        const z = tf.matMul(x.reshape([-1, inDim]), w);
+        return applyActivation(this.activation, b ? tf.add(z, b) : z).reshape(outShape);
+      }
+      const vars = b ? [x, w, b] : [x, w];
+      return compressedOp(vars, (save) => {
+        const x2 = x.reshape([-1, inDim]) as tf.Tensor2D;
+        const rows = x2.shape[0];
+        // ReLU's mask is (y > 0), so one fused kernel gives the output without a separate z.
+        const fusedRelu = this.activation === 'relu' && this.actBits !== 32;
+        const z = outsideGradient(() =>
+          tf.fused.matMul({ a: x2, b: w, bias: b, activation: fusedRelu ? 'relu' : 'linear' }),
+        );
+        const y = (fusedRelu ? z : applyActivation(this.activation, z)).reshape(outShape);
+        const rmm = this.rmmRatio > 0;
+        const k = projectionRows(rows, this.rmmRatio);
+        const seed = nextSeed();
+        const xs: Saved<tf.Tensor> = rmm
+          ? saveExact(projectRows(x2, this.rmmKind, k, seed))
+          : saveQuantized(x, this.actBits);
+        const act = saveActivationGrad(this.activation, z.reshape(outShape), {
+          bits: this.actBits,
+          fewbit: this.fewbit,
+        });
+        const parts = [xs, act] as Saved<unknown>[];
+        save(saveList(parts));
+        this.lastSavedBytes = savedBytes(parts);
+        this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
+        return {
+          value: y,
+          gradFunc: (dy, saved, freeDy) => {
+            const [sx, sa] = splitSaved(saved, parts);
+            const dz = act.restore(sa)(dy).reshape([rows, this.units]) as tf.Tensor2D;
+            if (dz !== dy) freeDy();
+            const dw = rmm
+              ? tf.matMul(
+                  xs.restore(sx) as tf.Tensor2D,
+                  projectRows(dz, this.rmmKind, k, seed),
+                  true,
+                )
+              : tf.matMul(xs.restore(sx).reshape([rows, inDim]) as tf.Tensor2D, dz, true);
+            const dx = tf.matMul(dz, w, false, true).reshape(x.shape);
+            return b ? [dx, dw, tf.sum(dz, 0)] : [dx, dw];
+          },
+        };
+      });
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      activation: this.activation,
+      useBias: this.useBias,
+      rmmRatio: this.rmmRatio,
+      rmmKind: this.rmmKind,
+    };
+  }
+}
+tf.serialization.registerClass(CompressedDense);

@@ -1,0 +1,129 @@
+import * as tf from '@tensorflow/tfjs';
+import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
+import { saveActivationGrad } from '../activation-save.js';
+import {
+  type ConvPadding,
+  depthwiseFilterGrad,
+  depthwiseInputGrad,
+  padBefore,
+} from '../conv-grad.js';
+import { compressedOp } from '../custom-grad.js';
+import { type Saved, savedBytes, saveList, saveQuantized, splitSaved } from '../saved.js';
+import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+
+export interface CompressedDepthwiseConv2DArgs extends CompressedLayerArgs {
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
+  padding?: ConvPadding;
+  activation?: string | null;
+  useBias?: boolean;
+}
+
+function pair(v: number | number[] | undefined, dflt: number): [number, number] {
+  if (v === undefined) return [dflt, dflt];
+  return typeof v === 'number' ? [v, v] : [v[0], v[1] ?? v[0]];
+}
+
+/**
+ * DepthwiseConv2D (channels last, channel multiplier 1, no dilation) whose backward keeps its
+ * input quantized; dX and dW use forward depthwise convolutions only. Weights
+ * `depthwise_kernel` [kh, kw, channels, 1] and `bias`, as tfjs-layers'.
+ */
+export class CompressedDepthwiseConv2D extends CompressedLayer {
+  static className = 'FrugalCompressedDepthwiseConv2D';
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: ConvPadding;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  private kernel?: tf.LayerVariable;
+  private bias?: tf.LayerVariable;
+
+  constructor(args: CompressedDepthwiseConv2DArgs) {
+    super(args);
+    this.kernelSize = pair(args.kernelSize, 1);
+    this.strides = pair(args.strides, 1);
+    for (const v of [...this.kernelSize, ...this.strides])
+      if (!Number.isInteger(v) || v < 1)
+        throw new Error(`${this.name}: kernelSize and strides must be positive integers`);
+    this.padding = args.padding ?? 'valid';
+    if (this.padding !== 'valid' && this.padding !== 'same')
+      throw new Error(`${this.name}: padding must be 'valid' or 'same', got ${args.padding}`);
+    const act = normalizeActivation(args.activation);
+    if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
+    this.activation = act;
+    this.useBias = args.useBias ?? true;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const c = shape[3];
+    if (shape.length !== 4 || c == null)
+      throw new Error(`${this.name}: needs NHWC input with known channels, got [${shape}]`);
+    this.kernel = this.addWeight(
+      'depthwise_kernel',
+      [...this.kernelSize, c, 1],
+      'float32',
+      tf.initializers.glorotUniform({}),
+    );
+    if (this.useBias) this.bias = this.addWeight('bias', [c], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w, c] = inputShape as tf.Shape;
+    const out = (size: number | null, i: 0 | 1) =>
+      size == null ? null : padBefore(size, this.kernelSize[i], this.strides[i], this.padding).out;
+    return [n, out(h, 0), out(w, 1), c];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs) as tf.Tensor4D;
+      const w = this.kernel!.read() as tf.Tensor4D;
+      const b = this.bias?.read();
+      const forward = () => {
+        const z = tf.depthwiseConv2d(x, w, this.strides, this.padding);
+        return b ? tf.add(z, b) : z;
+      };
+      if (!CompressedLayer.isTraining(kwargs)) return applyActivation(this.activation, forward());
+      return compressedOp(b ? [x, w, b] : [x, w], (save) => {
+        const z = forward() as tf.Tensor4D;
+        const xs = saveQuantized(x, this.actBits);
+        const act = saveActivationGrad(this.activation, z, {
+          bits: this.actBits,
+          fewbit: this.fewbit,
+        });
+        const parts = [xs, act] as Saved<unknown>[];
+        save(saveList(parts));
+        this.lastSavedBytes = savedBytes(parts);
+        this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
+        return {
+          value: applyActivation(this.activation, z),
+          gradFunc: (dy, saved, freeDy) => {
+            const [sx, sa] = splitSaved(saved, parts);
+            const dz = act.restore(sa)(dy) as tf.Tensor4D;
+            if (dz !== dy) freeDy();
+            const xr = xs.restore(sx) as tf.Tensor4D;
+            const dw = depthwiseFilterGrad(xr, dz, w.shape, this.strides, this.padding);
+            if (xr !== sx[0]) xr.dispose();
+            const dx = depthwiseInputGrad(dz, w, x.shape, this.strides, this.padding);
+            return b ? [dx, dw, tf.sum(dz, [0, 1, 2])] : [dx, dw];
+          },
+        };
+      });
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      kernelSize: this.kernelSize,
+      strides: this.strides,
+      padding: this.padding,
+      activation: this.activation,
+      useBias: this.useBias,
+    };
+  }
+}
+tf.serialization.registerClass(CompressedDepthwiseConv2D);

@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs';
+import { compressedOp } from '../custom-grad.js';
+import {
+  type Saved,
+  savedBytes,
+  saveExact,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
+import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+
+export interface CompressedLayerNormArgs extends CompressedLayerArgs {
+  epsilon?: number;
+}
+
+/**
+ * Layer normalization over the last axis (gamma and beta, as tfjs-layers') whose backward keeps
+ * the normalized input quantized plus the exact 1/std of each row.
+ */
+export class CompressedLayerNorm extends CompressedLayer {
+  static className = 'FrugalCompressedLayerNorm';
+  readonly epsilon: number;
+  private gamma?: tf.LayerVariable;
+  private beta?: tf.LayerVariable;
+
+  constructor(args: CompressedLayerNormArgs) {
+    super(args);
+    this.epsilon = args.epsilon ?? 1e-3;
+    if (!(this.epsilon > 0)) throw new Error(`${this.name}: epsilon must be positive`);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const d = shape[shape.length - 1];
+    if (d == null) throw new Error(`${this.name}: the last dimension must be known`);
+    this.gamma = this.addWeight('gamma', [d], 'float32', tf.initializers.ones());
+    this.beta = this.addWeight('beta', [d], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      const gamma = this.gamma!.read();
+      const beta = this.beta!.read();
+      const last = x.rank - 1;
+      const normalize = () => {
+        const { mean, variance } = tf.moments(x, last, true);
+        const invStd = tf.rsqrt(tf.add(variance, this.epsilon));
+        return { xhat: tf.mul(tf.sub(x, mean), invStd), invStd };
+      };
+      if (!CompressedLayer.isTraining(kwargs)) return tf.add(tf.mul(normalize().xhat, gamma), beta);
+      return compressedOp([x, gamma, beta], (save) => {
+        const { xhat, invStd } = normalize();
+        const xs = saveQuantized(xhat, this.actBits);
+        const st = saveExact(invStd);
+        const parts = [xs, st] as Saved<unknown>[];
+        save(saveList(parts));
+        this.lastSavedBytes = savedBytes(parts);
+        this.lastExactBytes = 4 * (x.size + invStd.size);
+        return {
+          value: tf.add(tf.mul(xhat, gamma), beta),
+          gradFunc: (dy, saved) => {
+            const [sx, ss] = splitSaved(saved, parts);
+            const xh = xs.restore(sx);
+            const is = st.restore(ss);
+            const rows = x.shape.map((_, i) => i).slice(0, -1);
+            const dgamma = tf.sum(tf.mul(dy, xh), rows);
+            const dbeta = tf.sum(dy, rows);
+            const dxhat = tf.mul(dy, gamma);
+            const dx = tf.mul(
+              is,
+              tf.sub(
+                tf.sub(dxhat, tf.mean(dxhat, last, true)),
+                tf.mul(xh, tf.mean(tf.mul(dxhat, xh), last, true)),
+              ),
+            );
+            return [dx, dgamma, dbeta];
+          },
+        };
+      });
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), epsilon: this.epsilon };
+  }
+}
+tf.serialization.registerClass(CompressedLayerNorm);

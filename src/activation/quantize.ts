@@ -1,0 +1,156 @@
+import type { Rng } from '../engine/random.js';
+import type { PackedBits } from './bits.js';
+
+/** Values per quantization group (ActNN): each group has its own min and scale. */
+export const GROUP_SIZE = 256;
+
+/**
+ * A tensor quantized per group with stochastic rounding. Each sample is flattened and split into
+ * groups of `GROUP_SIZE` values (the tail padded), so groups never straddle two samples.
+ */
+export interface QuantizedGroups {
+  bits: PackedBits;
+  samples: number;
+  /** Values of one sample (product of the non-batch dimensions). */
+  perSample: number;
+  /** Packed codes, `GROUP_SIZE * bits / 32` words per group. */
+  words: Int32Array;
+  /** Per-group minimum and step: value = min + code * scale. */
+  mins: Float32Array;
+  scales: Float32Array;
+}
+
+export function groupsPerSample(perSample: number): number {
+  return Math.ceil(perSample / GROUP_SIZE);
+}
+
+/** Bytes the quantized form holds: packed words plus float32 min and scale per group. */
+export function quantizedBytes(q: QuantizedGroups): number {
+  return q.words.byteLength + q.mins.byteLength + q.scales.byteLength;
+}
+
+/**
+ * Quantizes `values` (samples x perSample, row-major) to `bits` bits per value with stochastic
+ * rounding: code = floor((x - min) / scale + u), u ~ U[0,1), so E[min + code * scale] = x.
+ */
+export function quantizeGroups(
+  values: ArrayLike<number>,
+  samples: number,
+  bits: PackedBits,
+  rng: Rng,
+): QuantizedGroups {
+  if (!Number.isInteger(samples) || samples < 1 || values.length % samples !== 0)
+    throw new Error(`quantizeGroups: ${values.length} values do not split into ${samples} samples`);
+  const q = allocateGroups(samples, values.length / samples, bits);
+  quantizeSamplesInto(values, q, 0, rng);
+  return q;
+}
+
+/** Zeroed storage for `samples` x `perSample` values quantized to `bits` bits. */
+export function allocateGroups(
+  samples: number,
+  perSample: number,
+  bits: PackedBits,
+): QuantizedGroups {
+  const nGroups = samples * groupsPerSample(perSample);
+  return {
+    bits,
+    samples,
+    perSample,
+    words: new Int32Array((nGroups * GROUP_SIZE * bits) / 32),
+    mins: new Float32Array(nGroups),
+    scales: new Float32Array(nGroups),
+  };
+}
+
+/**
+ * Quantizes the samples `first` .. held in `values` (whole samples, row-major) into `q`. Calling it
+ * on consecutive chunks with one `rng` gives exactly what one call on all the values gives.
+ */
+export function quantizeSamplesInto(
+  values: ArrayLike<number>,
+  q: QuantizedGroups,
+  first: number,
+  rng: Rng,
+): void {
+  const { bits, perSample, words, mins, scales } = q;
+  const samples = values.length / perSample;
+  if (!Number.isInteger(samples) || first < 0 || first + samples > q.samples)
+    throw new Error(
+      `quantizeSamplesInto: ${values.length} values are not whole samples ${first}..`,
+    );
+  const gps = groupsPerSample(perSample);
+  const levels = (1 << bits) - 1;
+  const per = 32 / bits;
+  const wordsPerGroup = GROUP_SIZE / per;
+  for (let s = 0; s < samples; s++) {
+    const base = s * perSample;
+    for (let g = 0; g < gps; g++) {
+      const start = base + g * GROUP_SIZE;
+      const end = Math.min(start + GROUP_SIZE, base + perSample);
+      let lo = Number.POSITIVE_INFINITY;
+      let hi = Number.NEGATIVE_INFINITY;
+      for (let i = start; i < end; i++) {
+        const v = values[i];
+        if (v - v !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      const gi = (first + s) * gps + g;
+      const scale = Math.fround((hi - lo) / levels);
+      mins[gi] = lo;
+      scales[gi] = scale;
+      const lo32 = mins[gi];
+      const w0 = gi * wordsPerGroup;
+      if (scale === 0) continue;
+      const inv = 1 / scale;
+      for (let i = start; i < end; i++) {
+        let c = Math.floor((values[i] - lo32) * inv + rng());
+        if (c < 0) c = 0;
+        else if (c > levels) c = levels;
+        const j = i - start;
+        words[w0 + ((j / per) | 0)] |= c << ((j % per) * bits);
+      }
+    }
+  }
+}
+
+/** Reconstructs the values (samples x perSample) from their quantized groups. */
+export function dequantizeGroups(q: QuantizedGroups): Float32Array {
+  return dequantizeSamples(q, 0, q.samples);
+}
+
+/** Reconstructs samples `first` .. `first + count - 1` only (count x perSample values). */
+export function dequantizeSamples(q: QuantizedGroups, first: number, count: number): Float32Array {
+  const { bits, samples, perSample, words, mins, scales } = q;
+  if (
+    !Number.isInteger(first) ||
+    !Number.isInteger(count) ||
+    first < 0 ||
+    count < 0 ||
+    first + count > samples
+  )
+    throw new Error(`dequantizeSamples: samples ${first}..${first + count} not in 0..${samples}`);
+  const gps = groupsPerSample(perSample);
+  const per = 32 / bits;
+  const wordsPerGroup = GROUP_SIZE / per;
+  const mask = (1 << bits) - 1;
+  const out = new Float32Array(count * perSample);
+  for (let s = first; s < first + count; s++) {
+    const base = (s - first) * perSample;
+    for (let g = 0; g < gps; g++) {
+      const gi = s * gps + g;
+      const start = base + g * GROUP_SIZE;
+      const end = Math.min(start + GROUP_SIZE, base + perSample);
+      const lo = mins[gi];
+      const scale = scales[gi];
+      const w0 = gi * wordsPerGroup;
+      for (let i = start; i < end; i++) {
+        const j = i - start;
+        const c = (words[w0 + ((j / per) | 0)] >>> ((j % per) * bits)) & mask;
+        out[i] = lo + c * scale;
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs';
+import { withValues } from './js-memory.js';
+
+let chunkBytes = 1 << 20;
+
+/**
+ * Sets how many bytes of one tensor a chunked pass may hold in full precision at once (about
+ * 1 MiB by default): the compressed layers read activations for quantization, and rebuild them in
+ * the backward, that many bytes at a time. Smaller chunks lower the step's peak and add calls.
+ */
+export function setBackwardChunkBytes(bytes: number): void {
+  if (!Number.isFinite(bytes) || bytes < 1)
+    throw new Error(`backward chunk bytes must be a positive number, got ${bytes}`);
+  chunkBytes = bytes;
+}
+
+export function backwardChunkBytes(): number {
+  return chunkBytes;
+}
+
+/** Samples per chunk so that a chunk of a tensor with `bytesPerRow` per sample fits the setting. */
+export function rowsPerChunk(batch: number, bytesPerRow: number): number {
+  return Math.max(1, Math.min(batch, Math.floor(chunkBytes / Math.max(1, bytesPerRow))));
+}
+
+/** Rows `first` .. `first + count - 1` of `t` along its leading axis (a new tensor). */
+export function sliceRows(t: tf.Tensor, first: number, count: number): tf.Tensor {
+  if (first === 0 && count === t.shape[0]) return t.clone();
+  const begin = t.shape.map((_, i) => (i === 0 ? first : 0));
+  const size = t.shape.map((d, i) => (i === 0 ? count : d));
+  return tf.slice(t, begin, size);
+}
+
+/**
+ * Reads `t`'s values a chunk of samples at a time (all at once for rank < 2 or when they fit one
+ * chunk), so the JS copy that backends other than cpu make never holds the whole tensor.
+ */
+export function forEachRowChunk(
+  t: tf.Tensor,
+  f: (values: tf.TypedArray, first: number, count: number) => void,
+): void {
+  const n = t.rank > 1 ? t.shape[0] : 1;
+  const rows = rowsPerChunk(n, (t.size / n) * 4);
+  if (rows >= n) {
+    withValues(t, (v) => f(v, 0, n));
+    return;
+  }
+  for (let first = 0; first < n; first += rows) {
+    const count = Math.min(rows, n - first);
+    const part = sliceRows(t, first, count);
+    try {
+      withValues(part, (v) => f(v, first, count));
+    } finally {
+      part.dispose();
+    }
+  }
+}

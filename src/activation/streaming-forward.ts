@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs';
+
+interface GraphNode {
+  inboundLayers: tf.layers.Layer[];
+  inputTensors: tf.SymbolicTensor[];
+  outputTensors: tf.SymbolicTensor[];
+}
+
+/**
+ * A forward pass that runs a layers model one layer at a time and frees each intermediate output
+ * as soon as its last consumer has run. tfjs-layers' own `apply` holds every layer output until
+ * the whole model call returns, so the forward's peak is the sum of all outputs whatever the
+ * layers save for backward; with this forward only what is saved (compressed) stays alive.
+ * Works for Sequential and functional models (single input, single output).
+ */
+export function streamingForward(
+  model: tf.LayersModel,
+): (xs: tf.Tensor, training: boolean) => tf.Tensor {
+  if (model.inputs.length !== 1 || model.outputs.length !== 1)
+    throw new Error('streamingForward: only models with one input and one output are supported');
+  const steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[] = [];
+  const uses = new Map<number, number>();
+  if (model instanceof tf.Sequential) {
+    // A chain: layer i reads output i-1 (ids are positions here, not symbolic tensor ids).
+    model.layers.forEach((layer, i) => {
+      uses.set(i, 1);
+      steps.push({ layer, ins: [i], outs: [i + 1] });
+    });
+    return run(steps, uses, 0, model.layers.length);
+  }
+  const inner = model;
+  const inputId = inner.inputs[0].id;
+  const outputId = inner.outputs[0].id;
+  for (const layer of inner.layers) {
+    if (layer.getClassName() === 'InputLayer') continue;
+    const nodes = (layer as unknown as { inboundNodes: GraphNode[] }).inboundNodes;
+    const node = nodes.find((n) =>
+      n.outputTensors.some((t) => inner.layers.includes(t.sourceLayer as tf.layers.Layer)),
+    );
+    if (!node)
+      throw new Error(`streamingForward: layer '${layer.name}' is not connected in the model`);
+    const ins = node.inputTensors.map((t) => t.id);
+    for (const id of ins) uses.set(id, (uses.get(id) ?? 0) + 1);
+    steps.push({ layer, ins, outs: node.outputTensors.map((t) => t.id) });
+  }
+  return run(steps, uses, inputId, outputId);
+}
+
+function run(
+  steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[],
+  uses: Map<number, number>,
+  inputId: number,
+  outputId: number,
+): (xs: tf.Tensor, training: boolean) => tf.Tensor {
+  return (xs, training) =>
+    tf.tidy(() => {
+      const live = new Map<number, tf.Tensor>([[inputId, xs]]);
+      const left = new Map(uses);
+      for (const s of steps) {
+        const args = s.ins.map((id) => {
+          const t = live.get(id);
+          if (!t) throw new Error(`streamingForward: missing input of layer '${s.layer.name}'`);
+          return t;
+        });
+        const out = s.layer.apply(args.length === 1 ? args[0] : args, { training }) as
+          | tf.Tensor
+          | tf.Tensor[];
+        const outs = Array.isArray(out) ? out : [out];
+        s.outs.forEach((id, i) => {
+          live.set(id, outs[i]);
+        });
+        for (const id of s.ins) {
+          const n = (left.get(id) ?? 1) - 1;
+          left.set(id, n);
+          if (n === 0 && id !== inputId && id !== outputId) {
+            live.get(id)?.dispose();
+            live.delete(id);
+          }
+        }
+      }
+      const y = live.get(outputId);
+      if (!y) throw new Error('streamingForward: the model output was never computed');
+      return y;
+    });
+}

@@ -1,0 +1,166 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ClassificationData } from '../data/dataset.js';
+import { type CompressConfig, validateCompressConfig } from './config.js';
+import './methods/builtin.js';
+import { pairedLatencyMs, predictAll } from './metrics/output-quality.js';
+import { synthesizeFromBatchNorm } from './quantize/data-free.js';
+import {
+  type CompressContext,
+  type CompressProgress,
+  getMethod,
+  type LayerOptions,
+} from './registry.js';
+import { type CompressReport, type EvalSet, type StepRecord, summarizeModel } from './report.js';
+
+export interface CompressOptions {
+  /** Calibration inputs; default: `calibrationCount` train samples of `data`, else synthesised from batch-norm statistics. */
+  calibration?: tf.Tensor;
+  calibrationCount?: number;
+  /** Labelled data for fine-tuning, bit allocation and evaluation. */
+  data?: ClassificationData;
+  /** Where to measure before/after; default: `data`'s test split (up to 1000), else calibration. */
+  evaluation?: EvalSet;
+  /** Measure sizes, FLOPs, latency and quality before and after (default true). */
+  measure?: boolean;
+  seed?: number;
+  onProgress?: (e: CompressProgress) => void;
+}
+
+export interface CompressResult {
+  model: tf.LayersModel;
+  report: CompressReport;
+}
+
+function firstSamples(data: ClassificationData, which: 'train' | 'test', count: number) {
+  const n = Math.min(count, data[which].count);
+  const per = data.sampleShape.reduce((a, b) => a * b, 1);
+  return {
+    xs: tf.tensor(data[which].x.subarray(0, n * per), [n, ...data.sampleShape]),
+    labels: data[which].y.slice(0, n),
+  };
+}
+
+function layerOptions<O>(
+  parse: (raw: Record<string, unknown>, where: string) => O,
+  step: CompressConfig['steps'][number],
+  index: number,
+  model: tf.LayersModel,
+): LayerOptions<O> {
+  const where = `steps[${index}] (${step.method})`;
+  const global = parse(step.options ?? {}, `${where} options`);
+  const overrides = new Map<string, O | null>();
+  for (const [name, o] of Object.entries(step.layers ?? {})) {
+    if (!model.layers.some((l) => l.name === name)) {
+      throw new Error(
+        `${where}: layer override '${name}' names no layer of the model (layers: ${model.layers.map((l) => l.name).join(', ')})`,
+      );
+    }
+    overrides.set(
+      name,
+      o === 'skip' ? null : parse({ ...step.options, ...o }, `${where}.layers.${name}`),
+    );
+  }
+  return {
+    global,
+    forLayer: (name) => (overrides.has(name) ? (overrides.get(name) ?? null) : global),
+  };
+}
+
+/**
+ * Compresses a trained model by a versioned config: each step's method (from the registry) runs
+ * in order on the previous step's model. Returns the new model and a report (sizes really
+ * serialised, FLOPs, latency on the active backend, accuracy or output SQNR), per layer and in
+ * total. The input model is not modified.
+ */
+export async function compress(
+  model: tf.LayersModel,
+  config: unknown,
+  options: CompressOptions = {},
+): Promise<CompressResult> {
+  const c = validateCompressConfig(config);
+  const seed = options.seed ?? 0;
+  const owned: tf.Tensor[] = [];
+  const needsCalibration = c.steps.some((s, i) => {
+    const m = getMethod(s.method);
+    return m.needsCalibration?.(m.parseOptions(s.options ?? {}, `steps[${i}]`)) ?? false;
+  });
+  let calibration = options.calibration;
+  let calibrationLabels: Int32Array | undefined;
+  if (!calibration && options.data) {
+    const first = firstSamples(options.data, 'train', options.calibrationCount ?? 256);
+    calibration = first.xs;
+    calibrationLabels = first.labels;
+    owned.push(calibration);
+  }
+  if (!calibration && needsCalibration) {
+    calibration = synthesizeFromBatchNorm(model, { count: options.calibrationCount ?? 64, seed });
+    owned.push(calibration);
+  }
+  try {
+    const ctx: CompressContext = {
+      calibration,
+      calibrationLabels,
+      data: options.data,
+      seed,
+      onProgress: options.onProgress,
+    };
+    const steps: StepRecord[] = [];
+    let current = model;
+    for (const [i, step] of c.steps.entries()) {
+      const method = getMethod(step.method);
+      const t0 = performance.now();
+      const result = await method.apply(
+        current,
+        layerOptions((raw, where) => method.parseOptions(raw, where), step, i, current),
+        ctx,
+      );
+      if (current !== model) current.dispose();
+      current = result.model;
+      steps.push({
+        method: step.method,
+        seconds: (performance.now() - t0) / 1000,
+        layers: result.layers,
+      });
+    }
+    const report: CompressReport = { config: c, steps };
+    if (options.measure ?? true) {
+      let evalSet = options.evaluation;
+      if (!evalSet && options.data) {
+        evalSet = firstSamples(options.data, 'test', 1000);
+        owned.push(evalSet.xs);
+      }
+      if (!evalSet) {
+        const xs =
+          calibration ??
+          tf.randomNormal(
+            [32, ...(model.inputs[0].shape.slice(1) as number[])],
+            0,
+            1,
+            'float32',
+            seed,
+          );
+        if (!calibration) owned.push(xs);
+        evalSet = { xs: xs as tf.Tensor };
+      }
+      const backend = tf.getBackend();
+      report.before = await summarizeModel(model, evalSet, backend);
+      report.after = await summarizeModel(current, evalSet, backend, {
+        model,
+        outputs: predictAll(model, evalSet.xs),
+      });
+      const batch = evalSet.xs.slice(0, Math.min(32, evalSet.xs.shape[0]));
+      try {
+        [report.before.latencyMs, report.after.latencyMs] = await pairedLatencyMs(
+          model,
+          current,
+          batch,
+        );
+      } finally {
+        batch.dispose();
+      }
+    }
+    return { model: current, report };
+  } finally {
+    tf.dispose(owned);
+  }
+}

@@ -1,0 +1,37 @@
+import { type LayerReplacement, rebuildModel } from '../model-surgery.js';
+import { checkKnownFields, intField } from '../options.js';
+import { QuantizedEmbedding } from '../packed/quantized-embedding.js';
+import type { CompressionMethod } from '../registry.js';
+
+/** 'embedding': row-wise quantized Embedding tables (greedy per-row ranges, fp16 scale + bias). */
+export const embeddingMethod: CompressionMethod<{ bits: number }> = {
+  name: 'embedding',
+  summary: 'row-wise 4-bit Embedding tables with the greedy range search',
+  parseOptions: (raw, where) => {
+    checkKnownFields(raw, ['bits'], where);
+    return { bits: intField(raw, 'bits', where, { min: 2, max: 8, fallback: 4 }) };
+  },
+  apply: async (model, options) => {
+    const replace = new Map<string, LayerReplacement>();
+    const notes: Record<string, string> = {};
+    for (const layer of model.layers) {
+      const o = options.forLayer(layer.name);
+      if (!o || layer.getClassName() !== 'Embedding') continue;
+      const cfg = layer.getConfig();
+      if (cfg.maskZero) {
+        notes[layer.name] = 'skipped: maskZero embeddings are not supported';
+        continue;
+      }
+      const [table] = layer.getWeights();
+      const [inputDim, outputDim] = table.shape;
+      const values = table.dataSync();
+      replace.set(layer.name, {
+        className: QuantizedEmbedding.className,
+        config: () => ({ inputDim, outputDim, bits: o.bits }),
+        setWeights: (l) => (l as QuantizedEmbedding).setTable(values),
+      });
+      notes[layer.name] = `row-wise int${o.bits} (fp16 scale + bias per row)`;
+    }
+    return { model: await rebuildModel(model, { replace }), layers: notes };
+  },
+};

@@ -1,0 +1,51 @@
+import {
+  type DecomposeConfig,
+  type LayerDecomposition,
+  validateDecomposeConfig,
+} from '../decompose/config.js';
+import { decomposeModel } from '../decompose/decompose-model.js';
+import type { RawOptions } from '../options.js';
+import type { CompressionMethod } from '../registry.js';
+
+/** Default when a step gives no method: Dense layers by truncated SVD at half their parameters. */
+const DEFAULTS: LayerDecomposition = { method: 'svd', ratio: 0.5 };
+
+/**
+ * 'lowrank': the decomposition module's `decomposeModel` (SVD, Tucker-2, CP, ADMM-CP, TTM) as a
+ * compress step. Options are a DecomposeConfig's per-layer settings; layer overrides become its
+ * `layers` entries ('skip' -> { skip: true }).
+ */
+export const lowrankMethod: CompressionMethod<LayerDecomposition> = {
+  name: 'lowrank',
+  summary: 'low-rank / tensor decompositions (svd, tucker2, cp, cp-admm, ttm; default svd at 0.5x)',
+  parseOptions: (raw: RawOptions, where) => {
+    const settings = (Object.keys(raw).length === 0 ? DEFAULTS : raw) as LayerDecomposition;
+    try {
+      validateDecomposeConfig(settings);
+    } catch (e) {
+      throw new Error(`${where}: ${(e as Error).message}`);
+    }
+    return settings;
+  },
+  apply: async (model, options) => {
+    const layers: Record<string, LayerDecomposition> = {};
+    for (const layer of model.layers) {
+      const o = options.forLayer(layer.name);
+      if (o === null) layers[layer.name] = { skip: true };
+      else if (o !== options.global) layers[layer.name] = o;
+    }
+    const config: DecomposeConfig = { ...options.global, layers };
+    const r = decomposeModel(model, config);
+    return {
+      model: r.model,
+      layers: Object.fromEntries(
+        r.report.layers.flatMap((l) =>
+          l.replacedBy.map((name) => [
+            name,
+            `${l.method} rank ${l.rank} of '${l.layer}': ${l.paramsBefore} -> ${l.paramsAfter} params, relative error ${l.relativeError.toExponential(2)}`,
+          ]),
+        ),
+      ),
+    };
+  },
+};

@@ -1,0 +1,71 @@
+import * as tf from '@tensorflow/tfjs';
+import { type PackedLayerArgs, PackedLayerBase } from './packed-layer-base.js';
+
+export interface PackedConv2DArgs extends PackedLayerArgs {
+  strides?: [number, number];
+  padding?: 'valid' | 'same';
+  dilationRate?: [number, number];
+}
+
+/** Conv2D (channels last) with a packed kernel [kh, kw, in, out]. */
+export class PackedConv2D extends PackedLayerBase {
+  static className = 'FrugalPackedConv2D';
+  readonly strides: [number, number];
+  readonly padding: 'valid' | 'same';
+  readonly dilationRate: [number, number];
+
+  constructor(args: PackedConv2DArgs) {
+    super(args);
+    if (args.kernelShape.length !== 4)
+      throw new Error(`PackedConv2D '${this.name}': kernelShape must be [kh, kw, in, out]`);
+    this.strides = args.strides ?? [1, 1];
+    this.padding = args.padding ?? 'valid';
+    this.dilationRate = args.dilationRate ?? [1, 1];
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    if (shape.length !== 4 || shape[3] !== this.inChannels) {
+      throw new Error(
+        `PackedConv2D '${this.name}': expects [batch, h, w, ${this.inChannels}] inputs, got [${shape}]`,
+      );
+    }
+    this.addPackedWeights();
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [b, h, w] = inputShape as tf.Shape;
+    const [kh, kw] = this.kernelShape;
+    const size = (n: number | null, k: number, s: number, d: number) => {
+      if (n == null) return null;
+      const eff = (k - 1) * d + 1;
+      return this.padding === 'same' ? Math.ceil(n / s) : Math.floor((n - eff) / s) + 1;
+    };
+    return [
+      b,
+      size(h, kh, this.strides[0], this.dilationRate[0]),
+      size(w, kw, this.strides[1], this.dilationRate[1]),
+      this.outChannels,
+    ];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const kernel = this.kernelTensor() as tf.Tensor4D;
+      const y = tf.conv2d(x, kernel, this.strides, this.padding, 'NHWC', this.dilationRate);
+      return this.finish(y);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+    };
+  }
+}
+tf.serialization.registerClass(PackedConv2D);

@@ -1,0 +1,180 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ForwardFn } from '../train/step.js';
+import type { Chain } from './chain.js';
+import { formatOp, type Op } from './schedule.js';
+import { backprop, isRecording, recordTape, runWithoutTape, type StageTape } from './tape.js';
+import { type CompressedTape, compressTape } from './tape-compression.js';
+
+/** Bits of each keep mode a schedule's `fall` ops may name (index 0 = exact, 32 bits). */
+export type KeepBits = number[];
+
+interface Held {
+  t: tf.Tensor;
+  /** 'given': the batch; 'own': a checkpoint or temporary; 'tape': a recorded stage's output. */
+  owner: 'given' | 'own' | 'tape';
+}
+
+/**
+ * The state of one training step run along a schedule: the forward phase (ops up to the first
+ * backward) runs inside the forward of one `customGrad` op over all trainable variables; the
+ * backward phase runs when tfjs asks that op for its gradients. Every tensor is freed at the
+ * point the schedule says, so the step's memory follows the plan.
+ */
+class ScheduledStep {
+  private readonly x = new Map<number, Held>();
+  private readonly tapes = new Map<number, StageTape | CompressedTape>();
+  private readonly grads = new Map<number, tf.Tensor>();
+  private readonly wgrads = new Map<number, tf.Tensor>();
+  /** Stages that already ran forward in this step: later runs must not update BN statistics. */
+  private readonly ran = new Set<number>();
+  private next = 0;
+  private output: tf.Tensor | null = null;
+  private reachedInput = false;
+
+  constructor(
+    private readonly chain: Chain,
+    private readonly ops: Op[],
+    private readonly bits: KeepBits,
+    private readonly seed: number,
+  ) {}
+
+  forwardPhase(xs: tf.Tensor): tf.Tensor {
+    const L = this.chain.stages.length;
+    this.x.set(0, { t: xs, owner: 'given' });
+    while (this.next < this.ops.length && this.ops[this.next].kind !== 'b') this.exec(this.next++);
+    const out = this.x.get(L);
+    if (out === undefined) throw new Error('schedule: the forward phase never reached the output');
+    this.output = out.t;
+    return out.t;
+  }
+
+  backwardPhase(dy: tf.Tensor): tf.Tensor[] {
+    const L = this.chain.stages.length;
+    this.grads.set(L, dy);
+    while (this.next < this.ops.length) this.exec(this.next++);
+    if (!this.reachedInput) throw new Error('schedule: the backward phase never reached stage 0');
+    return this.chain.variables.map((v) => this.wgrads.get(v.id) ?? tf.zerosLike(v));
+  }
+
+  private exec(index: number): void {
+    const op = this.ops[index];
+    const i = op.stage;
+    const stage = this.chain.stages[i];
+    const L = this.chain.stages.length;
+    const input = this.x.get(i);
+    if (stage === undefined) throw new Error(`schedule: no stage ${i}`);
+    if (op.kind === 'fn' || op.kind === 'fc' || op.kind === 'fall') {
+      if (input === undefined) throw new Error(`schedule: ${formatOp(op)} needs x${i}`);
+      if (this.x.has(i + 1)) throw new Error(`schedule: ${formatOp(op)} recomputes live x${i + 1}`);
+      const repeat = this.ran.has(i);
+      this.ran.add(i);
+      if (op.kind === 'fall') {
+        const tape = recordTape(() => stage.run(input.t, true, repeat));
+        const bits = this.bits[op.mode] ?? 32;
+        this.tapes.set(
+          i,
+          bits === 32 ? tape : compressTape(tape, bits, this.seed * 7919 + i, stage.variables),
+        );
+        this.x.set(i + 1, { t: tape.output, owner: 'tape' });
+      } else {
+        const y = runWithoutTape(() => stage.run(input.t, true, repeat));
+        this.x.set(i + 1, { t: y, owner: 'own' });
+        if (op.kind === 'fn') {
+          if (input.owner !== 'own') throw new Error(`schedule: ${formatOp(op)} frees x${i}`);
+          input.t.dispose();
+          this.x.delete(i);
+        }
+      }
+      return;
+    }
+    const recorded = this.tapes.get(i);
+    const dy = this.grads.get(i + 1);
+    if (recorded === undefined || dy === undefined)
+      throw new Error(`schedule: ${formatOp(op)} needs the tape of stage ${i} and dx${i + 1}`);
+    const tape = 'restore' in recorded ? recorded.restore() : recorded;
+    const wrt = i === 0 ? stage.variables : [input!.t, ...stage.variables];
+    const g = wrt.length > 0 ? backprop(tape, dy, wrt) : [];
+    tape.dispose();
+    this.tapes.delete(i);
+    if (i > 0) this.grads.set(i, g.shift()!);
+    else this.reachedInput = true;
+    stage.variables.forEach((v, k) => {
+      const prev = this.wgrads.get(v.id);
+      if (prev === undefined) this.wgrads.set(v.id, g[k]);
+      else {
+        this.wgrads.set(v.id, tf.add(prev, g[k]));
+        prev.dispose();
+        g[k].dispose();
+      }
+    });
+    this.grads.delete(i + 1);
+    if (i + 1 < L) dy.dispose();
+    const out = this.x.get(i + 1);
+    this.x.delete(i + 1);
+    if (out !== undefined && i + 1 < L) out.t.dispose();
+    if (input?.owner === 'own') {
+      input.t.dispose();
+      this.x.delete(i);
+    }
+  }
+
+  /** Frees everything the step still holds (after the backward, or after an error). */
+  dispose(): void {
+    for (const h of this.x.values()) if (h.owner !== 'given') h.t.dispose();
+    this.x.clear();
+    for (const t of this.tapes.values()) t.dispose();
+    this.tapes.clear();
+    const L = this.chain.stages.length;
+    for (const [k, g] of this.grads) if (k !== L) g.dispose();
+    this.grads.clear();
+    this.output?.dispose();
+    this.output = null;
+  }
+}
+
+export interface ScheduledForwardOptions {
+  /** Bits of each keep mode the schedule names (default: only mode 0, exact). */
+  keepBits?: KeepBits;
+  /** Seed of the stochastic rounding of compressed modes. */
+  seed?: number;
+}
+
+/**
+ * A `ForwardFn` (for `train(..., {forward})` or `trainStep`) that runs each training step along
+ * `ops`: stages run without saving, checkpointed, or recorded as the schedule says, and their
+ * backward recomputes what was not kept. Gradients equal the plain model's (exact keep modes).
+ * Outside a gradient computation, or with `training` false, it runs the model as usual.
+ */
+export function scheduledForward(
+  chain: Chain,
+  ops: Op[],
+  options: ScheduledForwardOptions = {},
+): ForwardFn {
+  const bits = options.keepBits ?? [32];
+  let steps = 0;
+  return (xs, training) => {
+    if (!training || !isRecording()) return chain.model.apply(xs, { training }) as tf.Tensor;
+    const step = new ScheduledStep(chain, ops, bits, (options.seed ?? 0) + steps++);
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      void args;
+      let value: tf.Tensor;
+      try {
+        value = step.forwardPhase(xs);
+      } catch (e) {
+        step.dispose();
+        throw e;
+      }
+      return {
+        value,
+        gradFunc: (dy: tf.Tensor) => {
+          try {
+            return step.backwardPhase(dy);
+          } finally {
+            step.dispose();
+          }
+        },
+      };
+    });
+    return op(...chain.variables);
+  };
+}

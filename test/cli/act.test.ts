@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { buildCli } from '../../src/cli/program.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'frugal-act-cli-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Runs the CLI in this process; returns what it printed and the error message, if any. */
+async function cli(...args: string[]): Promise<{ stdout: string; error: string }> {
+  const program = buildCli().exitOverride();
+  let error = '';
+  const out: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => out.push(a.join(' '));
+  program.configureOutput({ writeErr: (s) => (error += s), writeOut: (s) => out.push(s) });
+  for (const c of program.commands) {
+    c.exitOverride();
+    c.configureOutput({ writeErr: (s) => (error += s), writeOut: (s) => out.push(s) });
+  }
+  try {
+    await program.parseAsync(['node', 'frugal', ...args]);
+  } catch (e) {
+    error += (e as Error).message;
+  } finally {
+    console.log = log;
+  }
+  return { stdout: out.join('\n'), error };
+}
+
+describe('frugal CLI: compressed activations', () => {
+  it('trains the CNN with 2-bit activations on wasm and records the conversion', async () => {
+    const out = join(dir, 'cnn.json');
+    const r = await cli(
+      ...['train', '--model', 'cnn', '--dataset', 'mnist', '--train-count', '48'],
+      ...['--test-count', '16', '--batch', '16', '--act-bits', '2', '--backend', 'wasm'],
+      ...['--out', out, '--no-progress'],
+    );
+    assert.equal(r.error, '');
+    assert.match(r.stdout, /cnn \(2-bit\)/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(report.activations.unconverted.length, 0);
+    assert.ok(report.activations.converted.every((c: { actBits: number }) => c.actBits === 2));
+    assert.ok(report.result.memory.savedActivationBytes > 0);
+  });
+
+  it('mixed precision and few-bit + RMM run on the Transformer', async () => {
+    const out = join(dir, 'tr.json');
+    const r = await cli(
+      ...['train', '--model', 'transformer', '--dataset', 'mnist', '--train-count', '16'],
+      ...['--test-count', '8', '--batch', '8', '--act-level', 'L3.mixed', '--fewbit', '2'],
+      ...['--rmm', '0.5', '--backend', 'wasm', '--out', out, '--no-progress'],
+    );
+    assert.equal(r.error, '');
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    const bits = Object.values(report.activations.mixedBits) as number[];
+    assert.ok(bits.length > 3 && bits.every((b) => [1, 2, 4, 8].includes(b)));
+  });
+
+  it('act-report prints per-layer bytes and gradient error', async () => {
+    const out = join(dir, 'act.json');
+    const r = await cli(
+      ...['act-report', '--model', 'mlp', '--batch', '8', '--act-level', 'L3'],
+      ...['--backend', 'cpu', '--out', out],
+    );
+    assert.equal(r.error, '');
+    assert.match(r.stdout, /grad rel err/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    for (const l of report.layers.filter(
+      (x: { gradRelError: number | null }) => x.gradRelError !== null,
+    ))
+      assert.ok(l.gradRelError > 0 && l.gradRelError < 5, `${l.name}: ${l.gradRelError}`);
+  });
+
+  const bad: [string[], RegExp][] = [
+    [['train', '--act-bits', '3'], /expected activation bits 1, 2, 4, 8 or 32, got '3'/],
+    [['train', '--act-level', 'L7'], /unknown activation level 'L7'/],
+    [['train', '--rmm', '1.5'], /expected a ratio in \(0, 1\], got '1.5'/],
+    [['act-report', '--fewbit', '5'], /expected few-bit bits 1, 2, 3 or 4, got '5'/],
+  ];
+  for (const [args, message] of bad) {
+    it(`rejects ${args.join(' ')}`, async () => {
+      const out = join(dir, 'bad.json');
+      const r = await cli(...args, '--out', out);
+      assert.match(r.error, message);
+      assert.equal(existsSync(out), false);
+    });
+  }
+});

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'frugal-plan-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      timeout: 120_000,
+    });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+const small = [
+  '--model',
+  'transformer',
+  '--dataset',
+  'synthetic',
+  '--batch',
+  '8',
+  '--backend',
+  'cpu',
+];
+
+describe('frugal plan and train --memory-budget', () => {
+  it('rejects a budget written in bits before doing any work', async () => {
+    const r = await cli('plan', ...small, '--memory-budget', '64Mb');
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /'64Mb' reads as bits \(lowercase b\); write 64MB for bytes/);
+  });
+
+  it('prints the schedule and prediction, and names the least budget when infeasible', async () => {
+    const out = join(dir, 'plan.json');
+    const r = await cli(
+      'plan',
+      ...small,
+      '--memory-budget',
+      '50MB',
+      '--repeats',
+      '1',
+      '--out',
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /schedule: Fall0 /);
+    assert.match(r.stdout, /memory plan: budget 50\.00 MB, predicted activation peak/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.ok(report.plan.predicted.peakBytes <= 50e6);
+    const least = report.plan.minimumBytes as number;
+    const bad = join(dir, 'bad.json');
+    const r2 = await cli(
+      'plan',
+      ...small,
+      '--memory-budget',
+      String(least - 1),
+      '--repeats',
+      '1',
+      '--out',
+      bad,
+    );
+    assert.notEqual(r2.code, 0);
+    assert.match(r2.stderr, /is infeasible: the smallest budget any schedule fits in is/);
+    assert.equal(existsSync(bad), false, 'no report written');
+  });
+
+  it('trains within the budget and records the plan in the report', async () => {
+    const out = join(dir, 'train.json');
+    const r = await cli(
+      'train',
+      '--model',
+      'mlp',
+      '--dataset',
+      'synthetic',
+      '--batch',
+      '8',
+      '--backend',
+      'cpu',
+      '--memory-budget',
+      '6MB',
+      '--epochs',
+      '1',
+      '--max-steps',
+      '4',
+      '--out',
+      out,
+      '--no-progress',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /memory plan: budget 6\.00 MB/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(report.remat.budgetBytes, 6e6);
+    assert.ok(
+      report.result.memory.activationBytes <= 6e6,
+      String(report.result.memory.activationBytes),
+    );
+  });
+});
