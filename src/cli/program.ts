@@ -96,6 +96,10 @@ export function buildCli(): Command {
     .option('--save <dir>', 'save the trained model (model.json + weights.bin) in this directory')
     .option('--no-progress', 'do not draw a progress bar')
     .option(
+      '--baseline',
+      'with --act-* or --memory-budget: also train the plain model first (same seed and schedule) and print both',
+    )
+    .option(
       '--no-fast-kernels',
       "use tfjs's stock kernels instead of frugal's fast training kernels",
     )

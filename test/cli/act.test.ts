@@ -59,6 +59,25 @@ describe('frugal CLI: compressed activations', () => {
     assert.ok(bits.length > 3 && bits.every((b) => [1, 2, 4, 8].includes(b)));
   });
 
+  it('--baseline trains the plain model first and prints both rows with a comparison', async () => {
+    const out = join(dir, 'baseline.json');
+    const r = await cli(
+      ...['train', '--model', 'mlp', '--dataset', 'synthetic', '--batch', '32', '--act-bits', '2'],
+      ...['--baseline', '--backend', 'cpu', '--out', out, '--no-progress'],
+    );
+    assert.equal(r.error, '');
+    assert.match(r.stdout, /mlp \(2-bit\)/);
+    assert.match(r.stdout, /vs the plain run: saved activations [\d.]+x smaller, step peak/);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(report.baseline.activations, undefined);
+    assert.equal(report.activations.config.bits, 2);
+    assert.equal(report.baseline.result.config.seed, report.result.config.seed);
+    assert.ok(
+      report.result.memory.savedActivationBytes <
+        report.baseline.result.memory.savedActivationBytes,
+    );
+  });
+
   it('act-report prints per-layer bytes and gradient error', async () => {
     const out = join(dir, 'act.json');
     const r = await cli(

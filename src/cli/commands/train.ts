@@ -48,6 +48,10 @@ export interface TrainCommandOptions {
   rmmKind?: RmmKind;
   /** Activation memory budget in bytes: plan each step to fit it (rematerialization). */
   memoryBudget?: number;
+  /** Also train the plain model (same seed and schedule) first and print both rows. */
+  baseline?: boolean;
+  /** Print the table (internal: the baseline run prints through the compared run). */
+  print?: boolean;
   remat?: 'exact' | 'joint';
 }
 
@@ -81,6 +85,8 @@ export interface TrainReport {
   };
   /** The memory plan, when trained under --memory-budget. */
   remat?: PlanSummary;
+  /** The plain run, when trained with --baseline. */
+  baseline?: TrainReport;
 }
 
 /** `frugal train`: builds a zoo model, trains it, prints the table, writes the JSON report. */
@@ -99,6 +105,21 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
       '--workers cannot be combined with --act-* options or --memory-budget yet: the workers run the plain forward pass',
     );
   }
+  const baseline =
+    o.baseline && (actConfig || o.memoryBudget !== undefined)
+      ? await trainCommand({
+          ...o,
+          actLevel: undefined,
+          actBits: undefined,
+          fewbit: undefined,
+          rmm: undefined,
+          memoryBudget: undefined,
+          baseline: false,
+          print: false,
+          out: undefined,
+          save: undefined,
+        })
+      : undefined;
   const engine = await initEngine({ backend: o.backend, seed: o.seed });
   if (o.fastKernels === false) useStockKernels();
   else useFastKernels();
@@ -177,40 +198,13 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
         }
       : {}),
     remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
+    baseline,
   };
-  const m = result.memory;
-  console.log(
-    renderTable(
-      [
-        'model',
-        'backend',
-        'kernels',
-        'workers',
-        'params',
-        'test acc',
-        'step ms',
-        'samples/s',
-        'saved act MB',
-        'act MB',
-        'peak MB',
-      ],
-      [
-        [
-          act ? `${o.model} (${actLabel(actConfig!)})` : o.model,
-          engine.backend,
-          report.fastKernels ? 'fast' : 'stock',
-          workers,
-          report.parameters,
-          pct(result.testAccuracy),
-          fixed(result.meanStepMs),
-          fixed(result.samplesPerSecond, 0),
-          m ? mb(m.savedActivationBytes) : 'n/a',
-          m ? mb(m.activationBytes) : 'n/a',
-          m ? mb(m.peakBytes) : 'n/a',
-        ],
-      ],
-    ),
-  );
+  if (o.print !== false) {
+    const rows = [...(baseline ? [baseline] : []), report];
+    console.log(renderTable(TABLE_HEAD, rows.map(tableRow)));
+    if (baseline) console.log(comparisonLine(report, baseline));
+  }
   if (o.out) {
     writeJsonAtomic(o.out, report);
     console.log(`report written to ${o.out}`);
@@ -232,4 +226,58 @@ function actLabel(c: Partial<ActConfig>): string {
   if (c.fewbit) parts.push(`few-bit ${c.fewbit}`);
   if (c.rmm) parts.push(`rmm ${c.rmm.ratio}`);
   return parts.join(', ');
+}
+
+const TABLE_HEAD = [
+  'model',
+  'backend',
+  'kernels',
+  'workers',
+  'params',
+  'test acc',
+  'step ms',
+  'samples/s',
+  'saved act MB',
+  'act MB',
+  'peak MB',
+];
+
+function tableRow(r: TrainReport): (string | number)[] {
+  const m = r.result.memory;
+  const label = r.activations
+    ? `${r.model} (${actLabel(r.activations.config)})`
+    : r.remat
+      ? `${r.model} (remat)`
+      : r.model;
+  return [
+    label,
+    r.backend,
+    r.fastKernels ? 'fast' : 'stock',
+    r.workers,
+    r.parameters,
+    pct(r.result.testAccuracy),
+    fixed(r.result.meanStepMs),
+    fixed(r.result.samplesPerSecond, 0),
+    m ? mb(m.savedActivationBytes) : 'n/a',
+    m ? mb(m.activationBytes) : 'n/a',
+    m ? mb(m.peakBytes) : 'n/a',
+  ];
+}
+
+/** One line comparing a run with its plain baseline (same seed, data and schedule). */
+export function comparisonLine(r: TrainReport, base: TrainReport): string {
+  const m = r.result.memory;
+  const b = base.result.memory;
+  const parts: string[] = [];
+  if (m && b) {
+    parts.push(
+      `saved activations ${(b.savedActivationBytes / m.savedActivationBytes).toFixed(1)}x smaller`,
+    );
+    parts.push(`step peak ${(b.peakBytes / m.peakBytes).toFixed(2)}x lower`);
+  }
+  const acc = (r.result.testAccuracy - base.result.testAccuracy) * 100;
+  parts.push(`accuracy ${acc >= 0 ? '+' : ''}${acc.toFixed(2)} points`);
+  const time = (r.result.meanStepMs / base.result.meanStepMs - 1) * 100;
+  parts.push(`step time ${time >= 0 ? '+' : ''}${time.toFixed(0)}%`);
+  return `vs the plain run: ${parts.join(', ')}`;
 }
