@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { hostArrays } from './host-arrays.js';
-import type { MaxPoolGradAttrs } from './max-pool-grad.js';
+import { type PoolGradAttrs, poolGradInfo } from './pool-grad-info.js';
 
 /**
  * Gradient of an NHWC AvgPool as one pass of plain loops: each window spreads dy / (fh * fw)
@@ -12,27 +12,10 @@ export function avgPoolGrad(
   backend: object,
   dy: tf.TensorInfo,
   input: tf.TensorInfo,
-  attrs: MaxPoolGradAttrs,
+  attrs: PoolGradAttrs,
 ): tf.TensorInfo {
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    attrs.filterSize,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = poolGradInfo('AvgPoolGrad', dy, input, attrs);
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
-  if (
-    dy.shape[0] !== batchSize ||
-    dy.shape[1] !== outHeight ||
-    dy.shape[2] !== outWidth ||
-    dy.shape[3] !== ch
-  ) {
-    throw new Error(
-      `AvgPoolGrad: dy shape [${dy.shape}] does not match the pooled output [${batchSize},${outHeight},${outWidth},${ch}]`,
-    );
-  }
   const host = hostArrays(backendName, backend);
   const out = host.output(input.shape);
   const dx = host.view(out);

@@ -1,12 +1,9 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { hostArrays } from './host-arrays.js';
+import { type PoolGradAttrs, poolGradInfo } from './pool-grad-info.js';
 
-export interface MaxPoolGradAttrs {
-  filterSize: [number, number] | number;
-  strides: [number, number] | number;
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-}
+/** Attributes of MaxPoolGrad / AvgPoolGrad (kept under this name for existing imports). */
+export type MaxPoolGradAttrs = PoolGradAttrs;
 
 /**
  * Gradient of an NHWC MaxPool as one pass of plain loops (channels innermost, contiguous):
@@ -20,25 +17,8 @@ export function maxPoolGrad(
   input: tf.TensorInfo,
   attrs: MaxPoolGradAttrs,
 ): tf.TensorInfo {
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    attrs.filterSize,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-  );
+  const info = poolGradInfo('MaxPoolGrad', dy, input, attrs);
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
-  if (
-    dy.shape[0] !== batchSize ||
-    dy.shape[1] !== outHeight ||
-    dy.shape[2] !== outWidth ||
-    dy.shape[3] !== ch
-  ) {
-    throw new Error(
-      `MaxPoolGrad: dy shape [${dy.shape}] does not match the pooled output [${batchSize},${outHeight},${outWidth},${ch}]`,
-    );
-  }
   const host = hostArrays(backendName, backend);
   const out = host.output(input.shape);
   const dx = host.view(out);

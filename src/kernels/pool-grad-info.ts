@@ -1,0 +1,37 @@
+import * as tf from '@tensorflow/tfjs';
+
+export interface PoolGradAttrs {
+  filterSize: [number, number] | number;
+  strides: [number, number] | number;
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** The pooling geometry of a pool gradient, after checking that dy has the pooled shape. */
+export function poolGradInfo(
+  kernel: string,
+  dy: tf.TensorInfo,
+  input: tf.TensorInfo,
+  attrs: PoolGradAttrs,
+): tf.backend_util.Conv2DInfo {
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+  const { batchSize, inChannels: ch, outHeight, outWidth } = info;
+  if (
+    dy.shape[0] !== batchSize ||
+    dy.shape[1] !== outHeight ||
+    dy.shape[2] !== outWidth ||
+    dy.shape[3] !== ch
+  ) {
+    throw new Error(
+      `${kernel}: dy shape [${dy.shape}] does not match the pooled output [${batchSize},${outHeight},${outWidth},${ch}]`,
+    );
+  }
+  return info;
+}
