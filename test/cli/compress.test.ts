@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { type CompressCommandOptions, compressCommand } from '../../src/cli/commands/compress.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { saveModel } from '../../src/io/model-files.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { useBackend } from '../helpers.js';
+import { runCli } from './run-cli.js';
 
-const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-compress-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const modelDir = join(dir, 'mlp');
@@ -35,17 +33,7 @@ async function quiet<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      timeout: 120_000,
-    });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const cli = runCli;
 
 before(async () => {
   await useBackend('cpu');
