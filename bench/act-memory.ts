@@ -38,6 +38,11 @@ const VARIANTS: Variant[] = [
   { label: '2-bit mixed', config: { level: 'L3.mixed', mixed: { avgBits: 2, everySteps: 25 } } },
 ];
 
+/** How a variant's training forward runs: over the whole batch or in chunks of samples. */
+function forwardLabel(rows: number | null): string {
+  return rows === null ? 'whole batch' : `chunks of ${rows}`;
+}
+
 async function compressed(name: ZooModelName, data: typeof image, config: Partial<ActConfig>) {
   const base = buildModel(name, { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
   const r = await compressForTraining(base, config, data, quiet);
@@ -65,6 +70,7 @@ for (const name of ['cnn', 'resnet', 'transformer'] as const) {
     memoryRows.push({
       model: name,
       variant: v.label,
+      forward: forwardLabel(m.chunkRows),
       batch: BATCH,
       savedBytes: mem.savedBytes,
       peakBytes: mem.peakBytes,
@@ -77,34 +83,58 @@ for (const name of ['cnn', 'resnet', 'transformer'] as const) {
   }
 }
 
-// 2. Largest batch whose activation peak fits the fp32 model's peak at batch 32.
+// 2. Largest batch whose activation peak fits the fp32 model's peak at batch 32 (whole-batch
+// forward). Each model in both forwards where it applies (the chunked forward needs layers that
+// treat samples independently: not ResNet's batch norm), so the gain of compression is shown
+// against fp32 run the same way as well as against the plain fp32 step.
 const batchRows: Record<string, unknown>[] = [];
+
+/** Largest batch whose peak fits `budget`: a linear estimate, then 5% steps up or down. */
+function largestBatch(m: Awaited<ReturnType<typeof compressed>>, budget: number) {
+  const a = measureAt(m, image, 32).peakBytes;
+  const b = measureAt(m, image, 96).peakBytes;
+  const fits = (n: number) => measureAt(m, image, n).peakBytes <= budget;
+  let fit = Math.max(1, Math.floor(32 + ((budget - a) / Math.max(1, b - a)) * 64));
+  if (fits(fit)) {
+    for (let up = Math.ceil(fit * 1.05); up <= 4096 && fits(up); up = Math.ceil(up * 1.05))
+      fit = up;
+  } else {
+    while (fit > 1 && !fits(fit)) fit = Math.floor(fit * 0.95);
+  }
+  return { fit, peak: measureAt(m, image, fit).peakBytes };
+}
+
 for (const name of ['cnn', 'resnet'] as const) {
-  let refBatch = 0;
-  for (const v of [VARIANTS[0], VARIANTS[3]]) {
-    const m = await compressed(name, image, v.config);
-    const budget = memoryRows.find((r) => r.model === name && r.variant === VARIANTS[0].label)!
-      .peakBytes as number;
-    const a = measureAt(m, image, 16).peakBytes;
-    const b = measureAt(m, image, 32).peakBytes;
-    const slope = (b - a) / 16;
-    let fit = Math.floor(16 + (budget - a) / slope);
-    let check = measureAt(m, image, fit).peakBytes;
-    while (check > budget && fit > 1) {
-      fit = Math.floor(fit * 0.95);
-      check = measureAt(m, image, fit).peakBytes;
+  const budget = memoryRows.find((r) => r.model === name && r.variant === VARIANTS[0].label)!
+    .peakBytes as number;
+  const fp32: Record<string, number> = {};
+  for (const forwardChunk of ['off', 'auto'] as const) {
+    for (const v of [VARIANTS[0], VARIANTS[3]]) {
+      const m = await compressed(name, image, { ...v.config, forwardChunk });
+      if (forwardChunk === 'auto' && m.chunkRows === null) {
+        m.model.dispose();
+        m.dispose();
+        continue; // batch norm: 'auto' runs the whole batch, already measured
+      }
+      const forward = forwardLabel(m.chunkRows);
+      const { fit, peak } =
+        v.config.level === 'L0' && forwardChunk === 'off'
+          ? { fit: BATCH, peak: budget }
+          : largestBatch(m, budget);
+      if (v.config.level === 'L0') fp32[forwardChunk] = fit;
+      batchRows.push({
+        model: name,
+        variant: v.label,
+        forward,
+        budgetBytes: budget,
+        largestBatch: fit,
+        peakAtLargest: peak,
+        batchGain: fit / fp32.off,
+        batchGainSameForward: fit / fp32[forwardChunk],
+      });
+      m.model.dispose();
+      m.dispose();
     }
-    if (v.config.level === 'L0') refBatch = fit;
-    batchRows.push({
-      model: name,
-      variant: v.label,
-      budgetBytes: budget,
-      largestBatch: fit,
-      peakAtLargest: check,
-      batchGain: fit / refBatch,
-    });
-    m.model.dispose();
-    m.dispose();
   }
 }
 
@@ -152,16 +182,20 @@ for (const v of [VARIANTS[0], VARIANTS[2], VARIANTS[3], VARIANTS[4]]) {
   });
 }
 
-// 3b. Time per step, L0 and L3 interleaved on the same batch (medians: the machine is shared).
+// 3b. Time per step, fp32 and 2-bit, whole-batch and chunked forward, interleaved on the same batch
+// (medians), against fp32 with the whole-batch forward.
 const timeRows: Record<string, unknown>[] = [];
-{
-  const models = await Promise.all(
-    [VARIANTS[0], VARIANTS[3]].map((v) => compressed('cnn', image, v.config)),
+for (const batch of [32, 128]) {
+  const setups = [VARIANTS[0], VARIANTS[3]].flatMap((v) =>
+    (['off', 'auto'] as const).map((forwardChunk) => ({ v, forwardChunk })),
   );
-  const b = batchOf(image, 32);
+  const models = await Promise.all(
+    setups.map((s) => compressed('cnn', image, { ...s.v.config, forwardChunk: s.forwardChunk })),
+  );
+  const b = batchOf(image, batch);
   const opt = tf.train.sgd(1e-3);
   const times: number[][] = models.map(() => []);
-  for (let rep = 0; rep < 9; rep++)
+  for (let rep = 0; rep < 7; rep++)
     models.forEach((m, i) => {
       const t0 = performance.now();
       trainStep({ model: m.model, optimizer: opt, forward: m.forward }, b);
@@ -172,7 +206,9 @@ const timeRows: Record<string, unknown>[] = [];
   models.forEach((m, i) => {
     timeRows.push({
       model: 'cnn',
-      variant: [VARIANTS[0], VARIANTS[3]][i].label,
+      batch,
+      variant: setups[i].v.label,
+      forward: forwardLabel(m.chunkRows),
       medianStepMs: median(times[i]),
       timeOverhead: median(times[i]) / ref - 1,
     });
@@ -245,10 +281,11 @@ console.log(
 );
 console.log(
   renderTable(
-    ['model', 'saves', 'saved MB', 'saved x smaller', 'act peak MB', 'peak x smaller'],
+    ['model', 'saves', 'forward', 'saved MB', 'saved x smaller', 'act peak MB', 'peak x smaller'],
     memoryRows.map((r) => [
       r.model as string,
       r.variant as string,
+      r.forward as string,
       mb(num(r, 'savedBytes')),
       ratio(num(r, 'savedReduction')),
       mb(num(r, 'peakBytes')),
@@ -256,17 +293,30 @@ console.log(
     ]),
   ),
 );
-console.log(`\nLargest batch whose activation peak fits the fp32 peak at batch ${BATCH}`);
+console.log(
+  `\nLargest batch whose activation peak fits the fp32 whole-batch peak at batch ${BATCH}`,
+);
 console.log(
   renderTable(
-    ['model', 'saves', 'budget MB', 'largest batch', 'peak MB there', 'x larger'],
+    [
+      'model',
+      'saves',
+      'forward',
+      'budget MB',
+      'largest batch',
+      'peak MB there',
+      'x fp32 whole',
+      'x fp32 same forward',
+    ],
     batchRows.map((r) => [
       r.model as string,
       r.variant as string,
+      r.forward as string,
       mb(num(r, 'budgetBytes')),
       num(r, 'largestBatch'),
       mb(num(r, 'peakAtLargest')),
       ratio(num(r, 'batchGain')),
+      ratio(num(r, 'batchGainSameForward')),
     ]),
   ),
 );
@@ -285,12 +335,14 @@ console.log(
     ]),
   ),
 );
-console.log('\nTime per CNN training step, batch 32, interleaved (median of 8)');
+console.log('\nTime per CNN training step, interleaved (median of 6), vs fp32 whole-batch');
 console.log(
   renderTable(
-    ['saves', 'median step ms', 'time overhead'],
+    ['batch', 'saves', 'forward', 'median step ms', 'time overhead'],
     timeRows.map((r) => [
+      num(r, 'batch'),
       r.variant as string,
+      r.forward as string,
       fixed(num(r, 'medianStepMs')),
       pct(num(r, 'timeOverhead'), 1),
     ]),
@@ -329,7 +381,7 @@ writeJsonAtomic('bench/results/act-memory.json', {
   bench: 'act-memory',
   backend: engine.backend,
   date: new Date().toISOString(),
-  note: 'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update).',
+  note: 'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update). forward: whole batch, or chunks of N samples on one tape (chunkedForward; default for models without batch norm; fp32 rows use it too).',
   memory: memoryRows,
   largestBatch: batchRows,
   accuracy: accRows,

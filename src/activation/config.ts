@@ -40,6 +40,12 @@ export interface ActConfig {
   overrides: Record<string, LayerOverride>;
   /** Seed of stochastic rounding and random projections. */
   seed: number;
+  /**
+   * Chunked execution of the training forward (`chunkedForward`): 'auto' runs it in chunks whose
+   * widest layer output takes at most 2 MiB when no layer mixes samples (batch norm), a positive
+   * integer is the samples per chunk, 'off' runs the whole batch at once.
+   */
+  forwardChunk: 'auto' | 'off' | number;
 }
 
 export const DEFAULT_ACT_CONFIG: ActConfig = {
@@ -50,6 +56,7 @@ export const DEFAULT_ACT_CONFIG: ActConfig = {
   mixed: null,
   overrides: {},
   seed: 0,
+  forwardChunk: 'auto',
 };
 
 function fail(field: string, msg: string, v: unknown): never {
@@ -107,6 +114,9 @@ export function validateActConfig(input: Partial<ActConfig> = {}): ActConfig {
       fail(`${f}.skip`, 'must be a boolean', o.skip);
   }
   if (!Number.isInteger(c.seed)) fail('seed', 'must be an integer', c.seed);
+  const fc = c.forwardChunk;
+  if (fc !== 'auto' && fc !== 'off' && !(Number.isInteger(fc) && (fc as number) >= 1))
+    fail('forwardChunk', "must be 'auto', 'off' or a positive integer", fc);
   return c;
 }
 

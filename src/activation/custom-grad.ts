@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { currentChunk, routeGrads, tapeInputs } from './weight-grad-sink.js';
 
 export interface CompressedOp {
   value: tf.Tensor;
@@ -21,6 +22,9 @@ export function compressedOp(
   // Tensors made by the backward come after every forward tensor; a dy with a smaller id was
   // passed in by the caller (tf.grads(f)(x, dy)) and is not ours to free.
   let outputId = Number.POSITIVE_INFINITY;
+  // Under a chunked forward, weight gradients are summed across chunks outside the tape.
+  const chunk = currentChunk();
+  const shown = tapeInputs(chunk, inputs);
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const { value, gradFunc } = body(save);
@@ -38,9 +42,9 @@ export function compressedOp(
         if (owned && !grads.includes(g)) g.dispose();
         // The saved state is consumed: free it now rather than when the whole backward ends.
         for (const t of saved) t.dispose();
-        return grads;
+        return routeGrads(chunk, inputs, shown, grads);
       },
     };
   });
-  return op(...inputs);
+  return op(...inputs.filter((_, i) => shown[i]));
 }

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ClassificationData, gatherBatch } from '../data/dataset.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
 import { AutoPrecision } from './auto-precision.js';
+import { batchDependentLayers, chunkedForward, chunkRowsFor } from './chunked-execution.js';
 import type { ActConfig } from './config.js';
 import { type CompressResult, compressActivations } from './convert.js';
 import { streamingForward } from './streaming-forward.js';
@@ -9,6 +10,8 @@ import { streamingForward } from './streaming-forward.js';
 export interface CompressedTraining extends CompressResult {
   /** Layer-by-layer forward that frees intermediates (pass as `train`'s `forward`). */
   forward: ForwardFn;
+  /** Samples per chunk of the chunked forward (null: the whole batch at once). */
+  chunkRows: number | null;
   /** Mixed precision controller (null unless the config asks for it). */
   auto: AutoPrecision | null;
   /** Call after every training step: re-allocates bits every K steps in mixed mode. */
@@ -19,7 +22,8 @@ export interface CompressedTraining extends CompressResult {
 
 /**
  * Everything needed to train `model` with compressed activations: the converted model (weights
- * kept), its streaming forward, and for mixed precision a probe batch of `probeSize` training
+ * kept), its streaming forward (chunked over the batch unless `forwardChunk` is 'off' or a layer
+ * mixes samples: with 'auto' a model with batch norm runs unchunked), and for mixed precision a probe batch of `probeSize` training
  * samples on which sensitivities are measured before training and every K steps.
  */
 export async function compressForTraining(
@@ -29,8 +33,11 @@ export async function compressForTraining(
   options: { probeSize?: number; warn?: (m: string) => void } = {},
 ): Promise<CompressedTraining> {
   const r = await compressActivations(model, config, { warn: options.warn });
-  const forward = streamingForward(r.model);
-  if (!r.config.mixed) return { ...r, forward, auto: null, afterStep: () => {}, dispose: () => {} };
+  const chunkRows = forwardChunkRows(r.model, r.config.forwardChunk);
+  const streaming = streamingForward(r.model);
+  const forward = chunkRows === null ? streaming : chunkedForward(streaming, chunkRows);
+  const done = { ...r, forward, chunkRows };
+  if (!r.config.mixed) return { ...done, auto: null, afterStep: () => {}, dispose: () => {} };
   const n = Math.min(options.probeSize ?? 32, data.train.count);
   const rows = Int32Array.from({ length: n }, (_, i) => i);
   const probe = gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, n);
@@ -41,12 +48,28 @@ export async function compressForTraining(
   };
   auto.maybeAllocate(p);
   return {
-    ...r,
-    forward,
+    ...done,
     auto,
     afterStep: () => {
       auto.maybeAllocate(p);
     },
     dispose: () => tf.dispose([probe.xs, probe.ys]),
   };
+}
+
+/** Default chunk size of 'auto': the widest layer output of one chunk takes at most 2 MiB. */
+export const AUTO_FORWARD_CHUNK_BYTES = 2 * 2 ** 20;
+
+function forwardChunkRows(
+  model: tf.LayersModel,
+  setting: ActConfig['forwardChunk'],
+): number | null {
+  if (setting === 'off') return null;
+  const mixing = batchDependentLayers(model);
+  if (mixing.length > 0) {
+    const why = `layers that mix samples (${mixing.join(', ')}) would see chunk statistics`;
+    if (setting !== 'auto') throw new Error(`activation config: forwardChunk ${setting}: ${why}`);
+    return null;
+  }
+  return setting === 'auto' ? chunkRowsFor(model, AUTO_FORWARD_CHUNK_BYTES) : setting;
 }

@@ -73,3 +73,15 @@ export function memorySize(value: string): number {
     throw new InvalidArgumentError((e as Error).message);
   }
 }
+
+/** `auto`, `off` or a positive integer (samples per chunk of the chunked forward). */
+export function forwardChunk(value: string): 'auto' | 'off' | number {
+  if (value === 'auto' || value === 'off') return value;
+  try {
+    return positiveInt(value);
+  } catch {
+    throw new InvalidArgumentError(
+      `expected 'auto', 'off' or a positive integer (samples per chunk), got '${value}'`,
+    );
+  }
+}

@@ -12,6 +12,7 @@ import { trainCommand } from './commands/train.js';
 import {
   activationBits,
   fewbitBits,
+  forwardChunk,
   fraction,
   integer,
   memorySize,
@@ -42,6 +43,11 @@ function addActivationOptions(cmd: Command): Command {
       '--rmm-kind <kind>',
       `RMM projection: ${RMM_KINDS.join(', ')}`,
       oneOf(RMM_KINDS, 'RMM kind'),
+    )
+    .option(
+      '--forward-chunk <n>',
+      "run the training forward in chunks of n samples on one tape: 'auto' (default; whole batch for models with batch norm), 'off', or n",
+      forwardChunk,
     );
 }
 

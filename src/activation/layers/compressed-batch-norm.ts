@@ -81,11 +81,8 @@ export class CompressedBatchNorm extends CompressedLayer {
       }
       const axes = x.shape.map((_, i) => i).slice(0, -1);
       return compressedOp([x, gamma, beta], (save) => {
-        const { mean, variance } = tf.moments(x, axes);
+        const { mean, variance } = chunkedMoments(x, axes);
         const invStd = tf.rsqrt(tf.add(variance, this.epsilon));
-        const centred = tf.sub(x, mean);
-        const xhat = tf.mul(centred, invStd);
-        centred.dispose();
         for (const [v, value] of [
           [this.movingMean!, mean],
           [this.movingVariance!, variance],
@@ -93,22 +90,28 @@ export class CompressedBatchNorm extends CompressedLayer {
           const old = v.read();
           v.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - this.momentum)));
         }
-        const xs = saveQuantized(xhat, this.actBits);
-        const st = saveExact(invStd);
+        // Saves the input (as ActNN does) and the batch statistics; the backward rebuilds rows of
+        // xhat = (x - mean) * invStd. The output is one fused kernel: no full-size temporary.
+        const xs = saveQuantized(x, this.actBits);
+        const st = saveExact(tf.concat([mean, invStd]));
         const parts = [xs, st] as Saved<unknown>[];
         save(saveList(parts));
         this.lastSavedBytes = savedBytes(parts);
-        this.lastExactBytes = 4 * (x.size + invStd.size);
-        const scaled = tf.mul(xhat, gamma);
-        if (!parts.some((p) => p.tensors.includes(xhat))) xhat.dispose();
+        this.lastExactBytes = 4 * (x.size + 2 * invStd.size);
         return {
-          value: tf.add(scaled, beta),
+          value: tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon),
           // dx = invStd * gamma * (dy - sum(dy)/m - xhat * sum(dy * xhat)/m): one pass over row
           // chunks for the two sums (= dbeta, dgamma), one for dx, so only rows of xhat are
           // ever rebuilt and no full-size temporary besides dx exists.
           gradFunc: (dy, saved, freeDy) => {
             const [sx, ss] = splitSaved(saved, parts);
-            const is = st.restore(ss);
+            const [mu, is] = tf.split(st.restore(ss), 2);
+            const xhatRows = (first: number, count: number) => {
+              const xr = restoreRowsOf(xs, sx, first, count);
+              const xh = tf.tidy(() => tf.mul(tf.sub(xr, mu), is));
+              xr.dispose();
+              return xh;
+            };
             const n = dy.shape[0];
             const rows = rowsPerChunk(n, (4 * dy.size) / n);
             let dgamma: tf.Tensor = tf.zerosLike(gamma);
@@ -116,7 +119,7 @@ export class CompressedBatchNorm extends CompressedLayer {
             for (let first = 0; first < n; first += rows) {
               const count = Math.min(rows, n - first);
               const d = count === n ? dy : sliceRows(dy, first, count);
-              const xh = restoreRowsOf(xs, sx, first, count);
+              const xh = xhatRows(first, count);
               const prod = tf.mul(d, xh);
               xh.dispose();
               const sums = [tf.sum(prod, axes), tf.sum(d, axes)];
@@ -134,7 +137,7 @@ export class CompressedBatchNorm extends CompressedLayer {
               dy,
               rows,
               (d, first, count) => {
-                const xh = restoreRowsOf(xs, sx, first, count);
+                const xh = xhatRows(first, count);
                 const dx = tf.tidy(() =>
                   tf.mul(k, tf.sub(tf.sub(d, meanDy), tf.mul(xh, meanDyXh))),
                 );
@@ -143,6 +146,7 @@ export class CompressedBatchNorm extends CompressedLayer {
               },
               freeDy,
             );
+            tf.dispose([mu, is]);
             return [g.dx, dgamma, dbeta];
           },
         };
@@ -155,3 +159,34 @@ export class CompressedBatchNorm extends CompressedLayer {
   }
 }
 tf.serialization.registerClass(CompressedBatchNorm);
+
+/**
+ * Batch mean and variance over `axes` (all but the channel axis) computed a chunk of rows at a
+ * time, in two passes (mean, then squared deviations) for accuracy: tf.moments would make three
+ * full-size temporaries (a cast, the deviations and their squares).
+ */
+export function chunkedMoments(
+  x: tf.Tensor,
+  axes: number[],
+): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const n = x.shape[0];
+  const count = x.size / x.shape[x.rank - 1];
+  const rows = rowsPerChunk(n, (4 * x.size) / n);
+  const sumOver = (f: (part: tf.Tensor) => tf.Tensor): tf.Tensor1D => {
+    let total: tf.Tensor | null = null;
+    for (let first = 0; first < n; first += rows) {
+      const part = sliceRows(x, first, Math.min(rows, n - first));
+      const s = tf.tidy(() => tf.sum(f(part), axes));
+      part.dispose();
+      const next: tf.Tensor = total ? tf.add(total, s) : s;
+      if (total) tf.dispose([total, s]);
+      total = next;
+    }
+    const out = tf.div(total as tf.Tensor, count) as tf.Tensor1D;
+    (total as tf.Tensor).dispose();
+    return out;
+  };
+  const mean = sumOver((p) => p);
+  const variance = sumOver((p) => tf.square(tf.sub(p, mean)));
+  return { mean, variance };
+}

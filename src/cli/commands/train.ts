@@ -46,6 +46,8 @@ export interface TrainCommandOptions {
   fewbit?: FewbitBits;
   rmm?: number;
   rmmKind?: RmmKind;
+  /** Chunked training forward: 'auto', 'off' or samples per chunk. */
+  forwardChunk?: 'auto' | 'off' | number;
   /** Activation memory budget in bytes: plan each step to fit it (rematerialization). */
   memoryBudget?: number;
   /** Also train the plain model (same seed and schedule) first and print both rows. */
@@ -65,6 +67,7 @@ export function actConfigFromOptions(o: TrainCommandOptions): Partial<ActConfig>
     fewbit: o.fewbit ?? 0,
     rmm: o.rmm === undefined ? null : { ratio: o.rmm, kind: o.rmmKind ?? 'gaussian' },
     seed: o.seed,
+    forwardChunk: o.forwardChunk ?? 'auto',
   };
 }
 

@@ -1,0 +1,90 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Which chunk of a chunked forward is running (see `chunkedForward`). A compressed op records it
+ * at forward time; its backward then sums its weight gradients across chunks here.
+ */
+export interface ChunkContext {
+  /** Position of the chunk in the forward (0 = first; its backward runs last). */
+  index: number;
+  /** Number of chunks of this forward. */
+  count: number;
+  /** Weight-gradient sums of the chunks whose backward already ran, by variable id. */
+  sums: Map<number, tf.Tensor>;
+}
+
+let current: ChunkContext | null = null;
+
+/** The chunk whose forward is running now (null outside a chunked forward). */
+export function currentChunk(): ChunkContext | null {
+  return current;
+}
+
+/** Runs `f` as one chunk of a chunked forward. */
+export function inChunk<T>(chunk: ChunkContext, f: () => T): T {
+  const outer = current;
+  current = chunk;
+  try {
+    return f();
+  } finally {
+    current = outer;
+  }
+}
+
+/**
+ * Which inputs a compressed op of a later chunk (index > 0) shows the tape. tfjs adds the
+ * gradients of a weight used by several ops but keeps every addend alive until the whole backward
+ * ends (a weight-sized buffer per chunk), so only the first chunk's op takes the weights as
+ * inputs; a later chunk's op takes its data inputs plus its smallest weight (which keeps it on
+ * the path from the variables to the loss, so its backward runs) and sums its weight gradients
+ * here instead. All inputs are shown outside a chunked forward and for chunk 0.
+ */
+export function tapeInputs(chunk: ChunkContext | null, inputs: tf.Tensor[]): boolean[] {
+  const shown = inputs.map(() => true);
+  if (chunk === null || chunk.count < 2 || chunk.index === 0) return shown;
+  let anchor = -1;
+  inputs.forEach((t, i) => {
+    if (!(t instanceof tf.Variable)) return;
+    shown[i] = false;
+    if (anchor < 0 || t.size < inputs[anchor].size) anchor = i;
+  });
+  if (anchor >= 0) shown[anchor] = true;
+  return shown;
+}
+
+/**
+ * Routes one op's gradients under chunking: a later chunk adds each weight's gradient to the sum
+ * kept for it and gives the tape zeros for its anchor weight (a reshape view of one shared zero
+ * tensor per weight: no buffer per chunk); chunk 0, whose backward runs last, gives the tape its
+ * gradient plus the sum. Returns the gradients of the inputs the tape was shown, in order.
+ */
+export function routeGrads(
+  chunk: ChunkContext | null,
+  inputs: tf.Tensor[],
+  shown: boolean[],
+  grads: tf.Tensor[],
+): tf.Tensor[] {
+  if (chunk === null || chunk.count < 2) return grads;
+  const out: tf.Tensor[] = [];
+  grads.forEach((g, i) => {
+    const v = inputs[i];
+    if (!(v instanceof tf.Variable)) {
+      if (shown[i]) out.push(g);
+      return;
+    }
+    const sum = chunk.sums.get(v.id);
+    if (chunk.index === 0) {
+      if (!sum) out.push(g);
+      else {
+        out.push(tf.add(sum, g));
+        tf.dispose([sum, g]);
+        chunk.sums.delete(v.id);
+      }
+      return;
+    }
+    chunk.sums.set(v.id, tf.keep(sum ? tf.add(sum, g) : g));
+    if (sum) tf.dispose([sum, g]);
+    if (shown[i]) out.push(tf.zeros(v.shape));
+  });
+  return out;
+}

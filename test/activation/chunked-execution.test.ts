@@ -1,0 +1,163 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import {
+  batchDependentLayers,
+  chunkRowsFor,
+  widestActivationBytes,
+} from '../../src/activation/chunked-execution.js';
+import { type ActConfig, validateActConfig } from '../../src/activation/config.js';
+import { chunkedMoments } from '../../src/activation/layers/compressed-batch-norm.js';
+import { activationMemory } from '../../src/activation/measure.js';
+import { backwardChunkBytes, setBackwardChunkBytes } from '../../src/activation/row-chunks.js';
+import { compressForTraining } from '../../src/activation/training.js';
+import { gatherBatch } from '../../src/data/dataset.js';
+import { syntheticClassification } from '../../src/data/synthetic.js';
+import { classificationLoss, trainableVariables, trainStep } from '../../src/train/step.js';
+import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
+
+const data = syntheticClassification({ sampleShape: [10, 10, 1], numClasses: 3, seed: 2 });
+const quiet = { warn: () => {} };
+
+/** conv-relu, conv (no bias), maxpool, dense-relu, dense: batch-independent layers only. */
+function model(seed: number, batchNorm = false): tf.LayersModel {
+  const init = (s: number) => tf.initializers.glorotUniform({ seed: seed + s });
+  const m = tf.sequential();
+  m.add(
+    tf.layers.conv2d({
+      inputShape: [10, 10, 1],
+      filters: 6,
+      kernelSize: 3,
+      activation: 'relu',
+      kernelInitializer: init(1),
+    }),
+  );
+  if (batchNorm) m.add(tf.layers.batchNormalization());
+  m.add(
+    tf.layers.conv2d({ filters: 4, kernelSize: 3, useBias: false, kernelInitializer: init(2) }),
+  );
+  m.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  m.add(tf.layers.flatten());
+  m.add(tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: init(3) }));
+  m.add(tf.layers.dense({ units: 3, kernelInitializer: init(4) }));
+  return m;
+}
+
+function batch(n: number) {
+  const rows = Int32Array.from({ length: n }, (_, i) => i);
+  return gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, n);
+}
+
+async function converted(config: Partial<ActConfig>, batchNorm = false) {
+  const base = model(7, batchNorm);
+  const r = await compressForTraining(base, config, data, quiet);
+  base.dispose();
+  return r;
+}
+
+function gradsOf(m: Awaited<ReturnType<typeof converted>>, b: ReturnType<typeof batch>) {
+  const vars = trainableVariables(m.model);
+  return tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(
+      () => classificationLoss(b.ys, m.forward(b.xs, true)),
+      vars,
+    );
+    return { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name]) };
+  });
+}
+
+for (const backend of BACKENDS) {
+  describe(`chunked forward (${backend})`, () => {
+    it('gives the gradients of the whole batch (float32 saves: equal to rounding)', async () => {
+      await useBackend(backend);
+      const whole = await converted({ level: 'L0', forwardChunk: 'off' });
+      const chunked = await converted({ level: 'L0', forwardChunk: 3 });
+      assert.equal(whole.chunkRows, null);
+      assert.equal(chunked.chunkRows, 3);
+      const b = batch(8); // chunks of 3, 3 and 2 samples
+      const a = gradsOf(whole, b);
+      const c = gradsOf(chunked, b);
+      assert.ok(Math.abs(a.loss - c.loss) < 1e-5, `loss ${a.loss} vs ${c.loss}`);
+      a.grads.forEach((g, i) => {
+        const scale = Math.max(1e-3, tf.max(tf.abs(g)).dataSync()[0]);
+        assert.ok(maxAbsDiff(g, c.grads[i]) / scale < 1e-4, `weight ${i} differs`);
+      });
+      tf.dispose([...a.grads, ...c.grads, b.xs, b.ys]);
+      whole.model.dispose();
+      chunked.model.dispose();
+    });
+
+    it('keeps the saved bytes and lowers the step peak; no tensors leak over steps', async () => {
+      await useBackend(backend);
+      const whole = await converted({ level: 'L3', forwardChunk: 'off' });
+      const chunked = await converted({ level: 'L3', forwardChunk: 4 });
+      const b = batch(32);
+      const mw = activationMemory(whole.model, whole.forward, b.xs, b.ys);
+      const mc = activationMemory(chunked.model, chunked.forward, b.xs, b.ys);
+      // Per-group scales of 8 chunks instead of one batch: a few bytes more, never a batch copy.
+      assert.ok(mc.savedBytes < mw.savedBytes * 1.1, `saved ${mc.savedBytes} vs ${mw.savedBytes}`);
+      assert.ok(mc.peakBytes < 0.6 * mw.peakBytes, `peak ${mc.peakBytes} vs ${mw.peakBytes}`);
+      const opt = tf.train.sgd(0.05);
+      const ctx = { model: chunked.model, optimizer: opt, forward: chunked.forward };
+      const first = trainStep(ctx, b);
+      const before = tf.memory().numTensors;
+      let last = first;
+      for (let i = 0; i < 6; i++) last = trainStep(ctx, b);
+      assert.equal(tf.memory().numTensors, before);
+      assert.ok(last < first, `loss ${first} -> ${last}`);
+      tf.dispose([b.xs, b.ys]);
+      opt.dispose();
+      whole.model.dispose();
+      chunked.model.dispose();
+    });
+  });
+}
+
+describe('chunked forward settings', () => {
+  it('sizes chunks from the widest layer output', async () => {
+    await useBackend('cpu');
+    const m = model(1);
+    assert.equal(widestActivationBytes(m), 4 * 8 * 8 * 6);
+    assert.equal(chunkRowsFor(m, 4 * 8 * 8 * 6 * 5 + 3), 5);
+    assert.equal(chunkRowsFor(m, 10), 1);
+    assert.throws(() => chunkRowsFor(m, 0), /chunk bytes/);
+    m.dispose();
+  });
+
+  it('runs models with batch norm unchunked on auto and refuses a chunk size', async () => {
+    await useBackend('cpu');
+    const auto = await converted({ level: 'L3' }, true);
+    assert.equal(auto.chunkRows, null);
+    assert.deepEqual(batchDependentLayers(auto.model).length, 1);
+    auto.model.dispose();
+    await assert.rejects(
+      converted({ level: 'L3', forwardChunk: 4 }, true),
+      /forwardChunk 4.*mix samples/,
+    );
+  });
+
+  it('batch-norm moments by row chunks equal tf.moments', async () => {
+    await useBackend('cpu');
+    const before = backwardChunkBytes();
+    setBackwardChunkBytes(4 * 3 * 5 * 2 * 2); // two samples of [3, 5, 2] per chunk: 4 chunks of 7
+    try {
+      const x = tf.add(tf.mul(tf.randomNormal([7, 3, 5, 2], 0, 1, 'float32', 3), 2), 100);
+      const ours = chunkedMoments(x, [0, 1, 2]);
+      const ref = tf.moments(x, [0, 1, 2]);
+      assert.ok(maxAbsDiff(ours.mean, ref.mean) < 1e-4);
+      assert.ok(maxAbsDiff(ours.variance, ref.variance) < 1e-3);
+      tf.dispose([x, ours.mean, ours.variance, ref.mean, ref.variance]);
+    } finally {
+      setBackwardChunkBytes(before);
+    }
+  });
+
+  it('validates forwardChunk', () => {
+    for (const bad of [0, -1, 2.5, 'on'])
+      assert.throws(
+        () => validateActConfig({ forwardChunk: bad as never }),
+        /forwardChunk must be 'auto', 'off' or a positive integer/,
+      );
+    assert.equal(validateActConfig({}).forwardChunk, 'auto');
+  });
+});
