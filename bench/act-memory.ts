@@ -105,8 +105,10 @@ function largestBatch(m: Awaited<ReturnType<typeof compressed>>, budget: number)
 }
 
 for (const name of ['cnn', 'resnet'] as const) {
-  const budget = memoryRows.find((r) => r.model === name && r.variant === VARIANTS[0].label)!
-    .peakBytes as number;
+  const ref = await compressed(name, image, { ...VARIANTS[0].config, forwardChunk: 'off' });
+  const budget = measureAt(ref, image, BATCH).peakBytes;
+  ref.model.dispose();
+  ref.dispose();
   const fp32: Record<string, number> = {};
   for (const forwardChunk of ['off', 'auto'] as const) {
     for (const v of [VARIANTS[0], VARIANTS[3]]) {

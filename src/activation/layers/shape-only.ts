@@ -23,7 +23,9 @@ export class NoSaveAdd extends CompressedLayer {
           );
       return compressedOp(xs, () => ({
         value: tf.addN(xs),
-        gradFunc: (dy) => xs.map(() => tf.clone(dy)),
+        // Views of dy (a reshape shares the buffer on every backend; clone copies on wasm): each
+        // consumer frees its view, and the buffer goes with the last one.
+        gradFunc: (dy) => xs.map(() => tf.reshape(dy, dy.shape)),
       }));
     });
   }
