@@ -10,6 +10,7 @@ import {
 import { compressedOp } from '../custom-grad.js';
 import { type Saved, savedBytes, saveList, saveQuantized, splitSaved } from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import { pair } from './window-args.js';
 
 export interface CompressedDepthwiseConv2DArgs extends CompressedLayerArgs {
   kernelSize: number | [number, number];
@@ -17,11 +18,6 @@ export interface CompressedDepthwiseConv2DArgs extends CompressedLayerArgs {
   padding?: ConvPadding;
   activation?: string | null;
   useBias?: boolean;
-}
-
-function pair(v: number | number[] | undefined, dflt: number): [number, number] {
-  if (v === undefined) return [dflt, dflt];
-  return typeof v === 'number' ? [v, v] : [v[0], v[1] ?? v[0]];
 }
 
 /**
@@ -41,8 +37,8 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
 
   constructor(args: CompressedDepthwiseConv2DArgs) {
     super(args);
-    this.kernelSize = pair(args.kernelSize, 1);
-    this.strides = pair(args.strides, 1);
+    this.kernelSize = pair(args.kernelSize, [1, 1]);
+    this.strides = pair(args.strides, [1, 1]);
     for (const v of [...this.kernelSize, ...this.strides])
       if (!Number.isInteger(v) || v < 1)
         throw new Error(`${this.name}: kernelSize and strides must be positive integers`);
