@@ -242,7 +242,12 @@ export async function compressActivations(
       continue;
     }
     const actBits = o.actBits ?? levelBits(c, p.weighted);
-    const args: Dict = { ...p.args, actBits, fewbit: o.fewbit ?? c.fewbit };
+    const args: Dict = {
+      ...p.args,
+      actBits,
+      fewbit: o.fewbit ?? c.fewbit,
+      perSample: c.mixed?.perSample ?? false,
+    };
     if (p.className === 'FrugalCompressedDense') {
       args.rmmRatio = o.rmmRatio ?? c.rmm?.ratio ?? 0;
       args.rmmKind = c.rmm?.kind ?? 'gaussian';

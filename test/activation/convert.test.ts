@@ -247,7 +247,7 @@ describe('training with compressed activations', () => {
 describe('activation config', () => {
   it('fills defaults, survives JSON, and names bad fields', () => {
     const c = validateActConfig({ level: 'L3.mixed', rmm: { ratio: 0.3, kind: 'rows' } });
-    assert.deepEqual(c.mixed, { avgBits: 2, everySteps: 100 });
+    assert.deepEqual(c.mixed, { avgBits: 2, everySteps: 100, perSample: false });
     assert.deepEqual(validateActConfig(JSON.parse(JSON.stringify(c))), c);
     assert.throws(() => validateActConfig({ level: 'L9' as never }), /level/);
     assert.throws(() => validateActConfig({ bits: 3 as never }), /bits/);
@@ -257,5 +257,14 @@ describe('activation config', () => {
       /overrides.a.actBits/,
     );
     assert.throws(() => validateActConfig({ colour: 1 } as never), /colour/);
+    const mixed = { avgBits: 2, everySteps: 10 };
+    assert.throws(
+      () => validateActConfig({ mixed: { ...mixed, perSample: 'yes' as never } }),
+      /mixed.perSample/,
+    );
+    assert.throws(
+      () => validateActConfig({ mixed: { ...mixed, perSampel: true } as never }),
+      /perSampel/,
+    );
   });
 });

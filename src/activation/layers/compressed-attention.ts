@@ -81,12 +81,12 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
         const f = forward();
         const bits = this.actBits;
         const parts: Saved<tf.Tensor>[] = [
-          saveQuantized(x, bits),
-          saveQuantized(f.q, bits),
-          saveQuantized(f.k, bits),
-          saveQuantized(f.v, bits),
-          saveQuantized(f.p, bits),
-          saveQuantized(f.a.reshape([b, l, d]), bits),
+          saveQuantized(x, bits, this.perSample),
+          saveQuantized(f.q, bits, this.perSample),
+          saveQuantized(f.k, bits, this.perSample),
+          saveQuantized(f.v, bits, this.perSample),
+          saveQuantized(f.p, bits, this.perSample),
+          saveQuantized(f.a.reshape([b, l, d]), bits, this.perSample),
         ];
         save(saveList(parts));
         this.lastSavedBytes = savedBytes(parts);

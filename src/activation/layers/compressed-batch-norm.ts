@@ -93,7 +93,7 @@ export class CompressedBatchNorm extends CompressedLayer {
           const old = v.read();
           v.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - this.momentum)));
         }
-        const xs = saveQuantized(xhat, this.actBits);
+        const xs = saveQuantized(xhat, this.actBits, this.perSample);
         const st = saveExact(invStd);
         const parts = [xs, st] as Saved<unknown>[];
         save(saveList(parts));

@@ -103,10 +103,11 @@ export class CompressedDense extends CompressedLayer {
         const seed = nextSeed();
         const xs: Saved<tf.Tensor> = rmm
           ? saveExact(projectRows(x2, this.rmmKind, k, seed))
-          : saveQuantized(x, this.actBits);
+          : saveQuantized(x, this.actBits, this.perSample);
         const act = saveActivationGrad(this.activation, z.reshape(outShape), {
           bits: this.actBits,
           fewbit: this.fewbit,
+          perSample: this.perSample,
         });
         const parts = [xs, act] as Saved<unknown>[];
         save(saveList(parts));

@@ -85,10 +85,11 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
       if (!CompressedLayer.isTraining(kwargs)) return applyActivation(this.activation, forward());
       return compressedOp(b ? [x, w, b] : [x, w], (save) => {
         const z = forward() as tf.Tensor4D;
-        const xs = saveQuantized(x, this.actBits);
+        const xs = saveQuantized(x, this.actBits, this.perSample);
         const act = saveActivationGrad(this.activation, z, {
           bits: this.actBits,
           fewbit: this.fewbit,
+          perSample: this.perSample,
         });
         const parts = [xs, act] as Saved<unknown>[];
         save(saveList(parts));

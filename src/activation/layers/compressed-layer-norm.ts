@@ -53,7 +53,7 @@ export class CompressedLayerNorm extends CompressedLayer {
       if (!CompressedLayer.isTraining(kwargs)) return tf.add(tf.mul(normalize().xhat, gamma), beta);
       return compressedOp([x, gamma, beta], (save) => {
         const { xhat, invStd } = normalize();
-        const xs = saveQuantized(xhat, this.actBits);
+        const xs = saveQuantized(xhat, this.actBits, this.perSample);
         const st = saveExact(invStd);
         const parts = [xs, st] as Saved<unknown>[];
         save(saveList(parts));
