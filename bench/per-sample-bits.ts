@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../src/activation/convert.js';
 import { activationMemory } from '../src/activation/measure.js';
 import { activationReport } from '../src/activation/report.js';
+import { saveQuantized } from '../src/activation/saved.js';
 import { streamingForward } from '../src/activation/streaming-forward.js';
 import { renderTable } from '../src/cli/table.js';
 import { gatherBatch } from '../src/data/dataset.js';
@@ -74,12 +75,16 @@ const results: Row[] = [];
 for (const name of ['cnn', 'resnet'] as const) {
   const base = buildModel(name, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
   const variants = [
-    { variant: 'uniform 2-bit', mixed: null },
-    { variant: 'per-sample 2-bit', mixed: { avgBits: 2, everySteps: 1e9, perSample: true } },
+    { variant: 'uniform 2-bit', perSample: false },
+    { variant: 'per-sample 2-bit', perSample: true },
   ];
   const runs: Run[] = [];
   for (const v of variants) {
-    const r = await compressActivations(base, { level: 'L3', mixed: v.mixed }, { warn: () => {} });
+    const r = await compressActivations(
+      base,
+      { level: 'L3', perSample: v.perSample },
+      { warn: () => {} },
+    );
     runs.push({ model: r.model, forward: streamingForward(r.model) });
   }
   for (const [inputs, xs] of [
@@ -106,6 +111,25 @@ for (const name of ['cnn', 'resnet'] as const) {
     });
   }
 }
+
+/** Median ms to quantize and restore one activation, uniform vs per-sample, interleaved. */
+function quantizeTimes(shape: number[]): number[] {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 3);
+  const times: number[][] = [[], []];
+  for (let r = 0; r <= 2 * TIMED; r++)
+    [false, true].forEach((perSample, i) => {
+      const t0 = performance.now();
+      const saved = saveQuantized(x, 2, perSample);
+      const back = saved.restore(saved.tensors);
+      back.dataSync();
+      if (r > 0) times[i].push(performance.now() - t0);
+      tf.dispose([back, ...saved.tensors]);
+    });
+  x.dispose();
+  return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]);
+}
+const quantShape = [batchSize, 28, 28, 32];
+const [quantUniformMs, quantPerSampleMs] = quantizeTimes(quantShape);
 
 const uniformOf = (r: Row) =>
   results.find(
@@ -141,11 +165,17 @@ console.log(
     ]),
   ),
 );
+console.log(
+  `Quantize + restore one [${quantShape}] activation at 2 bits (median of ${2 * TIMED}): uniform ` +
+    `${fixed(quantUniformMs)} ms, per-sample ${fixed(quantPerSampleMs)} ms ` +
+    `(${ratio(quantPerSampleMs / quantUniformMs)})`,
+);
 writeJsonAtomic('bench/results/per-sample-bits.json', {
   bench: 'per-sample-bits',
   backend,
   batch: batchSize,
   date: new Date().toISOString(),
-  note: 'Both variants: level L3 (2 bits); per-sample: mixed.perSample, the same 2-bit average per saved tensor. Times: median of 7 interleaved forward+backward passes.',
+  note: 'Both variants: level L3 (2 bits); per-sample: config.perSample, the same 2-bit average per saved tensor. Times: median of 7 interleaved forward+backward passes.',
   results,
+  quantize: { shape: quantShape, uniformMs: quantUniformMs, perSampleMs: quantPerSampleMs },
 });

@@ -246,7 +246,7 @@ export async function compressActivations(
       ...p.args,
       actBits,
       fewbit: o.fewbit ?? c.fewbit,
-      perSample: c.mixed?.perSample ?? false,
+      perSample: c.perSample,
     };
     if (p.className === 'FrugalCompressedDense') {
       args.rmmRatio = o.rmmRatio ?? c.rmm?.ratio ?? 0;

@@ -219,7 +219,7 @@ for (const backend of BACKENDS)
 describe('per-sample bits through compressActivations', () => {
   before(() => useBackend('cpu'));
 
-  it('is set by mixed.perSample, counted by the memory meter, and saved with the model', async () => {
+  it('is set by config.perSample, counted by the memory meter, and saved with the model', async () => {
     const model = buildModel('cnn', {
       inputShape: [8, 8, 1],
       numClasses: 3,
@@ -227,8 +227,11 @@ describe('per-sample bits through compressActivations', () => {
       dense: 4,
       seed: 1,
     });
-    const mixed = { avgBits: 2, everySteps: 1000, perSample: true };
-    const ps = await compressActivations(model, { level: 'L3', mixed }, { warn: () => {} });
+    const ps = await compressActivations(
+      model,
+      { level: 'L3', perSample: true },
+      { warn: () => {} },
+    );
     const uniform = await compressActivations(model, { level: 'L3' }, { warn: () => {} });
     const flags = ps.model.layers
       .filter((l) => l.getClassName().startsWith('FrugalCompressed'))
