@@ -189,6 +189,22 @@ export function restoreRowsOf<T>(p: Saved<T>, saved: tf.Tensor[], first: number,
   return p.restoreRows(saved, first, count);
 }
 
+/**
+ * Rows `first` .. `first + count - 1` of a saved value for one chunk of a `total`-sample batch;
+ * when the chunk is the whole batch, its plain `restore` (no slice copy: for an exact save that is
+ * the saved tensor itself, which a backward reading each row once may dispose, as the saved state
+ * is consumed).
+ */
+export function restoreChunk<T>(
+  p: Saved<T>,
+  saved: tf.Tensor[],
+  first: number,
+  count: number,
+  total: number,
+): T {
+  return count === total ? p.restore(saved) : restoreRowsOf(p, saved, first, count);
+}
+
 /** A 1-bit mask (x > 0), restored as a float32 0/1 tensor of x's shape. */
 export function savePositiveMask(x: tf.Tensor): Saved<tf.Tensor> {
   const inner = saveCodesOf(x, 1, (v, codes) => {
