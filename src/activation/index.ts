@@ -17,3 +17,6 @@ export { backwardChunkBytes, setBackwardChunkBytes } from './row-chunks.js';
 export { seedActivationRng } from './seed.js';
 export * from './streaming-forward.js';
 export * from './training.js';
+export * from './quantize-per-sample.js';
+export * from './sample-bits.js';
+export { saveQuantizedPerSample } from './saved-per-sample.js';
