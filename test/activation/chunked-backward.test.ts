@@ -6,6 +6,7 @@ import { CompressedMultiHeadSelfAttention } from '../../src/activation/layers/co
 import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
 import { CompressedDense } from '../../src/activation/layers/compressed-dense.js';
+import { CompressedDepthwiseConv2D } from '../../src/activation/layers/compressed-depthwise-conv2d.js';
 import type { CompressedLayer } from '../../src/activation/layers/compressed-layer.js';
 import { CompressedLayerNorm } from '../../src/activation/layers/compressed-layer-norm.js';
 import { CompressedMaxPool2D } from '../../src/activation/layers/compressed-max-pool.js';
@@ -142,6 +143,40 @@ describe('chunked conv2d backward', () => {
     grads(r, x).forEach((g, i) => {
       assert.ok(maxAbsDiff(got[i], g) < 1e-4, `grad ${i}: ${maxAbsDiff(got[i], g)}`);
     });
+  });
+
+  it('depthwise conv in chunks gives the one-chunk gradients, and tfjs gradients with exact saves', async () => {
+    await useBackend('cpu');
+    const x = tf.randomNormal([5, 7, 6, 3], 0, 1, 'float32', 10);
+    const args = {
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same' as const,
+      activation: 'relu' as const,
+    };
+    const r = tf.layers.depthwiseConv2d(args);
+    r.apply(x);
+    for (const bits of [2, 32] as const) {
+      const c = new CompressedDepthwiseConv2D({ ...args, actBits: bits });
+      c.apply(x);
+      c.setWeights(r.getWeights().map((w) => tf.randomNormal(w.shape, 0.2, 0.5, 'float32', 11)));
+      setBackwardChunkBytes(DEFAULT_CHUNK);
+      const whole = grads(c, x);
+      setBackwardChunkBytes(1);
+      const chunked = grads(c, x);
+      chunked.forEach((g, i) => {
+        const e = maxAbsDiff(g, whole[i]);
+        assert.ok(e < 1e-4, `${bits} bits grad ${i}: ${e}`);
+      });
+      if (bits === 32) {
+        r.setWeights(c.getWeights());
+        grads(r, x).forEach((g, i) => {
+          const e = maxAbsDiff(chunked[i], g);
+          assert.ok(e < 1e-4, `vs tfjs grad ${i}: ${e}`);
+        });
+      }
+    }
+    setBackwardChunkBytes(DEFAULT_CHUNK);
   });
 
   it('batch norm in chunks gives the one-chunk gradients, and tfjs gradients with exact saves', async () => {

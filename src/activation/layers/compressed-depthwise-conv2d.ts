@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
+import { chunkedBackward } from '../chunked-backward.js';
 import {
   type ConvPadding,
   depthwiseFilterGrad,
@@ -8,7 +9,15 @@ import {
   padBefore,
 } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
-import { type Saved, savedBytes, saveList, saveQuantized, splitSaved } from '../saved.js';
+import { rowsPerChunk } from '../row-chunks.js';
+import {
+  restoreChunk,
+  type Saved,
+  savedBytes,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { pair } from './window-args.js';
 
@@ -97,15 +106,27 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
         this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
         return {
           value: applyActivation(this.activation, z),
+          // In chunks of samples, like Conv2D: only a chunk's rows of x and dz exist at once.
           gradFunc: (dy, saved, freeDy) => {
             const [sx, sa] = splitSaved(saved, parts);
-            const dz = act.restore(sa)(dy) as tf.Tensor4D;
-            if (dz !== dy) freeDy();
-            const xr = xs.restore(sx) as tf.Tensor4D;
-            const dw = depthwiseFilterGrad(xr, dz, w.shape, this.strides, this.padding);
-            if (xr !== sx[0]) xr.dispose();
-            const dx = depthwiseInputGrad(dz, w, x.shape, this.strides, this.padding);
-            return b ? [dx, dw, tf.sum(dz, [0, 1, 2])] : [dx, dw];
+            const n = x.shape[0];
+            const g = chunkedBackward(
+              dy,
+              rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n),
+              (dyRows, first, count) => {
+                const dz = restoreChunk(act, sa, first, count, n)(dyRows) as tf.Tensor4D;
+                const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
+                const dw = depthwiseFilterGrad(xr, dz, w.shape, this.strides, this.padding);
+                xr.dispose();
+                const xShape = [count, x.shape[1], x.shape[2], x.shape[3]] as const;
+                const dx = depthwiseInputGrad(dz, w, [...xShape], this.strides, this.padding);
+                const params = b ? [dw, tf.sum(dz, [0, 1, 2])] : [dw];
+                if (dz !== dyRows) dz.dispose();
+                return { dx, params };
+              },
+              freeDy,
+            );
+            return [g.dx, ...g.params];
           },
         };
       });
