@@ -43,6 +43,11 @@ export function allocateSampleGroups(
   leadingWords = 0,
 ): SampleBitsGroups {
   const wordStarts = sampleWordStarts(sampleBits, perSample);
+  // Bit positions are 32-bit unsigned integers in the packer.
+  if (wordStarts[sampleBits.length] > 2 ** 27)
+    throw new Error(
+      `per-sample codes of ${wordStarts[sampleBits.length]} words exceed 2^32 bits: use smaller batches`,
+    );
   const nGroups = sampleBits.length * groupsPerSample(perSample);
   return {
     sampleBits,
