@@ -19,6 +19,8 @@ export interface ActivationSaveOptions {
   bits: ActivationBits;
   /** Few-bit codes for smooth activations (0: off, quantize the pre-activation instead). */
   fewbit: 0 | FewbitBits;
+  /** Per-sample bits (averaging `bits`) when the pre-activation is quantized. */
+  perSample?: boolean;
 }
 
 /**
@@ -60,7 +62,7 @@ export function saveActivationGrad(
         ),
     };
   }
-  const q = saveQuantized(z, opts.bits);
+  const q = saveQuantized(z, opts.bits, opts.perSample);
   // z is rebuilt only when dy arrives, and freed once its derivative exists.
   const times = (s: tf.Tensor[], z: tf.Tensor, dy: tf.Tensor) => {
     const d = activationDerivative(name, z);

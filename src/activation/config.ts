@@ -36,6 +36,11 @@ export interface ActConfig {
   rmm: { ratio: number; kind: RmmKind } | null;
   /** Mixed precision (set by level L3.mixed unless given). */
   mixed: MixedPrecisionConfig | null;
+  /**
+   * Per-sample bits inside each quantized save (ActNN): a layer's bits become the average over
+   * the batch, wider for samples with large group ranges. Combines with any level and `mixed`.
+   */
+  perSample: boolean;
   /** Per-layer settings by layer name. */
   overrides: Record<string, LayerOverride>;
   /** Seed of stochastic rounding and random projections. */
@@ -54,6 +59,7 @@ export const DEFAULT_ACT_CONFIG: ActConfig = {
   fewbit: 0,
   rmm: null,
   mixed: null,
+  perSample: false,
   overrides: {},
   seed: 0,
   forwardChunk: 'auto',
@@ -93,11 +99,14 @@ export function validateActConfig(input: Partial<ActConfig> = {}): ActConfig {
   if (c.mixed === null && c.level === 'L3.mixed') c.mixed = { avgBits: 2, everySteps: 100 };
   if (c.mixed !== null) {
     if (typeof c.mixed !== 'object') fail('mixed', 'must be an object or null', c.mixed);
+    for (const k of Object.keys(c.mixed))
+      if (!['avgBits', 'everySteps'].includes(k)) fail(`mixed.${k}`, 'is not known', k);
     if (typeof c.mixed.avgBits !== 'number' || !(c.mixed.avgBits >= 1 && c.mixed.avgBits <= 8))
       fail('mixed.avgBits', 'must be a number in [1, 8]', c.mixed.avgBits);
     if (!Number.isInteger(c.mixed.everySteps) || c.mixed.everySteps < 1)
       fail('mixed.everySteps', 'must be a positive integer', c.mixed.everySteps);
   }
+  if (typeof c.perSample !== 'boolean') fail('perSample', 'must be a boolean', c.perSample);
   if (typeof c.overrides !== 'object' || c.overrides === null || Array.isArray(c.overrides))
     fail('overrides', 'must be an object keyed by layer name', c.overrides);
   for (const [name, o] of Object.entries(c.overrides)) {

@@ -158,6 +158,13 @@ function plan(className: string, c: Dict, rank: number): Plan {
         args: { poolSize: c.poolSize, strides: c.strides, padding: c.padding },
         weighted: false,
       };
+    case 'AveragePooling2D':
+      if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
+      return {
+        className: 'FrugalNoSaveAvgPool2D',
+        args: { poolSize: c.poolSize, strides: c.strides, padding: c.padding },
+        weighted: false,
+      };
     case 'Dropout':
       if (c.noiseShape != null) return { reason: 'noiseShape is not supported' };
       return { className: 'FrugalCompressedDropout', args: { rate: c.rate }, weighted: false };
@@ -235,7 +242,12 @@ export async function compressActivations(
       continue;
     }
     const actBits = o.actBits ?? levelBits(c, p.weighted);
-    const args: Dict = { ...p.args, actBits, fewbit: o.fewbit ?? c.fewbit };
+    const args: Dict = {
+      ...p.args,
+      actBits,
+      fewbit: o.fewbit ?? c.fewbit,
+      perSample: c.perSample,
+    };
     if (p.className === 'FrugalCompressedDense') {
       args.rmmRatio = o.rmmRatio ?? c.rmm?.ratio ?? 0;
       args.rmmKind = c.rmm?.kind ?? 'gaussian';

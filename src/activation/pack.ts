@@ -53,3 +53,23 @@ export function unpackCodeRange(
   }
   return out;
 }
+
+/**
+ * ORs code `c` (width `bits`, 1..8) into `words` at bit position `at`, the low bits first; a code
+ * may straddle two words (widths 3, 5, 6, 7).
+ */
+export function writeCodeAt(words: Int32Array, at: number, c: number, bits: number): void {
+  const w = at >>> 5;
+  const shift = at & 31;
+  words[w] |= c << shift;
+  if (shift + bits > 32) words[w + 1] |= c >>> (32 - shift);
+}
+
+/** The code of width `bits` written by `writeCodeAt` at bit position `at`. */
+export function readCodeAt(words: Int32Array, at: number, bits: number): number {
+  const w = at >>> 5;
+  const shift = at & 31;
+  let c = words[w] >>> shift;
+  if (shift + bits > 32) c |= words[w + 1] << (32 - shift);
+  return c & ((1 << bits) - 1);
+}

@@ -83,19 +83,15 @@ export function quantizeSamplesInto(
   const levels = (1 << bits) - 1;
   const per = 32 / bits;
   const wordsPerGroup = GROUP_SIZE / per;
+  const range = new Float64Array(2);
   for (let s = 0; s < samples; s++) {
     const base = s * perSample;
     for (let g = 0; g < gps; g++) {
       const start = base + g * GROUP_SIZE;
       const end = Math.min(start + GROUP_SIZE, base + perSample);
-      let lo = Number.POSITIVE_INFINITY;
-      let hi = Number.NEGATIVE_INFINITY;
-      for (let i = start; i < end; i++) {
-        const v = values[i];
-        if (v - v !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
+      groupRange(values, start, end, range);
+      const lo = range[0];
+      const hi = range[1];
       const gi = (first + s) * gps + g;
       const scale = Math.fround((hi - lo) / levels);
       mins[gi] = lo;
@@ -113,6 +109,25 @@ export function quantizeSamplesInto(
       }
     }
   }
+}
+
+/** Writes the min and max of values[start..end) into `out`; NaN or infinite values throw. */
+export function groupRange(
+  values: ArrayLike<number>,
+  start: number,
+  end: number,
+  out: Float64Array,
+): void {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (let i = start; i < end; i++) {
+    const v = values[i];
+    if (v - v !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  out[0] = lo;
+  out[1] = hi;
 }
 
 /** Reconstructs the values (samples x perSample) from their quantized groups. */

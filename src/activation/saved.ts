@@ -10,6 +10,7 @@ import {
   quantizeSamplesInto,
 } from './quantize.js';
 import { forEachRowChunk, sliceRows } from './row-chunks.js';
+import { saveQuantizedPerSample } from './saved-per-sample.js';
 import { nextRng } from './seed.js';
 
 /**
@@ -69,10 +70,16 @@ function samplesOf(shape: number[]): number {
 
 /**
  * Keeps `x` quantized per group of 256 values to `bits` bits with stochastic rounding (32: exact),
- * as a packed int32 tensor plus a float32 tensor of per-group mins and scales.
+ * as a packed int32 tensor plus a float32 tensor of per-group mins and scales. With `perSample`
+ * (and a batch of several samples), `bits` is the average and each sample gets its own width.
  */
-export function saveQuantized(x: tf.Tensor, bits: ActivationBits): Saved<tf.Tensor> {
+export function saveQuantized(
+  x: tf.Tensor,
+  bits: ActivationBits,
+  perSample = false,
+): Saved<tf.Tensor> {
   if (bits === 32) return saveExact(x);
+  if (perSample && x.rank > 1 && x.shape[0] > 1) return saveQuantizedPerSample(x, bits);
   const shape = x.shape.slice();
   const q = allocateGroups(samplesOf(shape), x.size / samplesOf(shape), bits);
   const rng = nextRng();
@@ -180,6 +187,22 @@ export function codesToTensor(
 export function restoreRowsOf<T>(p: Saved<T>, saved: tf.Tensor[], first: number, count: number): T {
   if (!p.restoreRows) throw new Error('this saved value cannot be restored by rows');
   return p.restoreRows(saved, first, count);
+}
+
+/**
+ * Rows `first` .. `first + count - 1` of a saved value for one chunk of a `total`-sample batch;
+ * when the chunk is the whole batch, its plain `restore` (no slice copy: for an exact save that is
+ * the saved tensor itself, which a backward reading each row once may dispose, as the saved state
+ * is consumed).
+ */
+export function restoreChunk<T>(
+  p: Saved<T>,
+  saved: tf.Tensor[],
+  first: number,
+  count: number,
+  total: number,
+): T {
+  return count === total ? p.restore(saved) : restoreRowsOf(p, saved, first, count);
 }
 
 /** A 1-bit mask (x > 0), restored as a float32 0/1 tensor of x's shape. */

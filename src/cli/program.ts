@@ -40,6 +40,10 @@ function addActivationOptions(cmd: Command): Command {
       fraction,
     )
     .option(
+      '--per-sample-bits',
+      "ActNN per-sample bits: each layer's bits become the batch average, wider for samples with larger ranges (implies --act-level L3 unless given)",
+    )
+    .option(
       '--rmm-kind <kind>',
       `RMM projection: ${RMM_KINDS.join(', ')}`,
       oneOf(RMM_KINDS, 'RMM kind'),

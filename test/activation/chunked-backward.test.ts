@@ -2,8 +2,13 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { ActivationBits } from '../../src/activation/bits.js';
+import { CompressedMultiHeadSelfAttention } from '../../src/activation/layers/compressed-attention.js';
 import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
+import { CompressedDense } from '../../src/activation/layers/compressed-dense.js';
+import { CompressedDepthwiseConv2D } from '../../src/activation/layers/compressed-depthwise-conv2d.js';
+import type { CompressedLayer } from '../../src/activation/layers/compressed-layer.js';
+import { CompressedLayerNorm } from '../../src/activation/layers/compressed-layer-norm.js';
 import { CompressedMaxPool2D } from '../../src/activation/layers/compressed-max-pool.js';
 import { packCodes, unpackCodeRange } from '../../src/activation/pack.js';
 import {
@@ -24,6 +29,7 @@ import {
 } from '../../src/activation/saved.js';
 import { seedActivationRng } from '../../src/activation/seed.js';
 import { makeRng } from '../../src/engine/random.js';
+import { MultiHeadSelfAttention } from '../../src/models/layers/attention.js';
 import { formatTimeline, peakTimeline } from '../../src/report/peak-timeline.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
 
@@ -139,6 +145,40 @@ describe('chunked conv2d backward', () => {
     });
   });
 
+  it('depthwise conv in chunks gives the one-chunk gradients, and tfjs gradients with exact saves', async () => {
+    await useBackend('cpu');
+    const x = tf.randomNormal([5, 7, 6, 3], 0, 1, 'float32', 10);
+    const args = {
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same' as const,
+      activation: 'relu' as const,
+    };
+    const r = tf.layers.depthwiseConv2d(args);
+    r.apply(x);
+    for (const bits of [2, 32] as const) {
+      const c = new CompressedDepthwiseConv2D({ ...args, actBits: bits });
+      c.apply(x);
+      c.setWeights(r.getWeights().map((w) => tf.randomNormal(w.shape, 0.2, 0.5, 'float32', 11)));
+      setBackwardChunkBytes(DEFAULT_CHUNK);
+      const whole = grads(c, x);
+      setBackwardChunkBytes(1);
+      const chunked = grads(c, x);
+      chunked.forEach((g, i) => {
+        const e = maxAbsDiff(g, whole[i]);
+        assert.ok(e < 1e-4, `${bits} bits grad ${i}: ${e}`);
+      });
+      if (bits === 32) {
+        r.setWeights(c.getWeights());
+        grads(r, x).forEach((g, i) => {
+          const e = maxAbsDiff(chunked[i], g);
+          assert.ok(e < 1e-4, `vs tfjs grad ${i}: ${e}`);
+        });
+      }
+    }
+    setBackwardChunkBytes(DEFAULT_CHUNK);
+  });
+
   it('batch norm in chunks gives the one-chunk gradients, and tfjs gradients with exact saves', async () => {
     await useBackend('cpu');
     const x = tf.randomNormal([6, 3, 4, 5], 1, 2, 'float32', 6);
@@ -229,4 +269,85 @@ describe('chunked conv2d backward', () => {
       setBackwardChunkBytes(DEFAULT_CHUNK);
     });
   }
+});
+
+describe('chunked Dense, LayerNorm and attention backward', () => {
+  after(() => setBackwardChunkBytes(DEFAULT_CHUNK));
+
+  /** A compressed layer and its tfjs (or zoo) twin with the same random weights. */
+  const twins = (shape: number[]) => {
+    const pair = (c: CompressedLayer, r: tf.layers.Layer) => {
+      c.apply(tf.zeros(shape));
+      r.apply(tf.zeros(shape));
+      c.setWeights(c.getWeights().map((w, i) => tf.randomNormal(w.shape, 0.3, 0.4, 'float32', i)));
+      r.setWeights(c.getWeights());
+      return { c, r };
+    };
+    return {
+      'dense gelu': pair(
+        new CompressedDense({ units: 6, activation: 'gelu' }),
+        tf.layers.dense({ units: 6, activation: 'gelu' }),
+      ),
+      'dense relu': pair(
+        new CompressedDense({ units: 3, activation: 'relu' }),
+        tf.layers.dense({ units: 3, activation: 'relu' }),
+      ),
+      layernorm: pair(new CompressedLayerNorm({}), tf.layers.layerNormalization({})),
+      attention: pair(
+        new CompressedMultiHeadSelfAttention({ numHeads: 2 }),
+        new MultiHeadSelfAttention({ numHeads: 2 }),
+      ),
+      'causal attention, per-sample bits': pair(
+        new CompressedMultiHeadSelfAttention({ numHeads: 2, causal: true, perSample: true }),
+        new MultiHeadSelfAttention({ numHeads: 2, causal: true }),
+      ),
+    };
+  };
+
+  for (const backend of BACKENDS)
+    it(`chunks of samples give the one-chunk gradients, and tfjs's with exact saves (${backend})`, async () => {
+      await useBackend(backend);
+      const shape = [5, 4, 6];
+      const x = tf.randomNormal(shape, 0, 1, 'float32', 8);
+      for (const [name, { c, r }] of Object.entries(twins(shape)))
+        for (const bits of [2, 32] as const) {
+          c.actBits = bits;
+          setBackwardChunkBytes(DEFAULT_CHUNK);
+          const whole = grads(c, x);
+          setBackwardChunkBytes(1);
+          const chunked = grads(c, x);
+          chunked.forEach((g, i) => {
+            assert.deepEqual(g.shape, whole[i].shape);
+            const e = maxAbsDiff(g, whole[i]);
+            assert.ok(e < 1e-4, `${name} ${bits} bits grad ${i}: ${e}`);
+          });
+          if (bits === 32)
+            grads(r, x).forEach((g, i) => {
+              const e = maxAbsDiff(chunked[i], g);
+              assert.ok(e < 1e-3, `${name} vs tfjs grad ${i}: ${e}`);
+            });
+          tf.dispose([...whole, ...chunked]);
+        }
+      setBackwardChunkBytes(DEFAULT_CHUNK);
+    });
+
+  it('chunks lower the peak of a 2-bit attention backward, leaking nothing', async () => {
+    await useBackend('wasm');
+    const x = tf.randomNormal([16, 12, 16], 0, 1, 'float32', 9);
+    const layer = new CompressedMultiHeadSelfAttention({ numHeads: 4, actBits: 2 });
+    layer.apply(x);
+    const peak = (chunkBytes: number) => {
+      setBackwardChunkBytes(chunkBytes);
+      tf.dispose(grads(layer, x));
+      const before = tf.memory().numTensors;
+      const t = peakTimeline(() => tf.dispose(grads(layer, x)));
+      assert.equal(tf.memory().numTensors, before);
+      return t.peakBytes;
+    };
+    const whole = peak(DEFAULT_CHUNK);
+    // One sample's largest tensor, the attention probabilities, is 4 x 12 x 12 floats.
+    const chunked = peak(4 * 4 * 12 * 12 * 2);
+    assert.ok(chunked < 0.75 * whole, `chunked peak ${chunked} vs whole-batch ${whole}`);
+    setBackwardChunkBytes(DEFAULT_CHUNK);
+  });
 });

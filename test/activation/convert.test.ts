@@ -248,6 +248,7 @@ describe('activation config', () => {
   it('fills defaults, survives JSON, and names bad fields', () => {
     const c = validateActConfig({ level: 'L3.mixed', rmm: { ratio: 0.3, kind: 'rows' } });
     assert.deepEqual(c.mixed, { avgBits: 2, everySteps: 100 });
+    assert.equal(c.perSample, false);
     assert.deepEqual(validateActConfig(JSON.parse(JSON.stringify(c))), c);
     assert.throws(() => validateActConfig({ level: 'L9' as never }), /level/);
     assert.throws(() => validateActConfig({ bits: 3 as never }), /bits/);
@@ -257,5 +258,10 @@ describe('activation config', () => {
       /overrides.a.actBits/,
     );
     assert.throws(() => validateActConfig({ colour: 1 } as never), /colour/);
+    assert.throws(() => validateActConfig({ perSample: 'yes' as never }), /perSample/);
+    assert.throws(
+      () => validateActConfig({ mixed: { avgBits: 2, everySteps: 10, perSample: true } as never }),
+      /mixed.perSample/,
+    );
   });
 });

@@ -46,15 +46,17 @@ describe('frugal CLI: compressed activations', () => {
     assert.ok(report.result.memory.savedActivationBytes > 0);
   });
 
-  it('mixed precision and few-bit + RMM run on the Transformer', async () => {
+  it('mixed precision with per-sample bits and few-bit + RMM run on the Transformer', async () => {
     const out = join(dir, 'tr.json');
     const r = await cli(
       ...['train', '--model', 'transformer', '--dataset', 'mnist', '--train-count', '16'],
       ...['--test-count', '8', '--batch', '8', '--act-level', 'L3.mixed', '--fewbit', '2'],
-      ...['--rmm', '0.5', '--backend', 'wasm', '--out', out, '--no-progress'],
+      ...['--rmm', '0.5', '--per-sample-bits', '--backend', 'wasm', '--out', out, '--no-progress'],
     );
     assert.equal(r.error, '');
+    assert.match(r.stdout, /per-sample bits/);
     const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(report.activations.config.perSample, true);
     const bits = Object.values(report.activations.mixedBits) as number[];
     assert.ok(bits.length > 3 && bits.every((b) => [1, 2, 4, 8].includes(b)));
   });

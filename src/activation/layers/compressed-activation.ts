@@ -33,6 +33,7 @@ export class CompressedActivation extends CompressedLayer {
         const act = saveActivationGrad(this.activation, x, {
           bits: this.actBits,
           fewbit: this.fewbit,
+          perSample: this.perSample,
         });
         save(saveList([act]));
         this.lastSavedBytes = savedBytes([act]);

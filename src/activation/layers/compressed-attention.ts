@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { compressedOp } from '../custom-grad.js';
-import { type Saved, savedBytes, saveList, saveQuantized, splitSaved } from '../saved.js';
+import {
+  restoreChunk,
+  type Saved,
+  savedBytes,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
+import { attentionGrads } from './attention-grad.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedAttentionArgs extends CompressedLayerArgs {
@@ -64,62 +72,52 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
         ? tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([l, l]), -1, 0)), -1e9)
         : null;
       const forward = () => {
+        // Each step in its own tidy: only q, k, v, p, a and the output outlive it.
         const flat = x.reshape([b * l, d]) as tf.Tensor2D;
-        const proj = (i: number) => tf.add(tf.matMul(flat, w[i]), bias[i]);
-        const q = heads(proj(0));
-        const k = heads(proj(1));
-        const v = heads(proj(2));
-        let s = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
-        if (mask) s = tf.add(s, mask);
-        const p = tf.softmax(s);
-        const a = merge(tf.matMul(p, v));
-        const out = tf.add(tf.matMul(a, w[3]), bias[3]).reshape([b, l, d]);
+        const proj = (i: number) => tf.tidy(() => heads(tf.add(tf.matMul(flat, w[i]), bias[i])));
+        const q = proj(0);
+        const k = proj(1);
+        const v = proj(2);
+        const p = tf.tidy(() => {
+          const s = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
+          return tf.softmax(mask ? tf.add(s, mask) : s);
+        });
+        const a = tf.tidy(() => merge(tf.matMul(p, v)).reshape([b, l, d]));
+        const out = tf.tidy(() =>
+          tf.add(tf.matMul(a.reshape([b * l, d]) as tf.Tensor2D, w[3]), bias[3]).reshape([b, l, d]),
+        );
         return { q, k, v, p, a, out };
       };
       if (!CompressedLayer.isTraining(kwargs)) return forward().out;
       return compressedOp([x, ...w.flatMap((k, i) => [k, bias[i]])], (save) => {
         const f = forward();
         const bits = this.actBits;
-        const parts: Saved<tf.Tensor>[] = [
-          saveQuantized(x, bits),
-          saveQuantized(f.q, bits),
-          saveQuantized(f.k, bits),
-          saveQuantized(f.v, bits),
-          saveQuantized(f.p, bits),
-          saveQuantized(f.a.reshape([b, l, d]), bits),
-        ];
+        const names = ['x', 'q', 'k', 'v', 'p', 'a'] as const;
+        const parts: Saved<tf.Tensor>[] = [x, f.q, f.k, f.v, f.p, f.a].map((t) =>
+          saveQuantized(t, bits, this.perSample),
+        );
         save(saveList(parts));
         this.lastSavedBytes = savedBytes(parts);
         this.lastExactBytes = 4 * (5 * x.size + f.p.size);
+        // Once quantized, the full-precision values can go (at 32 bits save keeps them).
+        const kept = new Set(saveList(parts));
+        tf.dispose([f.q, f.k, f.v, f.p, f.a].filter((t) => !kept.has(t)));
         return {
           value: f.out,
-          gradFunc: (dy, saved) => {
-            const [xs, qs, ks, vs, ps, as] = splitSaved(saved, parts).map((s, i) =>
-              parts[i].restore(s),
+          gradFunc: (dy, saved, freeDy) => {
+            const split = splitSaved(saved, parts);
+            return attentionGrads(
+              dy,
+              {
+                rows: (name, first, count) => {
+                  const i = names.indexOf(name);
+                  return restoreChunk(parts[i], split[i], first, count, b);
+                },
+              },
+              w,
+              h,
+              freeDy,
             );
-            const dOut = dy.reshape([b * l, d]) as tf.Tensor2D;
-            const a2 = as.reshape([b * l, d]) as tf.Tensor2D;
-            const dWo = tf.matMul(a2, dOut, true);
-            const dbo = tf.sum(dOut, 0);
-            const da = heads(tf.matMul(dOut, w[3], false, true));
-            const dp = tf.matMul(da, vs, false, true);
-            const dv = tf.matMul(ps, da, true);
-            // Softmax backward; the centring term divides by the row sum of the restored p so
-            // each row of ds sums to 0 exactly, as with exact p (else the key bias drifts).
-            const centre = tf.div(tf.sum(tf.mul(dp, ps), -1, true), tf.sum(ps, -1, true));
-            const ds = tf.mul(tf.mul(ps, tf.sub(dp, centre)), 1 / Math.sqrt(dh));
-            const dq = tf.matMul(ds, ks);
-            const dk = tf.matMul(ds, qs, true);
-            const flat = xs.reshape([b * l, d]) as tf.Tensor2D;
-            const grads: tf.Tensor[] = [];
-            let dx: tf.Tensor = tf.zeros([b * l, d]);
-            [dq, dk, dv].forEach((g, i) => {
-              const g2 = merge(g);
-              grads.push(tf.matMul(flat, g2, true), tf.sum(g2, 0));
-              dx = tf.add(dx, tf.matMul(g2, w[i], false, true));
-            });
-            grads.push(dWo, dbo);
-            return [dx.reshape([b, l, d]), ...grads];
           },
         };
       });

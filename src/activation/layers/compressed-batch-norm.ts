@@ -92,7 +92,7 @@ export class CompressedBatchNorm extends CompressedLayer {
         }
         // Saves the input (as ActNN does) and the batch statistics; the backward rebuilds rows of
         // xhat = (x - mean) * invStd. The output is one fused kernel: no full-size temporary.
-        const xs = saveQuantized(x, this.actBits);
+        const xs = saveQuantized(x, this.actBits, this.perSample);
         const st = saveExact(tf.concat([mean, invStd]));
         const parts = [xs, st] as Saved<unknown>[];
         save(saveList(parts));

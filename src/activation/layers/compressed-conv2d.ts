@@ -113,10 +113,11 @@ export class CompressedConv2D extends CompressedLayer {
               }),
             )
           : (forward() as tf.Tensor4D);
-        const xs = saveQuantized(x, this.actBits);
+        const xs = saveQuantized(x, this.actBits, this.perSample);
         const act = saveActivationGrad(this.activation, z, {
           bits: this.actBits,
           fewbit: this.fewbit,
+          perSample: this.perSample,
         });
         const parts = [xs, act] as Saved<unknown>[];
         save(saveList(parts));

@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
-import { saveActivationGrad } from '../activation-save.js';
+import { type ActivationBackward, saveActivationGrad } from '../activation-save.js';
+import { chunkedBackward } from '../chunked-backward.js';
 import { compressedOp } from '../custom-grad.js';
 import { outsideGradient } from '../fused.js';
 import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../rmm.js';
+import { rowsPerChunk } from '../row-chunks.js';
 import {
+  restoreChunk,
   type Saved,
   savedBytes,
   saveExact,
@@ -103,10 +106,11 @@ export class CompressedDense extends CompressedLayer {
         const seed = nextSeed();
         const xs: Saved<tf.Tensor> = rmm
           ? saveExact(projectRows(x2, this.rmmKind, k, seed))
-          : saveQuantized(x, this.actBits);
+          : saveQuantized(x, this.actBits, this.perSample);
         const act = saveActivationGrad(this.activation, z.reshape(outShape), {
           bits: this.actBits,
           fewbit: this.fewbit,
+          perSample: this.perSample,
         });
         const parts = [xs, act] as Saved<unknown>[];
         save(saveList(parts));
@@ -116,21 +120,63 @@ export class CompressedDense extends CompressedLayer {
           value: y,
           gradFunc: (dy, saved, freeDy) => {
             const [sx, sa] = splitSaved(saved, parts);
+            if (!rmm) return this.chunkedGrads(dy, x.shape, xs, act, sx, sa, w, !!b, freeDy);
+            // S x mixes all rows: the randomized backward runs on the whole batch.
             const dz = act.restore(sa)(dy).reshape([rows, this.units]) as tf.Tensor2D;
             if (dz !== dy) freeDy();
-            const dw = rmm
-              ? tf.matMul(
-                  xs.restore(sx) as tf.Tensor2D,
-                  projectRows(dz, this.rmmKind, k, seed),
-                  true,
-                )
-              : tf.matMul(xs.restore(sx).reshape([rows, inDim]) as tf.Tensor2D, dz, true);
+            const dw = tf.matMul(
+              xs.restore(sx) as tf.Tensor2D,
+              projectRows(dz, this.rmmKind, k, seed),
+              true,
+            );
             const dx = tf.matMul(dz, w, false, true).reshape(x.shape);
             return b ? [dx, dw, tf.sum(dz, 0)] : [dx, dw];
           },
         };
       });
     });
+  }
+
+  /**
+   * dx, dW (and db) in chunks of samples (leading axis): each chunk rebuilds only its rows of x
+   * and of the activation's derivative, so no full-batch dz or dequantized x exists at once.
+   */
+  private chunkedGrads(
+    dy: tf.Tensor,
+    xShape: number[],
+    xs: Saved<tf.Tensor>,
+    act: Saved<ActivationBackward>,
+    sx: tf.Tensor[],
+    sa: tf.Tensor[],
+    w: tf.Tensor2D,
+    withBias: boolean,
+    freeDy: () => void,
+  ): tf.Tensor[] {
+    const n = xShape[0];
+    const size = xShape.reduce((a, c) => a * c, 1);
+    const perRow = (4 * Math.max(dy.size, size)) / n;
+    const g = chunkedBackward(
+      dy,
+      rowsPerChunk(n, perRow),
+      (dyRows, first, count) => {
+        const z = restoreChunk(act, sa, first, count, n)(dyRows);
+        const dz = z.reshape([-1, this.units]) as tf.Tensor2D;
+        if (z !== dyRows) z.dispose();
+        const xr = restoreChunk(xs, sx, first, count, n);
+        const x2 = xr.reshape([-1, w.shape[0]]) as tf.Tensor2D;
+        xr.dispose();
+        const dw = tf.matMul(x2, dz, true);
+        x2.dispose();
+        const dx = tf.matMul(dz, w, false, true);
+        const dxRows = dx.reshape([count, ...xShape.slice(1)]);
+        dx.dispose();
+        const params = withBias ? [dw, tf.sum(dz, 0)] : [dw];
+        dz.dispose();
+        return { dx: dxRows, params };
+      },
+      freeDy,
+    );
+    return [g.dx, ...g.params];
   }
 
   override getConfig(): tf.serialization.ConfigDict {

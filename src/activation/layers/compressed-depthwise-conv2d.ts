@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
+import { chunkedBackward } from '../chunked-backward.js';
 import {
   type ConvPadding,
   depthwiseFilterGrad,
@@ -8,8 +9,17 @@ import {
   padBefore,
 } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
-import { type Saved, savedBytes, saveList, saveQuantized, splitSaved } from '../saved.js';
+import { rowsPerChunk } from '../row-chunks.js';
+import {
+  restoreChunk,
+  type Saved,
+  savedBytes,
+  saveList,
+  saveQuantized,
+  splitSaved,
+} from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import { pair } from './window-args.js';
 
 export interface CompressedDepthwiseConv2DArgs extends CompressedLayerArgs {
   kernelSize: number | [number, number];
@@ -17,11 +27,6 @@ export interface CompressedDepthwiseConv2DArgs extends CompressedLayerArgs {
   padding?: ConvPadding;
   activation?: string | null;
   useBias?: boolean;
-}
-
-function pair(v: number | number[] | undefined, dflt: number): [number, number] {
-  if (v === undefined) return [dflt, dflt];
-  return typeof v === 'number' ? [v, v] : [v[0], v[1] ?? v[0]];
 }
 
 /**
@@ -41,8 +46,8 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
 
   constructor(args: CompressedDepthwiseConv2DArgs) {
     super(args);
-    this.kernelSize = pair(args.kernelSize, 1);
-    this.strides = pair(args.strides, 1);
+    this.kernelSize = pair(args.kernelSize, [1, 1]);
+    this.strides = pair(args.strides, [1, 1]);
     for (const v of [...this.kernelSize, ...this.strides])
       if (!Number.isInteger(v) || v < 1)
         throw new Error(`${this.name}: kernelSize and strides must be positive integers`);
@@ -89,10 +94,11 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
       if (!CompressedLayer.isTraining(kwargs)) return applyActivation(this.activation, forward());
       return compressedOp(b ? [x, w, b] : [x, w], (save) => {
         const z = forward() as tf.Tensor4D;
-        const xs = saveQuantized(x, this.actBits);
+        const xs = saveQuantized(x, this.actBits, this.perSample);
         const act = saveActivationGrad(this.activation, z, {
           bits: this.actBits,
           fewbit: this.fewbit,
+          perSample: this.perSample,
         });
         const parts = [xs, act] as Saved<unknown>[];
         save(saveList(parts));
@@ -100,15 +106,27 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
         this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
         return {
           value: applyActivation(this.activation, z),
+          // In chunks of samples, like Conv2D: only a chunk's rows of x and dz exist at once.
           gradFunc: (dy, saved, freeDy) => {
             const [sx, sa] = splitSaved(saved, parts);
-            const dz = act.restore(sa)(dy) as tf.Tensor4D;
-            if (dz !== dy) freeDy();
-            const xr = xs.restore(sx) as tf.Tensor4D;
-            const dw = depthwiseFilterGrad(xr, dz, w.shape, this.strides, this.padding);
-            if (xr !== sx[0]) xr.dispose();
-            const dx = depthwiseInputGrad(dz, w, x.shape, this.strides, this.padding);
-            return b ? [dx, dw, tf.sum(dz, [0, 1, 2])] : [dx, dw];
+            const n = x.shape[0];
+            const g = chunkedBackward(
+              dy,
+              rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n),
+              (dyRows, first, count) => {
+                const dz = restoreChunk(act, sa, first, count, n)(dyRows) as tf.Tensor4D;
+                const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
+                const dw = depthwiseFilterGrad(xr, dz, w.shape, this.strides, this.padding);
+                xr.dispose();
+                const xShape = [count, x.shape[1], x.shape[2], x.shape[3]] as const;
+                const dx = depthwiseInputGrad(dz, w, [...xShape], this.strides, this.padding);
+                const params = b ? [dw, tf.sum(dz, [0, 1, 2])] : [dw];
+                if (dz !== dyRows) dz.dispose();
+                return { dx, params };
+              },
+              freeDy,
+            );
+            return [g.dx, ...g.params];
           },
         };
       });

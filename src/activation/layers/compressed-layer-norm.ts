@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { chunkedBackward } from '../chunked-backward.js';
 import { compressedOp } from '../custom-grad.js';
+import { rowsPerChunk } from '../row-chunks.js';
 import {
+  restoreChunk,
   type Saved,
   savedBytes,
   saveExact,
@@ -53,7 +56,7 @@ export class CompressedLayerNorm extends CompressedLayer {
       if (!CompressedLayer.isTraining(kwargs)) return tf.add(tf.mul(normalize().xhat, gamma), beta);
       return compressedOp([x, gamma, beta], (save) => {
         const { xhat, invStd } = normalize();
-        const xs = saveQuantized(xhat, this.actBits);
+        const xs = saveQuantized(xhat, this.actBits, this.perSample);
         const st = saveExact(invStd);
         const parts = [xs, st] as Saved<unknown>[];
         save(saveList(parts));
@@ -61,22 +64,31 @@ export class CompressedLayerNorm extends CompressedLayer {
         this.lastExactBytes = 4 * (x.size + invStd.size);
         return {
           value: tf.add(tf.mul(xhat, gamma), beta),
-          gradFunc: (dy, saved) => {
+          // Rows are normalized independently: the backward runs in chunks of samples, each
+          // rebuilding only its rows of x-hat (dgamma and dbeta are summed over the chunks).
+          gradFunc: (dy, saved, freeDy) => {
             const [sx, ss] = splitSaved(saved, parts);
-            const xh = xs.restore(sx);
-            const is = st.restore(ss);
-            const rows = x.shape.map((_, i) => i).slice(0, -1);
-            const dgamma = tf.sum(tf.mul(dy, xh), rows);
-            const dbeta = tf.sum(dy, rows);
-            const dxhat = tf.mul(dy, gamma);
-            const dx = tf.mul(
-              is,
-              tf.sub(
-                tf.sub(dxhat, tf.mean(dxhat, last, true)),
-                tf.mul(xh, tf.mean(tf.mul(dxhat, xh), last, true)),
-              ),
+            const n = x.shape[0];
+            const g = chunkedBackward(
+              dy,
+              rowsPerChunk(n, (4 * x.size) / n),
+              (dyRows, first, count) =>
+                tf.tidy(() => {
+                  const xh = restoreChunk(xs, sx, first, count, n);
+                  const is = restoreChunk(st, ss, first, count, n);
+                  const axes = xh.shape.map((_, i) => i).slice(0, -1);
+                  const dgamma = tf.sum(tf.mul(dyRows, xh), axes);
+                  const dbeta = tf.sum(dyRows, axes);
+                  const dxhat = tf.mul(dyRows, gamma);
+                  const centred = tf.tidy(() => tf.sub(dxhat, tf.mean(dxhat, last, true)));
+                  const proj = tf.tidy(() => tf.mul(xh, tf.mean(tf.mul(dxhat, xh), last, true)));
+                  tf.dispose([dxhat, xh]);
+                  const dx = tf.mul(is, tf.sub(centred, proj));
+                  return { dx, params: [dgamma, dbeta] };
+                }),
+              freeDy,
             );
-            return [dx, dgamma, dbeta];
+            return [g.dx, ...g.params];
           },
         };
       });

@@ -8,6 +8,8 @@ export interface CompressionArgs {
   actBits?: ActivationBits;
   /** Few-bit codes for a smooth activation's derivative (0: off). */
   fewbit?: 0 | FewbitBits;
+  /** Per-sample bits inside each quantized save, averaging `actBits` (ActNN). */
+  perSample?: boolean;
 }
 
 export interface CompressedLayerArgs extends CompressionArgs {
@@ -38,6 +40,7 @@ export function checkFewbit(layer: string, b: unknown): 0 | FewbitBits {
 export abstract class CompressedLayer extends tf.layers.Layer {
   actBits: ActivationBits;
   fewbit: 0 | FewbitBits;
+  perSample: boolean;
   /** Bytes the last training forward saved for backward (diagnostics). */
   lastSavedBytes = 0;
   /** Bytes an exact float32 save of the same tensors would take (diagnostics). */
@@ -47,6 +50,11 @@ export abstract class CompressedLayer extends tf.layers.Layer {
     super(args);
     this.actBits = checkActBits(args.name ?? 'compressed layer', args.actBits ?? 2);
     this.fewbit = checkFewbit(args.name ?? 'compressed layer', args.fewbit ?? 0);
+    if (args.perSample !== undefined && typeof args.perSample !== 'boolean')
+      throw new Error(
+        `${args.name ?? 'compressed layer'}: perSample must be a boolean, got ${JSON.stringify(args.perSample)}`,
+      );
+    this.perSample = args.perSample ?? false;
   }
 
   protected static isTraining(kwargs: tf.serialization.ConfigDict | undefined): boolean {
@@ -54,7 +62,12 @@ export abstract class CompressedLayer extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), actBits: this.actBits, fewbit: this.fewbit };
+    return {
+      ...super.getConfig(),
+      actBits: this.actBits,
+      fewbit: this.fewbit,
+      perSample: this.perSample,
+    };
   }
 }
 

@@ -5,16 +5,12 @@ import { compressedOp } from '../custom-grad.js';
 import { scratch, tensorFromJs } from '../js-memory.js';
 import { saveCodesOf } from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import { pair } from './window-args.js';
 
 export interface CompressedMaxPoolArgs extends CompressedLayerArgs {
   poolSize?: number | [number, number];
   strides?: number | [number, number] | null;
   padding?: ConvPadding;
-}
-
-function pair(v: number | number[] | undefined | null, dflt: [number, number]): [number, number] {
-  if (v == null) return dflt;
-  return typeof v === 'number' ? [v, v] : [v[0], v[1] ?? v[0]];
 }
 
 /**

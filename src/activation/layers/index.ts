@@ -9,4 +9,5 @@ export * from './compressed-dropout.js';
 export * from './compressed-layer.js';
 export * from './compressed-layer-norm.js';
 export * from './compressed-max-pool.js';
+export * from './no-save-avg-pool.js';
 export * from './shape-only.js';

@@ -26,6 +26,7 @@ export interface ActReportOptions {
   fewbit?: FewbitBits;
   rmm?: number;
   rmmKind?: RmmKind;
+  perSampleBits?: boolean;
 }
 
 /** `frugal act-report`: per-layer saved bytes and gradient error of compressed activations. */

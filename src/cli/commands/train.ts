@@ -48,6 +48,8 @@ export interface TrainCommandOptions {
   rmmKind?: RmmKind;
   /** Chunked training forward: 'auto', 'off' or samples per chunk. */
   forwardChunk?: 'auto' | 'off' | number;
+  /** Per-sample bits inside each layer's quantized saves (ActNN). */
+  perSampleBits?: boolean;
   /** Activation memory budget in bytes: plan each step to fit it (rematerialization). */
   memoryBudget?: number;
   /** Also train the plain model (same seed and schedule) first and print both rows. */
@@ -59,10 +61,17 @@ export interface TrainCommandOptions {
 
 /** The activation-compression config the CLI options ask for, or null for plain training. */
 export function actConfigFromOptions(o: TrainCommandOptions): Partial<ActConfig> | null {
-  if (o.actLevel === undefined && o.actBits === undefined && !o.fewbit && o.rmm === undefined)
+  if (
+    o.actLevel === undefined &&
+    o.actBits === undefined &&
+    !o.fewbit &&
+    o.rmm === undefined &&
+    !o.perSampleBits
+  )
     return null;
   return {
-    level: o.actLevel ?? (o.actBits === undefined ? 'L0' : 'L3'),
+    level: o.actLevel ?? (o.actBits === undefined && !o.perSampleBits ? 'L0' : 'L3'),
+    perSample: o.perSampleBits ?? false,
     bits: o.actBits ?? null,
     fewbit: o.fewbit ?? 0,
     rmm: o.rmm === undefined ? null : { ratio: o.rmm, kind: o.rmmKind ?? 'gaussian' },
@@ -116,6 +125,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
           actBits: undefined,
           fewbit: undefined,
           rmm: undefined,
+          perSampleBits: undefined,
           memoryBudget: undefined,
           baseline: false,
           print: false,
@@ -228,6 +238,7 @@ function actLabel(c: Partial<ActConfig>): string {
   const parts = [c.bits ? `${c.bits}-bit` : c.level];
   if (c.fewbit) parts.push(`few-bit ${c.fewbit}`);
   if (c.rmm) parts.push(`rmm ${c.rmm.ratio}`);
+  if (c.perSample) parts.push('per-sample bits');
   return parts.join(', ');
 }
 

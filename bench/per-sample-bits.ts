@@ -1,0 +1,181 @@
+// Per-sample bit allocation (ActNN) against uniform bits at the same 2-bit average, in one run:
+// weight-gradient variance (activationReport), bytes saved for backward and forward+backward time.
+// Run: npm run bench:per-sample-bits [-- --backend wasm --batch 32]
+//   (writes bench/results/per-sample-bits.json)
+import * as tf from '@tensorflow/tfjs';
+import { compressActivations } from '../src/activation/convert.js';
+import { activationMemory } from '../src/activation/measure.js';
+import { activationReport } from '../src/activation/report.js';
+import { saveQuantized } from '../src/activation/saved.js';
+import { streamingForward } from '../src/activation/streaming-forward.js';
+import { renderTable } from '../src/cli/table.js';
+import { gatherBatch } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { initEngine } from '../src/engine/backend.js';
+import { makeRng } from '../src/engine/random.js';
+import { writeJsonAtomic } from '../src/io/atomic-write.js';
+import { buildModel, type ZooModelName } from '../src/models/zoo.js';
+import { fixed, mb, ratio } from '../src/report/format.js';
+import { classificationLoss, type ForwardFn, trainableVariables } from '../src/train/step.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const backend = arg('backend', 'wasm');
+const batchSize = Number(arg('batch', '32'));
+const SEEDS = 6;
+const TIMED = 7;
+await initEngine({ backend, seed: 0 });
+const data = loadMnist({ trainCount: batchSize, testCount: 10, seed: 1, layout: 'image' });
+const rows = Int32Array.from({ length: batchSize }, (_, i) => i);
+const batch = gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, batchSize);
+// The same digits with one scale per sample, 10^U(-1, 1): inputs whose ranges differ by up to
+// 100x between samples (unnormalised data, or activations late in training).
+const rng = makeRng(7);
+const scales = Float32Array.from({ length: batchSize }, () => 10 ** (2 * rng() - 1));
+const scaled = tf.mul(batch.xs, tf.tensor4d(scales, [batchSize, 1, 1, 1]));
+
+interface Run {
+  model: tf.LayersModel;
+  forward: ForwardFn;
+}
+
+/** Median ms of one forward+backward (no optimizer), the two runs interleaved. */
+function stepTimes(runs: Run[], xs: tf.Tensor): number[] {
+  const times: number[][] = runs.map(() => []);
+  for (let r = 0; r <= TIMED; r++)
+    runs.forEach((run, i) => {
+      const t0 = performance.now();
+      tf.tidy(() => {
+        const vars = trainableVariables(run.model);
+        const { grads, value } = tf.variableGrads(
+          () => classificationLoss(batch.ys, run.forward(xs, true)),
+          vars,
+        );
+        for (const g of Object.values(grads)) g.dataSync();
+        value.dataSync();
+      });
+      if (r > 0) times[i].push(performance.now() - t0); // the first run warms up
+    });
+  return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]);
+}
+
+interface Row {
+  model: ZooModelName;
+  inputs: string;
+  variant: string;
+  savedBytes: number;
+  gradRelVariance: number;
+  gradRelError: number;
+  stepMs: number;
+}
+
+const results: Row[] = [];
+for (const name of ['cnn', 'resnet'] as const) {
+  const base = buildModel(name, { inputShape: [28, 28, 1], numClasses: 10, seed: 1 });
+  const variants = [
+    { variant: 'uniform 2-bit', perSample: false },
+    { variant: 'per-sample 2-bit', perSample: true },
+  ];
+  const runs: Run[] = [];
+  for (const v of variants) {
+    const r = await compressActivations(
+      base,
+      { level: 'L3', perSample: v.perSample },
+      { warn: () => {} },
+    );
+    runs.push({ model: r.model, forward: streamingForward(r.model) });
+  }
+  for (const [inputs, xs] of [
+    ['mnist', batch.xs],
+    ['mnist x 10^U(-1,1) per sample', scaled],
+  ] as const) {
+    const ms = stepTimes(runs, xs);
+    runs.forEach((run, i) => {
+      const mem = activationMemory(run.model, run.forward, xs, batch.ys);
+      const rep = activationReport(run.model, run.forward, { xs, ys: batch.ys }, { seeds: SEEDS });
+      const weighted = rep.filter((l) => l.gradRelVariance !== null);
+      const mean = (f: (l: (typeof weighted)[number]) => number) =>
+        weighted.reduce((s, l) => s + f(l), 0) / weighted.length;
+      results.push({
+        model: name,
+        inputs,
+        variant: variants[i].variant,
+        savedBytes: mem.savedBytes,
+        gradRelVariance: mean((l) => l.gradRelVariance ?? 0),
+        gradRelError: mean((l) => l.gradRelError ?? 0),
+        stepMs: ms[i],
+      });
+      process.stderr.write(`${name} ${inputs} ${variants[i].variant}: done\n`);
+    });
+  }
+}
+
+/** Median ms to quantize and restore one activation, uniform vs per-sample, interleaved. */
+function quantizeTimes(shape: number[]): number[] {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 3);
+  const times: number[][] = [[], []];
+  for (let r = 0; r <= 2 * TIMED; r++)
+    [false, true].forEach((perSample, i) => {
+      const t0 = performance.now();
+      const saved = saveQuantized(x, 2, perSample);
+      const back = saved.restore(saved.tensors);
+      back.dataSync();
+      if (r > 0) times[i].push(performance.now() - t0);
+      tf.dispose([back, ...saved.tensors]);
+    });
+  x.dispose();
+  return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]);
+}
+const quantShape = [batchSize, 28, 28, 32];
+const [quantUniformMs, quantPerSampleMs] = quantizeTimes(quantShape);
+
+const uniformOf = (r: Row) =>
+  results.find(
+    (u) => u.model === r.model && u.inputs === r.inputs && u.variant === 'uniform 2-bit',
+  )!;
+console.log(
+  `Per-sample vs uniform 2-bit saves, ${backend}, batch ${batchSize}, MNIST digits; gradient ` +
+    `variance and error: mean over weighted layers, ${SEEDS} roundings, relative to the exact gradient`,
+);
+console.log(
+  renderTable(
+    [
+      'model',
+      'inputs',
+      'variant',
+      'saved MB',
+      'grad rel. variance',
+      'vs uniform',
+      'grad rel. error',
+      'fwd+bwd ms',
+      'time vs uniform',
+    ],
+    results.map((r) => [
+      r.model,
+      r.inputs,
+      r.variant,
+      mb(r.savedBytes),
+      r.gradRelVariance.toExponential(2),
+      ratio(r.gradRelVariance / uniformOf(r).gradRelVariance),
+      fixed(r.gradRelError, 3),
+      fixed(r.stepMs),
+      ratio(r.stepMs / uniformOf(r).stepMs),
+    ]),
+  ),
+);
+console.log(
+  `Quantize + restore one [${quantShape}] activation at 2 bits (median of ${2 * TIMED}): uniform ` +
+    `${fixed(quantUniformMs)} ms, per-sample ${fixed(quantPerSampleMs)} ms ` +
+    `(${ratio(quantPerSampleMs / quantUniformMs)})`,
+);
+writeJsonAtomic('bench/results/per-sample-bits.json', {
+  bench: 'per-sample-bits',
+  backend,
+  batch: batchSize,
+  date: new Date().toISOString(),
+  note: 'Both variants: level L3 (2 bits); per-sample: config.perSample, the same 2-bit average per saved tensor. Times: median of 7 interleaved forward+backward passes.',
+  results,
+  quantize: { shape: quantShape, uniformMs: quantUniformMs, perSampleMs: quantPerSampleMs },
+});

@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs';
+import { type ConvPadding, depthwiseInputGrad, padBefore } from '../conv-grad.js';
+import { compressedOp } from '../custom-grad.js';
+import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import { pair } from './window-args.js';
+
+export interface NoSaveAvgPoolArgs extends CompressedLayerArgs {
+  poolSize?: number | [number, number];
+  strides?: number | [number, number] | null;
+  padding?: ConvPadding;
+}
+
+/** In-bounds positions of each output window along one axis (windows cut by 'same' padding). */
+function windowCounts(size: number, pool: number, stride: number, padding: ConvPadding): number[] {
+  const { out, before } = padBefore(size, pool, stride, padding);
+  return Array.from({ length: out }, (_, o) => {
+    const first = o * stride - before;
+    return Math.min(first + pool, size) - Math.max(first, 0);
+  });
+}
+
+/**
+ * 2-D average pooling (NHWC) that keeps nothing for backward: its gradient needs only the input
+ * shape. dx spreads dy / (in-bounds window size) over each window, the gradient of tfjs's forward
+ * (which averages over the in-bounds values only); it is computed as the input gradient of a
+ * depthwise convolution with a filter of ones, so it runs on any backend.
+ */
+export class NoSaveAvgPool2D extends CompressedLayer {
+  static className = 'FrugalNoSaveAvgPool2D';
+  readonly poolSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: ConvPadding;
+
+  constructor(args: NoSaveAvgPoolArgs = {}) {
+    super(args);
+    this.poolSize = pair(args.poolSize, [2, 2]);
+    this.strides = pair(args.strides, this.poolSize);
+    for (const v of [...this.poolSize, ...this.strides])
+      if (!Number.isInteger(v) || v < 1)
+        throw new Error(`${this.name}: poolSize and strides must be positive integers`);
+    this.padding = args.padding ?? 'valid';
+    if (this.padding !== 'valid' && this.padding !== 'same')
+      throw new Error(`${this.name}: padding must be 'valid' or 'same', got ${args.padding}`);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const [n, h, w, c] = inputShape as tf.Shape;
+    const out = (size: number | null, i: 0 | 1) =>
+      size == null ? null : padBefore(size, this.poolSize[i], this.strides[i], this.padding).out;
+    return [n, out(h, 0), out(w, 1), c];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs);
+      if (x.rank !== 4)
+        throw new Error(`${this.name}: expects NHWC input of rank 4, got shape [${x.shape}]`);
+      const pool = () => tf.avgPool(x as tf.Tensor4D, this.poolSize, this.strides, this.padding);
+      if (!CompressedLayer.isTraining(kwargs)) return pool();
+      const shape = x.shape as [number, number, number, number];
+      return compressedOp([x], () => {
+        this.lastSavedBytes = 0;
+        this.lastExactBytes = 4 * x.size;
+        return { value: pool(), gradFunc: (dy) => [this.inputGrad(dy as tf.Tensor4D, shape)] };
+      });
+    });
+  }
+
+  /** dx from dy and the input shape alone. */
+  private inputGrad(dy: tf.Tensor4D, shape: [number, number, number, number]): tf.Tensor4D {
+    const [, h, w, c] = shape;
+    const [ph, pw] = this.poolSize;
+    const rows = windowCounts(h, ph, this.strides[0], this.padding);
+    const cols = windowCounts(w, pw, this.strides[1], this.padding);
+    const inv = new Float32Array(rows.length * cols.length);
+    rows.forEach((r, i) => {
+      cols.forEach((q, j) => {
+        inv[i * cols.length + j] = 1 / (r * q);
+      });
+    });
+    const scaled = tf.mul(dy, tf.tensor4d(inv, [1, rows.length, cols.length, 1]));
+    return depthwiseInputGrad(
+      scaled as tf.Tensor4D,
+      tf.ones([ph, pw, c, 1]) as tf.Tensor4D,
+      shape,
+      this.strides,
+      this.padding,
+    );
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      poolSize: this.poolSize,
+      strides: this.strides,
+      padding: this.padding,
+    };
+  }
+}
+tf.serialization.registerClass(NoSaveAvgPool2D);
