@@ -36,14 +36,15 @@ describe('frugal CLI: compressed activations', () => {
     const r = await cli(
       ...['train', '--model', 'cnn', '--dataset', 'mnist', '--train-count', '48'],
       ...['--test-count', '16', '--batch', '16', '--act-bits', '2', '--backend', 'wasm'],
-      ...['--out', out, '--no-progress'],
+      ...['--forward-chunk', '6', '--out', out, '--no-progress'],
     );
     assert.equal(r.error, '');
-    assert.match(r.stdout, /cnn \(2-bit\)/);
+    assert.match(r.stdout, /cnn \(2-bit, chunks of 6\)/);
     const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(report.activations.unconverted.length, 0);
     assert.ok(report.activations.converted.every((c: { actBits: number }) => c.actBits === 2));
     assert.ok(report.result.memory.savedActivationBytes > 0);
+    assert.equal(report.activations.forwardChunkRows, 6);
   });
 
   it('mixed precision with per-sample bits and few-bit + RMM run on the Transformer', async () => {
@@ -100,6 +101,7 @@ describe('frugal CLI: compressed activations', () => {
     [['train', '--act-level', 'L7'], /unknown activation level 'L7'/],
     [['train', '--rmm', '1.5'], /expected a ratio in \(0, 1\], got '1.5'/],
     [['act-report', '--fewbit', '5'], /expected few-bit bits 1, 2, 3 or 4, got '5'/],
+    [['train', '--forward-chunk', '0'], /expected 'auto', 'off' or a positive integer/],
   ];
   for (const [args, message] of bad) {
     it(`rejects ${args.join(' ')}`, async () => {

@@ -94,6 +94,8 @@ export interface TrainReport {
     converted: ConvertedLayer[];
     unconverted: UnconvertedLayer[];
     mixedBits?: Record<string, ActivationBits>;
+    /** Samples per chunk of the chunked training forward (null: whole batch). */
+    forwardChunkRows: number | null;
   };
   /** The memory plan, when trained under --memory-budget. */
   remat?: PlanSummary;
@@ -206,6 +208,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
             config: actConfig,
             converted: act.converted,
             unconverted: act.unconverted,
+            forwardChunkRows: act.chunkRows,
             ...(act.auto ? { mixedBits: act.auto.lastBits } : {}),
           },
         }
@@ -234,6 +237,11 @@ export function leakCheck(): number {
   return tf.memory().numTensors;
 }
 
+/** ', chunks of N' when the chunked forward splits a batch, else ''. */
+function chunkNote(rows: number | null, batch: number): string {
+  return rows !== null && rows < batch ? `, chunks of ${rows}` : '';
+}
+
 function actLabel(c: Partial<ActConfig>): string {
   const parts = [c.bits ? `${c.bits}-bit` : c.level];
   if (c.fewbit) parts.push(`few-bit ${c.fewbit}`);
@@ -259,7 +267,7 @@ const TABLE_HEAD = [
 function tableRow(r: TrainReport): (string | number)[] {
   const m = r.result.memory;
   const label = r.activations
-    ? `${r.model} (${actLabel(r.activations.config)})`
+    ? `${r.model} (${actLabel(r.activations.config)}${chunkNote(r.activations.forwardChunkRows, r.result.config.batchSize)})`
     : r.remat
       ? `${r.model} (remat)`
       : r.model;
