@@ -105,12 +105,6 @@ export * from './models/zoo.js';
 export { formatBytes, parseBytes } from './remat/budget.js';
 export { buildChain, type Chain, type GraphNode, Stage } from './remat/chain.js';
 export * from './remat/costs.js';
-export {
-  dequantizeTensor,
-  type PackedTensor,
-  packedTensorBytes,
-  quantizeTensor,
-} from './remat/device-quantizer.js';
 export { type ScheduledForwardOptions, scheduledForward } from './remat/executor.js';
 export { planRemat, type RematOptions, type RematPlan } from './remat/plan-model.js';
 export { type ChainProfile, type ProfileOptions, profileChain } from './remat/profile.js';

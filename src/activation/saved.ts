@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../engine/random.js';
 import type { ActivationBits, PackedBits } from './bits.js';
 import { scratch, tensorFromJs, withValues } from './js-memory.js';
 import { packCodes, unpackCodeRange, unpackCodes } from './pack.js';
@@ -69,13 +70,17 @@ function samplesOf(shape: number[]): number {
 
 /**
  * Keeps `x` quantized per group of 256 values to `bits` bits with stochastic rounding (32: exact),
- * as a packed int32 tensor plus a float32 tensor of per-group mins and scales.
+ * as a packed int32 tensor plus a float32 tensor of per-group mins and scales. The rounding draws
+ * from `rng` (default: the next generator of the activation seed stream).
  */
-export function saveQuantized(x: tf.Tensor, bits: ActivationBits): Saved<tf.Tensor> {
+export function saveQuantized(
+  x: tf.Tensor,
+  bits: ActivationBits,
+  rng: Rng = nextRng(),
+): Saved<tf.Tensor> {
   if (bits === 32) return saveExact(x);
   const shape = x.shape.slice();
   const q = allocateGroups(samplesOf(shape), x.size / samplesOf(shape), bits);
-  const rng = nextRng();
   forEachRowChunk(x, (v, first) => quantizeSamplesInto(v, q, first, rng));
   const meta = new Float32Array(q.mins.length * 2);
   meta.set(q.mins, 0);

@@ -33,6 +33,8 @@ export class Stage {
   readonly variables: tf.Variable[];
   /** Non-trainable weights (batch-norm moving statistics) the forward updates in training. */
   readonly stateWeights: tf.LayerVariable[];
+  /** Per symbolic tensor computed inside the stage: the index of the last node that reads it. */
+  private readonly lastUse = new Map<number, number>();
 
   constructor(
     readonly index: number,
@@ -51,6 +53,9 @@ export class Stage {
     }
     this.variables = [...vars.values()];
     this.stateWeights = [...state.values()];
+    nodes.forEach((n, k) => {
+      for (const s of n.inputs) this.lastUse.set(s.id, k);
+    });
   }
 
   get name(): string {
@@ -67,14 +72,17 @@ export class Stage {
   /**
    * Runs the stage's layers on a concrete input. With `restoreState`, non-trainable weights
    * (batch-norm moving mean and variance) are put back afterwards, so a recomputation does not
-   * update them a second time. Call inside `tidy`.
+   * update them a second time. Each layer's output is freed right after its last reader inside
+   * the stage ran, so only live values (and what a recording tape saved) are held; `afterLayer`
+   * runs after each layer, once dead values are freed (a tape compressor sweeps there).
+   * Call inside `tidy`.
    */
-  run(x: tf.Tensor, training: boolean, restoreState = false): tf.Tensor {
+  run(x: tf.Tensor, training: boolean, restoreState = false, afterLayer?: () => void): tf.Tensor {
     const snapshot =
       restoreState && training ? this.stateWeights.map((w) => tf.keep(w.read().clone())) : [];
     try {
       const values = new Map<number, tf.Tensor>([[this.input.id, x]]);
-      for (const n of this.nodes) {
+      for (const [k, n] of this.nodes.entries()) {
         const ins = n.inputs.map((s) => {
           const v = values.get(s.id);
           if (v === undefined) throw new Error(`stage ${this.name}: input ${s.name} not computed`);
@@ -87,6 +95,8 @@ export class Stage {
         n.outputs.forEach((s, i) => {
           values.set(s.id, outs[i]);
         });
+        this.freeDead(values, k, x);
+        afterLayer?.();
       }
       const y = values.get(this.output.id);
       if (y === undefined) throw new Error(`stage ${this.name}: output not computed`);
@@ -96,6 +106,17 @@ export class Stage {
         this.stateWeights[i].write(saved);
         saved.dispose();
       });
+    }
+  }
+
+  /** Frees the values no layer after layer `k` reads (never the input or the stage output). */
+  private freeDead(values: Map<number, tf.Tensor>, k: number, x: tf.Tensor): void {
+    for (const [id, t] of values) {
+      if (id === this.output.id || t === x || (this.lastUse.get(id) ?? -1) > k) continue;
+      values.delete(id);
+      let shared = false;
+      for (const v of values.values()) if (v === t) shared = true;
+      if (!shared && !t.isDisposed) t.dispose();
     }
   }
 }

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ForwardFn } from '../train/step.js';
 import type { Chain } from './chain.js';
+import { checkTapeBits, type RecordedStage, recordStage } from './record-stage.js';
 import { formatOp, type Op } from './schedule.js';
-import { backprop, isRecording, recordTape, runWithoutTape, type StageTape } from './tape.js';
-import { type CompressedTape, compressTape } from './tape-compression.js';
+import { isRecording, runWithoutTape } from './tape.js';
 
 /** Bits of each keep mode a schedule's `fall` ops may name (index 0 = exact, 32 bits). */
 export type KeepBits = number[];
@@ -22,7 +22,7 @@ interface Held {
  */
 class ScheduledStep {
   private readonly x = new Map<number, Held>();
-  private readonly tapes = new Map<number, StageTape | CompressedTape>();
+  private readonly tapes = new Map<number, RecordedStage>();
   private readonly grads = new Map<number, tf.Tensor>();
   private readonly wgrads = new Map<number, tf.Tensor>();
   /** Stages that already ran forward in this step: later runs must not update BN statistics. */
@@ -69,12 +69,9 @@ class ScheduledStep {
       const repeat = this.ran.has(i);
       this.ran.add(i);
       if (op.kind === 'fall') {
-        const tape = recordTape(() => stage.run(input.t, true, repeat));
         const bits = this.bits[op.mode] ?? 32;
-        this.tapes.set(
-          i,
-          bits === 32 ? tape : compressTape(tape, bits, this.seed * 7919 + i, stage.variables),
-        );
+        const tape = recordStage(stage, input.t, repeat, bits, this.seed * 7919 + i);
+        this.tapes.set(i, tape);
         this.x.set(i + 1, { t: tape.output, owner: 'tape' });
       } else {
         const y = runWithoutTape(() => stage.run(input.t, true, repeat));
@@ -91,10 +88,9 @@ class ScheduledStep {
     const dy = this.grads.get(i + 1);
     if (recorded === undefined || dy === undefined)
       throw new Error(`schedule: ${formatOp(op)} needs the tape of stage ${i} and dx${i + 1}`);
-    const tape = 'restore' in recorded ? recorded.restore() : recorded;
     const wrt = i === 0 ? stage.variables : [input!.t, ...stage.variables];
-    const g = wrt.length > 0 ? backprop(tape, dy, wrt) : [];
-    tape.dispose();
+    const g = wrt.length > 0 ? recorded.backward(dy, wrt) : [];
+    recorded.dispose();
     this.tapes.delete(i);
     if (i > 0) this.grads.set(i, g.shift()!);
     else this.reachedInput = true;
@@ -151,6 +147,7 @@ export function scheduledForward(
   options: ScheduledForwardOptions = {},
 ): ForwardFn {
   const bits = options.keepBits ?? [32];
+  bits.forEach(checkTapeBits);
   let steps = 0;
   return (xs, training) => {
     if (!training || !isRecording()) return chain.model.apply(xs, { training }) as tf.Tensor;
