@@ -119,11 +119,49 @@ export class StageTape {
 }
 
 /**
+ * Kernels whose stock gradient reads only the shapes of what it saves (reductions, broadcasting
+ * arithmetic, reshape): a recorded tape keeps a shape for them instead of the buffer. The stock
+ * gradient functions are captured on first use; a kernel whose gradient was re-registered since
+ * keeps its tensors.
+ */
+const SHAPE_ONLY_KERNELS = ['Mean', 'Sum', 'Reshape', 'Add', 'Sub'];
+let shapeOnlyGradients: Map<string, unknown> | undefined;
+
+function readsOnlyShapes(kernelName: string): boolean {
+  shapeOnlyGradients ??= new Map(
+    SHAPE_ONLY_KERNELS.map((k) => [k, tf.getGradient(k)?.gradFunc] as const),
+  );
+  const stock = shapeOnlyGradients.get(kernelName);
+  return stock !== undefined && tf.getGradient(kernelName)?.gradFunc === stock;
+}
+
+/**
+ * Stands in for a saved tensor whose gradient needs only its shape: holds no buffer, reads as
+ * disposed (so nothing frees or compresses it).
+ */
+function shapeOnly(t: tf.Tensor): tf.Tensor {
+  const stub = { shape: t.shape, dtype: t.dtype, rank: t.rank, size: t.size, dataId: {} };
+  return Object.assign(stub, { isDisposed: true, dispose: () => {} }) as unknown as tf.Tensor;
+}
+
+/**
  * Runs `f` recording its kernels on a private tape; the output is kept (caller disposes it).
  * `f` gets the tape's node list as it grows (a compressor may shrink saved tensors mid-forward).
+ * Saved tensors of kernels whose gradients read only shapes are dropped as nodes are recorded.
  */
 export function recordTape(f: (nodes: TapeNode[]) => tf.Tensor): StageTape {
   const nodes: TapeNode[] = [];
+  nodes.push = (...added: TapeNode[]) => {
+    for (const n of added) {
+      if (n.saved && n.saved.length > 0 && readsOnlyShapes(n.kernelName)) {
+        n.saved.forEach((t, i) => {
+          n.saved![i] = shapeOnly(t);
+          t.dispose();
+        });
+      }
+    }
+    return Array.prototype.push.apply(nodes, added);
+  };
   const output = tf.keep(withTape(nodes, () => tf.tidy(() => f(nodes))));
   return new StageTape(output, nodes);
 }
