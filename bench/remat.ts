@@ -1,10 +1,9 @@
 // Rematerialization benchmark: plain training step vs planned steps (recompute-only Rotor and the
 // joint planner with compressed tapes) at activation budgets from the plain step's activation
-// memory down to a quarter of it, on the zoo ResNet and Transformer. Measured peak memory (memory
-// meter), step time, overhead vs plain, in one run. Writes bench/results/remat.json and
-// bench/results/remat.svg. The ResNet runs on wasm with frugal's fast kernels when
-// src/kernels/ is present (branch `kernels` merged), otherwise on cpu (stock wasm cannot train
-// convolutions; stock cpu conv gradients are very slow, so its shapes are tiny).
+// memory down to an eighth of it, on the zoo ResNet and Transformer, both on wasm with frugal's
+// fast kernels. Measured peak memory (memory meter), step time, overhead vs plain (each planned
+// step interleaved with plain steps, median of the per-pair ratios), in one run. Also the least
+// budget each planner can reach. Writes bench/results/remat.json and bench/results/remat.svg.
 //
 //   npm run bench:remat            (about 3-5 minutes on a 2-core machine)
 //   npm run bench:remat -- --quick (fewer budgets and timed steps)
@@ -16,6 +15,7 @@ import { loadMnist } from '../src/data/mnist.js';
 import { syntheticClassification } from '../src/data/synthetic.js';
 import { initEngine } from '../src/engine/backend.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io/atomic-write.js';
+import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { buildChain } from '../src/remat/chain.js';
 import { scheduledForward } from '../src/remat/executor.js';
@@ -32,7 +32,7 @@ import {
 } from '../src/train/step.js';
 
 const quick = process.argv.includes('--quick');
-const FRACTIONS = quick ? [1, 0.5, 1 / 3] : [1, 0.5, 0.4, 1 / 3, 0.25];
+const FRACTIONS = quick ? [1, 1 / 3, 1 / 6] : [1, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 6, 1 / 8];
 const KEEP_BITS = [32, 8, 4, 2];
 
 interface Case {
@@ -49,40 +49,28 @@ function firstBatch(data: ClassificationData, size: number): Batch {
   return b;
 }
 
-/** `useFastKernels` from src/kernels/ when that module exists in this checkout. */
-async function fastKernels(): Promise<(() => void) | undefined> {
-  const path = '../src/kernels/index.js';
-  try {
-    const mod = (await import(path)) as { useFastKernels?: () => void };
-    return mod.useFastKernels;
-  } catch {
-    return undefined;
-  }
-}
-const useFastKernels = await fastKernels();
-
 const CASES: Case[] = [
   {
     model: 'resnet',
-    backend: useFastKernels ? 'wasm' : 'cpu',
+    backend: 'wasm',
     timedSteps: quick ? 3 : 8,
     make: () => {
       const data = syntheticClassification({
-        sampleShape: [12, 12, 1],
+        sampleShape: [16, 16, 1],
         numClasses: 10,
-        trainCount: 8,
+        trainCount: 16,
         seed: 1,
       });
       const model = buildModel('resnet', {
-        inputShape: [12, 12, 1],
-        widths: [8, 16],
+        inputShape: [16, 16, 1],
+        widths: [16, 32],
         numClasses: 10,
         seed: 1,
       });
       return {
         model,
-        batch: firstBatch(data, 8),
-        note: 'synthetic 12x12x1, widths [8,16], batch 8',
+        batch: firstBatch(data, 16),
+        note: 'synthetic 16x16x1, widths [16,32], batch 16',
       };
     },
   },
@@ -171,6 +159,14 @@ async function measure(
   return { activationBytes: memory.activationBytes, stepMs: median(times), ratio: median(ratios) };
 }
 
+interface LeastBudget {
+  model: string;
+  plainActivationBytes: number;
+  exactBytes: number;
+  jointBytes: number;
+}
+const leastBudgets: LeastBudget[] = [];
+
 const mb = (b: number | undefined) => (b === undefined ? '' : (b / 1e6).toFixed(2));
 const rows: Row[] = [];
 const notes: Record<string, string> = {};
@@ -178,10 +174,9 @@ const started = performance.now();
 
 for (const c of CASES) {
   const engine = await initEngine({ backend: c.backend });
-  if (useFastKernels) useFastKernels();
+  useFastKernels();
   const { model, batch, note } = c.make();
-  notes[c.model] =
-    `${note}, ${engine.backend}${useFastKernels ? ' with fast kernels' : ', stock kernels'}`;
+  notes[c.model] = `${note}, ${engine.backend} with fast kernels`;
   const log = (what: string) =>
     process.stderr.write(
       `[${((performance.now() - started) / 1000).toFixed(0)} s] ${c.model}: ${what}\n`,
@@ -221,8 +216,26 @@ for (const c of CASES) {
   const twoBitPredicted = simulate(costs, twoBitOps);
   const keepAllPredicted = simulate(costs, keepAllOps);
   const planned: Row[] = [];
-  for (const fraction of FRACTIONS) {
-    const budgetBytes = Math.round(fraction * plainA.activationBytes);
+  // The grid of budgets, plus the least budget of each planner (where they differ most).
+  const least = {
+    exact: minimumPeak(costs, { modes: 'exact' }),
+    joint: minimumPeak(costs, { modes: 'joint' }),
+  };
+  leastBudgets.push({
+    model: c.model,
+    plainActivationBytes: plainA.activationBytes,
+    exactBytes: least.exact,
+    jointBytes: least.joint,
+  });
+  const budgets = [
+    ...FRACTIONS.map((f) => Math.round(f * plainA.activationBytes)),
+    least.exact,
+    least.joint,
+  ]
+    .filter((b, i, all) => all.indexOf(b) === i)
+    .sort((a, b) => b - a);
+  for (const budgetBytes of budgets) {
+    const fraction = budgetBytes / plainA.activationBytes;
     let exactRow: Row | undefined;
     for (const planner of ['exact', 'joint'] as const) {
       const row: Row = { ...base, planner, budgetFraction: fraction, budgetBytes, feasible: true };
@@ -351,6 +364,17 @@ console.log(
     ]),
   ),
 );
+console.log(
+  renderTable(
+    ['model', 'least budget, exact (MB)', 'least budget, joint (MB)', 'joint / exact'],
+    leastBudgets.map((l) => [
+      l.model,
+      `${mb(l.exactBytes)} (${((100 * l.exactBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
+      `${mb(l.jointBytes)} (${((100 * l.jointBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
+      (l.jointBytes / l.exactBytes).toFixed(2),
+    ]),
+  ),
+);
 for (const [m, n] of Object.entries(notes)) console.log(`${m}: ${n}`);
 console.log(
   'MB = 10^6 bytes; act = step peak minus weights, gradients, optimizer state and batch.',
@@ -389,6 +413,7 @@ writeJsonAtomic('bench/results/remat.json', {
   seconds: Math.round((performance.now() - started) / 1000),
   cases: notes,
   keepBits: KEEP_BITS.join(', '),
+  leastBudgets,
   rows,
 });
 console.log('wrote bench/results/remat.json and bench/results/remat.svg');

@@ -96,12 +96,16 @@ export function quantizeSamplesInto(
       const end = Math.min(start + GROUP_SIZE, base + perSample);
       let lo = Number.POSITIVE_INFINITY;
       let hi = Number.NEGATIVE_INFINITY;
+      let sum = 0;
       for (let i = start; i < end; i++) {
         const v = values[i];
-        if (v - v !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
+        sum += v;
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
+      // NaN and infinities propagate into the sum (comparisons alone would skip NaN).
+      if (sum - sum !== 0)
+        throw new Error('quantizeGroups: activation holds NaN or infinite values');
       const gi = (first + s) * gps + g;
       const scale = Math.fround((hi - lo) / levels);
       mins[gi] = lo;
@@ -112,9 +116,10 @@ export function quantizeSamplesInto(
       const inv = 1 / scale;
       let i = start;
       for (let w = gi * wordsPerGroup; i < end; w++) {
-        const stop = Math.min(i + per, end);
+        // Whole words in the loop bound the JIT sees; only a group's tail word stops early.
+        const stop = end - i >= per ? 32 : (end - i) * bits;
         let word = 0;
-        for (let shift = 0; i < stop; i++, shift += bits) {
+        for (let shift = 0; shift < stop; shift += bits, i++) {
           state = (Math.imul(state, 1664525) + 1013904223) | 0;
           // Truncation is floor here: the argument is >= 0 up to rounding (then 0 is right).
           let c = ((values[i] - lo32) * inv + (state >>> 8) * U24) | 0;

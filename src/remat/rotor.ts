@@ -187,8 +187,15 @@ export function planRotor(costs: ChainCosts, budgetBytes: number, options: PlanO
     rec(0, L - 1, M);
   } else {
     // Rounding to units lost the few bytes between the budget and the minimum: fall back to the
-    // schedule of least peak, which fits by construction.
-    ops = minimumPeakSchedule(costs, options);
+    // fastest of the least-peak schedules (of this family, and recompute-only for 'joint') that
+    // fits; the first fits by construction.
+    const families: PlanOptions[] = [options, ...(options.modes === 'joint' ? [{}] : [])];
+    const fitting = families
+      .map((f) => minimumPeakSchedule(costs, f))
+      .map((o) => ({ o, p: simulate(costs, o) }))
+      .filter((c) => c.p.peakBytes <= budgetBytes)
+      .sort((a, b) => a.p.timeMs - b.p.timeMs);
+    ops = fitting[0]?.o ?? minimumPeakSchedule(costs, options);
   }
   const predicted = simulate(costs, ops);
   if (predicted.peakBytes > budgetBytes)
