@@ -139,7 +139,23 @@ export function dequantizeGroups(q: QuantizedGroups): Float32Array {
 
 /** Reconstructs samples `first` .. `first + count - 1` only (count x perSample values). */
 export function dequantizeSamples(q: QuantizedGroups, first: number, count: number): Float32Array {
+  const out = new Float32Array(count * q.perSample);
+  dequantizeSamplesInto(q, first, count, out);
+  return out;
+}
+
+/** `dequantizeSamples` writing into `out` (count x perSample values), e.g. a tensor's memory. */
+export function dequantizeSamplesInto(
+  q: QuantizedGroups,
+  first: number,
+  count: number,
+  out: Float32Array,
+): void {
   const { bits, samples, perSample, words, mins, scales } = q;
+  if (out.length !== count * perSample)
+    throw new Error(
+      `dequantizeSamplesInto: output holds ${out.length} values, not ${count * perSample}`,
+    );
   if (
     !Number.isInteger(first) ||
     !Number.isInteger(count) ||
@@ -152,7 +168,6 @@ export function dequantizeSamples(q: QuantizedGroups, first: number, count: numb
   const per = 32 / bits;
   const wordsPerGroup = GROUP_SIZE / per;
   const mask = (1 << bits) - 1;
-  const out = new Float32Array(count * perSample);
   for (let s = first; s < first + count; s++) {
     const base = (s - first) * perSample;
     for (let g = 0; g < gps; g++) {
@@ -170,5 +185,4 @@ export function dequantizeSamples(q: QuantizedGroups, first: number, count: numb
       }
     }
   }
-  return out;
 }

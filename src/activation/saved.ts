@@ -1,12 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../engine/random.js';
 import type { ActivationBits, PackedBits } from './bits.js';
-import { scratch, tensorFromJs, withValues } from './js-memory.js';
+import { scratch, tensorFilledBy, tensorFromJs, withValues } from './js-memory.js';
 import { packCodes, unpackCodeRange, unpackCodes } from './pack.js';
 import {
   allocateGroups,
-  dequantizeGroups,
-  dequantizeSamples,
+  dequantizeSamplesInto,
   type QuantizedGroups,
   quantizeSamplesInto,
 } from './quantize.js';
@@ -90,15 +89,17 @@ export function saveQuantized(
     restore: (s) =>
       withValues(s[0], () =>
         withValues(s[1], () => {
-          const values = dequantizeGroups(restoreGroups(s, bits, shape));
-          return tensorFromJs(values, shape);
+          const q = restoreGroups(s, bits, shape);
+          return tensorFilledBy(shape, (out) => dequantizeSamplesInto(q, 0, q.samples, out));
         }),
       ),
     restoreRows: (s, first, count) =>
       withValues(s[0], () =>
         withValues(s[1], () => {
-          const values = dequantizeSamples(restoreGroups(s, bits, shape), first, count);
-          return tensorFromJs(values, [count, ...shape.slice(1)]);
+          const q = restoreGroups(s, bits, shape);
+          return tensorFilledBy([count, ...shape.slice(1)], (out) =>
+            dequantizeSamplesInto(q, first, count, out),
+          );
         }),
       ),
   };
