@@ -21,7 +21,7 @@ import { buildChain } from '../src/remat/chain.js';
 import { scheduledForward } from '../src/remat/executor.js';
 import { profileChain } from '../src/remat/profile.js';
 import { InfeasibleBudgetError, minimumPeak, planRotor } from '../src/remat/rotor.js';
-import { simulate } from '../src/remat/schedule.js';
+import { type Op, simulate } from '../src/remat/schedule.js';
 import { keepEverything, summarizePlan } from '../src/remat/summary.js';
 import { renderSvgPlot } from '../src/report/svg-plot.js';
 import {
@@ -38,7 +38,7 @@ const KEEP_BITS = [32, 8, 4, 2];
 interface Case {
   model: 'resnet' | 'transformer';
   backend: string;
-  /** Interleaved (planned, plain) step pairs timed per configuration. */
+  /** Rounds (plain and each compared plan once) timed per budget. */
   timedSteps: number;
   make: () => { model: tf.LayersModel; batch: Batch; note: string };
 }
@@ -53,7 +53,7 @@ const CASES: Case[] = [
   {
     model: 'resnet',
     backend: 'wasm',
-    timedSteps: quick ? 3 : 8,
+    timedSteps: quick ? 3 : 12,
     make: () => {
       const data = syntheticClassification({
         sampleShape: [16, 16, 1],
@@ -77,7 +77,7 @@ const CASES: Case[] = [
   {
     model: 'transformer',
     backend: 'wasm',
-    timedSteps: quick ? 3 : 8,
+    timedSteps: quick ? 3 : 12,
     make: () => {
       const data = loadMnist({ layout: 'sequence', trainCount: 64, testCount: 1, seed: 1 });
       const model = buildModel('transformer', { inputShape: [28, 28], numClasses: 10, seed: 1 });
@@ -98,6 +98,10 @@ interface Row {
   predictedOverhead?: number;
   /** The joint planner chose the recompute-only plan: measured once, shown for both. */
   sameAsExact?: boolean;
+  /** Joint step time over the exact plan's at the same budget (median of same-round ratios). */
+  measuredVsExact?: number;
+  /** For an infeasible budget: what sets the least budget. */
+  limitedBy?: string;
   budgetFraction: number | null;
   budgetBytes: number | null;
   feasible: boolean;
@@ -119,44 +123,45 @@ function median(xs: number[]): number {
 }
 
 /**
- * Memory of one measured step, and time against the plain step: plain and planned steps are
- * interleaved (order alternating) and the overhead is the median of the per-pair time ratios, so
- * load from other processes on a shared machine hits both alike.
+ * Memory of one measured step of each variant, and times against the plain step: every round runs
+ * the plain step and each variant once, in an order that rotates from round to round, so load from
+ * other processes hits all alike. A variant's overhead is the median over rounds of its time over
+ * that round's plain time; `vs[j]` is the median over rounds of its time over variant j's.
  */
 async function measure(
   model: tf.LayersModel,
   optimizer: tf.Optimizer,
   batch: Batch,
-  forward: ForwardFn | undefined,
-  pairs: number,
+  forwards: (ForwardFn | undefined)[],
+  rounds: number,
   plainTimes: number[],
-): Promise<{ activationBytes: number; stepMs: number; ratio: number }> {
-  const ctx = { model, optimizer, forward };
-  const plain = { model, optimizer };
-  trainStep(ctx, batch);
-  const { memory } = await trainStepMeasured(ctx, batch);
-  const times: number[] = [];
-  const ratios: number[] = [];
-  const time = (c: StepContext) => {
-    const t0 = performance.now();
-    trainStep(c, batch);
-    return performance.now() - t0;
-  };
-  for (let i = 0; i < pairs; i++) {
-    let t: number;
-    let p: number;
-    if (i % 2 === 0) {
-      t = time(ctx);
-      p = time(plain);
-    } else {
-      p = time(plain);
-      t = time(ctx);
-    }
-    times.push(t);
-    plainTimes.push(p);
-    ratios.push(t / p);
+): Promise<{ activationBytes: number; stepMs: number; ratio: number; vs: number[] }[]> {
+  const contexts: StepContext[] = [
+    { model, optimizer },
+    ...forwards.map((forward) => ({ model, optimizer, forward })),
+  ];
+  const memories: number[] = [];
+  for (const ctx of contexts.slice(1)) {
+    trainStep(ctx, batch);
+    memories.push((await trainStepMeasured(ctx, batch)).memory.activationBytes);
   }
-  return { activationBytes: memory.activationBytes, stepMs: median(times), ratio: median(ratios) };
+  const times: number[][] = contexts.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < contexts.length; k++) {
+      const i = (k + r) % contexts.length;
+      const t0 = performance.now();
+      trainStep(contexts[i], batch);
+      times[i].push(performance.now() - t0);
+    }
+  }
+  plainTimes.push(...times[0]);
+  const ratio = (a: number[], b: number[]) => median(a.map((t, r) => t / b[r]));
+  return forwards.map((_, v) => ({
+    activationBytes: memories[v],
+    stepMs: median(times[v + 1]),
+    ratio: ratio(times[v + 1], times[0]),
+    vs: forwards.map((__, j) => ratio(times[v + 1], times[j + 1])),
+  }));
 }
 
 interface LeastBudget {
@@ -184,7 +189,7 @@ for (const c of CASES) {
   const optimizer = tf.train.adam(1e-3);
   const chain = buildChain(model);
   const plainTimes: number[] = [];
-  const plainA = await measure(model, optimizer, batch, undefined, 1, plainTimes);
+  const [plainA] = await measure(model, optimizer, batch, [undefined], 1, plainTimes);
   // After the first steps (Adam creates its slots there): nothing may be left behind from here.
   const tensorsBefore = tf.memory().numTensors;
   const profile = profileChain(chain, batch, {
@@ -195,21 +200,16 @@ for (const c of CASES) {
   const costs = profile.costs;
   log(`plain ${plainA.stepMs.toFixed(0)} ms, profiled ${chain.stages.length} stages`);
   const base = { model: c.model, backend: engine.backend };
-  const keepAll = await measure(
-    model,
-    optimizer,
-    batch,
-    scheduledForward(chain, keepEverything(chain.stages.length)),
-    c.timedSteps,
-    plainTimes,
-  );
   const keepAllOps = keepEverything(chain.stages.length);
   const twoBitOps = keepAllOps.map((o) => ({ ...o, mode: KEEP_BITS.indexOf(2) }));
-  const twoBit = await measure(
+  const [keepAll, twoBit] = await measure(
     model,
     optimizer,
     batch,
-    scheduledForward(chain, twoBitOps, { keepBits: KEEP_BITS }),
+    [
+      scheduledForward(chain, keepAllOps),
+      scheduledForward(chain, twoBitOps, { keepBits: KEEP_BITS }),
+    ],
     c.timedSteps,
     plainTimes,
   );
@@ -236,8 +236,7 @@ for (const c of CASES) {
     .sort((a, b) => b - a);
   for (const budgetBytes of budgets) {
     const fraction = budgetBytes / plainA.activationBytes;
-    let exactRow: Row | undefined;
-    for (const planner of ['exact', 'joint'] as const) {
+    const pair = (['exact', 'joint'] as const).map((planner) => {
       const row: Row = { ...base, planner, budgetFraction: fraction, budgetBytes, feasible: true };
       try {
         const plan = planRotor(costs, budgetBytes, { modes: planner });
@@ -251,32 +250,60 @@ for (const c of CASES) {
           minimumBytes: s.minimumBytes,
           schedule: s.schedule,
         });
-        if (planner === 'joint' && exactRow?.schedule === s.schedule) {
-          Object.assign(row, {
-            sameAsExact: true,
-            measuredActivationBytes: exactRow.measuredActivationBytes,
-            withinBudget: exactRow.withinBudget,
-            stepMs: exactRow.stepMs,
-            overhead: exactRow.overhead,
-          });
-        } else {
-          const forward = scheduledForward(chain, plan.ops, { keepBits: KEEP_BITS });
-          const m = await measure(model, optimizer, batch, forward, c.timedSteps, plainTimes);
-          Object.assign(row, {
-            measuredActivationBytes: m.activationBytes,
-            withinBudget: m.activationBytes <= budgetBytes,
-            stepMs: m.stepMs,
-            overhead: m.ratio - 1,
-          });
-        }
+        return { row, ops: plan.ops as Op[] | undefined };
       } catch (e) {
         if (!(e instanceof InfeasibleBudgetError)) throw e;
-        Object.assign(row, { feasible: false, minimumBytes: e.minimumBytes });
+        Object.assign(row, {
+          feasible: false,
+          minimumBytes: e.minimumBytes,
+          limitedBy: e.limitedBy,
+        });
+        return { row, ops: undefined };
       }
-      if (planner === 'exact') exactRow = row;
-      planned.push(row);
+    });
+    const [exact, joint] = pair;
+    if (joint.ops && exact.ops && joint.row.schedule === exact.row.schedule) {
+      joint.row.sameAsExact = true;
+      joint.ops = undefined;
+    }
+    // The distinct feasible plans at this budget, timed in the same rounds.
+    const timed = pair.filter((p) => p.ops !== undefined);
+    const results =
+      timed.length === 0
+        ? []
+        : await measure(
+            model,
+            optimizer,
+            batch,
+            timed.map((p) => scheduledForward(chain, p.ops!, { keepBits: KEEP_BITS })),
+            c.timedSteps,
+            plainTimes,
+          );
+    timed.forEach((p, k) => {
+      const m = results[k];
+      Object.assign(p.row, {
+        measuredActivationBytes: m.activationBytes,
+        withinBudget: m.activationBytes <= budgetBytes,
+        stepMs: m.stepMs,
+        overhead: m.ratio - 1,
+      });
+    });
+    if (timed.length === 2) joint.row.measuredVsExact = results[1].vs[0];
+    if (joint.row.sameAsExact) {
+      const e = exact.row;
+      Object.assign(joint.row, {
+        measuredActivationBytes: e.measuredActivationBytes,
+        withinBudget: e.withinBudget,
+        stepMs: e.stepMs,
+        overhead: e.overhead,
+        measuredVsExact: 1,
+      });
+    }
+    for (const p of pair) {
+      planned.push(p.row);
+      const r = p.row;
       log(
-        `${planner} at ${(100 * fraction).toFixed(0)}%: ${row.feasible ? `${row.stepMs?.toFixed(0)} ms${row.sameAsExact ? ' (same plan as exact)' : ''}` : 'infeasible'}`,
+        `${r.planner} at ${(100 * fraction).toFixed(0)}%: ${r.feasible ? `${r.stepMs?.toFixed(0)} ms${r.sameAsExact ? ' (same plan as exact)' : ''}` : 'infeasible'}`,
       );
     }
   }
@@ -338,30 +365,41 @@ console.log(
       'model',
       'backend',
       'planner',
-      'budget',
-      'budget MB',
+      'budget MB (of plain act)',
       'measured act MB',
       'within',
       'step ms',
       'vs plain',
-      'predicted vs keep-all',
+      'vs keep-all: measured',
+      'predicted',
+      'joint / exact time',
       'recomputed fwd',
       'compressed',
     ],
-    rows.map((r) => [
-      r.model,
-      r.backend,
-      r.planner,
-      r.budgetFraction === null ? '-' : `${(100 * r.budgetFraction).toFixed(0)}% of plain act`,
-      r.budgetBytes === null ? '-' : mb(r.budgetBytes),
-      r.feasible ? mb(r.measuredActivationBytes) : `infeasible (least ${mb(r.minimumBytes)})`,
-      r.withinBudget === undefined ? '' : r.withinBudget ? 'yes' : 'NO',
-      r.stepMs === undefined ? '' : r.stepMs.toFixed(0),
-      pct(r.overhead),
-      pct(r.predictedOverhead),
-      r.recomputedForwards ?? '',
-      r.sameAsExact ? 'same plan as exact' : (r.compressedStages ?? ''),
-    ]),
+    rows.map((r) => {
+      const keepAll = rows.find((k) => k.model === r.model && k.planner === 'keep-all');
+      const vsKeepAll =
+        r.overhead === undefined || keepAll?.overhead === undefined
+          ? undefined
+          : (1 + r.overhead) / (1 + keepAll.overhead) - 1;
+      return [
+        r.model,
+        r.backend,
+        r.planner,
+        r.budgetFraction === null || r.budgetBytes === null
+          ? '-'
+          : `${mb(r.budgetBytes)} (${(100 * r.budgetFraction).toFixed(0)}%)`,
+        r.feasible ? mb(r.measuredActivationBytes) : `infeasible (least ${mb(r.minimumBytes)})`,
+        r.withinBudget === undefined ? '' : r.withinBudget ? 'yes' : 'NO',
+        r.stepMs === undefined ? '' : r.stepMs.toFixed(0),
+        pct(r.overhead),
+        r.planner === 'plain' ? '' : pct(vsKeepAll),
+        pct(r.predictedOverhead),
+        r.measuredVsExact === undefined ? '' : r.measuredVsExact.toFixed(2),
+        r.recomputedForwards ?? '',
+        r.sameAsExact ? 'same plan as exact' : (r.compressedStages ?? ''),
+      ];
+    }),
   ),
 );
 console.log(
@@ -377,7 +415,7 @@ console.log(
 );
 for (const [m, n] of Object.entries(notes)) console.log(`${m}: ${n}`);
 console.log(
-  'MB = 10^6 bytes; act = step peak minus weights, gradients, optimizer state and batch.',
+  'MB = 10^6 bytes; act = step peak minus weights, gradients, optimizer state and batch. Times: median of per-round ratios, each round running plain and the compared plans once in rotating order. "vs keep-all: measured" = (1 + vs plain) / (1 + keep-all vs plain) - 1, comparable with "predicted" (profile, vs keep-all). "joint / exact time": same rounds, same budget.',
 );
 
 const series = rows

@@ -37,15 +37,14 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs `f` under a fresh buffer meter (and the external-memory tracker). */
+/** Runs `f` under a fresh buffer meter (tensor buffers plus tracked external bytes). */
 function metered<T>(f: () => T): { value: T; peak: number; retained: number } {
   const meter = new BufferMeter();
   const ext0 = externalMemory.live;
-  externalMemory.resetPeak();
   const value = meter.run(f);
   return {
     value,
-    peak: meter.peak + (externalMemory.peak - ext0),
+    peak: meter.peakWithExternal,
     retained: meter.current + (externalMemory.live - ext0),
   };
 }

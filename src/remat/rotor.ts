@@ -170,9 +170,9 @@ export function planRotor(costs: ChainCosts, budgetBytes: number, options: PlanO
       }
     }
   }
-  let ops: Op[];
+  const candidates: Op[][] = [];
   if (Number.isFinite(opt[at(0, L - 1) + M])) {
-    ops = [];
+    const ops: Op[] = [];
     const rec = (a: number, b: number, m: number) => {
       const c = choice[at(a, b) + m];
       if (c < 0) {
@@ -188,18 +188,19 @@ export function planRotor(costs: ChainCosts, budgetBytes: number, options: PlanO
       }
     };
     rec(0, L - 1, M);
-  } else {
-    // Rounding to units lost the few bytes between the budget and the minimum: fall back to the
-    // fastest of the least-peak schedules (of this family, and recompute-only for 'joint') that
-    // fits; the first fits by construction.
-    const families: PlanOptions[] = [options, ...(options.modes === 'joint' ? [{}] : [])];
-    const fitting = families
-      .map((f) => minimumPeakSchedule(costs, f))
-      .map((o) => ({ o, p: simulate(costs, o) }))
-      .filter((c) => c.p.peakBytes <= budgetBytes)
-      .sort((a, b) => a.p.timeMs - b.p.timeMs);
-    ops = fitting[0]?.o ?? minimumPeakSchedule(costs, options);
+    candidates.push(ops);
   }
+  // Rounding to units can cost the DP a few bytes of the budget (near the least budget it may find
+  // nothing, or only slower schedules): the least-peak schedules (of this family, and
+  // recompute-only for 'joint') compete too. The first fits by construction.
+  candidates.push(minimumPeakSchedule(costs, options));
+  if (options.modes === 'joint') candidates.push(minimumPeakSchedule(costs, {}));
+  const ops = candidates
+    .map((o) => ({ o, p: simulate(costs, o) }))
+    .filter((c) => c.p.peakBytes <= budgetBytes)
+    .sort((x, y) => x.p.timeMs - y.p.timeMs)[0]?.o;
+  if (ops === undefined)
+    throw new Error(`planner bug: the least-peak schedule exceeds the budget ${budgetBytes}`);
   const predicted = simulate(costs, ops);
   if (predicted.peakBytes > budgetBytes)
     throw new Error(
