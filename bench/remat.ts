@@ -193,7 +193,7 @@ for (const c of CASES) {
   // After the first steps (Adam creates its slots there): nothing may be left behind from here.
   const tensorsBefore = tf.memory().numTensors;
   const profile = profileChain(chain, batch, {
-    repeats: 3,
+    repeats: quick ? 3 : 9,
     optimizer,
     compressedBits: KEEP_BITS.slice(1),
   });

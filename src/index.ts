@@ -108,8 +108,10 @@ export * from './remat/costs.js';
 export { type ScheduledForwardOptions, scheduledForward } from './remat/executor.js';
 export { planRemat, type RematOptions, type RematPlan } from './remat/plan-model.js';
 export { type ChainProfile, type ProfileOptions, profileChain } from './remat/profile.js';
+export { checkTapeBits, type RecordedStage, recordStage } from './remat/record-stage.js';
 export {
   InfeasibleBudgetError,
+  limitOf,
   minimumPeak,
   minimumPeakSchedule,
   type Plan,
@@ -119,6 +121,7 @@ export {
 export { formatOp, type Op, type Prediction, simulate } from './remat/schedule.js';
 export { evenSegments, segmentSchedule } from './remat/segments.js';
 export { keepEverything, type PlanSummary, planLine, summarizePlan } from './remat/summary.js';
+export { CompressedTape, recordCompressed, TAPE_BITS } from './remat/tape-compression.js';
 export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
 export * from './report/memory-meter.js';
