@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ForwardFn } from '../train/step.js';
-import { buildChain, type Chain } from './chain.js';
+import { buildChain, type Chain, type ChainOptions } from './chain.js';
 import { scheduledForward } from './executor.js';
 import { type ChainProfile, type ProfileOptions, profileChain } from './profile.js';
 import { type Plan, type PlanOptions, planRotor } from './rotor.js';
@@ -10,6 +10,8 @@ export interface RematOptions extends PlanOptions, Omit<ProfileOptions, 'compres
   compressedBits?: number[];
   /** Seed of the stochastic rounding of compressed modes. */
   seed?: number;
+  /** How finely to split the model (see `ChainOptions`); default 'layers'. */
+  split?: ChainOptions['split'];
 }
 
 export interface RematPlan {
@@ -23,7 +25,7 @@ export interface RematPlan {
 /**
  * Plans training of `model` within `budgetBytes` of activation memory (the memory meter's
  * `activationBytes`: the step's peak minus weights, gradients, optimizer state and the batch):
- * splits the model into a chain, profiles it on `batch` (same shapes as training batches), runs
+ * splits the model into a chain (inside residual blocks too, by default), profiles it on `batch` (same shapes as training batches), runs
  * the Rotor planner (`modes: 'joint'` also considers compressed tapes) and returns a forward
  * that executes the plan. Throws `InfeasibleBudgetError` naming the smallest workable budget.
  */
@@ -33,7 +35,7 @@ export function planRemat(
   budgetBytes: number,
   options: RematOptions = {},
 ): RematPlan {
-  const chain = buildChain(model);
+  const chain = buildChain(model, { split: options.split ?? 'layers' });
   const joint = options.modes === 'joint';
   const compressedBits = joint ? (options.compressedBits ?? [8, 4, 2]) : [];
   const profile = profileChain(chain, batch, {

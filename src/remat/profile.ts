@@ -80,21 +80,23 @@ function clock<T>(f: () => T, done: (v: T) => tf.Tensor[]): { ms: number; value:
 function measureStage(
   stage: Stage,
   x: tf.Tensor,
+  carried: tf.Tensor[],
   allBits: number[],
   repeats: number,
   seed: number,
 ): { fwdMs: number; keep: KeepMode[] } {
-  const wrt = stage.index === 0 ? stage.variables : [x, ...stage.variables];
-  const record = (bits: number) => recordStage(stage, x, true, bits, seed);
+  const wrt = stage.index === 0 ? stage.variables : [x, ...carried, ...stage.variables];
+  const record = (bits: number) => recordStage(stage, x, true, bits, seed, carried);
+  const forward = () => stage.run(x, true, true, undefined, carried);
   const backward = (rec: RecordedStage, dy: tf.Tensor) =>
     wrt.length > 0 ? rec.backward(dy, wrt) : [];
-  const dy = tf.tidy(() => tf.onesLike(stage.run(x, true, true)));
+  const dy = tf.tidy(() => tf.onesLike(forward()));
   const fwd: number[] = [];
   const all = allBits.map(() => [] as number[]);
   const bwd = allBits.map(() => [] as number[]);
   for (let r = 0; r <= repeats; r++) {
     const f = clock(
-      () => runWithoutTape(() => stage.run(x, true, true)),
+      () => runWithoutTape(forward),
       (y) => [y],
     );
     f.value.dispose();
@@ -176,24 +178,39 @@ export function profileChain(
   for (const b of compressed)
     if (checkTapeBits(b) === 32)
       throw new Error('compressedBits must not list 32 (exact is always measured)');
-  const inputs: tf.Tensor[] = [batch.xs];
+  // Each stage's input: its main tensor and its carried tensors (shared with earlier entries).
+  const inputs: { x: tf.Tensor; carried: tf.Tensor[] }[] = [{ x: batch.xs, carried: [] }];
   const stages: StageCost[] = [];
   try {
     chain.stages.forEach((stage, i) => {
-      const x = inputs[i];
-      const fwd = metered(() => runWithoutTape(() => stage.run(x, true, true)));
-      inputs.push(fwd.value);
-      const { fwdMs, keep } = measureStage(stage, x, [32, ...compressed], repeats, 1000 * i);
+      const { x, carried } = inputs[i];
+      const fwd = metered(() => runWithoutTape(() => stage.run(x, true, true, undefined, carried)));
+      const available = new Map([[stage.input.id, x]]);
+      stage.carried.forEach((c, j) => {
+        available.set(c.id, carried[j]);
+      });
+      inputs.push({ x: fwd.value, carried: stage.carriedOut.map((c) => available.get(c.id)!) });
+      const { fwdMs, keep } = measureStage(
+        stage,
+        x,
+        carried,
+        [32, ...compressed],
+        repeats,
+        1000 * i,
+      );
+      // A checkpoint of the stage's input holds its carried tensors too (counted per checkpoint:
+      // an upper bound when two checkpoints of one block are live at once).
+      const bytes = i === 0 ? 0 : [x, ...carried].reduce((a, t) => a + tensorBytes(t), 0);
       stages.push({
         name: stage.name,
         fwdMs,
-        inputBytes: i === 0 ? 0 : tensorBytes(x),
-        gradBytes: i === 0 ? 0 : tensorBytes(x),
+        inputBytes: bytes,
+        gradBytes: bytes,
         fwdPeakBytes: fwd.peak,
         keep,
       });
     });
-    const logits = inputs[inputs.length - 1];
+    const logits = inputs[inputs.length - 1].x;
     const loss = metered(() =>
       tf.grads((l: tf.Tensor) => classificationLoss(batch.ys, l))([logits]),
     );
@@ -210,6 +227,6 @@ export function profileChain(
       updateBytes: update,
     };
   } finally {
-    tf.dispose(inputs.slice(1));
+    tf.dispose(inputs.slice(1).map((e) => e.x));
   }
 }

@@ -20,7 +20,7 @@ export function checkTapeBits(bits: number): 32 | PackedBits {
 /**
  * Runs a stage's forward recording what its backward needs, at `bits` bits per saved value
  * (32: exact). `restoreState` puts batch-norm statistics back (a recomputation). `seed` seeds
- * the stochastic rounding.
+ * the stochastic rounding. `carried`: the stage's carried tensors (see `Stage.carried`).
  */
 export function recordStage(
   stage: Stage,
@@ -28,11 +28,12 @@ export function recordStage(
   restoreState: boolean,
   bits: number,
   seed: number,
+  carried: tf.Tensor[] = [],
 ): RecordedStage {
   const b = checkTapeBits(bits);
-  if (b === 32) return recordTape(() => stage.run(x, true, restoreState));
+  if (b === 32) return recordTape(() => stage.run(x, true, restoreState, undefined, carried));
   return recordCompressed(
-    (afterLayer) => stage.run(x, true, restoreState, afterLayer),
+    (afterLayer) => stage.run(x, true, restoreState, afterLayer, carried),
     b,
     makeRng(seed),
   );

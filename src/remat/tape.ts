@@ -45,7 +45,7 @@ function engineState(): EngineState {
  * kernel copies): a recorded stage would hold each saved activation once per kernel that saves
  * it. Buffers are immutable (a variable's `assign` moves it to a new buffer), so sharing is safe.
  */
-function alias(t: tf.Tensor): tf.Tensor {
+export function shareBuffer(t: tf.Tensor): tf.Tensor {
   const e = engineInternals();
   const a = new tf.Tensor(t.shape, t.dtype, t.dataId, e.nextTensorId());
   e.incRef(a, null);
@@ -65,7 +65,7 @@ function withTape<T>(tape: TapeNode[] | null, f: () => T): T {
   s.activeTape = tape;
   s.gradientDepth = tape === null ? 0 : 1;
   s.kernelDepth = 0;
-  if (tape !== null) e.saveTensorsForBackwardMode = (ts) => ts.map(alias);
+  if (tape !== null) e.saveTensorsForBackwardMode = (ts) => ts.map(shareBuffer);
   try {
     return f();
   } finally {

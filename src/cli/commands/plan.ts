@@ -68,7 +68,7 @@ export async function planCommand(o: PlanCommandOptions): Promise<PlanReport> {
   if (!batch) throw new Error('no batch to profile');
   const optimizer = makeOptimizer(o.optimizer, 1e-3);
   try {
-    const chain = buildChain(model);
+    const chain = buildChain(model, { split: 'layers' });
     const compressedBits = o.remat === 'joint' ? [8, 4, 2] : [];
     let profile: ReturnType<typeof profileChain>;
     try {
