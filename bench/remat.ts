@@ -2,8 +2,9 @@
 // joint planner with compressed tapes) at activation budgets from the plain step's activation
 // memory down to an eighth of it, on the zoo ResNet and Transformer, both on wasm with frugal's
 // fast kernels. Measured peak memory (memory meter), step time, overhead vs plain (each planned
-// step interleaved with plain steps, median of the per-pair ratios), in one run. Also the least
-// budget each planner can reach. Writes bench/results/remat.json and bench/results/remat.svg.
+// step interleaved with plain steps, median of the per-pair ratios), in one run. Plans run on the
+// chain split inside residual blocks; the least budget of each planner is reported for that
+// chain and for the whole-block chain. Writes bench/results/remat.json and bench/results/remat.svg.
 //
 //   npm run bench:remat            (about 3-5 minutes on a 2-core machine)
 //   npm run bench:remat -- --quick (fewer budgets and timed steps)
@@ -20,7 +21,7 @@ import { buildModel } from '../src/models/zoo.js';
 import { buildChain } from '../src/remat/chain.js';
 import { scheduledForward } from '../src/remat/executor.js';
 import { profileChain } from '../src/remat/profile.js';
-import { InfeasibleBudgetError, minimumPeak, planRotor } from '../src/remat/rotor.js';
+import { InfeasibleBudgetError, limitOf, minimumPeak, planRotor } from '../src/remat/rotor.js';
 import { type Op, simulate } from '../src/remat/schedule.js';
 import { keepEverything, summarizePlan } from '../src/remat/summary.js';
 import { renderSvgPlot } from '../src/report/svg-plot.js';
@@ -102,6 +103,8 @@ interface Row {
   measuredVsExact?: number;
   /** For an infeasible budget: what sets the least budget. */
   limitedBy?: string;
+  /** The chain the plan runs on: residual blocks whole, or split inside them. */
+  chain?: 'blocks' | 'layers';
   budgetFraction: number | null;
   budgetBytes: number | null;
   feasible: boolean;
@@ -166,9 +169,15 @@ async function measure(
 
 interface LeastBudget {
   model: string;
+  /** 'blocks': residual blocks whole; 'layers': split inside them (the chain the plans use). */
+  split: 'blocks' | 'layers';
+  stages: number;
   plainActivationBytes: number;
   exactBytes: number;
   jointBytes: number;
+  /** What sets each least budget (stage and op of the least-peak schedule). */
+  exactLimit: string;
+  jointLimit: string;
 }
 const leastBudgets: LeastBudget[] = [];
 
@@ -187,46 +196,62 @@ for (const c of CASES) {
       `[${((performance.now() - started) / 1000).toFixed(0)} s] ${c.model}: ${what}\n`,
     );
   const optimizer = tf.train.adam(1e-3);
-  const chain = buildChain(model);
+  // Two chains: residual blocks whole, and split inside them. Each plan below uses whichever
+  // chain gives the faster plan that fits (as planRemat does).
+  const chains = (['blocks', 'layers'] as const).map((split) => ({
+    split,
+    chain: buildChain(model, { split }),
+  }));
   const plainTimes: number[] = [];
   const [plainA] = await measure(model, optimizer, batch, [undefined], 1, plainTimes);
   // After the first steps (Adam creates its slots there): nothing may be left behind from here.
   const tensorsBefore = tf.memory().numTensors;
-  const profile = profileChain(chain, batch, {
-    repeats: quick ? 3 : 9,
-    optimizer,
-    compressedBits: KEEP_BITS.slice(1),
-  });
-  const costs = profile.costs;
-  log(`plain ${plainA.stepMs.toFixed(0)} ms, profiled ${chain.stages.length} stages`);
+  const variants = chains.map((v) => ({
+    ...v,
+    costs: profileChain(v.chain, batch, {
+      repeats: quick ? 3 : 9,
+      optimizer,
+      compressedBits: KEEP_BITS.slice(1),
+    }).costs,
+  }));
+  const [blocks] = variants;
+  log(
+    `plain ${plainA.stepMs.toFixed(0)} ms, profiled ${variants.map((v) => `${v.chain.stages.length} stages (${v.split})`).join(' and ')}`,
+  );
   const base = { model: c.model, backend: engine.backend };
-  const keepAllOps = keepEverything(chain.stages.length);
+  const keepAllOps = keepEverything(blocks.chain.stages.length);
   const twoBitOps = keepAllOps.map((o) => ({ ...o, mode: KEEP_BITS.indexOf(2) }));
   const [keepAll, twoBit] = await measure(
     model,
     optimizer,
     batch,
     [
-      scheduledForward(chain, keepAllOps),
-      scheduledForward(chain, twoBitOps, { keepBits: KEEP_BITS }),
+      scheduledForward(blocks.chain, keepAllOps),
+      scheduledForward(blocks.chain, twoBitOps, { keepBits: KEEP_BITS }),
     ],
     c.timedSteps,
     plainTimes,
   );
-  const twoBitPredicted = simulate(costs, twoBitOps);
-  const keepAllPredicted = simulate(costs, keepAllOps);
+  const twoBitPredicted = simulate(blocks.costs, twoBitOps);
+  const keepAllPredicted = simulate(blocks.costs, keepAllOps);
   const planned: Row[] = [];
+  for (const v of variants) {
+    leastBudgets.push({
+      model: c.model,
+      split: v.split,
+      stages: v.chain.stages.length,
+      plainActivationBytes: plainA.activationBytes,
+      exactBytes: minimumPeak(v.costs, { modes: 'exact' }),
+      jointBytes: minimumPeak(v.costs, { modes: 'joint' }),
+      exactLimit: limitOf(v.costs, { modes: 'exact' }),
+      jointLimit: limitOf(v.costs, { modes: 'joint' }),
+    });
+  }
   // The grid of budgets, plus the least budget of each planner (where they differ most).
   const least = {
-    exact: minimumPeak(costs, { modes: 'exact' }),
-    joint: minimumPeak(costs, { modes: 'joint' }),
+    exact: Math.min(...variants.map((v) => minimumPeak(v.costs, { modes: 'exact' }))),
+    joint: Math.min(...variants.map((v) => minimumPeak(v.costs, { modes: 'joint' }))),
   };
-  leastBudgets.push({
-    model: c.model,
-    plainActivationBytes: plainA.activationBytes,
-    exactBytes: least.exact,
-    jointBytes: least.joint,
-  });
   const budgets = [
     ...FRACTIONS.map((f) => Math.round(f * plainA.activationBytes)),
     least.exact,
@@ -238,31 +263,50 @@ for (const c of CASES) {
     const fraction = budgetBytes / plainA.activationBytes;
     const pair = (['exact', 'joint'] as const).map((planner) => {
       const row: Row = { ...base, planner, budgetFraction: fraction, budgetBytes, feasible: true };
-      try {
-        const plan = planRotor(costs, budgetBytes, { modes: planner });
-        const s = summarizePlan(plan, costs);
-        Object.assign(row, {
-          predictedMs: s.predicted.timeMs,
-          predictedOverhead: s.predictedOverhead,
-          predictedPeakBytes: s.predicted.peakBytes,
-          recomputedForwards: s.recomputedForwards,
-          compressedStages: s.compressedStages,
-          minimumBytes: s.minimumBytes,
-          schedule: s.schedule,
-        });
-        return { row, ops: plan.ops as Op[] | undefined };
-      } catch (e) {
-        if (!(e instanceof InfeasibleBudgetError)) throw e;
+      const plans = variants.flatMap((v) => {
+        try {
+          return [{ v, plan: planRotor(v.costs, budgetBytes, { modes: planner }) }];
+        } catch (e) {
+          if (!(e instanceof InfeasibleBudgetError)) throw e;
+          return [];
+        }
+      });
+      // Each chain's predictions are compared with its own keep-all prediction (the two profiles'
+      // stage sums differ); ties go to the whole-block chain.
+      const rel = (p: (typeof plans)[number]) =>
+        p.plan.predicted.timeMs /
+        simulate(p.v.costs, keepEverything(p.v.chain.stages.length)).timeMs;
+      const best = plans.sort((x, y) => rel(x) - rel(y))[0];
+      if (best === undefined) {
+        const mins = variants.map((v) => minimumPeak(v.costs, { modes: planner }));
+        const k = mins.indexOf(Math.min(...mins));
         Object.assign(row, {
           feasible: false,
-          minimumBytes: e.minimumBytes,
-          limitedBy: e.limitedBy,
+          minimumBytes: mins[k],
+          limitedBy: limitOf(variants[k].costs, { modes: planner }),
         });
-        return { row, ops: undefined };
+        return { row, ops: undefined, chain: undefined };
       }
+      const s = summarizePlan(best.plan, best.v.costs);
+      Object.assign(row, {
+        chain: best.v.split,
+        predictedMs: s.predicted.timeMs,
+        predictedOverhead: s.predictedOverhead,
+        predictedPeakBytes: s.predicted.peakBytes,
+        recomputedForwards: s.recomputedForwards,
+        compressedStages: s.compressedStages,
+        minimumBytes: Math.min(...plans.map((p) => p.plan.minimumBytes)),
+        schedule: s.schedule,
+      });
+      return { row, ops: best.plan.ops as Op[] | undefined, chain: best.v.chain };
     });
     const [exact, joint] = pair;
-    if (joint.ops && exact.ops && joint.row.schedule === exact.row.schedule) {
+    if (
+      joint.ops &&
+      exact.ops &&
+      joint.row.schedule === exact.row.schedule &&
+      joint.row.chain === exact.row.chain
+    ) {
       joint.row.sameAsExact = true;
       joint.ops = undefined;
     }
@@ -275,7 +319,7 @@ for (const c of CASES) {
             model,
             optimizer,
             batch,
-            timed.map((p) => scheduledForward(chain, p.ops!, { keepBits: KEEP_BITS })),
+            timed.map((p) => scheduledForward(p.chain!, p.ops!, { keepBits: KEEP_BITS })),
             c.timedSteps,
             plainTimes,
           );
@@ -333,7 +377,7 @@ for (const c of CASES) {
       predictedMs: keepAllPredicted.timeMs,
       predictedPeakBytes: keepAllPredicted.peakBytes,
       predictedOverhead: 0,
-      minimumBytes: minimumPeak(costs),
+      minimumBytes: least.exact,
     },
     {
       ...base,
@@ -347,7 +391,7 @@ for (const c of CASES) {
       predictedMs: twoBitPredicted.timeMs,
       predictedPeakBytes: twoBitPredicted.peakBytes,
       predictedOverhead: twoBitPredicted.timeMs / keepAllPredicted.timeMs - 1,
-      compressedStages: chain.stages.length,
+      compressedStages: blocks.chain.stages.length,
       recomputedForwards: 0,
     },
   );
@@ -365,6 +409,7 @@ console.log(
       'model',
       'backend',
       'planner',
+      'chain',
       'budget MB (of plain act)',
       'measured act MB',
       'within',
@@ -386,6 +431,7 @@ console.log(
         r.model,
         r.backend,
         r.planner,
+        r.chain ?? (r.planner.startsWith('keep-all') ? 'blocks' : ''),
         r.budgetFraction === null || r.budgetBytes === null
           ? '-'
           : `${mb(r.budgetBytes)} (${(100 * r.budgetFraction).toFixed(0)}%)`,
@@ -404,12 +450,21 @@ console.log(
 );
 console.log(
   renderTable(
-    ['model', 'least budget, exact (MB)', 'least budget, joint (MB)', 'joint / exact'],
+    [
+      'model',
+      'chain',
+      'least budget, exact (MB)',
+      'least budget, joint (MB)',
+      'joint / exact',
+      'set by (exact | joint)',
+    ],
     leastBudgets.map((l) => [
       l.model,
+      `${l.split} (${l.stages} stages)`,
       `${mb(l.exactBytes)} (${((100 * l.exactBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
       `${mb(l.jointBytes)} (${((100 * l.jointBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
       (l.jointBytes / l.exactBytes).toFixed(2),
+      `${l.exactLimit} | ${l.jointLimit}`,
     ]),
   ),
 );
