@@ -1,10 +1,10 @@
 // Rematerialization benchmark: plain training step vs planned steps (recompute-only Rotor and the
 // joint planner with compressed tapes) at activation budgets from the plain step's activation
-// memory down to a quarter of it, on the zoo ResNet and Transformer. Measured peak memory (memory
-// meter), step time, overhead vs plain, in one run. Writes bench/results/remat.json and
-// bench/results/remat.svg. The ResNet runs on wasm with frugal's fast kernels when
-// src/kernels/ is present (branch `kernels` merged), otherwise on cpu (stock wasm cannot train
-// convolutions; stock cpu conv gradients are very slow, so its shapes are tiny).
+// memory down to an eighth of it, on the zoo ResNet and Transformer, both on wasm with frugal's
+// fast kernels. Measured peak memory (memory meter), step time, overhead vs plain (each planned
+// step interleaved with plain steps, median of the per-pair ratios), in one run. Plans run on the
+// chain split inside residual blocks; the least budget of each planner is reported for that
+// chain and for the whole-block chain. Writes bench/results/remat.json and bench/results/remat.svg.
 //
 //   npm run bench:remat            (about 3-5 minutes on a 2-core machine)
 //   npm run bench:remat -- --quick (fewer budgets and timed steps)
@@ -16,12 +16,13 @@ import { loadMnist } from '../src/data/mnist.js';
 import { syntheticClassification } from '../src/data/synthetic.js';
 import { initEngine } from '../src/engine/backend.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/io/atomic-write.js';
+import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { buildChain } from '../src/remat/chain.js';
 import { scheduledForward } from '../src/remat/executor.js';
 import { profileChain } from '../src/remat/profile.js';
-import { InfeasibleBudgetError, minimumPeak, planRotor } from '../src/remat/rotor.js';
-import { simulate } from '../src/remat/schedule.js';
+import { InfeasibleBudgetError, limitOf, minimumPeak, planRotor } from '../src/remat/rotor.js';
+import { type Op, simulate } from '../src/remat/schedule.js';
 import { keepEverything, summarizePlan } from '../src/remat/summary.js';
 import { renderSvgPlot } from '../src/report/svg-plot.js';
 import {
@@ -32,13 +33,13 @@ import {
 } from '../src/train/step.js';
 
 const quick = process.argv.includes('--quick');
-const FRACTIONS = quick ? [1, 0.5, 1 / 3] : [1, 0.5, 0.4, 1 / 3, 0.25];
+const FRACTIONS = quick ? [1, 1 / 3, 1 / 6] : [1, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 6, 1 / 8];
 const KEEP_BITS = [32, 8, 4, 2];
 
 interface Case {
   model: 'resnet' | 'transformer';
   backend: string;
-  /** Interleaved (planned, plain) step pairs timed per configuration. */
+  /** Rounds (plain and each compared plan once) timed per budget. */
   timedSteps: number;
   make: () => { model: tf.LayersModel; batch: Batch; note: string };
 }
@@ -49,47 +50,35 @@ function firstBatch(data: ClassificationData, size: number): Batch {
   return b;
 }
 
-/** `useFastKernels` from src/kernels/ when that module exists in this checkout. */
-async function fastKernels(): Promise<(() => void) | undefined> {
-  const path = '../src/kernels/index.js';
-  try {
-    const mod = (await import(path)) as { useFastKernels?: () => void };
-    return mod.useFastKernels;
-  } catch {
-    return undefined;
-  }
-}
-const useFastKernels = await fastKernels();
-
 const CASES: Case[] = [
   {
     model: 'resnet',
-    backend: useFastKernels ? 'wasm' : 'cpu',
-    timedSteps: quick ? 3 : 8,
+    backend: 'wasm',
+    timedSteps: quick ? 3 : 12,
     make: () => {
       const data = syntheticClassification({
-        sampleShape: [12, 12, 1],
+        sampleShape: [16, 16, 1],
         numClasses: 10,
-        trainCount: 8,
+        trainCount: 16,
         seed: 1,
       });
       const model = buildModel('resnet', {
-        inputShape: [12, 12, 1],
-        widths: [8, 16],
+        inputShape: [16, 16, 1],
+        widths: [16, 32],
         numClasses: 10,
         seed: 1,
       });
       return {
         model,
-        batch: firstBatch(data, 8),
-        note: 'synthetic 12x12x1, widths [8,16], batch 8',
+        batch: firstBatch(data, 16),
+        note: 'synthetic 16x16x1, widths [16,32], batch 16',
       };
     },
   },
   {
     model: 'transformer',
     backend: 'wasm',
-    timedSteps: quick ? 3 : 8,
+    timedSteps: quick ? 3 : 12,
     make: () => {
       const data = loadMnist({ layout: 'sequence', trainCount: 64, testCount: 1, seed: 1 });
       const model = buildModel('transformer', { inputShape: [28, 28], numClasses: 10, seed: 1 });
@@ -110,6 +99,12 @@ interface Row {
   predictedOverhead?: number;
   /** The joint planner chose the recompute-only plan: measured once, shown for both. */
   sameAsExact?: boolean;
+  /** Joint step time over the exact plan's at the same budget (median of same-round ratios). */
+  measuredVsExact?: number;
+  /** For an infeasible budget: what sets the least budget. */
+  limitedBy?: string;
+  /** The chain the plan runs on: residual blocks whole, or split inside them. */
+  chain?: 'blocks' | 'layers';
   budgetFraction: number | null;
   budgetBytes: number | null;
   feasible: boolean;
@@ -131,45 +126,60 @@ function median(xs: number[]): number {
 }
 
 /**
- * Memory of one measured step, and time against the plain step: plain and planned steps are
- * interleaved (order alternating) and the overhead is the median of the per-pair time ratios, so
- * load from other processes on a shared machine hits both alike.
+ * Memory of one measured step of each variant, and times against the plain step: every round runs
+ * the plain step and each variant once, in an order that rotates from round to round, so load from
+ * other processes hits all alike. A variant's overhead is the median over rounds of its time over
+ * that round's plain time; `vs[j]` is the median over rounds of its time over variant j's.
  */
 async function measure(
   model: tf.LayersModel,
   optimizer: tf.Optimizer,
   batch: Batch,
-  forward: ForwardFn | undefined,
-  pairs: number,
+  forwards: (ForwardFn | undefined)[],
+  rounds: number,
   plainTimes: number[],
-): Promise<{ activationBytes: number; stepMs: number; ratio: number }> {
-  const ctx = { model, optimizer, forward };
-  const plain = { model, optimizer };
-  trainStep(ctx, batch);
-  const { memory } = await trainStepMeasured(ctx, batch);
-  const times: number[] = [];
-  const ratios: number[] = [];
-  const time = (c: StepContext) => {
-    const t0 = performance.now();
-    trainStep(c, batch);
-    return performance.now() - t0;
-  };
-  for (let i = 0; i < pairs; i++) {
-    let t: number;
-    let p: number;
-    if (i % 2 === 0) {
-      t = time(ctx);
-      p = time(plain);
-    } else {
-      p = time(plain);
-      t = time(ctx);
-    }
-    times.push(t);
-    plainTimes.push(p);
-    ratios.push(t / p);
+): Promise<{ activationBytes: number; stepMs: number; ratio: number; vs: number[] }[]> {
+  const contexts: StepContext[] = [
+    { model, optimizer },
+    ...forwards.map((forward) => ({ model, optimizer, forward })),
+  ];
+  const memories: number[] = [];
+  for (const ctx of contexts.slice(1)) {
+    trainStep(ctx, batch);
+    memories.push((await trainStepMeasured(ctx, batch)).memory.activationBytes);
   }
-  return { activationBytes: memory.activationBytes, stepMs: median(times), ratio: median(ratios) };
+  const times: number[][] = contexts.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < contexts.length; k++) {
+      const i = (k + r) % contexts.length;
+      const t0 = performance.now();
+      trainStep(contexts[i], batch);
+      times[i].push(performance.now() - t0);
+    }
+  }
+  plainTimes.push(...times[0]);
+  const ratio = (a: number[], b: number[]) => median(a.map((t, r) => t / b[r]));
+  return forwards.map((_, v) => ({
+    activationBytes: memories[v],
+    stepMs: median(times[v + 1]),
+    ratio: ratio(times[v + 1], times[0]),
+    vs: forwards.map((__, j) => ratio(times[v + 1], times[j + 1])),
+  }));
 }
+
+interface LeastBudget {
+  model: string;
+  /** 'blocks': residual blocks whole; 'layers': split inside them (the chain the plans use). */
+  split: 'blocks' | 'layers';
+  stages: number;
+  plainActivationBytes: number;
+  exactBytes: number;
+  jointBytes: number;
+  /** What sets each least budget (stage and op of the least-peak schedule). */
+  exactLimit: string;
+  jointLimit: string;
+}
+const leastBudgets: LeastBudget[] = [];
 
 const mb = (b: number | undefined) => (b === undefined ? '' : (b / 1e6).toFixed(2));
 const rows: Row[] = [];
@@ -178,92 +188,166 @@ const started = performance.now();
 
 for (const c of CASES) {
   const engine = await initEngine({ backend: c.backend });
-  if (useFastKernels) useFastKernels();
+  useFastKernels();
   const { model, batch, note } = c.make();
-  notes[c.model] =
-    `${note}, ${engine.backend}${useFastKernels ? ' with fast kernels' : ', stock kernels'}`;
+  notes[c.model] = `${note}, ${engine.backend} with fast kernels`;
   const log = (what: string) =>
     process.stderr.write(
       `[${((performance.now() - started) / 1000).toFixed(0)} s] ${c.model}: ${what}\n`,
     );
   const optimizer = tf.train.adam(1e-3);
-  const chain = buildChain(model);
+  // Two chains: residual blocks whole, and split inside them. Each plan below uses whichever
+  // chain gives the faster plan that fits (as planRemat does).
+  const chains = (['blocks', 'layers'] as const).map((split) => ({
+    split,
+    chain: buildChain(model, { split }),
+  }));
   const plainTimes: number[] = [];
-  const plainA = await measure(model, optimizer, batch, undefined, 1, plainTimes);
+  const [plainA] = await measure(model, optimizer, batch, [undefined], 1, plainTimes);
   // After the first steps (Adam creates its slots there): nothing may be left behind from here.
   const tensorsBefore = tf.memory().numTensors;
-  const profile = profileChain(chain, batch, {
-    repeats: 3,
-    optimizer,
-    compressedBits: KEEP_BITS.slice(1),
-  });
-  const costs = profile.costs;
-  log(`plain ${plainA.stepMs.toFixed(0)} ms, profiled ${chain.stages.length} stages`);
+  const variants = chains.map((v) => ({
+    ...v,
+    costs: profileChain(v.chain, batch, {
+      repeats: quick ? 3 : 9,
+      optimizer,
+      compressedBits: KEEP_BITS.slice(1),
+    }).costs,
+  }));
+  const [blocks] = variants;
+  log(
+    `plain ${plainA.stepMs.toFixed(0)} ms, profiled ${variants.map((v) => `${v.chain.stages.length} stages (${v.split})`).join(' and ')}`,
+  );
   const base = { model: c.model, backend: engine.backend };
-  const keepAll = await measure(
-    model,
-    optimizer,
-    batch,
-    scheduledForward(chain, keepEverything(chain.stages.length)),
-    c.timedSteps,
-    plainTimes,
-  );
-  const keepAllOps = keepEverything(chain.stages.length);
+  const keepAllOps = keepEverything(blocks.chain.stages.length);
   const twoBitOps = keepAllOps.map((o) => ({ ...o, mode: KEEP_BITS.indexOf(2) }));
-  const twoBit = await measure(
+  const [keepAll, twoBit] = await measure(
     model,
     optimizer,
     batch,
-    scheduledForward(chain, twoBitOps, { keepBits: KEEP_BITS }),
+    [
+      scheduledForward(blocks.chain, keepAllOps),
+      scheduledForward(blocks.chain, twoBitOps, { keepBits: KEEP_BITS }),
+    ],
     c.timedSteps,
     plainTimes,
   );
-  const twoBitPredicted = simulate(costs, twoBitOps);
-  const keepAllPredicted = simulate(costs, keepAllOps);
+  const twoBitPredicted = simulate(blocks.costs, twoBitOps);
+  const keepAllPredicted = simulate(blocks.costs, keepAllOps);
   const planned: Row[] = [];
-  for (const fraction of FRACTIONS) {
-    const budgetBytes = Math.round(fraction * plainA.activationBytes);
-    let exactRow: Row | undefined;
-    for (const planner of ['exact', 'joint'] as const) {
+  for (const v of variants) {
+    leastBudgets.push({
+      model: c.model,
+      split: v.split,
+      stages: v.chain.stages.length,
+      plainActivationBytes: plainA.activationBytes,
+      exactBytes: minimumPeak(v.costs, { modes: 'exact' }),
+      jointBytes: minimumPeak(v.costs, { modes: 'joint' }),
+      exactLimit: limitOf(v.costs, { modes: 'exact' }),
+      jointLimit: limitOf(v.costs, { modes: 'joint' }),
+    });
+  }
+  // The grid of budgets, plus the least budget of each planner (where they differ most).
+  const least = {
+    exact: Math.min(...variants.map((v) => minimumPeak(v.costs, { modes: 'exact' }))),
+    joint: Math.min(...variants.map((v) => minimumPeak(v.costs, { modes: 'joint' }))),
+  };
+  const budgets = [
+    ...FRACTIONS.map((f) => Math.round(f * plainA.activationBytes)),
+    least.exact,
+    least.joint,
+  ]
+    .filter((b, i, all) => all.indexOf(b) === i)
+    .sort((a, b) => b - a);
+  for (const budgetBytes of budgets) {
+    const fraction = budgetBytes / plainA.activationBytes;
+    const pair = (['exact', 'joint'] as const).map((planner) => {
       const row: Row = { ...base, planner, budgetFraction: fraction, budgetBytes, feasible: true };
-      try {
-        const plan = planRotor(costs, budgetBytes, { modes: planner });
-        const s = summarizePlan(plan, costs);
-        Object.assign(row, {
-          predictedMs: s.predicted.timeMs,
-          predictedOverhead: s.predictedOverhead,
-          predictedPeakBytes: s.predicted.peakBytes,
-          recomputedForwards: s.recomputedForwards,
-          compressedStages: s.compressedStages,
-          minimumBytes: s.minimumBytes,
-          schedule: s.schedule,
-        });
-        if (planner === 'joint' && exactRow?.schedule === s.schedule) {
-          Object.assign(row, {
-            sameAsExact: true,
-            measuredActivationBytes: exactRow.measuredActivationBytes,
-            withinBudget: exactRow.withinBudget,
-            stepMs: exactRow.stepMs,
-            overhead: exactRow.overhead,
-          });
-        } else {
-          const forward = scheduledForward(chain, plan.ops, { keepBits: KEEP_BITS });
-          const m = await measure(model, optimizer, batch, forward, c.timedSteps, plainTimes);
-          Object.assign(row, {
-            measuredActivationBytes: m.activationBytes,
-            withinBudget: m.activationBytes <= budgetBytes,
-            stepMs: m.stepMs,
-            overhead: m.ratio - 1,
-          });
+      const plans = variants.flatMap((v) => {
+        try {
+          return [{ v, plan: planRotor(v.costs, budgetBytes, { modes: planner }) }];
+        } catch (e) {
+          if (!(e instanceof InfeasibleBudgetError)) throw e;
+          return [];
         }
-      } catch (e) {
-        if (!(e instanceof InfeasibleBudgetError)) throw e;
-        Object.assign(row, { feasible: false, minimumBytes: e.minimumBytes });
+      });
+      // Each chain's predictions are compared with its own keep-all prediction (the two profiles'
+      // stage sums differ); ties go to the whole-block chain.
+      const rel = (p: (typeof plans)[number]) =>
+        p.plan.predicted.timeMs /
+        simulate(p.v.costs, keepEverything(p.v.chain.stages.length)).timeMs;
+      const best = plans.sort((x, y) => rel(x) - rel(y))[0];
+      if (best === undefined) {
+        const mins = variants.map((v) => minimumPeak(v.costs, { modes: planner }));
+        const k = mins.indexOf(Math.min(...mins));
+        Object.assign(row, {
+          feasible: false,
+          minimumBytes: mins[k],
+          limitedBy: limitOf(variants[k].costs, { modes: planner }),
+        });
+        return { row, ops: undefined, chain: undefined };
       }
-      if (planner === 'exact') exactRow = row;
-      planned.push(row);
+      const s = summarizePlan(best.plan, best.v.costs);
+      Object.assign(row, {
+        chain: best.v.split,
+        predictedMs: s.predicted.timeMs,
+        predictedOverhead: s.predictedOverhead,
+        predictedPeakBytes: s.predicted.peakBytes,
+        recomputedForwards: s.recomputedForwards,
+        compressedStages: s.compressedStages,
+        minimumBytes: Math.min(...plans.map((p) => p.plan.minimumBytes)),
+        schedule: s.schedule,
+      });
+      return { row, ops: best.plan.ops as Op[] | undefined, chain: best.v.chain };
+    });
+    const [exact, joint] = pair;
+    if (
+      joint.ops &&
+      exact.ops &&
+      joint.row.schedule === exact.row.schedule &&
+      joint.row.chain === exact.row.chain
+    ) {
+      joint.row.sameAsExact = true;
+      joint.ops = undefined;
+    }
+    // The distinct feasible plans at this budget, timed in the same rounds.
+    const timed = pair.filter((p) => p.ops !== undefined);
+    const results =
+      timed.length === 0
+        ? []
+        : await measure(
+            model,
+            optimizer,
+            batch,
+            timed.map((p) => scheduledForward(p.chain!, p.ops!, { keepBits: KEEP_BITS })),
+            c.timedSteps,
+            plainTimes,
+          );
+    timed.forEach((p, k) => {
+      const m = results[k];
+      Object.assign(p.row, {
+        measuredActivationBytes: m.activationBytes,
+        withinBudget: m.activationBytes <= budgetBytes,
+        stepMs: m.stepMs,
+        overhead: m.ratio - 1,
+      });
+    });
+    if (timed.length === 2) joint.row.measuredVsExact = results[1].vs[0];
+    if (joint.row.sameAsExact) {
+      const e = exact.row;
+      Object.assign(joint.row, {
+        measuredActivationBytes: e.measuredActivationBytes,
+        withinBudget: e.withinBudget,
+        stepMs: e.stepMs,
+        overhead: e.overhead,
+        measuredVsExact: 1,
+      });
+    }
+    for (const p of pair) {
+      planned.push(p.row);
+      const r = p.row;
       log(
-        `${planner} at ${(100 * fraction).toFixed(0)}%: ${row.feasible ? `${row.stepMs?.toFixed(0)} ms${row.sameAsExact ? ' (same plan as exact)' : ''}` : 'infeasible'}`,
+        `${r.planner} at ${(100 * fraction).toFixed(0)}%: ${r.feasible ? `${r.stepMs?.toFixed(0)} ms${r.sameAsExact ? ' (same plan as exact)' : ''}` : 'infeasible'}`,
       );
     }
   }
@@ -293,7 +377,7 @@ for (const c of CASES) {
       predictedMs: keepAllPredicted.timeMs,
       predictedPeakBytes: keepAllPredicted.peakBytes,
       predictedOverhead: 0,
-      minimumBytes: minimumPeak(costs),
+      minimumBytes: least.exact,
     },
     {
       ...base,
@@ -307,7 +391,7 @@ for (const c of CASES) {
       predictedMs: twoBitPredicted.timeMs,
       predictedPeakBytes: twoBitPredicted.peakBytes,
       predictedOverhead: twoBitPredicted.timeMs / keepAllPredicted.timeMs - 1,
-      compressedStages: chain.stages.length,
+      compressedStages: blocks.chain.stages.length,
       recomputedForwards: 0,
     },
   );
@@ -325,35 +409,68 @@ console.log(
       'model',
       'backend',
       'planner',
-      'budget',
-      'budget MB',
+      'chain',
+      'budget MB (of plain act)',
       'measured act MB',
       'within',
       'step ms',
       'vs plain',
-      'predicted vs keep-all',
+      'vs keep-all: measured',
+      'predicted',
+      'joint / exact time',
       'recomputed fwd',
       'compressed',
     ],
-    rows.map((r) => [
-      r.model,
-      r.backend,
-      r.planner,
-      r.budgetFraction === null ? '-' : `${(100 * r.budgetFraction).toFixed(0)}% of plain act`,
-      r.budgetBytes === null ? '-' : mb(r.budgetBytes),
-      r.feasible ? mb(r.measuredActivationBytes) : `infeasible (least ${mb(r.minimumBytes)})`,
-      r.withinBudget === undefined ? '' : r.withinBudget ? 'yes' : 'NO',
-      r.stepMs === undefined ? '' : r.stepMs.toFixed(0),
-      pct(r.overhead),
-      pct(r.predictedOverhead),
-      r.recomputedForwards ?? '',
-      r.sameAsExact ? 'same plan as exact' : (r.compressedStages ?? ''),
+    rows.map((r) => {
+      const keepAll = rows.find((k) => k.model === r.model && k.planner === 'keep-all');
+      const vsKeepAll =
+        r.overhead === undefined || keepAll?.overhead === undefined
+          ? undefined
+          : (1 + r.overhead) / (1 + keepAll.overhead) - 1;
+      return [
+        r.model,
+        r.backend,
+        r.planner,
+        r.chain ?? (r.planner.startsWith('keep-all') ? 'blocks' : ''),
+        r.budgetFraction === null || r.budgetBytes === null
+          ? '-'
+          : `${mb(r.budgetBytes)} (${(100 * r.budgetFraction).toFixed(0)}%)`,
+        r.feasible ? mb(r.measuredActivationBytes) : `infeasible (least ${mb(r.minimumBytes)})`,
+        r.withinBudget === undefined ? '' : r.withinBudget ? 'yes' : 'NO',
+        r.stepMs === undefined ? '' : r.stepMs.toFixed(0),
+        pct(r.overhead),
+        r.planner === 'plain' ? '' : pct(vsKeepAll),
+        pct(r.predictedOverhead),
+        r.measuredVsExact === undefined ? '' : r.measuredVsExact.toFixed(2),
+        r.recomputedForwards ?? '',
+        r.sameAsExact ? 'same plan as exact' : (r.compressedStages ?? ''),
+      ];
+    }),
+  ),
+);
+console.log(
+  renderTable(
+    [
+      'model',
+      'chain',
+      'least budget, exact (MB)',
+      'least budget, joint (MB)',
+      'joint / exact',
+      'set by (exact | joint)',
+    ],
+    leastBudgets.map((l) => [
+      l.model,
+      `${l.split} (${l.stages} stages)`,
+      `${mb(l.exactBytes)} (${((100 * l.exactBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
+      `${mb(l.jointBytes)} (${((100 * l.jointBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
+      (l.jointBytes / l.exactBytes).toFixed(2),
+      `${l.exactLimit} | ${l.jointLimit}`,
     ]),
   ),
 );
 for (const [m, n] of Object.entries(notes)) console.log(`${m}: ${n}`);
 console.log(
-  'MB = 10^6 bytes; act = step peak minus weights, gradients, optimizer state and batch.',
+  'MB = 10^6 bytes; act = step peak minus weights, gradients, optimizer state and batch. Times: median of per-round ratios, each round running plain and the compared plans once in rotating order. "vs keep-all: measured" = (1 + vs plain) / (1 + keep-all vs plain) - 1, comparable with "predicted" (profile, vs keep-all). "joint / exact time": same rounds, same budget.',
 );
 
 const series = rows
@@ -389,6 +506,7 @@ writeJsonAtomic('bench/results/remat.json', {
   seconds: Math.round((performance.now() - started) / 1000),
   cases: notes,
   keepBits: KEEP_BITS.join(', '),
+  leastBudgets,
   rows,
 });
 console.log('wrote bench/results/remat.json and bench/results/remat.svg');

@@ -105,17 +105,13 @@ export * from './models/zoo.js';
 export { formatBytes, parseBytes } from './remat/budget.js';
 export { buildChain, type Chain, type GraphNode, Stage } from './remat/chain.js';
 export * from './remat/costs.js';
-export {
-  dequantizeTensor,
-  type PackedTensor,
-  packedTensorBytes,
-  quantizeTensor,
-} from './remat/device-quantizer.js';
 export { type ScheduledForwardOptions, scheduledForward } from './remat/executor.js';
 export { planRemat, type RematOptions, type RematPlan } from './remat/plan-model.js';
 export { type ChainProfile, type ProfileOptions, profileChain } from './remat/profile.js';
+export { checkTapeBits, type RecordedStage, recordStage } from './remat/record-stage.js';
 export {
   InfeasibleBudgetError,
+  limitOf,
   minimumPeak,
   minimumPeakSchedule,
   type Plan,
@@ -125,6 +121,7 @@ export {
 export { formatOp, type Op, type Prediction, simulate } from './remat/schedule.js';
 export { evenSegments, segmentSchedule } from './remat/segments.js';
 export { keepEverything, type PlanSummary, planLine, summarizePlan } from './remat/summary.js';
+export { CompressedTape, recordCompressed, TAPE_BITS } from './remat/tape-compression.js';
 export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
 export * from './report/memory-meter.js';

@@ -39,3 +39,28 @@ export function tensorFromJs(
     tf.tensor(values, shape, dtype),
   );
 }
+
+interface HeapBackend {
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * A float32 tensor of `shape` whose values `fill` writes. On wasm they are written straight into
+ * the tensor's own memory (no JS array beside it); elsewhere into a JS array that the cpu backend
+ * adopts and other backends copy (counted while it lives). `fill` must not run tfjs ops.
+ */
+export function tensorFilledBy(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const backend = tf.backend() as unknown as Partial<HeapBackend>;
+  if (tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function') {
+    // Fill runs on the backend (zeros would stage a JS array of zeros first).
+    const t = tf.fill(shape, 0, 'float32');
+    fill(backend.typedArrayFromHeap(t));
+    return t;
+  }
+  return scratch(readCopyBytes({ size: n } as tf.Tensor), () => {
+    const values = new Float32Array(n);
+    fill(values);
+    return tf.tensor(values, shape, 'float32');
+  });
+}

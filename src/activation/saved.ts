@@ -1,11 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { Rng } from '../engine/random.js';
 import type { ActivationBits, PackedBits } from './bits.js';
-import { scratch, tensorFromJs, withValues } from './js-memory.js';
+import { scratch, tensorFilledBy, tensorFromJs, withValues } from './js-memory.js';
 import { packCodes, unpackCodeRange, unpackCodes } from './pack.js';
 import {
   allocateGroups,
-  dequantizeGroups,
-  dequantizeSamples,
+  dequantizeSamplesInto,
   type QuantizedGroups,
   quantizeSamplesInto,
 } from './quantize.js';
@@ -72,17 +72,18 @@ function samplesOf(shape: number[]): number {
  * Keeps `x` quantized per group of 256 values to `bits` bits with stochastic rounding (32: exact),
  * as a packed int32 tensor plus a float32 tensor of per-group mins and scales. With `perSample`
  * (and a batch of several samples), `bits` is the average and each sample gets its own width.
+ * The rounding draws from `rng` (default: the next generator of the activation seed stream).
  */
 export function saveQuantized(
   x: tf.Tensor,
   bits: ActivationBits,
   perSample = false,
+  rng: Rng = nextRng(),
 ): Saved<tf.Tensor> {
   if (bits === 32) return saveExact(x);
   if (perSample && x.rank > 1 && x.shape[0] > 1) return saveQuantizedPerSample(x, bits);
   const shape = x.shape.slice();
   const q = allocateGroups(samplesOf(shape), x.size / samplesOf(shape), bits);
-  const rng = nextRng();
   forEachRowChunk(x, (v, first) => quantizeSamplesInto(v, q, first, rng));
   const meta = new Float32Array(q.mins.length * 2);
   meta.set(q.mins, 0);
@@ -92,15 +93,17 @@ export function saveQuantized(
     restore: (s) =>
       withValues(s[0], () =>
         withValues(s[1], () => {
-          const values = dequantizeGroups(restoreGroups(s, bits, shape));
-          return tensorFromJs(values, shape);
+          const q = restoreGroups(s, bits, shape);
+          return tensorFilledBy(shape, (out) => dequantizeSamplesInto(q, 0, q.samples, out));
         }),
       ),
     restoreRows: (s, first, count) =>
       withValues(s[0], () =>
         withValues(s[1], () => {
-          const values = dequantizeSamples(restoreGroups(s, bits, shape), first, count);
-          return tensorFromJs(values, [count, ...shape.slice(1)]);
+          const q = restoreGroups(s, bits, shape);
+          return tensorFilledBy([count, ...shape.slice(1)], (out) =>
+            dequantizeSamplesInto(q, first, count, out),
+          );
         }),
       ),
   };

@@ -32,7 +32,11 @@ function addActivationOptions(cmd: Command): Command {
       `compressed activations, ActNN level: ${ACT_LEVELS.join(', ')} (L0 float32 saves, L1 4-bit conv/dense, L2 4-bit, L3 2-bit, L3.mixed 2-bit average)`,
       oneOf(ACT_LEVELS, 'activation level'),
     )
-    .option('--act-bits <n>', 'bits of saved activations: 1, 2, 4, 8 or 32', activationBits)
+    .option(
+      '--act-bits <n>',
+      "bits of saved activations: 1, 2, 4, 8 or 32 (with train --memory-budget: the bits of the planner's compressed tapes, 2, 4 or 8)",
+      activationBits,
+    )
     .option('--fewbit <n>', 'few-bit backward for GELU/SiLU/tanh/...: 1-4 bits', fewbitBits)
     .option(
       '--rmm <ratio>',
@@ -126,9 +130,8 @@ export function buildCli(): Command {
     )
     .option(
       '--remat <mode>',
-      'planner: exact (recompute) or joint (also compressed tapes)',
+      'planner: exact (recompute; the default) or joint (also compressed tapes; the default with --act-bits 2, 4 or 8)',
       oneOf(REMAT_MODES, 'remat mode'),
-      'exact',
     );
   addActivationOptions(trainCmd).action(async (opts) => {
     await trainCommand(opts);

@@ -33,12 +33,21 @@ export class Stage {
   readonly variables: tf.Variable[];
   /** Non-trainable weights (batch-norm moving statistics) the forward updates in training. */
   readonly stateWeights: tf.LayerVariable[];
+  /** Per symbolic tensor computed inside the stage: the index of the last node that reads it. */
+  private readonly lastUse = new Map<number, number>();
 
   constructor(
     readonly index: number,
     readonly nodes: GraphNode[],
     readonly input: Sym,
     readonly output: Sym,
+    /**
+     * Tensors from before the stage that it (or a later stage) reads besides `input`: a residual
+     * block's skip tensor while its main path is split into stages. Passed in by the caller.
+     */
+    readonly carried: Sym[] = [],
+    /** Tensors available at the stage's start that the next stage carries (passed through). */
+    readonly carriedOut: Sym[] = [],
   ) {
     const vars = new Map<number, tf.Variable>();
     const state = new Map<string, tf.LayerVariable>();
@@ -51,6 +60,9 @@ export class Stage {
     }
     this.variables = [...vars.values()];
     this.stateWeights = [...state.values()];
+    nodes.forEach((n, k) => {
+      for (const s of n.inputs) this.lastUse.set(s.id, k);
+    });
   }
 
   get name(): string {
@@ -67,14 +79,31 @@ export class Stage {
   /**
    * Runs the stage's layers on a concrete input. With `restoreState`, non-trainable weights
    * (batch-norm moving mean and variance) are put back afterwards, so a recomputation does not
-   * update them a second time. Call inside `tidy`.
+   * update them a second time. Each layer's output is freed right after its last reader inside
+   * the stage ran, so only live values (and what a recording tape saved) are held; `afterLayer`
+   * runs after each layer, once dead values are freed (a tape compressor sweeps there).
+   * Call inside `tidy`.
    */
-  run(x: tf.Tensor, training: boolean, restoreState = false): tf.Tensor {
+  run(
+    x: tf.Tensor,
+    training: boolean,
+    restoreState = false,
+    afterLayer?: () => void,
+    carried: tf.Tensor[] = [],
+  ): tf.Tensor {
+    if (carried.length !== this.carried.length)
+      throw new Error(
+        `stage ${this.name}: needs ${this.carried.length} carried tensors, got ${carried.length}`,
+      );
     const snapshot =
       restoreState && training ? this.stateWeights.map((w) => tf.keep(w.read().clone())) : [];
     try {
       const values = new Map<number, tf.Tensor>([[this.input.id, x]]);
-      for (const n of this.nodes) {
+      const given = new Set<tf.Tensor>([x, ...carried]);
+      this.carried.forEach((s, i) => {
+        values.set(s.id, carried[i]);
+      });
+      for (const [k, n] of this.nodes.entries()) {
         const ins = n.inputs.map((s) => {
           const v = values.get(s.id);
           if (v === undefined) throw new Error(`stage ${this.name}: input ${s.name} not computed`);
@@ -87,6 +116,8 @@ export class Stage {
         n.outputs.forEach((s, i) => {
           values.set(s.id, outs[i]);
         });
+        this.freeDead(values, k, given);
+        afterLayer?.();
       }
       const y = values.get(this.output.id);
       if (y === undefined) throw new Error(`stage ${this.name}: output not computed`);
@@ -96,6 +127,17 @@ export class Stage {
         this.stateWeights[i].write(saved);
         saved.dispose();
       });
+    }
+  }
+
+  /** Frees the values no layer after layer `k` reads (never the inputs or the stage output). */
+  private freeDead(values: Map<number, tf.Tensor>, k: number, given: Set<tf.Tensor>): void {
+    for (const [id, t] of values) {
+      if (id === this.output.id || given.has(t) || (this.lastUse.get(id) ?? -1) > k) continue;
+      values.delete(id);
+      let shared = false;
+      for (const v of values.values()) if (v === t) shared = true;
+      if (!shared && !t.isDisposed) t.dispose();
     }
   }
 }
@@ -121,7 +163,17 @@ function producer(t: Sym): GraphNode | null {
  * input to the output pass through. Throws for models with several inputs or outputs and for
  * random layers (dropout), whose recomputation would not reproduce the forward.
  */
-export function buildChain(model: tf.LayersModel): Chain {
+export interface ChainOptions {
+  /**
+   * 'blocks' (default): cut only where a single tensor is live (residual blocks stay whole).
+   * 'layers': also cut inside residual blocks, after each layer whose output is the only new
+   * live tensor; the block's skip tensor is carried through those stages (Rockmate's finer
+   * chain), so the least budget is no longer set by a whole block.
+   */
+  split?: 'blocks' | 'layers';
+}
+
+export function buildChain(model: tf.LayersModel, options: ChainOptions = {}): Chain {
   if (model.inputs.length !== 1 || model.outputs.length !== 1) {
     throw new Error(
       `rematerialization needs a model with one input and one output, got ${model.inputs.length} and ${model.outputs.length}`,
@@ -183,28 +235,36 @@ export function buildChain(model: tf.LayersModel): Chain {
   });
   // A tensor is live across the cut after node k if produced at or before k and used after k.
   const K = order.length;
-  const liveCount = new Array<number>(K).fill(0);
-  const liveTensor = new Array<Sym | null>(K).fill(null);
+  const live: Sym[][] = Array.from({ length: K }, () => []);
   const mark = (t: Sym, from: number) => {
     let last = t.id === output.id ? K : from;
     for (const c of consumers.get(t.id) ?? []) last = Math.max(last, position.get(c)!);
-    for (let k = Math.max(from, 0); k < Math.min(last, K); k++) {
-      liveCount[k]++;
-      liveTensor[k] = t;
-    }
+    for (let k = Math.max(from, 0); k < Math.min(last, K); k++) live[k].push(t);
   };
   mark(input, -1);
   for (const n of order) for (const o of n.outputs) mark(o, position.get(n)!);
+  // Cut where one tensor is live ('blocks'); with 'layers' also where one tensor computed since
+  // the last cut is live beside tensors the last cut already held (they are carried).
   const stages: Stage[] = [];
   let start = 0;
   let stageInput: Sym = input;
+  let carried: Sym[] = [];
   for (let k = 0; k < K; k++) {
-    const single = liveCount[k] === 1 ? liveTensor[k] : null;
     const isEnd = k === K - 1;
-    if (single === null && !isEnd) continue;
-    const out = isEnd ? output : single!;
-    stages.push(new Stage(stages.length, order.slice(start, k + 1), stageInput, out));
+    const held = new Set([stageInput.id, ...carried.map((c) => c.id)]);
+    const fresh = live[k].filter((t) => !held.has(t.id));
+    const cut =
+      isEnd ||
+      live[k].length === 1 ||
+      (options.split === 'layers' && fresh.length === 1 && live[k].length > 1);
+    if (!cut) continue;
+    const out = isEnd ? output : live[k].length === 1 ? live[k][0] : fresh[0];
+    const nextCarried = isEnd ? [] : live[k].filter((t) => t.id !== out.id);
+    stages.push(
+      new Stage(stages.length, order.slice(start, k + 1), stageInput, out, carried, nextCarried),
+    );
     stageInput = out;
+    carried = nextCarried;
     start = k + 1;
   }
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);

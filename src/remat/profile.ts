@@ -5,8 +5,8 @@ import { tensorBytes } from '../report/memory-meter.js';
 import { classificationLoss } from '../train/step.js';
 import type { Chain, Stage } from './chain.js';
 import type { ChainCosts, KeepMode, StageCost } from './costs.js';
-import { backprop, recordTape, runWithoutTape, type StageTape } from './tape.js';
-import { type CompressedTape, compressTape } from './tape-compression.js';
+import { checkTapeBits, type RecordedStage, recordStage } from './record-stage.js';
+import { runWithoutTape } from './tape.js';
 
 export interface ProfileOptions {
   /** Timed repetitions of each measurement (after one warm-up); the median is kept. */
@@ -37,107 +37,106 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** Runs `f` under a fresh buffer meter (and the external-memory tracker). */
+/** Runs `f` under a fresh buffer meter (tensor buffers plus tracked external bytes). */
 function metered<T>(f: () => T): { value: T; peak: number; retained: number } {
   const meter = new BufferMeter();
   const ext0 = externalMemory.live;
-  externalMemory.resetPeak();
   const value = meter.run(f);
   return {
     value,
-    peak: meter.peak + (externalMemory.peak - ext0),
+    peak: meter.peakWithExternal,
     retained: meter.current + (externalMemory.live - ext0),
   };
 }
 
-function timed(repeats: number, f: () => void): number {
-  f();
-  const times: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const t0 = performance.now();
-    f();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
+/** Backends whose kernels finish before the call returns; others are waited for by reading data. */
+const SYNCHRONOUS_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
+
+/**
+ * Waits until the backend has finished computing `ts` (a no-op on synchronous backends): on
+ * webgl/webgpu a kernel call only queues work, so a timer stopped without this measures nothing.
+ */
+export function settle(ts: tf.Tensor[]): void {
+  if (SYNCHRONOUS_BACKENDS.has(tf.getBackend())) return;
+  for (const t of ts) if (!t.isDisposed) t.dataSync();
+}
+
+/** Milliseconds `f` takes, with the backend's work on the tensors `done` picks finished. */
+function clock<T>(f: () => T, done: (v: T) => tf.Tensor[]): { ms: number; value: T } {
+  const t0 = performance.now();
+  const value = f();
+  settle(done(value));
+  return { ms: performance.now() - t0, value };
 }
 
 /**
- * Keep modes of one stage. Memory: one metered recorded forward (plus compression) and one
- * metered backward (plus decompression) per mode. Time: the exact mode's recorded forward and
- * backward; a compressed mode adds the measured time of compressing and restoring the tape, so it
- * can never look faster than exact because of timing noise.
+ * Times and measures one stage. Time: `repeats` rounds after a warm-up round; each round runs the
+ * forward without recording and, per keep mode, a recorded forward then its backward, back to back,
+ * so load from other processes hits every variant alike. A compressed mode's times are the exact
+ * mode's medians plus the median over rounds of its own extra time (clamped at 0), so noise cannot
+ * make compression look free. Memory: one metered recorded forward and one metered backward per
+ * mode.
  */
-function keepModes(
+function measureStage(
   stage: Stage,
   x: tf.Tensor,
+  carried: tf.Tensor[],
   allBits: number[],
   repeats: number,
   seed: number,
-): KeepMode[] {
-  const wrt = stage.index === 0 ? stage.variables : [x, ...stage.variables];
-  const record = () => recordTape(() => stage.run(x, true, true));
-  const backward = (tape: StageTape, dy: tf.Tensor) =>
-    wrt.length > 0 ? backprop(tape, dy, wrt) : [];
-  const dy = tf.tidy(() => tf.onesLike(stage.run(x, true, true)));
-  const exactTimes = { all: [] as number[], bwd: [] as number[] };
+): { fwdMs: number; keep: KeepMode[] } {
+  const wrt = stage.index === 0 ? stage.variables : [x, ...carried, ...stage.variables];
+  const record = (bits: number) => recordStage(stage, x, true, bits, seed, carried);
+  const forward = () => stage.run(x, true, true, undefined, carried);
+  const backward = (rec: RecordedStage, dy: tf.Tensor) =>
+    wrt.length > 0 ? rec.backward(dy, wrt) : [];
+  const dy = tf.tidy(() => tf.onesLike(forward()));
+  const fwd: number[] = [];
+  const all = allBits.map(() => [] as number[]);
+  const bwd = allBits.map(() => [] as number[]);
   for (let r = 0; r <= repeats; r++) {
-    const t0 = performance.now();
-    const tape = record();
-    const t1 = performance.now();
-    const g = backward(tape, dy);
-    const t2 = performance.now();
-    tape.dispose();
-    tape.output.dispose();
-    tf.dispose(g);
-    if (r > 0) {
-      exactTimes.all.push(t1 - t0);
-      exactTimes.bwd.push(t2 - t1);
-    }
-  }
-  const modes = allBits.map((bits): KeepMode => {
-    const compress = (tape: StageTape) =>
-      bits === 32 ? tape : compressTape(tape, bits, seed, stage.variables);
-    const restore = (rec: StageTape | CompressedTape) => ('restore' in rec ? rec.restore() : rec);
-    const rec = metered(() => compress(record()));
-    const back = metered(() => {
-      const tape = restore(rec.value);
-      return { tape, g: backward(tape, dy) };
-    });
-    back.value.tape.dispose();
-    rec.value.output.dispose();
-    tf.dispose(back.value.g);
-    let allMs = median(exactTimes.all);
-    let bwdMs = median(exactTimes.bwd);
-    if (bits !== 32) {
-      const c: number[] = [];
-      const d: number[] = [];
-      for (let r = 0; r <= repeats; r++) {
-        const tape = record();
-        const t0 = performance.now();
-        const packed = compress(tape);
-        const t1 = performance.now();
-        restore(packed).dispose();
-        const t2 = performance.now();
-        tape.output.dispose();
-        if (r > 0) {
-          c.push(t1 - t0);
-          d.push(t2 - t1);
-        }
+    const f = clock(
+      () => runWithoutTape(forward),
+      (y) => [y],
+    );
+    f.value.dispose();
+    if (r > 0) fwd.push(f.ms);
+    allBits.forEach((bits, m) => {
+      const rec = clock(
+        () => record(bits),
+        (t) => [t.output],
+      );
+      const back = clock(
+        () => backward(rec.value, dy),
+        (g) => g,
+      );
+      rec.value.dispose();
+      tf.dispose([rec.value.output, ...back.value]);
+      if (r > 0) {
+        all[m].push(rec.ms);
+        bwd[m].push(back.ms);
       }
-      allMs += median(c);
-      bwdMs += median(d);
-    }
+    });
+  }
+  const keep = allBits.map((bits, m): KeepMode => {
+    const rec = metered(() => record(bits));
+    const back = metered(() => backward(rec.value, dy));
+    rec.value.dispose();
+    rec.value.output.dispose();
+    tf.dispose(back.value);
+    const extra = (xs: number[], base: number[]) =>
+      m === 0 ? 0 : Math.max(0, median(xs.map((v, r) => v - base[r])));
     return {
       bits,
-      allMs,
-      bwdMs,
+      allMs: median(all[0]) + extra(all[m], all[0]),
+      bwdMs: median(bwd[0]) + extra(bwd[m], bwd[0]),
       tapeBytes: rec.retained,
       allPeakBytes: rec.peak,
       bwdPeakBytes: Math.max(0, back.peak - stage.weightBytes),
     };
   });
   dy.dispose();
-  return modes;
+  return { fwdMs: median(fwd), keep };
 }
 
 /** Transient bytes of one optimizer update, measured on a fresh optimizer and copied weights. */
@@ -176,27 +175,42 @@ export function profileChain(
   if (!Number.isInteger(repeats) || repeats < 1)
     throw new Error(`profile repeats must be a positive integer, got ${repeats}`);
   const compressed = options.compressedBits ?? [];
-  const inputs: tf.Tensor[] = [batch.xs];
+  for (const b of compressed)
+    if (checkTapeBits(b) === 32)
+      throw new Error('compressedBits must not list 32 (exact is always measured)');
+  // Each stage's input: its main tensor and its carried tensors (shared with earlier entries).
+  const inputs: { x: tf.Tensor; carried: tf.Tensor[] }[] = [{ x: batch.xs, carried: [] }];
   const stages: StageCost[] = [];
   try {
     chain.stages.forEach((stage, i) => {
-      const x = inputs[i];
-      const fwd = metered(() => runWithoutTape(() => stage.run(x, true, true)));
-      inputs.push(fwd.value);
-      const fwdMs = timed(repeats, () => {
-        runWithoutTape(() => stage.run(x, true, true)).dispose();
+      const { x, carried } = inputs[i];
+      const fwd = metered(() => runWithoutTape(() => stage.run(x, true, true, undefined, carried)));
+      const available = new Map([[stage.input.id, x]]);
+      stage.carried.forEach((c, j) => {
+        available.set(c.id, carried[j]);
       });
-      const keep = keepModes(stage, x, [32, ...compressed], repeats, 1000 * i);
+      inputs.push({ x: fwd.value, carried: stage.carriedOut.map((c) => available.get(c.id)!) });
+      const { fwdMs, keep } = measureStage(
+        stage,
+        x,
+        carried,
+        [32, ...compressed],
+        repeats,
+        1000 * i,
+      );
+      // A checkpoint of the stage's input holds its carried tensors too (counted per checkpoint:
+      // an upper bound when two checkpoints of one block are live at once).
+      const bytes = i === 0 ? 0 : [x, ...carried].reduce((a, t) => a + tensorBytes(t), 0);
       stages.push({
         name: stage.name,
         fwdMs,
-        inputBytes: i === 0 ? 0 : tensorBytes(x),
-        gradBytes: i === 0 ? 0 : tensorBytes(x),
+        inputBytes: bytes,
+        gradBytes: bytes,
         fwdPeakBytes: fwd.peak,
         keep,
       });
     });
-    const logits = inputs[inputs.length - 1];
+    const logits = inputs[inputs.length - 1].x;
     const loss = metered(() =>
       tf.grads((l: tf.Tensor) => classificationLoss(batch.ys, l))([logits]),
     );
@@ -213,6 +227,6 @@ export function profileChain(
       updateBytes: update,
     };
   } finally {
-    tf.dispose(inputs.slice(1));
+    tf.dispose(inputs.slice(1).map((e) => e.x));
   }
 }

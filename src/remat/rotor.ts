@@ -27,9 +27,11 @@ export class InfeasibleBudgetError extends Error {
   constructor(
     readonly budgetBytes: number,
     readonly minimumBytes: number,
+    /** What sets the minimum: the op of the least-peak schedule where its peak is reached. */
+    readonly limitedBy = '',
   ) {
     super(
-      `memory budget ${formatBytes(budgetBytes)} is infeasible: the smallest budget any schedule fits in is ${formatBytes(minimumBytes)} (${minimumBytes} bytes)`,
+      `memory budget ${formatBytes(budgetBytes)} is infeasible: the smallest budget any schedule fits in is ${formatBytes(minimumBytes)} (${minimumBytes} bytes)${limitedBy ? `, set by ${limitedBy}` : ''}`,
     );
     this.name = 'InfeasibleBudgetError';
   }
@@ -107,7 +109,8 @@ export function planRotor(costs: ChainCosts, budgetBytes: number, options: PlanO
   if (!Number.isInteger(units) || units < 1 || units > 20000)
     throw new Error(`plan units must be an integer in 1..20000, got ${units}`);
   const minimumBytes = minimumPeak(costs, options);
-  if (budgetBytes < minimumBytes) throw new InfeasibleBudgetError(budgetBytes, minimumBytes);
+  if (budgetBytes < minimumBytes)
+    throw new InfeasibleBudgetError(budgetBytes, minimumBytes, limitOf(costs, options));
   const t = tables(costs, options.modes === 'joint');
   const st = costs.stages;
   const { L, grad } = t;
@@ -167,9 +170,9 @@ export function planRotor(costs: ChainCosts, budgetBytes: number, options: PlanO
       }
     }
   }
-  let ops: Op[];
+  const candidates: Op[][] = [];
   if (Number.isFinite(opt[at(0, L - 1) + M])) {
-    ops = [];
+    const ops: Op[] = [];
     const rec = (a: number, b: number, m: number) => {
       const c = choice[at(a, b) + m];
       if (c < 0) {
@@ -185,17 +188,40 @@ export function planRotor(costs: ChainCosts, budgetBytes: number, options: PlanO
       }
     };
     rec(0, L - 1, M);
-  } else {
-    // Rounding to units lost the few bytes between the budget and the minimum: fall back to the
-    // schedule of least peak, which fits by construction.
-    ops = minimumPeakSchedule(costs, options);
+    candidates.push(ops);
   }
+  // Rounding to units can cost the DP a few bytes of the budget (near the least budget it may find
+  // nothing, or only slower schedules): the least-peak schedules (of this family, and
+  // recompute-only for 'joint') compete too. The first fits by construction.
+  candidates.push(minimumPeakSchedule(costs, options));
+  if (options.modes === 'joint') candidates.push(minimumPeakSchedule(costs, {}));
+  const ops = candidates
+    .map((o) => ({ o, p: simulate(costs, o) }))
+    .filter((c) => c.p.peakBytes <= budgetBytes)
+    .sort((x, y) => x.p.timeMs - y.p.timeMs)[0]?.o;
+  if (ops === undefined)
+    throw new Error(`planner bug: the least-peak schedule exceeds the budget ${budgetBytes}`);
   const predicted = simulate(costs, ops);
   if (predicted.peakBytes > budgetBytes)
     throw new Error(
       `planner bug: predicted peak ${predicted.peakBytes} exceeds the budget ${budgetBytes}`,
     );
   return { ops, predicted, budgetBytes, unitBytes: unit, minimumBytes };
+}
+
+/**
+ * Names what sets the least peak: the stage whose recorded forward or backward (or the optimizer
+ * update) reaches it in the least-peak schedule; a stage is the smallest unit a schedule can
+ * recompute or compress.
+ */
+export function limitOf(costs: ChainCosts, options: PlanOptions = {}): string {
+  const at = simulate(costs, minimumPeakSchedule(costs, options)).peakAt;
+  if (at === 'update' || at === 'start') return 'the optimizer update (its transient buffers)';
+  const m = /^(Fall|B|Fc|Fn)(\d+)/.exec(at);
+  const stage = m ? costs.stages[Number(m[2])] : undefined;
+  if (!m || !stage) return at;
+  const what = m[1] === 'B' ? 'backward' : m[1] === 'Fall' ? 'recorded forward' : 'forward';
+  return `the ${what} of stage ${m[2]} (${stage.name}) at ${at}`;
 }
 
 /** The schedule of least peak memory (ties broken by time). */

@@ -19,6 +19,8 @@ export interface Prediction {
   timeMs: number;
   /** Peak activation bytes, including the chain's fixed bytes. */
   peakBytes: number;
+  /** Where the peak is reached: an op (`Fall3`, `B3`...) or `update` (the optimizer step). */
+  peakAt: string;
 }
 
 /** Short text of an op: Fn3, Fc3, Fall3 (Fall3@4b: kept at 4 bits), B3. */
@@ -52,7 +54,14 @@ export function simulate(costs: ChainCosts, ops: Op[]): Prediction {
   const grads = new Set<number>([L]);
   let cur = costs.fixedBytes;
   let peak = cur;
+  let peakAt = 'start';
   let time = 0;
+  const reach = (bytes: number, op: Op) => {
+    if (bytes > peak) {
+      peak = bytes;
+      peakAt = formatOp(op, costs);
+    }
+  };
   const need = (ok: boolean, what: string, op: Op) => {
     if (!ok) throw new Error(`invalid schedule at ${formatOp(op)}: ${what}`);
   };
@@ -64,7 +73,7 @@ export function simulate(costs: ChainCosts, ops: Op[]): Prediction {
       need(x.has(i), `input of stage ${i} is not live`, op);
       need(!x.has(i + 1), `output of stage ${i} is already live`, op);
       need(i + 1 < L, 'the last stage must be recorded (fall), its output goes to the loss', op);
-      peak = Math.max(peak, cur + s.fwdPeakBytes);
+      reach(cur + s.fwdPeakBytes, op);
       cur += st[i + 1].inputBytes;
       x.set(i + 1, 'own');
       time += s.fwdMs;
@@ -78,7 +87,7 @@ export function simulate(costs: ChainCosts, ops: Op[]): Prediction {
       need(k !== undefined, `stage ${i} has no keep mode ${op.mode}`, op);
       need(x.has(i), `input of stage ${i} is not live`, op);
       need(!x.has(i + 1) && !tapes.has(i), `stage ${i} is already recorded`, op);
-      peak = Math.max(peak, cur + k.allPeakBytes);
+      reach(cur + k.allPeakBytes, op);
       cur += k.tapeBytes;
       tapes.set(i, op.mode);
       x.set(i + 1, 'tape');
@@ -87,7 +96,7 @@ export function simulate(costs: ChainCosts, ops: Op[]): Prediction {
       need(tapes.get(i) === op.mode, `stage ${i} was not recorded in mode ${op.mode}`, op);
       need(grads.has(i + 1), `gradient of the output of stage ${i} is not live`, op);
       const k = s.keep[op.mode];
-      peak = Math.max(peak, cur + k.bwdPeakBytes);
+      reach(cur + k.bwdPeakBytes, op);
       cur += grad(i) - grad(i + 1) - k.tapeBytes;
       tapes.delete(i);
       grads.delete(i + 1);
@@ -101,6 +110,9 @@ export function simulate(costs: ChainCosts, ops: Op[]): Prediction {
     }
   }
   if (!grads.has(0)) throw new Error('invalid schedule: it never reaches the backward of stage 0');
-  peak = Math.max(peak, costs.fixedBytes + costs.updateBytes);
-  return { timeMs: time, peakBytes: peak };
+  if (costs.fixedBytes + costs.updateBytes > peak) {
+    peak = costs.fixedBytes + costs.updateBytes;
+    peakAt = 'update';
+  }
+  return { timeMs: time, peakBytes: peak, peakAt };
 }

@@ -24,27 +24,55 @@ interface EngineState {
   kernelDepth: number;
 }
 
+interface EngineInternals {
+  state: EngineState;
+  saveTensorsForBackwardMode(tensors: tf.Tensor[]): tf.Tensor[];
+  nextTensorId(): number;
+  incRef(t: tf.Tensor, backend: tf.KernelBackend | null): void;
+}
+
+function engineInternals(): EngineInternals {
+  return tf.engine() as unknown as EngineInternals;
+}
+
 function engineState(): EngineState {
-  return (tf.engine() as unknown as { state: EngineState }).state;
+  return engineInternals().state;
+}
+
+/**
+ * A kept tensor sharing `t`'s buffer (reference counted, no copy). tfjs saves a kernel's tensors
+ * for backward with `clone`, which shares the buffer on cpu but copies it on wasm (its Identity
+ * kernel copies): a recorded stage would hold each saved activation once per kernel that saves
+ * it. Buffers are immutable (a variable's `assign` moves it to a new buffer), so sharing is safe.
+ */
+export function shareBuffer(t: tf.Tensor): tf.Tensor {
+  const e = engineInternals();
+  const a = new tf.Tensor(t.shape, t.dtype, t.dataId, e.nextTensorId());
+  e.incRef(a, null);
+  return tf.keep(a);
 }
 
 /** Runs `f` with the engine's tape switched to `tape` (or off when `tape` is null). */
 function withTape<T>(tape: TapeNode[] | null, f: () => T): T {
-  const s = engineState();
+  const e = engineInternals();
+  const s = e.state;
   const saved = {
     activeTape: s.activeTape,
     gradientDepth: s.gradientDepth,
     kernelDepth: s.kernelDepth,
   };
+  const save = e.saveTensorsForBackwardMode;
   s.activeTape = tape;
   s.gradientDepth = tape === null ? 0 : 1;
   s.kernelDepth = 0;
+  if (tape !== null) e.saveTensorsForBackwardMode = (ts) => ts.map(shareBuffer);
   try {
     return f();
   } finally {
     s.activeTape = saved.activeTape;
     s.gradientDepth = saved.gradientDepth;
     s.kernelDepth = saved.kernelDepth;
+    e.saveTensorsForBackwardMode = save;
   }
 }
 
@@ -52,6 +80,11 @@ function withTape<T>(tape: TapeNode[] | null, f: () => T): T {
 export function isRecording(): boolean {
   const s = engineState();
   return s.gradientDepth > 0 && s.kernelDepth === 0;
+}
+
+/** Runs `f` with no tape active (its kernels are not recorded), e.g. compression during a recording. */
+export function untaped<T>(f: () => T): T {
+  return withTape(null, f);
 }
 
 /** Runs `f` inside `tidy` with no tape: nothing is saved for backward. Returns a kept tensor. */
@@ -73,6 +106,11 @@ export class StageTape {
     return out;
   }
 
+  /** Gradients of the output (seeded with `dy`) with respect to `xs`; see `backprop`. */
+  backward(dy: tf.Tensor, xs: tf.Tensor[]): tf.Tensor[] {
+    return backprop(this, dy, xs);
+  }
+
   /** Frees the saved tensors (the output belongs to the caller). */
   dispose(): void {
     for (const t of this.savedTensors()) t.dispose();
@@ -80,11 +118,58 @@ export class StageTape {
   }
 }
 
-/** Runs `f` recording its kernels on a private tape; the output is kept (caller disposes it). */
-export function recordTape(f: () => tf.Tensor): StageTape {
+/**
+ * Kernels whose stock gradient reads only the shapes of what it saves (reductions, broadcasting
+ * arithmetic, reshape): a recorded tape keeps a shape for them instead of the buffer. The stock
+ * gradient functions are captured on first use; a kernel whose gradient was re-registered since
+ * keeps its tensors.
+ */
+const SHAPE_ONLY_KERNELS = ['Mean', 'Sum', 'Reshape', 'Add', 'Sub'];
+let shapeOnlyGradients: Map<string, unknown> | undefined;
+
+function readsOnlyShapes(kernelName: string): boolean {
+  shapeOnlyGradients ??= new Map(
+    SHAPE_ONLY_KERNELS.map((k) => [k, tf.getGradient(k)?.gradFunc] as const),
+  );
+  const stock = shapeOnlyGradients.get(kernelName);
+  return stock !== undefined && tf.getGradient(kernelName)?.gradFunc === stock;
+}
+
+/**
+ * Stands in for a saved tensor whose gradient needs only its shape: holds no buffer, reads as
+ * disposed (so nothing frees or compresses it).
+ */
+function shapeOnly(t: tf.Tensor): tf.Tensor {
+  const stub = { shape: t.shape, dtype: t.dtype, rank: t.rank, size: t.size, dataId: {} };
+  return Object.assign(stub, { isDisposed: true, dispose: () => {} }) as unknown as tf.Tensor;
+}
+
+/**
+ * Runs `f` recording its kernels on a private tape; the output is kept (caller disposes it).
+ * `f` gets the tape's node list as it grows (a compressor may shrink saved tensors mid-forward).
+ * Saved tensors of kernels whose gradients read only shapes are dropped as nodes are recorded.
+ */
+export function recordTape(f: (nodes: TapeNode[]) => tf.Tensor): StageTape {
   const nodes: TapeNode[] = [];
-  const output = tf.keep(withTape(nodes, () => tf.tidy(f)));
+  nodes.push = (...added: TapeNode[]) => {
+    for (const n of added) {
+      if (n.saved && n.saved.length > 0 && readsOnlyShapes(n.kernelName)) {
+        n.saved.forEach((t, i) => {
+          n.saved![i] = shapeOnly(t);
+          t.dispose();
+        });
+      }
+    }
+    return Array.prototype.push.apply(nodes, added);
+  };
+  const output = tf.keep(withTape(nodes, () => tf.tidy(() => f(nodes))));
   return new StageTape(output, nodes);
+}
+
+/** Called around each tape node's gradient (a compressed tape restores that node's tensors). */
+export interface BackpropHooks {
+  beforeNode(node: TapeNode): void;
+  afterNode(node: TapeNode): void;
 }
 
 /** Nodes on a path from any of `xs` to `y`, in tape order, with inputs pruned to that path. */
@@ -121,7 +206,12 @@ function pathNodes(nodes: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[]
  * each of `xs` (zeros where `y` does not depend on one). Unlike tfjs's own backward, each
  * intermediate gradient is freed as soon as it has been propagated. Does not free the tape.
  */
-export function backprop(tape: StageTape, dy: tf.Tensor, xs: tf.Tensor[]): tf.Tensor[] {
+export function backprop(
+  tape: StageTape,
+  dy: tf.Tensor,
+  xs: tf.Tensor[],
+  hooks?: BackpropHooks,
+): tf.Tensor[] {
   const path = pathNodes(tape.nodes, xs, tape.output);
   return withTape(null, () =>
     tf.tidy(() => {
@@ -137,6 +227,7 @@ export function backprop(tape: StageTape, dy: tf.Tensor, xs: tf.Tensor[]): tf.Te
         const node = path[i];
         if (!node.gradient) throw new Error(`no gradient registered for kernel ${node.kernelName}`);
         const dys = node.outputs.map((o) => acc.get(o.id) ?? null);
+        hooks?.beforeNode(node);
         const grads = node.gradient(dys);
         for (const [name, x] of Object.entries(node.inputs)) {
           const dx = tf.tidy(() => grads[name]());
@@ -149,6 +240,7 @@ export function backprop(tape: StageTape, dy: tf.Tensor, xs: tf.Tensor[]): tf.Te
             if (!inUse(dx)) dx.dispose();
           }
         }
+        hooks?.afterNode(node);
         // Every consumer of this node's outputs came later on the tape: their gradients are final
         // and no longer needed.
         for (const o of node.outputs) {

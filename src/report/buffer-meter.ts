@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { externalMemory } from './external-memory.js';
 
 interface EngineInternals {
   trackTensor(a: tf.Tensor, backend: unknown): void;
@@ -15,6 +16,7 @@ interface EngineInternals {
 export class BufferMeter {
   private delta = 0;
   private peakDelta = 0;
+  private peakTotal = 0;
 
   /** Bytes allocated minus bytes freed since `run` started. */
   get current(): number {
@@ -26,7 +28,22 @@ export class BufferMeter {
     return this.peakDelta;
   }
 
+  /**
+   * Highest value of `current` plus the external bytes (`externalMemory`) tracked since `run`
+   * started, at the same moment: the true peak when a step holds both kinds of memory, where
+   * adding the two separate peaks would overstate it.
+   */
+  get peakWithExternal(): number {
+    return this.peakTotal;
+  }
+
   run<T>(f: () => T): T {
+    const ext0 = externalMemory.live;
+    const update = () => {
+      const total = this.delta + externalMemory.live - ext0;
+      if (total > this.peakTotal) this.peakTotal = total;
+    };
+    const unwatch = externalMemory.watch(update);
     const engine = tf.engine() as unknown as EngineInternals;
     const info = engine.state.tensorInfo;
     const origTrack = engine.trackTensor;
@@ -37,6 +54,7 @@ export class BufferMeter {
       if (fresh) {
         this.delta += info.get(a.dataId)?.bytes ?? 0;
         if (this.delta > this.peakDelta) this.peakDelta = this.delta;
+        update();
       }
     };
     engine.removeDataId = (dataId, backend) => {
@@ -49,6 +67,7 @@ export class BufferMeter {
     } finally {
       engine.trackTensor = origTrack;
       engine.removeDataId = origRemove;
+      unwatch();
     }
   }
 }

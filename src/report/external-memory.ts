@@ -5,6 +5,7 @@
 export class ExternalMemory {
   private liveBytes = 0;
   private peakBytes = 0;
+  private readonly watchers = new Set<() => void>();
 
   get live(): number {
     return this.liveBytes;
@@ -18,6 +19,15 @@ export class ExternalMemory {
   track(bytes: number): void {
     this.liveBytes += bytes;
     if (this.liveBytes > this.peakBytes) this.peakBytes = this.liveBytes;
+    for (const w of this.watchers) w();
+  }
+
+  /** Calls `f` after every `track` until the returned function is called (a meter's peak). */
+  watch(f: () => void): () => void {
+    this.watchers.add(f);
+    return () => {
+      this.watchers.delete(f);
+    };
   }
 
   release(bytes: number): void {

@@ -20,9 +20,8 @@ export interface StepMemory {
   /** Peak of the step minus weights, gradients, optimizer state and inputs. */
   activationBytes: number;
   /**
-   * Peak bytes of the step: weights, optimizer state (as before the step), inputs, the peak of
-   * the buffers the step allocates, and the peak of tracked external buffers (summed, so an
-   * upper bound when the two peaks fall at different moments).
+   * Peak bytes of the step: weights, optimizer state (as before the step), inputs, and the peak
+   * of the buffers the step allocates plus the tracked external buffers live at that moment.
    */
   peakBytes: number;
   /** Peak of tracked external (non-tensor) bytes during the step. */
@@ -97,7 +96,7 @@ export async function measureStep(
     throw new Error('measureStep: the loss function never called markForwardEnd');
   const optimizerBytes = await optimizerStateBytes(step.optimizer);
   const externalPeakBytes = externalMemory.peak - extBefore;
-  const peakBytes = baseline + meter.peak + externalPeakBytes;
+  const peakBytes = baseline + meter.peakWithExternal;
   return {
     loss,
     memory: {

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { rematTapeBits, type TrainCommandOptions } from '../../src/cli/commands/train.js';
 import { runCli } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'frugal-plan-'));
@@ -62,6 +63,26 @@ describe('frugal plan and train --memory-budget', () => {
     assert.equal(existsSync(bad), false, 'no report written');
   });
 
+  it("--act-bits with --memory-budget sets the joint planner's tape bits; conflicts name both options", () => {
+    const o = { memoryBudget: 1e6 } as TrainCommandOptions;
+    assert.deepEqual(rematTapeBits({ ...o, actBits: 4 }), { modes: 'joint', compressedBits: [4] });
+    assert.deepEqual(rematTapeBits({ ...o, actBits: 32 }), { modes: 'exact' });
+    assert.deepEqual(rematTapeBits({ ...o, remat: 'joint' }), { modes: 'joint' });
+    assert.deepEqual(rematTapeBits({ actBits: 4 } as TrainCommandOptions), {});
+    assert.throws(
+      () => rematTapeBits({ ...o, actBits: 4, remat: 'exact' }),
+      /--remat exact keeps tapes exact but --act-bits 4/,
+    );
+    assert.throws(
+      () => rematTapeBits({ ...o, actBits: 1 }),
+      /--act-bits 1 cannot be used with --memory-budget/,
+    );
+    assert.throws(
+      () => rematTapeBits({ ...o, actLevel: 'L3', rmm: 0.5 }),
+      /--memory-budget cannot be combined with --act-level, --rmm/,
+    );
+  });
+
   it('trains within the budget and records the plan in the report', async () => {
     const out = join(dir, 'train.json');
     const r = await cli(
@@ -76,6 +97,8 @@ describe('frugal plan and train --memory-budget', () => {
       'cpu',
       '--memory-budget',
       '6MB',
+      '--act-bits',
+      '2',
       '--epochs',
       '1',
       '--max-steps',

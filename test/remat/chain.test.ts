@@ -42,6 +42,28 @@ describe('chain of stages', () => {
     transformer.dispose();
   });
 
+  it("split 'layers' cuts inside residual blocks and carries the skip tensor", async () => {
+    await useBackend('cpu');
+    const resnet = tinyModel('resnet');
+    const c = buildChain(resnet, { split: 'layers' });
+    const names = c.stages.map((s) => s.name);
+    assert.ok(names.includes('s1b1_conv1') && names.includes('s1b1_add'), names.join(' | '));
+    const conv1 = c.stages[names.indexOf('s1b1_conv1')];
+    const add = c.stages[names.indexOf('s1b1_add')];
+    // The block input is passed on by the first sub-stage and consumed by the add.
+    assert.deepEqual(
+      conv1.carriedOut.map((t) => t.id),
+      [conv1.input.id],
+    );
+    assert.deepEqual(
+      add.carried.map((t) => t.id),
+      [conv1.input.id],
+    );
+    assert.equal(add.carriedOut.length, 0);
+    assert.ok(c.stages.length > buildChain(resnet).stages.length);
+    resnet.dispose();
+  });
+
   it('running the stages in order equals the model (inference and training)', async () => {
     await useBackend('cpu');
     const model = tinyModel('resnet');

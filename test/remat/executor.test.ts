@@ -17,11 +17,15 @@ function stateOf(model: tf.LayersModel): Float32Array[] {
   return model.weights.filter((w) => !w.trainable).map((w) => w.read().dataSync() as Float32Array);
 }
 
-function checkEqualToPlain(name: Name, schedule: (stages: number) => Op[]) {
+function checkEqualToPlain(
+  name: Name,
+  schedule: (stages: number) => Op[],
+  split: 'blocks' | 'layers' = 'blocks',
+) {
   const plainModel = tinyModel(name);
   const model = tinyModel(name);
   const batch = tinyBatch(name);
-  const chain = buildChain(model);
+  const chain = buildChain(model, { split });
   const forward = scheduledForward(chain, schedule(chain.stages.length));
   const plain = gradients(
     plainModel,
@@ -55,6 +59,17 @@ describe('scheduled execution', () => {
       await useBackend(backend);
       checkEqualToPlain(name, (L) => segmentSchedule(L, evenSegments(L, 3)));
       checkEqualToPlain(name, (L) => segmentSchedule(L, evenSegments(L, 1)));
+    });
+  }
+
+  for (const [name, backend] of [
+    ['resnet', 'cpu'],
+    ['transformer', 'wasm'],
+  ] as const) {
+    it(`a chain split inside residual blocks gives the plain gradients (${name}, ${backend})`, async () => {
+      await useBackend(backend);
+      checkEqualToPlain(name, (L) => segmentSchedule(L, evenSegments(L, 1)), 'layers');
+      checkEqualToPlain(name, (L) => segmentSchedule(L, evenSegments(L, 4)), 'layers');
     });
   }
 

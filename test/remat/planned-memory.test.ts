@@ -53,6 +53,32 @@ describe('planned training steps', () => {
     });
   }
 
+  it('a chain split inside blocks lowers the least budget; its measured peak stays within it', async () => {
+    await useBackend('cpu');
+    const model = tinyModel('resnet');
+    const batch = tinyBatch('resnet', 16);
+    const optimizer = tf.train.sgd(1e-3);
+    const least = (split: 'blocks' | 'layers') =>
+      minimumPeak(
+        profileChain(buildChain(model, { split }), batch, { repeats: 1, optimizer }).costs,
+      );
+    const blocks = least('blocks');
+    const chain = buildChain(model, { split: 'layers' });
+    const { costs } = profileChain(chain, batch, { repeats: 1, optimizer });
+    const layers = minimumPeak(costs);
+    assert.ok(layers < 0.9 * blocks, `least budget: layers ${layers}, blocks ${blocks}`);
+    const plan = planRotor(costs, layers);
+    const forward = scheduledForward(chain, plan.ops);
+    await trainStepMeasured({ model, optimizer, forward }, batch);
+    const before = tf.memory().numTensors;
+    const { memory } = await trainStepMeasured({ model, optimizer, forward }, batch);
+    assert.equal(tf.memory().numTensors, before, 'no leak');
+    assert.ok(memory.activationBytes <= layers, `measured ${memory.activationBytes} > ${layers}`);
+    tf.dispose([batch.xs, batch.ys]);
+    optimizer.dispose();
+    model.dispose();
+  });
+
   it('joint plans keep tapes compressed within the budget, with close gradients', async () => {
     await useBackend('cpu');
     const model = tinyModel('transformer');

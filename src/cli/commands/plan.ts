@@ -5,9 +5,7 @@ import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
 import { formatBytes } from '../../remat/budget.js';
-import { buildChain } from '../../remat/chain.js';
-import { profileChain } from '../../remat/profile.js';
-import { planRotor } from '../../remat/rotor.js';
+import { planRemat } from '../../remat/plan-model.js';
 import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
 import { makeOptimizer, type OptimizerName } from '../../train/optimizer.js';
 import { renderTable } from '../table.js';
@@ -68,15 +66,21 @@ export async function planCommand(o: PlanCommandOptions): Promise<PlanReport> {
   if (!batch) throw new Error('no batch to profile');
   const optimizer = makeOptimizer(o.optimizer, 1e-3);
   try {
-    const chain = buildChain(model);
     const compressedBits = o.remat === 'joint' ? [8, 4, 2] : [];
-    let profile: ReturnType<typeof profileChain>;
+    // Plans on both chains (residual blocks whole, and split inside them), as `train` does.
+    let planned: ReturnType<typeof planRemat>;
     try {
-      profile = profileChain(chain, batch, { repeats: o.repeats, optimizer, compressedBits });
+      planned = planRemat(model, batch, o.memoryBudget, {
+        modes: o.remat,
+        repeats: o.repeats,
+        optimizer,
+        compressedBits,
+      });
     } catch (e) {
       throw explainKernelError(e, engine.backend);
     }
-    const costs = profile.costs;
+    const { plan } = planned;
+    const costs = planned.profile.costs;
     const stages = costs.stages.map((s) => ({
       name: s.name,
       fwdMs: s.fwdMs,
@@ -96,7 +100,6 @@ export async function planCommand(o: PlanCommandOptions): Promise<PlanReport> {
         ]),
       ),
     );
-    const plan = planRotor(costs, o.memoryBudget, { modes: o.remat });
     const summary = summarizePlan(plan, costs);
     console.log(`schedule: ${summary.schedule}`);
     console.log(planLine(summary));

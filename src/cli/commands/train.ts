@@ -103,16 +103,51 @@ export interface TrainReport {
   baseline?: TrainReport;
 }
 
+/**
+ * The planner's keep modes under --memory-budget. --act-bits 2/4/8 there means "the joint
+ * planner may keep tapes compressed at that many bits" (--act-bits 32: exact tapes only); the
+ * other --act-* options convert layers, which the planner's chain does not handle: they error.
+ */
+export function rematTapeBits(o: TrainCommandOptions): {
+  modes?: 'exact' | 'joint';
+  compressedBits?: number[];
+} {
+  if (o.memoryBudget === undefined) return {};
+  const layerOptions = [
+    o.actLevel !== undefined && '--act-level',
+    o.fewbit !== undefined && '--fewbit',
+    o.rmm !== undefined && '--rmm',
+  ].filter((x): x is string => typeof x === 'string');
+  if (layerOptions.length > 0)
+    throw new Error(
+      `--memory-budget cannot be combined with ${layerOptions.join(', ')} (they convert layers; the memory planner recomputes or compresses whole stages): drop one; --act-bits 2, 4 or 8 with --memory-budget sets the planner's compressed tapes`,
+    );
+  if (o.actBits === undefined) return { modes: o.remat };
+  if (o.actBits === 32) {
+    if (o.remat === 'joint')
+      throw new Error(
+        '--remat joint needs compressed tapes but --act-bits 32 keeps them exact: use --act-bits 2, 4 or 8, or --remat exact',
+      );
+    return { modes: 'exact' };
+  }
+  if (o.actBits === 1)
+    throw new Error(
+      '--act-bits 1 cannot be used with --memory-budget: compressed tapes are kept at 2, 4 or 8 bits',
+    );
+  if (o.remat === 'exact')
+    throw new Error(
+      `--remat exact keeps tapes exact but --act-bits ${o.actBits} asks for compressed ones: use --remat joint (or leave it out) with --act-bits, or drop --act-bits`,
+    );
+  return { modes: 'joint', compressedBits: [o.actBits] };
+}
+
 /** `frugal train`: builds a zoo model, trains it, prints the table, writes the JSON report. */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport> {
   if (!isZooModel(o.model))
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
-  const actConfig = actConfigFromOptions(o);
-  if (actConfig && o.memoryBudget !== undefined) {
-    throw new Error(
-      '--memory-budget (rematerialization) cannot be combined with --act-* options yet: use --remat joint for compressed tapes',
-    );
-  }
+  const rematBits = rematTapeBits(o);
+  // Under --memory-budget, --act-bits sets the planner's compressed tapes, not compressed layers.
+  const actConfig = o.memoryBudget === undefined ? actConfigFromOptions(o) : null;
   const workers = o.workers ?? 1;
   if (workers > 1 && (actConfig || o.memoryBudget !== undefined)) {
     throw new Error(
@@ -160,7 +195,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     const sample = batches(data, 'train', o.batch).next().value;
     if (!sample) throw new Error('no training batch to plan with');
     try {
-      remat = planRemat(model, sample, o.memoryBudget, { modes: o.remat, optimizer });
+      remat = planRemat(model, sample, o.memoryBudget, { ...rematBits, optimizer });
     } finally {
       tf.dispose([sample.xs, sample.ys]);
     }
