@@ -1,9 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
-import { convInfo, explicitPad } from './conv-attrs.js';
+import { convInfo } from './conv-attrs.js';
 import type { Conv2DBackpropInputAttrs } from './conv2d-backprop-input.js';
-import { spreadByStrides } from './conv2d-backprop-input.js';
 import { withKernelScope } from './kernel-scope.js';
-import { fitAxis, needsCrop } from './window.js';
+import { inputGradWindow } from './input-grad-window.js';
 
 /**
  * dX of an NHWC depthwise convolution (filter [KH,KW,C,M], output channels c*M+m) as one forward
@@ -33,23 +32,7 @@ export function depthwiseConv2dBackpropInput(
     );
   }
   return withKernelScope(backendName, backend, (scope) => {
-    const spread = spreadByStrides(scope, dy, info.strideHeight, info.strideWidth);
-    const [, sh, sw] = spread.shape;
-    const dh = info.dilationHeight;
-    const dw = info.dilationWidth;
-    const rows = fitAxis(sh, h, kh, 1, dh, (kh - 1) * dh - info.padInfo.top);
-    const cols = fitAxis(sw, w, kw, 1, dw, (kw - 1) * dw - info.padInfo.left);
-    const input =
-      needsCrop(rows, sh) || needsCrop(cols, sw)
-        ? scope.run(
-            'Slice',
-            { x: spread },
-            {
-              begin: [0, rows.sliceBegin, cols.sliceBegin, 0],
-              size: [n, rows.sliceSize, cols.sliceSize, c * m],
-            },
-          )
-        : spread;
+    const spread = inputGradWindow(scope, dy, info, h, w);
     const flipped = scope.reshape(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [
       kh,
       kw,
@@ -58,13 +41,8 @@ export function depthwiseConv2dBackpropInput(
     ]);
     const perChannel = scope.run(
       'DepthwiseConv2dNative',
-      { x: input, filter: flipped },
-      {
-        strides: [1, 1],
-        dilations: [dh, dw],
-        pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
-        dataFormat: 'NHWC',
-      },
+      { x: spread.input, filter: flipped },
+      spread.attrs,
     );
     if (m === 1) return perChannel;
     return scope.run(

@@ -1,0 +1,87 @@
+import type * as tf from '@tensorflow/tfjs';
+import { explicitPad } from './conv-attrs.js';
+import type { KernelScope } from './kernel-scope.js';
+import { fitAxis, needsCrop } from './window.js';
+
+/**
+ * Spreads dy [N,OH,OW,F] on a grid of the forward strides, zeros between:
+ * [N, OH*sh, OW*sw, F] with dy[n,oh,ow,f] at [n, oh*sh, ow*sw, f].
+ */
+export function spreadByStrides(
+  scope: KernelScope,
+  dy: tf.TensorInfo,
+  sh: number,
+  sw: number,
+): tf.TensorInfo {
+  if (sh === 1 && sw === 1) return dy;
+  const [n, oh, ow, f] = dy.shape;
+  const grid = scope.reshape(dy, [n * oh, 1, ow, 1, f]);
+  const padded = scope.run(
+    'PadV2',
+    { x: grid },
+    {
+      paddings: [
+        [0, 0],
+        [0, sh - 1],
+        [0, 0],
+        [0, sw - 1],
+        [0, 0],
+      ],
+      constantValue: 0,
+    },
+  );
+  return scope.reshape(padded, [n, oh * sh, ow * sw, f]);
+}
+
+/** The input and attributes of the stride-1 forward correlation that computes dX. */
+export interface InputGradWindow {
+  input: tf.TensorInfo;
+  attrs: {
+    strides: [number, number];
+    dilations: [number, number];
+    pad: tf.backend_util.ExplicitPadding;
+    dataFormat: 'NHWC';
+  };
+}
+
+/**
+ * dy of a (depthwise) convolution spread on the stride grid, cropped of rows the flipped filter
+ * never reads, with the explicit padding (KH-1)*d - top before: a stride-1 correlation of it with
+ * the spatially flipped filter at the forward dilation gives dX of spatial size [h, w].
+ */
+export function inputGradWindow(
+  scope: KernelScope,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  h: number,
+  w: number,
+): InputGradWindow {
+  const spread = spreadByStrides(scope, dy, info.strideHeight, info.strideWidth);
+  const [n, sh, sw, channels] = spread.shape;
+  const dh = info.dilationHeight;
+  const dw = info.dilationWidth;
+  const kh = info.filterHeight;
+  const kw = info.filterWidth;
+  const rows = fitAxis(sh, h, kh, 1, dh, (kh - 1) * dh - info.padInfo.top);
+  const cols = fitAxis(sw, w, kw, 1, dw, (kw - 1) * dw - info.padInfo.left);
+  const input =
+    needsCrop(rows, sh) || needsCrop(cols, sw)
+      ? scope.run(
+          'Slice',
+          { x: spread },
+          {
+            begin: [0, rows.sliceBegin, cols.sliceBegin, 0],
+            size: [n, rows.sliceSize, cols.sliceSize, channels],
+          },
+        )
+      : spread;
+  return {
+    input,
+    attrs: {
+      strides: [1, 1],
+      dilations: [dh, dw],
+      pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
+      dataFormat: 'NHWC',
+    },
+  };
+}
