@@ -48,3 +48,18 @@ export function explicitPad(
     [0, 0],
   ];
 }
+
+/** Throws unless dy has the forward output's shape [N, outHeight, outWidth, channels]. */
+export function checkForwardOutput(
+  kernel: string,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+  channels: number,
+): void {
+  const [n, oh, ow] = [info.batchSize, info.outHeight, info.outWidth];
+  if (dy.shape[0] !== n || dy.shape[1] !== oh || dy.shape[2] !== ow || dy.shape[3] !== channels) {
+    throw new Error(
+      `${kernel}: dy shape [${dy.shape}] does not match the forward output [${n},${oh},${ow},${channels}]`,
+    );
+  }
+}

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type ConvBackpropAttrs, convInfo, explicitPad } from './conv-attrs.js';
+import { type ConvBackpropAttrs, checkForwardOutput, convInfo, explicitPad } from './conv-attrs.js';
 import { withKernelScope } from './kernel-scope.js';
 import { fitAxis, needsCrop } from './window.js';
 
@@ -27,11 +27,7 @@ export function conv2dBackpropFilter(
   const info = convInfo(x.shape, attrs.filterShape, attrs, false);
   const [n, h, w, c] = x.shape;
   const [kh, kw, , f] = attrs.filterShape;
-  if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth || dy.shape[3] !== f) {
-    throw new Error(
-      `Conv2DBackpropFilter: dy shape [${dy.shape}] does not match the forward output [${n},${info.outHeight},${info.outWidth},${f}]`,
-    );
-  }
+  checkForwardOutput('Conv2DBackpropFilter', dy, info, f);
   const rows = fitAxis(
     h,
     kh,

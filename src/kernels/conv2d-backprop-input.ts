@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type ConvBackpropAttrs, convInfo } from './conv-attrs.js';
-import { withKernelScope } from './kernel-scope.js';
+import { type ConvBackpropAttrs, checkForwardOutput, convInfo } from './conv-attrs.js';
 import { inputGradWindow } from './input-grad-window.js';
+import { withKernelScope } from './kernel-scope.js';
 
 export interface Conv2DBackpropInputAttrs extends ConvBackpropAttrs {
   inputShape: [number, number, number, number];
@@ -24,19 +24,10 @@ export function conv2dBackpropInput(
   attrs: Conv2DBackpropInputAttrs,
 ): tf.TensorInfo {
   const info = convInfo(attrs.inputShape, filter.shape, attrs, false);
-  const [n, h, w, c] = attrs.inputShape;
+  const [, h, w, c] = attrs.inputShape;
   const [kh, kw, fc, f] = filter.shape;
   if (fc !== c) throw new Error(`Conv2DBackpropInput: filter has ${fc} input channels, x has ${c}`);
-  if (
-    dy.shape[0] !== n ||
-    dy.shape[1] !== info.outHeight ||
-    dy.shape[2] !== info.outWidth ||
-    dy.shape[3] !== f
-  ) {
-    throw new Error(
-      `Conv2DBackpropInput: dy shape [${dy.shape}] does not match the forward output [${n},${info.outHeight},${info.outWidth},${f}]`,
-    );
-  }
+  checkForwardOutput('Conv2DBackpropInput', dy, info, f);
   return withKernelScope(backendName, backend, (scope) => {
     const spread = inputGradWindow(scope, dy, info, h, w);
     const flipped = scope.run('Reverse', { x: filter }, { dims: [0, 1] });

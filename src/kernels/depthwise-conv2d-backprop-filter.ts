@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { convInfo, explicitPad } from './conv-attrs.js';
+import { checkForwardOutput, convInfo, explicitPad } from './conv-attrs.js';
 import type { Conv2DBackpropFilterAttrs } from './conv2d-backprop-filter.js';
 import { withKernelScope } from './kernel-scope.js';
 import { fitAxis, needsCrop } from './window.js';
@@ -22,11 +22,7 @@ export function depthwiseConv2dBackpropFilter(
   const info = convInfo(x.shape, attrs.filterShape, attrs, true);
   const [n, h, w, c] = x.shape;
   const [kh, kw, , m] = attrs.filterShape;
-  if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth || dy.shape[3] !== c * m) {
-    throw new Error(
-      `DepthwiseConv2dNativeBackpropFilter: dy shape [${dy.shape}] does not match the forward output [${n},${info.outHeight},${info.outWidth},${c * m}]`,
-    );
-  }
+  checkForwardOutput('DepthwiseConv2dNativeBackpropFilter', dy, info, c * m);
   const [oh, ow] = [info.outHeight, info.outWidth];
   const rows = fitAxis(h, kh, oh, info.dilationHeight, info.strideHeight, info.padInfo.top);
   const cols = fitAxis(w, kw, ow, info.dilationWidth, info.strideWidth, info.padInfo.left);

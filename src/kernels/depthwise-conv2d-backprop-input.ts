@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
-import { convInfo } from './conv-attrs.js';
+import { checkForwardOutput, convInfo } from './conv-attrs.js';
 import type { Conv2DBackpropInputAttrs } from './conv2d-backprop-input.js';
-import { withKernelScope } from './kernel-scope.js';
 import { inputGradWindow } from './input-grad-window.js';
+import { withKernelScope } from './kernel-scope.js';
 
 /**
  * dX of an NHWC depthwise convolution (filter [KH,KW,C,M], output channels c*M+m) as one forward
@@ -26,11 +26,7 @@ export function depthwiseConv2dBackpropInput(
   if (fc !== c) {
     throw new Error(`DepthwiseConv2dNativeBackpropInput: filter has ${fc} channels, x has ${c}`);
   }
-  if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth || dy.shape[3] !== c * m) {
-    throw new Error(
-      `DepthwiseConv2dNativeBackpropInput: dy shape [${dy.shape}] does not match the forward output [${n},${info.outHeight},${info.outWidth},${c * m}]`,
-    );
-  }
+  checkForwardOutput('DepthwiseConv2dNativeBackpropInput', dy, info, c * m);
   return withKernelScope(backendName, backend, (scope) => {
     const spread = inputGradWindow(scope, dy, info, h, w);
     const flipped = scope.reshape(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [

@@ -204,7 +204,19 @@ describe('fast Conv2D gradients match stock tfjs', () => {
           ),
         /Conv2DBackpropFilter: dy shape \[1,4,4,3\] does not match/,
       );
-      tf.dispose([x, dy]);
+      const dyBatch2 = tf.zeros([2, 3, 3, 2]);
+      assert.throws(
+        () =>
+          tf
+            .engine()
+            .runKernel(
+              'DepthwiseConv2dNativeBackpropFilter',
+              { x, dy: dyBatch2 },
+              { strides: 1, pad: 'valid', dataFormat: 'NHWC', filterShape: [3, 3, 2, 1] },
+            ),
+        /DepthwiseConv2dNativeBackpropFilter: dy shape \[2,3,3,2\] does not match the forward output \[1,3,3,2\]/,
+      );
+      tf.dispose([x, dy, dyBatch2]);
     } finally {
       useStockKernels();
     }
