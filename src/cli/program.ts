@@ -1,9 +1,7 @@
 import { Command } from 'commander';
 import { ACT_LEVELS } from '../activation/config.js';
 import { RMM_KINDS } from '../activation/rmm.js';
-import { DATASETS } from '../data/load.js';
 import { ZOO_MODELS } from '../models/zoo.js';
-import { OPTIMIZERS } from '../train/optimizer.js';
 import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
 import { compressCommand } from './commands/compress.js';
@@ -14,15 +12,24 @@ import {
   fewbitBits,
   forwardChunk,
   fraction,
-  integer,
-  memorySize,
   nonNegativeInt,
   oneOf,
   positiveInt,
   positiveNumber,
 } from './parse.js';
-
-const REMAT_MODES = ['exact', 'joint'] as const;
+import {
+  backendOption,
+  batchOption,
+  datasetOption,
+  memoryBudgetOption,
+  modelOption,
+  noFastKernelsOption,
+  noProgressOption,
+  optimizerOption,
+  rematOption,
+  reportOutOption,
+  seedOption,
+} from './shared-options.js';
 
 /** Options of compressed-activation training, shared by `train` and `act-report`. */
 function addActivationOptions(cmd: Command): Command {
@@ -76,29 +83,14 @@ export function buildCli(): Command {
     .description(
       'Train a zoo model on a data set; prints accuracy, step time, activation and peak memory, and writes a JSON report.',
     )
-    .option(
-      '--model <name>',
-      `zoo model: ${ZOO_MODELS.join(', ')}`,
-      oneOf(ZOO_MODELS, 'model'),
-      'mlp',
-    )
-    .option(
-      '--dataset <name>',
-      `data set: ${DATASETS.join(', ')}`,
-      oneOf(DATASETS, 'dataset'),
-      'mnist',
-    )
+    .addOption(modelOption('mlp'))
+    .addOption(datasetOption('data set', 'mnist'))
     .option('--epochs <n>', 'training epochs', positiveInt, 1)
-    .option('--batch <n>', 'batch size', positiveInt, 64)
+    .addOption(batchOption(64))
     .option('--lr <x>', 'learning rate', positiveNumber, 1e-3)
-    .option(
-      '--optimizer <name>',
-      `optimizer: ${OPTIMIZERS.join(', ')}`,
-      oneOf(OPTIMIZERS, 'optimizer'),
-      'adam',
-    )
-    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
-    .option('--seed <n>', 'random seed (data split, shuffling, initial weights)', integer, 0)
+    .addOption(optimizerOption())
+    .addOption(backendOption())
+    .addOption(seedOption('random seed (data split, shuffling, initial weights)'))
     .option(
       '--train-count <n>',
       'training samples (MNIST: train + test at most 10000)',
@@ -106,32 +98,29 @@ export function buildCli(): Command {
     )
     .option('--test-count <n>', 'test samples', positiveInt)
     .option('--max-steps <n>', 'stop each epoch after n steps (0 = all)', nonNegativeInt, 0)
-    .option('--out <file>', 'write the JSON report here', 'runs/train-report.json')
+    .addOption(reportOutOption('runs/train-report.json'))
     .option('--save <dir>', 'save the trained model (model.json + weights.bin) in this directory')
-    .option('--no-progress', 'do not draw a progress bar')
+    .addOption(noProgressOption())
     .option(
       '--baseline',
       'with --act-* or --memory-budget: also train the plain model first (same seed and schedule) and print both',
     )
-    .option(
-      '--no-fast-kernels',
-      "use tfjs's stock kernels instead of frugal's fast training kernels",
-    )
+    .addOption(noFastKernelsOption())
     .option(
       '--workers <n>',
       'worker threads for data-parallel training: each takes a share of every batch (1 = train on the main thread)',
       positiveInt,
       1,
     )
-    .option(
-      '--memory-budget <size>',
-      'plan each step to fit this activation memory (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',
-      memorySize,
+    .addOption(
+      memoryBudgetOption(
+        'plan each step to fit this activation memory (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',
+      ),
     )
-    .option(
-      '--remat <mode>',
-      'planner: exact (recompute; the default) or joint (also compressed tapes; the default with --act-bits 2, 4 or 8)',
-      oneOf(REMAT_MODES, 'remat mode'),
+    .addOption(
+      rematOption(
+        'planner: exact (recompute; the default) or joint (also compressed tapes; the default with --act-bits 2, 4 or 8)',
+      ),
     );
   addActivationOptions(trainCmd).action(async (opts) => {
     await trainCommand(opts);
@@ -142,28 +131,18 @@ export function buildCli(): Command {
     .description(
       'Compressed activations, layer by layer: bytes saved for backward (compressed vs float32) and the weight-gradient error and variance against the exact backward, on one batch.',
     )
-    .option(
-      '--model <name>',
-      `zoo model: ${ZOO_MODELS.join(', ')}`,
-      oneOf(ZOO_MODELS, 'model'),
-      'cnn',
-    )
-    .option(
-      '--dataset <name>',
-      `data set: ${DATASETS.join(', ')}`,
-      oneOf(DATASETS, 'dataset'),
-      'mnist',
-    )
-    .option('--batch <n>', 'batch size', positiveInt, 32)
+    .addOption(modelOption('cnn'))
+    .addOption(datasetOption('data set', 'mnist'))
+    .addOption(batchOption(32))
     .option(
       '--seeds <n>',
       'random roundings to average the gradient error over (>= 2)',
       positiveInt,
       4,
     )
-    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
-    .option('--seed <n>', 'random seed', integer, 0)
-    .option('--out <file>', 'write the JSON report here');
+    .addOption(backendOption())
+    .addOption(seedOption())
+    .addOption(reportOutOption());
   addActivationOptions(report).action(async (opts) => {
     await actReportCommand(opts);
   });
@@ -179,18 +158,15 @@ export function buildCli(): Command {
       'all',
     )
     .option('--backend <names>', 'comma-separated tfjs backends', 'wasm')
-    .option('--batch <n>', 'batch size', positiveInt, 64)
+    .addOption(batchOption(64))
     .option(
       '--steps <n>',
       'timed steps (after one warm-up and one memory-measured step)',
       positiveInt,
       3,
     )
-    .option('--out <file>', 'write the JSON report here', 'runs/bench-report.json')
-    .option(
-      '--no-fast-kernels',
-      "use tfjs's stock kernels instead of frugal's fast training kernels",
-    )
+    .addOption(reportOutOption('runs/bench-report.json'))
+    .addOption(noFastKernelsOption())
     .action(async (opts) => {
       await benchCommand(opts);
     });
@@ -200,40 +176,20 @@ export function buildCli(): Command {
     .description(
       'Profile a zoo model stage by stage and plan a training step within a memory budget: prints the schedule and its predicted time and activation memory.',
     )
-    .option(
-      '--model <name>',
-      `zoo model: ${ZOO_MODELS.join(', ')}`,
-      oneOf(ZOO_MODELS, 'model'),
-      'mlp',
+    .addOption(modelOption('mlp'))
+    .addOption(datasetOption('data set (for sample shapes)', 'mnist'))
+    .addOption(batchOption(64))
+    .addOption(
+      memoryBudgetOption(
+        'activation memory budget (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',
+      ).makeOptionMandatory(),
     )
-    .option(
-      '--dataset <name>',
-      `data set (for sample shapes): ${DATASETS.join(', ')}`,
-      oneOf(DATASETS, 'dataset'),
-      'mnist',
-    )
-    .option('--batch <n>', 'batch size', positiveInt, 64)
-    .requiredOption(
-      '--memory-budget <size>',
-      'activation memory budget (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',
-      memorySize,
-    )
-    .option(
-      '--remat <mode>',
-      'planner: exact (recompute) or joint (also compressed tapes)',
-      oneOf(REMAT_MODES, 'remat mode'),
-      'exact',
-    )
-    .option(
-      '--optimizer <name>',
-      `optimizer (its update memory counts): ${OPTIMIZERS.join(', ')}`,
-      oneOf(OPTIMIZERS, 'optimizer'),
-      'adam',
-    )
-    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
-    .option('--seed <n>', 'random seed', integer, 0)
+    .addOption(rematOption('planner: exact (recompute) or joint (also compressed tapes)', 'exact'))
+    .addOption(optimizerOption('optimizer (its update memory counts)'))
+    .addOption(backendOption())
+    .addOption(seedOption())
     .option('--repeats <n>', 'timed repetitions per stage measurement', positiveInt, 3)
-    .option('--out <file>', 'write the JSON report here')
+    .addOption(reportOutOption())
     .action(async (opts) => {
       await planCommand(opts);
     });
@@ -256,17 +212,13 @@ export function buildCli(): Command {
       '--out <dir>',
       'directory for the compressed model.json, weights.bin and report.json',
     )
-    .option(
-      '--dataset <name>',
-      `evaluate and calibrate on a data set: ${DATASETS.join(', ')}`,
-      oneOf(DATASETS, 'dataset'),
-    )
-    .option('--backend <name>', 'tfjs backend (cpu, wasm, or any registered one)', 'wasm')
-    .option('--seed <n>', 'random seed', integer, 0)
+    .addOption(datasetOption('evaluate and calibrate on a data set'))
+    .addOption(backendOption())
+    .addOption(seedOption())
     .option('--train-count <n>', 'samples for calibration / fine-tuning', positiveInt)
     .option('--test-count <n>', 'samples to evaluate on', positiveInt)
     .option('--calibration-count <n>', 'calibration samples', positiveInt, 256)
-    .option('--no-progress', 'do not draw a progress bar')
+    .addOption(noProgressOption())
     .action(async (input: string, opts) => {
       await compressCommand(input, opts);
     });
