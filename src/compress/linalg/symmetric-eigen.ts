@@ -14,15 +14,7 @@ export interface SymmetricEigen {
  */
 export function symmetricEigen(a: Mat): SymmetricEigen {
   const n = a.rows;
-  if (a.cols !== n)
-    throw new Error(`symmetricEigen needs a square matrix, got ${a.rows}x${a.cols}`);
-  const V = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      V[i * n + j] = a.data[i * n + j];
-      V[j * n + i] = a.data[i * n + j];
-    }
-  }
+  const V = mirroredLowerTriangle(a, 'symmetricEigen');
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   if (n === 0) return { values: d, vectors: zeros(0, 0) };
@@ -44,8 +36,19 @@ export function symmetricEigen(a: Mat): SymmetricEigen {
 /** Eigenvalues only (descending): the same reduction and QL iteration without the vectors, ~2x faster. */
 export function symmetricEigenvalues(a: Mat): Float64Array {
   const n = a.rows;
-  if (a.cols !== n)
-    throw new Error(`symmetricEigenvalues needs a square matrix, got ${a.rows}x${a.cols}`);
+  const V = mirroredLowerTriangle(a, 'symmetricEigenvalues');
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  if (n === 0) return d;
+  tridiagonalize(V, d, e, n, false);
+  tridiagonalQl(null, d, e, n);
+  return d.sort().reverse();
+}
+
+/** A copy of square `a` (n x n, row-major) with its lower triangle mirrored above the diagonal. */
+function mirroredLowerTriangle(a: Mat, caller: string): Float64Array {
+  const n = a.rows;
+  if (a.cols !== n) throw new Error(`${caller} needs a square matrix, got ${a.rows}x${a.cols}`);
   const V = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j <= i; j++) {
@@ -53,12 +56,7 @@ export function symmetricEigenvalues(a: Mat): Float64Array {
       V[j * n + i] = a.data[i * n + j];
     }
   }
-  const d = new Float64Array(n);
-  const e = new Float64Array(n);
-  if (n === 0) return d;
-  tridiagonalize(V, d, e, n, false);
-  tridiagonalQl(null, d, e, n);
-  return d.sort().reverse();
+  return V;
 }
 
 /**
