@@ -4,7 +4,12 @@ import { asKernelLayer } from '../packed/layer-kernels.js';
 import { allocateBits } from '../quantize/bit-allocation.js';
 import { codecBytes, measureSensitivity } from '../quantize/sensitivity.js';
 import type { CompressionMethod } from '../registry.js';
-import { parseQuantizeOptions, type QuantizeOptions, quantizeModel } from './quantize-method.js';
+import {
+  parseQuantizeOptions,
+  QUANTIZE_FIELDS,
+  type QuantizeOptions,
+  quantizeModel,
+} from './quantize-method.js';
 
 export interface MixedOptions extends QuantizeOptions {
   /** Allowed bit widths. */
@@ -19,22 +24,7 @@ export const mixedMethod: CompressionMethod<MixedOptions> = {
   summary: 'per-layer bit widths under a size budget (knapsack on measured loss increases)',
   needsCalibration: () => true,
   parseOptions: (raw: RawOptions, where) => {
-    checkKnownFields(
-      raw,
-      [
-        'candidates',
-        'budgetRatio',
-        'bits',
-        'scheme',
-        'granularity',
-        'adaquant',
-        'steps',
-        'learningRate',
-        'biasCorrection',
-        'rows',
-      ],
-      where,
-    );
+    checkKnownFields(raw, ['candidates', 'budgetRatio', ...QUANTIZE_FIELDS], where);
     const { candidates = [8, 4, 2], budgetRatio, ...rest } = raw;
     if (
       !Array.isArray(candidates) ||

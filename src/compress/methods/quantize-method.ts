@@ -42,7 +42,8 @@ export interface QuantizeOptions {
   rows: number;
 }
 
-const FIELDS = [
+/** The option fields of the quantize method (mixed accepts them too). */
+export const QUANTIZE_FIELDS = [
   'bits',
   'scheme',
   'granularity',
@@ -58,7 +59,7 @@ export function parseQuantizeOptions(
   where: string,
   defaults: Partial<QuantizeOptions> = {},
 ): QuantizeOptions {
-  checkKnownFields(raw, FIELDS, where);
+  checkKnownFields(raw, QUANTIZE_FIELDS, where);
   return {
     bits: intField(raw, 'bits', where, { min: 2, max: 8, fallback: defaults.bits ?? 8 }),
     scheme: enumField(raw, 'scheme', where, QUANT_SCHEMES, defaults.scheme ?? 'symmetric'),
