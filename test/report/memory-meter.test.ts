@@ -3,9 +3,20 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { buildMlp } from '../../src/models/mlp.js';
 import { externalMemory } from '../../src/report/external-memory.js';
-import { measureStep } from '../../src/report/memory-meter.js';
+import { type MeteredStep, measureStep } from '../../src/report/memory-meter.js';
 import { trainStepMeasured } from '../../src/train/step.js';
 import { useBackend } from '../helpers.js';
+
+/** One measured SGD step of `loss` with input x and the single weight w. */
+function measureSgdStep(x: tf.Tensor, w: tf.Variable, loss: MeteredStep['loss']) {
+  return measureStep({
+    variables: [w],
+    weights: [w],
+    optimizer: tf.train.sgd(0.1),
+    inputs: [x],
+    loss,
+  });
+}
 
 describe('memory meter', () => {
   it('matches hand-computed bytes for relu(x W) with SGD', async () => {
@@ -15,16 +26,10 @@ describe('memory meter', () => {
     const m = 50;
     const x = tf.randomNormal([B, n]);
     const w = tf.variable(tf.randomNormal([n, m]));
-    const { memory } = await measureStep({
-      variables: [w],
-      weights: [w],
-      optimizer: tf.train.sgd(0.1),
-      inputs: [x],
-      loss: (mark) => {
-        const s = tf.relu(tf.matMul(x, w)).sum() as tf.Scalar;
-        mark();
-        return s;
-      },
+    const { memory } = await measureSgdStep(x, w, (mark) => {
+      const s = tf.relu(tf.matMul(x, w)).sum() as tf.Scalar;
+      mark();
+      return s;
     });
     // Saved for backward: the matmul output [B, m], the relu output [B, m] and the scalar sum.
     assert.equal(memory.savedActivationBytes, 4 * (B * m + B * m + 1));
@@ -79,18 +84,12 @@ describe('memory meter', () => {
     const x = tf.randomNormal([8, 8]);
     const w = tf.variable(tf.randomNormal([8, 8]));
     const run = (external: number) =>
-      measureStep({
-        variables: [w],
-        weights: [w],
-        optimizer: tf.train.sgd(0.1),
-        inputs: [x],
-        loss: (mark) => {
-          const s = tf.matMul(x, w).sum() as tf.Scalar;
-          externalMemory.track(external);
-          mark();
-          externalMemory.release(external);
-          return s;
-        },
+      measureSgdStep(x, w, (mark) => {
+        const s = tf.matMul(x, w).sum() as tf.Scalar;
+        externalMemory.track(external);
+        mark();
+        externalMemory.release(external);
+        return s;
       });
     const plain = (await run(0)).memory;
     const withExt = (await run(1000)).memory;
@@ -108,19 +107,13 @@ describe('memory meter', () => {
     const x = tf.randomNormal([32, 32]);
     const w = tf.variable(tf.randomNormal([32, 32]));
     const run = (external: number) =>
-      measureStep({
-        variables: [w],
-        weights: [w],
-        optimizer: tf.train.sgd(0.1),
-        inputs: [x],
-        loss: (mark) => {
-          // Held and freed before the step allocates anything: it never meets the tensor peak.
-          externalMemory.track(external);
-          externalMemory.release(external);
-          const s = tf.matMul(x, w).sum() as tf.Scalar;
-          mark();
-          return s;
-        },
+      measureSgdStep(x, w, (mark) => {
+        // Held and freed before the step allocates anything: it never meets the tensor peak.
+        externalMemory.track(external);
+        externalMemory.release(external);
+        const s = tf.matMul(x, w).sum() as tf.Scalar;
+        mark();
+        return s;
       });
     const plain = (await run(0)).memory;
     const withExt = (await run(64)).memory;
@@ -133,17 +126,11 @@ describe('memory meter', () => {
     await useBackend('cpu');
     const x = tf.randomNormal([64, 64]);
     const w = tf.variable(tf.randomNormal([64, 64]));
-    const { memory } = await measureStep({
-      variables: [w],
-      weights: [w],
-      optimizer: tf.train.sgd(0.1),
-      inputs: [x],
-      loss: (mark) => {
-        const y = tf.matMul(x, w);
-        const s = y.reshape([16, 256]).reshape([4096]).sum() as tf.Scalar;
-        mark();
-        return s;
-      },
+    const { memory } = await measureSgdStep(x, w, (mark) => {
+      const y = tf.matMul(x, w);
+      const s = y.reshape([16, 256]).reshape([4096]).sum() as tf.Scalar;
+      mark();
+      return s;
     });
     assert.equal(memory.savedActivationBytes, 4 * (64 * 64 + 1));
     tf.dispose([x, w]);
