@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { buildCli } from '../../src/cli/program.js';
+import { tempDir } from '../temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'frugal-act-cli-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('frugal-act-cli-');
 
 /** Runs the CLI in this process; returns what it printed and the error message, if any. */
 async function cli(...args: string[]): Promise<{ stdout: string; error: string }> {

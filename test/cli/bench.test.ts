@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { benchCommand } from '../../src/cli/commands/bench.js';
 import { useBackend } from '../helpers.js';
+import { tempDir } from '../temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'frugal-bench-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('frugal-bench-');
 
 describe('frugal bench', () => {
   it('times and measures each requested model and backend, writes JSON, leaks nothing', async () => {

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { type CompressCommandOptions, compressCommand } from '../../src/cli/commands/compress.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { saveModel } from '../../src/io/model-files.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { useBackend } from '../helpers.js';
-import { runCli } from './run-cli.js';
+import { tempDir } from '../temp-dir.js';
+import { runCli as cli } from './run-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-compress-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('frugal-cli-compress-');
 const modelDir = join(dir, 'mlp');
 const opts: CompressCommandOptions = {
   out: join(dir, 'unused'),
@@ -32,8 +31,6 @@ async function quiet<T>(f: () => Promise<T>): Promise<T> {
     console.log = log;
   }
 }
-
-const cli = runCli;
 
 before(async () => {
   await useBackend('cpu');

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { rematTapeBits, type TrainCommandOptions } from '../../src/cli/commands/train.js';
-import { runCli } from './run-cli.js';
+import { tempDir } from '../temp-dir.js';
+import { runCli as cli } from './run-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'frugal-plan-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-const cli = runCli;
+const dir = tempDir('frugal-plan-');
 
 const small = [
   '--model',

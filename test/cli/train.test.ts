@@ -1,14 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { runCli } from './run-cli.js';
+import { describe, it } from 'node:test';
+import { tempDir } from '../temp-dir.js';
+import { runCli as cli } from './run-cli.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'frugal-cli-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-const cli = runCli;
+const dir = tempDir('frugal-cli-');
 
 describe('frugal CLI', () => {
   it('--help explains every command', async () => {

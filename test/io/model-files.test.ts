@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { writeJsonAtomic } from '../../src/io/atomic-write.js';
@@ -10,9 +9,9 @@ import { loadModel, saveModel } from '../../src/io/model-files.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
+import { tempDir } from '../temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'frugal-io-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('frugal-io-');
 
 describe('model files', () => {
   it('round-trips a Transformer (custom layers) through model.json + weights.bin, then predicts and fits', async () => {

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
   decodeKernel,
@@ -15,9 +14,9 @@ import { isNMMask } from '../../../src/compress/sparsity/nm-mask.js';
 import { makeRng, normal } from '../../../src/engine/random.js';
 import { loadModel, saveModel } from '../../../src/io/model-files.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../../helpers.js';
+import { tempDir } from '../../temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'frugal-packed-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir('frugal-packed-');
 
 const codec = (bits: number, n = 0, m = 0): KernelCodec => ({
   bits,
