@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeRng } from '../../src/engine/random.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { BACKENDS, useBackend } from '../helpers.js';
-import { gradsOn, randomValues, relativeError } from './reference.js';
+import { gradsOn, randomValues, relativeError, spreadFilter } from './reference.js';
 
 interface ConvCase {
   n: number;
@@ -103,22 +103,8 @@ describe('fast Conv2D gradients match stock tfjs', () => {
           return tf.sum(tf.mul(y, r(y))) as tf.Scalar;
         };
         // The same convolution with zeros spread into the filter, no dilation (stock can do it).
-        const spreadFilter = (b: tf.Tensor) => {
-          const [dh, dw] = k.d;
-          const eh = (k.k - 1) * dh + 1;
-          const ew = (k.k - 1) * dw + 1;
-          const rows = tf.buffer([eh, ew, k.k * k.k], 'float32');
-          for (let a = 0; a < k.k; a++)
-            for (let c = 0; c < k.k; c++) rows.set(1, a * dh, c * dw, a * k.k + c);
-          return tf
-            .matMul(
-              rows.toTensor().reshape([eh * ew, k.k * k.k]),
-              b.reshape([k.k * k.k, k.c * k.f]),
-            )
-            .reshape([eh, ew, k.c, k.f]) as tf.Tensor4D;
-        };
         const spread = (a: tf.Tensor, b: tf.Tensor) => {
-          const y = tf.conv2d(a as tf.Tensor4D, spreadFilter(b), 1, k.pad);
+          const y = tf.conv2d(a as tf.Tensor4D, spreadFilter(b, k.d), 1, k.pad);
           return tf.sum(tf.mul(y, r(y))) as tf.Scalar;
         };
         const [fx, fw] = await gradsOn(backend, 'fast', [x, w], dilated);

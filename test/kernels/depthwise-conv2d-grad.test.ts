@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { BACKENDS } from '../helpers.js';
-import { gradsOn, randomValues, relativeError } from './reference.js';
+import { gradsOn, randomValues, relativeError, spreadFilter } from './reference.js';
 
 const cases = [
   { n: 2, h: 7, w: 6, c: 3, m: 1, k: 3, s: 1, d: 1, pad: 'same' as const },
@@ -11,17 +11,6 @@ const cases = [
   { n: 2, h: 9, w: 8, c: 2, m: 2, k: 3, s: 1, d: 2, pad: 'same' as const },
   { n: 1, h: 7, w: 7, c: 3, m: 1, k: 2, s: 1, d: 3, pad: 'valid' as const },
 ];
-
-/** The filter with zeros spread between taps: an undilated filter stock tfjs can differentiate. */
-function spreadFilter(b: tf.Tensor, k: number, d: number): tf.Tensor4D {
-  const [, , c, m] = b.shape;
-  const e = (k - 1) * d + 1;
-  const taps = tf.buffer([e, e, k * k], 'float32');
-  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) taps.set(1, i * d, j * d, i * k + j);
-  return tf
-    .matMul(taps.toTensor().reshape([e * e, k * k]), b.reshape([k * k, c * m]))
-    .reshape([e, e, c, m]) as tf.Tensor4D;
-}
 
 describe('fast DepthwiseConv2dNative gradients match stock tfjs', () => {
   for (const backend of BACKENDS) {
@@ -41,7 +30,7 @@ describe('fast DepthwiseConv2dNative gradients match stock tfjs', () => {
           weigh(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.s, k.pad, 'NHWC', k.d));
         // Stock gradients do not support dilation: the reference spreads the filter instead.
         const stockLoss = (a: tf.Tensor, b: tf.Tensor) =>
-          weigh(tf.depthwiseConv2d(a as tf.Tensor4D, spreadFilter(b, k.k, k.d), k.s, k.pad));
+          weigh(tf.depthwiseConv2d(a as tf.Tensor4D, spreadFilter(b, k.d), k.s, k.pad));
         const [fx, fw] = await gradsOn(backend, 'fast', [x, w], fastLoss);
         const [sx, sw] = await gradsOn('cpu', 'stock', [x, w], stockLoss);
         assert.ok(relativeError(fx, sx) < 1e-5, `dX case ${i}: ${relativeError(fx, sx)}`);

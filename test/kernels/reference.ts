@@ -44,3 +44,20 @@ export function relativeError(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   }
   return diff / Math.max(scale, 1);
 }
+
+/**
+ * A square filter [K,K,C,F] with zeros spread between its taps for dilation d: the undilated
+ * filter [(K-1)*dh+1, (K-1)*dw+1, C, F] whose convolution equals the dilated one, which stock
+ * tfjs can differentiate.
+ */
+export function spreadFilter(b: tf.Tensor, d: number | [number, number]): tf.Tensor4D {
+  const [k, , c, f] = b.shape;
+  const [dh, dw] = typeof d === 'number' ? [d, d] : d;
+  const eh = (k - 1) * dh + 1;
+  const ew = (k - 1) * dw + 1;
+  const taps = tf.buffer([eh, ew, k * k], 'float32');
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) taps.set(1, i * dh, j * dw, i * k + j);
+  return tf
+    .matMul(taps.toTensor().reshape([eh * ew, k * k]), b.reshape([k * k, c * f]))
+    .reshape([eh, ew, c, f]) as tf.Tensor4D;
+}
