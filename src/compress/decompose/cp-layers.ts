@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LayerDecomposition } from './config.js';
+import { inProjection, outProjection } from './conv-projections.js';
 import { convCost, cpCost } from './cost.js';
 import { cpAdmmQuantized } from './cp-admm.js';
 import { stabilizedCp } from './cp-stabilize.js';
@@ -83,22 +84,12 @@ export function cpConvLayers(
     );
   }
   const [ah, aw, as, at] = cp.factors;
-  const wIn = toTensor(as.data, [1, 1, c.cin, rank]);
+  const input = inProjection(c, as, `${c.name}_cp_in`);
   const wH = toTensor(ah.data, [c.kh, 1, rank, 1]);
   const wW = toTensor(aw.data, [1, c.kw, rank, 1]);
-  const outT = new Float64Array(rank * c.cout);
-  for (let i = 0; i < c.cout; i++)
-    for (let j = 0; j < rank; j++) outT[j * c.cout + i] = at.data[i * rank + j];
-  const wOut = toTensor(outT, [1, 1, rank, c.cout]);
-  const bias = c.bias ? [tf.tensor1d(c.bias)] : [];
+  const output = outProjection(c, at, `${c.name}_cp_out`);
   const layers = [
-    tf.layers.conv2d({
-      filters: rank,
-      kernelSize: 1,
-      useBias: false,
-      name: `${c.name}_cp_in`,
-      weights: [wIn],
-    }),
+    input.layer,
     tf.layers.depthwiseConv2d({
       kernelSize: [c.kh, 1],
       strides: [c.strides[0], 1],
@@ -117,14 +108,7 @@ export function cpConvLayers(
       name: `${c.name}_cp_h`,
       weights: [wW],
     }),
-    tf.layers.conv2d({
-      filters: c.cout,
-      kernelSize: 1,
-      useBias: c.bias !== null,
-      activation: c.activation as 'linear',
-      name: `${c.name}_cp_out`,
-      weights: [wOut, ...bias],
-    }),
+    output.layer,
   ];
-  return { layers, initialWeights: [wIn, wH, wW, wOut, ...bias] };
+  return { layers, initialWeights: [...input.weights, wH, wW, ...output.weights] };
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { tensorNorm } from '../linalg/tensor.js';
 import type { LayerDecomposition } from './config.js';
+import { inProjection, outProjection } from './conv-projections.js';
 import { convCost, tucker2Cost } from './cost.js';
 import { readConv } from './layer-info.js';
 import { resolveTucker2Ranks } from './rank-resolve.js';
@@ -18,22 +19,11 @@ export function tucker2Replacement(
   const c = readConv(layer);
   const [r1, r2] = resolveTucker2Ranks(c, { ...settings, method: 'tucker2' });
   const t = tucker2(c.kernel, r1, r2);
-  const wIn = toTensor(t.uIn.data, [1, 1, c.cin, r1]);
+  const input = inProjection(c, t.uIn, `${c.name}_tk_in`);
   const wCore = toTensor(t.core.data, [c.kh, c.kw, r1, r2]);
-  // 1x1 kernel [1, 1, r2, cout] = U_out^T.
-  const outT = new Float64Array(r2 * c.cout);
-  for (let i = 0; i < c.cout; i++)
-    for (let j = 0; j < r2; j++) outT[j * c.cout + i] = t.uOut.data[i * r2 + j];
-  const wOut = toTensor(outT, [1, 1, r2, c.cout]);
-  const bias = c.bias ? [tf.tensor1d(c.bias)] : [];
+  const output = outProjection(c, t.uOut, `${c.name}_tk_out`);
   const layers = [
-    tf.layers.conv2d({
-      filters: r1,
-      kernelSize: 1,
-      useBias: false,
-      name: `${c.name}_tk_in`,
-      weights: [wIn],
-    }),
+    input.layer,
     tf.layers.conv2d({
       filters: r2,
       kernelSize: [c.kh, c.kw],
@@ -44,14 +34,7 @@ export function tucker2Replacement(
       name: `${c.name}_tk_core`,
       weights: [wCore],
     }),
-    tf.layers.conv2d({
-      filters: c.cout,
-      kernelSize: 1,
-      useBias: c.bias !== null,
-      activation: c.activation as 'linear',
-      name: `${c.name}_tk_out`,
-      weights: [wOut, ...bias],
-    }),
+    output.layer,
   ];
   const before = convCost(c);
   const after = tucker2Cost(c, r1, r2);
@@ -61,7 +44,7 @@ export function tucker2Replacement(
   const norm = tensorNorm(c.kernel);
   return {
     layers,
-    initialWeights: [wIn, wCore, wOut, ...bias],
+    initialWeights: [...input.weights, wCore, ...output.weights],
     report: {
       layer: c.name,
       method: 'tucker2',
