@@ -4,14 +4,36 @@ import type { LayerDecomposition } from './config.js';
 import { convCost, cpCost, denseCost, svdCost, ttmCost, tucker2Cost } from './cost.js';
 import type { ConvInfo, DenseInfo } from './layer-info.js';
 
-function budgetOf(s: LayerDecomposition, paramsBefore: number): number | null {
+/** The parameter budget given by ratio or maxParams; throws when the settings give no size at all. */
+function budgetOf(name: string, s: LayerDecomposition, paramsBefore: number): number {
   if (s.ratio !== undefined) return Math.floor(s.ratio * paramsBefore);
   if (s.maxParams !== undefined) return s.maxParams;
-  return null;
+  throw new Error(`layer '${name}': give one of rank, energy, ratio, maxParams for ${s.method}`);
 }
 
-function needSize(name: string, s: LayerDecomposition): never {
-  throw new Error(`layer '${name}': give one of rank, energy, ratio, maxParams for ${s.method}`);
+/**
+ * The explicit rank of a method with one rank and no energy criterion (CP, TTM), or undefined
+ * when the settings size it by budget.
+ */
+function singleRank(
+  name: string,
+  s: LayerDecomposition,
+  label: string,
+  method: string,
+): number | undefined {
+  if (s.rank !== undefined) {
+    if (typeof s.rank !== 'number')
+      throw new Error(
+        `layer '${name}': ${label} takes a single rank, got ${JSON.stringify(s.rank)}`,
+      );
+    return s.rank;
+  }
+  if (s.energy !== undefined) {
+    throw new Error(
+      `layer '${name}': energy is not defined for ${method}; give rank, ratio or maxParams`,
+    );
+  }
+  return undefined;
 }
 
 function tooSmall(name: string, method: string, budget: number, needed: number): never {
@@ -43,8 +65,7 @@ export function resolveSvdRank(d: DenseInfo, s: LayerDecomposition): number {
     return s.rank;
   }
   if (s.energy !== undefined) return rankForEnergy(singularValues(d.kernel), s.energy);
-  const budget = budgetOf(s, denseCost(d).params);
-  if (budget === null) needSize(d.name, s);
+  const budget = budgetOf(d.name, s, denseCost(d).params);
   const r = Math.min(max, Math.floor((budget - svdCost(d, 0).params) / (d.inDim + d.units)));
   if (r < 1) tooSmall(d.name, 'svd', budget, svdCost(d, 1).params);
   return r;
@@ -67,8 +88,7 @@ export function resolveTucker2Ranks(c: ConvInfo, s: LayerDecomposition): [number
       rankForEnergy(singularValues(unfold(c.kernel, 3)), e),
     ];
   }
-  const budget = budgetOf(s, convCost(c).params);
-  if (budget === null) needSize(c.name, s);
+  const budget = budgetOf(c.name, s, convCost(c).params);
   for (let r1 = c.cin; r1 >= 1; r1--) {
     const r2 = Math.max(1, Math.min(c.cout, Math.round((r1 * c.cout) / c.cin)));
     if (tucker2Cost(c, r1, r2).params <= budget) return [r1, r2];
@@ -77,18 +97,9 @@ export function resolveTucker2Ranks(c: ConvInfo, s: LayerDecomposition): [number
 }
 
 export function resolveCpRank(c: ConvInfo, s: LayerDecomposition): number {
-  if (s.rank !== undefined) {
-    if (typeof s.rank !== 'number')
-      throw new Error(`layer '${c.name}': CP takes a single rank, got ${JSON.stringify(s.rank)}`);
-    return s.rank;
-  }
-  if (s.energy !== undefined) {
-    throw new Error(
-      `layer '${c.name}': energy is not defined for ${s.method}; give rank, ratio or maxParams`,
-    );
-  }
-  const budget = budgetOf(s, convCost(c).params);
-  if (budget === null) needSize(c.name, s);
+  const rank = singleRank(c.name, s, 'CP', `${s.method}`);
+  if (rank !== undefined) return rank;
+  const budget = budgetOf(c.name, s, convCost(c).params);
   const r = Math.floor((budget - cpCost(c, 0).params) / (c.cin + c.kh + c.kw + c.cout));
   if (r < 1) tooSmall(c.name, s.method ?? 'cp', budget, cpCost(c, 1).params);
   return r;
@@ -100,18 +111,9 @@ export function resolveTtmRank(
   inF: number[],
   outF: number[],
 ): number {
-  if (s.rank !== undefined) {
-    if (typeof s.rank !== 'number')
-      throw new Error(`layer '${d.name}': TTM takes a single rank, got ${JSON.stringify(s.rank)}`);
-    return s.rank;
-  }
-  if (s.energy !== undefined) {
-    throw new Error(
-      `layer '${d.name}': energy is not defined for ttm; give rank, ratio or maxParams`,
-    );
-  }
-  const budget = budgetOf(s, denseCost(d).params);
-  if (budget === null) needSize(d.name, s);
+  const rank = singleRank(d.name, s, 'TTM', 'ttm');
+  if (rank !== undefined) return rank;
+  const budget = budgetOf(d.name, s, denseCost(d).params);
   if (ttmCost(d, inF, outF, 1).params > budget)
     tooSmall(d.name, 'ttm', budget, ttmCost(d, inF, outF, 1).params);
   let r = 1;
