@@ -29,13 +29,11 @@ async function trainCnn(backend: string, kernels: 'fast' | 'stock') {
     });
     const optimizer = tf.train.adam(1e-2);
     const losses: number[] = [];
-    for (const b of batches(data, 'train', 16, { shuffle: true, seed: 1 })) {
-      losses.push(trainStep({ model, optimizer }, b));
-      tf.dispose([b.xs, b.ys]);
-    }
-    for (const b of batches(data, 'train', 16, { shuffle: true, seed: 2 })) {
-      losses.push(trainStep({ model, optimizer }, b));
-      tf.dispose([b.xs, b.ys]);
+    for (const seed of [1, 2]) {
+      for (const b of batches(data, 'train', 16, { shuffle: true, seed })) {
+        losses.push(trainStep({ model, optimizer }, b));
+        tf.dispose([b.xs, b.ys]);
+      }
     }
     const weights = model.getWeights().map((w) => w.dataSync() as Float32Array);
     model.dispose();
