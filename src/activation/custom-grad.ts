@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { freeSummedGrads, recordInputGrads } from './fan-in-grads.js';
 import { currentChunk, routeGrads, tapeInputs } from './weight-grad-sink.js';
 
 export interface CompressedOp {
@@ -34,6 +35,7 @@ export function compressedOp(
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const g = Array.isArray(dy) ? dy[0] : dy;
         const owned = g.id > outputId;
+        if (chunk === null) freeSummedGrads(outputId, g);
         const grads = tf.tidy(() =>
           gradFunc(g, saved, () => {
             if (owned) g.dispose();
@@ -42,6 +44,12 @@ export function compressedOp(
         if (owned && !grads.includes(g)) g.dispose();
         // The saved state is consumed: free it now rather than when the whole backward ends.
         for (const t of saved) t.dispose();
+        if (chunk === null)
+          recordInputGrads(
+            inputs,
+            grads,
+            inputs.map((x) => x instanceof tf.Variable),
+          );
         return routeGrads(chunk, inputs, shown, grads);
       },
     };
