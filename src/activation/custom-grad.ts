@@ -6,9 +6,16 @@ export interface CompressedOp {
   value: tf.Tensor;
   /**
    * Gradients for each input, in order. `freeDy` frees dy early (once no longer needed) when it
-   * belongs to the backward pass; it is freed after gradFunc in any case.
+   * belongs to the backward pass; it is freed after gradFunc in any case. `dyOwned`: dy belongs
+   * to the backward pass (no one reads it after this gradFunc), so its buffer may be reused for
+   * an input gradient (see chunkedBackward).
    */
-  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[], freeDy: () => void) => tf.Tensor[];
+  gradFunc: (
+    dy: tf.Tensor,
+    saved: tf.Tensor[],
+    freeDy: () => void,
+    dyOwned: boolean,
+  ) => tf.Tensor[];
 }
 
 /**
@@ -37,9 +44,14 @@ export function compressedOp(
         const owned = g.id > outputId;
         if (chunk === null) freeSummedGrads(outputId, g);
         const grads = tf.tidy(() =>
-          gradFunc(g, saved, () => {
-            if (owned) g.dispose();
-          }),
+          gradFunc(
+            g,
+            saved,
+            () => {
+              if (owned) g.dispose();
+            },
+            owned,
+          ),
         );
         if (owned && !grads.includes(g)) g.dispose();
         // The saved state is consumed: free it now rather than when the whole backward ends.

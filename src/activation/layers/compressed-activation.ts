@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
+import { chunkedBackward } from '../chunked-backward.js';
 import { compressedOp } from '../custom-grad.js';
-import { savedBytes, saveList, splitSaved } from '../saved.js';
+import { rowsPerChunk } from '../row-chunks.js';
+import { restoreRowsOf, savedBytes, saveList, splitSaved } from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedActivationArgs extends CompressedLayerArgs {
@@ -40,7 +42,21 @@ export class CompressedActivation extends CompressedLayer {
         this.lastExactBytes = 4 * x.size;
         return {
           value: applyActivation(this.activation, x),
-          gradFunc: (dy, saved) => [act.restore(splitSaved(saved, [act])[0])(dy)],
+          // A chunk of rows at a time: the mask (or codes) is expanded for those rows only, and
+          // dx goes into dy's buffer where it may (chunkedBackward).
+          gradFunc: (dy, saved, freeDy, dyOwned) => {
+            const s = splitSaved(saved, [act])[0];
+            if (dy.rank === 0) return [act.restore(s)(dy)];
+            const n = dy.shape[0];
+            const g = chunkedBackward(
+              dy,
+              rowsPerChunk(n, (4 * dy.size) / n),
+              (d, first, count) => ({ dx: restoreRowsOf(act, s, first, count)(d), params: [] }),
+              freeDy,
+              dyOwned,
+            );
+            return [g.dx];
+          },
         };
       });
     });

@@ -103,7 +103,7 @@ export class CompressedBatchNorm extends CompressedLayer {
           // dx = invStd * gamma * (dy - sum(dy)/m - xhat * sum(dy * xhat)/m): one pass over row
           // chunks for the two sums (= dbeta, dgamma), one for dx, so only rows of xhat are
           // ever rebuilt and no full-size temporary besides dx exists.
-          gradFunc: (dy, saved, freeDy) => {
+          gradFunc: (dy, saved, freeDy, dyOwned) => {
             const [sx, ss] = splitSaved(saved, parts);
             const [mu, is] = tf.split(st.restore(ss), 2);
             const xhatRows = (first: number, count: number) => {
@@ -145,6 +145,7 @@ export class CompressedBatchNorm extends CompressedLayer {
                 return { dx, params: [] };
               },
               freeDy,
+              dyOwned,
             );
             tf.dispose([mu, is]);
             return [g.dx, dgamma, dbeta];

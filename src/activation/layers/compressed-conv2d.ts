@@ -125,7 +125,7 @@ export class CompressedConv2D extends CompressedLayer {
         this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
         return {
           value: fusedRelu ? z : applyActivation(this.activation, z),
-          gradFunc: (dy, saved, freeDy) => {
+          gradFunc: (dy, saved, freeDy, dyOwned) => {
             const [sx, sa] = splitSaved(saved, parts);
             const n = x.shape[0];
             const rows = rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n);
@@ -144,6 +144,7 @@ export class CompressedConv2D extends CompressedLayer {
                 return { dx, params };
               },
               freeDy,
+              dyOwned,
             );
             return [g.dx, ...g.params];
           },

@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs';
+import { hostArrays } from '../kernels/host-arrays.js';
+
+/** Builds a tensor from chunks of rows (leading axis) given in order. */
+export interface RowWriter {
+  /** Writes `part` as rows `first` .. `first + part.shape[0] - 1`, then frees it. */
+  write(first: number, part: tf.Tensor): void;
+  /** The finished tensor. */
+  finish(): tf.Tensor;
+}
+
+interface RefCounting {
+  refCount(dataId: tf.DataId): number;
+}
+
+/** Backends whose tensors' storage can be written directly (cpu: JS arrays, wasm: its heap). */
+function directBackend(): 'cpu' | 'wasm' | null {
+  const name = tf.getBackend();
+  return name === 'cpu' || name === 'wasm' ? name : null;
+}
+
+/**
+ * `t`'s buffer may be overwritten: the caller owns `t` (no one reads it afterwards) and no other
+ * tensor shares its storage. Only on wasm, where every view of a buffer is counted in its refCount
+ * (reshape); the cpu backend's contiguous slices share arrays without counting.
+ */
+function canOverwrite(t: tf.Tensor): boolean {
+  if (tf.getBackend() !== 'wasm' || t.dtype !== 'float32') return false;
+  return (tf.backend() as unknown as RefCounting).refCount(t.dataId) === 1;
+}
+
+/**
+ * A writer of a float32 tensor of `shape`. On cpu and wasm the rows go straight into one buffer
+ * (a concat of the parts would hold them and the result together: twice the tensor). `reuse`, a
+ * tensor the caller owns and reads only a chunk ahead of the writes (row i's part is computed
+ * from rows <= i of it), becomes that buffer when its storage may be overwritten (wasm, not shared).
+ * Other backends keep the parts and concat them.
+ */
+export function rowWriter(shape: number[], reuse: tf.Tensor | null = null): RowWriter {
+  const backend = directBackend();
+  const size = tf.util.sizeFromShape(shape);
+  if (backend === null) {
+    const parts: tf.Tensor[] = [];
+    return {
+      write: (_first, part) => {
+        parts.push(part);
+      },
+      finish: () => {
+        const out = parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+        if (parts.length > 1) tf.dispose(parts);
+        return out;
+      },
+    };
+  }
+  const host = hostArrays(backend, tf.backend());
+  const target =
+    reuse !== null && reuse.size === size && canOverwrite(reuse)
+      ? reuse
+      : tf.engine().makeTensorFromTensorInfo(host.output(shape));
+  const rowSize = size / shape[0];
+  return {
+    write: (first, part) => {
+      if (part.size !== part.shape[0] * rowSize || part.dtype !== 'float32')
+        throw new Error(`rowWriter: part [${part.shape}] does not match rows of [${shape}]`);
+      // Views taken after every allocation (a wasm heap growth detaches earlier views).
+      const src = host.view(part);
+      host.view(target).set(src, first * rowSize);
+      if (part !== target) part.dispose();
+    },
+    finish: () => (tf.util.arraysEqual(target.shape, shape) ? target : reshapeOwned(target, shape)),
+  };
+}
+
+function reshapeOwned(t: tf.Tensor, shape: number[]): tf.Tensor {
+  const r = tf.reshape(t, shape);
+  t.dispose();
+  return r;
+}
