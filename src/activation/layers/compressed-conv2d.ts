@@ -128,7 +128,9 @@ export class CompressedConv2D extends CompressedLayer {
           gradFunc: (dy, saved, freeDy, dyOwned) => {
             const [sx, sa] = splitSaved(saved, parts);
             const n = x.shape[0];
-            const rows = rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n);
+            // A strided conv's input gradient works on dy dilated by the strides.
+            const dilated = dy.size * this.strides[0] * this.strides[1];
+            const rows = rowsPerChunk(n, (4 * Math.max(dilated, x.size)) / n);
             const g = chunkedBackward(
               dy,
               rows,
