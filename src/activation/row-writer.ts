@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { hostArrays } from '../kernels/host-arrays.js';
+import { rowsPerChunk, sliceRows } from './row-chunks.js';
 
 /** Builds a tensor from chunks of rows (leading axis) given in order. */
 export interface RowWriter {
@@ -24,7 +25,7 @@ function directBackend(): 'cpu' | 'wasm' | null {
  * tensor shares its storage. Only on wasm, where every view of a buffer is counted in its refCount
  * (reshape); the cpu backend's contiguous slices share arrays without counting.
  */
-function canOverwrite(t: tf.Tensor): boolean {
+export function canOverwrite(t: tf.Tensor): boolean {
   if (tf.getBackend() !== 'wasm' || t.dtype !== 'float32') return false;
   return (tf.backend() as unknown as RefCounting).refCount(t.dataId) === 1;
 }
@@ -75,4 +76,29 @@ function reshapeOwned(t: tf.Tensor, shape: number[]): tf.Tensor {
   const r = tf.reshape(t, shape);
   t.dispose();
   return r;
+}
+
+/**
+ * `f` applied to `x` a chunk of rows at a time (rows, index of the first), each chunk's result written over those rows of x
+ * (row i of the result may depend on row i of x only), returned as a new view of x's buffer; null
+ * (nothing done) where x's buffer may not be overwritten. Only for an x the caller frees next and
+ * no one else reads (see isDonated): its values are gone.
+ */
+export function overwriteRows(
+  x: tf.Tensor,
+  f: (rows: tf.Tensor, first: number) => tf.Tensor,
+): tf.Tensor | null {
+  if (x.rank === 0 || !canOverwrite(x)) return null;
+  const n = x.shape[0];
+  const rows = rowsPerChunk(n, (4 * x.size) / n);
+  const writer = rowWriter(x.shape, x);
+  for (let first = 0; first < n; first += rows) {
+    const count = Math.min(rows, n - first);
+    const part = sliceRows(x, first, count);
+    const y = tf.tidy(() => f(part, first));
+    if (y !== part) part.dispose();
+    writer.write(first, y);
+  }
+  writer.finish();
+  return tf.reshape(x, x.shape);
 }

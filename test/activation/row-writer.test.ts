@@ -94,7 +94,7 @@ for (const backend of BACKENDS) {
       const whole = run(1 << 20);
       const chunked = run(4 * 5 * 4 * 3 * 2); // chunks of 2 samples
       whole.forEach((t, i) => {
-        assert.ok(maxAbsDiff(t, chunked[i]) < 1e-5, `gradient ${i}`);
+        assert.ok(maxAbsDiff(t, chunked[i]) < 1e-4, `gradient ${i}`); // summed in another order
       });
       assert.ok(maxAbsDiff(chunked[0], want) < 1e-4);
       tf.dispose([...whole, ...chunked]);

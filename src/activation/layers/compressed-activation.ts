@@ -3,7 +3,9 @@ import { type ActivationName, applyActivation, normalizeActivation } from '../ac
 import { saveActivationGrad } from '../activation-save.js';
 import { chunkedBackward } from '../chunked-backward.js';
 import { compressedOp } from '../custom-grad.js';
+import { isDonated } from '../donated-inputs.js';
 import { rowsPerChunk } from '../row-chunks.js';
+import { overwriteRows } from '../row-writer.js';
 import { restoreRowsOf, savedBytes, saveList, splitSaved } from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
@@ -41,7 +43,11 @@ export class CompressedActivation extends CompressedLayer {
         this.lastSavedBytes = savedBytes([act]);
         this.lastExactBytes = 4 * x.size;
         return {
-          value: applyActivation(this.activation, x),
+          // Written over x where the caller frees x next and only a copy of it is kept (mask).
+          value:
+            (this.activation === 'relu' && this.actBits !== 32 && isDonated(x)
+              ? overwriteRows(x, (r) => applyActivation(this.activation, r))
+              : null) ?? applyActivation(this.activation, x),
           // A chunk of rows at a time: the mask (or codes) is expanded for those rows only, and
           // dx goes into dy's buffer where it may (chunkedBackward).
           gradFunc: (dy, saved, freeDy, dyOwned) => {

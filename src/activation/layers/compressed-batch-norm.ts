@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../chunked-backward.js';
 import { compressedOp } from '../custom-grad.js';
+import { isDonated } from '../donated-inputs.js';
 import { rowsPerChunk, sliceRows } from '../row-chunks.js';
+import { overwriteRows } from '../row-writer.js';
 import {
   restoreRowsOf,
   type Saved,
@@ -99,7 +101,11 @@ export class CompressedBatchNorm extends CompressedLayer {
         this.lastSavedBytes = savedBytes(parts);
         this.lastExactBytes = 4 * (x.size + 2 * invStd.size);
         return {
-          value: tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon),
+          // Written over x where the caller frees x next (x is saved quantized, a copy).
+          value:
+            (this.actBits !== 32 && isDonated(x)
+              ? overwriteRows(x, (r) => tf.batchNorm(r, mean, variance, beta, gamma, this.epsilon))
+              : null) ?? tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon),
           // dx = invStd * gamma * (dy - sum(dy)/m - xhat * sum(dy * xhat)/m): one pass over row
           // chunks for the two sums (= dbeta, dgamma), one for dx, so only rows of xhat are
           // ever rebuilt and no full-size temporary besides dx exists.
