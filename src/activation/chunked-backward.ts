@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { sliceRows } from './row-chunks.js';
-import { type RowWriter, rowWriter } from './row-writer.js';
+import { type RowWriter, rowAccumulator, rowWriter } from './row-writer.js';
 
 /** What one chunk contributes: its rows of the input gradient and its share of the weight grads. */
 export interface ChunkGrads {
@@ -16,7 +16,8 @@ export interface ChunkGrads {
  * straight into one buffer (see rowWriter; no concat holding parts and result together), which is
  * dy's own when `dyOwned` (dy is read by no one else afterwards), the backend allows it and dx has
  * dy's size: the peak is then dy and one chunk's temporaries. Otherwise `freeDy` is called once
- * the last chunk has read dy.
+ * the last chunk has read dy. With `addTo` (a gradient the caller owns, of dx's size, whose buffer
+ * may be written), the rows are added into it instead, and it is returned as dx.
  */
 export function chunkedBackward(
   dy: tf.Tensor,
@@ -24,6 +25,7 @@ export function chunkedBackward(
   chunk: (dyRows: tf.Tensor, first: number, count: number) => ChunkGrads,
   freeDy: () => void,
   dyOwned = false,
+  addTo: tf.Tensor | null = null,
 ): ChunkGrads {
   const n = dy.shape[0];
   if (!Number.isInteger(rows) || rows < 1)
@@ -36,9 +38,13 @@ export function chunkedBackward(
     const dyRows = count === n ? dy : sliceRows(dy, first, count);
     const g = chunk(dyRows, first, count);
     if (dyRows !== dy && dyRows !== g.dx) dyRows.dispose();
-    if (count === n) single = g.dx;
+    const add = addTo !== null && addTo.size === g.dx.size * (n / count) ? addTo : null;
+    if (count === n && add === null) single = g.dx;
     else {
-      writer ??= rowWriter([n, ...g.dx.shape.slice(1)], dyOwned ? dy : null);
+      writer ??=
+        add !== null
+          ? rowAccumulator(add)
+          : rowWriter([n, ...g.dx.shape.slice(1)], dyOwned ? dy : null);
       writer.write(first, g.dx);
     }
     if (sums === null) sums = g.params;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { freeSummedGrads, recordInputGrads } from './fan-in-grads.js';
+import { noteGradient, siblingGradient } from './fork.js';
 import { currentChunk, routeGrads, tapeInputs } from './weight-grad-sink.js';
 
 export interface CompressedOp {
@@ -8,13 +9,16 @@ export interface CompressedOp {
    * Gradients for each input, in order. `freeDy` frees dy early (once no longer needed) when it
    * belongs to the backward pass; it is freed after gradFunc in any case. `dyOwned`: dy belongs
    * to the backward pass (no one reads it after this gradFunc), so its buffer may be reused for
-   * an input gradient (see chunkedBackward).
+   * an input gradient (see chunkedBackward). `addTo`: where the first input is one of several
+   * views of a forked tensor (fork.ts), a gradient another reader already returned, into which
+   * the first input's gradient may be added in place and returned (null: none).
    */
   gradFunc: (
     dy: tf.Tensor,
     saved: tf.Tensor[],
     freeDy: () => void,
     dyOwned: boolean,
+    addTo: tf.Tensor | null,
   ) => tf.Tensor[];
 }
 
@@ -51,11 +55,16 @@ export function compressedOp(
               if (owned) g.dispose();
             },
             owned,
+            chunk === null ? siblingGradient(inputs[0]) : null,
           ),
         );
         if (owned && !grads.includes(g)) g.dispose();
         // The saved state is consumed: free it now rather than when the whole backward ends.
         for (const t of saved) t.dispose();
+        if (chunk === null)
+          inputs.forEach((x, i) => {
+            noteGradient(x, grads[i]);
+          });
         if (chunk === null)
           recordInputGrads(
             inputs,

@@ -102,3 +102,29 @@ export function overwriteRows(
   writer.finish();
   return tf.reshape(x, x.shape);
 }
+
+/**
+ * A writer that adds the rows into `target`'s own buffer (target + rows) instead of making a new
+ * tensor: for a target the caller owns whose storage may be overwritten (canOverwrite).
+ */
+export function rowAccumulator(target: tf.Tensor): RowWriter {
+  const backend = directBackend();
+  if (backend === null || !canOverwrite(target))
+    throw new Error('rowAccumulator: the target buffer may not be written');
+  const host = hostArrays(backend, tf.backend());
+  const rowSize = target.size / target.shape[0];
+  return {
+    write: (first, part) => {
+      if (part.size !== part.shape[0] * rowSize || part.dtype !== 'float32')
+        throw new Error(
+          `rowAccumulator: part [${part.shape}] does not match rows of [${target.shape}]`,
+        );
+      const src = host.view(part);
+      const dst = host.view(target);
+      const at = first * rowSize;
+      for (let i = 0; i < src.length; i++) dst[at + i] += src[i];
+      part.dispose();
+    },
+    finish: () => target,
+  };
+}

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { withDonatedInputs } from './donated-inputs.js';
+import { fork } from './fork.js';
 
 interface GraphNode {
   inboundLayers: tf.layers.Layer[];
@@ -61,23 +62,24 @@ function run(
   return (xs, training) =>
     tf.tidy(() => {
       const live = new Map<number, tf.Tensor>([[inputId, xs]]);
+      // A layer output read by several layers is forked in training: each reader gets its own
+      // view, and the fork sums their gradients without tfjs's three-buffer add (fork.ts).
+      const views = new Map<number, tf.Tensor[]>();
       const left = new Map(uses);
       for (const s of steps) {
         const args = s.ins.map((id) => {
-          const t = live.get(id);
+          const t = views.get(id)?.shift() ?? live.get(id);
           if (!t) throw new Error(`streamingForward: missing input of layer '${s.layer.name}'`);
           return t;
         });
         // Inputs read for the last time (once, by this layer) are freed right after it: the
         // layer may write its output over them.
-        const last = args.filter(
-          (_, k) =>
-            overwrite &&
-            s.ins[k] !== inputId &&
-            s.ins[k] !== outputId &&
-            left.get(s.ins[k]) === 1 &&
-            s.ins.indexOf(s.ins[k]) === s.ins.lastIndexOf(s.ins[k]),
-        );
+        const last = args.filter((_, k) => {
+          const id = s.ins[k];
+          if (!overwrite || id === inputId || id === outputId) return false;
+          if (views.has(id)) return true;
+          return left.get(id) === 1 && s.ins.indexOf(id) === s.ins.lastIndexOf(id);
+        });
         const out = withDonatedInputs(
           last,
           () =>
@@ -87,16 +89,26 @@ function run(
         );
         const outs = Array.isArray(out) ? out : [out];
         s.outs.forEach((id, i) => {
-          live.set(id, outs[i]);
+          const readers = uses.get(id) ?? 0;
+          if (training && readers > 1 && id !== outputId) {
+            views.set(id, fork(outs[i], readers));
+            outs[i].dispose();
+          } else live.set(id, outs[i]);
         });
-        for (const id of s.ins) {
+        s.ins.forEach((id, k) => {
+          const queue = views.get(id);
+          if (queue) {
+            args[k].dispose();
+            if (queue.length === 0) views.delete(id);
+            return;
+          }
           const n = (left.get(id) ?? 1) - 1;
           left.set(id, n);
           if (n === 0 && id !== inputId && id !== outputId) {
             live.get(id)?.dispose();
             live.delete(id);
           }
-        }
+        });
       }
       const y = live.get(outputId);
       if (!y) throw new Error('streamingForward: the model output was never computed');

@@ -50,7 +50,7 @@ export class CompressedActivation extends CompressedLayer {
               : null) ?? applyActivation(this.activation, x),
           // A chunk of rows at a time: the mask (or codes) is expanded for those rows only, and
           // dx goes into dy's buffer where it may (chunkedBackward).
-          gradFunc: (dy, saved, freeDy, dyOwned) => {
+          gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
             const s = splitSaved(saved, [act])[0];
             if (dy.rank === 0) return [act.restore(s)(dy)];
             const n = dy.shape[0];
@@ -60,6 +60,7 @@ export class CompressedActivation extends CompressedLayer {
               (d, first, count) => ({ dx: restoreRowsOf(act, s, first, count)(d), params: [] }),
               freeDy,
               dyOwned,
+              addTo,
             );
             return [g.dx];
           },

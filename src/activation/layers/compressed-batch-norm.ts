@@ -109,7 +109,7 @@ export class CompressedBatchNorm extends CompressedLayer {
           // dx = invStd * gamma * (dy - sum(dy)/m - xhat * sum(dy * xhat)/m): one pass over row
           // chunks for the two sums (= dbeta, dgamma), one for dx, so only rows of xhat are
           // ever rebuilt and no full-size temporary besides dx exists.
-          gradFunc: (dy, saved, freeDy, dyOwned) => {
+          gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
             const [sx, ss] = splitSaved(saved, parts);
             const [mu, is] = tf.split(st.restore(ss), 2);
             const xhatRows = (first: number, count: number) => {
@@ -119,7 +119,9 @@ export class CompressedBatchNorm extends CompressedLayer {
               return xh;
             };
             const n = dy.shape[0];
-            const rows = rowsPerChunk(n, (4 * dy.size) / n);
+            // A chunk makes about four temporaries of its size (rows of xhat, products, sums):
+            // chunks of a quarter of the setting keep them within it.
+            const rows = rowsPerChunk(n, (16 * dy.size) / n);
             let dgamma: tf.Tensor = tf.zerosLike(gamma);
             let dbeta: tf.Tensor = tf.zerosLike(gamma);
             for (let first = 0; first < n; first += rows) {
@@ -152,6 +154,7 @@ export class CompressedBatchNorm extends CompressedLayer {
               },
               freeDy,
               dyOwned,
+              addTo,
             );
             tf.dispose([mu, is]);
             return [g.dx, dgamma, dbeta];

@@ -142,7 +142,7 @@ export class CompressedConv2D extends CompressedLayer {
         this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
         return {
           value: fusedRelu ? z : applyActivation(this.activation, z),
-          gradFunc: (dy, saved, freeDy, dyOwned) => {
+          gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
             const [sx, sa] = splitSaved(saved, parts);
             const n = x.shape[0];
             // A strided conv's input gradient works on dy dilated by the strides.
@@ -164,6 +164,7 @@ export class CompressedConv2D extends CompressedLayer {
               },
               freeDy,
               dyOwned,
+              addTo,
             );
             return [g.dx, ...g.params];
           },
