@@ -38,7 +38,7 @@ export function chunkedBackward(
     const dyRows = count === n ? dy : sliceRows(dy, first, count);
     const g = chunk(dyRows, first, count);
     if (dyRows !== dy && dyRows !== g.dx) dyRows.dispose();
-    const add = addTo !== null && addTo.size === g.dx.size * (n / count) ? addTo : null;
+    const add = addTo !== null && addTo.size * count === g.dx.size * n ? addTo : null;
     if (count === n && add === null) single = g.dx;
     else {
       writer ??=
