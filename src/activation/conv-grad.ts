@@ -17,34 +17,34 @@ export function padBefore(
 
 /** Inserts stride-1 zeros between the rows and columns of dy (the transpose of striding). */
 function dilate(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
-  let t = dy;
-  const [n, oh, ow, f] = t.shape;
-  if (sh > 1) {
-    t = tf
-      .pad(t.reshape([n, oh, 1, ow, f]), [
-        [0, 0],
-        [0, 0],
-        [0, sh - 1],
-        [0, 0],
-        [0, 0],
-      ])
-      .reshape([n, oh * sh, ow, f])
-      .slice([0, 0, 0, 0], [n, (oh - 1) * sh + 1, ow, f]) as tf.Tensor4D;
-  }
-  const h = t.shape[1];
-  if (sw > 1) {
-    t = tf
-      .pad(t.reshape([n, h, ow, 1, f]), [
-        [0, 0],
-        [0, 0],
-        [0, 0],
-        [0, sw - 1],
-        [0, 0],
-      ])
-      .reshape([n, h, ow * sw, f])
-      .slice([0, 0, 0, 0], [n, h, (ow - 1) * sw + 1, f]) as tf.Tensor4D;
-  }
-  return t;
+  const [n, , , f] = dy.shape;
+  const once = (t: tf.Tensor4D, axis: 1 | 2, s: number): tf.Tensor4D => {
+    if (s === 1) return t;
+    const [, th, tw] = t.shape;
+    const split = axis === 1 ? [n, th, 1, tw, f] : [n, th, tw, 1, f];
+    const pads: [number, number][] = [
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ];
+    pads[axis + 1] = [0, s - 1];
+    const joined = axis === 1 ? [n, th * s, tw, f] : [n, th, tw * s, f];
+    const size = axis === 1 ? [n, (th - 1) * s + 1, tw, f] : [n, th, (tw - 1) * s + 1, f];
+    // Each intermediate (reshape views included) is freed as soon as the next exists: under the
+    // caller's tidy they would otherwise all live until the end of the chunk.
+    const v = t.reshape(split);
+    const padded = tf.pad(v, pads);
+    v.dispose();
+    const flat = padded.reshape(joined);
+    padded.dispose();
+    const out = flat.slice([0, 0, 0, 0], size) as tf.Tensor4D;
+    flat.dispose();
+    if (t !== dy) t.dispose();
+    return out;
+  };
+  return once(once(dy, 1, sh), 2, sw);
 }
 
 /** Pads (negative amounts crop) along H and W of an NHWC tensor. */

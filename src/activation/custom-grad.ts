@@ -1,13 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
+import { freeSummedGrads, recordInputGrads } from './fan-in-grads.js';
+import { noteGradient, siblingGradient } from './fork.js';
 import { currentChunk, routeGrads, tapeInputs } from './weight-grad-sink.js';
 
 export interface CompressedOp {
   value: tf.Tensor;
   /**
    * Gradients for each input, in order. `freeDy` frees dy early (once no longer needed) when it
-   * belongs to the backward pass; it is freed after gradFunc in any case.
+   * belongs to the backward pass; it is freed after gradFunc in any case. `dyOwned`: dy belongs
+   * to the backward pass (no one reads it after this gradFunc), so its buffer may be reused for
+   * an input gradient (see chunkedBackward). `addTo`: where the first input is one of several
+   * views of a forked tensor (fork.ts), a gradient another reader already returned, into which
+   * the first input's gradient may be added in place and returned (null: none).
    */
-  gradFunc: (dy: tf.Tensor, saved: tf.Tensor[], freeDy: () => void) => tf.Tensor[];
+  gradFunc: (
+    dy: tf.Tensor,
+    saved: tf.Tensor[],
+    freeDy: () => void,
+    dyOwned: boolean,
+    addTo: tf.Tensor | null,
+  ) => tf.Tensor[];
 }
 
 /**
@@ -34,14 +46,31 @@ export function compressedOp(
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const g = Array.isArray(dy) ? dy[0] : dy;
         const owned = g.id > outputId;
+        if (chunk === null) freeSummedGrads(outputId, g);
         const grads = tf.tidy(() =>
-          gradFunc(g, saved, () => {
-            if (owned) g.dispose();
-          }),
+          gradFunc(
+            g,
+            saved,
+            () => {
+              if (owned) g.dispose();
+            },
+            owned,
+            chunk === null ? siblingGradient(inputs[0]) : null,
+          ),
         );
         if (owned && !grads.includes(g)) g.dispose();
         // The saved state is consumed: free it now rather than when the whole backward ends.
         for (const t of saved) t.dispose();
+        if (chunk === null)
+          inputs.forEach((x, i) => {
+            noteGradient(x, grads[i]);
+          });
+        if (chunk === null)
+          recordInputGrads(
+            inputs,
+            grads,
+            inputs.map((x) => x instanceof tf.Variable),
+          );
         return routeGrads(chunk, inputs, shown, grads);
       },
     };

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { withDonatedInputs } from './donated-inputs.js';
+import { fork } from './fork.js';
 
 interface GraphNode {
   inboundLayers: tf.layers.Layer[];
@@ -11,11 +13,15 @@ interface GraphNode {
  * as soon as its last consumer has run. tfjs-layers' own `apply` holds every layer output until
  * the whole model call returns, so the forward's peak is the sum of all outputs whatever the
  * layers save for backward; with this forward only what is saved (compressed) stays alive.
- * Works for Sequential and functional models (single input, single output).
+ * Works for Sequential and functional models (single input, single output). With `overwrite`
+ * (default), a layer reading a tensor for the last time may write its output over it
+ * (see donated-inputs.ts); values are the same either way.
  */
 export function streamingForward(
   model: tf.LayersModel,
+  opts: { overwrite?: boolean } = {},
 ): (xs: tf.Tensor, training: boolean) => tf.Tensor {
+  const overwrite = opts.overwrite ?? true;
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
     throw new Error('streamingForward: only models with one input and one output are supported');
   const steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[] = [];
@@ -26,7 +32,7 @@ export function streamingForward(
       uses.set(i, 1);
       steps.push({ layer, ins: [i], outs: [i + 1] });
     });
-    return run(steps, uses, 0, model.layers.length);
+    return run(steps, uses, 0, model.layers.length, overwrite);
   }
   const inner = model;
   const inputId = inner.inputs[0].id;
@@ -43,7 +49,7 @@ export function streamingForward(
     for (const id of ins) uses.set(id, (uses.get(id) ?? 0) + 1);
     steps.push({ layer, ins, outs: node.outputTensors.map((t) => t.id) });
   }
-  return run(steps, uses, inputId, outputId);
+  return run(steps, uses, inputId, outputId, overwrite);
 }
 
 function run(
@@ -51,32 +57,58 @@ function run(
   uses: Map<number, number>,
   inputId: number,
   outputId: number,
+  overwrite: boolean,
 ): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   return (xs, training) =>
     tf.tidy(() => {
       const live = new Map<number, tf.Tensor>([[inputId, xs]]);
+      // A layer output read by several layers is forked in training: each reader gets its own
+      // view, and the fork sums their gradients without tfjs's three-buffer add (fork.ts).
+      const views = new Map<number, tf.Tensor[]>();
       const left = new Map(uses);
       for (const s of steps) {
         const args = s.ins.map((id) => {
-          const t = live.get(id);
+          const t = views.get(id)?.shift() ?? live.get(id);
           if (!t) throw new Error(`streamingForward: missing input of layer '${s.layer.name}'`);
           return t;
         });
-        const out = s.layer.apply(args.length === 1 ? args[0] : args, { training }) as
-          | tf.Tensor
-          | tf.Tensor[];
+        // Inputs read for the last time (once, by this layer) are freed right after it: the
+        // layer may write its output over them.
+        const last = args.filter((_, k) => {
+          const id = s.ins[k];
+          if (!overwrite || id === inputId || id === outputId) return false;
+          if (views.has(id)) return true;
+          return left.get(id) === 1 && s.ins.indexOf(id) === s.ins.lastIndexOf(id);
+        });
+        const out = withDonatedInputs(
+          last,
+          () =>
+            s.layer.apply(args.length === 1 ? args[0] : args, { training }) as
+              | tf.Tensor
+              | tf.Tensor[],
+        );
         const outs = Array.isArray(out) ? out : [out];
         s.outs.forEach((id, i) => {
-          live.set(id, outs[i]);
+          const readers = uses.get(id) ?? 0;
+          if (training && readers > 1 && id !== outputId) {
+            views.set(id, fork(outs[i], readers));
+            outs[i].dispose();
+          } else live.set(id, outs[i]);
         });
-        for (const id of s.ins) {
+        s.ins.forEach((id, k) => {
+          const queue = views.get(id);
+          if (queue) {
+            args[k].dispose();
+            if (queue.length === 0) views.delete(id);
+            return;
+          }
           const n = (left.get(id) ?? 1) - 1;
           left.set(id, n);
           if (n === 0 && id !== inputId && id !== outputId) {
             live.get(id)?.dispose();
             live.delete(id);
           }
-        }
+        });
       }
       const y = live.get(outputId);
       if (!y) throw new Error('streamingForward: the model output was never computed');

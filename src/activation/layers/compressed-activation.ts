@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
+import { chunkedBackward } from '../chunked-backward.js';
 import { compressedOp } from '../custom-grad.js';
-import { savedBytes, saveList, splitSaved } from '../saved.js';
+import { isDonated } from '../donated-inputs.js';
+import { rowsPerChunk } from '../row-chunks.js';
+import { overwriteRows } from '../row-writer.js';
+import { restoreRowsOf, savedBytes, saveList, splitSaved } from '../saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedActivationArgs extends CompressedLayerArgs {
@@ -39,8 +43,27 @@ export class CompressedActivation extends CompressedLayer {
         this.lastSavedBytes = savedBytes([act]);
         this.lastExactBytes = 4 * x.size;
         return {
-          value: applyActivation(this.activation, x),
-          gradFunc: (dy, saved) => [act.restore(splitSaved(saved, [act])[0])(dy)],
+          // Written over x where the caller frees x next and only a copy of it is kept (mask).
+          value:
+            (this.activation === 'relu' && this.actBits !== 32 && isDonated(x)
+              ? overwriteRows(x, (r) => applyActivation(this.activation, r))
+              : null) ?? applyActivation(this.activation, x),
+          // A chunk of rows at a time: the mask (or codes) is expanded for those rows only, and
+          // dx goes into dy's buffer where it may (chunkedBackward).
+          gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
+            const s = splitSaved(saved, [act])[0];
+            if (dy.rank === 0) return [act.restore(s)(dy)];
+            const n = dy.shape[0];
+            const g = chunkedBackward(
+              dy,
+              rowsPerChunk(n, (4 * dy.size) / n),
+              (d, first, count) => ({ dx: restoreRowsOf(act, s, first, count)(d), params: [] }),
+              freeDy,
+              dyOwned,
+              addTo,
+            );
+            return [g.dx];
+          },
         };
       });
     });

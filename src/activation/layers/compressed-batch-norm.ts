@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../chunked-backward.js';
 import { compressedOp } from '../custom-grad.js';
+import { isDonated } from '../donated-inputs.js';
 import { rowsPerChunk, sliceRows } from '../row-chunks.js';
+import { overwriteRows } from '../row-writer.js';
 import {
   restoreRowsOf,
   type Saved,
@@ -99,11 +101,15 @@ export class CompressedBatchNorm extends CompressedLayer {
         this.lastSavedBytes = savedBytes(parts);
         this.lastExactBytes = 4 * (x.size + 2 * invStd.size);
         return {
-          value: tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon),
+          // Written over x where the caller frees x next (x is saved quantized, a copy).
+          value:
+            (this.actBits !== 32 && isDonated(x)
+              ? overwriteRows(x, (r) => tf.batchNorm(r, mean, variance, beta, gamma, this.epsilon))
+              : null) ?? tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon),
           // dx = invStd * gamma * (dy - sum(dy)/m - xhat * sum(dy * xhat)/m): one pass over row
           // chunks for the two sums (= dbeta, dgamma), one for dx, so only rows of xhat are
           // ever rebuilt and no full-size temporary besides dx exists.
-          gradFunc: (dy, saved, freeDy) => {
+          gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
             const [sx, ss] = splitSaved(saved, parts);
             const [mu, is] = tf.split(st.restore(ss), 2);
             const xhatRows = (first: number, count: number) => {
@@ -113,7 +119,9 @@ export class CompressedBatchNorm extends CompressedLayer {
               return xh;
             };
             const n = dy.shape[0];
-            const rows = rowsPerChunk(n, (4 * dy.size) / n);
+            // A chunk makes about four temporaries of its size (rows of xhat, products, sums):
+            // chunks of a quarter of the setting keep them within it.
+            const rows = rowsPerChunk(n, (16 * dy.size) / n);
             let dgamma: tf.Tensor = tf.zerosLike(gamma);
             let dbeta: tf.Tensor = tf.zerosLike(gamma);
             for (let first = 0; first < n; first += rows) {
@@ -145,6 +153,8 @@ export class CompressedBatchNorm extends CompressedLayer {
                 return { dx, params: [] };
               },
               freeDy,
+              dyOwned,
+              addTo,
             );
             tf.dispose([mu, is]);
             return [g.dx, dgamma, dbeta];

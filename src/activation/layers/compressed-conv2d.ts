@@ -4,8 +4,10 @@ import { saveActivationGrad } from '../activation-save.js';
 import { chunkedBackward } from '../chunked-backward.js';
 import { type ConvPadding, conv2dFilterGrad, conv2dInputGrad } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
+import { isDonated } from '../donated-inputs.js';
 import { outsideGradient } from '../fused.js';
 import { rowsPerChunk } from '../row-chunks.js';
+import { overwriteRows } from '../row-writer.js';
 import {
   restoreRowsOf,
   type Saved,
@@ -101,19 +103,34 @@ export class CompressedConv2D extends CompressedLayer {
       return compressedOp(b ? [x, w, b] : [x, w], (save) => {
         // ReLU's mask is (y > 0), so one fused kernel gives the output without a separate z.
         const fusedRelu = this.activation === 'relu' && this.actBits !== 32;
-        const z = fusedRelu
-          ? outsideGradient(() =>
-              tf.fused.conv2d({
-                x,
-                filter: w,
-                strides: this.strides,
-                pad: this.padding,
-                bias: b,
-                activation: 'relu',
-              }),
-            )
-          : (forward() as tf.Tensor4D);
+        const convRows = (rows: tf.Tensor4D) =>
+          fusedRelu
+            ? outsideGradient(() =>
+                tf.fused.conv2d({
+                  x: rows,
+                  filter: w,
+                  strides: this.strides,
+                  pad: this.padding,
+                  bias: b,
+                  activation: 'relu',
+                }),
+              )
+            : tf.tidy(() => {
+                const z = tf.conv2d(rows, w, this.strides, this.padding);
+                return b ? tf.add(z, b) : z;
+              });
+        // x is saved (quantized: a copy) before anything else; where the caller frees x next
+        // and z has x's size, z is written over x a chunk of samples at a time.
         const xs = saveQuantized(x, this.actBits, this.perSample);
+        const overwrite =
+          this.actBits !== 32 &&
+          isDonated(x) &&
+          this.filters === x.shape[3] &&
+          this.strides[0] === 1 &&
+          this.strides[1] === 1 &&
+          this.padding === 'same';
+        const z = ((overwrite ? overwriteRows(x, (r) => convRows(r as tf.Tensor4D)) : null) ??
+          convRows(x)) as tf.Tensor4D;
         const act = saveActivationGrad(this.activation, z, {
           bits: this.actBits,
           fewbit: this.fewbit,
@@ -125,10 +142,12 @@ export class CompressedConv2D extends CompressedLayer {
         this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
         return {
           value: fusedRelu ? z : applyActivation(this.activation, z),
-          gradFunc: (dy, saved, freeDy) => {
+          gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
             const [sx, sa] = splitSaved(saved, parts);
             const n = x.shape[0];
-            const rows = rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n);
+            // A strided conv's input gradient works on dy dilated by the strides.
+            const dilated = dy.size * this.strides[0] * this.strides[1];
+            const rows = rowsPerChunk(n, (4 * Math.max(dilated, x.size)) / n);
             const g = chunkedBackward(
               dy,
               rows,
@@ -144,6 +163,8 @@ export class CompressedConv2D extends CompressedLayer {
                 return { dx, params };
               },
               freeDy,
+              dyOwned,
+              addTo,
             );
             return [g.dx, ...g.params];
           },

@@ -107,7 +107,7 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
         return {
           value: applyActivation(this.activation, z),
           // In chunks of samples, like Conv2D: only a chunk's rows of x and dz exist at once.
-          gradFunc: (dy, saved, freeDy) => {
+          gradFunc: (dy, saved, freeDy, dyOwned) => {
             const [sx, sa] = splitSaved(saved, parts);
             const n = x.shape[0];
             const g = chunkedBackward(
@@ -125,6 +125,7 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
                 return { dx, params };
               },
               freeDy,
+              dyOwned,
             );
             return [g.dx, ...g.params];
           },

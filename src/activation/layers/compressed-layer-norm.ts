@@ -66,7 +66,7 @@ export class CompressedLayerNorm extends CompressedLayer {
           value: tf.add(tf.mul(xhat, gamma), beta),
           // Rows are normalized independently: the backward runs in chunks of samples, each
           // rebuilding only its rows of x-hat (dgamma and dbeta are summed over the chunks).
-          gradFunc: (dy, saved, freeDy) => {
+          gradFunc: (dy, saved, freeDy, dyOwned) => {
             const [sx, ss] = splitSaved(saved, parts);
             const n = x.shape[0];
             const g = chunkedBackward(
@@ -87,6 +87,7 @@ export class CompressedLayerNorm extends CompressedLayer {
                   return { dx, params: [dgamma, dbeta] };
                 }),
               freeDy,
+              dyOwned,
             );
             return [g.dx, ...g.params];
           },

@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { compressedOp } from '../custom-grad.js';
+import { isDonated } from '../donated-inputs.js';
+import { sliceRows } from '../row-chunks.js';
+import { overwriteRows } from '../row-writer.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 /**
@@ -21,8 +24,15 @@ export class NoSaveAdd extends CompressedLayer {
           throw new Error(
             `${this.name}: inputs must have equal shapes, got [${x.shape}] and [${xs[0].shape}]`,
           );
+      // The sum is written over an input the caller frees next, where that is allowed.
+      const over = xs.find((x) => isDonated(x) && xs.indexOf(x) === xs.lastIndexOf(x));
       return compressedOp(xs, () => ({
-        value: tf.addN(xs),
+        value:
+          (over
+            ? overwriteRows(over, (r, first) =>
+                tf.addN(xs.map((x) => (x === over ? r : sliceRows(x, first, r.shape[0])))),
+              )
+            : null) ?? tf.addN(xs),
         // Views of dy (a reshape shares the buffer on every backend; clone copies on wasm): each
         // consumer frees its view, and the buffer goes with the last one.
         gradFunc: (dy) => xs.map(() => tf.reshape(dy, dy.shape)),
