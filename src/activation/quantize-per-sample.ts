@@ -1,6 +1,6 @@
 import type { Rng } from '../engine/random.js';
 import { readCodeAt, writeCodeAt } from './pack.js';
-import { GROUP_SIZE, groupRange, groupsPerSample } from './quantize.js';
+import { checkSampleRange, GROUP_SIZE, groupRange, groupsPerSample } from './quantize.js';
 import { MAX_SAMPLE_BITS } from './sample-bits.js';
 
 /**
@@ -134,16 +134,7 @@ export function dequantizeSampleBits(
   count: number,
 ): Float32Array {
   const { samples, perSample, words, mins, scales } = q;
-  if (
-    !Number.isInteger(first) ||
-    !Number.isInteger(count) ||
-    first < 0 ||
-    count < 0 ||
-    first + count > samples
-  )
-    throw new Error(
-      `dequantizeSampleBits: samples ${first}..${first + count} not in 0..${samples}`,
-    );
+  checkSampleRange('dequantizeSampleBits', first, count, samples);
   const gps = groupsPerSample(perSample);
   const out = new Float32Array(count * perSample);
   for (let s = first; s < first + count; s++) {

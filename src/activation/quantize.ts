@@ -170,14 +170,7 @@ export function dequantizeSamplesInto(
     throw new Error(
       `dequantizeSamplesInto: output holds ${out.length} values, not ${count * perSample}`,
     );
-  if (
-    !Number.isInteger(first) ||
-    !Number.isInteger(count) ||
-    first < 0 ||
-    count < 0 ||
-    first + count > samples
-  )
-    throw new Error(`dequantizeSamples: samples ${first}..${first + count} not in 0..${samples}`);
+  checkSampleRange('dequantizeSamples', first, count, samples);
   const gps = groupsPerSample(perSample);
   const per = 32 / bits;
   const wordsPerGroup = GROUP_SIZE / per;
@@ -199,4 +192,11 @@ export function dequantizeSamplesInto(
       }
     }
   }
+}
+
+/** Throws unless samples `first` .. `first + count - 1` lie within 0 .. `samples - 1`. */
+export function checkSampleRange(what: string, first: number, count: number, samples: number) {
+  const ok = Number.isInteger(first) && Number.isInteger(count) && first >= 0 && count >= 0;
+  if (!ok || first + count > samples)
+    throw new Error(`${what}: samples ${first}..${first + count} not in 0..${samples}`);
 }
