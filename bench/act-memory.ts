@@ -232,6 +232,7 @@ const extraRuns: [string, ZooModelName, typeof image, Variant[]][] = [
     [
       { label: 'exact GELU (L0)', config: { level: 'L0' } },
       { label: 'few-bit 2-bit GELU', config: { level: 'L0', fewbit: 2 } },
+      { label: 'RMM 30% gaussian', config: { level: 'L0', rmm: { ratio: 0.3, kind: 'gaussian' } } },
     ],
   ],
   [
@@ -350,7 +351,9 @@ console.log(
     ]),
   ),
 );
-console.log('\nFew-bit GELU (Transformer, 25 steps) and randomized matmul (MLP, 1 epoch)');
+console.log(
+  '\nFew-bit GELU and randomized matmul (Transformer, 25 steps) and randomized matmul (MLP, 1 epoch)',
+);
 console.log(
   renderTable(
     [
