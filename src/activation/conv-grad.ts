@@ -78,6 +78,67 @@ function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, ri
   return r;
 }
 
+/** dy dilated by the strides, and the padding (negative: crop) of it along H and W. */
+interface InputGradWindow {
+  d: tf.Tensor4D;
+  top: number;
+  bottom: number;
+  left: number;
+  right: number;
+}
+
+/**
+ * The window of the input gradient of a (depthwise) convolution: a stride-1 'valid' correlation
+ * of dy dilated by the strides and padded by these amounts with the flipped filter gives dX of
+ * `xShape`'s spatial size.
+ */
+function inputGradWindow(
+  dy: tf.Tensor4D,
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  strides: [number, number],
+  padding: ConvPadding,
+): InputGradWindow {
+  const [, h, wd] = xShape;
+  const [kh, kw] = filterShape;
+  const ph = padBefore(h, kh, strides[0], padding);
+  const pw = padBefore(wd, kw, strides[1], padding);
+  const d = dilate(dy, strides[0], strides[1]);
+  const top = kh - 1 - ph.before;
+  const left = kw - 1 - pw.before;
+  const bottom = h + kh - 1 - top - d.shape[1];
+  const right = wd + kw - 1 - left - d.shape[2];
+  return { d, top, bottom, left, right };
+}
+
+/** The window's dilated dy padded (or cropped); the dilated copy is freed once padded. */
+function paddedWindow(dy: tf.Tensor4D, win: InputGradWindow): tf.Tensor4D {
+  const padded = padOrCrop(win.d, win.top, win.bottom, win.left, win.right);
+  if (win.d !== dy && win.d !== padded) win.d.dispose();
+  return padded;
+}
+
+/**
+ * x padded (or cropped) to the rows and columns a filter-gradient correlation with dy dilated by
+ * the strides reads: (OH - 1) * stride + KH rows from the forward's top padding on.
+ */
+function filterGradInput(
+  x: tf.Tensor4D,
+  dyShape: readonly number[],
+  filterShape: readonly number[],
+  strides: [number, number],
+  padding: ConvPadding,
+): tf.Tensor4D {
+  const [, h, wd] = x.shape;
+  const [kh, kw] = filterShape;
+  const [, oh, ow] = dyShape;
+  const ph = padBefore(h, kh, strides[0], padding);
+  const pw = padBefore(wd, kw, strides[1], padding);
+  const needH = (oh - 1) * strides[0] + kh;
+  const needW = (ow - 1) * strides[1] + kw;
+  return padOrCrop(x, ph.before, needH - ph.before - h, pw.before, needW - pw.before - wd);
+}
+
 /**
  * Gradient of conv2d(x, w) with respect to x, with forward convolutions only (tfjs-wasm has a
  * fast forward kernel): a 'valid' convolution of the dilated, padded dy with the flipped filter,
@@ -91,15 +152,8 @@ export function conv2dInputGrad(
   padding: ConvPadding,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const [, h, wd] = xShape;
-    const [kh, kw] = w.shape;
-    const ph = padBefore(h, kh, strides[0], padding);
-    const pw = padBefore(wd, kw, strides[1], padding);
-    const d = dilate(dy, strides[0], strides[1]);
-    const top = kh - 1 - ph.before;
-    const left = kw - 1 - pw.before;
-    const bottom = h + kh - 1 - top - d.shape[1];
-    const right = wd + kw - 1 - left - d.shape[2];
+    const win = inputGradWindow(dy, xShape, w.shape, strides, padding);
+    const { d, top, bottom, left, right } = win;
     const flipped = tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
     if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
       // Explicit padding inside the convolution: no padded copy of dy.
@@ -110,9 +164,7 @@ export function conv2dInputGrad(
         [0, 0],
       ]);
     }
-    const padded = padOrCrop(d, top, bottom, left, right);
-    if (d !== dy && d !== padded) d.dispose();
-    return tf.conv2d(padded, flipped, 1, 'valid');
+    return tf.conv2d(paddedWindow(dy, win), flipped, 1, 'valid');
   });
 }
 
@@ -129,14 +181,8 @@ export function conv2dFilterGrad(
   padding: ConvPadding,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const [, h, wd] = x.shape;
     const [kh, kw, c, f] = filterShape;
-    const [, oh, ow] = dy.shape;
-    const ph = padBefore(h, kh, strides[0], padding);
-    const pw = padBefore(wd, kw, strides[1], padding);
-    const needH = (oh - 1) * strides[0] + kh;
-    const needW = (ow - 1) * strides[1] + kw;
-    const xp = padOrCrop(x, ph.before, needH - ph.before - h, pw.before, needW - pw.before - wd);
+    const xp = filterGradInput(x, dy.shape, filterShape, strides, padding);
     const xt = xp.transpose([3, 1, 2, 0]) as tf.Tensor4D;
     if (xp !== x) xp.dispose();
     const dyt = dy.transpose([1, 2, 0, 3]) as tf.Tensor4D;
@@ -157,21 +203,7 @@ export function depthwiseInputGrad(
   padding: ConvPadding,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const [, h, wd] = xShape;
-    const [kh, kw] = w.shape;
-    const ph = padBefore(h, kh, strides[0], padding);
-    const pw = padBefore(wd, kw, strides[1], padding);
-    const d = dilate(dy, strides[0], strides[1]);
-    const top = kh - 1 - ph.before;
-    const left = kw - 1 - pw.before;
-    const padded = padOrCrop(
-      d,
-      top,
-      h + kh - 1 - top - d.shape[1],
-      left,
-      wd + kw - 1 - left - d.shape[2],
-    );
-    if (d !== dy && d !== padded) d.dispose();
+    const padded = paddedWindow(dy, inputGradWindow(dy, xShape, w.shape, strides, padding));
     return tf.depthwiseConv2d(padded, tf.reverse(w, [0, 1]) as tf.Tensor4D, 1, 'valid');
   });
 }
@@ -189,14 +221,10 @@ export function depthwiseFilterGrad(
   padding: ConvPadding,
 ): tf.Tensor4D {
   return tf.tidy(() => {
-    const [n, h, wd, c] = x.shape;
+    const [n, , , c] = x.shape;
     const [kh, kw] = filterShape;
     const [, oh, ow] = dy.shape;
-    const ph = padBefore(h, kh, strides[0], padding);
-    const pw = padBefore(wd, kw, strides[1], padding);
-    const needH = (oh - 1) * strides[0] + kh;
-    const needW = (ow - 1) * strides[1] + kw;
-    const xp = padOrCrop(x, ph.before, needH - ph.before - h, pw.before, needW - pw.before - wd);
+    const xp = filterGradInput(x, dy.shape, filterShape, strides, padding);
     const [, hp, wp] = xp.shape;
     const xt = xp.transpose([1, 2, 0, 3]).reshape([1, hp, wp, n * c]) as tf.Tensor4D;
     const f = dy.transpose([1, 2, 0, 3]).reshape([oh, ow, n * c, 1]) as tf.Tensor4D;
