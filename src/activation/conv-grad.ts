@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { ChunkGrads } from './chunked-backward.js';
 
 export type ConvPadding = 'valid' | 'same';
 
@@ -232,4 +233,36 @@ export function depthwiseFilterGrad(
     const cropped = r.slice([0, 0, 0, 0], [1, kh, kw, n * c]).reshape([kh, kw, n, c]);
     return tf.sum(cropped, 2).reshape([kh, kw, c, 1]) as tf.Tensor4D;
   });
+}
+
+/** The input and filter gradients of one kind of convolution. */
+export interface ConvGrads {
+  input: typeof conv2dInputGrad;
+  filter: typeof conv2dFilterGrad;
+}
+
+export const CONV2D_GRADS: ConvGrads = { input: conv2dInputGrad, filter: conv2dFilterGrad };
+export const DEPTHWISE_GRADS: ConvGrads = {
+  input: depthwiseInputGrad,
+  filter: depthwiseFilterGrad,
+};
+
+/**
+ * One chunk of a convolution layer's backward: from dz (dy through the activation) and the rows
+ * `xr` of the layer input, dx, dW and (with a bias) db. Frees `xr` once dW exists.
+ */
+export function convChunkGrads(
+  grads: ConvGrads,
+  dz: tf.Tensor4D,
+  xr: tf.Tensor4D,
+  w: tf.Tensor4D,
+  withBias: boolean,
+  strides: [number, number],
+  padding: ConvPadding,
+): ChunkGrads {
+  const dw = grads.filter(xr, dz, w.shape, strides, padding);
+  const xShape = [...xr.shape] as [number, number, number, number];
+  xr.dispose();
+  const dx = grads.input(dz, w, xShape, strides, padding);
+  return { dx, params: withBias ? [dw, tf.sum(dz, [0, 1, 2])] : [dw] };
 }

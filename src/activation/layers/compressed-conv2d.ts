@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
 import { chunkedBackward } from '../chunked-backward.js';
-import { type ConvPadding, conv2dFilterGrad, conv2dInputGrad } from '../conv-grad.js';
+import { CONV2D_GRADS, type ConvPadding, convChunkGrads } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
 import { isDonated } from '../donated-inputs.js';
 import { outsideGradient } from '../fused.js';
@@ -154,13 +154,9 @@ export class CompressedConv2D extends CompressedLayer {
               (dyRows, first, count) => {
                 const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
                 const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-                const dw = conv2dFilterGrad(xr, dz, w.shape, this.strides, this.padding);
-                xr.dispose();
-                const xShape = [count, x.shape[1], x.shape[2], x.shape[3]] as const;
-                const dx = conv2dInputGrad(dz, w, [...xShape], this.strides, this.padding);
-                const params = b ? [dw, tf.sum(dz, [0, 1, 2])] : [dw];
+                const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, this.strides, this.padding);
                 if (dz !== dyRows) dz.dispose();
-                return { dx, params };
+                return g;
               },
               freeDy,
               dyOwned,

@@ -2,12 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
 import { saveActivationGrad } from '../activation-save.js';
 import { chunkedBackward } from '../chunked-backward.js';
-import {
-  type ConvPadding,
-  depthwiseFilterGrad,
-  depthwiseInputGrad,
-  padBefore,
-} from '../conv-grad.js';
+import { type ConvPadding, convChunkGrads, DEPTHWISE_GRADS, padBefore } from '../conv-grad.js';
 import { compressedOp } from '../custom-grad.js';
 import { rowsPerChunk } from '../row-chunks.js';
 import {
@@ -116,13 +111,10 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
               (dyRows, first, count) => {
                 const dz = restoreChunk(act, sa, first, count, n)(dyRows) as tf.Tensor4D;
                 const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
-                const dw = depthwiseFilterGrad(xr, dz, w.shape, this.strides, this.padding);
-                xr.dispose();
-                const xShape = [count, x.shape[1], x.shape[2], x.shape[3]] as const;
-                const dx = depthwiseInputGrad(dz, w, [...xShape], this.strides, this.padding);
-                const params = b ? [dw, tf.sum(dz, [0, 1, 2])] : [dw];
+                const { strides, padding } = this;
+                const g = convChunkGrads(DEPTHWISE_GRADS, dz, xr, w, !!b, strides, padding);
                 if (dz !== dyRows) dz.dispose();
-                return { dx, params };
+                return g;
               },
               freeDy,
               dyOwned,
