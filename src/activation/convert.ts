@@ -55,10 +55,8 @@ function plan(className: string, c: Dict, rank: number): Plan {
   ];
   switch (className) {
     case 'Dense': {
-      const bad = noConstraints(c, weightedExtras);
+      const bad = noConstraints(c, weightedExtras) ?? activationReason(c);
       if (bad) return { reason: bad };
-      if (!normalizeActivation(c.activation as string))
-        return { reason: `activation '${c.activation}' is not supported` };
       return {
         className: 'FrugalCompressedDense',
         args: { units: c.units, activation: c.activation, useBias: c.useBias },
@@ -66,24 +64,11 @@ function plan(className: string, c: Dict, rank: number): Plan {
       };
     }
     case 'Conv2D': {
-      const bad = noConstraints(c, weightedExtras);
+      const bad = noConstraints(c, weightedExtras) ?? convReason(c);
       if (bad) return { reason: bad };
-      if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
-      const dil = c.dilationRate as number | number[] | undefined;
-      if (dil !== undefined && [dil].flat().some((d) => d !== 1))
-        return { reason: 'dilated convolutions are not supported' };
-      if (!normalizeActivation(c.activation as string))
-        return { reason: `activation '${c.activation}' is not supported` };
       return {
         className: 'FrugalCompressedConv2D',
-        args: {
-          filters: c.filters,
-          kernelSize: c.kernelSize,
-          strides: c.strides,
-          padding: c.padding,
-          activation: c.activation,
-          useBias: c.useBias,
-        },
+        args: { filters: c.filters, ...convArgs(c) },
         weighted: true,
       };
     }
@@ -96,23 +81,9 @@ function plan(className: string, c: Dict, rank: number): Plan {
       if (bad) return { reason: bad };
       if (c.depthMultiplier !== undefined && c.depthMultiplier !== 1)
         return { reason: 'depthMultiplier other than 1 is not supported' };
-      if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
-      const dil = c.dilationRate as number | number[] | undefined;
-      if (dil !== undefined && [dil].flat().some((d) => d !== 1))
-        return { reason: 'dilated convolutions are not supported' };
-      if (!normalizeActivation(c.activation as string))
-        return { reason: `activation '${c.activation}' is not supported` };
-      return {
-        className: 'FrugalCompressedDepthwiseConv2D',
-        args: {
-          kernelSize: c.kernelSize,
-          strides: c.strides,
-          padding: c.padding,
-          activation: c.activation,
-          useBias: c.useBias,
-        },
-        weighted: true,
-      };
+      const unsupported = convReason(c);
+      if (unsupported) return { reason: unsupported };
+      return { className: 'FrugalCompressedDepthwiseConv2D', args: convArgs(c), weighted: true };
     }
     case 'BatchNormalization': {
       if (!isLast(c.axis)) return { reason: `axis ${c.axis} is not the last axis` };
@@ -269,4 +240,26 @@ export async function compressActivations(
       `compressActivations: layer '${u.name}' (${u.className}) not converted: ${u.reason}`,
     );
   return { model: out, converted, unconverted, config: c };
+}
+
+/** Why a layer's activation has no compressed backward, or null when it has one. */
+function activationReason(c: Dict): string | null {
+  return normalizeActivation(c.activation as string)
+    ? null
+    : `activation '${c.activation}' is not supported`;
+}
+
+/** Why a (depthwise) convolution cannot be converted (layout, dilation, activation), or null. */
+function convReason(c: Dict): string | null {
+  if (c.dataFormat === 'channelsFirst') return 'channelsFirst is not supported';
+  const dil = c.dilationRate as number | number[] | undefined;
+  if (dil !== undefined && [dil].flat().some((d) => d !== 1))
+    return 'dilated convolutions are not supported';
+  return activationReason(c);
+}
+
+/** The constructor arguments the compressed Conv2D and DepthwiseConv2D take from the original. */
+function convArgs(c: Dict): Dict {
+  const { kernelSize, strides, padding, activation, useBias } = c;
+  return { kernelSize, strides, padding, activation, useBias };
 }
