@@ -102,6 +102,27 @@ describe('compressActivations', () => {
     );
   });
 
+  it('reports each convolution it cannot convert with the reason', async () => {
+    const m = tf.sequential();
+    m.add(tf.layers.conv2d({ inputShape: [8, 8, 2], filters: 2, kernelSize: 3, name: 'plain' }));
+    m.add(tf.layers.conv2d({ filters: 2, kernelSize: 3, dilationRate: 2, name: 'dilated' }));
+    m.add(tf.layers.depthwiseConv2d({ kernelSize: 1, depthMultiplier: 2, name: 'multiplied' }));
+    m.add(tf.layers.depthwiseConv2d({ kernelSize: 1, activation: 'selu', name: 'selu' }));
+    m.add(tf.layers.depthwiseConv2d({ kernelSize: 1, dilationRate: 2, name: 'dilated_dw' }));
+    const r = await compressActivations(m, { level: 'L3' }, quiet);
+    const reason = (name: string) => r.unconverted.find((u) => u.name === name)?.reason;
+    assert.deepEqual(
+      r.converted.map((c) => c.name),
+      ['plain'],
+    );
+    assert.equal(reason('dilated'), 'dilated convolutions are not supported');
+    assert.equal(reason('multiplied'), 'depthMultiplier other than 1 is not supported');
+    assert.equal(reason('selu'), "activation 'selu' is not supported");
+    assert.equal(reason('dilated_dw'), 'dilated convolutions are not supported');
+    r.model.dispose();
+    m.dispose();
+  });
+
   it('a converted Transformer (attention, position embedding, layer norm) saves and loads', async () => {
     const tr = buildModel('transformer', {
       inputShape: [4, 6],
