@@ -11,6 +11,8 @@ export interface ChunkContext {
   count: number;
   /** Weight-gradient sums of the chunks whose backward already ran, by variable id. */
   sums: Map<number, tf.Tensor>;
+  /** One zero tensor per anchor weight, handed to the tape as views by later chunks. */
+  zeros: Map<number, tf.Tensor>;
 }
 
 let current: ChunkContext | null = null;
@@ -74,6 +76,9 @@ export function routeGrads(
     }
     const sum = chunk.sums.get(v.id);
     if (chunk.index === 0) {
+      // The tape's views keep the shared zeros' buffer until it has summed them.
+      chunk.zeros.get(v.id)?.dispose();
+      chunk.zeros.delete(v.id);
       if (!sum) out.push(g);
       else {
         out.push(tf.add(sum, g));
@@ -84,7 +89,15 @@ export function routeGrads(
     }
     chunk.sums.set(v.id, tf.keep(sum ? tf.add(sum, g) : g));
     if (sum) tf.dispose([sum, g]);
-    if (shown[i]) out.push(tf.zeros(v.shape));
+    if (!shown[i]) return;
+    let zeros = chunk.zeros.get(v.id);
+    if (!zeros) {
+      zeros = tf.keep(tf.zeros(v.shape));
+      chunk.zeros.set(v.id, zeros);
+    }
+    // A reshape is a view on every backend (tf.zeros per chunk would be a buffer per chunk,
+    // kept by the tape until the backward ends).
+    out.push(tf.reshape(zeros, v.shape));
   });
   return out;
 }

@@ -113,6 +113,33 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('chunked forward weight gradients', () => {
+  it('hold no weight-sized buffer per chunk (a no-bias layer anchors on its kernel)', async () => {
+    await useBackend('wasm');
+    const wide = syntheticClassification({ sampleShape: [64], numClasses: 3, seed: 2 });
+    const peak = async (forwardChunk: number) => {
+      const m = tf.sequential();
+      m.add(tf.layers.dense({ inputShape: [64], units: 512, useBias: false, activation: 'relu' }));
+      m.add(tf.layers.dense({ units: 3 }));
+      const r = await compressForTraining(m, { level: 'L3', forwardChunk }, wide, quiet);
+      m.dispose();
+      const rows = Int32Array.from({ length: 16 }, (_, i) => i);
+      const b = gatherBatch(wide.train, wide.sampleShape, 3, rows, 0, 16);
+      const bytes = activationMemory(r.model, r.forward, b.xs, b.ys).peakBytes;
+      tf.dispose([b.xs, b.ys]);
+      r.model.dispose();
+      return bytes;
+    };
+    const kernelBytes = 4 * 64 * 512;
+    const fourChunks = await peak(4);
+    const sixteenChunks = await peak(1);
+    assert.ok(
+      sixteenChunks - fourChunks < kernelBytes,
+      `16 chunks peak ${sixteenChunks} vs 4 chunks ${fourChunks}`,
+    );
+  });
+});
+
 describe('chunked forward settings', () => {
   it('sizes chunks from the widest layer output', async () => {
     await useBackend('cpu');
