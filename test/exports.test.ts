@@ -42,3 +42,16 @@ describe('package entry points', () => {
     assert.equal(pkg.bin.frugal, './dist/cli/main.js');
   });
 });
+
+describe('packaging', () => {
+  it('ships a LICENSE and runs no script on a user install', () => {
+    const pkg = JSON.parse(readFileSync(join('package.json'), 'utf8'));
+    assert.match(readFileSync('LICENSE', 'utf8'), new RegExp(`^${pkg.license} License`));
+    assert.ok(pkg.files.includes('LICENSE'));
+    // prepare/install scripts run (or warn) when a user installs the packed tarball
+    for (const hook of ['prepare', 'preinstall', 'install', 'postinstall']) {
+      assert.equal(pkg.scripts[hook], undefined, `scripts.${hook} runs on a user's install`);
+    }
+    assert.equal(pkg.scripts.prepack, 'npm run build');
+  });
+});
