@@ -87,6 +87,7 @@ export {
   type EngineOptions,
   initEngine,
   KNOWN_BACKENDS,
+  loadWasmBackend,
 } from './engine/backend.js';
 export { makeRng, normal, permutation, type Rng } from './engine/random.js';
 export { defaultSeed, setDefaultSeed } from './engine/seed.js';
