@@ -132,6 +132,7 @@ export * from './train/config.js';
 export * from './train/evaluate.js';
 export { FrugalAdam } from './train/frugal-adam.js';
 export * from './train/loop.js';
+export * from './train/loss.js';
 export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';

@@ -3,6 +3,7 @@ import { type Batch, batchCount, batches, type ClassificationData } from '../dat
 import type { StepMemory } from '../report/memory-meter.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
+import { type ResolvedLossName, resolveLoss } from './loss.js';
 import { makeOptimizer } from './optimizer.js';
 import type { ProgressCallback } from './progress.js';
 import { type ForwardFn, trainStep, trainStepMeasured } from './step.js';
@@ -30,6 +31,8 @@ export interface TrainResult {
   meanStepMs: number;
   samplesPerSecond: number;
   steps: number;
+  /** The loss trained with ('auto' resolved against the model). */
+  loss: ResolvedLossName;
   memory?: StepMemory;
 }
 
@@ -47,7 +50,8 @@ export interface TrainOptions {
 
 /**
  * Trains a classifier: epochs over shuffled batches (seeded), evaluation on the test split after
- * each epoch. Deterministic for a given seed and backend. Leaves no tensors behind.
+ * each epoch. `config.loss` says what the model outputs (default 'auto': softmax probabilities
+ * when its output layer ends in softmax, else logits; see LOSSES). Deterministic for a given seed and backend. Leaves no tensors behind.
  */
 export async function train(
   model: tf.LayersModel,
@@ -56,8 +60,9 @@ export async function train(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const c = validateTrainConfig(config);
+  const loss = resolveLoss(model, c.loss, data.numClasses);
   const optimizer = options.optimizer ?? makeOptimizer(c.optimizer, c.learningRate);
-  const ctx = { model, optimizer, forward: options.forward };
+  const ctx = { model, optimizer, forward: options.forward, loss };
   const history: EpochRecord[] = [];
   const full = batchCount(data.train.count, c.batchSize);
   const steps = c.maxStepsPerEpoch > 0 ? Math.min(full, c.maxStepsPerEpoch) : full;
@@ -80,17 +85,17 @@ export async function train(
         break;
       }
       const t0 = performance.now();
-      let loss: number;
+      let stepLoss: number;
       const measure =
         !options.stepper && c.measureMemory && memory === undefined && totalSteps === 1;
       if (options.stepper) {
-        loss = await options.stepper.step(batch);
+        stepLoss = await options.stepper.step(batch);
       } else if (measure) {
         const r = await trainStepMeasured(ctx, batch);
-        loss = r.loss;
+        stepLoss = r.loss;
         memory = r.memory;
       } else {
-        loss = trainStep(ctx, batch);
+        stepLoss = trainStep(ctx, batch);
       }
       if (!measure && totalSteps > 0) {
         timedMs += performance.now() - t0;
@@ -99,15 +104,17 @@ export async function train(
       }
       const stepMs = performance.now() - t0;
       tf.dispose([batch.xs, batch.ys]);
-      if (!Number.isFinite(loss))
-        throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, step ${step + 1}`);
-      lossSum += loss;
+      if (!Number.isFinite(stepLoss))
+        throw new Error(
+          `training diverged: loss is ${stepLoss} at epoch ${epoch}, step ${step + 1}`,
+        );
+      lossSum += stepLoss;
       step++;
       totalSteps++;
-      options.onProgress?.({ kind: 'step', epoch, step, steps, loss, stepMs });
+      options.onProgress?.({ kind: 'step', epoch, step, steps, loss: stepLoss, stepMs });
     }
     await options.stepper?.sync();
-    const ev = evaluate(model, data, 'test', { forward: options.forward });
+    const ev = evaluate(model, data, 'test', { forward: options.forward, loss });
     const seconds = (performance.now() - start) / 1000;
     history.push({ epoch, meanLoss: lossSum / step, testAccuracy: ev.accuracy, seconds });
     options.onProgress?.({
@@ -127,6 +134,7 @@ export async function train(
     meanStepMs: timedSteps > 0 ? timedMs / timedSteps : Number.NaN,
     samplesPerSecond: timedMs > 0 ? (timedSamples / timedMs) * 1000 : Number.NaN,
     steps: totalSteps,
+    loss: loss.name,
     memory,
   };
 }

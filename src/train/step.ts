@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/dataset.js';
 import { measureStep, type StepMemory } from '../report/memory-meter.js';
+import { type Loss, type LossName, resolveLoss } from './loss.js';
 
-/** Computes logits from a batch of inputs; defaults to `model.apply(xs, {training})`. */
+export { classificationLoss } from './loss.js';
+
+/** Computes the model's outputs from a batch of inputs; defaults to `model.apply(xs, {training})`. */
 export type ForwardFn = (xs: tf.Tensor, training: boolean) => tf.Tensor;
 
 export function defaultForward(model: tf.LayersModel): ForwardFn {
@@ -18,32 +21,30 @@ export function allWeights(model: tf.LayersModel): tf.Tensor[] {
   return model.weights.map((w) => w.read());
 }
 
-/** Mean softmax cross-entropy between one-hot labels and logits. */
-export function classificationLoss(ys: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-  return tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
-}
-
 export interface StepContext {
   model: tf.LayersModel;
   optimizer: tf.Optimizer;
   forward?: ForwardFn;
+  /** The loss, or what the model outputs (see LOSSES); default 'auto'. */
+  loss?: LossName | Loss;
 }
 
 /** One training step (forward, backward, update). Returns the loss; leaves no tensors behind. */
 export function trainStep(ctx: StepContext, batch: Batch): number {
   const forward = ctx.forward ?? defaultForward(ctx.model);
   const vars = trainableVariables(ctx.model);
+  const loss = resolveLoss(ctx.model, ctx.loss);
   const lossValue = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(
-      () => classificationLoss(batch.ys, forward(batch.xs, true)),
+      () => loss.mean(batch.ys, forward(batch.xs, true)),
       vars,
     );
     ctx.optimizer.applyGradients(grads);
     return value;
   });
-  const loss = lossValue.dataSync()[0];
+  const v = lossValue.dataSync()[0];
   lossValue.dispose();
-  return loss;
+  return v;
 }
 
 /** The same step as `trainStep`, measured by the memory meter. */
@@ -52,13 +53,14 @@ export async function trainStepMeasured(
   batch: Batch,
 ): Promise<{ loss: number; memory: StepMemory }> {
   const forward = ctx.forward ?? defaultForward(ctx.model);
+  const lossFn = resolveLoss(ctx.model, ctx.loss);
   return measureStep({
     variables: trainableVariables(ctx.model),
     weights: allWeights(ctx.model),
     optimizer: ctx.optimizer,
     inputs: [batch.xs, batch.ys],
     loss: (mark) => {
-      const loss = classificationLoss(batch.ys, forward(batch.xs, true));
+      const loss = lossFn.mean(batch.ys, forward(batch.xs, true));
       mark();
       return loss;
     },
