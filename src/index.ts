@@ -131,6 +131,7 @@ export * from './train/benchmark-step.js';
 export * from './train/config.js';
 export * from './train/evaluate.js';
 export { FrugalAdam } from './train/frugal-adam.js';
+export * from './train/gradients.js';
 export * from './train/loop.js';
 export * from './train/loss.js';
 export * from './train/optimizer.js';

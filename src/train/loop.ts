@@ -3,6 +3,7 @@ import { type Batch, batchCount, batches, type ClassificationData } from '../dat
 import type { StepMemory } from '../report/memory-meter.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
+import type { StepHooks } from './gradients.js';
 import { type ResolvedLossName, resolveLoss } from './loss.js';
 import { makeOptimizer } from './optimizer.js';
 import type { ProgressCallback } from './progress.js';
@@ -41,9 +42,11 @@ export interface TrainOptions {
   /** Custom forward pass (e.g. checkpointed); defaults to the model's own. */
   forward?: ForwardFn;
   optimizer?: tf.Optimizer;
+  /** A recipe's hooks into every step (see StepHooks); the measured step runs them too. */
+  hooks?: StepHooks;
   /**
-   * Takes the steps instead of `trainStep` (and then owns the optimizer: `optimizer` and
-   * `forward` do not apply to the steps, and no step is measured by the memory meter).
+   * Takes the steps instead of `trainStep` (and then owns the optimizer: `optimizer`, `forward`
+   * and `hooks` do not apply to the steps, and no step is measured by the memory meter).
    */
   stepper?: Stepper;
 }
@@ -61,8 +64,10 @@ export async function train(
 ): Promise<TrainResult> {
   const c = validateTrainConfig(config);
   const loss = resolveLoss(model, c.loss, data.numClasses);
+  if (options.stepper && options.hooks)
+    throw new Error('train: hooks do not apply with a stepper (it takes the steps itself)');
   const optimizer = options.optimizer ?? makeOptimizer(c.optimizer, c.learningRate);
-  const ctx = { model, optimizer, forward: options.forward, loss };
+  const ctx = { model, optimizer, forward: options.forward, loss, hooks: options.hooks };
   const history: EpochRecord[] = [];
   const full = batchCount(data.train.count, c.batchSize);
   const steps = c.maxStepsPerEpoch > 0 ? Math.min(full, c.maxStepsPerEpoch) : full;
