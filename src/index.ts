@@ -87,6 +87,7 @@ export {
   type EngineOptions,
   initEngine,
   KNOWN_BACKENDS,
+  loadWasmBackend,
 } from './engine/backend.js';
 export { makeRng, normal, permutation, type Rng } from './engine/random.js';
 export { defaultSeed, setDefaultSeed } from './engine/seed.js';
@@ -130,7 +131,9 @@ export * from './train/benchmark-step.js';
 export * from './train/config.js';
 export * from './train/evaluate.js';
 export { FrugalAdam } from './train/frugal-adam.js';
+export * from './train/gradients.js';
 export * from './train/loop.js';
+export * from './train/loss.js';
 export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';

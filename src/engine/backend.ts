@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { refreshFastKernels } from '../kernels/index.js';
 import { defaultSeed, setDefaultSeed } from './seed.js';
 
 /** Backends frugal is tested on. Any other registered tfjs backend also works with the library. */
@@ -20,19 +20,39 @@ export interface EngineInfo {
   seed: number;
 }
 
+type WasmModule = typeof import('@tensorflow/tfjs-backend-wasm');
+let wasmModule: Promise<WasmModule> | undefined;
+
+/**
+ * Loads (once) and registers the tfjs wasm backend, and gives it frugal's fast kernels if they
+ * are in effect. Importing frugal does not load it: importing '@tensorflow/tfjs-backend-wasm'
+ * registers it as tfjs's highest-priority backend, so that a program's first tensor op would
+ * throw "backend 'wasm' has not yet been initialized". `initEngine({backend: 'wasm'})` calls this.
+ */
+export async function loadWasmBackend(): Promise<WasmModule> {
+  wasmModule ??= import('@tensorflow/tfjs-backend-wasm');
+  const m = await wasmModule;
+  refreshFastKernels();
+  return m;
+}
+
 /**
  * The one place that selects the tfjs backend. Resolves once the backend is ready.
  * Throws a clear error for a backend name that is not registered.
  */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
   const requested = options.backend ?? 'wasm';
+  if (requested === 'wasm') {
+    const wasm = await loadWasmBackend();
+    if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths);
+  }
   const registered = Object.keys(tf.engine().registryFactory);
   if (!registered.includes(requested)) {
+    const known = [...new Set([...registered, 'wasm'])];
     throw new Error(
-      `Unknown backend '${requested}': registered tfjs backends are ${registered.join(', ')}`,
+      `Unknown backend '${requested}': registered tfjs backends are ${known.join(', ')}`,
     );
   }
-  if (requested === 'wasm' && options.wasmPaths) setWasmPaths(options.wasmPaths);
   const ok = await tf.setBackend(requested);
   if (!ok) {
     if (options.backend === undefined && requested === 'wasm') {

@@ -1,7 +1,7 @@
 // The table of frugal's kernels and gradient overrides, installed by useFastKernels() (index.ts).
-// The wasm backend registers its kernels when imported: import it first so that the stock
-// kernels frugal wraps (and puts back) are the real ones.
-import '@tensorflow/tfjs-backend-wasm';
+// The wasm backend is not imported here: importing it registers it as tfjs's highest-priority
+// backend, which would change the backend of every program that imports frugal. initEngine loads
+// it on demand, and the registry wraps its stock kernels once it is registered.
 import type * as tf from '@tensorflow/tfjs';
 import { avgPoolGrad } from './avg-pool-grad.js';
 import {

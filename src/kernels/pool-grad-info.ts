@@ -35,3 +35,24 @@ export function poolGradInfo(
   }
   return info;
 }
+
+/**
+ * The in-bounds input range [start, end) of each output window along one axis: window `o` starts
+ * at `o * stride - before` and covers `filter` positions, of which padding cuts those outside
+ * [0, size). Returns start and end interleaved (2 per window).
+ */
+export function windowSpans(
+  outSize: number,
+  stride: number,
+  before: number,
+  filter: number,
+  size: number,
+): Int32Array {
+  const spans = new Int32Array(2 * outSize);
+  for (let o = 0; o < outSize; o++) {
+    const first = o * stride - before;
+    spans[2 * o] = Math.max(first, 0);
+    spans[2 * o + 1] = Math.min(first + filter, size);
+  }
+  return spans;
+}

@@ -22,7 +22,7 @@ export interface FastGradient {
 
 /**
  * Installs kernels and gradients through tfjs's public registry and puts back exactly what was
- * there before on `uninstall`. Installing twice is a no-op.
+ * there before on `uninstall`. Installing twice changes nothing already installed.
  */
 export class KernelOverrides {
   private savedKernels: { name: string; backend: string; stock: tf.KernelConfig | undefined }[] =
@@ -39,10 +39,19 @@ export class KernelOverrides {
     return this.active;
   }
 
+  /**
+   * Installs every kernel for the backends registered now and the gradients (once). Called again,
+   * it installs only what is missing: the kernels of a backend registered since (e.g. wasm, which
+   * frugal loads only when asked for it), wrapping that backend's own stock kernels.
+   */
   install(): void {
-    if (this.active) return;
+    const done = new Set(this.savedKernels.map((k) => `${k.name}/${k.backend}`));
     for (const k of this.kernels) {
       for (const backend of k.backends) {
+        if (done.has(`${k.kernelName}/${backend}`)) continue;
+        // A backend that is not registered has no stock kernels yet: registering frugal's first
+        // would be overwritten (with a warning) when the backend registers its own.
+        if (tf.findBackendFactory(backend) == null) continue;
         const stock = tf.getKernel(k.kernelName, backend);
         this.savedKernels.push({ name: k.kernelName, backend, stock });
         if (stock) tf.unregisterKernel(k.kernelName, backend);
@@ -57,6 +66,7 @@ export class KernelOverrides {
         });
       }
     }
+    if (this.active) return;
     for (const g of this.gradients) {
       const stock = tf.getGradient(g.kernelName);
       this.savedGradients.push({ name: g.kernelName, stock });
@@ -64,6 +74,11 @@ export class KernelOverrides {
       tf.registerGradient(g.make(stock));
     }
     this.active = true;
+  }
+
+  /** Installs the kernels of backends registered since `install` (no-op when not installed). */
+  refresh(): void {
+    if (this.active) this.install();
   }
 
   uninstall(): void {

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { BufferMeter } from './buffer-meter.js';
 import { externalMemory } from './external-memory.js';
 
@@ -57,14 +57,19 @@ export interface MeteredStep {
   weights: tf.Tensor[];
   optimizer: tf.Optimizer;
   inputs: tf.Tensor[];
-  /** Forward pass returning the scalar loss; call `markForwardEnd` just before returning. */
-  loss: (markForwardEnd: () => void) => tf.Scalar;
+  /**
+   * The whole step (gradients and update, e.g. the training seam's `applyStep`), returning the
+   * loss tensor; it calls `markForwardEnd` at the end of each forward pass (a recipe may run
+   * several).
+   */
+  run: (markForwardEnd: () => void) => tf.Scalar;
 }
 
 /**
  * Runs one real training step and reports its memory, counting each tfjs data buffer once (see
  * `BufferMeter`) plus tracked external buffers. The step updates the weights like any other step.
- * Returns the loss value too.
+ * Returns the loss value too. `savedActivationBytes` is taken at the end of the forward pass (the
+ * largest, when the step runs several).
  */
 export async function measureStep(
   step: MeteredStep,
@@ -77,23 +82,15 @@ export async function measureStep(
   const extBefore = externalMemory.live;
   externalMemory.resetPeak();
   const meter = new BufferMeter();
-  let forwardDelta = Number.NaN;
-  let forwardExt = 0;
+  let saved = Number.NaN;
   const mark = () => {
-    forwardDelta = meter.current;
-    forwardExt = externalMemory.live;
+    const bytes = meter.current + (externalMemory.live - extBefore);
+    if (!(bytes <= saved)) saved = bytes;
   };
-  const lossTensor = meter.run(() =>
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => step.loss(mark), step.variables);
-      step.optimizer.applyGradients(grads);
-      return value;
-    }),
-  );
+  const lossTensor = meter.run(() => step.run(mark));
   const loss = (await lossTensor.data())[0];
   lossTensor.dispose();
-  if (Number.isNaN(forwardDelta))
-    throw new Error('measureStep: the loss function never called markForwardEnd');
+  if (Number.isNaN(saved)) throw new Error('measureStep: the step never called markForwardEnd');
   const optimizerBytes = await optimizerStateBytes(step.optimizer);
   const externalPeakBytes = externalMemory.peak - extBefore;
   const peakBytes = baseline + meter.peakWithExternal;
@@ -104,7 +101,7 @@ export async function measureStep(
       gradientBytes,
       optimizerBytes,
       inputBytes,
-      savedActivationBytes: forwardDelta + (forwardExt - extBefore),
+      savedActivationBytes: saved,
       activationBytes: peakBytes - weightBytes - gradientBytes - optimizerBytes - inputBytes,
       peakBytes,
       externalPeakBytes,

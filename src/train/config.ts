@@ -1,4 +1,5 @@
 import { defaultSeed } from '../engine/seed.js';
+import { LOSSES, type LossName } from './loss.js';
 import { OPTIMIZERS, type OptimizerName } from './optimizer.js';
 
 /** Plain-data training configuration; `validateTrainConfig` fills defaults and checks every field. */
@@ -12,6 +13,8 @@ export interface TrainConfig {
   maxStepsPerEpoch: number;
   /** Measure the memory of one training step (the second of the run) with the memory meter. */
   measureMemory: boolean;
+  /** What the model outputs and so which loss trains it (see LOSSES); 'auto' reads the output layer. */
+  loss: LossName;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -22,12 +25,18 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   seed: 0,
   maxStepsPerEpoch: 0,
   measureMemory: true,
+  loss: 'auto',
 };
+
+/** A value as an error message shows it: numbers as JS prints them (NaN, Infinity), else JSON. */
+function shown(v: unknown): string {
+  return typeof v === 'number' || v === undefined ? String(v) : JSON.stringify(v);
+}
 
 function positiveInt(name: string, v: unknown, allowZero = false): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < (allowZero ? 0 : 1)) {
     throw new Error(
-      `train config: ${name} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${JSON.stringify(v)}`,
+      `train config: ${name} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${shown(v)}`,
     );
   }
   return v;
@@ -39,27 +48,31 @@ export function validateTrainConfig(input: Partial<TrainConfig> = {}): TrainConf
     if (!known.has(k))
       throw new Error(`train config: unknown field '${k}' (known: ${[...known].join(', ')})`);
   }
-  const c = { ...DEFAULT_TRAIN_CONFIG, seed: defaultSeed(), ...input };
+  // A field given as undefined takes its default, as an absent one does.
+  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const c: TrainConfig = { ...DEFAULT_TRAIN_CONFIG, seed: defaultSeed(), ...given };
   positiveInt('epochs', c.epochs);
   positiveInt('batchSize', c.batchSize);
   positiveInt('maxStepsPerEpoch', c.maxStepsPerEpoch, true);
   if (typeof c.seed !== 'number' || !Number.isInteger(c.seed))
-    throw new Error(`train config: seed must be an integer, got ${JSON.stringify(c.seed)}`);
+    throw new Error(`train config: seed must be an integer, got ${shown(c.seed)}`);
   if (
     typeof c.learningRate !== 'number' ||
     !(c.learningRate > 0) ||
     !Number.isFinite(c.learningRate)
   ) {
     throw new Error(
-      `train config: learningRate must be a positive number, got ${JSON.stringify(c.learningRate)}`,
+      `train config: learningRate must be a positive number, got ${shown(c.learningRate)}`,
     );
   }
   if (!(OPTIMIZERS as readonly string[]).includes(c.optimizer)) {
     throw new Error(
-      `train config: optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(c.optimizer)}`,
+      `train config: optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${shown(c.optimizer)}`,
     );
   }
   if (typeof c.measureMemory !== 'boolean')
-    throw new Error('train config: measureMemory must be a boolean');
+    throw new Error(`train config: measureMemory must be a boolean, got ${shown(c.measureMemory)}`);
+  if (!(LOSSES as readonly string[]).includes(c.loss))
+    throw new Error(`train config: loss must be one of ${LOSSES.join(', ')}, got ${shown(c.loss)}`);
   return c;
 }

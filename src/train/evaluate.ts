@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { batches, type ClassificationData } from '../data/dataset.js';
+import { type Loss, type LossName, resolveLoss } from './loss.js';
 import { defaultForward, type ForwardFn } from './step.js';
 
 export interface Evaluation {
@@ -8,28 +9,23 @@ export interface Evaluation {
   count: number;
 }
 
-/** Accuracy and mean loss over a split, in inference mode. */
+/** Accuracy and mean loss (the training loss, default 'auto') over a split, in inference mode. */
 export function evaluate(
   model: tf.LayersModel,
   data: ClassificationData,
   which: 'train' | 'test' = 'test',
-  options: { batchSize?: number; forward?: ForwardFn } = {},
+  options: { batchSize?: number; forward?: ForwardFn; loss?: LossName | Loss } = {},
 ): Evaluation {
   const forward = options.forward ?? defaultForward(model);
+  const lossFn = resolveLoss(model, options.loss);
   let correct = 0;
   let lossSum = 0;
   let count = 0;
   for (const b of batches(data, which, options.batchSize ?? 256)) {
     const [c, l] = tf.tidy(() => {
-      const logits = forward(b.xs, false);
-      const right = tf.equal(tf.argMax(logits, -1), tf.tensor1d(b.labels, 'int32')).sum();
-      const loss = tf.losses.softmaxCrossEntropy(
-        b.ys,
-        logits,
-        undefined,
-        undefined,
-        tf.Reduction.SUM,
-      );
+      const outputs = forward(b.xs, false);
+      const right = tf.equal(tf.argMax(outputs, -1), tf.tensor1d(b.labels, 'int32')).sum();
+      const loss = lossFn.sum(b.ys, outputs);
       return [right.dataSync()[0], loss.dataSync()[0]];
     });
     correct += c;

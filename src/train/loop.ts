@@ -3,6 +3,8 @@ import { type Batch, batchCount, batches, type ClassificationData } from '../dat
 import type { StepMemory } from '../report/memory-meter.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
+import type { StepHooks } from './gradients.js';
+import { type ResolvedLossName, resolveLoss } from './loss.js';
 import { makeOptimizer } from './optimizer.js';
 import type { ProgressCallback } from './progress.js';
 import { type ForwardFn, trainStep, trainStepMeasured } from './step.js';
@@ -30,6 +32,8 @@ export interface TrainResult {
   meanStepMs: number;
   samplesPerSecond: number;
   steps: number;
+  /** The loss trained with ('auto' resolved against the model). */
+  loss: ResolvedLossName;
   memory?: StepMemory;
 }
 
@@ -38,16 +42,19 @@ export interface TrainOptions {
   /** Custom forward pass (e.g. checkpointed); defaults to the model's own. */
   forward?: ForwardFn;
   optimizer?: tf.Optimizer;
+  /** A recipe's hooks into every step (see StepHooks); the measured step runs them too. */
+  hooks?: StepHooks;
   /**
-   * Takes the steps instead of `trainStep` (and then owns the optimizer: `optimizer` and
-   * `forward` do not apply to the steps, and no step is measured by the memory meter).
+   * Takes the steps instead of `trainStep` (and then owns the optimizer: `optimizer`, `forward`
+   * and `hooks` do not apply to the steps, and no step is measured by the memory meter).
    */
   stepper?: Stepper;
 }
 
 /**
  * Trains a classifier: epochs over shuffled batches (seeded), evaluation on the test split after
- * each epoch. Deterministic for a given seed and backend. Leaves no tensors behind.
+ * each epoch. `config.loss` says what the model outputs (default 'auto': softmax probabilities
+ * when its output layer ends in softmax, else logits; see LOSSES). Deterministic for a given seed and backend. Leaves no tensors behind.
  */
 export async function train(
   model: tf.LayersModel,
@@ -56,8 +63,11 @@ export async function train(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const c = validateTrainConfig(config);
+  const loss = resolveLoss(model, c.loss, data.numClasses);
+  if (options.stepper && options.hooks)
+    throw new Error('train: hooks do not apply with a stepper (it takes the steps itself)');
   const optimizer = options.optimizer ?? makeOptimizer(c.optimizer, c.learningRate);
-  const ctx = { model, optimizer, forward: options.forward };
+  const ctx = { model, optimizer, forward: options.forward, loss, hooks: options.hooks };
   const history: EpochRecord[] = [];
   const full = batchCount(data.train.count, c.batchSize);
   const steps = c.maxStepsPerEpoch > 0 ? Math.min(full, c.maxStepsPerEpoch) : full;
@@ -80,17 +90,17 @@ export async function train(
         break;
       }
       const t0 = performance.now();
-      let loss: number;
+      let stepLoss: number;
       const measure =
         !options.stepper && c.measureMemory && memory === undefined && totalSteps === 1;
       if (options.stepper) {
-        loss = await options.stepper.step(batch);
+        stepLoss = await options.stepper.step(batch);
       } else if (measure) {
         const r = await trainStepMeasured(ctx, batch);
-        loss = r.loss;
+        stepLoss = r.loss;
         memory = r.memory;
       } else {
-        loss = trainStep(ctx, batch);
+        stepLoss = trainStep(ctx, batch);
       }
       if (!measure && totalSteps > 0) {
         timedMs += performance.now() - t0;
@@ -99,15 +109,17 @@ export async function train(
       }
       const stepMs = performance.now() - t0;
       tf.dispose([batch.xs, batch.ys]);
-      if (!Number.isFinite(loss))
-        throw new Error(`training diverged: loss is ${loss} at epoch ${epoch}, step ${step + 1}`);
-      lossSum += loss;
+      if (!Number.isFinite(stepLoss))
+        throw new Error(
+          `training diverged: loss is ${stepLoss} at epoch ${epoch}, step ${step + 1}`,
+        );
+      lossSum += stepLoss;
       step++;
       totalSteps++;
-      options.onProgress?.({ kind: 'step', epoch, step, steps, loss, stepMs });
+      options.onProgress?.({ kind: 'step', epoch, step, steps, loss: stepLoss, stepMs });
     }
     await options.stepper?.sync();
-    const ev = evaluate(model, data, 'test', { forward: options.forward });
+    const ev = evaluate(model, data, 'test', { forward: options.forward, loss });
     const seconds = (performance.now() - start) / 1000;
     history.push({ epoch, meanLoss: lossSum / step, testAccuracy: ev.accuracy, seconds });
     options.onProgress?.({
@@ -127,6 +139,7 @@ export async function train(
     meanStepMs: timedSteps > 0 ? timedMs / timedSteps : Number.NaN,
     samplesPerSecond: timedMs > 0 ? (timedSamples / timedMs) * 1000 : Number.NaN,
     steps: totalSteps,
+    loss: loss.name,
     memory,
   };
 }

@@ -1,66 +1,62 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/dataset.js';
 import { measureStep, type StepMemory } from '../report/memory-meter.js';
+import {
+  applyStep,
+  defaultForward,
+  type ForwardFn,
+  type GradientContext,
+  type StepHooks,
+  trainableVariables,
+} from './gradients.js';
+import { type Loss, type LossName, resolveLoss } from './loss.js';
 
-/** Computes logits from a batch of inputs; defaults to `model.apply(xs, {training})`. */
-export type ForwardFn = (xs: tf.Tensor, training: boolean) => tf.Tensor;
-
-export function defaultForward(model: tf.LayersModel): ForwardFn {
-  return (xs, training) => model.apply(xs, { training }) as tf.Tensor;
-}
-
-/** The tfjs variables behind a model's trainable weights. */
-export function trainableVariables(model: tf.LayersModel): tf.Variable[] {
-  return model.trainableWeights.map((w) => w.read() as tf.Variable);
-}
+export { defaultForward, type ForwardFn, trainableVariables } from './gradients.js';
+export { classificationLoss } from './loss.js';
 
 export function allWeights(model: tf.LayersModel): tf.Tensor[] {
   return model.weights.map((w) => w.read());
-}
-
-/** Mean softmax cross-entropy between one-hot labels and logits. */
-export function classificationLoss(ys: tf.Tensor, logits: tf.Tensor): tf.Scalar {
-  return tf.losses.softmaxCrossEntropy(ys, logits) as tf.Scalar;
 }
 
 export interface StepContext {
   model: tf.LayersModel;
   optimizer: tf.Optimizer;
   forward?: ForwardFn;
+  /** The loss, or what the model outputs (see LOSSES); default 'auto'. */
+  loss?: LossName | Loss;
+  /** A recipe's hooks into the step (see StepHooks): extra passes, gradient changes, post-update work. */
+  hooks?: StepHooks;
+}
+
+/** The gradient pass of a model-level step: the model's trainable variables, forward and loss. */
+export function gradientContext(ctx: StepContext): GradientContext {
+  return {
+    variables: trainableVariables(ctx.model),
+    forward: ctx.forward ?? defaultForward(ctx.model),
+    loss: resolveLoss(ctx.model, ctx.loss),
+  };
 }
 
 /** One training step (forward, backward, update). Returns the loss; leaves no tensors behind. */
 export function trainStep(ctx: StepContext, batch: Batch): number {
-  const forward = ctx.forward ?? defaultForward(ctx.model);
-  const vars = trainableVariables(ctx.model);
-  const lossValue = tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(
-      () => classificationLoss(batch.ys, forward(batch.xs, true)),
-      vars,
-    );
-    ctx.optimizer.applyGradients(grads);
-    return value;
-  });
-  const loss = lossValue.dataSync()[0];
-  lossValue.dispose();
-  return loss;
+  const value = applyStep(gradientContext(ctx), ctx.optimizer, batch, ctx.hooks);
+  const v = value.dataSync()[0];
+  value.dispose();
+  return v;
 }
 
-/** The same step as `trainStep`, measured by the memory meter. */
+/** The same step as `trainStep` (hooks included), measured by the memory meter. */
 export async function trainStepMeasured(
   ctx: StepContext,
   batch: Batch,
 ): Promise<{ loss: number; memory: StepMemory }> {
-  const forward = ctx.forward ?? defaultForward(ctx.model);
+  const g = gradientContext(ctx);
   return measureStep({
-    variables: trainableVariables(ctx.model),
+    variables: g.variables,
     weights: allWeights(ctx.model),
     optimizer: ctx.optimizer,
     inputs: [batch.xs, batch.ys],
-    loss: (mark) => {
-      const loss = classificationLoss(batch.ys, forward(batch.xs, true));
-      mark();
-      return loss;
-    },
+    run: (markForwardEnd) =>
+      applyStep(g, ctx.optimizer, batch, ctx.hooks, { onForwardEnd: markForwardEnd }),
   });
 }

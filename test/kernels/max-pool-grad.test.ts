@@ -10,9 +10,10 @@ const cases = [
   { shape: [3, 5, 5, 4], size: 3, stride: 1, pad: 'same' as const },
   { shape: [1, 9, 7, 1], size: 2, stride: 3, pad: 'valid' as const },
 ];
-const pools = { max: tf.maxPool, avg: tf.avgPool };
+// AvgPoolGrad differs from stock tfjs where padding cuts a window: see avg-pool-grad.test.ts.
+const pools = { max: tf.maxPool };
 
-describe('fast MaxPoolGrad and AvgPoolGrad match stock tfjs', () => {
+describe('fast MaxPoolGrad matches stock tfjs', () => {
   for (const backend of BACKENDS) {
     it(`random inputs and inputs with ties, strides, pads (${backend}, reference: stock cpu)`, async () => {
       for (const [i, k] of cases.entries()) {

@@ -3,18 +3,28 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { buildMlp } from '../../src/models/mlp.js';
 import { externalMemory } from '../../src/report/external-memory.js';
-import { type MeteredStep, measureStep } from '../../src/report/memory-meter.js';
+import { measureStep } from '../../src/report/memory-meter.js';
 import { trainStepMeasured } from '../../src/train/step.js';
 import { useBackend } from '../helpers.js';
 
-/** One measured SGD step of `loss` with input x and the single weight w. */
-function measureSgdStep(x: tf.Tensor, w: tf.Variable, loss: MeteredStep['loss']) {
+/** One measured SGD step of `loss` (which calls markForwardEnd) with input x and the single weight w. */
+function measureSgdStep(
+  x: tf.Tensor,
+  w: tf.Variable,
+  loss: (markForwardEnd: () => void) => tf.Scalar,
+) {
+  const optimizer = tf.train.sgd(0.1);
   return measureStep({
     variables: [w],
     weights: [w],
-    optimizer: tf.train.sgd(0.1),
+    optimizer,
     inputs: [x],
-    loss,
+    run: (mark) =>
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(() => loss(mark), [w]);
+        optimizer.applyGradients(grads);
+        return value;
+      }),
   });
 }
 

@@ -167,6 +167,26 @@ describe('data-parallel training on worker threads', () => {
     tf.dispose([batch.xs, batch.ys]);
   });
 
+  it("a softmax-output MLP: the workers' gradient is its logits twin's (loss 'auto')", async () => {
+    const mlp = (activation: 'softmax' | 'linear') => {
+      const init = (seed: number) => tf.initializers.glorotUniform({ seed });
+      const m = tf.sequential();
+      m.add(
+        tf.layers.dense({
+          inputShape: [6],
+          units: 8,
+          activation: 'relu',
+          kernelInitializer: init(1),
+        }),
+      );
+      m.add(tf.layers.dense({ units: 3, activation, kernelInitializer: init(2) }));
+      return m;
+    };
+    const batch = randomBatch([6], 7, 3, 2);
+    await checkGradientOfOneStep(mlp('softmax'), mlp('linear'), batch);
+    tf.dispose([batch.xs, batch.ys]);
+  });
+
   it('CNN: the 2-worker gradient equals the full-batch gradient', async () => {
     const cfg = {
       inputShape: [6, 6, 1],

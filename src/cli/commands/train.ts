@@ -20,6 +20,7 @@ import { makeOptimizer, type OptimizerName } from '../../train/optimizer.js';
 import { trainParallel } from '../../train/parallel/index.js';
 import { progressBar } from '../progress-bar.js';
 import { renderTable } from '../table.js';
+import { baselineOptions } from './train-baseline.js';
 
 export interface TrainCommandOptions {
   model: string;
@@ -156,19 +157,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   }
   const baseline =
     o.baseline && (actConfig || o.memoryBudget !== undefined)
-      ? await trainCommand({
-          ...o,
-          actLevel: undefined,
-          actBits: undefined,
-          fewbit: undefined,
-          rmm: undefined,
-          perSampleBits: undefined,
-          memoryBudget: undefined,
-          baseline: false,
-          print: false,
-          out: undefined,
-          save: undefined,
-        })
+      ? await trainCommand(baselineOptions(o))
       : undefined;
   const engine = await initEngine({ backend: o.backend, seed: o.seed });
   if (o.fastKernels === false) useStockKernels();

@@ -1,12 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { batches, type ClassificationData } from '../../data/dataset.js';
-import { classificationLoss } from '../../train/step.js';
+import { applyStep, defaultForward, type GradientContext } from '../../train/gradients.js';
+import { type LossName, resolveLoss } from '../../train/loss.js';
 
 export interface MaskedFinetuneOptions {
   steps: number;
   batchSize: number;
   learningRate: number;
   seed: number;
+  /** What the model outputs (see LOSSES; default 'auto'). */
+  loss?: LossName;
   onStep?: (step: number, loss: number) => void;
 }
 
@@ -23,7 +26,8 @@ export function canTrainConv(): boolean {
 
 /**
  * Fine-tunes a float model in place with fixed masks: after every optimizer step each masked
- * kernel is multiplied by its mask again, so pruned weights stay exactly 0. Trains the model's
+ * kernel is multiplied by its mask again (the step seam's `afterUpdate`), so pruned weights stay
+ * exactly 0. Trains the model's
  * trainable weights, except conv kernels on backends without a conv filter gradient.
  */
 export function finetuneWithMasks(
@@ -51,6 +55,11 @@ export function finetuneWithMasks(
     for (const { variable, mask } of masked) tf.tidy(() => variable.assign(tf.mul(variable, mask)));
   };
   reapply();
+  const ctx: GradientContext = {
+    variables: vars,
+    forward: defaultForward(model),
+    loss: resolveLoss(model, options.loss, data.numClasses),
+  };
   const optimizer: tf.Optimizer = tf.train.adam(options.learningRate);
   const losses: number[] = [];
   let step = 0;
@@ -65,18 +74,10 @@ export function finetuneWithMasks(
           tf.dispose([b.xs, b.ys]);
           break;
         }
-        const loss = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(
-            () => classificationLoss(b.ys, model.apply(b.xs, { training: true }) as tf.Tensor),
-            vars,
-          );
-          optimizer.applyGradients(grads);
-          return value;
-        });
+        const loss = applyStep(ctx, optimizer, b, { afterUpdate: reapply });
         const v = loss.dataSync()[0];
         loss.dispose();
         tf.dispose([b.xs, b.ys]);
-        reapply();
         if (!Number.isFinite(v)) throw new Error(`masked fine-tuning diverged at step ${step + 1}`);
         losses.push(v);
         step++;

@@ -1,5 +1,6 @@
 // Messages and shared memory between a ParallelTrainer (main thread) and its replicas (workers).
 import type * as tf from '@tensorflow/tfjs';
+import type { ResolvedLossName } from '../loss.js';
 import type { OptimizerName } from '../optimizer.js';
 
 /** An optimizer by name, so that every replica can build the same one. */
@@ -23,6 +24,8 @@ export interface ReplicaInit {
   fastKernels: boolean;
   artifacts: tf.io.ModelArtifacts;
   optimizer: OptimizerSpec;
+  /** The loss every replica differentiates (resolved on the main thread). */
+  loss: ResolvedLossName;
   layout: ExchangeLayout;
   /** Barrier control (see barrier.ts), over a SharedArrayBuffer. */
   control: Int32Array;

@@ -5,8 +5,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../engine/backend.js';
 import { useFastKernels, useStockKernels } from '../../kernels/index.js';
+import {
+  computeGradients,
+  defaultForward,
+  type GradientContext,
+  trainableVariables,
+} from '../gradients.js';
+import { lossByName } from '../loss.js';
 import { makeOptimizer } from '../optimizer.js';
-import { classificationLoss, defaultForward, trainableVariables } from '../step.js';
 import { arriveAndWait } from './barrier.js';
 import { type OwnedRange, ownedRanges } from './owned-ranges.js';
 import {
@@ -95,15 +101,16 @@ export class Replica {
   }
 
   private shardGradient(msg: StepMessage, scale: number, slot: Float32Array): number {
-    const forward = defaultForward(this.model);
     const vars = trainableVariables(this.model);
+    const ctx: GradientContext = {
+      variables: vars,
+      forward: defaultForward(this.model),
+      loss: lossByName(this.init.loss),
+    };
     return tf.tidy(() => {
       const xs = tf.tensor(msg.xs, msg.xsShape, 'float32');
       const ys = tf.tensor(msg.ys, msg.ysShape, 'float32');
-      const { value, grads } = tf.variableGrads(
-        () => tf.mul(classificationLoss(ys, forward(xs, true)), scale) as tf.Scalar,
-        vars,
-      );
+      const { value, grads } = computeGradients(ctx, { xs, ys }, { scale });
       let offset = 0;
       for (const v of vars) {
         const g = grads[v.name];

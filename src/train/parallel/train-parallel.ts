@@ -29,6 +29,7 @@ export async function trainParallel(
     optimizer: { name: c.optimizer, learningRate: c.learningRate },
     backend: options.backend,
     fastKernels: options.fastKernels,
+    loss: c.loss,
   });
   try {
     return await train(model, data, c, { onProgress: options.onProgress, stepper: trainer });

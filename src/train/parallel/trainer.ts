@@ -7,6 +7,7 @@ import type { Batch } from '../../data/dataset.js';
 import { fastKernelsActive } from '../../kernels/index.js';
 import { externalMemory } from '../../report/external-memory.js';
 import type { Stepper } from '../loop.js';
+import { type LossName, resolveLoss } from '../loss.js';
 import { OPTIMIZERS } from '../optimizer.js';
 import { abortBarrier, barrierControl } from './barrier.js';
 import {
@@ -30,6 +31,8 @@ export interface ParallelOptions {
   backend?: string;
   /** Fast kernels in the workers (default: as in the main thread). */
   fastKernels?: boolean;
+  /** What the model outputs (see LOSSES; default 'auto'). */
+  loss?: LossName;
 }
 
 export const MAX_WORKERS = 4;
@@ -109,6 +112,7 @@ export class ParallelTrainer implements Stepper {
           `ParallelTrainer: weight '${w.name}' is ${w.dtype}; only float32 weights are supported`,
         );
     }
+    const loss = resolveLoss(model, options.loss).name;
     const layout: ExchangeLayout = {
       trainable: model.trainableWeights.map((w) => w.shape as number[]),
       state: model.nonTrainableWeights.map((w) => w.shape as number[]),
@@ -129,6 +133,7 @@ export class ParallelTrainer implements Stepper {
         fastKernels: options.fastKernels ?? fastKernelsActive(),
         artifacts,
         optimizer: options.optimizer,
+        loss,
         layout,
         control,
         exchange,

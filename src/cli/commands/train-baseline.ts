@@ -1,0 +1,52 @@
+// The plain baseline of `frugal train --baseline`, derived by dropping every feature option as a
+// group. Every field of TrainCommandOptions has a role here; the `satisfies` clause makes a field
+// without one a compile error, so a new flag cannot leak into the baseline unnoticed.
+import type { TrainCommandOptions } from './train.js';
+
+/**
+ * - 'core': what is trained, on what data, for how long, on which backend and kernels; the
+ *   baseline keeps it.
+ * - 'feature': what makes a run other than plain training (compressed activations, the memory
+ *   planner and their settings); the baseline drops it.
+ * - 'output': what the compared run writes or prints itself (report, saved model, the table, the
+ *   baseline request); the baseline drops it.
+ */
+export type TrainOptionRole = 'core' | 'feature' | 'output';
+
+export const TRAIN_OPTION_ROLES = {
+  model: 'core',
+  dataset: 'core',
+  epochs: 'core',
+  batch: 'core',
+  lr: 'core',
+  optimizer: 'core',
+  backend: 'core',
+  seed: 'core',
+  trainCount: 'core',
+  testCount: 'core',
+  maxSteps: 'core',
+  progress: 'core',
+  fastKernels: 'core',
+  workers: 'core',
+  actLevel: 'feature',
+  actBits: 'feature',
+  fewbit: 'feature',
+  rmm: 'feature',
+  rmmKind: 'feature',
+  forwardChunk: 'feature',
+  perSampleBits: 'feature',
+  memoryBudget: 'feature',
+  remat: 'feature',
+  out: 'output',
+  save: 'output',
+  baseline: 'output',
+  print: 'output',
+} as const satisfies Record<keyof TrainCommandOptions, TrainOptionRole>;
+
+/** The options of the plain run a `--baseline` run is compared with: core options only. */
+export function baselineOptions(o: TrainCommandOptions): TrainCommandOptions {
+  const plain: Record<string, unknown> = { ...o };
+  for (const [field, role] of Object.entries(TRAIN_OPTION_ROLES))
+    if (role !== 'core') delete plain[field];
+  return { ...(plain as unknown as TrainCommandOptions), baseline: false, print: false };
+}
