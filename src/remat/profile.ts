@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BufferMeter } from '../report/buffer-meter.js';
 import { externalMemory } from '../report/external-memory.js';
 import { tensorBytes } from '../report/memory-meter.js';
+import { type TaskProgressCallback, taskReporter } from '../train/progress.js';
 import { classificationLoss } from '../train/step.js';
 import type { Chain, Stage } from './chain.js';
 import type { ChainCosts, KeepMode, StageCost } from './costs.js';
@@ -18,6 +19,10 @@ export interface ProfileOptions {
    * peak. A fresh copy is built from its config; the original is not touched. Default: Adam.
    */
   optimizer?: tf.Optimizer;
+  /** Called as each stage is measured (a task of `chain.stages.length` units). */
+  onProgress?: TaskProgressCallback;
+  /** Names the chain in progress events, e.g. 'blocks chain'. */
+  label?: string;
 }
 
 export interface ChainProfile {
@@ -181,6 +186,12 @@ export function profileChain(
   // Each stage's input: its main tensor and its carried tensors (shared with earlier entries).
   const inputs: { x: tf.Tensor; carried: tf.Tensor[] }[] = [{ x: batch.xs, carried: [] }];
   const stages: StageCost[] = [];
+  const n = chain.stages.length;
+  const tick = taskReporter(
+    options.onProgress,
+    `profiling ${n} stage${n === 1 ? '' : 's'}${options.label ? ` (${options.label})` : ''}`,
+    n,
+  );
   try {
     chain.stages.forEach((stage, i) => {
       const { x, carried } = inputs[i];
@@ -209,6 +220,7 @@ export function profileChain(
         fwdPeakBytes: fwd.peak,
         keep,
       });
+      tick(stage.name);
     });
     const logits = inputs[inputs.length - 1].x;
     const loss = metered(() =>
