@@ -142,7 +142,8 @@ export function buildCli(): Command {
     )
     .addOption(backendOption())
     .addOption(seedOption())
-    .addOption(reportOutOption());
+    .addOption(reportOutOption())
+    .addOption(noProgressOption());
   addActivationOptions(report).action(async (opts) => {
     await actReportCommand(opts);
   });
@@ -167,6 +168,7 @@ export function buildCli(): Command {
     )
     .addOption(reportOutOption('runs/bench-report.json'))
     .addOption(noFastKernelsOption())
+    .addOption(noProgressOption())
     .action(async (opts) => {
       await benchCommand(opts);
     });
