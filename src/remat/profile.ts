@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { runWithoutTape } from '../engine/tape.js';
 import { BufferMeter } from '../report/buffer-meter.js';
 import { externalMemory } from '../report/external-memory.js';
 import { tensorBytes } from '../report/memory-meter.js';
@@ -7,7 +8,6 @@ import { classificationLoss } from '../train/step.js';
 import type { Chain, Stage } from './chain.js';
 import type { ChainCosts, KeepMode, StageCost } from './costs.js';
 import { checkTapeBits, type RecordedStage, recordStage } from './record-stage.js';
-import { runWithoutTape } from './tape.js';
 
 export interface ProfileOptions {
   /** Timed repetitions of each measurement (after one warm-up); the median is kept. */
