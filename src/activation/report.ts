@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import { seedActivationRng } from '../engine/settings.js';
 import { type TaskProgressCallback, taskReporter } from '../train/progress.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
 import type { ActivationBits } from './bits.js';
 import type { FewbitBits } from './fewbit-table.js';
 import { CompressedDense } from './layers/compressed-dense.js';
 import { CompressedLayer } from './layers/compressed-layer.js';
-import { seedActivationRng } from './seed.js';
 
 /** What one compressed layer keeps for backward and how far its weight gradient moves. */
 export interface LayerActivationReport {

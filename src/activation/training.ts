@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ClassificationData, gatherBatch } from '../data/dataset.js';
+import { AUTO_FORWARD_CHUNK_BYTES } from '../engine/settings.js';
 import type { TaskProgressCallback } from '../train/progress.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
 import { AutoPrecision } from './auto-precision.js';
@@ -62,9 +63,6 @@ export async function compressForTraining(
     dispose: () => tf.dispose([probe.xs, probe.ys]),
   };
 }
-
-/** Default chunk size of 'auto': the widest layer output of one chunk takes at most 2 MiB. */
-export const AUTO_FORWARD_CHUNK_BYTES = 2 * 2 ** 20;
 
 function forwardChunkRows(
   model: tf.LayersModel,

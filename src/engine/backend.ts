@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
-import { defaultSeed, setDefaultSeed } from './seed.js';
+import { defaultSeed, setDefaultSeed } from './settings.js';
 
 /** Backends frugal is tested on. Any other registered tfjs backend also works with the library. */
 export const KNOWN_BACKENDS = ['cpu', 'wasm'] as const;

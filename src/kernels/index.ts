@@ -1,3 +1,4 @@
+import { recordFastKernels } from '../engine/settings.js';
 import { FAST_GRADIENTS, FAST_KERNELS } from './kernel-table.js';
 import { KernelOverrides } from './registry.js';
 
@@ -11,13 +12,11 @@ const overrides = new KernelOverrides(FAST_KERNELS, FAST_GRADIENTS);
  */
 export function useFastKernels(): void {
   overrides.install();
+  recordFastKernels(overrides.installed);
 }
 
 /** Puts back the kernels and gradients that were registered before `useFastKernels()`. */
 export function useStockKernels(): void {
   overrides.uninstall();
-}
-
-export function fastKernelsActive(): boolean {
-  return overrides.installed;
+  recordFastKernels(overrides.installed);
 }

@@ -1,4 +1,4 @@
-import { defaultSeed } from '../engine/seed.js';
+import { defaultSeed } from '../engine/settings.js';
 import { OPTIMIZERS, type OptimizerName } from './optimizer.js';
 
 /** Plain-data training configuration; `validateTrainConfig` fills defaults and checks every field. */
