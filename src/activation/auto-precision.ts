@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type TaskProgressCallback, taskReporter } from '../train/progress.js';
+import type { TaskProgressCallback } from '../train/progress.js';
+import { taskReporter } from '../train/task-reporter.js';
 import { allocateBits } from './bit-allocation.js';
 import type { ActivationBits } from './bits.js';
 import { CompressedActivation } from './layers/compressed-activation.js';

@@ -1,6 +1,7 @@
 // Public API of compressed-activation training (re-exported by src/index.ts).
 
 export {
+  AUTO_FORWARD_CHUNK_BYTES,
   backwardChunkBytes,
   seedActivationRng,
   setBackwardChunkBytes,

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { seedActivationRng } from '../engine/settings.js';
-import { type TaskProgressCallback, taskReporter } from '../train/progress.js';
+import type { TaskProgressCallback } from '../train/progress.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
+import { taskReporter } from '../train/task-reporter.js';
 import type { ActivationBits } from './bits.js';
 import type { FewbitBits } from './fewbit-table.js';
 import { CompressedDense } from './layers/compressed-dense.js';

@@ -3,8 +3,9 @@ import { batches } from '../data/dataset.js';
 import { syntheticClassification } from '../data/synthetic.js';
 import type { StepMemory } from '../report/memory-meter.js';
 import { makeOptimizer, type OptimizerName } from './optimizer.js';
-import { type TaskProgressCallback, taskReporter } from './progress.js';
+import type { TaskProgressCallback } from './progress.js';
 import { type ForwardFn, trainStep, trainStepMeasured } from './step.js';
+import { taskReporter } from './task-reporter.js';
 
 export interface StepBenchmarkOptions {
   batchSize: number;

@@ -30,17 +30,3 @@ export interface TaskProgress {
 }
 
 export type TaskProgressCallback = (event: TaskProgress) => void;
-
-/** Reports a task of `total` units to `onProgress` (a no-op when absent): start, then `step`s. */
-export function taskReporter(
-  onProgress: TaskProgressCallback | undefined,
-  task: string,
-  total: number,
-): (item?: string) => void {
-  let done = 0;
-  onProgress?.({ task, done, total });
-  return (item) => {
-    done = Math.min(total, done + 1);
-    onProgress?.({ task, done, total, ...(item === undefined ? {} : { item }) });
-  };
-}

@@ -7,7 +7,8 @@ import { compressForTraining } from '../../src/activation/training.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { benchmarkStep } from '../../src/train/benchmark-step.js';
-import { type TaskProgress, taskReporter } from '../../src/train/progress.js';
+import type { TaskProgress } from '../../src/train/progress.js';
+import { taskReporter } from '../../src/train/task-reporter.js';
 import { useBackend } from '../helpers.js';
 
 const data = syntheticClassification({
