@@ -5,12 +5,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../src/activation/convert.js';
 import { activationMemory } from '../src/activation/measure.js';
-import { backwardChunkBytes, setBackwardChunkBytes } from '../src/activation/row-chunks.js';
 import { streamingForward } from '../src/activation/streaming-forward.js';
 import { renderTable } from '../src/cli/table.js';
 import { gatherBatch } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
+import { backwardChunkBytes, setBackwardChunkBytes } from '../src/engine/settings.js';
 import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { buildModel } from '../src/models/zoo.js';
 import { fixed, mb, ratio } from '../src/report/format.js';

@@ -90,13 +90,8 @@ export {
   loadWasmBackend,
 } from './engine/backend.js';
 export { makeRng, normal, permutation, type Rng } from './engine/random.js';
-export { defaultSeed, setDefaultSeed } from './engine/seed.js';
-export {
-  FAST_KERNEL_BACKENDS,
-  fastKernelsActive,
-  useFastKernels,
-  useStockKernels,
-} from './kernels/index.js';
+export { defaultSeed, fastKernelsActive, setDefaultSeed } from './engine/settings.js';
+export { FAST_KERNEL_BACKENDS, useFastKernels, useStockKernels } from './kernels/index.js';
 export { buildCnn, type CnnConfig } from './models/cnn.js';
 export { MultiHeadSelfAttention, PositionEmbedding } from './models/layers/attention.js';
 export { buildMlp, type MlpConfig } from './models/mlp.js';

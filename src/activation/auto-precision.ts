@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import type { TaskProgressCallback } from '../train/progress.js';
+import { taskReporter } from '../train/task-reporter.js';
 import { allocateBits } from './bit-allocation.js';
 import type { ActivationBits } from './bits.js';
 import { CompressedActivation } from './layers/compressed-activation.js';
@@ -36,10 +38,19 @@ function gradients(p: SensitivityProbe): Float32Array[] {
  * GACT-style sensitivity of each layer: with every other layer exact, two 1-bit backward passes
  * with different random roundings; C_i = ||g_a - g_b||^2 / 2 over all weight gradients is the
  * 1-bit gradient variance, and the variance at b bits is about C_i / (2^b - 1)^2.
- * Cost: 2 forward+backward passes per layer.
+ * Cost: 2 forward+backward passes per layer; `onProgress` hears of each layer probed.
  */
-export function measureSensitivity(layers: CompressedLayer[], probe: SensitivityProbe): number[] {
+export function measureSensitivity(
+  layers: CompressedLayer[],
+  probe: SensitivityProbe,
+  onProgress?: TaskProgressCallback,
+): number[] {
   const saved = layers.map((l) => l.actBits);
+  const tick = taskReporter(
+    onProgress,
+    `probing the sensitivity of ${layers.length} layer${layers.length === 1 ? '' : 's'}`,
+    layers.length,
+  );
   try {
     for (const l of layers) l.actBits = 32;
     return layers.map((l) => {
@@ -50,6 +61,7 @@ export function measureSensitivity(layers: CompressedLayer[], probe: Sensitivity
       let s = 0;
       for (let v = 0; v < a.length; v++)
         for (let i = 0; i < a[v].length; i++) s += (a[v][i] - b[v][i]) ** 2;
+      tick(l.name);
       return s / 2;
     });
   } finally {
@@ -76,22 +88,25 @@ export class AutoPrecision {
   ) {}
 
   /** Call before each training step; re-allocates on the first step and every K steps. */
-  maybeAllocate(probe: SensitivityProbe): boolean {
+  maybeAllocate(probe: SensitivityProbe, onProgress?: TaskProgressCallback): boolean {
     const due = this.steps % this.everySteps === 0;
     this.steps++;
     if (!due) return false;
-    this.allocate(probe);
+    this.allocate(probe, onProgress);
     return true;
   }
 
-  allocate(probe: SensitivityProbe): Record<string, ActivationBits> {
+  allocate(
+    probe: SensitivityProbe,
+    onProgress?: TaskProgressCallback,
+  ): Record<string, ActivationBits> {
     const layers = quantizingLayers(this.model);
     if (layers.length === 0) return {};
     // One forward fills each layer's lastExactBytes (values saved, its weight in the budget).
     tf.tidy(() => {
       tf.variableGrads(probe.loss, probe.variables);
     });
-    const sens = measureSensitivity(layers, probe);
+    const sens = measureSensitivity(layers, probe, onProgress);
     const bits = allocateBits(
       layers.map((l, i) => ({ sensitivity: sens[i], size: Math.max(1, l.lastExactBytes / 4) })),
       this.avgBits,

@@ -3,7 +3,7 @@ import { normalizeActivation } from './activation-fns.js';
 import type { ActivationBits } from './bits.js';
 import { type ActConfig, levelBits, validateActConfig } from './config.js';
 import './layers/index.js';
-import { seedActivationRng } from './seed.js';
+import { seedActivationRng } from '../engine/settings.js';
 
 type Dict = tf.serialization.ConfigDict;
 

@@ -1,4 +1,11 @@
 // Public API of compressed-activation training (re-exported by src/index.ts).
+
+export {
+  AUTO_FORWARD_CHUNK_BYTES,
+  backwardChunkBytes,
+  seedActivationRng,
+  setBackwardChunkBytes,
+} from '../engine/settings.js';
 export * from './activation-fns.js';
 export * from './auto-precision.js';
 export * from './bit-allocation.js';
@@ -14,9 +21,7 @@ export * from './quantize.js';
 export * from './quantize-per-sample.js';
 export * from './report.js';
 export * from './rmm.js';
-export { backwardChunkBytes, setBackwardChunkBytes } from './row-chunks.js';
 export * from './sample-bits.js';
 export { saveQuantizedPerSample } from './saved-per-sample.js';
-export { seedActivationRng } from './seed.js';
 export * from './streaming-forward.js';
 export * from './training.js';

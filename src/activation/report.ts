@@ -1,10 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { seedActivationRng } from '../engine/settings.js';
+import type { TaskProgressCallback } from '../train/progress.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
+import { taskReporter } from '../train/task-reporter.js';
 import type { ActivationBits } from './bits.js';
 import type { FewbitBits } from './fewbit-table.js';
 import { CompressedDense } from './layers/compressed-dense.js';
 import { CompressedLayer } from './layers/compressed-layer.js';
-import { seedActivationRng } from './seed.js';
 
 /** What one compressed layer keeps for backward and how far its weight gradient moves. */
 export interface LayerActivationReport {
@@ -50,11 +52,12 @@ export function activationReport(
   model: tf.LayersModel,
   forward: ForwardFn,
   batch: { xs: tf.Tensor; ys: tf.Tensor },
-  options: { seeds?: number } = {},
+  options: { seeds?: number; onProgress?: TaskProgressCallback } = {},
 ): LayerActivationReport[] {
   const seeds = options.seeds ?? 4;
   if (!Number.isInteger(seeds) || seeds < 2)
     throw new Error(`activationReport: seeds must be an integer >= 2, got ${seeds}`);
+  const tick = taskReporter(options.onProgress, `${seeds + 2} forward+backward passes`, seeds + 2);
   const layers = model.layers.filter((l): l is CompressedLayer => l instanceof CompressedLayer);
   const vars = trainableVariables(model);
   const grads = (): Map<string, Float32Array> => {
@@ -72,11 +75,13 @@ export function activationReport(
   const chosen = layers.map(settings);
   const saved = new Map<string, number>();
   grads();
+  tick('as configured');
   for (const l of layers) saved.set(l.name, l.lastSavedBytes);
   for (const l of layers) apply(l, { actBits: 32, fewbit: 0, rmmRatio: 0 });
   let exact: Map<string, Float32Array>;
   try {
     exact = grads();
+    tick('exact');
   } finally {
     layers.forEach((l, i) => {
       apply(l, chosen[i]);
@@ -86,6 +91,7 @@ export function activationReport(
   for (let s = 0; s < seeds; s++) {
     seedActivationRng(7919 * (s + 1));
     runs.push(grads());
+    tick(`seed ${s + 1}`);
   }
   return layers.map((l) => {
     const names = own(l);

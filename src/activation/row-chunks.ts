@@ -1,26 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
+import { backwardChunkBytes } from '../engine/settings.js';
 import { withValues } from './js-memory.js';
 
-let chunkBytes = 1 << 20;
-
 /**
- * Sets how many bytes of one tensor a chunked pass may hold in full precision at once (about
- * 1 MiB by default): the compressed layers read activations for quantization, and rebuild them in
- * the backward, that many bytes at a time. Smaller chunks lower the step's peak and add calls.
+ * Samples per chunk so that a chunk of a tensor with `bytesPerRow` per sample fits the backward
+ * chunk bytes (a process-wide setting: `setBackwardChunkBytes` in engine/settings.ts).
  */
-export function setBackwardChunkBytes(bytes: number): void {
-  if (!Number.isFinite(bytes) || bytes < 1)
-    throw new Error(`backward chunk bytes must be a positive number, got ${bytes}`);
-  chunkBytes = bytes;
-}
-
-export function backwardChunkBytes(): number {
-  return chunkBytes;
-}
-
-/** Samples per chunk so that a chunk of a tensor with `bytesPerRow` per sample fits the setting. */
 export function rowsPerChunk(batch: number, bytesPerRow: number): number {
-  return Math.max(1, Math.min(batch, Math.floor(chunkBytes / Math.max(1, bytesPerRow))));
+  const bytes = backwardChunkBytes();
+  return Math.max(1, Math.min(batch, Math.floor(bytes / Math.max(1, bytesPerRow))));
 }
 
 /** Rows `first` .. `first + count - 1` of `t` along its leading axis (a new tensor). */

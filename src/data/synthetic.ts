@@ -1,5 +1,5 @@
 import { makeRng, normal } from '../engine/random.js';
-import { defaultSeed } from '../engine/seed.js';
+import { defaultSeed } from '../engine/settings.js';
 import { type ClassificationData, type Split, sampleSize } from './dataset.js';
 
 export interface SyntheticOptions {

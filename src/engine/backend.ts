@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { refreshFastKernels } from '../kernels/index.js';
-import { defaultSeed, setDefaultSeed } from './seed.js';
+import { defaultSeed, setDefaultSeed } from './settings.js';
 
 /** Backends frugal is tested on. Any other registered tfjs backend also works with the library. */
 export const KNOWN_BACKENDS = ['cpu', 'wasm'] as const;

@@ -1,3 +1,4 @@
+import { recordFastKernels } from '../engine/settings.js';
 import { FAST_GRADIENTS, FAST_KERNELS } from './kernel-table.js';
 import { KernelOverrides } from './registry.js';
 
@@ -13,6 +14,7 @@ const overrides = new KernelOverrides(FAST_KERNELS, FAST_GRADIENTS);
  */
 export function useFastKernels(): void {
   overrides.install();
+  recordFastKernels(overrides.installed);
 }
 
 /** Wraps the kernels of backends registered since `useFastKernels()`, if it is in effect. */
@@ -23,8 +25,5 @@ export function refreshFastKernels(): void {
 /** Puts back the kernels and gradients that were registered before `useFastKernels()`. */
 export function useStockKernels(): void {
   overrides.uninstall();
-}
-
-export function fastKernelsActive(): boolean {
-  return overrides.installed;
+  recordFastKernels(overrides.installed);
 }

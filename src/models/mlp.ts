@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { defaultSeed } from '../engine/seed.js';
+import { defaultSeed } from '../engine/settings.js';
 import { checkPositiveInt, SeededInit } from './init.js';
 
 export interface MlpConfig {

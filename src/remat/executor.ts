@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
+import { isRecording, runWithoutTape, shareBuffer } from '../engine/tape.js';
 import type { ForwardFn } from '../train/step.js';
 import type { Chain, Stage } from './chain.js';
 import { checkTapeBits, type RecordedStage, recordStage } from './record-stage.js';
 import { formatOp, type Op } from './schedule.js';
-import { isRecording, runWithoutTape, shareBuffer } from './tape.js';
 
 /** Bits of each keep mode a schedule's `fall` ops may name (index 0 = exact, 32 bits). */
 export type KeepBits = number[];

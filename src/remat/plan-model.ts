@@ -7,7 +7,9 @@ import { InfeasibleBudgetError, type Plan, type PlanOptions, planRotor } from '.
 import { simulate } from './schedule.js';
 import { keepEverything } from './summary.js';
 
-export interface RematOptions extends PlanOptions, Omit<ProfileOptions, 'compressedBits'> {
+export interface RematOptions
+  extends PlanOptions,
+    Omit<ProfileOptions, 'compressedBits' | 'label'> {
   /** Bit widths of the compressed keep modes the joint planner may use (default [8, 4, 2]). */
   compressedBits?: number[];
   /** Seed of the stochastic rounding of compressed modes. */
@@ -52,6 +54,8 @@ export function planRemat(
       repeats: options.repeats,
       optimizer: options.optimizer,
       compressedBits,
+      onProgress: options.onProgress,
+      label: splits.length > 1 ? `${s} chain` : undefined,
     });
     try {
       planned.push({ chain, profile, plan: planRotor(profile.costs, budgetBytes, options) });

@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
+import { runWithoutTape } from '../engine/tape.js';
 import { BufferMeter } from '../report/buffer-meter.js';
 import { externalMemory } from '../report/external-memory.js';
 import { tensorBytes } from '../report/memory-meter.js';
+import type { TaskProgressCallback } from '../train/progress.js';
 import { classificationLoss } from '../train/step.js';
+import { taskReporter } from '../train/task-reporter.js';
 import type { Chain, Stage } from './chain.js';
 import type { ChainCosts, KeepMode, StageCost } from './costs.js';
 import { checkTapeBits, type RecordedStage, recordStage } from './record-stage.js';
-import { runWithoutTape } from './tape.js';
 
 export interface ProfileOptions {
   /** Timed repetitions of each measurement (after one warm-up); the median is kept. */
@@ -18,6 +20,10 @@ export interface ProfileOptions {
    * peak. A fresh copy is built from its config; the original is not touched. Default: Adam.
    */
   optimizer?: tf.Optimizer;
+  /** Called as each stage is measured (a task of `chain.stages.length` units). */
+  onProgress?: TaskProgressCallback;
+  /** Names the chain in progress events, e.g. 'blocks chain'. */
+  label?: string;
 }
 
 export interface ChainProfile {
@@ -181,6 +187,12 @@ export function profileChain(
   // Each stage's input: its main tensor and its carried tensors (shared with earlier entries).
   const inputs: { x: tf.Tensor; carried: tf.Tensor[] }[] = [{ x: batch.xs, carried: [] }];
   const stages: StageCost[] = [];
+  const n = chain.stages.length;
+  const tick = taskReporter(
+    options.onProgress,
+    `profiling ${n} stage${n === 1 ? '' : 's'}${options.label ? ` (${options.label})` : ''}`,
+    n,
+  );
   try {
     chain.stages.forEach((stage, i) => {
       const { x, carried } = inputs[i];
@@ -209,6 +221,7 @@ export function profileChain(
         fwdPeakBytes: fwd.peak,
         keep,
       });
+      tick(stage.name);
     });
     const logits = inputs[inputs.length - 1].x;
     const loss = metered(() =>

@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { PackedBits } from '../activation/bits.js';
 import { makeRng } from '../engine/random.js';
+import { recordTape, type StageTape } from '../engine/tape.js';
 import type { Stage } from './chain.js';
-import { recordTape, type StageTape } from './tape.js';
 import { type CompressedTape, recordCompressed, TAPE_BITS } from './tape-compression.js';
 
 /** A stage recorded for its backward: exact, or with its saved activations quantized. */

@@ -9,7 +9,7 @@ import {
   type StageTape,
   type TapeNode,
   untaped,
-} from './tape.js';
+} from '../engine/tape.js';
 
 /** Saved tensors smaller than this stay exact (statistics, biases): compressing them saves nothing. */
 export const MIN_COMPRESSED_ELEMENTS = 256;

@@ -3,7 +3,9 @@ import { batches } from '../data/dataset.js';
 import { syntheticClassification } from '../data/synthetic.js';
 import type { StepMemory } from '../report/memory-meter.js';
 import { makeOptimizer, type OptimizerName } from './optimizer.js';
+import type { TaskProgressCallback } from './progress.js';
 import { type ForwardFn, trainStep, trainStepMeasured } from './step.js';
+import { taskReporter } from './task-reporter.js';
 
 export interface StepBenchmarkOptions {
   batchSize: number;
@@ -12,6 +14,8 @@ export interface StepBenchmarkOptions {
   numClasses: number;
   optimizer?: OptimizerName;
   forward?: ForwardFn;
+  /** Hears of each step: one task of `steps + 2` units. */
+  onProgress?: TaskProgressCallback;
 }
 
 export interface StepBenchmark {
@@ -46,6 +50,7 @@ export async function benchmarkStep(
   let memory: StepMemory | undefined;
   let timed = 0;
   let i = 0;
+  const tick = taskReporter(o.onProgress, `${o.steps + 2} training steps`, o.steps + 2);
   try {
     for (const batch of batches(data, 'train', o.batchSize, { dropRemainder: true })) {
       try {
@@ -58,6 +63,7 @@ export async function benchmarkStep(
       } finally {
         tf.dispose([batch.xs, batch.ys]);
       }
+      tick(i === 0 ? 'warm-up' : i === 1 ? 'memory-measured' : 'timed');
       i++;
     }
   } finally {

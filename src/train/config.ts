@@ -1,4 +1,4 @@
-import { defaultSeed } from '../engine/seed.js';
+import { defaultSeed } from '../engine/settings.js';
 import { LOSSES, type LossName } from './loss.js';
 import { OPTIMIZERS, type OptimizerName } from './optimizer.js';
 

@@ -16,19 +16,19 @@ import {
   dequantizeSamples,
   quantizeGroups,
 } from '../../src/activation/quantize.js';
-import {
-  backwardChunkBytes,
-  rowsPerChunk,
-  setBackwardChunkBytes,
-} from '../../src/activation/row-chunks.js';
+import { rowsPerChunk } from '../../src/activation/row-chunks.js';
 import {
   restoreRowsOf,
   saveExact,
   savePositiveMask,
   saveQuantized,
 } from '../../src/activation/saved.js';
-import { seedActivationRng } from '../../src/activation/seed.js';
 import { makeRng } from '../../src/engine/random.js';
+import {
+  backwardChunkBytes,
+  seedActivationRng,
+  setBackwardChunkBytes,
+} from '../../src/engine/settings.js';
 import { MultiHeadSelfAttention } from '../../src/models/layers/attention.js';
 import { formatTimeline, peakTimeline } from '../../src/report/peak-timeline.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';

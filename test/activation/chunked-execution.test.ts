@@ -9,10 +9,10 @@ import {
 import { type ActConfig, validateActConfig } from '../../src/activation/config.js';
 import { chunkedMoments } from '../../src/activation/layers/compressed-batch-norm.js';
 import { activationMemory } from '../../src/activation/measure.js';
-import { backwardChunkBytes, setBackwardChunkBytes } from '../../src/activation/row-chunks.js';
 import { compressForTraining } from '../../src/activation/training.js';
 import { gatherBatch } from '../../src/data/dataset.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
+import { backwardChunkBytes, setBackwardChunkBytes } from '../../src/engine/settings.js';
 import { classificationLoss, trainableVariables, trainStep } from '../../src/train/step.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
 

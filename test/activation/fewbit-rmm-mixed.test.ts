@@ -11,8 +11,8 @@ import {
 } from '../../src/activation/fewbit-table.js';
 import { CompressedDense } from '../../src/activation/layers/compressed-dense.js';
 import { projectRows } from '../../src/activation/rmm.js';
-import { seedActivationRng } from '../../src/activation/seed.js';
 import { makeRng } from '../../src/engine/random.js';
+import { seedActivationRng } from '../../src/engine/settings.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
 describe('few-bit tables', () => {

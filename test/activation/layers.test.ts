@@ -10,7 +10,7 @@ import { CompressedDense } from '../../src/activation/layers/compressed-dense.js
 import { CompressedDepthwiseConv2D } from '../../src/activation/layers/compressed-depthwise-conv2d.js';
 import { CompressedLayerNorm } from '../../src/activation/layers/compressed-layer-norm.js';
 import { CompressedMaxPool2D } from '../../src/activation/layers/compressed-max-pool.js';
-import { seedActivationRng } from '../../src/activation/seed.js';
+import { seedActivationRng } from '../../src/engine/settings.js';
 import { MultiHeadSelfAttention } from '../../src/models/layers/attention.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 

@@ -13,9 +13,9 @@ import {
 } from '../../src/activation/quantize-per-sample.js';
 import { allocateSampleBits, sampleBitsCost } from '../../src/activation/sample-bits.js';
 import { saveQuantized } from '../../src/activation/saved.js';
-import { seedActivationRng } from '../../src/activation/seed.js';
 import { streamingForward } from '../../src/activation/streaming-forward.js';
 import { makeRng } from '../../src/engine/random.js';
+import { seedActivationRng } from '../../src/engine/settings.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
 

@@ -4,8 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { CompressedActivation } from '../../src/activation/layers/compressed-activation.js';
 import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
-import { backwardChunkBytes, setBackwardChunkBytes } from '../../src/activation/row-chunks.js';
 import { rowWriter } from '../../src/activation/row-writer.js';
+import { backwardChunkBytes, setBackwardChunkBytes } from '../../src/engine/settings.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
 
 const DEFAULT_CHUNK = backwardChunkBytes();

@@ -2,11 +2,35 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { rematTapeBits, type TrainCommandOptions } from '../../src/cli/commands/train.js';
+import { type PlanCommandOptions, planCommand } from '../../src/cli/commands/plan.js';
+import {
+  rematTapeBits,
+  type TrainCommandOptions,
+  trainCommand,
+} from '../../src/cli/commands/train.js';
+import { useStockKernels } from '../../src/kernels/index.js';
 import { tempDir } from '../temp-dir.js';
 import { runCli as cli } from './run-cli.js';
 
 const dir = tempDir('frugal-plan-');
+
+/**
+ * Runs `f` with a clock that moves 1 ms per reading, so that every profiled time is the same
+ * and plans depend on measured memory and the options alone (real timings are noisy).
+ */
+async function withCountingClock<T>(f: () => Promise<T>): Promise<T> {
+  const now = performance.now;
+  let t = 0;
+  performance.now = () => ++t;
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return await f();
+  } finally {
+    performance.now = now;
+    console.log = log;
+  }
+}
 
 const small = [
   '--model',
@@ -58,6 +82,59 @@ describe('frugal plan and train --memory-budget', () => {
     assert.notEqual(r2.code, 0);
     assert.match(r2.stderr, /is infeasible: the smallest budget any schedule fits in is/);
     assert.equal(existsSync(bad), false, 'no report written');
+  });
+
+  it('previews exactly the plan train --memory-budget trains with (kernels, profile, --act-bits)', async () => {
+    // As in a fresh process: no kernels installed yet (train installs the fast ones).
+    useStockKernels();
+    const common = {
+      model: 'transformer',
+      dataset: 'synthetic',
+      batch: 8,
+      backend: 'wasm',
+      seed: 0,
+    };
+    const planOptions: PlanCommandOptions = {
+      ...common,
+      memoryBudget: 1e9,
+      optimizer: 'adam',
+      repeats: 1,
+      progress: false,
+    };
+    const plan = async (o: Partial<PlanCommandOptions>) =>
+      (await withCountingClock(() => planCommand({ ...planOptions, ...o }))).plan;
+    const trainRemat = async (o: Partial<TrainCommandOptions>) =>
+      (
+        await withCountingClock(() =>
+          trainCommand({
+            ...common,
+            epochs: 1,
+            lr: 1e-3,
+            optimizer: 'adam',
+            trainCount: 16,
+            testCount: 8,
+            maxSteps: 1,
+            progress: false,
+            memoryBudget: 1e9,
+            ...o,
+          }),
+        )
+      ).remat;
+    const exact = await plan({ remat: 'exact' });
+    const joint = await plan({ actBits: 4 });
+    assert.ok(joint.minimumBytes < exact.minimumBytes, 'compressed tapes reach smaller budgets');
+    const cases: [Partial<PlanCommandOptions>, number][] = [
+      // Recomputation needed: between the least workable budget and keep-all.
+      [{ remat: 'exact' }, Math.round((exact.minimumBytes + exact.keepAll.peakBytes) / 2)],
+      // Only 4-bit tapes fit.
+      [{ actBits: 4 }, Math.round((joint.minimumBytes + exact.minimumBytes) / 2)],
+    ];
+    for (const [o, memoryBudget] of cases) {
+      const previewed = await plan({ ...o, memoryBudget });
+      assert.deepEqual(previewed, await trainRemat({ ...o, memoryBudget }), JSON.stringify(o));
+      assert.ok(previewed.predicted.peakBytes <= memoryBudget);
+      assert.ok(previewed.recomputedForwards + previewed.compressedStages > 0, previewed.schedule);
+    }
   });
 
   it("--act-bits with --memory-budget sets the joint planner's tape bits; conflicts name both options", () => {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { initEngine } from '../../src/engine/backend.js';
-import { defaultSeed } from '../../src/engine/seed.js';
+import { defaultSeed } from '../../src/engine/settings.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { validateTrainConfig } from '../../src/train/config.js';
 

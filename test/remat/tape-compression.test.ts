@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { recordTape } from '../../src/engine/tape.js';
 import { buildChain } from '../../src/remat/chain.js';
 import { scheduledForward } from '../../src/remat/executor.js';
 import { profileChain } from '../../src/remat/profile.js';
 import { recordStage } from '../../src/remat/record-stage.js';
 import { InfeasibleBudgetError, minimumPeak, planRotor } from '../../src/remat/rotor.js';
-import { recordTape } from '../../src/remat/tape.js';
 import { externalMemory } from '../../src/report/external-memory.js';
 import { trainStepMeasured } from '../../src/train/step.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';

@@ -10,6 +10,7 @@ import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
 import { fixed, ratio } from '../../report/format.js';
+import { progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 import { actConfigFromOptions } from './train.js';
 
@@ -27,6 +28,8 @@ export interface ActReportOptions {
   rmm?: number;
   rmmKind?: RmmKind;
   perSampleBits?: boolean;
+  /** A progress line on stderr when it is a terminal (default on). */
+  progress?: boolean;
 }
 
 /** `frugal act-report`: per-layer saved bytes and gradient error of compressed activations. */
@@ -59,9 +62,18 @@ export async function actReportCommand(o: ActReportOptions): Promise<LayerActiva
   base.dispose();
   const rows = Int32Array.from({ length: o.batch }, (_, i) => i);
   const batch = gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, o.batch);
-  const report = activationReport(act.model, act.forward, batch, { seeds: o.seeds });
-  batch.xs.dispose();
-  batch.ys.dispose();
+  const tasks = taskLines(progressWanted(o.progress));
+  let report: LayerActivationReport[];
+  try {
+    report = activationReport(act.model, act.forward, batch, {
+      seeds: o.seeds,
+      onProgress: tasks.onProgress,
+    });
+  } finally {
+    tasks.stop();
+    batch.xs.dispose();
+    batch.ys.dispose();
+  }
   act.model.dispose();
   console.log(
     renderTable(

@@ -1,6 +1,4 @@
-import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
-import { useFastKernels, useStockKernels } from '../../kernels/index.js';
 import {
   buildModel,
   isZooModel,
@@ -10,6 +8,8 @@ import {
 } from '../../models/zoo.js';
 import { fixed, mb } from '../../report/format.js';
 import { benchmarkStep, type StepBenchmark } from '../../train/benchmark-step.js';
+import { startEngine } from '../memory-plan.js';
+import { progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 
 export interface BenchCommandOptions {
@@ -20,6 +20,8 @@ export interface BenchCommandOptions {
   out?: string;
   /** frugal's fast training kernels (default on). */
   fastKernels?: boolean;
+  /** A progress line per model and backend on stderr when it is a terminal (default on). */
+  progress?: boolean;
 }
 
 export interface BenchRow {
@@ -38,10 +40,9 @@ export async function benchCommand(o: BenchCommandOptions): Promise<BenchRow[]> 
   }
   const backends = o.backend.split(',');
   const rows: BenchRow[] = [];
+  const tasks = taskLines(progressWanted(o.progress));
   for (const backend of backends) {
-    await initEngine({ backend });
-    if (o.fastKernels === false) useStockKernels();
-    else useFastKernels();
+    await startEngine({ backend, fastKernels: o.fastKernels });
     for (const name of models as ZooModelName[]) {
       const shape = ZOO_LAYOUT[name] === 'image' ? [28, 28, 1] : [28, 28];
       const model = buildModel(name, { inputShape: shape, numClasses: 10, seed: 1 });
@@ -53,11 +54,13 @@ export async function benchCommand(o: BenchCommandOptions): Promise<BenchRow[]> 
             batchSize: o.batch,
             steps: o.steps,
             numClasses: 10,
+            onProgress: (e) => tasks.onProgress({ ...e, task: `${name} on ${backend}: ${e.task}` }),
           }),
         });
       } catch (e) {
         rows.push({ model: name, backend, error: (e as Error).message });
       } finally {
+        tasks.stop();
         model.dispose();
       }
     }

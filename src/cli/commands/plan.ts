@@ -1,26 +1,34 @@
-import * as tf from '@tensorflow/tfjs';
-import { batches } from '../../data/dataset.js';
+import type { ActivationBits } from '../../activation/bits.js';
 import { loadDataset } from '../../data/load.js';
-import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
 import { formatBytes } from '../../remat/budget.js';
-import { planRemat } from '../../remat/plan-model.js';
+import type { RematPlan } from '../../remat/plan-model.js';
 import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
 import { makeOptimizer, type OptimizerName } from '../../train/optimizer.js';
+import { planTrainingStep, startEngine } from '../memory-plan.js';
+import { progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
+import { rematTapeBits } from './train.js';
 
 export interface PlanCommandOptions {
   model: string;
   dataset: string;
   batch: number;
   memoryBudget: number;
-  remat: 'exact' | 'joint';
+  /** As for train: exact (the default) or joint; --act-bits 2, 4 or 8 implies joint. */
+  remat?: 'exact' | 'joint';
+  /** As for train --memory-budget: the bits of the planner's compressed tapes (32: exact only). */
+  actBits?: ActivationBits;
   optimizer: OptimizerName;
   backend: string;
   seed: number;
   repeats: number;
   out?: string;
+  /** frugal's fast training kernels (default on, as for train). */
+  fastKernels?: boolean;
+  /** Progress lines on stderr when it is a terminal (default on). */
+  progress?: boolean;
 }
 
 export interface PlanReport {
@@ -37,20 +45,22 @@ function explainKernelError(e: unknown, backend: string): Error {
   const err = e as Error;
   if (/Conv2DBackpropFilter/.test(err.message))
     return new Error(
-      `${err.message}: conv models cannot train on stock ${backend}; use --backend cpu (or the fast kernels)`,
+      `${err.message}: conv models cannot train on stock ${backend} kernels; drop --no-fast-kernels or use --backend cpu`,
     );
   return err;
 }
 
 /**
- * `frugal plan`: profiles a zoo model's chain of stages on one batch, plans a training step
- * within the memory budget, prints the per-stage costs, the schedule and its predicted time and
- * activation memory. Writes nothing but the optional JSON report.
+ * `frugal plan`: the memory plan `train --memory-budget` would train with (same engine, kernels,
+ * profiling and planner options: one function, `planTrainingStep`), on one batch; prints the
+ * per-stage costs, the schedule and its predicted time and activation memory. Writes nothing but
+ * the optional JSON report.
  */
 export async function planCommand(o: PlanCommandOptions): Promise<PlanReport> {
   if (!isZooModel(o.model))
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
-  const engine = await initEngine({ backend: o.backend, seed: o.seed });
+  const rematBits = rematTapeBits(o);
+  const engine = await startEngine(o);
   const data = loadDataset(o.dataset, {
     layout: ZOO_LAYOUT[o.model],
     trainCount: o.batch,
@@ -62,22 +72,23 @@ export async function planCommand(o: PlanCommandOptions): Promise<PlanReport> {
     numClasses: data.numClasses,
     seed: o.seed,
   });
-  const batch = batches(data, 'train', o.batch).next().value;
-  if (!batch) throw new Error('no batch to profile');
   const optimizer = makeOptimizer(o.optimizer, 1e-3);
+  const tasks = taskLines(progressWanted(o.progress));
   try {
-    const compressedBits = o.remat === 'joint' ? [8, 4, 2] : [];
-    // Plans on both chains (residual blocks whole, and split inside them), as `train` does.
-    let planned: ReturnType<typeof planRemat>;
+    let planned: RematPlan;
     try {
-      planned = planRemat(model, batch, o.memoryBudget, {
-        modes: o.remat,
-        repeats: o.repeats,
+      planned = planTrainingStep(model, data, {
+        ...rematBits,
+        batch: o.batch,
+        memoryBudget: o.memoryBudget,
         optimizer,
-        compressedBits,
+        repeats: o.repeats,
+        onProgress: tasks.onProgress,
       });
     } catch (e) {
       throw explainKernelError(e, engine.backend);
+    } finally {
+      tasks.stop();
     }
     const { plan } = planned;
     const costs = planned.profile.costs;
@@ -121,7 +132,6 @@ export async function planCommand(o: PlanCommandOptions): Promise<PlanReport> {
     }
     return report;
   } finally {
-    tf.dispose([batch.xs, batch.ys]);
     optimizer.dispose();
     model.dispose();
   }

@@ -5,20 +5,18 @@ import type { ConvertedLayer, UnconvertedLayer } from '../../activation/convert.
 import type { FewbitBits } from '../../activation/fewbit-table.js';
 import type { RmmKind } from '../../activation/rmm.js';
 import { compressForTraining } from '../../activation/training.js';
-import { batches } from '../../data/dataset.js';
 import { loadDataset } from '../../data/load.js';
-import { initEngine } from '../../engine/backend.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { saveModel } from '../../io/model-files.js';
-import { useFastKernels, useStockKernels } from '../../kernels/index.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
-import { planRemat } from '../../remat/plan-model.js';
+import type { RematPlan } from '../../remat/plan-model.js';
 import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
 import { fixed, mb, pct } from '../../report/format.js';
 import { type TrainResult, train } from '../../train/loop.js';
 import { makeOptimizer, type OptimizerName } from '../../train/optimizer.js';
 import { trainParallel } from '../../train/parallel/index.js';
-import { progressBar } from '../progress-bar.js';
+import { planTrainingStep, startEngine } from '../memory-plan.js';
+import { progressBar, progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 import { baselineOptions } from './train-baseline.js';
 
@@ -109,7 +107,12 @@ export interface TrainReport {
  * planner may keep tapes compressed at that many bits" (--act-bits 32: exact tapes only); the
  * other --act-* options convert layers, which the planner's chain does not handle: they error.
  */
-export function rematTapeBits(o: TrainCommandOptions): {
+export function rematTapeBits(
+  o: Pick<
+    TrainCommandOptions,
+    'memoryBudget' | 'remat' | 'actBits' | 'actLevel' | 'fewbit' | 'rmm'
+  >,
+): {
   modes?: 'exact' | 'joint';
   compressedBits?: number[];
 } {
@@ -159,9 +162,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     o.baseline && (actConfig || o.memoryBudget !== undefined)
       ? await trainCommand(baselineOptions(o))
       : undefined;
-  const engine = await initEngine({ backend: o.backend, seed: o.seed });
-  if (o.fastKernels === false) useStockKernels();
-  else useFastKernels();
+  const engine = await startEngine(o);
   const data = loadDataset(o.dataset, {
     layout: ZOO_LAYOUT[o.model],
     trainCount: o.trainCount,
@@ -173,24 +174,31 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     numClasses: data.numClasses,
     seed: o.seed,
   });
-  const act = actConfig ? await compressForTraining(model, actConfig, data) : null;
+  const tasks = taskLines(progressWanted(o.progress));
+  const act = actConfig
+    ? await compressForTraining(model, actConfig, data, { onProgress: tasks.onProgress })
+    : null;
   if (act) {
     model.dispose();
     model = act.model;
   }
   const optimizer = makeOptimizer(o.optimizer, o.lr);
-  let remat: ReturnType<typeof planRemat> | undefined;
+  let remat: RematPlan | undefined;
   if (o.memoryBudget !== undefined) {
-    const sample = batches(data, 'train', o.batch).next().value;
-    if (!sample) throw new Error('no training batch to plan with');
     try {
-      remat = planRemat(model, sample, o.memoryBudget, { ...rematBits, optimizer });
+      remat = planTrainingStep(model, data, {
+        ...rematBits,
+        batch: o.batch,
+        memoryBudget: o.memoryBudget,
+        optimizer,
+        onProgress: tasks.onProgress,
+      });
     } finally {
-      tf.dispose([sample.xs, sample.ys]);
+      tasks.stop();
     }
     console.log(planLine(summarizePlan(remat.plan, remat.profile.costs)));
   }
-  const bar = progressBar(o.progress && process.stderr.isTTY === true);
+  const bar = progressBar(progressWanted(o.progress));
   const config = {
     epochs: o.epochs,
     batchSize: o.batch,

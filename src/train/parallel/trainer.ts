@@ -4,7 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../../data/dataset.js';
-import { fastKernelsActive } from '../../kernels/index.js';
+import { fastKernelsActive } from '../../engine/settings.js';
 import { externalMemory } from '../../report/external-memory.js';
 import type { Stepper } from '../loop.js';
 import { type LossName, resolveLoss } from '../loss.js';

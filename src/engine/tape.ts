@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs';
  * apart: record a stage's forward now, run its backward later, and free its saved tensors as
  * soon as that backward is done. This module does that with the engine's own tape nodes
  * (the same bookkeeping tfjs uses), swapping the engine's active tape for a private one.
+ * It sits in engine/, below both of its users: remat (stage tapes, untaped runs) and activation
+ * (`isRecording`), so neither folder imports the other's internals for it.
  */
 
 export interface TapeNode {

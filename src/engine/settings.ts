@@ -1,0 +1,74 @@
+/**
+ * frugal's process-wide settings: every piece of module-level state that changes what frugal
+ * computes lives here, with its setter and getter; the modules that depend on one read it from
+ * here. (Caches that only save work, such as few-bit tables, and per-call bookkeeping stay with
+ * their code.)
+ *
+ * | setting                  | default | set by                                   | read by                                           |
+ * | ------------------------ | ------- | ---------------------------------------- | ------------------------------------------------- |
+ * | default seed             | 0       | `initEngine({seed})`, `setDefaultSeed`   | zoo models, data loaders, `validateTrainConfig`   |
+ * | activation random stream | seed 0  | `seedActivationRng` (`ActConfig.seed`)   | stochastic rounding, RMM projections, dropout     |
+ * | backward chunk bytes     | 1 MiB   | `setBackwardChunkBytes`                  | compressed layers' chunked quantize and rebuild   |
+ * | auto forward chunk bytes | 2 MiB   | constant                                 | `forwardChunk: 'auto'` of compressed training     |
+ * | fast kernels installed   | no      | `useFastKernels` / `useStockKernels`     | `fastKernelsActive` (data-parallel workers copy it) |
+ *
+ * All of it is per JavaScript realm: a worker thread starts from the defaults.
+ */
+
+let defaultSeedValue = 0;
+
+/** Sets the default seed of zoo models, data loaders and training when a config gives none. */
+export function setDefaultSeed(seed: number): void {
+  if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
+  defaultSeedValue = seed;
+}
+
+export function defaultSeed(): number {
+  return defaultSeedValue;
+}
+
+const activationStream = { base: 0x9e3779b9, counter: 0 };
+
+/** Sets the seed of the stream that stochastic rounding and random projections draw from. */
+export function seedActivationRng(seed: number): void {
+  activationStream.base = (seed * 0x9e3779b1) >>> 0;
+  activationStream.counter = 0;
+}
+
+/** The next 32-bit seed of the activation stream; each compressed tensor gets its own. */
+export function nextActivationSeed(): number {
+  activationStream.counter++;
+  return (activationStream.base ^ Math.imul(activationStream.counter, 0x85ebca6b)) >>> 0;
+}
+
+let backwardChunk = 1 << 20;
+
+/**
+ * Sets how many bytes of one tensor a chunked pass may hold in full precision at once (about
+ * 1 MiB by default): the compressed layers read activations for quantization, and rebuild them in
+ * the backward, that many bytes at a time. Smaller chunks lower the step's peak and add calls.
+ */
+export function setBackwardChunkBytes(bytes: number): void {
+  if (!Number.isFinite(bytes) || bytes < 1)
+    throw new Error(`backward chunk bytes must be a positive number, got ${bytes}`);
+  backwardChunk = bytes;
+}
+
+export function backwardChunkBytes(): number {
+  return backwardChunk;
+}
+
+/** Default chunk size of 'auto': the widest layer output of one chunk takes at most 2 MiB. */
+export const AUTO_FORWARD_CHUNK_BYTES = 2 * 2 ** 20;
+
+let fastKernels = false;
+
+/** Whether frugal's fast training kernels are registered with tfjs (see `useFastKernels`). */
+export function fastKernelsActive(): boolean {
+  return fastKernels;
+}
+
+/** Records the kernels' install state; called by `useFastKernels` / `useStockKernels` only. */
+export function recordFastKernels(installed: boolean): void {
+  fastKernels = installed;
+}
