@@ -19,4 +19,5 @@ export * from './sample-bits.js';
 export { saveQuantizedPerSample } from './saved-per-sample.js';
 export { seedActivationRng } from './seed.js';
 export * from './streaming-forward.js';
+export * from './to-plain.js';
 export * from './training.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { hasTrainingLayers, toPlainModel } from '../activation/to-plain.js';
 import type { ClassificationData } from '../data/dataset.js';
 import { type CompressConfig, validateCompressConfig } from './config.js';
 import './methods/builtin.js';
@@ -70,7 +71,9 @@ function layerOptions<O>(
  * Compresses a trained model by a versioned config: each step's method (from the registry) runs
  * in order on the previous step's model. Returns the new model and a report (sizes really
  * serialised, FLOPs, latency on the active backend, accuracy or output SQNR), per layer and in
- * total. The input model is not modified.
+ * total. The input model is not modified. A model holding frugal's compressed-activation
+ * training layers is first turned back into its plain layers (`toPlainModel`, same weights); the
+ * report lists them in `restoredLayers`.
  */
 export async function compress(
   model: tf.LayersModel,
@@ -79,6 +82,13 @@ export async function compress(
 ): Promise<CompressResult> {
   const c = validateCompressConfig(config);
   const seed = options.seed ?? 0;
+  const input = model;
+  let restoredLayers: string[] = [];
+  if (hasTrainingLayers(input)) {
+    const plain = await toPlainModel(input);
+    model = plain.model;
+    restoredLayers = plain.restored.map((l) => l.name);
+  }
   const owned: tf.Tensor[] = [];
   const needsCalibration = c.steps.some((s, i) => {
     const m = getMethod(s.method);
@@ -96,6 +106,7 @@ export async function compress(
     calibration = synthesizeFromBatchNorm(model, { count: options.calibrationCount ?? 64, seed });
     owned.push(calibration);
   }
+  let current = model;
   try {
     const ctx: CompressContext = {
       calibration,
@@ -105,7 +116,6 @@ export async function compress(
       onProgress: options.onProgress,
     };
     const steps: StepRecord[] = [];
-    let current = model;
     for (const [i, step] of c.steps.entries()) {
       const method = getMethod(step.method);
       const t0 = performance.now();
@@ -122,7 +132,7 @@ export async function compress(
         layers: result.layers,
       });
     }
-    const report: CompressReport = { config: c, steps };
+    const report: CompressReport = { config: c, restoredLayers, steps };
     if (options.measure ?? true) {
       let evalSet = options.evaluation;
       if (!evalSet && options.data) {
@@ -160,7 +170,12 @@ export async function compress(
       }
     }
     return { model: current, report };
+  } catch (e) {
+    if (current !== model && current !== input) current.dispose();
+    current = input;
+    throw e;
   } finally {
     tf.dispose(owned);
+    if (model !== input && model !== current) model.dispose();
   }
 }

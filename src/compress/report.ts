@@ -43,6 +43,8 @@ export interface StepRecord {
 
 export interface CompressReport {
   config: CompressConfig;
+  /** Compressed-activation training layers turned back into plain layers before the steps ran. */
+  restoredLayers: string[];
   steps: StepRecord[];
   before?: ModelSummary;
   after?: ModelSummary;
