@@ -12,6 +12,7 @@ import {
   type LayerOptions,
 } from './registry.js';
 import { type CompressReport, type EvalSet, type StepRecord, summarizeModel } from './report.js';
+import { sameModel, unchangedWarning } from './unchanged.js';
 
 export interface CompressOptions {
   /** Calibration inputs; default: `calibrationCount` train samples of `data`, else synthesised from batch-norm statistics. */
@@ -116,6 +117,7 @@ export async function compress(
       onProgress: options.onProgress,
     };
     const steps: StepRecord[] = [];
+    const warnings: string[] = [];
     for (const [i, step] of c.steps.entries()) {
       const method = getMethod(step.method);
       const t0 = performance.now();
@@ -124,6 +126,10 @@ export async function compress(
         layerOptions((raw, where) => method.parseOptions(raw, where), step, i, current),
         ctx,
       );
+      if (sameModel(current, result.model))
+        warnings.push(
+          unchangedWarning(`steps[${i}] (${step.method})`, method.appliesTo, result.layers),
+        );
       if (current !== model) current.dispose();
       current = result.model;
       steps.push({
@@ -132,7 +138,7 @@ export async function compress(
         layers: result.layers,
       });
     }
-    const report: CompressReport = { config: c, restoredLayers, steps };
+    const report: CompressReport = { config: c, restoredLayers, steps, warnings };
     if (options.measure ?? true) {
       let evalSet = options.evaluation;
       if (!evalSet && options.data) {

@@ -46,6 +46,8 @@ export interface CompressReport {
   /** Compressed-activation training layers turned back into plain layers before the steps ran. */
   restoredLayers: string[];
   steps: StepRecord[];
+  /** What the user should know: a step that changed nothing, a large loss of output quality. */
+  warnings: string[];
   before?: ModelSummary;
   after?: ModelSummary;
 }

@@ -181,4 +181,30 @@ describe('compress', () => {
     );
     assert.match(ada.report.steps[0].layers.dense1, /AdaQuant mse/);
   });
+  it('warns when a step changes nothing (fold-bn without batch norm, embedding without embeddings)', async () => {
+    await useBackend('cpu');
+    const model = buildModel('mlp', { inputShape: [8], numClasses: 3, hidden: [8], seed: 1 });
+    const { model: out, report } = await compress(
+      model,
+      { version: 1, steps: [{ method: 'fold-bn' }, { method: 'embedding' }, { method: 'int8' }] },
+      { measure: false },
+    );
+    assert.equal(report.warnings.length, 2, report.warnings.join('\n'));
+    assert.match(
+      report.warnings[0],
+      /^steps\[0\] \(fold-bn\) changed nothing: it acts on a BatchNormalization/,
+    );
+    assert.match(
+      report.warnings[1],
+      /^steps\[1\] \(embedding\) changed nothing: it acts on Embedding layers/,
+    );
+    const skipped = await compress(
+      model,
+      { version: 1, steps: [{ method: 'int8', layers: { dense1: 'skip', logits: 'skip' } }] },
+      { measure: false },
+    );
+    assert.match(skipped.report.warnings[0], /^steps\[0\] \(int8\) changed nothing/);
+    out.dispose();
+    skipped.model.dispose();
+  });
 });

@@ -196,6 +196,11 @@ export async function compressCommand(
     rmSync(target, { recursive: true, force: true });
     renameSync(staging, target);
     console.log(renderCompressTables(report));
+    if (report.restoredLayers.length > 0)
+      console.log(
+        `restored ${report.restoredLayers.length} compressed-activation training layers to plain layers first`,
+      );
+    for (const w of report.warnings) console.warn(`warning: ${w}`);
     console.log(`compressed model and report.json written to ${o.out}`);
     return report;
   } catch (e) {

@@ -7,6 +7,7 @@ import type { CompressionMethod } from '../registry.js';
 export const embeddingMethod: CompressionMethod<{ bits: number }> = {
   name: 'embedding',
   summary: 'row-wise 4-bit Embedding tables with the greedy range search',
+  appliesTo: 'Embedding layers (without maskZero)',
   parseOptions: (raw, where) => {
     checkKnownFields(raw, ['bits'], where);
     return { bits: intField(raw, 'bits', where, { min: 2, max: 8, fallback: 4 }) };

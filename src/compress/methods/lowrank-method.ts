@@ -18,6 +18,7 @@ const DEFAULTS: LayerDecomposition = { method: 'svd', ratio: 0.5 };
 export const lowrankMethod: CompressionMethod<LayerDecomposition> = {
   name: 'lowrank',
   summary: 'low-rank / tensor decompositions (svd, tucker2, cp, cp-admm, ttm; default svd at 0.5x)',
+  appliesTo: 'Dense layers (svd, ttm) and Conv2D layers (tucker2, cp, cp-admm)',
   parseOptions: (raw: RawOptions, where) => {
     const settings = (Object.keys(raw).length === 0 ? DEFAULTS : raw) as LayerDecomposition;
     try {

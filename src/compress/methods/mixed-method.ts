@@ -22,6 +22,7 @@ export interface MixedOptions extends QuantizeOptions {
 export const mixedMethod: CompressionMethod<MixedOptions> = {
   name: 'mixed',
   summary: 'per-layer bit widths under a size budget (knapsack on measured loss increases)',
+  appliesTo: 'Dense and Conv2D layers',
   needsCalibration: () => true,
   parseOptions: (raw: RawOptions, where) => {
     checkKnownFields(raw, ['candidates', 'budgetRatio', ...QUANTIZE_FIELDS], where);

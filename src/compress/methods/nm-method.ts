@@ -25,6 +25,7 @@ const FIELDS = ['n', 'm', 'transposable', 'solver', 'finetuneSteps', 'learningRa
 export const nmMethod: CompressionMethod<NMOptions> = {
   name: 'nm',
   summary: 'N:M sparsity (magnitude or transposable masks, optional masked fine-tuning)',
+  appliesTo: 'Dense and Conv2D layers whose input channels split into groups of M',
   parseOptions: (raw, where) => {
     checkKnownFields(raw, FIELDS, where);
     const o: NMOptions = {

@@ -160,6 +160,7 @@ export function quantizeMethod(
   return {
     name,
     summary,
+    appliesTo: 'Dense and Conv2D layers',
     needsCalibration: (o) => o.adaquant || o.biasCorrection,
     parseOptions: (raw, where) => parseQuantizeOptions(raw, where, defaults),
     apply: (model, options, ctx) => quantizeModel(model, options, ctx, name),
