@@ -11,7 +11,13 @@ import {
   getMethod,
   type LayerOptions,
 } from './registry.js';
-import { type CompressReport, type EvalSet, type StepRecord, summarizeModel } from './report.js';
+import {
+  type CompressReport,
+  type EvalSet,
+  type ModelSummary,
+  type StepRecord,
+  summarizeModel,
+} from './report.js';
 import { sameModel, unchangedWarning } from './unchanged.js';
 
 export interface CompressOptions {
@@ -26,6 +32,31 @@ export interface CompressOptions {
   measure?: boolean;
   seed?: number;
   onProgress?: (e: CompressProgress) => void;
+  /**
+   * When the result gets a warning for lost quality: with labels, an accuracy drop above
+   * `maxAccuracyDrop` (default 0.02, i.e. 2 points); without, an output SQNR against the
+   * original below `minOutputSqnrDb` (default 10 dB).
+   */
+  qualityThresholds?: { maxAccuracyDrop?: number; minOutputSqnrDb?: number };
+}
+
+/** The warning for a large loss of output quality, or null. */
+function qualityWarning(
+  before: ModelSummary,
+  after: ModelSummary,
+  evaluatedOn: string,
+  t: CompressOptions['qualityThresholds'] = {},
+): string | null {
+  const maxDrop = t.maxAccuracyDrop ?? 0.02;
+  const minSqnr = t.minOutputSqnrDb ?? 10;
+  const sqnr = after.outputSqnrDb === null ? 'n/a' : `${after.outputSqnrDb.toFixed(1)} dB`;
+  if (before.accuracy !== null && after.accuracy !== null) {
+    const drop = before.accuracy - after.accuracy;
+    if (drop <= maxDrop) return null;
+    return `accuracy fell from ${(before.accuracy * 100).toFixed(2)}% to ${(after.accuracy * 100).toFixed(2)}% on ${evaluatedOn} (${(drop * 100).toFixed(2)} points, more than ${(maxDrop * 100).toFixed(2)}); output SQNR ${sqnr}. Skip or size up the layers with the lowest kernel SQNR, or fine-tune`;
+  }
+  if (after.outputSqnrDb === null || after.outputSqnrDb >= minSqnr) return null;
+  return `output SQNR against the original is ${sqnr} on ${evaluatedOn}, below ${minSqnr} dB: the outputs changed a lot; measure accuracy on labelled data (data / --dataset) before using this model`;
 }
 
 export interface CompressResult {
@@ -141,11 +172,16 @@ export async function compress(
     const report: CompressReport = { config: c, restoredLayers, steps, warnings };
     if (options.measure ?? true) {
       let evalSet = options.evaluation;
+      let evaluatedOn = 'the evaluation set';
       if (!evalSet && options.data) {
         evalSet = firstSamples(options.data, 'test', 1000);
+        evaluatedOn = `${evalSet.xs.shape[0]} test samples`;
         owned.push(evalSet.xs);
       }
       if (!evalSet) {
+        evaluatedOn = calibration
+          ? `${calibration.shape[0]} calibration inputs (no labelled data)`
+          : '32 random normal inputs (no data given)';
         const xs =
           calibration ??
           tf.randomNormal(
@@ -174,6 +210,8 @@ export async function compress(
       } finally {
         batch.dispose();
       }
+      const q = qualityWarning(report.before, report.after, evaluatedOn, options.qualityThresholds);
+      if (q) warnings.push(q);
     }
     return { model: current, report };
   } catch (e) {

@@ -207,4 +207,41 @@ describe('compress', () => {
     out.dispose();
     skipped.model.dispose();
   });
+  it('lowrank by default keeps the output layer; a large loss of quality is warned about, with or without data', async () => {
+    await useBackend('cpu');
+    const model = await trainedMlp();
+    const safe = await compress(model, { version: 1, steps: [{ method: 'lowrank' }] }, { data });
+    assert.equal(safe.model.getLayer('logits').getClassName(), 'Dense');
+    assert.match(safe.report.steps[0].layers.logits, /skipped: output layer/);
+    assert.match(safe.report.steps[0].layers.dense1_svd_in, /svd rank/);
+    safe.model.dispose();
+    const head = {
+      version: 1 as const,
+      steps: [
+        {
+          method: 'lowrank',
+          layers: { dense1: 'skip' as const, dense2: 'skip' as const, logits: { rank: 1 } },
+        },
+      ],
+    };
+    const noData = await compress(model, head);
+    assert.ok(noData.report.after!.outputSqnrDb! < 10, `${noData.report.after!.outputSqnrDb}`);
+    assert.equal(noData.report.warnings.length, 1);
+    assert.match(
+      noData.report.warnings[0],
+      /output SQNR against the original is -?[\d.]+ dB on 32 random normal inputs \(no data given\), below 10 dB/,
+    );
+    noData.model.dispose();
+    const withData = await compress(model, head, { data });
+    const drop = withData.report.before!.accuracy! - withData.report.after!.accuracy!;
+    assert.ok(drop > 0.02, `${drop}`);
+    assert.match(
+      withData.report.warnings[0],
+      /^accuracy fell from [\d.]+% to [\d.]+% on 128 test samples/,
+    );
+    withData.model.dispose();
+    const int8 = await compress(model, { version: 1, steps: [{ method: 'int8' }] });
+    assert.deepEqual(int8.report.warnings, []);
+    int8.model.dispose();
+  });
 });
