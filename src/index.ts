@@ -4,8 +4,14 @@
 // Compressed-activation training (ActNN/GACT), few-bit backward, randomized-matmul backward.
 export * from './activation/index.js';
 // compression: quantization, N:M sparsity, the compress() entry point and its method registry
-export { type CompressOptions, type CompressResult, compress } from './compress/compress.js';
 export {
+  type CompressOptions,
+  type CompressResult,
+  compress,
+  type UnmeasuredCompressResult,
+} from './compress/compress.js';
+export {
+  type BuiltinMethodName,
   COMPRESS_CONFIG_VERSION,
   type CompressConfig,
   type CompressStep,
@@ -75,7 +81,13 @@ export {
   methodNames,
   registerMethod,
 } from './compress/registry.js';
-export type { CompressReport, EvalSet, LayerSummary, ModelSummary } from './compress/report.js';
+export type {
+  CompressReport,
+  CompressStepsReport,
+  EvalSet,
+  LayerSummary,
+  ModelSummary,
+} from './compress/report.js';
 export { finetuneWithMasks } from './compress/sparsity/masked-finetune.js';
 export * from './compress/sparsity/nm-mask.js';
 export * from './compress/sparsity/transposable.js';

@@ -22,7 +22,8 @@ export interface UnconvertedLayer {
   reason: string;
 }
 
-export interface CompressResult {
+/** What `compressActivations` returns (model compression's result is `CompressResult`). */
+export interface CompressActivationsResult {
   model: tf.LayersModel;
   converted: ConvertedLayer[];
   unconverted: UnconvertedLayer[];
@@ -184,7 +185,7 @@ export async function compressActivations(
   model: tf.LayersModel,
   config: Partial<ActConfig> = {},
   options: { warn?: (message: string) => void } = {},
-): Promise<CompressResult> {
+): Promise<CompressActivationsResult> {
   const c = validateActConfig(config);
   seedActivationRng(c.seed);
   const json = model.toJSON(null, false) as Dict;

@@ -13,6 +13,7 @@ import {
 } from './registry.js';
 import {
   type CompressReport,
+  type CompressStepsReport,
   type EvalSet,
   type ModelSummary,
   type StepRecord,
@@ -64,6 +65,48 @@ export interface CompressResult {
   report: CompressReport;
 }
 
+/** The result of `compress` with `measure: false`: what the steps did, nothing measured. */
+export interface UnmeasuredCompressResult {
+  model: tf.LayersModel;
+  report: CompressStepsReport;
+}
+
+function shapeText(shape: readonly (number | null)[]): string {
+  return `[${shape.map((d) => d ?? '?').join(', ')}]`;
+}
+
+/** Checks that inputs given to `compress` fit the model; errors name the option and both shapes. */
+function checkInputs(model: tf.LayersModel, options: CompressOptions): void {
+  const sample = model.inputs[0].shape.slice(1);
+  const fits = (shape: readonly number[]) =>
+    shape.length === sample.length && shape.every((d, i) => sample[i] === null || sample[i] === d);
+  const check = (what: string, shape: readonly number[]) => {
+    if (!fits(shape))
+      throw new Error(
+        `compress: ${what} has samples ${shapeText(shape)} but the model expects ${shapeText(sample)}`,
+      );
+  };
+  if (options.data) {
+    if (model.inputs.length !== 1)
+      throw new Error(`compress: data is for one input; the model has ${model.inputs.length}`);
+    check(`data '${options.data.name}'`, options.data.sampleShape);
+    const classes = model.outputs[0].shape[model.outputs[0].shape.length - 1];
+    if (classes !== null && classes !== options.data.numClasses)
+      throw new Error(
+        `compress: data '${options.data.name}' has ${options.data.numClasses} classes but the model outputs ${classes}`,
+      );
+  }
+  if (options.calibration) check('calibration', options.calibration.shape.slice(1));
+  const ev = options.evaluation;
+  if (ev) {
+    check('evaluation.xs', ev.xs.shape.slice(1));
+    if (ev.labels && ev.labels.length !== ev.xs.shape[0])
+      throw new Error(
+        `compress: evaluation has ${ev.xs.shape[0]} inputs but ${ev.labels.length} labels`,
+      );
+  }
+}
+
 function firstSamples(data: ClassificationData, which: 'train' | 'test', count: number) {
   const n = Math.min(count, data[which].count);
   const per = data.sampleShape.reduce((a, b) => a * b, 1);
@@ -109,10 +152,26 @@ function layerOptions<O>(
  */
 export async function compress(
   model: tf.LayersModel,
-  config: unknown,
+  config: CompressConfig,
+  options?: CompressOptions & { measure?: true },
+): Promise<CompressResult>;
+export async function compress(
+  model: tf.LayersModel,
+  config: CompressConfig,
+  options: CompressOptions & { measure: false },
+): Promise<UnmeasuredCompressResult>;
+export async function compress(
+  model: tf.LayersModel,
+  config: CompressConfig,
+  options?: CompressOptions,
+): Promise<CompressResult | UnmeasuredCompressResult>;
+export async function compress(
+  model: tf.LayersModel,
+  config: CompressConfig,
   options: CompressOptions = {},
-): Promise<CompressResult> {
+): Promise<CompressResult | UnmeasuredCompressResult> {
   const c = validateCompressConfig(config);
+  checkInputs(model, options);
   const seed = options.seed ?? 0;
   const input = model;
   let restoredLayers: string[] = [];
@@ -169,7 +228,7 @@ export async function compress(
         layers: result.layers,
       });
     }
-    const report: CompressReport = { config: c, restoredLayers, steps, warnings };
+    const stepsReport: CompressStepsReport = { config: c, restoredLayers, steps, warnings };
     if (options.measure ?? true) {
       let evalSet = options.evaluation;
       let evaluatedOn = 'the evaluation set';
@@ -195,11 +254,14 @@ export async function compress(
         evalSet = { xs: xs as tf.Tensor };
       }
       const backend = tf.getBackend();
-      report.before = await summarizeModel(model, evalSet, backend);
-      report.after = await summarizeModel(current, evalSet, backend, {
-        model,
-        outputs: predictAll(model, evalSet.xs),
-      });
+      const report: CompressReport = {
+        ...stepsReport,
+        before: await summarizeModel(model, evalSet, backend),
+        after: await summarizeModel(current, evalSet, backend, {
+          model,
+          outputs: predictAll(model, evalSet.xs),
+        }),
+      };
       const batch = evalSet.xs.slice(0, Math.min(32, evalSet.xs.shape[0]));
       try {
         [report.before.latencyMs, report.after.latencyMs] = await pairedLatencyMs(
@@ -212,8 +274,9 @@ export async function compress(
       }
       const q = qualityWarning(report.before, report.after, evaluatedOn, options.qualityThresholds);
       if (q) warnings.push(q);
+      return { model: current, report };
     }
-    return { model: current, report };
+    return { model: current, report: stepsReport };
   } catch (e) {
     if (current !== model && current !== input) current.dispose();
     current = input;

@@ -225,7 +225,7 @@ describe('compress', () => {
       ],
     };
     const noData = await compress(model, head);
-    assert.ok(noData.report.after!.outputSqnrDb! < 10, `${noData.report.after!.outputSqnrDb}`);
+    assert.ok(noData.report.after.outputSqnrDb! < 10, `${noData.report.after.outputSqnrDb}`);
     assert.equal(noData.report.warnings.length, 1);
     assert.match(
       noData.report.warnings[0],
@@ -233,7 +233,7 @@ describe('compress', () => {
     );
     noData.model.dispose();
     const withData = await compress(model, head, { data });
-    const drop = withData.report.before!.accuracy! - withData.report.after!.accuracy!;
+    const drop = withData.report.before.accuracy! - withData.report.after.accuracy!;
     assert.ok(drop > 0.02, `${drop}`);
     assert.match(
       withData.report.warnings[0],
@@ -243,5 +243,51 @@ describe('compress', () => {
     const int8 = await compress(model, { version: 1, steps: [{ method: 'int8' }] });
     assert.deepEqual(int8.report.warnings, []);
     int8.model.dispose();
+  });
+  it('types configs and reports: a config needs version and steps, an unmeasured run has no before/after', async () => {
+    await useBackend('cpu');
+    const model = buildModel('mlp', { inputShape: [8], numClasses: 3, hidden: [8], seed: 1 });
+    // @ts-expect-error a config without version and steps does not compile
+    await assert.rejects(compress(model, {}), /version must be 1, got undefined/);
+    const r = await compress(
+      model,
+      { version: 1, steps: [{ method: 'int8' }] },
+      { measure: false },
+    );
+    // @ts-expect-error an unmeasured report has no before/after
+    assert.equal(r.report.before, undefined);
+    r.model.dispose();
+  });
+  it('rejects data, calibration and evaluation sets that do not fit the model, naming them', async () => {
+    await useBackend('cpu');
+    const model = buildModel('mlp', { inputShape: [8], numClasses: 3, hidden: [8], seed: 1 });
+    const int8: CompressConfig = { version: 1, steps: [{ method: 'int8' }] };
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      compress(model, int8, { data }),
+      /compress: data 'synthetic' has samples \[64\] but the model expects \[8\]/,
+    );
+    const wrongClasses = syntheticClassification({
+      sampleShape: [8],
+      numClasses: 5,
+      trainCount: 8,
+      testCount: 8,
+    });
+    await assert.rejects(
+      compress(model, int8, { data: wrongClasses }),
+      /data 'synthetic' has 5 classes but the model outputs 3/,
+    );
+    const xs = tf.zeros([4, 9]);
+    await assert.rejects(
+      compress(model, int8, { calibration: xs }),
+      /compress: calibration has samples \[9\] but the model expects \[8\]/,
+    );
+    const ok = tf.zeros([4, 8]);
+    await assert.rejects(
+      compress(model, int8, { evaluation: { xs: ok, labels: Int32Array.from([0, 1]) } }),
+      /compress: evaluation has 4 inputs but 2 labels/,
+    );
+    tf.dispose([xs, ok]);
+    assert.equal(tf.memory().numTensors, before);
   });
 });
