@@ -11,7 +11,6 @@ import { compress } from '../src/compress/compress.js';
 import type { CompressConfig } from '../src/compress/config.js';
 import { modelFlops } from '../src/compress/metrics/layer-cost.js';
 import { accuracyOf, pairedLatencyMs, predictAll } from '../src/compress/metrics/output-quality.js';
-import { rebuildModel } from '../src/compress/model-surgery.js';
 import { methodNames } from '../src/compress/registry.js';
 import { finetuneWithMasks } from '../src/compress/sparsity/masked-finetune.js';
 import type { ClassificationData } from '../src/data/dataset.js';
@@ -22,6 +21,7 @@ import { saveModel } from '../src/io/model-files.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { renderSvgPlot } from '../src/report/svg-plot.js';
+import { copyModel } from '../src/rewrite/rewrite-model.js';
 import { train } from '../src/train/loop.js';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const baseFlops = modelFlops(model);
   // Control: the fine-tuned combination trains FINETUNE_STEPS more steps than the baseline;
   // the same extra steps on the dense fp32 model show how much of its accuracy is extra training.
-  const control = await rebuildModel(model, {});
+  const control = copyModel(model);
   finetuneWithMasks(control, new Map(), data, {
     steps: FINETUNE_STEPS,
     batchSize: 64,

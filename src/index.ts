@@ -20,11 +20,6 @@ export {
 } from './compress/config.js';
 export * from './compress/decompose/index.js';
 export * as linalg from './compress/linalg/index.js';
-export {
-  type LayerReplacement,
-  rebuildModel as rewriteModel,
-  type Surgery,
-} from './compress/model-surgery.js';
 export * from './compress/packed/kernel-codec.js';
 export {
   asKernelLayer,
@@ -138,6 +133,20 @@ export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
 export * from './report/memory-meter.js';
 export * from './report/peak-timeline.js';
+// The one model rewriter behind compress, decomposeModel and the activation conversions.
+export {
+  copyModel,
+  type KeptLayer,
+  type LayerEdit,
+  type NewLayer,
+  type NewWeights,
+  type RemovedLayer,
+  type ReplacedLayer,
+  type RewritePlan,
+  type RewriteReport,
+  type RewriteResult,
+  rewriteModel,
+} from './rewrite/index.js';
 export * from './train/benchmark-step.js';
 export * from './train/config.js';
 export * from './train/evaluate.js';

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type LayerReplacement, type PyConfig, rebuildModel } from '../compress/model-surgery.js';
+import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
 import '../models/layers/attention.js';
+import { pickConfig, TRAINING_LAYERS } from './convert.js';
 import './layers/index.js';
 
 type Dict = tf.serialization.ConfigDict;
@@ -30,71 +31,21 @@ type Plain = { className: string; config: Dict } | { reason: string };
 
 /** The plain layer (tfjs, or frugal's own model layers) a training layer stands for, from its config. */
 function plainOf(className: string, c: Dict, inputRank: number): Plain | null {
-  const conv = { strides: c.strides, padding: c.padding, activation: c.activation };
-  switch (className) {
-    case 'FrugalCompressedDense':
-      return {
-        className: 'Dense',
-        config: { units: c.units, activation: c.activation, useBias: c.useBias },
-      };
-    case 'FrugalCompressedConv2D':
-      return {
-        className: 'Conv2D',
-        config: { filters: c.filters, kernelSize: c.kernelSize, useBias: c.useBias, ...conv },
-      };
-    case 'FrugalCompressedDepthwiseConv2D':
-      return {
-        className: 'DepthwiseConv2D',
-        config: { kernelSize: c.kernelSize, depthMultiplier: 1, useBias: c.useBias, ...conv },
-      };
-    case 'FrugalCompressedBatchNorm':
-      return {
-        className: 'BatchNormalization',
-        config: { axis: -1, momentum: c.momentum, epsilon: c.epsilon },
-      };
-    case 'FrugalCompressedLayerNorm':
-      return { className: 'LayerNormalization', config: { axis: -1, epsilon: c.epsilon } };
-    case 'FrugalCompressedActivation':
-      return c.activation === 'relu'
-        ? { className: 'ReLU', config: {} }
-        : { className: 'Activation', config: { activation: c.activation } };
-    case 'FrugalCompressedMaxPool2D':
-      return {
-        className: 'MaxPooling2D',
-        config: { poolSize: c.poolSize, strides: c.strides, padding: c.padding },
-      };
-    case 'FrugalNoSaveAvgPool2D':
-      return {
-        className: 'AveragePooling2D',
-        config: { poolSize: c.poolSize, strides: c.strides, padding: c.padding },
-      };
-    case 'FrugalCompressedDropout':
-      return { className: 'Dropout', config: { rate: c.rate } };
-    case 'FrugalNoSaveAdd':
-      return { className: 'Add', config: {} };
-    case 'FrugalNoSaveFlatten':
-      return { className: 'Flatten', config: {} };
-    case 'FrugalNoSaveGlobalAveragePooling':
-      if (inputRank === 4) return { className: 'GlobalAveragePooling2D', config: {} };
-      if (inputRank === 3) return { className: 'GlobalAveragePooling1D', config: {} };
-      return { reason: `input of rank ${inputRank} has no plain global average pooling` };
-    case 'FrugalCompressedMultiHeadSelfAttention':
-      return {
-        className: 'FrugalMultiHeadSelfAttention',
-        config: {
-          numHeads: c.numHeads,
-          causal: c.causal,
-          ...(c.seed != null ? { seed: c.seed } : {}),
-        },
-      };
-    case 'FrugalNoSavePositionEmbedding':
-      return {
-        className: 'FrugalPositionEmbedding',
-        config: c.seed != null ? { seed: c.seed } : {},
-      };
-    default:
-      return null;
+  if (className === 'FrugalCompressedActivation')
+    return c.activation === 'relu'
+      ? { className: 'ReLU', config: {} }
+      : { className: 'Activation', config: { activation: c.activation } };
+  if (className === 'FrugalNoSaveGlobalAveragePooling') {
+    if (inputRank === 4) return { className: 'GlobalAveragePooling2D', config: {} };
+    if (inputRank === 3) return { className: 'GlobalAveragePooling1D', config: {} };
+    return { reason: `input of rank ${inputRank} has no plain global average pooling` };
   }
+  const entry = Object.entries(TRAINING_LAYERS).find(([, p]) => p.to === className);
+  if (!entry) return null;
+  const [plain, p] = entry;
+  const config = pickConfig(c, p.keys);
+  if (config.seed === null) delete config.seed;
+  return { className: plain, config };
 }
 
 /** Whether a model holds frugal's compressed-activation training layers (FrugalCompressed*, FrugalNoSave*). */
@@ -119,22 +70,17 @@ function inputRank(layer: tf.layers.Layer): number {
 export async function toPlainModel(model: tf.LayersModel): Promise<PlainModelResult> {
   const restored: RestoredLayer[] = [];
   const unrestored: UnrestoredLayer[] = [];
-  const replace = new Map<string, LayerReplacement>();
-  for (const layer of model.layers) {
+  const { model: out } = rewriteModel(model, (layer): LayerEdit | null => {
     const from = layer.getClassName();
     const p = plainOf(from, layer.getConfig(), inputRank(layer));
-    if (p === null) continue;
+    if (p === null) return null;
     if ('reason' in p) {
       unrestored.push({ name: layer.name, className: from, reason: p.reason });
-      continue;
+      return { keep: p.reason };
     }
-    const weights = layer.getWeights();
-    replace.set(layer.name, {
-      className: p.className,
-      config: (old: PyConfig) => ({ ...p.config, trainable: old.trainable }),
-      setWeights: weights.length > 0 ? (l) => l.setWeights(weights) : undefined,
-    });
     restored.push({ name: layer.name, from, to: p.className });
-  }
-  return { model: await rebuildModel(model, { replace }), restored, unrestored };
+    const config = { ...p.config, name: layer.name, trainable: layer.trainable };
+    return { replace: [{ className: p.className, config, weights: layer.getWeights() }] };
+  });
+  return { model: out, restored, unrestored };
 }
