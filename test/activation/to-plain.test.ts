@@ -8,6 +8,7 @@ import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
+import { tinyResnet, tinyTransformer } from '../tiny-models.js';
 
 const quiet = { warn: () => {} };
 
@@ -32,23 +33,21 @@ describe('toPlainModel', () => {
       () => buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, filters: [2, 3], dense: 4 }),
       [2, 8, 8, 1],
     ],
+    ['resnet', () => tinyResnet([2, 4], 2), [2, 8, 8, 1]],
+    ['transformer', () => tinyTransformer(3), [2, 4, 6]],
     [
-      'resnet',
-      () => buildModel('resnet', { inputShape: [8, 8, 1], numClasses: 3, widths: [2, 4], seed: 2 }),
-      [2, 8, 8, 1],
-    ],
-    [
-      'transformer',
-      () =>
-        buildModel('transformer', {
-          inputShape: [4, 6],
-          numClasses: 3,
-          dModel: 8,
-          numHeads: 2,
-          numBlocks: 1,
-          seed: 3,
-        }),
-      [2, 4, 6],
+      'depthwise, pooling, dropout, tanh',
+      () => {
+        const m = tf.sequential();
+        m.add(tf.layers.depthwiseConv2d({ inputShape: [6, 6, 2], kernelSize: 3, padding: 'same' }));
+        m.add(tf.layers.averagePooling2d({ poolSize: 2 }));
+        m.add(tf.layers.activation({ activation: 'tanh' }));
+        m.add(tf.layers.dropout({ rate: 0.3 }));
+        m.add(tf.layers.layerNormalization({ epsilon: 1e-4 }));
+        m.add(tf.layers.globalAveragePooling2d({}));
+        return m;
+      },
+      [2, 6, 6, 2],
     ],
   ];
   for (const [name, build, shape] of zoo) {

@@ -8,7 +8,7 @@ import { isTransposableNMMask } from '../../src/compress/sparsity/transposable.j
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
-import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
+import { BACKENDS, maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
 
 const data = syntheticClassification({
   sampleShape: [64],
@@ -131,14 +131,7 @@ describe('compress', () => {
     assert.match(report.steps[0].layers.dense1_svd_in, /svd rank 16/);
     assert.ok(report.after!.weightBytes < report.before!.weightBytes * 0.1);
     assert.ok(report.after!.accuracy! > report.before!.accuracy! - 0.15);
-    let saved: tf.io.ModelArtifacts | undefined;
-    await small.save(
-      tf.io.withSaveHandler(async (a) => {
-        saved = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+    const loaded = await saveAndLoad(small);
     const x = tf.randomNormal([3, 64], 0, 1, 'float32', 1);
     assert.ok(maxAbsDiff(small.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor) === 0);
   });
