@@ -12,7 +12,7 @@ import { cpConvLayers } from '../src/compress/decompose/cp-layers.js';
 import { stabilizedCp } from '../src/compress/decompose/cp-stabilize.js';
 import { balanceCp } from '../src/compress/decompose/cp-tensor.js';
 import { decomposeLayer } from '../src/compress/decompose/decompose-layer.js';
-import { decomposeModel, rebuildModel } from '../src/compress/decompose/decompose-model.js';
+import { applyReplacements, decomposeModel } from '../src/compress/decompose/decompose-model.js';
 import { readConv } from '../src/compress/decompose/layer-info.js';
 import { resolveCpRank } from '../src/compress/decompose/rank-resolve.js';
 import { roundRankForSpeed } from '../src/compress/decompose/rank-rounding.js';
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
       'CNN conv2 26x26x32->64 3x3',
       conv2Alone,
       {
-        model: rebuildModel(conv2Alone, new Map([['conv2', cpConv2()]])),
+        model: applyReplacements(conv2Alone, new Map([['conv2', cpConv2()]])),
         report: { layers: [cpReport] },
       },
       [26, 26, 32],
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
       name: 'cp conv2 + svd dense1',
       build: () => {
         const svd = dense1Svd();
-        const model = rebuildModel(
+        const model = applyReplacements(
           cnn,
           new Map([
             ['conv2', cpConv2()],
@@ -257,7 +257,7 @@ async function main(): Promise<void> {
   }
   xBatch.dispose();
   // A copy of the original (rebuilt with no replacements) gets the same 40 steps.
-  const control = rebuildModel(cnn, new Map());
+  const control = applyReplacements(cnn, new Map());
   await train(control, data, fineTune);
   const accControl = evaluate(control, data).accuracy;
 
@@ -270,7 +270,7 @@ async function main(): Promise<void> {
     const admmSeconds = (Date.now() - t1) / 1000;
     const accuracyOf = (cp: typeof q.cp) => {
       const { layers, initialWeights } = cpConvLayers(info, cp);
-      const m = rebuildModel(
+      const m = applyReplacements(
         cnn,
         new Map([['conv2', { layers, initialWeights, report: {} as LayerReport }]]),
       );

@@ -4,8 +4,14 @@
 // Compressed-activation training (ActNN/GACT), few-bit backward, randomized-matmul backward.
 export * from './activation/index.js';
 // compression: quantization, N:M sparsity, the compress() entry point and its method registry
-export { type CompressOptions, type CompressResult, compress } from './compress/compress.js';
 export {
+  type CompressOptions,
+  type CompressResult,
+  compress,
+  type UnmeasuredCompressResult,
+} from './compress/compress.js';
+export {
+  type BuiltinMethodName,
   COMPRESS_CONFIG_VERSION,
   type CompressConfig,
   type CompressStep,
@@ -14,11 +20,6 @@ export {
 } from './compress/config.js';
 export * from './compress/decompose/index.js';
 export * as linalg from './compress/linalg/index.js';
-export {
-  type LayerReplacement,
-  rebuildModel as rewriteModel,
-  type Surgery,
-} from './compress/model-surgery.js';
 export * from './compress/packed/kernel-codec.js';
 export {
   asKernelLayer,
@@ -75,7 +76,13 @@ export {
   methodNames,
   registerMethod,
 } from './compress/registry.js';
-export type { CompressReport, EvalSet, LayerSummary, ModelSummary } from './compress/report.js';
+export type {
+  CompressReport,
+  CompressStepsReport,
+  EvalSet,
+  LayerSummary,
+  ModelSummary,
+} from './compress/report.js';
 export { finetuneWithMasks } from './compress/sparsity/masked-finetune.js';
 export * from './compress/sparsity/nm-mask.js';
 export * from './compress/sparsity/transposable.js';
@@ -122,6 +129,20 @@ export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
 export * from './report/memory-meter.js';
 export * from './report/peak-timeline.js';
+// The one model rewriter behind compress, decomposeModel and the activation conversions.
+export {
+  copyModel,
+  type KeptLayer,
+  type LayerEdit,
+  type NewLayer,
+  type NewWeights,
+  type RemovedLayer,
+  type ReplacedLayer,
+  type RewritePlan,
+  type RewriteReport,
+  type RewriteResult,
+  rewriteModel,
+} from './rewrite/index.js';
 export * from './train/benchmark-step.js';
 export * from './train/config.js';
 export * from './train/evaluate.js';

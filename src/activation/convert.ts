@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
+import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
 import { normalizeActivation } from './activation-fns.js';
 import type { ActivationBits } from './bits.js';
 import { type ActConfig, levelBits, validateActConfig } from './config.js';
@@ -22,17 +23,64 @@ export interface UnconvertedLayer {
   reason: string;
 }
 
-export interface CompressResult {
+/** What `compressActivations` returns (model compression's result is `CompressResult`). */
+export interface CompressActivationsResult {
   model: tf.LayersModel;
   converted: ConvertedLayer[];
   unconverted: UnconvertedLayer[];
   config: ActConfig;
 }
 
-/** Layers that hold no activations for backward, so there is nothing to convert. */
-const NOTHING_SAVED = new Set(['InputLayer']);
+/** A plain layer's compressed training class and the config fields it takes over unchanged. */
+export interface TrainingLayerPair {
+  /** The compressed-activation class (FrugalCompressed* or FrugalNoSave*). */
+  to: string;
+  keys: readonly string[];
+  /** Holds weights (a Dense/Conv/attention layer: its level bits apply). */
+  weighted: boolean;
+}
 
-type Plan = { className: string; args: Dict; weighted: boolean } | { reason: string };
+const CONV_KEYS = ['kernelSize', 'strides', 'padding', 'activation', 'useBias'] as const;
+const POOL_KEYS = ['poolSize', 'strides', 'padding'] as const;
+const pair = (to: string, keys: readonly string[], weighted = false): TrainingLayerPair => ({
+  to,
+  keys,
+  weighted,
+});
+
+/**
+ * Every plain layer class with a compressed-activation version (`compressActivations` converts
+ * one way, `toPlainModel` the other).
+ */
+export const TRAINING_LAYERS: Readonly<Record<string, TrainingLayerPair>> = {
+  Dense: pair('FrugalCompressedDense', ['units', 'activation', 'useBias'], true),
+  Conv2D: pair('FrugalCompressedConv2D', ['filters', ...CONV_KEYS], true),
+  DepthwiseConv2D: pair('FrugalCompressedDepthwiseConv2D', CONV_KEYS, true),
+  BatchNormalization: pair('FrugalCompressedBatchNorm', ['momentum', 'epsilon']),
+  LayerNormalization: pair('FrugalCompressedLayerNorm', ['epsilon']),
+  ReLU: pair('FrugalCompressedActivation', []),
+  Activation: pair('FrugalCompressedActivation', ['activation']),
+  MaxPooling2D: pair('FrugalCompressedMaxPool2D', POOL_KEYS),
+  AveragePooling2D: pair('FrugalNoSaveAvgPool2D', POOL_KEYS),
+  Dropout: pair('FrugalCompressedDropout', ['rate']),
+  Add: pair('FrugalNoSaveAdd', []),
+  Flatten: pair('FrugalNoSaveFlatten', []),
+  GlobalAveragePooling2D: pair('FrugalNoSaveGlobalAveragePooling', []),
+  GlobalAveragePooling1D: pair('FrugalNoSaveGlobalAveragePooling', []),
+  FrugalMultiHeadSelfAttention: pair(
+    'FrugalCompressedMultiHeadSelfAttention',
+    ['numHeads', 'causal', 'seed'],
+    true,
+  ),
+  FrugalPositionEmbedding: pair('FrugalNoSavePositionEmbedding', ['seed']),
+};
+
+/** The given fields of a config, leaving out those it does not set. */
+export function pickConfig(c: Dict, keys: readonly string[]): Dict {
+  const out: Dict = {};
+  for (const k of keys) if (c[k] !== undefined) out[k] = c[k];
+  return out;
+}
 
 function noConstraints(c: Dict, keys: string[]): string | null {
   for (const k of keys)
@@ -40,138 +88,73 @@ function noConstraints(c: Dict, keys: string[]): string | null {
   return null;
 }
 
-/** How to convert one layer from its (camelCase) config, or why it cannot be. */
-function plan(className: string, c: Dict, rank: number): Plan {
+const WEIGHTED_EXTRAS = [
+  'kernelRegularizer',
+  'biasRegularizer',
+  'activityRegularizer',
+  'kernelConstraint',
+  'biasConstraint',
+];
+
+/** Why a layer with a compressed version cannot be converted, from its (camelCase) config. */
+function unsupported(className: string, c: Dict, rank: number): string | null {
   const isLast = (axis: unknown) => {
     const a = [axis].flat();
     return a.length === 1 && (a[0] === -1 || a[0] === rank - 1);
   };
-  const weightedExtras = [
-    'kernelRegularizer',
-    'biasRegularizer',
-    'activityRegularizer',
-    'kernelConstraint',
-    'biasConstraint',
-  ];
   switch (className) {
-    case 'Dense': {
-      const bad = noConstraints(c, weightedExtras) ?? activationReason(c);
-      if (bad) return { reason: bad };
-      return {
-        className: 'FrugalCompressedDense',
-        args: { units: c.units, activation: c.activation, useBias: c.useBias },
-        weighted: true,
-      };
-    }
-    case 'Conv2D': {
-      const bad = noConstraints(c, weightedExtras) ?? convReason(c);
-      if (bad) return { reason: bad };
-      return {
-        className: 'FrugalCompressedConv2D',
-        args: { filters: c.filters, ...convArgs(c) },
-        weighted: true,
-      };
-    }
+    case 'Dense':
+      return noConstraints(c, WEIGHTED_EXTRAS) ?? activationReason(c);
+    case 'Conv2D':
+      return noConstraints(c, WEIGHTED_EXTRAS) ?? convReason(c);
     case 'DepthwiseConv2D': {
       const bad = noConstraints(c, [
-        ...weightedExtras,
+        ...WEIGHTED_EXTRAS,
         'depthwiseRegularizer',
         'depthwiseConstraint',
       ]);
-      if (bad) return { reason: bad };
+      if (bad) return bad;
       if (c.depthMultiplier !== undefined && c.depthMultiplier !== 1)
-        return { reason: 'depthMultiplier other than 1 is not supported' };
-      const unsupported = convReason(c);
-      if (unsupported) return { reason: unsupported };
-      return { className: 'FrugalCompressedDepthwiseConv2D', args: convArgs(c), weighted: true };
+        return 'depthMultiplier other than 1 is not supported';
+      return convReason(c);
     }
-    case 'BatchNormalization': {
-      if (!isLast(c.axis)) return { reason: `axis ${c.axis} is not the last axis` };
+    case 'BatchNormalization':
+    case 'LayerNormalization':
+      if (!isLast(c.axis)) return `axis ${c.axis} is not the last axis`;
       if (c.center === false || c.scale === false)
-        return { reason: 'center=false or scale=false is not supported' };
-      const bad = noConstraints(c, ['betaRegularizer', 'gammaRegularizer']);
-      if (bad) return { reason: bad };
-      return {
-        className: 'FrugalCompressedBatchNorm',
-        args: { momentum: c.momentum, epsilon: c.epsilon },
-        weighted: false,
-      };
-    }
-    case 'LayerNormalization': {
-      if (!isLast(c.axis)) return { reason: `axis ${c.axis} is not the last axis` };
-      if (c.center === false || c.scale === false)
-        return { reason: 'center=false or scale=false is not supported' };
-      return {
-        className: 'FrugalCompressedLayerNorm',
-        args: { epsilon: c.epsilon },
-        weighted: false,
-      };
-    }
+        return 'center=false or scale=false is not supported';
+      return className === 'BatchNormalization'
+        ? noConstraints(c, ['betaRegularizer', 'gammaRegularizer'])
+        : null;
     case 'ReLU':
-      if (c.maxValue != null) return { reason: 'ReLU with maxValue is not supported' };
-      return {
-        className: 'FrugalCompressedActivation',
-        args: { activation: 'relu' },
-        weighted: false,
-      };
+      return c.maxValue != null ? 'ReLU with maxValue is not supported' : null;
     case 'Activation':
-      if (!normalizeActivation(c.activation as string))
-        return { reason: `activation '${c.activation}' is not supported` };
-      return {
-        className: 'FrugalCompressedActivation',
-        args: { activation: c.activation },
-        weighted: false,
-      };
+      return normalizeActivation(c.activation as string)
+        ? null
+        : `activation '${c.activation}' is not supported`;
     case 'MaxPooling2D':
-      if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
-      return {
-        className: 'FrugalCompressedMaxPool2D',
-        args: { poolSize: c.poolSize, strides: c.strides, padding: c.padding },
-        weighted: false,
-      };
     case 'AveragePooling2D':
-      if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
-      return {
-        className: 'FrugalNoSaveAvgPool2D',
-        args: { poolSize: c.poolSize, strides: c.strides, padding: c.padding },
-        weighted: false,
-      };
-    case 'Dropout':
-      if (c.noiseShape != null) return { reason: 'noiseShape is not supported' };
-      return { className: 'FrugalCompressedDropout', args: { rate: c.rate }, weighted: false };
-    case 'Add':
-      return { className: 'FrugalNoSaveAdd', args: {}, weighted: false };
-    case 'Flatten':
-      return { className: 'FrugalNoSaveFlatten', args: {}, weighted: false };
     case 'GlobalAveragePooling2D':
     case 'GlobalAveragePooling1D':
-      if (c.dataFormat === 'channelsFirst') return { reason: 'channelsFirst is not supported' };
-      return { className: 'FrugalNoSaveGlobalAveragePooling', args: {}, weighted: false };
-    case 'FrugalMultiHeadSelfAttention':
-      return {
-        className: 'FrugalCompressedMultiHeadSelfAttention',
-        args: { numHeads: c.numHeads, causal: c.causal, seed: c.seed },
-        weighted: true,
-      };
-    case 'FrugalPositionEmbedding':
-      return {
-        className: 'FrugalNoSavePositionEmbedding',
-        args: { seed: c.seed },
-        weighted: false,
-      };
+      return c.dataFormat === 'channelsFirst' ? 'channelsFirst is not supported' : null;
+    case 'Dropout':
+      return c.noiseShape != null ? 'noiseShape is not supported' : null;
     default:
-      return { reason: 'no compressed version: its saved activations stay float32' };
+      return null;
   }
 }
 
-function snake(key: string): string {
-  return key.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`);
-}
+type Plan = { className: string; args: Dict; weighted: boolean } | { reason: string };
 
-function toPythonic(args: Dict): Dict {
-  const out: Dict = {};
-  for (const [k, v] of Object.entries(args)) if (v !== undefined) out[snake(k)] = v;
-  return out;
+/** How to convert one layer from its (camelCase) config, or why it cannot be. */
+function plan(className: string, c: Dict, rank: number): Plan {
+  const p = TRAINING_LAYERS[className];
+  if (!p) return { reason: 'no compressed version: its saved activations stay float32' };
+  const reason = unsupported(className, c, rank);
+  if (reason) return { reason };
+  const args = pickConfig(c, p.keys);
+  if (className === 'ReLU') args.activation = 'relu';
+  return { className: p.to, args, weighted: p.weighted };
 }
 
 /**
@@ -184,34 +167,23 @@ export async function compressActivations(
   model: tf.LayersModel,
   config: Partial<ActConfig> = {},
   options: { warn?: (message: string) => void } = {},
-): Promise<CompressResult> {
+): Promise<CompressActivationsResult> {
   const c = validateActConfig(config);
   seedActivationRng(c.seed);
-  const json = model.toJSON(null, false) as Dict;
-  const layers = (json.config as Dict).layers as Dict[];
   const converted: ConvertedLayer[] = [];
   const unconverted: UnconvertedLayer[] = [];
   const names = new Set(model.layers.map((l) => l.name));
   for (const n of Object.keys(c.overrides))
     if (!names.has(n)) throw new Error(`activation config: overrides names unknown layer '${n}'`);
-  for (const entry of layers) {
-    const from = entry.class_name as string;
-    const orig = entry.config as Dict;
-    const name = orig.name as string;
-    if (NOTHING_SAVED.has(from)) continue;
+  const { model: out } = rewriteModel(model, (layer): LayerEdit => {
+    const from = layer.getClassName();
+    const name = layer.name;
     const o = c.overrides[name] ?? {};
-    if (o.skip) {
-      unconverted.push({ name, className: from, reason: 'skipped by override' });
-      continue;
-    }
-    const layer = model.getLayer(name);
+    if (o.skip) return keep(unconverted, layer, 'skipped by override');
     const input = layer.input as tf.SymbolicTensor | tf.SymbolicTensor[];
     const rank = (Array.isArray(input) ? input[0] : input).shape.length;
     const p = plan(from, layer.getConfig(), rank);
-    if ('reason' in p) {
-      unconverted.push({ name, className: from, reason: p.reason });
-      continue;
-    }
+    if ('reason' in p) return keep(unconverted, layer, p.reason);
     const actBits = o.actBits ?? levelBits(c, p.weighted);
     const args: Dict = {
       ...p.args,
@@ -223,23 +195,27 @@ export async function compressActivations(
       args.rmmRatio = o.rmmRatio ?? c.rmm?.ratio ?? 0;
       args.rmmKind = c.rmm?.kind ?? 'gaussian';
     }
-    const keep: Dict = {};
-    for (const k of ['name', 'trainable', 'batch_input_shape', 'dtype'])
-      if (orig[k] !== undefined) keep[k] = orig[k];
-    entry.class_name = p.className;
-    entry.config = { ...keep, ...toPythonic(args) };
     converted.push({ name, from, to: p.className, actBits });
-  }
-  const out = await tf.models.modelFromJSON({ modelTopology: json } as tf.io.ModelJSON);
-  for (const layer of model.layers) {
-    const w = layer.getWeights();
-    if (w.length > 0) out.getLayer(layer.name).setWeights(w);
-  }
+    return {
+      replace: [
+        {
+          className: p.className,
+          config: { name, trainable: layer.trainable, ...args },
+          weights: layer.getWeights(),
+        },
+      ],
+    };
+  });
   for (const u of unconverted)
     (options.warn ?? console.warn)(
       `compressActivations: layer '${u.name}' (${u.className}) not converted: ${u.reason}`,
     );
   return { model: out, converted, unconverted, config: c };
+}
+
+function keep(list: UnconvertedLayer[], layer: tf.layers.Layer, reason: string): LayerEdit {
+  list.push({ name: layer.name, className: layer.getClassName(), reason });
+  return { keep: reason };
 }
 
 /** Why a layer's activation has no compressed backward, or null when it has one. */
@@ -256,10 +232,4 @@ function convReason(c: Dict): string | null {
   if (dil !== undefined && [dil].flat().some((d) => d !== 1))
     return 'dilated convolutions are not supported';
   return activationReason(c);
-}
-
-/** The constructor arguments the compressed Conv2D and DepthwiseConv2D take from the original. */
-function convArgs(c: Dict): Dict {
-  const { kernelSize, strides, padding, activation, useBias } = c;
-  return { kernelSize, strides, padding, activation, useBias };
 }

@@ -24,4 +24,5 @@ export * from './rmm.js';
 export * from './sample-bits.js';
 export { saveQuantizedPerSample } from './saved-per-sample.js';
 export * from './streaming-forward.js';
+export * from './to-plain.js';
 export * from './training.js';

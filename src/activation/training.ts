@@ -6,10 +6,10 @@ import { classificationLoss, type ForwardFn, trainableVariables } from '../train
 import { AutoPrecision } from './auto-precision.js';
 import { batchDependentLayers, chunkedForward, chunkRowsFor } from './chunked-execution.js';
 import type { ActConfig } from './config.js';
-import { type CompressResult, compressActivations } from './convert.js';
+import { type CompressActivationsResult, compressActivations } from './convert.js';
 import { streamingForward } from './streaming-forward.js';
 
-export interface CompressedTraining extends CompressResult {
+export interface CompressedTraining extends CompressActivationsResult {
   /** Layer-by-layer forward that frees intermediates (pass as `train`'s `forward`). */
   forward: ForwardFn;
   /** Samples per chunk of the chunked forward (null: the whole batch at once). */

@@ -3,9 +3,23 @@ import { getMethod } from './registry.js';
 
 export const COMPRESS_CONFIG_VERSION = 1;
 
+/** The methods frugal registers itself; `registerMethod` can add more by name. */
+export type BuiltinMethodName =
+  | 'fold-bn'
+  | 'quantize'
+  | 'int8'
+  | 'int4'
+  | 'int2'
+  | 'adaquant'
+  | 'nm'
+  | 'mixed'
+  | 'embedding'
+  | 'lowrank';
+
 /** One step: a method, its options, and per-layer overrides ('skip' or options to merge). */
 export interface CompressStep {
-  method: string;
+  /** A built-in method or one added with `registerMethod`. */
+  method: BuiltinMethodName | (string & {});
   options?: RawOptions;
   layers?: Record<string, RawOptions | 'skip'>;
 }

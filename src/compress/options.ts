@@ -8,35 +8,32 @@ export function checkKnownFields(raw: RawOptions, known: readonly string[], wher
   }
 }
 
-export function intField(
+function rangeField(
   raw: RawOptions,
   key: string,
   where: string,
-  range: { min: number; max: number; fallback: number },
+  range: RangeArgs[3],
+  integer: boolean,
 ): number {
   const v = raw[key] ?? range.fallback;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < range.min || v > range.max) {
+  const ok = typeof v === 'number' && (integer ? Number.isInteger(v) : Number.isFinite(v));
+  if (!ok || v < range.min || v > range.max) {
     throw new Error(
-      `${where}: ${key} must be an integer from ${range.min} to ${range.max}, got ${JSON.stringify(v)}`,
+      `${where}: ${key} must be ${integer ? 'an integer' : 'a number'} from ${range.min} to ${range.max}, got ${JSON.stringify(v)}`,
     );
   }
   return v;
 }
 
-export function numberField(
+type RangeArgs = [
   raw: RawOptions,
   key: string,
   where: string,
   range: { min: number; max: number; fallback: number },
-): number {
-  const v = raw[key] ?? range.fallback;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < range.min || v > range.max) {
-    throw new Error(
-      `${where}: ${key} must be a number from ${range.min} to ${range.max}, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v;
-}
+];
+
+export const intField = (...a: RangeArgs): number => rangeField(...a, true);
+export const numberField = (...a: RangeArgs): number => rangeField(...a, false);
 
 export function enumField<T extends string>(
   raw: RawOptions,

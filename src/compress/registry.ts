@@ -42,6 +42,8 @@ export interface MethodResult {
 export interface CompressionMethod<O = unknown> {
   readonly name: string;
   readonly summary: string;
+  /** The layers it acts on, for the warning when a step changes nothing (e.g. 'Embedding layers'). */
+  readonly appliesTo?: string;
   /** Whether these options need calibration inputs (synthesised from batch-norm if none). */
   needsCalibration?(options: O): boolean;
   parseOptions(raw: RawOptions, where: string): O;

@@ -41,11 +41,20 @@ export interface StepRecord {
   layers: Record<string, string>;
 }
 
-export interface CompressReport {
+/** What the steps did (a `compress` run with `measure: false` reports only this). */
+export interface CompressStepsReport {
   config: CompressConfig;
+  /** Compressed-activation training layers turned back into plain layers before the steps ran. */
+  restoredLayers: string[];
   steps: StepRecord[];
-  before?: ModelSummary;
-  after?: ModelSummary;
+  /** What the user should know: a step that changed nothing, a large loss of output quality. */
+  warnings: string[];
+}
+
+/** What the steps did, and the model measured before and after them. */
+export interface CompressReport extends CompressStepsReport {
+  before: ModelSummary;
+  after: ModelSummary;
 }
 
 async function latencyOnBatch(model: tf.LayersModel, xs: tf.Tensor): Promise<number> {

@@ -12,7 +12,8 @@ import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { externalMemory } from '../../src/report/external-memory.js';
 import { defaultForward, trainStep } from '../../src/train/step.js';
-import { maxAbsDiff, useBackend } from '../helpers.js';
+import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
+import { tinyCnn, tinyResnet, tinyTransformer } from '../tiny-models.js';
 
 const quiet = { warn: () => {} };
 
@@ -20,13 +21,7 @@ describe('compressActivations', () => {
   before(() => useBackend('cpu'));
 
   it('keeps the weights of a (trained) CNN: same forward output, every layer converted', async () => {
-    const model = buildModel('cnn', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      filters: [2, 3],
-      dense: 4,
-      seed: 1,
-    });
+    const model = tinyCnn([2, 3], 4, 1);
     model.setWeights(
       model.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, 0.3, 'float32', i)),
     );
@@ -50,24 +45,12 @@ describe('compressActivations', () => {
   });
 
   it('converts a functional ResNet and the Transformer, reporting what it cannot convert', async () => {
-    const resnet = buildModel('resnet', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      widths: [2, 4],
-      seed: 2,
-    });
+    const resnet = tinyResnet([2, 4], 2);
     const r = await compressActivations(resnet, { level: 'L2' }, quiet);
     assert.deepEqual(r.unconverted, []);
     const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 8);
     assert.ok(maxAbsDiff(r.model.predict(x) as tf.Tensor, resnet.predict(x) as tf.Tensor) < 1e-5);
-    const tr = buildModel('transformer', {
-      inputShape: [4, 6],
-      numClasses: 3,
-      dModel: 8,
-      numHeads: 2,
-      numBlocks: 1,
-      seed: 3,
-    });
+    const tr = tinyTransformer(3);
     const warnings: string[] = [];
     const t = await compressActivations(
       tr,
@@ -124,27 +107,13 @@ describe('compressActivations', () => {
   });
 
   it('a converted Transformer (attention, position embedding, layer norm) saves and loads', async () => {
-    const tr = buildModel('transformer', {
-      inputShape: [4, 6],
-      numClasses: 3,
-      dModel: 8,
-      numHeads: 2,
-      numBlocks: 1,
-      seed: 5,
-    });
+    const tr = tinyTransformer(5);
     const r = await compressActivations(
       tr,
       { level: 'L3', fewbit: 2, rmm: { ratio: 0.5, kind: 'rows' } },
       quiet,
     );
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await r.model.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await saveAndLoad(r.model);
     assert.deepEqual(
       loaded.layers.map((l) => l.getClassName()),
       r.model.layers.map((l) => l.getClassName()),
@@ -155,22 +124,9 @@ describe('compressActivations', () => {
   });
 
   it('converted models save and load, then predict and train', async () => {
-    const model = buildModel('cnn', {
-      inputShape: [6, 6, 1],
-      numClasses: 2,
-      filters: [2, 2],
-      dense: 3,
-      seed: 4,
-    });
+    const model = tinyCnn([2, 2], 3, 4, [6, 6, 1], 2);
     const r = await compressActivations(model, { level: 'L3', fewbit: 1 }, quiet);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await r.model.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts!));
+    const loaded = await saveAndLoad(r.model);
     assert.equal(loaded.layers[0].getClassName(), 'FrugalCompressedConv2D');
     assert.equal((loaded.layers[0].getConfig() as { actBits: number }).actBits, 2);
     const x = tf.randomNormal([2, 6, 6, 1], 0, 1, 'float32', 1);
@@ -184,13 +140,7 @@ describe('compressActivations', () => {
   });
 
   it('saves at least 8x fewer bytes at 2 bits than with float32 saves', async () => {
-    const model = buildModel('cnn', {
-      inputShape: [12, 12, 1],
-      numClasses: 3,
-      filters: [4, 8],
-      dense: 8,
-      seed: 5,
-    });
+    const model = tinyCnn([4, 8], 8, 5, [12, 12, 1], 3);
     const x = tf.randomNormal([8, 12, 12, 1], 0, 1, 'float32', 2);
     const y = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3);
     const stock = activationMemory(model, defaultForward(model), x, y);
@@ -224,12 +174,7 @@ describe('training with compressed activations', () => {
       numClasses: 3,
       seed: 1,
     });
-    const model = buildModel('resnet', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      widths: [2, 4],
-      seed: 1,
-    });
+    const model = tinyResnet([2, 4], 1);
     const act = await compressForTraining(
       model,
       { level: 'L3.mixed', mixed: { avgBits: 2, everySteps: 2 } },

@@ -8,7 +8,7 @@ import { isTransposableNMMask } from '../../src/compress/sparsity/transposable.j
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
-import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
+import { BACKENDS, maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
 
 const data = syntheticClassification({
   sampleShape: [64],
@@ -131,14 +131,7 @@ describe('compress', () => {
     assert.match(report.steps[0].layers.dense1_svd_in, /svd rank 16/);
     assert.ok(report.after!.weightBytes < report.before!.weightBytes * 0.1);
     assert.ok(report.after!.accuracy! > report.before!.accuracy! - 0.15);
-    let saved: tf.io.ModelArtifacts | undefined;
-    await small.save(
-      tf.io.withSaveHandler(async (a) => {
-        saved = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+    const loaded = await saveAndLoad(small);
     const x = tf.randomNormal([3, 64], 0, 1, 'float32', 1);
     assert.ok(maxAbsDiff(small.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor) === 0);
   });
@@ -180,5 +173,114 @@ describe('compress', () => {
       { data, measure: false },
     );
     assert.match(ada.report.steps[0].layers.dense1, /AdaQuant mse/);
+  });
+  it('warns when a step changes nothing (fold-bn without batch norm, embedding without embeddings)', async () => {
+    await useBackend('cpu');
+    const model = buildModel('mlp', { inputShape: [8], numClasses: 3, hidden: [8], seed: 1 });
+    const { model: out, report } = await compress(
+      model,
+      { version: 1, steps: [{ method: 'fold-bn' }, { method: 'embedding' }, { method: 'int8' }] },
+      { measure: false },
+    );
+    assert.equal(report.warnings.length, 2, report.warnings.join('\n'));
+    assert.match(
+      report.warnings[0],
+      /^steps\[0\] \(fold-bn\) changed nothing: it acts on a BatchNormalization/,
+    );
+    assert.match(
+      report.warnings[1],
+      /^steps\[1\] \(embedding\) changed nothing: it acts on Embedding layers/,
+    );
+    const skipped = await compress(
+      model,
+      { version: 1, steps: [{ method: 'int8', layers: { dense1: 'skip', logits: 'skip' } }] },
+      { measure: false },
+    );
+    assert.match(skipped.report.warnings[0], /^steps\[0\] \(int8\) changed nothing/);
+    out.dispose();
+    skipped.model.dispose();
+  });
+  it('lowrank by default keeps the output layer; a large loss of quality is warned about, with or without data', async () => {
+    await useBackend('cpu');
+    const model = await trainedMlp();
+    const safe = await compress(model, { version: 1, steps: [{ method: 'lowrank' }] }, { data });
+    assert.equal(safe.model.getLayer('logits').getClassName(), 'Dense');
+    assert.match(safe.report.steps[0].layers.logits, /skipped: output layer/);
+    assert.match(safe.report.steps[0].layers.dense1_svd_in, /svd rank/);
+    safe.model.dispose();
+    const head = {
+      version: 1 as const,
+      steps: [
+        {
+          method: 'lowrank',
+          layers: { dense1: 'skip' as const, dense2: 'skip' as const, logits: { rank: 1 } },
+        },
+      ],
+    };
+    const noData = await compress(model, head);
+    assert.ok(noData.report.after.outputSqnrDb! < 10, `${noData.report.after.outputSqnrDb}`);
+    assert.equal(noData.report.warnings.length, 1);
+    assert.match(
+      noData.report.warnings[0],
+      /output SQNR against the original is -?[\d.]+ dB on 32 random normal inputs \(no data given\), below 10 dB/,
+    );
+    noData.model.dispose();
+    const withData = await compress(model, head, { data });
+    const drop = withData.report.before.accuracy! - withData.report.after.accuracy!;
+    assert.ok(drop > 0.02, `${drop}`);
+    assert.match(
+      withData.report.warnings[0],
+      /^accuracy fell from [\d.]+% to [\d.]+% on 128 test samples/,
+    );
+    withData.model.dispose();
+    const int8 = await compress(model, { version: 1, steps: [{ method: 'int8' }] });
+    assert.deepEqual(int8.report.warnings, []);
+    int8.model.dispose();
+  });
+  it('types configs and reports: a config needs version and steps, an unmeasured run has no before/after', async () => {
+    await useBackend('cpu');
+    const model = buildModel('mlp', { inputShape: [8], numClasses: 3, hidden: [8], seed: 1 });
+    // @ts-expect-error a config without version and steps does not compile
+    await assert.rejects(compress(model, {}), /version must be 1, got undefined/);
+    const r = await compress(
+      model,
+      { version: 1, steps: [{ method: 'int8' }] },
+      { measure: false },
+    );
+    // @ts-expect-error an unmeasured report has no before/after
+    assert.equal(r.report.before, undefined);
+    r.model.dispose();
+  });
+  it('rejects data, calibration and evaluation sets that do not fit the model, naming them', async () => {
+    await useBackend('cpu');
+    const model = buildModel('mlp', { inputShape: [8], numClasses: 3, hidden: [8], seed: 1 });
+    const int8: CompressConfig = { version: 1, steps: [{ method: 'int8' }] };
+    const before = tf.memory().numTensors;
+    await assert.rejects(
+      compress(model, int8, { data }),
+      /compress: data 'synthetic' has samples \[64\] but the model expects \[8\]/,
+    );
+    const wrongClasses = syntheticClassification({
+      sampleShape: [8],
+      numClasses: 5,
+      trainCount: 8,
+      testCount: 8,
+    });
+    await assert.rejects(
+      compress(model, int8, { data: wrongClasses }),
+      /data 'synthetic' has 5 classes but the model outputs 3/,
+    );
+    const xs = tf.zeros([4, 9]);
+    await assert.rejects(
+      compress(model, int8, { calibration: xs }),
+      /compress: calibration has samples \[9\] but the model expects \[8\]/,
+    );
+    const ok = tf.zeros([4, 8]);
+    await assert.rejects(
+      compress(model, int8, { evaluation: { xs: ok, labels: Int32Array.from([0, 1]) } }),
+      /compress: evaluation has 4 inputs but 2 labels/,
+    );
+    tf.dispose([xs, ok]);
+    assert.equal(tf.memory().numTensors, before);
   });
 });

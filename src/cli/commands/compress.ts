@@ -1,8 +1,12 @@
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import { compress } from '../../compress/compress.js';
-import { COMPRESS_CONFIG_VERSION, type CompressConfig } from '../../compress/config.js';
+import { type CompressResult, compress } from '../../compress/compress.js';
+import {
+  COMPRESS_CONFIG_VERSION,
+  type CompressConfig,
+  validateCompressConfig,
+} from '../../compress/config.js';
 import type { CompressReport, ModelSummary } from '../../compress/report.js';
 import type { ClassificationData } from '../../data/dataset.js';
 import { loadDataset } from '../../data/load.js';
@@ -157,7 +161,7 @@ export async function compressCommand(
   input: string,
   o: CompressCommandOptions,
 ): Promise<CompressCommandReport> {
-  const config = readConfig(o);
+  const config = validateCompressConfig(readConfig(o));
   const engine = await initEngine({ backend: o.backend, seed: o.seed });
   useFastKernels(); // conv gradients for fine-tuning (stock wasm has none)
   let model: tf.LayersModel;
@@ -168,7 +172,7 @@ export async function compressCommand(
   }
   const data = loadData(o, model);
   const bar = compressProgressBar(o.progress && process.stderr.isTTY === true);
-  let result: Awaited<ReturnType<typeof compress>>;
+  let result: CompressResult;
   try {
     result = await compress(model, config, {
       data,
@@ -196,6 +200,11 @@ export async function compressCommand(
     rmSync(target, { recursive: true, force: true });
     renameSync(staging, target);
     console.log(renderCompressTables(report));
+    if (report.restoredLayers.length > 0)
+      console.log(
+        `restored ${report.restoredLayers.length} compressed-activation training layers to plain layers first`,
+      );
+    for (const w of report.warnings) console.warn(`warning: ${w}`);
     console.log(`compressed model and report.json written to ${o.out}`);
     return report;
   } catch (e) {

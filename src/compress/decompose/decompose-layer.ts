@@ -21,7 +21,7 @@ export function methodFits(layer: tf.layers.Layer, method: DecompositionMethod):
 
 /**
  * Decomposes one trained layer into replacement layers (weights set on first apply; see
- * applyReplacement). Throws with the layer name for a method that does not fit its type,
+ * applyReplacements). Throws with the layer name for a method that does not fit its type,
  * impossible ranks, budgets too small, or non-finite weights.
  */
 export function decomposeLayer(layer: tf.layers.Layer, settings: LayerDecomposition): Replacement {

@@ -1,12 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { rewriteModel } from '../../rewrite/rewrite-model.js';
 import { type DecomposeConfig, settingsFor, validateDecomposeConfig } from './config.js';
 import { decomposeLayer, methodFits } from './decompose-layer.js';
-import {
-  applyReplacement,
-  type LayerReport,
-  type Replacement,
-  type ReplacementLayers,
-} from './replacement.js';
+import type { LayerReport, Replacement, ReplacementLayers } from './replacement.js';
 
 export interface DecomposeReport {
   layers: LayerReport[];
@@ -15,17 +11,16 @@ export interface DecomposeReport {
 }
 
 export interface DecomposeResult {
-  /** A new functional LayersModel; the input model is left untouched. */
+  /** A new model (Sequential stays Sequential); the input model is left untouched. */
   model: tf.LayersModel;
   report: DecomposeReport;
 }
 
-type LayerNode = tf.layers.Layer['inboundNodes'][number];
-
 /**
  * Replaces the Dense / Conv2D layers selected by `config` with their decompositions and
- * rebuilds the model (Sequential or functional, single-use layers) with every other layer
- * cloned and its weights copied. Everything is validated before any layer is built.
+ * rebuilds the model with `rewriteModel` (Sequential or functional; a shared layer's
+ * decomposition is shared too), every other layer copied with its weights. Everything is
+ * validated before any layer is built.
  */
 export function decomposeModel(model: tf.LayersModel, config: DecomposeConfig): DecomposeResult {
   const cfg = validateDecomposeConfig(config);
@@ -57,7 +52,7 @@ export function decomposeModel(model: tf.LayersModel, config: DecomposeConfig): 
     for (const r of replacements.values()) tf.dispose(r.initialWeights);
     throw e;
   }
-  const rebuilt = rebuildModel(model, replacements);
+  const rebuilt = applyReplacements(model, replacements);
   return {
     model: rebuilt,
     report: {
@@ -68,62 +63,27 @@ export function decomposeModel(model: tf.LayersModel, config: DecomposeConfig): 
   };
 }
 
-function cloneLayer(layer: tf.layers.Layer): tf.layers.Layer {
-  const ctor = layer.constructor as unknown as {
-    fromConfig: (cls: unknown, config: tf.serialization.ConfigDict) => tf.layers.Layer;
-  };
-  return ctor.fromConfig(ctor, layer.getConfig());
-}
-
 /**
- * A new functional model equal to `model` with the named layers replaced (their replacement
- * layers applied in a chain) and every other layer cloned with its weights. Consumes the
- * replacements' initial weights.
+ * A copy of `model` (Sequential stays Sequential) with the named layers replaced by their
+ * replacement layers, applied in a chain, and every other layer copied with its weights. Consumes
+ * (disposes) the replacements' initial weights, also on error.
  */
-export function rebuildModel(
+export function applyReplacements(
   model: tf.LayersModel,
   replacements: Map<string, ReplacementLayers>,
 ): tf.LayersModel {
-  const layers = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
-  const unknown = [...replacements.keys()].filter((n) => !layers.some((l) => l.name === n));
-  if (unknown.length > 0) throw new Error(`rebuildModel: no layers named ${unknown.join(', ')}`);
-  const map = new Map<number, tf.SymbolicTensor>();
-  const inputs = model.inputs.map((t) => {
-    const x = tf.input({ batchShape: t.shape, dtype: t.dtype, name: t.sourceLayer.name });
-    map.set(t.id, x);
-    return x;
-  });
-  for (const layer of layers) {
-    const nodes = layer.inboundNodes.filter((n: LayerNode) =>
-      n.inputTensors.every((t) => map.has(t.id)),
+  try {
+    const plan = new Map(
+      [...replacements].map(([name, r]) => [
+        name,
+        { replace: r.layers.map((layer) => ({ layer })) },
+      ]),
     );
-    if (nodes.length !== 1) {
-      throw new Error(
-        `layer '${layer.name}' is used ${nodes.length} times in the model; shared layers are not supported`,
-      );
+    return rewriteModel(model, plan).model;
+  } finally {
+    for (const r of replacements.values()) {
+      tf.dispose(r.initialWeights);
+      r.initialWeights = [];
     }
-    const node = nodes[0];
-    const ins = node.inputTensors.map((t) => map.get(t.id)!);
-    const rep = replacements.get(layer.name);
-    let outs: tf.SymbolicTensor[];
-    if (rep) {
-      if (ins.length !== 1)
-        throw new Error(`layer '${layer.name}' has ${ins.length} inputs; expected 1`);
-      outs = [applyReplacement(rep, ins[0])];
-    } else {
-      const clone = cloneLayer(layer);
-      const y = clone.apply(ins.length === 1 ? ins[0] : ins, node.callArgs);
-      clone.setWeights(layer.getWeights());
-      outs = Array.isArray(y) ? (y as tf.SymbolicTensor[]) : [y as tf.SymbolicTensor];
-    }
-    node.outputTensors.forEach((t, i) => {
-      map.set(t.id, outs[i]);
-    });
   }
-  const outputs = model.outputs.map((t) => {
-    const y = map.get(t.id);
-    if (!y) throw new Error(`could not rebuild model output ${t.name}`);
-    return y;
-  });
-  return tf.model({ inputs, outputs, name: `${model.name}_decomposed` });
 }

@@ -29,24 +29,12 @@ export interface LayerReport {
  */
 export interface ReplacementLayers {
   layers: tf.layers.Layer[];
-  /** The initial weight tensors, owned here; disposed by applyReplacement. */
+  /** The initial weight tensors, owned here; disposed by applyReplacements. */
   initialWeights: tf.Tensor[];
 }
 
 export interface Replacement extends ReplacementLayers {
   report: LayerReport;
-}
-
-/** Applies the replacement layers in a chain to a symbolic input, then frees the initial weights. */
-export function applyReplacement(
-  rep: ReplacementLayers,
-  input: tf.SymbolicTensor,
-): tf.SymbolicTensor {
-  let x = input;
-  for (const layer of rep.layers) x = layer.apply(x) as tf.SymbolicTensor;
-  tf.dispose(rep.initialWeights);
-  rep.initialWeights = [];
-  return x;
 }
 
 /** float64 values to a float32 tensor of the given shape. */

@@ -1,4 +1,4 @@
-import { type LayerReplacement, rebuildModel } from '../model-surgery.js';
+import { type LayerEdit, rewriteModel } from '../../rewrite/rewrite-model.js';
 import { checkKnownFields, intField } from '../options.js';
 import { QuantizedEmbedding } from '../packed/quantized-embedding.js';
 import type { CompressionMethod } from '../registry.js';
@@ -7,12 +7,13 @@ import type { CompressionMethod } from '../registry.js';
 export const embeddingMethod: CompressionMethod<{ bits: number }> = {
   name: 'embedding',
   summary: 'row-wise 4-bit Embedding tables with the greedy range search',
+  appliesTo: 'Embedding layers (without maskZero)',
   parseOptions: (raw, where) => {
     checkKnownFields(raw, ['bits'], where);
     return { bits: intField(raw, 'bits', where, { min: 2, max: 8, fallback: 4 }) };
   },
   apply: async (model, options) => {
-    const replace = new Map<string, LayerReplacement>();
+    const edits = new Map<string, LayerEdit>();
     const notes: Record<string, string> = {};
     for (const layer of model.layers) {
       const o = options.forLayer(layer.name);
@@ -25,13 +26,17 @@ export const embeddingMethod: CompressionMethod<{ bits: number }> = {
       const [table] = layer.getWeights();
       const [inputDim, outputDim] = table.shape;
       const values = table.dataSync();
-      replace.set(layer.name, {
-        className: QuantizedEmbedding.className,
-        config: () => ({ inputDim, outputDim, bits: o.bits }),
-        setWeights: (l) => (l as QuantizedEmbedding).setTable(values),
+      edits.set(layer.name, {
+        replace: [
+          {
+            className: QuantizedEmbedding.className,
+            config: { name: layer.name, inputDim, outputDim, bits: o.bits },
+            weights: (l) => (l as QuantizedEmbedding).setTable(values),
+          },
+        ],
       });
       notes[layer.name] = `row-wise int${o.bits} (fp16 scale + bias per row)`;
     }
-    return { model: await rebuildModel(model, { replace }), layers: notes };
+    return { model: rewriteModel(model, edits).model, layers: notes };
   },
 };

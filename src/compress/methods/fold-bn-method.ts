@@ -6,6 +6,8 @@ import type { CompressionMethod } from '../registry.js';
 export const foldBnMethod: CompressionMethod<Record<string, never>> = {
   name: 'fold-bn',
   summary: 'fold batch-norm into the preceding Conv2D/Dense (exact in inference)',
+  appliesTo:
+    'a BatchNormalization layer right after a linear-activation Conv2D or Dense used only by it',
   parseOptions: (raw, where) => {
     checkKnownFields(raw, [], where);
     return {};

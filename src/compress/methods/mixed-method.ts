@@ -1,4 +1,4 @@
-import { rebuildModel } from '../model-surgery.js';
+import { copyModel } from '../../rewrite/rewrite-model.js';
 import { checkKnownFields, numberField, type RawOptions } from '../options.js';
 import { asKernelLayer } from '../packed/layer-kernels.js';
 import { allocateBits } from '../quantize/bit-allocation.js';
@@ -22,6 +22,7 @@ export interface MixedOptions extends QuantizeOptions {
 export const mixedMethod: CompressionMethod<MixedOptions> = {
   name: 'mixed',
   summary: 'per-layer bit widths under a size budget (knapsack on measured loss increases)',
+  appliesTo: 'Dense and Conv2D layers',
   needsCalibration: () => true,
   parseOptions: (raw: RawOptions, where) => {
     checkKnownFields(raw, ['candidates', 'budgetRatio', ...QUANTIZE_FIELDS], where);
@@ -47,7 +48,7 @@ export const mixedMethod: CompressionMethod<MixedOptions> = {
   },
   apply: async (model, options, ctx) => {
     if (!ctx.calibration) throw new Error('mixed: needs calibration data');
-    const work = await rebuildModel(model, {});
+    const work = copyModel(model);
     try {
       const layers = work.layers.filter((l) => {
         const k = asKernelLayer(l);

@@ -1,4 +1,4 @@
-import { type LayerReplacement, rebuildModel } from '../model-surgery.js';
+import { copyModel, type LayerEdit, rewriteModel } from '../../rewrite/rewrite-model.js';
 import { boolField, checkKnownFields, enumField, intField, numberField } from '../options.js';
 import { asKernelLayer, packedReplacement } from '../packed/layer-kernels.js';
 import type { CompressionMethod } from '../registry.js';
@@ -25,6 +25,7 @@ const FIELDS = ['n', 'm', 'transposable', 'solver', 'finetuneSteps', 'learningRa
 export const nmMethod: CompressionMethod<NMOptions> = {
   name: 'nm',
   summary: 'N:M sparsity (magnitude or transposable masks, optional masked fine-tuning)',
+  appliesTo: 'Dense and Conv2D layers whose input channels split into groups of M',
   parseOptions: (raw, where) => {
     checkKnownFields(raw, FIELDS, where);
     const o: NMOptions = {
@@ -41,7 +42,7 @@ export const nmMethod: CompressionMethod<NMOptions> = {
   },
   apply: async (model, options, ctx) => {
     const notes: Record<string, string> = {};
-    const work = await rebuildModel(model, {}); // a copy: fine-tuning must not touch the input
+    const work = copyModel(model); // fine-tuning must not touch the input
     const masks = new Map<string, Uint8Array>();
     const plan = new Map<string, { o: NMOptions }>();
     for (const layer of work.layers) {
@@ -87,16 +88,15 @@ export const nmMethod: CompressionMethod<NMOptions> = {
       notes['(fine-tuning)'] =
         `${steps} steps, loss ${first.toFixed(4)} -> ${last.toFixed(4)}${r.frozen.length ? `; conv kernels frozen (no conv filter gradient on this backend): ${r.frozen.join(', ')}` : ''}`;
     }
-    const replace = new Map<string, LayerReplacement>();
+    const edits = new Map<string, LayerEdit>();
     for (const [name, { o }] of plan) {
       const k = asKernelLayer(work.getLayer(name));
       if (!k) continue;
-      replace.set(
-        name,
-        packedReplacement(k, { ...k.codec, n: o.n, m: o.m }, { mask: masks.get(name) }),
-      );
+      edits.set(name, {
+        replace: [packedReplacement(k, { ...k.codec, n: o.n, m: o.m }, { mask: masks.get(name) })],
+      });
     }
-    const out = await rebuildModel(work, { replace });
+    const out = rewriteModel(work, edits).model;
     work.dispose();
     return { model: out, layers: notes };
   },

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type LayerReplacement, rebuildModel } from '../model-surgery.js';
+import { type LayerEdit, rewriteModel } from '../../rewrite/rewrite-model.js';
 import {
   boolField,
   checkKnownFields,
@@ -85,7 +85,7 @@ export async function quantizeModel(
   ctx: CompressContext,
   method = 'quantize',
 ): Promise<MethodResult> {
-  const replace = new Map<string, LayerReplacement>();
+  const edits = new Map<string, LayerEdit>();
   const notes: Record<string, string> = {};
   const targets = model.layers.flatMap((l) => {
     const k = asKernelLayer(l);
@@ -144,11 +144,11 @@ export async function quantizeModel(
         data.dispose();
       }
     }
-    replace.set(name, packedReplacement(k, codec, encode));
+    edits.set(name, { replace: [packedReplacement(k, codec, encode)] });
     notes[name] = `${what.join(', ')}; ${storedValues(codec, k.kernelShape)} values`;
   }
   ctx.onProgress?.({ method, item: 'done', done: targets.length, total: targets.length });
-  return { model: await rebuildModel(model, { replace }), layers: notes };
+  return { model: rewriteModel(model, edits).model, layers: notes };
 }
 
 /** A quantization method with preset defaults (int8, int4, int2, adaquant, ...). */
@@ -160,6 +160,7 @@ export function quantizeMethod(
   return {
     name,
     summary,
+    appliesTo: 'Dense and Conv2D layers',
     needsCalibration: (o) => o.adaquant || o.biasCorrection,
     parseOptions: (raw, where) => parseQuantizeOptions(raw, where, defaults),
     apply: (model, options, ctx) => quantizeModel(model, options, ctx, name),

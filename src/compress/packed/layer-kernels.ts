@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { LayerReplacement } from '../model-surgery.js';
+import type { NewLayer } from '../../rewrite/rewrite-model.js';
 import { type EncodeOptions, encodeKernel, FLOAT_CODEC, type KernelCodec } from './kernel-codec.js';
 import { PackedConv2D } from './packed-conv2d.js';
 import { PackedDense } from './packed-dense.js';
@@ -60,7 +60,7 @@ export function packedReplacement(
   k: KernelLayer,
   codec: KernelCodec,
   options: EncodeOptions & { kernel?: Float32Array; bias?: Float32Array | null } = {},
-): LayerReplacement {
+): NewLayer {
   const kernel = options.kernel ?? k.kernel();
   const bias = options.bias !== undefined ? options.bias : k.bias();
   const encoded = encodeKernel(kernel, k.kernelShape, codec, options);
@@ -82,7 +82,7 @@ export function packedReplacement(
   }
   return {
     className: k.kind === 'dense' ? PackedDense.className : PackedConv2D.className,
-    config: () => config,
-    setWeights: (layer) => (layer as PackedLayerBase).setPacked(encoded, bias ?? undefined),
+    config: { ...config, name: k.layer.name },
+    weights: (layer) => (layer as PackedLayerBase).setPacked(encoded, bias ?? undefined),
   };
 }

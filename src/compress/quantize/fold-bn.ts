@@ -1,5 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import { consumers, inboundLayers, type PyConfig, rebuildModel } from '../model-surgery.js';
+import {
+  consumers,
+  inboundLayers,
+  type LayerEdit,
+  rewriteModel,
+} from '../../rewrite/rewrite-model.js';
 
 export interface FoldedPair {
   producer: string;
@@ -62,28 +67,24 @@ export async function foldBatchNorm(
   skip: (layerName: string) => boolean = () => false,
 ): Promise<{ model: tf.LayersModel; folded: FoldedPair[] }> {
   const pairs = foldablePairs(model).filter((p) => !skip(p.producer) && !skip(p.batchNorm));
-  const replace = new Map(
-    pairs.map((p) => {
-      const conv = model.getLayer(p.producer);
-      const bn = bnWeights(model.getLayer(p.batchNorm));
-      const [kernel, bias] = conv.getWeights();
-      const weights = foldBatchNormWeights(kernel, bias ?? null, bn, bn.epsilon);
-      return [
-        p.producer,
-        {
-          className: conv.getClassName(),
-          config: (old: PyConfig) => ({ ...old, use_bias: true }),
-          setWeights: (layer: tf.layers.Layer) => {
-            layer.setWeights(weights);
-            tf.dispose(weights);
-          },
-        },
-      ] as const;
-    }),
-  );
-  const folded = await rebuildModel(model, {
-    replace,
-    remove: new Set(pairs.map((p) => p.batchNorm)),
-  });
-  return { model: folded, folded: pairs };
+  const owned: tf.Tensor[] = [];
+  const edits = new Map<string, LayerEdit>();
+  for (const p of pairs) {
+    const conv = model.getLayer(p.producer);
+    const bn = bnWeights(model.getLayer(p.batchNorm));
+    const [kernel, bias] = conv.getWeights();
+    const weights = foldBatchNormWeights(kernel, bias ?? null, bn, bn.epsilon);
+    owned.push(...weights);
+    const config = { ...conv.getConfig(), useBias: true };
+    edits.set(p.producer, {
+      replace: [{ className: conv.getClassName(), config, weights }],
+      note: `folded ${p.batchNorm}`,
+    });
+    edits.set(p.batchNorm, { remove: true, note: `folded into ${p.producer}` });
+  }
+  try {
+    return { model: rewriteModel(model, edits).model, folded: pairs };
+  } finally {
+    tf.dispose(owned);
+  }
 }

@@ -10,21 +10,10 @@ import { decomposeModel } from '../../../src/compress/decompose/decompose-model.
 import { makeRng, normal } from '../../../src/engine/random.js';
 import { buildModel } from '../../../src/models/zoo.js';
 import { trainStep } from '../../../src/train/step.js';
-import { maxAbsDiff, useBackend } from '../../helpers.js';
+import { maxAbsDiff, saveAndLoad, useBackend } from '../../helpers.js';
+import { tinyResnet, tinyCnn as zooCnn } from '../../tiny-models.js';
 
-const tinyCnn = () =>
-  buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, filters: [4, 6], dense: 8, seed: 1 });
-
-async function roundTrip(model: tf.LayersModel): Promise<tf.LayersModel> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      saved = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return tf.loadLayersModel(tf.io.fromMemory(saved!));
-}
+const tinyCnn = () => zooCnn([4, 6], 8, 1);
 
 function batch(seed: number) {
   const xs = tf.randomNormal([4, 8, 8, 1], 0, 1, 'float32', seed);
@@ -103,7 +92,7 @@ describe('decomposeModel', () => {
       assert.ok(l.paramsAfter <= 0.5 * l.paramsBefore, `${l.paramsAfter} vs ${l.paramsBefore}`);
       assert.equal(model.countParams() - d.countParams(), l.paramsBefore - l.paramsAfter);
       assert.ok(l.relativeError > 0 && l.relativeError < 1);
-      const loaded = await roundTrip(d);
+      const loaded = await saveAndLoad(d);
       const x = tf.randomNormal([2, 8, 8, 1], 0, 1, 'float32', 5);
       assert.equal(maxAbsDiff(d.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor), 0);
       const ctx = { model: loaded, optimizer: tf.train.adam(0.01) };
@@ -142,12 +131,7 @@ describe('decomposeModel', () => {
 
   it('rebuilds a functional ResNet (batch norm, residual adds) with one conv decomposed', async () => {
     await useBackend('cpu');
-    const model = buildModel('resnet', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      widths: [4],
-      seed: 2,
-    });
+    const model = tinyResnet([4], 2);
     const conv = model.layers.find(
       (l) => l.getClassName() === 'Conv2D' && l.getWeights()[0].shape[2] === 4,
     )!;

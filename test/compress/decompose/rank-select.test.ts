@@ -12,6 +12,7 @@ import {
 import { roundSvdRanksForSpeed } from '../../../src/compress/decompose/round-config.js';
 import { makeRng, normal } from '../../../src/engine/random.js';
 import { useBackend } from '../../helpers.js';
+import { tinyCnn } from '../../tiny-models.js';
 
 /** Layer curve with sigma_i^2 fractions `energies` (descending) and a constant cost per rank step. */
 function curve(layer: string, energies: number[], step: number): RankCurve {
@@ -97,14 +98,7 @@ describe('rank selection', () => {
 
   it('supports a FLOP budget on a CNN and validates its options', async () => {
     await useBackend('cpu');
-    const { buildModel } = await import('../../../src/models/zoo.js');
-    const model = buildModel('cnn', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      filters: [4, 6],
-      dense: 8,
-      seed: 1,
-    });
+    const model = tinyCnn([4, 6], 8, 1);
     const sel = selectRanks(model, { cost: 'flops', ratio: 0.6, layers: ['conv2', 'dense1'] });
     assert.ok(sel.costAfter <= 0.6 * sel.costBefore);
     assert.deepEqual(Object.keys(sel.config.layers!).sort(), ['conv2', 'dense1']);

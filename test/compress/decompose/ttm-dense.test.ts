@@ -7,6 +7,7 @@ import { ttmReplacement } from '../../../src/compress/decompose/ttm-layers.js';
 import { buildModel } from '../../../src/models/zoo.js';
 import { trainStep } from '../../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../../helpers.js';
+import { tinyTransformer } from '../../tiny-models.js';
 
 /**
  * W [m1 m2 m3, n1 n2 n3] from three cores by plain tfjs ops (forms the full matrix). The cores
@@ -108,14 +109,7 @@ describe('TtmDense layer', () => {
 
   it('replaces the Dense layers of a Transformer (rank-3 inputs) exactly at full rank', async () => {
     await useBackend('wasm');
-    const model = buildModel('transformer', {
-      inputShape: [6, 4],
-      numClasses: 3,
-      dModel: 8,
-      numHeads: 2,
-      numBlocks: 1,
-      seed: 4,
-    });
+    const model = tinyTransformer(4, [6, 4]);
     const { model: d, report } = decomposeModel(model, { method: 'ttm', rank: 100, ttmCores: 2 });
     assert.ok(report.layers.length >= 3);
     const x = tf.randomNormal([2, 6, 4], 0, 1, 'float32', 6);

@@ -13,6 +13,7 @@ import { synthesizeInputs } from '../../../src/compress/quantize/data-free.js';
 import { layerRegressionData } from '../../../src/compress/quantize/layer-data.js';
 import { buildModel } from '../../../src/models/zoo.js';
 import { maxAbsDiff, useBackend } from '../../helpers.js';
+import { tinyResnet } from '../../tiny-models.js';
 
 const codec = (bits: number, granularity: 'tensor' | 'channel' = 'channel'): KernelCodec => ({
   bits,
@@ -146,12 +147,7 @@ describe('bias correction', () => {
 describe('data-free calibration', () => {
   it('synthesises inputs whose batch-norm input statistics match the running statistics', async () => {
     await useBackend('cpu');
-    const model = buildModel('resnet', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      widths: [4],
-      seed: 3,
-    });
+    const model = tinyResnet([4], 3);
     let seed = 20;
     for (const l of model.layers.filter((l) => l.getClassName() === 'BatchNormalization')) {
       const [g, b, mean, v] = l.getWeights();

@@ -10,7 +10,7 @@ import {
 } from '../../../src/compress/quantize/embedding-rowwise.js';
 import { fromFloat16Bits, toFloat16Bits } from '../../../src/compress/quantize/float16.js';
 import { makeRng, normal } from '../../../src/engine/random.js';
-import { maxAbsDiff, useBackend } from '../../helpers.js';
+import { maxAbsDiff, saveAndLoad, useBackend } from '../../helpers.js';
 
 function table(rows: number, dim: number, seed: number): Float32Array {
   const rng = makeRng(seed);
@@ -80,14 +80,7 @@ describe('row-wise embedding quantization', () => {
     assert.equal(model.getLayer('emb').getClassName(), 'FrugalQuantizedEmbedding');
     assert.ok(report.after!.outputSqnrDb! > 15, `${report.after!.outputSqnrDb}`);
     assert.ok(report.after!.layers.find((l) => l.name === 'emb')!.bytes < 50 * 16 * 4 * 0.2);
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (a) => {
-        saved = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
+    const loaded = await saveAndLoad(model);
     assert.equal(maxAbsDiff(model.predict(ids) as tf.Tensor, loaded.predict(ids) as tf.Tensor), 0);
   });
 });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { foldBatchNorm } from '../../../src/compress/quantize/fold-bn.js';
-import { buildModel } from '../../../src/models/zoo.js';
 import { maxAbsDiff, useBackend } from '../../helpers.js';
+import { tinyResnet } from '../../tiny-models.js';
 
 async function randomizeBatchNorm(model: tf.LayersModel): Promise<void> {
   let seed = 10;
@@ -22,12 +22,7 @@ async function randomizeBatchNorm(model: tf.LayersModel): Promise<void> {
 describe('batch-norm folding', () => {
   it('folds every conv-bn of the ResNet; outputs equal the unfolded model', async () => {
     await useBackend('cpu');
-    const model = buildModel('resnet', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      widths: [4, 8],
-      seed: 2,
-    });
+    const model = tinyResnet([4, 8], 2);
     await randomizeBatchNorm(model);
     const { model: folded, folded: pairs } = await foldBatchNorm(model);
     assert.equal(pairs.length, 6);

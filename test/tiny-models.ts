@@ -1,0 +1,33 @@
+import type * as tf from '@tensorflow/tfjs';
+import { buildModel } from '../src/models/zoo.js';
+
+/** A zoo CNN on 8x8x1 images with 3 classes unless told otherwise. */
+export function tinyCnn(
+  filters: [number, number],
+  dense: number,
+  seed: number,
+  inputShape: [number, number, number] = [8, 8, 1],
+  numClasses = 3,
+): tf.LayersModel {
+  return buildModel('cnn', { inputShape, numClasses, filters, dense, seed });
+}
+
+/** A zoo ResNet on 8x8x1 images with 3 classes. */
+export function tinyResnet(widths: number[], seed: number): tf.LayersModel {
+  return buildModel('resnet', { inputShape: [8, 8, 1], numClasses: 3, widths, seed });
+}
+
+/** A one-block zoo Transformer (width 8, 2 heads) on [length, features] inputs, 3 classes. */
+export function tinyTransformer(
+  seed: number,
+  inputShape: [number, number] = [4, 6],
+): tf.LayersModel {
+  return buildModel('transformer', {
+    inputShape,
+    numClasses: 3,
+    dModel: 8,
+    numHeads: 2,
+    numBlocks: 1,
+    seed,
+  });
+}
