@@ -1,0 +1,38 @@
+// Neural ODEs: Runge-Kutta solvers (classic, parametric meta-solver families, Dormand-Prince 5(4)),
+// gradients by backpropagation, the adjoint method and IRDM, and the OdeBlock layer.
+export { type AdaptiveOptions, type AdaptiveResult, odeintDopri5 } from './dopri5.js';
+export {
+  checkSpan,
+  checkSteps,
+  type FixedStepOptions,
+  type OdeFn,
+  odeintFixed,
+  rkStep,
+} from './fixed-step.js';
+export {
+  elementaryWeight,
+  gamma,
+  orderResidual,
+  type RootedTree,
+  rootedTrees,
+  rowSumDefect,
+  stabilityPolynomial,
+} from './order-conditions.js';
+export {
+  type ButcherTableau,
+  DEFAULT_PARAMS,
+  DOPRI5,
+  EULER,
+  FIXED_SOLVERS,
+  type FixedSolverName,
+  HEUN,
+  MIDPOINT,
+  RK4,
+  rk2,
+  rk3,
+  rk4uv,
+  SOLVERS,
+  type SolverName,
+  type SolverParams,
+  tableauFor,
+} from './tableaus.js';
