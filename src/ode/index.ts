@@ -1,5 +1,17 @@
 // Neural ODEs: Runge-Kutta solvers (classic, parametric meta-solver families, Dormand-Prince 5(4)),
 // gradients by backpropagation, the adjoint method and IRDM, and the OdeBlock layer.
+
+export { adjointSolve, type FixedSolveOptions } from './adjoint.js';
+export { adjointBackward, type ParamOdeFn, vjp } from './adjoint-backward.js';
+export {
+  barycentricCoefficients,
+  barycentricInterpolate,
+  chebyshevGauss,
+  chebyshevLobatto,
+  genericWeights,
+  type InterpolationNodes,
+  type NodeFamily,
+} from './barycentric.js';
 export { type AdaptiveOptions, type AdaptiveResult, odeintDopri5 } from './dopri5.js';
 export {
   checkSpan,
@@ -9,6 +21,7 @@ export {
   odeintFixed,
   rkStep,
 } from './fixed-step.js';
+export { type IrdmOptions, irdmNodes, irdmSolve } from './irdm.js';
 export {
   elementaryWeight,
   gamma,
@@ -18,6 +31,14 @@ export {
   rowSumDefect,
   stabilityPolynomial,
 } from './order-conditions.js';
+export {
+  DEFAULT_SOLVE_CONFIG,
+  ODE_GRADIENTS,
+  type OdeGradient,
+  odeSolve,
+  type SolveConfig,
+  validateSolveConfig,
+} from './solve.js';
 export {
   type ButcherTableau,
   DEFAULT_PARAMS,
