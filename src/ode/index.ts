@@ -23,6 +23,26 @@ export {
 } from './fixed-step.js';
 export { type IrdmOptions, irdmNodes, irdmSolve } from './irdm.js';
 export {
+  checkSmoothing,
+  OdeBlock,
+  type OdeBlockArgs,
+  odeBlocks,
+  type SolverSmoothing,
+  withSolve,
+} from './ode-block.js';
+export {
+  kernelColumnNorms,
+  makeOdeFunc,
+  ODE_ACTIVATIONS,
+  ODE_FUNC_KINDS,
+  ODE_FUNC_NORMS,
+  type OdeActivation,
+  type OdeFuncKind,
+  type OdeFuncNorm,
+  type OdeFuncSpec,
+  odeFuncWeights,
+} from './ode-func.js';
+export {
   elementaryWeight,
   gamma,
   orderResidual,
