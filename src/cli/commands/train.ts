@@ -18,10 +18,11 @@ import { fixed, mb, pct } from '../../report/format.js';
 import { type TrainResult, train } from '../../train/loop.js';
 import { makeOptimizer, type OptimizerName } from '../../train/optimizer.js';
 import { trainParallel } from '../../train/parallel/index.js';
+import { type OdeCliOptions, odenetOptions } from '../ode-options.js';
 import { progressBar } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 
-export interface TrainCommandOptions {
+export interface TrainCommandOptions extends OdeCliOptions {
   model: string;
   dataset: string;
   epochs: number;
@@ -145,6 +146,7 @@ export function rematTapeBits(o: TrainCommandOptions): {
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport> {
   if (!isZooModel(o.model))
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
+  const odenet = odenetOptions(o.model, o);
   const rematBits = rematTapeBits(o);
   // Under --memory-budget, --act-bits sets the planner's compressed tapes, not compressed layers.
   const actConfig = o.memoryBudget === undefined ? actConfigFromOptions(o) : null;
@@ -183,6 +185,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     inputShape: data.sampleShape,
     numClasses: data.numClasses,
     seed: o.seed,
+    ...odenet,
   });
   const act = actConfig ? await compressForTraining(model, actConfig, data) : null;
   if (act) {
