@@ -52,6 +52,16 @@ export {
   stabilityPolynomial,
 } from './order-conditions.js';
 export {
+  type AttackOptions,
+  accuracyBySolver,
+  fgsm,
+  type LogitsFn,
+  type PgdOptions,
+  pgd,
+  type RobustnessOptions,
+  robustAccuracy,
+} from './robustness.js';
+export {
   DEFAULT_SOLVE_CONFIG,
   ODE_GRADIENTS,
   type OdeGradient,
