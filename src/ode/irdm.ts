@@ -26,12 +26,28 @@ export function irdmNodes(o: IrdmOptions): InterpolationNodes {
     : chebyshevGauss(n, o.t0, o.t1);
 }
 
-/** Weighted sum sum_k l_k z_k (skipping zero coefficients). */
-function combine(zs: tf.Tensor[], l: number[]): tf.Tensor {
-  return tf.tidy(() => {
-    const terms = zs.flatMap((z, k) => (l[k] === 0 ? [] : [l[k] === 1 ? z : tf.mul(z, l[k])]));
-    return terms.length === 1 ? tf.clone(terms[0]) : tf.addN(terms);
-  });
+/**
+ * z(t) = sum_k l_k(t) z_k from the stored node states, as one [1, n] x [n, size] product (one
+ * op per evaluation instead of n scaled adds). The stacked copy lives for the backward pass only.
+ */
+function interpolator(
+  zs: tf.Tensor[],
+  nodes: InterpolationNodes,
+): {
+  at: (t: number) => tf.Tensor;
+  dispose: () => void;
+} {
+  const shape = zs[0].shape;
+  const stacked = tf.tidy(() => tf.stack(zs.map((z) => z.reshape([-1]))) as tf.Tensor2D);
+  return {
+    at: (t) =>
+      tf.tidy(() =>
+        tf
+          .matMul(tf.tensor2d([barycentricCoefficients(nodes.x, nodes.w, t)]), stacked)
+          .reshape(shape),
+      ),
+    dispose: () => stacked.dispose(),
+  };
 }
 
 /**
@@ -82,17 +98,23 @@ export function irdmSolve(
     tf.dispose(zs);
     return {
       value: z,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        adjointBackward({
-          f,
-          params: ps,
-          tableau: o.tableau,
-          t0: o.t0,
-          t1: o.t1,
-          steps: backwardSteps,
-          a1: dy as tf.Tensor,
-          zAt: (t) => combine(saved, barycentricCoefficients(nodes.x, nodes.w, t)),
-        }),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const z = interpolator(saved, nodes);
+        try {
+          return adjointBackward({
+            f,
+            params: ps,
+            tableau: o.tableau,
+            t0: o.t0,
+            t1: o.t1,
+            steps: backwardSteps,
+            a1: dy as tf.Tensor,
+            zAt: z.at,
+          });
+        } finally {
+          z.dispose();
+        }
+      },
     };
   });
   return op(z0, ...params);
