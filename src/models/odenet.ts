@@ -26,12 +26,15 @@ export interface OdenetConfig {
   /** Normalisation around the blocks. Default 'batch'. */
   norm?: OdenetNorm;
   activation?: OdeActivation;
+  /** Head: 'flatten' (default; dense over the 7x7 map) or 'pool' (global average pooling). */
+  head?: 'flatten' | 'pool';
   seed?: number;
 }
 
 /**
  * ODE-Net: stem conv3x3/2 - norm - relu - conv3x3/2 - norm - relu (28x28 -> 7x7), ODE block(s)
- * dz/dt = f(z, t) on the 7x7 feature map, norm, global average pooling, dense logits.
+ * dz/dt = f(z, t) on the 7x7 feature map, norm, relu, flatten (or global average pooling), dense
+ * logits.
  */
 export function buildOdenet(config: OdenetConfig): tf.LayersModel {
   const channels = config.channels ?? 16;
@@ -49,7 +52,8 @@ export function buildOdenet(config: OdenetConfig): tf.LayersModel {
   const init = new SeededInit(seed);
   const model = tf.sequential({ name: 'odenet' });
   const addNorm = (name: string) => {
-    if (norm === 'batch') model.add(tf.layers.batchNormalization({ name }));
+    // Momentum 0.9: the moving statistics settle within tens of steps (short CPU runs).
+    if (norm === 'batch') model.add(tf.layers.batchNormalization({ name, momentum: 0.9 }));
     else if (norm === 'layer') model.add(tf.layers.layerNormalization({ name }));
   };
   [1, 2].forEach((i) => {
@@ -84,7 +88,11 @@ export function buildOdenet(config: OdenetConfig): tf.LayersModel {
   }
   addNorm('head_norm');
   model.add(tf.layers.reLU({ name: 'head_relu' }));
-  model.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
+  const head = config.head ?? 'flatten';
+  if (head !== 'flatten' && head !== 'pool')
+    throw new Error(`odenet head must be 'flatten' or 'pool', got '${String(head)}'`);
+  if (head === 'pool') model.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
+  else model.add(tf.layers.flatten({ name: 'flatten' }));
   model.add(
     tf.layers.dense({ units: config.numClasses, kernelInitializer: init.glorot(), name: 'logits' }),
   );
