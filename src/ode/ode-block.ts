@@ -10,6 +10,7 @@ import {
   type OdeActivation,
   type OdeFuncKind,
   type OdeFuncNorm,
+  type OdeFuncSpec,
   odeFuncWeights,
 } from './ode-func.js';
 import { odeSolve, type SolveConfig, validateSolveConfig } from './solve.js';
@@ -79,8 +80,12 @@ export class OdeBlock extends tf.layers.Layer {
   readonly seed: number | undefined;
   /** The rk2 parameter of the last training call under smoothing. */
   lastU: number | null = null;
+  private spec: OdeFuncSpec | null = null;
   private f: ParamOdeFn | null = null;
   private odeWeights: tf.LayerVariable[] = [];
+  private movingStats: tf.LayerVariable[] = [];
+  /** Momentum of the moving statistics of batch norm inside f. */
+  static readonly BN_MOMENTUM = 0.9;
   private rng: Rng;
 
   constructor(args: OdeBlockArgs = {}) {
@@ -131,7 +136,7 @@ export class OdeBlock extends tf.layers.Layer {
     };
     let seed = (this.seed ?? 0) * 1000 + 11;
     const specs = odeFuncWeights(spec);
-    this.odeWeights = specs.map((w) =>
+    const all = specs.map((w) =>
       this.addWeight(
         w.name,
         w.shape,
@@ -141,13 +146,17 @@ export class OdeBlock extends tf.layers.Layer {
           : w.init === 'ones' || w.init === 'norm-of-kernel'
             ? tf.initializers.ones()
             : tf.initializers.zeros(),
+        undefined,
+        w.trainable ?? true,
       ),
     );
     specs.forEach((w, i) => {
-      if (w.init === 'norm-of-kernel')
-        this.odeWeights[i].write(kernelColumnNorms(this.odeWeights[w.of as number].read()));
+      if (w.init === 'norm-of-kernel') all[i].write(kernelColumnNorms(all[w.of as number].read()));
     });
-    this.f = makeOdeFunc(spec);
+    this.odeWeights = all.filter((_, i) => specs[i].trainable !== false);
+    this.movingStats = all.filter((_, i) => specs[i].trainable === false);
+    this.spec = spec;
+    this.f = spec.norm === 'batch' ? null : makeOdeFunc(spec);
     this.built = true;
   }
 
@@ -168,10 +177,42 @@ export class OdeBlock extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean }): tf.Tensor {
     return tf.tidy(() => {
       const z0 = Array.isArray(inputs) ? inputs[0] : inputs;
-      const f = this.f;
-      if (!f) throw new Error(`${this.name}: call before build`);
+      if (!this.spec) throw new Error(`${this.name}: call before build`);
+      const training = kwargs.training === true;
       const params = this.odeWeights.map((w) => w.read());
-      return odeSolve(f, z0, params, this.callConfig(kwargs.training === true));
+      const config = this.callConfig(training);
+      if (this.spec.norm !== 'batch') return odeSolve(this.f as ParamOdeFn, z0, params, config);
+      // Batch norm inside f: training evaluations of the forward solve report their batch
+      // statistics; their mean updates the moving statistics once per call. The backward pass
+      // of the adjoint and IRDM (later, outside this call) re-evaluates f with batch statistics
+      // but does not touch the moving ones.
+      const sums: (tf.Tensor | null)[] = [null, null, null, null];
+      let count = 0;
+      let solving = true;
+      const collect = (i: number, mean: tf.Tensor, variance: tf.Tensor) => {
+        if (!solving) return;
+        if (i === 0) count++;
+        for (const [k, v] of [
+          [2 * i, mean],
+          [2 * i + 1, variance],
+        ] as const) {
+          const prev = sums[k];
+          sums[k] = tf.keep(prev ? tf.add(prev, v) : tf.clone(v));
+          prev?.dispose();
+        }
+      };
+      const moving = this.movingStats.map((w) => w.read());
+      const f = makeOdeFunc(this.spec, { training, moving, collect });
+      const out = odeSolve(f, z0, params, config);
+      solving = false;
+      if (training && count > 0) {
+        const m = OdeBlock.BN_MOMENTUM;
+        this.movingStats.forEach((w, k) => {
+          w.write(tf.add(tf.mul(w.read(), m), tf.mul(sums[k] as tf.Tensor, (1 - m) / count)));
+        });
+      }
+      tf.dispose(sums.filter((x): x is tf.Tensor => x !== null));
+      return out;
     });
   }
 

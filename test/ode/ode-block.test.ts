@@ -64,11 +64,11 @@ describe('OdeBlock layer', () => {
     tf.dispose([ref, xs, ys]);
   });
 
-  it('conv f with layer and weight norm: adjoint and IRDM gradients match backprop', async () => {
+  it('conv f with batch, layer and weight norm: adjoint and IRDM gradients match backprop', async () => {
     await useBackend('cpu');
     const xs = tf.randomNormal([2, 4, 4, 2], 0, 1, 'float32', 6);
     const ys = tf.oneHot(tf.tensor1d([0, 1], 'int32'), 2);
-    const conv = (gradient: OdeGradient, norm: 'layer' | 'weight') => {
+    const conv = (gradient: OdeGradient, norm: 'batch' | 'layer' | 'weight') => {
       const m = tf.sequential();
       m.add(
         new OdeBlock({
@@ -91,7 +91,7 @@ describe('OdeBlock layer', () => {
       );
       return m;
     };
-    for (const norm of ['layer', 'weight'] as const) {
+    for (const norm of ['batch', 'layer', 'weight'] as const) {
       const ref = Object.values(lossGrads(conv('backprop', norm), xs, ys));
       for (const g of ['adjoint', 'irdm'] as const) {
         const got = Object.values(lossGrads(conv(g, norm), xs, ys));
@@ -106,7 +106,7 @@ describe('OdeBlock layer', () => {
     tf.dispose([xs, ys]);
   });
 
-  for (const norm of ['none', 'layer', 'weight'] as const) {
+  for (const norm of ['none', 'batch', 'layer', 'weight'] as const) {
     it(`conv block (norm ${norm}) saves and loads: same predictions, same solver, fits after loading`, async () => {
       await useBackend('cpu');
       const m = tf.sequential();
@@ -152,6 +152,44 @@ describe('OdeBlock layer', () => {
       loaded.dispose();
     });
   }
+
+  it('batch norm inside f: batch statistics in training update the moving ones; inference is per sample', async () => {
+    await useBackend('cpu');
+    const m = tf.sequential();
+    m.add(
+      new OdeBlock({
+        inputShape: [4, 4, 2],
+        steps: 2,
+        norm: 'batch',
+        gradient: 'irdm',
+        hidden: 3,
+        seed: 2,
+      } as never),
+    );
+    const xs = tf.add(tf.mul(tf.randomNormal([6, 4, 4, 2], 0, 1, 'float32', 3), 2), 1);
+    const moving = () =>
+      m.weights.filter((w) => w.name.includes('moving')).map((w) => w.read().dataSync().slice());
+    const init = moving();
+    assert.equal(init.length, 4);
+    tf.dispose(
+      tf.grads((x: tf.Tensor) => tf.sum(m.apply(x, { training: true }) as tf.Tensor))([xs]),
+    );
+    const after = moving();
+    assert.ok(
+      after.some((a, i) => maxAbsDiff(a, init[i]) > 1e-3),
+      'a training call moves the statistics',
+    );
+    // The backward pass (IRDM re-evaluates f) leaves them alone: one more inference call too.
+    const full = m.predict(xs) as tf.Tensor;
+    const first = m.predict(xs.slice(0, 1)) as tf.Tensor;
+    assert.ok(maxAbsDiff(first, full.slice(0, 1)) < 1e-5, 'inference does not depend on the batch');
+    assert.deepEqual(moving(), after);
+    const trainA = m.apply(xs, { training: true }) as tf.Tensor;
+    const trainB = m.apply(xs.slice(0, 3), { training: true }) as tf.Tensor;
+    assert.ok(maxAbsDiff(trainA.slice(0, 3), trainB) > 1e-4, 'training uses batch statistics');
+    tf.dispose([xs, full, first, trainA, trainB]);
+    m.dispose();
+  });
 
   it('solver smoothing draws u per training call; inference is deterministic', async () => {
     await useBackend('cpu');
@@ -204,8 +242,8 @@ describe('OdeBlock layer', () => {
     );
     assert.throws(() => new OdeBlock({ t0: 1, t1: 1 }), /t1 must be greater than t0/);
     assert.throws(
-      () => new OdeBlock({ norm: 'batch' as never }),
-      /norm must be one of none, layer, weight/,
+      () => new OdeBlock({ norm: 'group' as never }),
+      /norm must be one of none, batch, layer, weight/,
     );
     const m = tf.sequential();
     assert.throws(
