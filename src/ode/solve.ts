@@ -60,7 +60,13 @@ export function validateSolveConfig(input: Partial<SolveConfig> = {}): SolveConf
     );
   checkSpan('ode config', c.t0, c.t1);
   checkSteps('ode config', c.steps);
-  if (c.backwardSteps !== null) checkSteps('ode config backwardSteps', c.backwardSteps);
+  if (c.backwardSteps !== null) {
+    checkSteps('ode config backwardSteps', c.backwardSteps);
+    if (c.gradient === 'backprop')
+      throw new Error(
+        'ode config: backwardSteps applies to the adjoint and IRDM gradients, not backprop',
+      );
+  }
   if (!Number.isInteger(c.nodes) || c.nodes < 2)
     throw new Error(`ode config: nodes must be an integer >= 2, got ${String(c.nodes)}`);
   if (c.solver === 'dopri5') {

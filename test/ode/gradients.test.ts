@@ -95,6 +95,24 @@ describe('ODE gradients: backprop, adjoint, IRDM', () => {
     tf.dispose([...coarse, ...ref, z0, w1, w2]);
   });
 
+  it('the adjoint and IRDM forward values are the plain solve (side steps to the nodes do not change it)', async () => {
+    await useBackend('cpu');
+    const z0 = tf.randomNormal([4, 3], 0, 1, 'float32', 1);
+    const w1 = tf.randomNormal([3, 5], 0, 0.7, 'float32', 2);
+    const w2 = tf.randomNormal([5, 3], 0, 0.7, 'float32', 3);
+    const out = (gradient: OdeGradient) =>
+      odeSolve(
+        mlp,
+        z0,
+        [w1, w2],
+        validateSolveConfig({ solver: 'rk3', steps: 7, gradient, nodes: 9 }),
+      );
+    const [a, b, c] = [out('backprop'), out('adjoint'), out('irdm')];
+    assert.deepEqual(b.dataSync(), a.dataSync());
+    assert.deepEqual(c.dataSync(), a.dataSync());
+    tf.dispose([z0, w1, w2, a, b, c]);
+  });
+
   it('leaves no tensors behind, with or without a tape', async () => {
     await useBackend('cpu');
     const inputs = [tf.tensor1d(Z0), tf.tensor1d(LAM), tf.tensor1d(BETA)];
@@ -154,6 +172,10 @@ describe('ODE gradients: backprop, adjoint, IRDM', () => {
       /rtol must be a positive/,
     );
     assert.throws(() => validateSolveConfig({ nodes: 1 }), /nodes must be an integer >= 2/);
+    assert.throws(
+      () => validateSolveConfig({ backwardSteps: 4 }),
+      /backwardSteps applies to the adjoint and IRDM/,
+    );
     assert.throws(
       () => validateSolveConfig({ gradient: 'magic' as OdeGradient }),
       /gradient must be one of/,
