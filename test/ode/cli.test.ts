@@ -83,5 +83,14 @@ describe('frugal train --model odenet', () => {
       /does not apply to --solver dopri5/,
     );
     assert.deepEqual(odenetOptions('cnn', {}), {});
+    assert.deepEqual(
+      odenetOptions('odenet', {
+        solver: 'rk2',
+        solverSmoothing: [0.3, 0.7],
+        odeGrad: 'irdm',
+        odeNodes: 6,
+      }),
+      { solve: { solver: 'rk2', gradient: 'irdm', nodes: 6 }, smoothing: { low: 0.3, high: 0.7 } },
+    );
   });
 });
