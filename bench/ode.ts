@@ -13,7 +13,7 @@ import { useFastKernels } from '../src/kernels/index.js';
 import { buildOdenet } from '../src/models/odenet.js';
 import type { ParamOdeFn } from '../src/ode/adjoint-backward.js';
 import { makeOdeFunc, odeFuncWeights } from '../src/ode/ode-func.js';
-import { accuracyBySolver, robustAccuracy } from '../src/ode/robustness.js';
+import { accuracyBySolver } from '../src/ode/robustness.js';
 import { type OdeGradient, odeSolve, validateSolveConfig } from '../src/ode/solve.js';
 import { fixed, mb, pct, ratio } from '../src/report/format.js';
 import { measureStep } from '../src/report/memory-meter.js';
