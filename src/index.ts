@@ -102,9 +102,13 @@ export { FAST_KERNEL_BACKENDS, useFastKernels, useStockKernels } from './kernels
 export { buildCnn, type CnnConfig } from './models/cnn.js';
 export { MultiHeadSelfAttention, PositionEmbedding } from './models/layers/attention.js';
 export { buildMlp, type MlpConfig } from './models/mlp.js';
+export { buildOdenet, ODENET_NORMS, type OdenetConfig, type OdenetNorm } from './models/odenet.js';
 export { buildResnet, type ResnetConfig } from './models/resnet.js';
 export { buildTransformer, type TransformerConfig } from './models/transformer.js';
 export * from './models/zoo.js';
+// Neural ODEs: solvers, adjoint and IRDM gradients, the OdeBlock layer, FGSM/PGD robustness.
+export * as ode from './ode/index.js';
+export { OdeBlock, type OdeBlockArgs } from './ode/ode-block.js';
 export { formatBytes, parseBytes } from './remat/budget.js';
 export { buildChain, type Chain, type GraphNode, Stage } from './remat/chain.js';
 export * from './remat/costs.js';

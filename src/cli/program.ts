@@ -7,6 +7,7 @@ import { benchCommand } from './commands/bench.js';
 import { compressCommand } from './commands/compress.js';
 import { planCommand } from './commands/plan.js';
 import { trainCommand } from './commands/train.js';
+import { addOdeOptions } from './ode-options.js';
 import {
   activationBits,
   fewbitBits,
@@ -122,7 +123,7 @@ export function buildCli(): Command {
         'planner: exact (recompute; the default) or joint (also compressed tapes; the default with --act-bits 2, 4 or 8)',
       ),
     );
-  addActivationOptions(trainCmd).action(async (opts) => {
+  addOdeOptions(addActivationOptions(trainCmd)).action(async (opts) => {
     await trainCommand(opts);
   });
 

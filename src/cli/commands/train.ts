@@ -16,11 +16,12 @@ import { type TrainResult, train } from '../../train/loop.js';
 import { makeOptimizer, type OptimizerName } from '../../train/optimizer.js';
 import { trainParallel } from '../../train/parallel/index.js';
 import { planTrainingStep, startEngine } from '../memory-plan.js';
+import { type OdeCliOptions, odenetOptions } from '../ode-options.js';
 import { progressBar, progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 import { baselineOptions } from './train-baseline.js';
 
-export interface TrainCommandOptions {
+export interface TrainCommandOptions extends OdeCliOptions {
   model: string;
   dataset: string;
   epochs: number;
@@ -149,6 +150,7 @@ export function rematTapeBits(
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport> {
   if (!isZooModel(o.model))
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
+  const odenet = odenetOptions(o.model, o);
   const rematBits = rematTapeBits(o);
   // Under --memory-budget, --act-bits sets the planner's compressed tapes, not compressed layers.
   const actConfig = o.memoryBudget === undefined ? actConfigFromOptions(o) : null;
@@ -173,6 +175,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     inputShape: data.sampleShape,
     numClasses: data.numClasses,
     seed: o.seed,
+    ...odenet,
   });
   const tasks = taskLines(progressWanted(o.progress));
   const act = actConfig
