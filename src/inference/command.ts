@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import type * as tf from '@tensorflow/tfjs';
 import { renderTable } from '../cli/table.js';
 import { PackedLayerBase } from '../compress/packed/packed-layer-base.js';
 import { loadMnist } from '../data/mnist.js';
