@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { ACT_LEVELS } from '../activation/config.js';
 import { RMM_KINDS } from '../activation/rmm.js';
+import { scenarioCommand } from '../inference/command.js';
+import { SCENARIOS } from '../inference/loadgen.js';
 import { ZOO_MODELS } from '../models/zoo.js';
 import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
@@ -170,7 +172,33 @@ export function buildCli(): Command {
     .addOption(reportOutOption('runs/bench-report.json'))
     .addOption(noFastKernelsOption())
     .addOption(noProgressOption())
-    .action(async (opts) => {
+    .argument('[modelDir]', 'saved model directory (with --scenario)')
+    .option(
+      '--scenario <name>',
+      `MLPerf-style inference run of a saved model: ${SCENARIOS.join(', ')}`,
+    )
+    .option('--mode <mode>', 'with --scenario: performance, accuracy or both', 'performance')
+    .option(
+      '--min-queries <n>',
+      'with --scenario: minimum queries (offline: samples); default LoadGen',
+      positiveInt,
+    )
+    .option(
+      '--min-duration <s>',
+      'with --scenario: minimum seconds; default LoadGen (600)',
+      positiveNumber,
+    )
+    .option('--target-qps <q>', 'server: Poisson arrival rate', positiveNumber)
+    .option('--latency-bound <ms>', 'server: latency bound of the p99', positiveNumber)
+    .option('--samples-per-query <n>', 'multi-stream: samples per query (default 8)', positiveInt)
+    .action(async (modelDir: string | undefined, opts) => {
+      if (opts.scenario) return void (await scenarioCommand(modelDir, opts));
+      const stray = ['minQueries', 'minDuration', 'targetQps', 'latencyBound', 'samplesPerQuery'];
+      const used = stray.filter((k) => opts[k] !== undefined);
+      if (modelDir || used.length > 0 || opts.mode !== 'performance')
+        throw new Error(
+          `a model directory, --mode and ${used.join(', ') || 'the scenario options'} need --scenario`,
+        );
       await benchCommand(opts);
     });
 

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { convOutput } from '../../wasm/int-linear.js';
+import { activationQuant } from './int-kernel.js';
 import { type PackedLayerArgs, PackedLayerBase } from './packed-layer-base.js';
 
 export interface PackedConv2DArgs extends PackedLayerArgs {
@@ -53,6 +55,26 @@ export class PackedConv2D extends PackedLayerBase {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      if (this.integerGap() === null) {
+        const lin = this.integerKernel();
+        const [batch, h, w, c] = x.shape;
+        const [kh, kw] = this.kernelShape;
+        const g = {
+          batch,
+          h,
+          w,
+          c,
+          kh,
+          kw,
+          strides: this.strides,
+          dilations: this.dilationRate,
+          padding: this.padding,
+        };
+        const { oh, ow } = convOutput(g);
+        const data = x.dtype === 'float32' ? x.dataSync() : Float32Array.from(x.dataSync());
+        const y = lin.conv2d(data as Float32Array, g, activationQuant(), this.fusedRelu === true);
+        return this.finishInteger(tf.tensor(y, [batch, oh, ow, this.outChannels]));
+      }
       const kernel = this.kernelTensor() as tf.Tensor4D;
       const y = tf.conv2d(x, kernel, this.strides, this.padding, 'NHWC', this.dilationRate);
       return this.finish(y);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { activationQuant } from './int-kernel.js';
 import { type PackedLayerArgs, PackedLayerBase } from './packed-layer-base.js';
 
 /** Dense layer with a packed kernel [in, out]; applies to the last axis like tf.layers.dense. */
@@ -31,6 +32,13 @@ export class PackedDense extends PackedLayerBase {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      if (this.integerGap() === null) {
+        const lin = this.integerKernel();
+        const rows = x.size / this.inChannels;
+        const data = x.dtype === 'float32' ? x.dataSync() : Float32Array.from(x.dataSync());
+        const y = lin.dense(data as Float32Array, rows, activationQuant(), this.fusedRelu === true);
+        return this.finishInteger(tf.tensor(y, [...x.shape.slice(0, -1), this.outChannels]));
+      }
       const kernel = this.kernelTensor() as tf.Tensor2D;
       const flat = x.reshape([-1, this.inChannels]);
       const y = tf.matMul(flat, kernel).reshape([...x.shape.slice(0, -1), this.outChannels]);

@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import type { IntLinear } from '../../wasm/int-linear.js';
+import { packCodes } from '../quantize/pack.js';
+import { integerGap, intLinearOf, unsignedCodes } from './int-kernel.js';
 import {
   checkCodec,
   codecWeightSpecs,
@@ -42,6 +45,13 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
   protected bias: tf.LayerVariable | null = null;
   readonly cacheDecoded: boolean;
   private cached: { kernel: tf.Tensor; sources: unknown[] } | null = null;
+  /**
+   * The integer kernel in wasm memory while the layer runs on it. Its codes then live there
+   * only: the codes variable's tensor is disposed ("released") and re-created from wasm memory
+   * when something reads or writes it (getWeights, save), then released again at the next call.
+   */
+  private int: { lin: IntLinear; codesId: unknown; others: unknown[] } | null = null;
+  private codesReleased = false;
 
   constructor(args: PackedLayerArgs) {
     super({ ...args, trainable: false });
@@ -75,6 +85,7 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
     this.packedWeights = codecWeightSpecs(this.codec, this.kernelShape).map((s) =>
       this.addWeight(s.name, s.shape, s.dtype, tf.initializers.zeros(), undefined, false),
     );
+    if (this.codec.bits > 0) this.guardCodes(this.packedWeights[0]);
     if (this.useBias) {
       this.bias = this.addWeight(
         'bias',
@@ -115,9 +126,120 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
     this.cached = null;
   }
 
+  /** Why this layer runs on the decoded float path now, or null when it runs on integers. */
+  integerGap(): string | null {
+    return integerGap(this.codec);
+  }
+
+  /** Bytes the layer's integer kernel holds in wasm memory (0 when it has none). */
+  get integerKernelBytes(): number {
+    return this.int ? this.int.lin.bytes : 0;
+  }
+
+  /** Reads and writes of a released codes variable first re-create its tensor from wasm. */
+  private guardCodes(v: tf.LayerVariable): void {
+    const read = v.read.bind(v);
+    const write = v.write.bind(v);
+    const dispose = v.dispose.bind(v);
+    v.read = () => {
+      this.restoreCodes();
+      return read();
+    };
+    v.write = (t: tf.Tensor) => {
+      this.restoreCodes();
+      return write(t);
+    };
+    v.dispose = () => {
+      if (this.codesReleased) this.codesReleased = false;
+      else dispose();
+    };
+  }
+
+  private codesVar(): { val: tf.Variable } {
+    return this.packedWeights[0] as unknown as { val: tf.Variable };
+  }
+
+  private restoreCodes(): void {
+    if (!this.codesReleased || !this.int) return;
+    const v = this.packedWeights[0];
+    const words = packCodes(unsignedCodes(this.int.lin, this.codec.bits), this.codec.bits);
+    const t = tf.tensor(words, v.shape as number[], 'int32');
+    const val = tf.variable(t, false, v.name, 'int32');
+    t.dispose();
+    this.codesVar().val = val;
+    this.codesReleased = false;
+    this.int.codesId = val.dataId;
+  }
+
+  private releaseCodes(): void {
+    if (this.codesReleased) return;
+    this.codesVar().val.dispose();
+    this.codesReleased = true;
+  }
+
+  /**
+   * The layer's integer kernel, built (or rebuilt after its weights changed) on first use; the
+   * codes variable is released so the running layer holds its codes once, in wasm memory.
+   */
+  protected integerKernel(): IntLinear {
+    const others = [...this.packedWeights.slice(1), ...(this.bias ? [this.bias] : [])].map(
+      (w) => w.read().dataId,
+    );
+    const codesId = this.codesReleased ? this.int?.codesId : this.codesVar().val.dataId;
+    const cur = this.int;
+    if (
+      !cur ||
+      cur.codesId !== codesId ||
+      cur.others.length !== others.length ||
+      cur.others.some((d, i) => d !== others[i])
+    ) {
+      const [codes, scale, offset] = this.packedWeights.map(
+        (w) => w.read().dataSync() as Int32Array | Float32Array,
+      );
+      const lin = intLinearOf(
+        codes,
+        scale,
+        offset,
+        this.kernelShape,
+        this.codec,
+        this.biasValues(),
+      );
+      this.dropInteger();
+      this.int = { lin, codesId: this.codesVar().val.dataId, others };
+      this.dropCache();
+    }
+    this.releaseCodes();
+    return (this.int as { lin: IntLinear }).lin;
+  }
+
+  private dropInteger(): void {
+    if (!this.int) return;
+    this.restoreCodes();
+    this.int.lin.dispose();
+    this.int = null;
+  }
+
+  /** Whether the activation is fused into the integer kernel's epilogue. */
+  protected get fusedRelu(): boolean | null {
+    if (this.activationName === 'relu') return true;
+    if (this.activationName === 'linear') return false;
+    return null;
+  }
+
+  /** The unfused activation of an integer kernel's output. */
+  protected finishInteger(y: tf.Tensor): tf.Tensor {
+    return this.fusedRelu === null ? (this.activationLayer.apply(y) as tf.Tensor) : y;
+  }
+
   override dispose(): ReturnType<tf.layers.Layer['dispose']> {
     this.dropCache();
-    return super.dispose();
+    const result = super.dispose();
+    if (result.refCountAfterDispose === 0 && this.int) {
+      this.int.lin.dispose();
+      this.int = null;
+      this.codesReleased = false;
+    }
+    return result;
   }
 
   /** Sets the packed arrays (from `encodeKernel`) and the bias. */

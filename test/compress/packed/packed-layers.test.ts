@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { setIntegerKernels } from '../../../src/compress/packed/int-kernel.js';
 import {
   decodeKernel,
   encodeKernel,
@@ -75,8 +76,11 @@ describe('kernel codec', () => {
 
 for (const backend of BACKENDS) {
   describe(`packed layers on ${backend}`, () => {
-    it('save, load (standard tfjs files), predict the decoded kernels, shrink weights.bin, fit', async () => {
+    it('save, load (standard tfjs files), predict the decoded kernels, shrink weights.bin, fit', async (t) => {
       await useBackend(backend);
+      // The decoded float path (what backends without integer kernels run); see packed-int.test.ts.
+      setIntegerKernels({ enabled: false });
+      t.after(() => setIntegerKernels({ enabled: true }));
       const input = tf.input({ shape: [6, 6, 4] });
       const convShape = [3, 3, 4, 8];
       const conv = new PackedConv2D({

@@ -1,0 +1,219 @@
+// Integer inference benchmark: the zoo CNN and an MLP trained briefly on MNIST, quantized to
+// int8 (and the MLP to int4) as packed layers that run on frugal's wasm SIMD integer kernels,
+// against the same fp32 models on tfjs `wasm` (stock kernels) in the same run, interleaved
+// rounds. Also: weight memory held by the running models, accuracy against the decoded-float
+// path, and the single-stream p90 from the MLPerf-style scenario code.
+// Run: npm run bench:inference  (BENCH_QUICK=1 for a smoke run)
+import * as tf from '@tensorflow/tfjs';
+import { renderTable } from '../src/cli/table.js';
+import type { LayerReplacement } from '../src/compress/model-surgery.js';
+import { rebuildModel } from '../src/compress/model-surgery.js';
+import { setIntegerKernels } from '../src/compress/packed/int-kernel.js';
+import type { KernelCodec } from '../src/compress/packed/kernel-codec.js';
+import { asKernelLayer, packedReplacement } from '../src/compress/packed/layer-kernels.js';
+import { PackedLayerBase } from '../src/compress/packed/packed-layer-base.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { initEngine } from '../src/engine/backend.js';
+import { integerKernelUse } from '../src/inference/command.js';
+import { runScenario, scenarioSettings } from '../src/inference/loadgen.js';
+import { modelSut } from '../src/inference/sut.js';
+import { writeJsonAtomic } from '../src/io/atomic-write.js';
+import { useFastKernels, useStockKernels } from '../src/kernels/index.js';
+import { buildModel } from '../src/models/zoo.js';
+import { train } from '../src/train/loop.js';
+
+const quick = process.env.BENCH_QUICK === '1';
+const TRAIN = quick ? 512 : 4000;
+const TEST = quick ? 256 : 2000;
+const ROUNDS = quick ? 3 : 9;
+const SS_SECONDS = quick ? 1 : 8;
+
+const codec = (bits: number): KernelCodec => ({
+  bits,
+  scheme: 'symmetric',
+  granularity: 'channel',
+  n: 0,
+  m: 0,
+});
+
+async function quantized(model: tf.LayersModel, bits: number): Promise<tf.LayersModel> {
+  const replace = new Map<string, LayerReplacement>();
+  for (const layer of model.layers) {
+    const k = asKernelLayer(layer);
+    if (k) replace.set(layer.name, packedReplacement(k, codec(bits)));
+  }
+  return rebuildModel(model, { replace });
+}
+
+function timeMs(model: tf.LayersModel, x: tf.Tensor, reps: number): number {
+  const t = performance.now();
+  for (let i = 0; i < reps; i++) {
+    const y = model.predict(x) as tf.Tensor;
+    y.dataSync();
+    y.dispose();
+  }
+  return (performance.now() - t) / reps;
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+/** Interleaved rounds: fp32 then compressed, each round `reps` predictions; medians. */
+function compare(fp32: tf.LayersModel, comp: tf.LayersModel, x: tf.Tensor, reps: number) {
+  timeMs(fp32, x, 3);
+  timeMs(comp, x, 3);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    a.push(timeMs(fp32, x, reps));
+    b.push(timeMs(comp, x, reps));
+  }
+  return { fp32Ms: median(a), compressedMs: median(b), speedup: median(a) / median(b) };
+}
+
+function accuracy(model: tf.LayersModel, xs: tf.Tensor, labels: Int32Array): number {
+  const pred = tf.tidy(() => (model.predict(xs, { batchSize: 64 }) as tf.Tensor).argMax(-1));
+  const p = pred.dataSync();
+  pred.dispose();
+  let ok = 0;
+  for (let i = 0; i < labels.length; i++) if (p[i] === labels[i]) ok++;
+  return ok / labels.length;
+}
+
+async function main(): Promise<void> {
+  await initEngine({ backend: 'wasm', seed: 1 });
+  useFastKernels();
+  const data = loadMnist({ trainCount: TRAIN, testCount: TEST, seed: 1 });
+  const cnn = buildModel('cnn', { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
+  const mlp = buildModel('mlp', {
+    inputShape: data.sampleShape,
+    numClasses: 10,
+    hidden: [512, 256],
+    seed: 1,
+  });
+  for (const m of [cnn, mlp]) {
+    await train(m, data, {
+      epochs: 1,
+      batchSize: 64,
+      learningRate: 1e-3,
+      seed: 1,
+      measureMemory: false,
+    });
+  }
+  // Inference timing on stock tfjs wasm kernels (frugal's fast kernels are for training).
+  useStockKernels();
+  const cnn8 = await quantized(cnn, 8);
+  const mlp8 = await quantized(mlp, 8);
+  const mlp4 = await quantized(mlp, 4);
+  const testXs = tf.tensor(data.test.x, [data.test.count, ...data.sampleShape]);
+  const x1 = testXs.slice(0, 1);
+  const x32 = testXs.slice(0, 32);
+
+  const dense1 = compare(mlp, mlp8, x1, quick ? 20 : 200);
+  const dense4 = compare(mlp, mlp4, x1, quick ? 20 : 200);
+  const cnn1 = compare(cnn, cnn8, x1, quick ? 5 : 40);
+  const cnn32 = compare(cnn, cnn8, x32, quick ? 1 : 4);
+
+  // Weight memory while running: tfjs bytes freed by disposing a model, plus its wasm kernels.
+  const held = async (make: () => Promise<tf.LayersModel>) => {
+    const m = await make();
+    tf.dispose(m.predict(x1) as tf.Tensor);
+    let wasm = 0;
+    for (const layer of m.layers)
+      if (layer instanceof PackedLayerBase) wasm += layer.integerKernelBytes;
+    const before = tf.memory().numBytes;
+    m.dispose();
+    return { tfjsBytes: before - tf.memory().numBytes, wasmBytes: wasm };
+  };
+  const memFp32 = await held(() => rebuildModel(cnn, {}));
+  const memInt8 = await held(() => quantized(cnn, 8));
+  const memInt4Mlp = await held(() => quantized(mlp, 4));
+  const memFp32Mlp = await held(() => rebuildModel(mlp, {}));
+  const bytes = (m: { tfjsBytes: number; wasmBytes: number }) => m.tfjsBytes + m.wasmBytes;
+
+  const accFp32 = accuracy(cnn, testXs, data.test.y);
+  const accInt8 = accuracy(cnn8, testXs, data.test.y);
+  setIntegerKernels({ enabled: false });
+  const accDecoded = accuracy(cnn8, testXs, data.test.y);
+  setIntegerKernels({ enabled: true });
+
+  const pool = {
+    x: data.test.x,
+    y: data.test.y,
+    count: data.test.count,
+    sampleShape: data.sampleShape,
+    source: 'MNIST test digits',
+  };
+  const ss = (m: tf.LayersModel) =>
+    runScenario(
+      modelSut(m, pool),
+      scenarioSettings('single-stream', { minQueryCount: 1024, minDurationMs: SS_SECONDS * 1000 }),
+    );
+  const ssFp32 = ss(cnn);
+  const ssInt8 = ss(cnn8);
+  const ssFp32b = ss(cnn);
+  const ssInt8b = ss(cnn8);
+
+  const headline = {
+    int8SpeedupDense: dense1.speedup,
+    int8SpeedupCnn: cnn1.speedup,
+    int8SpeedupCnnB32: cnn32.speedup,
+    int4SpeedupDense: dense4.speedup,
+    int8WeightMemoryRatio: bytes(memInt8) / bytes(memFp32),
+    int4WeightMemoryRatioDense: bytes(memInt4Mlp) / bytes(memFp32Mlp),
+    int8AccuracyDeltaPts: (accInt8 - accDecoded) * 100,
+    singleStreamP90Ms: {
+      int8Cnn: Math.min(ssInt8.percentileMs ?? Number.NaN, ssInt8b.percentileMs ?? Number.NaN),
+      fp32Cnn: Math.min(ssFp32.percentileMs ?? Number.NaN, ssFp32b.percentileMs ?? Number.NaN),
+    },
+  };
+  console.log(
+    renderTable(
+      ['case', 'fp32 tfjs wasm ms', 'packed int ms', 'speedup'],
+      [
+        [
+          'MLP 784-512-256-10 int8, batch 1',
+          dense1.fp32Ms.toFixed(3),
+          dense1.compressedMs.toFixed(3),
+          dense1.speedup.toFixed(2),
+        ],
+        [
+          'MLP 784-512-256-10 int4, batch 1',
+          dense4.fp32Ms.toFixed(3),
+          dense4.compressedMs.toFixed(3),
+          dense4.speedup.toFixed(2),
+        ],
+        [
+          'zoo CNN int8, batch 1',
+          cnn1.fp32Ms.toFixed(3),
+          cnn1.compressedMs.toFixed(3),
+          cnn1.speedup.toFixed(2),
+        ],
+        [
+          'zoo CNN int8, batch 32',
+          cnn32.fp32Ms.toFixed(2),
+          cnn32.compressedMs.toFixed(2),
+          cnn32.speedup.toFixed(2),
+        ],
+      ],
+    ),
+  );
+  console.log(JSON.stringify(headline, null, 2));
+  writeJsonAtomic('bench/results/inference.json', {
+    bench: 'inference',
+    quick,
+    machine: `shared 2-core CPU, Node ${process.versions.node}`,
+    method:
+      "Models trained 1 epoch on MNIST (wasm); int8/int4 = symmetric per-channel packed layers on the wasm SIMD integer kernels (activations int8 per row, dynamic), other layers on tfjs wasm; fp32 = the same trained model on tfjs wasm stock kernels. Speedups: median over interleaved rounds of mean predict+read time. Memory: tfjs bytes freed by disposing the running model plus its integer kernels in wasm memory. Accuracy delta: integer path vs decoded-float path of the same int8 model on the test digits. Single-stream p90: early-stopping estimate, best of two interleaved runs, each >= 1024 queries and the duration below (shorter than LoadGen's 600 s, so not a valid MLPerf result).",
+    headline,
+    rounds: ROUNDS,
+    singleStreamSeconds: SS_SECONDS,
+    cases: { dense1, dense4, cnn1, cnn32 },
+    memory: { fp32Cnn: memFp32, int8Cnn: memInt8, fp32Mlp: memFp32Mlp, int4Mlp: memInt4Mlp },
+    accuracy: { fp32: accFp32, int8Integer: accInt8, int8Decoded: accDecoded, testSamples: TEST },
+    singleStream: { fp32: [ssFp32, ssFp32b], int8: [ssInt8, ssInt8b] },
+    kernels: integerKernelUse(cnn8),
+  });
+  console.log('wrote bench/results/inference.json');
+}
+
+await main();
