@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { renderTable } from '../src/cli/table.js';
 import { compress } from '../src/compress/compress.js';
 import { modelFlops } from '../src/compress/metrics/layer-cost.js';
 import { accuracyOf, pairedLatencyMs, predictAll } from '../src/compress/metrics/output-quality.js';
@@ -16,12 +15,12 @@ import { finetuneWithMasks } from '../src/compress/sparsity/masked-finetune.js';
 import type { ClassificationData } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
-import { writeFileAtomic, writeJsonAtomic } from '../src/io/atomic-write.js';
 import { saveModel } from '../src/io/model-files.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { renderSvgPlot } from '../src/report/svg-plot.js';
 import { train } from '../src/train/loop.js';
+import { printTable, writeResultFile, writeResults } from './lib/index.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const TRAIN = quick ? 1024 : 6000;
@@ -177,7 +176,8 @@ async function main(): Promise<void> {
     small.dispose();
   }
 
-  const table = renderTable(
+  printTable(
+    undefined,
     [
       'variant',
       'file KiB',
@@ -225,7 +225,6 @@ async function main(): Promise<void> {
       ]),
     ],
   );
-  console.log(table);
   const target = rows[rows.length - 1];
   const met = target.sizeRatio <= 0.1 && target.accuracyDrop <= 0.01;
   const dropVsControl = controlAcc - target.accuracy;
@@ -233,9 +232,20 @@ async function main(): Promise<void> {
     `target (<= 10% of fp32 file size, <= 1 point accuracy drop): ${target.variant} at ${(target.sizeRatio * 100).toFixed(1)}% and ${(target.accuracyDrop * 100).toFixed(2)} pt -> ${met ? 'met' : 'NOT met'}; vs the fp32 control with the same extra steps: ${(dropVsControl * 100).toFixed(2)} pt${lowrank ? '' : ' (no low-rank method registered in this build)'}`,
   );
 
+  const row = (variant: string) => rows.find((r) => r.variant === variant);
   const results = {
-    bench: 'compress',
-    date: new Date().toISOString(),
+    headline: {
+      baselineAccuracy: baseAcc,
+      int8SizeRatio: row('int8 per-channel')?.sizeRatio ?? Number.NaN,
+      int8AccuracyDrop: row('int8 per-channel')?.accuracyDrop ?? Number.NaN,
+      int4SizeRatio: row('int4 per-channel')?.sizeRatio ?? Number.NaN,
+      int4AccuracyDrop: row('int4 per-channel')?.accuracyDrop ?? Number.NaN,
+      targetVariant: target.variant,
+      targetSizeRatio: target.sizeRatio,
+      targetAccuracyDrop: target.accuracyDrop,
+      targetAccuracyDropVsControl: dropVsControl,
+      targetMet: met,
+    },
     backend: engine.backend,
     kernels: 'frugal fast kernels (useFastKernels) for conv training on wasm',
     quick,
@@ -255,9 +265,9 @@ async function main(): Promise<void> {
       met,
     },
   };
-  writeJsonAtomic(join('bench', 'results', 'compress.json'), results);
-  writeFileAtomic(
-    join('bench', 'results', 'compress.svg'),
+  writeResults('compress', results);
+  writeResultFile(
+    'compress.svg',
     renderSvgPlot({
       title: `Zoo CNN on MNIST: file size vs accuracy (${engine.backend})`,
       xLabel: 'file size, % of fp32',
