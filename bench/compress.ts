@@ -265,8 +265,8 @@ async function main(): Promise<void> {
       met,
     },
   };
-  writeResults('compress', results);
-  writeResultFile(
+  const jsonPath = writeResults('compress', results);
+  const svgPath = writeResultFile(
     'compress.svg',
     renderSvgPlot({
       title: `Zoo CNN on MNIST: file size vs accuracy (${engine.backend})`,
@@ -287,7 +287,7 @@ async function main(): Promise<void> {
       vGuide: { x: 10, label: '10% of fp32' },
     }),
   );
-  console.log('wrote bench/results/compress.json and bench/results/compress.svg');
+  console.log(`wrote ${jsonPath} and ${svgPath}`);
   tf.dispose([testXs, latencyBatch]);
   rmSync(dir, { recursive: true, force: true });
 }

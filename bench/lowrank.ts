@@ -372,8 +372,8 @@ async function main(): Promise<void> {
     quantizedCp: { kernel: 'conv2 [3,3,32,64]', rank, stabilizedCpSeconds: cpSeconds, rows: admm },
     totalSeconds: (Date.now() - started) / 1000,
   };
-  writeResults('lowrank', out);
-  console.log(`\nwrote bench/results/lowrank.json (${fixed(out.totalSeconds, 0)} s)`);
+  const path = writeResults('lowrank', out);
+  console.log(`\nwrote ${path} (${fixed(out.totalSeconds, 0)} s)`);
 }
 
 await main();

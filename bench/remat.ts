@@ -494,7 +494,7 @@ const svg = renderSvgPlot({
     line: true,
   })),
 });
-writeResultFile('remat.svg', svg);
+const svgPath = writeResultFile('remat.svg', svg);
 /** Least budget of a planner over both chains, as a fraction of the plain step's activation bytes. */
 const leastFraction = (model: string, key: 'exactBytes' | 'jointBytes') => {
   const ls = leastBudgets.filter((l) => l.model === model);
@@ -519,7 +519,7 @@ for (const c of CASES) {
   headline[`${c.model}OverheadExactAtThird`] = overheadAtThird(c.model, 'exact');
   headline[`${c.model}OverheadJointAtThird`] = overheadAtThird(c.model, 'joint');
 }
-writeResults('remat', {
+const jsonPath = writeResults('remat', {
   headline,
   command: `npm run bench:remat${quick ? ' -- --quick' : ''}`,
   seconds: Math.round((performance.now() - started) / 1000),
@@ -528,4 +528,4 @@ writeResults('remat', {
   leastBudgets,
   rows,
 });
-console.log('wrote bench/results/remat.json and bench/results/remat.svg');
+console.log(`wrote ${jsonPath} and ${svgPath}`);
