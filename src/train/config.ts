@@ -1,8 +1,12 @@
+import { boolean, integer, number, object, oneOf, versionedConfig } from '../config/index.js';
 import { defaultSeed } from '../engine/seed.js';
 import { OPTIMIZERS, type OptimizerName } from './optimizer.js';
 
+export const TRAIN_CONFIG_VERSION = 1;
+
 /** Plain-data training configuration; `validateTrainConfig` fills defaults and checks every field. */
 export interface TrainConfig {
+  version: typeof TRAIN_CONFIG_VERSION;
   epochs: number;
   batchSize: number;
   learningRate: number;
@@ -15,6 +19,7 @@ export interface TrainConfig {
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  version: TRAIN_CONFIG_VERSION,
   epochs: 1,
   batchSize: 64,
   learningRate: 1e-3,
@@ -24,42 +29,27 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   measureMemory: true,
 };
 
-function positiveInt(name: string, v: unknown, allowZero = false): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < (allowZero ? 0 : 1)) {
-    throw new Error(
-      `train config: ${name} must be ${allowZero ? 'a non-negative' : 'a positive'} integer, got ${JSON.stringify(v)}`,
-    );
-  }
-  return v;
-}
+const FIELDS = object({
+  epochs: integer({ min: 1 }),
+  batchSize: integer({ min: 1 }),
+  learningRate: number({ above: 0 }),
+  optimizer: oneOf(OPTIMIZERS),
+  seed: integer(),
+  maxStepsPerEpoch: integer({ min: 0 }),
+  measureMemory: boolean(),
+});
 
+/** The versioned train config: `validate`, and a JSON round trip (`toJSON` / `parse`). */
+export const trainConfig = versionedConfig<TrainConfig>({
+  name: 'train config',
+  version: TRAIN_CONFIG_VERSION,
+  check: (raw, at) => {
+    const { version: _v, ...defaults } = DEFAULT_TRAIN_CONFIG;
+    return FIELDS({ ...defaults, seed: defaultSeed(), ...raw }, at);
+  },
+});
+
+/** Checks every field (errors name it and the value got) and fills defaults. */
 export function validateTrainConfig(input: Partial<TrainConfig> = {}): TrainConfig {
-  const known = new Set(Object.keys(DEFAULT_TRAIN_CONFIG));
-  for (const k of Object.keys(input)) {
-    if (!known.has(k))
-      throw new Error(`train config: unknown field '${k}' (known: ${[...known].join(', ')})`);
-  }
-  const c = { ...DEFAULT_TRAIN_CONFIG, seed: defaultSeed(), ...input };
-  positiveInt('epochs', c.epochs);
-  positiveInt('batchSize', c.batchSize);
-  positiveInt('maxStepsPerEpoch', c.maxStepsPerEpoch, true);
-  if (typeof c.seed !== 'number' || !Number.isInteger(c.seed))
-    throw new Error(`train config: seed must be an integer, got ${JSON.stringify(c.seed)}`);
-  if (
-    typeof c.learningRate !== 'number' ||
-    !(c.learningRate > 0) ||
-    !Number.isFinite(c.learningRate)
-  ) {
-    throw new Error(
-      `train config: learningRate must be a positive number, got ${JSON.stringify(c.learningRate)}`,
-    );
-  }
-  if (!(OPTIMIZERS as readonly string[]).includes(c.optimizer)) {
-    throw new Error(
-      `train config: optimizer must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(c.optimizer)}`,
-    );
-  }
-  if (typeof c.measureMemory !== 'boolean')
-    throw new Error('train config: measureMemory must be a boolean');
-  return c;
+  return trainConfig.validate(input);
 }
