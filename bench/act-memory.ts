@@ -4,15 +4,21 @@ import * as tf from '@tensorflow/tfjs';
 import type { ActConfig } from '../src/activation/config.js';
 import { activationMemory } from '../src/activation/measure.js';
 import { compressForTraining } from '../src/activation/training.js';
-import { renderTable } from '../src/cli/table.js';
-import { gatherBatch } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
-import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { buildModel, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb, pct, ratio } from '../src/report/format.js';
 import { train } from '../src/train/loop.js';
 import { trainStep } from '../src/train/step.js';
+import {
+  disposeBatch,
+  firstRows,
+  interleavedTimes,
+  mean,
+  printTable,
+  upperMedian,
+  writeResults,
+} from './lib/index.js';
 
 const BACKEND = 'wasm';
 const started = performance.now();
@@ -20,11 +26,6 @@ const engine = await initEngine({ backend: BACKEND, seed: 0 });
 const quiet = { warn: () => {} };
 const image = loadMnist({ trainCount: 1600, testCount: 3000, seed: 1, layout: 'image' });
 const seq = loadMnist({ trainCount: 1600, testCount: 1000, seed: 1, layout: 'sequence' });
-
-function batchOf(data: typeof image, n: number) {
-  const rows = Int32Array.from({ length: n }, (_, i) => i % data.train.count);
-  return gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, n);
-}
 
 interface Variant {
   label: string;
@@ -51,9 +52,9 @@ async function compressed(name: ZooModelName, data: typeof image, config: Partia
 }
 
 function measureAt(m: Awaited<ReturnType<typeof compressed>>, data: typeof image, n: number) {
-  const b = batchOf(data, n);
+  const b = firstRows(data, n);
   const mem = activationMemory(m.model, m.forward, b.xs, b.ys);
-  tf.dispose([b.xs, b.ys]);
+  disposeBatch(b);
   return mem;
 }
 
@@ -140,20 +141,17 @@ for (const name of ['cnn', 'resnet'] as const) {
   }
 }
 
-// 3. MNIST accuracy after the same short schedule (CNN); L0 and L3 over several seeds, since
-// run-to-run spread of a 50-step schedule is about a point.
+// 3. MNIST accuracy after the same short schedule (CNN). Every variant runs on the same seeds (the
+// run-to-run spread of a 50-step schedule is about a point, so a one-seed row against a three-seed
+// mean would compare seeds, not saves): each delta is against fp32 on the same seed, then averaged.
 const accRows: Record<string, unknown>[] = [];
 const schedule = { epochs: 1, batchSize: 32, learningRate: 2e-3, measureMemory: false };
-const SEEDS: Record<string, number[]> = {
-  [VARIANTS[0].label]: [3, 5, 6],
-  [VARIANTS[2].label]: [3],
-  [VARIANTS[3].label]: [3, 5, 6],
-  [VARIANTS[4].label]: [3],
-};
-let refAcc = 0;
-for (const v of [VARIANTS[0], VARIANTS[2], VARIANTS[3], VARIANTS[4]]) {
+const ACC_SEEDS = [3, 5, 6];
+const ACC_VARIANTS = [VARIANTS[0], VARIANTS[2], VARIANTS[3], VARIANTS[4]];
+let refAccs: number[] = [];
+for (const v of ACC_VARIANTS) {
   const accs: number[] = [];
-  for (const seed of SEEDS[v.label]) {
+  for (const seed of ACC_SEEDS) {
     const base = buildModel('cnn', { inputShape: image.sampleShape, numClasses: 10, seed });
     const m = await compressForTraining(base, { ...v.config, seed }, image, quiet);
     base.dispose();
@@ -172,21 +170,25 @@ for (const v of [VARIANTS[0], VARIANTS[2], VARIANTS[3], VARIANTS[4]]) {
     m.model.dispose();
     m.dispose();
   }
-  const mean = accs.reduce((a, b) => a + b, 0) / accs.length;
-  if (v.config.level === 'L0') refAcc = mean;
+  if (v === VARIANTS[0]) refAccs = accs; // fp32 runs first: the reference of every row
+  const deltas = accs.map((a, i) => a - refAccs[i]);
   accRows.push({
     model: 'cnn',
     variant: v.label,
-    seeds: SEEDS[v.label],
+    seeds: ACC_SEEDS,
     testAccuracies: accs,
-    testAccuracy: mean,
-    accuracyDelta: mean - refAcc,
+    testAccuracy: mean(accs),
+    /** Per seed: this variant's accuracy minus fp32's on the same seed. */
+    accuracyDeltas: deltas,
+    /** Mean of the per-seed deltas (= difference of the means: the same seeds). */
+    accuracyDelta: mean(deltas),
   });
 }
 
 // 3b. Time per step, fp32 and 2-bit, whole-batch and chunked forward, interleaved on the same batch
 // (medians), against fp32 with the whole-batch forward.
 const timeRows: Record<string, unknown>[] = [];
+const STEP_ROUNDS = 6;
 for (const batch of [32, 128]) {
   const setups = [VARIANTS[0], VARIANTS[3]].flatMap((v) =>
     (['off', 'auto'] as const).map((forwardChunk) => ({ v, forwardChunk })),
@@ -194,30 +196,29 @@ for (const batch of [32, 128]) {
   const models = await Promise.all(
     setups.map((s) => compressed('cnn', image, { ...s.v.config, forwardChunk: s.forwardChunk })),
   );
-  const b = batchOf(image, batch);
+  const b = firstRows(image, batch);
   const opt = tf.train.sgd(1e-3);
-  const times: number[][] = models.map(() => []);
-  for (let rep = 0; rep < 7; rep++)
-    models.forEach((m, i) => {
-      const t0 = performance.now();
+  // One warm-up round, then STEP_ROUNDS timed rounds in a fixed order.
+  const times = interleavedTimes(
+    models.map((m) => () => {
       trainStep({ model: m.model, optimizer: opt, forward: m.forward }, b);
-      if (rep > 0) times[i].push(performance.now() - t0);
-    });
-  const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  const ref = median(times[0]);
+    }),
+    { rounds: STEP_ROUNDS, warmup: 1 },
+  );
+  const ref = upperMedian(times[0]);
   models.forEach((m, i) => {
     timeRows.push({
       model: 'cnn',
       batch,
       variant: setups[i].v.label,
       forward: forwardLabel(m.chunkRows),
-      medianStepMs: median(times[i]),
-      timeOverhead: median(times[i]) / ref - 1,
+      medianStepMs: upperMedian(times[i]),
+      timeOverhead: upperMedian(times[i]) / ref - 1,
     });
     m.model.dispose();
     m.dispose();
   });
-  tf.dispose([b.xs, b.ys]);
+  disposeBatch(b);
   opt.dispose();
 }
 
@@ -279,114 +280,141 @@ for (const [label, name, data, variants] of extraRuns) {
 }
 
 const num = (r: Record<string, unknown>, k: string) => r[k] as number;
-console.log(
+printTable(
   `\nActivation memory of one training step (forward + backward), ${BACKEND}, batch ${BATCH}`,
+  ['model', 'saves', 'forward', 'saved MB', 'saved x smaller', 'act peak MB', 'peak x smaller'],
+  memoryRows.map((r) => [
+    r.model as string,
+    r.variant as string,
+    r.forward as string,
+    mb(num(r, 'savedBytes')),
+    ratio(num(r, 'savedReduction')),
+    mb(num(r, 'peakBytes')),
+    ratio(num(r, 'peakReduction')),
+  ]),
 );
-console.log(
-  renderTable(
-    ['model', 'saves', 'forward', 'saved MB', 'saved x smaller', 'act peak MB', 'peak x smaller'],
-    memoryRows.map((r) => [
-      r.model as string,
-      r.variant as string,
-      r.forward as string,
-      mb(num(r, 'savedBytes')),
-      ratio(num(r, 'savedReduction')),
-      mb(num(r, 'peakBytes')),
-      ratio(num(r, 'peakReduction')),
-    ]),
-  ),
-);
-console.log(
+printTable(
   `\nLargest batch whose activation peak fits the fp32 whole-batch peak at batch ${BATCH}`,
+  [
+    'model',
+    'saves',
+    'forward',
+    'budget MB',
+    'largest batch',
+    'peak MB there',
+    'x fp32 whole',
+    'x fp32 same forward',
+  ],
+  batchRows.map((r) => [
+    r.model as string,
+    r.variant as string,
+    r.forward as string,
+    mb(num(r, 'budgetBytes')),
+    num(r, 'largestBatch'),
+    mb(num(r, 'peakAtLargest')),
+    ratio(num(r, 'batchGain')),
+    ratio(num(r, 'batchGainSameForward')),
+  ]),
 );
-console.log(
-  renderTable(
-    [
-      'model',
-      'saves',
-      'forward',
-      'budget MB',
-      'largest batch',
-      'peak MB there',
-      'x fp32 whole',
-      'x fp32 same forward',
-    ],
-    batchRows.map((r) => [
-      r.model as string,
-      r.variant as string,
-      r.forward as string,
-      mb(num(r, 'budgetBytes')),
-      num(r, 'largestBatch'),
-      mb(num(r, 'peakAtLargest')),
-      ratio(num(r, 'batchGain')),
-      ratio(num(r, 'batchGainSameForward')),
-    ]),
-  ),
+printTable(
+  `\nCNN on MNIST (${image.train.count} train / ${image.test.count} test), 1 epoch, batch 32, ` +
+    `every row on seeds ${ACC_SEEDS.join(', ')}; deltas against fp32 on the same seed`,
+  ['saves', 'test acc per seed', 'mean', 'delta per seed (points)', 'mean delta (points)'],
+  accRows.map((r) => [
+    r.variant as string,
+    (r.testAccuracies as number[]).map((a) => pct(a)).join(', '),
+    pct(num(r, 'testAccuracy')),
+    (r.accuracyDeltas as number[]).map((d) => fixed(d * 100, 2)).join(', '),
+    fixed(num(r, 'accuracyDelta') * 100, 2),
+  ]),
 );
-console.log(
-  `\nCNN on MNIST (${image.train.count} train / ${image.test.count} test), 1 epoch, batch 32`,
+printTable(
+  `\nTime per CNN training step, interleaved (median of ${STEP_ROUNDS}), vs fp32 whole-batch`,
+  ['batch', 'saves', 'forward', 'median step ms', 'time overhead'],
+  timeRows.map((r) => [
+    num(r, 'batch'),
+    r.variant as string,
+    r.forward as string,
+    fixed(num(r, 'medianStepMs')),
+    pct(num(r, 'timeOverhead'), 1),
+  ]),
 );
-console.log(
-  renderTable(
-    ['saves', 'seeds', 'test acc per seed', 'mean', 'delta of means (points)'],
-    accRows.map((r) => [
-      r.variant as string,
-      (r.seeds as number[]).join(', '),
-      (r.testAccuracies as number[]).map((a) => pct(a)).join(', '),
-      pct(num(r, 'testAccuracy')),
-      fixed(num(r, 'accuracyDelta') * 100, 2),
-    ]),
-  ),
-);
-console.log('\nTime per CNN training step, interleaved (median of 6), vs fp32 whole-batch');
-console.log(
-  renderTable(
-    ['batch', 'saves', 'forward', 'median step ms', 'time overhead'],
-    timeRows.map((r) => [
-      num(r, 'batch'),
-      r.variant as string,
-      r.forward as string,
-      fixed(num(r, 'medianStepMs')),
-      pct(num(r, 'timeOverhead'), 1),
-    ]),
-  ),
-);
-console.log(
+printTable(
   '\nFew-bit GELU and randomized matmul (Transformer, 25 steps) and randomized matmul (MLP, 1 epoch)',
-);
-console.log(
-  renderTable(
-    [
-      'model',
-      'backward',
-      'saved MB',
-      'act peak MB',
-      'peak x smaller',
-      'mean loss',
-      'test acc',
-      'acc delta',
-      'step ms',
-    ],
-    extraRows.map((r) => [
-      r.model as string,
-      r.variant as string,
-      mb(num(r, 'savedBytes')),
-      mb(num(r, 'peakBytes')),
-      ratio(num(r, 'peakReduction')),
-      fixed(num(r, 'finalLoss'), 3),
-      pct(num(r, 'testAccuracy')),
-      fixed(num(r, 'accuracyDelta') * 100, 2),
-      fixed(num(r, 'stepMs')),
-    ]),
-  ),
+  [
+    'model',
+    'backward',
+    'saved MB',
+    'act peak MB',
+    'peak x smaller',
+    'mean loss',
+    'test acc',
+    'acc delta',
+    'step ms',
+  ],
+  extraRows.map((r) => [
+    r.model as string,
+    r.variant as string,
+    mb(num(r, 'savedBytes')),
+    mb(num(r, 'peakBytes')),
+    ratio(num(r, 'peakReduction')),
+    fixed(num(r, 'finalLoss'), 3),
+    pct(num(r, 'testAccuracy')),
+    fixed(num(r, 'accuracyDelta') * 100, 2),
+    fixed(num(r, 'stepMs')),
+  ]),
 );
 const seconds = (performance.now() - started) / 1000;
 console.log(`\ntotal ${seconds.toFixed(0)} s`);
-writeJsonAtomic('bench/results/act-memory.json', {
-  bench: 'act-memory',
+/** A figure of the first row matching `where` (NaN when no row matches: written as null). */
+function pick(rows: Record<string, unknown>[], where: Record<string, unknown>, key: string) {
+  const row = rows.find((r) => Object.entries(where).every(([k, v]) => r[k] === v));
+  return row === undefined ? Number.NaN : num(row, key);
+}
+const twoBit = VARIANTS[3].label;
+const chunked = (r: Record<string, unknown>) => r.forward !== 'whole batch';
+writeResults('act-memory', {
+  headline: {
+    cnnSavedReduction2bit: pick(memoryRows, { model: 'cnn', variant: twoBit }, 'savedReduction'),
+    cnnPeakReduction2bit: pick(memoryRows, { model: 'cnn', variant: twoBit }, 'peakReduction'),
+    resnetPeakReduction2bit: pick(
+      memoryRows,
+      { model: 'resnet', variant: twoBit },
+      'peakReduction',
+    ),
+    transformerPeakReduction2bit: pick(
+      memoryRows,
+      { model: 'transformer', variant: twoBit },
+      'peakReduction',
+    ),
+    cnnLargestBatch2bit: Math.max(
+      ...batchRows
+        .filter((r) => r.model === 'cnn' && r.variant === twoBit)
+        .map((r) => num(r, 'largestBatch')),
+    ),
+    cnnBatchGain2bit: Math.max(
+      ...batchRows
+        .filter((r) => r.model === 'cnn' && r.variant === twoBit)
+        .map((r) => num(r, 'batchGain')),
+    ),
+    resnetBatchGain2bit: pick(batchRows, { model: 'resnet', variant: twoBit }, 'batchGain'),
+    cnnAccuracySeeds: ACC_SEEDS.join(', '),
+    cnnAccuracyDeltaPoints2bit: 100 * pick(accRows, { variant: twoBit }, 'accuracyDelta'),
+    cnnAccuracyDeltaPoints4bit:
+      100 * pick(accRows, { variant: VARIANTS[2].label }, 'accuracyDelta'),
+    cnnAccuracyDeltaPoints2bitMixed:
+      100 * pick(accRows, { variant: VARIANTS[4].label }, 'accuracyDelta'),
+    cnnStepOverhead2bitChunkedBatch32:
+      timeRows
+        .filter((r) => r.batch === 32 && r.variant === twoBit && chunked(r))
+        .map((r) => num(r, 'timeOverhead'))[0] ?? Number.NaN,
+    cnnStepOverhead2bitChunkedBatch128:
+      timeRows
+        .filter((r) => r.batch === 128 && r.variant === twoBit && chunked(r))
+        .map((r) => num(r, 'timeOverhead'))[0] ?? Number.NaN,
+  },
   backend: engine.backend,
-  date: new Date().toISOString(),
-  note: 'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update). forward: whole batch, or chunks of N samples on one tape (chunkedForward; default for models without batch norm; fp32 rows use it too).',
+  note: 'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update). forward: whole batch, or chunks of N samples on one tape (chunkedForward; default for models without batch norm; fp32 rows use it too). Headline: 2-bit (L3) against fp32 (L0) unless named; accuracy deltas (points) are means over the same seeds of per-seed deltas against fp32; reductions and gains are x fp32, step overheads are fractions of the fp32 whole-batch step.',
   memory: memoryRows,
   largestBatch: batchRows,
   accuracy: accRows,

@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { renderTable } from '../src/cli/table.js';
 import { compress } from '../src/compress/compress.js';
 import type { CompressConfig } from '../src/compress/config.js';
 import { modelFlops } from '../src/compress/metrics/layer-cost.js';
@@ -16,13 +15,13 @@ import { finetuneWithMasks } from '../src/compress/sparsity/masked-finetune.js';
 import type { ClassificationData } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
-import { writeFileAtomic, writeJsonAtomic } from '../src/io/atomic-write.js';
 import { saveModel } from '../src/io/model-files.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { renderSvgPlot } from '../src/report/svg-plot.js';
 import { copyModel } from '../src/rewrite/rewrite-model.js';
 import { train } from '../src/train/loop.js';
+import { printTable, writeResultFile, writeResults } from './lib/index.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const TRAIN = quick ? 1024 : 6000;
@@ -178,7 +177,8 @@ async function main(): Promise<void> {
     small.dispose();
   }
 
-  const table = renderTable(
+  printTable(
+    undefined,
     [
       'variant',
       'file KiB',
@@ -226,7 +226,6 @@ async function main(): Promise<void> {
       ]),
     ],
   );
-  console.log(table);
   const target = rows[rows.length - 1];
   const met = target.sizeRatio <= 0.1 && target.accuracyDrop <= 0.01;
   const dropVsControl = controlAcc - target.accuracy;
@@ -234,9 +233,20 @@ async function main(): Promise<void> {
     `target (<= 10% of fp32 file size, <= 1 point accuracy drop): ${target.variant} at ${(target.sizeRatio * 100).toFixed(1)}% and ${(target.accuracyDrop * 100).toFixed(2)} pt -> ${met ? 'met' : 'NOT met'}; vs the fp32 control with the same extra steps: ${(dropVsControl * 100).toFixed(2)} pt${lowrank ? '' : ' (no low-rank method registered in this build)'}`,
   );
 
+  const row = (variant: string) => rows.find((r) => r.variant === variant);
   const results = {
-    bench: 'compress',
-    date: new Date().toISOString(),
+    headline: {
+      baselineAccuracy: baseAcc,
+      int8SizeRatio: row('int8 per-channel')?.sizeRatio ?? Number.NaN,
+      int8AccuracyDrop: row('int8 per-channel')?.accuracyDrop ?? Number.NaN,
+      int4SizeRatio: row('int4 per-channel')?.sizeRatio ?? Number.NaN,
+      int4AccuracyDrop: row('int4 per-channel')?.accuracyDrop ?? Number.NaN,
+      targetVariant: target.variant,
+      targetSizeRatio: target.sizeRatio,
+      targetAccuracyDrop: target.accuracyDrop,
+      targetAccuracyDropVsControl: dropVsControl,
+      targetMet: met,
+    },
     backend: engine.backend,
     kernels: 'frugal fast kernels (useFastKernels) for conv training on wasm',
     quick,
@@ -256,9 +266,9 @@ async function main(): Promise<void> {
       met,
     },
   };
-  writeJsonAtomic(join('bench', 'results', 'compress.json'), results);
-  writeFileAtomic(
-    join('bench', 'results', 'compress.svg'),
+  const jsonPath = writeResults('compress', results);
+  const svgPath = writeResultFile(
+    'compress.svg',
     renderSvgPlot({
       title: `Zoo CNN on MNIST: file size vs accuracy (${engine.backend})`,
       xLabel: 'file size, % of fp32',
@@ -278,7 +288,7 @@ async function main(): Promise<void> {
       vGuide: { x: 10, label: '10% of fp32' },
     }),
   );
-  console.log('wrote bench/results/compress.json and bench/results/compress.svg');
+  console.log(`wrote ${jsonPath} and ${svgPath}`);
   tf.dispose([testXs, latencyBatch]);
   rmSync(dir, { recursive: true, force: true });
 }

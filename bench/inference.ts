@@ -6,8 +6,6 @@
 // Run: npm run bench:inference  (BENCH_QUICK=1 for a smoke run)
 import * as tf from '@tensorflow/tfjs';
 import { renderTable } from '../src/cli/table.js';
-import type { LayerReplacement } from '../src/compress/model-surgery.js';
-import { rebuildModel } from '../src/compress/model-surgery.js';
 import { setIntegerKernels } from '../src/compress/packed/int-kernel.js';
 import type { KernelCodec } from '../src/compress/packed/kernel-codec.js';
 import { asKernelLayer, packedReplacement } from '../src/compress/packed/layer-kernels.js';
@@ -20,6 +18,7 @@ import { modelSut } from '../src/inference/sut.js';
 import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { useFastKernels, useStockKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
+import { copyModel, type LayerEdit, rewriteModel } from '../src/rewrite/index.js';
 import { train } from '../src/train/loop.js';
 
 const quick = process.env.BENCH_QUICK === '1';
@@ -37,12 +36,12 @@ const codec = (bits: number): KernelCodec => ({
 });
 
 async function quantized(model: tf.LayersModel, bits: number): Promise<tf.LayersModel> {
-  const replace = new Map<string, LayerReplacement>();
+  const edits = new Map<string, LayerEdit>();
   for (const layer of model.layers) {
     const k = asKernelLayer(layer);
-    if (k) replace.set(layer.name, packedReplacement(k, codec(bits)));
+    if (k) edits.set(layer.name, { replace: [packedReplacement(k, codec(bits))] });
   }
-  return rebuildModel(model, { replace });
+  return rewriteModel(model, edits).model;
 }
 
 function timeMs(model: tf.LayersModel, x: tf.Tensor, reps: number): number {
@@ -124,10 +123,10 @@ async function main(): Promise<void> {
     m.dispose();
     return { tfjsBytes: before - tf.memory().numBytes, wasmBytes: wasm };
   };
-  const memFp32 = await held(() => rebuildModel(cnn, {}));
+  const memFp32 = await held(async () => copyModel(cnn));
   const memInt8 = await held(() => quantized(cnn, 8));
   const memInt4Mlp = await held(() => quantized(mlp, 4));
-  const memFp32Mlp = await held(() => rebuildModel(mlp, {}));
+  const memFp32Mlp = await held(async () => copyModel(mlp));
   const bytes = (m: { tfjsBytes: number; wasmBytes: number }) => m.tfjsBytes + m.wasmBytes;
 
   const accFp32 = accuracy(cnn, testXs, data.test.y);

@@ -3,18 +3,14 @@
 // filter gradient) that the comparison uses a narrower zoo CNN (conv 4-8, dense 32) and a short
 // schedule (20 steps); the full zoo CNN is trained with fast kernels on wasm for reference.
 // Run: npm run bench:kernels-accuracy   (writes bench/results/kernels-accuracy.json)
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { renderTable } from '../src/cli/table.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
-import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { useFastKernels, useStockKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { fixed, pct } from '../src/report/format.js';
 import { train } from '../src/train/loop.js';
+import { printTable, writeResults } from './lib/index.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const SCHEDULE = { epochs: 1, batchSize: 32, learningRate: 2e-3, seed: 1 };
 const SMALL = { filters: [4, 8] as [number, number], dense: 32 };
 
@@ -68,38 +64,32 @@ async function main(): Promise<void> {
     await run('wasm', 'fast', 4000, false),
   ];
   const delta = (a: Run, b: Run) => `${fixed(100 * (a.testAccuracy - b.testAccuracy), 2)} pts`;
-  console.log(
+  printTable(
     `Same seed, data and schedule (1 epoch, batch ${SCHEDULE.batchSize}, Adam ${SCHEDULE.learningRate}), 1000 MNIST test digits`,
+    ['model', 'train samples', 'backend', 'kernels', 'test acc', 'vs first row of its model', 's'],
+    runs.map((r) => {
+      const ref = runs.find((q) => q.model === r.model && q.trainCount === r.trainCount)!;
+      return [
+        r.model,
+        r.trainCount,
+        r.backend,
+        r.kernels,
+        pct(r.testAccuracy),
+        r === ref ? '' : delta(r, ref),
+        fixed(r.seconds, 0),
+      ];
+    }),
   );
-  console.log(
-    renderTable(
-      [
-        'model',
-        'train samples',
-        'backend',
-        'kernels',
-        'test acc',
-        'vs first row of its model',
-        's',
-      ],
-      runs.map((r) => {
-        const ref = runs.find((q) => q.model === r.model && q.trainCount === r.trainCount)!;
-        return [
-          r.model,
-          r.trainCount,
-          r.backend,
-          r.kernels,
-          pct(r.testAccuracy),
-          r === ref ? '' : delta(r, ref),
-          fixed(r.seconds, 0),
-        ];
-      }),
-    ),
-  );
-  const out = join(here, 'results', 'kernels-accuracy.json');
-  writeJsonAtomic(out, {
-    bench: 'kernels-accuracy',
-    date: new Date().toISOString(),
+  const [cpuStock, cpuFast, wasmFast, zoo] = runs;
+  const out = writeResults('kernels-accuracy', {
+    headline: {
+      smallCnnCpuStockAccuracy: cpuStock.testAccuracy,
+      smallCnnCpuFastAccuracy: cpuFast.testAccuracy,
+      smallCnnWasmFastAccuracy: wasmFast.testAccuracy,
+      fastMinusStockPointsCpu: 100 * (cpuFast.testAccuracy - cpuStock.testAccuracy),
+      fastWasmMinusStockCpuPoints: 100 * (wasmFast.testAccuracy - cpuStock.testAccuracy),
+      zooCnnWasmFastAccuracy: zoo.testAccuracy,
+    },
     schedule: SCHEDULE,
     runs,
   });

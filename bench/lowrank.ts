@@ -2,10 +2,7 @@
 // accuracy of a trained zoo CNN after decomposition and a short fine-tune, and ADMM-quantised
 // CP vs CP-then-quantise on the trained conv2 kernel at 2/3/4/8 bits.
 // Run: npm run bench:lowrank   (writes bench/results/lowrank.json)
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { renderTable } from '../src/cli/table.js';
 import { convCost, cpCost } from '../src/compress/decompose/cost.js';
 import { cpAdmmQuantized, quantizeCp } from '../src/compress/decompose/cp-admm.js';
 import { cpConvLayers } from '../src/compress/decompose/cp-layers.js';
@@ -19,41 +16,28 @@ import { roundRankForSpeed } from '../src/compress/decompose/rank-rounding.js';
 import type { LayerReport } from '../src/compress/decompose/replacement.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
-import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { fixed, pct, ratio } from '../src/report/format.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { train } from '../src/train/loop.js';
+import { interleavedTimes, printTable, upperMedian, writeResults } from './lib/index.js';
 
 const BATCH = 64;
 const REPS = 15;
-const here = dirname(fileURLToPath(import.meta.url));
 
 /**
  * Median ms of model.predict for two models on the same batch, runs interleaved (a, b, a, b...)
  * so that load from other processes on the machine hits both alike.
  */
 function comparePredictMs(a: tf.LayersModel, b: tf.LayersModel, x: tf.Tensor): [number, number] {
-  const run = (m: tf.LayersModel) => {
-    const t0 = performance.now();
+  const predict = (m: tf.LayersModel) => () => {
     const y = m.predict(x) as tf.Tensor;
     y.dataSync();
     y.dispose();
-    return performance.now() - t0;
   };
-  for (let i = 0; i < 3; i++) {
-    run(a);
-    run(b);
-  }
-  const ta: number[] = [];
-  const tb: number[] = [];
-  for (let i = 0; i < REPS; i++) {
-    ta.push(run(a));
-    tb.push(run(b));
-  }
-  const median = (t: number[]) => t.sort((p, q) => p - q)[Math.floor(t.length / 2)];
-  return [median(ta), median(tb)];
+  const [ta, tb] = interleavedTimes([predict(a), predict(b)], { rounds: REPS, warmup: 3 });
+  return [upperMedian(ta), upperMedian(tb)];
 }
 
 /** A one-layer model around a copy of `layer` (weights included) for timing it alone. */
@@ -291,89 +275,88 @@ async function main(): Promise<void> {
     });
   }
 
-  console.log(
+  printTable(
     `\nLow-rank layers on wasm, batch 64, at <= 0.5x parameters (same run, interleaved, median of ${REPS}):`,
-  );
-  console.log(
-    renderTable(
-      [
-        'layer',
-        'method',
-        'rank',
-        'params before',
-        'params after',
-        'ms before',
-        'ms after',
-        'speed-up',
-      ],
-      speed.map((r) => [
-        r.case,
-        r.method,
-        r.rank,
-        r.paramsBefore,
-        r.paramsAfter,
-        fixed(r.msBefore, 2),
-        fixed(r.msAfter, 2),
-        ratio(r.speedup),
-      ]),
-    ),
+    [
+      'layer',
+      'method',
+      'rank',
+      'params before',
+      'params after',
+      'ms before',
+      'ms after',
+      'speed-up',
+    ],
+    speed.map((r) => [
+      r.case,
+      r.method,
+      r.rank,
+      r.paramsBefore,
+      r.paramsAfter,
+      fixed(r.msBefore, 2),
+      fixed(r.msAfter, 2),
+      ratio(r.speedup),
+    ]),
   );
   console.log(
     `\nRank rounding for dense1 (rank <= ${svdRank}): chose ${rounding.rank}; timings ${rounding.timings.map((t) => `${t.rank}: ${fixed(t.ms, 2)} ms`).join(', ')}`,
   );
-  console.log(
+  printTable(
     `\nTrained zoo CNN (MNIST, 4000 train / 1000 test, 1 epoch), conv2 and dense1 at 0.5x parameters; control: original + the same 40 steps = ${pct(accControl)}`,
+    [
+      'variant',
+      'params',
+      'acc original',
+      'acc decomposed',
+      'acc fine-tuned (40 steps)',
+      'ms original',
+      'ms decomposed',
+      'speed-up',
+    ],
+    models.map((m) => [
+      m.variant,
+      `${m.paramsBefore} -> ${m.paramsAfter}`,
+      pct(m.accuracyOriginal),
+      pct(m.accuracyDecomposed),
+      pct(m.accuracyFineTuned),
+      fixed(m.msOriginal, 2),
+      fixed(m.msDecomposed, 2),
+      ratio(m.speedup),
+    ]),
   );
-  console.log(
-    renderTable(
-      [
-        'variant',
-        'params',
-        'acc original',
-        'acc decomposed',
-        'acc fine-tuned (40 steps)',
-        'ms original',
-        'ms decomposed',
-        'speed-up',
-      ],
-      models.map((m) => [
-        m.variant,
-        `${m.paramsBefore} -> ${m.paramsAfter}`,
-        pct(m.accuracyOriginal),
-        pct(m.accuracyDecomposed),
-        pct(m.accuracyFineTuned),
-        fixed(m.msOriginal, 2),
-        fixed(m.msDecomposed, 2),
-        ratio(m.speedup),
-      ]),
-    ),
-  );
-  console.log(
+  printTable(
     `\nQuantised CP of the trained conv2 kernel [3,3,32,64], rank ${rank} (stabilised CP error ${fixed(stable.relativeError, 4)}, ${fixed(cpSeconds, 1)} s):`,
+    [
+      'bits',
+      'CP then quantise: error',
+      'ADMM: error',
+      'ADMM / baseline',
+      'acc CP then quantise',
+      'acc ADMM',
+    ],
+    admm.map((a) => [
+      a.bits,
+      fixed(a.quantizeAfterCpError, 4),
+      fixed(a.admmError, 4),
+      ratio(a.errorRatio),
+      pct(a.accuracyQuantizeAfterCp),
+      pct(a.accuracyAdmm),
+    ]),
   );
-  console.log(
-    renderTable(
-      [
-        'bits',
-        'CP then quantise: error',
-        'ADMM: error',
-        'ADMM / baseline',
-        'acc CP then quantise',
-        'acc ADMM',
-      ],
-      admm.map((a) => [
-        a.bits,
-        fixed(a.quantizeAfterCpError, 4),
-        fixed(a.admmError, 4),
-        ratio(a.errorRatio),
-        pct(a.accuracyQuantizeAfterCp),
-        pct(a.accuracyAdmm),
-      ]),
-    ),
-  );
+  const caseSpeedup = (i: number) => speed[i]?.speedup ?? Number.NaN;
   const out = {
-    bench: 'lowrank',
-    date: new Date().toISOString(),
+    headline: {
+      dense1024SvdSpeedup: caseSpeedup(0),
+      cnnDense1SvdSpeedup: caseSpeedup(1),
+      cnnConv2Tucker2Speedup: caseSpeedup(2),
+      cnnConv2CpSpeedup: caseSpeedup(3),
+      cnnDense1RoundedRankSpeedup: caseSpeedup(4),
+      accuracyOriginal: accOriginal,
+      accuracyOriginalPlus40Steps: accControl,
+      tucker2SvdAccuracyFineTuned: models[0]?.accuracyFineTuned ?? Number.NaN,
+      cpSvdAccuracyFineTuned: models[1]?.accuracyFineTuned ?? Number.NaN,
+      admmErrorRatio2bit: admm.find((a) => a.bits === 2)?.errorRatio ?? Number.NaN,
+    },
     backend: engine.backend,
     batch: BATCH,
     repsPerTiming: REPS,
@@ -389,8 +372,8 @@ async function main(): Promise<void> {
     quantizedCp: { kernel: 'conv2 [3,3,32,64]', rank, stabilizedCpSeconds: cpSeconds, rows: admm },
     totalSeconds: (Date.now() - started) / 1000,
   };
-  writeJsonAtomic(join(here, 'results', 'lowrank.json'), out);
-  console.log(`\nwrote bench/results/lowrank.json (${fixed(out.totalSeconds, 0)} s)`);
+  const path = writeResults('lowrank', out);
+  console.log(`\nwrote ${path} (${fixed(out.totalSeconds, 0)} s)`);
 }
 
 await main();

@@ -65,11 +65,16 @@ if (!ONLY || ONLY === 'memory') {
         weights: params,
         optimizer: opt,
         inputs: [z0],
-        loss: (mark) => {
-          const l = tf.mean(tf.square(odeSolve(f, z0, params, config))) as tf.Scalar;
-          mark();
-          return l;
-        },
+        run: (mark) =>
+          tf.tidy(() => {
+            const { value, grads } = tf.variableGrads(() => {
+              const l = tf.mean(tf.square(odeSolve(f, z0, params, config))) as tf.Scalar;
+              mark();
+              return l;
+            }, params);
+            opt.applyGradients(grads);
+            return value;
+          }),
       });
       memoryRows.push({
         gradient,

@@ -12,22 +12,16 @@
 // MODEL (cnn; or mlp, resnet). Other settings than the defaults write parallel-step-<model>-<backend>-x<workers>.json.
 import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { renderTable } from '../src/cli/table.js';
-import type { Batch } from '../src/data/dataset.js';
 import { initEngine } from '../src/engine/backend.js';
-import { makeRng, normal } from '../src/engine/random.js';
-import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { fixed, ratio } from '../src/report/format.js';
 import { ParallelTrainer, type ReplicaStepTimings } from '../src/train/parallel/index.js';
 import { trainStep } from '../src/train/step.js';
-import { torchCnn } from './torch-cnn.js';
+import { median, printTable, randomBatch, writeResults } from './lib/index.js';
+import { torchCnn } from './lib/torch-cnn.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const BATCH = 64;
 const SHAPE = [28, 28, 1];
 const BACKEND = process.env.BACKEND ?? 'wasm';
@@ -35,17 +29,6 @@ const MODEL = (process.env.MODEL ?? 'cnn') as 'mlp' | 'cnn' | 'resnet';
 const WORKERS = Number(process.env.WORKERS ?? 2);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const STEPS = Number(process.env.STEPS ?? 5);
-
-function batchOf(size: number, seed: number): Batch {
-  const rng = makeRng(seed);
-  const xs = tf.tensor(
-    Float32Array.from({ length: size * 784 }, () => normal(rng)),
-    [size, ...SHAPE],
-  );
-  const labels = Int32Array.from({ length: size }, () => Math.floor(rng() * 10));
-  const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() as tf.Tensor2D;
-  return { xs, ys, labels, size };
-}
 
 /** Busy and total jiffies of the whole machine (Linux /proc/stat), or null elsewhere. */
 function machineTicks(): { busy: number; total: number } | null {
@@ -88,12 +71,6 @@ async function timeSteps(step: () => unknown): Promise<Timing> {
 /** Other processes used less than this many cores during both variants of a round. */
 const QUIET_CORES = 0.25;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
 interface Round {
   loadAverage: number;
   oneThreadMs: number;
@@ -124,7 +101,7 @@ async function main(): Promise<void> {
     optimizer: { name: 'adam', learningRate: 1e-3 },
   });
   const startupMs = performance.now() - t0;
-  const batch = batchOf(BATCH, 7);
+  const batch = randomBatch(SHAPE, BATCH, 7);
   const oneStep = () => trainStep({ model: single, optimizer }, batch);
   const parallelStep = () => trainer.step(batch);
   const rounds: Round[] = [];
@@ -211,18 +188,10 @@ async function main(): Promise<void> {
       '1.00x',
     ],
   ];
-  console.log(
-    renderTable(
-      [
-        'rounds: variant',
-        'ms/step',
-        'cpu ms/step',
-        'samples/s',
-        'x one thread',
-        'x pytorch (2 thr)',
-      ],
-      [...rowsOf(`all ${all.rounds}`, all), ...rowsOf(`quiet ${quiet.rounds}`, quiet)],
-    ),
+  printTable(
+    undefined,
+    ['rounds: variant', 'ms/step', 'cpu ms/step', 'samples/s', 'x one thread', 'x pytorch (2 thr)'],
+    [...rowsOf(`all ${all.rounds}`, all), ...rowsOf(`quiet ${quiet.rounds}`, quiet)],
   );
   console.log(
     `per-round speed-up of ${WORKERS} workers over 1 thread: ${speedups.map((s) => ratio(s)).join(', ')}; worker start-up ${fixed(startupMs, 0)} ms`,
@@ -234,31 +203,40 @@ async function main(): Promise<void> {
     MODEL === 'cnn' && BACKEND === 'wasm' && WORKERS === 2
       ? ''
       : `-${MODEL}-${BACKEND}-x${WORKERS}`;
-  const out = join(here, 'results', `parallel-step${variant}.json`);
-  writeJsonAtomic(out, {
-    bench: 'parallel-step',
-    date: new Date().toISOString(),
-    model: MODEL,
-    batch: BATCH,
-    backend: BACKEND,
-    kernels: 'fast',
-    optimizer: 'adam',
-    workers: WORKERS,
-    cores: availableParallelism(),
-    roundsCount: ROUNDS,
-    stepsPerRound: STEPS,
-    workerStartupMs: startupMs,
-    quietBelowOtherCores: QUIET_CORES,
-    medianAllRounds: all,
-    medianQuietRounds: quiet,
-    speedup: {
-      allRounds: all.oneThreadMs / all.workersMs,
-      quietRounds: quiet.oneThreadMs / quiet.workersMs,
+  const out = writeResults(
+    'parallel-step',
+    {
+      headline: {
+        speedupAllRounds: all.oneThreadMs / all.workersMs,
+        speedupQuietRounds: quiet.oneThreadMs / quiet.workersMs,
+        quietRounds: quiet.rounds,
+        oneThreadMsAllRounds: all.oneThreadMs,
+        workersMsAllRounds: all.workersMs,
+        pytorchMsAllRounds: all.torchMs,
+      },
+      model: MODEL,
+      batch: BATCH,
+      backend: BACKEND,
+      kernels: 'fast',
+      optimizer: 'adam',
+      workers: WORKERS,
+      cores: availableParallelism(),
+      roundsCount: ROUNDS,
+      stepsPerRound: STEPS,
+      workerStartupMs: startupMs,
+      quietBelowOtherCores: QUIET_CORES,
+      medianAllRounds: all,
+      medianQuietRounds: quiet,
+      speedup: {
+        allRounds: all.oneThreadMs / all.workersMs,
+        quietRounds: quiet.oneThreadMs / quiet.workersMs,
+      },
+      torch: torchSkipped || 'python3 bench/lib/torch_cnn.py --threads 2',
+      rounds,
+      seconds: (performance.now() - started) / 1000,
     },
-    torch: torchSkipped || 'python3 bench/torch_cnn.py --threads 2',
-    rounds,
-    seconds: (performance.now() - started) / 1000,
-  });
+    { file: `parallel-step${variant}` },
+  );
   console.log(`written to ${out} (${fixed((performance.now() - started) / 1000, 0)} s)`);
 }
 

@@ -8,28 +8,30 @@ import { activationMemory } from '../src/activation/measure.js';
 import { activationReport } from '../src/activation/report.js';
 import { saveQuantized } from '../src/activation/saved.js';
 import { streamingForward } from '../src/activation/streaming-forward.js';
-import { renderTable } from '../src/cli/table.js';
-import { gatherBatch } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
 import { makeRng } from '../src/engine/random.js';
-import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { buildModel, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb, ratio } from '../src/report/format.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../src/train/step.js';
+import {
+  argValue,
+  firstRows,
+  interleavedTimes,
+  numberArg,
+  printTable,
+  upperMedian,
+  writeResults,
+} from './lib/index.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const backend = arg('backend', 'wasm');
-const batchSize = Number(arg('batch', '32'));
+const backend = argValue('backend', 'wasm');
+const batchSize = numberArg('batch', 32);
 const SEEDS = 6;
+const SCALED_INPUTS = 'mnist x 10^U(-1,1) per sample';
 const TIMED = 7;
 await initEngine({ backend, seed: 0 });
 const data = loadMnist({ trainCount: batchSize, testCount: 10, seed: 1, layout: 'image' });
-const rows = Int32Array.from({ length: batchSize }, (_, i) => i);
-const batch = gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, batchSize);
+const batch = firstRows(data, batchSize);
 // The same digits with one scale per sample, 10^U(-1, 1): inputs whose ranges differ by up to
 // 100x between samples (unnormalised data, or activations late in training).
 const rng = makeRng(7);
@@ -43,22 +45,19 @@ interface Run {
 
 /** Median ms of one forward+backward (no optimizer), the two runs interleaved. */
 function stepTimes(runs: Run[], xs: tf.Tensor): number[] {
-  const times: number[][] = runs.map(() => []);
-  for (let r = 0; r <= TIMED; r++)
-    runs.forEach((run, i) => {
-      const t0 = performance.now();
-      tf.tidy(() => {
-        const vars = trainableVariables(run.model);
-        const { grads, value } = tf.variableGrads(
-          () => classificationLoss(batch.ys, run.forward(xs, true)),
-          vars,
-        );
-        for (const g of Object.values(grads)) g.dataSync();
-        value.dataSync();
-      });
-      if (r > 0) times[i].push(performance.now() - t0); // the first run warms up
+  const step = (run: Run) => () => {
+    tf.tidy(() => {
+      const vars = trainableVariables(run.model);
+      const { grads, value } = tf.variableGrads(
+        () => classificationLoss(batch.ys, run.forward(xs, true)),
+        vars,
+      );
+      for (const g of Object.values(grads)) g.dataSync();
+      value.dataSync();
     });
-  return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]);
+  };
+  // The first round warms up.
+  return interleavedTimes(runs.map(step), { rounds: TIMED, warmup: 1 }).map(upperMedian);
 }
 
 interface Row {
@@ -89,7 +88,7 @@ for (const name of ['cnn', 'resnet'] as const) {
   }
   for (const [inputs, xs] of [
     ['mnist', batch.xs],
-    ['mnist x 10^U(-1,1) per sample', scaled],
+    [SCALED_INPUTS, scaled],
   ] as const) {
     const ms = stepTimes(runs, xs);
     runs.forEach((run, i) => {
@@ -115,18 +114,18 @@ for (const name of ['cnn', 'resnet'] as const) {
 /** Median ms to quantize and restore one activation, uniform vs per-sample, interleaved. */
 function quantizeTimes(shape: number[]): number[] {
   const x = tf.randomNormal(shape, 0, 1, 'float32', 3);
-  const times: number[][] = [[], []];
-  for (let r = 0; r <= 2 * TIMED; r++)
-    [false, true].forEach((perSample, i) => {
-      const t0 = performance.now();
-      const saved = saveQuantized(x, 2, perSample);
-      const back = saved.restore(saved.tensors);
-      back.dataSync();
-      if (r > 0) times[i].push(performance.now() - t0);
-      tf.dispose([back, ...saved.tensors]);
-    });
+  const roundTrip = (perSample: boolean) => () => {
+    const saved = saveQuantized(x, 2, perSample);
+    const back = saved.restore(saved.tensors);
+    back.dataSync();
+    return () => tf.dispose([back, ...saved.tensors]); // after the clock stops
+  };
+  const times = interleavedTimes([roundTrip(false), roundTrip(true)], {
+    rounds: 2 * TIMED,
+    warmup: 1,
+  });
   x.dispose();
-  return times.map((t) => t.sort((a, b) => a - b)[t.length >> 1]);
+  return times.map(upperMedian);
 }
 const quantShape = [batchSize, 28, 28, 32];
 const [quantUniformMs, quantPerSampleMs] = quantizeTimes(quantShape);
@@ -135,46 +134,59 @@ const uniformOf = (r: Row) =>
   results.find(
     (u) => u.model === r.model && u.inputs === r.inputs && u.variant === 'uniform 2-bit',
   )!;
-console.log(
+printTable(
   `Per-sample vs uniform 2-bit saves, ${backend}, batch ${batchSize}, MNIST digits; gradient ` +
     `variance and error: mean over weighted layers, ${SEEDS} roundings, relative to the exact gradient`,
-);
-console.log(
-  renderTable(
-    [
-      'model',
-      'inputs',
-      'variant',
-      'saved MB',
-      'grad rel. variance',
-      'vs uniform',
-      'grad rel. error',
-      'fwd+bwd ms',
-      'time vs uniform',
-    ],
-    results.map((r) => [
-      r.model,
-      r.inputs,
-      r.variant,
-      mb(r.savedBytes),
-      r.gradRelVariance.toExponential(2),
-      ratio(r.gradRelVariance / uniformOf(r).gradRelVariance),
-      fixed(r.gradRelError, 3),
-      fixed(r.stepMs),
-      ratio(r.stepMs / uniformOf(r).stepMs),
-    ]),
-  ),
+  [
+    'model',
+    'inputs',
+    'variant',
+    'saved MB',
+    'grad rel. variance',
+    'vs uniform',
+    'grad rel. error',
+    'fwd+bwd ms',
+    'time vs uniform',
+  ],
+  results.map((r) => [
+    r.model,
+    r.inputs,
+    r.variant,
+    mb(r.savedBytes),
+    r.gradRelVariance.toExponential(2),
+    ratio(r.gradRelVariance / uniformOf(r).gradRelVariance),
+    fixed(r.gradRelError, 3),
+    fixed(r.stepMs),
+    ratio(r.stepMs / uniformOf(r).stepMs),
+  ]),
 );
 console.log(
   `Quantize + restore one [${quantShape}] activation at 2 bits (median of ${2 * TIMED}): uniform ` +
     `${fixed(quantUniformMs)} ms, per-sample ${fixed(quantPerSampleMs)} ms ` +
     `(${ratio(quantPerSampleMs / quantUniformMs)})`,
 );
-writeJsonAtomic('bench/results/per-sample-bits.json', {
-  bench: 'per-sample-bits',
+const perSampleOn = (model: ZooModelName, inputs: string) =>
+  results.find((r) => r.model === model && r.inputs === inputs && r.variant === 'per-sample 2-bit');
+const varianceRatio = (model: ZooModelName, inputs: string) => {
+  const r = perSampleOn(model, inputs);
+  return r ? r.gradRelVariance / uniformOf(r).gradRelVariance : Number.NaN;
+};
+const timeRatio = (model: ZooModelName, inputs: string) => {
+  const r = perSampleOn(model, inputs);
+  return r ? r.stepMs / uniformOf(r).stepMs : Number.NaN;
+};
+writeResults('per-sample-bits', {
+  headline: {
+    cnnVarianceRatioScaled: varianceRatio('cnn', SCALED_INPUTS),
+    resnetVarianceRatioScaled: varianceRatio('resnet', SCALED_INPUTS),
+    cnnVarianceRatioMnist: varianceRatio('cnn', 'mnist'),
+    resnetVarianceRatioMnist: varianceRatio('resnet', 'mnist'),
+    cnnTimeRatioScaled: timeRatio('cnn', SCALED_INPUTS),
+    resnetTimeRatioScaled: timeRatio('resnet', SCALED_INPUTS),
+    quantizePerSampleOverUniform: quantPerSampleMs / quantUniformMs,
+  },
   backend,
   batch: batchSize,
-  date: new Date().toISOString(),
   note: 'Both variants: level L3 (2 bits); per-sample: config.perSample, the same 2-bit average per saved tensor. Times: median of 7 interleaved forward+backward passes.',
   results,
   quantize: { shape: quantShape, uniformMs: quantUniformMs, perSampleMs: quantPerSampleMs },

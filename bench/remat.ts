@@ -9,13 +9,11 @@
 //   npm run bench:remat            (about 3-5 minutes on a 2-core machine)
 //   npm run bench:remat -- --quick (fewer budgets and timed steps)
 import * as tf from '@tensorflow/tfjs';
-import { renderTable } from '../src/cli/table.js';
 import type { Batch, ClassificationData } from '../src/data/dataset.js';
 import { batches } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { syntheticClassification } from '../src/data/synthetic.js';
 import { initEngine } from '../src/engine/backend.js';
-import { writeFileAtomic, writeJsonAtomic } from '../src/io/atomic-write.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { buildChain } from '../src/remat/chain.js';
@@ -31,8 +29,16 @@ import {
   trainStep,
   trainStepMeasured,
 } from '../src/train/step.js';
+import {
+  hasFlag,
+  interleavedTimes,
+  printTable,
+  upperMedian,
+  writeResultFile,
+  writeResults,
+} from './lib/index.js';
 
-const quick = process.argv.includes('--quick');
+const quick = hasFlag('quick');
 const FRACTIONS = quick ? [1, 1 / 3, 1 / 6] : [1, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 6, 1 / 8];
 const KEEP_BITS = [32, 8, 4, 2];
 
@@ -120,11 +126,6 @@ interface Row {
   schedule?: string;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[s.length >> 1];
-}
-
 /**
  * Memory of one measured step of each variant, and times against the plain step: every round runs
  * the plain step and each variant once, in an order that rotates from round to round, so load from
@@ -148,20 +149,17 @@ async function measure(
     trainStep(ctx, batch);
     memories.push((await trainStepMeasured(ctx, batch)).memory.activationBytes);
   }
-  const times: number[][] = contexts.map(() => []);
-  for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < contexts.length; k++) {
-      const i = (k + r) % contexts.length;
-      const t0 = performance.now();
-      trainStep(contexts[i], batch);
-      times[i].push(performance.now() - t0);
-    }
-  }
+  const times = interleavedTimes(
+    contexts.map((ctx) => () => {
+      trainStep(ctx, batch);
+    }),
+    { rounds, rotate: true },
+  );
   plainTimes.push(...times[0]);
-  const ratio = (a: number[], b: number[]) => median(a.map((t, r) => t / b[r]));
+  const ratio = (a: number[], b: number[]) => upperMedian(a.map((t, r) => t / b[r]));
   return forwards.map((_, v) => ({
     activationBytes: memories[v],
-    stepMs: median(times[v + 1]),
+    stepMs: upperMedian(times[v + 1]),
     ratio: ratio(times[v + 1], times[0]),
     vs: forwards.map((__, j) => ratio(times[v + 1], times[j + 1])),
   }));
@@ -351,7 +349,7 @@ for (const c of CASES) {
       );
     }
   }
-  const plainMs = median(plainTimes);
+  const plainMs = upperMedian(plainTimes);
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (leaked !== 0) throw new Error(`${c.model}: ${leaked} tensors leaked over the benchmark`);
   rows.push(
@@ -403,70 +401,68 @@ for (const c of CASES) {
 
 const pct = (x: number | undefined) =>
   x === undefined ? '' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%`;
-console.log(
-  renderTable(
-    [
-      'model',
-      'backend',
-      'planner',
-      'chain',
-      'budget MB (of plain act)',
-      'measured act MB',
-      'within',
-      'step ms',
-      'vs plain',
-      'vs keep-all: measured',
-      'predicted',
-      'joint / exact time',
-      'recomputed fwd',
-      'compressed',
-    ],
-    rows.map((r) => {
-      const keepAll = rows.find((k) => k.model === r.model && k.planner === 'keep-all');
-      const vsKeepAll =
-        r.overhead === undefined || keepAll?.overhead === undefined
-          ? undefined
-          : (1 + r.overhead) / (1 + keepAll.overhead) - 1;
-      return [
-        r.model,
-        r.backend,
-        r.planner,
-        r.chain ?? (r.planner.startsWith('keep-all') ? 'blocks' : ''),
-        r.budgetFraction === null || r.budgetBytes === null
-          ? '-'
-          : `${mb(r.budgetBytes)} (${(100 * r.budgetFraction).toFixed(0)}%)`,
-        r.feasible ? mb(r.measuredActivationBytes) : `infeasible (least ${mb(r.minimumBytes)})`,
-        r.withinBudget === undefined ? '' : r.withinBudget ? 'yes' : 'NO',
-        r.stepMs === undefined ? '' : r.stepMs.toFixed(0),
-        pct(r.overhead),
-        r.planner === 'plain' ? '' : pct(vsKeepAll),
-        pct(r.predictedOverhead),
-        r.measuredVsExact === undefined ? '' : r.measuredVsExact.toFixed(2),
-        r.recomputedForwards ?? '',
-        r.sameAsExact ? 'same plan as exact' : (r.compressedStages ?? ''),
-      ];
-    }),
-  ),
+printTable(
+  undefined,
+  [
+    'model',
+    'backend',
+    'planner',
+    'chain',
+    'budget MB (of plain act)',
+    'measured act MB',
+    'within',
+    'step ms',
+    'vs plain',
+    'vs keep-all: measured',
+    'predicted',
+    'joint / exact time',
+    'recomputed fwd',
+    'compressed',
+  ],
+  rows.map((r) => {
+    const keepAll = rows.find((k) => k.model === r.model && k.planner === 'keep-all');
+    const vsKeepAll =
+      r.overhead === undefined || keepAll?.overhead === undefined
+        ? undefined
+        : (1 + r.overhead) / (1 + keepAll.overhead) - 1;
+    return [
+      r.model,
+      r.backend,
+      r.planner,
+      r.chain ?? (r.planner.startsWith('keep-all') ? 'blocks' : ''),
+      r.budgetFraction === null || r.budgetBytes === null
+        ? '-'
+        : `${mb(r.budgetBytes)} (${(100 * r.budgetFraction).toFixed(0)}%)`,
+      r.feasible ? mb(r.measuredActivationBytes) : `infeasible (least ${mb(r.minimumBytes)})`,
+      r.withinBudget === undefined ? '' : r.withinBudget ? 'yes' : 'NO',
+      r.stepMs === undefined ? '' : r.stepMs.toFixed(0),
+      pct(r.overhead),
+      r.planner === 'plain' ? '' : pct(vsKeepAll),
+      pct(r.predictedOverhead),
+      r.measuredVsExact === undefined ? '' : r.measuredVsExact.toFixed(2),
+      r.recomputedForwards ?? '',
+      r.sameAsExact ? 'same plan as exact' : (r.compressedStages ?? ''),
+    ];
+  }),
 );
-console.log(
-  renderTable(
-    [
-      'model',
-      'chain',
-      'least budget, exact (MB)',
-      'least budget, joint (MB)',
-      'joint / exact',
-      'set by (exact | joint)',
-    ],
-    leastBudgets.map((l) => [
-      l.model,
-      `${l.split} (${l.stages} stages)`,
-      `${mb(l.exactBytes)} (${((100 * l.exactBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
-      `${mb(l.jointBytes)} (${((100 * l.jointBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
-      (l.jointBytes / l.exactBytes).toFixed(2),
-      `${l.exactLimit} | ${l.jointLimit}`,
-    ]),
-  ),
+printTable(
+  undefined,
+  [
+    'model',
+    'chain',
+    'least budget, exact (MB)',
+    'least budget, joint (MB)',
+    'joint / exact',
+    'set by (exact | joint)',
+  ],
+  leastBudgets.map((l) => [
+    l.model,
+    `${l.split} (${l.stages} stages)`,
+    `${mb(l.exactBytes)} (${((100 * l.exactBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
+    `${mb(l.jointBytes)} (${((100 * l.jointBytes) / l.plainActivationBytes).toFixed(0)}% of plain act)`,
+    (l.jointBytes / l.exactBytes).toFixed(2),
+    `${l.exactLimit} | ${l.jointLimit}`,
+  ]),
 );
 for (const [m, n] of Object.entries(notes)) console.log(`${m}: ${n}`);
 console.log(
@@ -498,15 +494,38 @@ const svg = renderSvgPlot({
     line: true,
   })),
 });
-writeFileAtomic('bench/results/remat.svg', svg);
-writeJsonAtomic('bench/results/remat.json', {
-  bench: 'remat',
+const svgPath = writeResultFile('remat.svg', svg);
+/** Least budget of a planner over both chains, as a fraction of the plain step's activation bytes. */
+const leastFraction = (model: string, key: 'exactBytes' | 'jointBytes') => {
+  const ls = leastBudgets.filter((l) => l.model === model);
+  return ls.length === 0
+    ? Number.NaN
+    : Math.min(...ls.map((l) => l[key])) / ls[0].plainActivationBytes;
+};
+/** Measured overhead vs plain of a planner at the budget nearest a third of plain activations. */
+const overheadAtThird = (model: string, planner: 'exact' | 'joint') => {
+  const rs = rows.filter(
+    (r) => r.model === model && r.planner === planner && r.budgetFraction !== null && r.feasible,
+  );
+  const near = rs.sort(
+    (a, b) => Math.abs((a.budgetFraction ?? 0) - 1 / 3) - Math.abs((b.budgetFraction ?? 0) - 1 / 3),
+  )[0];
+  return near?.overhead ?? Number.NaN;
+};
+const headline: Record<string, number> = {};
+for (const c of CASES) {
+  headline[`${c.model}LeastBudgetExact`] = leastFraction(c.model, 'exactBytes');
+  headline[`${c.model}LeastBudgetJoint`] = leastFraction(c.model, 'jointBytes');
+  headline[`${c.model}OverheadExactAtThird`] = overheadAtThird(c.model, 'exact');
+  headline[`${c.model}OverheadJointAtThird`] = overheadAtThird(c.model, 'joint');
+}
+const jsonPath = writeResults('remat', {
+  headline,
   command: `npm run bench:remat${quick ? ' -- --quick' : ''}`,
-  date: new Date().toISOString(),
   seconds: Math.round((performance.now() - started) / 1000),
   cases: notes,
   keepBits: KEEP_BITS.join(', '),
   leastBudgets,
   rows,
 });
-console.log('wrote bench/results/remat.json and bench/results/remat.svg');
+console.log(`wrote ${jsonPath} and ${svgPath}`);

@@ -2,22 +2,17 @@
 // with frugal's fast kernels, plus the same CNN in PyTorch when torch is importable.
 // Run: npm run bench:train-step   (writes bench/results/train-step.json)
 import { availableParallelism, loadavg } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { renderTable } from '../src/cli/table.js';
 import { initEngine } from '../src/engine/backend.js';
-import { makeRng, normal } from '../src/engine/random.js';
-import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { useFastKernels, useStockKernels } from '../src/kernels/index.js';
 import { buildModel, ZOO_MODELS, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, ratio } from '../src/report/format.js';
 import { trainStep } from '../src/train/step.js';
-import { profiledFlops } from './step-flops.js';
-import { torchCnn } from './torch-cnn.js';
+import { disposeBatch, printTable, randomBatch, writeResults } from './lib/index.js';
+import { profiledFlops } from './lib/step-flops.js';
+import { torchCnn } from './lib/torch-cnn.js';
 
 const BATCH = 64;
-const here = dirname(fileURLToPath(import.meta.url));
 const SHAPES: Record<ZooModelName, number[]> = {
   mlp: [28, 28, 1],
   cnn: [28, 28, 1],
@@ -46,17 +41,6 @@ interface Measurement {
   note: string;
 }
 
-function batchOf(shape: number[], size: number, seed: number) {
-  const rng = makeRng(seed);
-  const xs = tf.tensor(
-    Float32Array.from({ length: size * shape.reduce((p, q) => p * q, 1) }, () => normal(rng)),
-    [size, ...shape],
-  );
-  const labels = Int32Array.from({ length: size }, () => Math.floor(rng() * 10));
-  const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 10).toFloat() as tf.Tensor2D;
-  return { xs, ys, labels, size };
-}
-
 /**
  * Mean ms of a training step at each batch size (after one warm-up step at the first when
  * `warmUp`), timing until `minSteps` and `budgetMs` are both met.
@@ -71,7 +55,7 @@ function timeSteps(
   const net = buildModel(model, { inputShape: SHAPES[model], numClasses: 10, seed: 1 });
   const optimizer = tf.train.adam(1e-3);
   const ctx = { model: net, optimizer };
-  const data = sizes.map((size) => batchOf(SHAPES[model], size, 7));
+  const data = sizes.map((size) => randomBatch(SHAPES[model], size, 7));
   try {
     if (warmUp) trainStep(ctx, data[0]);
     let total = 0;
@@ -87,7 +71,7 @@ function timeSteps(
     });
     return { ms, steps: total };
   } finally {
-    for (const b of data) tf.dispose([b.xs, b.ys]);
+    for (const b of data) disposeBatch(b);
     net.dispose();
     optimizer.dispose();
   }
@@ -99,14 +83,14 @@ async function stepFlops(model: ZooModelName): Promise<number> {
   useFastKernels();
   const net = buildModel(model, { inputShape: SHAPES[model], numClasses: 10, seed: 1 });
   const optimizer = tf.train.adam(1e-3);
-  const b = batchOf(SHAPES[model], BATCH, 7);
+  const b = randomBatch(SHAPES[model], BATCH, 7);
   try {
     const { flops } = await profiledFlops(tf, () => {
       trainStep({ model: net, optimizer }, b);
     });
     return flops;
   } finally {
-    tf.dispose([b.xs, b.ys]);
+    disposeBatch(b);
     net.dispose();
     optimizer.dispose();
     useStockKernels();
@@ -244,29 +228,36 @@ async function main(): Promise<void> {
     ]);
   }
   const load = [loadAtStart, loadavg()[0]];
-  console.log(
+  printTable(
     `Training step (forward + backward + Adam), batch ${BATCH}, MNIST shapes. GFLOP/s counts conv and matmul multiply-adds; peak = wasm matmul 512^3 measured now: ${fixed(peak)} GFLOP/s. Load average ${fixed(load[0])} at start, ${fixed(load[1])} at end (${availableParallelism()} cores).`,
+    [
+      'model',
+      'backend',
+      'kernels',
+      'ms/step',
+      'samples/s',
+      'x stock (same backend)',
+      'x stock cpu',
+      'GFLOP/s (% of peak)',
+      'note',
+    ],
+    table,
   );
-  console.log(
-    renderTable(
-      [
-        'model',
-        'backend',
-        'kernels',
-        'ms/step',
-        'samples/s',
-        'x stock (same backend)',
-        'x stock cpu',
-        'GFLOP/s (% of peak)',
-        'note',
-      ],
-      table,
-    ),
-  );
-  const out = join(here, 'results', 'train-step.json');
-  writeJsonAtomic(out, {
-    bench: 'train-step',
-    date: new Date().toISOString(),
+  const cpuFastCnn = find('cnn', 'cpu', 'fast');
+  const torch2 = torch.find((t) => typeof t !== 'string' && t.threads === 2);
+  const out = writeResults('train-step', {
+    headline: {
+      cnnWasmFastMsPerStep: fastWasmCnn?.msPerStep ?? Number.NaN,
+      cnnWasmFastOverStockCpu: fastWasmCnn
+        ? speedup(fastWasmCnn, find('cnn', 'cpu', 'stock'))
+        : Number.NaN,
+      cnnCpuFastOverStockCpu: cpuFastCnn
+        ? speedup(cpuFastCnn, find('cnn', 'cpu', 'stock'))
+        : Number.NaN,
+      cnnPytorch2ThreadsMsPerStep:
+        torch2 && typeof torch2 !== 'string' ? torch2.msPerStep : Number.NaN,
+      wasmMatmulPeakGflops: peak,
+    },
     batch: BATCH,
     shapes: SHAPES,
     optimizer: 'adam',

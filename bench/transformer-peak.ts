@@ -6,27 +6,29 @@ import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../src/activation/convert.js';
 import { activationMemory } from '../src/activation/measure.js';
 import { streamingForward } from '../src/activation/streaming-forward.js';
-import { renderTable } from '../src/cli/table.js';
-import { gatherBatch } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
 import { backwardChunkBytes, setBackwardChunkBytes } from '../src/engine/settings.js';
-import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { buildModel } from '../src/models/zoo.js';
 import { fixed, mb, ratio } from '../src/report/format.js';
 import { peakTimeline } from '../src/report/peak-timeline.js';
 import { classificationLoss, trainableVariables } from '../src/train/step.js';
+import {
+  argValue,
+  firstRows,
+  interleavedTimes,
+  numberArg,
+  printTable,
+  upperMedian,
+  writeResults,
+} from './lib/index.js';
 
-const arg = (name: string, dflt: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const backend = arg('backend', 'wasm');
-const batchSize = Number(arg('batch', '32'));
+const backend = argValue('backend', 'wasm');
+const batchSize = numberArg('batch', 32);
+const TIMED = 5;
 await initEngine({ backend, seed: 0 });
 const data = loadMnist({ trainCount: batchSize, testCount: 10, seed: 1, layout: 'sequence' });
-const rows = Int32Array.from({ length: batchSize }, (_, i) => i);
-const batch = gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, batchSize);
+const batch = firstRows(data, batchSize);
 const base = buildModel('transformer', { inputShape: [28, 28], numClasses: 10, seed: 1 });
 const defaultChunk = backwardChunkBytes();
 
@@ -57,48 +59,46 @@ for (const chunkBytes of [defaultChunk, defaultChunk / 4])
         tf.dispose([value, ...Object.values(grads)]);
       });
     const t = peakTimeline(step, 1);
-    const times: number[] = [];
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      step();
-      times.push(performance.now() - t0);
-    }
+    const [times] = interleavedTimes([step], { rounds: TIMED });
     results.push({
       level,
       chunkBytes,
       savedBytes: mem.savedBytes,
       peakBytes: mem.peakBytes,
       peakAt: t.peak ? `#${t.peak.index} ${t.peak.kernel} [${t.peak.shapes[0] ?? ''}]` : '',
-      ms: times.sort((a, b) => a - b)[2],
+      ms: upperMedian(times),
     });
     r.model.dispose();
   }
 setBackwardChunkBytes(defaultChunk);
 
 const l0 = (r: Row) => results.find((u) => u.level === 'L0' && u.chunkBytes === r.chunkBytes)!;
-console.log(
+printTable(
   `Transformer (dModel 64, 4 heads, 2 blocks, 28x28 sequences), ${backend}, batch ${batchSize}: ` +
     'one forward+backward, activation part of the peak (weights excluded)',
+  ['saves', 'chunk KiB', 'saved MB', 'peak MB', 'peak vs L0', 'peak at', 'fwd+bwd ms'],
+  results.map((r) => [
+    r.level === 'L0' ? 'float32 (L0)' : '2-bit (L3)',
+    r.chunkBytes / 1024,
+    mb(r.savedBytes),
+    mb(r.peakBytes),
+    ratio(l0(r).peakBytes / r.peakBytes),
+    r.peakAt,
+    fixed(r.ms),
+  ]),
 );
-console.log(
-  renderTable(
-    ['saves', 'chunk KiB', 'saved MB', 'peak MB', 'peak vs L0', 'peak at', 'fwd+bwd ms'],
-    results.map((r) => [
-      r.level === 'L0' ? 'float32 (L0)' : '2-bit (L3)',
-      r.chunkBytes / 1024,
-      mb(r.savedBytes),
-      mb(r.peakBytes),
-      ratio(l0(r).peakBytes / r.peakBytes),
-      r.peakAt,
-      fixed(r.ms),
-    ]),
-  ),
-);
-writeJsonAtomic('bench/results/transformer-peak.json', {
-  bench: 'transformer-peak',
+const peakReduction = (chunkBytes: number) => {
+  const r = results.find((u) => u.level === 'L3' && u.chunkBytes === chunkBytes);
+  return r ? l0(r).peakBytes / r.peakBytes : Number.NaN;
+};
+writeResults('transformer-peak', {
+  headline: {
+    peakReduction2bitDefaultChunk: peakReduction(defaultChunk),
+    peakReduction2bitQuarterChunk: peakReduction(defaultChunk / 4),
+    defaultChunkKiB: defaultChunk / 1024,
+  },
   backend,
   batch: batchSize,
-  date: new Date().toISOString(),
-  note: 'activationMemory peak (forward+backward minus weights); peakAt from peakTimeline; ms: median of 5.',
+  note: `activationMemory peak (forward+backward minus weights); peakAt from peakTimeline; ms: median of ${TIMED}.`,
   results,
 });

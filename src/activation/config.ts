@@ -1,4 +1,16 @@
-import { type ActivationBits, isActivationBits } from './bits.js';
+import {
+  boolean,
+  either,
+  integer,
+  nullable,
+  number,
+  object,
+  oneOf,
+  optional,
+  record,
+  versionedConfig,
+} from '../config/index.js';
+import { ACTIVATION_BITS, type ActivationBits } from './bits.js';
 import { FEWBIT_BITS, type FewbitBits } from './fewbit-table.js';
 import { RMM_KINDS, type RmmKind } from './rmm.js';
 
@@ -25,8 +37,14 @@ export interface MixedPrecisionConfig {
   everySteps: number;
 }
 
-/** Plain-data configuration of `compressActivations`; `validateActConfig` fills defaults. */
+export const ACT_CONFIG_VERSION = 1;
+
+/**
+ * Plain-data configuration of `compressActivations`; `validateActConfig` fills defaults. Reports
+ * carry it with its version (`actConfig.parse` reads it back).
+ */
 export interface ActConfig {
+  version: typeof ACT_CONFIG_VERSION;
   level: ActLevel;
   /** Bits for every compressed layer, overriding the level's (optional). */
   bits: ActivationBits | null;
@@ -54,6 +72,7 @@ export interface ActConfig {
 }
 
 export const DEFAULT_ACT_CONFIG: ActConfig = {
+  version: ACT_CONFIG_VERSION,
   level: 'L3',
   bits: null,
   fewbit: 0,
@@ -65,68 +84,48 @@ export const DEFAULT_ACT_CONFIG: ActConfig = {
   forwardChunk: 'auto',
 };
 
-function fail(field: string, msg: string, v: unknown): never {
-  throw new Error(`activation config: ${field} ${msg}, got ${JSON.stringify(v)}`);
-}
+const FEWBIT = oneOf([0, ...FEWBIT_BITS]);
+const RATIO = number({ above: 0, max: 1 });
 
-function checkFewbit(field: string, v: unknown): 0 | FewbitBits {
-  if (v !== 0 && !(FEWBIT_BITS as readonly unknown[]).includes(v)) fail(field, 'must be 0..4', v);
-  return v as 0 | FewbitBits;
-}
+const FIELDS = object({
+  level: oneOf(ACT_LEVELS),
+  bits: nullable(oneOf(ACTIVATION_BITS)),
+  fewbit: FEWBIT,
+  rmm: nullable(object({ ratio: RATIO, kind: oneOf(RMM_KINDS) })),
+  mixed: nullable(object({ avgBits: number({ min: 1, max: 8 }), everySteps: integer({ min: 1 }) })),
+  perSample: boolean(),
+  overrides: record(
+    object({
+      actBits: optional(oneOf(ACTIVATION_BITS)),
+      fewbit: optional(FEWBIT),
+      // 0 turns RMM off for the layer
+      rmmRatio: optional(number({ min: 0, max: 1 })),
+      skip: optional(boolean()),
+    }),
+    'layer name',
+  ),
+  seed: integer(),
+  forwardChunk: either(
+    [oneOf(['auto', 'off']), integer({ min: 1 })],
+    "'auto', 'off' or a positive integer",
+  ),
+});
 
-function checkRatio(field: string, v: unknown): number {
-  if (typeof v !== 'number' || !(v > 0 && v <= 1)) fail(field, 'must be in (0, 1]', v);
-  return v;
-}
+/** The versioned activation config: `validate`, and a JSON round trip (`toJSON` / `parse`). */
+export const actConfig = versionedConfig<ActConfig>({
+  name: 'activation config',
+  version: ACT_CONFIG_VERSION,
+  check: (raw, at) => {
+    const { version: _v, ...defaults } = DEFAULT_ACT_CONFIG;
+    const c = FIELDS({ ...defaults, ...raw }, at);
+    if (c.mixed === null && c.level === 'L3.mixed') c.mixed = { avgBits: 2, everySteps: 100 };
+    return c;
+  },
+});
 
 /** Checks every field (errors name it) and fills defaults. Survives a JSON round trip. */
 export function validateActConfig(input: Partial<ActConfig> = {}): ActConfig {
-  if (typeof input !== 'object' || input === null) fail('', 'must be an object', input);
-  const known = new Set(Object.keys(DEFAULT_ACT_CONFIG));
-  for (const k of Object.keys(input)) if (!known.has(k)) fail(k, 'is not a known field', k);
-  const c: ActConfig = { ...DEFAULT_ACT_CONFIG, ...input };
-  if (!(ACT_LEVELS as readonly unknown[]).includes(c.level))
-    fail('level', `must be one of ${ACT_LEVELS.join(', ')}`, c.level);
-  if (c.bits !== null && !isActivationBits(c.bits))
-    fail('bits', 'must be 1, 2, 4, 8 or 32', c.bits);
-  checkFewbit('fewbit', c.fewbit);
-  if (c.rmm !== null) {
-    if (typeof c.rmm !== 'object') fail('rmm', 'must be an object or null', c.rmm);
-    checkRatio('rmm.ratio', c.rmm.ratio);
-    if (!RMM_KINDS.includes(c.rmm.kind))
-      fail('rmm.kind', `must be one of ${RMM_KINDS}`, c.rmm.kind);
-  }
-  if (c.mixed === null && c.level === 'L3.mixed') c.mixed = { avgBits: 2, everySteps: 100 };
-  if (c.mixed !== null) {
-    if (typeof c.mixed !== 'object') fail('mixed', 'must be an object or null', c.mixed);
-    for (const k of Object.keys(c.mixed))
-      if (!['avgBits', 'everySteps'].includes(k)) fail(`mixed.${k}`, 'is not known', k);
-    if (typeof c.mixed.avgBits !== 'number' || !(c.mixed.avgBits >= 1 && c.mixed.avgBits <= 8))
-      fail('mixed.avgBits', 'must be a number in [1, 8]', c.mixed.avgBits);
-    if (!Number.isInteger(c.mixed.everySteps) || c.mixed.everySteps < 1)
-      fail('mixed.everySteps', 'must be a positive integer', c.mixed.everySteps);
-  }
-  if (typeof c.perSample !== 'boolean') fail('perSample', 'must be a boolean', c.perSample);
-  if (typeof c.overrides !== 'object' || c.overrides === null || Array.isArray(c.overrides))
-    fail('overrides', 'must be an object keyed by layer name', c.overrides);
-  for (const [name, o] of Object.entries(c.overrides)) {
-    const f = `overrides.${name}`;
-    if (typeof o !== 'object' || o === null) fail(f, 'must be an object', o);
-    for (const k of Object.keys(o))
-      if (!['actBits', 'fewbit', 'rmmRatio', 'skip'].includes(k))
-        fail(`${f}.${k}`, 'is not known', k);
-    if (o.actBits !== undefined && !isActivationBits(o.actBits))
-      fail(`${f}.actBits`, 'must be 1, 2, 4, 8 or 32', o.actBits);
-    if (o.fewbit !== undefined) checkFewbit(`${f}.fewbit`, o.fewbit);
-    if (o.rmmRatio !== undefined && o.rmmRatio !== 0) checkRatio(`${f}.rmmRatio`, o.rmmRatio);
-    if (o.skip !== undefined && typeof o.skip !== 'boolean')
-      fail(`${f}.skip`, 'must be a boolean', o.skip);
-  }
-  if (!Number.isInteger(c.seed)) fail('seed', 'must be an integer', c.seed);
-  const fc = c.forwardChunk;
-  if (fc !== 'auto' && fc !== 'off' && !(Number.isInteger(fc) && (fc as number) >= 1))
-    fail('forwardChunk', "must be 'auto', 'off' or a positive integer", fc);
-  return c;
+  return actConfig.validate(input);
 }
 
 /** Bits the level gives a layer: `weighted` layers are Dense/Conv (matmul-like). */

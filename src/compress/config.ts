@@ -1,4 +1,11 @@
-import { isPlainObject, type RawOptions } from './options.js';
+import {
+  type At,
+  isPlainObject,
+  rejectUnknownFields,
+  string,
+  versionedConfig,
+} from '../config/index.js';
+import type { RawOptions } from './options.js';
 import { getMethod } from './registry.js';
 
 export const COMPRESS_CONFIG_VERSION = 1;
@@ -32,52 +39,58 @@ export interface CompressConfig {
 
 const STEP_FIELDS = ['method', 'options', 'layers'];
 
+function checkStep(s: unknown, at: At): CompressStep {
+  const where = `compress config: ${at.path}`;
+  if (!isPlainObject(s)) throw at.expected('an object', s);
+  rejectUnknownFields(s, STEP_FIELDS, at);
+  const name = string()(s.method, at.field('method'));
+  const method = getMethod(name);
+  const options = s.options ?? {};
+  if (!isPlainObject(options)) throw at.field('options').expected('an object', options);
+  method.parseOptions(options, `${where} (${name}) options`);
+  const layers = s.layers ?? {};
+  if (!isPlainObject(layers))
+    throw at.field('layers').expected('an object keyed by layer name', layers);
+  const cleanLayers: Record<string, RawOptions | 'skip'> = {};
+  for (const [layer, o] of Object.entries(layers)) {
+    if (o === 'skip') cleanLayers[layer] = 'skip';
+    else if (isPlainObject(o)) {
+      method.parseOptions({ ...options, ...o }, `${where}.layers.${layer}`);
+      cleanLayers[layer] = { ...o };
+    } else throw at.field('layers').field(layer).expected("'skip' or an options object", o);
+  }
+  return {
+    method: name,
+    options: { ...options },
+    ...(Object.keys(cleanLayers).length > 0 ? { layers: cleanLayers } : {}),
+  };
+}
+
+/**
+ * The versioned compress config (`version` required): `validate`, and a JSON round trip
+ * (`toJSON` / `parse`).
+ */
+export const compressConfig = versionedConfig<CompressConfig>({
+  name: 'compress config',
+  version: COMPRESS_CONFIG_VERSION,
+  versionRequired: true,
+  check: (raw, at) => {
+    rejectUnknownFields(raw, ['steps'], at);
+    const steps = raw.steps;
+    if (!Array.isArray(steps) || steps.length === 0)
+      throw at.field('steps').expected('a non-empty array', steps);
+    return {
+      steps: steps.map((s: unknown, i: number) => checkStep(s, at.field('steps').index(i))),
+    };
+  },
+});
+
 /**
  * Checks a config (e.g. parsed JSON) and returns a clean copy. Every method's options and every
  * layer override are parsed by the method, so errors name the step, layer and field.
  */
 export function validateCompressConfig(raw: unknown): CompressConfig {
-  if (!isPlainObject(raw)) throw new Error('compress config: must be an object');
-  for (const k of Object.keys(raw)) {
-    if (k !== 'version' && k !== 'steps')
-      throw new Error(`compress config: unknown field '${k}' (known: version, steps)`);
-  }
-  if (raw.version !== COMPRESS_CONFIG_VERSION) {
-    throw new Error(
-      `compress config: version must be ${COMPRESS_CONFIG_VERSION}, got ${JSON.stringify(raw.version)}`,
-    );
-  }
-  if (!Array.isArray(raw.steps) || raw.steps.length === 0)
-    throw new Error('compress config: steps must be a non-empty array');
-  const steps = raw.steps.map((s: unknown, i: number): CompressStep => {
-    const where = `compress config: steps[${i}]`;
-    if (!isPlainObject(s)) throw new Error(`${where} must be an object`);
-    for (const k of Object.keys(s)) {
-      if (!STEP_FIELDS.includes(k))
-        throw new Error(`${where}: unknown field '${k}' (known: ${STEP_FIELDS.join(', ')})`);
-    }
-    if (typeof s.method !== 'string') throw new Error(`${where}: method must be a string`);
-    const method = getMethod(s.method);
-    const options = s.options ?? {};
-    if (!isPlainObject(options)) throw new Error(`${where}.options must be an object`);
-    method.parseOptions(options, `${where} (${s.method}) options`);
-    const layers = s.layers ?? {};
-    if (!isPlainObject(layers)) throw new Error(`${where}.layers must be an object of layer names`);
-    const cleanLayers: Record<string, RawOptions | 'skip'> = {};
-    for (const [name, o] of Object.entries(layers)) {
-      if (o === 'skip') cleanLayers[name] = 'skip';
-      else if (isPlainObject(o)) {
-        method.parseOptions({ ...options, ...o }, `${where}.layers.${name}`);
-        cleanLayers[name] = { ...o };
-      } else throw new Error(`${where}.layers.${name} must be 'skip' or an options object`);
-    }
-    return {
-      method: s.method,
-      options: { ...options },
-      ...(Object.keys(cleanLayers).length > 0 ? { layers: cleanLayers } : {}),
-    };
-  });
-  return { version: COMPRESS_CONFIG_VERSION, steps };
+  return compressConfig.validate(raw);
 }
 
 /** A one-step config for a method name (what `--method` on the CLI means). */

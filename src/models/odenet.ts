@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { defaultSeed } from '../engine/seed.js';
+import { defaultSeed } from '../engine/settings.js';
 import { OdeBlock, type SolverSmoothing } from '../ode/ode-block.js';
 import type { OdeActivation, OdeFuncNorm } from '../ode/ode-func.js';
 import type { SolveConfig } from '../ode/solve.js';

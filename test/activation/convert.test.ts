@@ -227,7 +227,7 @@ describe('activation config', () => {
     assert.throws(() => validateActConfig({ perSample: 'yes' as never }), /perSample/);
     assert.throws(
       () => validateActConfig({ mixed: { avgBits: 2, everySteps: 10, perSample: true } as never }),
-      /mixed.perSample/,
+      /mixed: unknown field 'perSample' \(known: avgBits, everySteps\)/,
     );
   });
 });

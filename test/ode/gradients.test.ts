@@ -140,11 +140,16 @@ describe('ODE gradients: backprop, adjoint, IRDM', () => {
         weights: [w1, w2],
         optimizer: opt,
         inputs: [z0],
-        loss: (mark) => {
-          const l = tf.mean(tf.square(odeSolve(mlp, z0, [w1, w2], config))) as tf.Scalar;
-          mark();
-          return l;
-        },
+        run: (mark) =>
+          tf.tidy(() => {
+            const { value, grads } = tf.variableGrads(() => {
+              const l = tf.mean(tf.square(odeSolve(mlp, z0, [w1, w2], config))) as tf.Scalar;
+              mark();
+              return l;
+            }, [w1, w2]);
+            opt.applyGradients(grads);
+            return value;
+          }),
       });
       return r.memory.savedActivationBytes;
     };

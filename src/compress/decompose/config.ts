@@ -1,3 +1,20 @@
+import {
+  boolean,
+  type Check,
+  check,
+  either,
+  integer,
+  list,
+  number,
+  object,
+  oneOf,
+  optional,
+  record,
+  type Shape,
+  type ShapeValue,
+  versionedConfig,
+} from '../../config/index.js';
+
 export const DENSE_METHODS = ['svd', 'ttm'] as const;
 export const CONV_METHODS = ['tucker2', 'cp', 'cp-admm'] as const;
 export const DECOMPOSITION_METHODS = [...DENSE_METHODS, ...CONV_METHODS] as const;
@@ -26,107 +43,64 @@ export interface LayerDecomposition {
 }
 
 export interface DecomposeConfig extends LayerDecomposition {
-  version?: 1;
+  /** DECOMPOSE_CONFIG_VERSION; a config without it is taken as this version. */
+  version?: typeof DECOMPOSE_CONFIG_VERSION;
   /** Per-layer overrides by layer name; a layer listed here is decomposed even if `method` does not apply to its type. */
   layers?: Record<string, LayerDecomposition>;
 }
 
+export const DECOMPOSE_CONFIG_VERSION = 1;
+
 const SIZE_KEYS = ['rank', 'energy', 'ratio', 'maxParams'] as const;
-const LAYER_KEYS = new Set<string>([
-  'method',
-  ...SIZE_KEYS,
-  'bits',
-  'ttmCores',
-  'inFactors',
-  'outFactors',
-  'skip',
-]);
-const TOP_KEYS = new Set<string>([...LAYER_KEYS, 'version', 'layers']);
+const POSITIVE = integer({ min: 1 });
+const FACTORS = optional(list(POSITIVE, { minLength: 2 }));
+const LAYER_FIELDS = {
+  method: optional(oneOf(DECOMPOSITION_METHODS)),
+  rank: optional(
+    either([POSITIVE, list(POSITIVE, { length: 2 })], 'a positive integer or [r_in, r_out]'),
+  ),
+  energy: optional(number({ above: 0, max: 1 })),
+  ratio: optional(number({ above: 0, below: 1 })),
+  maxParams: optional(POSITIVE),
+  bits: optional(integer({ min: 2, max: 8 })),
+  ttmCores: optional(integer({ min: 2, max: 6 })),
+  inFactors: FACTORS,
+  outFactors: FACTORS,
+  skip: optional(boolean()),
+};
 
-function fail(where: string, msg: string): never {
-  throw new Error(`decompose config: ${where}${msg}`);
+/** One layer's settings: the fields, then the rules that join them. */
+function layerSettings<S extends Shape>(shape: S): Check<ShapeValue<S>> {
+  const fields = object(shape);
+  return check('an object', (v, at) => {
+    const s = fields(v, at) as Record<string, unknown>;
+    if ((s.inFactors === undefined) !== (s.outFactors === undefined))
+      throw at.error('give both inFactors and outFactors, or neither');
+    const sizes = SIZE_KEYS.filter((k) => s[k] !== undefined);
+    if (sizes.length > 1)
+      throw at.error(`give only one of rank, energy, ratio, maxParams (got ${sizes.join(', ')})`);
+    return s as ShapeValue<S>;
+  });
 }
 
-function checkLayerSettings(s: Record<string, unknown>, where: string, allowed: Set<string>): void {
-  for (const key of Object.keys(s)) {
-    if (!allowed.has(key)) fail(where, `unknown field '${key}'`);
-  }
-  if (
-    s.method !== undefined &&
-    !(DECOMPOSITION_METHODS as readonly string[]).includes(s.method as string)
-  ) {
-    fail(
-      where,
-      `method must be one of ${DECOMPOSITION_METHODS.join(', ')}, got ${JSON.stringify(s.method)}`,
-    );
-  }
-  const r = s.rank;
-  if (r !== undefined) {
-    const ok =
-      (typeof r === 'number' && Number.isInteger(r) && r >= 1) ||
-      (Array.isArray(r) && r.length === 2 && r.every((x) => Number.isInteger(x) && x >= 1));
-    if (!ok)
-      fail(where, `rank must be a positive integer or [r_in, r_out], got ${JSON.stringify(r)}`);
-  }
-  const e = s.energy;
-  if (e !== undefined && !(typeof e === 'number' && e > 0 && e <= 1)) {
-    fail(where, `energy must be in (0, 1], got ${JSON.stringify(e)}`);
-  }
-  const q = s.ratio;
-  if (q !== undefined && !(typeof q === 'number' && q > 0 && q < 1)) {
-    fail(where, `ratio must be in (0, 1), got ${JSON.stringify(q)}`);
-  }
-  const p = s.maxParams;
-  if (p !== undefined && !(typeof p === 'number' && Number.isInteger(p) && p >= 1)) {
-    fail(where, `maxParams must be a positive integer, got ${JSON.stringify(p)}`);
-  }
-  const b = s.bits;
-  if (b !== undefined && !(typeof b === 'number' && Number.isInteger(b) && b >= 2 && b <= 8)) {
-    fail(where, `bits must be an integer from 2 to 8, got ${JSON.stringify(b)}`);
-  }
-  const c = s.ttmCores;
-  if (c !== undefined && !(typeof c === 'number' && Number.isInteger(c) && c >= 2 && c <= 6)) {
-    fail(where, `ttmCores must be an integer from 2 to 6, got ${JSON.stringify(c)}`);
-  }
-  for (const k of ['inFactors', 'outFactors'] as const) {
-    const f = s[k];
-    if (
-      f !== undefined &&
-      !(Array.isArray(f) && f.length >= 2 && f.every((x) => Number.isInteger(x) && x >= 1))
-    ) {
-      fail(where, `${k} must be a list of at least 2 positive integers, got ${JSON.stringify(f)}`);
-    }
-  }
-  if ((s.inFactors === undefined) !== (s.outFactors === undefined)) {
-    fail(where, 'give both inFactors and outFactors, or neither');
-  }
-  if (s.skip !== undefined && typeof s.skip !== 'boolean')
-    fail(where, `skip must be true or false`);
-  const sizes = SIZE_KEYS.filter((k) => s[k] !== undefined);
-  if (sizes.length > 1)
-    fail(where, `give only one of rank, energy, ratio, maxParams (got ${sizes.join(', ')})`);
-}
+const TOP = layerSettings({
+  ...LAYER_FIELDS,
+  layers: optional(record(layerSettings(LAYER_FIELDS), 'layer name')),
+});
 
-/** Validates a config (plain JSON data) and returns it typed; errors name the field. */
+/**
+ * The versioned decompose config: `validate` (a config without `version` is this version), and a
+ * JSON round trip (`toJSON` / `parse`).
+ */
+export const decomposeConfig = versionedConfig<DecomposeConfig>({
+  name: 'decompose config',
+  version: DECOMPOSE_CONFIG_VERSION,
+  check: (raw, at) => TOP(raw, at) as Omit<DecomposeConfig, 'version'>,
+});
+
+/** Validates a config (plain JSON data) and returns a clean copy, typed; errors name the field. */
 export function validateDecomposeConfig(config: unknown): DecomposeConfig {
-  if (typeof config !== 'object' || config === null || Array.isArray(config)) {
-    fail('', 'must be an object');
-  }
-  const c = config as Record<string, unknown>;
-  if (c.version !== undefined && c.version !== 1)
-    fail('', `unsupported version ${JSON.stringify(c.version)} (expected 1)`);
-  checkLayerSettings(c, '', TOP_KEYS);
-  if (c.layers !== undefined) {
-    if (typeof c.layers !== 'object' || c.layers === null || Array.isArray(c.layers)) {
-      fail('', 'layers must be an object keyed by layer name');
-    }
-    for (const [name, s] of Object.entries(c.layers as Record<string, unknown>)) {
-      if (typeof s !== 'object' || s === null || Array.isArray(s))
-        fail(`layers.${name}: `, 'must be an object');
-      checkLayerSettings(s as Record<string, unknown>, `layers.${name}: `, LAYER_KEYS);
-    }
-  }
-  return c as DecomposeConfig;
+  return decomposeConfig.validate(config);
 }
 
 /** Settings for one layer: the override's size field (if any) replaces the top-level one. */

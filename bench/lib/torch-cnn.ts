@@ -11,7 +11,7 @@ export interface TorchResult {
 }
 
 /**
- * Times the zoo CNN's training step in PyTorch (bench/torch_cnn.py) at `batch` with `threads`
+ * Times the zoo CNN's training step in PyTorch (bench/lib/torch_cnn.py) at `batch` with `threads`
  * threads, or returns the reason it could not run (torch not importable).
  */
 export function torchCnn(batch: number, threads: number, steps = 10): TorchResult | string {

@@ -2,7 +2,7 @@
 
 Same architecture as src/models/cnn.ts: conv3x3(32)-relu, conv3x3(64)-relu, maxpool 2,
 dense(128)-relu, dense(10), softmax cross-entropy, on random 28x28x1 inputs. Prints one JSON line.
-Used by bench/train-step.ts when torch is importable; not a dependency of frugal.
+Used by bench/train-step.ts and bench/parallel-step.ts (through torch-cnn.ts) when torch is importable; not a dependency of frugal.
 """
 
 import argparse

@@ -1,0 +1,24 @@
+/** Command-line settings of a benchmark: `npm run bench:x -- --batch 64 --quick`. */
+
+/** The value after `--name` on the command line, or `fallback` when `--name` is not given. */
+export function argValue(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return fallback;
+  const v = process.argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return v;
+}
+
+/** A numeric `--name <value>`, or `fallback`; anything but a finite number is an error. */
+export function numberArg(name: string, fallback: number): number {
+  const raw = argValue(name, String(fallback));
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v))
+    throw new Error(`--${name} must be a number, got '${raw}'`);
+  return v;
+}
+
+/** Whether the bare flag `--name` is on the command line. */
+export function hasFlag(name: string): boolean {
+  return process.argv.includes(`--${name}`);
+}

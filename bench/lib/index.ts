@@ -1,0 +1,15 @@
+// Helpers the benchmarks share: statistics, interleaved timing, batches, command-line settings,
+// tables, and the results file with its headline. Each benchmark in bench/ imports from here.
+export { argValue, hasFlag, numberArg } from './args.js';
+export { disposeBatch, firstRows, randomBatch } from './batches.js';
+export {
+  type Headline,
+  RESULTS_DIR,
+  type Results,
+  type WriteOptions,
+  writeResultFile,
+  writeResults,
+} from './results.js';
+export { mean, median, upperMedian } from './stats.js';
+export { printTable } from './table.js';
+export { interleavedTimes, type RoundsOptions, type TimedStep } from './timing.js';

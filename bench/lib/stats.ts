@@ -1,0 +1,24 @@
+/** Summary statistics the benchmarks share. */
+
+/** The median: the middle value, or the mean of the two middle values for an even count. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * The upper median: the middle value, or the larger of the two middle values for an even count
+ * (no averaging). The timing benchmarks that report it (act-memory, lowrank, per-sample-bits,
+ * remat, transformer-peak) have always used it; `median` would change their committed figures.
+ */
+export function upperMedian(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  return [...xs].sort((a, b) => a - b)[xs.length >> 1];
+}
+
+/** The arithmetic mean (NaN for no values). */
+export function mean(xs: readonly number[]): number {
+  return xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
+}

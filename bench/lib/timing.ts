@@ -1,0 +1,44 @@
+/** Timing in interleaved rounds: load from other processes on the machine hits every variant alike. */
+
+export interface RoundsOptions {
+  /** Timed rounds. */
+  rounds: number;
+  /** Untimed rounds run first, the same way (compilation, optimizer slots, caches). Default 0. */
+  warmup?: number;
+  /**
+   * Rotate the order: round r (warm-up rounds counted) starts at variant r mod n, so no variant
+   * always runs right after the same other one. Default false: variants in the order given.
+   */
+  rotate?: boolean;
+}
+
+/**
+ * A step to time. When it returns a function, that function runs after the step's clock stops
+ * (to free what the step made without timing the disposal); any other return value is ignored.
+ */
+export type TimedStep = () => unknown;
+
+/**
+ * Runs every step once per round for `warmup + rounds` rounds and returns the milliseconds of the
+ * timed rounds: `times[variant][round]`.
+ */
+export function interleavedTimes(steps: readonly TimedStep[], options: RoundsOptions): number[][] {
+  const { rounds, warmup = 0, rotate = false } = options;
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`interleavedTimes: rounds must be a positive integer, got ${rounds}`);
+  if (!Number.isInteger(warmup) || warmup < 0)
+    throw new Error(`interleavedTimes: warmup must be a non-negative integer, got ${warmup}`);
+  const n = steps.length;
+  const times: number[][] = steps.map(() => []);
+  for (let r = 0; r < warmup + rounds; r++) {
+    for (let k = 0; k < n; k++) {
+      const i = rotate ? (k + r) % n : k;
+      const t0 = performance.now();
+      const after = steps[i]();
+      const ms = performance.now() - t0;
+      if (typeof after === 'function') (after as () => void)();
+      if (r >= warmup) times[i].push(ms);
+    }
+  }
+  return times;
+}

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import {
+  firstRows,
+  interleavedTimes,
+  mean,
+  median,
+  numberArg,
+  randomBatch,
+  upperMedian,
+  writeResults,
+} from '../../bench/lib/index.js';
+import { syntheticClassification } from '../../src/data/synthetic.js';
+import { tempDir } from '../temp-dir.js';
+
+describe('bench/lib', () => {
+  it('median averages the middle pair; upperMedian takes the upper one', () => {
+    assert.equal(median([3, 1, 2]), 2);
+    assert.equal(median([4, 1, 3, 2]), 2.5);
+    assert.equal(upperMedian([3, 1, 2]), 2);
+    assert.equal(upperMedian([4, 1, 3, 2]), 3);
+    assert.ok(Number.isNaN(median([])));
+    assert.equal(mean([1, 2, 6]), 3);
+    const xs = [3, 1, 2];
+    upperMedian(xs);
+    assert.deepEqual(xs, [3, 1, 2], 'the input is not sorted in place');
+  });
+
+  it('interleavedTimes runs warm-up rounds untimed, in order or rotated, cleanup after the clock', () => {
+    const order: string[] = [];
+    const step = (name: string) => () => {
+      order.push(name);
+      return () => order.push(`free ${name}`);
+    };
+    const times = interleavedTimes([step('a'), step('b'), step('c')], { rounds: 2, warmup: 1 });
+    assert.deepEqual(
+      times.map((t) => t.length),
+      [2, 2, 2],
+    );
+    assert.deepEqual(order.filter((o) => !o.startsWith('free')).join(''), 'abcabcabc');
+    assert.equal(order[1], 'free a', 'the cleanup runs right after its step');
+    order.length = 0;
+    interleavedTimes([step('a'), step('b'), step('c')], { rounds: 3, rotate: true });
+    assert.deepEqual(order.filter((o) => !o.startsWith('free')).join(''), 'abcbcacab');
+    assert.throws(() => interleavedTimes([step('a')], { rounds: 0 }), /rounds must be a positive/);
+  });
+
+  it('writeResults puts bench, date and headline first and writes a non-finite figure as null', () => {
+    const dir = tempDir('frugal-bench-lib-');
+    const warn = console.warn;
+    const warnings: string[] = [];
+    console.warn = (m: string) => warnings.push(m);
+    try {
+      const path = writeResults(
+        'demo',
+        { headline: { speedup: 1.5, missing: Number.NaN }, rows: [1] },
+        { dir, file: 'demo-x2' },
+      );
+      const back = JSON.parse(readFileSync(path, 'utf8'));
+      assert.deepEqual(Object.keys(back), ['bench', 'date', 'headline', 'rows']);
+      assert.equal(back.bench, 'demo');
+      assert.deepEqual(back.headline, { speedup: 1.5, missing: null });
+      assert.match(path, /demo-x2\.json$/);
+    } finally {
+      console.warn = warn;
+    }
+    assert.deepEqual(warnings, ['demo: headline.missing is NaN, written as null']);
+  });
+
+  it('numberArg reads --name <value> and rejects a value that is not a number', () => {
+    const argv = process.argv;
+    try {
+      process.argv = ['node', 'x.ts', '--batch', '16', '--steps', 'many'];
+      assert.equal(numberArg('batch', 32), 16);
+      assert.equal(numberArg('other', 7), 7);
+      assert.throws(() => numberArg('steps', 3), /--steps must be a number, got 'many'/);
+      process.argv = ['node', 'x.ts', '--batch'];
+      assert.throws(() => numberArg('batch', 3), /--batch needs a value/);
+    } finally {
+      process.argv = argv;
+    }
+  });
+
+  it('randomBatch is seeded; firstRows takes training rows in order, wrapping', async () => {
+    await tf.setBackend('cpu');
+    const a = randomBatch([2, 3], 4, 7);
+    const b = randomBatch([2, 3], 4, 7);
+    assert.deepEqual(a.xs.shape, [4, 2, 3]);
+    assert.deepEqual(a.xs.dataSync(), b.xs.dataSync());
+    assert.deepEqual(a.labels, b.labels);
+    const data = syntheticClassification({
+      sampleShape: [3],
+      numClasses: 2,
+      trainCount: 3,
+      seed: 1,
+    });
+    const rows = firstRows(data, 5);
+    assert.deepEqual(
+      Array.from(rows.labels),
+      [0, 1, 2, 0, 1].map((i) => data.train.y[i]),
+    );
+    tf.dispose([a.xs, a.ys, b.xs, b.ys, rows.xs, rows.ys]);
+  });
+});
