@@ -5,6 +5,7 @@
 // path, and the single-stream p90 from the MLPerf-style scenario code.
 // Run: npm run bench:inference  (BENCH_QUICK=1 for a smoke run)
 import * as tf from '@tensorflow/tfjs';
+import { integerKernelUse } from '../src/cli/commands/scenario.js';
 import { renderTable } from '../src/cli/table.js';
 import { setIntegerKernels } from '../src/compress/packed/int-kernel.js';
 import type { KernelCodec } from '../src/compress/packed/kernel-codec.js';
@@ -12,7 +13,6 @@ import { asKernelLayer, packedReplacement } from '../src/compress/packed/layer-k
 import { PackedLayerBase } from '../src/compress/packed/packed-layer-base.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
-import { integerKernelUse } from '../src/inference/command.js';
 import { runScenario, scenarioSettings } from '../src/inference/loadgen.js';
 import { modelSut } from '../src/inference/sut.js';
 import { writeJsonAtomic } from '../src/io/atomic-write.js';

@@ -1,13 +1,13 @@
 import { Command } from 'commander';
 import { ACT_LEVELS } from '../activation/config.js';
 import { RMM_KINDS } from '../activation/rmm.js';
-import { scenarioCommand } from '../inference/command.js';
 import { SCENARIOS } from '../inference/loadgen.js';
 import { ZOO_MODELS } from '../models/zoo.js';
 import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
 import { compressCommand } from './commands/compress.js';
 import { planCommand } from './commands/plan.js';
+import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
 import { addOdeOptions } from './ode-options.js';
 import {

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { refreshFastKernels } from '../kernels/index.js';
-import { defaultSeed, setDefaultSeed } from './settings.js';
+import { backendRegistered, defaultSeed, setDefaultSeed } from './settings.js';
 
 /** Backends frugal is tested on. Any other registered tfjs backend also works with the library. */
 export const KNOWN_BACKENDS = ['cpu', 'wasm'] as const;
@@ -32,7 +31,7 @@ let wasmModule: Promise<WasmModule> | undefined;
 export async function loadWasmBackend(): Promise<WasmModule> {
   wasmModule ??= import('@tensorflow/tfjs-backend-wasm');
   const m = await wasmModule;
-  refreshFastKernels();
+  backendRegistered();
   return m;
 }
 

@@ -69,6 +69,18 @@ export function fastKernelsActive(): boolean {
 }
 
 /** Records the kernels' install state; called by `useFastKernels` / `useStockKernels` only. */
-export function recordFastKernels(installed: boolean): void {
+export function recordFastKernels(installed: boolean, refresh?: () => void): void {
   fastKernels = installed;
+  if (refresh) refreshKernels = refresh;
+}
+
+let refreshKernels: () => void = () => {};
+
+/**
+ * Called by `loadWasmBackend` once a backend registered late (wasm) is there: wraps its kernels if
+ * the fast kernels are installed. (The kernels register the refresh here, so engine/ does not
+ * import kernels/.)
+ */
+export function backendRegistered(): void {
+  refreshKernels();
 }

@@ -14,7 +14,7 @@ const overrides = new KernelOverrides(FAST_KERNELS, FAST_GRADIENTS);
  */
 export function useFastKernels(): void {
   overrides.install();
-  recordFastKernels(overrides.installed);
+  recordFastKernels(overrides.installed, refreshFastKernels);
 }
 
 /** Wraps the kernels of backends registered since `useFastKernels()`, if it is in effect. */

@@ -22,6 +22,8 @@ const NOT_SETTINGS: Record<string, string> = {
   'activation/fork.ts': 'whether the fork kernel is registered yet (once per process)',
   'engine/tape.ts': 'stock gradient functions captured on first use (a cache)',
   'data/mnist.ts': 'the MNIST file once read (a cache)',
+  'engine/backend.ts': 'the wasm backend package once imported (a cache)',
+  'wasm/module.ts': 'the compiled integer-kernel module, or why it failed (a cache)',
 };
 
 function sourceFiles(dir: string): string[] {

@@ -1,14 +1,19 @@
 import type * as tf from '@tensorflow/tfjs';
-import { renderTable } from '../cli/table.js';
-import { PackedLayerBase } from '../compress/packed/packed-layer-base.js';
-import { loadMnist } from '../data/mnist.js';
-import { initEngine } from '../engine/backend.js';
-import { makeRng, normal } from '../engine/random.js';
-import { writeJsonAtomic } from '../io/atomic-write.js';
-import { loadModel } from '../io/model-files.js';
-import { fixed } from '../report/format.js';
-import { runScenario, type ScenarioResult, scenarioSettings } from './loadgen.js';
-import { type AccuracyResult, accuracyRun, modelSut, type SamplePool } from './sut.js';
+import { PackedLayerBase } from '../../compress/packed/packed-layer-base.js';
+import { loadMnist } from '../../data/mnist.js';
+import { initEngine } from '../../engine/backend.js';
+import { makeRng, normal } from '../../engine/random.js';
+import { runScenario, type ScenarioResult, scenarioSettings } from '../../inference/loadgen.js';
+import {
+  type AccuracyResult,
+  accuracyRun,
+  modelSut,
+  type SamplePool,
+} from '../../inference/sut.js';
+import { writeJsonAtomic } from '../../io/atomic-write.js';
+import { loadModel } from '../../io/model-files.js';
+import { fixed } from '../../report/format.js';
+import { renderTable } from '../table.js';
 
 export interface ScenarioCommandOptions {
   scenario: string;
