@@ -1,11 +1,15 @@
 import { showValue } from './show.js';
 
-/** A config error: `config` names the config, `field` the path of the field ('' for the whole). */
+/**
+ * A config error: `config` names the config, `field` the path of the field ('' for the whole);
+ * `expects` is set when the value was of the wrong kind (what the field accepts).
+ */
 export class ConfigError extends Error {
   constructor(
     readonly config: string,
     readonly field: string,
     message: string,
+    readonly expects?: string,
   ) {
     super(message);
     this.name = 'ConfigError';
@@ -59,6 +63,7 @@ export class At {
       this.config,
       this.path,
       `${where} must be ${expects}, got ${showValue(got)}`,
+      expects,
     );
   }
 

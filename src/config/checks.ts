@@ -125,8 +125,10 @@ export function nullable<T>(c: Check<T>): Check<T | null> {
     try {
       return c(v, at);
     } catch (e) {
-      // The value itself is wrong (not a field inside it): say that null would do too.
-      if (e instanceof ConfigError && e.field === at.path) throw at.expected(expects, v);
+      // The value itself is of the wrong kind (not a field inside it, not an unknown field):
+      // say that null would do too.
+      if (e instanceof ConfigError && e.field === at.path && e.expects !== undefined)
+        throw at.expected(expects, v);
       throw e;
     }
   });

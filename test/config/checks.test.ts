@@ -126,6 +126,12 @@ describe('config checks', () => {
       'demo config: f.ratio must be in (0, 1], got 0',
       'an error inside the value keeps its own path',
     );
+    assert.equal(
+      message(rmm, { ratio: 0.5, kind: 'rows' }),
+      "demo config: f: unknown field 'kind' (known: ratio)",
+      'an unknown field inside the value is named as such',
+    );
+    assert.equal(message(rmm, 3), 'demo config: f must be an object or null, got 3');
   });
 
   it('either takes the first check that accepts, else says what it expects', () => {
