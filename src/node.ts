@@ -3,14 +3,21 @@
 export { DATASETS, type DatasetName, type LoadOptions, loadDataset } from './data/load.js';
 export { loadMnist, MNIST_TOTAL, type MnistOptions } from './data/mnist.js';
 export * from './index.js';
-export { writeFileAtomic, writeJsonAtomic } from './io/atomic-write.js';
+export {
+  type OutputFile,
+  writeFileAtomic,
+  writeFilesAtomic,
+  writeJsonAtomic,
+} from './io/atomic-write.js';
 export {
   fileLoadHandler,
   fileSaveHandler,
   loadModel,
   readModelArtifacts,
+  type SaveModelOptions,
   saveModel,
 } from './io/model-files.js';
+export { checkModelDir, checkOutputFile, isModelDir } from './io/output-paths.js';
 export {
   type PlotPoint,
   type PlotSeries,

@@ -102,7 +102,14 @@ export function buildCli(): Command {
     .option('--test-count <n>', 'test samples', positiveInt)
     .option('--max-steps <n>', 'stop each epoch after n steps (0 = all)', nonNegativeInt, 0)
     .addOption(reportOutOption('runs/train-report.json'))
-    .option('--save <dir>', 'save the trained model (model.json + weights.bin) in this directory')
+    .option(
+      '--save <dir>',
+      'save the trained model (model.json + weights.bin) in this directory: new, empty or holding a model (only those two files are replaced)',
+    )
+    .option(
+      '--overwrite',
+      'with --save: allow a directory that is not empty and holds no model (still only model.json and weights.bin are written; no other file is touched)',
+    )
     .addOption(noProgressOption())
     .option(
       '--baseline',
@@ -250,9 +257,13 @@ export function buildCli(): Command {
       '--config <file>',
       'a versioned JSON config ({version: 1, steps: [...]}) instead of --method',
     )
-    .requiredOption(
+    .option(
       '--out <dir>',
-      'directory for the compressed model.json, weights.bin and report.json',
+      'directory for the compressed model.json, weights.bin and report.json (required; new, empty or holding a model: only those three files are replaced)',
+    )
+    .option(
+      '--overwrite',
+      'allow an --out that is not empty and holds no model, or is the input model directory (still only model.json, weights.bin and report.json are written; no other file is touched)',
     )
     .addOption(datasetOption('evaluate and calibrate on a data set'))
     .addOption(backendOption())

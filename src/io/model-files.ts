@@ -1,55 +1,92 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { type OutputFile, writeFilesAtomic } from './atomic-write.js';
+import { checkModelDir, type ModelDirCheckOptions } from './output-paths.js';
 
 /**
  * Saves and loads tfjs layers models in the standard format (`model.json` + `weights.bin`) on
- * the local file system, with no tfjs-node. Saving writes into a temporary directory and renames
- * it into place, so a failed save leaves no half-written model.
+ * the local file system, with no tfjs-node.
  */
-export function fileSaveHandler(dir: string): tf.io.IOHandler {
+
+export interface SaveModelOptions {
+  /**
+   * Write into a non-empty directory that holds no model. Even then only `model.json` and
+   * `weights.bin` are written (replacing files of those names); no other file is touched.
+   */
+  overwrite?: boolean;
+}
+
+/** The files of a saved model: `model.json` and one weight shard, `weights.bin`. */
+export function modelArtifactsFiles(artifacts: tf.io.ModelArtifacts): OutputFile[] {
+  const weightData = artifacts.weightData
+    ? new Uint8Array(
+        tf.io.concatenateArrayBuffers(
+          Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData],
+        ),
+      )
+    : new Uint8Array(0);
+  const modelJson = {
+    modelTopology: artifacts.modelTopology,
+    format: artifacts.format ?? 'layers-model',
+    generatedBy: artifacts.generatedBy,
+    convertedBy: artifacts.convertedBy ?? null,
+    weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+    ...(artifacts.userDefinedMetadata
+      ? { userDefinedMetadata: artifacts.userDefinedMetadata }
+      : {}),
+  };
+  return [
+    { name: 'weights.bin', data: weightData },
+    { name: 'model.json', data: JSON.stringify(modelJson) },
+  ];
+}
+
+/** The files `saveModel` would write for `model`, in memory (to add more, e.g. a report). */
+export async function modelFiles(model: tf.LayersModel): Promise<OutputFile[]> {
+  let files: OutputFile[] = [];
+  await model.save({
+    save: async (artifacts) => {
+      files = modelArtifactsFiles(artifacts);
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    },
+  });
+  return files;
+}
+
+/**
+ * Writes model files (and any others, such as a report) into `dir` with `writeFilesAtomic`,
+ * after `checkModelDir`: a missing or empty directory or a model directory is fine; another
+ * non-empty directory is refused unless `overwrite`. Only the given files are replaced.
+ */
+export function writeModelDir(
+  dir: string,
+  files: OutputFile[],
+  options: SaveModelOptions & ModelDirCheckOptions = {},
+): void {
+  checkModelDir(dir, options);
+  writeFilesAtomic(dir, files);
+}
+
+/**
+ * An IOHandler that saves to `dir` (see `writeModelDir`): each file is written to a temporary
+ * sibling and renamed into place, so a failed save leaves no half-written file; files in `dir`
+ * other than `model.json` and `weights.bin` are never touched.
+ */
+export function fileSaveHandler(dir: string, options: SaveModelOptions = {}): tf.io.IOHandler {
   return {
     save: async (artifacts: tf.io.ModelArtifacts): Promise<tf.io.SaveResult> => {
-      const target = resolve(dir);
-      const tmp = `${target}.tmp-${process.pid}`;
-      rmSync(tmp, { recursive: true, force: true });
-      mkdirSync(tmp, { recursive: true });
-      try {
-        const weightData = artifacts.weightData
-          ? new Uint8Array(
-              tf.io.concatenateArrayBuffers(
-                Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData],
-              ),
-            )
-          : new Uint8Array(0);
-        const modelJson = {
-          modelTopology: artifacts.modelTopology,
-          format: artifacts.format ?? 'layers-model',
-          generatedBy: artifacts.generatedBy,
-          convertedBy: artifacts.convertedBy ?? null,
-          weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs ?? [] }],
-          ...(artifacts.userDefinedMetadata
-            ? { userDefinedMetadata: artifacts.userDefinedMetadata }
-            : {}),
-        };
-        writeFileSync(join(tmp, 'weights.bin'), weightData);
-        writeFileSync(join(tmp, 'model.json'), JSON.stringify(modelJson));
-        mkdirSync(dirname(target), { recursive: true });
-        rmSync(target, { recursive: true, force: true });
-        renameSync(tmp, target);
-        return {
-          modelArtifactsInfo: {
-            dateSaved: new Date(),
-            modelTopologyType: 'JSON',
-            modelTopologyBytes: JSON.stringify(artifacts.modelTopology).length,
-            weightSpecsBytes: JSON.stringify(artifacts.weightSpecs ?? []).length,
-            weightDataBytes: weightData.byteLength,
-          },
-        };
-      } catch (e) {
-        rmSync(tmp, { recursive: true, force: true });
-        throw e;
-      }
+      const files = modelArtifactsFiles(artifacts);
+      writeModelDir(dir, files, { label: 'saveModel: directory', ...options });
+      return {
+        modelArtifactsInfo: {
+          dateSaved: new Date(),
+          modelTopologyType: 'JSON',
+          modelTopologyBytes: JSON.stringify(artifacts.modelTopology).length,
+          weightSpecsBytes: JSON.stringify(artifacts.weightSpecs ?? []).length,
+          weightDataBytes: (files[0].data as Uint8Array).byteLength,
+        },
+      };
     },
   };
 }
@@ -124,9 +161,18 @@ export function fileLoadHandler(pathOrDir: string): tf.io.IOHandler {
   return { load: async () => readModelArtifacts(pathOrDir) };
 }
 
-/** Saves a layers model to a directory as `model.json` + `weights.bin`. */
-export async function saveModel(model: tf.LayersModel, dir: string): Promise<tf.io.SaveResult> {
-  return model.save(fileSaveHandler(dir));
+/**
+ * Saves a layers model to a directory as `model.json` + `weights.bin`. The directory may be new,
+ * empty or hold a model (whose `model.json` and `weights.bin` are replaced); any other non-empty
+ * directory is refused unless `{ overwrite: true }`. No other file in it is ever touched.
+ */
+export async function saveModel(
+  model: tf.LayersModel,
+  dir: string,
+  options: SaveModelOptions = {},
+): Promise<tf.io.SaveResult> {
+  checkModelDir(dir, { label: 'saveModel: directory', ...options });
+  return model.save(fileSaveHandler(dir, options));
 }
 
 /** Loads a layers model saved by `saveModel` (or any standard tfjs layers model on disk). */

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { type CompressResult, compress } from '../../compress/compress.js';
 import {
@@ -11,8 +11,8 @@ import type { CompressReport, ModelSummary } from '../../compress/report.js';
 import type { ClassificationData } from '../../data/dataset.js';
 import { loadDataset } from '../../data/load.js';
 import { initEngine } from '../../engine/backend.js';
-import { writeJsonAtomic } from '../../io/atomic-write.js';
-import { loadModel, saveModel } from '../../io/model-files.js';
+import { loadModel, modelFiles, writeModelDir } from '../../io/model-files.js';
+import { checkModelDir } from '../../io/output-paths.js';
 import { useFastKernels } from '../../kernels/index.js';
 import { fixed, pct } from '../../report/format.js';
 import { compressProgressBar } from '../compress-progress.js';
@@ -22,6 +22,8 @@ export interface CompressCommandOptions {
   method?: string;
   config?: string;
   out: string;
+  /** Write into a non-empty --out that holds no model, or into the input model's directory. */
+  overwrite?: boolean;
   dataset?: string;
   backend: string;
   seed: number;
@@ -52,6 +54,33 @@ function readConfig(o: CompressCommandOptions): CompressConfig | unknown {
   }
   const methods = (o.method ?? 'int8').split(',').map((m) => m.trim());
   return { version: COMPRESS_CONFIG_VERSION, steps: methods.map((method) => ({ method })) };
+}
+
+/** The directory of a model given as `model.json` or a directory. */
+function modelDirOf(input: string): string {
+  return input.endsWith('.json') ? dirname(input) : input;
+}
+
+function samePath(a: string, b: string): boolean {
+  const real = (p: string) => (existsSync(p) ? realpathSync(p) : resolve(p));
+  return real(a) === real(b);
+}
+
+/** Checks --out before any work: a usable directory, not the input model's unless --overwrite. */
+export function checkCompressOut(input: string, o: CompressCommandOptions): void {
+  if (o.out === undefined)
+    throw new Error(
+      '--out <dir> is required: the directory for the compressed model.json, weights.bin and report.json',
+    );
+  checkModelDir(o.out, {
+    overwrite: o.overwrite,
+    label: '--out',
+    overwriteHint: 'pass --overwrite',
+  });
+  if (!o.overwrite && samePath(modelDirOf(input), o.out))
+    throw new Error(
+      `--out '${o.out}' is the input model's directory: writing there replaces the model being compressed; choose another --out, or pass --overwrite to replace it`,
+    );
 }
 
 function modelFilesBytes(pathOrDir: string): number {
@@ -154,13 +183,15 @@ export function renderCompressTables(r: CompressCommandReport): string {
 
 /**
  * `frugal compress`: loads a model, compresses it by methods or a config file, evaluates before
- * and after, prints the tables, and writes the compressed model and report.json to --out in one
- * rename (nothing is left behind on error).
+ * and after, prints the tables, and writes the compressed model and report.json to --out
+ * (`writeModelDir`: all three files or none; no other file in --out is touched). --out is checked
+ * before any work starts.
  */
 export async function compressCommand(
   input: string,
   o: CompressCommandOptions,
 ): Promise<CompressCommandReport> {
+  checkCompressOut(input, o);
   const config = validateCompressConfig(readConfig(o));
   const engine = await initEngine({ backend: o.backend, seed: o.seed });
   useFastKernels(); // conv gradients for fine-tuning (stock wasm has none)
@@ -183,22 +214,28 @@ export async function compressCommand(
   } finally {
     bar.stop();
   }
-  const target = resolve(o.out);
-  const staging = `${target}.staging-${process.pid}`;
-  rmSync(staging, { recursive: true, force: true });
   try {
-    await saveModel(result.model, staging);
+    const files = await modelFiles(result.model);
     const report: CompressCommandReport = {
       tool: 'frugal compress',
       input,
       backend: engine.backend,
       dataset: data?.name ?? null,
       ...result.report,
-      filesOnDisk: { before: modelFilesBytes(input), after: modelFilesBytes(staging) },
+      filesOnDisk: {
+        before: modelFilesBytes(input),
+        after: files.reduce(
+          (s, f) =>
+            s + (typeof f.data === 'string' ? Buffer.byteLength(f.data) : f.data.byteLength),
+          0,
+        ),
+      },
     };
-    writeJsonAtomic(join(staging, 'report.json'), report);
-    rmSync(target, { recursive: true, force: true });
-    renameSync(staging, target);
+    writeModelDir(
+      o.out,
+      [...files, { name: 'report.json', data: `${JSON.stringify(report, null, 2)}\n` }],
+      { overwrite: o.overwrite, label: '--out', overwriteHint: 'pass --overwrite' },
+    );
     console.log(renderCompressTables(report));
     if (report.restoredLayers.length > 0)
       console.log(
@@ -207,9 +244,6 @@ export async function compressCommand(
     for (const w of report.warnings) console.warn(`warning: ${w}`);
     console.log(`compressed model and report.json written to ${o.out}`);
     return report;
-  } catch (e) {
-    rmSync(staging, { recursive: true, force: true });
-    throw e;
   } finally {
     result.model.dispose();
     model.dispose();

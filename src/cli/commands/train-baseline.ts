@@ -52,6 +52,7 @@ export const TRAIN_OPTION_ROLES = {
   remat: 'feature',
   out: 'output',
   save: 'output',
+  overwrite: 'output',
   baseline: 'output',
   print: 'output',
 } as const satisfies Record<keyof TrainCommandOptions, TrainOptionRole>;

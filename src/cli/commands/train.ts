@@ -8,6 +8,7 @@ import { compressForTraining } from '../../activation/training.js';
 import { loadDataset } from '../../data/load.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { saveModel } from '../../io/model-files.js';
+import { checkModelDir, checkOutputFile } from '../../io/output-paths.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
 import type { RematPlan } from '../../remat/plan-model.js';
 import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
@@ -35,6 +36,8 @@ export interface TrainCommandOptions extends OdeCliOptions {
   maxSteps: number;
   out?: string;
   save?: string;
+  /** With --save: allow a non-empty directory that holds no model (only model.json and weights.bin are written). */
+  overwrite?: boolean;
   progress: boolean;
   /** frugal's fast training kernels (default on; `--no-fast-kernels` turns them off). */
   fastKernels?: boolean;
@@ -151,6 +154,16 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   if (!isZooModel(o.model))
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
   const odenet = odenetOptions(o.model, o);
+  // Output paths are checked before any work, so a bad one fails now, not after training.
+  if (o.out !== undefined) checkOutputFile(o.out, '--out');
+  if (o.save !== undefined)
+    checkModelDir(o.save, {
+      overwrite: o.overwrite,
+      label: '--save',
+      overwriteHint: 'pass --overwrite',
+    });
+  else if (o.overwrite)
+    throw new Error('--overwrite applies to --save: give --save <dir> or drop --overwrite');
   const rematBits = rematTapeBits(o);
   // Under --memory-budget, --act-bits sets the planner's compressed tapes, not compressed layers.
   const actConfig = o.memoryBudget === undefined ? actConfigFromOptions(o) : null;
@@ -261,7 +274,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     console.log(`report written to ${o.out}`);
   }
   if (o.save) {
-    await saveModel(model, o.save);
+    await saveModel(model, o.save, { overwrite: o.overwrite });
     console.log(`model saved to ${o.save}`);
   }
   model.dispose();
