@@ -202,6 +202,10 @@ export async function compressCommand(
     throw new Error(`cannot load model ${input}: ${(e as Error).message}`);
   }
   const data = loadData(o, model);
+  if (data && o.calibrationCount > data.train.count)
+    throw new Error(
+      `--calibration-count ${o.calibrationCount} is larger than the ${data.train.count} training samples of ${data.name}: use ${data.train.count} or less`,
+    );
   const bar = compressProgressBar(o.progress && process.stderr.isTTY === true);
   let result: CompressResult;
   try {

@@ -149,11 +149,38 @@ export function rematTapeBits(
   return { modes: 'joint', compressedBits: [o.actBits] };
 }
 
+/**
+ * Options that would change nothing, or that contradict each other: an error naming them, before
+ * any work (a silent no-op misleads the user about what ran).
+ */
+export function checkTrainOptionsTakeEffect(o: TrainCommandOptions): void {
+  const budget = o.memoryBudget !== undefined;
+  if (o.remat !== undefined && !budget)
+    throw new Error(`--remat ${o.remat} applies to --memory-budget: give a budget or drop --remat`);
+  if (o.rmmKind !== undefined && o.rmm === undefined)
+    throw new Error(
+      `--rmm-kind ${o.rmmKind} applies to --rmm <ratio>: give --rmm or drop --rmm-kind`,
+    );
+  if (o.actBits !== undefined && o.actLevel !== undefined)
+    throw new Error(
+      `--act-bits ${o.actBits} and --act-level ${o.actLevel} both set the saved bits: give one of them`,
+    );
+  if (o.perSampleBits && o.actBits === 32)
+    throw new Error(
+      '--per-sample-bits allocates compressed bits, but --act-bits 32 keeps every sample in float32: drop one',
+    );
+  if (o.baseline && !budget && actConfigFromOptions(o) === null)
+    throw new Error(
+      '--baseline compares with a plain run, but this run is plain already: add --act-* options or --memory-budget, or drop --baseline',
+    );
+}
+
 /** `frugal train`: builds a zoo model, trains it, prints the table, writes the JSON report. */
 export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport> {
   if (!isZooModel(o.model))
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
   const odenet = odenetOptions(o.model, o);
+  checkTrainOptionsTakeEffect(o);
   // Output paths are checked before any work, so a bad one fails now, not after training.
   if (o.out !== undefined) checkOutputFile(o.out, '--out');
   if (o.save !== undefined)
@@ -184,6 +211,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     testCount: o.testCount,
     seed: o.seed,
   });
+  if (o.batch > data.train.count)
+    throw new Error(
+      `--batch ${o.batch} is larger than the ${data.train.count} training samples of ${o.dataset}: use --batch ${data.train.count} or less (or more --train-count)`,
+    );
   let model = buildModel(o.model, {
     inputShape: data.sampleShape,
     numClasses: data.numClasses,
