@@ -23,6 +23,7 @@ const SHAPES: Record<ZooModelName, number[]> = {
   cnn: [28, 28, 1],
   resnet: [28, 28, 1],
   transformer: [28, 28],
+  vit: [28, 28, 1],
 };
 /**
  * Stock cpu conv training takes minutes per batch-64 step: it is timed at batches 1 and 3 (after

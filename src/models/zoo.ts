@@ -1,10 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
+import { buildVit, type VitConfig } from '../transformers/vit.js';
 import { buildCnn, type CnnConfig } from './cnn.js';
 import { buildMlp, type MlpConfig } from './mlp.js';
 import { buildResnet, type ResnetConfig } from './resnet.js';
 import { buildTransformer, type TransformerConfig } from './transformer.js';
 
-export const ZOO_MODELS = ['mlp', 'cnn', 'resnet', 'transformer'] as const;
+export const ZOO_MODELS = ['mlp', 'cnn', 'resnet', 'transformer', 'vit'] as const;
 export type ZooModelName = (typeof ZOO_MODELS)[number];
 
 export interface ZooConfigs {
@@ -12,6 +13,7 @@ export interface ZooConfigs {
   cnn: CnnConfig;
   resnet: ResnetConfig;
   transformer: TransformerConfig;
+  vit: VitConfig;
 }
 
 /** Input layout each zoo model expects: images [h, w, c] or sequences [length, features]. */
@@ -20,6 +22,7 @@ export const ZOO_LAYOUT: Record<ZooModelName, 'image' | 'sequence'> = {
   cnn: 'image',
   resnet: 'image',
   transformer: 'sequence',
+  vit: 'image',
 };
 
 export function isZooModel(name: string): name is ZooModelName {
@@ -37,6 +40,8 @@ export function buildModel<K extends ZooModelName>(name: K, config: ZooConfigs[K
       return buildResnet(config as ResnetConfig);
     case 'transformer':
       return buildTransformer(config as TransformerConfig);
+    case 'vit':
+      return buildVit(config as VitConfig);
     default:
       throw new Error(`Unknown model '${String(name)}': choose one of ${ZOO_MODELS.join(', ')}`);
   }

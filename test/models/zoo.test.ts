@@ -9,6 +9,7 @@ const shapes: Record<ZooModelName, number[]> = {
   cnn: [28, 28, 1],
   resnet: [28, 28, 1],
   transformer: [28, 28],
+  vit: [28, 28, 1],
 };
 
 describe('model zoo', () => {
