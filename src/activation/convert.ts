@@ -205,7 +205,7 @@ export async function compressActivations(
       continue;
     }
     const layer = model.getLayer(name);
-    const input = layer.input as tf.SymbolicTensor | tf.SymbolicTensor[];
+    const input = layer.getInputAt(0) as tf.SymbolicTensor | tf.SymbolicTensor[]; // shared layers: the first use
     const rank = (Array.isArray(input) ? input[0] : input).shape.length;
     const p = plan(from, layer.getConfig(), rank);
     if ('reason' in p) {

@@ -5,6 +5,7 @@ import { ZOO_MODELS } from '../models/zoo.js';
 import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
 import { compressCommand } from './commands/compress.js';
+import { generateCli } from './commands/generate.js';
 import { planCommand } from './commands/plan.js';
 import { trainCommand } from './commands/train.js';
 import {
@@ -222,6 +223,8 @@ export function buildCli(): Command {
     .action(async (input: string, opts) => {
       await compressCommand(input, opts);
     });
+
+  program.addCommand(generateCli());
 
   return program;
 }
