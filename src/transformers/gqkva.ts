@@ -70,7 +70,6 @@ export class GqkvaAttention extends tf.layers.Layer {
   readonly kvGroups: number;
   readonly causal: boolean;
   readonly seed: number | undefined;
-  private readonly qOf: number[];
   private kernels: tf.LayerVariable[] = [];
   private biases: tf.LayerVariable[] = [];
 
@@ -79,7 +78,7 @@ export class GqkvaAttention extends tf.layers.Layer {
     this.numHeads = args.numHeads;
     this.queryGroups = args.queryGroups ?? args.numHeads;
     this.kvGroups = args.kvGroups ?? args.numHeads;
-    this.qOf = headGroups(this.numHeads, this.queryGroups, this.kvGroups).q;
+    checkGroups(this.numHeads, this.queryGroups, this.kvGroups);
     this.causal = args.causal ?? false;
     this.seed = args.seed;
   }
@@ -130,7 +129,7 @@ export class GqkvaAttention extends tf.layers.Layer {
       // [b, groups, l, dh]
       const groups = (t: tf.Tensor, g: number) => t.reshape([b, l, g, dh]).transpose([0, 2, 1, 3]);
       let q = groups(project(0), gq);
-      if (gq !== h) q = tf.gather(q, tf.tensor1d(this.qOf, 'int32'), 1); // [b, h, l, dh]
+      if (gq !== h) q = tf.tile(q, [1, h / gq, 1, 1]); // head i uses query group i mod g_q
       // Heads of one kv group side by side along the query axis: [b, g_kv, per * l, dh].
       const qg = q.reshape([b, gkv, per * l, dh]);
       const k = groups(project(1), gkv);

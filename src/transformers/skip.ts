@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { gatherRows } from './row-gather.js';
 
 /** Checks a SkipViT drop ratio: the fraction of patch tokens that skip, in [0, 1). */
 export function checkDropRatio(ratio: unknown): number {
@@ -92,7 +93,7 @@ export class TokenSkip extends tf.layers.Layer {
     if (kept === n) return tf.clone(x);
     const rows = keptRows(x, kept);
     return tf.tidy(() =>
-      tf.gather(x.reshape([b * n, d]), tf.tensor1d(rows, 'int32')).reshape([b, kept, d]),
+      gatherRows(x.reshape([b * n, d]), tf.tensor1d(rows, 'int32')).reshape([b, kept, d]),
     );
   }
 
@@ -138,12 +139,10 @@ export class TokenRejoin extends tf.layers.Layer {
       pick[r] = b * n + k;
     });
     return tf.tidy(() =>
-      tf
-        .gather(
-          tf.concat([x.reshape([b * n, d]), y.reshape([b * kept, d])], 0),
-          tf.tensor1d(pick, 'int32'),
-        )
-        .reshape([b, n, d]),
+      gatherRows(
+        tf.concat([x.reshape([b * n, d]), y.reshape([b * kept, d])], 0) as tf.Tensor2D,
+        tf.tensor1d(pick, 'int32'),
+      ).reshape([b, n, d]),
     );
   }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { gatherRows } from './row-gather.js';
 
 type Args = { seed?: number; name?: string; trainable?: boolean };
 
@@ -124,7 +125,14 @@ export class TiedEmbedding extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
       const e = this.table!.read() as tf.Tensor2D;
-      if (x.rank === 2) return tf.gather(e, x.toInt());
+      if (x.rank === 2) {
+        const [b, l] = x.shape;
+        return gatherRows(e, x.toInt().reshape([b * l]) as tf.Tensor1D).reshape([
+          b,
+          l,
+          this.dModel,
+        ]);
+      }
       const [b, l, d] = x.shape;
       return tf
         .matMul(x.reshape([b * l, d]) as tf.Tensor2D, e, false, true)

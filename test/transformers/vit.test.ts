@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../../src/activation/convert.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { loadModel, saveModel } from '../../src/io/model-files.js';
+import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { MultiHeadSelfAttention } from '../../src/models/layers/attention.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { planRemat } from '../../src/remat/plan-model.js';
@@ -255,5 +256,42 @@ describe('ViT, GQKVA, SkipViT', () => {
     assert.ok(plan.chain.stages.length > 1);
     const y = plan.forward(x, true);
     assert.ok(maxAbsDiff(y, m.predict(x) as tf.Tensor) < 1e-5);
+  });
+});
+
+describe('gatherRows', () => {
+  it('has the gradient of tf.gather (repeated rows summed) and trains on wasm', async () => {
+    const { gatherRows } = await import('../../src/transformers/row-gather.js');
+    await useBackend('cpu');
+    const x = tf.randomNormal([5, 3], 0, 1, 'float32', 1) as tf.Tensor2D;
+    const idx = tf.tensor1d([4, 0, 4, 2, 4], 'int32');
+    const w = tf.randomNormal([5, 3], 0, 1, 'float32', 2);
+    const f = (g: (a: tf.Tensor2D) => tf.Tensor) =>
+      tf.grad((a: tf.Tensor) =>
+        g(a as tf.Tensor2D)
+          .mul(w)
+          .sum(),
+      )(x);
+    assert.equal(maxAbsDiff(gatherRows(x, idx), tf.gather(x, idx)), 0);
+    assert.ok(
+      maxAbsDiff(
+        f((a) => gatherRows(a, idx)),
+        f((a) => tf.gather(a, idx)),
+      ) < 1e-6,
+    );
+    await useBackend('wasm');
+    useFastKernels(); // stock wasm has no Conv2DBackpropFilter (the patch embedding)
+    const m = buildVit({ ...small, kvGroups: 2, seed: 3, skip: { dropRatio: 0.5, fromBlock: 2 } });
+    const data = syntheticClassification({
+      sampleShape: [8, 8, 1],
+      numClasses: 3,
+      trainCount: 16,
+      testCount: 8,
+      seed: 1,
+    });
+    const r = await train(m, data, { epochs: 1, batchSize: 16, seed: 1, measureMemory: false });
+    assert.ok(Number.isFinite(r.history[0].meanLoss));
+    useStockKernels();
+    await useBackend('cpu');
   });
 });
