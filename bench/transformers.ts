@@ -25,9 +25,9 @@ import {
   type LmTrainOptions,
   lmBatch,
   perplexity,
-  saveLm,
   trainLm,
 } from '../src/transformers/lm.js';
+import { saveLm } from '../src/transformers/lm-files.js';
 import { ByteTokenizer } from '../src/transformers/tokenizer.js';
 import { buildVit, type VitConfig } from '../src/transformers/vit.js';
 
@@ -188,7 +188,11 @@ async function lmPart() {
   const dense = buildGpt(LM);
   fit('dense', dense);
   await saveLm(dense, tok, join(here, '..', 'runs', 'transformers-lm'));
-  const sample = generate(dense, tok, 'The jury said', { maxTokens: 60 });
+  const sample = generate(dense, tok, 'The jury said', {
+    maxTokens: 80,
+    temperature: 0.7,
+    seed: 1,
+  });
   fit('ttmScratch', buildGpt({ ...LM, ttm: TTM }));
   const svd = gptToTtm(dense, TTM);
   const svdPpl = ppl(svd.model);

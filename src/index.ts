@@ -134,3 +134,4 @@ export * from './train/loop.js';
 export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
+export * from './transformers/index.js';

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/dataset.js';
 import { makeRng, type Rng } from '../engine/random.js';
-import { loadModel, saveModel } from '../io/model-files.js';
 import { makeOptimizer } from '../train/optimizer.js';
 import { defaultForward, type ForwardFn, trainStep } from '../train/step.js';
-import { ByteTokenizer } from './tokenizer.js';
+import type { ByteTokenizer } from './tokenizer.js';
 
 /**
  * A language-model batch: ids [B, L] (float32, as the training step feeds them) and one-hot
@@ -215,38 +214,4 @@ export function generate(
     out.push(next);
   }
   return tokenizer.decode(out);
-}
-
-const META_KEY = 'frugalLm';
-
-/** Saves a language model with its tokenizer (in model.json's userDefinedMetadata). */
-export async function saveLm(
-  model: tf.LayersModel,
-  tokenizer: ByteTokenizer,
-  dir: string,
-): Promise<void> {
-  const { vocabSize } = lmShape(model);
-  if (tokenizer.vocabSize !== vocabSize)
-    throw new Error(`the tokenizer has ${tokenizer.vocabSize} tokens, the model ${vocabSize}`);
-  model.setUserDefinedMetadata({ [META_KEY]: { tokenizer: tokenizer.toJSON() } });
-  await saveModel(model, dir);
-}
-
-/** Loads a model saved by `saveLm` and its tokenizer. */
-export async function loadLm(
-  dir: string,
-): Promise<{ model: tf.LayersModel; tokenizer: ByteTokenizer }> {
-  const model = await loadModel(dir);
-  const meta = model.getUserDefinedMetadata() as
-    | Record<string, { tokenizer?: unknown }>
-    | undefined;
-  const lm = meta?.[META_KEY];
-  if (!lm?.tokenizer) {
-    model.dispose();
-    throw new Error(
-      `${dir}: not a frugal language model (model.json has no ${META_KEY} tokenizer metadata; save with saveLm)`,
-    );
-  }
-  lmShape(model);
-  return { model, tokenizer: ByteTokenizer.fromJSON(lm.tokenizer) };
 }

@@ -10,14 +10,8 @@ import { planRemat } from '../../src/remat/plan-model.js';
 import { brownToText, loadBrown } from '../../src/transformers/corpus.js';
 import { distillationLoss, distillStep } from '../../src/transformers/distill.js';
 import { buildGpt, gptConfigOf, gptToTtm, truncateGpt } from '../../src/transformers/gpt.js';
-import {
-  generate,
-  lmBatch,
-  loadLm,
-  perplexity,
-  saveLm,
-  trainLm,
-} from '../../src/transformers/lm.js';
+import { generate, lmBatch, perplexity, trainLm } from '../../src/transformers/lm.js';
+import { loadLm, saveLm } from '../../src/transformers/lm-files.js';
 import { ByteTokenizer } from '../../src/transformers/tokenizer.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 import { tempDir } from '../temp-dir.js';

@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { initEngine } from '../../engine/backend.js';
-import { generate, loadLm } from '../../transformers/lm.js';
+import { generate } from '../../transformers/lm.js';
+import { loadLm } from '../../transformers/lm-files.js';
 import { integer, positiveInt } from '../parse.js';
 import { backendOption } from '../shared-options.js';
 
