@@ -59,7 +59,9 @@ const VIT_TRAIN = {
   maxStepsPerEpoch: QUICK ? 2 : 0,
 };
 const GQKVA = { queryGroups: 2, kvGroups: 2 }; // all pairs: 4 heads from 2 query and 2 kv groups
-const SKIP = { dropRatio: 0.5, fromBlock: 2 };
+// Half the patch tokens skip blocks 3-4 (the headline) and, for comparison, blocks 2-4.
+const SKIP = { dropRatio: 0.5, fromBlock: 3 };
+const SKIP_EARLY = { dropRatio: 0.5, fromBlock: 2 };
 const LM: GptConfig = {
   vocabSize: 96,
   contextLength: 64,
@@ -123,6 +125,7 @@ async function vitPart() {
   await fit('mha', base);
   await fit('gqkva', buildVit({ ...VIT, ...GQKVA }));
   await fit('skipvit', buildVit({ ...VIT, skip: SKIP }));
+  await fit('skipvitFromBlock2', buildVit({ ...VIT, skip: SKIP_EARLY }));
   // GQKVA by head pooling of the trained multi-head ViT, then one epoch of fine-tuning.
   const pooled = await convertToGqkva(base, GQKVA);
   const pooledAcc = evaluate(pooled.model, data).accuracy;
@@ -132,8 +135,13 @@ async function vitPart() {
   const b = data.train;
   const xs = tf.tensor4d(b.x.subarray(0, 64 * 784), [64, 28, 28, 1]);
   const ys = tf.oneHot(tf.tensor1d(b.y.subarray(0, 64), 'int32'), 10).toFloat();
-  const fresh = [buildVit(VIT), buildVit({ ...VIT, ...GQKVA }), buildVit({ ...VIT, skip: SKIP })];
-  const [msBase, msGqkva, msSkip] = compareStepMs(fresh, { xs, ys });
+  const fresh = [
+    buildVit(VIT),
+    buildVit({ ...VIT, ...GQKVA }),
+    buildVit({ ...VIT, skip: SKIP }),
+    buildVit({ ...VIT, skip: SKIP_EARLY }),
+  ];
+  const [msBase, msGqkva, msSkip, msSkipEarly] = compareStepMs(fresh, { xs, ys });
   log(
     `vit step ms: mha ${msBase.toFixed(0)}, gqkva ${msGqkva.toFixed(0)}, skipvit ${msSkip.toFixed(0)}`,
   );
@@ -143,7 +151,16 @@ async function vitPart() {
   return {
     runs,
     pooledBeforeFinetune: r4(pooledAcc),
-    stepMs: { mha: r4(msBase), gqkva: r4(msGqkva), skipvit: r4(msSkip) },
+    stepMs: {
+      mha: r4(msBase),
+      gqkva: r4(msGqkva),
+      skipvit: r4(msSkip),
+      skipvitFromBlock2: r4(msSkipEarly),
+    },
+    skipvitFromBlock2: {
+      throughputGain: r4(msBase / msSkipEarly - 1),
+      dropPts: r4((runs.mha.accuracy - runs.skipvitFromBlock2.accuracy) * 100),
+    },
     compressedActivations: {
       converted: act.converted.length,
       unconverted: act.unconverted.map((u) => `${u.name} (${u.className})`),
@@ -267,6 +284,8 @@ async function main() {
       vitTrain: VIT_TRAIN,
       gqkva: GQKVA,
       skip: SKIP,
+      skipEarly: SKIP_EARLY,
+      distillation: { temperature: 2, alpha: 0.5 },
       lm: LM,
       ttm: TTM,
       lmSteps: LM_STEPS,
