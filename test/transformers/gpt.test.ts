@@ -4,6 +4,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../../src/activation/convert.js';
 import { generateCommand } from '../../src/cli/commands/generate.js';
+import { buildCli } from '../../src/cli/program.js';
 import { ttMatrixToDense } from '../../src/compress/decompose/tt-svd.js';
 import { TtmDense } from '../../src/compress/decompose/ttm-dense.js';
 import { planRemat } from '../../src/remat/plan-model.js';
@@ -120,6 +121,21 @@ describe('GPT language model', () => {
       await assert.rejects(
         generateCommand({ ...opts, model: join(dir, 'none'), prompt: 'a' }),
         /model file not found/,
+      );
+      const cli = buildCli().exitOverride();
+      for (const c of cli.commands) c.exitOverride().configureOutput({ writeErr: () => {} });
+      await cli.parseAsync(
+        ['generate', '--model', out, '--prompt', 'Hi', '--max-tokens', '4', '--backend', 'cpu'],
+        {
+          from: 'user',
+        },
+      );
+      assert.equal(printed[printed.length - 1], `Hi${text}`);
+      await assert.rejects(
+        cli.parseAsync(['generate', '--model', out, '--prompt', 'Hi', '--temperature', '-1'], {
+          from: 'user',
+        }),
+        /expected a number >= 0, got '-1'/,
       );
     } finally {
       console.log = log;
