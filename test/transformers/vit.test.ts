@@ -128,6 +128,10 @@ describe('ViT, GQKVA, SkipViT', () => {
       const back = await loadModel(join(dir, 'm'));
       assert.ok(back.layers.some((l) => l instanceof GqkvaAttention));
       assert.equal(maxAbsDiff(back.predict(x) as tf.Tensor, g.predict(x) as tf.Tensor), 0);
+      const skip = buildVit({ ...small, seed: 3, skip: { dropRatio: 0.5, fromBlock: 2 } });
+      await saveModel(skip, join(dir, 's'));
+      const skipBack = await loadModel(join(dir, 's'));
+      assert.equal(maxAbsDiff(skipBack.predict(x) as tf.Tensor, skip.predict(x) as tf.Tensor), 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
