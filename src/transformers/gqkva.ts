@@ -13,7 +13,7 @@ export interface GqkvaArgs {
   trainable?: boolean;
 }
 
-/** Checks a (heads, g_q, g_kv) triple; returns it. Throws with a message naming the problem. */
+/** Checks a (heads, g_q, g_kv) triple; throws with a message naming the problem. */
 export function checkGroups(h: number, gq: number, gkv: number): void {
   for (const [k, v] of [
     ['numHeads', h],
