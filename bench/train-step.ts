@@ -19,6 +19,7 @@ const SHAPES: Record<ZooModelName, number[]> = {
   resnet: [28, 28, 1],
   transformer: [28, 28],
   odenet: [28, 28, 1],
+  vit: [28, 28, 1],
 };
 /**
  * Stock cpu conv training takes minutes per batch-64 step: it is timed at batches 1 and 3 (after

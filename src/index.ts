@@ -157,3 +157,4 @@ export * from './train/loss.js';
 export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
+export * from './transformers/index.js';

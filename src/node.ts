@@ -25,3 +25,5 @@ export {
   renderSvgPlot,
 } from './report/svg-plot.js';
 export * from './train/parallel/index.js';
+export * from './transformers/corpus.js';
+export * from './transformers/lm-files.js';

@@ -180,7 +180,7 @@ export async function compressActivations(
     const name = layer.name;
     const o = c.overrides[name] ?? {};
     if (o.skip) return keep(unconverted, layer, 'skipped by override');
-    const input = layer.input as tf.SymbolicTensor | tf.SymbolicTensor[];
+    const input = layer.getInputAt(0) as tf.SymbolicTensor | tf.SymbolicTensor[]; // shared layers: the first use
     const rank = (Array.isArray(input) ? input[0] : input).shape.length;
     const p = plan(from, layer.getConfig(), rank);
     if ('reason' in p) return keep(unconverted, layer, p.reason);

@@ -6,6 +6,7 @@ import { ZOO_MODELS } from '../models/zoo.js';
 import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
 import { compressCommand } from './commands/compress.js';
+import { generateCli } from './commands/generate.js';
 import { planCommand } from './commands/plan.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
@@ -275,6 +276,8 @@ export function buildCli(): Command {
     .action(async (input: string, opts) => {
       await compressCommand(input, opts);
     });
+
+  program.addCommand(generateCli());
 
   return program;
 }

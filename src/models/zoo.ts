@@ -4,8 +4,9 @@ import { buildMlp, type MlpConfig } from './mlp.js';
 import { buildOdenet, type OdenetConfig } from './odenet.js';
 import { buildResnet, type ResnetConfig } from './resnet.js';
 import { buildTransformer, type TransformerConfig } from './transformer.js';
+import { buildVit, type VitConfig } from './vit/vit.js';
 
-export const ZOO_MODELS = ['mlp', 'cnn', 'resnet', 'transformer', 'odenet'] as const;
+export const ZOO_MODELS = ['mlp', 'cnn', 'resnet', 'transformer', 'odenet', 'vit'] as const;
 export type ZooModelName = (typeof ZOO_MODELS)[number];
 
 export interface ZooConfigs {
@@ -14,6 +15,7 @@ export interface ZooConfigs {
   resnet: ResnetConfig;
   transformer: TransformerConfig;
   odenet: OdenetConfig;
+  vit: VitConfig;
 }
 
 /** Input layout each zoo model expects: images [h, w, c] or sequences [length, features]. */
@@ -23,6 +25,7 @@ export const ZOO_LAYOUT: Record<ZooModelName, 'image' | 'sequence'> = {
   resnet: 'image',
   transformer: 'sequence',
   odenet: 'image',
+  vit: 'image',
 };
 
 export function isZooModel(name: string): name is ZooModelName {
@@ -42,6 +45,8 @@ export function buildModel<K extends ZooModelName>(name: K, config: ZooConfigs[K
       return buildTransformer(config as TransformerConfig);
     case 'odenet':
       return buildOdenet(config as OdenetConfig);
+    case 'vit':
+      return buildVit(config as VitConfig);
     default:
       throw new Error(`Unknown model '${String(name)}': choose one of ${ZOO_MODELS.join(', ')}`);
   }

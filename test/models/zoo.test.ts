@@ -10,6 +10,7 @@ const shapes: Record<ZooModelName, number[]> = {
   resnet: [28, 28, 1],
   transformer: [28, 28],
   odenet: [28, 28, 1],
+  vit: [28, 28, 1],
 };
 
 describe('model zoo', () => {

