@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
   checkTrainOptionsTakeEffect,
   type TrainCommandOptions,
 } from '../../src/cli/commands/train.js';
+import { tempDir } from '../temp-dir.js';
 import { runCli } from './run-cli.js';
 
 const plain = { model: 'mlp', dataset: 'synthetic' } as TrainCommandOptions;
@@ -58,5 +60,35 @@ describe('train options that would change nothing are errors', () => {
     );
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--batch 64 is larger than the 16 training samples/);
+  });
+});
+
+describe('short runs say why step time is n/a', () => {
+  it('--max-steps 2 prints the reason and no NaN', async () => {
+    const r = await runCli(
+      'train',
+      '--model',
+      'mlp',
+      '--dataset',
+      'synthetic',
+      '--train-count',
+      '256',
+      '--test-count',
+      '64',
+      '--max-steps',
+      '2',
+      '--act-bits',
+      '2',
+      '--baseline',
+      '--backend',
+      'cpu',
+      '--no-progress',
+      '--out',
+      join(tempDir('frugal-short-'), 'r.json'),
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /NaN/);
+    assert.match(r.stdout, /step time n\/a: the first step warms up/);
+    assert.match(r.stdout, /step time n\/a \(too few steps to time\)/);
   });
 });

@@ -298,6 +298,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   if (o.print !== false) {
     const rows = [...(baseline ? [baseline] : []), report];
     console.log(renderTable(TABLE_HEAD, rows.map(tableRow)));
+    const note = unmeasuredNote(report);
+    if (note) console.log(note);
     if (baseline) console.log(comparisonLine(report, baseline));
   }
   if (o.out) {
@@ -365,6 +367,19 @@ function tableRow(r: TrainReport): (string | number)[] {
   ];
 }
 
+/**
+ * Why a run's step time or memory is n/a: the first step warms up, the second is metered for
+ * memory, and only later steps are timed, so runs of 1 or 2 steps have no step time.
+ */
+export function unmeasuredNote(r: TrainReport): string | null {
+  const missing = [
+    !Number.isFinite(r.result.meanStepMs) && 'step time',
+    !r.result.memory && r.result.config.measureMemory && 'memory',
+  ].filter((x): x is string => typeof x === 'string');
+  if (missing.length === 0) return null;
+  return `${missing.join(' and ')} n/a: the first step warms up, the second is metered for memory and only the later ones are timed; this run had too few steps (raise --max-steps to 3 or more)`;
+}
+
 /** One line comparing a run with its plain baseline (same seed, data and schedule). */
 export function comparisonLine(r: TrainReport, base: TrainReport): string {
   const m = r.result.memory;
@@ -379,6 +394,7 @@ export function comparisonLine(r: TrainReport, base: TrainReport): string {
   const acc = (r.result.testAccuracy - base.result.testAccuracy) * 100;
   parts.push(`accuracy ${acc >= 0 ? '+' : ''}${acc.toFixed(2)} points`);
   const time = (r.result.meanStepMs / base.result.meanStepMs - 1) * 100;
-  parts.push(`step time ${time >= 0 ? '+' : ''}${time.toFixed(0)}%`);
+  if (Number.isFinite(time)) parts.push(`step time ${time >= 0 ? '+' : ''}${time.toFixed(0)}%`);
+  else parts.push('step time n/a (too few steps to time)');
   return `vs the plain run: ${parts.join(', ')}`;
 }
