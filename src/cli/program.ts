@@ -10,6 +10,7 @@ import { generateCli } from './commands/generate.js';
 import { planCommand } from './commands/plan.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
+import { writeParseError } from './errors.js';
 import { addOdeOptions } from './ode-options.js';
 import {
   activationBits,
@@ -80,7 +81,8 @@ export function buildCli(): Command {
         'Train zoo models while measuring step time and memory, compress trained models, and benchmark.',
     )
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ outputError: writeParseError });
 
   const trainCmd = program
     .command('train')
