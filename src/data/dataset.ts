@@ -40,12 +40,19 @@ export function sampleSize(shape: number[]): number {
 }
 
 /** Checks a requested sample count against what a source holds, with an error that says both. */
-export function checkCount(what: string, requested: number, available: number): void {
+export function checkCount(
+  what: string,
+  requested: number,
+  available: number,
+  /** What the counts default to, e.g. 'train 8000, test 2000 of the 10000': shown in the error. */
+  defaults?: string,
+): void {
+  const note = defaults ? ` (defaults: ${defaults})` : '';
   if (!Number.isInteger(requested) || requested < 1) {
-    throw new Error(`${what}: sample count must be a positive integer, got ${requested}`);
+    throw new Error(`${what}: sample count must be a positive integer, got ${requested}${note}`);
   }
   if (requested > available) {
-    throw new Error(`${what}: ${requested} samples requested but only ${available} exist`);
+    throw new Error(`${what}: ${requested} samples requested but only ${available} exist${note}`);
   }
 }
 

@@ -46,8 +46,10 @@ export function loadMnist(options: MnistOptions = {}): ClassificationData {
   const trainCount = options.trainCount ?? 8000;
   const testCount = options.testCount ?? 2000;
   const { x, y } = loadPool();
-  checkCount('mnist train', trainCount, y.length);
-  checkCount('mnist test', testCount, y.length);
+  const defaults = `train 8000, test 2000 of the ${y.length}`;
+  checkCount('mnist train', trainCount, y.length, defaults);
+  checkCount('mnist test', testCount, y.length, defaults);
+  checkCount('mnist train+test', trainCount + testCount, y.length, defaults);
   const idx = splitIndices(y.length, trainCount, testCount, options.seed ?? defaultSeed());
   return {
     name: 'mnist',

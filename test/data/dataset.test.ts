@@ -38,6 +38,13 @@ describe('mnist loader', () => {
     assert.throws(() => loadMnist({ trainCount: 0 }), /positive integer/);
   });
 
+  it('count errors show the defaults', () => {
+    assert.throws(
+      () => loadMnist({ trainCount: 9000 }),
+      /11000 samples requested but only 10000 exist \(defaults: train 8000, test 2000 of the 10000\)/,
+    );
+  });
+
   it('gives sequence layout [28, 28] for the Transformer', () => {
     assert.deepEqual(
       loadMnist({ trainCount: 10, testCount: 10, layout: 'sequence' }).sampleShape,
