@@ -20,6 +20,12 @@ export {
 } from './compress/config.js';
 export * from './compress/decompose/index.js';
 export * as linalg from './compress/linalg/index.js';
+// Packed layers run on frugal's wasm integer kernels (cpu, wasm backends) unless switched off.
+export {
+  type IntegerKernelSettings,
+  integerKernelSettings,
+  setIntegerKernels,
+} from './compress/packed/int-kernel.js';
 export * from './compress/packed/kernel-codec.js';
 export {
   asKernelLayer,
