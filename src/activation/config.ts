@@ -10,9 +10,9 @@ import {
   record,
   versionedConfig,
 } from '../config/index.js';
-import { ACTIVATION_BITS, type ActivationBits } from './bits.js';
-import { FEWBIT_BITS, type FewbitBits } from './fewbit-table.js';
-import { RMM_KINDS, type RmmKind } from './rmm.js';
+import { RMM_KINDS, type RmmKind } from './backward/rmm.js';
+import { ACTIVATION_BITS, type ActivationBits } from './codec/bits.js';
+import { FEWBIT_BITS, type FewbitBits } from './codec/fewbit-table.js';
 
 /**
  * Optimisation levels, after ActNN: L0 exact float32 saves (same memory layout, for comparison),

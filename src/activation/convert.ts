@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
-import { normalizeActivation } from './activation-fns.js';
-import type { ActivationBits } from './bits.js';
+import { normalizeActivation } from './codec/activation-fns.js';
+import type { ActivationBits } from './codec/bits.js';
 import { type ActConfig, levelBits, validateActConfig } from './config.js';
 import './layers/index.js';
 import { seedActivationRng } from '../engine/settings.js';

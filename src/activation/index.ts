@@ -6,23 +6,23 @@ export {
   seedActivationRng,
   setBackwardChunkBytes,
 } from '../engine/settings.js';
-export * from './activation-fns.js';
-export * from './auto-precision.js';
-export * from './bit-allocation.js';
-export * from './bits.js';
+export * from './backward/conv-grad.js';
+export * from './backward/rmm.js';
+export * from './codec/activation-fns.js';
+export * from './codec/bits.js';
+export * from './codec/fewbit-table.js';
+export * from './codec/pack.js';
+export * from './codec/quantize.js';
+export * from './codec/quantize-per-sample.js';
+export * from './codec/sample-bits.js';
+export { saveQuantizedPerSample } from './codec/saved-per-sample.js';
 export * from './config.js';
-export * from './conv-grad.js';
 export * from './convert.js';
-export * from './fewbit-table.js';
+export * from './execution/streaming-forward.js';
 export * from './layers/index.js';
 export * from './measure.js';
-export * from './pack.js';
-export * from './quantize.js';
-export * from './quantize-per-sample.js';
+export * from './precision/auto-precision.js';
+export * from './precision/bit-allocation.js';
 export * from './report.js';
-export * from './rmm.js';
-export * from './sample-bits.js';
-export { saveQuantizedPerSample } from './saved-per-sample.js';
-export * from './streaming-forward.js';
 export * from './to-plain.js';
 export * from './training.js';

@@ -3,8 +3,8 @@ import { seedActivationRng } from '../engine/settings.js';
 import type { TaskProgressCallback } from '../train/progress.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
 import { taskReporter } from '../train/task-reporter.js';
-import type { ActivationBits } from './bits.js';
-import type { FewbitBits } from './fewbit-table.js';
+import type { ActivationBits } from './codec/bits.js';
+import type { FewbitBits } from './codec/fewbit-table.js';
 import { CompressedDense } from './layers/compressed-dense.js';
 import { CompressedLayer } from './layers/compressed-layer.js';
 

@@ -3,11 +3,15 @@ import { type ClassificationData, gatherBatch } from '../data/dataset.js';
 import { AUTO_FORWARD_CHUNK_BYTES } from '../engine/settings.js';
 import type { TaskProgressCallback } from '../train/progress.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
-import { AutoPrecision } from './auto-precision.js';
-import { batchDependentLayers, chunkedForward, chunkRowsFor } from './chunked-execution.js';
 import type { ActConfig } from './config.js';
 import { type CompressActivationsResult, compressActivations } from './convert.js';
-import { streamingForward } from './streaming-forward.js';
+import {
+  batchDependentLayers,
+  chunkedForward,
+  chunkRowsFor,
+} from './execution/chunked-execution.js';
+import { streamingForward } from './execution/streaming-forward.js';
+import { AutoPrecision } from './precision/auto-precision.js';
 
 export interface CompressedTraining extends CompressActivationsResult {
   /** Layer-by-layer forward that frees intermediates (pass as `train`'s `forward`). */

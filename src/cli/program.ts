@@ -1,6 +1,6 @@
 import { Command } from 'commander';
+import { RMM_KINDS } from '../activation/backward/rmm.js';
 import { ACT_LEVELS } from '../activation/config.js';
-import { RMM_KINDS } from '../activation/rmm.js';
 import { SCENARIOS } from '../inference/loadgen.js';
 import { ZOO_MODELS } from '../models/zoo.js';
 import { actReportCommand } from './commands/act-report.js';

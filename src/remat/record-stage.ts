@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { PackedBits } from '../activation/bits.js';
+import type { PackedBits } from '../activation/codec/bits.js';
 import { makeRng } from '../engine/random.js';
 import { recordTape, type StageTape } from '../engine/tape.js';
 import type { Stage } from './chain.js';

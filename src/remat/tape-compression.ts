@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { PackedBits } from '../activation/bits.js';
-import { type Saved, saveQuantized } from '../activation/saved.js';
+import type { PackedBits } from '../activation/codec/bits.js';
+import { type Saved, saveQuantized } from '../activation/codec/saved.js';
 import type { Rng } from '../engine/random.js';
 import {
   type BackpropHooks,

@@ -1,7 +1,20 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import type { ActivationBits } from '../../src/activation/bits.js';
+import type { ActivationBits } from '../../src/activation/codec/bits.js';
+import { packCodes, unpackCodeRange } from '../../src/activation/codec/pack.js';
+import {
+  dequantizeGroups,
+  dequantizeSamples,
+  quantizeGroups,
+} from '../../src/activation/codec/quantize.js';
+import {
+  restoreRowsOf,
+  saveExact,
+  savePositiveMask,
+  saveQuantized,
+} from '../../src/activation/codec/saved.js';
+import { rowsPerChunk } from '../../src/activation/execution/row-chunks.js';
 import { CompressedMultiHeadSelfAttention } from '../../src/activation/layers/compressed-attention.js';
 import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
@@ -10,19 +23,6 @@ import { CompressedDepthwiseConv2D } from '../../src/activation/layers/compresse
 import type { CompressedLayer } from '../../src/activation/layers/compressed-layer.js';
 import { CompressedLayerNorm } from '../../src/activation/layers/compressed-layer-norm.js';
 import { CompressedMaxPool2D } from '../../src/activation/layers/compressed-max-pool.js';
-import { packCodes, unpackCodeRange } from '../../src/activation/pack.js';
-import {
-  dequantizeGroups,
-  dequantizeSamples,
-  quantizeGroups,
-} from '../../src/activation/quantize.js';
-import { rowsPerChunk } from '../../src/activation/row-chunks.js';
-import {
-  restoreRowsOf,
-  saveExact,
-  savePositiveMask,
-  saveQuantized,
-} from '../../src/activation/saved.js';
 import { makeRng } from '../../src/engine/random.js';
 import {
   backwardChunkBytes,

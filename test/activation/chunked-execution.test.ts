@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { type ActConfig, validateActConfig } from '../../src/activation/config.js';
 import {
   batchDependentLayers,
   chunkRowsFor,
   widestActivationBytes,
-} from '../../src/activation/chunked-execution.js';
-import { type ActConfig, validateActConfig } from '../../src/activation/config.js';
+} from '../../src/activation/execution/chunked-execution.js';
 import { chunkedMoments } from '../../src/activation/layers/compressed-batch-norm.js';
 import { activationMemory } from '../../src/activation/measure.js';
 import { compressForTraining } from '../../src/activation/training.js';

@@ -6,7 +6,7 @@ import {
   conv2dInputGrad,
   depthwiseFilterGrad,
   depthwiseInputGrad,
-} from '../../src/activation/conv-grad.js';
+} from '../../src/activation/backward/conv-grad.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
 describe('conv2d gradients from forward convolutions', () => {

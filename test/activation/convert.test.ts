@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { quantizingLayers } from '../../src/activation/auto-precision.js';
 import { validateActConfig } from '../../src/activation/config.js';
 import { compressActivations } from '../../src/activation/convert.js';
+import { streamingForward } from '../../src/activation/execution/streaming-forward.js';
 import { activationMemory } from '../../src/activation/measure.js';
+import { quantizingLayers } from '../../src/activation/precision/auto-precision.js';
 import { activationReport } from '../../src/activation/report.js';
-import { streamingForward } from '../../src/activation/streaming-forward.js';
 import { compressForTraining } from '../../src/activation/training.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';

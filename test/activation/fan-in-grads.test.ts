@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { freeSummedGrads, recordInputGrads } from '../../src/activation/fan-in-grads.js';
+import { freeSummedGrads, recordInputGrads } from '../../src/activation/backward/fan-in-grads.js';
 import { CompressedActivation, NoSaveAdd } from '../../src/activation/layers/index.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
 

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { derivativeAt, SMOOTH_ACTIVATIONS } from '../../src/activation/activation-fns.js';
-import { allocateBits, allocationCost } from '../../src/activation/bit-allocation.js';
+import { projectRows } from '../../src/activation/backward/rmm.js';
+import { derivativeAt, SMOOTH_ACTIVATIONS } from '../../src/activation/codec/activation-fns.js';
 import {
   fewbitTable,
   gridMoments,
   intervalCodes,
   optimalSegments,
-} from '../../src/activation/fewbit-table.js';
+} from '../../src/activation/codec/fewbit-table.js';
 import { CompressedDense } from '../../src/activation/layers/compressed-dense.js';
-import { projectRows } from '../../src/activation/rmm.js';
+import { allocateBits, allocationCost } from '../../src/activation/precision/bit-allocation.js';
 import { makeRng } from '../../src/engine/random.js';
 import { seedActivationRng } from '../../src/engine/settings.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';

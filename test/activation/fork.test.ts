@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { fork } from '../../src/activation/fork.js';
+import { fork } from '../../src/activation/execution/fork.js';
 import { CompressedActivation } from '../../src/activation/layers/compressed-activation.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
 import { NoSaveAdd } from '../../src/activation/layers/shape-only.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import type { ActivationBits } from '../../src/activation/bits.js';
+import type { ActivationBits } from '../../src/activation/codec/bits.js';
 import { CompressedActivation } from '../../src/activation/layers/compressed-activation.js';
 import { CompressedMultiHeadSelfAttention } from '../../src/activation/layers/compressed-attention.js';
 import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';

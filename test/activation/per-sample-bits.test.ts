@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { compressActivations } from '../../src/activation/convert.js';
-import { CompressedDense } from '../../src/activation/layers/compressed-dense.js';
-import type { CompressedLayer } from '../../src/activation/layers/compressed-layer.js';
-import { activationMemory } from '../../src/activation/measure.js';
-import { readCodeAt, writeCodeAt } from '../../src/activation/pack.js';
+import { readCodeAt, writeCodeAt } from '../../src/activation/codec/pack.js';
 import {
   allocateSampleGroups,
   dequantizeSampleBits,
   quantizeSampleBitsInto,
-} from '../../src/activation/quantize-per-sample.js';
-import { allocateSampleBits, sampleBitsCost } from '../../src/activation/sample-bits.js';
-import { saveQuantized } from '../../src/activation/saved.js';
-import { streamingForward } from '../../src/activation/streaming-forward.js';
+} from '../../src/activation/codec/quantize-per-sample.js';
+import { allocateSampleBits, sampleBitsCost } from '../../src/activation/codec/sample-bits.js';
+import { saveQuantized } from '../../src/activation/codec/saved.js';
+import { compressActivations } from '../../src/activation/convert.js';
+import { streamingForward } from '../../src/activation/execution/streaming-forward.js';
+import { CompressedDense } from '../../src/activation/layers/compressed-dense.js';
+import type { CompressedLayer } from '../../src/activation/layers/compressed-layer.js';
+import { activationMemory } from '../../src/activation/measure.js';
 import { makeRng } from '../../src/engine/random.js';
 import { seedActivationRng } from '../../src/engine/settings.js';
 import { buildModel } from '../../src/models/zoo.js';

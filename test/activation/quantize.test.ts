@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PACKED_BITS } from '../../src/activation/bits.js';
-import { packCodes, packedWords, unpackCodes } from '../../src/activation/pack.js';
+import { PACKED_BITS } from '../../src/activation/codec/bits.js';
+import { packCodes, packedWords, unpackCodes } from '../../src/activation/codec/pack.js';
 import {
   dequantizeGroups,
   GROUP_SIZE,
   quantizedBytes,
   quantizeGroups,
-} from '../../src/activation/quantize.js';
+} from '../../src/activation/codec/quantize.js';
 import { makeRng, normal } from '../../src/engine/random.js';
 
 function randomValues(n: number, seed: number): Float32Array {

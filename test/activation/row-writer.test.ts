@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { rowWriter } from '../../src/activation/execution/row-writer.js';
 import { CompressedActivation } from '../../src/activation/layers/compressed-activation.js';
 import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
-import { rowWriter } from '../../src/activation/row-writer.js';
 import { backwardChunkBytes, setBackwardChunkBytes } from '../../src/engine/settings.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
 

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, it } from 'node:test';
-import { rowsPerChunk } from '../../src/activation/row-chunks.js';
-import { nextRng } from '../../src/activation/seed.js';
+import { nextRng } from '../../src/activation/codec/seed.js';
+import { rowsPerChunk } from '../../src/activation/execution/row-chunks.js';
 import {
   backwardChunkBytes,
   fastKernelsActive,
@@ -18,8 +18,8 @@ import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
  * changes what frugal computes belongs in src/engine/settings.ts.
  */
 const NOT_SETTINGS: Record<string, string> = {
-  'activation/weight-grad-sink.ts': 'the chunked forward running now (per call)',
-  'activation/fork.ts': 'whether the fork kernel is registered yet (once per process)',
+  'activation/backward/weight-grad-sink.ts': 'the chunked forward running now (per call)',
+  'activation/execution/fork.ts': 'whether the fork kernel is registered yet (once per process)',
   'engine/tape.ts': 'stock gradient functions captured on first use (a cache)',
   'data/mnist.ts': 'the MNIST file once read (a cache)',
   'engine/backend.ts': 'the wasm backend package once imported (a cache)',

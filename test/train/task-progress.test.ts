@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { quantizingLayers } from '../../src/activation/auto-precision.js';
+import { quantizingLayers } from '../../src/activation/precision/auto-precision.js';
 import { activationReport } from '../../src/activation/report.js';
 import { compressForTraining } from '../../src/activation/training.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type ChunkGrads, chunkedBackward } from '../chunked-backward.js';
-import { rowsPerChunk } from '../row-chunks.js';
+import { type ChunkGrads, chunkedBackward } from '../backward/chunked-backward.js';
+import { rowsPerChunk } from '../execution/row-chunks.js';
 
 /** What the attention backward needs: its saved values, each rebuilt a range of samples at a time. */
 export interface AttentionSaved {

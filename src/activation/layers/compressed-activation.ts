@@ -1,12 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
-import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
-import { saveActivationGrad } from '../activation-save.js';
-import { chunkedBackward } from '../chunked-backward.js';
-import { compressedOp } from '../custom-grad.js';
-import { isDonated } from '../donated-inputs.js';
-import { rowsPerChunk } from '../row-chunks.js';
-import { overwriteRows } from '../row-writer.js';
-import { restoreRowsOf, savedBytes, saveList, splitSaved } from '../saved.js';
+import { chunkedBackward } from '../backward/chunked-backward.js';
+import { compressedOp } from '../backward/custom-grad.js';
+import {
+  type ActivationName,
+  applyActivation,
+  normalizeActivation,
+} from '../codec/activation-fns.js';
+import { saveActivationGrad } from '../codec/activation-save.js';
+import { restoreRowsOf, savedBytes, saveList, splitSaved } from '../codec/saved.js';
+import { isDonated } from '../execution/donated-inputs.js';
+import { rowsPerChunk } from '../execution/row-chunks.js';
+import { overwriteRows } from '../execution/row-writer.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedActivationArgs extends CompressedLayerArgs {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { compressedOp } from '../custom-grad.js';
+import { compressedOp } from '../backward/custom-grad.js';
 import {
   restoreChunk,
   type Saved,
@@ -7,7 +7,7 @@ import {
   saveList,
   saveQuantized,
   splitSaved,
-} from '../saved.js';
+} from '../codec/saved.js';
 import { attentionGrads } from './attention-grad.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 

@@ -1,9 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { chunkedBackward } from '../chunked-backward.js';
-import { compressedOp } from '../custom-grad.js';
-import { isDonated } from '../donated-inputs.js';
-import { rowsPerChunk, sliceRows } from '../row-chunks.js';
-import { overwriteRows } from '../row-writer.js';
+import { chunkedBackward } from '../backward/chunked-backward.js';
+import { compressedOp } from '../backward/custom-grad.js';
 import {
   restoreRowsOf,
   type Saved,
@@ -12,7 +9,10 @@ import {
   saveList,
   saveQuantized,
   splitSaved,
-} from '../saved.js';
+} from '../codec/saved.js';
+import { isDonated } from '../execution/donated-inputs.js';
+import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
+import { overwriteRows } from '../execution/row-writer.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedBatchNormArgs extends CompressedLayerArgs {

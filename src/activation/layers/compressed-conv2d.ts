@@ -1,13 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
-import { saveActivationGrad } from '../activation-save.js';
-import { chunkedBackward } from '../chunked-backward.js';
-import { CONV2D_GRADS, type ConvPadding, convChunkGrads } from '../conv-grad.js';
-import { compressedOp } from '../custom-grad.js';
-import { isDonated } from '../donated-inputs.js';
-import { outsideGradient } from '../fused.js';
-import { rowsPerChunk } from '../row-chunks.js';
-import { overwriteRows } from '../row-writer.js';
+import { chunkedBackward } from '../backward/chunked-backward.js';
+import { CONV2D_GRADS, type ConvPadding, convChunkGrads } from '../backward/conv-grad.js';
+import { compressedOp } from '../backward/custom-grad.js';
+import {
+  type ActivationName,
+  applyActivation,
+  normalizeActivation,
+} from '../codec/activation-fns.js';
+import { saveActivationGrad } from '../codec/activation-save.js';
 import {
   restoreRowsOf,
   type Saved,
@@ -15,7 +15,11 @@ import {
   saveList,
   saveQuantized,
   splitSaved,
-} from '../saved.js';
+} from '../codec/saved.js';
+import { isDonated } from '../execution/donated-inputs.js';
+import { outsideGradient } from '../execution/fused.js';
+import { rowsPerChunk } from '../execution/row-chunks.js';
+import { overwriteRows } from '../execution/row-writer.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedConv2DArgs extends CompressedLayerArgs {

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
-import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
-import { type ActivationBackward, saveActivationGrad } from '../activation-save.js';
-import { chunkedBackward } from '../chunked-backward.js';
-import { compressedOp } from '../custom-grad.js';
-import { outsideGradient } from '../fused.js';
-import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../rmm.js';
-import { rowsPerChunk } from '../row-chunks.js';
+import { chunkedBackward } from '../backward/chunked-backward.js';
+import { compressedOp } from '../backward/custom-grad.js';
+import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../backward/rmm.js';
+import {
+  type ActivationName,
+  applyActivation,
+  normalizeActivation,
+} from '../codec/activation-fns.js';
+import { type ActivationBackward, saveActivationGrad } from '../codec/activation-save.js';
 import {
   restoreChunk,
   type Saved,
@@ -14,8 +16,10 @@ import {
   saveList,
   saveQuantized,
   splitSaved,
-} from '../saved.js';
-import { nextSeed } from '../seed.js';
+} from '../codec/saved.js';
+import { nextSeed } from '../codec/seed.js';
+import { outsideGradient } from '../execution/fused.js';
+import { rowsPerChunk } from '../execution/row-chunks.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedDenseArgs extends CompressedLayerArgs {

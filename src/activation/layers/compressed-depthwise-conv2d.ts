@@ -1,10 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
-import { type ActivationName, applyActivation, normalizeActivation } from '../activation-fns.js';
-import { saveActivationGrad } from '../activation-save.js';
-import { chunkedBackward } from '../chunked-backward.js';
-import { type ConvPadding, convChunkGrads, DEPTHWISE_GRADS, padBefore } from '../conv-grad.js';
-import { compressedOp } from '../custom-grad.js';
-import { rowsPerChunk } from '../row-chunks.js';
+import { chunkedBackward } from '../backward/chunked-backward.js';
+import {
+  type ConvPadding,
+  convChunkGrads,
+  DEPTHWISE_GRADS,
+  padBefore,
+} from '../backward/conv-grad.js';
+import { compressedOp } from '../backward/custom-grad.js';
+import {
+  type ActivationName,
+  applyActivation,
+  normalizeActivation,
+} from '../codec/activation-fns.js';
+import { saveActivationGrad } from '../codec/activation-save.js';
 import {
   restoreChunk,
   type Saved,
@@ -12,7 +20,8 @@ import {
   saveList,
   saveQuantized,
   splitSaved,
-} from '../saved.js';
+} from '../codec/saved.js';
+import { rowsPerChunk } from '../execution/row-chunks.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { pair } from './window-args.js';
 

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { compressedOp } from '../custom-grad.js';
-import { scratch } from '../js-memory.js';
-import { codesToTensor, saveCodes } from '../saved.js';
-import { nextRng } from '../seed.js';
+import { compressedOp } from '../backward/custom-grad.js';
+import { scratch } from '../codec/js-memory.js';
+import { codesToTensor, saveCodes } from '../codec/saved.js';
+import { nextRng } from '../codec/seed.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedDropoutArgs extends CompressedLayerArgs {

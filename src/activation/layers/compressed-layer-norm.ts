@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { chunkedBackward } from '../chunked-backward.js';
-import { compressedOp } from '../custom-grad.js';
-import { rowsPerChunk } from '../row-chunks.js';
+import { chunkedBackward } from '../backward/chunked-backward.js';
+import { compressedOp } from '../backward/custom-grad.js';
 import {
   restoreChunk,
   type Saved,
@@ -10,7 +9,8 @@ import {
   saveList,
   saveQuantized,
   splitSaved,
-} from '../saved.js';
+} from '../codec/saved.js';
+import { rowsPerChunk } from '../execution/row-chunks.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 export interface CompressedLayerNormArgs extends CompressedLayerArgs {

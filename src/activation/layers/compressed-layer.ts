@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type ActivationBits, isActivationBits } from '../bits.js';
-import { FEWBIT_BITS, type FewbitBits } from '../fewbit-table.js';
+import { type ActivationBits, isActivationBits } from '../codec/bits.js';
+import { FEWBIT_BITS, type FewbitBits } from '../codec/fewbit-table.js';
 
 /** Compression settings every compressed layer carries (serialized with the layer). */
 export interface CompressionArgs {

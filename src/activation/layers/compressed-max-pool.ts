@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { bitsForCodes } from '../bits.js';
-import { type ConvPadding, padBefore } from '../conv-grad.js';
-import { compressedOp } from '../custom-grad.js';
-import { scratch, tensorFromJs } from '../js-memory.js';
-import { saveCodesOf } from '../saved.js';
+import { type ConvPadding, padBefore } from '../backward/conv-grad.js';
+import { compressedOp } from '../backward/custom-grad.js';
+import { bitsForCodes } from '../codec/bits.js';
+import { scratch, tensorFromJs } from '../codec/js-memory.js';
+import { saveCodesOf } from '../codec/saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { pair } from './window-args.js';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { type ConvPadding, depthwiseInputGrad, padBefore } from '../conv-grad.js';
-import { compressedOp } from '../custom-grad.js';
+import { type ConvPadding, depthwiseInputGrad, padBefore } from '../backward/conv-grad.js';
+import { compressedOp } from '../backward/custom-grad.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { pair } from './window-args.js';
 

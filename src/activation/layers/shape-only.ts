@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { compressedOp } from '../custom-grad.js';
-import { isDonated } from '../donated-inputs.js';
-import { sliceRows } from '../row-chunks.js';
-import { overwriteRows } from '../row-writer.js';
+import { compressedOp } from '../backward/custom-grad.js';
+import { isDonated } from '../execution/donated-inputs.js';
+import { sliceRows } from '../execution/row-chunks.js';
+import { overwriteRows } from '../execution/row-writer.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
 /**

@@ -1,8 +1,8 @@
-import type { ActivationBits } from '../../activation/bits.js';
+import type { RmmKind } from '../../activation/backward/rmm.js';
+import type { ActivationBits } from '../../activation/codec/bits.js';
+import type { FewbitBits } from '../../activation/codec/fewbit-table.js';
 import type { ActLevel } from '../../activation/config.js';
-import type { FewbitBits } from '../../activation/fewbit-table.js';
 import { activationReport, type LayerActivationReport } from '../../activation/report.js';
-import type { RmmKind } from '../../activation/rmm.js';
 import { compressForTraining } from '../../activation/training.js';
 import { gatherBatch } from '../../data/dataset.js';
 import { loadDataset } from '../../data/load.js';

@@ -1,4 +1,4 @@
-import type { ActivationBits } from '../../activation/bits.js';
+import type { ActivationBits } from '../../activation/codec/bits.js';
 import { loadDataset } from '../../data/load.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ActivationBits } from '../../activation/bits.js';
+import type { RmmKind } from '../../activation/backward/rmm.js';
+import type { ActivationBits } from '../../activation/codec/bits.js';
+import type { FewbitBits } from '../../activation/codec/fewbit-table.js';
 import type { ActConfig, ActLevel } from '../../activation/config.js';
 import type { ConvertedLayer, UnconvertedLayer } from '../../activation/convert.js';
-import type { FewbitBits } from '../../activation/fewbit-table.js';
-import type { RmmKind } from '../../activation/rmm.js';
 import { compressForTraining } from '../../activation/training.js';
 import { loadDataset } from '../../data/load.js';
 import { writeJsonAtomic } from '../../io/atomic-write.js';

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { makeRng, normal } from '../engine/random.js';
-import { scratch, tensorFromJs } from './js-memory.js';
+import { makeRng, normal } from '../../engine/random.js';
+import { scratch, tensorFromJs } from '../codec/js-memory.js';
 
 /** Random projections for the randomized-matmul backward. */
 export const RMM_KINDS = ['gaussian', 'rademacher', 'rows'] as const;

@@ -1,4 +1,4 @@
-import { PACKED_BITS, type PackedBits } from './bits.js';
+import { PACKED_BITS, type PackedBits } from '../codec/bits.js';
 
 export interface AllocationItem {
   /** Sensitivity C_i: gradient variance at b bits is about C_i / (2^b - 1)^2. */

@@ -1,4 +1,4 @@
-import type { Rng } from '../engine/random.js';
+import type { Rng } from '../../engine/random.js';
 import type { PackedBits } from './bits.js';
 
 /** Values per quantization group (ActNN): each group has its own min and scale. */

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { backwardChunkBytes } from '../engine/settings.js';
-import { withValues } from './js-memory.js';
+import { backwardChunkBytes } from '../../engine/settings.js';
+import { withValues } from '../codec/js-memory.js';
 
 /**
  * Samples per chunk so that a chunk of a tensor with `bytesPerRow` per sample fits the backward

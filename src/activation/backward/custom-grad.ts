@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { noteGradient, siblingGradient } from '../execution/fork.js';
 import { freeSummedGrads, recordInputGrads } from './fan-in-grads.js';
-import { noteGradient, siblingGradient } from './fork.js';
 import { currentChunk, routeGrads, tapeInputs } from './weight-grad-sink.js';
 
 export interface CompressedOp {

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TaskProgressCallback } from '../train/progress.js';
-import { taskReporter } from '../train/task-reporter.js';
+import type { TaskProgressCallback } from '../../train/progress.js';
+import { taskReporter } from '../../train/task-reporter.js';
+import type { ActivationBits } from '../codec/bits.js';
+import { CompressedActivation } from '../layers/compressed-activation.js';
+import { CompressedDropout } from '../layers/compressed-dropout.js';
+import { CompressedLayer } from '../layers/compressed-layer.js';
+import { CompressedMaxPool2D } from '../layers/compressed-max-pool.js';
 import { allocateBits } from './bit-allocation.js';
-import type { ActivationBits } from './bits.js';
-import { CompressedActivation } from './layers/compressed-activation.js';
-import { CompressedDropout } from './layers/compressed-dropout.js';
-import { CompressedLayer } from './layers/compressed-layer.js';
-import { CompressedMaxPool2D } from './layers/compressed-max-pool.js';
 
 /** Compressed layers whose saved values are quantized (so their bits matter). */
 export function quantizingLayers(model: tf.LayersModel): CompressedLayer[] {

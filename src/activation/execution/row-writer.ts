@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { hostArrays } from '../kernels/host-arrays.js';
+import { hostArrays } from '../../kernels/host-arrays.js';
 import { rowsPerChunk, sliceRows } from './row-chunks.js';
 
 /** Builds a tensor from chunks of rows (leading axis) given in order. */

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { forEachRowChunk } from '../execution/row-chunks.js';
 import type { PackedBits } from './bits.js';
 import { tensorFromJs, withValues } from './js-memory.js';
 import { packCodes, packedWords, unpackCodes } from './pack.js';
@@ -10,7 +11,6 @@ import {
   sampleRangeCosts,
   sampleWordStarts,
 } from './quantize-per-sample.js';
-import { forEachRowChunk } from './row-chunks.js';
 import { allocateSampleBits } from './sample-bits.js';
 import type { Saved } from './saved.js';
 import { nextRng } from './seed.js';

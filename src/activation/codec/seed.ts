@@ -1,5 +1,5 @@
-import { makeRng, type Rng } from '../engine/random.js';
-import { nextActivationSeed } from '../engine/settings.js';
+import { makeRng, type Rng } from '../../engine/random.js';
+import { nextActivationSeed } from '../../engine/settings.js';
 
 // The stream's state is a process-wide setting (engine/settings.ts, `seedActivationRng`).
 

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { Rng } from '../engine/random.js';
+import type { Rng } from '../../engine/random.js';
+import { forEachRowChunk, sliceRows } from '../execution/row-chunks.js';
 import type { ActivationBits, PackedBits } from './bits.js';
 import { scratch, tensorFilledBy, tensorFromJs, withValues } from './js-memory.js';
 import { packCodes, unpackCodeRange, unpackCodes } from './pack.js';
@@ -9,7 +10,6 @@ import {
   type QuantizedGroups,
   quantizeSamplesInto,
 } from './quantize.js';
-import { forEachRowChunk, sliceRows } from './row-chunks.js';
 import { saveQuantizedPerSample } from './saved-per-sample.js';
 import { nextRng } from './seed.js';
 

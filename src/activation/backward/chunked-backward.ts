@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { sliceRows } from './row-chunks.js';
-import { type RowWriter, rowAccumulator, rowWriter } from './row-writer.js';
+import { sliceRows } from '../execution/row-chunks.js';
+import { type RowWriter, rowAccumulator, rowWriter } from '../execution/row-writer.js';
 
 /** What one chunk contributes: its rows of the input gradient and its share of the weight grads. */
 export interface ChunkGrads {

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ForwardFn } from '../train/step.js';
+import type { ForwardFn } from '../../train/step.js';
+import { type ChunkContext, inChunk } from '../backward/weight-grad-sink.js';
 import { outsideGradient } from './fused.js';
 import { sliceRows } from './row-chunks.js';
-import { type ChunkContext, inChunk } from './weight-grad-sink.js';
 
 /** Layer classes whose training forward mixes samples (batch statistics), so chunks would differ. */
 const BATCH_DEPENDENT = /BatchNorm/;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { isRecording } from '../engine/tape.js';
+import { isRecording } from '../../engine/tape.js';
 
 /** Pointwise activations the compressed layers support (tfjs-layers identifiers). */
 export const ACTIVATIONS = [

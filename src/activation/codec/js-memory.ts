@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { externalMemory } from '../report/external-memory.js';
+import { externalMemory } from '../../report/external-memory.js';
 
 /**
  * Quantizing and restoring activations goes through JavaScript arrays. Those arrays are real

@@ -1,4 +1,4 @@
-import type { Rng } from '../engine/random.js';
+import type { Rng } from '../../engine/random.js';
 import { readCodeAt, writeCodeAt } from './pack.js';
 import { checkSampleRange, GROUP_SIZE, groupRange, groupsPerSample } from './quantize.js';
 import { MAX_SAMPLE_BITS } from './sample-bits.js';
