@@ -3,11 +3,11 @@
 // Run: npm run bench:per-sample-bits [-- --backend wasm --batch 32]
 //   (writes bench/results/per-sample-bits.json)
 import * as tf from '@tensorflow/tfjs';
+import { saveQuantized } from '../src/activation/codec/saved.js';
 import { compressActivations } from '../src/activation/convert.js';
+import { streamingForward } from '../src/activation/execution/streaming-forward.js';
 import { activationMemory } from '../src/activation/measure.js';
 import { activationReport } from '../src/activation/report.js';
-import { saveQuantized } from '../src/activation/saved.js';
-import { streamingForward } from '../src/activation/streaming-forward.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
 import { makeRng } from '../src/engine/random.js';

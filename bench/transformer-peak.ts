@@ -4,8 +4,8 @@
 //   (writes bench/results/transformer-peak.json)
 import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../src/activation/convert.js';
+import { streamingForward } from '../src/activation/execution/streaming-forward.js';
 import { activationMemory } from '../src/activation/measure.js';
-import { streamingForward } from '../src/activation/streaming-forward.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
 import { backwardChunkBytes, setBackwardChunkBytes } from '../src/engine/settings.js';
