@@ -1,4 +1,6 @@
-// Public API of compressed-activation training (re-exported by src/index.ts).
+// Public API of compressed-activation training (re-exported by src/index.ts). The codec's
+// primitives (quantize, pack, bit allocation, few-bit tables) are the `actCodec` namespace; the
+// chunked-execution and backward internals are not exported.
 
 export {
   AUTO_FORWARD_CHUNK_BYTES,
@@ -6,23 +8,26 @@ export {
   seedActivationRng,
   setBackwardChunkBytes,
 } from '../engine/settings.js';
-export * from './backward/conv-grad.js';
-export * from './backward/rmm.js';
-export * from './codec/activation-fns.js';
-export * from './codec/bits.js';
-export * from './codec/fewbit-table.js';
-export * from './codec/pack.js';
-export * from './codec/quantize.js';
-export * from './codec/quantize-per-sample.js';
-export * from './codec/sample-bits.js';
-export { saveQuantizedPerSample } from './codec/saved-per-sample.js';
+export { RMM_KINDS, type RmmKind } from './backward/rmm.js';
+export {
+  ACTIVATIONS,
+  type ActivationName,
+  SMOOTH_ACTIVATIONS,
+  type SmoothActivation,
+} from './codec/activation-fns.js';
+export {
+  ACTIVATION_BITS,
+  type ActivationBits,
+  PACKED_BITS,
+  type PackedBits,
+} from './codec/bits.js';
+export { FEWBIT_BITS, type FewbitBits } from './codec/fewbit-table.js';
+export * as actCodec from './codec/index.js';
 export * from './config.js';
 export * from './convert.js';
-export * from './execution/streaming-forward.js';
+export { streamingForward } from './execution/streaming-forward.js';
 export * from './layers/index.js';
 export * from './measure.js';
-export * from './precision/auto-precision.js';
-export * from './precision/bit-allocation.js';
 export * from './report.js';
 export * from './to-plain.js';
 export * from './training.js';

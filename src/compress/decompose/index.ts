@@ -1,25 +1,15 @@
-// Public API of the decomposition toolkit (browser-safe).
+// Public API of decompositions (browser-safe): the model- and layer-level entry points, the
+// versioned config and the TT layer; everything else as the `decomposition` namespace.
 export * from './config.js';
-export * from './cost.js';
-export * from './cp-admm.js';
-export * from './cp-als.js';
-export * from './cp-layers.js';
-export * from './cp-stabilize.js';
-export * from './cp-tensor.js';
-export * from './decompose-layer.js';
-export * from './decompose-model.js';
-export * from './dense-svd.js';
-export * from './factorize.js';
-export * from './layer-info.js';
-export * from './quant-grid.js';
-export * from './rank-resolve.js';
-export * from './rank-rounding.js';
-export * from './rank-select.js';
-export * from './replacement.js';
-export * from './round-config.js';
-export * from './svd-layers.js';
-export * from './tt-svd.js';
-export * from './ttm-dense.js';
-export * from './ttm-layers.js';
-export * from './tucker2.js';
-export * from './tucker2-layers.js';
+export { decomposeLayer, methodFits } from './decompose-layer.js';
+export { type DecomposeReport, type DecomposeResult, decomposeModel } from './decompose-model.js';
+export {
+  type RankCurve,
+  type RankSelection,
+  type SelectRanksOptions,
+  selectRanks,
+} from './rank-select.js';
+export type { LayerReport } from './replacement.js';
+export { type RoundedRank, roundSvdRanksForSpeed } from './round-config.js';
+export * as decomposition from './toolkit.js';
+export { TtmDense, type TtmDenseArgs } from './ttm-dense.js';
