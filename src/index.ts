@@ -104,6 +104,14 @@ export {
 } from './engine/backend.js';
 export { makeRng, normal, permutation, type Rng } from './engine/random.js';
 export { defaultSeed, fastKernelsActive, setDefaultSeed } from './engine/settings.js';
+export {
+  type FrugalFitOptions,
+  type FrugalFitSession,
+  frugalFit,
+  MemoryMeterCallback,
+  type MemoryMeterCallbackOptions,
+  memoryMeterCallback,
+} from './fit/index.js';
 export { FAST_KERNEL_BACKENDS, useFastKernels, useStockKernels } from './kernels/index.js';
 export { buildCnn, type CnnConfig } from './models/cnn.js';
 export { MultiHeadSelfAttention, PositionEmbedding } from './models/layers/attention.js';

@@ -65,6 +65,54 @@ export interface MeteredStep {
   run: (markForwardEnd: () => void) => tf.Scalar;
 }
 
+/** A metered step that has run: its loss tensor, and `finish` to complete its figures. */
+export interface MeteredRun {
+  /** The step's loss (the caller reads and disposes it). */
+  loss: tf.Scalar;
+  /** The step's memory, given the optimizer's slot bytes after the step. */
+  finish(optimizerBytesAfter: number): StepMemory;
+}
+
+/**
+ * The synchronous core of `measureStep`: runs the step under the buffer meter, given the
+ * optimizer's slot bytes before the step (`optimizerStateBytes`, which is async). Used where a
+ * step must run synchronously (a tfjs `model.fit` train function).
+ */
+export function meterStepSync(step: MeteredStep, optimizerBytesBefore: number): MeteredRun {
+  const weightBytes = sumBytes(step.weights);
+  const gradientBytes = sumBytes(step.variables);
+  const inputBytes = sumBytes(step.inputs);
+  const baseline = weightBytes + optimizerBytesBefore + inputBytes;
+  const extBefore = externalMemory.live;
+  externalMemory.resetPeak();
+  const meter = new BufferMeter();
+  let saved = Number.NaN;
+  const mark = () => {
+    const bytes = meter.current + (externalMemory.live - extBefore);
+    if (!(bytes <= saved)) saved = bytes;
+  };
+  const loss = meter.run(() => step.run(mark));
+  if (Number.isNaN(saved)) {
+    loss.dispose();
+    throw new Error('measureStep: the step never called markForwardEnd');
+  }
+  const externalPeakBytes = externalMemory.peak - extBefore;
+  const peakBytes = baseline + meter.peakWithExternal;
+  return {
+    loss,
+    finish: (optimizerBytes) => ({
+      weightBytes,
+      gradientBytes,
+      optimizerBytes,
+      inputBytes,
+      savedActivationBytes: saved,
+      activationBytes: peakBytes - weightBytes - gradientBytes - optimizerBytes - inputBytes,
+      peakBytes,
+      externalPeakBytes,
+    }),
+  };
+}
+
 /**
  * Runs one real training step and reports its memory, counting each tfjs data buffer once (see
  * `BufferMeter`) plus tracked external buffers. The step updates the weights like any other step.
@@ -74,37 +122,8 @@ export interface MeteredStep {
 export async function measureStep(
   step: MeteredStep,
 ): Promise<{ loss: number; memory: StepMemory }> {
-  const weightBytes = sumBytes(step.weights);
-  const gradientBytes = sumBytes(step.variables);
-  const inputBytes = sumBytes(step.inputs);
-  const optimizerBefore = await optimizerStateBytes(step.optimizer);
-  const baseline = weightBytes + optimizerBefore + inputBytes;
-  const extBefore = externalMemory.live;
-  externalMemory.resetPeak();
-  const meter = new BufferMeter();
-  let saved = Number.NaN;
-  const mark = () => {
-    const bytes = meter.current + (externalMemory.live - extBefore);
-    if (!(bytes <= saved)) saved = bytes;
-  };
-  const lossTensor = meter.run(() => step.run(mark));
-  const loss = (await lossTensor.data())[0];
-  lossTensor.dispose();
-  if (Number.isNaN(saved)) throw new Error('measureStep: the step never called markForwardEnd');
-  const optimizerBytes = await optimizerStateBytes(step.optimizer);
-  const externalPeakBytes = externalMemory.peak - extBefore;
-  const peakBytes = baseline + meter.peakWithExternal;
-  return {
-    loss,
-    memory: {
-      weightBytes,
-      gradientBytes,
-      optimizerBytes,
-      inputBytes,
-      savedActivationBytes: saved,
-      activationBytes: peakBytes - weightBytes - gradientBytes - optimizerBytes - inputBytes,
-      peakBytes,
-      externalPeakBytes,
-    },
-  };
+  const run = meterStepSync(step, await optimizerStateBytes(step.optimizer));
+  const loss = (await run.loss.data())[0];
+  run.loss.dispose();
+  return { loss, memory: run.finish(await optimizerStateBytes(step.optimizer)) };
 }
