@@ -164,3 +164,5 @@ export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
 export * from './transformers/index.js';
+// Sparse backward passes: N:M masks for neural gradients (MVUE, approx, magnitude) and layers.
+export * as sparse from './sparse/index.js';
