@@ -10,6 +10,7 @@ export {
   mvueInclusion,
   parseGradSparsity,
 } from './mvue.js';
+export { sparseGradConv2d } from './sparse-grad-conv.js';
 export {
   maskGradient,
   SparseGradDense,
