@@ -153,6 +153,8 @@ export {
   type RewriteResult,
   rewriteModel,
 } from './rewrite/index.js';
+// Sparse backward passes: N:M masks for neural gradients (MVUE, approx, magnitude) and layers.
+export * as sparse from './sparse/index.js';
 export * from './train/benchmark-step.js';
 export * from './train/config.js';
 export * from './train/evaluate.js';
@@ -164,5 +166,3 @@ export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
 export * from './transformers/index.js';
-// Sparse backward passes: N:M masks for neural gradients (MVUE, approx, magnitude) and layers.
-export * as sparse from './sparse/index.js';
