@@ -161,6 +161,8 @@ export {
   type RewriteResult,
   rewriteModel,
 } from './rewrite/index.js';
+// Sparse backward passes: N:M masks for neural gradients (MVUE, approx, magnitude) and layers.
+export * as sparse from './sparse/index.js';
 export * from './train/benchmark-step.js';
 export * from './train/config.js';
 export * from './train/evaluate.js';
