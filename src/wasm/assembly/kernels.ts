@@ -427,3 +427,116 @@ export function conv2d(
 export function conv2dScratchBytes(kp: i32): i32 {
   return CONV_BLOCK * kp * 2 + CONV_BLOCK * 4;
 }
+
+// Activation codec (src/activation/codec/quantize.ts): per-group min/scale quantization with
+// stochastic rounding, 1/2/4/8 bits, groups of 256 values that never straddle two samples. The
+// arithmetic is the JS quantizer's, in float64 (so codes and restored values are bit-identical):
+// per group, a 32-bit linear congruential stream seeded with `seeds[g]` (one draw of the caller's
+// generator per group), its top 24 bits per value as the dither.
+
+const ACT_GROUP: i32 = 256;
+
+/**
+ * Quantizes `samples` x `perSample` float32 values at `x` into packed words (`ACT_GROUP * bits / 32`
+ * per group), mins and scales (float32, one per group), with group `g`'s dither seeded by the
+ * int32 `seeds[g]`. Returns 0, or 1 when a value is NaN or infinite (outputs then incomplete).
+ */
+export function actQuantize(
+  x: i32,
+  samples: i32,
+  perSample: i32,
+  bits: i32,
+  seeds: i32,
+  words: i32,
+  mins: i32,
+  scales: i32,
+): i32 {
+  const gps = (perSample + ACT_GROUP - 1) / ACT_GROUP;
+  const levels = (1 << bits) - 1;
+  const per = 32 / bits;
+  const wordsPerGroup = ACT_GROUP / per;
+  const u24: f64 = 1.0 / 16777216.0;
+  for (let s = 0; s < samples; s++) {
+    const base = s * perSample;
+    for (let g = 0; g < gps; g++) {
+      const start = base + g * ACT_GROUP;
+      const end = min(start + ACT_GROUP, base + perSample);
+      let lo: f64 = Infinity;
+      let hi: f64 = -Infinity;
+      let sum: f64 = 0;
+      for (let i = start; i < end; i++) {
+        const v = <f64>load<f32>(x + (i << 2));
+        sum += v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      if (sum - sum != 0) return 1;
+      const gi = s * gps + g;
+      const scale32 = <f32>((hi - lo) / <f64>levels);
+      const lo32 = <f32>lo;
+      store<f32>(mins + (gi << 2), lo32);
+      store<f32>(scales + (gi << 2), scale32);
+      let w = words + gi * wordsPerGroup * 4;
+      const wEnd = w + wordsPerGroup * 4;
+      if (scale32 == 0) {
+        for (; w < wEnd; w += 4) store<i32>(w, 0);
+        continue;
+      }
+      let state: u32 = <u32>load<i32>(seeds + (gi << 2));
+      const inv: f64 = 1.0 / <f64>scale32;
+      const lo64 = <f64>lo32;
+      let i = start;
+      for (; i < end; w += 4) {
+        const stop = end - i >= per ? 32 : (end - i) * bits;
+        let word: i32 = 0;
+        for (let shift = 0; shift < stop; shift += bits, i++) {
+          state = state * 1664525 + 1013904223;
+          let c = <i32>((<f64>load<f32>(x + (i << 2)) - lo64) * inv + <f64>(state >>> 8) * u24);
+          if (c > levels) c = levels;
+          word |= c << shift;
+        }
+        store<i32>(w, word);
+      }
+      for (; w < wEnd; w += 4) store<i32>(w, 0);
+    }
+  }
+  return 0;
+}
+
+/**
+ * Restores samples `first` .. `first + count - 1` of codes packed by `actQuantize` into `count` x
+ * `perSample` float32 values at `out`: min + code * scale (float64, rounded once).
+ */
+export function actRestore(
+  words: i32,
+  mins: i32,
+  scales: i32,
+  perSample: i32,
+  bits: i32,
+  first: i32,
+  count: i32,
+  out: i32,
+): void {
+  const gps = (perSample + ACT_GROUP - 1) / ACT_GROUP;
+  const per = 32 / bits;
+  const wordsPerGroup = ACT_GROUP / per;
+  const mask = (1 << bits) - 1;
+  for (let s = first; s < first + count; s++) {
+    const base = (s - first) * perSample;
+    for (let g = 0; g < gps; g++) {
+      const gi = s * gps + g;
+      const start = base + g * ACT_GROUP;
+      const end = min(start + ACT_GROUP, base + perSample);
+      const lo = <f64>load<f32>(mins + (gi << 2));
+      const scale = <f64>load<f32>(scales + (gi << 2));
+      let w = words + gi * wordsPerGroup * 4;
+      let i = start;
+      for (; i < end; w += 4) {
+        const word = <u32>load<i32>(w);
+        const stop = min(i + per, end);
+        for (let shift: u32 = 0; i < stop; i++, shift += <u32>bits)
+          store<f32>(out + (i << 2), <f32>(lo + <f64>((word >>> shift) & <u32>mask) * scale));
+      }
+    }
+  }
+}
