@@ -42,6 +42,8 @@ export interface KernelExports {
     mins: number,
     scales: number,
   ): number;
+  actQuantizeSimd: KernelExports['actQuantize'];
+  actRestoreSimd: KernelExports['actRestore'];
   actRestore(
     words: number,
     mins: number,

@@ -49,6 +49,72 @@ describe('wasm activation codec', () => {
       dequantizeSamplesInto(js, 1, 3, oj);
       dequantizeSamplesIntoWasm(js, 1, 3, ow);
       assert.deepEqual(ow, oj);
+      // The SIMD restore (float32, two roundings) is within a few ulps of the exact one.
+      dequantizeSamplesIntoWasm(js, 1, 3, ow, 'simd');
+      for (let i = 0; i < oj.length; i++)
+        assert.ok(Math.abs(ow[i] - oj[i]) <= 4e-7 * 12, `restore ${i}: ${ow[i]} vs ${oj[i]}`);
+    });
+  }
+
+  for (const bits of [1, 2, 4, 8] as const) {
+    it(`${bits}-bit SIMD kernel: same mins and scales, unbiased, the variance of stochastic rounding`, () => {
+      const samples = 2;
+      const perSample = 701;
+      const n = samples * perSample;
+      const x = values(n, 3 + bits);
+      const trials = 200;
+      const js = allocateGroups(samples, perSample, bits);
+      const si = allocateGroups(samples, perSample, bits);
+      const oj = new Float32Array(n);
+      const os = new Float32Array(n);
+      const sum = new Float64Array(n);
+      const sq = new Float64Array(n);
+      const sumJs = new Float64Array(n);
+      for (let t = 0; t < trials; t++) {
+        quantizeSamplesInto(x, js, 0, makeRng(100 + t));
+        quantizeSamplesIntoWasm(x, si, 0, makeRng(100 + t), 'simd');
+        if (t === 0) {
+          assert.deepEqual(si.mins, js.mins);
+          assert.deepEqual(si.scales, js.scales);
+        }
+        dequantizeSamplesInto(js, 0, samples, oj);
+        dequantizeSamplesIntoWasm(si, 0, samples, os, 'simd');
+        for (let i = 0; i < n; i++) {
+          const e = os[i] - x[i];
+          sum[i] += e;
+          sq[i] += e * e;
+          sumJs[i] += oj[i] - x[i];
+        }
+      }
+      // Each restore is lo + floor(t) * s or lo + ceil(t) * s around x; expected variance
+      // f (1 - f) s^2 with f the fractional part of t = (x - lo) / s.
+      let bias = 0;
+      let biasJs = 0;
+      let expectVar = 0;
+      let gotVar = 0;
+      const gps = Math.ceil(perSample / 256);
+      for (let i = 0; i < n; i++) {
+        const gi = Math.floor(i / perSample) * gps + Math.floor((i % perSample) / 256);
+        const s = js.scales[gi];
+        const lo = js.mins[gi];
+        const tt = s === 0 ? 0 : (x[i] - lo) / s;
+        const f = tt - Math.floor(tt);
+        const v = f * (1 - f) * s * s;
+        expectVar += v;
+        const m = sum[i] / trials;
+        gotVar += sq[i] / trials - m * m;
+        bias += sum[i];
+        biasJs += sumJs[i];
+      }
+      // The total bias over n * trials draws: its standard deviation is sqrt(trials * expectVar).
+      const sd = Math.sqrt(trials * expectVar);
+      assert.ok(Math.abs(bias) < 5 * sd, `SIMD bias ${bias} vs sd ${sd}`);
+      assert.ok(Math.abs(biasJs) < 5 * sd, `JS bias ${biasJs} vs sd ${sd}`);
+      const rel = gotVar / expectVar;
+      assert.ok(
+        rel > 0.9 && rel < 1.1,
+        `SIMD variance ${gotVar} vs stochastic rounding's ${expectVar}`,
+      );
     });
   }
 
@@ -59,6 +125,9 @@ describe('wasm activation codec', () => {
     const x = new Float32Array(20).fill(1);
     x[13] = Number.NaN;
     assert.throws(() => quantizeSamplesIntoWasm(x, q, 0, makeRng(1)), /NaN or infinite/);
+    assert.throws(() => quantizeSamplesIntoWasm(x, q, 0, makeRng(1), 'simd'), /NaN or infinite/);
+    x[13] = Number.POSITIVE_INFINITY;
+    assert.throws(() => quantizeSamplesIntoWasm(x, q, 0, makeRng(1), 'simd'), /NaN or infinite/);
     assert.throws(
       () => quantizeSamplesIntoWasm(new Float32Array(15), q, 0, makeRng(1)),
       /whole samples/,

@@ -6,6 +6,13 @@ import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } f
 // arithmetic and the same dither stream (one `rng()` draw per group seeds its LCG), so codes,
 // mins, scales and restored values are bit-identical to the JS path. Inputs and outputs are
 // copied through scratch blocks of the module's heap, released before returning.
+//
+// `kernel: 'simd'` runs the SIMD twins instead: float32 arithmetic four values at a time and a
+// counter-based dither (a hash of the group's seed and the value's index), unbiased with the same
+// variance as the JS path but not the same stream; restored values within 1 ulp of min+code*scale.
+
+/** Which wasm kernel: 'exact' (bit-identical to the JS path) or 'simd' (faster; own stream). */
+export type WasmCodecKernel = 'exact' | 'simd';
 
 /** `quantizeSamplesInto` in wasm: quantizes the whole samples in `values` into `q` from `first`. */
 export function quantizeSamplesIntoWasm(
@@ -13,6 +20,7 @@ export function quantizeSamplesIntoWasm(
   q: QuantizedGroups,
   first: number,
   rng: Rng,
+  kernel: WasmCodecKernel = 'exact',
 ): void {
   const { bits, perSample } = q;
   const samples = values.length / perSample;
@@ -33,7 +41,8 @@ export function quantizeSamplesIntoWasm(
   const mp = heap.alloc(nGroups * 4);
   const cp = heap.alloc(nGroups * 4);
   try {
-    const bad = exports.actQuantize(xp, samples, perSample, bits, sp, wp, mp, cp);
+    const run = kernel === 'simd' ? exports.actQuantizeSimd : exports.actQuantize;
+    const bad = run(xp, samples, perSample, bits, sp, wp, mp, cp);
     if (bad !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
     const buf = heap.bytes().buffer;
     const g0 = first * gps;
@@ -51,6 +60,7 @@ export function dequantizeSamplesIntoWasm(
   first: number,
   count: number,
   out: Float32Array,
+  kernel: WasmCodecKernel = 'exact',
 ): void {
   const { bits, samples, perSample } = q;
   if (out.length !== count * perSample)
@@ -70,7 +80,8 @@ export function dequantizeSamplesIntoWasm(
   const cp = heap.put(q.scales.subarray(g0, g0 + n));
   const op = heap.alloc(out.byteLength);
   try {
-    exports.actRestore(wp, mp, cp, perSample, bits, 0, count, op);
+    const run = kernel === 'simd' ? exports.actRestoreSimd : exports.actRestore;
+    run(wp, mp, cp, perSample, bits, 0, count, op);
     out.set(heap.f32(op, out.length));
   } finally {
     for (const p of [wp, mp, cp, op]) heap.release(p);
