@@ -27,18 +27,22 @@ const rows: { bits: number; path: string; quantizeNs: number; restoreNs: number 
 for (const bits of [1, 2, 4, 8] as const) {
   const qj = allocateGroups(SAMPLES, PER_SAMPLE, bits);
   const qw = allocateGroups(SAMPLES, PER_SAMPLE, bits);
+  const qs = allocateGroups(SAMPLES, PER_SAMPLE, bits);
   const times = interleavedTimes(
     [
       () => quantizeSamplesInto(x, qj, 0, makeRng(1)),
       () => quantizeSamplesIntoWasm(x, qw, 0, makeRng(1)),
       () => dequantizeSamplesInto(qj, 0, SAMPLES, out),
       () => dequantizeSamplesIntoWasm(qw, 0, SAMPLES, out),
+      () => quantizeSamplesIntoWasm(x, qs, 0, makeRng(1), 'simd'),
+      () => dequantizeSamplesIntoWasm(qs, 0, SAMPLES, out, 'simd'),
     ],
     { rounds: ROUNDS, warmup: 3, rotate: true },
   );
   const ns = (t: number[]) => (upperMedian(t) * 1e6) / n;
   rows.push({ bits, path: 'js', quantizeNs: ns(times[0]), restoreNs: ns(times[2]) });
-  rows.push({ bits, path: 'wasm', quantizeNs: ns(times[1]), restoreNs: ns(times[3]) });
+  rows.push({ bits, path: 'wasm exact', quantizeNs: ns(times[1]), restoreNs: ns(times[3]) });
+  rows.push({ bits, path: 'wasm simd', quantizeNs: ns(times[4]), restoreNs: ns(times[5]) });
 }
 printTable(
   `Activation codec, ns per value (${n} values, upper median of ${ROUNDS} rounds)`,
@@ -48,14 +52,16 @@ printTable(
 const at = (bits: number, path: string) => rows.find((w) => w.bits === bits && w.path === path);
 const path = writeResults('act-codec', {
   headline: {
-    quantizeNsPerValue: at(2, 'wasm')?.quantizeNs ?? Number.NaN,
-    restoreNsPerValue: at(2, 'wasm')?.restoreNs ?? Number.NaN,
+    quantizeNsPerValue: at(2, 'wasm simd')?.quantizeNs ?? Number.NaN,
+    restoreNsPerValue: at(2, 'wasm simd')?.restoreNs ?? Number.NaN,
+    quantizeNsPerValueWasmExact: at(2, 'wasm exact')?.quantizeNs ?? Number.NaN,
+    restoreNsPerValueWasmExact: at(2, 'wasm exact')?.restoreNs ?? Number.NaN,
     quantizeNsPerValueJs: at(2, 'js')?.quantizeNs ?? Number.NaN,
     restoreNsPerValueJs: at(2, 'js')?.restoreNs ?? Number.NaN,
   },
   values: n,
   rounds: ROUNDS,
   rows,
-  note: 'Headline: 2 bits. wasm times include copying inputs into and outputs out of the module heap (the wrappers in src/activation/codec/quantize-wasm.ts); the kernels are scalar float64 (bit-identical to the JS path), not yet SIMD.',
+  note: 'Headline: 2 bits. wasm times include copying inputs into and outputs out of the module heap (the wrappers in src/activation/codec/quantize-wasm.ts); wasm exact is scalar float64 with the JS dither stream (bit-identical to the JS path); wasm simd is float32 x4 with a counter-based hash dither (unbiased, same variance, different stream). Headline quantizeNsPerValue/restoreNsPerValue: wasm simd.',
 });
 console.log(`wrote ${path}`);

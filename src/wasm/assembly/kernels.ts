@@ -599,8 +599,8 @@ export function actQuantizeSimd(
       let vsum = f32x4.splat(0);
       for (let i = 0; i < n4; i += 4) {
         const v = v128.load(p0 + (i << 2));
-        vlo = f32x4.min(vlo, v);
-        vhi = f32x4.max(vhi, v);
+        vlo = f32x4.pmin(vlo, v);
+        vhi = f32x4.pmax(vhi, v);
         vsum = f32x4.add(vsum, v);
       }
       let lo: f32 = min(
@@ -622,7 +622,7 @@ export function actQuantizeSimd(
         lo = min(lo, v);
         hi = max(hi, v);
       }
-      // NaN (min/max propagate it) and infinities; a finite sum that overflows is caught too.
+      // NaN and infinities reach the sum (pmin/pmax may skip NaN); an overflowing sum is caught too.
       if (sum - sum != 0 || lo != lo || hi != hi) return 1;
       const gi = s * gps + g;
       const scale = <f32>((<f64>hi - <f64>lo) / <f64>levels);
@@ -646,7 +646,7 @@ export function actQuantizeSimd(
         for (let v = 0; v < vecsPerWord; v++, i += 4) {
           const xv = v128.load(p0 + (i << 2));
           const h = hash4(vseed, i32x4.add(lane, i32x4.splat(i)));
-          const u = f32x4.mul(f32x4.convert_i32x4_u(i32x4.shr_u(h, 8)), vU24);
+          const u = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(h, 8)), vU24);
           let c = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(xv, vlo0), vinv), u));
           c = i32x4.min_s(i32x4.max_s(c, i32x4.splat(0)), vLevels);
           acc = v128.or(acc, i32x4.shl(i32x4.mul(c, laneMul), v * 4 * bits));
@@ -718,7 +718,9 @@ export function actRestoreSimd(
         const word = i32x4.splat(load<i32>(w0 + (k << 2)));
         for (let v = 0; v < vecsPerWord; v++, i += 4) {
           const c = v128.and(i32x4.shr_u(word, v * 4 * bits), laneMask);
-          v128.store(o0 + (i << 2), f32x4.add(vlo, f32x4.mul(f32x4.convert_i32x4_u(c), vmul)));
+          // Below 8 bits every masked lane is positive as int32 (the signed convert is cheaper).
+          const cf = bits < 8 ? f32x4.convert_i32x4_s(c) : f32x4.convert_i32x4_u(c);
+          v128.store(o0 + (i << 2), f32x4.add(vlo, f32x4.mul(cf, vmul)));
         }
       }
       if (i < n) {
