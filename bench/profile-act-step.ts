@@ -8,6 +8,10 @@
 //    quantize / restore / pack, compressed backward JS, tfjs-wasm kernels, fast kernels, other).
 import { Session } from 'node:inspector/promises';
 import * as tf from '@tensorflow/tfjs';
+import {
+  type ActivationCodecKernel,
+  setActivationCodec,
+} from '../src/activation/codec/codec-kernel.js';
 import { compressForTraining } from '../src/activation/training.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
@@ -44,6 +48,7 @@ interface Setup {
   model: tf.LayersModel;
   forward: (x: tf.Tensor, training: boolean) => tf.Tensor;
   optimizer: tf.Optimizer;
+  codec: ActivationCodecKernel;
 }
 const setups: Setup[] = [
   {
@@ -51,12 +56,21 @@ const setups: Setup[] = [
     model: stock,
     forward: (x, training) => stock.apply(x, { training }) as tf.Tensor,
     optimizer: makeOptimizer('adam', 0.002),
+    codec: 'js',
   },
   {
     label: `2-bit (L3, chunks of ${act.chunkRows ?? 'none'})`,
     model: act.model,
     forward: act.forward,
     optimizer: makeOptimizer('adam', 0.002),
+    codec: 'js',
+  },
+  {
+    label: `2-bit, wasm-simd codec`,
+    model: act.model,
+    forward: act.forward,
+    optimizer: makeOptimizer('adam', 0.002),
+    codec: 'wasm-simd',
   },
 ];
 const b = firstRows(data, BATCH);
@@ -68,6 +82,7 @@ function splitStep(s: Setup): [number, number] {
     loss: lossByName('logits'),
     variables: s.model.trainableWeights.map((w) => w.read() as tf.Variable),
   };
+  setActivationCodec(s.codec);
   const t0 = performance.now();
   const g = tf.tidy(() => {
     const r = computeGradients(ctx, b);
@@ -117,7 +132,7 @@ function bucketOf(url: string, fn: string): Bucket {
     if (url.endsWith('/pack.ts')) return 'pack/unpack';
     return 'codec other (saved state, scratch)';
   }
-  if (fn === 'readSync' && url.includes('tfjs-backend-wasm'))
+  if (fn.endsWith('readSync') && url.includes('tfjs-backend-wasm'))
     return 'copies out of tfjs-wasm (readSync)';
   if (url.includes('/src/activation/')) return 'compressed layers + backward (JS)';
   if (url.includes('/src/kernels/')) return 'frugal fast kernels';
@@ -188,6 +203,8 @@ const path = writeResults('profile-act-step', {
     stepOverheadVsStock2bit: stepMs[1] / stepMs[0] - 1,
     plainStepMs: stepMs[0],
     compressedStepMs: stepMs[1],
+    stepOverheadVsStock2bitWasmCodec: stepMs[2] / stepMs[0] - 1,
+    compressedWasmCodecStepMs: stepMs[2],
     compressedForwardBackwardMs: passMs[1],
     plainForwardBackwardMs: passMs[0],
     compressedOptimizerMs: optMs[1],
@@ -216,7 +233,7 @@ const path = writeResults('profile-act-step', {
     selfMsPerStepByPart: breakdown,
     topFunctions,
   },
-  note: 'Step times are upper medians over interleaved rounds (order rotated), one warm-up. The profile is a V8 sampling CPU profile (200 us) of the 2-bit step alone; self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
+  note: 'Step times are upper medians over interleaved rounds (order rotated), one warm-up. The 2-bit rows share one model (the wasm-simd row switches setActivationCodec before its step). The profile is a V8 sampling CPU profile (200 us) of the 2-bit step alone, JS codec; self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
 });
 console.log(`wrote ${path}`);
 disposeBatch(b);
