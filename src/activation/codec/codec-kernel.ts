@@ -38,8 +38,8 @@ export function quantizeChunk(
   rng: Rng,
 ): void {
   if (current === 'js' || !(values instanceof Float32Array))
-    return quantizeSamplesInto(values, q, first, rng);
-  quantizeSamplesIntoWasm(values, q, first, rng, current === 'wasm' ? 'exact' : 'simd');
+    quantizeSamplesInto(values, q, first, rng);
+  else quantizeSamplesIntoWasm(values, q, first, rng, current === 'wasm' ? 'exact' : 'simd');
 }
 
 /** `dequantizeSamplesInto` through the chosen kernel. */
@@ -49,6 +49,6 @@ export function restoreChunk(
   count: number,
   out: Float32Array,
 ): void {
-  if (current === 'js') return dequantizeSamplesInto(q, first, count, out);
-  dequantizeSamplesIntoWasm(q, first, count, out, current === 'wasm' ? 'exact' : 'simd');
+  if (current === 'js') dequantizeSamplesInto(q, first, count, out);
+  else dequantizeSamplesIntoWasm(q, first, count, out, current === 'wasm' ? 'exact' : 'simd');
 }
