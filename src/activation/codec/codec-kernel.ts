@@ -1,17 +1,21 @@
 import type { Rng } from '../../engine/random.js';
+import {
+  type ActivationCodecKernel,
+  activationCodec,
+  recordActivationCodec,
+} from '../../engine/settings.js';
 import { tryWasmKernels } from '../../wasm/module.js';
 import { dequantizeSamplesInto, type QuantizedGroups, quantizeSamplesInto } from './quantize.js';
 import { dequantizeSamplesIntoWasm, quantizeSamplesIntoWasm } from './quantize-wasm.js';
 
+export { type ActivationCodecKernel, activationCodec };
+
 /**
  * Which code quantizes and restores saved activations: 'js' (default; any backend), 'wasm'
  * (frugal's wasm module, bit-identical to 'js'), 'wasm-simd' (the SIMD kernels: unbiased with the
- * same variance, its own dither stream). A process-wide setting, like the activation seed.
+ * same variance, its own dither stream). A process-wide setting (engine/settings.ts).
  */
-export type ActivationCodecKernel = 'js' | 'wasm' | 'wasm-simd';
 const KERNELS: readonly ActivationCodecKernel[] = ['js', 'wasm', 'wasm-simd'];
-
-let current: ActivationCodecKernel = 'js';
 
 /** Chooses the codec kernel; a wasm kernel the engine cannot run is an error here, not later. */
 export function setActivationCodec(kernel: ActivationCodecKernel): void {
@@ -23,11 +27,7 @@ export function setActivationCodec(kernel: ActivationCodecKernel): void {
     throw new Error(
       `setActivationCodec: '${kernel}' needs WebAssembly SIMD, which is missing here`,
     );
-  current = kernel;
-}
-
-export function activationCodec(): ActivationCodecKernel {
-  return current;
+  recordActivationCodec(kernel);
 }
 
 /** `quantizeSamplesInto` through the chosen kernel. */
@@ -37,9 +37,9 @@ export function quantizeChunk(
   first: number,
   rng: Rng,
 ): void {
-  if (current === 'js' || !(values instanceof Float32Array))
-    quantizeSamplesInto(values, q, first, rng);
-  else quantizeSamplesIntoWasm(values, q, first, rng, current === 'wasm' ? 'exact' : 'simd');
+  const k = activationCodec();
+  if (k === 'js' || !(values instanceof Float32Array)) quantizeSamplesInto(values, q, first, rng);
+  else quantizeSamplesIntoWasm(values, q, first, rng, k === 'wasm' ? 'exact' : 'simd');
 }
 
 /** `dequantizeSamplesInto` through the chosen kernel. */
@@ -49,6 +49,7 @@ export function restoreChunk(
   count: number,
   out: Float32Array,
 ): void {
-  if (current === 'js') dequantizeSamplesInto(q, first, count, out);
-  else dequantizeSamplesIntoWasm(q, first, count, out, current === 'wasm' ? 'exact' : 'simd');
+  const k = activationCodec();
+  if (k === 'js') dequantizeSamplesInto(q, first, count, out);
+  else dequantizeSamplesIntoWasm(q, first, count, out, k === 'wasm' ? 'exact' : 'simd');
 }
