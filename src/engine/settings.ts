@@ -11,6 +11,7 @@
  * | backward chunk bytes     | 1 MiB   | `setBackwardChunkBytes`                  | compressed layers' chunked quantize and rebuild   |
  * | auto forward chunk bytes | 2 MiB   | constant                                 | `forwardChunk: 'auto'` of compressed training     |
  * | fast kernels installed   | no      | `useFastKernels` / `useStockKernels`     | `fastKernelsActive` (data-parallel workers copy it) |
+ * | activation codec kernel  | 'js'    | `setActivationCodec` (checks it)         | `saveQuantized`'s quantize and restore            |
  *
  * All of it is per JavaScript realm: a worker thread starts from the defaults.
  */
@@ -62,6 +63,19 @@ export function backwardChunkBytes(): number {
 export const AUTO_FORWARD_CHUNK_BYTES = 2 * 2 ** 20;
 
 let fastKernels = false;
+
+/** Which code quantizes and restores saved activations (see activation/codec/codec-kernel.ts). */
+export type ActivationCodecKernel = 'js' | 'wasm' | 'wasm-simd';
+let codecKernel: ActivationCodecKernel = 'js';
+
+/** Records the codec kernel; `setActivationCodec` validates and calls it. */
+export function recordActivationCodec(kernel: ActivationCodecKernel): void {
+  codecKernel = kernel;
+}
+
+export function activationCodec(): ActivationCodecKernel {
+  return codecKernel;
+}
 
 /** Whether frugal's fast training kernels are registered with tfjs (see `useFastKernels`). */
 export function fastKernelsActive(): boolean {

@@ -32,6 +32,28 @@ export interface KernelExports {
   ): void;
   conv2d(...args: number[]): void;
   conv2dScratchBytes(kp: number): number;
+  actQuantize(
+    x: number,
+    samples: number,
+    perSample: number,
+    bits: number,
+    seeds: number,
+    words: number,
+    mins: number,
+    scales: number,
+  ): number;
+  actQuantizeSimd: KernelExports['actQuantize'];
+  actRestoreSimd: KernelExports['actRestore'];
+  actRestore(
+    words: number,
+    mins: number,
+    scales: number,
+    perSample: number,
+    bits: number,
+    first: number,
+    count: number,
+    out: number,
+  ): void;
 }
 
 /** The instantiated module and the allocator over its memory, shared by every kernel user. */

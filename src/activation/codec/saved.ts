@@ -2,14 +2,10 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../../engine/random.js';
 import { forEachRowChunk, sliceRows } from '../execution/row-chunks.js';
 import type { ActivationBits, PackedBits } from './bits.js';
+import { quantizeChunk, restoreChunk as restoreGroupRows } from './codec-kernel.js';
 import { scratch, tensorFilledBy, tensorFromJs, withValues } from './js-memory.js';
 import { packCodes, unpackCodeRange, unpackCodes } from './pack.js';
-import {
-  allocateGroups,
-  dequantizeSamplesInto,
-  type QuantizedGroups,
-  quantizeSamplesInto,
-} from './quantize.js';
+import { allocateGroups, type QuantizedGroups } from './quantize.js';
 import { saveQuantizedPerSample } from './saved-per-sample.js';
 import { nextRng } from './seed.js';
 
@@ -84,7 +80,7 @@ export function saveQuantized(
   if (perSample && x.rank > 1 && x.shape[0] > 1) return saveQuantizedPerSample(x, bits);
   const shape = x.shape.slice();
   const q = allocateGroups(samplesOf(shape), x.size / samplesOf(shape), bits);
-  forEachRowChunk(x, (v, first) => quantizeSamplesInto(v, q, first, rng));
+  forEachRowChunk(x, (v, first) => quantizeChunk(v, q, first, rng));
   const meta = new Float32Array(q.mins.length * 2);
   meta.set(q.mins, 0);
   meta.set(q.scales, q.mins.length);
@@ -94,7 +90,7 @@ export function saveQuantized(
       withValues(s[0], () =>
         withValues(s[1], () => {
           const q = restoreGroups(s, bits, shape);
-          return tensorFilledBy(shape, (out) => dequantizeSamplesInto(q, 0, q.samples, out));
+          return tensorFilledBy(shape, (out) => restoreGroupRows(q, 0, q.samples, out));
         }),
       ),
     restoreRows: (s, first, count) =>
@@ -102,7 +98,7 @@ export function saveQuantized(
         withValues(s[1], () => {
           const q = restoreGroups(s, bits, shape);
           return tensorFilledBy([count, ...shape.slice(1)], (out) =>
-            dequantizeSamplesInto(q, first, count, out),
+            restoreGroupRows(q, first, count, out),
           );
         }),
       ),

@@ -427,3 +427,307 @@ export function conv2d(
 export function conv2dScratchBytes(kp: i32): i32 {
   return CONV_BLOCK * kp * 2 + CONV_BLOCK * 4;
 }
+
+// Activation codec (src/activation/codec/quantize.ts): per-group min/scale quantization with
+// stochastic rounding, 1/2/4/8 bits, groups of 256 values that never straddle two samples. The
+// arithmetic is the JS quantizer's, in float64 (so codes and restored values are bit-identical):
+// per group, a 32-bit linear congruential stream seeded with `seeds[g]` (one draw of the caller's
+// generator per group), its top 24 bits per value as the dither.
+
+const ACT_GROUP: i32 = 256;
+
+/**
+ * Quantizes `samples` x `perSample` float32 values at `x` into packed words (`ACT_GROUP * bits / 32`
+ * per group), mins and scales (float32, one per group), with group `g`'s dither seeded by the
+ * int32 `seeds[g]`. Returns 0, or 1 when a value is NaN or infinite (outputs then incomplete).
+ */
+export function actQuantize(
+  x: i32,
+  samples: i32,
+  perSample: i32,
+  bits: i32,
+  seeds: i32,
+  words: i32,
+  mins: i32,
+  scales: i32,
+): i32 {
+  const gps = (perSample + ACT_GROUP - 1) / ACT_GROUP;
+  const levels = (1 << bits) - 1;
+  const per = 32 / bits;
+  const wordsPerGroup = ACT_GROUP / per;
+  const u24: f64 = 1.0 / 16777216.0;
+  for (let s = 0; s < samples; s++) {
+    const base = s * perSample;
+    for (let g = 0; g < gps; g++) {
+      const start = base + g * ACT_GROUP;
+      const end = min(start + ACT_GROUP, base + perSample);
+      let lo: f64 = Infinity;
+      let hi: f64 = -Infinity;
+      let sum: f64 = 0;
+      for (let i = start; i < end; i++) {
+        const v = <f64>load<f32>(x + (i << 2));
+        sum += v;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      if (sum - sum != 0) return 1;
+      const gi = s * gps + g;
+      const scale32 = <f32>((hi - lo) / <f64>levels);
+      const lo32 = <f32>lo;
+      store<f32>(mins + (gi << 2), lo32);
+      store<f32>(scales + (gi << 2), scale32);
+      let w = words + gi * wordsPerGroup * 4;
+      const wEnd = w + wordsPerGroup * 4;
+      if (scale32 == 0) {
+        for (; w < wEnd; w += 4) store<i32>(w, 0);
+        continue;
+      }
+      let state: u32 = <u32>load<i32>(seeds + (gi << 2));
+      const inv: f64 = 1.0 / <f64>scale32;
+      const lo64 = <f64>lo32;
+      let i = start;
+      for (; i < end; w += 4) {
+        const stop = end - i >= per ? 32 : (end - i) * bits;
+        let word: i32 = 0;
+        for (let shift = 0; shift < stop; shift += bits, i++) {
+          state = state * 1664525 + 1013904223;
+          let c = <i32>((<f64>load<f32>(x + (i << 2)) - lo64) * inv + <f64>(state >>> 8) * u24);
+          if (c > levels) c = levels;
+          word |= c << shift;
+        }
+        store<i32>(w, word);
+      }
+      for (; w < wEnd; w += 4) store<i32>(w, 0);
+    }
+  }
+  return 0;
+}
+
+/**
+ * Restores samples `first` .. `first + count - 1` of codes packed by `actQuantize` into `count` x
+ * `perSample` float32 values at `out`: min + code * scale (float64, rounded once).
+ */
+export function actRestore(
+  words: i32,
+  mins: i32,
+  scales: i32,
+  perSample: i32,
+  bits: i32,
+  first: i32,
+  count: i32,
+  out: i32,
+): void {
+  const gps = (perSample + ACT_GROUP - 1) / ACT_GROUP;
+  const per = 32 / bits;
+  const wordsPerGroup = ACT_GROUP / per;
+  const mask = (1 << bits) - 1;
+  for (let s = first; s < first + count; s++) {
+    const base = (s - first) * perSample;
+    for (let g = 0; g < gps; g++) {
+      const gi = s * gps + g;
+      const start = base + g * ACT_GROUP;
+      const end = min(start + ACT_GROUP, base + perSample);
+      const lo = <f64>load<f32>(mins + (gi << 2));
+      const scale = <f64>load<f32>(scales + (gi << 2));
+      let w = words + gi * wordsPerGroup * 4;
+      let i = start;
+      for (; i < end; w += 4) {
+        const word = <u32>load<i32>(w);
+        const stop = min(i + per, end);
+        for (let shift: u32 = 0; i < stop; i++, shift += <u32>bits)
+          store<f32>(out + (i << 2), <f32>(lo + <f64>((word >>> shift) & <u32>mask) * scale));
+      }
+    }
+  }
+}
+
+// The SIMD codec: float32 arithmetic four values at a time, with a counter-based dither (a
+// 32-bit integer hash of the group's seed and the value's index in the group), so each value's
+// dither does not depend on the one before. Unbiased like the JS path; its stream differs.
+
+@inline
+function hash4(seed: v128, idx: v128): v128 {
+  let h = i32x4.add(seed, i32x4.mul(idx, i32x4.splat(0x9e3779b9)));
+  h = v128.xor(h, i32x4.shr_u(h, 16));
+  h = i32x4.mul(h, i32x4.splat(0x7feb352d));
+  h = v128.xor(h, i32x4.shr_u(h, 15));
+  h = i32x4.mul(h, i32x4.splat(0x846ca68b));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+@inline
+function hash1(seed: u32, idx: u32): u32 {
+  let h = seed + idx * 0x9e3779b9;
+  h ^= h >>> 16;
+  h *= 0x7feb352d;
+  h ^= h >>> 15;
+  h *= 0x846ca68b;
+  return h ^ (h >>> 16);
+}
+
+/** `actQuantize` in SIMD float32 with the counter-based dither (same layout and arguments). */
+export function actQuantizeSimd(
+  x: i32,
+  samples: i32,
+  perSample: i32,
+  bits: i32,
+  seeds: i32,
+  words: i32,
+  mins: i32,
+  scales: i32,
+): i32 {
+  const gps = (perSample + ACT_GROUP - 1) / ACT_GROUP;
+  const levels = (1 << bits) - 1;
+  const per = 32 / bits;
+  const vecsPerWord = per / 4;
+  const wordsPerGroup = ACT_GROUP / per;
+  const u24: f32 = 1.0 / 16777216.0;
+  const laneMul = i32x4(1, 1 << bits, 1 << (2 * bits), 1 << (3 * bits));
+  const vLevels = i32x4.splat(levels);
+  const vU24 = f32x4.splat(u24);
+  const lane = i32x4(0, 1, 2, 3);
+  for (let s = 0; s < samples; s++) {
+    const base = s * perSample;
+    for (let g = 0; g < gps; g++) {
+      const start = base + g * ACT_GROUP;
+      const end = min(start + ACT_GROUP, base + perSample);
+      const n = end - start;
+      const n4 = n & ~3;
+      const p0 = x + (start << 2);
+      let vlo = f32x4.splat(Infinity);
+      let vhi = f32x4.splat(-Infinity);
+      let vsum = f32x4.splat(0);
+      for (let i = 0; i < n4; i += 4) {
+        const v = v128.load(p0 + (i << 2));
+        vlo = f32x4.pmin(vlo, v);
+        vhi = f32x4.pmax(vhi, v);
+        vsum = f32x4.add(vsum, v);
+      }
+      let lo: f32 = min(
+        min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)),
+        min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)),
+      );
+      let hi: f32 = max(
+        max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)),
+        max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)),
+      );
+      let sum: f32 =
+        f32x4.extract_lane(vsum, 0) +
+        f32x4.extract_lane(vsum, 1) +
+        f32x4.extract_lane(vsum, 2) +
+        f32x4.extract_lane(vsum, 3);
+      for (let i = n4; i < n; i++) {
+        const v = load<f32>(p0 + (i << 2));
+        sum += v;
+        lo = min(lo, v);
+        hi = max(hi, v);
+      }
+      // NaN and infinities reach the sum (pmin/pmax may skip NaN); an overflowing sum is caught too.
+      if (sum - sum != 0 || lo != lo || hi != hi) return 1;
+      const gi = s * gps + g;
+      const scale = <f32>((<f64>hi - <f64>lo) / <f64>levels);
+      store<f32>(mins + (gi << 2), lo);
+      store<f32>(scales + (gi << 2), scale);
+      let w = words + gi * wordsPerGroup * 4;
+      const wEnd = w + wordsPerGroup * 4;
+      if (scale == 0) {
+        for (; w < wEnd; w += 4) store<i32>(w, 0);
+        continue;
+      }
+      const seed = <u32>load<i32>(seeds + (gi << 2));
+      const vseed = i32x4.splat(seed);
+      const inv: f32 = <f32>(1.0 / <f64>scale);
+      const vinv = f32x4.splat(inv);
+      const vlo0 = f32x4.splat(lo);
+      const whole = n / per;
+      let i = 0;
+      for (let k = 0; k < whole; k++, w += 4) {
+        let acc = i32x4.splat(0);
+        for (let v = 0; v < vecsPerWord; v++, i += 4) {
+          const xv = v128.load(p0 + (i << 2));
+          const h = hash4(vseed, i32x4.add(lane, i32x4.splat(i)));
+          const u = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(h, 8)), vU24);
+          let c = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(f32x4.sub(xv, vlo0), vinv), u));
+          c = i32x4.min_s(i32x4.max_s(c, i32x4.splat(0)), vLevels);
+          acc = v128.or(acc, i32x4.shl(i32x4.mul(c, laneMul), v * 4 * bits));
+        }
+        store<i32>(
+          w,
+          i32x4.extract_lane(acc, 0) |
+            i32x4.extract_lane(acc, 1) |
+            i32x4.extract_lane(acc, 2) |
+            i32x4.extract_lane(acc, 3),
+        );
+      }
+      if (i < n) {
+        let word: i32 = 0;
+        for (let shift = 0; i < n; shift += bits, i++) {
+          const u = <f32>(hash1(seed, <u32>i) >>> 8) * u24;
+          let c = <i32>((load<f32>(p0 + (i << 2)) - lo) * inv + u);
+          if (c > levels) c = levels;
+          if (c < 0) c = 0;
+          word |= c << shift;
+        }
+        store<i32>(w, word);
+        w += 4;
+      }
+      for (; w < wEnd; w += 4) store<i32>(w, 0);
+    }
+  }
+  return 0;
+}
+
+/** `actRestore` in SIMD float32: min + code * scale, rounded twice (within 1 ulp of the JS path). */
+export function actRestoreSimd(
+  words: i32,
+  mins: i32,
+  scales: i32,
+  perSample: i32,
+  bits: i32,
+  first: i32,
+  count: i32,
+  out: i32,
+): void {
+  const gps = (perSample + ACT_GROUP - 1) / ACT_GROUP;
+  const per = 32 / bits;
+  const vecsPerWord = per / 4;
+  const wordsPerGroup = ACT_GROUP / per;
+  const mask = (1 << bits) - 1;
+  const laneMask = i32x4(mask, mask << bits, mask << (2 * bits), mask << (3 * bits));
+  const laneScale = f32x4(
+    1,
+    <f32>1 / <f32>(1 << bits),
+    <f32>1 / <f32>(1 << (2 * bits)),
+    <f32>1 / <f32>(<f64>(1 << (3 * bits)) * 1),
+  );
+  for (let s = first; s < first + count; s++) {
+    const base = (s - first) * perSample;
+    for (let g = 0; g < gps; g++) {
+      const gi = s * gps + g;
+      const start = base + g * ACT_GROUP;
+      const n = min(ACT_GROUP, perSample - g * ACT_GROUP);
+      const lo = load<f32>(mins + (gi << 2));
+      const scale = load<f32>(scales + (gi << 2));
+      const vlo = f32x4.splat(lo);
+      const vmul = f32x4.mul(laneScale, f32x4.splat(scale));
+      const w0 = words + gi * wordsPerGroup * 4;
+      const o0 = out + (start << 2);
+      const whole = n / per;
+      let i = 0;
+      for (let k = 0; k < whole; k++) {
+        const word = i32x4.splat(load<i32>(w0 + (k << 2)));
+        for (let v = 0; v < vecsPerWord; v++, i += 4) {
+          const c = v128.and(i32x4.shr_u(word, v * 4 * bits), laneMask);
+          // Below 8 bits every masked lane is positive as int32 (the signed convert is cheaper).
+          const cf = bits < 8 ? f32x4.convert_i32x4_s(c) : f32x4.convert_i32x4_u(c);
+          v128.store(o0 + (i << 2), f32x4.add(vlo, f32x4.mul(cf, vmul)));
+        }
+      }
+      if (i < n) {
+        const word = <u32>load<i32>(w0 + (whole << 2));
+        for (let shift: u32 = 0; i < n; i++, shift += <u32>bits)
+          store<f32>(o0 + (i << 2), lo + <f32>((word >>> shift) & <u32>mask) * scale);
+      }
+    }
+  }
+}

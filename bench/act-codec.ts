@@ -1,0 +1,67 @@
+// The activation codec, JS against wasm, interleaved in one run: ns per value for quantize
+// (per-group min/scale, stochastic rounding, packing) and restore, 1/2/4/8 bits, on 64 samples of
+// a 32x13x13 activation (the CNN's first conv output at batch 64, ~346k values).
+// Run: npm run bench:act-codec   (writes bench/results/act-codec.json)
+import {
+  allocateGroups,
+  dequantizeSamplesInto,
+  quantizeSamplesInto,
+} from '../src/activation/codec/quantize.js';
+import {
+  dequantizeSamplesIntoWasm,
+  quantizeSamplesIntoWasm,
+} from '../src/activation/codec/quantize-wasm.js';
+import { makeRng } from '../src/engine/random.js';
+import { interleavedTimes, numberArg, printTable, upperMedian, writeResults } from './lib/index.js';
+
+const SAMPLES = 64;
+const PER_SAMPLE = 32 * 13 * 13;
+const ROUNDS = numberArg('rounds', 15);
+const n = SAMPLES * PER_SAMPLE;
+const r = makeRng(3);
+const x = new Float32Array(n);
+for (let i = 0; i < n; i++) x[i] = Math.max(0, r() * 2 - 0.5);
+const out = new Float32Array(n);
+
+const rows: { bits: number; path: string; quantizeNs: number; restoreNs: number }[] = [];
+for (const bits of [1, 2, 4, 8] as const) {
+  const qj = allocateGroups(SAMPLES, PER_SAMPLE, bits);
+  const qw = allocateGroups(SAMPLES, PER_SAMPLE, bits);
+  const qs = allocateGroups(SAMPLES, PER_SAMPLE, bits);
+  const times = interleavedTimes(
+    [
+      () => quantizeSamplesInto(x, qj, 0, makeRng(1)),
+      () => quantizeSamplesIntoWasm(x, qw, 0, makeRng(1)),
+      () => dequantizeSamplesInto(qj, 0, SAMPLES, out),
+      () => dequantizeSamplesIntoWasm(qw, 0, SAMPLES, out),
+      () => quantizeSamplesIntoWasm(x, qs, 0, makeRng(1), 'simd'),
+      () => dequantizeSamplesIntoWasm(qs, 0, SAMPLES, out, 'simd'),
+    ],
+    { rounds: ROUNDS, warmup: 3, rotate: true },
+  );
+  const ns = (t: number[]) => (upperMedian(t) * 1e6) / n;
+  rows.push({ bits, path: 'js', quantizeNs: ns(times[0]), restoreNs: ns(times[2]) });
+  rows.push({ bits, path: 'wasm exact', quantizeNs: ns(times[1]), restoreNs: ns(times[3]) });
+  rows.push({ bits, path: 'wasm simd', quantizeNs: ns(times[4]), restoreNs: ns(times[5]) });
+}
+printTable(
+  `Activation codec, ns per value (${n} values, upper median of ${ROUNDS} rounds)`,
+  ['bits', 'path', 'quantize', 'restore'],
+  rows.map((w) => [w.bits, w.path, w.quantizeNs.toFixed(2), w.restoreNs.toFixed(2)]),
+);
+const at = (bits: number, path: string) => rows.find((w) => w.bits === bits && w.path === path);
+const path = writeResults('act-codec', {
+  headline: {
+    quantizeNsPerValue: at(2, 'wasm simd')?.quantizeNs ?? Number.NaN,
+    restoreNsPerValue: at(2, 'wasm simd')?.restoreNs ?? Number.NaN,
+    quantizeNsPerValueWasmExact: at(2, 'wasm exact')?.quantizeNs ?? Number.NaN,
+    restoreNsPerValueWasmExact: at(2, 'wasm exact')?.restoreNs ?? Number.NaN,
+    quantizeNsPerValueJs: at(2, 'js')?.quantizeNs ?? Number.NaN,
+    restoreNsPerValueJs: at(2, 'js')?.restoreNs ?? Number.NaN,
+  },
+  values: n,
+  rounds: ROUNDS,
+  rows,
+  note: 'Headline: 2 bits. wasm times include copying inputs into and outputs out of the module heap (the wrappers in src/activation/codec/quantize-wasm.ts); wasm exact is scalar float64 with the JS dither stream (bit-identical to the JS path); wasm simd is float32 x4 with a counter-based hash dither (unbiased, same variance, different stream). Headline quantizeNsPerValue/restoreNsPerValue: wasm simd.',
+});
+console.log(`wrote ${path}`);

@@ -1,0 +1,241 @@
+// Where the 2-bit compressed CNN step spends its time, against the plain tfjs step with the fast
+// kernels (what `npm start` compares), at batch 64 on the wasm backend.
+// Run: npm run bench:profile-act-step   (writes bench/results/profile-act-step.json)
+//
+// 1. Whole steps, interleaved rounds: plain (stock layers, fast kernels) and 2-bit chunked
+//    (`--act-bits 2`, as `npm start` trains it), each split into forward+backward and optimizer.
+// 2. A V8 CPU profile of a few 2-bit steps: self time bucketed by where the code lives (codec
+//    quantize / restore / pack, compressed backward JS, tfjs-wasm kernels, fast kernels, other).
+import { Session } from 'node:inspector/promises';
+import * as tf from '@tensorflow/tfjs';
+import {
+  type ActivationCodecKernel,
+  setActivationCodec,
+} from '../src/activation/codec/codec-kernel.js';
+import { compressForTraining } from '../src/activation/training.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { initEngine } from '../src/engine/backend.js';
+import { useFastKernels } from '../src/kernels/index.js';
+import { buildModel } from '../src/models/zoo.js';
+import { computeGradients } from '../src/train/gradients.js';
+import { lossByName } from '../src/train/loss.js';
+import { makeOptimizer } from '../src/train/optimizer.js';
+import {
+  disposeBatch,
+  firstRows,
+  interleavedTimes,
+  numberArg,
+  printTable,
+  upperMedian,
+  writeResults,
+} from './lib/index.js';
+
+const BATCH = 64;
+const ROUNDS = numberArg('rounds', 6);
+const PROFILE_STEPS = numberArg('profile-steps', 4);
+const engine = await initEngine({ backend: 'wasm', seed: 0 });
+useFastKernels();
+const data = loadMnist({ trainCount: 256, testCount: 64, seed: 1, layout: 'image' });
+const quiet = { warn: () => {} };
+
+const stock = buildModel('cnn', { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
+const base = buildModel('cnn', { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
+const act = await compressForTraining(base, { level: 'L3' }, data, quiet);
+base.dispose();
+
+interface Setup {
+  label: string;
+  model: tf.LayersModel;
+  forward: (x: tf.Tensor, training: boolean) => tf.Tensor;
+  optimizer: tf.Optimizer;
+  codec: ActivationCodecKernel;
+}
+const setups: Setup[] = [
+  {
+    label: 'plain (stock layers, fast kernels)',
+    model: stock,
+    forward: (x, training) => stock.apply(x, { training }) as tf.Tensor,
+    optimizer: makeOptimizer('adam', 0.002),
+    codec: 'js',
+  },
+  {
+    label: `2-bit (L3, chunks of ${act.chunkRows ?? 'none'})`,
+    model: act.model,
+    forward: act.forward,
+    optimizer: makeOptimizer('adam', 0.002),
+    codec: 'js',
+  },
+  {
+    label: `2-bit, wasm-simd codec`,
+    model: act.model,
+    forward: act.forward,
+    optimizer: makeOptimizer('adam', 0.002),
+    codec: 'wasm-simd',
+  },
+];
+const b = firstRows(data, BATCH);
+
+/** One step split into its gradient pass and its optimizer update; returns [passMs, optMs]. */
+function splitStep(s: Setup): [number, number] {
+  const ctx = {
+    forward: s.forward,
+    loss: lossByName('logits'),
+    variables: s.model.trainableWeights.map((w) => w.read() as tf.Variable),
+  };
+  setActivationCodec(s.codec);
+  const t0 = performance.now();
+  const g = tf.tidy(() => {
+    const r = computeGradients(ctx, b);
+    tf.dispose(r.value);
+    return r.grads;
+  });
+  // Read one value so the pass has finished (the wasm backend is synchronous anyway).
+  const t1 = performance.now();
+  tf.tidy(() => s.optimizer.applyGradients(g));
+  const t2 = performance.now();
+  tf.dispose(g);
+  return [t1 - t0, t2 - t1];
+}
+
+const parts: [number, number][][] = setups.map(() => []);
+const times = interleavedTimes(
+  setups.map((s, i) => () => {
+    parts[i].push(splitStep(s));
+  }),
+  { rounds: ROUNDS, warmup: 1, rotate: true },
+);
+const leakBefore = tf.memory().numTensors;
+splitStep(setups[1]);
+const leaked = tf.memory().numTensors - leakBefore;
+const stepMs = times.map(upperMedian);
+const passMs = parts.map((p) => upperMedian(p.slice(1).map((x) => x[0])));
+const optMs = parts.map((p) => upperMedian(p.slice(1).map((x) => x[1])));
+
+// 2. CPU profile of the 2-bit step: self time by bucket.
+type Bucket =
+  | 'quantize'
+  | 'restore'
+  | 'pack/unpack'
+  | 'codec other (saved state, scratch)'
+  | 'copies out of tfjs-wasm (readSync)'
+  | 'compressed layers + backward (JS)'
+  | 'tfjs-wasm kernels'
+  | 'frugal fast kernels'
+  | 'tfjs core (tape, ops)'
+  | 'gc'
+  | 'other';
+function bucketOf(url: string, fn: string): Bucket {
+  if (fn === '(garbage collector)') return 'gc';
+  if (url.includes('/activation/codec/')) {
+    if (/dequantize/i.test(fn)) return 'restore';
+    if (/quantize|groupRange/i.test(fn)) return 'quantize';
+    if (url.endsWith('/pack.ts')) return 'pack/unpack';
+    return 'codec other (saved state, scratch)';
+  }
+  if (fn.endsWith('readSync') && url.includes('tfjs-backend-wasm'))
+    return 'copies out of tfjs-wasm (readSync)';
+  if (url.includes('/src/activation/')) return 'compressed layers + backward (JS)';
+  if (url.includes('/src/kernels/')) return 'frugal fast kernels';
+  if (url.includes('tfjs-backend-wasm') || fn === 'wasm-function') return 'tfjs-wasm kernels';
+  if (url.includes('@tensorflow')) return 'tfjs core (tape, ops)';
+  if (url.startsWith('wasm://')) return 'tfjs-wasm kernels';
+  return 'other';
+}
+const session = new Session();
+session.connect();
+await session.post('Profiler.enable');
+await session.post('Profiler.setSamplingInterval', { interval: 200 });
+await session.post('Profiler.start');
+const tp0 = performance.now();
+for (let i = 0; i < PROFILE_STEPS; i++) splitStep(setups[1]);
+const profiledMs = performance.now() - tp0;
+const { profile } = await session.post('Profiler.stop');
+session.disconnect();
+const selfUs = new Map<Bucket, number>();
+const byFn = new Map<string, number>();
+const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+const deltas = profile.timeDeltas ?? [];
+(profile.samples ?? []).forEach((id, k) => {
+  const n = nodes.get(id);
+  if (!n) return;
+  const dt = deltas[k + 1] ?? 0;
+  const { url, functionName } = n.callFrame;
+  const bucket = bucketOf(url, functionName);
+  selfUs.set(bucket, (selfUs.get(bucket) ?? 0) + dt);
+  const key = `${functionName || '(anon)'} ${url.split('/').slice(-2).join('/')}`;
+  byFn.set(key, (byFn.get(key) ?? 0) + dt);
+});
+const totalUs = [...selfUs.values()].reduce((a, x) => a + x, 0);
+const perStepMs = (us: number) => us / 1000 / PROFILE_STEPS;
+const breakdown = Object.fromEntries(
+  [...selfUs.entries()].sort((a, x) => x[1] - a[1]).map(([k, v]) => [k, perStepMs(v)]),
+);
+const topFunctions = [...byFn.entries()]
+  .sort((a, x) => x[1] - a[1])
+  .slice(0, 25)
+  .map(([fn, us]) => ({ fn, msPerStep: perStepMs(us) }));
+
+const rows = setups.map((s, i) => ({
+  variant: s.label,
+  stepMs: stepMs[i],
+  forwardBackwardMs: passMs[i],
+  optimizerMs: optMs[i],
+}));
+const f2 = (x: number) => x.toFixed(1);
+printTable(
+  'Step time (ms, upper median)',
+  ['variant', 'step', 'forward+backward', 'optimizer'],
+  rows.map((r) => [r.variant, f2(r.stepMs), f2(r.forwardBackwardMs), f2(r.optimizerMs)]),
+);
+printTable(
+  '2-bit step, CPU profile self time (ms per step)',
+  ['part', 'ms'],
+  Object.entries(breakdown).map(([part, v]) => [part, f2(v)]),
+);
+printTable(
+  'Top functions (ms per step)',
+  ['function', 'ms'],
+  topFunctions.map((t) => [t.fn, f2(t.msPerStep)]),
+);
+const ms = (k: Bucket) => breakdown[k] ?? 0;
+const path = writeResults('profile-act-step', {
+  headline: {
+    stepOverheadVsStock2bit: stepMs[1] / stepMs[0] - 1,
+    plainStepMs: stepMs[0],
+    compressedStepMs: stepMs[1],
+    stepOverheadVsStock2bitWasmCodec: stepMs[2] / stepMs[0] - 1,
+    compressedWasmCodecStepMs: stepMs[2],
+    compressedForwardBackwardMs: passMs[1],
+    plainForwardBackwardMs: passMs[0],
+    compressedOptimizerMs: optMs[1],
+    plainOptimizerMs: optMs[0],
+    quantizeMs: ms('quantize'),
+    restoreMs: ms('restore'),
+    packMs: ms('pack/unpack'),
+    codecOtherMs: ms('codec other (saved state, scratch)'),
+    readSyncMs: ms('copies out of tfjs-wasm (readSync)'),
+    compressedJsMs: ms('compressed layers + backward (JS)'),
+    wasmKernelMs: ms('tfjs-wasm kernels'),
+    fastKernelMs: ms('frugal fast kernels'),
+    tfjsCoreMs: ms('tfjs core (tape, ops)'),
+    gcMs: ms('gc'),
+    leakedTensorsPerStep: leaked,
+  },
+  backend: engine.backend,
+  batch: BATCH,
+  rounds: ROUNDS,
+  chunkRows: act.chunkRows,
+  steps: rows,
+  profile: {
+    steps: PROFILE_STEPS,
+    wallMsPerStep: profiledMs / PROFILE_STEPS,
+    sampledMsPerStep: perStepMs(totalUs),
+    selfMsPerStepByPart: breakdown,
+    topFunctions,
+  },
+  note: 'Step times are upper medians over interleaved rounds (order rotated), one warm-up. The 2-bit rows share one model (the wasm-simd row switches setActivationCodec before its step). The profile is a V8 sampling CPU profile (200 us) of the 2-bit step alone, JS codec; self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
+});
+console.log(`wrote ${path}`);
+disposeBatch(b);
+act.model.dispose();
+stock.dispose();

@@ -1,0 +1,89 @@
+import type { Rng } from '../../engine/random.js';
+import { wasmKernels } from '../../wasm/module.js';
+import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } from './quantize.js';
+
+// The WebAssembly twins of `quantizeSamplesInto` and `dequantizeSamplesInto` (quantize.ts): same
+// arithmetic and the same dither stream (one `rng()` draw per group seeds its LCG), so codes,
+// mins, scales and restored values are bit-identical to the JS path. Inputs and outputs are
+// copied through scratch blocks of the module's heap, released before returning.
+//
+// `kernel: 'simd'` runs the SIMD twins instead: float32 arithmetic four values at a time and a
+// counter-based dither (a hash of the group's seed and the value's index), unbiased with the same
+// variance as the JS path but not the same stream; restored values within 1 ulp of min+code*scale.
+
+/** Which wasm kernel: 'exact' (bit-identical to the JS path) or 'simd' (faster; own stream). */
+export type WasmCodecKernel = 'exact' | 'simd';
+
+/** `quantizeSamplesInto` in wasm: quantizes the whole samples in `values` into `q` from `first`. */
+export function quantizeSamplesIntoWasm(
+  values: Float32Array,
+  q: QuantizedGroups,
+  first: number,
+  rng: Rng,
+  kernel: WasmCodecKernel = 'exact',
+): void {
+  const { bits, perSample } = q;
+  const samples = values.length / perSample;
+  if (!Number.isInteger(samples) || first < 0 || first + samples > q.samples)
+    throw new Error(
+      `quantizeSamplesIntoWasm: ${values.length} values are not whole samples ${first}..`,
+    );
+  if (samples === 0) return;
+  const gps = groupsPerSample(perSample);
+  const nGroups = samples * gps;
+  const seeds = new Int32Array(nGroups);
+  for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
+  const wordsPerGroup = (GROUP_SIZE * bits) / 32;
+  const { exports, heap } = wasmKernels();
+  const xp = heap.put(values);
+  const sp = heap.put(seeds);
+  const wp = heap.alloc(nGroups * wordsPerGroup * 4);
+  const mp = heap.alloc(nGroups * 4);
+  const cp = heap.alloc(nGroups * 4);
+  try {
+    const run = kernel === 'simd' ? exports.actQuantizeSimd : exports.actQuantize;
+    const bad = run(xp, samples, perSample, bits, sp, wp, mp, cp);
+    if (bad !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
+    const buf = heap.bytes().buffer;
+    const g0 = first * gps;
+    q.words.set(new Int32Array(buf, wp, nGroups * wordsPerGroup), g0 * wordsPerGroup);
+    q.mins.set(new Float32Array(buf, mp, nGroups), g0);
+    q.scales.set(new Float32Array(buf, cp, nGroups), g0);
+  } finally {
+    for (const p of [xp, sp, wp, mp, cp]) heap.release(p);
+  }
+}
+
+/** `dequantizeSamplesInto` in wasm: samples `first` .. `first + count - 1` into `out`. */
+export function dequantizeSamplesIntoWasm(
+  q: QuantizedGroups,
+  first: number,
+  count: number,
+  out: Float32Array,
+  kernel: WasmCodecKernel = 'exact',
+): void {
+  const { bits, samples, perSample } = q;
+  if (out.length !== count * perSample)
+    throw new Error(
+      `dequantizeSamplesIntoWasm: output holds ${out.length} values, not ${count * perSample}`,
+    );
+  checkSampleRange('dequantizeSamplesIntoWasm', first, count, samples);
+  if (count === 0) return;
+  const gps = groupsPerSample(perSample);
+  const wordsPerGroup = (GROUP_SIZE * bits) / 32;
+  const { exports, heap } = wasmKernels();
+  // Only the groups of the requested samples travel; the kernel indexes them from sample 0.
+  const g0 = first * gps;
+  const n = count * gps;
+  const wp = heap.put(q.words.subarray(g0 * wordsPerGroup, (g0 + n) * wordsPerGroup));
+  const mp = heap.put(q.mins.subarray(g0, g0 + n));
+  const cp = heap.put(q.scales.subarray(g0, g0 + n));
+  const op = heap.alloc(out.byteLength);
+  try {
+    const run = kernel === 'simd' ? exports.actRestoreSimd : exports.actRestore;
+    run(wp, mp, cp, perSample, bits, 0, count, op);
+    out.set(heap.f32(op, out.length));
+  } finally {
+    for (const p of [wp, mp, cp, op]) heap.release(p);
+  }
+}
