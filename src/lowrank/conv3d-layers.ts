@@ -2,7 +2,12 @@
 // its 2D form [kh, kw, kd*Cin, Cout]) and the spatial/temporal split block of arXiv 2407.16514
 // (2D spatial conv on [B*T, H, W, C], temporal conv on [B, T, H*W, F], Add or Cat fusion).
 import * as tf from '@tensorflow/tfjs';
-import { type Conv3dOptions, conv3dAs2dWith2dKernel, conv3dKernelTo2d, type Triple } from './conv3d.js';
+import {
+  type Conv3dOptions,
+  conv3dAs2dWith2dKernel,
+  conv3dKernelTo2d,
+  type Triple,
+} from './conv3d.js';
 
 type Activation = 'linear' | 'relu';
 
@@ -63,13 +68,19 @@ export class Conv3dAs2d extends tf.layers.Layer {
   }
 
   private opts(): Conv3dOptions {
-    return { strides: this.args.strides, padding: this.args.padding, dilations: this.args.dilations };
+    return {
+      strides: this.args.strides,
+      padding: this.args.padding,
+      dilations: this.args.dilations,
+    };
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = inputShape as tf.Shape;
     if (shape.length !== 5 || shape[4] == null)
-      throw new Error(`${this.name}: input must be [batch, depth, height, width, channels], got [${shape}]`);
+      throw new Error(
+        `${this.name}: input must be [batch, depth, height, width, channels], got [${shape}]`,
+      );
     const [kd, kh, kw] = this.args.kernelSize;
     const cin = shape[4] as number;
     this.kernel = this.addWeight(
@@ -98,7 +109,9 @@ export class Conv3dAs2d extends tf.layers.Layer {
       const k = this.args.kernelSize[i - 1];
       const st = this.args.strides[i - 1];
       const span = (k - 1) * this.args.dilations[i - 1] + 1;
-      return this.args.padding === 'same' ? Math.ceil(size / st) : Math.floor((size - span) / st) + 1;
+      return this.args.padding === 'same'
+        ? Math.ceil(size / st)
+        : Math.floor((size - span) / st) + 1;
     });
     return [s[0], ...out, this.args.filters];
   }
@@ -175,13 +188,20 @@ export class SpatioTemporalBlock extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const s = inputShape as tf.Shape;
     if (s.length !== 5 || s.slice(1).some((d) => d == null))
-      throw new Error(`${this.name}: input must be [batch, time, height, width, channels] with known sizes, got [${s}]`);
+      throw new Error(
+        `${this.name}: input must be [batch, time, height, width, channels] with known sizes, got [${s}]`,
+      );
     const c = s[4] as number;
     const f = this.args.filters;
     const [kh, kw] = this.args.spatialKernel;
     const seed = this.args.seed;
     this.ws = [
-      this.addWeight('spatial_kernel', [kh, kw, c, f], 'float32', tf.initializers.glorotUniform({ seed })),
+      this.addWeight(
+        'spatial_kernel',
+        [kh, kw, c, f],
+        'float32',
+        tf.initializers.glorotUniform({ seed }),
+      ),
       this.addWeight('spatial_bias', [f], 'float32', tf.initializers.zeros()),
       this.addWeight(
         'temporal_kernel',
@@ -196,7 +216,13 @@ export class SpatioTemporalBlock extends tf.layers.Layer {
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const s = inputShape as tf.Shape;
-    return [s[0], s[1], s[2], s[3], this.args.fusion === 'cat' ? 2 * this.args.filters : this.args.filters];
+    return [
+      s[0],
+      s[1],
+      s[2],
+      s[3],
+      this.args.fusion === 'cat' ? 2 * this.args.filters : this.args.filters,
+    ];
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -209,8 +235,7 @@ export class SpatioTemporalBlock extends tf.layers.Layer {
       const s = tf.add(tf.conv2d(frames, sk as tf.Tensor4D, 1, 'same'), sb); // [B*T, H, W, F]
       const seq = tf.reshape(s, [b, t, h * w, f]) as tf.Tensor4D;
       const tm = tf.add(tf.conv2d(seq, tk as tf.Tensor4D, 1, 'same'), tb); // [B, T, H*W, F]
-      const fused =
-        this.args.fusion === 'add' ? tf.add(seq, tm) : tf.concat([seq, tm], 3);
+      const fused = this.args.fusion === 'add' ? tf.add(seq, tm) : tf.concat([seq, tm], 3);
       return tf.reshape(act(fused, this.args.activation), [b, t, h, w, fused.shape[3] as number]);
     });
   }

@@ -144,8 +144,14 @@ function dilateAxis(k: tf.Tensor4D, axis: 0 | 1, d: number): tf.Tensor4D {
 }
 
 /** Exact tf.conv3d(x, kernel, strides, padding, 'NDHWC', dilations) with 2D convolutions. */
-export function conv3dAs2d(x: tf.Tensor, kernel: tf.Tensor5D, options: Conv3dOptions = {}): tf.Tensor {
+export function conv3dAs2d(
+  x: tf.Tensor,
+  kernel: tf.Tensor5D,
+  options: Conv3dOptions = {},
+): tf.Tensor {
   if (kernel.rank !== 5)
     throw new Error(`conv3dAs2d: kernel must be [kd, kh, kw, Cin, Cout], got [${kernel.shape}]`);
-  return tf.tidy(() => conv3dAs2dWith2dKernel(x, conv3dKernelTo2d(kernel), kernel.shape[0], options));
+  return tf.tidy(() =>
+    conv3dAs2dWith2dKernel(x, conv3dKernelTo2d(kernel), kernel.shape[0], options),
+  );
 }

@@ -68,7 +68,9 @@ export function sequentialFreezing(
   for (const p of pairs)
     for (const n of [p.first, p.last])
       if (!names.has(n))
-        throw new Error(`sequentialFreezing: layer ${n} (a factor of ${p.layer}) is not in the model`);
+        throw new Error(
+          `sequentialFreezing: layer ${n} (a factor of ${p.layer}) is not in the model`,
+        );
   const period = o.period ?? 50;
   const start = o.start ?? 'last';
   const other = start === 'first' ? 'last' : 'first';

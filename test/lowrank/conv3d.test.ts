@@ -23,7 +23,8 @@ function dilateKernel(k: tf.Tensor5D, dil: [number, number, number]): tf.Tensor5
     for (let b = 0; b < kh; b++)
       for (let c = 0; c < kw; c++)
         for (let i = 0; i < ci; i++)
-          for (let o = 0; o < co; o++) out.set(src[a][b][c][i][o], a * dil[0], b * dil[1], c * dil[2], i, o);
+          for (let o = 0; o < co; o++)
+            out.set(src[a][b][c][i][o], a * dil[0], b * dil[1], c * dil[2], i, o);
   return out.toTensor() as tf.Tensor5D;
 }
 
@@ -35,7 +36,11 @@ const CASES: [string, [number, number, number], Conv3dOptions][] = [
   ['valid, dilations [2,1,2]', [2, 3, 2], { dilations: [2, 1, 2] }],
   ['same, dilations 2', [3, 2, 2], { padding: 'same', dilations: 2 }],
   ['dilated tf.conv3d forward', [2, 2, 2], { dilations: [2, 2, 1] }],
-  ['same, strides 2 + dilations 2 (tf.conv3d refuses both)', [3, 3, 3], { padding: 'same', strides: 2, dilations: 2 }],
+  [
+    'same, strides 2 + dilations 2 (tf.conv3d refuses both)',
+    [3, 3, 3],
+    { padding: 'same', strides: 2, dilations: 2 },
+  ],
 ];
 
 for (const [name, [kd, kh, kw], opts] of CASES) {
@@ -43,9 +48,11 @@ for (const [name, [kd, kh, kw], opts] of CASES) {
     const before = tf.memory().numTensors;
     const x = tf.randomNormal([2, 7, 6, 7, 2], 0, 1, 'float32', 1) as tf.Tensor5D;
     const k = tf.randomNormal([kd, kh, kw, 2, 3], 0, 1, 'float32', 2) as tf.Tensor5D;
-    const dil = (typeof opts.dilations === 'number'
-      ? [opts.dilations, opts.dilations, opts.dilations]
-      : (opts.dilations ?? [1, 1, 1])) as [number, number, number];
+    const dil = (
+      typeof opts.dilations === 'number'
+        ? [opts.dilations, opts.dilations, opts.dilations]
+        : (opts.dilations ?? [1, 1, 1])
+    ) as [number, number, number];
     const kRef = dilateKernel(k, dil);
     const pad = opts.padding ?? 'valid';
     const strides = opts.strides ?? 1;
@@ -101,5 +108,8 @@ test('conv3dAs2d: bad input names the problem', () => {
   assert.throws(() => conv3dAs2d(tf.zeros([4, 4, 4, 2]), k), /input must be \[B, D, H, W, C\]/);
   const k2 = tf.zeros([5, 2, 2, 2, 1]) as tf.Tensor5D;
   assert.throws(() => conv3dAs2d(x, k2), /depth 4 is shorter than the kernel span/);
-  assert.throws(() => conv3dAs2d(x, tf.zeros([2, 2, 2, 2, 1]) as tf.Tensor5D, { strides: 0 }), /strides must be positive/);
+  assert.throws(
+    () => conv3dAs2d(x, tf.zeros([2, 2, 2, 2, 1]) as tf.Tensor5D, { strides: 0 }),
+    /strides must be positive/,
+  );
 });

@@ -9,9 +9,24 @@ import { lossByName } from '../../src/train/loss.js';
 function mlp(): tf.LayersModel {
   return tf.sequential({
     layers: [
-      tf.layers.dense({ units: 16, activation: 'relu', inputShape: [12], name: 'h1', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
-      tf.layers.dense({ units: 16, activation: 'relu', name: 'h2', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
-      tf.layers.dense({ units: 3, name: 'out', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.dense({
+        units: 16,
+        activation: 'relu',
+        inputShape: [12],
+        name: 'h1',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+      tf.layers.dense({
+        units: 16,
+        activation: 'relu',
+        name: 'h2',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      }),
+      tf.layers.dense({
+        units: 3,
+        name: 'out',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      }),
     ],
   });
 }
@@ -25,11 +40,24 @@ function kernelCount(f: () => void): Promise<{ matMuls: number; all: number }> {
 
 test('sequential freezing: frozen factors get no gradient (their dW is never computed), the input gradient still flows', async () => {
   const base = mlp();
-  const { model, report } = decomposeModel(base, { method: 'svd', rank: 4, layers: { out: { skip: true } } });
+  const { model, report } = decomposeModel(base, {
+    method: 'svd',
+    rank: 4,
+    layers: { out: { skip: true } },
+  });
   const pairs = factorPairs(report);
-  assert.deepEqual(pairs.map((p) => [p.first, p.last]), [['h1_svd_in', 'h1_svd_out'], ['h2_svd_in', 'h2_svd_out']]);
+  assert.deepEqual(
+    pairs.map((p) => [p.first, p.last]),
+    [
+      ['h1_svd_in', 'h1_svd_out'],
+      ['h2_svd_in', 'h2_svd_out'],
+    ],
+  );
   const sched = sequentialFreezing(model, pairs, { period: 2 });
-  assert.deepEqual([0, 1, 2, 3, 4].map((s) => sched.trainedAt(s)), ['last', 'last', 'first', 'first', 'last']);
+  assert.deepEqual(
+    [0, 1, 2, 3, 4].map((s) => sched.trainedAt(s)),
+    ['last', 'last', 'first', 'first', 'last'],
+  );
   const xs = tf.randomNormal([8, 12], 0, 1, 'float32', 4);
   const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1], 'int32'), 3).toFloat();
   const loss = lossByName('logits');
@@ -37,7 +65,9 @@ test('sequential freezing: frozen factors get no gradient (their dW is never com
   const all = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const before = tf.memory().numTensors;
   const full = tf.tidy(() => computeGradients({ variables: all, forward, loss }, { xs, ys }).grads);
-  const step0 = tf.tidy(() => computeGradients(sched.contextAt(0, { forward, loss }), { xs, ys }).grads);
+  const step0 = tf.tidy(
+    () => computeGradients(sched.contextAt(0, { forward, loss }), { xs, ys }).grads,
+  );
   const frozen = sched.frozenAt(0);
   assert.deepEqual(frozen, ['h1_svd_in', 'h2_svd_in']);
   for (const name of Object.keys(full)) {
@@ -56,19 +86,30 @@ test('sequential freezing: frozen factors get no gradient (their dW is never com
   // the frozen factors' weight-gradient products are not run: h2_svd_in's dW, and for the first
   // layer h1_svd_in both dW and dx (nothing before it trains): 3 fewer matmuls
   const countFull = await kernelCount(() => {
-    tf.tidy(() => computeGradients({ variables: all, forward, loss }, { xs, ys }));
+    tf.tidy(() => computeGradients({ variables: all, forward, loss }, { xs, ys }).value);
   });
   const countFrozen = await kernelCount(() => {
-    tf.tidy(() => computeGradients(sched.contextAt(0, { forward, loss }), { xs, ys }));
+    tf.tidy(() => computeGradients(sched.contextAt(0, { forward, loss }), { xs, ys }).value);
   });
-  assert.equal(countFull.matMuls - countFrozen.matMuls, 3, JSON.stringify({ countFull, countFrozen }));
+  assert.equal(
+    countFull.matMuls - countFrozen.matMuls,
+    3,
+    JSON.stringify({ countFull, countFrozen }),
+  );
   tf.dispose([xs, ys]);
 });
 
 test('sequential freezing: bad input', () => {
   const m = mlp();
   assert.throws(() => sequentialFreezing(m, []), /no decomposed pairs/);
-  assert.throws(() => sequentialFreezing(m, [{ layer: 'h1', first: 'h1_svd_in', last: 'h1_svd_out' }]), /layer h1_svd_in \(a factor of h1\) is not in the model/);
-  const { model, report } = decomposeModel(m, { method: 'svd', rank: 4, layers: { out: { skip: true } } });
+  assert.throws(
+    () => sequentialFreezing(m, [{ layer: 'h1', first: 'h1_svd_in', last: 'h1_svd_out' }]),
+    /layer h1_svd_in \(a factor of h1\) is not in the model/,
+  );
+  const { model, report } = decomposeModel(m, {
+    method: 'svd',
+    rank: 4,
+    layers: { out: { skip: true } },
+  });
   assert.throws(() => sequentialFreezing(model, factorPairs(report), { period: 0 }), /period/);
 });
