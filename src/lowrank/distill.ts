@@ -139,12 +139,17 @@ export function distillStep(
     'teacher',
   );
   const forward = options.forward ?? defaultForward(student);
+  // alpha = 1 without feature pairs: labels only, the teacher is not run
+  const labelsOnly = (options.alpha ?? 0.5) === 1 && features.length === 0;
   const tOut = tf.tidy(() => {
+    if (labelsOnly) return [];
     const o = tModel.apply(batch.xs, { training: false }) as tf.Tensor | tf.Tensor[];
     return Array.isArray(o) ? o : [o];
   }) as tf.Tensor[];
   const value = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
+      if (labelsOnly)
+        return tf.losses.softmaxCrossEntropy(batch.ys, forward(batch.xs, true)) as tf.Scalar;
       if (features.length === 0)
         return distillationLoss(batch.ys, forward(batch.xs, true), tOut[0], options);
       const sOut = sModel.apply(batch.xs, { training: true }) as tf.Tensor[];
