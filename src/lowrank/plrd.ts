@@ -40,6 +40,20 @@ export function rankForFraction(inDim: number, units: number, fraction: number):
   return Math.floor((fraction * inDim * units) / (inDim + units));
 }
 
+/** The ranks of one layer over the fractions (each below the last), or why there are none. */
+function rankChain(name: string, i: number, o: number, fractions: number[]): number[] | string {
+  const ranks: number[] = [];
+  let prev = Math.min(i, o);
+  for (const f of fractions) {
+    const r = Math.min(rankForFraction(i, o, f), prev - 1);
+    if (r < 1)
+      return `plrd: layer ${name} (${i}x${o}) would need rank ${r} < 1 at fraction ${f}; drop the fraction or the layer`;
+    ranks.push(r);
+    prev = r;
+  }
+  return ranks;
+}
+
 function denseShape(layer: tf.layers.Layer): [number, number] {
   const k = layer.getWeights()[0];
   return [k.shape[0], k.shape[1] as number];
@@ -102,33 +116,36 @@ export function plrd(
       throw new Error(`plrd: fractions must decrease strictly, got ${fractions.join(', ')}`);
   });
   const all = model.layers.filter((l) => isDense(l)).map((l) => l.name);
-  const layers = options.layers ?? all;
-  if (layers.length === 0) throw new Error('plrd: the model has no Dense layer to decompose');
-  for (const n of layers) {
+  for (const n of options.layers ?? []) {
     if (!model.layers.some((l) => l.name === n)) throw new Error(`plrd: no layer named ${n}`);
     if (!all.includes(n))
       throw new Error(
         `plrd: layer ${n} is a ${model.getLayer(n).getClassName()} layer; PLRD lowers SVD ranks of Dense layers`,
       );
   }
-  const shapes = new Map(layers.map((n) => [n, denseShape(model.getLayer(n))]));
+  const chains = new Map<string, number[] | string>();
+  for (const n of options.layers ?? all) {
+    const [i, o] = denseShape(model.getLayer(n));
+    chains.set(n, rankChain(n, i, o, fractions));
+  }
+  // by default, the Dense layers whose ranks can go down at every step; a named layer must
+  const layers = [...chains]
+    .filter(([, c]) => {
+      if (typeof c === 'string' && options.layers) throw new Error(c);
+      return typeof c !== 'string';
+    })
+    .map(([n]) => n);
+  if (layers.length === 0)
+    throw new Error(
+      'plrd: the model has no Dense layer whose rank can be lowered at every fraction',
+    );
   const original = model.countParams();
   const members: PlrdMember[] = [];
-  let prevRanks: Record<string, number> | null = null;
   let current: tf.LayersModel | null = null;
   try {
     for (const f of fractions) {
-      const ranks: Record<string, number> = {};
-      for (const n of layers) {
-        const [i, o] = shapes.get(n) as [number, number];
-        let r = Math.min(rankForFraction(i, o, f), Math.min(i, o) - 1);
-        if (prevRanks) r = Math.min(r, prevRanks[n] - 1);
-        if (r < 1)
-          throw new Error(
-            `plrd: layer ${n} (${i}x${o}) would need rank ${r} < 1 at fraction ${f}; drop the fraction or the layer`,
-          );
-        ranks[n] = r;
-      }
+      const k = fractions.indexOf(f);
+      const ranks = Object.fromEntries(layers.map((n) => [n, (chains.get(n) as number[])[k]]));
       const source = current ? foldSvdPairs(current, layers) : model;
       let next: tf.LayersModel;
       try {
@@ -154,7 +171,6 @@ export function plrd(
         losses: run.losses,
       });
       current = next;
-      prevRanks = ranks;
     }
   } catch (e) {
     for (const m of members) m.model.dispose();

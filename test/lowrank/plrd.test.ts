@@ -90,5 +90,8 @@ test('plrd: ranks decrease member by member, params shrink, each member is its o
     () => plrd(m, toyData(), { layers: ['out'], fractions: [0.1] }),
     /layer out \(24x3\) would need rank 0 < 1/,
   );
-  for (const f of family) f.model.dispose();
+  // by default every Dense layer whose rank can go down at each step: not the 24x3 output layer
+  const dflt = plrd(m, toyData(), { fractions: [0.5, 0.25], fineTune: { maxSteps: 1 } });
+  assert.deepEqual(Object.keys(dflt[0].ranks), ['h1', 'h2']);
+  for (const f of [...family, ...dflt]) f.model.dispose();
 });
