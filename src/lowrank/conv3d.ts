@@ -1,6 +1,6 @@
 // 3D convolution computed with 2D convolutions on tensors of at most 4 dimensions (arXiv
 // 2407.16514): conv3d(x, W)[t] = sum_tau conv2d(x[t*s + tau*d], W[tau]). The kd frames each
-// output frame reads are gathered (a differentiable GatherV2 on [B, D, H*W*C]) and laid side by
+// output frame reads are sliced out of [B, D, H*W*C] (one slice per tap) and laid side by
 // side on the channel axis, so the sum over tau becomes one conv2d with the kernel
 // [kh, kw, kd*Cin, Cout]. Exact (same values as tf.conv3d up to float rounding), differentiable
 // through stock tfjs gradients, including dilation in every axis (tf.conv3d has no gradient for
@@ -100,22 +100,32 @@ export function conv3dAs2dWith2dKernel(
       throw new Error(`conv3dAs2d: spatial size ${size} is smaller than the kernel span`);
   }
   return tf.tidy(() => {
-    let flat: tf.Tensor = tf.reshape(x, [b, d, h * w * c]);
-    if (plan.padFront + plan.padBack > 0)
+    // Frames t*s + tau*dil for each tap tau: one slice per tap, the stride taken by a reshape
+    // (Slice, Pad, Reshape, Concat: ops whose gradients every backend has, wasm included).
+    const hwc = h * w * c;
+    const s0 = strides[0];
+    const padded = d + plan.padFront + plan.padBack;
+    const extra = Math.max(0, (kd - 1) * dilations[0] + plan.out * s0 - padded);
+    let flat: tf.Tensor = tf.reshape(x, [b, d, hwc]);
+    if (plan.padFront + plan.padBack + extra > 0)
       flat = tf.pad(flat, [
         [0, 0],
-        [plan.padFront, plan.padBack],
+        [plan.padFront, plan.padBack + extra],
         [0, 0],
       ]);
-    // Frame index for (output frame t, kernel tap tau), t-major.
-    const idx = new Int32Array(plan.out * kd);
-    for (let t = 0; t < plan.out; t++)
-      for (let tau = 0; tau < kd; tau++) idx[t * kd + tau] = t * strides[0] + tau * dilations[0];
-    const frames = tf.gather(flat, tf.tensor1d(idx, 'int32'), 1); // [B, out*kd, HWC]
-    const stacked = tf
-      .reshape(frames, [b * plan.out, kd, h * w, c])
-      .transpose([0, 2, 1, 3])
-      .reshape([b * plan.out, h, w, kd * c]) as tf.Tensor4D;
+    const taps: tf.Tensor[] = [];
+    for (let tau = 0; tau < kd; tau++) {
+      let f = tf.slice(flat, [0, tau * dilations[0], 0], [b, plan.out * s0, hwc]);
+      if (s0 > 1)
+        f = tf.slice(tf.reshape(f, [b, plan.out, s0, hwc]), [0, 0, 0, 0], [b, plan.out, 1, hwc]);
+      taps.push(tf.reshape(f, [b * plan.out, h * w, 1, c]));
+    }
+    const stacked = tf.reshape(kd === 1 ? taps[0] : tf.concat(taps, 2), [
+      b * plan.out,
+      h,
+      w,
+      kd * c,
+    ]) as tf.Tensor4D;
     // Spatial dilation as a zero-filled kernel: tfjs has no conv2d gradient for dilation > 1.
     const k = dilateAxis(dilateAxis(kernel2d, 0, dilations[1]), 1, dilations[2]);
     const y = tf.conv2d(stacked, k, [strides[1], strides[2]], padding);
