@@ -14,7 +14,7 @@ import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { conv3dAs2d } from '../src/lowrank/conv3d.js';
-import { factorPairs, sequentialFreezing } from '../src/lowrank/freezing.js';
+import { factorPairs, phaseOptimizers, sequentialFreezing } from '../src/lowrank/freezing.js';
 import { plrd } from '../src/lowrank/plrd.js';
 import { buildModel } from '../src/models/zoo.js';
 import { evaluate } from '../src/train/evaluate.js';
@@ -82,6 +82,7 @@ async function main(): Promise<void> {
   const sched = pairs.length > 0 ? sequentialFreezing(dec.model, pairs, { period: 10 }) : null;
   const optA = tf.train.adam(1e-3);
   const optB = tf.train.adam(1e-3);
+  const optsB = sched ? phaseOptimizers(sched, () => tf.train.adam(1e-3)) : null;
   const fwdA = defaultForward(original);
   const fwdB = defaultForward(dec.model);
   const varsA = trainableVariables(original);
@@ -99,7 +100,7 @@ async function main(): Promise<void> {
         : sched
           ? sched.contextAt(i, { forward: fwdB, loss })
           : { variables: trainableVariables(dec.model), forward: fwdB, loss };
-    const v = applyStep(ctx, which === 'a' ? optA : optB, b);
+    const v = applyStep(ctx, which === 'a' ? optA : (optsB?.at(i) ?? optB), b);
     v.dataSync();
     v.dispose();
   };

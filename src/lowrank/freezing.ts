@@ -96,3 +96,30 @@ export function sequentialFreezing(
     contextAt: (step, base) => ({ ...base, variables: variablesAt(step) }),
   };
 }
+
+/**
+ * One optimizer per phase of a schedule. tfjs optimizers with slots (Adam, RMSProp, momentum)
+ * key their slots by the position of each variable in the gradient list, so steps whose variable
+ * sets differ must not share one optimizer: each phase gets its own, created by `make`.
+ */
+export function phaseOptimizers(
+  schedule: FreezingSchedule,
+  make: () => tf.Optimizer,
+): { at(step: number): tf.Optimizer; dispose(): void } {
+  const byPhase = new Map<'first' | 'last', tf.Optimizer>();
+  return {
+    at(step) {
+      const phase = schedule.trainedAt(step);
+      let o = byPhase.get(phase);
+      if (!o) {
+        o = make();
+        byPhase.set(phase, o);
+      }
+      return o;
+    },
+    dispose() {
+      for (const o of byPhase.values()) o.dispose();
+      byPhase.clear();
+    },
+  };
+}

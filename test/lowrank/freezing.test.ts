@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { decomposeModel } from '../../src/compress/decompose/decompose-model.js';
-import { factorPairs, sequentialFreezing } from '../../src/lowrank/freezing.js';
-import { computeGradients } from '../../src/train/gradients.js';
+import { factorPairs, phaseOptimizers, sequentialFreezing } from '../../src/lowrank/freezing.js';
+import { applyStep, computeGradients } from '../../src/train/gradients.js';
 import { lossByName } from '../../src/train/loss.js';
 
 function mlp(): tf.LayersModel {
@@ -96,6 +96,23 @@ test('sequential freezing: frozen factors get no gradient (their dW is never com
     3,
     JSON.stringify({ countFull, countFrozen }),
   );
+  // training across phase switches with Adam: one optimizer per phase (a shared Adam would pair
+  // its slots with the wrong variables when the set changes), frozen weights stay put
+  const opts = phaseOptimizers(sched, () => tf.train.adam(0.01));
+  for (let s = 0; s < 6; s++) {
+    const frozenNow = sched
+      .frozenAt(s)
+      .map((n) => model.getLayer(n).getWeights()[0].dataSync().slice());
+    const v = applyStep(sched.contextAt(s, { forward, loss }), opts.at(s), { xs, ys });
+    v.dispose();
+    sched
+      .frozenAt(s)
+      .forEach((n, k) =>
+        assert.deepEqual(model.getLayer(n).getWeights()[0].dataSync(), frozenNow[k]),
+      );
+  }
+  assert.notEqual(opts.at(0), opts.at(2));
+  opts.dispose();
   tf.dispose([xs, ys]);
 });
 
