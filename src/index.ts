@@ -164,3 +164,5 @@ export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
 export * from './transformers/index.js';
+// Low-rank training: Conv3D on 4D tensors, sequential freezing, distill(), PLRD (docs/lowrank-training.md).
+export * as lowrank from './lowrank/index.js';
