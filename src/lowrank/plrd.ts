@@ -13,7 +13,7 @@ import { type DistillRunOptions, distill } from './distill.js';
 export interface PlrdOptions {
   /** Parameter fractions of the decomposed layers, strictly decreasing in (0, 1) (default 0.75, 0.5, 0.25). */
   fractions?: number[];
-  /** Dense layers to decompose (default: every Dense layer). */
+  /** Dense layers to decompose (default: every Dense layer but the output layer whose rank can drop at each fraction). */
   layers?: string[];
   /**
    * Fine-tune of each member: distillation from the original model (`distill: true`, default)
@@ -124,7 +124,10 @@ export function plrd(
       );
   }
   const chains = new Map<string, number[] | string>();
-  for (const n of options.layers ?? all) {
+  // the default leaves the output layer (the classifier) alone: a rank below the class count
+  // caps what the model can tell apart
+  const outputLayer = (model.outputs[0] as tf.SymbolicTensor).sourceLayer.name;
+  for (const n of options.layers ?? all.filter((l) => l !== outputLayer)) {
     const [i, o] = denseShape(model.getLayer(n));
     chains.set(n, rankChain(n, i, o, fractions));
   }
