@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { useFastKernels } from '../../src/kernels/index.js';
 import {
   type Conv3dOptions,
   conv2dKernelTo3d,
   conv3dAs2d,
   conv3dKernelTo2d,
 } from '../../src/lowrank/conv3d.js';
+import { useBackend } from '../helpers.js';
 
 function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
   assert.deepEqual(a.shape, b.shape);
@@ -112,4 +114,34 @@ test('conv3dAs2d: bad input names the problem', () => {
     () => conv3dAs2d(x, tf.zeros([2, 2, 2, 2, 1]) as tf.Tensor5D, { strides: 0 }),
     /strides must be positive/,
   );
+});
+
+test('conv3dAs2d has gradients on wasm with frugal kernels (no GatherV2 / UnsortedSegmentSum needed), equal to cpu', async () => {
+  const grads = () => {
+    const x = tf.tensor5d(
+      Array.from({ length: 2 * 5 * 4 * 4 * 2 }, (_, i) => Math.sin(i)),
+      [2, 5, 4, 4, 2],
+    );
+    const k = tf.tensor5d(
+      Array.from({ length: 2 * 2 * 2 * 2 * 3 }, (_, i) => Math.cos(i)),
+      [2, 2, 2, 2, 3],
+    );
+    const [gx, gk] = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+      tf.sum(conv3dAs2d(a, b as tf.Tensor5D, { padding: 'same', strides: [2, 1, 1] })),
+    )([x, k]);
+    const out = [Array.from(gx.dataSync()), Array.from(gk.dataSync())];
+    tf.dispose([x, k, gx, gk]);
+    return out;
+  };
+  await useBackend('cpu');
+  const onCpu = grads();
+  await useBackend('wasm');
+  useFastKernels(); // stock tfjs-wasm has no Conv2DBackpropFilter
+  try {
+    const onWasm = grads();
+    for (let i = 0; i < 2; i++)
+      assert.ok(onCpu[i].every((v, j) => Math.abs(v - onWasm[i][j]) < 1e-3));
+  } finally {
+    await useBackend('cpu');
+  }
 });
