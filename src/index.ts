@@ -105,6 +105,8 @@ export {
 export { makeRng, normal, permutation, type Rng } from './engine/random.js';
 export { defaultSeed, fastKernelsActive, setDefaultSeed } from './engine/settings.js';
 export { FAST_KERNEL_BACKENDS, useFastKernels, useStockKernels } from './kernels/index.js';
+// Low-rank training: Conv3D on 4D tensors, sequential freezing, distill(), PLRD (docs/lowrank-training.md).
+export * as lowrank from './lowrank/index.js';
 export { buildCnn, type CnnConfig } from './models/cnn.js';
 export { MultiHeadSelfAttention, PositionEmbedding } from './models/layers/attention.js';
 export { buildMlp, type MlpConfig } from './models/mlp.js';
@@ -164,5 +166,3 @@ export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
 export * from './transformers/index.js';
-// Low-rank training: Conv3D on 4D tensors, sequential freezing, distill(), PLRD (docs/lowrank-training.md).
-export * as lowrank from './lowrank/index.js';
