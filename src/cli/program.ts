@@ -6,6 +6,7 @@ import { ZOO_MODELS } from '../models/zoo.js';
 import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
 import { compressCommand } from './commands/compress.js';
+import { plrdCompressCommand } from './commands/compress-plrd.js';
 import { generateCli } from './commands/generate.js';
 import { planCommand } from './commands/plan.js';
 import { scenarioCommand } from './commands/scenario.js';
@@ -254,7 +255,11 @@ export function buildCli(): Command {
     )
     .option(
       '--method <names>',
-      'methods applied in order, comma-separated (e.g. nm,int4; default int8): int8, int4, int2, quantize, adaquant, mixed, nm, fold-bn, embedding, lowrank, and any registered',
+      'methods applied in order, comma-separated (e.g. nm,int4; default int8): int8, int4, int2, quantize, adaquant, mixed, nm, fold-bn, embedding, lowrank, and any registered; or plrd alone (a family of lower-rank models)',
+    )
+    .option(
+      '--fractions <list>',
+      'plrd: parameter fractions of the members (default 0.75,0.5,0.25)',
     )
     .option(
       '--config <file>',
@@ -276,6 +281,9 @@ export function buildCli(): Command {
     .option('--calibration-count <n>', 'calibration samples', positiveInt, 256)
     .addOption(noProgressOption())
     .action(async (input: string, opts) => {
+      if (opts.method === 'plrd') return void (await plrdCompressCommand(input, opts));
+      if (opts.fractions !== undefined)
+        throw new Error('--fractions applies to --method plrd only');
       await compressCommand(input, opts);
     });
 

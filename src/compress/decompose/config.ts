@@ -45,6 +45,15 @@ export interface LayerDecomposition {
 export interface DecomposeConfig extends LayerDecomposition {
   /** DECOMPOSE_CONFIG_VERSION; a config without it is taken as this version. */
   version?: typeof DECOMPOSE_CONFIG_VERSION;
+  /**
+   * 'speed': time each layer against its decompositions on the active backend (ranks around the
+   * size setting's estimate, rounded to multiples of 8) and decompose only those that get faster.
+   */
+  select?: 'speed';
+  /** With select 'speed': what to time, the forward ('inference') or forward + backward ('training'). */
+  for?: 'training' | 'inference';
+  /** With select 'speed': batch of the timing input (default 32). */
+  speedBatch?: number;
   /** Per-layer overrides by layer name; a layer listed here is decomposed even if `method` does not apply to its type. */
   layers?: Record<string, LayerDecomposition>;
 }
@@ -83,9 +92,22 @@ function layerSettings<S extends Shape>(shape: S): Check<ShapeValue<S>> {
   });
 }
 
-const TOP = layerSettings({
+const TOP_SETTINGS = layerSettings({
   ...LAYER_FIELDS,
+  select: optional(oneOf(['speed'] as const)),
+  for: optional(oneOf(['training', 'inference'] as const)),
+  speedBatch: optional(POSITIVE),
   layers: optional(record(layerSettings(LAYER_FIELDS), 'layer name')),
+});
+const TOP = check('an object', (v, at) => {
+  const s = TOP_SETTINGS(v, at);
+  if (s.select === 'speed' && s.for === undefined)
+    throw at.error("select 'speed' needs for: 'training' or 'inference' (what to time)");
+  if (s.select === undefined && (s.for !== undefined || s.speedBatch !== undefined))
+    throw at.error(
+      `${s.for !== undefined ? 'for' : 'speedBatch'} applies only with select: 'speed'`,
+    );
+  return s;
 });
 
 /**
@@ -105,7 +127,7 @@ export function validateDecomposeConfig(config: unknown): DecomposeConfig {
 
 /** Settings for one layer: the override's size field (if any) replaces the top-level one. */
 export function settingsFor(config: DecomposeConfig, name: string): LayerDecomposition {
-  const { layers, version: _v, ...top } = config;
+  const { layers, version: _v, select: _s, for: _f, speedBatch: _b, ...top } = config;
   const own = layers?.[name];
   if (!own) return top;
   const merged: LayerDecomposition = { ...top, ...own };

@@ -3,11 +3,14 @@ import { rewriteModel } from '../../rewrite/rewrite-model.js';
 import { type DecomposeConfig, settingsFor, validateDecomposeConfig } from './config.js';
 import { decomposeLayer, methodFits } from './decompose-layer.js';
 import type { LayerReport, Replacement, ReplacementLayers } from './replacement.js';
+import { type SpeedDecision, selectBySpeed } from './speed-select.js';
 
 export interface DecomposeReport {
   layers: LayerReport[];
   paramsBefore: number;
   paramsAfter: number;
+  /** With select 'speed': each candidate layer's timings and the rank chosen (null: kept). */
+  speed?: SpeedDecision[];
 }
 
 export interface DecomposeResult {
@@ -40,12 +43,22 @@ export function decomposeModel(model: tf.LayersModel, config: DecomposeConfig): 
     );
   }
   const replacements = new Map<string, Replacement>();
+  const speed: SpeedDecision[] = [];
   try {
     for (const layer of layers) {
       const s = settingsFor(cfg, layer.name);
       if (s.skip || !s.method) continue;
       const explicit = cfg.layers?.[layer.name] !== undefined;
       if (!explicit && !methodFits(layer, s.method)) continue;
+      if (cfg.select === 'speed') {
+        const r = selectBySpeed(layer, s, {
+          for: cfg.for as 'training' | 'inference',
+          batch: cfg.speedBatch,
+        });
+        speed.push(r.decision);
+        if (r.replacement) replacements.set(layer.name, r.replacement);
+        continue;
+      }
       replacements.set(layer.name, decomposeLayer(layer, s));
     }
   } catch (e) {
@@ -59,6 +72,7 @@ export function decomposeModel(model: tf.LayersModel, config: DecomposeConfig): 
       layers: [...replacements.values()].map((r) => r.report),
       paramsBefore: model.countParams(),
       paramsAfter: rebuilt.countParams(),
+      ...(cfg.select === 'speed' ? { speed } : {}),
     },
   };
 }

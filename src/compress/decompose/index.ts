@@ -11,5 +11,11 @@ export {
 } from './rank-select.js';
 export type { LayerReport } from './replacement.js';
 export { type RoundedRank, roundSvdRanksForSpeed } from './round-config.js';
+export {
+  type SpeedDecision,
+  type SpeedOptions,
+  type SpeedTarget,
+  selectBySpeed,
+} from './speed-select.js';
 export * as decomposition from './toolkit.js';
 export { TtmDense, type TtmDenseArgs } from './ttm-dense.js';

@@ -18,6 +18,7 @@ export * from './rank-rounding.js';
 export * from './rank-select.js';
 export * from './replacement.js';
 export * from './round-config.js';
+export * from './speed-select.js';
 export * from './svd-layers.js';
 export * from './tt-svd.js';
 export * from './ttm-dense.js';

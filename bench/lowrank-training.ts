@@ -1,0 +1,199 @@
+// Low-rank training (issue 15), all figures measured in this run:
+// 1. Conv3D as one 2D convolution on 4D tensors vs tf.conv3d, on cpu and wasm, forward and
+//    forward+backward (conv3dAs2dSpeedup).
+// 2. A zoo CNN trained on real MNIST digits; then continued training of the original vs the
+//    hardware-aware decomposition (select 'speed', for 'training') with sequential freezing,
+//    steps interleaved (trainThroughputGain, trainDropPts).
+// 3. Inference latency of the hardware-aware selection for 'inference' (inferenceSpeedup).
+// 4. PLRD of the trained CNN to 75/50/25% with distillation and with labels only (plrdDropPts25).
+// Run: npm run bench:lowrank-training   (writes bench/results/lowrank-training.json)
+import * as tf from '@tensorflow/tfjs';
+import { decomposeModel } from '../src/compress/decompose/decompose-model.js';
+import { batches } from '../src/data/dataset.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { initEngine } from '../src/engine/backend.js';
+import { useFastKernels } from '../src/kernels/index.js';
+import { conv3dAs2d } from '../src/lowrank/conv3d.js';
+import { factorPairs, phaseOptimizers, sequentialFreezing } from '../src/lowrank/freezing.js';
+import { plrd } from '../src/lowrank/plrd.js';
+import { buildModel } from '../src/models/zoo.js';
+import { evaluate } from '../src/train/evaluate.js';
+import { applyStep, defaultForward, trainableVariables } from '../src/train/gradients.js';
+import { train } from '../src/train/loop.js';
+import { lossByName } from '../src/train/loss.js';
+import { interleavedTimes, upperMedian, writeResults } from './lib/index.js';
+
+const BATCH = 64;
+
+function conv3dTimings(backend: string) {
+  const x = tf.randomNormal([2, 8, 16, 16, 8], 0, 1, 'float32', 1) as tf.Tensor5D;
+  const k = tf.randomNormal([3, 3, 3, 8, 16], 0, 0.1, 'float32', 2) as tf.Tensor5D;
+  const run = (f: () => tf.Tensor | tf.Tensor[]) => () => {
+    const y = f();
+    const ys = Array.isArray(y) ? y : [y];
+    for (const t of ys) t.dataSync();
+    tf.dispose(ys);
+  };
+  const ref = (a: tf.Tensor, b: tf.Tensor): tf.Tensor =>
+    tf.conv3d(a as tf.Tensor5D, b as tf.Tensor5D, 1, 'same');
+  const mine = (a: tf.Tensor, b: tf.Tensor) => conv3dAs2d(a, b as tf.Tensor5D, { padding: 'same' });
+  const grad = (f: typeof ref) => () =>
+    tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(f(a, b)))([x, k]);
+  const [fRef, fMine, gRef, gMine] = interleavedTimes(
+    [run(() => ref(x, k)), run(() => mine(x, k)), run(grad(ref)), run(grad(mine))],
+    { rounds: 10, warmup: 2 },
+  ).map(upperMedian);
+  tf.dispose([x, k]);
+  return {
+    backend,
+    shape: 'x [2, 8, 16, 16, 8], kernel [3, 3, 3, 8, 16], same',
+    forwardMs: { conv3d: fRef, as2d: fMine },
+    forwardBackwardMs: { conv3d: gRef, as2d: gMine },
+    forwardSpeedup: fRef / fMine,
+    forwardBackwardSpeedup: gRef / gMine,
+  };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  await initEngine({ backend: 'cpu' });
+  const conv3dCpu = conv3dTimings('cpu');
+  const engine = await initEngine({ backend: 'wasm' });
+  useFastKernels();
+  const conv3dWasm = conv3dTimings('wasm');
+  console.log('conv3d as 2d:', JSON.stringify([conv3dCpu, conv3dWasm]));
+
+  const data = loadMnist({ trainCount: 3000, testCount: 1000, seed: 0 });
+  const cnn = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+  await train(cnn, data, { epochs: 1, batchSize: BATCH, learningRate: 2e-3, measureMemory: false });
+  const accTrained = evaluate(cnn, data).accuracy;
+  console.log(`trained CNN: ${(accTrained * 100).toFixed(2)}%`);
+  const layers = {
+    conv2: { method: 'tucker2' as const, ratio: 0.5 },
+    dense1: { method: 'svd' as const, ratio: 0.25 },
+  };
+
+  // 2. continued training: the original vs the decomposition (select for training) + freezing
+  const dec = decomposeModel(cnn, { select: 'speed', for: 'training', speedBatch: BATCH, layers });
+  const original = buildModel('cnn', { inputShape: [28, 28, 1], numClasses: 10, seed: 0 });
+  original.setWeights(cnn.getWeights());
+  const loss = lossByName('logits');
+  const pairs = factorPairs(dec.report);
+  const sched = pairs.length > 0 ? sequentialFreezing(dec.model, pairs, { period: 10 }) : null;
+  const optA = tf.train.adam(1e-3);
+  const optB = tf.train.adam(1e-3);
+  const optsB = sched ? phaseOptimizers(sched, () => tf.train.adam(1e-3)) : null;
+  const fwdA = defaultForward(original);
+  const fwdB = defaultForward(dec.model);
+  const varsA = trainableVariables(original);
+  const trainBatches = [
+    ...batches(data, 'train', BATCH, { shuffle: true, seed: 1, dropRemainder: true }),
+  ];
+  let stepA = 0;
+  let stepB = 0;
+  const step = (which: 'a' | 'b') => () => {
+    const i = which === 'a' ? stepA++ : stepB++;
+    const b = trainBatches[i % trainBatches.length];
+    const ctx =
+      which === 'a'
+        ? { variables: varsA, forward: fwdA, loss }
+        : sched
+          ? sched.contextAt(i, { forward: fwdB, loss })
+          : { variables: trainableVariables(dec.model), forward: fwdB, loss };
+    const v = applyStep(ctx, which === 'a' ? optA : (optsB?.at(i) ?? optB), b);
+    v.dataSync();
+    v.dispose();
+  };
+  const steps = trainBatches.length; // one epoch each
+  const [msA, msB] = interleavedTimes([step('a'), step('b')], { rounds: steps, warmup: 2 }).map(
+    upperMedian,
+  );
+  for (const b of trainBatches) tf.dispose([b.xs, b.ys]);
+  const accOrigCont = evaluate(original, data).accuracy;
+  const accDecCont = evaluate(dec.model, data).accuracy;
+  const trainThroughputGain = msA / msB - 1;
+  console.log(`train step ms: original ${msA.toFixed(1)}, decomposed+freezing ${msB.toFixed(1)}`);
+
+  // 3. inference: the selection for inference vs the original
+  const inf = decomposeModel(cnn, { select: 'speed', for: 'inference', speedBatch: BATCH, layers });
+  const x = tf.randomNormal([BATCH, 28, 28, 1], 0, 1, 'float32', 3);
+  const predict = (m: tf.LayersModel) => () => {
+    const y = m.predict(x) as tf.Tensor;
+    y.dataSync();
+    y.dispose();
+  };
+  const [pA, pB] = interleavedTimes([predict(cnn), predict(inf.model)], {
+    rounds: 15,
+    warmup: 3,
+  }).map(upperMedian);
+  x.dispose();
+  const accInf = evaluate(inf.model, data).accuracy;
+
+  // 4. PLRD with and without distillation (same fine-tune steps)
+  const fineTune = { maxSteps: 30, batchSize: BATCH, learningRate: 1e-3, seed: 2 };
+  const withKd = plrd(cnn, data, { fineTune });
+  const withoutKd = plrd(cnn, data, { fineTune, distill: false });
+  const family = (fam: typeof withKd) =>
+    fam.map((m) => ({
+      fraction: m.fraction,
+      ranks: m.ranks,
+      paramsFraction: m.paramsFraction,
+      accuracy: evaluate(m.model, data).accuracy,
+    }));
+  const famKd = family(withKd);
+  const famNo = family(withoutKd);
+  for (const m of [...withKd, ...withoutKd]) m.model.dispose();
+  const at25 = (f: ReturnType<typeof family>) =>
+    f.find((m) => m.fraction === 0.25)?.accuracy ?? Number.NaN;
+
+  const out = {
+    headline: {
+      trainThroughputGain,
+      trainDropPts: (accOrigCont - accDecCont) * 100,
+      inferenceSpeedup: pA / pB,
+      plrdDropPts25: (accTrained - at25(famKd)) * 100,
+      plrdDropPts25NoDistill: (accTrained - at25(famNo)) * 100,
+      conv3dAs2dSpeedupCpuForward: conv3dCpu.forwardSpeedup,
+      conv3dAs2dSpeedupCpuForwardBackward: conv3dCpu.forwardBackwardSpeedup,
+      conv3dAs2dSpeedupWasmForward: conv3dWasm.forwardSpeedup,
+      conv3dAs2dSpeedupWasmForwardBackward: conv3dWasm.forwardBackwardSpeedup,
+      fsMergeAcc: null,
+      averageAcc: null,
+      kdMergeAcc: null,
+    },
+    backend: engine.backend,
+    note: 'fsMergeAcc/averageAcc/kdMergeAcc: FS-Merge not built yet (null). Speed-ups are ratios of medians of interleaved runs in this run.',
+    conv3d: [conv3dCpu, conv3dWasm],
+    cnn: { data: 'mnist train 3000 / test 1000', accuracyTrained: accTrained },
+    training: {
+      protocol:
+        'after 1 epoch of the original, 1 more epoch of the original vs the decomposition (select speed for training) with sequential freezing (period 10 steps), steps interleaved',
+      decomposed: dec.report.layers.map((l) => ({
+        layer: l.layer,
+        method: l.method,
+        rank: l.rank,
+      })),
+      speed: dec.report.speed,
+      params: { original: cnn.countParams(), decomposed: dec.model.countParams() },
+      stepMs: { original: msA, decomposedFrozen: msB },
+      accuracy: { original: accOrigCont, decomposedFrozen: accDecCont },
+    },
+    inference: {
+      decomposed: inf.report.layers.map((l) => ({
+        layer: l.layer,
+        method: l.method,
+        rank: l.rank,
+      })),
+      speed: inf.report.speed,
+      predictMs: { original: pA, selected: pB },
+      accuracy: { original: accTrained, selected: accInf },
+    },
+    plrd: { fineTuneSteps: fineTune.maxSteps, withDistillation: famKd, labelsOnly: famNo },
+    totalSeconds: (Date.now() - started) / 1000,
+  };
+  const path = writeResults('lowrank-training', out);
+  console.log(JSON.stringify(out.headline, null, 2));
+  console.log(`wrote ${path} (${out.totalSeconds.toFixed(0)} s)`);
+}
+
+await main();

@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { decomposeModel } from '../../src/compress/decompose/decompose-model.js';
+import type { ClassificationData } from '../../src/data/dataset.js';
+import { foldSvdPairs, plrd } from '../../src/lowrank/plrd.js';
+
+function mlp(): tf.LayersModel {
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({
+        units: 24,
+        activation: 'relu',
+        inputShape: [16],
+        name: 'h1',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
+      tf.layers.dense({
+        units: 24,
+        activation: 'relu',
+        name: 'h2',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+      }),
+      tf.layers.dense({
+        units: 3,
+        name: 'out',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      }),
+    ],
+  });
+}
+
+function toyData(): ClassificationData {
+  const n = 48;
+  const x = new Float32Array(n * 16).map((_, i) => Math.sin(i * 0.37));
+  const y = Int32Array.from({ length: n }, (_, i) => i % 3);
+  return {
+    name: 'toy',
+    sampleShape: [16],
+    numClasses: 3,
+    train: { x, y, count: n },
+    test: { x, y, count: n },
+  };
+}
+
+test('foldSvdPairs: the folded Dense computes what the factor pair computes', () => {
+  const m = mlp();
+  const { model } = decomposeModel(m, { method: 'svd', rank: 5, layers: { out: { skip: true } } });
+  const folded = foldSvdPairs(model, ['h1', 'h2']);
+  assert.deepEqual(
+    folded.layers.map((l) => l.name),
+    ['h1', 'h2', 'out'],
+  );
+  const x = tf.randomNormal([4, 16], 0, 1, 'float32', 3);
+  const d = tf.tidy(
+    () =>
+      tf
+        .max(tf.abs(tf.sub(model.predict(x) as tf.Tensor, folded.predict(x) as tf.Tensor)))
+        .dataSync()[0],
+  );
+  assert.ok(d < 1e-5, `${d}`);
+  tf.dispose(x);
+});
+
+test('plrd: ranks decrease member by member, params shrink, each member is its own model', () => {
+  const m = mlp();
+  const family = plrd(m, toyData(), {
+    layers: ['h1', 'h2'],
+    fineTune: { maxSteps: 2, batchSize: 16 },
+  });
+  assert.equal(family.length, 3);
+  for (let i = 1; i < family.length; i++) {
+    for (const n of ['h1', 'h2'])
+      assert.ok(
+        family[i].ranks[n] < family[i - 1].ranks[n],
+        `${n}: ${family[i - 1].ranks[n]} -> ${family[i].ranks[n]}`,
+      );
+    assert.ok(family[i].params < family[i - 1].params);
+  }
+  // rank at 25%: 16x24: floor(0.25 * 384 / 40) = 2; 24x24: floor(0.25 * 576 / 48) = 3
+  assert.deepEqual(family[2].ranks, { h1: 2, h2: 3 });
+  assert.equal(family[2].model.getLayer('h1_svd_in').getWeights()[0].shape[1], 2);
+  for (const f of family) assert.equal(f.losses.length, 2);
+  assert.throws(
+    () => plrd(m, toyData(), { fractions: [0.5, 0.6] }),
+    /fractions must decrease strictly/,
+  );
+  assert.throws(() => plrd(m, toyData(), { layers: ['nope'] }), /no layer named nope/);
+  assert.throws(
+    () => plrd(m, toyData(), { layers: ['out'], fractions: [0.1] }),
+    /layer out \(24x3\) would need rank 0 < 1/,
+  );
+  // by default every Dense layer whose rank can go down at each step: not the 24x3 output layer
+  const dflt = plrd(m, toyData(), { fractions: [0.5, 0.25], fineTune: { maxSteps: 1 } });
+  assert.deepEqual(Object.keys(dflt[0].ranks), ['h1', 'h2']);
+  for (const f of [...family, ...dflt]) f.model.dispose();
+});
