@@ -105,6 +105,7 @@ export {
 export { makeRng, normal, permutation, type Rng } from './engine/random.js';
 export { defaultSeed, fastKernelsActive, setDefaultSeed } from './engine/settings.js';
 export { FAST_KERNEL_BACKENDS, useFastKernels, useStockKernels } from './kernels/index.js';
+export * as lowprec from './lowprec/index.js';
 export { buildCnn, type CnnConfig } from './models/cnn.js';
 export { MultiHeadSelfAttention, PositionEmbedding } from './models/layers/attention.js';
 export { buildMlp, type MlpConfig } from './models/mlp.js';
