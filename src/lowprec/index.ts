@@ -9,3 +9,5 @@ export * from './qat-layers.js';
 export * from './qat-method.js';
 
 registerMethod(qatMethod);
+
+export * from './range-bn.js';
