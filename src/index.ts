@@ -119,6 +119,7 @@ export {
   memoryMeterCallback,
 } from './fit/index.js';
 export { FAST_KERNEL_BACKENDS, useFastKernels, useStockKernels } from './kernels/index.js';
+export * as lowprec from './lowprec/index.js';
 // Low-rank training: Conv3D on 4D tensors, sequential freezing, distill(), PLRD (docs/lowrank-training.md).
 export * as lowrank from './lowrank/index.js';
 export { buildCnn, type CnnConfig } from './models/cnn.js';

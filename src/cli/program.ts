@@ -266,6 +266,11 @@ export function buildCli(): Command {
       'a versioned JSON config ({version: 1, steps: [...]}) instead of --method',
     )
     .option(
+      '--bits <n>',
+      'bits option of each --method step (e.g. --method qat --bits 4)',
+      positiveInt,
+    )
+    .option(
       '--out <dir>',
       'directory for the compressed model.json, weights.bin and report.json (required; new, empty or holding a model: only those three files are replaced)',
     )

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import { type CompressResult, compress } from '../../compress/compress.js';
+import '../../lowprec/index.js';
 import {
   COMPRESS_CONFIG_VERSION,
   type CompressConfig,
@@ -20,6 +21,8 @@ import { renderTable } from '../table.js';
 
 export interface CompressCommandOptions {
   method?: string;
+  /** The `bits` option of every --method step. */
+  bits?: number;
   config?: string;
   out: string;
   /** Write into a non-empty --out that holds no model, or into the input model's directory. */
@@ -53,7 +56,13 @@ function readConfig(o: CompressCommandOptions): CompressConfig | unknown {
     }
   }
   const methods = (o.method ?? 'int8').split(',').map((m) => m.trim());
-  return { version: COMPRESS_CONFIG_VERSION, steps: methods.map((method) => ({ method })) };
+  if (o.bits !== undefined && !o.method)
+    throw new Error('--bits needs --method (e.g. --method qat --bits 4)');
+  const options = o.bits !== undefined ? { options: { bits: o.bits } } : {};
+  return {
+    version: COMPRESS_CONFIG_VERSION,
+    steps: methods.map((method) => ({ method, ...options })),
+  };
 }
 
 /** The directory of a model given as `model.json` or a directory. */

@@ -1,0 +1,41 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { KernelCodec } from '../compress/packed/kernel-codec.js';
+import { packedReplacement } from '../compress/packed/layer-kernels.js';
+import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
+import { QatLayer } from './qat-layers.js';
+
+/**
+ * Turns every `QatLayer` into compress's packed layer (FrugalPackedDense / FrugalPackedConv2D)
+ * storing the codes the fake-quant forward used, so the result saves as a standard model.json
+ * that `tf.loadLayersModel` reads once frugal is imported. The input model is not modified.
+ */
+export function convertQat(model: tf.LayersModel): { model: tf.LayersModel; converted: string[] } {
+  const edits = new Map<string, LayerEdit>();
+  const converted: string[] = [];
+  for (const layer of model.layers) {
+    if (!(layer instanceof QatLayer)) continue;
+    const codec: KernelCodec = {
+      bits: layer.bits,
+      scheme: layer.scheme,
+      granularity: 'channel',
+      n: 0,
+      m: 0,
+    };
+    const kernel = (layer.kernel as tf.LayerVariable).read().dataSync() as Float32Array;
+    const bias = layer.bias ? (layer.bias.read().dataSync() as Float32Array) : null;
+    const view = {
+      layer,
+      kind: layer.kind,
+      kernelShape: layer.kernelShape,
+      codec,
+      kernel: () => kernel,
+      bias: () => bias,
+      activation: layer.activationName,
+    };
+    edits.set(layer.name, { replace: [packedReplacement(view, codec)] });
+    converted.push(layer.name);
+  }
+  if (converted.length === 0)
+    throw new Error('convertQat: the model has no QAT layers (run prepareQat first)');
+  return { model: rewriteModel(model, edits).model, converted };
+}

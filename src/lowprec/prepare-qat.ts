@@ -1,0 +1,115 @@
+import type * as tf from '@tensorflow/tfjs';
+import { asKernelLayer } from '../compress/packed/layer-kernels.js';
+import { foldBatchNorm } from '../compress/quantize/fold-bn.js';
+import { checkQuantSpec, type QuantScheme } from '../compress/quantize/uniform.js';
+import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
+import { QatLayer } from './qat-layers.js';
+
+export interface QatConfig {
+  /** Weight bits, integer 2..8. */
+  bits: number;
+  /** 'symmetric' (default) or 'affine'; always per output channel. */
+  scheme?: QuantScheme;
+  /**
+   * Fold batch-norm into the conv/dense before it first (default true), so QAT trains the
+   * folded kernel that will be stored. See docs/low-precision.md for why.
+   */
+  foldBatchNorm?: boolean;
+}
+
+export interface QatPrepared {
+  model: tf.LayersModel;
+  /** Layers made fake-quantized, with what was done. */
+  prepared: Record<string, string>;
+  /** Dense/Conv-like layers left in float, with the reason. */
+  unconverted: Record<string, string>;
+  /** Batch-norm layers folded into their producer. */
+  folded: string[];
+}
+
+const KERNEL_CLASSES = new Set([
+  'Dense',
+  'Conv2D',
+  'Conv1D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'Conv2DTranspose',
+  'FrugalPackedDense',
+  'FrugalPackedConv2D',
+]);
+
+function pair(v: unknown): [number, number] {
+  if (Array.isArray(v)) return [Number(v[0]), Number(v[1] ?? v[0])];
+  if (typeof v === 'number') return [v, v];
+  return [1, 1];
+}
+
+/**
+ * Returns a new model where every float Dense/Conv2D (channels last) is a `QatLayer` with the
+ * same weights; the input model is not modified. Other kernel layers are listed in `unconverted`
+ * with the reason, never skipped silently.
+ */
+export async function prepareQat(model: tf.LayersModel, config: QatConfig): Promise<QatPrepared> {
+  if (config === null || typeof config !== 'object')
+    throw new Error('prepareQat: config must be an object');
+  const scheme = config.scheme ?? 'symmetric';
+  checkQuantSpec({ bits: config.bits, scheme, granularity: 'channel' }, 'prepareQat config');
+  if (config.foldBatchNorm !== undefined && typeof config.foldBatchNorm !== 'boolean') {
+    throw new Error(
+      `prepareQat config: foldBatchNorm must be a boolean, got ${config.foldBatchNorm}`,
+    );
+  }
+  let source = model;
+  let folded: string[] = [];
+  if (config.foldBatchNorm ?? true) {
+    const r = await foldBatchNorm(model);
+    source = r.model;
+    folded = r.folded.map((p) => p.batchNorm);
+  }
+  const edits = new Map<string, LayerEdit>();
+  const prepared: Record<string, string> = {};
+  const unconverted: Record<string, string> = {};
+  for (const layer of source.layers) {
+    const cls = layer.getClassName();
+    if (!KERNEL_CLASSES.has(cls)) continue;
+    const k = asKernelLayer(layer);
+    if (!k) {
+      unconverted[layer.name] =
+        cls === 'Conv2D' ? 'channels-first Conv2D is not supported' : `${cls} has no QAT layer`;
+      continue;
+    }
+    if (cls.startsWith('FrugalPacked')) {
+      unconverted[layer.name] = 'already packed (quantize or prune the float model instead)';
+      continue;
+    }
+    const cfg = layer.getConfig();
+    if (k.kind === 'conv2d' && (cfg.groups ?? 1) !== 1) {
+      unconverted[layer.name] = 'grouped Conv2D is not supported';
+      continue;
+    }
+    const [kernel, bias] = layer.getWeights();
+    const qcfg: Record<string, unknown> = {
+      name: layer.name,
+      kind: k.kind,
+      kernelShape: k.kernelShape,
+      bits: config.bits,
+      scheme,
+      useBias: bias !== undefined,
+      activation: k.activation,
+    };
+    if (k.kind === 'conv2d') {
+      qcfg.strides = pair(cfg.strides);
+      qcfg.padding = cfg.padding ?? 'valid';
+      qcfg.dilationRate = pair(cfg.dilationRate);
+    }
+    edits.set(layer.name, {
+      replace: [
+        { className: QatLayer.className, config: qcfg, weights: bias ? [kernel, bias] : [kernel] },
+      ],
+    });
+    prepared[layer.name] = `fake-quant int${config.bits} ${scheme} per-channel weights (STE)`;
+  }
+  const out = rewriteModel(source, edits).model;
+  if (source !== model) source.dispose();
+  return { model: out, prepared, unconverted, folded };
+}

@@ -1,0 +1,162 @@
+import * as tf from '@tensorflow/tfjs';
+import { checkQuantSpec, type QuantScheme } from '../compress/quantize/uniform.js';
+import { fakeQuant, kernelParams } from './fake-quant.js';
+
+export interface QatLayerArgs {
+  kind: 'dense' | 'conv2d';
+  /** [in, out] or [kh, kw, in, out]. */
+  kernelShape: number[];
+  bits: number;
+  scheme?: QuantScheme;
+  useBias?: boolean;
+  activation?: string;
+  strides?: [number, number];
+  padding?: 'valid' | 'same';
+  dilationRate?: [number, number];
+  name?: string;
+  trainable?: boolean;
+}
+
+/**
+ * A Dense or Conv2D (channels last) whose kernel is fake-quantized to `bits` per output channel
+ * on every call (forward: compress's grid; backward: straight-through estimator). The float
+ * kernel is the trainable weight; `convertQat` turns the layer into compress's packed layer with
+ * the same codes. Simulated in float32 tfjs ops.
+ */
+export class QatLayer extends tf.layers.Layer {
+  static className = 'FrugalQatLayer';
+  readonly kind: 'dense' | 'conv2d';
+  readonly kernelShape: number[];
+  readonly bits: number;
+  readonly scheme: QuantScheme;
+  readonly useBias: boolean;
+  readonly activationName: string;
+  readonly strides: [number, number];
+  readonly padding: 'valid' | 'same';
+  readonly dilationRate: [number, number];
+  private readonly activationLayer: tf.layers.Layer;
+  kernel: tf.LayerVariable | null = null;
+  bias: tf.LayerVariable | null = null;
+
+  constructor(args: QatLayerArgs) {
+    super(args);
+    const where = `QatLayer '${this.name}'`;
+    if (args.kind !== 'dense' && args.kind !== 'conv2d') {
+      throw new Error(`${where}: kind must be 'dense' or 'conv2d', got ${args.kind}`);
+    }
+    const rank = args.kind === 'dense' ? 2 : 4;
+    if (
+      !Array.isArray(args.kernelShape) ||
+      args.kernelShape.length !== rank ||
+      args.kernelShape.some((d) => !Number.isInteger(d) || d < 1)
+    ) {
+      throw new Error(
+        `${where}: kernelShape must be ${rank} positive integers, got ${args.kernelShape}`,
+      );
+    }
+    checkQuantSpec(
+      { bits: args.bits, scheme: args.scheme ?? 'symmetric', granularity: 'channel' },
+      where,
+    );
+    this.kind = args.kind;
+    this.kernelShape = [...args.kernelShape];
+    this.bits = args.bits;
+    this.scheme = args.scheme ?? 'symmetric';
+    this.useBias = args.useBias ?? true;
+    this.activationName = args.activation ?? 'linear';
+    this.strides = args.strides ?? [1, 1];
+    this.padding = args.padding ?? 'valid';
+    this.dilationRate = args.dilationRate ?? [1, 1];
+    this.activationLayer = tf.layers.activation({ activation: this.activationName as 'linear' });
+  }
+
+  get outChannels(): number {
+    return this.kernelShape[this.kernelShape.length - 1];
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const inC = this.kernelShape[this.kernelShape.length - 2];
+    if (shape[shape.length - 1] !== inC || (this.kind === 'conv2d' && shape.length !== 4)) {
+      throw new Error(
+        `QatLayer '${this.name}': input shape [${shape}] does not fit kernel [${this.kernelShape}]`,
+      );
+    }
+    this.kernel = this.addWeight(
+      'kernel',
+      this.kernelShape,
+      'float32',
+      tf.initializers.glorotUniform({}),
+    );
+    if (this.useBias) {
+      this.bias = this.addWeight('bias', [this.outChannels], 'float32', tf.initializers.zeros());
+    }
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = inputShape as tf.Shape;
+    if (this.kind === 'dense') return [...shape.slice(0, -1), this.outChannels];
+    const [b, h, w] = shape;
+    const [kh, kw] = this.kernelShape;
+    const size = (n: number | null, k: number, s: number, d: number) => {
+      if (n == null) return null;
+      const eff = (k - 1) * d + 1;
+      return this.padding === 'same' ? Math.ceil(n / s) : Math.floor((n - eff) / s) + 1;
+    };
+    return [
+      b,
+      size(h, kh, this.strides[0], this.dilationRate[0]),
+      size(w, kw, this.strides[1], this.dilationRate[1]),
+      this.outChannels,
+    ];
+  }
+
+  /** The fake-quantized kernel (STE gradient to the float kernel). */
+  quantizedKernel(): tf.Tensor {
+    const k = (this.kernel as tf.LayerVariable).read();
+    const params = kernelParams(k.dataSync(), this.outChannels, this.bits, this.scheme);
+    return fakeQuant(k, params, this.scheme);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const kernel = this.quantizedKernel();
+      let y: tf.Tensor;
+      if (this.kind === 'dense') {
+        const inC = this.kernelShape[0];
+        y = tf
+          .matMul(x.reshape([-1, inC]), kernel as tf.Tensor2D)
+          .reshape([...x.shape.slice(0, -1), this.outChannels]);
+      } else {
+        y = tf.conv2d(
+          x as tf.Tensor4D,
+          kernel as tf.Tensor4D,
+          this.strides,
+          this.padding,
+          'NHWC',
+          this.dilationRate,
+        );
+      }
+      if (this.bias) y = tf.add(y, this.bias.read());
+      return this.activationLayer.apply(y) as tf.Tensor;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      kind: this.kind,
+      kernelShape: this.kernelShape,
+      bits: this.bits,
+      scheme: this.scheme,
+      useBias: this.useBias,
+      activation: this.activationName,
+      strides: this.strides,
+      padding: this.padding,
+      dilationRate: this.dilationRate,
+    };
+  }
+}
+tf.serialization.registerClass(QatLayer);

@@ -1,0 +1,72 @@
+import {
+  boolField,
+  checkKnownFields,
+  enumField,
+  intField,
+  numberField,
+} from '../compress/options.js';
+import { QUANT_SCHEMES, type QuantScheme } from '../compress/quantize/uniform.js';
+import type { CompressionMethod } from '../compress/registry.js';
+import { convertQat } from './convert-qat.js';
+import { prepareQat } from './prepare-qat.js';
+import { finetuneQat } from './qat-finetune.js';
+
+export interface QatMethodOptions {
+  bits: number;
+  scheme: QuantScheme;
+  foldBatchNorm: boolean;
+  /** Fine-tuning steps through the fake-quant model (needs labelled data). */
+  finetuneSteps: number;
+  learningRate: number;
+  batchSize: number;
+}
+
+const FIELDS = ['bits', 'scheme', 'foldBatchNorm', 'finetuneSteps', 'learningRate', 'batchSize'];
+
+/** 'qat': prepare (fake-quant, STE), fine-tune on the data, convert to packed layers. */
+export const qatMethod: CompressionMethod<QatMethodOptions> = {
+  name: 'qat',
+  summary: 'quantization-aware training: fake-quant fine-tune (STE), then packed int weights',
+  appliesTo: 'Dense and Conv2D layers',
+  parseOptions: (raw, where) => {
+    checkKnownFields(raw, FIELDS, where);
+    return {
+      bits: intField(raw, 'bits', where, { min: 2, max: 8, fallback: 4 }),
+      scheme: enumField(raw, 'scheme', where, QUANT_SCHEMES, 'symmetric'),
+      foldBatchNorm: boolField(raw, 'foldBatchNorm', where, true),
+      finetuneSteps: intField(raw, 'finetuneSteps', where, { min: 1, max: 1e6, fallback: 200 }),
+      learningRate: numberField(raw, 'learningRate', where, { min: 1e-8, max: 1, fallback: 5e-4 }),
+      batchSize: intField(raw, 'batchSize', where, { min: 1, max: 1e5, fallback: 64 }),
+    };
+  },
+  apply: async (model, options, ctx) => {
+    const o = options.global;
+    if (!ctx.data) {
+      throw new Error('qat: fine-tuning needs labelled data (pass data / --dataset)');
+    }
+    const p = await prepareQat(model, {
+      bits: o.bits,
+      scheme: o.scheme,
+      foldBatchNorm: o.foldBatchNorm,
+    });
+    try {
+      const r = finetuneQat(p.model, ctx.data, {
+        steps: o.finetuneSteps,
+        batchSize: o.batchSize,
+        learningRate: o.learningRate,
+        seed: ctx.seed,
+        onStep: (s) =>
+          ctx.onProgress?.({ method: 'qat', item: 'fine-tuning', done: s, total: o.finetuneSteps }),
+      });
+      const out = convertQat(p.model).model;
+      const layers: Record<string, string> = { ...p.prepared };
+      for (const [name, why] of Object.entries(p.unconverted)) layers[name] = `unconverted: ${why}`;
+      for (const bn of p.folded) layers[bn] = 'batch-norm folded before QAT';
+      layers['(qat fine-tuning)'] =
+        `${o.finetuneSteps} steps, loss ${r.losses[0].toFixed(4)} -> ${r.losses[r.losses.length - 1].toFixed(4)}${r.frozen.length ? `; conv kernels frozen (no conv filter gradient on this backend): ${r.frozen.join(', ')}` : ''}`;
+      return { model: out, layers };
+    } finally {
+      p.model.dispose();
+    }
+  },
+};

@@ -1,0 +1,134 @@
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Scale-adjustment constant C(n) of Range BatchNorm for chunks of n rows, as in the reference
+ * code of Banner et al. ("Scalable methods for 8-bit training", quantized.pytorch RangeBN):
+ * C(n) = 0.5 * 0.35 * (1 + sqrt(pi * ln 4)) / sqrt(2 ln n). For Gaussian data the mean chunk
+ * range times C(n) estimates the standard deviation up to a bias that shrinks as n grows
+ * (about -10% at n = 64, since E[range] of n Gaussians is a little under 2 sqrt(2 ln n) sigma).
+ */
+export function rangeBnConstant(n: number): number {
+  if (!Number.isInteger(n) || n < 2)
+    throw new Error(`Range BN: chunk size must be an integer >= 2, got ${n}`);
+  return (0.5 * 0.35 * (1 + Math.sqrt(Math.PI * Math.log(4)))) / Math.sqrt(2 * Math.log(n));
+}
+
+export interface RangeBatchNormArgs {
+  /** Chunks the batch (rows = all positions but the channel axis) is split into (default 16). */
+  chunks?: number;
+  /** Fraction of the running statistics kept at each training call (default 0.99, like tfjs BN). */
+  momentum?: number;
+  epsilon?: number;
+  name?: string;
+  trainable?: boolean;
+}
+
+/**
+ * Range BatchNorm over the last (channel) axis: y = gamma * (x - mean) / (C(n) * mean chunk
+ * range) + beta. Training normalises by the batch statistics and updates running ones; inference
+ * uses the running ones. Note: the reference code updates running statistics with an inverted
+ * momentum (it keeps `momentum` of the new value); here `momentum` is the kept fraction of the
+ * old value, as in tf.layers.batchNormalization.
+ */
+export class RangeBatchNorm extends tf.layers.Layer {
+  static className = 'FrugalRangeBatchNorm';
+  readonly chunks: number;
+  readonly momentum: number;
+  readonly epsilon: number;
+  private gamma: tf.LayerVariable | null = null;
+  private beta: tf.LayerVariable | null = null;
+  private movingMean: tf.LayerVariable | null = null;
+  private movingScale: tf.LayerVariable | null = null;
+
+  constructor(args: RangeBatchNormArgs = {}) {
+    super(args);
+    this.chunks = args.chunks ?? 16;
+    this.momentum = args.momentum ?? 0.99;
+    this.epsilon = args.epsilon ?? 1e-5;
+    const where = `RangeBatchNorm '${this.name}'`;
+    if (!Number.isInteger(this.chunks) || this.chunks < 1)
+      throw new Error(`${where}: chunks must be a positive integer, got ${this.chunks}`);
+    if (!(this.momentum >= 0 && this.momentum < 1))
+      throw new Error(`${where}: momentum must be in [0, 1), got ${this.momentum}`);
+    if (!(this.epsilon > 0)) throw new Error(`${where}: epsilon must be > 0, got ${this.epsilon}`);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = inputShape as tf.Shape;
+    const c = shape[shape.length - 1];
+    if (c == null) throw new Error(`RangeBatchNorm '${this.name}': the channel axis must be known`);
+    this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.ones());
+    this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.zeros());
+    this.movingMean = this.addWeight(
+      'moving_mean',
+      [c],
+      'float32',
+      tf.initializers.zeros(),
+      undefined,
+      false,
+    );
+    this.movingScale = this.addWeight(
+      'moving_scale',
+      [c],
+      'float32',
+      tf.initializers.ones(),
+      undefined,
+      false,
+    );
+    this.built = true;
+  }
+
+  /** Per-channel batch mean and Range-BN scale of `x` (rows split into `chunks`). */
+  batchStats(x: tf.Tensor): { mean: tf.Tensor; scale: tf.Tensor } {
+    return tf.tidy(() => {
+      const c = x.shape[x.shape.length - 1];
+      const rows = x.size / c;
+      const chunks = Math.min(this.chunks, Math.floor(rows / 2));
+      if (chunks < 1 || rows % chunks !== 0) {
+        throw new Error(
+          `RangeBatchNorm '${this.name}': ${rows} rows do not split into ${this.chunks} chunks of >= 2 rows`,
+        );
+      }
+      const flat = x.reshape([rows, c]);
+      const mean = tf.mean(flat, 0);
+      const parts = tf.sub(flat, mean).reshape([chunks, rows / chunks, c]);
+      const range = tf.mean(tf.sub(tf.max(parts, 1), tf.min(parts, 1)), 0);
+      const scale = tf.add(tf.mul(range, rangeBnConstant(rows / chunks)), this.epsilon);
+      return { mean, scale };
+    });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: { training?: boolean } = {}): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      let mean: tf.Tensor;
+      let scale: tf.Tensor;
+      if (kwargs.training) {
+        ({ mean, scale } = this.batchStats(x));
+        const m = this.momentum;
+        const mm = this.movingMean as tf.LayerVariable;
+        const ms = this.movingScale as tf.LayerVariable;
+        const newMean = tf.add(tf.mul(mm.read(), m), tf.mul(mean, 1 - m));
+        const newScale = tf.add(tf.mul(ms.read(), m), tf.mul(scale, 1 - m));
+        mm.write(newMean);
+        ms.write(newScale);
+      } else {
+        mean = (this.movingMean as tf.LayerVariable).read();
+        scale = (this.movingScale as tf.LayerVariable).read();
+      }
+      const g = (this.gamma as tf.LayerVariable).read();
+      const b = (this.beta as tf.LayerVariable).read();
+      return tf.add(tf.mul(tf.div(tf.sub(x, mean), scale), g), b);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      chunks: this.chunks,
+      momentum: this.momentum,
+      epsilon: this.epsilon,
+    };
+  }
+}
+tf.serialization.registerClass(RangeBatchNorm);
