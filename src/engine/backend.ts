@@ -12,6 +12,11 @@ export interface EngineOptions {
   wasmPaths?: string;
   /** Default seed for frugal's randomness (model initialisers, data splits, shuffling) when a config gives none. */
   seed?: number;
+  /**
+   * XNNPACK threads for the wasm backend (its threaded SIMD build, started in Node by frugal's
+   * shim). Default: tfjs's single-thread SIMD build. More threads than cores warns.
+   */
+  threads?: number;
 }
 
 export interface EngineInfo {
@@ -41,9 +46,15 @@ export async function loadWasmBackend(): Promise<WasmModule> {
  */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
   const requested = options.backend ?? 'wasm';
+  const threads = await checkThreads(options.threads, requested);
   if (requested === 'wasm') {
     const wasm = await loadWasmBackend();
     if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths);
+  }
+  if (threads !== undefined) {
+    await startThreadedWasm(threads);
+    if (options.seed !== undefined) setDefaultSeed(options.seed);
+    return { backend: tf.getBackend(), seed: defaultSeed() };
   }
   const registered = Object.keys(tf.engine().registryFactory);
   if (!registered.includes(requested)) {
@@ -63,4 +74,61 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   await tf.ready();
   if (options.seed !== undefined) setDefaultSeed(options.seed);
   return { backend: tf.getBackend(), seed: defaultSeed() };
+}
+
+async function checkThreads(
+  threads: number | undefined,
+  backend: string,
+): Promise<number | undefined> {
+  if (threads === undefined) return undefined;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`threads must be an integer >= 1, got ${threads}`);
+  }
+  if (backend !== 'wasm') {
+    throw new Error(`threads applies to the wasm backend only (backend is '${backend}')`);
+  }
+  const { coreCount } = await import('../parallel/threaded-wasm.js');
+  const cores = coreCount();
+  if (threads > cores) {
+    console.warn(`frugal: warning: ${threads} threads on ${cores} cores: threads will share cores`);
+  }
+  return threads;
+}
+
+let threadedReady = false;
+
+async function startThreadedWasm(threads: number): Promise<void> {
+  // Loaded on demand: the shim uses Node built-ins, and 'frugal' stays browser-safe.
+  const { threadedWasmUnavailableReason, wasmThreads, setWasmThreads, withThreadedWasm } =
+    await import('../parallel/threaded-wasm.js');
+  if (tf.findBackend('wasm') !== null && tf.findBackend('wasm') !== undefined) {
+    await tf.setBackend('wasm');
+    if (wasmThreads() !== threads) setWasmThreads(threads);
+    return;
+  }
+  const reason = threadedWasmUnavailableReason();
+  if (reason !== null) {
+    console.warn(`frugal: warning: threaded wasm cannot start (${reason}); using 1 thread`);
+    if (!(await tf.setBackend('wasm'))) throw new Error("Backend 'wasm' failed to initialise");
+    await tf.ready();
+    return;
+  }
+  const wasm = await loadWasmBackend();
+  wasm.setThreadsCount(threads);
+  const ok = await withThreadedWasm(threads, async () => {
+    const started = await tf.setBackend('wasm');
+    await tf.ready();
+    return started;
+  });
+  if (!ok) throw new Error(`Backend 'wasm' failed to initialise with ${threads} threads`);
+  threadedReady = true;
+  const got = wasmThreads();
+  if (got !== threads) {
+    throw new Error(`wasm threads: asked for ${threads}, XNNPACK started ${got}`);
+  }
+}
+
+/** Whether this process's wasm backend runs tfjs's threaded SIMD build. */
+export function threadedWasmActive(): boolean {
+  return threadedReady;
 }
