@@ -46,7 +46,7 @@ export async function loadWasmBackend(): Promise<WasmModule> {
  */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
   const requested = options.backend ?? 'wasm';
-  const threads = await checkThreads(options.threads, requested);
+  const threads = checkThreads(options.threads, requested);
   if (requested === 'wasm') {
     const wasm = await loadWasmBackend();
     if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths);
@@ -76,10 +76,16 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   return { backend: tf.getBackend(), seed: defaultSeed() };
 }
 
-async function checkThreads(
-  threads: number | undefined,
-  backend: string,
-): Promise<number | undefined> {
+/** Starts the wasm backend with `threads` XNNPACK threads; Node's is installed by 'frugal/node'. */
+export type ThreadedWasmStarter = (threads: number) => Promise<void>;
+let threadedStarter: ThreadedWasmStarter | undefined;
+
+/** Installs the function `initEngine({ threads })` uses (src/parallel/threaded-wasm.ts in Node). */
+export function setThreadedWasmStarter(starter: ThreadedWasmStarter): void {
+  threadedStarter = starter;
+}
+
+function checkThreads(threads: number | undefined, backend: string): number | undefined {
   if (threads === undefined) return undefined;
   if (!Number.isInteger(threads) || threads < 1) {
     throw new Error(`threads must be an integer >= 1, got ${threads}`);
@@ -87,48 +93,20 @@ async function checkThreads(
   if (backend !== 'wasm') {
     throw new Error(`threads applies to the wasm backend only (backend is '${backend}')`);
   }
-  const { coreCount } = await import('../parallel/threaded-wasm.js');
-  const cores = coreCount();
-  if (threads > cores) {
-    console.warn(`frugal: warning: ${threads} threads on ${cores} cores: threads will share cores`);
-  }
   return threads;
 }
 
-let threadedReady = false;
-
 async function startThreadedWasm(threads: number): Promise<void> {
-  // Loaded on demand: the shim uses Node built-ins, and 'frugal' stays browser-safe.
-  const { threadedWasmUnavailableReason, wasmThreads, setWasmThreads, withThreadedWasm } =
-    await import('../parallel/threaded-wasm.js');
-  if (tf.findBackend('wasm') !== null && tf.findBackend('wasm') !== undefined) {
-    await tf.setBackend('wasm');
-    if (wasmThreads() !== threads) setWasmThreads(threads);
-    return;
+  if (threadedStarter) return threadedStarter(threads);
+  const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (inNode) {
+    throw new Error(
+      "initEngine({ threads }) in Node needs frugal's threaded-wasm shim: import 'frugal/node'",
+    );
   }
-  const reason = threadedWasmUnavailableReason();
-  if (reason !== null) {
-    console.warn(`frugal: warning: threaded wasm cannot start (${reason}); using 1 thread`);
-    if (!(await tf.setBackend('wasm'))) throw new Error("Backend 'wasm' failed to initialise");
-    await tf.ready();
-    return;
-  }
+  // Browsers: tfjs starts its threaded build itself where the page is cross-origin isolated.
   const wasm = await loadWasmBackend();
   wasm.setThreadsCount(threads);
-  const ok = await withThreadedWasm(threads, async () => {
-    const started = await tf.setBackend('wasm');
-    await tf.ready();
-    return started;
-  });
-  if (!ok) throw new Error(`Backend 'wasm' failed to initialise with ${threads} threads`);
-  threadedReady = true;
-  const got = wasmThreads();
-  if (got !== threads) {
-    throw new Error(`wasm threads: asked for ${threads}, XNNPACK started ${got}`);
-  }
-}
-
-/** Whether this process's wasm backend runs tfjs's threaded SIMD build. */
-export function threadedWasmActive(): boolean {
-  return threadedReady;
+  if (!(await tf.setBackend('wasm'))) throw new Error("Backend 'wasm' failed to initialise");
+  await tf.ready();
 }

@@ -12,6 +12,7 @@
 // backend initialises, lets os.cpus() report enough entries for the requested count.
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
+import { loadWasmBackend, setThreadedWasmStarter } from '../engine/backend.js';
 
 const require = createRequire(import.meta.url);
 
@@ -20,6 +21,7 @@ interface WasmThreadsModule {
 }
 
 let installed = false;
+const pthreadWorkers = new WeakSet<object>();
 
 function wasmOutDir(): string {
   const main = require.resolve('@tensorflow/tfjs-backend-wasm');
@@ -60,9 +62,18 @@ export function installThreadedWasmShim(): void {
     constructor(file: string | URL, options?: import('node:worker_threads').WorkerOptions) {
       if (typeof file === 'string' && file.startsWith('blob:')) {
         super(workerSource, { ...options, eval: true });
+        // Pool threads only serve the main thread's synchronous calls: they must not keep the
+        // process alive once the program is done.
+        pthreadWorkers.add(this);
+        this.unref();
       } else {
         super(file, options);
       }
+    }
+    // Emscripten refs a worker while it runs a pthread, and XNNPACK's pool threads run for the
+    // life of the process: a ref would keep Node from ever exiting.
+    override ref(): void {
+      if (!pthreadWorkers.has(this)) super.ref();
     }
     override postMessage(
       value: unknown,
@@ -130,3 +141,53 @@ export function setWasmThreads(n: number): void {
 export function coreCount(): number {
   return (require('node:os') as typeof import('node:os')).cpus().length;
 }
+
+let threadedReady = false;
+
+/** Whether this process's wasm backend runs tfjs's threaded SIMD build. */
+export function threadedWasmActive(): boolean {
+  return threadedReady;
+}
+
+/**
+ * Starts (or re-sizes) the wasm backend with `threads` XNNPACK threads. More threads than cores
+ * warns; where the threaded build cannot start, warns with the reason and uses 1 thread.
+ */
+export async function startThreadedWasm(threads: number): Promise<void> {
+  const cores = coreCount();
+  if (threads > cores) {
+    console.warn(`frugal: warning: ${threads} threads on ${cores} cores: threads will share cores`);
+  }
+  const existing = tf.findBackend('wasm');
+  if (existing !== null && existing !== undefined) {
+    await tf.setBackend('wasm');
+    if (!threadedReady) {
+      throw new Error(
+        'wasm threads: the wasm backend already started single-threaded in this process; pass threads to the first initEngine call',
+      );
+    }
+    if (wasmThreads() !== threads) setWasmThreads(threads);
+    return;
+  }
+  const reason = threadedWasmUnavailableReason();
+  const wasm = await loadWasmBackend();
+  if (reason !== null) {
+    console.warn(`frugal: warning: threaded wasm cannot start (${reason}); using 1 thread`);
+    if (!(await tf.setBackend('wasm'))) throw new Error("Backend 'wasm' failed to initialise");
+    await tf.ready();
+    return;
+  }
+  wasm.setThreadsCount(threads);
+  const ok = await withThreadedWasm(threads, async () => {
+    const started = await tf.setBackend('wasm');
+    await tf.ready();
+    return started;
+  });
+  if (!ok) throw new Error(`Backend 'wasm' failed to initialise with ${threads} threads`);
+  threadedReady = true;
+  const got = wasmThreads();
+  if (got !== threads)
+    throw new Error(`wasm threads: asked for ${threads}, XNNPACK started ${got}`);
+}
+
+setThreadedWasmStarter(startThreadedWasm);
