@@ -18,6 +18,13 @@ export {
   saveModel,
 } from './io/model-files.js';
 export { checkModelDir, checkOutputFile, isModelDir } from './io/output-paths.js';
+// Installs the threaded-wasm shim behind initEngine({ threads }) and exports its controls.
+export {
+  setWasmThreads,
+  threadedWasmActive,
+  threadedWasmUnavailableReason,
+  wasmThreads,
+} from './parallel/threaded-wasm.js';
 export {
   type PlotPoint,
   type PlotSeries,

@@ -12,6 +12,11 @@ export interface EngineOptions {
   wasmPaths?: string;
   /** Default seed for frugal's randomness (model initialisers, data splits, shuffling) when a config gives none. */
   seed?: number;
+  /**
+   * XNNPACK threads for the wasm backend (its threaded SIMD build, started in Node by frugal's
+   * shim). Default: tfjs's single-thread SIMD build. More threads than cores warns.
+   */
+  threads?: number;
 }
 
 export interface EngineInfo {
@@ -41,9 +46,15 @@ export async function loadWasmBackend(): Promise<WasmModule> {
  */
 export async function initEngine(options: EngineOptions = {}): Promise<EngineInfo> {
   const requested = options.backend ?? 'wasm';
+  const threads = checkThreads(options.threads, requested);
   if (requested === 'wasm') {
     const wasm = await loadWasmBackend();
     if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths);
+  }
+  if (threads !== undefined) {
+    await startThreadedWasm(threads);
+    if (options.seed !== undefined) setDefaultSeed(options.seed);
+    return { backend: tf.getBackend(), seed: defaultSeed() };
   }
   const registered = Object.keys(tf.engine().registryFactory);
   if (!registered.includes(requested)) {
@@ -63,4 +74,39 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   await tf.ready();
   if (options.seed !== undefined) setDefaultSeed(options.seed);
   return { backend: tf.getBackend(), seed: defaultSeed() };
+}
+
+/** Starts the wasm backend with `threads` XNNPACK threads; Node's is installed by 'frugal/node'. */
+export type ThreadedWasmStarter = (threads: number) => Promise<void>;
+let threadedStarter: ThreadedWasmStarter | undefined;
+
+/** Installs the function `initEngine({ threads })` uses (src/parallel/threaded-wasm.ts in Node). */
+export function setThreadedWasmStarter(starter: ThreadedWasmStarter): void {
+  threadedStarter = starter;
+}
+
+function checkThreads(threads: number | undefined, backend: string): number | undefined {
+  if (threads === undefined) return undefined;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`threads must be an integer >= 1, got ${threads}`);
+  }
+  if (backend !== 'wasm') {
+    throw new Error(`threads applies to the wasm backend only (backend is '${backend}')`);
+  }
+  return threads;
+}
+
+async function startThreadedWasm(threads: number): Promise<void> {
+  if (threadedStarter) return threadedStarter(threads);
+  const inNode = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+  if (inNode) {
+    throw new Error(
+      "initEngine({ threads }) in Node needs frugal's threaded-wasm shim: import 'frugal/node'",
+    );
+  }
+  // Browsers: tfjs starts its threaded build itself where the page is cross-origin isolated.
+  const wasm = await loadWasmBackend();
+  wasm.setThreadsCount(threads);
+  if (!(await tf.setBackend('wasm'))) throw new Error("Backend 'wasm' failed to initialise");
+  await tf.ready();
 }

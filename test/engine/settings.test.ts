@@ -22,7 +22,10 @@ const NOT_SETTINGS: Record<string, string> = {
   'activation/execution/fork.ts': 'whether the fork kernel is registered yet (once per process)',
   'engine/tape.ts': 'stock gradient functions captured on first use (a cache)',
   'data/mnist.ts': 'the MNIST file once read (a cache)',
-  'engine/backend.ts': 'the wasm backend package once imported (a cache)',
+  'engine/backend.ts':
+    'the wasm backend package once imported (a cache); the Node threaded-wasm starter (installed once)',
+  'parallel/threaded-wasm.ts':
+    'whether the Worker shim is installed and the threaded build started (once per process)',
   'wasm/module.ts': 'the compiled integer-kernel module, or why it failed (a cache)',
 };
 
