@@ -78,6 +78,8 @@ export interface StepHooks {
   gradients?: (pass: () => Gradients, ctx: GradientContext, batch: BatchTensors) => Gradients;
   /** Runs after the optimizer update (e.g. re-applying sparsity masks). */
   afterUpdate?: () => void;
+  /** Replaces the step's loss (label smoothing wraps it); every pass of the step uses it. */
+  loss?: (base: Loss) => Loss;
 }
 
 /** The gradients a step applies: the hook's, or one plain pass. Call inside a tidy. */
@@ -87,8 +89,9 @@ export function stepGradients(
   hooks: StepHooks = {},
   options: PassOptions = {},
 ): Gradients {
-  const pass = () => computeGradients(ctx, batch, options);
-  return hooks.gradients ? hooks.gradients(pass, ctx, batch) : pass();
+  const c = hooks.loss ? { ...ctx, loss: hooks.loss(ctx.loss) } : ctx;
+  const pass = () => computeGradients(c, batch, options);
+  return hooks.gradients ? hooks.gradients(pass, c, batch) : pass();
 }
 
 /**

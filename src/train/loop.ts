@@ -49,6 +49,11 @@ export interface TrainOptions {
    * and `hooks` do not apply to the steps, and no step is measured by the memory meter).
    */
   stepper?: Stepper;
+  /**
+   * Wall-clock budget of the run in ms (from the call): no step starts after it runs out; the
+   * epoch in progress is then evaluated and training ends (the time-budget setting).
+   */
+  timeBudgetMs?: number;
 }
 
 /**
@@ -76,7 +81,13 @@ export async function train(
   let timedSteps = 0;
   let totalSteps = 0;
   let memory: StepMemory | undefined;
+  const budget = options.timeBudgetMs;
+  if (budget !== undefined && !(budget > 0))
+    throw new Error(`train: timeBudgetMs must be above 0, got ${budget}`);
+  const runStart = performance.now();
+  const outOfTime = () => budget !== undefined && performance.now() - runStart >= budget;
   for (let epoch = 1; epoch <= c.epochs; epoch++) {
+    if (epoch > 1 && outOfTime()) break;
     options.onProgress?.({ kind: 'epoch-start', epoch, epochs: c.epochs, steps });
     const start = performance.now();
     let lossSum = 0;
@@ -85,7 +96,7 @@ export async function train(
       shuffle: true,
       seed: c.seed * 7919 + epoch,
     })) {
-      if (step >= steps) {
+      if (step >= steps || (step > 0 && outOfTime())) {
         tf.dispose([batch.xs, batch.ys]);
         break;
       }

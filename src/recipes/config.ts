@@ -1,0 +1,57 @@
+import { At, boolean, nullable, number, object, oneOf } from '../config/index.js';
+
+export const RECIPES = ['none', 'haet'] as const;
+export type RecipeName = (typeof RECIPES)[number];
+
+/** Plain-data recipe config: each part on its own, or a named preset that fills them. */
+export interface RecipeConfig {
+  /** Sharpness-aware minimisation radius, or null for off. */
+  samRho: number | null;
+  /** Label smoothing eps in (0, 1), or null for off. */
+  labelSmoothing: number | null;
+  gradientCentralization: boolean;
+  /** Patch-whitening eps for the first conv, or null for off. */
+  patchWhitening: number | null;
+}
+
+export const NO_RECIPE: RecipeConfig = {
+  samRho: null,
+  labelSmoothing: null,
+  gradientCentralization: false,
+  patchWhitening: null,
+};
+
+/** The HAET 2023 winning recipe's parts frugal implements (values as in the write-up). */
+export const HAET_RECIPE: RecipeConfig = {
+  samRho: 0.05,
+  labelSmoothing: 0.2,
+  gradientCentralization: true,
+  patchWhitening: 1e-2,
+};
+
+const FIELDS = object({
+  samRho: nullable(number({ above: 0 })),
+  labelSmoothing: nullable(number({ above: 0, below: 1 })),
+  gradientCentralization: boolean(),
+  patchWhitening: nullable(number({ above: 0 })),
+});
+
+/** A preset (`recipe`) with part overrides on top; every field checked (errors name it). */
+export function recipeConfig(
+  recipe: RecipeName = 'none',
+  overrides: Partial<RecipeConfig> = {},
+): RecipeConfig {
+  const name = oneOf(RECIPES)(recipe, new At('recipe config', 'recipe'));
+  const base = name === 'haet' ? HAET_RECIPE : NO_RECIPE;
+  const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return FIELDS({ ...base, ...given }, new At('recipe config'));
+}
+
+export function isPlainRecipe(c: RecipeConfig): boolean {
+  return (
+    c.samRho === null &&
+    c.labelSmoothing === null &&
+    !c.gradientCentralization &&
+    c.patchWhitening === null
+  );
+}

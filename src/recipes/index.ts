@@ -1,0 +1,96 @@
+// Training recipes that cut time to accuracy. Each part plugs into the one training-step seam
+// (src/train/gradients.ts StepHooks): SAM and gradient centralisation as gradients hooks, label
+// smoothing as the step's loss, patch whitening as the first conv's initial weights.
+import type * as tf from '@tensorflow/tfjs';
+import type { StepHooks } from '../train/gradients.js';
+import { isPlainRecipe, type RecipeConfig } from './config.js';
+import { gradientCentralization } from './gradient-centralization.js';
+import { labelSmoothingLoss } from './label-smoothing.js';
+import { applyPatchWhitening, type WhiteningResult } from './patch-whitening.js';
+import { samGradients } from './sam.js';
+
+export * from './config.js';
+export { centralize, gradientCentralization } from './gradient-centralization.js';
+export { labelSmoothingLoss, smoothLabels } from './label-smoothing.js';
+export {
+  applyPatchWhitening,
+  extractPatches,
+  type PatchStats,
+  patchStats,
+  type WhiteningResult,
+  whiteningFilters,
+} from './patch-whitening.js';
+export { samGradients } from './sam.js';
+
+/**
+ * One StepHooks from several: losses chain (first innermost), gradients hooks nest (the later
+ * wraps the earlier: its `pass` runs the earlier hook), afterUpdate hooks run in order.
+ */
+export function composeHooks(parts: StepHooks[]): StepHooks {
+  const out: StepHooks = {};
+  for (const h of parts) {
+    if (h.loss) {
+      const prev = out.loss;
+      const f = h.loss;
+      out.loss = prev ? (base) => f(prev(base)) : f;
+    }
+    if (h.gradients) {
+      const prev = out.gradients;
+      const f = h.gradients;
+      out.gradients = prev ? (pass, ctx, batch) => f(() => prev(pass, ctx, batch), ctx, batch) : f;
+    }
+    if (h.afterUpdate) {
+      const prev = out.afterUpdate;
+      const f = h.afterUpdate;
+      out.afterUpdate = prev
+        ? () => {
+            prev();
+            f();
+          }
+        : f;
+    }
+  }
+  return out;
+}
+
+/** The step hooks of a recipe config (SAM innermost, gradient centralisation on its result). */
+export function recipeHooks(c: RecipeConfig): StepHooks {
+  const parts: StepHooks[] = [];
+  if (c.labelSmoothing !== null) {
+    const eps = c.labelSmoothing;
+    parts.push({ loss: (base) => labelSmoothingLoss(base, eps) });
+  }
+  if (c.samRho !== null) parts.push({ gradients: samGradients(c.samRho) });
+  if (c.gradientCentralization) parts.push({ gradients: gradientCentralization() });
+  return composeHooks(parts);
+}
+
+export interface PreparedRecipe {
+  config: RecipeConfig;
+  hooks: StepHooks | undefined;
+  whitening?: WhiteningResult;
+}
+
+/**
+ * Readies `model` for a recipe: patch whitening (from `trainImages`, a sample of the training
+ * split [N, H, W, C], when the recipe whitens) and the step hooks to pass to `train`.
+ */
+export function prepareRecipe(
+  model: tf.LayersModel,
+  c: RecipeConfig,
+  trainImages?: () => tf.Tensor4D,
+): PreparedRecipe {
+  if (isPlainRecipe(c)) return { config: c, hooks: undefined };
+  let whitening: WhiteningResult | undefined;
+  if (c.patchWhitening !== null) {
+    if (!trainImages) throw new Error('patch whitening needs training images');
+    const images = trainImages();
+    try {
+      whitening = applyPatchWhitening(model, images, c.patchWhitening);
+    } finally {
+      images.dispose();
+    }
+  }
+  const hooks = recipeHooks(c);
+  return { config: c, hooks: Object.keys(hooks).length > 0 ? hooks : undefined, whitening };
+}
