@@ -1,0 +1,312 @@
+// The tables in README.md and docs/*.md that quote benchmark figures, generated from
+// bench/results/*.json. Each lives between `<!-- table:NAME -->` and `<!-- /table -->`;
+// `npm run docs:tables` rewrites them and test/docs/tables.test.ts checks they match the JSON.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeFileAtomic } from '../src/io/atomic-write.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS = join(ROOT, 'bench', 'results');
+
+type Json = Record<string, unknown>;
+
+/** bench/results/<name>.json, or undefined when that benchmark has not been run and committed. */
+function results(name: string): Json | undefined {
+  try {
+    return JSON.parse(readFileSync(join(RESULTS, `${name}.json`), 'utf8')) as Json;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A headline figure; throws when the file exists but the figure does not (a renamed figure). */
+function fig(file: Json, key: string): number | null {
+  const h = file.headline as Json | undefined;
+  if (!h || !(key in h)) throw new Error(`${String(file.bench)}: no headline figure '${key}'`);
+  const v = h[key];
+  if (v === null) return null;
+  if (typeof v !== 'number') throw new Error(`${String(file.bench)}.${key} is not a number`);
+  return v;
+}
+
+const na = 'n/a';
+/** 1.77 -> "1.77x". */
+export const ratio = (v: number | null, digits = 2): string =>
+  v === null ? na : `${v.toFixed(digits)}x`;
+/** 0.13 -> "+13%". */
+export const gain = (v: number | null, digits = 0): string =>
+  v === null ? na : `${v >= 0 ? '+' : ''}${(v * 100).toFixed(digits)}%`;
+/** 0.9435 -> "94.35%". */
+export const percent = (v: number | null, digits = 2): string =>
+  v === null ? na : `${(v * 100).toFixed(digits)}%`;
+/** An accuracy drop in points: 0.1 -> "0.10 pt" (negative: the method is more accurate). */
+export const points = (v: number | null, digits = 2): string =>
+  v === null ? na : `${v.toFixed(digits)} pt`;
+
+interface FeatureRow {
+  capability: string;
+  docs: string;
+  bench: string;
+  figure: (j: Json) => string;
+}
+
+const FEATURES: FeatureRow[] = [
+  {
+    capability: 'Compressed activations (ActNN/GACT, few-bit, RMM)',
+    docs: 'docs/compressed-activations.md',
+    bench: 'act-memory',
+    figure: (j) =>
+      `CNN: saved activations ${ratio(fig(j, 'cnnSavedReduction2bit'), 1)} smaller, ` +
+      `largest batch ${ratio(fig(j, 'cnnBatchGain2bit'), 1)}, accuracy ` +
+      `${points(-(fig(j, 'cnnAccuracyDeltaPoints2bit') ?? Number.NaN))} drop at 2 bits (3 seeds)`,
+  },
+  {
+    capability: 'Speed of compressed training (wasm codec)',
+    docs: 'docs/compressed-speed.md',
+    bench: 'profile-act-step',
+    figure: (j) => `2-bit CNN step ${gain(fig(j, 'stepOverheadVsStock2bit'))} vs the plain step`,
+  },
+  {
+    capability: 'Rematerialization under a budget (Rotor, joint with compression)',
+    docs: 'docs/remat.md',
+    bench: 'remat',
+    figure: (j) => {
+      const least = (j.leastBudgets as Json[])[0] as Json;
+      const plain = least.plainActivationBytes as number;
+      return (
+        `${String(least.model)}: least budget ${ratio(plain / (least.exactBytes as number), 1)} below ` +
+        `the plain activations (exact), ${ratio(plain / (least.jointBytes as number), 1)} joint with compression`
+      );
+    },
+  },
+  {
+    capability: 'Fast CPU/wasm training kernels',
+    docs: 'docs/kernels.md',
+    bench: 'train-step',
+    figure: (j) => {
+      const ms = (model: string, backend: string, kernels: string) =>
+        (
+          (j.rows as Json[]).find(
+            (r) => r.model === model && r.backend === backend && r.kernels === kernels,
+          ) as Json
+        ).msPerStep as number;
+      const torch2 = (j.pytorchCnn as Json[]).find((r) => r.threads === 2) as Json;
+      return (
+        `CNN trains on wasm (stock cannot): ${ms('cnn', 'wasm', 'fast').toFixed(0)} ms/step, ` +
+        `${ratio((torch2.msPerStep as number) / ms('cnn', 'wasm', 'fast'))} PyTorch's throughput; ` +
+        `Transformer ${ratio(ms('transformer', 'wasm', 'stock') / ms('transformer', 'wasm', 'fast'), 1)} stock wasm`
+      );
+    },
+  },
+  {
+    capability: 'Data-parallel training on worker threads',
+    docs: 'docs/data-parallel.md',
+    bench: 'parallel-step',
+    figure: (j) =>
+      `CNN step, 2 workers vs 1 thread: ${ratio((j.speedup as Json).allRounds as number)}`,
+  },
+  {
+    capability: 'Post-training compression (quantization, N:M, low-rank)',
+    docs: 'docs/compression.md',
+    bench: 'compress',
+    figure: (j) =>
+      `CNN file at ${percent(fig(j, 'targetSizeRatio'), 1)} of fp32 (${String((j.headline as Json).targetVariant)}), ` +
+      `${points(100 * (fig(j, 'targetAccuracyDropVsControl') ?? Number.NaN))} vs its fp32 control`,
+  },
+  {
+    capability: 'Integer inference kernels (wasm SIMD)',
+    docs: 'docs/integer-inference.md',
+    bench: 'inference',
+    figure: (j) =>
+      `int8 dense ${ratio(fig(j, 'int8SpeedupDense'))}, int4 ${ratio(fig(j, 'int4SpeedupDense'))}, ` +
+      `CNN batch 1 ${ratio(fig(j, 'int8SpeedupCnn'))}; weights ${percent(fig(j, 'int8WeightMemoryRatio'), 1)} of fp32`,
+  },
+  {
+    capability: 'Low-rank and tensor decompositions (SVD, Tucker-2, CP, ADMM-CP, TTM)',
+    docs: 'docs/decomposition.md',
+    bench: 'lowrank',
+    figure: (j) => {
+      const rows = j.layerSpeed as Json[];
+      const best = Math.max(...rows.map((r) => r.speedup as number));
+      return `layer inference on wasm up to ${ratio(best)} faster at the chosen ranks`;
+    },
+  },
+  {
+    capability: 'Low-rank training, distillation, PLRD, Conv3D on 4D tensors',
+    docs: 'docs/lowrank-training.md',
+    bench: 'lowrank-training',
+    figure: (j) =>
+      `training throughput ${gain(fig(j, 'trainThroughputGain'))} at ${points(fig(j, 'trainDropPts'), 1)}; ` +
+      `inference ${ratio(fig(j, 'inferenceSpeedup'))}`,
+  },
+  {
+    capability: 'Low-precision training (QAT, Range BN)',
+    docs: 'docs/low-precision.md',
+    bench: 'low-precision',
+    figure: (j) =>
+      `QAT int4 ${points(fig(j, 'qatInt4DropPts'))}, int2 ${points(fig(j, 'qatInt2DropPts'))} drop ` +
+      `(PTQ int2 + AdaQuant: ${points(fig(j, 'ptqInt2AdaquantDropPts'))})`,
+  },
+  {
+    capability: 'Sparse backward passes (MVUE N:M gradients)',
+    docs: 'docs/sparse-backward.md',
+    bench: 'sparse-grad',
+    figure: (j) =>
+      `MVUE 2:4 ${points(fig(j, 'mvue24DropPts'))} drop vs magnitude 2:4 ${points(fig(j, 'magnitude24DropPts'))}`,
+  },
+  {
+    capability: 'Neural ODEs (adjoint, IRDM, robustness)',
+    docs: 'docs/ode.md',
+    bench: 'ode',
+    figure: (j) =>
+      `adjoint memory ${ratio(fig(j, 'adjointMemoryRatio'), 1)} lower; IRDM gradients ` +
+      `${ratio(fig(j, 'irdmSpeedup'))} faster; odenet ${percent(fig(j, 'odenetAccuracy'))} on MNIST`,
+  },
+  {
+    capability: 'Efficient Transformers and a small LM (ViT, GQKVA, SkipViT, TTM GPT)',
+    docs: 'docs/transformers.md',
+    bench: 'transformers',
+    figure: (j) =>
+      `TTM GPT at ${percent(fig(j, 'ttmParamsRatio'), 1)} of the parameters, perplexity ` +
+      `${ratio(fig(j, 'ttmPplRatio'), 3)}; SkipViT ${gain(fig(j, 'skipvitThroughputGain'))} throughput`,
+  },
+];
+
+/** The README's feature table: every capability with a committed benchmark, figures from its JSON. */
+function featureTable(): string {
+  const out = ['| capability | headline figure (bench/results) | docs |', '|---|---|---|'];
+  for (const row of FEATURES) {
+    const j = results(row.bench);
+    const figure = j ? `${row.figure(j)} (\`${row.bench}.json\`)` : 'no committed benchmark yet';
+    out.push(`| ${row.capability} | ${figure} | [${row.docs.slice(5)}](${row.docs}) |`);
+  }
+  return out.join('\n');
+}
+
+/** docs/kernels.md: step time of every zoo model on stock and fast kernels. */
+function trainStepTable(): string {
+  const j = results('train-step');
+  if (!j) return 'bench/results/train-step.json is not committed.';
+  const rows = j.rows as Json[];
+  const cell = (model: string, backend: string, kernels: string) => {
+    const r = rows.find((x) => x.model === model && x.backend === backend && x.kernels === kernels);
+    if (!r) return '-';
+    if (r.msPerStep === null) return `fails: ${String(r.note).replace(/^fails: /, '')}`;
+    const ms = r.msPerStep as number;
+    const text = ms >= 10000 ? `${(ms / 1000).toFixed(0)} s` : `${ms.toFixed(ms < 100 ? 1 : 0)} ms`;
+    return String(r.note).startsWith('estimate') ? `~${text} (extrapolated)` : text;
+  };
+  const ms = (m: string, b: string, k: string) =>
+    rows.find((x) => x.model === m && x.backend === b && x.kernels === k)?.msPerStep as
+      | number
+      | null;
+  const out = [
+    '| model | stock cpu | stock wasm | fast cpu | fast wasm | fast wasm vs stock wasm |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const model of [...new Set(rows.map((r) => r.model as string))]) {
+    const stockWasm = ms(model, 'wasm', 'stock');
+    const fastWasm = ms(model, 'wasm', 'fast');
+    const vs = stockWasm && fastWasm ? ratio(stockWasm / fastWasm, 1) : 'stock cannot train it';
+    out.push(
+      `| ${model} | ${cell(model, 'cpu', 'stock')} | ${cell(model, 'wasm', 'stock')} | ` +
+        `${cell(model, 'cpu', 'fast')} | ${cell(model, 'wasm', 'fast')} | ${vs} |`,
+    );
+  }
+  const cnn = rows.find((x) => x.model === 'cnn' && x.backend === 'wasm' && x.kernels === 'fast');
+  const torch = (j.pytorchCnn as Json[] | undefined) ?? [];
+  const load = j.loadAverage as Json;
+  out.push('');
+  out.push(
+    `Batch ${String(j.batch)}, ${String(j.optimizer)}, ${String(j.cores)} cores, load average ` +
+      `${String(load.start)} at the start and ${String(load.end)} at the end (${String(j.date).slice(0, 10)}).`,
+  );
+  if (cnn) {
+    const peak = j.wasmMatmulPeakGflops as number;
+    const g = cnn.gflopPerSecond as number;
+    const torchText = torch
+      .map(
+        (t) =>
+          `${(t.msPerStep as number).toFixed(0)} ms/step with ${String(t.threads)} ${t.threads === 1 ? 'thread' : 'threads'} ` +
+          `(frugal fast wasm: ${ratio((t.msPerStep as number) / (cnn.msPerStep as number))} its throughput)`,
+      )
+      .join(', ');
+    out.push(
+      `The fast-wasm CNN step runs its multiply-adds at ${g.toFixed(1)} GFLOP/s, ` +
+        `${percent(g / peak, 0)} of the wasm matmul peak measured in the same run ` +
+        `(${peak.toFixed(1)} GFLOP/s).` +
+        (torchText
+          ? ` The zoo CNN in PyTorch (Debian \`python3-torch\`, same run): ${torchText}.`
+          : ''),
+    );
+  }
+  return out.join('\n');
+}
+
+/** docs/compression.md: every compress variant's file size and accuracy. */
+function compressTable(): string {
+  const j = results('compress');
+  if (!j) return 'bench/results/compress.json is not committed.';
+  const base = j.baseline as Json;
+  const control = j.control as Json;
+  const baseBytes = base.fileBytes as number;
+  const baseAcc = base.accuracy as number;
+  const line = (name: string, bytes: number, acc: number) =>
+    `| ${name} | ${(bytes / 1024).toFixed(1)} | ${percent(bytes / baseBytes, 1)} | ` +
+    `${percent(acc)} | ${((baseAcc - acc) * 100).toFixed(2)} |`;
+  const out = [
+    '| variant | file KiB | size vs fp32 | test acc | drop (pt) |',
+    '|---|---|---|---|---|',
+  ];
+  out.push(line('fp32 (baseline)', baseBytes, baseAcc));
+  out.push(line(`control: ${String(control.what)}`, baseBytes, control.accuracy as number));
+  for (const r of j.rows as Json[])
+    out.push(line(String(r.variant), r.fileBytes as number, r.accuracy as number));
+  return out.join('\n');
+}
+
+export const TABLES: Record<string, () => string> = {
+  features: featureTable,
+  'train-step': trainStepTable,
+  compress: compressTable,
+};
+
+/** README.md and docs/*.md, relative to the repository root. */
+export function docFiles(): string[] {
+  const docs = readdirSync(join(ROOT, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => `docs/${f}`);
+  return ['README.md', ...docs.sort()];
+}
+
+const BLOCK = /<!-- table:([\w-]+) -->\n[\s\S]*?<!-- \/table -->/g;
+
+/** `text` with every table block regenerated; `seen` collects the names found. */
+export function regenerate(text: string, seen: Set<string> = new Set()): string {
+  return text.replace(BLOCK, (_m, name: string) => {
+    const make = TABLES[name];
+    if (!make)
+      throw new Error(`unknown table '${name}' (known: ${Object.keys(TABLES).join(', ')})`);
+    seen.add(name);
+    return `<!-- table:${name} -->\n${make()}\n<!-- /table -->`;
+  });
+}
+
+export function readDoc(file: string): string {
+  return readFileSync(join(ROOT, file), 'utf8');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const seen = new Set<string>();
+  for (const file of docFiles()) {
+    const before = readDoc(file);
+    const after = regenerate(before, seen);
+    if (after !== before) {
+      writeFileAtomic(join(ROOT, file), after);
+      console.log(`updated ${file}`);
+    }
+  }
+  const missing = Object.keys(TABLES).filter((t) => !seen.has(t));
+  if (missing.length > 0) console.warn(`tables not placed in any doc: ${missing.join(', ')}`);
+}
