@@ -1,8 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import { canTrainConv } from '../compress/sparsity/masked-finetune.js';
-import { batches, type ClassificationData } from '../data/dataset.js';
-import { applyStep, defaultForward, type GradientContext } from '../train/gradients.js';
-import { resolveLoss } from '../train/loss.js';
+import type * as tf from '@tensorflow/tfjs';
+import type { ClassificationData } from '../data/dataset.js';
+import { finetune } from '../train/finetune.js';
 
 export interface QatFinetuneOptions {
   steps: number;
@@ -33,48 +31,5 @@ export function finetuneQat(
       `finetuneQat: data samples have shape [${data.sampleShape}], the model expects [${input}]`,
     );
   }
-  const convOk = canTrainConv();
-  const frozen: string[] = [];
-  const vars: tf.Variable[] = [];
-  for (const layer of model.layers) {
-    const isConv = layer.getConfig().kind === 'conv2d' || layer.getClassName().includes('Conv');
-    if (isConv && !convOk && layer.trainableWeights.length > 0) frozen.push(layer.name);
-    for (const w of layer.trainableWeights) {
-      if (isConv && !convOk && w.shape.length > 1) continue;
-      vars.push(w.read() as tf.Variable);
-    }
-  }
-  const ctx: GradientContext = {
-    variables: vars,
-    forward: defaultForward(model),
-    loss: resolveLoss(model, 'auto', data.numClasses),
-  };
-  const optimizer = tf.train.adam(options.learningRate);
-  const losses: number[] = [];
-  let step = 0;
-  try {
-    for (let epoch = 0; step < options.steps; epoch++) {
-      for (const b of batches(data, 'train', options.batchSize, {
-        shuffle: true,
-        seed: options.seed * 7919 + epoch,
-        dropRemainder: true,
-      })) {
-        if (step >= options.steps) {
-          tf.dispose([b.xs, b.ys]);
-          break;
-        }
-        const loss = applyStep(ctx, optimizer, b);
-        const v = loss.dataSync()[0];
-        loss.dispose();
-        tf.dispose([b.xs, b.ys]);
-        if (!Number.isFinite(v)) throw new Error(`QAT fine-tuning diverged at step ${step + 1}`);
-        losses.push(v);
-        step++;
-        options.onStep?.(step, v);
-      }
-    }
-  } finally {
-    optimizer.dispose();
-  }
-  return { losses, frozen };
+  return finetune(model, data, options, 'QAT fine-tuning');
 }
