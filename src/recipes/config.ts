@@ -12,13 +12,28 @@ export interface RecipeConfig {
   gradientCentralization: boolean;
   /** Patch-whitening eps for the first conv, or null for off. */
   patchWhitening: number | null;
+  /** CELU alpha replacing every ReLU (celu.ts), or null for off. */
+  celu: number | null;
+  /** Decoupled weight decay on kernels (w -= lr * decay * w after each update), or null. */
+  weightDecay: number | null;
+  /** Complement objective training: a complement-entropy step after each step (cot.ts). */
+  cot: boolean;
+  /** Orthogonal over-parameterised training of the hidden Dense layers (opt.ts), or null. */
+  opt: OptVariant | null;
 }
+
+export const OPT_VARIANTS = ['cayley', 'stochastic'] as const;
+export type OptVariant = (typeof OPT_VARIANTS)[number];
 
 export const NO_RECIPE: RecipeConfig = {
   samRho: null,
   labelSmoothing: null,
   gradientCentralization: false,
   patchWhitening: null,
+  celu: null,
+  weightDecay: null,
+  cot: false,
+  opt: null,
 };
 
 /** The HAET 2023 winning recipe's parts frugal implements (values as in the write-up). */
@@ -27,6 +42,10 @@ export const HAET_RECIPE: RecipeConfig = {
   labelSmoothing: 0.2,
   gradientCentralization: true,
   patchWhitening: 1e-2,
+  celu: 0.075,
+  weightDecay: 5e-4,
+  cot: false,
+  opt: null,
 };
 
 const FIELDS = object({
@@ -34,6 +53,10 @@ const FIELDS = object({
   labelSmoothing: nullable(number({ above: 0, below: 1 })),
   gradientCentralization: boolean(),
   patchWhitening: nullable(number({ above: 0 })),
+  celu: nullable(number({ above: 0 })),
+  weightDecay: nullable(number({ above: 0 })),
+  cot: boolean(),
+  opt: nullable(oneOf(OPT_VARIANTS)),
 });
 
 /** A preset (`recipe`) with part overrides on top; every field checked (errors name it). */
@@ -52,6 +75,10 @@ export function isPlainRecipe(c: RecipeConfig): boolean {
     c.samRho === null &&
     c.labelSmoothing === null &&
     !c.gradientCentralization &&
-    c.patchWhitening === null
+    c.patchWhitening === null &&
+    c.celu === null &&
+    c.weightDecay === null &&
+    !c.cot &&
+    c.opt === null
   );
 }

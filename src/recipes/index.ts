@@ -4,14 +4,19 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { StepHooks } from '../train/gradients.js';
 import { isPlainRecipe, type RecipeConfig } from './config.js';
+import { type CotOptions, cotHooks } from './cot.js';
 import { gradientCentralization } from './gradient-centralization.js';
 import { labelSmoothingLoss } from './label-smoothing.js';
 import { applyPatchWhitening, type WhiteningResult } from './patch-whitening.js';
 import { samGradients } from './sam.js';
+import { weightDecayHooks } from './weight-decay.js';
 
+export { Celu, celu, useCelu } from './celu.js';
 export * from './config.js';
+export * from './cot.js';
 export { centralize, gradientCentralization } from './gradient-centralization.js';
 export { labelSmoothingLoss, smoothLabels } from './label-smoothing.js';
+export * from './opt.js';
 export {
   applyPatchWhitening,
   extractPatches,
@@ -21,6 +26,7 @@ export {
   whiteningFilters,
 } from './patch-whitening.js';
 export { samGradients } from './sam.js';
+export { weightDecayHooks } from './weight-decay.js';
 
 /**
  * One StepHooks from several: losses chain (first innermost), gradients hooks nest (the later
@@ -43,9 +49,9 @@ export function composeHooks(parts: StepHooks[]): StepHooks {
       const prev = out.afterUpdate;
       const f = h.afterUpdate;
       out.afterUpdate = prev
-        ? () => {
-            prev();
-            f();
+        ? (step) => {
+            prev(step);
+            f(step);
           }
         : f;
     }
@@ -53,8 +59,15 @@ export function composeHooks(parts: StepHooks[]): StepHooks {
   return out;
 }
 
-/** The step hooks of a recipe config (SAM innermost, gradient centralisation on its result). */
-export function recipeHooks(c: RecipeConfig): StepHooks {
+/**
+ * The step hooks of a recipe config (SAM innermost, gradient centralisation on its result; after
+ * the update: weight decay, then the COT complement step). `learningRate` is needed with weight
+ * decay; `cot` passes the complement step's own optimizer.
+ */
+export function recipeHooks(
+  c: RecipeConfig,
+  extra: { learningRate?: number; cot?: CotOptions } = {},
+): StepHooks {
   const parts: StepHooks[] = [];
   if (c.labelSmoothing !== null) {
     const eps = c.labelSmoothing;
@@ -62,6 +75,11 @@ export function recipeHooks(c: RecipeConfig): StepHooks {
   }
   if (c.samRho !== null) parts.push({ gradients: samGradients(c.samRho) });
   if (c.gradientCentralization) parts.push({ gradients: gradientCentralization() });
+  if (c.weightDecay !== null) {
+    if (extra.learningRate === undefined) throw new Error('weight decay needs the learning rate');
+    parts.push(weightDecayHooks(c.weightDecay, extra.learningRate));
+  }
+  if (c.cot) parts.push(cotHooks(extra.cot));
   return composeHooks(parts);
 }
 
@@ -73,12 +91,14 @@ export interface PreparedRecipe {
 
 /**
  * Readies `model` for a recipe: patch whitening (from `trainImages`, a sample of the training
- * split [N, H, W, C], when the recipe whitens) and the step hooks to pass to `train`.
+ * split [N, H, W, C], when the recipe whitens) and the step hooks to pass to `train`. The parts
+ * that change layers (CELU, OPT) make a new model: call `recipeModel` first.
  */
 export function prepareRecipe(
   model: tf.LayersModel,
   c: RecipeConfig,
   trainImages?: () => tf.Tensor4D,
+  extra: Parameters<typeof recipeHooks>[1] = {},
 ): PreparedRecipe {
   if (isPlainRecipe(c)) return { config: c, hooks: undefined };
   let whitening: WhiteningResult | undefined;
@@ -91,6 +111,6 @@ export function prepareRecipe(
       images.dispose();
     }
   }
-  const hooks = recipeHooks(c);
+  const hooks = recipeHooks(c, extra);
   return { config: c, hooks: Object.keys(hooks).length > 0 ? hooks : undefined, whitening };
 }

@@ -76,10 +76,22 @@ export function computeGradients(
  */
 export interface StepHooks {
   gradients?: (pass: () => Gradients, ctx: GradientContext, batch: BatchTensors) => Gradients;
-  /** Runs after the optimizer update (e.g. re-applying sparsity masks). */
-  afterUpdate?: () => void;
+  /**
+   * Runs after the optimizer update (e.g. re-applying sparsity masks). It receives the step's
+   * pass context (with the step's loss, before `loss` wraps it), batch and optimizer, so a recipe
+   * can take a second update on the same batch (complement objective training does); tensors it
+   * makes are its own to free.
+   */
+  afterUpdate?: (step: AfterUpdateContext) => void;
   /** Replaces the step's loss (label smoothing wraps it); every pass of the step uses it. */
   loss?: (base: Loss) => Loss;
+}
+
+/** What `StepHooks.afterUpdate` receives: the step that just updated the weights. */
+export interface AfterUpdateContext {
+  ctx: GradientContext;
+  batch: BatchTensors;
+  optimizer: tf.Optimizer;
 }
 
 /** The gradients a step applies: the hook's, or one plain pass. Call inside a tidy. */
@@ -110,6 +122,6 @@ export function applyStep(
     optimizer.applyGradients(g.grads);
     return g.value;
   });
-  hooks.afterUpdate?.();
+  hooks.afterUpdate?.({ ctx, batch, optimizer });
   return value;
 }

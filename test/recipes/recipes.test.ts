@@ -155,7 +155,9 @@ describe('recipes: haet through train()', () => {
   const data = syntheticClassification({ numClasses: 3, trainCount: 96, testCount: 32, seed: 2 });
   const run = async (seed: number) => {
     const model = tinyCnn([9, 8], 8, seed);
-    const prep = prepareRecipe(model, recipeConfig('haet'), () => dataImages(data, 32));
+    const prep = prepareRecipe(model, recipeConfig('haet'), () => dataImages(data, 32), {
+      learningRate: 1e-3,
+    });
     const r = await train(
       model,
       data,

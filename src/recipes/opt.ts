@@ -1,0 +1,329 @@
+// Orthogonal over-parameterised training (OPT; Liu et al., CVPR 2021; wy1iu/OPT). A Dense layer's
+// kernel W [in, units] (each column a neuron) stays frozen at its random initialisation; what
+// trains is an orthogonal R [in, in] and the bias, and the layer computes x (R W) + b. Rotating
+// every neuron by the same R keeps their pairwise angles, so the neurons' hyperspherical energy
+// stays that of the random init. R comes from the Cayley transform of a learned skew-symmetric S:
+// R = (I + S)^-1 (I - S). The stochastic variant (S-OPT) for wide layers learns R on a random
+// block of `block` input dimensions only, and every `resampleEvery` steps folds R into W and
+// draws a new block (`optHooks` does this after the update).
+import * as tf from '@tensorflow/tfjs';
+import { makeRng, permutation } from '../engine/random.js';
+import { type LayerEdit, type RewriteReport, rewriteModel } from '../rewrite/index.js';
+import type { StepHooks } from '../train/gradients.js';
+import type { OptVariant } from './config.js';
+
+/** Inverse of a square matrix (row-major, float64) by Gauss-Jordan with partial pivoting. */
+export function invertMatrix(a: Float64Array, n: number): Float64Array {
+  const m = Float64Array.from(a);
+  const inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]) > Math.abs(m[p * n + c])) p = r;
+    const pivot = m[p * n + c];
+    if (Math.abs(pivot) < 1e-300) throw new Error('invertMatrix: the matrix is singular');
+    if (p !== c) {
+      for (let j = 0; j < n; j++) {
+        let t = m[c * n + j];
+        m[c * n + j] = m[p * n + j];
+        m[p * n + j] = t;
+        t = inv[c * n + j];
+        inv[c * n + j] = inv[p * n + j];
+        inv[p * n + j] = t;
+      }
+    }
+    const s = 1 / pivot;
+    for (let j = 0; j < n; j++) {
+      m[c * n + j] *= s;
+      inv[c * n + j] *= s;
+    }
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r * n + c];
+      if (f === 0) continue;
+      for (let j = 0; j < n; j++) {
+        m[r * n + j] -= f * m[c * n + j];
+        inv[r * n + j] -= f * inv[c * n + j];
+      }
+    }
+  }
+  return inv;
+}
+
+/**
+ * The Cayley transform R = (I + S)^-1 (I - S) of the skew-symmetric part S = A - A^T of a square
+ * `a` [d, d]: orthogonal for every `a`. The forward pass inverts in float64 on the CPU (it reads
+ * `a`'s values); the gradient is exact: dL/dS = -(I + S)^-T G (R + I)^T, and dL/dA = dL/dS -
+ * (dL/dS)^T.
+ */
+export function cayley(a: tf.Tensor2D): tf.Tensor2D {
+  const d = a.shape[0];
+  if (a.shape[1] !== d) throw new Error(`cayley: expects a square matrix, got [${a.shape}]`);
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const av = (args[0] as tf.Tensor).dataSync();
+    const save = args[1] as tf.GradSaveFunc;
+    const plus = new Float64Array(d * d);
+    const minus = new Float64Array(d * d);
+    for (let i = 0; i < d; i++)
+      for (let j = 0; j < d; j++) {
+        const s = av[i * d + j] - av[j * d + i];
+        const e = i === j ? 1 : 0;
+        plus[i * d + j] = e + s;
+        minus[i * d + j] = e - s;
+      }
+    const inv = invertMatrix(plus, d);
+    const r = new Float64Array(d * d);
+    for (let i = 0; i < d; i++)
+      for (let k = 0; k < d; k++) {
+        const v = inv[i * d + k];
+        if (v === 0) continue;
+        for (let j = 0; j < d; j++) r[i * d + j] += v * minus[k * d + j];
+      }
+    const invT = tf.tensor2d(Float32Array.from(inv), [d, d]);
+    const value = tf.tensor2d(Float32Array.from(r), [d, d]);
+    save([invT, value]);
+    return {
+      value,
+      gradFunc: (dy, saved) => {
+        const [mInv, rr] = saved as tf.Tensor2D[];
+        const g = tf.neg(
+          tf.matMul(
+            tf.matMul(mInv, dy as tf.Tensor2D, true, false),
+            tf.add(rr, tf.eye(d)),
+            false,
+            true,
+          ),
+        );
+        return tf.sub(g, tf.transpose(g));
+      },
+    };
+  });
+  return f(a) as tf.Tensor2D;
+}
+
+export interface OptDenseConfig {
+  units: number;
+  /** Input dimension (the frozen kernel's rows). */
+  inputDim: number;
+  activation?: string;
+  useBias?: boolean;
+  variant?: OptVariant;
+  /** Stochastic variant: input dimensions rotated at a time. */
+  block?: number;
+  seed?: number;
+  name?: string;
+  trainable?: boolean;
+  dtype?: tf.DataType;
+}
+
+/** A Dense layer trained the OPT way (see the file comment). Weights: skew, bias, fixed kernel, rows. */
+export class OptDense extends tf.layers.Layer {
+  static className = 'FrugalOptDense';
+  readonly units: number;
+  readonly inputDim: number;
+  readonly activationName: string;
+  readonly useBias: boolean;
+  readonly variant: OptVariant;
+  readonly block: number;
+  readonly seed: number;
+  private draws = 0;
+  private skew: tf.LayerVariable | null = null;
+  private bias: tf.LayerVariable | null = null;
+  private fixed: tf.LayerVariable | null = null;
+  private rows: tf.LayerVariable | null = null;
+  private readonly act: (x: tf.Tensor) => tf.Tensor;
+
+  constructor(c: OptDenseConfig) {
+    super(c);
+    this.units = c.units;
+    this.inputDim = c.inputDim;
+    this.activationName = c.activation ?? 'linear';
+    this.useBias = c.useBias ?? true;
+    this.variant = c.variant ?? 'cayley';
+    this.seed = c.seed ?? 1;
+    this.block = this.variant === 'cayley' ? c.inputDim : Math.min(c.block ?? 64, c.inputDim);
+    if (!(Number.isInteger(this.block) && this.block >= 2))
+      throw new Error(`opt: the rotated block must be 2 or more dimensions, got ${this.block}`);
+    // Reuse tfjs's activation by applying a throwaway Activation layer's function.
+    const activation = tf.layers.activation({ activation: this.activationName as 'linear' });
+    this.act = (x) => activation.apply(x) as tf.Tensor;
+  }
+
+  override build(): void {
+    const d = this.block;
+    this.skew = this.addWeight('skew', [d, d], 'float32', tf.initializers.zeros(), undefined, true);
+    if (this.useBias)
+      this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
+    this.fixed = this.addWeight(
+      'fixed_kernel',
+      [this.inputDim, this.units],
+      'float32',
+      tf.initializers.glorotUniform({ seed: this.seed }),
+      undefined,
+      false,
+    );
+    this.rows = this.addWeight('rows', [d], 'float32', tf.initializers.zeros(), undefined, false);
+    const rows = this.rows;
+    tf.tidy(() => {
+      rows.write(tf.tensor1d(this.drawRows()));
+    });
+    this.built = true;
+  }
+
+  private drawRows(): Float32Array {
+    const rng = makeRng(this.seed * 7919 + this.draws++);
+    if (this.variant === 'cayley') return Float32Array.from({ length: this.block }, (_, i) => i);
+    const p = permutation(this.inputDim, rng).slice(0, this.block).sort();
+    return Float32Array.from(p);
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const s = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [...s.slice(0, -1), this.units];
+  }
+
+  /** The kernel the layer applies: R W (cayley) or W with the block's rows rotated (stochastic). */
+  effectiveKernel(): tf.Tensor2D {
+    return tf.tidy(() => {
+      const w = (this.fixed as tf.LayerVariable).read() as tf.Tensor2D;
+      const r = cayley((this.skew as tf.LayerVariable).read() as tf.Tensor2D);
+      if (this.variant === 'cayley') return tf.matMul(r, w);
+      const idx = tf.cast((this.rows as tf.LayerVariable).read(), 'int32') as tf.Tensor1D;
+      const sub = tf.gather(w, idx) as tf.Tensor2D;
+      const delta = tf.sub(tf.matMul(r, sub), sub) as tf.Tensor2D;
+      const onehot = tf.oneHot(idx, this.inputDim).toFloat() as tf.Tensor2D;
+      return tf.add(w, tf.matMul(onehot, delta, true, false)) as tf.Tensor2D;
+    });
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const k = this.effectiveKernel();
+      const flat = tf.reshape(x, [-1, this.inputDim]);
+      let y: tf.Tensor = tf.matMul(flat, k);
+      if (this.bias) y = tf.add(y, this.bias.read());
+      y = tf.reshape(y, [...x.shape.slice(0, -1), this.units]);
+      return this.act(y);
+    });
+  }
+
+  /** Sets the frozen kernel and the bias (from the Dense layer OPT replaces). */
+  setFrozen(kernel: tf.Tensor, bias?: tf.Tensor): void {
+    (this.fixed as tf.LayerVariable).write(kernel);
+    if (bias && this.bias) this.bias.write(bias);
+  }
+
+  /** Folds R into the frozen kernel, resets S to 0 (R = I) and draws a new block of rows. */
+  foldAndResample(): void {
+    if (!this.built) return;
+    const k = this.effectiveKernel();
+    (this.fixed as tf.LayerVariable).write(k);
+    k.dispose();
+    tf.tidy(() => {
+      (this.skew as tf.LayerVariable).write(tf.zeros([this.block, this.block]));
+      (this.rows as tf.LayerVariable).write(tf.tensor1d(this.drawRows()));
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      inputDim: this.inputDim,
+      activation: this.activationName,
+      useBias: this.useBias,
+      variant: this.variant,
+      block: this.block,
+      seed: this.seed,
+    };
+  }
+}
+tf.serialization.registerClass(OptDense);
+
+export interface OptOptions {
+  variant: OptVariant;
+  /** Stochastic variant: input dimensions rotated at a time (default 64). */
+  block?: number;
+  /** Cayley variant: layers wider than this (input dimension) are kept (default 256). */
+  maxCayleyDim?: number;
+  seed?: number;
+}
+
+/**
+ * A copy of `model` whose Dense layers train the OPT way: each becomes an OptDense holding the
+ * Dense kernel as its frozen random weights, with R = I at the start (the same function as
+ * before). The Cayley variant keeps layers whose input is wider than `maxCayleyDim` (listed in the
+ * report: the exact transform inverts an in x in matrix each step); use the stochastic variant
+ * for them. Throws when no layer is converted.
+ */
+export function useOpt(
+  model: tf.LayersModel,
+  o: OptOptions,
+): { model: tf.LayersModel; report: RewriteReport; converted: string[] } {
+  const maxDim = o.maxCayleyDim ?? 256;
+  const converted: string[] = [];
+  let n = 0;
+  const result = rewriteModel(model, (layer): LayerEdit | null => {
+    if (layer.getClassName() !== 'Dense') return null;
+    const c = layer.getConfig() as { units: number; activation: string; useBias: boolean };
+    const [kernel, bias] = layer.getWeights();
+    const inputDim = kernel.shape[0];
+    if (o.variant === 'cayley' && inputDim > maxDim)
+      return {
+        keep: `input ${inputDim} wide > ${maxDim}: the exact Cayley transform would invert a ${inputDim} x ${inputDim} matrix per step (use the stochastic variant)`,
+      };
+    converted.push(layer.name);
+    const seed = (o.seed ?? 1) * 101 + n++;
+    return {
+      replace: [
+        {
+          className: OptDense.className,
+          config: {
+            name: layer.name,
+            units: c.units,
+            inputDim,
+            activation: c.activation,
+            useBias: c.useBias,
+            variant: o.variant,
+            block: o.block ?? 64,
+            seed,
+          },
+          weights: (l) => (l as OptDense).setFrozen(kernel, bias),
+        },
+      ],
+      note: `OPT ${o.variant}`,
+    };
+  });
+  if (converted.length === 0) {
+    result.model.dispose();
+    throw new Error(
+      `opt: no Dense layer to convert${o.variant === 'cayley' ? ` (with the cayley variant, layers with input up to ${maxDim} wide)` : ''}`,
+    );
+  }
+  return { ...result, converted };
+}
+
+/** The OptDense layers of a model. */
+export function optLayers(model: tf.LayersModel): OptDense[] {
+  return model.layers.filter((l): l is OptDense => l instanceof OptDense);
+}
+
+/**
+ * After-update hook of the stochastic variant: every `resampleEvery` steps each stochastic
+ * OptDense folds its rotation into the frozen kernel and draws a new block (the optimizer's
+ * moments of S carry over). Nothing to do for the Cayley variant.
+ */
+export function optHooks(model: tf.LayersModel, resampleEvery = 50): StepHooks {
+  if (!(Number.isInteger(resampleEvery) && resampleEvery >= 1))
+    throw new Error(`opt: resampleEvery must be a positive integer, got ${resampleEvery}`);
+  const layers = optLayers(model).filter((l) => l.variant === 'stochastic');
+  if (layers.length === 0) return {};
+  let steps = 0;
+  return {
+    afterUpdate: () => {
+      if (++steps % resampleEvery !== 0) return;
+      for (const l of layers) l.foldAndResample();
+    },
+  };
+}
