@@ -41,7 +41,9 @@ function unsupported(layer: tf.layers.Layer, c: Dict): string | null {
   if (c.kernelConstraint || c.biasConstraint) return 'has a constraint (not carried over)';
   const cls = layer.getClassName();
   if (cls === 'Dense') {
-    const shape = layer.inboundNodes[0]?.inputShapes as tf.Shape | undefined;
+    const raw = layer.inboundNodes[0]?.inputShapes as tf.Shape | tf.Shape[] | undefined;
+    const shape =
+      raw && Array.isArray(raw[0]) ? (raw[0] as tf.Shape) : (raw as tf.Shape | undefined);
     if (shape && shape.length !== 2) return `input of rank ${shape.length} (rank 2 only)`;
     return null;
   }
