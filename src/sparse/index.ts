@@ -19,6 +19,7 @@ export {
   mvueInclusion,
   parseGradSparsity,
 } from './mvue.js';
+export { compressNM, denseMatMulJs, type NMCompressed, nmMatMul } from './nm-kernel.js';
 export { sparseGradConv2d } from './sparse-grad-conv.js';
 export { SparseGradConv2D, type SparseGradConv2DArgs } from './sparse-grad-conv-layer.js';
 export {
