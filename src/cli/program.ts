@@ -11,6 +11,7 @@ import { generateCli } from './commands/generate.js';
 import { planCommand } from './commands/plan.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
+import { gradSparsityOption } from './commands/train-sparse.js';
 import { writeParseError } from './errors.js';
 import { addOdeOptions } from './ode-options.js';
 import {
@@ -135,6 +136,11 @@ export function buildCli(): Command {
       rematOption(
         'planner: exact (recompute; the default) or joint (also compressed tapes; the default with --act-bits 2, 4 or 8)',
       ),
+    )
+    .option(
+      '--grad-sparsity <kind>',
+      'sparse backward: Dense/Conv2D mask dy before the weight-gradient product: mvue24, mvue12 or magnitude24',
+      gradSparsityOption,
     );
   addOdeOptions(addActivationOptions(trainCmd)).action(async (opts) => {
     await trainCommand(opts);

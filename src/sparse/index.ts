@@ -1,5 +1,14 @@
 // Sparse backward passes: N:M masks for neural gradients and layers whose backward uses them.
 export {
+  hasSparseGradLayers,
+  modelPruneStats,
+  plainFromSparseGrad,
+  type SparseGradOptions,
+  type SparseGradResult,
+  sparseGradModel,
+} from './convert.js';
+export { type GradPrune, type PruneStats, parseGradPrune, pruneGradient } from './grad-prune.js';
+export {
   APPROX_MAX_M,
   GRAD_MASK_KINDS,
   type GradMaskKind,
@@ -10,10 +19,19 @@ export {
   mvueInclusion,
   parseGradSparsity,
 } from './mvue.js';
+export { compressNM, denseMatMulJs, type NMCompressed, nmMatMul } from './nm-kernel.js';
 export { sparseGradConv2d } from './sparse-grad-conv.js';
+export { SparseGradConv2D, type SparseGradConv2DArgs } from './sparse-grad-conv-layer.js';
 export {
   maskGradient,
   SparseGradDense,
   type SparseGradDenseArgs,
   sparseGradMatMul,
 } from './sparse-grad-dense.js';
+export {
+  normalQuantile,
+  parseStochPrune,
+  type StochPruneSpec,
+  stochPrune,
+  stochPruneThreshold,
+} from './stoch-prune.js';

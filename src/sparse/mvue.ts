@@ -287,6 +287,7 @@ export function maskAlongAxis(
   for (let d = 0; d < axis; d++) outer *= shape[d];
   const out = new Float32Array(values.length);
   const g = new Float64Array(spec.m);
+  const scratch = spec.kind === 'approx' ? null : new GroupScratch(spec.m);
   for (let o = 0; o < outer; o++)
     for (let s = 0; s < stride; s++) {
       const base = o * len * stride + s;
@@ -294,9 +295,104 @@ export function maskAlongAxis(
         const r = Math.min(spec.m, len - start);
         g.fill(0);
         for (let k = 0; k < r; k++) g[k] = values[base + (start + k) * stride];
-        maskGroup(g, spec.n, spec.kind, rng);
+        if (scratch) maskGroupFast(g, spec.n, spec.kind, rng, scratch);
+        else maskGroup(g, spec.n, spec.kind, rng);
         for (let k = 0; k < r; k++) out[base + (start + k) * stride] = g[k];
       }
     }
   return out;
+}
+
+/** Buffers reused across groups by `maskGroupFast`. */
+export class GroupScratch {
+  readonly a: Float64Array;
+  readonly pi: Float64Array;
+  readonly capped: Uint8Array;
+  readonly kept: Uint8Array;
+  constructor(m: number) {
+    this.a = new Float64Array(m);
+    this.pi = new Float64Array(m);
+    this.capped = new Uint8Array(m);
+    this.kept = new Uint8Array(m);
+  }
+}
+
+/**
+ * `maskGroup` for `mvue` and `magnitude` without allocations: the same inclusion probabilities,
+ * the same single draw u per group (systematic sampling) and the same kept sets, so it gives the
+ * same output for the same generator state (the tests check this against `maskGroup`).
+ */
+export function maskGroupFast(
+  g: Float64Array,
+  n: number,
+  kind: GradMaskKind,
+  rng: Rng,
+  s: GroupScratch,
+): void {
+  const m = g.length;
+  const { a, pi, capped, kept } = s;
+  kept.fill(0);
+  for (let i = 0; i < m; i++) a[i] = Math.abs(g[i]);
+  if (kind === 'magnitude') {
+    for (let k = 0; k < n; k++) {
+      let best = -1;
+      for (let i = 0; i < m; i++) if (!kept[i] && (best < 0 || a[i] > a[best])) best = i;
+      kept[best] = 1;
+    }
+    for (let i = 0; i < m; i++) if (!kept[i]) g[i] = 0;
+    return;
+  }
+  if (kind !== 'mvue') throw new Error(`maskGroupFast: kind '${kind}' has no fast path`);
+  // Water-filling, as mvueInclusion.
+  pi.fill(0);
+  capped.fill(0);
+  let slots = n;
+  for (;;) {
+    let rest = 0;
+    let free = 0;
+    for (let i = 0; i < m; i++)
+      if (!capped[i]) {
+        rest += a[i];
+        free++;
+      }
+    if (slots <= 0 || free === 0) break;
+    if (rest === 0) {
+      for (let i = 0; i < m; i++) if (!capped[i]) pi[i] = slots / free;
+      break;
+    }
+    let again = false;
+    for (let i = 0; i < m; i++)
+      if (!capped[i] && (slots * a[i]) / rest >= 1) {
+        capped[i] = 1;
+        pi[i] = 1;
+        slots--;
+        again = true;
+      }
+    if (!again) {
+      for (let i = 0; i < m; i++) if (!capped[i]) pi[i] = (slots * a[i]) / rest;
+      break;
+    }
+  }
+  // Systematic sampling, as systematicSelect.
+  const u = rng();
+  let cum = 0;
+  let k = 0;
+  let count = 0;
+  for (let i = 0; i < m && k < n; i++) {
+    const next = cum + pi[i];
+    while (k < n && u + k < next) {
+      if (!kept[i]) {
+        kept[i] = 1;
+        count++;
+      }
+      k++;
+    }
+    cum = next;
+  }
+  for (let i = m - 1; count < n && i >= 0; i--)
+    if (!kept[i]) {
+      kept[i] = 1;
+      count++;
+    }
+  for (let i = 0; i < m; i++) g[i] = kept[i] && pi[i] > 0 ? g[i] / pi[i] : 0;
 }

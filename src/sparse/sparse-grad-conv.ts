@@ -6,29 +6,31 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '../engine/random.js';
-import type { GradSparsity } from './mvue.js';
+import type { GradPrune, PruneStats } from './grad-prune.js';
 import { maskGradient } from './sparse-grad-dense.js';
 
 export function sparseGradConv2d(
   x: tf.Tensor4D,
   w: tf.Tensor4D,
-  strides: number,
+  strides: number | [number, number],
   pad: 'same' | 'valid',
-  spec: GradSparsity,
+  spec: GradPrune,
   rng: Rng,
   pruneInputGrad = false,
+  stats?: PruneStats,
 ): tf.Tensor4D {
+  const s2: [number, number] = typeof strides === 'number' ? [strides, strides] : strides;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xa, wa] = args as tf.Tensor4D[];
     const save = args[2] as tf.GradSaveFunc;
     save([xa, wa]);
     return {
-      value: tf.conv2d(xa, wa, strides, pad),
+      value: tf.conv2d(xa, wa, s2, pad),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as tf.Tensor4D[];
-        const dyP = maskGradient(dy, spec, rng) as tf.Tensor4D;
+        const dyP = maskGradient(dy, spec, rng, stats) as tf.Tensor4D;
         const dW = tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy: dyP }, {
-          strides: [strides, strides],
+          strides: s2,
           pad,
           dataFormat: 'NHWC',
           dimRoundingMode: undefined,
@@ -38,7 +40,7 @@ export function sparseGradConv2d(
           pruneInputGrad ? dyP : (dy as tf.Tensor4D),
           ws,
           xs.shape,
-          strides,
+          s2,
           pad,
         );
         dyP.dispose();

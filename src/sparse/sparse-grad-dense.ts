@@ -8,11 +8,16 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeRng, type Rng } from '../engine/random.js';
-import { type GradSparsity, maskAlongAxis, parseGradSparsity } from './mvue.js';
+import { type GradPrune, type PruneStats, parseGradPrune, pruneGradient } from './grad-prune.js';
 
-/** dy masked N:M along axis 0 (the batch), as a new tensor. */
-export function maskGradient(dy: tf.Tensor, spec: GradSparsity, rng: Rng): tf.Tensor {
-  return tf.tensor(maskAlongAxis(dy.dataSync(), dy.shape, 0, spec, rng), dy.shape, 'float32');
+/** dy masked N:M along axis 0 (the batch), or stochastically pruned, as a new tensor. */
+export function maskGradient(
+  dy: tf.Tensor,
+  spec: GradPrune,
+  rng: Rng,
+  stats?: PruneStats,
+): tf.Tensor {
+  return pruneGradient(dy, spec, rng, stats);
 }
 
 /**
@@ -22,9 +27,10 @@ export function maskGradient(dy: tf.Tensor, spec: GradSparsity, rng: Rng): tf.Te
 export function sparseGradMatMul(
   x: tf.Tensor2D,
   w: tf.Tensor2D,
-  spec: GradSparsity,
+  spec: GradPrune,
   rng: Rng,
   pruneInputGrad = false,
+  stats?: PruneStats,
 ): tf.Tensor2D {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xa, wa] = args as tf.Tensor2D[];
@@ -34,7 +40,7 @@ export function sparseGradMatMul(
       value: tf.matMul(xa, wa),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [xs, ws] = saved as tf.Tensor2D[];
-        const dyP = maskGradient(dy, spec, rng) as tf.Tensor2D;
+        const dyP = maskGradient(dy, spec, rng, stats) as tf.Tensor2D;
         const dW = tf.matMul(xs, dyP, true, false);
         const dx = tf.matMul(pruneInputGrad ? dyP : (dy as tf.Tensor2D), ws, false, true);
         dyP.dispose();
@@ -47,7 +53,8 @@ export function sparseGradMatMul(
 
 export interface SparseGradDenseArgs {
   units: number;
-  gradSparsity: GradSparsity;
+  /** N:M mask `{n, m, kind}` or stochastic pruning `{kind: 'stochastic', p}` of dy. */
+  gradSparsity: GradPrune;
   activation?: 'linear' | 'relu';
   useBias?: boolean;
   pruneInputGrad?: boolean;
@@ -63,11 +70,13 @@ export interface SparseGradDenseArgs {
 export class SparseGradDense extends tf.layers.Layer {
   static className = 'FrugalSparseGradDense';
   readonly units: number;
-  readonly gradSparsity: GradSparsity;
+  readonly gradSparsity: GradPrune;
   readonly activationName: 'linear' | 'relu';
   readonly useBias: boolean;
   readonly pruneInputGrad: boolean;
   readonly seed: number;
+  /** Zeros and entries of the pruned output gradients so far (reset it to measure a span). */
+  readonly pruneStats: PruneStats = { zeros: 0, total: 0 };
   private readonly rng: Rng;
   private kernel?: tf.LayerVariable;
   private bias?: tf.LayerVariable;
@@ -86,7 +95,7 @@ export class SparseGradDense extends tf.layers.Layer {
         `SparseGradDense: activation must be 'linear' or 'relu', got ${String(args.activation)}`,
       );
     this.units = args.units;
-    this.gradSparsity = parseGradSparsity(args.gradSparsity);
+    this.gradSparsity = parseGradPrune(args.gradSparsity);
     this.activationName = args.activation ?? 'linear';
     this.useBias = args.useBias ?? true;
     this.pruneInputGrad = args.pruneInputGrad ?? false;
@@ -125,6 +134,7 @@ export class SparseGradDense extends tf.layers.Layer {
         this.gradSparsity,
         this.rng,
         this.pruneInputGrad,
+        this.pruneStats,
       );
       if (this.bias) y = tf.add(y, this.bias.read());
       return this.activationName === 'relu' ? tf.relu(y) : y;

@@ -50,6 +50,7 @@ export const TRAIN_OPTION_ROLES = {
   perSampleBits: 'feature',
   memoryBudget: 'feature',
   remat: 'feature',
+  gradSparsity: 'feature',
   out: 'output',
   save: 'output',
   overwrite: 'output',

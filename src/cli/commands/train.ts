@@ -21,6 +21,12 @@ import { type OdeCliOptions, odenetOptions } from '../ode-options.js';
 import { progressBar, progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 import { baselineOptions } from './train-baseline.js';
+import {
+  applyGradSparsity,
+  checkGradSparsityOptions,
+  type GradSparsityPreset,
+  modelToSave,
+} from './train-sparse.js';
 
 export interface TrainCommandOptions extends OdeCliOptions {
   model: string;
@@ -60,6 +66,8 @@ export interface TrainCommandOptions extends OdeCliOptions {
   /** Print the table (internal: the baseline run prints through the compared run). */
   print?: boolean;
   remat?: 'exact' | 'joint';
+  /** Sparse backward passes: Dense/Conv2D prune dy N:M before the weight-gradient product. */
+  gradSparsity?: GradSparsityPreset;
 }
 
 /** The activation-compression config the CLI options ask for, or null for plain training. */
@@ -102,6 +110,8 @@ export interface TrainReport {
   };
   /** The memory plan, when trained under --memory-budget. */
   remat?: PlanSummary;
+  /** Sparse backward passes, when trained with --grad-sparsity. */
+  gradSparsity?: { preset?: GradSparsityPreset; converted: unknown[]; unconverted: unknown[] };
   /** The plain run, when trained with --baseline. */
   baseline?: TrainReport;
 }
@@ -169,7 +179,8 @@ export function checkTrainOptionsTakeEffect(o: TrainCommandOptions): void {
     throw new Error(
       '--per-sample-bits allocates compressed bits, but --act-bits 32 keeps every sample in float32: drop one',
     );
-  if (o.baseline && !budget && actConfigFromOptions(o) === null)
+  checkGradSparsityOptions(o, actConfigFromOptions(o) !== null);
+  if (o.baseline && !budget && actConfigFromOptions(o) === null && !o.gradSparsity)
     throw new Error(
       '--baseline compares with a plain run, but this run is plain already: add --act-* options or --memory-budget, or drop --baseline',
     );
@@ -201,7 +212,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     );
   }
   const baseline =
-    o.baseline && (actConfig || o.memoryBudget !== undefined)
+    o.baseline && (actConfig || o.memoryBudget !== undefined || o.gradSparsity)
       ? await trainCommand(baselineOptions(o))
       : undefined;
   const engine = await startEngine(o);
@@ -221,6 +232,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     seed: o.seed,
     ...odenet,
   });
+  const sparse = applyGradSparsity(model, o);
+  if (sparse) {
+    model.dispose();
+    model = sparse.model;
+  }
   const tasks = taskLines(progressWanted(o.progress));
   const act = actConfig
     ? await compressForTraining(model, actConfig, data, { onProgress: tasks.onProgress })
@@ -292,6 +308,15 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
           },
         }
       : {}),
+    ...(sparse
+      ? {
+          gradSparsity: {
+            preset: o.gradSparsity,
+            converted: sparse.converted,
+            unconverted: sparse.unconverted,
+          },
+        }
+      : {}),
     remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
     baseline,
   };
@@ -307,7 +332,9 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     console.log(`report written to ${o.out}`);
   }
   if (o.save) {
-    await saveModel(model, o.save, { overwrite: o.overwrite });
+    const toSave = modelToSave(model, o);
+    await saveModel(toSave, o.save, { overwrite: o.overwrite });
+    if (toSave !== model) toSave.dispose();
     console.log(`model saved to ${o.save}`);
   }
   model.dispose();

@@ -1,0 +1,153 @@
+/**
+ * Conv2D (NHWC, dilation 1, one group) whose backward prunes the output gradient dy before the
+ * filter-gradient product (`sparseGradConv2d`): N:M along the batch, or stochastically. The
+ * forward is the plain convolution; the bias gradient uses the dense dy.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { makeRng, type Rng } from '../engine/random.js';
+import { type GradPrune, type PruneStats, parseGradPrune } from './grad-prune.js';
+import { sparseGradConv2d } from './sparse-grad-conv.js';
+
+export interface SparseGradConv2DArgs {
+  filters: number;
+  kernelSize: number | [number, number];
+  strides?: number | [number, number];
+  padding?: 'same' | 'valid';
+  activation?: 'linear' | 'relu';
+  useBias?: boolean;
+  /** N:M mask `{n, m, kind}` or stochastic pruning `{kind: 'stochastic', p}` of dy. */
+  gradSparsity: GradPrune;
+  pruneInputGrad?: boolean;
+  /** Seed of the mask draws and of the kernel initializer. */
+  seed?: number;
+  inputShape?: tf.Shape;
+  batchInputShape?: tf.Shape;
+  name?: string;
+  trainable?: boolean;
+}
+
+function pair(v: number | number[] | undefined, d: number, what: string): [number, number] {
+  const p: number[] = v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : [...v];
+  if (p.length !== 2 || !p.every((x) => Number.isInteger(x) && x >= 1))
+    throw new Error(
+      `SparseGradConv2D: ${what} must be a positive integer or a pair, got ${String(v)}`,
+    );
+  return [p[0], p[1]];
+}
+
+export class SparseGradConv2D extends tf.layers.Layer {
+  static className = 'FrugalSparseGradConv2D';
+  readonly filters: number;
+  readonly kernelSize: [number, number];
+  readonly strides: [number, number];
+  readonly padding: 'same' | 'valid';
+  readonly activationName: 'linear' | 'relu';
+  readonly useBias: boolean;
+  readonly gradSparsity: GradPrune;
+  readonly pruneInputGrad: boolean;
+  readonly seed: number;
+  /** Zeros and entries of the pruned output gradients so far (reset it to measure a span). */
+  readonly pruneStats: PruneStats = { zeros: 0, total: 0 };
+  private readonly rng: Rng;
+  private kernel?: tf.LayerVariable;
+  private bias?: tf.LayerVariable;
+
+  constructor(args: SparseGradConv2DArgs) {
+    super({
+      name: args.name,
+      inputShape: args.inputShape,
+      batchInputShape: args.batchInputShape,
+      trainable: args.trainable,
+    });
+    if (!Number.isInteger(args.filters) || args.filters < 1)
+      throw new Error(`SparseGradConv2D: filters must be a positive integer, got ${args.filters}`);
+    if (args.activation !== undefined && args.activation !== 'linear' && args.activation !== 'relu')
+      throw new Error(
+        `SparseGradConv2D: activation must be 'linear' or 'relu', got ${String(args.activation)}`,
+      );
+    const padding = args.padding ?? 'valid';
+    if (padding !== 'same' && padding !== 'valid')
+      throw new Error(
+        `SparseGradConv2D: padding must be 'same' or 'valid', got ${String(padding)}`,
+      );
+    this.filters = args.filters;
+    this.kernelSize = pair(args.kernelSize, 1, 'kernelSize');
+    this.strides = pair(args.strides, 1, 'strides');
+    this.padding = padding;
+    this.activationName = args.activation ?? 'linear';
+    this.useBias = args.useBias ?? true;
+    this.gradSparsity = parseGradPrune(args.gradSparsity);
+    this.pruneInputGrad = args.pruneInputGrad ?? false;
+    this.seed = args.seed ?? 0;
+    this.rng = makeRng(this.seed);
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    if (shape.length !== 4)
+      throw new Error(
+        `${this.name}: SparseGradConv2D takes [batch, h, w, channels], got [${shape}]`,
+      );
+    const inC = shape[3] as number;
+    this.kernel = this.addWeight(
+      'kernel',
+      [...this.kernelSize, inC, this.filters],
+      'float32',
+      tf.initializers.glorotUniform({ seed: this.seed }),
+    );
+    if (this.useBias)
+      this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const out = (len: number | null, k: number, s: number) =>
+      len === null
+        ? null
+        : this.padding === 'same'
+          ? Math.ceil(len / s)
+          : Math.ceil((len - k + 1) / s);
+    return [
+      shape[0],
+      out(shape[1], this.kernelSize[0], this.strides[0]),
+      out(shape[2], this.kernelSize[1], this.strides[1]),
+      this.filters,
+    ];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
+      const kernel = this.kernel as tf.LayerVariable;
+      let y: tf.Tensor = sparseGradConv2d(
+        x,
+        kernel.read() as tf.Tensor4D,
+        this.strides,
+        this.padding,
+        this.gradSparsity,
+        this.rng,
+        this.pruneInputGrad,
+        this.pruneStats,
+      );
+      if (this.bias) y = tf.add(y, this.bias.read());
+      return this.activationName === 'relu' ? tf.relu(y) : y;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      filters: this.filters,
+      kernelSize: [...this.kernelSize],
+      strides: [...this.strides],
+      padding: this.padding,
+      activation: this.activationName,
+      useBias: this.useBias,
+      gradSparsity: { ...this.gradSparsity },
+      pruneInputGrad: this.pruneInputGrad,
+      seed: this.seed,
+    };
+  }
+}
+tf.serialization.registerClass(SparseGradConv2D);
