@@ -8,6 +8,7 @@ import { benchCommand } from './commands/bench.js';
 import { compressCommand } from './commands/compress.js';
 import { plrdCompressCommand } from './commands/compress-plrd.js';
 import { generateCli } from './commands/generate.js';
+import { mergeCommand } from './commands/merge.js';
 import { planCommand } from './commands/plan.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
@@ -297,6 +298,25 @@ export function buildCli(): Command {
         throw new Error('--fractions applies to --method plrd only');
       await compressCommand(input, opts);
     });
+
+  program
+    .command('merge')
+    .argument('<a>', 'first model (model.json or its directory)')
+    .argument('<b>', 'second model, of the same architecture')
+    .description(
+      'FS-Merge two models of one architecture into one (learned on unlabelled samples).',
+    )
+    .option('--out <dir>', 'directory for the merged model.json, weights.bin and report.json')
+    .option('--overwrite', 'allow an --out that is not empty and holds no model')
+    .addOption(datasetOption('unlabelled samples to merge on', 'mnist'))
+    .option('--samples <n>', 'unlabelled training samples (default 400)', positiveInt)
+    .option('--init <name>', "'first' (default) or 'average'")
+    .option('--heads <name>', "'shared' (default) or 'separate' (both heads side by side)")
+    .option('--rank <n>', 'rank of the low-rank part of the merge maps (default 16)', positiveInt)
+    .option('--steps <n>', 'training steps (default 300)', positiveInt)
+    .addOption(backendOption())
+    .addOption(seedOption())
+    .action(async (a: string, b: string, opts) => void (await mergeCommand(a, b, opts)));
 
   program.addCommand(generateCli());
 
