@@ -132,6 +132,8 @@ export * from './models/zoo.js';
 // Neural ODEs: solvers, adjoint and IRDM gradients, the OdeBlock layer, FGSM/PGD robustness.
 export * as ode from './ode/index.js';
 export { OdeBlock, type OdeBlockArgs } from './ode/ode-block.js';
+// Pipeline schedules (1F1B, PipeDream-2BW, Flush), stage planner, simulator (docs/pipeline.md).
+export * as pipeline from './pipeline/index.js';
 // Training recipes through the step seam: SAM, gradient centralisation, label smoothing, patch whitening (docs/recipes.md).
 export * as recipes from './recipes/index.js';
 export { formatBytes, parseBytes } from './remat/budget.js';
