@@ -16,6 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
+import { setWasmThreads, threadedWasmActive } from '../src/parallel/threaded-wasm.js';
 import { fixed, ratio } from '../src/report/format.js';
 import { ParallelTrainer, type ReplicaStepTimings } from '../src/train/parallel/index.js';
 import { trainStep } from '../src/train/step.js';
@@ -75,6 +76,8 @@ interface Round {
   loadAverage: number;
   oneThreadMs: number;
   workersMs: number;
+  /** This thread with 2 XNNPACK threads (wasm only; null elsewhere or where it cannot start). */
+  threadedMs: number | null;
   /** Process CPU time per step, all threads. */
   oneThreadCpuMs: number;
   workersCpuMs: number;
@@ -87,7 +90,9 @@ interface Round {
 
 async function main(): Promise<void> {
   const started = performance.now();
-  await initEngine({ backend: BACKEND });
+  await initEngine({ backend: BACKEND, ...(BACKEND === 'wasm' ? { threads: 2 } : {}) });
+  const threaded = BACKEND === 'wasm' && threadedWasmActive();
+  if (threaded) setWasmThreads(1);
   useFastKernels();
   const config = { inputShape: SHAPE, numClasses: 10, seed: 1 };
   if (!['mlp', 'cnn', 'resnet'].includes(MODEL))
@@ -103,6 +108,10 @@ async function main(): Promise<void> {
   const startupMs = performance.now() - t0;
   const batch = randomBatch(SHAPE, BATCH, 7);
   const oneStep = () => trainStep({ model: single, optimizer }, batch);
+  const threadedModel = buildModel(MODEL, config);
+  const threadedOptimizer = tf.train.adam(1e-3);
+  const threadedStep = () =>
+    trainStep({ model: threadedModel, optimizer: threadedOptimizer }, batch);
   const parallelStep = () => trainer.step(batch);
   const rounds: Round[] = [];
   let torchSkipped = '';
@@ -110,11 +119,22 @@ async function main(): Promise<void> {
     for (let i = 0; i < 2; i++) {
       oneStep();
       await parallelStep();
+      if (threaded) {
+        setWasmThreads(2);
+        threadedStep();
+        setWasmThreads(1);
+      }
     }
     for (let r = 0; r < ROUNDS; r++) {
       const loadAverage = loadavg()[0];
       const one = await timeSteps(oneStep);
       const workers = await timeSteps(parallelStep);
+      let threadedMs: number | null = null;
+      if (threaded) {
+        setWasmThreads(2);
+        threadedMs = (await timeSteps(threadedStep)).ms;
+        setWasmThreads(1);
+      }
       const torch =
         MODEL !== 'cnn'
           ? 'not run: pytorch times the CNN only'
@@ -124,6 +144,7 @@ async function main(): Promise<void> {
         loadAverage,
         oneThreadMs: one.ms,
         workersMs: workers.ms,
+        threadedMs,
         oneThreadCpuMs: one.cpuMs,
         workersCpuMs: workers.cpuMs,
         othersCores: Math.max(one.othersCores, workers.othersCores),
@@ -141,8 +162,11 @@ async function main(): Promise<void> {
     single.dispose();
     parallelModel.dispose();
     optimizer.dispose();
+    threadedModel.dispose();
+    threadedOptimizer.dispose();
   }
   const summary = (rs: Round[]) => {
+    const thr = rs.filter((r) => r.threadedMs !== null).map((r) => r.threadedMs as number);
     const torchMs = rs.filter((r) => r.torchMs !== null).map((r) => r.torchMs as number);
     return {
       rounds: rs.length,
@@ -151,6 +175,7 @@ async function main(): Promise<void> {
       oneThreadCpuMs: rs.length ? median(rs.map((r) => r.oneThreadCpuMs)) : Number.NaN,
       workersCpuMs: rs.length ? median(rs.map((r) => r.workersCpuMs)) : Number.NaN,
       torchMs: torchMs.length ? median(torchMs) : Number.NaN,
+      threadedMs: thr.length ? median(thr) : Number.NaN,
     };
   };
   const all = summary(rounds);
@@ -203,10 +228,36 @@ async function main(): Promise<void> {
     MODEL === 'cnn' && BACKEND === 'wasm' && WORKERS === 2
       ? ''
       : `-${MODEL}-${BACKEND}-x${WORKERS}`;
+  const configs: [string, number][] = [
+    ['1 thread', all.oneThreadMs],
+    [`${WORKERS} data-parallel workers`, all.workersMs],
+    ['2 XNNPACK threads', all.threadedMs],
+  ];
+  const best = configs
+    .filter(([, ms]) => Number.isFinite(ms))
+    .reduce((a, b) => (b[1] < a[1] ? b : a));
+  const cnnVsTorch = MODEL === 'cnn' && Number.isFinite(all.torchMs) ? all.torchMs / best[1] : null;
+  const threadedSpeedup = Number.isFinite(all.threadedMs) ? all.oneThreadMs / all.threadedMs : null;
+  console.log(
+    `headline: cnnVsTorch ${cnnVsTorch === null ? 'n/a' : ratio(cnnVsTorch)} (best frugal: ${best[0]}, ${fixed(best[1])} ms vs pytorch ${fixed(all.torchMs)} ms); threadedSpeedup ${threadedSpeedup === null ? 'n/a' : ratio(threadedSpeedup)} (2 threads ${fixed(all.threadedMs)} ms vs 1 thread ${fixed(all.oneThreadMs)} ms)`,
+  );
   const out = writeResults(
     'parallel-step',
     {
       headline: {
+        cnnVsTorch,
+        ...(cnnVsTorch === null
+          ? { cnnVsTorchReason: torchSkipped || `model ${MODEL}: pytorch times the CNN only` }
+          : {}),
+        cnnVsTorchBestFrugal: best[0],
+        threadedSpeedup,
+        ...(threadedSpeedup === null
+          ? {
+              threadedSpeedupReason:
+                'the threaded wasm build did not start (or backend is not wasm)',
+            }
+          : {}),
+        threadedMsAllRounds: all.threadedMs,
         speedupAllRounds: all.oneThreadMs / all.workersMs,
         speedupQuietRounds: quiet.oneThreadMs / quiet.workersMs,
         quietRounds: quiet.rounds,

@@ -13,8 +13,10 @@ export async function startEngine(o: {
   backend: string;
   seed?: number;
   fastKernels?: boolean;
+  /** XNNPACK threads (wasm; see initEngine). */
+  threads?: number;
 }): Promise<EngineInfo> {
-  const engine = await initEngine({ backend: o.backend, seed: o.seed });
+  const engine = await initEngine({ backend: o.backend, seed: o.seed, threads: o.threads });
   if (o.fastKernels === false) useStockKernels();
   else useFastKernels();
   return engine;

@@ -13,6 +13,7 @@ import { planCommand } from './commands/plan.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
 import { gradSparsityOption } from './commands/train-sparse.js';
+import { PARALLEL_HELP, PARALLEL_MODES, THREADS_HELP } from './commands/train-threads.js';
 import { writeParseError } from './errors.js';
 import { addOdeOptions } from './ode-options.js';
 import {
@@ -128,6 +129,8 @@ export function buildCli(): Command {
       positiveInt,
       1,
     )
+    .option('--threads <n>', THREADS_HELP, positiveInt)
+    .option('--parallel <mode>', PARALLEL_HELP, oneOf(PARALLEL_MODES, 'parallel mode'))
     .addOption(
       memoryBudgetOption(
         'plan each step to fit this activation memory (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',

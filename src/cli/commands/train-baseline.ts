@@ -28,6 +28,8 @@ export const TRAIN_OPTION_ROLES = {
   progress: 'core',
   fastKernels: 'core',
   workers: 'core',
+  threads: 'core',
+  parallel: 'core',
   // odenet's solver and gradient define the model being trained: the baseline keeps them
   solver: 'core',
   solverU: 'core',

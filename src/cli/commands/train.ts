@@ -27,8 +27,14 @@ import {
   type GradSparsityPreset,
   modelToSave,
 } from './train-sparse.js';
+import {
+  checkThreadOptions,
+  resolveThreads,
+  type ThreadCliOptions,
+  type ThreadReport,
+} from './train-threads.js';
 
-export interface TrainCommandOptions extends OdeCliOptions {
+export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions {
   model: string;
   dataset: string;
   epochs: number;
@@ -96,6 +102,8 @@ export interface TrainReport {
   backend: string;
   fastKernels: boolean;
   workers: number;
+  /** XNNPACK threads and workers of the run (--threads, --parallel auto). */
+  parallel: ThreadReport;
   model: string;
   dataset: string;
   parameters: number;
@@ -205,8 +213,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   const rematBits = rematTapeBits(o);
   // Under --memory-budget, --act-bits sets the planner's compressed tapes, not compressed layers.
   const actConfig = o.memoryBudget === undefined ? actConfigFromOptions(o) : null;
-  const workers = o.workers ?? 1;
-  if (workers > 1 && (actConfig || o.memoryBudget !== undefined)) {
+  const threadPlan = checkThreadOptions(o, !actConfig && o.memoryBudget === undefined);
+  if ((o.workers ?? 1) > 1 && (actConfig || o.memoryBudget !== undefined)) {
     throw new Error(
       '--workers cannot be combined with --act-* options or --memory-budget yet: the workers run the plain forward pass',
     );
@@ -215,7 +223,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     o.baseline && (actConfig || o.memoryBudget !== undefined || o.gradSparsity)
       ? await trainCommand(baselineOptions(o))
       : undefined;
-  const engine = await startEngine(o);
+  const engine = await startEngine({ ...o, threads: threadPlan.mainThreads });
   const data = loadDataset(o.dataset, {
     layout: ZOO_LAYOUT[o.model],
     trainCount: o.trainCount,
@@ -270,11 +278,17 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     seed: o.seed,
     maxStepsPerEpoch: o.maxSteps,
   };
+  const parallel = await resolveThreads(threadPlan, model, data, o);
+  const { workers, threadsPerWorker } = parallel;
   let result: TrainResult;
   try {
     result =
       workers > 1
-        ? await trainParallel(model, data, config, { onProgress: bar.onProgress, workers })
+        ? await trainParallel(model, data, config, {
+            onProgress: bar.onProgress,
+            workers,
+            threadsPerWorker,
+          })
         : await train(model, data, config, {
             onProgress: (e) => {
               bar.onProgress(e);
@@ -293,6 +307,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     backend: engine.backend,
     fastKernels: o.fastKernels !== false,
     workers,
+    parallel,
     model: o.model,
     dataset: data.name,
     parameters: model.countParams(),

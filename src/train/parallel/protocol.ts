@@ -21,6 +21,8 @@ export interface ReplicaInit {
   index: number;
   parties: number;
   backend: string;
+  /** XNNPACK threads of this replica's wasm backend (its own pool); undefined: the single-thread build. */
+  threads?: number;
   fastKernels: boolean;
   artifacts: tf.io.ModelArtifacts;
   optimizer: OptimizerSpec;
@@ -66,7 +68,8 @@ export type ToReplica =
   | { type: 'weights'; id: number };
 
 export type FromReplica =
-  | { type: 'ready' }
+  /** `threads`: the XNNPACK threads this replica's backend runs (1 without a threaded build). */
+  | { type: 'ready'; threads: number }
   | { type: 'stepped'; step: number; loss: number; timings: ReplicaStepTimings }
   /** Every weight of the model, in `model.weights` order. */
   | { type: 'weights'; id: number; values: Float32Array[] }

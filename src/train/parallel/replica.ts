@@ -44,7 +44,7 @@ export class Replica {
 
   /** Starts this thread's tfjs engine and loads the model from the main thread's artifacts. */
   static async create(init: ReplicaInit): Promise<Replica> {
-    await initEngine({ backend: init.backend });
+    await initEngine({ backend: init.backend, threads: init.threads });
     if (init.fastKernels) useFastKernels();
     else useStockKernels();
     const model = await tf.loadLayersModel(tf.io.fromMemory(init.artifacts));

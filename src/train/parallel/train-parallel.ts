@@ -8,6 +8,7 @@ export interface ParallelTrainOptions extends Pick<TrainOptions, 'onProgress'> {
   workers?: number;
   backend?: ParallelOptions['backend'];
   fastKernels?: ParallelOptions['fastKernels'];
+  threadsPerWorker?: ParallelOptions['threadsPerWorker'];
 }
 
 /**
@@ -29,6 +30,7 @@ export async function trainParallel(
     optimizer: { name: c.optimizer, learningRate: c.learningRate },
     backend: options.backend,
     fastKernels: options.fastKernels,
+    threadsPerWorker: options.threadsPerWorker,
     loss: c.loss,
   });
   try {

@@ -29,6 +29,11 @@ export interface ParallelOptions {
   optimizer: OptimizerSpec;
   /** tfjs backend of the workers (default: the main thread's). */
   backend?: string;
+  /**
+   * XNNPACK threads in each worker (wasm backend only): every worker starts tfjs's threaded SIMD
+   * build with its own pool of this many threads. Default: the single-thread build.
+   */
+  threadsPerWorker?: number;
   /** Fast kernels in the workers (default: as in the main thread). */
   fastKernels?: boolean;
   /** What the model outputs (see LOSSES; default 'auto'). */
@@ -75,6 +80,7 @@ export class ParallelTrainer implements Stepper {
   private failure: Error | undefined;
   private timings: ReplicaStepTimings[] = [];
   private closed = false;
+  private threads: number[] = [];
 
   private constructor(
     private readonly model: tf.LayersModel,
@@ -112,6 +118,18 @@ export class ParallelTrainer implements Stepper {
           `ParallelTrainer: weight '${w.name}' is ${w.dtype}; only float32 weights are supported`,
         );
     }
+    const backend = options.backend ?? tf.getBackend();
+    const threads = options.threadsPerWorker;
+    if (threads !== undefined) {
+      if (!Number.isInteger(threads) || threads < 1)
+        throw new Error(
+          `ParallelTrainer: threadsPerWorker must be an integer >= 1, got ${threads}`,
+        );
+      if (backend !== 'wasm')
+        throw new Error(
+          `ParallelTrainer: threadsPerWorker applies to the wasm backend only (the workers' backend is '${backend}')`,
+        );
+    }
     const loss = resolveLoss(model, options.loss).name;
     const layout: ExchangeLayout = {
       trainable: model.trainableWeights.map((w) => w.shape as number[]),
@@ -129,7 +147,8 @@ export class ParallelTrainer implements Stepper {
       const init: ReplicaInit = {
         index,
         parties,
-        backend: options.backend ?? tf.getBackend(),
+        backend,
+        threads,
         fastKernels: options.fastKernels ?? fastKernelsActive(),
         artifacts,
         optimizer: options.optimizer,
@@ -144,7 +163,8 @@ export class ParallelTrainer implements Stepper {
     externalMemory.track(exchangeBytes);
     const trainer = new ParallelTrainer(model, workers, control, exchangeBytes);
     try {
-      await Promise.all(workers.map((_, i) => trainer.expect(i, 'ready')));
+      const ready = await Promise.all(workers.map((_, i) => trainer.expect(i, 'ready')));
+      trainer.threads = ready.map((r) => (r.type === 'ready' ? r.threads : 1));
     } catch (e) {
       await trainer.close();
       throw e;
@@ -154,6 +174,11 @@ export class ParallelTrainer implements Stepper {
 
   get workerCount(): number {
     return this.workers.length;
+  }
+
+  /** XNNPACK threads each worker's backend runs, as the workers reported when they started. */
+  get workerThreads(): readonly number[] {
+    return this.threads;
   }
 
   /**

@@ -1,7 +1,10 @@
 // Entry of a data-parallel training worker (started by ParallelTrainer). Importing frugal's public
-// API registers its custom layers, so the model the main thread sends deserialises here.
-import '../../index.js';
+// API registers its custom layers, so the model the main thread sends deserialises here; the Node
+// entry also installs the threaded-wasm starter behind initEngine({ threads }) (each worker gets
+// its own XNNPACK pool).
+
 import { parentPort, workerData } from 'node:worker_threads';
+import { wasmThreads } from '../../node.js';
 import { abortBarrier, BarrierAborted } from './barrier.js';
 import type { FromReplica, ReplicaInit, ToReplica } from './protocol.js';
 import { Replica } from './replica.js';
@@ -38,7 +41,8 @@ try {
       fail(e);
     }
   });
-  port.postMessage({ type: 'ready' } satisfies FromReplica);
+  const threads = init.threads === undefined ? 1 : wasmThreads();
+  port.postMessage({ type: 'ready', threads } satisfies FromReplica);
 } catch (e) {
   fail(e);
 }
