@@ -10,4 +10,6 @@ export * from './qat-method.js';
 
 registerMethod(qatMethod);
 
+export * from './accumulator.js';
+export * from './grad-round.js';
 export * from './range-bn.js';
