@@ -11,5 +11,6 @@ export * from './qat-method.js';
 registerMethod(qatMethod);
 
 export * from './accumulator.js';
+export * from './act-observer.js';
 export * from './grad-round.js';
 export * from './range-bn.js';
