@@ -10,4 +10,7 @@ export * from './qat-method.js';
 
 registerMethod(qatMethod);
 
+export * from './accumulator.js';
+export * from './act-observer.js';
+export * from './grad-round.js';
 export * from './range-bn.js';

@@ -1,0 +1,92 @@
+/**
+ * Low-bit accumulator simulator (after Blumenfeld, Hubara, Soudry, ICLR 2024; Sakr et al.).
+ * A float format with `mantissa` explicit fraction bits and `exponent` exponent bits (IEEE-like:
+ * bias 2^(E-1) - 1, gradual underflow, round-to-nearest-even, overflow saturates to the largest
+ * finite value instead of Infinity). Every product and every partial sum of a dot product is
+ * rounded to the format; with `chunk` = n the products are summed in chunks of n and the chunk
+ * sums are then accumulated, which limits swamping. At mantissa 23 / exponent 8 every rounding is
+ * float32's, so results equal a float32 sequential sum bit for bit. Plain JS loops: a simulation,
+ * slow by nature; keep it to small layers.
+ */
+export interface FloatFormat {
+  mantissa: number;
+  exponent: number;
+}
+
+export function checkFloatFormat(f: FloatFormat, where = 'accumulator'): void {
+  if (!Number.isInteger(f.mantissa) || f.mantissa < 1 || f.mantissa > 23)
+    throw new Error(`${where}.mantissa must be an integer in 1-23, got ${f.mantissa}`);
+  if (!Number.isInteger(f.exponent) || f.exponent < 2 || f.exponent > 8)
+    throw new Error(`${where}.exponent must be an integer in 2-8, got ${f.exponent}`);
+}
+
+/** Rounds `x` to the format (round half to even; saturating). */
+export function roundToFormat(x: number, f: FloatFormat): number {
+  if (x === 0 || !Number.isFinite(x)) return x;
+  const bias = 2 ** (f.exponent - 1) - 1;
+  const emin = 1 - bias;
+  const emax = bias;
+  const a = Math.abs(x);
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  const q = 2 ** (Math.max(e, emin) - f.mantissa);
+  const t = a / q;
+  let r = Math.floor(t);
+  const frac = t - r;
+  if (frac > 0.5 || (frac === 0.5 && r % 2 === 1)) r++;
+  let v = r * q;
+  const maxVal = (2 - 2 ** -f.mantissa) * 2 ** emax;
+  if (v > maxVal) v = maxVal;
+  return x < 0 ? -v : v;
+}
+
+/** Dot product of a[ao + i*as] and b[bo + i*bs], i < k, accumulated in the format. */
+export function lowBitDot(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  k: number,
+  f: FloatFormat,
+  chunk = 0,
+  ao = 0,
+  as = 1,
+  bo = 0,
+  bs = 1,
+): number {
+  const n = chunk > 0 ? chunk : k;
+  let total = 0;
+  for (let s = 0; s < k; s += n) {
+    let part = 0;
+    const end = Math.min(k, s + n);
+    for (let i = s; i < end; i++) {
+      const p = roundToFormat(a[ao + i * as] * b[bo + i * bs], f);
+      part = roundToFormat(part + p, f);
+    }
+    total = s === 0 ? part : roundToFormat(total + part, f);
+  }
+  return total;
+}
+
+/** x [rows, k] times w [k, cols] (row-major) with low-bit accumulation; returns [rows, cols]. */
+export function lowBitMatMul(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  rows: number,
+  k: number,
+  cols: number,
+  f: FloatFormat,
+  chunk = 0,
+): Float32Array {
+  checkFloatFormat(f);
+  if (!Number.isInteger(chunk) || chunk < 0)
+    throw new Error(`accumulator.chunk must be a non-negative integer, got ${chunk}`);
+  if (x.length !== rows * k)
+    throw new Error(`lowBitMatMul: x has ${x.length} values, expected ${rows}x${k}`);
+  if (w.length !== k * cols)
+    throw new Error(`lowBitMatMul: w has ${w.length} values, expected ${k}x${cols}`);
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++)
+    for (let c = 0; c < cols; c++)
+      out[r * cols + c] = lowBitDot(x, w, k, f, chunk, r * k, 1, c, cols);
+  return out;
+}

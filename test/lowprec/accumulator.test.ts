@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { lowBitMatMul, mulberry32, roundToFormat } from '../../src/lowprec/index.js';
+import { useBackend } from '../helpers.js';
+
+const FP32 = { mantissa: 23, exponent: 8 };
+
+describe('low-bit accumulator simulator', () => {
+  it('rounds exactly like float32 at M=23/E=8 (incl. ties, subnormals)', () => {
+    const rnd = mulberry32(3);
+    const xs = [1 + 2 ** -24, 1 + 3 * 2 ** -24, 2 ** -140 * 1.3, -7.77e-39, 3.4e38, 0.1, -1e-3];
+    for (let i = 0; i < 2000; i++) xs.push((rnd() - 0.5) * 10 ** (rnd() * 60 - 30));
+    for (const x of xs) assert.equal(roundToFormat(x, FP32), Math.fround(x), `x=${x}`);
+    // Half precision (M=10, E=5) spot values.
+    const half = { mantissa: 10, exponent: 5 };
+    assert.equal(roundToFormat(2049, half), 2048);
+    assert.equal(roundToFormat(2051, half), 2052);
+    assert.equal(roundToFormat(1e6, half), 65504);
+  });
+
+  it('matmul equals a float32 sequential sum at M=23/E=8 and tf.matMul closely', async () => {
+    await useBackend('cpu');
+    const rnd = mulberry32(5);
+    const [rows, k, cols] = [3, 50, 4];
+    const x = Float32Array.from({ length: rows * k }, () => rnd() * 2 - 1);
+    const w = Float32Array.from({ length: k * cols }, () => rnd() * 2 - 1);
+    const out = lowBitMatMul(x, w, rows, k, cols, FP32);
+    for (let r = 0; r < rows; r++)
+      for (let c = 0; c < cols; c++) {
+        let s = 0;
+        for (let i = 0; i < k; i++)
+          s = Math.fround(s + Math.fround(x[r * k + i] * w[i * cols + c]));
+        assert.equal(out[r * cols + c], s);
+      }
+    const ref = tf.tidy(() =>
+      tf.matMul(tf.tensor2d(x, [rows, k]), tf.tensor2d(w, [k, cols])).dataSync(),
+    );
+    for (let i = 0; i < out.length; i++) assert.ok(Math.abs(out[i] - ref[i]) < 1e-5);
+  });
+
+  it('shows swamping at small M, which chunked accumulation reduces', () => {
+    const k = 4096;
+    const rnd = mulberry32(9);
+    const x = Float32Array.from({ length: k }, () => 0.5 + rnd());
+    const ones = new Float32Array(k).fill(1);
+    let exact = 0;
+    for (const v of x) exact += v;
+    const f = { mantissa: 6, exponent: 8 };
+    const seq = lowBitMatMul(x, ones, 1, k, 1, f)[0];
+    const chunked = lowBitMatMul(x, ones, 1, k, 1, f, 64)[0];
+    const eSeq = Math.abs(seq - exact) / exact;
+    const eChunk = Math.abs(chunked - exact) / exact;
+    assert.ok(eSeq > 0.5, `sequential sum swamps: rel. error ${eSeq}`);
+    assert.ok(eChunk < 0.05 && eChunk < eSeq / 10, `chunked rel. error ${eChunk} vs ${eSeq}`);
+  });
+
+  it('rejects impossible formats and chunks, naming the field', () => {
+    const a = new Float32Array(4);
+    assert.throws(() => lowBitMatMul(a, a, 2, 2, 2, { mantissa: 0, exponent: 8 }), /mantissa/);
+    assert.throws(() => lowBitMatMul(a, a, 2, 2, 2, { mantissa: 4, exponent: 9 }), /exponent/);
+    assert.throws(() => lowBitMatMul(a, a, 2, 2, 2, FP32, 1.5), /chunk/);
+    assert.throws(() => lowBitMatMul(a, a, 3, 2, 2, FP32), /x has 4 values/);
+  });
+});
