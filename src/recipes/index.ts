@@ -9,9 +9,13 @@ import { labelSmoothingLoss } from './label-smoothing.js';
 import { applyPatchWhitening, type WhiteningResult } from './patch-whitening.js';
 import { samGradients } from './sam.js';
 
+// Data recipes (SwiftLearn, batch augmentation, mixed-size): a BatchPlan for TrainOptions.batchPlan.
+export * from './batch-augment.js';
 export * from './config.js';
+export * from './data-config.js';
 export { centralize, gradientCentralization } from './gradient-centralization.js';
 export { labelSmoothingLoss, smoothLabels } from './label-smoothing.js';
+export * from './mixed-size.js';
 export {
   applyPatchWhitening,
   extractPatches,
@@ -21,6 +25,7 @@ export {
   whiteningFilters,
 } from './patch-whitening.js';
 export { samGradients } from './sam.js';
+export * from './swiftlearn.js';
 
 /**
  * One StepHooks from several: losses chain (first innermost), gradients hooks nest (the later
