@@ -9,7 +9,7 @@ import { fashionMnistAvailable, loadFashionMnist } from '../../src/data/fashion-
 function idx(magic: number, dims: number[], bytes: number[]): Buffer {
   const head = Buffer.alloc(4 + 4 * dims.length);
   head.writeUInt32BE(magic, 0);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  for (const [i, d] of dims.entries()) head.writeUInt32BE(d, 4 + 4 * i);
   return gzipSync(Buffer.concat([head, Buffer.from(bytes)]));
 }
 
