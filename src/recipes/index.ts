@@ -11,11 +11,15 @@ import { applyPatchWhitening, type WhiteningResult } from './patch-whitening.js'
 import { samGradients } from './sam.js';
 import { weightDecayHooks } from './weight-decay.js';
 
+// Data recipes (SwiftLearn, batch augmentation, mixed-size): a BatchPlan for TrainOptions.batchPlan.
+export * from './batch-augment.js';
 export { Celu, celu, useCelu } from './celu.js';
 export * from './config.js';
 export * from './cot.js';
+export * from './data-config.js';
 export { centralize, gradientCentralization } from './gradient-centralization.js';
 export { labelSmoothingLoss, smoothLabels } from './label-smoothing.js';
+export * from './mixed-size.js';
 export * from './opt.js';
 export {
   applyPatchWhitening,
@@ -26,6 +30,7 @@ export {
   whiteningFilters,
 } from './patch-whitening.js';
 export { samGradients } from './sam.js';
+export * from './swiftlearn.js';
 export { weightDecayHooks } from './weight-decay.js';
 
 /**

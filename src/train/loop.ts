@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import { type Batch, batchCount, batches, type ClassificationData } from '../data/dataset.js';
+import { type Batch, type ClassificationData, gatherBatch } from '../data/dataset.js';
+import { makeRng, permutation } from '../engine/random.js';
 import type { StepMemory } from '../report/memory-meter.js';
+import { type BatchPlan, planSteps } from './batch-plan.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
 import { evaluate } from './evaluate.js';
 import type { StepHooks } from './gradients.js';
@@ -54,6 +56,8 @@ export interface TrainOptions {
    * epoch in progress is then evaluated and training ends (the time-budget setting).
    */
   timeBudgetMs?: number;
+  /** A data recipe's plan: each epoch's rows, each step's batch size, a change to each batch. */
+  batchPlan?: BatchPlan;
 }
 
 /**
@@ -74,8 +78,6 @@ export async function train(
   const optimizer = options.optimizer ?? makeOptimizer(c.optimizer, c.learningRate);
   const ctx = { model, optimizer, forward: options.forward, loss, hooks: options.hooks };
   const history: EpochRecord[] = [];
-  const full = batchCount(data.train.count, c.batchSize);
-  const steps = c.maxStepsPerEpoch > 0 ? Math.min(full, c.maxStepsPerEpoch) : full;
   let timedMs = 0;
   let timedSamples = 0;
   let timedSteps = 0;
@@ -88,18 +90,31 @@ export async function train(
   const outOfTime = () => budget !== undefined && performance.now() - runStart >= budget;
   for (let epoch = 1; epoch <= c.epochs; epoch++) {
     if (epoch > 1 && outOfTime()) break;
+    const plan = options.batchPlan;
+    const rows = plan?.epochRows?.(epoch, data);
+    const count = rows ? rows.length : data.train.count;
+    if (count < 1) throw new Error(`train: epoch ${epoch} has no training rows`);
+    const perm = permutation(count, makeRng(c.seed * 7919 + epoch));
+    const idx = rows ? perm.map((i) => rows[i]) : perm;
+    const sizes = planSteps(count, c.batchSize, totalSteps, plan);
+    const steps =
+      c.maxStepsPerEpoch > 0 ? Math.min(sizes.length, c.maxStepsPerEpoch) : sizes.length;
     options.onProgress?.({ kind: 'epoch-start', epoch, epochs: c.epochs, steps });
     const start = performance.now();
     let lossSum = 0;
     let step = 0;
-    for (const batch of batches(data, 'train', c.batchSize, {
-      shuffle: true,
-      seed: c.seed * 7919 + epoch,
-    })) {
-      if (step >= steps || (step > 0 && outOfTime())) {
-        tf.dispose([batch.xs, batch.ys]);
-        break;
-      }
+    for (let from = 0; step < steps; from += sizes[step], step++) {
+      if (step > 0 && outOfTime()) break;
+      const raw = gatherBatch(
+        data.train,
+        data.sampleShape,
+        data.numClasses,
+        idx,
+        from,
+        from + sizes[step],
+      );
+      const batch = plan?.transform ? plan.transform(raw, totalSteps) : raw;
+      if (batch !== raw) tf.dispose([raw.xs, raw.ys]);
       const t0 = performance.now();
       let stepLoss: number;
       const measure =
@@ -125,9 +140,8 @@ export async function train(
           `training diverged: loss is ${stepLoss} at epoch ${epoch}, step ${step + 1}`,
         );
       lossSum += stepLoss;
-      step++;
       totalSteps++;
-      options.onProgress?.({ kind: 'step', epoch, step, steps, loss: stepLoss, stepMs });
+      options.onProgress?.({ kind: 'step', epoch, step: step + 1, steps, loss: stepLoss, stepMs });
     }
     await options.stepper?.sync();
     const ev = evaluate(model, data, 'test', { forward: options.forward, loss });

@@ -1,0 +1,201 @@
+// The data recipes' config (SwiftLearn, batch augmentation, mixed-size training) and the one
+// BatchPlan they make together for `train` (TrainOptions.batchPlan).
+import type * as tf from '@tensorflow/tfjs';
+import {
+  At,
+  boolean,
+  check,
+  integer,
+  list,
+  nullable,
+  number,
+  object,
+  oneOf,
+} from '../config/index.js';
+import type { Batch, ClassificationData } from '../data/dataset.js';
+import type { BatchPlan } from '../train/batch-plan.js';
+import type { LossName } from '../train/loss.js';
+import { batchAugment } from './batch-augment.js';
+import {
+  checkVariableSize,
+  MIXED_SIZE_MODES,
+  type MixedSizeMode,
+  mixedSize,
+} from './mixed-size.js';
+import {
+  SWIFTLEARN_SCORES,
+  type SwiftLearnPlan,
+  type SwiftLearnScore,
+  swiftLearn,
+} from './swiftlearn.js';
+
+export interface DataRecipeConfig {
+  swiftlearn: {
+    keep: number;
+    warmupEpochs: number;
+    every: number;
+    score: SwiftLearnScore;
+  } | null;
+  batchAugment: { copies: number; shift: number; cutout: number; flip: boolean } | null;
+  mixedSize: { sizes: number[]; probabilities: number[] | null; mode: MixedSizeMode } | null;
+}
+
+export const NO_DATA_RECIPE: DataRecipeConfig = {
+  swiftlearn: null,
+  batchAugment: null,
+  mixedSize: null,
+};
+
+export const SWIFTLEARN_DEFAULTS = { keep: 0.3, warmupEpochs: 1, every: 2, score: 'el2n' } as const;
+export const BATCH_AUGMENT_DEFAULTS = { copies: 2, shift: 2, cutout: 8, flip: false } as const;
+export const MIXED_SIZE_DEFAULTS = { probabilities: null, mode: 'batch' } as const;
+
+const probabilities = check('a list of probabilities summing to 1', (v, at) => {
+  const p = list(number({ min: 0, max: 1 }), { minLength: 1 })(v, at);
+  if (Math.abs(p.reduce((a, b) => a + b, 0) - 1) > 1e-6)
+    throw at.expected('a list of probabilities summing to 1', v);
+  return p;
+});
+
+const FIELDS = object({
+  swiftlearn: nullable(
+    object({
+      keep: number({ above: 0, below: 1 }),
+      warmupEpochs: integer({ min: 1 }),
+      every: integer({ min: 1 }),
+      score: oneOf(SWIFTLEARN_SCORES),
+    }),
+  ),
+  batchAugment: nullable(
+    object({
+      copies: integer({ min: 2 }),
+      shift: integer({ min: 0 }),
+      cutout: integer({ min: 0 }),
+      flip: boolean(),
+    }),
+  ),
+  mixedSize: nullable(
+    object({
+      sizes: list(integer({ min: 1 }), { minLength: 1 }),
+      probabilities: nullable(probabilities),
+      mode: oneOf(MIXED_SIZE_MODES),
+    }),
+  ),
+});
+
+type Parts = {
+  swiftlearn?: Partial<NonNullable<DataRecipeConfig['swiftlearn']>> | null;
+  batchAugment?: Partial<NonNullable<DataRecipeConfig['batchAugment']>> | null;
+  mixedSize?: Partial<NonNullable<DataRecipeConfig['mixedSize']>> | null;
+};
+
+/** Fills each given part's defaults and checks every field (errors name it). */
+export function dataRecipeConfig(parts: Parts = {}): DataRecipeConfig {
+  const at = new At('data recipe config');
+  const fill = <T extends object>(v: object | null | undefined, d: T) =>
+    v === undefined || v === null ? null : { ...d, ...defined(v) };
+  const c = FIELDS(
+    {
+      swiftlearn: fill(parts.swiftlearn, SWIFTLEARN_DEFAULTS),
+      batchAugment: fill(parts.batchAugment, BATCH_AUGMENT_DEFAULTS),
+      mixedSize: fill(parts.mixedSize, MIXED_SIZE_DEFAULTS),
+    },
+    at,
+  ) as DataRecipeConfig;
+  const ms = c.mixedSize;
+  if (ms) {
+    if (ms.probabilities && ms.probabilities.length !== ms.sizes.length)
+      throw at
+        .field('mixedSize')
+        .field('probabilities')
+        .error(
+          `has ${ms.probabilities.length} entries but sizes has ${ms.sizes.length}: give one probability per size`,
+        );
+  }
+  const ba = c.batchAugment;
+  if (ba && ba.shift === 0 && ba.cutout === 0 && !ba.flip)
+    throw at
+      .field('batchAugment')
+      .error('shift, cutout and flip are all off: the copies would be identical (set one)');
+  return c;
+}
+
+function defined(v: object): object {
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined));
+}
+
+export function isPlainDataRecipe(c: DataRecipeConfig): boolean {
+  return c.swiftlearn === null && c.batchAugment === null && c.mixedSize === null;
+}
+
+/** One BatchPlan from several: at most one chooses rows, one sizes batches; transforms chain. */
+export function composeBatchPlans(plans: BatchPlan[]): BatchPlan {
+  const rows = plans.filter((p) => p.epochRows);
+  const sizes = plans.filter((p) => p.batchSize);
+  if (rows.length > 1) throw new Error('batch plans: only one may choose the epoch rows');
+  if (sizes.length > 1) throw new Error('batch plans: only one may set the batch size');
+  const transforms = plans.flatMap((p) => (p.transform ? [p.transform] : []));
+  return {
+    epochRows: rows[0]?.epochRows,
+    batchSize: sizes[0]?.batchSize,
+    transform:
+      transforms.length === 0
+        ? undefined
+        : (batch, step) => {
+            let b: Batch = batch;
+            for (const t of transforms) {
+              const next = t(b, step);
+              if (b !== batch && next !== b) {
+                if (next.xs !== b.xs) b.xs.dispose();
+                if (next.ys !== b.ys) b.ys.dispose();
+              }
+              b = next;
+            }
+            return b;
+          },
+  };
+}
+
+export interface PreparedDataRecipe {
+  config: DataRecipeConfig;
+  /** The plan to pass as TrainOptions.batchPlan, or undefined for none. */
+  plan: BatchPlan | undefined;
+  swiftlearn?: SwiftLearnPlan;
+}
+
+/**
+ * The BatchPlan of a data recipe config for `model` on `data` (checks that mixed-size training's
+ * model takes every size). Batch augmentation runs before the mixed-size resize.
+ */
+export function prepareDataRecipe(
+  model: tf.LayersModel,
+  data: ClassificationData,
+  c: DataRecipeConfig,
+  options: { seed?: number; loss?: LossName } = {},
+): PreparedDataRecipe {
+  if (isPlainDataRecipe(c)) return { config: c, plan: undefined };
+  const seed = options.seed ?? 0;
+  const plans: BatchPlan[] = [];
+  let sl: SwiftLearnPlan | undefined;
+  if (c.swiftlearn) {
+    sl = swiftLearn(model, c.swiftlearn, { loss: options.loss });
+    plans.push(sl);
+  }
+  if (c.batchAugment) {
+    if (data.sampleShape.length !== 3)
+      throw new Error(
+        `batch augmentation needs image samples [H, W, C]; data '${data.name}' has [${data.sampleShape}]`,
+      );
+    plans.push(batchAugment({ ...c.batchAugment, seed }));
+  }
+  if (c.mixedSize) {
+    const base = data.sampleShape[0];
+    if (c.mixedSize.sizes.every((s) => s === base))
+      throw new Error(
+        `mixed-size training: every size is the base size ${base}, which changes nothing (give other sizes)`,
+      );
+    checkVariableSize(model, data.sampleShape, c.mixedSize.sizes);
+    plans.push(mixedSize({ ...c.mixedSize, seed }, data.sampleShape[0]));
+  }
+  return { config: c, plan: composeBatchPlans(plans), swiftlearn: sl };
+}

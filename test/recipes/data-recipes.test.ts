@@ -1,0 +1,313 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { ConfigError } from '../../src/config/index.js';
+import type { Batch } from '../../src/data/dataset.js';
+import { syntheticClassification } from '../../src/data/synthetic.js';
+import { makeRng } from '../../src/engine/random.js';
+import {
+  augmentImages,
+  batchAugment,
+  composeBatchPlans,
+  dataRecipeConfig,
+  mixedSize,
+  prepareDataRecipe,
+  swiftLearn,
+} from '../../src/recipes/index.js';
+import type { BatchPlan } from '../../src/train/batch-plan.js';
+import { train } from '../../src/train/loop.js';
+import { tinyCnn, tinyResnet } from '../tiny-models.js';
+
+const data = () =>
+  syntheticClassification({
+    sampleShape: [8, 8, 1],
+    numClasses: 3,
+    trainCount: 40,
+    testCount: 24,
+    seed: 3,
+  });
+
+/** A plan that records each step's batch (size and image height) without changing it. */
+function spy(seen: { size: number; height: number; step: number }[]): BatchPlan {
+  return {
+    transform: (b: Batch, step) => {
+      seen.push({ size: b.size, height: b.xs.shape[1] as number, step });
+      return b;
+    },
+  };
+}
+
+describe('recipes: SwiftLearn', () => {
+  const cfg = { keep: 0.3, warmupEpochs: 1, every: 2, score: 'el2n' as const };
+  it('trains warm-up epochs on all data, then on the top keep fraction, re-scoring every sample every K epochs', async () => {
+    const d = data();
+    const model = tinyCnn([2, 3], 8, 1);
+    const sl = swiftLearn(model, cfg);
+    const steps: number[] = [];
+    const before = tf.memory().numTensors;
+    await train(
+      model,
+      d,
+      { epochs: 5, batchSize: 8, seed: 1, measureMemory: false },
+      {
+        batchPlan: sl,
+        onProgress: (e) => {
+          if (e.kind === 'epoch-start') steps.push(e.steps);
+        },
+      },
+    );
+    assert.equal(tf.memory().numTensors, before);
+    // 40 rows / 8 = 5 steps in warm-up; 12 kept rows (0.3 of 40) / 8 = 2 steps after.
+    assert.deepEqual(steps, [5, 2, 2, 2, 2]);
+    assert.deepEqual(sl.state.scoredAt, [2, 4]);
+    assert.deepEqual(sl.state.scoredCounts, [40, 40]);
+    const kept = sl.state.kept as Int32Array;
+    const scores = sl.state.scores as Float32Array;
+    assert.equal(kept.length, 12);
+    const keptSet = new Set(kept);
+    const minKept = Math.min(...Array.from(kept, (r) => scores[r]));
+    for (let r = 0; r < 40; r++) if (!keptSet.has(r)) assert.ok(scores[r] <= minKept);
+    assert.ok(sl.state.scoringMs > 0);
+    model.dispose();
+  });
+
+  it('is deterministic under a seed', async () => {
+    const run = async () => {
+      const model = tinyCnn([2, 3], 8, 1);
+      const sl = swiftLearn(model, cfg);
+      const r = await train(
+        model,
+        data(),
+        { epochs: 3, batchSize: 8, seed: 2, measureMemory: false },
+        { batchPlan: sl },
+      );
+      model.dispose();
+      return {
+        h: r.history.map((e) => [e.meanLoss, e.testAccuracy]),
+        kept: Array.from(sl.state.kept ?? []),
+      };
+    };
+    assert.deepEqual(await run(), await run());
+  });
+
+  it('an empty plan trains exactly as no plan', async () => {
+    const run = async (plan?: BatchPlan) => {
+      const model = tinyCnn([2, 3], 8, 1);
+      const r = await train(
+        model,
+        data(),
+        { epochs: 2, batchSize: 8, seed: 2, measureMemory: false },
+        { batchPlan: plan },
+      );
+      model.dispose();
+      return r.history.map((e) => e.meanLoss);
+    };
+    assert.deepEqual(await run({}), await run());
+  });
+});
+
+describe('recipes: batch augmentation', () => {
+  const img = () =>
+    tf.tidy(() => tf.randomUniform([3, 8, 8, 1], 0.1, 1, 'float32', 5) as tf.Tensor4D);
+
+  it('a shift is the image moved by at most `shift` pixels with zero fill', () => {
+    const x = img();
+    const y = augmentImages(x, { shift: 2, cutout: 0, flip: false }, makeRng(1));
+    assert.deepEqual(y.shape, x.shape);
+    const xv = x.arraySync();
+    const yv = y.arraySync();
+    for (let n = 0; n < 3; n++) {
+      let found = false;
+      for (let dy = -2; dy <= 2 && !found; dy++)
+        for (let dx = -2; dx <= 2 && !found; dx++) {
+          let ok = true;
+          for (let i = 0; i < 8 && ok; i++)
+            for (let j = 0; j < 8 && ok; j++) {
+              const si = i + dy;
+              const sj = j + dx;
+              const want = si >= 0 && si < 8 && sj >= 0 && sj < 8 ? xv[n][si][sj][0] : 0;
+              ok = Math.abs(yv[n][i][j][0] - want) < 1e-6;
+            }
+          found = ok;
+        }
+      assert.ok(found, `image ${n} is not a shift of its input`);
+    }
+    tf.dispose([x, y]);
+  });
+
+  it('cutout zeroes at most a square and keeps the rest; a flip is the mirror or the image', () => {
+    const x = img();
+    const c = augmentImages(x, { shift: 0, cutout: 4, flip: false }, makeRng(2));
+    const xv = x.dataSync();
+    const cv = c.dataSync();
+    for (let n = 0; n < 3; n++) {
+      let zeros = 0;
+      for (let k = n * 64; k < (n + 1) * 64; k++) {
+        if (cv[k] === 0) zeros++;
+        else assert.equal(cv[k], xv[k]);
+      }
+      assert.ok(zeros > 0 && zeros <= 16, `image ${n}: ${zeros} zeroed pixels`);
+    }
+    const f = augmentImages(x, { shift: 0, cutout: 0, flip: true }, makeRng(3));
+    const mirror = tf.reverse(x, 2);
+    const fv = f.arraySync();
+    const xa = x.arraySync();
+    const ma = mirror.arraySync();
+    for (let n = 0; n < 3; n++)
+      assert.ok(
+        JSON.stringify(fv[n]) === JSON.stringify(xa[n]) ||
+          JSON.stringify(fv[n]) === JSON.stringify(ma[n]),
+      );
+    tf.dispose([x, c, f, mirror]);
+  });
+
+  it('puts M independently augmented copies of each sample in the batch, deterministically, without leaks', async () => {
+    const d = data();
+    const plan = batchAugment({ copies: 3, shift: 2, cutout: 3, flip: false, seed: 4 });
+    const b = {
+      xs: tf.tensor4d(d.train.x.slice(0, 2 * 64), [2, 8, 8, 1]),
+      ys: tf.oneHot(tf.tensor1d([0, 1], 'int32'), 3).toFloat() as tf.Tensor2D,
+      labels: Int32Array.from([0, 1]),
+      size: 2,
+    };
+    const before = tf.memory().numTensors;
+    const t = plan.transform?.(b, 7) as Batch;
+    const t2 = plan.transform?.(b, 7) as Batch;
+    assert.deepEqual(t.xs.shape, [6, 8, 8, 1]);
+    assert.deepEqual(Array.from(t.labels), [0, 0, 0, 1, 1, 1]);
+    assert.deepEqual(
+      t.ys.arraySync(),
+      tf.tidy(() => tf.oneHot(tf.tensor1d([0, 0, 0, 1, 1, 1], 'int32'), 3).arraySync()),
+    );
+    const rows = tf.tidy(() => t.xs.reshape([6, 64]).arraySync() as number[][]);
+    assert.notDeepEqual(rows[0], rows[1]);
+    assert.notDeepEqual(rows[1], rows[2]);
+    assert.deepEqual(t.xs.dataSync(), t2.xs.dataSync());
+    tf.dispose([t.xs, t.ys, t2.xs, t2.ys]);
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([b.xs, b.ys]);
+    // In the loop: same number of steps as plain, M x B images each.
+    const seen: { size: number; height: number; step: number }[] = [];
+    const model = tinyCnn([2, 3], 8, 1);
+    const n0 = tf.memory().numTensors;
+    const r = await train(
+      model,
+      d,
+      { epochs: 1, batchSize: 8, seed: 1, measureMemory: false },
+      {
+        batchPlan: composeBatchPlans([plan, spy(seen)]),
+      },
+    );
+    assert.equal(tf.memory().numTensors, n0);
+    assert.equal(r.steps, 5);
+    assert.deepEqual(
+      seen.map((s) => s.size),
+      [24, 24, 24, 24, 24],
+    );
+    model.dispose();
+  });
+});
+
+describe('recipes: mixed-size training', () => {
+  it('draws a size per step, scales the batch by (base/size)^2, evaluates at the base size, no leaks', async () => {
+    const d = data();
+    const model = tinyResnet([4], 1);
+    const prepared = prepareDataRecipe(
+      model,
+      d,
+      dataRecipeConfig({ mixedSize: { sizes: [4, 8] } }),
+      { seed: 5 },
+    );
+    const seen: { size: number; height: number; step: number }[] = [];
+    const before = tf.memory().numTensors;
+    const r = await train(
+      model,
+      d,
+      { epochs: 2, batchSize: 4, seed: 1, measureMemory: false },
+      {
+        batchPlan: composeBatchPlans([prepared.plan as BatchPlan, spy(seen)]),
+      },
+    );
+    assert.equal(tf.memory().numTensors, before);
+    const ref = mixedSize({ sizes: [4, 8], probabilities: null, mode: 'batch', seed: 5 }, 8);
+    const heights = new Set(seen.map((s) => s.height));
+    assert.deepEqual([...heights].sort(), [4, 8]);
+    // Each epoch's 40 rows split into batches of 4 (size 8) or 16 (size 4); the last takes the rest.
+    let left = 40;
+    for (const s of seen) {
+      assert.equal(s.height, ref.sizeAt(s.step));
+      const want = s.height === 4 ? 16 : 4;
+      assert.equal(s.size, Math.min(want, left));
+      left -= s.size;
+      if (left === 0) left = 40;
+    }
+    assert.ok(r.testAccuracy >= 0 && r.history.length === 2);
+    model.dispose();
+  });
+
+  it("'duplicates' keeps the batch and repeats each sample (base/size)^2 times", async () => {
+    const d = data();
+    const plan = mixedSize({ sizes: [4], probabilities: null, mode: 'duplicates', seed: 1 }, 8);
+    const b = {
+      xs: tf.tensor4d(d.train.x.slice(0, 2 * 64), [2, 8, 8, 1]),
+      ys: tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3).toFloat() as tf.Tensor2D,
+      labels: Int32Array.from([0, 2]),
+      size: 2,
+    };
+    const before = tf.memory().numTensors;
+    const t = plan.transform?.(b, 0) as Batch;
+    assert.deepEqual(t.xs.shape, [8, 4, 4, 1]);
+    assert.deepEqual(Array.from(t.labels), [0, 0, 0, 0, 2, 2, 2, 2]);
+    tf.dispose([t.xs, t.ys]);
+    assert.equal(tf.memory().numTensors, before);
+    tf.dispose([b.xs, b.ys]);
+  });
+
+  it('refuses a Flatten-head model and sizes that change nothing', () => {
+    const d = data();
+    const cnn = tinyCnn([2, 3], 8, 1);
+    assert.throws(
+      () => prepareDataRecipe(cnn, d, dataRecipeConfig({ mixedSize: { sizes: [6, 8] } })),
+      /Flatten layer \('flatten'\).*global pooling/,
+    );
+    const res = tinyResnet([4], 1);
+    assert.throws(
+      () => prepareDataRecipe(res, d, dataRecipeConfig({ mixedSize: { sizes: [8] } })),
+      /changes nothing/,
+    );
+    tf.dispose([cnn, res].flatMap((m) => m.weights.map((w) => w.read())));
+  });
+});
+
+describe('recipes: data recipe config', () => {
+  it('fills defaults and names the bad field', () => {
+    const c = dataRecipeConfig({ swiftlearn: {}, batchAugment: { copies: 4 } });
+    assert.deepEqual(c.swiftlearn, { keep: 0.3, warmupEpochs: 1, every: 2, score: 'el2n' });
+    assert.equal(c.batchAugment?.copies, 4);
+    const field = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        assert.ok(e instanceof ConfigError, String(e));
+        return e.field;
+      }
+      assert.fail('no error');
+    };
+    assert.equal(
+      field(() => dataRecipeConfig({ swiftlearn: { keep: 1 } })),
+      'swiftlearn.keep',
+    );
+    assert.equal(
+      field(() => dataRecipeConfig({ batchAugment: { copies: 1 } })),
+      'batchAugment.copies',
+    );
+    assert.equal(
+      field(() => dataRecipeConfig({ mixedSize: { sizes: [4, 6], probabilities: [1] } })),
+      'mixedSize.probabilities',
+    );
+    assert.equal(
+      field(() => dataRecipeConfig({ batchAugment: { shift: 0, cutout: 0 } })),
+      'batchAugment',
+    );
+  });
+});
