@@ -100,11 +100,18 @@ const FEATURES: FeatureRow[] = [
     },
   },
   {
-    capability: 'Data-parallel training on worker threads',
-    docs: 'docs/data-parallel.md',
+    capability: 'Parallel training: threaded wasm in Node, data-parallel workers',
+    docs: 'docs/parallel.md',
     bench: 'parallel-step',
     figure: (j) =>
-      `CNN step, 2 workers vs 1 thread: ${ratio((j.speedup as Json).allRounds as number)}`,
+      `CNN step: 2 XNNPACK threads ${ratio(fig(j, 'threadedSpeedup'))} over 1 thread; best frugal ` +
+      `${ratio(fig(j, 'cnnVsTorch'))} PyTorch (2 threads); 2 workers ${ratio(fig(j, 'speedupAllRounds'))} (loaded machine)`,
+  },
+  {
+    capability: 'Pipeline parallelism (PipeDream-2BW / Flush schedules, planner, simulator)',
+    docs: 'docs/pipeline.md',
+    bench: 'pipeline',
+    figure: () => '',
   },
   {
     capability: 'Post-training compression (quantization, N:M, low-rank)',
@@ -138,7 +145,8 @@ const FEATURES: FeatureRow[] = [
     bench: 'lowrank-training',
     figure: (j) =>
       `training throughput ${gain(fig(j, 'trainThroughputGain'))} at ${points(fig(j, 'trainDropPts'), 1)}; ` +
-      `inference ${ratio(fig(j, 'inferenceSpeedup'))}`,
+      `inference ${ratio(fig(j, 'inferenceSpeedup'))}; FS-Merge ${percent(fig(j, 'fsMergeAcc'), 1)} over two ` +
+      `tasks vs weight averaging ${percent(fig(j, 'averageAcc'), 1)}, distillation ${percent(fig(j, 'kdMergeAcc'), 1)}`,
   },
   {
     capability: 'Low-precision training (QAT, Range BN)',
@@ -153,7 +161,25 @@ const FEATURES: FeatureRow[] = [
     docs: 'docs/sparse-backward.md',
     bench: 'sparse-grad',
     figure: (j) =>
-      `MVUE 2:4 ${points(fig(j, 'mvue24DropPts'))} drop vs magnitude 2:4 ${points(fig(j, 'magnitude24DropPts'))}`,
+      `MLP, 1 seed: MVUE 2:4 ${points(fig(j, 'mvue24DropPts'))} drop vs magnitude 2:4 ` +
+      `${points(fig(j, 'magnitude24DropPts'))}; stochastic pruning p=0.9 ${points(fig(j, 'stochPruneDropPts'))} ` +
+      `at ${percent(fig(j, 'stochPruneZeroFraction'), 0)} zeros; 2:4 product ${ratio(fig(j, 'sparseKernelSpeedup'))} tf.matMul (cpu)`,
+  },
+  {
+    capability: 'Training recipes: COT, OPT (plus SAM, label smoothing, GC, whitening, CELU)',
+    docs: 'docs/recipes.md',
+    bench: 'recipes-objectives',
+    figure: (j) =>
+      `MLP, 3 epochs: COT ${points(fig(j, 'cotDeltaPts'), 1)}, stochastic OPT ${points(fig(j, 'optDeltaPts'), 1)} ` +
+      `vs plain (neither helps at this schedule)`,
+  },
+  {
+    capability: 'Training recipes: SwiftLearn, HAET, batch augmentation, mixed size',
+    docs: 'docs/recipes.md',
+    bench: 'recipes',
+    figure: (j) =>
+      `SwiftLearn ${ratio(fig(j, 'swiftlearnSpeedup'))} at ${points(fig(j, 'swiftlearnDropPts'))}; ` +
+      `HAET ${points(fig(j, 'haetGainPts'))} gain at a fixed budget`,
   },
   {
     capability: 'Neural ODEs (adjoint, IRDM, robustness)',
@@ -178,7 +204,7 @@ function featureTable(): string {
   const out = ['| capability | headline figure (bench/results) | docs |', '|---|---|---|'];
   for (const row of FEATURES) {
     const j = results(row.bench);
-    const figure = j ? `${row.figure(j)} (\`${row.bench}.json\`)` : 'no committed benchmark yet';
+    const figure = j ? `${row.figure(j)} (\`${row.bench}.json\`)` : 'no benchmark run yet';
     out.push(`| ${row.capability} | ${figure} | [${row.docs.slice(5)}](${row.docs}) |`);
   }
   return out.join('\n');
