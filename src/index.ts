@@ -119,6 +119,8 @@ export {
   memoryMeterCallback,
 } from './fit/index.js';
 export { FAST_KERNEL_BACKENDS, useFastKernels, useStockKernels } from './kernels/index.js';
+// frugal's wasm kernel module: browsers compile it asynchronously only (initEngine awaits it; docs/browser.md).
+export { initWasmKernels, wasmSimdSupported } from './wasm/module.js';
 export * as lowprec from './lowprec/index.js';
 // Low-rank training: Conv3D on 4D tensors, sequential freezing, distill(), PLRD (docs/lowrank-training.md).
 export * as lowrank from './lowrank/index.js';
