@@ -5,9 +5,9 @@
 // load), bench=1 (timed rounds for bench/browser.ts). State for tests: window.frugalDemo.
 import * as tf from '@tensorflow/tfjs';
 import {
+  buildCnn,
   type ClassificationData,
   type CompressedTraining,
-  buildCnn,
   compress,
   compressForTraining,
   configForMethods,
@@ -73,7 +73,8 @@ const intParam = (name: string, fallback: number): number => {
   const v = params.get(name);
   if (v === null) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`URL parameter ${name} must be a positive integer, got '${v}'`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`URL parameter ${name} must be a positive integer, got '${v}'`);
   return n;
 };
 
@@ -103,11 +104,18 @@ async function loadDigits(): Promise<ClassificationData> {
     return { x, y, count };
   });
   if (o !== bytes.length) throw new Error(`digits.bin: ${bytes.length} bytes, expected ${o}`);
-  return { name: 'mnist', sampleShape: [28, 28, 1], numClasses: 10, train: splits[0], test: splits[1] };
+  return {
+    name: 'mnist',
+    sampleShape: [28, 28, 1],
+    numClasses: 10,
+    train: splits[0],
+    test: splits[1],
+  };
 }
 
 function showMemory(): void {
-  $('live-memory').textContent = `${formatBytes(tf.memory().numBytes)} in ${tf.memory().numTensors} tensors`;
+  $('live-memory').textContent =
+    `${formatBytes(tf.memory().numBytes)} in ${tf.memory().numTensors} tensors`;
 }
 
 function render(): void {
@@ -153,7 +161,13 @@ function render(): void {
         const m = state[k].memory as StepMemory;
         return {
           name: k === 'plain' ? 'plain' : '2-bit activations',
-          points: [{ x: m.savedActivationBytes / 2 ** 20, y: m.peakBytes / 2 ** 20, label: formatBytes(m.peakBytes) }],
+          points: [
+            {
+              x: m.savedActivationBytes / 2 ** 20,
+              y: m.peakBytes / 2 ** 20,
+              label: formatBytes(m.peakBytes),
+            },
+          ],
         };
       }),
     });
@@ -173,7 +187,13 @@ interface Trainer {
 
 async function makeTrainers(data: ClassificationData): Promise<Trainer[]> {
   const filters = (params.get('filters') ?? '32,64').split(',').map(Number) as [number, number];
-  const base = buildCnn({ inputShape: [28, 28, 1], numClasses: 10, filters, dense: intParam('dense', 128), seed: 1 });
+  const base = buildCnn({
+    inputShape: [28, 28, 1],
+    numClasses: 10,
+    filters,
+    dense: intParam('dense', 128),
+    seed: 1,
+  });
   // Plain: the same layers saving float32 activations (L0); stock tfjs-wasm has no conv backward.
   const plain = await compressForTraining(base, { level: 'L0', seed: 1 }, data);
   const act2 = await compressForTraining(base, { level: 'L3', bits: 2, seed: 1 }, data);
@@ -184,7 +204,11 @@ async function makeTrainers(data: ClassificationData): Promise<Trainer[]> {
   ];
 }
 
-async function stepOnce(tr: Trainer, batch: ReturnType<typeof gatherBatch>, measure: boolean): Promise<number> {
+async function stepOnce(
+  tr: Trainer,
+  batch: ReturnType<typeof gatherBatch>,
+  measure: boolean,
+): Promise<number> {
   const ctx = { model: tr.t.model, optimizer: tr.optimizer, forward: tr.t.forward };
   if (measure) {
     const r = await trainStepMeasured(ctx, batch);
@@ -224,7 +248,14 @@ async function run(): Promise<void> {
   let from = 0;
   for (let step = 0; step < steps; step++) {
     if (from + batchSize > data.train.count) from = 0;
-    const batch = gatherBatch(data.train, data.sampleShape, data.numClasses, order, from, from + batchSize);
+    const batch = gatherBatch(
+      data.train,
+      data.sampleShape,
+      data.numClasses,
+      order,
+      from,
+      from + batchSize,
+    );
     from += batchSize;
     for (const tr of step % 2 ? [...trainers].reverse() : trainers) {
       state[tr.key].losses.push(await stepOnce(tr, batch, step === 1));
@@ -256,7 +287,10 @@ let compressedModel: tf.LayersModel | null = null;
 
 async function compressAndOffer(trained: tf.LayersModel, data: ClassificationData): Promise<void> {
   const plain = await toPlainModel(trained);
-  const { model } = await compress(plain.model, configForMethods(['int8']), { data, measure: false });
+  const { model } = await compress(plain.model, configForMethods(['int8']), {
+    data,
+    measure: false,
+  });
   plain.model.dispose();
   compressedModel = model;
   let bytes = 0;
@@ -268,14 +302,15 @@ async function compressAndOffer(trained: tf.LayersModel, data: ClassificationDat
   );
   const accuracy = evaluate(model, data, 'test', { batchSize: 100 }).accuracy;
   state.compressed = { accuracy, bytes, fileName: 'frugal-cnn-int8' };
-  $('compressed').textContent = `int8 weights: ${formatBytes(bytes)} (topology + weights), test accuracy ${(accuracy * 100).toFixed(1)}%`;
+  $('compressed').textContent =
+    `int8 weights: ${formatBytes(bytes)} (topology + weights), test accuracy ${(accuracy * 100).toFixed(1)}%`;
   const download = $<HTMLButtonElement>('download');
   download.disabled = false;
   download.onclick = () => {
-    model.save(tf.io.browserDownloads('frugal-cnn-int8')).catch(fail);
+    model.save('downloads://frugal-cnn-int8').catch(fail);
   };
   $<HTMLInputElement>('load').onchange = (ev) => {
-    const files = [...((ev.target as HTMLInputElement).files ?? [])];
+    const files = Array.from((ev.target as HTMLInputElement).files ?? []);
     reload(files, data).catch(fail);
   };
 }
@@ -284,26 +319,43 @@ async function reload(files: File[], data: ClassificationData): Promise<void> {
   const json = files.find((f) => f.name.endsWith('.json'));
   const weights = files.filter((f) => !f.name.endsWith('.json'));
   if (!json || weights.length === 0)
-    throw new Error(`load: pick the model's .json and its .weights.bin, got ${files.map((f) => f.name).join(', ') || 'nothing'}`);
+    throw new Error(
+      `load: pick the model's .json and its .weights.bin, got ${files.map((f) => f.name).join(', ') || 'nothing'}`,
+    );
   const model = await tf.loadLayersModel(tf.io.browserFiles([json, ...weights]));
   const accuracy = evaluate(model, data, 'test', { batchSize: 100 }).accuracy;
   let maxAbsDiff = Number.NaN;
   if (compressedModel) {
     const xs = tf.tensor(data.test.x.subarray(0, 100 * 784), [100, 28, 28, 1]);
-    maxAbsDiff = tf.tidy(() =>
-      tf.max(tf.abs(tf.sub(model.predict(xs) as tf.Tensor, (compressedModel as tf.LayersModel).predict(xs) as tf.Tensor))).dataSync()[0],
+    maxAbsDiff = tf.tidy(
+      () =>
+        tf
+          .max(
+            tf.abs(
+              tf.sub(
+                model.predict(xs) as tf.Tensor,
+                (compressedModel as tf.LayersModel).predict(xs) as tf.Tensor,
+              ),
+            ),
+          )
+          .dataSync()[0],
     );
     xs.dispose();
   }
   model.dispose();
   state.reloaded = { accuracy, maxAbsDiff };
   state.phase = 'reloaded';
-  $('reloaded').textContent = `loaded ${json.name}: test accuracy ${(accuracy * 100).toFixed(1)}%, largest output difference to the compressed model ${maxAbsDiff.toExponential(2)}`;
+  $('reloaded').textContent =
+    `loaded ${json.name}: test accuracy ${(accuracy * 100).toFixed(1)}%, largest output difference to the compressed model ${maxAbsDiff.toExponential(2)}`;
   render();
 }
 
 /** Timed rounds for bench/browser.ts: plain and 2-bit interleaved, dataSync time counted. */
-async function bench(trainers: Trainer[], data: ClassificationData, batchSize: number): Promise<void> {
+async function bench(
+  trainers: Trainer[],
+  data: ClassificationData,
+  batchSize: number,
+): Promise<void> {
   state.phase = 'training';
   const rounds = intParam('rounds', 5);
   const perRound = intParam('perRound', 3);
@@ -373,6 +425,7 @@ $('train').addEventListener('click', () => {
 });
 window.addEventListener('error', (e) => fail(e.error ?? e.message));
 window.addEventListener('unhandledrejection', (e) => fail(e.reason));
-if (params.get('backend')) ($('backend') as HTMLSelectElement).value = params.get('backend') as string;
+if (params.get('backend'))
+  ($('backend') as HTMLSelectElement).value = params.get('backend') as string;
 if (params.get('auto') === '1') run().catch(fail);
 showMemory();

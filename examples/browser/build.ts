@@ -26,7 +26,8 @@ export function bytesFrom(metafile: Metafile, output: string, prefix: string): n
   const out = metafile.outputs[output];
   if (!out) throw new Error(`metafile has no output '${output}'`);
   let bytes = 0;
-  for (const [path, v] of Object.entries(out.inputs)) if (path.startsWith(prefix)) bytes += v.bytesInOutput;
+  for (const [path, v] of Object.entries(out.inputs))
+    if (path.startsWith(prefix)) bytes += v.bytesInOutput;
   return bytes;
 }
 
@@ -69,8 +70,14 @@ export async function buildExample(
   const output = Object.keys(r.metafile.outputs).find((k) => k.endsWith('app.js'));
   if (!output) throw new Error('esbuild wrote no app.js');
   const require = createRequire(import.meta.url);
-  const wasmDir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm.wasm'));
-  for (const f of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'])
+  const wasmDir = dirname(
+    require.resolve('@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm.wasm'),
+  );
+  for (const f of [
+    'tfjs-backend-wasm.wasm',
+    'tfjs-backend-wasm-simd.wasm',
+    'tfjs-backend-wasm-threaded-simd.wasm',
+  ])
     copyFileSync(join(wasmDir, f), join(dir, f));
   copyFileSync(join(here, 'index.html'), join(dir, 'index.html'));
   if (options.digits ?? true)

@@ -41,7 +41,10 @@ export interface PageLog {
 }
 
 /** A new page whose console errors and uncaught exceptions are collected. */
-export async function openPage(browser: Browser, url: string): Promise<{ page: Page; log: PageLog }> {
+export async function openPage(
+  browser: Browser,
+  url: string,
+): Promise<{ page: Page; log: PageLog }> {
   const page = await browser.newPage();
   const log: PageLog = { errors: [], warnings: [] };
   page.on('console', (m) => {
@@ -49,7 +52,9 @@ export async function openPage(browser: Browser, url: string): Promise<{ page: P
     else if (m.type() === 'warn') log.warnings.push(m.text());
   });
   page.on('pageerror', (e) => log.errors.push(e instanceof Error ? e.message : String(e)));
-  page.on('requestfailed', (r) => log.errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
+  page.on('requestfailed', (r) =>
+    log.errors.push(`request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`),
+  );
   await page.goto(url, { waitUntil: 'load' });
   return { page, log };
 }
