@@ -119,8 +119,6 @@ export {
   memoryMeterCallback,
 } from './fit/index.js';
 export { FAST_KERNEL_BACKENDS, useFastKernels, useStockKernels } from './kernels/index.js';
-// frugal's wasm kernel module: browsers compile it asynchronously only (initEngine awaits it; docs/browser.md).
-export { initWasmKernels, wasmSimdSupported } from './wasm/module.js';
 export * as lowprec from './lowprec/index.js';
 // Low-rank training: Conv3D on 4D tensors, sequential freezing, distill(), PLRD (docs/lowrank-training.md).
 export * as lowrank from './lowrank/index.js';
@@ -187,3 +185,5 @@ export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
 export * from './transformers/index.js';
+// frugal's wasm kernel module: browsers compile it asynchronously only (initEngine awaits it; docs/browser.md).
+export { initWasmKernels, wasmSimdSupported } from './wasm/module.js';
