@@ -187,3 +187,5 @@ export * from './train/optimizer.js';
 export * from './train/progress.js';
 export * from './train/step.js';
 export * from './transformers/index.js';
+// frugal's wasm kernel module: browsers compile it asynchronously only (initEngine awaits it; docs/browser.md).
+export { initWasmKernels, wasmSimdSupported } from './wasm/module.js';

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { initWasmKernels } from '../wasm/module.js';
 import { backendRegistered, defaultSeed, setDefaultSeed } from './settings.js';
 
 /** Backends frugal is tested on. Any other registered tfjs backend also works with the library. */
@@ -53,6 +54,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
   }
   if (threads !== undefined) {
     await startThreadedWasm(threads);
+    await startKernelModule();
     if (options.seed !== undefined) setDefaultSeed(options.seed);
     return { backend: tf.getBackend(), seed: defaultSeed() };
   }
@@ -72,8 +74,22 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     }
   }
   await tf.ready();
+  await startKernelModule();
   if (options.seed !== undefined) setDefaultSeed(options.seed);
   return { backend: tf.getBackend(), seed: defaultSeed() };
+}
+
+/**
+ * Compiles frugal's wasm kernel module asynchronously: a browser's main thread refuses the
+ * synchronous compile that its first use would otherwise do, and the packed layers and the wasm
+ * activation codec would fall back to JS there. Where it cannot start, using it says why.
+ */
+async function startKernelModule(): Promise<void> {
+  try {
+    await initWasmKernels();
+  } catch {
+    // tryWasmKernels() / wasmKernels() report the reason when the kernels are asked for.
+  }
 }
 
 /** Starts the wasm backend with `threads` XNNPACK threads; Node's is installed by 'frugal/node'. */

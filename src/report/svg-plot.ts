@@ -10,6 +10,8 @@ export interface PlotSeries {
   points: PlotPoint[];
   /** Join the points with a line (in the given order). */
   line?: boolean;
+  /** Draw a dot at each point (default true; a long line reads better without). */
+  markers?: boolean;
 }
 
 export interface PlotSpec {
@@ -112,7 +114,7 @@ export function renderSvgPlot(spec: PlotSpec): string {
       const d = s.points.map((p, j) => `${j ? 'L' : 'M'}${sx(p.x)},${sy(p.y)}`).join(' ');
       out.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="1.5"/>`);
     }
-    for (const p of s.points) {
+    for (const p of s.markers === false ? [] : s.points) {
       out.push(`<circle cx="${sx(p.x)}" cy="${sy(p.y)}" r="4" fill="${color}"/>`);
       if (p.label) {
         out.push(
