@@ -182,6 +182,15 @@ const FEATURES: FeatureRow[] = [
       `HAET ${points(fig(j, 'haetGainPts'))} gain at a fixed budget`,
   },
   {
+    capability: 'In the browser: esbuild bundle, example page, headless Chromium tests',
+    docs: 'docs/browser.md',
+    bench: 'browser',
+    figure: (j) =>
+      `wasm CNN step ${(fig(j, 'wasmStepMsPlain') ?? Number.NaN).toFixed(0)} ms plain / ` +
+      `${(fig(j, 'wasmStepMs2bit') ?? Number.NaN).toFixed(0)} ms 2-bit; peak ratio ${ratio(fig(j, 'wasmPeakRatio'))} ` +
+      `(target 2, missed); frugal adds ${(fig(j, 'bundleKb') ?? Number.NaN).toFixed(0)} KB to the bundle`,
+  },
+  {
     capability: 'Neural ODEs (adjoint, IRDM, robustness)',
     docs: 'docs/ode.md',
     bench: 'ode',
