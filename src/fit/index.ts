@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { meterStepSync, optimizerStateBytes, type StepMemory } from '../report/memory-meter.js';
 import { applyStep, defaultForward, type ForwardFn, type StepHooks } from '../train/gradients.js';
-import { type Loss, type LossName, resolveLoss } from '../train/loss.js';
+import { type Loss, type LossName, outputActivation, resolveLoss } from '../train/loss.js';
 import { allWeights } from '../train/step.js';
 
 export interface FrugalFitOptions {
@@ -17,6 +17,24 @@ export interface FrugalFitOptions {
   forward?: ForwardFn;
   /** A recipe's hooks into every step (see StepHooks). */
   hooks?: StepHooks;
+  /** Receives warnings (default console.warn). */
+  warn?: (message: string) => void;
+}
+
+/** tfjs loss names that take probabilities (tfjs normalises the output by its sum). */
+const PROBABILITY_LOSSES = ['categoricalCrossentropy', 'sparseCategoricalCrossentropy'];
+
+/**
+ * The warning for a compile loss that takes probabilities on a model that outputs logits: frugal
+ * trains with its own loss, but tfjs's steps (evaluate, or fit after detach) use compile's, whose
+ * gradient on logits is wrong and NaN when a row of logits sums to about zero.
+ */
+function compileLossWarning(model: tf.LayersModel, compiled: unknown): string | undefined {
+  const name = Array.isArray(compiled) ? compiled[0] : compiled;
+  if (typeof name !== 'string' || !PROBABILITY_LOSSES.includes(name)) return undefined;
+  const activation = outputActivation(model);
+  if (activation !== null && activation !== 'linear') return undefined;
+  return `frugalFit: compile's loss '${name}' takes probabilities but the model outputs logits (no softmax): frugal's steps train with softmax cross-entropy, while tfjs's own (evaluate, or fit after detach) use compile's loss, whose gradient on logits is wrong; compile with a logits loss such as (y, p) => tf.losses.softmaxCrossEntropy(y, p)`;
 }
 
 /** The internals of a compiled LayersModel that the train function reads (tfjs-layers 4.x). */
@@ -58,6 +76,8 @@ export function frugalFit(model: tf.LayersModel, options: FrugalFitOptions = {})
       `frugalFit: supports one input and one output, the model has ${m.inputs.length} and ${m.outputs.length}`,
     );
   const loss = resolveLoss(model, options.loss ?? 'auto');
+  const mismatch = compileLossWarning(model, (m as unknown as { loss?: unknown }).loss);
+  if (mismatch && options.loss === undefined) (options.warn ?? console.warn)(mismatch);
   const forward = options.forward ?? defaultForward(model);
   const own = m.makeTrainFunction;
   let steps = 0;

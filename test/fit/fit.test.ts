@@ -53,7 +53,13 @@ describe('frugalFit: model.fit through frugal', () => {
 
     const b = await converted();
     b.compile({ optimizer: tf.train.sgd(cfg.learningRate), loss: 'categoricalCrossentropy' });
-    const session = frugalFit(b);
+    const warnings: string[] = [];
+    const session = frugalFit(b, { warn: (w) => warnings.push(w) });
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      /'categoricalCrossentropy' takes probabilities but the model outputs logits/,
+    );
     const { xs, ys } = trainOrder();
     seedActivationRng(11);
     const fitLosses: number[] = [];
@@ -123,10 +129,10 @@ describe('frugalFit: model.fit through frugal', () => {
     session.detach();
     await m.fit(xs, ys, { epochs: 1, batchSize: 16, verbose: 0 });
     assert.equal(forwards, 6, 'after detach, tfjs trains by itself');
-    for (const w of m.getWeights())
+    for (const w of m.weights)
       assert.ok(
-        tf.tidy(() => tf.all(tf.isFinite(w))).dataSync()[0],
-        `${w.name ?? 'a weight'} is finite after tfjs's steps`,
+        tf.tidy(() => tf.all(tf.isFinite(w.read()))).dataSync()[0],
+        `${w.name} is finite after tfjs's steps`,
       );
     tf.dispose([xs, ys]);
     m.dispose();
@@ -177,9 +183,28 @@ describe('frugalFit: model.fit through frugal', () => {
     const m = tinyCnn([2, 3], 4, 1);
     assert.throws(() => frugalFit(m), /compile the model first/);
     m.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
-    const s = frugalFit(m);
+    const s = frugalFit(m, { warn: () => {} });
     assert.throws(() => frugalFit(m), /already attached/);
     s.detach();
     m.dispose();
+  });
+
+  it('warns only when compile gives a probability loss to a logits model and no loss is set', () => {
+    const warnings: string[] = [];
+    const warn = (w: string) => warnings.push(w);
+    const logits = tinyCnn([2, 3], 4, 1);
+    logits.compile({ optimizer: 'sgd', loss: (y, p) => tf.losses.softmaxCrossEntropy(y, p) });
+    frugalFit(logits, { warn }).detach();
+    logits.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    frugalFit(logits, { warn, loss: 'logits' }).detach();
+    assert.deepEqual(warnings, []);
+    const probs = tf.sequential({
+      layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'softmax' })],
+    });
+    probs.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy' });
+    frugalFit(probs, { warn }).detach();
+    assert.deepEqual(warnings, []);
+    logits.dispose();
+    probs.dispose();
   });
 });
