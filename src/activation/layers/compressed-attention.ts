@@ -1,4 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  type AddWeight,
+  addProjections,
+  attentionWidth,
+  causalMask,
+  mergeHeads,
+  splitHeads,
+} from '../../models/layers/attention-parts.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import {
   restoreChunk,
@@ -40,17 +48,14 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const d = shape[shape.length - 1];
-    if (d == null || d % this.numHeads !== 0)
-      throw new Error(`${this.name}: width ${d} is not divisible by numHeads ${this.numHeads}`);
-    ['query', 'key', 'value', 'output'].forEach((n, i) => {
-      const seed = this.seed === undefined ? undefined : this.seed + i;
-      this.kernels.push(
-        this.addWeight(`${n}_kernel`, [d, d], 'float32', tf.initializers.glorotUniform({ seed })),
-      );
-      this.biases.push(this.addWeight(`${n}_bias`, [d], 'float32', tf.initializers.zeros()));
-    });
+    const d = attentionWidth(this.name, inputShape as tf.Shape, this.numHeads);
+    const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
+    ({ kernels: this.kernels, biases: this.biases } = addProjections(
+      add,
+      d,
+      [d, d, d, d],
+      this.seed,
+    ));
     this.built = true;
   }
 
@@ -66,11 +71,8 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
       const dh = d / h;
       const w = this.kernels.map((k) => k.read() as tf.Tensor2D);
       const bias = this.biases.map((v) => v.read());
-      const heads = (t: tf.Tensor) => t.reshape([b, l, h, dh]).transpose([0, 2, 1, 3]);
-      const merge = (t: tf.Tensor) => t.transpose([0, 2, 1, 3]).reshape([b * l, d]) as tf.Tensor2D;
-      const mask = this.causal
-        ? tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([l, l]), -1, 0)), -1e9)
-        : null;
+      const heads = (t: tf.Tensor) => splitHeads(t, b, l, h, dh);
+      const mask = this.causal ? causalMask(l) : null;
       const forward = () => {
         // Each step in its own tidy: only q, k, v, p, a and the output outlive it.
         const flat = x.reshape([b * l, d]) as tf.Tensor2D;
@@ -82,7 +84,7 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
           const s = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
           return tf.softmax(mask ? tf.add(s, mask) : s);
         });
-        const a = tf.tidy(() => merge(tf.matMul(p, v)).reshape([b, l, d]));
+        const a = tf.tidy(() => mergeHeads(tf.matMul(p, v), b, l).reshape([b, l, d]));
         const out = tf.tidy(() =>
           tf.add(tf.matMul(a.reshape([b * l, d]) as tf.Tensor2D, w[3]), bias[3]).reshape([b, l, d]),
         );

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fromSeededConfig } from '../../models/layers/seeded-config.js';
 
 export interface TtmDenseArgs {
   /** Factors of the input width (product must equal the input's last dimension). */
@@ -141,12 +142,7 @@ export class TtmDense extends tf.layers.Layer {
     };
   }
 
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls({ ...config, seed: config.seed ?? undefined });
-  }
+  static override fromConfig = fromSeededConfig;
 }
 tf.serialization.registerClass(TtmDense);
 

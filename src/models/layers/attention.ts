@@ -1,4 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  type AddWeight,
+  addProjections,
+  attentionWidth,
+  groupedAttention,
+} from './attention-parts.js';
+import { fromSeededConfig } from './seeded-config.js';
 
 export interface MultiHeadSelfAttentionArgs {
   numHeads: number;
@@ -32,20 +39,14 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const d = shape[shape.length - 1];
-    if (d == null || d % this.numHeads !== 0) {
-      throw new Error(
-        `${this.name}: model width ${d} is not divisible by numHeads ${this.numHeads}`,
-      );
-    }
-    ['query', 'key', 'value', 'output'].forEach((n, i) => {
-      const seed = this.seed === undefined ? undefined : this.seed + i;
-      this.kernels.push(
-        this.addWeight(`${n}_kernel`, [d, d], 'float32', tf.initializers.glorotUniform({ seed })),
-      );
-      this.biases.push(this.addWeight(`${n}_bias`, [d], 'float32', tf.initializers.zeros()));
-    });
+    const d = attentionWidth(this.name, inputShape as tf.Shape, this.numHeads);
+    const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
+    ({ kernels: this.kernels, biases: this.biases } = addProjections(
+      add,
+      d,
+      [d, d, d, d],
+      this.seed,
+    ));
     this.built = true;
   }
 
@@ -54,33 +55,11 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
-      const [b, l, d] = x.shape;
-      const h = this.numHeads;
-      const dh = d / h;
-      const flat = x.reshape([b * l, d]);
-      const project = (i: number) =>
-        tf.add(tf.matMul(flat, this.kernels[i].read() as tf.Tensor2D), this.biases[i].read());
-      const heads = (t: tf.Tensor) => t.reshape([b, l, h, dh]).transpose([0, 2, 1, 3]);
-      const q = heads(project(0));
-      const k = heads(project(1));
-      const v = heads(project(2));
-      let scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(dh));
-      if (this.causal) {
-        const mask = tf.linalg.bandPart(tf.ones([l, l]), -1, 0);
-        scores = tf.add(scores, tf.mul(tf.sub(1, mask), -1e9));
-      }
-      const attended = tf
-        .matMul(tf.softmax(scores), v)
-        .transpose([0, 2, 1, 3])
-        .reshape([b * l, d]);
-      const out = tf.add(
-        tf.matMul(attended, this.kernels[3].read() as tf.Tensor2D),
-        this.biases[3].read(),
-      );
-      return out.reshape([b, l, d]);
-    });
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+    const w = this.kernels.map((k) => k.read() as tf.Tensor2D);
+    const bias = this.biases.map((v) => v.read());
+    const h = this.numHeads;
+    return groupedAttention(x, w, bias, h, h, h, this.causal);
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -92,12 +71,7 @@ export class MultiHeadSelfAttention extends tf.layers.Layer {
     };
   }
 
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls({ ...config, seed: config.seed ?? undefined });
-  }
+  static override fromConfig = fromSeededConfig;
 }
 tf.serialization.registerClass(MultiHeadSelfAttention);
 
@@ -138,11 +112,6 @@ export class PositionEmbedding extends tf.layers.Layer {
     return { ...super.getConfig(), seed: this.seed ?? null };
   }
 
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls({ ...config, seed: config.seed ?? undefined });
-  }
+  static override fromConfig = fromSeededConfig;
 }
 tf.serialization.registerClass(PositionEmbedding);

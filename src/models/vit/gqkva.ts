@@ -1,4 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
+import {
+  type AddWeight,
+  addProjections,
+  attentionWidth,
+  groupedAttention,
+} from '../layers/attention-parts.js';
+import { fromSeededConfig } from '../layers/seeded-config.js';
 
 export interface GqkvaArgs {
   /** Attention heads h; each has width dModel / h. */
@@ -84,29 +91,11 @@ export class GqkvaAttention extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const d = shape[shape.length - 1];
-    if (d == null || d % this.numHeads !== 0) {
-      throw new Error(
-        `${this.name}: model width ${d} is not divisible by numHeads ${this.numHeads}`,
-      );
-    }
+    const d = attentionWidth(this.name, inputShape as tf.Shape, this.numHeads);
     const dh = d / this.numHeads;
     const widths = [this.queryGroups * dh, this.kvGroups * dh, this.kvGroups * dh, d];
-    ['query', 'key', 'value', 'output'].forEach((n, i) => {
-      const seed = this.seed === undefined ? undefined : this.seed + i;
-      this.kernels.push(
-        this.addWeight(
-          `${n}_kernel`,
-          [d, widths[i]],
-          'float32',
-          tf.initializers.glorotUniform({ seed }),
-        ),
-      );
-      this.biases.push(
-        this.addWeight(`${n}_bias`, [widths[i]], 'float32', tf.initializers.zeros()),
-      );
-    });
+    const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
+    ({ kernels: this.kernels, biases: this.biases } = addProjections(add, d, widths, this.seed));
     this.built = true;
   }
 
@@ -115,41 +104,18 @@ export class GqkvaAttention extends tf.layers.Layer {
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
-      const [b, l, d] = x.shape;
-      const h = this.numHeads;
-      const gq = this.queryGroups;
-      const gkv = this.kvGroups;
-      const dh = d / h;
-      const per = h / gkv; // heads per key/value group
-      const flat = x.reshape([b * l, d]);
-      const project = (i: number) =>
-        tf.add(tf.matMul(flat, this.kernels[i].read() as tf.Tensor2D), this.biases[i].read());
-      // [b, groups, l, dh]
-      const groups = (t: tf.Tensor, g: number) => t.reshape([b, l, g, dh]).transpose([0, 2, 1, 3]);
-      let q = groups(project(0), gq);
-      if (gq !== h) q = tf.tile(q, [1, h / gq, 1, 1]); // head i uses query group i mod g_q
-      // Heads of one kv group side by side along the query axis: [b, g_kv, per * l, dh].
-      const qg = q.reshape([b, gkv, per * l, dh]);
-      const k = groups(project(1), gkv);
-      const v = groups(project(2), gkv);
-      let scores = tf.mul(tf.matMul(qg, k, false, true), 1 / Math.sqrt(dh));
-      if (this.causal) {
-        const mask = tf.tile(tf.linalg.bandPart(tf.ones([l, l]), -1, 0), [per, 1]);
-        scores = tf.add(scores, tf.mul(tf.sub(1, mask), -1e9));
-      }
-      const attended = tf
-        .matMul(tf.softmax(scores), v) // [b, g_kv, per * l, dh]
-        .reshape([b, h, l, dh])
-        .transpose([0, 2, 1, 3])
-        .reshape([b * l, d]);
-      const out = tf.add(
-        tf.matMul(attended, this.kernels[3].read() as tf.Tensor2D),
-        this.biases[3].read(),
-      );
-      return out.reshape([b, l, d]);
-    });
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+    const w = this.kernels.map((k) => k.read() as tf.Tensor2D);
+    const bias = this.biases.map((v) => v.read());
+    return groupedAttention(
+      x,
+      w,
+      bias,
+      this.numHeads,
+      this.queryGroups,
+      this.kvGroups,
+      this.causal,
+    );
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -163,12 +129,7 @@ export class GqkvaAttention extends tf.layers.Layer {
     };
   }
 
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return new cls({ ...config, seed: config.seed ?? undefined });
-  }
+  static override fromConfig = fromSeededConfig;
 }
 tf.serialization.registerClass(GqkvaAttention);
 

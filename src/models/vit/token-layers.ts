@@ -1,14 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
+import { fromSeededConfig } from '../layers/seeded-config.js';
 import { gatherRows } from './row-gather.js';
 
 type Args = { seed?: number; name?: string; trainable?: boolean };
-
-function seedFromConfig<T extends tf.serialization.Serializable>(
-  cls: tf.serialization.SerializableConstructor<T>,
-  config: tf.serialization.ConfigDict,
-): T {
-  return new cls({ ...config, seed: config.seed ?? undefined });
-}
 
 /** Prepends a learned class token [dModel] to [batch, tokens, dModel]: [batch, tokens + 1, dModel]. */
 export class ClassToken extends tf.layers.Layer {
@@ -52,12 +46,7 @@ export class ClassToken extends tf.layers.Layer {
     return { ...super.getConfig(), seed: this.seed ?? null };
   }
 
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return seedFromConfig(cls, config);
-  }
+  static override fromConfig = fromSeededConfig;
 }
 tf.serialization.registerClass(ClassToken);
 
@@ -149,11 +138,6 @@ export class TiedEmbedding extends tf.layers.Layer {
     };
   }
 
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    return seedFromConfig(cls, config);
-  }
+  static override fromConfig = fromSeededConfig;
 }
 tf.serialization.registerClass(TiedEmbedding);
