@@ -242,5 +242,22 @@ describe('compressed layers against the tfjs layers', () => {
     assert.throws(() => new CompressedDense({ units: 2, activation: 'softmax' }), /activation/);
     assert.throws(() => new CompressedDense({ units: 2, rmmRatio: 2 }), /rmmRatio/);
     assert.throws(() => new CompressedConv2D({ filters: 0, kernelSize: 3 }), /filters/);
+    assert.throws(
+      () => new CompressedConv2D({ filters: 2, kernelSize: 3, strides: 0 }),
+      /kernelSize and strides must be positive integers/,
+    );
+    assert.throws(
+      () => new CompressedDepthwiseConv2D({ kernelSize: 3, padding: 'causal' as 'same' }),
+      /padding must be 'valid' or 'same', got causal/,
+    );
+    // The max pool checked neither before (a 1.5 pool or 'causal' padding reached tf.maxPool).
+    assert.throws(
+      () => new CompressedMaxPool2D({ poolSize: 1.5 }),
+      /poolSize and strides must be positive integers/,
+    );
+    assert.throws(
+      () => new CompressedMaxPool2D({ padding: 'causal' as 'same' }),
+      /padding must be 'valid' or 'same'/,
+    );
   });
 });

@@ -21,6 +21,7 @@ import { outsideGradient } from '../execution/fused.js';
 import { rowsPerChunk } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import { nhwcChannels, windowArgs } from './window-args.js';
 
 export interface CompressedConv2DArgs extends CompressedLayerArgs {
   filters: number;
@@ -29,11 +30,6 @@ export interface CompressedConv2DArgs extends CompressedLayerArgs {
   padding?: ConvPadding;
   activation?: string | null;
   useBias?: boolean;
-}
-
-function pair(v: number | number[] | undefined, dflt: number): [number, number] {
-  if (v === undefined) return [dflt, dflt];
-  return typeof v === 'number' ? [v, v] : [v[0], v[1] ?? v[0]];
 }
 
 /**
@@ -57,14 +53,15 @@ export class CompressedConv2D extends CompressedLayer {
     if (!Number.isInteger(args.filters) || args.filters < 1)
       throw new Error(`${this.name}: filters must be a positive integer, got ${args.filters}`);
     this.filters = args.filters;
-    this.kernelSize = pair(args.kernelSize, 1);
-    this.strides = pair(args.strides, 1);
-    for (const v of [...this.kernelSize, ...this.strides])
-      if (!Number.isInteger(v) || v < 1)
-        throw new Error(`${this.name}: kernelSize and strides must be positive integers`);
-    this.padding = args.padding ?? 'valid';
-    if (this.padding !== 'valid' && this.padding !== 'same')
-      throw new Error(`${this.name}: padding must be 'valid' or 'same', got ${args.padding}`);
+    const win = windowArgs(
+      this.name,
+      'kernelSize',
+      { size: args.kernelSize, strides: args.strides, padding: args.padding },
+      [1, 1],
+    );
+    this.kernelSize = win.size;
+    this.strides = win.strides;
+    this.padding = win.padding;
     const act = normalizeActivation(args.activation);
     if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
     this.activation = act;
@@ -72,10 +69,7 @@ export class CompressedConv2D extends CompressedLayer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const c = shape[3];
-    if (shape.length !== 4 || c == null)
-      throw new Error(`${this.name}: needs NHWC input with known channels, got [${shape}]`);
+    const c = nhwcChannels(this.name, inputShape);
     this.kernel = this.addWeight(
       'kernel',
       [...this.kernelSize, c, this.filters],

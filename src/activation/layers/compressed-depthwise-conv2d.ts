@@ -23,7 +23,7 @@ import {
 } from '../codec/saved.js';
 import { rowsPerChunk } from '../execution/row-chunks.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
-import { pair } from './window-args.js';
+import { nhwcChannels, windowArgs } from './window-args.js';
 
 export interface CompressedDepthwiseConv2DArgs extends CompressedLayerArgs {
   kernelSize: number | [number, number];
@@ -50,14 +50,15 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
 
   constructor(args: CompressedDepthwiseConv2DArgs) {
     super(args);
-    this.kernelSize = pair(args.kernelSize, [1, 1]);
-    this.strides = pair(args.strides, [1, 1]);
-    for (const v of [...this.kernelSize, ...this.strides])
-      if (!Number.isInteger(v) || v < 1)
-        throw new Error(`${this.name}: kernelSize and strides must be positive integers`);
-    this.padding = args.padding ?? 'valid';
-    if (this.padding !== 'valid' && this.padding !== 'same')
-      throw new Error(`${this.name}: padding must be 'valid' or 'same', got ${args.padding}`);
+    const win = windowArgs(
+      this.name,
+      'kernelSize',
+      { size: args.kernelSize, strides: args.strides, padding: args.padding },
+      [1, 1],
+    );
+    this.kernelSize = win.size;
+    this.strides = win.strides;
+    this.padding = win.padding;
     const act = normalizeActivation(args.activation);
     if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
     this.activation = act;
@@ -65,10 +66,7 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const c = shape[3];
-    if (shape.length !== 4 || c == null)
-      throw new Error(`${this.name}: needs NHWC input with known channels, got [${shape}]`);
+    const c = nhwcChannels(this.name, inputShape);
     this.kernel = this.addWeight(
       'depthwise_kernel',
       [...this.kernelSize, c, 1],

@@ -5,7 +5,7 @@ import { bitsForCodes } from '../codec/bits.js';
 import { scratch, tensorFromJs } from '../codec/js-memory.js';
 import { saveCodesOf } from '../codec/saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
-import { pair } from './window-args.js';
+import { pooledShape, windowArgs } from './window-args.js';
 
 export interface CompressedMaxPoolArgs extends CompressedLayerArgs {
   poolSize?: number | [number, number];
@@ -25,18 +25,25 @@ export class CompressedMaxPool2D extends CompressedLayer {
 
   constructor(args: CompressedMaxPoolArgs) {
     super(args);
-    this.poolSize = pair(args.poolSize, [2, 2]);
-    this.strides = pair(args.strides, this.poolSize);
-    this.padding = args.padding ?? 'valid';
+    const win = windowArgs(
+      this.name,
+      'poolSize',
+      { size: args.poolSize, strides: args.strides, padding: args.padding },
+      [2, 2],
+    );
+    this.poolSize = win.size;
+    this.strides = win.strides;
+    this.padding = win.padding;
     if (this.poolSize[0] * this.poolSize[1] > 256)
       throw new Error(`${this.name}: pool windows above 256 values are not supported`);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [n, h, w, c] = inputShape as tf.Shape;
-    const out = (size: number | null, i: 0 | 1) =>
-      size == null ? null : padBefore(size, this.poolSize[i], this.strides[i], this.padding).out;
-    return [n, out(h, 0), out(w, 1), c];
+    return pooledShape(inputShape, {
+      size: this.poolSize,
+      strides: this.strides,
+      padding: this.padding,
+    });
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type ConvPadding, depthwiseInputGrad, padBefore } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
-import { pair } from './window-args.js';
+import { pooledShape, windowArgs } from './window-args.js';
 
 export interface NoSaveAvgPoolArgs extends CompressedLayerArgs {
   poolSize?: number | [number, number];
@@ -33,21 +33,23 @@ export class NoSaveAvgPool2D extends CompressedLayer {
 
   constructor(args: NoSaveAvgPoolArgs = {}) {
     super(args);
-    this.poolSize = pair(args.poolSize, [2, 2]);
-    this.strides = pair(args.strides, this.poolSize);
-    for (const v of [...this.poolSize, ...this.strides])
-      if (!Number.isInteger(v) || v < 1)
-        throw new Error(`${this.name}: poolSize and strides must be positive integers`);
-    this.padding = args.padding ?? 'valid';
-    if (this.padding !== 'valid' && this.padding !== 'same')
-      throw new Error(`${this.name}: padding must be 'valid' or 'same', got ${args.padding}`);
+    const win = windowArgs(
+      this.name,
+      'poolSize',
+      { size: args.poolSize, strides: args.strides, padding: args.padding },
+      [2, 2],
+    );
+    this.poolSize = win.size;
+    this.strides = win.strides;
+    this.padding = win.padding;
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [n, h, w, c] = inputShape as tf.Shape;
-    const out = (size: number | null, i: 0 | 1) =>
-      size == null ? null : padBefore(size, this.poolSize[i], this.strides[i], this.padding).out;
-    return [n, out(h, 0), out(w, 1), c];
+    return pooledShape(inputShape, {
+      size: this.poolSize,
+      strides: this.strides,
+      padding: this.padding,
+    });
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
