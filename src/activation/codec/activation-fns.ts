@@ -33,6 +33,13 @@ export function normalizeActivation(n: string | null | undefined): ActivationNam
   return isActivationName(n) ? n : undefined;
 }
 
+/** A layer's activation option, normalized; refuses an unsupported one naming the layer. */
+export function layerActivation(layer: string, n: string | null | undefined): ActivationName {
+  const act = normalizeActivation(n);
+  if (!act) throw new Error(`${layer}: unsupported activation '${n}'`);
+  return act;
+}
+
 /** The activation itself, with the same formulas as tfjs-layers. */
 export function applyActivation(name: ActivationName, z: tf.Tensor): tf.Tensor {
   switch (name) {

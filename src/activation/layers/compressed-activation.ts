@@ -1,11 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import {
-  type ActivationName,
-  applyActivation,
-  normalizeActivation,
-} from '../codec/activation-fns.js';
+import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import { saveActivationGrad } from '../codec/activation-save.js';
 import { restoreRowsOf, savedBytes, saveList, splitSaved } from '../codec/saved.js';
 import { isDonated } from '../execution/donated-inputs.js';
@@ -27,9 +23,7 @@ export class CompressedActivation extends CompressedLayer {
 
   constructor(args: CompressedActivationArgs) {
     super(args);
-    const act = normalizeActivation(args.activation);
-    if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
-    this.activation = act;
+    this.activation = layerActivation(this.name, args.activation);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {

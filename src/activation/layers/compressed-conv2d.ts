@@ -2,11 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { CONV2D_GRADS, type ConvPadding, convChunkGrads } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import {
-  type ActivationName,
-  applyActivation,
-  normalizeActivation,
-} from '../codec/activation-fns.js';
+import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import { saveActivationGrad } from '../codec/activation-save.js';
 import {
   restoreRowsOf,
@@ -53,18 +49,9 @@ export class CompressedConv2D extends CompressedLayer {
     if (!Number.isInteger(args.filters) || args.filters < 1)
       throw new Error(`${this.name}: filters must be a positive integer, got ${args.filters}`);
     this.filters = args.filters;
-    const win = windowArgs(
-      this.name,
-      'kernelSize',
-      { size: args.kernelSize, strides: args.strides, padding: args.padding },
-      [1, 1],
-    );
-    this.kernelSize = win.size;
-    this.strides = win.strides;
-    this.padding = win.padding;
-    const act = normalizeActivation(args.activation);
-    if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
-    this.activation = act;
+    const win = windowArgs(this.name, 'kernelSize', args, [1, 1]);
+    [this.kernelSize, this.strides, this.padding] = [win.size, win.strides, win.padding];
+    this.activation = layerActivation(this.name, args.activation);
     this.useBias = args.useBias ?? true;
   }
 

@@ -2,11 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../backward/rmm.js';
-import {
-  type ActivationName,
-  applyActivation,
-  normalizeActivation,
-} from '../codec/activation-fns.js';
+import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import { type ActivationBackward, saveActivationGrad } from '../codec/activation-save.js';
 import {
   restoreChunk,
@@ -50,10 +46,8 @@ export class CompressedDense extends CompressedLayer {
     super(args);
     if (!Number.isInteger(args.units) || args.units < 1)
       throw new Error(`${this.name}: units must be a positive integer, got ${args.units}`);
-    const act = normalizeActivation(args.activation);
-    if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
     this.units = args.units;
-    this.activation = act;
+    this.activation = layerActivation(this.name, args.activation);
     this.useBias = args.useBias ?? true;
     this.rmmRatio = args.rmmRatio ?? 0;
     if (!(this.rmmRatio >= 0 && this.rmmRatio <= 1))

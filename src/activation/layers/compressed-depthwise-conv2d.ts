@@ -7,11 +7,7 @@ import {
   padBefore,
 } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import {
-  type ActivationName,
-  applyActivation,
-  normalizeActivation,
-} from '../codec/activation-fns.js';
+import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import { saveActivationGrad } from '../codec/activation-save.js';
 import {
   restoreChunk,
@@ -50,18 +46,9 @@ export class CompressedDepthwiseConv2D extends CompressedLayer {
 
   constructor(args: CompressedDepthwiseConv2DArgs) {
     super(args);
-    const win = windowArgs(
-      this.name,
-      'kernelSize',
-      { size: args.kernelSize, strides: args.strides, padding: args.padding },
-      [1, 1],
-    );
-    this.kernelSize = win.size;
-    this.strides = win.strides;
-    this.padding = win.padding;
-    const act = normalizeActivation(args.activation);
-    if (!act) throw new Error(`${this.name}: unsupported activation '${args.activation}'`);
-    this.activation = act;
+    const win = windowArgs(this.name, 'kernelSize', args, [1, 1]);
+    [this.kernelSize, this.strides, this.padding] = [win.size, win.strides, win.padding];
+    this.activation = layerActivation(this.name, args.activation);
     this.useBias = args.useBias ?? true;
   }
 

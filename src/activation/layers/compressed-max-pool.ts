@@ -25,15 +25,8 @@ export class CompressedMaxPool2D extends CompressedLayer {
 
   constructor(args: CompressedMaxPoolArgs) {
     super(args);
-    const win = windowArgs(
-      this.name,
-      'poolSize',
-      { size: args.poolSize, strides: args.strides, padding: args.padding },
-      [2, 2],
-    );
-    this.poolSize = win.size;
-    this.strides = win.strides;
-    this.padding = win.padding;
+    const win = windowArgs(this.name, 'poolSize', args, [2, 2]);
+    [this.poolSize, this.strides, this.padding] = [win.size, win.strides, win.padding];
     if (this.poolSize[0] * this.poolSize[1] > 256)
       throw new Error(`${this.name}: pool windows above 256 values are not supported`);
   }

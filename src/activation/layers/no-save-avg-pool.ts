@@ -33,15 +33,8 @@ export class NoSaveAvgPool2D extends CompressedLayer {
 
   constructor(args: NoSaveAvgPoolArgs = {}) {
     super(args);
-    const win = windowArgs(
-      this.name,
-      'poolSize',
-      { size: args.poolSize, strides: args.strides, padding: args.padding },
-      [2, 2],
-    );
-    this.poolSize = win.size;
-    this.strides = win.strides;
-    this.padding = win.padding;
+    const win = windowArgs(this.name, 'poolSize', args, [2, 2]);
+    [this.poolSize, this.strides, this.padding] = [win.size, win.strides, win.padding];
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {

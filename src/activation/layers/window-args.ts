@@ -18,16 +18,20 @@ export interface Window {
 }
 
 /**
- * The checked window of a conv or pool layer `layer`: `size` (named `sizeName` in errors, default
- * `dflt`), strides (default 1 for a kernel, the window for a pool) and padding ('valid' default).
+ * The checked window of a conv or pool layer `layer`: `args[sizeName]` (default `dflt`), strides (default 1 for a kernel, the window for a pool) and padding ('valid' default).
  */
 export function windowArgs(
   layer: string,
   sizeName: 'kernelSize' | 'poolSize',
-  args: { size?: number | number[] | null; strides?: number | number[] | null; padding?: string },
+  args: {
+    kernelSize?: number | number[] | null;
+    poolSize?: number | number[] | null;
+    strides?: number | number[] | null;
+    padding?: string;
+  },
   dflt: [number, number],
 ): Window {
-  const size = pair(args.size, dflt);
+  const size = pair(args[sizeName], dflt);
   const strides = pair(args.strides, sizeName === 'poolSize' ? size : [1, 1]);
   for (const v of [...size, ...strides])
     if (!Number.isInteger(v) || v < 1)
