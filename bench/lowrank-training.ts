@@ -185,9 +185,9 @@ async function fsMergePart() {
 }
 
 async function onlyFsMerge(): Promise<void> {
-  // cpu: with frugal's wasm kernels a MatMul in this part hits "_FusedMatMul only supports rank-1
-  // bias" (src/kernels/mat-mul.ts; not investigated yet)
-  const engine = await initEngine({ backend: 'cpu' });
+  // wasm with frugal's kernels (this part ran on cpu while stock wasm refused a reshaped bias in
+  // _FusedMatMul; src/kernels/mat-mul.ts fusedMatMul takes it now).
+  const engine = await initEngine({ backend: 'wasm' });
   const prev = JSON.parse(readFileSync('bench/results/lowrank-training.json', 'utf8'));
   const fm = await fsMergePart();
   const { bench: _b, date, ...rest } = prev;

@@ -26,7 +26,7 @@ import {
 import { cpuConv2D, cpuMatMul } from './cpu-dense.js';
 import { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.js';
-import { matMulPlainOperands } from './mat-mul.js';
+import { fusedMatMul, matMulPlainOperands } from './mat-mul.js';
 import { type MaxPoolGradAttrs, maxPoolGrad } from './max-pool-grad.js';
 import type { FastGradient, FastKernel } from './registry.js';
 import { leadingAxes, sumLeading } from './sum-leading.js';
@@ -218,7 +218,7 @@ export const FAST_KERNELS: FastKernel[] = [
       return tileRows(name, backend, x, attrs.reps as number[]);
     }),
   },
-  { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(matMulPlainOperands) },
+  { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(fusedMatMul) },
 ];
 
 /** Gradient overrides (given the stock gradient to fall back on). */

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { withKernelScope } from './kernel-scope.js';
+import { type KernelScope, withKernelScope } from './kernel-scope.js';
 
 /**
  * Stock wasm runs a matmul with `transposeA` or `transposeB` through a naive loop, about 10x
@@ -34,5 +34,73 @@ export function matMulPlainOperands(
       backend,
       attrs: { ...attrs, transposeA: false, transposeB: false },
     }) as tf.TensorInfo;
+  });
+}
+
+/** tfjs fused activations as the kernels that apply them. */
+function activate(
+  scope: KernelScope,
+  x: tf.TensorInfo,
+  activation: unknown,
+  alpha: tf.TensorInfo | undefined,
+  leakyAlpha: unknown,
+): tf.TensorInfo {
+  if (activation == null || activation === 'linear') return x;
+  if (activation === 'prelu') {
+    if (!alpha) throw new Error('_FusedMatMul: prelu without preluActivationWeights');
+    return scope.run('Prelu', { x, alpha });
+  }
+  if (activation === 'leakyrelu')
+    return scope.run('LeakyRelu', { x }, { alpha: Number(leakyAlpha ?? 0.2) });
+  const kernel = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid' }[
+    String(activation)
+  ];
+  if (!kernel) throw new Error(`_FusedMatMul: unsupported activation '${String(activation)}'`);
+  return scope.run(kernel, { x });
+}
+
+/**
+ * `_FusedMatMul` with any bias tfjs-core allows. Stock wasm takes only a rank-1 bias, and reads
+ * the rank from the bias's storage, so even a rank-1 bias made by reshaping a [1, n] tensor is
+ * refused ("only supports rank-1 bias but got rank 2"). A bias of one value per output column is
+ * copied to rank-1 storage; one that also varies by row is added after the product, then the
+ * activation is applied.
+ */
+export function fusedMatMul(
+  backendName: string,
+  backend: object,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap,
+  stock: tf.KernelConfig,
+): tf.TensorInfo {
+  const { b, bias, preluActivationWeights } = inputs as {
+    b: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
+  const storage = (backend as { dataIdMap?: { get(id: object): { shape: number[] } | undefined } })
+    .dataIdMap;
+  const storedRank = bias ? (storage?.get(bias.dataId)?.shape ?? bias.shape).length : 1;
+  if (!bias || storedRank === 1)
+    return matMulPlainOperands(backendName, backend, inputs, attrs, stock);
+  const n = b.shape[b.shape.length - (attrs.transposeB ? 2 : 1)];
+  const size = bias.shape.reduce((p, d) => p * d, 1);
+  return withKernelScope(backendName, backend, (scope) => {
+    if (size === n) {
+      const flat = scope.run('Identity', { x: { ...bias, shape: [n] } });
+      return matMulPlainOperands(backendName, backend, { ...inputs, bias: flat }, attrs, stock);
+    }
+    const { a } = inputs;
+    const product = scope.adopt(
+      matMulPlainOperands(
+        backendName,
+        backend,
+        { a, b },
+        { ...attrs, activation: 'linear' },
+        stock,
+      ),
+    );
+    const sum = scope.run('Add', { a: product, b: bias });
+    return activate(scope, sum, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha);
   });
 }

@@ -54,3 +54,52 @@ describe('fast matmul on wasm (transposes made explicit) matches stock cpu', () 
     }
   });
 });
+
+describe('fused matmul on wasm takes every bias tfjs-core allows', () => {
+  it('a reshaped rank-1, a [1, n] and a per-row [m, n] bias, under each activation, as stock cpu', async () => {
+    const a = { values: randomValues(6 * 9, 5), shape: [6, 9] };
+    const b = { values: randomValues(9 * 5, 6), shape: [9, 5] };
+    const row = { values: randomValues(5, 7), shape: [1, 5] };
+    const full = { values: randomValues(30, 8), shape: [6, 5] };
+    const alpha = tfjs.tensor(randomValues(5, 9));
+    const cases: Array<
+      [string, { values: Float32Array; shape: number[] }, (c: tf.Tensor) => tf.Tensor]
+    > = [
+      ['reshaped rank 1', row, (c) => c.reshape([5])],
+      ['[1, n]', row, (c) => c],
+      ['[m, n]', full, (c) => c],
+    ];
+    const activations = [
+      'linear',
+      'relu',
+      'relu6',
+      'elu',
+      'sigmoid',
+      'leakyrelu',
+      'prelu',
+    ] as const;
+    for (const [name, bias, shape] of cases)
+      for (const activation of activations) {
+        const loss = (x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => {
+          const y = tfjs.fused.matMul({
+            a: x as tf.Tensor2D,
+            b: w as tf.Tensor2D,
+            bias: shape(c),
+            activation,
+            preluActivationWeights: activation === 'prelu' ? alpha : undefined,
+            leakyreluAlpha: 0.1,
+          });
+          return tfjs.sum(tfjs.mul(y, tfjs.range(0, y.size).reshape(y.shape).sin())) as tf.Scalar;
+        };
+        const fast = await gradsOn('wasm', 'fast', [a, b, bias], loss);
+        const stock = await gradsOn('cpu', 'stock', [a, b, bias], loss);
+        fast.forEach((g, i) =>
+          assert.ok(
+            relativeError(g, stock[i]) < 1e-5,
+            `${name} ${activation} grad ${i}: ${relativeError(g, stock[i])}`,
+          ),
+        );
+      }
+    alpha.dispose();
+  });
+});
