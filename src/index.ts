@@ -160,6 +160,7 @@ export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
 export * from './report/memory-meter.js';
 export * from './report/peak-timeline.js';
+export { type ReportOptions, type ReportRun, renderReport } from './report/html/report.js';
 // The one model rewriter behind compress, decomposeModel and the activation conversions.
 export {
   copyModel,
