@@ -158,9 +158,9 @@ export { keepEverything, type PlanSummary, planLine, summarizePlan } from './rem
 export { CompressedTape, recordCompressed, TAPE_BITS } from './remat/tape-compression.js';
 export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
+export { type ReportOptions, type ReportRun, renderReport } from './report/html/report.js';
 export * from './report/memory-meter.js';
 export * from './report/peak-timeline.js';
-export { type ReportOptions, type ReportRun, renderReport } from './report/html/report.js';
 // The one model rewriter behind compress, decomposeModel and the activation conversions.
 export {
   copyModel,
