@@ -99,6 +99,12 @@ export { finetuneWithMasks } from './compress/sparsity/masked-finetune.js';
 export * from './compress/sparsity/nm-mask.js';
 export * from './compress/sparsity/transposable.js';
 export * from './data/dataset.js';
+export {
+  classificationData,
+  classificationDataFromDataset,
+  type TensorDataOptions,
+  type TensorSplit,
+} from './data/from-tensors.js';
 export { type SyntheticOptions, syntheticClassification } from './data/synthetic.js';
 export {
   type BackendName,
