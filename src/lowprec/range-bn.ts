@@ -13,8 +13,20 @@ export function rangeBnConstant(n: number): number {
   return (0.5 * 0.35 * (1 + Math.sqrt(Math.PI * Math.log(4)))) / Math.sqrt(2 * Math.log(n));
 }
 
+/**
+ * The chunks `rows` split into: the largest count <= `wanted` that divides `rows` into equal
+ * chunks of at least 2 rows (a last, smaller batch of an epoch still normalises); 0 if none.
+ */
+export function chunkCount(rows: number, wanted: number): number {
+  for (let k = Math.min(wanted, Math.floor(rows / 2)); k >= 1; k--) if (rows % k === 0) return k;
+  return 0;
+}
+
 export interface RangeBatchNormArgs {
-  /** Chunks the batch (rows = all positions but the channel axis) is split into (default 16). */
+  /**
+   * Chunks the batch (rows = all positions but the channel axis) is split into (default 16; fewer
+   * when the rows do not divide evenly, see `chunkCount`).
+   */
   chunks?: number;
   /** Fraction of the running statistics kept at each training call (default 0.99, like tfjs BN). */
   momentum?: number;
@@ -83,10 +95,10 @@ export class RangeBatchNorm extends tf.layers.Layer {
     return tf.tidy(() => {
       const c = x.shape[x.shape.length - 1];
       const rows = x.size / c;
-      const chunks = Math.min(this.chunks, Math.floor(rows / 2));
-      if (chunks < 1 || rows % chunks !== 0) {
+      const chunks = chunkCount(rows, this.chunks);
+      if (chunks < 1) {
         throw new Error(
-          `RangeBatchNorm '${this.name}': ${rows} rows do not split into ${this.chunks} chunks of >= 2 rows`,
+          `RangeBatchNorm '${this.name}': ${rows} rows cannot be split into chunks of >= 2 rows`,
         );
       }
       const flat = x.reshape([rows, c]);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { RangeBatchNorm, rangeBnConstant } from '../../src/lowprec/index.js';
+import { chunkCount, RangeBatchNorm, rangeBnConstant } from '../../src/lowprec/index.js';
 import { saveAndLoad, useBackend } from '../helpers.js';
 
 /** Standard normal CDF (Abramowitz-Stegun 7.1.26 erf, error < 1.5e-7). */
@@ -97,11 +97,19 @@ describe('Range BatchNorm', () => {
       /chunks must be a positive integer, got 0/,
     );
     assert.throws(() => rangeBnConstant(1), /chunk size must be an integer >= 2/);
+    // 12 rows and 5 chunks wanted: the largest even split is 4 chunks of 3 rows.
+    assert.equal(chunkCount(12, 5), 4);
+    assert.equal(chunkCount(7, 16), 1);
+    assert.equal(chunkCount(1, 16), 0);
     const odd = new RangeBatchNorm({ chunks: 5 });
+    const four = new RangeBatchNorm({ chunks: 4 });
+    const z = tf.randomNormal([12, 2], 0, 1, 'float32', 4);
+    const [s5, s4] = [odd.batchStats(z).scale, four.batchStats(z).scale];
+    assert.deepEqual([...s5.dataSync()], [...s4.dataSync()]);
     assert.throws(
-      () => odd.apply(tf.ones([12, 2]), { training: true }),
-      /12 rows do not split into 5 chunks/,
+      () => odd.apply(tf.ones([1, 2]), { training: true }),
+      /1 rows cannot be split into chunks of >= 2 rows/,
     );
-    tf.dispose([x, y, y2]);
+    tf.dispose([x, y, y2, z, s5, s4]);
   });
 });
