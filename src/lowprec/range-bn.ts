@@ -22,6 +22,36 @@ export function chunkCount(rows: number, wanted: number): number {
   return 0;
 }
 
+/**
+ * max - min over axis 1 of [chunks, rows, channels], with its gradient written out (+dy at each
+ * chunk's first arg max, -dy at its first arg min): the same subgradient as tfjs's Max/Min
+ * gradients where there are no ties, several times faster on wasm (theirs broadcasts an equality
+ * mask over the whole input).
+ */
+export function chunkRange(parts: tf.Tensor3D): tf.Tensor2D {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor3D;
+    const save = args[1] as tf.GradSaveFunc;
+    const hi = tf.argMax(x, 1);
+    const lo = tf.argMin(x, 1);
+    save([hi, lo]);
+    return {
+      value: tf.sub(tf.max(x, 1), tf.min(x, 1)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [h, l] = saved;
+          const rows = x.shape[1];
+          // [chunks, channels, rows] one-hots, scaled by dy, back to [chunks, rows, channels].
+          // (int32 one-hots cast to float: tfjs-wasm's OneHot writes int bits under dtype float32.)
+          const hot = (t: tf.Tensor) => tf.cast(tf.oneHot(t as tf.Tensor2D, rows), 'float32');
+          const sel = tf.sub(hot(h), hot(l));
+          return tf.transpose(tf.mul(sel, tf.expandDims(dy, 2)), [0, 2, 1]);
+        }),
+    };
+  });
+  return f(parts) as tf.Tensor2D;
+}
+
 export interface RangeBatchNormArgs {
   /**
    * Chunks the batch (rows = all positions but the channel axis) is split into (default 16; fewer
@@ -104,7 +134,7 @@ export class RangeBatchNorm extends tf.layers.Layer {
       const flat = x.reshape([rows, c]);
       const mean = tf.mean(flat, 0);
       const parts = tf.sub(flat, mean).reshape([chunks, rows / chunks, c]);
-      const range = tf.mean(tf.sub(tf.max(parts, 1), tf.min(parts, 1)), 0);
+      const range = tf.mean(chunkRange(parts as tf.Tensor3D), 0);
       const scale = tf.add(tf.mul(range, rangeBnConstant(rows / chunks)), this.epsilon);
       return { mean, scale };
     });
