@@ -18,5 +18,6 @@ export * from './int8-model.js';
 export * from './int8-ops.js';
 export * from './int8-spec.js';
 export * from './lowbit-acc-layer.js';
+export * from './lsq.js';
 export * from './range-bn.js';
 export * from './tensor-quant.js';
