@@ -154,7 +154,9 @@ const FEATURES: FeatureRow[] = [
     bench: 'low-precision',
     figure: (j) =>
       `QAT int4 ${points(fig(j, 'qatInt4DropPts'))}, int2 ${points(fig(j, 'qatInt2DropPts'))} drop ` +
-      `(PTQ int2 + AdaQuant: ${points(fig(j, 'ptqInt2AdaquantDropPts'))})`,
+      `(PTQ int2 + AdaQuant: ${points(fig(j, 'ptqInt2AdaquantDropPts'))}); 8-bit training ` +
+      `${points(fig(j, 'int8TrainDropPts'))}, Range BN ${points(fig(j, 'rangeBnDropPts'))}, ` +
+      `12-bit accumulators ${points(fig(j, 'acc12DropPts'))} (short schedules, narrow models)`,
   },
   {
     capability: 'Sparse backward passes (MVUE N:M gradients)',
@@ -301,7 +303,50 @@ function compressTable(): string {
   return out.join('\n');
 }
 
+/** docs/low-precision.md: QAT/PTQ, 8-bit training and accumulator rows of low-precision.json. */
+function lowPrecisionTable(): string {
+  const j = results('low-precision');
+  if (!j) return 'bench/results/low-precision.json is not committed.';
+  const out = ['| section | variant | test acc | drop (pt) |', '|---|---|---|---|'];
+  const control = fig(j, 'controlAccuracy') as number;
+  out.push(`| zoo CNN, weights | fp32 control | ${percent(control)} | |`);
+  for (const r of j.rows as Json[])
+    if (!String(r.variant).startsWith('fp32'))
+      out.push(
+        `| zoo CNN, weights | ${String(r.variant)} | ${percent(r.accuracy as number)} | ${((control - (r.accuracy as number)) * 100).toFixed(2)} |`,
+      );
+  const t = j.int8Training as Json | undefined;
+  if (t) {
+    const rows = t.rows as Json[];
+    const seeds = (t.seeds as number[]).length;
+    for (const model of ['cnn', 'resnet'])
+      for (const variant of ['fp32', 'fp32 range-bn', 'int8 range-bn']) {
+        const rs = rows.filter((r) => r.model === model && r.variant === variant);
+        if (rs.length === 0) continue;
+        const ref = rows.filter((r) => r.model === model && r.variant === 'fp32');
+        const mean = (xs: Json[]) => xs.reduce((a, r) => a + (r.accuracy as number), 0) / xs.length;
+        const drop = variant === 'fp32' ? '' : ((mean(ref) - mean(rs)) * 100).toFixed(2);
+        out.push(
+          `| ${model}, training (mean of ${seeds} seeds) | ${variant} | ${percent(mean(rs))} | ${drop} |`,
+        );
+      }
+  }
+  const a = j.accumulators as Json | undefined;
+  if (a) {
+    const c = a.control as number;
+    out.push(`| MLP, accumulators | fp32 control | ${percent(c)} | |`);
+    for (const r of a.rows as Json[]) {
+      const f = r.format as Json;
+      out.push(
+        `| MLP, accumulators | ${String(r.bits)}-bit (M${String(f.mantissa)}E${String(f.exponent)})${r.finetuned ? ` + ${String(a.finetuneSteps)} fine-tune steps` : ''} | ${percent(r.accuracy as number)} | ${((c - (r.accuracy as number)) * 100).toFixed(2)} |`,
+      );
+    }
+  }
+  return out.join('\n');
+}
+
 export const TABLES: Record<string, () => string> = {
+  'low-precision': lowPrecisionTable,
   features: featureTable,
   'train-step': trainStepTable,
   compress: compressTable,

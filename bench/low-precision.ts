@@ -1,7 +1,11 @@
 // Low-precision benchmark: trains the zoo CNN on MNIST (wasm + frugal's fast conv kernels), then
 // in the same run compares QAT int4 / int2 (prepareQat -> QAT_STEPS fake-quant steps ->
 // convertQat) against PTQ int4 / int2 + AdaQuant, all against an fp32 control trained the same
-// QAT_STEPS more steps. Run: npm run bench:low-precision  (BENCH_QUICK=1 for a smoke run)
+// QAT_STEPS more steps. Then (bench/lib/low-precision-training.ts): 8-bit training with Range BN
+// against fp32 (a narrow zoo CNN and ResNet, SEEDS seeds, same data, seeds and schedule), Range
+// BN alone against batch norm (ResNet), and an MLP whose Dense layers accumulate in 12/10/8-bit
+// floats, with and without fine-tuning, against an fp32 control fine-tuned the same steps.
+// Run: npm run bench:low-precision  (BENCH_QUICK=1 for a smoke run)
 import * as tf from '@tensorflow/tfjs';
 import { compress } from '../src/compress/compress.js';
 import { accuracyOf, predictAll } from '../src/compress/metrics/output-quality.js';
@@ -14,6 +18,12 @@ import { buildModel } from '../src/models/zoo.js';
 import { copyModel } from '../src/rewrite/rewrite-model.js';
 import { train } from '../src/train/loop.js';
 import { printTable, writeResults } from './lib/index.js';
+import {
+  accumulatorRows,
+  meanDropPts,
+  type TrainingSectionOptions,
+  trainingRows,
+} from './lib/low-precision-training.js';
 
 const quick = process.env.BENCH_QUICK === '1';
 const TRAIN = quick ? 1024 : 4000;
@@ -23,6 +33,30 @@ const QAT_STEPS = quick ? 10 : 60;
 const ADAQUANT_STEPS = quick ? 20 : 100;
 const LR = 5e-4;
 const BATCH = 64;
+// 8-bit training: narrow models so that 3 seeds x 5 runs fit the bench's time here.
+const TRAINING: TrainingSectionOptions = {
+  seeds: quick ? [1] : [1, 2, 3],
+  cnnSteps: quick ? 4 : 60,
+  resnetSteps: quick ? 4 : 50,
+  batch: BATCH,
+  learningRate: { cnn: 2e-3, resnet: 1e-2 },
+  cnn: { filters: [8, 16], dense: 64 },
+  resnetWidths: [8, 16],
+  bnMomentum: 0.5,
+};
+// Accumulators: 1 sign + ACC_EXPONENT + mantissa bits, one sequential sum per output (chunk 0).
+const ACC = {
+  hidden: [64],
+  trainSteps: quick ? 10 : 60,
+  finetuneSteps: quick ? 3 : 30,
+  batch: BATCH,
+  learningRate: LR,
+  widths: [12, 10, 8],
+  exponent: 5,
+  chunk: 0,
+  seed: 1,
+  testCount: quick ? 200 : 1000,
+};
 
 async function main(): Promise<void> {
   const engine = await initEngine({ backend: 'wasm', seed: 1 });
@@ -80,6 +114,12 @@ async function main(): Promise<void> {
       return out;
     });
   }
+  const s0 = performance.now();
+  const tRows = await trainingRows(data, TRAINING);
+  const trainingSeconds = (performance.now() - s0) / 1000;
+  const s1 = performance.now();
+  const accs = await accumulatorRows(data, ACC);
+  const accSeconds = (performance.now() - s1) / 1000;
   const a = (v: string) => rows.find((r) => r.variant.startsWith(v))?.accuracy ?? Number.NaN;
   const control = a('fp32 control');
   const pts = (x: number) => (control - x) * 100;
@@ -93,6 +133,39 @@ async function main(): Promise<void> {
       r.seconds.toFixed(1),
     ]),
   );
+  const int8Cnn = meanDropPts(tRows, 'cnn', 'int8 range-bn');
+  const int8Resnet = meanDropPts(tRows, 'resnet', 'int8 range-bn');
+  printTable(
+    `8-bit training (weights, activations, layer gradients; Range BN) vs fp32, ${TRAINING.seeds.length} seeds`,
+    ['model', 'variant', 'mean test accuracy %', 'mean drop vs fp32 (pt)', 'seconds'],
+    (['cnn', 'resnet'] as const).flatMap((model) =>
+      (['fp32', 'fp32 range-bn', 'int8 range-bn'] as const)
+        .map((variant) => tRows.filter((r) => r.model === model && r.variant === variant))
+        .filter((rs) => rs.length > 0)
+        .map((rs) => [
+          model,
+          rs[0].variant,
+          ((rs.reduce((x, r) => x + r.accuracy, 0) / rs.length) * 100).toFixed(2),
+          meanDropPts(tRows, model, rs[0].variant).toFixed(2),
+          rs.reduce((x, r) => x + r.seconds, 0).toFixed(0),
+        ]),
+    ),
+  );
+  const accDrop = (bits: number, finetuned: boolean) => {
+    const r = accs.rows.find((x) => x.bits === bits && x.finetuned === finetuned);
+    return r ? (accs.control - r.accuracy) * 100 : Number.NaN;
+  };
+  printTable(
+    `MLP ${ACC.hidden.join('-')} with low-bit accumulators (E${ACC.exponent}, sequential sums) vs fp32 control ${(accs.control * 100).toFixed(2)}%`,
+    ['accumulator', 'fine-tuned', 'test accuracy %', 'drop (pt)', 'seconds'],
+    accs.rows.map((r) => [
+      `${r.bits}-bit (M${r.format.mantissa}E${r.format.exponent})`,
+      r.finetuned ? `${ACC.finetuneSteps} steps` : 'no',
+      (r.accuracy * 100).toFixed(2),
+      ((accs.control - r.accuracy) * 100).toFixed(2),
+      r.seconds.toFixed(1),
+    ]),
+  );
   const results = {
     headline: {
       controlAccuracy: control,
@@ -100,6 +173,23 @@ async function main(): Promise<void> {
       qatInt2DropPts: pts(a('QAT int2')),
       ptqInt4AdaquantDropPts: pts(a('PTQ int4')),
       ptqInt2AdaquantDropPts: pts(a('PTQ int2')),
+      int8TrainDropPts: Math.max(int8Cnn, int8Resnet),
+      int8TrainCnnDropPts: int8Cnn,
+      int8TrainResnetDropPts: int8Resnet,
+      rangeBnDropPts: meanDropPts(tRows, 'resnet', 'fp32 range-bn'),
+      acc12DropPts: accDrop(12, true),
+      acc12NoFinetuneDropPts: accDrop(12, false),
+      acc10DropPts: accDrop(10, true),
+      acc10NoFinetuneDropPts: accDrop(10, false),
+      acc8DropPts: accDrop(8, true),
+      acc8NoFinetuneDropPts: accDrop(8, false),
+      accControlAccuracy: accs.control,
+    },
+    headlineNotes: {
+      int8TrainDropPts:
+        'the larger of the CNN and ResNet mean drops (over seeds) of 8-bit training with Range BN vs fp32 with batch norm',
+      rangeBnDropPts: 'ResNet, Range BN in float32 vs batch norm, mean over seeds',
+      acc12DropPts: `MLP, Dense layers accumulated in 12-bit floats (M${12 - 1 - ACC.exponent}E${ACC.exponent}) after ${ACC.finetuneSteps} fine-tune steps (STE) vs the fp32 model fine-tuned the same steps`,
     },
     backend: engine.backend,
     quick,
@@ -115,6 +205,14 @@ async function main(): Promise<void> {
     ptq: { adaquantStepsPerLayer: ADAQUANT_STEPS },
     evaluation: 'packed models on the decoded float path (integer kernels off)',
     rows,
+    int8Training: {
+      ...TRAINING,
+      simulated:
+        'float32 tfjs ops on values that lie on the 8-bit grids (affine per-tensor weights and inputs; layer gradients stochastically rounded to 8 bits for the input-gradient product, float32 for the weight gradient)',
+      seconds: trainingSeconds,
+      rows: tRows,
+    },
+    accumulators: { ...ACC, control: accs.control, seconds: accSeconds, rows: accs.rows },
   };
   console.log(`wrote ${writeResults('low-precision', results)}`);
   testXs.dispose();

@@ -13,6 +13,7 @@ import { planCommand } from './commands/plan.js';
 import { reportCommand } from './commands/report.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
+import { lowPrecisionOption } from './commands/train-lowprec.js';
 import { gradSparsityOption } from './commands/train-sparse.js';
 import { PARALLEL_HELP, PARALLEL_MODES, THREADS_HELP } from './commands/train-threads.js';
 import { writeParseError } from './errors.js';
@@ -146,6 +147,11 @@ export function buildCli(): Command {
       '--grad-sparsity <kind>',
       'sparse backward: Dense/Conv2D mask dy before the weight-gradient product: mvue24, mvue12 or magnitude24',
       gradSparsityOption,
+    )
+    .option(
+      '--low-precision <bits>',
+      '8-bit training (Banner et al.): Dense/Conv2D weights, inputs and layer gradients at <bits> (2-8; stochastic rounding), batch norm -> Range BN; simulated in float32',
+      lowPrecisionOption,
     );
   addOdeOptions(addActivationOptions(trainCmd)).action(async (opts) => {
     await trainCommand(opts);

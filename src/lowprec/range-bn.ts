@@ -13,8 +13,50 @@ export function rangeBnConstant(n: number): number {
   return (0.5 * 0.35 * (1 + Math.sqrt(Math.PI * Math.log(4)))) / Math.sqrt(2 * Math.log(n));
 }
 
+/**
+ * The chunks `rows` split into: the largest count <= `wanted` that divides `rows` into equal
+ * chunks of at least 2 rows (a last, smaller batch of an epoch still normalises); 0 if none.
+ */
+export function chunkCount(rows: number, wanted: number): number {
+  for (let k = Math.min(wanted, Math.floor(rows / 2)); k >= 1; k--) if (rows % k === 0) return k;
+  return 0;
+}
+
+/**
+ * max - min over axis 1 of [chunks, rows, channels], with its gradient written out (+dy at each
+ * chunk's first arg max, -dy at its first arg min): the same subgradient as tfjs's Max/Min
+ * gradients where there are no ties, several times faster on wasm (theirs broadcasts an equality
+ * mask over the whole input).
+ */
+export function chunkRange(parts: tf.Tensor3D): tf.Tensor2D {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor3D;
+    const save = args[1] as tf.GradSaveFunc;
+    const hi = tf.argMax(x, 1);
+    const lo = tf.argMin(x, 1);
+    save([hi, lo]);
+    return {
+      value: tf.sub(tf.max(x, 1), tf.min(x, 1)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.tidy(() => {
+          const [h, l] = saved;
+          const rows = x.shape[1];
+          // [chunks, channels, rows] one-hots, scaled by dy, back to [chunks, rows, channels].
+          // (int32 one-hots cast to float: tfjs-wasm's OneHot writes int bits under dtype float32.)
+          const hot = (t: tf.Tensor) => tf.cast(tf.oneHot(t as tf.Tensor2D, rows), 'float32');
+          const sel = tf.sub(hot(h), hot(l));
+          return tf.transpose(tf.mul(sel, tf.expandDims(dy, 2)), [0, 2, 1]);
+        }),
+    };
+  });
+  return f(parts) as tf.Tensor2D;
+}
+
 export interface RangeBatchNormArgs {
-  /** Chunks the batch (rows = all positions but the channel axis) is split into (default 16). */
+  /**
+   * Chunks the batch (rows = all positions but the channel axis) is split into (default 16; fewer
+   * when the rows do not divide evenly, see `chunkCount`).
+   */
   chunks?: number;
   /** Fraction of the running statistics kept at each training call (default 0.99, like tfjs BN). */
   momentum?: number;
@@ -83,16 +125,16 @@ export class RangeBatchNorm extends tf.layers.Layer {
     return tf.tidy(() => {
       const c = x.shape[x.shape.length - 1];
       const rows = x.size / c;
-      const chunks = Math.min(this.chunks, Math.floor(rows / 2));
-      if (chunks < 1 || rows % chunks !== 0) {
+      const chunks = chunkCount(rows, this.chunks);
+      if (chunks < 1) {
         throw new Error(
-          `RangeBatchNorm '${this.name}': ${rows} rows do not split into ${this.chunks} chunks of >= 2 rows`,
+          `RangeBatchNorm '${this.name}': ${rows} rows cannot be split into chunks of >= 2 rows`,
         );
       }
       const flat = x.reshape([rows, c]);
       const mean = tf.mean(flat, 0);
       const parts = tf.sub(flat, mean).reshape([chunks, rows / chunks, c]);
-      const range = tf.mean(tf.sub(tf.max(parts, 1), tf.min(parts, 1)), 0);
+      const range = tf.mean(chunkRange(parts as tf.Tensor3D), 0);
       const scale = tf.add(tf.mul(range, rangeBnConstant(rows / chunks)), this.epsilon);
       return { mean, scale };
     });

@@ -1,12 +1,42 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { lowBitMatMul, mulberry32, roundToFormat } from '../../src/lowprec/index.js';
+import {
+  formatRounder,
+  lowBitMatMul,
+  mulberry32,
+  roundToFormat,
+  roundToFormatReference,
+} from '../../src/lowprec/index.js';
 import { useBackend } from '../helpers.js';
 
 const FP32 = { mantissa: 23, exponent: 8 };
 
 describe('low-bit accumulator simulator', () => {
+  it('the fast rounder equals the reference on random values, ties, subnormals, overflow', () => {
+    const rnd = mulberry32(11);
+    for (const mantissa of [1, 2, 3, 6, 7, 10, 23])
+      for (const exponent of [2, 3, 4, 5, 8]) {
+        const f = { mantissa, exponent };
+        const round = formatRounder(f);
+        const bias = 2 ** (exponent - 1) - 1;
+        const xs = [0, -0, Number.NaN, Number.POSITIVE_INFINITY, -1e300, 1e-300, 5e-324];
+        for (let i = 0; i < 3000; i++) {
+          const e = Math.floor(rnd() * (2 * bias + mantissa + 6)) - bias - mantissa - 2;
+          const q = 2 ** (Math.max(e, 1 - bias) - mantissa);
+          const v = (rnd() + 1) * 2 ** e;
+          // Exact ties between two grid values as well as random values.
+          const x = i % 3 === 0 ? (Math.floor(v / q) + 0.5) * q : v;
+          xs.push(rnd() < 0.5 ? -x : x);
+        }
+        for (const x of xs) {
+          const a = round(x);
+          const b = roundToFormatReference(x, f);
+          assert.ok(Object.is(a, b) || a === b, `M${mantissa}E${exponent} x=${x}: ${a} vs ${b}`);
+        }
+      }
+  });
+
   it('rounds exactly like float32 at M=23/E=8 (incl. ties, subnormals)', () => {
     const rnd = mulberry32(3);
     const xs = [1 + 2 ** -24, 1 + 3 * 2 ** -24, 2 ** -140 * 1.3, -7.77e-39, 3.4e38, 0.1, -1e-3];

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { RangeBatchNorm, rangeBnConstant } from '../../src/lowprec/index.js';
-import { saveAndLoad, useBackend } from '../helpers.js';
+import {
+  chunkCount,
+  chunkRange,
+  RangeBatchNorm,
+  rangeBnConstant,
+} from '../../src/lowprec/index.js';
+import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
 
 /** Standard normal CDF (Abramowitz-Stegun 7.1.26 erf, error < 1.5e-7). */
 function phi(x: number): number {
@@ -27,6 +32,25 @@ function gaussianRange(n: number): number {
 }
 
 describe('Range BatchNorm', () => {
+  it('chunkRange: value and gradient equal tfjs max - min on tie-free data', async () => {
+    for (const backend of ['cpu', 'wasm']) {
+      await useBackend(backend);
+      const x = tf.randomNormal([3, 7, 4], 0, 1, 'float32', 2) as tf.Tensor3D;
+      const dy = tf.randomNormal([3, 4], 0, 1, 'float32', 3) as tf.Tensor2D;
+      const plain = (a: tf.Tensor) => tf.sub(tf.max(a, 1), tf.min(a, 1));
+      const n0 = tf.memory().numTensors;
+      const y1 = chunkRange(x);
+      const g1 = tf.grad((a: tf.Tensor) => chunkRange(a as tf.Tensor3D))(x, dy);
+      assert.equal(tf.memory().numTensors, n0 + 2, `${backend}: no leaks`);
+      // (tfjs's own max/min with an axis leaves tensors behind on cpu: not counted.)
+      const y2 = plain(x);
+      const g2 = tf.grad(plain)(x, dy);
+      assert.ok(maxAbsDiff(y1, y2) < 1e-6, `${backend}: value`);
+      assert.ok(maxAbsDiff(g1, g2) < 1e-6, `${backend}: gradient`);
+      tf.dispose([y1, y2, g1, g2, x, dy]);
+    }
+  });
+
   it('on Gaussian data normalises like batch norm within the estimator bias of C(n)', async () => {
     await useBackend('cpu');
     // 16384 rows in 256 chunks of 64, 4 channels with different means and deviations.
@@ -97,11 +121,19 @@ describe('Range BatchNorm', () => {
       /chunks must be a positive integer, got 0/,
     );
     assert.throws(() => rangeBnConstant(1), /chunk size must be an integer >= 2/);
+    // 12 rows and 5 chunks wanted: the largest even split is 4 chunks of 3 rows.
+    assert.equal(chunkCount(12, 5), 4);
+    assert.equal(chunkCount(7, 16), 1);
+    assert.equal(chunkCount(1, 16), 0);
     const odd = new RangeBatchNorm({ chunks: 5 });
+    const four = new RangeBatchNorm({ chunks: 4 });
+    const z = tf.randomNormal([12, 2], 0, 1, 'float32', 4);
+    const [s5, s4] = [odd.batchStats(z).scale, four.batchStats(z).scale];
+    assert.deepEqual([...s5.dataSync()], [...s4.dataSync()]);
     assert.throws(
-      () => odd.apply(tf.ones([12, 2]), { training: true }),
-      /12 rows do not split into 5 chunks/,
+      () => odd.apply(tf.ones([1, 2]), { training: true }),
+      /1 rows cannot be split into chunks of >= 2 rows/,
     );
-    tf.dispose([x, y, y2]);
+    tf.dispose([x, y, y2, z, s5, s4]);
   });
 });

@@ -22,6 +22,11 @@ import { progressBar, progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 import { baselineOptions } from './train-baseline.js';
 import {
+  applyLowPrecision,
+  checkLowPrecisionOptions,
+  type LowPrecisionReport,
+} from './train-lowprec.js';
+import {
   applyGradSparsity,
   checkGradSparsityOptions,
   type GradSparsityPreset,
@@ -74,6 +79,8 @@ export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions {
   remat?: 'exact' | 'joint';
   /** Sparse backward passes: Dense/Conv2D prune dy N:M before the weight-gradient product. */
   gradSparsity?: GradSparsityPreset;
+  /** 8-bit training: weights, activations and layer gradients at this many bits, Range BN. */
+  lowPrecision?: number;
 }
 
 /** The activation-compression config the CLI options ask for, or null for plain training. */
@@ -120,6 +127,8 @@ export interface TrainReport {
   remat?: PlanSummary;
   /** Sparse backward passes, when trained with --grad-sparsity. */
   gradSparsity?: { preset?: GradSparsityPreset; converted: unknown[]; unconverted: unknown[] };
+  /** Low-precision training, when trained with --low-precision. */
+  lowPrecision?: LowPrecisionReport;
   /** The plain run, when trained with --baseline. */
   baseline?: TrainReport;
 }
@@ -188,9 +197,16 @@ export function checkTrainOptionsTakeEffect(o: TrainCommandOptions): void {
       '--per-sample-bits allocates compressed bits, but --act-bits 32 keeps every sample in float32: drop one',
     );
   checkGradSparsityOptions(o, actConfigFromOptions(o) !== null);
-  if (o.baseline && !budget && actConfigFromOptions(o) === null && !o.gradSparsity)
+  checkLowPrecisionOptions(o, actConfigFromOptions(o) !== null);
+  if (
+    o.baseline &&
+    !budget &&
+    actConfigFromOptions(o) === null &&
+    !o.gradSparsity &&
+    o.lowPrecision === undefined
+  )
     throw new Error(
-      '--baseline compares with a plain run, but this run is plain already: add --act-* options or --memory-budget, or drop --baseline',
+      '--baseline compares with a plain run, but this run is plain already: add --act-* options, --low-precision or --memory-budget, or drop --baseline',
     );
 }
 
@@ -220,7 +236,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     );
   }
   const baseline =
-    o.baseline && (actConfig || o.memoryBudget !== undefined || o.gradSparsity)
+    o.baseline &&
+    (actConfig || o.memoryBudget !== undefined || o.gradSparsity || o.lowPrecision !== undefined)
       ? await trainCommand(baselineOptions(o))
       : undefined;
   const engine = await startEngine({ ...o, threads: threadPlan.mainThreads });
@@ -244,6 +261,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   if (sparse) {
     model.dispose();
     model = sparse.model;
+  }
+  const lowPrecision = applyLowPrecision(model, o);
+  if (lowPrecision) {
+    model.dispose();
+    model = lowPrecision.model;
   }
   const tasks = taskLines(progressWanted(o.progress));
   const act = actConfig
@@ -332,6 +354,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
           },
         }
       : {}),
+    ...(lowPrecision ? { lowPrecision: lowPrecision.report } : {}),
     remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
     baseline,
   };
@@ -393,7 +416,9 @@ function tableRow(r: TrainReport): (string | number)[] {
     ? `${r.model} (${actLabel(r.activations.config)}${chunkNote(r.activations.forwardChunkRows, r.result.config.batchSize)})`
     : r.remat
       ? `${r.model} (remat)`
-      : r.model;
+      : r.lowPrecision
+        ? `${r.model} (${r.lowPrecision.spec.weights}-bit training)`
+        : r.model;
   return [
     label,
     r.backend,

@@ -1,0 +1,159 @@
+/**
+ * A Dense or Conv2D (NHWC, dilation 1) trained in low precision: the forward product runs on
+ * affine per-tensor quantized weights and inputs, the backward quantizes the layer gradient with
+ * stochastic rounding for the input-gradient product and keeps it float32 for the weight
+ * gradient (see int8-ops.ts). The float32 kernel is the trainable weight (the master copy); the
+ * bias and the activation stay float32. Inference quantizes the same way (dynamic per-batch
+ * ranges). Simulated with float32 tfjs ops.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { mulberry32 } from './grad-round.js';
+import { lowPrecisionConv2d, lowPrecisionMatMul } from './int8-ops.js';
+import { type LowPrecisionSpec, parseLowPrecision } from './int8-spec.js';
+
+export interface LowPrecisionLayerArgs {
+  kind: 'dense' | 'conv2d';
+  /** [in, out] or [kh, kw, in, out]. */
+  kernelShape: number[];
+  lowPrecision: LowPrecisionSpec;
+  useBias?: boolean;
+  activation?: string;
+  strides?: [number, number];
+  padding?: 'valid' | 'same';
+  /** Seed of the stochastic-rounding draws. */
+  seed?: number;
+  inputShape?: tf.Shape;
+  batchInputShape?: tf.Shape;
+  name?: string;
+  trainable?: boolean;
+}
+
+export class LowPrecisionLayer extends tf.layers.Layer {
+  static className = 'FrugalLowPrecision';
+  readonly kind: 'dense' | 'conv2d';
+  readonly kernelShape: number[];
+  readonly lowPrecision: LowPrecisionSpec;
+  readonly useBias: boolean;
+  readonly activationName: string;
+  readonly strides: [number, number];
+  readonly padding: 'valid' | 'same';
+  readonly seed: number;
+  private readonly random: () => number;
+  private readonly activationLayer: tf.layers.Layer;
+  kernel: tf.LayerVariable | null = null;
+  bias: tf.LayerVariable | null = null;
+
+  constructor(args: LowPrecisionLayerArgs) {
+    super({
+      name: args.name,
+      inputShape: args.inputShape,
+      batchInputShape: args.batchInputShape,
+      trainable: args.trainable,
+    });
+    const where = `LowPrecisionLayer '${this.name}'`;
+    if (args.kind !== 'dense' && args.kind !== 'conv2d')
+      throw new Error(`${where}: kind must be 'dense' or 'conv2d', got ${String(args.kind)}`);
+    const rank = args.kind === 'dense' ? 2 : 4;
+    if (
+      !Array.isArray(args.kernelShape) ||
+      args.kernelShape.length !== rank ||
+      args.kernelShape.some((d) => !Number.isInteger(d) || d < 1)
+    )
+      throw new Error(
+        `${where}: kernelShape must be ${rank} positive integers, got ${String(args.kernelShape)}`,
+      );
+    const padding = args.padding ?? 'valid';
+    if (padding !== 'same' && padding !== 'valid')
+      throw new Error(`${where}: padding must be 'same' or 'valid', got ${String(padding)}`);
+    this.kind = args.kind;
+    this.kernelShape = [...args.kernelShape];
+    this.lowPrecision = parseLowPrecision(args.lowPrecision, `${where} lowPrecision`);
+    this.useBias = args.useBias ?? true;
+    this.activationName = args.activation ?? 'linear';
+    this.strides = args.strides ?? [1, 1];
+    this.padding = padding;
+    this.seed = args.seed ?? 0;
+    this.random = mulberry32(this.seed);
+    this.activationLayer = tf.layers.activation({ activation: this.activationName as 'linear' });
+  }
+
+  get outChannels(): number {
+    return this.kernelShape[this.kernelShape.length - 1];
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const inC = this.kernelShape[this.kernelShape.length - 2];
+    if (shape[shape.length - 1] !== inC || (this.kind === 'conv2d' && shape.length !== 4))
+      throw new Error(
+        `LowPrecisionLayer '${this.name}': input shape [${shape}] does not fit kernel [${this.kernelShape}]`,
+      );
+    this.kernel = this.addWeight(
+      'kernel',
+      this.kernelShape,
+      'float32',
+      tf.initializers.glorotUniform({ seed: this.seed }),
+    );
+    if (this.useBias)
+      this.bias = this.addWeight('bias', [this.outChannels], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    if (this.kind === 'dense') return [...shape.slice(0, -1), this.outChannels];
+    const [kh, kw] = this.kernelShape;
+    const out = (n: number | null, k: number, s: number) =>
+      n == null ? null : this.padding === 'same' ? Math.ceil(n / s) : Math.ceil((n - k + 1) / s);
+    return [
+      shape[0],
+      out(shape[1], kh, this.strides[0]),
+      out(shape[2], kw, this.strides[1]),
+      this.outChannels,
+    ];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      const k = (this.kernel as tf.LayerVariable).read();
+      const nextSeed = () => Math.floor(this.random() * 2 ** 31);
+      let y: tf.Tensor;
+      if (this.kind === 'dense') {
+        const inC = this.kernelShape[0];
+        y = lowPrecisionMatMul(
+          x.reshape([-1, inC]) as tf.Tensor2D,
+          k as tf.Tensor2D,
+          this.lowPrecision,
+          nextSeed,
+        ).reshape([...x.shape.slice(0, -1), this.outChannels]);
+      } else {
+        y = lowPrecisionConv2d(
+          x as tf.Tensor4D,
+          k as tf.Tensor4D,
+          this.strides,
+          this.padding,
+          this.lowPrecision,
+          nextSeed,
+        );
+      }
+      if (this.bias) y = tf.add(y, this.bias.read());
+      return this.activationLayer.apply(y) as tf.Tensor;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      kind: this.kind,
+      kernelShape: this.kernelShape,
+      lowPrecision: { ...this.lowPrecision },
+      useBias: this.useBias,
+      activation: this.activationName,
+      strides: this.strides,
+      padding: this.padding,
+      seed: this.seed,
+    };
+  }
+}
+tf.serialization.registerClass(LowPrecisionLayer);

@@ -1,0 +1,185 @@
+/**
+ * A Dense layer whose products are accumulated in a low-bit float format (`lowBitMatMul`: every
+ * product and partial sum rounded to M mantissa / E exponent bits, in chunks of `chunk`), after
+ * Blumenfeld, Hubara and Soudry (ICLR 2024). Fine-tuning through it uses the straight-through
+ * estimator of the accumulator's rounding: the backward pass is the exact product's (dx = dy w^T,
+ * dW = x^T dy). The paper's finer gradient approximations for very low widths are not built.
+ * A plain JS simulation, slow by nature (tens of ns per product): Dense layers of small models.
+ * Eager only (reads the operands).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
+import { checkFloatFormat, type FloatFormat, lowBitMatMul } from './accumulator.js';
+
+/** x [rows, k] times w [k, cols] accumulated in `format`; gradient: the exact product's. */
+export function lowBitAccMatMul(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  format: FloatFormat,
+  chunk = 0,
+): tf.Tensor2D {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xa, wa] = args as tf.Tensor2D[];
+    const save = args[2] as tf.GradSaveFunc;
+    save([xa, wa]);
+    const [rows, k] = xa.shape;
+    const cols = wa.shape[1];
+    const out = lowBitMatMul(xa.dataSync(), wa.dataSync(), rows, k, cols, format, chunk);
+    return {
+      value: tf.tensor2d(out, [rows, cols]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as tf.Tensor2D[];
+        return [
+          tf.matMul(dy as tf.Tensor2D, ws, false, true),
+          tf.matMul(xs, dy as tf.Tensor2D, true, false),
+        ];
+      },
+    };
+  });
+  return f(x, w) as tf.Tensor2D;
+}
+
+export interface LowBitAccDenseArgs {
+  units: number;
+  format: FloatFormat;
+  /** Products per chunk (0: one sequential sum). */
+  chunk?: number;
+  activation?: string;
+  useBias?: boolean;
+  inputShape?: tf.Shape;
+  batchInputShape?: tf.Shape;
+  name?: string;
+  trainable?: boolean;
+}
+
+export class LowBitAccDense extends tf.layers.Layer {
+  static className = 'FrugalLowBitAccDense';
+  readonly units: number;
+  readonly format: FloatFormat;
+  readonly chunk: number;
+  readonly activationName: string;
+  readonly useBias: boolean;
+  private readonly activationLayer: tf.layers.Layer;
+  private kernel?: tf.LayerVariable;
+  private bias?: tf.LayerVariable;
+
+  constructor(args: LowBitAccDenseArgs) {
+    super({
+      name: args.name,
+      inputShape: args.inputShape,
+      batchInputShape: args.batchInputShape,
+      trainable: args.trainable,
+    });
+    const where = `LowBitAccDense '${this.name}'`;
+    if (!Number.isInteger(args.units) || args.units < 1)
+      throw new Error(`${where}: units must be a positive integer, got ${args.units}`);
+    checkFloatFormat(args.format, `${where} format`);
+    const chunk = args.chunk ?? 0;
+    if (!Number.isInteger(chunk) || chunk < 0)
+      throw new Error(`${where}: chunk must be a non-negative integer, got ${chunk}`);
+    this.units = args.units;
+    this.format = { mantissa: args.format.mantissa, exponent: args.format.exponent };
+    this.chunk = chunk;
+    this.activationName = args.activation ?? 'linear';
+    this.useBias = args.useBias ?? true;
+    this.activationLayer = tf.layers.activation({ activation: this.activationName as 'linear' });
+  }
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    if (shape.length !== 2)
+      throw new Error(`${this.name}: LowBitAccDense takes [batch, features], got [${shape}]`);
+    this.kernel = this.addWeight(
+      'kernel',
+      [shape[1] as number, this.units],
+      'float32',
+      tf.initializers.glorotUniform({}),
+    );
+    if (this.useBias)
+      this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    return [shape[0], this.units];
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    return tf.tidy(() => {
+      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
+      const k = (this.kernel as tf.LayerVariable).read() as tf.Tensor2D;
+      let y: tf.Tensor = lowBitAccMatMul(x, k, this.format, this.chunk);
+      if (this.bias) y = tf.add(y, this.bias.read());
+      return this.activationLayer.apply(y) as tf.Tensor;
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      units: this.units,
+      format: { ...this.format },
+      chunk: this.chunk,
+      activation: this.activationName,
+      useBias: this.useBias,
+    };
+  }
+}
+tf.serialization.registerClass(LowBitAccDense);
+
+/**
+ * A copy of `model` whose rank-2 Dense layers accumulate in `format` (same weights). Other
+ * layers with products (convolutions) are listed as unconverted: the JS simulation is too slow
+ * for them. Throws when no Dense layer can be converted.
+ */
+export function lowBitAccumulatorModel(
+  model: tf.LayersModel,
+  format: FloatFormat,
+  chunk = 0,
+): {
+  model: tf.LayersModel;
+  converted: string[];
+  unconverted: { name: string; className: string; reason: string }[];
+} {
+  checkFloatFormat(format);
+  const converted: string[] = [];
+  const unconverted: { name: string; className: string; reason: string }[] = [];
+  const { model: out } = rewriteModel(model, (layer): LayerEdit | null => {
+    const cls = layer.getClassName();
+    const skip = (reason: string): LayerEdit => {
+      unconverted.push({ name: layer.name, className: cls, reason });
+      return { keep: reason };
+    };
+    if (/Conv/.test(cls)) return skip('convolutions are too slow to simulate (Dense only)');
+    if (cls !== 'Dense') return null;
+    const c = layer.getConfig();
+    const shape = layer.inboundNodes[0]?.inputShapes as tf.Shape | undefined;
+    if (shape && !Array.isArray(shape[0]) && shape.length !== 2)
+      return skip(`input of rank ${shape.length} (rank 2 only)`);
+    if (c.kernelRegularizer || c.biasRegularizer || c.kernelConstraint || c.biasConstraint)
+      return skip('has a regularizer or constraint (not carried over)');
+    converted.push(layer.name);
+    return {
+      replace: [
+        {
+          className: LowBitAccDense.className,
+          config: {
+            name: layer.name,
+            units: c.units,
+            format,
+            chunk,
+            activation: c.activation ?? 'linear',
+            useBias: c.useBias ?? true,
+          },
+          weights: layer.getWeights(),
+        },
+      ],
+    };
+  });
+  if (converted.length === 0) {
+    out.dispose();
+    throw new Error(`lowBitAccumulatorModel: no Dense layer to convert in ${model.name}`);
+  }
+  return { model: out, converted, unconverted };
+}
