@@ -21,6 +21,7 @@ export { centralize, gradientCentralization } from './gradient-centralization.js
 export { labelSmoothingLoss, smoothLabels } from './label-smoothing.js';
 export * from './mixed-size.js';
 export * from './opt.js';
+export * from './recipe-model.js';
 export {
   applyPatchWhitening,
   extractPatches,
