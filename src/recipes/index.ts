@@ -21,7 +21,6 @@ export { centralize, gradientCentralization } from './gradient-centralization.js
 export { labelSmoothingLoss, smoothLabels } from './label-smoothing.js';
 export * from './mixed-size.js';
 export * from './opt.js';
-export * from './recipe-model.js';
 export {
   applyPatchWhitening,
   extractPatches,
@@ -30,6 +29,7 @@ export {
   type WhiteningResult,
   whiteningFilters,
 } from './patch-whitening.js';
+export * from './recipe-model.js';
 export { samGradients } from './sam.js';
 export * from './swiftlearn.js';
 export { weightDecayHooks } from './weight-decay.js';
