@@ -12,6 +12,7 @@ import { mergeCommand } from './commands/merge.js';
 import { planCommand } from './commands/plan.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
+import { addRecipeOptions } from './commands/train-recipes.js';
 import { gradSparsityOption } from './commands/train-sparse.js';
 import { PARALLEL_HELP, PARALLEL_MODES, THREADS_HELP } from './commands/train-threads.js';
 import { writeParseError } from './errors.js';
@@ -146,7 +147,7 @@ export function buildCli(): Command {
       'sparse backward: Dense/Conv2D mask dy before the weight-gradient product: mvue24, mvue12 or magnitude24',
       gradSparsityOption,
     );
-  addOdeOptions(addActivationOptions(trainCmd)).action(async (opts) => {
+  addRecipeOptions(addOdeOptions(addActivationOptions(trainCmd))).action(async (opts) => {
     await trainCommand(opts);
   });
 

@@ -20,7 +20,18 @@ import { planTrainingStep, startEngine } from '../memory-plan.js';
 import { type OdeCliOptions, odenetOptions } from '../ode-options.js';
 import { progressBar, progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
+import { timeProgress } from '../time-progress.js';
 import { baselineOptions } from './train-baseline.js';
+import {
+  applyRecipe,
+  checkRecipeOptions,
+  dataRecipePlan,
+  hasRecipe,
+  hasRecipeOptions,
+  type RecipeCliOptions,
+  type RecipeReport,
+  recipeReport,
+} from './train-recipes.js';
 import {
   applyGradSparsity,
   checkGradSparsityOptions,
@@ -34,7 +45,7 @@ import {
   type ThreadReport,
 } from './train-threads.js';
 
-export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions {
+export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions, RecipeCliOptions {
   model: string;
   dataset: string;
   epochs: number;
@@ -120,6 +131,8 @@ export interface TrainReport {
   remat?: PlanSummary;
   /** Sparse backward passes, when trained with --grad-sparsity. */
   gradSparsity?: { preset?: GradSparsityPreset; converted: unknown[]; unconverted: unknown[] };
+  /** The recipe, data recipe and time budget, when trained with them (train-recipes.ts). */
+  recipe?: RecipeReport;
   /** The plain run, when trained with --baseline. */
   baseline?: TrainReport;
 }
@@ -188,9 +201,15 @@ export function checkTrainOptionsTakeEffect(o: TrainCommandOptions): void {
       '--per-sample-bits allocates compressed bits, but --act-bits 32 keeps every sample in float32: drop one',
     );
   checkGradSparsityOptions(o, actConfigFromOptions(o) !== null);
-  if (o.baseline && !budget && actConfigFromOptions(o) === null && !o.gradSparsity)
+  if (
+    o.baseline &&
+    !budget &&
+    actConfigFromOptions(o) === null &&
+    !o.gradSparsity &&
+    !hasRecipeOptions(o)
+  )
     throw new Error(
-      '--baseline compares with a plain run, but this run is plain already: add --act-* options or --memory-budget, or drop --baseline',
+      '--baseline compares with a plain run, but this run is plain already: add --act-* options, --memory-budget or a recipe, or drop --baseline',
     );
 }
 
@@ -200,6 +219,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
   const odenet = odenetOptions(o.model, o);
   checkTrainOptionsTakeEffect(o);
+  const recipePlan = checkRecipeOptions(o);
   // Output paths are checked before any work, so a bad one fails now, not after training.
   if (o.out !== undefined) checkOutputFile(o.out, '--out');
   if (o.save !== undefined)
@@ -220,7 +240,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     );
   }
   const baseline =
-    o.baseline && (actConfig || o.memoryBudget !== undefined || o.gradSparsity)
+    o.baseline &&
+    (actConfig || o.memoryBudget !== undefined || o.gradSparsity || hasRecipe(recipePlan))
       ? await trainCommand(baselineOptions(o))
       : undefined;
   const engine = await startEngine({ ...o, threads: threadPlan.mainThreads });
@@ -240,6 +261,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     seed: o.seed,
     ...odenet,
   });
+  const recipe = applyRecipe(model, data, recipePlan, o);
+  model = recipe.model;
   const sparse = applyGradSparsity(model, o);
   if (sparse) {
     model.dispose();
@@ -253,6 +276,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     model.dispose();
     model = act.model;
   }
+  const batchPlan = dataRecipePlan(model, data, recipePlan, o.seed);
   const optimizer = makeOptimizer(o.optimizer, o.lr);
   let remat: RematPlan | undefined;
   if (o.memoryBudget !== undefined) {
@@ -269,7 +293,9 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     }
     console.log(planLine(summarizePlan(remat.plan, remat.profile.costs)));
   }
-  const bar = progressBar(progressWanted(o.progress));
+  const bar = recipePlan.timeBudgetMs
+    ? timeProgress(progressWanted(o.progress), recipePlan.timeBudgetMs)
+    : progressBar(progressWanted(o.progress));
   const config = {
     epochs: o.epochs,
     batchSize: o.batch,
@@ -296,10 +322,14 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
             },
             forward: act?.forward ?? remat?.forward,
             optimizer,
+            hooks: recipe.hooks,
+            batchPlan,
+            timeBudgetMs: recipePlan.timeBudgetMs,
           });
   } finally {
     bar.stop();
     act?.dispose();
+    recipe.dispose();
     optimizer.dispose();
   }
   const report: TrainReport = {
@@ -332,6 +362,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
           },
         }
       : {}),
+    recipe: recipeReport(recipePlan, recipe),
     remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
     baseline,
   };
