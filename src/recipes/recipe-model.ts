@@ -4,7 +4,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { StepHooks } from '../train/gradients.js';
 import { useCelu } from './celu.js';
 import type { RecipeConfig } from './config.js';
-import { optHooks, useOpt } from './opt.js';
+import { optHooks, useOpt } from './use-opt.js';
 
 export interface RecipeModel {
   /** The model to train: `model` itself when the recipe changes no layer, else a new one. */

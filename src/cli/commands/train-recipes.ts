@@ -148,7 +148,7 @@ export function addRecipeOptions(cmd: Command): Command {
     .option('--cot', 'complement objective training: a complement-entropy step after each step')
     .option(
       '--opt <variant>',
-      `orthogonal over-parameterised training of the Dense layers: ${OPT_VARIANTS.join(', ')}`,
+      `orthogonal over-parameterised training of the Dense and Conv2D layers: ${OPT_VARIANTS.join(', ')}`,
       oneOf(OPT_VARIANTS, 'OPT variant'),
     )
     .option(
