@@ -199,7 +199,14 @@ async function onlyFsMerge(): Promise<void> {
       averageAcc: fm.average.mean,
       kdMergeAcc: fm.kdMerge.mean,
     },
-    note: `${String(prev.note).replace(/^fsMergeAcc\/averageAcc\/kdMergeAcc: FS-Merge not built yet \(null\)\. /, '')} fsMergeAcc/averageAcc/kdMergeAcc (and the fsMerge section) were measured by a later --only fsmerge run (backend ${engine.backend}); the other figures come from the full run of ${date}.`,
+    // The note of the full run, without what earlier --only runs appended to it.
+    fullRunDate: prev.fullRunDate ?? date,
+    note: `${String(prev.note)
+      .replace(/^fsMergeAcc\/averageAcc\/kdMergeAcc: FS-Merge not built yet \(null\)\. /, '')
+      .replace(
+        / fsMergeAcc\/averageAcc\/kdMergeAcc \(and the fsMerge section\) were measured by a later[\s\S]*$/,
+        '',
+      )} fsMergeAcc/averageAcc/kdMergeAcc (and the fsMerge section) were measured by a later --only fsmerge run (backend ${engine.backend}); the other figures come from the full run of ${prev.fullRunDate ?? date}.`,
     fsMerge: fm,
   };
   const path = writeResults('lowrank-training', out);

@@ -99,6 +99,12 @@ export { finetuneWithMasks } from './compress/sparsity/masked-finetune.js';
 export * from './compress/sparsity/nm-mask.js';
 export * from './compress/sparsity/transposable.js';
 export * from './data/dataset.js';
+export {
+  classificationData,
+  classificationDataFromDataset,
+  type TensorDataOptions,
+  type TensorSplit,
+} from './data/from-tensors.js';
 export { type SyntheticOptions, syntheticClassification } from './data/synthetic.js';
 export {
   type BackendName,
@@ -158,6 +164,7 @@ export { keepEverything, type PlanSummary, planLine, summarizePlan } from './rem
 export { CompressedTape, recordCompressed, TAPE_BITS } from './remat/tape-compression.js';
 export { BufferMeter } from './report/buffer-meter.js';
 export { ExternalMemory, externalMemory } from './report/external-memory.js';
+export { type ReportOptions, type ReportRun, renderReport } from './report/html/report.js';
 export * from './report/memory-meter.js';
 export * from './report/peak-timeline.js';
 // The one model rewriter behind compress, decomposeModel and the activation conversions.

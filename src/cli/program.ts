@@ -10,6 +10,7 @@ import { plrdCompressCommand } from './commands/compress-plrd.js';
 import { generateCli } from './commands/generate.js';
 import { mergeCommand } from './commands/merge.js';
 import { planCommand } from './commands/plan.js';
+import { reportCommand } from './commands/report.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
 import { addRecipeOptions } from './commands/train-recipes.js';
@@ -321,6 +322,17 @@ export function buildCli(): Command {
     .addOption(backendOption())
     .addOption(seedOption())
     .action(async (a: string, b: string, opts) => void (await mergeCommand(a, b, opts)));
+
+  program
+    .command('report')
+    .argument(
+      '<runs...>',
+      'JSON reports of train, compress, plan, bench, or bench/results files; a directory: its *.json',
+    )
+    .description('Write one static HTML page with the tables and SVG plots of the runs given.')
+    .option('--out <file>', 'the HTML file to write', 'runs/report.html')
+    .option('--title <text>', 'page title', 'frugal report')
+    .action((runs: string[], opts) => void reportCommand(runs, opts));
 
   program.addCommand(generateCli());
 

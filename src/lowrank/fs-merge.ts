@@ -249,13 +249,19 @@ function foldSlot(s: DenseSlot): { kernel: tf.Tensor2D; bias: tf.Tensor1D | null
   }
   const m = s.m;
   const kernel = tf.add(mergeBlock(m, 0, parts[0]), mergeBlock(m, 1, parts[1])) as tf.Tensor2D;
+  // clone: stock tfjs-wasm reads a bias's rank from its storage, and a reshaped [1, n] bias
+  // would make the merged Dense fail there ('_FusedMatMul only supports rank-1 bias').
   const bias = s.biases
-    ? (tf
-        .add(
-          mergeBlock(m, 0, s.biases[0].reshape([1, -1])),
-          mergeBlock(m, 1, s.biases[1].reshape([1, -1])),
-        )
-        .reshape([-1]) as tf.Tensor1D)
+    ? tf.tidy(() =>
+        tf.clone(
+          tf
+            .add(
+              mergeBlock(m, 0, s.biases![0].reshape([1, -1])),
+              mergeBlock(m, 1, s.biases![1].reshape([1, -1])),
+            )
+            .reshape([-1]) as tf.Tensor1D,
+        ),
+      )
     : null;
   return { kernel, bias };
 }

@@ -1,5 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { type Batch, type ClassificationData, gatherBatch } from '../data/dataset.js';
+import {
+  classificationData,
+  classificationDataFromDataset,
+  type TensorDataOptions,
+  type TensorSplit,
+} from '../data/from-tensors.js';
 import { makeRng, permutation } from '../engine/random.js';
 import type { StepMemory } from '../report/memory-meter.js';
 import { type BatchPlan, planSteps } from './batch-plan.js';
@@ -39,8 +45,78 @@ export interface TrainResult {
   memory?: StepMemory;
 }
 
+/**
+ * What `train` trains on: frugal's ClassificationData, tensors as `model.fit` takes them
+ * (`{ xs, ys, test?: { xs, ys } | validationSplit }`), or a tf.data dataset of {xs, ys} batches as
+ * `model.fitDataset` takes (`{ dataset, test?: dataset | validationSplit }`). Tensors and
+ * datasets are read once into memory; the caller keeps (and disposes) its tensors.
+ */
+export type TrainData =
+  | ClassificationData
+  | (TensorSplit & TensorDataOptions)
+  | ({
+      dataset: tf.data.Dataset<tf.TensorContainer>;
+      test?: tf.data.Dataset<tf.TensorContainer>;
+    } & Omit<TensorDataOptions, 'test'>);
+
+/** `data` as ClassificationData (see TrainData). */
+export async function toClassificationData(data: TrainData): Promise<ClassificationData> {
+  if ('dataset' in data) {
+    const { dataset, ...rest } = data;
+    return classificationDataFromDataset(dataset, rest);
+  }
+  if ('xs' in data) {
+    const { xs, ys, ...rest } = data;
+    return classificationData({ xs, ys }, rest);
+  }
+  return data;
+}
+
+/** tfjs-style logs of an epoch: the mean training loss, the test accuracy (as val_acc). */
+export interface EpochLogs {
+  loss: number;
+  val_acc: number;
+  seconds: number;
+  [key: string]: number;
+}
+
+/** tfjs-style logs of a step. */
+export interface BatchLogs {
+  loss: number;
+  size: number;
+  stepMs: number;
+  [key: string]: number;
+}
+
+/**
+ * Callbacks in tfjs's shape (`model.fit`'s CustomCallbackArgs): epochs and batches count from 0,
+ * each may be async (awaited). Setting `model.stopTraining = true` in one (as tfjs's
+ * earlyStopping does) ends training after the current step; the epoch is then evaluated.
+ */
+export interface TrainCallbacks {
+  onTrainBegin?: (logs?: Record<string, number>) => void | Promise<void>;
+  onTrainEnd?: (logs?: Record<string, number>) => void | Promise<void>;
+  onEpochBegin?: (epoch: number, logs?: Record<string, number>) => void | Promise<void>;
+  onEpochEnd?: (epoch: number, logs: EpochLogs) => void | Promise<void>;
+  onBatchBegin?: (batch: number, logs?: Record<string, number>) => void | Promise<void>;
+  onBatchEnd?: (batch: number, logs: BatchLogs) => void | Promise<void>;
+}
+
+async function callAll<K extends keyof TrainCallbacks>(
+  list: TrainCallbacks[],
+  name: K,
+  ...args: Parameters<NonNullable<TrainCallbacks[K]>>
+): Promise<void> {
+  for (const cb of list) {
+    const f = cb[name] as ((...a: unknown[]) => void | Promise<void>) | undefined;
+    if (f) await f.apply(cb, args);
+  }
+}
+
 export interface TrainOptions {
   onProgress?: ProgressCallback;
+  /** tfjs-style callbacks (one object or several). */
+  callbacks?: TrainCallbacks | TrainCallbacks[];
   /** Custom forward pass (e.g. checkpointed); defaults to the model's own. */
   forward?: ForwardFn;
   optimizer?: tf.Optimizer;
@@ -67,11 +143,27 @@ export interface TrainOptions {
  */
 export async function train(
   model: tf.LayersModel,
-  data: ClassificationData,
+  trainData: TrainData,
   config: Partial<TrainConfig> = {},
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const c = validateTrainConfig(config);
+  const data = await toClassificationData(trainData);
+  const callbacks = options.callbacks
+    ? Array.isArray(options.callbacks)
+      ? options.callbacks
+      : [options.callbacks]
+    : [];
+  // tfjs's stop flag (an uncompiled Sequential refuses to have it read or set: then it is off).
+  const stopFlag = model as unknown as { stopTraining?: boolean };
+  const stopped = () => {
+    try {
+      return stopFlag.stopTraining === true;
+    } catch {
+      return false;
+    }
+  };
+  if (stopped()) stopFlag.stopTraining = false;
   const loss = resolveLoss(model, c.loss, data.numClasses);
   if (options.stepper && options.hooks)
     throw new Error('train: hooks do not apply with a stepper (it takes the steps itself)');
@@ -88,8 +180,9 @@ export async function train(
     throw new Error(`train: timeBudgetMs must be above 0, got ${budget}`);
   const runStart = performance.now();
   const outOfTime = () => budget !== undefined && performance.now() - runStart >= budget;
+  await callAll(callbacks, 'onTrainBegin', {});
   for (let epoch = 1; epoch <= c.epochs; epoch++) {
-    if (epoch > 1 && outOfTime()) break;
+    if (epoch > 1 && (outOfTime() || stopped())) break;
     const plan = options.batchPlan;
     const rows = plan?.epochRows?.(epoch, data);
     const count = rows ? rows.length : data.train.count;
@@ -100,11 +193,13 @@ export async function train(
     const steps =
       c.maxStepsPerEpoch > 0 ? Math.min(sizes.length, c.maxStepsPerEpoch) : sizes.length;
     options.onProgress?.({ kind: 'epoch-start', epoch, epochs: c.epochs, steps });
+    await callAll(callbacks, 'onEpochBegin', epoch - 1, {});
     const start = performance.now();
     let lossSum = 0;
     let step = 0;
     for (let from = 0; step < steps; from += sizes[step], step++) {
-      if (step > 0 && outOfTime()) break;
+      if (step > 0 && (outOfTime() || stopped())) break;
+      await callAll(callbacks, 'onBatchBegin', step, {});
       const raw = gatherBatch(
         data.train,
         data.sampleShape,
@@ -142,6 +237,7 @@ export async function train(
       lossSum += stepLoss;
       totalSteps++;
       options.onProgress?.({ kind: 'step', epoch, step: step + 1, steps, loss: stepLoss, stepMs });
+      await callAll(callbacks, 'onBatchEnd', step, { loss: stepLoss, size: batch.size, stepMs });
     }
     await options.stepper?.sync();
     const ev = evaluate(model, data, 'test', { forward: options.forward, loss });
@@ -155,8 +251,14 @@ export async function train(
       testAccuracy: ev.accuracy,
       seconds,
     });
+    await callAll(callbacks, 'onEpochEnd', epoch - 1, {
+      loss: lossSum / step,
+      val_acc: ev.accuracy,
+      seconds,
+    });
   }
   if (!options.optimizer) optimizer.dispose();
+  await callAll(callbacks, 'onTrainEnd', {});
   return {
     config: c,
     history,

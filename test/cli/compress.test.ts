@@ -9,7 +9,7 @@ import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { useBackend } from '../helpers.js';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli } from './run-cli.js';
+import { frugal } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-compress-');
 const modelDir = join(dir, 'mlp');
@@ -55,19 +55,8 @@ before(async () => {
 describe('frugal compress', () => {
   it('compresses by methods, prints the tables, writes model + report.json that load again', async () => {
     const out = join(dir, 'out');
-    const r = await cli(
-      'compress',
-      modelDir,
-      '--method',
-      'nm,int4',
-      '--dataset',
-      'synthetic',
-      '--backend',
-      'cpu',
-      '--out',
-      out,
-      '--no-progress',
-    );
+    const r =
+      await frugal`compress ${modelDir} --method nm,int4 --dataset synthetic --backend cpu --out ${out} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /file bytes/);
     assert.match(r.stdout, /after\/before/);
@@ -77,17 +66,8 @@ describe('frugal compress', () => {
     assert.ok(report.filesOnDisk.after < report.filesOnDisk.before * 0.3);
     assert.equal(report.config.steps.length, 2);
     assert.ok(report.after.accuracy > 0.4);
-    const again = await cli(
-      'compress',
-      out,
-      '--method',
-      'int8',
-      '--backend',
-      'cpu',
-      '--out',
-      join(dir, 'again'),
-      '--no-progress',
-    );
+    const again =
+      await frugal`compress ${out} --method int8 --backend cpu --out ${join(dir, 'again')} --no-progress`;
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /output SQNR/);
   });

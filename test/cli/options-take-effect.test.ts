@@ -6,7 +6,7 @@ import {
   type TrainCommandOptions,
 } from '../../src/cli/commands/train.js';
 import { tempDir } from '../temp-dir.js';
-import { runCli } from './run-cli.js';
+import { frugal, runCli } from './run-cli.js';
 
 const plain = { model: 'mlp', dataset: 'synthetic' } as TrainCommandOptions;
 
@@ -42,22 +42,8 @@ describe('train options that would change nothing are errors', () => {
   });
 
   it('the CLI refuses a batch larger than the data before training', async () => {
-    const r = await runCli(
-      'train',
-      '--model',
-      'mlp',
-      '--dataset',
-      'synthetic',
-      '--train-count',
-      '16',
-      '--test-count',
-      '16',
-      '--batch',
-      '64',
-      '--backend',
-      'cpu',
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model mlp --dataset synthetic --train-count 16 --test-count 16 --batch 64 --backend cpu --no-progress`;
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--batch 64 is larger than the 16 training samples/);
   });

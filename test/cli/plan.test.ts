@@ -10,7 +10,7 @@ import {
 } from '../../src/cli/commands/train.js';
 import { useStockKernels } from '../../src/kernels/index.js';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli } from './run-cli.js';
+import { runCli as cli, frugal } from './run-cli.js';
 
 const dir = tempDir('frugal-plan-');
 
@@ -159,28 +159,8 @@ describe('frugal plan and train --memory-budget', () => {
 
   it('trains within the budget and records the plan in the report', async () => {
     const out = join(dir, 'train.json');
-    const r = await cli(
-      'train',
-      '--model',
-      'mlp',
-      '--dataset',
-      'synthetic',
-      '--batch',
-      '8',
-      '--backend',
-      'cpu',
-      '--memory-budget',
-      '6MB',
-      '--act-bits',
-      '2',
-      '--epochs',
-      '1',
-      '--max-steps',
-      '4',
-      '--out',
-      out,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model mlp --dataset synthetic --batch 8 --backend cpu --memory-budget 6MB --act-bits 2 --epochs 1 --max-steps 4 --out ${out} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /memory plan: budget 6\.00 MB/);
     const report = JSON.parse(readFileSync(out, 'utf8'));

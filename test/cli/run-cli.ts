@@ -17,3 +17,37 @@ export async function runCli(
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
 }
+
+/**
+ * `runCli` with a command line: frugal`train --model mlp --out ${path}`. The literal text splits
+ * on whitespace; each interpolated value is one argument (a path with spaces stays whole), or
+ * joins the word it is written against (`--lr=${lr}`).
+ */
+export function frugal(
+  strings: TemplateStringsArray,
+  ...values: Array<string | number>
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCli(...cliWords(strings, ...values));
+}
+
+/** The arguments of a frugal`...` command line (see `frugal`). */
+export function cliWords(
+  strings: TemplateStringsArray,
+  ...values: Array<string | number>
+): string[] {
+  const args: string[] = [];
+  let open = false; // the last argument continues: no whitespace after it yet
+  strings.forEach((text, i) => {
+    text.split(/\s+/).forEach((w, j) => {
+      if (w === '') return;
+      if (j === 0 && open) args[args.length - 1] += w;
+      else args.push(w);
+    });
+    if (text !== '') open = !/\s$/.test(text);
+    if (i === values.length) return;
+    if (open && args.length > 0) args[args.length - 1] += String(values[i]);
+    else args.push(String(values[i]));
+    open = true;
+  });
+  return args;
+}

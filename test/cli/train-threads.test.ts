@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkThreadOptions } from '../../src/cli/commands/train-threads.js';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli } from './run-cli.js';
+import { runCli as cli, frugal } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-threads-');
 
@@ -67,18 +67,8 @@ describe('frugal train --threads / --parallel auto', () => {
 
   it('rejects --threads on the cpu backend from the command line, writing nothing', async () => {
     const out = join(dir, 'bad.json');
-    const r = await cli(
-      'train',
-      '--dataset',
-      'synthetic',
-      '--backend',
-      'cpu',
-      '--threads',
-      '2',
-      '--out',
-      out,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --dataset synthetic --backend cpu --threads 2 --out ${out} --no-progress`;
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /--threads applies to the wasm backend only/);
     assert.equal(existsSync(out), false);

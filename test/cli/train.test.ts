@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli } from './run-cli.js';
+import { runCli as cli, frugal } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-');
 
@@ -57,22 +57,8 @@ describe('frugal CLI', () => {
 
   it('trains on synthetic data, prints the table and writes the JSON report', async () => {
     const out = join(dir, 'report.json');
-    const r = await cli(
-      'train',
-      '--model',
-      'mlp',
-      '--dataset',
-      'synthetic',
-      '--epochs',
-      '2',
-      '--batch',
-      '32',
-      '--backend',
-      'cpu',
-      '--out',
-      out,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model mlp --dataset synthetic --epochs 2 --batch 32 --backend cpu --out ${out} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /test acc/);
     assert.match(r.stdout, /peak MB/);
@@ -105,20 +91,8 @@ describe('frugal CLI', () => {
 
   it('trains data-parallel with --workers 2 and says so in the report', async () => {
     const out = join(dir, 'workers.json');
-    const r = await cli(
-      'train',
-      '--model',
-      'mlp',
-      '--dataset',
-      'synthetic',
-      '--batch',
-      '32',
-      '--workers',
-      '2',
-      '--out',
-      out,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model mlp --dataset synthetic --batch 32 --workers 2 --out ${out} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /workers/);
     const report = JSON.parse(readFileSync(out, 'utf8'));

@@ -7,7 +7,7 @@ import { scenarioCommand } from '../../src/cli/commands/scenario.js';
 import { encodeKernel, type KernelCodec } from '../../src/compress/packed/kernel-codec.js';
 import { PackedDense } from '../../src/compress/packed/packed-dense.js';
 import { saveModel } from '../../src/io/model-files.js';
-import { runCli } from '../cli/run-cli.js';
+import { frugal, runCli } from '../cli/run-cli.js';
 import { useBackend } from '../helpers.js';
 import { tempDir } from '../temp-dir.js';
 
@@ -82,14 +82,7 @@ describe('frugal bench --scenario', () => {
       scenarioCommand(undefined, { scenario: 'offline', backend: 'cpu' }),
       /needs a saved model directory/,
     );
-    const r = await runCli(
-      'bench',
-      '--scenario',
-      'server',
-      join(dir, 'none'),
-      '--target-qps',
-      '-5',
-    );
+    const r = await frugal`bench --scenario server ${join(dir, 'none')} --target-qps -5`;
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /expected a positive number, got '-5'/);
     const z = await runCli('bench', '--target-qps', '5');

@@ -93,12 +93,12 @@ describe('fused matmul on wasm takes every bias tfjs-core allows', () => {
         };
         const fast = await gradsOn('wasm', 'fast', [a, b, bias], loss);
         const stock = await gradsOn('cpu', 'stock', [a, b, bias], loss);
-        fast.forEach((g, i) =>
+        fast.forEach((g, i) => {
           assert.ok(
             relativeError(g, stock[i]) < 1e-5,
             `${name} ${activation} grad ${i}: ${relativeError(g, stock[i])}`,
-          ),
-        );
+          );
+        });
       }
     alpha.dispose();
   });

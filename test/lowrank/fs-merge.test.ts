@@ -185,3 +185,20 @@ test('FS-Merge bad input: different architectures, non-Dense weights, rank, samp
   assert.throws(() => checkFsMergeOptions({ rankk: 2 }), /unknown field 'rankk'/);
   none.dispose();
 });
+
+test('an FS-Merged model predicts on stock wasm (its folded biases are rank-1 storage)', async () => {
+  await useBackend('wasm');
+  const a = mlp(11);
+  const b = mlp(12);
+  const x = tf.randomNormal([8, 4, 4, 1], 0, 1, 'float32', 5);
+  const { model } = fsMerge(a, b, x, { init: 'average', steps: 1 });
+  // Before the clone in foldSlot this threw "_FusedMatMul only supports rank-1 bias".
+  const y = model.predict(x) as tf.Tensor;
+  assert.deepEqual(y.shape, [8, 3]);
+  assert.ok(tf.tidy(() => tf.all(tf.isFinite(y))).dataSync()[0]);
+  tf.dispose([x, y]);
+  model.dispose();
+  a.dispose();
+  b.dispose();
+  await useBackend('cpu');
+});

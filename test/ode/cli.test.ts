@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { odenetOptions } from '../../src/cli/ode-options.js';
-import { runCli } from '../cli/run-cli.js';
+import { frugal } from '../cli/run-cli.js';
 import { tempDir } from '../temp-dir.js';
 
 const dir = tempDir('frugal-ode-cli-');
@@ -12,36 +12,8 @@ describe('frugal train --model odenet', () => {
   it('trains with --solver rk2 --solver-u 0.5 --ode-grad adjoint --ode-steps 2 and saves the solver in the model', async () => {
     const out = join(dir, 'report.json');
     const save = join(dir, 'model');
-    const r = await runCli(
-      'train',
-      '--model',
-      'odenet',
-      '--dataset',
-      'synthetic',
-      '--train-count',
-      '64',
-      '--test-count',
-      '32',
-      '--batch',
-      '16',
-      '--max-steps',
-      '3',
-      '--lr',
-      '0.01',
-      '--solver',
-      'rk2',
-      '--solver-u',
-      '0.5',
-      '--ode-grad',
-      'adjoint',
-      '--ode-steps',
-      '2',
-      '--out',
-      out,
-      '--save',
-      save,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model odenet --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 3 --lr 0.01 --solver rk2 --solver-u 0.5 --ode-grad adjoint --ode-steps 2 --out ${out} --save ${save} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(report.model, 'odenet');
@@ -53,17 +25,7 @@ describe('frugal train --model odenet', () => {
   });
 
   it('bad ODE flags fail with a message naming them', async () => {
-    const r = await runCli(
-      'train',
-      '--model',
-      'odenet',
-      '--dataset',
-      'synthetic',
-      '--solver',
-      'rk2',
-      '--solver-u',
-      '0',
-    );
+    const r = await frugal`train --model odenet --dataset synthetic --solver rk2 --solver-u 0`;
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /rk2: u must lie in \(0, 1\]/);
     assert.throws(
