@@ -14,6 +14,7 @@ import { reportCommand } from './commands/report.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
 import { lowPrecisionOption } from './commands/train-lowprec.js';
+import { addRecipeOptions } from './commands/train-recipes.js';
 import { gradSparsityOption } from './commands/train-sparse.js';
 import { PARALLEL_HELP, PARALLEL_MODES, THREADS_HELP } from './commands/train-threads.js';
 import { writeParseError } from './errors.js';
@@ -153,7 +154,7 @@ export function buildCli(): Command {
       '8-bit training (Banner et al.): Dense/Conv2D weights, inputs and layer gradients at <bits> (2-8; stochastic rounding), batch norm -> Range BN; simulated in float32',
       lowPrecisionOption,
     );
-  addOdeOptions(addActivationOptions(trainCmd)).action(async (opts) => {
+  addRecipeOptions(addOdeOptions(addActivationOptions(trainCmd))).action(async (opts) => {
     await trainCommand(opts);
   });
 

@@ -9,6 +9,8 @@ export interface ResnetConfig {
   widths?: number[];
   /** Residual blocks per stage. */
   blocksPerStage?: number;
+  /** Batch-norm moving-average momentum (default tfjs's 0.99; 0.9 suits short runs). */
+  batchNormMomentum?: number;
   seed?: number;
 }
 
@@ -23,6 +25,9 @@ export function buildResnet(config: ResnetConfig): tf.LayersModel {
     checkPositiveInt(`resnet widths[${i}]`, w);
   });
   checkPositiveInt('resnet blocksPerStage', blocks);
+  const momentum = config.batchNormMomentum ?? 0.99;
+  if (!(momentum >= 0 && momentum < 1))
+    throw new Error(`resnet batchNormMomentum must be in [0, 1), got ${momentum}`);
   if (config.inputShape.length !== 3) {
     throw new Error(
       `resnet needs image samples [height, width, channels], got [${config.inputShape}]`,
@@ -48,7 +53,7 @@ export function buildResnet(config: ResnetConfig): tf.LayersModel {
       })
       .apply(x) as tf.SymbolicTensor;
   const bn = (x: tf.SymbolicTensor, name: string) =>
-    tf.layers.batchNormalization({ name }).apply(x) as tf.SymbolicTensor;
+    tf.layers.batchNormalization({ name, momentum }).apply(x) as tf.SymbolicTensor;
   const relu = (x: tf.SymbolicTensor, name: string) =>
     tf.layers.reLU({ name }).apply(x) as tf.SymbolicTensor;
 

@@ -18,7 +18,7 @@ export interface RecipeConfig {
   weightDecay: number | null;
   /** Complement objective training: a complement-entropy step after each step (cot.ts). */
   cot: boolean;
-  /** Orthogonal over-parameterised training of the hidden Dense layers (opt.ts), or null. */
+  /** Orthogonal over-parameterised training of the Dense and Conv2D layers (use-opt.ts), or null. */
   opt: OptVariant | null;
 }
 

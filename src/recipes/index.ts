@@ -21,6 +21,7 @@ export { centralize, gradientCentralization } from './gradient-centralization.js
 export { labelSmoothingLoss, smoothLabels } from './label-smoothing.js';
 export * from './mixed-size.js';
 export * from './opt.js';
+export * from './opt-conv.js';
 export {
   applyPatchWhitening,
   extractPatches,
@@ -29,8 +30,10 @@ export {
   type WhiteningResult,
   whiteningFilters,
 } from './patch-whitening.js';
+export * from './recipe-model.js';
 export { samGradients } from './sam.js';
 export * from './swiftlearn.js';
+export * from './use-opt.js';
 export { weightDecayHooks } from './weight-decay.js';
 
 /**

@@ -8,8 +8,6 @@
 // draws a new block (`optHooks` does this after the update).
 import * as tf from '@tensorflow/tfjs';
 import { makeRng, permutation } from '../engine/random.js';
-import { type LayerEdit, type RewriteReport, rewriteModel } from '../rewrite/index.js';
-import type { StepHooks } from '../train/gradients.js';
 import type { OptVariant } from './config.js';
 
 /** Inverse of a square matrix (row-major, float64) by Gauss-Jordan with partial pivoting. */
@@ -101,6 +99,56 @@ export function cayley(a: tf.Tensor2D): tf.Tensor2D {
   return f(a) as tf.Tensor2D;
 }
 
+/**
+ * The kernel an OPT layer applies, from its frozen `w` [inputDim, units] (one column per neuron):
+ * R W for the Cayley variant, W with only the block's `rows` rotated for the stochastic one.
+ */
+export function rotatedKernel(
+  w: tf.Tensor2D,
+  skew: tf.Tensor2D,
+  rows: tf.Tensor1D,
+  variant: OptVariant,
+): tf.Tensor2D {
+  return tf.tidy(() => {
+    const r = cayley(skew);
+    if (variant === 'cayley') return tf.matMul(r, w);
+    const idx = tf.cast(rows, 'int32') as tf.Tensor1D;
+    const sub = tf.gather(w, idx) as tf.Tensor2D;
+    const delta = tf.sub(tf.matMul(r, sub), sub) as tf.Tensor2D;
+    const onehot = tf.oneHot(idx, w.shape[0]).toFloat() as tf.Tensor2D;
+    return tf.add(w, tf.matMul(onehot, delta, true, false)) as tf.Tensor2D;
+  });
+}
+
+/** The input rows an OPT layer rotates: all (Cayley) or a random sorted block (stochastic). */
+export function drawOptRows(
+  variant: OptVariant,
+  block: number,
+  inputDim: number,
+  seed: number,
+  draw: number,
+): Float32Array {
+  if (variant === 'cayley') return Float32Array.from({ length: block }, (_, i) => i);
+  const p = permutation(inputDim, makeRng(seed * 7919 + draw))
+    .slice(0, block)
+    .sort();
+  return Float32Array.from(p);
+}
+
+/** What `optHooks` needs of an OPT layer (OptDense, OptConv2D). */
+export interface OptLayer {
+  readonly variant: OptVariant;
+  foldAndResample(): void;
+}
+
+/** The rotated block size of an OPT layer with `inputDim` inputs (all of them for Cayley). */
+export function optBlock(variant: OptVariant, inputDim: number, block = 64): number {
+  const b = variant === 'cayley' ? inputDim : Math.min(block, inputDim);
+  if (!(Number.isInteger(b) && b >= 2))
+    throw new Error(`opt: the rotated block must be 2 or more dimensions, got ${b}`);
+  return b;
+}
+
 export interface OptDenseConfig {
   units: number;
   /** Input dimension (the frozen kernel's rows). */
@@ -117,7 +165,7 @@ export interface OptDenseConfig {
 }
 
 /** A Dense layer trained the OPT way (see the file comment). Weights: skew, bias, fixed kernel, rows. */
-export class OptDense extends tf.layers.Layer {
+export class OptDense extends tf.layers.Layer implements OptLayer {
   static className = 'FrugalOptDense';
   readonly units: number;
   readonly inputDim: number;
@@ -141,9 +189,7 @@ export class OptDense extends tf.layers.Layer {
     this.useBias = c.useBias ?? true;
     this.variant = c.variant ?? 'cayley';
     this.seed = c.seed ?? 1;
-    this.block = this.variant === 'cayley' ? c.inputDim : Math.min(c.block ?? 64, c.inputDim);
-    if (!(Number.isInteger(this.block) && this.block >= 2))
-      throw new Error(`opt: the rotated block must be 2 or more dimensions, got ${this.block}`);
+    this.block = optBlock(this.variant, c.inputDim, c.block);
     // Reuse tfjs's activation by applying a throwaway Activation layer's function.
     const activation = tf.layers.activation({ activation: this.activationName as 'linear' });
     this.act = (x) => activation.apply(x) as tf.Tensor;
@@ -171,10 +217,7 @@ export class OptDense extends tf.layers.Layer {
   }
 
   private drawRows(): Float32Array {
-    const rng = makeRng(this.seed * 7919 + this.draws++);
-    if (this.variant === 'cayley') return Float32Array.from({ length: this.block }, (_, i) => i);
-    const p = permutation(this.inputDim, rng).slice(0, this.block).sort();
-    return Float32Array.from(p);
+    return drawOptRows(this.variant, this.block, this.inputDim, this.seed, this.draws++);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -184,16 +227,12 @@ export class OptDense extends tf.layers.Layer {
 
   /** The kernel the layer applies: R W (cayley) or W with the block's rows rotated (stochastic). */
   effectiveKernel(): tf.Tensor2D {
-    return tf.tidy(() => {
-      const w = (this.fixed as tf.LayerVariable).read() as tf.Tensor2D;
-      const r = cayley((this.skew as tf.LayerVariable).read() as tf.Tensor2D);
-      if (this.variant === 'cayley') return tf.matMul(r, w);
-      const idx = tf.cast((this.rows as tf.LayerVariable).read(), 'int32') as tf.Tensor1D;
-      const sub = tf.gather(w, idx) as tf.Tensor2D;
-      const delta = tf.sub(tf.matMul(r, sub), sub) as tf.Tensor2D;
-      const onehot = tf.oneHot(idx, this.inputDim).toFloat() as tf.Tensor2D;
-      return tf.add(w, tf.matMul(onehot, delta, true, false)) as tf.Tensor2D;
-    });
+    return rotatedKernel(
+      (this.fixed as tf.LayerVariable).read() as tf.Tensor2D,
+      (this.skew as tf.LayerVariable).read() as tf.Tensor2D,
+      (this.rows as tf.LayerVariable).read() as tf.Tensor1D,
+      this.variant,
+    );
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
@@ -240,90 +279,3 @@ export class OptDense extends tf.layers.Layer {
   }
 }
 tf.serialization.registerClass(OptDense);
-
-export interface OptOptions {
-  variant: OptVariant;
-  /** Stochastic variant: input dimensions rotated at a time (default 64). */
-  block?: number;
-  /** Cayley variant: layers wider than this (input dimension) are kept (default 256). */
-  maxCayleyDim?: number;
-  seed?: number;
-}
-
-/**
- * A copy of `model` whose Dense layers train the OPT way: each becomes an OptDense holding the
- * Dense kernel as its frozen random weights, with R = I at the start (the same function as
- * before). The Cayley variant keeps layers whose input is wider than `maxCayleyDim` (listed in the
- * report: the exact transform inverts an in x in matrix each step); use the stochastic variant
- * for them. Throws when no layer is converted.
- */
-export function useOpt(
-  model: tf.LayersModel,
-  o: OptOptions,
-): { model: tf.LayersModel; report: RewriteReport; converted: string[] } {
-  const maxDim = o.maxCayleyDim ?? 256;
-  const converted: string[] = [];
-  let n = 0;
-  const result = rewriteModel(model, (layer): LayerEdit | null => {
-    if (layer.getClassName() !== 'Dense') return null;
-    const c = layer.getConfig() as { units: number; activation: string; useBias: boolean };
-    const [kernel, bias] = layer.getWeights();
-    const inputDim = kernel.shape[0];
-    if (o.variant === 'cayley' && inputDim > maxDim)
-      return {
-        keep: `input ${inputDim} wide > ${maxDim}: the exact Cayley transform would invert a ${inputDim} x ${inputDim} matrix per step (use the stochastic variant)`,
-      };
-    converted.push(layer.name);
-    const seed = (o.seed ?? 1) * 101 + n++;
-    return {
-      replace: [
-        {
-          className: OptDense.className,
-          config: {
-            name: layer.name,
-            units: c.units,
-            inputDim,
-            activation: c.activation,
-            useBias: c.useBias,
-            variant: o.variant,
-            block: o.block ?? 64,
-            seed,
-          },
-          weights: (l) => (l as OptDense).setFrozen(kernel, bias),
-        },
-      ],
-      note: `OPT ${o.variant}`,
-    };
-  });
-  if (converted.length === 0) {
-    result.model.dispose();
-    throw new Error(
-      `opt: no Dense layer to convert${o.variant === 'cayley' ? ` (with the cayley variant, layers with input up to ${maxDim} wide)` : ''}`,
-    );
-  }
-  return { ...result, converted };
-}
-
-/** The OptDense layers of a model. */
-export function optLayers(model: tf.LayersModel): OptDense[] {
-  return model.layers.filter((l): l is OptDense => l instanceof OptDense);
-}
-
-/**
- * After-update hook of the stochastic variant: every `resampleEvery` steps each stochastic
- * OptDense folds its rotation into the frozen kernel and draws a new block (the optimizer's
- * moments of S carry over). Nothing to do for the Cayley variant.
- */
-export function optHooks(model: tf.LayersModel, resampleEvery = 50): StepHooks {
-  if (!(Number.isInteger(resampleEvery) && resampleEvery >= 1))
-    throw new Error(`opt: resampleEvery must be a positive integer, got ${resampleEvery}`);
-  const layers = optLayers(model).filter((l) => l.variant === 'stochastic');
-  if (layers.length === 0) return {};
-  let steps = 0;
-  return {
-    afterUpdate: () => {
-      if (++steps % resampleEvery !== 0) return;
-      for (const l of layers) l.foldAndResample();
-    },
-  };
-}

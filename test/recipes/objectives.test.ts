@@ -263,7 +263,7 @@ describe('recipes: OPT', () => {
     assert.ok(maxAbsDiff(model.predict(xs) as tf.Tensor, plain.predict(xs) as tf.Tensor) < 1e-5);
     const names = model.trainableWeights.map((w) => w.name.split('/').pop()?.replace(/_\d+$/, ''));
     assert.deepEqual(names, ['skew', 'bias', 'skew', 'bias']);
-    const layer = optLayers(model)[0];
+    const layer = optLayers(model)[0] as OptDense;
     const gram = (k: tf.Tensor2D) => tf.matMul(k, k, true, false);
     const g0 = gram(layer.effectiveKernel());
     const before = tf.memory().numTensors;
@@ -280,7 +280,10 @@ describe('recipes: OPT', () => {
     // Too wide for the exact transform: kept and reported.
     const wide = useOpt(plain, { variant: 'cayley', maxCayleyDim: 12 });
     assert.deepEqual(wide.converted, ['logits']);
-    assert.throws(() => useOpt(plain, { variant: 'cayley', maxCayleyDim: 2 }), /no Dense layer/);
+    assert.throws(
+      () => useOpt(plain, { variant: 'cayley', maxCayleyDim: 2 }),
+      /no Dense or Conv2D layer/,
+    );
   });
 
   it('stochastic variant: rotates a block, folds without changing the function, resamples', () => {

@@ -2,6 +2,7 @@
 // group. Every field of TrainCommandOptions has a role here; the `satisfies` clause makes a field
 // without one a compile error, so a new flag cannot leak into the baseline unnoticed.
 import type { TrainCommandOptions } from './train.js';
+import { RECIPE_OPTION_ROLES } from './train-recipes.js';
 
 /**
  * - 'core': what is trained, on what data, for how long, on which backend and kernels; the
@@ -59,6 +60,7 @@ export const TRAIN_OPTION_ROLES = {
   overwrite: 'output',
   baseline: 'output',
   print: 'output',
+  ...RECIPE_OPTION_ROLES,
 } as const satisfies Record<keyof TrainCommandOptions, TrainOptionRole>;
 
 /** The options of the plain run a `--baseline` run is compared with: core options only. */

@@ -20,12 +20,24 @@ import { planTrainingStep, startEngine } from '../memory-plan.js';
 import { type OdeCliOptions, odenetOptions } from '../ode-options.js';
 import { progressBar, progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
+import { timeProgress } from '../time-progress.js';
 import { baselineOptions } from './train-baseline.js';
 import {
   applyLowPrecision,
   checkLowPrecisionOptions,
   type LowPrecisionReport,
 } from './train-lowprec.js';
+import {
+  applyRecipe,
+  checkRecipeOptions,
+  dataRecipePlan,
+  hasRecipe,
+  hasRecipeOptions,
+  type RecipeCliOptions,
+  type RecipeReport,
+  recipeReport,
+} from './train-recipes.js';
+
 import {
   applyGradSparsity,
   checkGradSparsityOptions,
@@ -39,7 +51,7 @@ import {
   type ThreadReport,
 } from './train-threads.js';
 
-export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions {
+export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions, RecipeCliOptions {
   model: string;
   dataset: string;
   epochs: number;
@@ -129,6 +141,8 @@ export interface TrainReport {
   gradSparsity?: { preset?: GradSparsityPreset; converted: unknown[]; unconverted: unknown[] };
   /** Low-precision training, when trained with --low-precision. */
   lowPrecision?: LowPrecisionReport;
+  /** The recipe, data recipe and time budget, when trained with them (train-recipes.ts). */
+  recipe?: RecipeReport;
   /** The plain run, when trained with --baseline. */
   baseline?: TrainReport;
 }
@@ -203,10 +217,11 @@ export function checkTrainOptionsTakeEffect(o: TrainCommandOptions): void {
     !budget &&
     actConfigFromOptions(o) === null &&
     !o.gradSparsity &&
-    o.lowPrecision === undefined
+    o.lowPrecision === undefined &&
+    !hasRecipeOptions(o)
   )
     throw new Error(
-      '--baseline compares with a plain run, but this run is plain already: add --act-* options, --low-precision or --memory-budget, or drop --baseline',
+      '--baseline compares with a plain run, but this run is plain already: add --act-* options, --low-precision, --memory-budget or a recipe, or drop --baseline',
     );
 }
 
@@ -216,6 +231,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     throw new Error(`Unknown model '${o.model}': choose one of ${ZOO_MODELS.join(', ')}`);
   const odenet = odenetOptions(o.model, o);
   checkTrainOptionsTakeEffect(o);
+  const recipePlan = checkRecipeOptions(o);
   // Output paths are checked before any work, so a bad one fails now, not after training.
   if (o.out !== undefined) checkOutputFile(o.out, '--out');
   if (o.save !== undefined)
@@ -237,7 +253,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   }
   const baseline =
     o.baseline &&
-    (actConfig || o.memoryBudget !== undefined || o.gradSparsity || o.lowPrecision !== undefined)
+    (actConfig ||
+      o.memoryBudget !== undefined ||
+      o.gradSparsity ||
+      o.lowPrecision !== undefined ||
+      hasRecipe(recipePlan))
       ? await trainCommand(baselineOptions(o))
       : undefined;
   const engine = await startEngine({ ...o, threads: threadPlan.mainThreads });
@@ -257,6 +277,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     seed: o.seed,
     ...odenet,
   });
+  const recipe = applyRecipe(model, data, recipePlan, o);
+  model = recipe.model;
   const sparse = applyGradSparsity(model, o);
   if (sparse) {
     model.dispose();
@@ -275,6 +297,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     model.dispose();
     model = act.model;
   }
+  const batchPlan = dataRecipePlan(model, data, recipePlan, o.seed);
   const optimizer = makeOptimizer(o.optimizer, o.lr);
   let remat: RematPlan | undefined;
   if (o.memoryBudget !== undefined) {
@@ -291,7 +314,9 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     }
     console.log(planLine(summarizePlan(remat.plan, remat.profile.costs)));
   }
-  const bar = progressBar(progressWanted(o.progress));
+  const bar = recipePlan.timeBudgetMs
+    ? timeProgress(progressWanted(o.progress), recipePlan.timeBudgetMs)
+    : progressBar(progressWanted(o.progress));
   const config = {
     epochs: o.epochs,
     batchSize: o.batch,
@@ -318,10 +343,14 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
             },
             forward: act?.forward ?? remat?.forward,
             optimizer,
+            hooks: recipe.hooks,
+            batchPlan,
+            timeBudgetMs: recipePlan.timeBudgetMs,
           });
   } finally {
     bar.stop();
     act?.dispose();
+    recipe.dispose();
     optimizer.dispose();
   }
   const report: TrainReport = {
@@ -355,6 +384,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
         }
       : {}),
     ...(lowPrecision ? { lowPrecision: lowPrecision.report } : {}),
+    recipe: recipeReport(recipePlan, recipe),
     remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
     baseline,
   };
