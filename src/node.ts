@@ -25,6 +25,7 @@ export {
   threadedWasmUnavailableReason,
   wasmThreads,
 } from './parallel/threaded-wasm.js';
+export * from './pipeline/node.js';
 export {
   type PlotPoint,
   type PlotSeries,

@@ -3,6 +3,7 @@ import { RMM_KINDS } from '../activation/backward/rmm.js';
 import { ACT_LEVELS } from '../activation/config.js';
 import { SCENARIOS } from '../inference/loadgen.js';
 import { ZOO_MODELS } from '../models/zoo.js';
+import { PIPELINE_MODES } from '../pipeline/schedule.js';
 import { actReportCommand } from './commands/act-report.js';
 import { benchCommand } from './commands/bench.js';
 import { compressCommand } from './commands/compress.js';
@@ -14,6 +15,7 @@ import { reportCommand } from './commands/report.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
 import { lowPrecisionOption } from './commands/train-lowprec.js';
+import { PIPELINE_HELP } from './commands/train-pipeline.js';
 import { addRecipeOptions } from './commands/train-recipes.js';
 import { gradSparsityOption } from './commands/train-sparse.js';
 import { PARALLEL_HELP, PARALLEL_MODES, THREADS_HELP } from './commands/train-threads.js';
@@ -134,6 +136,17 @@ export function buildCli(): Command {
     )
     .option('--threads <n>', THREADS_HELP, positiveInt)
     .option('--parallel <mode>', PARALLEL_HELP, oneOf(PARALLEL_MODES, 'parallel mode'))
+    .option('--pipeline <schedule>', PIPELINE_HELP, oneOf(PIPELINE_MODES, 'pipeline schedule'))
+    .option(
+      '--stages <n>',
+      'with --pipeline: pipeline stages, one worker thread each (default 2)',
+      positiveInt,
+    )
+    .option(
+      '--microbatches <n>',
+      'with --pipeline: microbatches per batch (default: --stages)',
+      positiveInt,
+    )
     .addOption(
       memoryBudgetOption(
         'plan each step to fit this activation memory (64MB, 512KiB, bytes; MB = 10^6 bytes, MiB = 2^20)',

@@ -73,6 +73,6 @@ export interface StageRunStats {
 export type FromStage =
   | { type: 'ready' }
   | { type: 'ran'; id: number; losses: number[]; stats: StageRunStats }
-  /** Trainable weights of the stage's layers: indices into `model.trainableWeights`. */
+  /** Weights of the stage's layers (trainable, then batch-norm statistics): indices into `model.weights`. */
   | { type: 'weights'; id: number; indices: number[]; values: Float32Array[] }
   | { type: 'error'; message: string };

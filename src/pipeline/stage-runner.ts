@@ -12,7 +12,10 @@ import { makeOptimizer } from '../train/optimizer.js';
 import type { Hop, Rows, StageInit, StageRunStats, ToStage } from './protocol.js';
 import { type PipeOp, stageSchedule } from './schedule.js';
 
-type RunMessage = Extract<ToStage, { type: 'run' }>;
+export type RunMessage = Extract<ToStage, { type: 'run' }>;
+
+/** Numbers the runners of this thread, so their weight variables get distinct names. */
+let nextRunnerId = 0;
 
 interface InFlight {
   input: tf.Tensor;
@@ -71,12 +74,16 @@ export class StageRunner {
   private constructor(
     private readonly init: StageInit,
     private readonly stages: Stage[],
-    /** The variables the stages' layers read, and their indices in `model.trainableWeights`. */
+    /** The variables the stages' layers read (each once). */
     private readonly vars: tf.Variable[],
-    private readonly indices: number[],
     /** The latest weights, which the optimizer updates. */
     private readonly master: tf.Variable[],
     private readonly optimizer: tf.Optimizer,
+    private readonly model: tf.LayersModel,
+    /** Non-trainable weights of the stages' layers and their indices in `model.weights`. */
+    private readonly state: { index: number; weight: tf.LayerVariable }[],
+    /** Indices of `vars` in `model.weights`. */
+    private readonly weightIndices: number[],
   ) {
     this.fromPrev = new Inbox(init.prev);
     this.fromNext = new Inbox(init.next);
@@ -87,10 +94,20 @@ export class StageRunner {
     );
   }
 
-  static async create(init: StageInit): Promise<StageRunner> {
-    await initEngine({ backend: init.backend });
-    if (init.fastKernels) useFastKernels();
-    else useStockKernels();
+  /**
+   * Loads the model from `init.artifacts` and takes its chain stages [start, end). `inProcess`:
+   * the runner shares this thread's engine (tests, a single-thread run), which must already run
+   * `init.backend`; the kernel setting is left as it is.
+   */
+  static async create(init: StageInit, inProcess = false): Promise<StageRunner> {
+    if (!inProcess) {
+      await initEngine({ backend: init.backend });
+      if (init.fastKernels) useFastKernels();
+      else useStockKernels();
+    } else if (tf.getBackend() !== init.backend)
+      throw new Error(
+        `stage ${init.index}: an in-process stage needs the '${init.backend}' backend, this thread runs '${tf.getBackend()}'`,
+      );
     const model = await tf.loadLayersModel(tf.io.fromMemory(init.artifacts));
     const chain = buildChain(model);
     const names = chain.stages.map((s) => s.name);
@@ -100,6 +117,7 @@ export class StageRunner {
       );
     const stages = chain.stages.slice(init.start, init.end);
     const byId = new Map(model.trainableWeights.map((w, i) => [w.read().id, i]));
+    const weightIndex = new Map(model.weights.map((w, i) => [w.read().id, i]));
     const vars: tf.Variable[] = [];
     const indices: number[] = [];
     for (const s of stages)
@@ -112,9 +130,23 @@ export class StageRunner {
           indices.push(i);
         }
       }
-    const master = vars.map((v, j) => tf.variable(v.clone(), true, `pipe${init.index}/${j}`));
+    const state: { index: number; weight: tf.LayerVariable }[] = [];
+    for (const s of stages)
+      for (const w of s.stateWeights) {
+        const i = weightIndex.get(w.read().id);
+        if (i !== undefined && !state.some((e) => e.index === i))
+          state.push({ index: i, weight: w });
+      }
+    const weightIndices = vars.map((v) => weightIndex.get(v.id) ?? -1);
+    const tag = `pipe${nextRunnerId++}`;
+    const master = vars.map((v, j) => {
+      const c = v.clone();
+      const mv = tf.variable(c, true, `${tag}/${j}`);
+      c.dispose();
+      return mv;
+    });
     const optimizer = makeOptimizer(init.optimizer.name, init.optimizer.learningRate);
-    return new StageRunner(init, stages, vars, indices, master, optimizer);
+    return new StageRunner(init, stages, vars, master, optimizer, model, state, weightIndices);
   }
 
   private get isFirst(): boolean {
@@ -286,19 +318,33 @@ export class StageRunner {
     );
   }
 
-  /** Frees every tensor this stage holds (the worker is about to end). */
+  /** Frees every tensor this stage holds (its versions, optimizer, model). */
   dispose(): void {
     for (const w of this.versions.values()) tf.dispose(w);
     this.versions.clear();
+    for (const e of this.inFlight.values()) {
+      e.tape.dispose();
+      tf.dispose([e.input, e.tape.output, ...(e.dy ? [e.dy] : [])]);
+    }
+    this.inFlight.clear();
+    if (this.accum) tf.dispose(this.accum);
+    this.accum = null;
     tf.dispose(this.master);
     this.optimizer.dispose();
+    this.model.dispose();
   }
 
-  /** The latest weights and their indices in `model.trainableWeights`. */
+  /**
+   * The latest weights of the stage's layers (trainable ones, then batch-norm statistics) and
+   * their indices in `model.weights`.
+   */
   weights(): { indices: number[]; values: Float32Array[] } {
     return {
-      indices: [...this.indices],
-      values: this.master.map((v) => (v.dataSync() as Float32Array).slice()),
+      indices: [...this.weightIndices, ...this.state.map((e) => e.index)],
+      values: [
+        ...this.master.map((v) => (v.dataSync() as Float32Array).slice()),
+        ...this.state.map((e) => (e.weight.read().dataSync() as Float32Array).slice()),
+      ],
     };
   }
 }

@@ -31,6 +31,9 @@ export const TRAIN_OPTION_ROLES = {
   workers: 'core',
   threads: 'core',
   parallel: 'core',
+  pipeline: 'core',
+  stages: 'core',
+  microbatches: 'core',
   // odenet's solver and gradient define the model being trained: the baseline keeps them
   solver: 'core',
   solverU: 'core',

@@ -10,6 +10,8 @@ import { writeJsonAtomic } from '../../io/atomic-write.js';
 import { saveModel } from '../../io/model-files.js';
 import { checkModelDir, checkOutputFile } from '../../io/output-paths.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
+import type { PipelineMode } from '../../pipeline/schedule.js';
+import { trainPipelined } from '../../pipeline/train-pipelined.js';
 import type { RematPlan } from '../../remat/plan-model.js';
 import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
 import { fixed, mb, pct } from '../../report/format.js';
@@ -27,6 +29,7 @@ import {
   checkLowPrecisionOptions,
   type LowPrecisionReport,
 } from './train-lowprec.js';
+import { checkPipelineOptions, type PipelineReport } from './train-pipeline.js';
 import {
   applyRecipe,
   checkRecipeOptions,
@@ -72,6 +75,10 @@ export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions, Re
   fastKernels?: boolean;
   /** Worker threads for data-parallel training (default 1: train on this thread). */
   workers?: number;
+  /** Pipelined training (--pipeline, --stages, --microbatches; see train-pipeline.ts). */
+  pipeline?: PipelineMode;
+  stages?: number;
+  microbatches?: number;
   /** Compressed activations (ActNN): any of these turns them on. */
   actLevel?: ActLevel;
   actBits?: ActivationBits;
@@ -123,6 +130,8 @@ export interface TrainReport {
   workers: number;
   /** XNNPACK threads and workers of the run (--threads, --parallel auto). */
   parallel: ThreadReport;
+  /** The pipeline, when trained with --pipeline. */
+  pipeline?: PipelineReport;
   model: string;
   dataset: string;
   parameters: number;
@@ -245,6 +254,15 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   const rematBits = rematTapeBits(o);
   // Under --memory-budget, --act-bits sets the planner's compressed tapes, not compressed layers.
   const actConfig = o.memoryBudget === undefined ? actConfigFromOptions(o) : null;
+  const pipeline = checkPipelineOptions(
+    o,
+    !actConfig &&
+      o.memoryBudget === undefined &&
+      !o.gradSparsity &&
+      o.lowPrecision === undefined &&
+      !hasRecipe(recipePlan) &&
+      recipePlan.timeBudgetMs === undefined,
+  );
   const threadPlan = checkThreadOptions(o, !actConfig && o.memoryBudget === undefined);
   if ((o.workers ?? 1) > 1 && (actConfig || o.memoryBudget !== undefined)) {
     throw new Error(
@@ -329,8 +347,14 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   const { workers, threadsPerWorker } = parallel;
   let result: TrainResult;
   try {
-    result =
-      workers > 1
+    result = pipeline
+      ? await trainPipelined(model, data, config, {
+          onProgress: bar.onProgress,
+          stages: pipeline.stages,
+          microbatches: pipeline.microbatches,
+          schedule: pipeline.schedule,
+        })
+      : workers > 1
         ? await trainParallel(model, data, config, {
             onProgress: bar.onProgress,
             workers,
@@ -359,6 +383,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     fastKernels: o.fastKernels !== false,
     workers,
     parallel,
+    ...(pipeline ? { pipeline } : {}),
     model: o.model,
     dataset: data.name,
     parameters: model.countParams(),

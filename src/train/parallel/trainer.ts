@@ -52,7 +52,7 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-async function modelArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+export async function modelArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
   let artifacts: tf.io.ModelArtifacts | undefined;
   await model.save(
     tf.io.withSaveHandler(async (a) => {

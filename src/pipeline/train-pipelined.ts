@@ -1,0 +1,38 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { ClassificationData } from '../data/dataset.js';
+import { type TrainConfig, validateTrainConfig } from '../train/config.js';
+import { type TrainOptions, type TrainResult, train } from '../train/loop.js';
+import { type PipelineOptions, PipelineTrainer } from './trainer.js';
+
+export interface PipelineTrainOptions
+  extends Pick<TrainOptions, 'onProgress'>,
+    Omit<PipelineOptions, 'optimizer' | 'loss'> {}
+
+/**
+ * `train` with pipelined steps (see PipelineTrainer): the model cut into `stages` stages on worker
+ * threads, each batch split into `microbatches`, scheduled by `schedule` ('2bw' default: weights
+ * double-buffered, each update one step stale; 'flush' / 'gpipe': plain training with gradient
+ * accumulation). Same batches and evaluation as `train`; the optimizer is built in every stage
+ * from `config.optimizer` and `config.learningRate`. Each step is one batch, so the pipeline
+ * drains between batches (PipelineTrainer.runBatches streams several). No step is measured by
+ * the memory meter.
+ */
+export async function trainPipelined(
+  model: tf.LayersModel,
+  data: ClassificationData,
+  config: Partial<TrainConfig> = {},
+  options: PipelineTrainOptions = {},
+): Promise<TrainResult> {
+  const c = { ...validateTrainConfig(config), measureMemory: false };
+  const { onProgress, ...pipeline } = options;
+  const trainer = await PipelineTrainer.create(model, {
+    ...pipeline,
+    optimizer: { name: c.optimizer, learningRate: c.learningRate },
+    loss: c.loss,
+  });
+  try {
+    return await train(model, data, c, { onProgress, stepper: trainer });
+  } finally {
+    await trainer.close();
+  }
+}
