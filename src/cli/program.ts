@@ -12,7 +12,11 @@ import { mergeCommand } from './commands/merge.js';
 import { planCommand } from './commands/plan.js';
 import { scenarioCommand } from './commands/scenario.js';
 import { trainCommand } from './commands/train.js';
-import { gradSparsityOption } from './commands/train-sparse.js';
+import {
+  DEFAULT_GRAD_PRUNE_RATE,
+  gradPruneRateOption,
+  gradSparsityOption,
+} from './commands/train-sparse.js';
 import { PARALLEL_HELP, PARALLEL_MODES, THREADS_HELP } from './commands/train-threads.js';
 import { writeParseError } from './errors.js';
 import { addOdeOptions } from './ode-options.js';
@@ -143,8 +147,13 @@ export function buildCli(): Command {
     )
     .option(
       '--grad-sparsity <kind>',
-      'sparse backward: Dense/Conv2D mask dy before the weight-gradient product: mvue24, mvue12 or magnitude24',
+      'sparse backward: Dense/Conv2D mask dy before the weight-gradient product: mvue24, mvue12, magnitude24 or stochastic (prune small values, Ye et al.)',
       gradSparsityOption,
+    )
+    .option(
+      '--grad-prune-rate <p>',
+      `target prune rate in (0, 1) of --grad-sparsity stochastic (default ${DEFAULT_GRAD_PRUNE_RATE})`,
+      gradPruneRateOption,
     );
   addOdeOptions(addActivationOptions(trainCmd)).action(async (opts) => {
     await trainCommand(opts);

@@ -53,6 +53,7 @@ export const TRAIN_OPTION_ROLES = {
   memoryBudget: 'feature',
   remat: 'feature',
   gradSparsity: 'feature',
+  gradPruneRate: 'feature',
   out: 'output',
   save: 'output',
   overwrite: 'output',

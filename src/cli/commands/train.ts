@@ -25,7 +25,9 @@ import {
   applyGradSparsity,
   checkGradSparsityOptions,
   type GradSparsityPreset,
+  gradPruneFromOptions,
   modelToSave,
+  prunedZeroFraction,
 } from './train-sparse.js';
 import {
   checkThreadOptions,
@@ -74,6 +76,8 @@ export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions {
   remat?: 'exact' | 'joint';
   /** Sparse backward passes: Dense/Conv2D prune dy N:M before the weight-gradient product. */
   gradSparsity?: GradSparsityPreset;
+  /** Target prune rate p of --grad-sparsity stochastic (default 0.9). */
+  gradPruneRate?: number;
 }
 
 /** The activation-compression config the CLI options ask for, or null for plain training. */
@@ -119,7 +123,14 @@ export interface TrainReport {
   /** The memory plan, when trained under --memory-budget. */
   remat?: PlanSummary;
   /** Sparse backward passes, when trained with --grad-sparsity. */
-  gradSparsity?: { preset?: GradSparsityPreset; converted: unknown[]; unconverted: unknown[] };
+  gradSparsity?: {
+    preset?: GradSparsityPreset;
+    spec: unknown;
+    converted: unknown[];
+    unconverted: unknown[];
+    /** Zeros among all pruned output-gradient entries over the run (below p for stochastic). */
+    zeroFraction: number | null;
+  };
   /** The plain run, when trained with --baseline. */
   baseline?: TrainReport;
 }
@@ -327,8 +338,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
       ? {
           gradSparsity: {
             preset: o.gradSparsity,
+            spec: gradPruneFromOptions(o),
             converted: sparse.converted,
             unconverted: sparse.unconverted,
+            zeroFraction: prunedZeroFraction(model),
           },
         }
       : {}),
