@@ -35,3 +35,11 @@ export {
   stochPrune,
   stochPruneThreshold,
 } from './stoch-prune.js';
+export {
+  maskDiversity,
+  parseTransposableOptions,
+  type TransposableTraining,
+  type TransposableTrainingOptions,
+  type TransposableTrainingStats,
+  transposableTraining,
+} from './transposable-train.js';
