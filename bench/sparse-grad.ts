@@ -8,7 +8,7 @@
 // frugal's kernels (its conv filter gradient), except the cpu half of the kernel comparison.
 // Sizes: SPARSE_BENCH_EPOCHS (3), SPARSE_BENCH_TRAIN (8000), SPARSE_BENCH_TEST (2000),
 // SPARSE_BENCH_SEED (0); CNN: SPARSE_BENCH_CNN_TRAIN (5120), SPARSE_BENCH_CNN_EPOCHS (1),
-// SPARSE_BENCH_CNN_SEEDS (3).
+// SPARSE_BENCH_CNN_SEEDS (3), SPARSE_BENCH_TRANSPOSABLE_EVERY (16 steps).
 import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
@@ -18,6 +18,7 @@ import type { GradPrune, PruneStats } from '../src/sparse/grad-prune.js';
 import { type GradSparsity, maskAlongAxis } from '../src/sparse/mvue.js';
 import { compressNM, denseMatMulJs, nmMatMul } from '../src/sparse/nm-kernel.js';
 import { sparseGradMatMul } from '../src/sparse/sparse-grad-dense.js';
+import { maskDiversity, transposableTraining } from '../src/sparse/transposable-train.js';
 import { writeResults } from './lib/results.js';
 import { type CnnMethod, runCnnComparison, summarizeCnn } from './lib/sparse-cnn.js';
 import { mean } from './lib/stats.js';
@@ -31,6 +32,7 @@ const BATCH = 64;
 const CNN_TRAIN = env('SPARSE_BENCH_CNN_TRAIN', 5120);
 const CNN_EPOCHS = env('SPARSE_BENCH_CNN_EPOCHS', 1);
 const CNN_SEEDS = env('SPARSE_BENCH_CNN_SEEDS', 3);
+const TRANSPOSABLE_EVERY = env('SPARSE_BENCH_TRANSPOSABLE_EVERY', 16);
 const started = performance.now();
 await initEngine({ backend: 'wasm', seed: SEED });
 useFastKernels();
@@ -262,12 +264,43 @@ const cnnData = loadMnist({
   seed: 1,
   layout: 'image',
 });
+// Weights, not gradients: transposable 2:4 masks on every kernel with channels that are
+// multiples of 4 (conv2, dense1; conv1 has 1 input channel, the logits 10 outputs), computed from
+// the initial weights and kept fixed (every = 0), or recomputed every `every` steps from the
+// straight-through dense weights.
+function transposableMethod(name: string, every: number): CnnMethod {
+  return {
+    name,
+    setup: (model) => {
+      const t = transposableTraining(model, { recomputeEvery: every });
+      return {
+        hooks: t.hooks,
+        done: () => {
+          t.finish();
+          const s = t.stats();
+          return {
+            layers: t.layers,
+            skipped: t.skipped.map((k) => k.name),
+            recomputes: s.recomputes,
+            meanMaskChangeFraction: s.recomputes > 0 ? mean(s.maskChangeFraction) : null,
+            greedyRepairs: s.greedyRepairs,
+          };
+        },
+      };
+    },
+  };
+}
 const CNN_METHODS: CnnMethod[] = [
   { name: 'dense' },
   { name: 'mvue 1:2', grad: { n: 1, m: 2, kind: 'mvue' } },
   { name: 'mvue 2:4', grad: { n: 2, m: 4, kind: 'mvue' } },
   { name: 'magnitude 2:4', grad: { n: 2, m: 4, kind: 'magnitude' } },
   { name: 'stochastic p=0.9', grad: { kind: 'stochastic', p: 0.9 } },
+  transposableMethod('transposable 2:4', 0),
+  transposableMethod(
+    `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`,
+    TRANSPOSABLE_EVERY,
+  ),
 ];
 const cnnConfig = {
   seeds: Array.from({ length: CNN_SEEDS }, (_, i) => i),
@@ -309,15 +342,23 @@ const headline = {
   sparseKernelSpeedup12: kernelRows[1].speedupVsTfMatMul as number,
   sparseKernelSpeedupVsStockCpu: kernelRows[0].speedupVsStockCpuMatMul as number,
   sparseKernelSpeedupVsWasm: kernelRows[0].speedupVsWasmMatMul as number,
-  transposable24DropPts: null,
-  transposable24DropPtsReason:
-    'not built: transposable 2:4 weight training is left for a later session',
+  transposable24DropPts: cnnDrop('transposable 2:4'),
+  transposable24RecomputeDropPts: cnnDrop(
+    `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`,
+  ),
+  transposable24RecomputeMaskChange: mean(
+    cnnRuns
+      .filter((r) => r.method === `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`)
+      .map((r) => r.extra?.meanMaskChangeFraction as number),
+  ),
+  maskDiversityTransposable24: maskDiversity(2, 4, 'transposable'),
+  maskDiversityNM24: maskDiversity(2, 4, 'nm'),
 };
 console.log(headline);
 const path = writeResults('sparse-grad', {
   headline,
   notes:
-    "mvue*/magnitude*/stochPrune*DropPts: dense minus method test accuracy (points) of the CNN (zoo CNN, filters [8, 16], dense 32; every Dense/Conv2D's weight-gradient product sees the pruned dy, input gradients dense) on MNIST through frugal's train loop, Adam 1e-3, batch 64, mean over the seeds; each seed gives baseline and method the same init, batch order and schedule. stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of the CNN runs. mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws.",
+    "mvue*/magnitude*/stochPrune*DropPts: dense minus method test accuracy (points) of the CNN (zoo CNN, filters [8, 16], dense 32; every Dense/Conv2D's weight-gradient product sees the pruned dy, input gradients dense) on MNIST through frugal's train loop, Adam 1e-3, batch 64, mean over the seeds; each seed gives baseline and method the same init, batch order and schedule. stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of the CNN runs. transposable24DropPts: the same CNN with transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, computed from the initial weights and fixed; transposable24RecomputeDropPts: the same with straight-through dense weights and the masks recomputed every 16 steps (transposable24RecomputeMaskChange: mean fraction of mask entries changed per recompute); maskDiversity*: masks a 4x4 block can take (Hubara et al.). mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws.",
   config: {
     epochs: EPOCHS,
     train: TRAIN,
