@@ -8,7 +8,8 @@
 // frugal's kernels (its conv filter gradient), except the cpu half of the kernel comparison.
 // Sizes: SPARSE_BENCH_EPOCHS (3), SPARSE_BENCH_TRAIN (8000), SPARSE_BENCH_TEST (2000),
 // SPARSE_BENCH_SEED (0); CNN: SPARSE_BENCH_CNN_TRAIN (5120), SPARSE_BENCH_CNN_EPOCHS (1),
-// SPARSE_BENCH_CNN_SEEDS (3), SPARSE_BENCH_TRANSPOSABLE_EVERY (16 steps).
+// SPARSE_BENCH_CNN_SEEDS (3), SPARSE_BENCH_TRANSPOSABLE_EVERY (16 steps),
+// SPARSE_BENCH_TRANSPOSABLE_PRETRAIN (60 steps).
 import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
@@ -19,6 +20,7 @@ import { type GradSparsity, maskAlongAxis } from '../src/sparse/mvue.js';
 import { compressNM, denseMatMulJs, nmMatMul } from '../src/sparse/nm-kernel.js';
 import { sparseGradMatMul } from '../src/sparse/sparse-grad-dense.js';
 import { maskDiversity, transposableTraining } from '../src/sparse/transposable-train.js';
+import { train } from '../src/train/loop.js';
 import { writeResults } from './lib/results.js';
 import { type CnnMethod, runCnnComparison, summarizeCnn } from './lib/sparse-cnn.js';
 import { mean } from './lib/stats.js';
@@ -33,6 +35,8 @@ const CNN_TRAIN = env('SPARSE_BENCH_CNN_TRAIN', 5120);
 const CNN_EPOCHS = env('SPARSE_BENCH_CNN_EPOCHS', 1);
 const CNN_SEEDS = env('SPARSE_BENCH_CNN_SEEDS', 3);
 const TRANSPOSABLE_EVERY = env('SPARSE_BENCH_TRANSPOSABLE_EVERY', 16);
+// Fine-tuning: dense for this many steps, then masks from the trained weights for the rest.
+const TRANSPOSABLE_PRETRAIN = env('SPARSE_BENCH_TRANSPOSABLE_PRETRAIN', 60);
 const started = performance.now();
 await initEngine({ backend: 'wasm', seed: SEED });
 useFastKernels();
@@ -268,10 +272,19 @@ const cnnData = loadMnist({
 // multiples of 4 (conv2, dense1; conv1 has 1 input channel, the logits 10 outputs), computed from
 // the initial weights and kept fixed (every = 0), or recomputed every `every` steps from the
 // straight-through dense weights.
-function transposableMethod(name: string, every: number): CnnMethod {
+function transposableMethod(name: string, every: number, pretrainSteps?: number): CnnMethod {
   return {
     name,
-    setup: (model) => {
+    pretrainSteps,
+    setup: async (model, data, seed) => {
+      if (pretrainSteps !== undefined)
+        await train(model, data, {
+          epochs: 1,
+          batchSize: BATCH,
+          seed,
+          maxStepsPerEpoch: pretrainSteps,
+          measureMemory: false,
+        });
       const t = transposableTraining(model, { recomputeEvery: every });
       return {
         hooks: t.hooks,
@@ -301,7 +314,13 @@ const CNN_METHODS: CnnMethod[] = [
     `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`,
     TRANSPOSABLE_EVERY,
   ),
+  transposableMethod(
+    `transposable 2:4 after ${TRANSPOSABLE_PRETRAIN} dense steps`,
+    0,
+    TRANSPOSABLE_PRETRAIN,
+  ),
 ];
+const CNN_STEPS = CNN_EPOCHS * Math.floor(CNN_TRAIN / BATCH);
 const cnnConfig = {
   seeds: Array.from({ length: CNN_SEEDS }, (_, i) => i),
   epochs: CNN_EPOCHS,
@@ -346,6 +365,9 @@ const headline = {
   transposable24RecomputeDropPts: cnnDrop(
     `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`,
   ),
+  transposable24FinetuneDropPts: cnnDrop(
+    `transposable 2:4 after ${TRANSPOSABLE_PRETRAIN} dense steps`,
+  ),
   transposable24RecomputeMaskChange: mean(
     cnnRuns
       .filter((r) => r.method === `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`)
@@ -358,7 +380,11 @@ console.log(headline);
 const path = writeResults('sparse-grad', {
   headline,
   notes:
-    "mvue*/magnitude*/stochPrune*DropPts: dense minus method test accuracy (points) of the CNN (zoo CNN, filters [8, 16], dense 32; every Dense/Conv2D's weight-gradient product sees the pruned dy, input gradients dense) on MNIST through frugal's train loop, Adam 1e-3, batch 64, mean over the seeds; each seed gives baseline and method the same init, batch order and schedule. stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of the CNN runs. transposable24DropPts: the same CNN with transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, computed from the initial weights and fixed; transposable24RecomputeDropPts: the same with straight-through dense weights and the masks recomputed every 16 steps (transposable24RecomputeMaskChange: mean fraction of mask entries changed per recompute); maskDiversity*: masks a 4x4 block can take (Hubara et al.). mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws.",
+    "mvue*/magnitude*/stochPrune*DropPts: dense minus method test accuracy (points) of the CNN (zoo CNN, filters [8, 16], dense 32; every Dense/Conv2D's weight-gradient product sees the pruned dy, input gradients dense) on MNIST through frugal's train loop, Adam 1e-3, batch 64, mean over the seeds; each seed gives baseline and method the same init, batch order and schedule. stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of the CNN runs. transposable24DropPts: the same CNN with transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, computed from the initial weights and fixed; transposable24RecomputeDropPts: the same with straight-through dense weights and the masks recomputed every 16 steps (transposable24RecomputeMaskChange: mean fraction of mask entries changed per recompute); transposable24FinetuneDropPts: dense for the first " +
+    TRANSPOSABLE_PRETRAIN +
+    ' of the ' +
+    CNN_STEPS +
+    " steps, then masks from the trained weights, fixed, for the rest (the same schedule length as the baseline); maskDiversity*: masks a 4x4 block can take (Hubara et al.). mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws.",
   config: {
     epochs: EPOCHS,
     train: TRAIN,

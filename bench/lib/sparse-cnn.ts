@@ -15,8 +15,17 @@ import { mean } from './stats.js';
 export interface CnnMethod {
   name: string;
   grad?: GradPrune;
-  /** Builds step hooks on the model (e.g. transposable weight masks); `done` frees them. */
-  setup?: (model: tf.LayersModel) => { hooks: StepHooks; done: () => Record<string, unknown> };
+  /**
+   * Builds step hooks on the model (e.g. transposable weight masks; it may train the model
+   * first, within `pretrainSteps`); `done` frees them.
+   */
+  setup?: (
+    model: tf.LayersModel,
+    data: ClassificationData,
+    seed: number,
+  ) => Promise<{ hooks: StepHooks; done: () => Record<string, unknown> }>;
+  /** Steps the setup trains before the hooks go on; the run then takes the schedule's rest. */
+  pretrainSteps?: number;
 }
 
 export interface CnnConfig {
@@ -57,11 +66,23 @@ export async function runCnnComparison(
         model.dispose();
         model = converted.model;
       }
-      const setup = m.setup?.(model);
+      const setup = await m.setup?.(model, data, seed);
+      const schedule = c.epochs * Math.floor(data.train.count / c.batch);
+      if (m.pretrainSteps !== undefined && (c.epochs !== 1 || m.pretrainSteps >= schedule))
+        throw new Error(
+          `${m.name}: pretrainSteps needs 1 epoch of more than ${m.pretrainSteps} steps`,
+        );
       const r = await train(
         model,
         data,
-        { epochs: c.epochs, batchSize: c.batch, seed, measureMemory: false },
+        {
+          epochs: c.epochs,
+          batchSize: c.batch,
+          // After a pretraining part: the rest of the schedule, in another batch order.
+          seed: m.pretrainSteps === undefined ? seed : seed + 100,
+          maxStepsPerEpoch: m.pretrainSteps === undefined ? 0 : schedule - m.pretrainSteps,
+          measureMemory: false,
+        },
         { hooks: setup?.hooks },
       );
       const extra = setup?.done();
