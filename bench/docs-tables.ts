@@ -163,9 +163,10 @@ const FEATURES: FeatureRow[] = [
     docs: 'docs/sparse-backward.md',
     bench: 'sparse-grad',
     figure: (j) =>
-      `MLP, 1 seed: MVUE 2:4 ${points(fig(j, 'mvue24DropPts'))} drop vs magnitude 2:4 ` +
+      `CNN, 3 seeds: MVUE 1:2 ${points(fig(j, 'mvue12DropPts'))}, 2:4 ${points(fig(j, 'mvue24DropPts'))} drop vs magnitude 2:4 ` +
       `${points(fig(j, 'magnitude24DropPts'))}; stochastic pruning p=0.9 ${points(fig(j, 'stochPruneDropPts'))} ` +
-      `at ${percent(fig(j, 'stochPruneZeroFraction'), 0)} zeros; 2:4 product ${ratio(fig(j, 'sparseKernelSpeedup'))} tf.matMul (cpu)`,
+      `at ${percent(fig(j, 'stochPruneZeroFraction'), 0)} zeros; 2:4 product ${ratio(fig(j, 'sparseKernelSpeedupVsStockCpu'))} stock cpu matMul, ` +
+      `${ratio(fig(j, 'sparseKernelSpeedup'))} frugal's cpu GEMM; transposable 2:4 weights ${points(fig(j, 'transposable24DropPts'))}`,
   },
   {
     capability: 'Training recipes: COT, OPT (plus SAM, label smoothing, GC, whitening, CELU)',

@@ -1,19 +1,29 @@
 // Sparse backward passes: bias of the N:M-masked weight gradient against the dense one (mean over
 // many draws, two draw counts: it must shrink like 1/sqrt(draws) for an unbiased mask and stay
 // put for the magnitude mask), and a short MNIST MLP training with masked weight gradients
-// against dense gradients, the methods interleaved epoch by epoch.
-// Run: npm run bench:sparse-grad   (writes bench/results/sparse-grad.json)
+// against dense gradients, the methods interleaved epoch by epoch (one seed), the same comparison
+// on a small CNN through frugal's training loop over 3 seeds (bench/lib/sparse-cnn.ts), and the
+// N:M-compressed product against the dense one on the cpu and wasm backends.
+// Run: npm run bench:sparse-grad   (writes bench/results/sparse-grad.json). wasm backend with
+// frugal's kernels (its conv filter gradient), except the cpu half of the kernel comparison.
 // Sizes: SPARSE_BENCH_EPOCHS (3), SPARSE_BENCH_TRAIN (8000), SPARSE_BENCH_TEST (2000),
-// SPARSE_BENCH_SEED (0). One seed, an MLP (784-128-10): not the paper's CNN/ResNet, 3 seeds.
+// SPARSE_BENCH_SEED (0); CNN: SPARSE_BENCH_CNN_TRAIN (5120), SPARSE_BENCH_CNN_EPOCHS (1),
+// SPARSE_BENCH_CNN_SEEDS (3), SPARSE_BENCH_TRANSPOSABLE_EVERY (16 steps),
+// SPARSE_BENCH_TRANSPOSABLE_PRETRAIN (60 steps).
 import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
 import { makeRng, normal, permutation } from '../src/engine/random.js';
+import { useFastKernels, useStockKernels } from '../src/kernels/index.js';
 import type { GradPrune, PruneStats } from '../src/sparse/grad-prune.js';
 import { type GradSparsity, maskAlongAxis } from '../src/sparse/mvue.js';
 import { compressNM, denseMatMulJs, nmMatMul } from '../src/sparse/nm-kernel.js';
 import { sparseGradMatMul } from '../src/sparse/sparse-grad-dense.js';
+import { maskDiversity, transposableTraining } from '../src/sparse/transposable-train.js';
+import { train } from '../src/train/loop.js';
 import { writeResults } from './lib/results.js';
+import { type CnnMethod, runCnnComparison, summarizeCnn } from './lib/sparse-cnn.js';
+import { mean } from './lib/stats.js';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 const EPOCHS = env('SPARSE_BENCH_EPOCHS', 3);
@@ -21,8 +31,15 @@ const TRAIN = env('SPARSE_BENCH_TRAIN', 8000);
 const TEST = env('SPARSE_BENCH_TEST', 2000);
 const SEED = env('SPARSE_BENCH_SEED', 0);
 const BATCH = 64;
+const CNN_TRAIN = env('SPARSE_BENCH_CNN_TRAIN', 5120);
+const CNN_EPOCHS = env('SPARSE_BENCH_CNN_EPOCHS', 1);
+const CNN_SEEDS = env('SPARSE_BENCH_CNN_SEEDS', 3);
+const TRANSPOSABLE_EVERY = env('SPARSE_BENCH_TRANSPOSABLE_EVERY', 16);
+// Fine-tuning: dense for this many steps, then masks from the trained weights for the rest.
+const TRANSPOSABLE_PRETRAIN = env('SPARSE_BENCH_TRANSPOSABLE_PRETRAIN', 60);
 const started = performance.now();
-await initEngine({ backend: 'cpu', seed: SEED });
+await initEngine({ backend: 'wasm', seed: SEED });
+useFastKernels();
 
 // 1. Gradient bias: dW = x^T dy with x [64, 128] and dy [64, 32] (Gaussian), dy masked along the
 // batch; relative error ||mean_k dW_k - dW|| / ||dW|| at two draw counts.
@@ -172,12 +189,25 @@ for (const [n, m] of [
   for (let b = 0; b < KB; b++)
     for (let o = 0; o < KOUT; o++) dyT[o * KB + b] = masked[b * KOUT + o];
   const xv = Float32Array.from({ length: KB * KIN }, () => normal(krng));
-  const dyTt = tf.tensor2d(dyT, [KOUT, KB]);
-  const xt = tf.tensor2d(xv, [KB, KIN]);
-  const times: Record<'sparse' | 'sparseWithCompress' | 'tfDense' | 'jsDense', number[]> = {
+  const onBackend = (b: string) => {
+    tf.setBackend(b);
+    return [tf.tensor2d(dyT, [KOUT, KB]), tf.tensor2d(xv, [KB, KIN])] as const;
+  };
+  const [dyTw, xw] = onBackend('wasm');
+  const [dyTt, xt] = onBackend('cpu');
+  type Timed =
+    | 'sparse'
+    | 'sparseWithCompress'
+    | 'tfDense'
+    | 'tfDenseStock'
+    | 'tfDenseWasm'
+    | 'jsDense';
+  const times: Record<Timed, number[]> = {
     sparse: [],
     sparseWithCompress: [],
     tfDense: [],
+    tfDenseStock: [],
+    tfDenseWasm: [],
     jsDense: [],
   };
   const comp = compressNM(dyT, KOUT, KB, n, m);
@@ -193,19 +223,35 @@ for (const [n, m] of [
     const d = tf.matMul(dyTt, xt);
     const dv = d.dataSync();
     times.tfDense.push(performance.now() - t);
+    useStockKernels();
+    t = performance.now();
+    const ds = tf.matMul(dyTt, xt);
+    ds.dataSync();
+    times.tfDenseStock.push(performance.now() - t);
+    useFastKernels();
+    tf.setBackend('wasm');
+    t = performance.now();
+    const dw = tf.matMul(dyTw, xw);
+    dw.dataSync();
+    times.tfDenseWasm.push(performance.now() - t);
+    tf.setBackend('cpu');
     t = performance.now();
     denseMatMulJs(dyT, KOUT, KB, xv, KIN);
     times.jsDense.push(performance.now() - t);
     for (let i = 0; i < dv.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dv[i] - s1[i]));
-    d.dispose();
+    tf.dispose([d, ds, dw]);
   }
   tf.dispose([dyTt, xt]);
+  tf.setBackend('wasm');
+  tf.dispose([dyTw, xw]);
   const med = (v: number[]) => [...v].sort((p, q) => p - q)[Math.floor(v.length / 2)];
   const row = {
     pattern: `${n}:${m}`,
     shape: `dy^T [${KOUT}, ${KB}] x [${KB}, ${KIN}]`,
     medianMs: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, med(v)])),
     speedupVsTfMatMul: med(times.tfDense) / med(times.sparse),
+    speedupVsStockCpuMatMul: med(times.tfDenseStock) / med(times.sparse),
+    speedupVsWasmMatMul: med(times.tfDenseWasm) / med(times.sparse),
     speedupVsJsDense: med(times.jsDense) / med(times.sparse),
     speedupVsTfMatMulWithCompress: med(times.tfDense) / med(times.sparseWithCompress),
     maxAbsDiff: maxDiff,
@@ -214,6 +260,83 @@ for (const [n, m] of [
   console.log(row);
 }
 
+// 4. The CNN (zoo CNN with filters [8, 16], dense 32: conv-relu, conv-relu, maxpool, dense-relu,
+// logits; every Dense/Conv2D converted) on MNIST through frugal's training loop, CNN_SEEDS seeds.
+const cnnData = loadMnist({
+  trainCount: CNN_TRAIN,
+  testCount: TEST,
+  seed: 1,
+  layout: 'image',
+});
+// Weights, not gradients: transposable 2:4 masks on every kernel with channels that are
+// multiples of 4 (conv2, dense1; conv1 has 1 input channel, the logits 10 outputs), computed from
+// the initial weights and kept fixed (every = 0), or recomputed every `every` steps from the
+// straight-through dense weights.
+function transposableMethod(name: string, every: number, pretrainSteps?: number): CnnMethod {
+  return {
+    name,
+    pretrainSteps,
+    setup: async (model, data, seed) => {
+      if (pretrainSteps !== undefined)
+        await train(model, data, {
+          epochs: 1,
+          batchSize: BATCH,
+          seed,
+          maxStepsPerEpoch: pretrainSteps,
+          measureMemory: false,
+        });
+      const t = transposableTraining(model, { recomputeEvery: every });
+      return {
+        hooks: t.hooks,
+        done: () => {
+          t.finish();
+          const s = t.stats();
+          return {
+            layers: t.layers,
+            skipped: t.skipped.map((k) => k.name),
+            recomputes: s.recomputes,
+            meanMaskChangeFraction: s.recomputes > 0 ? mean(s.maskChangeFraction) : null,
+            greedyRepairs: s.greedyRepairs,
+          };
+        },
+      };
+    },
+  };
+}
+const CNN_METHODS: CnnMethod[] = [
+  { name: 'dense' },
+  { name: 'mvue 1:2', grad: { n: 1, m: 2, kind: 'mvue' } },
+  { name: 'mvue 2:4', grad: { n: 2, m: 4, kind: 'mvue' } },
+  { name: 'magnitude 2:4', grad: { n: 2, m: 4, kind: 'magnitude' } },
+  { name: 'stochastic p=0.9', grad: { kind: 'stochastic', p: 0.9 } },
+  transposableMethod('transposable 2:4', 0),
+  transposableMethod(
+    `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`,
+    TRANSPOSABLE_EVERY,
+  ),
+  transposableMethod(
+    `transposable 2:4 after ${TRANSPOSABLE_PRETRAIN} dense steps`,
+    0,
+    TRANSPOSABLE_PRETRAIN,
+  ),
+];
+const CNN_STEPS = CNN_EPOCHS * Math.floor(CNN_TRAIN / BATCH);
+const cnnConfig = {
+  seeds: Array.from({ length: CNN_SEEDS }, (_, i) => i),
+  epochs: CNN_EPOCHS,
+  batch: BATCH,
+  filters: [8, 16] as [number, number],
+  dense: 32,
+};
+const cnnRuns = await runCnnComparison(cnnData, CNN_METHODS, cnnConfig);
+const cnnSummary = summarizeCnn(cnnRuns, 'dense');
+for (const row of cnnSummary)
+  console.log(
+    `cnn ${row.method}: mean ${(100 * row.meanAccuracy).toFixed(2)}%, drop ${row.meanDropPts.toFixed(2)} pt (sd ${row.dropPtsStd.toFixed(2)})`,
+  );
+const cnnDrop = (name: string) => cnnSummary.find((r) => r.method === name)?.meanDropPts ?? null;
+const cnnStochRuns = cnnRuns.filter((r) => r.method === 'stochastic p=0.9');
+
 const final = curves.map((c) => c[c.length - 1]);
 const drop = (k: number) => 100 * (final[0] - final[k]);
 const bias = (name: string) => biasRows.find((b) => b.mask === name)?.relError as number[];
@@ -221,27 +344,57 @@ const headline = {
   gradBiasMvue24Draws16: bias('mvue 2:4')[0],
   gradBiasMvue24Draws256: bias('mvue 2:4')[1],
   gradBiasMagnitude24Draws256: bias('magnitude 2:4')[1],
-  mvue12DropPts: drop(1),
-  mvue24DropPts: drop(2),
-  magnitude24DropPts: drop(3),
-  stochPruneDropPts: drop(4),
-  stochPruneZeroFraction: runs[4].stats.zeros / runs[4].stats.total,
+  mvue12DropPts: cnnDrop('mvue 1:2'),
+  mvue24DropPts: cnnDrop('mvue 2:4'),
+  magnitude24DropPts: cnnDrop('magnitude 2:4'),
+  stochPruneDropPts: cnnDrop('stochastic p=0.9'),
+  stochPruneZeroFraction: mean(cnnStochRuns.map((r) => r.zeroFraction as number)),
+  mnistModel: `cnn [8, 16] filters, dense 32, ${CNN_SEEDS} seeds (mean drop)`,
+  resnet: null,
+  resnetReason: 'not run: the ResNet comparison is left (CNN only)',
+  mlpMvue12DropPts: drop(1),
+  mlpMvue24DropPts: drop(2),
+  mlpMagnitude24DropPts: drop(3),
+  mlpStochPruneDropPts: drop(4),
+  mlpStochPruneZeroFraction: runs[4].stats.zeros / runs[4].stats.total,
   sparseKernelSpeedup: kernelRows[0].speedupVsTfMatMul as number,
   sparseKernelSpeedup12: kernelRows[1].speedupVsTfMatMul as number,
-  transposable24DropPts: null,
-  transposable24DropPtsReason:
-    'not built: transposable 2:4 weight training is left for a later session',
-  cnnResnet: null,
-  cnnResnetReason:
-    'not run: the MNIST figures are from the 784-128-10 MLP, 1 seed (the CNN/ResNet, 3-seed comparison is left)',
-  mnistModel: 'mlp 784-128-10, 1 seed',
+  sparseKernelSpeedupVsStockCpu: kernelRows[0].speedupVsStockCpuMatMul as number,
+  sparseKernelSpeedupVsWasm: kernelRows[0].speedupVsWasmMatMul as number,
+  transposable24DropPts: cnnDrop('transposable 2:4'),
+  transposable24RecomputeDropPts: cnnDrop(
+    `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`,
+  ),
+  transposable24FinetuneDropPts: cnnDrop(
+    `transposable 2:4 after ${TRANSPOSABLE_PRETRAIN} dense steps`,
+  ),
+  transposable24RecomputeMaskChange: mean(
+    cnnRuns
+      .filter((r) => r.method === `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`)
+      .map((r) => r.extra?.meanMaskChangeFraction as number),
+  ),
+  maskDiversityTransposable24: maskDiversity(2, 4, 'transposable'),
+  maskDiversityNM24: maskDiversity(2, 4, 'nm'),
 };
 console.log(headline);
 const path = writeResults('sparse-grad', {
   headline,
   notes:
-    'stochPrune*: Ye et al. stochastic pruning of dy at p = 0.9 in both layers (zero fraction over every pruned entry during training; input gradients dense). sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend, same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws. *DropPts: dense minus masked test accuracy (points) of a 784-128-10 MLP on MNIST, Adam 1e-3, batch 64, same init and order, 1 seed (not the CNN/ResNet, 3 seeds, of issue 13).',
-  config: { epochs: EPOCHS, train: TRAIN, test: TEST, seed: SEED, batch: BATCH, backend: 'cpu' },
+    "mvue*/magnitude*/stochPrune*DropPts: dense minus method test accuracy (points) of the CNN (zoo CNN, filters [8, 16], dense 32; every Dense/Conv2D's weight-gradient product sees the pruned dy, input gradients dense) on MNIST through frugal's train loop, Adam 1e-3, batch 64, mean over the seeds; each seed gives baseline and method the same init, batch order and schedule. stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of the CNN runs. transposable24DropPts: the same CNN with transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, computed from the initial weights and fixed; transposable24RecomputeDropPts: the same with straight-through dense weights and the masks recomputed every 16 steps (transposable24RecomputeMaskChange: mean fraction of mask entries changed per recompute); transposable24FinetuneDropPts: dense for the first " +
+    TRANSPOSABLE_PRETRAIN +
+    ' of the ' +
+    CNN_STEPS +
+    " steps, then masks from the trained weights, fixed, for the rest (the same schedule length as the baseline); maskDiversity*: masks a 4x4 block can take (Hubara et al.). mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws.",
+  config: {
+    epochs: EPOCHS,
+    train: TRAIN,
+    test: TEST,
+    seed: SEED,
+    batch: BATCH,
+    backend: 'wasm (frugal kernels)',
+    cnn: { ...cnnConfig, train: CNN_TRAIN, test: TEST },
+  },
+  cnn: { summary: cnnSummary, runs: cnnRuns },
   gradBias: biasRows,
   sparseKernel: kernelRows,
   training: METHODS.map(([name], k) => ({

@@ -17,7 +17,11 @@ import { trainCommand } from './commands/train.js';
 import { lowPrecisionOption } from './commands/train-lowprec.js';
 import { PIPELINE_HELP } from './commands/train-pipeline.js';
 import { addRecipeOptions } from './commands/train-recipes.js';
-import { gradSparsityOption } from './commands/train-sparse.js';
+import {
+  DEFAULT_GRAD_PRUNE_RATE,
+  gradPruneRateOption,
+  gradSparsityOption,
+} from './commands/train-sparse.js';
 import { PARALLEL_HELP, PARALLEL_MODES, THREADS_HELP } from './commands/train-threads.js';
 import { writeParseError } from './errors.js';
 import { addOdeOptions } from './ode-options.js';
@@ -159,13 +163,18 @@ export function buildCli(): Command {
     )
     .option(
       '--grad-sparsity <kind>',
-      'sparse backward: Dense/Conv2D mask dy before the weight-gradient product: mvue24, mvue12 or magnitude24',
+      'sparse backward: Dense/Conv2D mask dy before the weight-gradient product: mvue24, mvue12, magnitude24 or stochastic (prune small values, Ye et al.)',
       gradSparsityOption,
     )
     .option(
       '--low-precision <bits>',
       '8-bit training (Banner et al.): Dense/Conv2D weights, inputs and layer gradients at <bits> (2-8; stochastic rounding), batch norm -> Range BN; simulated in float32',
       lowPrecisionOption,
+    )
+    .option(
+      '--grad-prune-rate <p>',
+      `target prune rate in (0, 1) of --grad-sparsity stochastic (default ${DEFAULT_GRAD_PRUNE_RATE})`,
+      gradPruneRateOption,
     );
   addRecipeOptions(addOdeOptions(addActivationOptions(trainCmd))).action(async (opts) => {
     await trainCommand(opts);

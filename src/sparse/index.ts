@@ -23,7 +23,12 @@ export { compressNM, denseMatMulJs, type NMCompressed, nmMatMul } from './nm-ker
 export { sparseGradConv2d } from './sparse-grad-conv.js';
 export { SparseGradConv2D, type SparseGradConv2DArgs } from './sparse-grad-conv-layer.js';
 export {
+  type KernelUse,
   maskGradient,
+  NM_KERNEL_MODES,
+  type NMKernelMode,
+  nmKernelWins,
+  nmWeightGrad,
   SparseGradDense,
   type SparseGradDenseArgs,
   sparseGradMatMul,
@@ -35,3 +40,11 @@ export {
   stochPrune,
   stochPruneThreshold,
 } from './stoch-prune.js';
+export {
+  maskDiversity,
+  parseTransposableOptions,
+  type TransposableTraining,
+  type TransposableTrainingOptions,
+  type TransposableTrainingStats,
+  transposableTraining,
+} from './transposable-train.js';

@@ -235,36 +235,35 @@ export function groupOutcomes(x: ArrayLike<number>, n: number, kind: GradMaskKin
   return [...merged.values()];
 }
 
-/** Masks one group in place (`g` holds M values, padded with zeros if need be). */
+/**
+ * Masks one group in place (`g` holds M values, padded with zeros if need be). `mvue` and
+ * `magnitude` run `maskGroupFast` (the same inclusion probabilities, one draw u per group, the
+ * same kept sets as `groupOutcomes` enumerates); `approx` draws N times without replacement.
+ */
 export function maskGroup(g: Float64Array, n: number, kind: GradMaskKind, rng: Rng): void {
-  let keep: number[];
-  let pi: number[] | undefined;
-  if (kind === 'magnitude') keep = magnitudeKeep(g, n);
-  else if (kind === 'mvue') {
-    pi = mvueInclusion(g, n);
-    keep = systematicSelect(pi, n, rng());
-  } else {
-    const a = Array.from(g, (v) => Math.abs(v));
-    const taken = new Array<boolean>(a.length).fill(false);
-    keep = [];
-    for (let d = 0; d < n; d++) {
-      const w = drawWeights(a, taken);
-      let u = rng();
-      let pick = -1;
-      for (let i = 0; i < a.length; i++) {
-        if (w[i] <= 0) continue;
-        pick = i;
-        u -= w[i];
-        if (u < 0) break;
-      }
-      taken[pick] = true;
-      keep.push(pick);
-    }
-    pi = approxInclusion(g, n);
+  if (kind !== 'approx') {
+    maskGroupFast(g, n, kind, rng, new GroupScratch(g.length));
+    return;
   }
-  const out = pi ? scaled(g, keep, pi) : undefined;
+  const a = Array.from(g, (v) => Math.abs(v));
+  const taken = new Array<boolean>(a.length).fill(false);
+  const keep: number[] = [];
+  for (let d = 0; d < n; d++) {
+    const w = drawWeights(a, taken);
+    let u = rng();
+    let pick = -1;
+    for (let i = 0; i < a.length; i++) {
+      if (w[i] <= 0) continue;
+      pick = i;
+      u -= w[i];
+      if (u < 0) break;
+    }
+    taken[pick] = true;
+    keep.push(pick);
+  }
+  const out = scaled(g, keep, approxInclusion(g, n));
   const kept = new Set(keep);
-  for (let i = 0; i < g.length; i++) g[i] = kept.has(i) ? (out ? out[i] : g[i]) : 0;
+  for (let i = 0; i < g.length; i++) g[i] = kept.has(i) ? out[i] : 0;
 }
 
 /**
@@ -318,9 +317,9 @@ export class GroupScratch {
 }
 
 /**
- * `maskGroup` for `mvue` and `magnitude` without allocations: the same inclusion probabilities,
- * the same single draw u per group (systematic sampling) and the same kept sets, so it gives the
- * same output for the same generator state (the tests check this against `maskGroup`).
+ * The `mvue` and `magnitude` masks of one group without allocations: the inclusion
+ * probabilities of `mvueInclusion`, one draw u per group and the kept set of
+ * `systematicSelect(pi, n, u)` (or `magnitudeKeep`); the tests check it against those.
  */
 export function maskGroupFast(
   g: Float64Array,

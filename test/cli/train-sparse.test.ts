@@ -45,8 +45,89 @@ describe('frugal train --grad-sparsity', () => {
     assert.match(json, /"class_name":"Conv2D"/);
   });
 
+  it('trains an mlp with stochastic pruning at --grad-prune-rate 0.8 and reports the zeros reached', async () => {
+    const out = join(dir, 'stoch.json');
+    const r = await cli(
+      'train',
+      '--model',
+      'mlp',
+      '--dataset',
+      'synthetic',
+      '--train-count',
+      '64',
+      '--test-count',
+      '32',
+      '--batch',
+      '16',
+      '--max-steps',
+      '2',
+      '--grad-sparsity',
+      'stochastic',
+      '--grad-prune-rate',
+      '0.8',
+      '--out',
+      out,
+      '--no-progress',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(report.gradSparsity.preset, 'stochastic');
+    assert.deepEqual(report.gradSparsity.spec, { kind: 'stochastic', p: 0.8 });
+    const z = report.gradSparsity.zeroFraction;
+    assert.equal(typeof z, 'number');
+    assert.ok(z > 0.3 && z < 1, `zero fraction ${z}`);
+  });
+
+  it('stochastic without --grad-prune-rate uses p = 0.9', async () => {
+    const out = join(dir, 'stoch-default.json');
+    const r = await cli(
+      'train',
+      '--model',
+      'mlp',
+      '--dataset',
+      'synthetic',
+      '--train-count',
+      '32',
+      '--test-count',
+      '16',
+      '--batch',
+      '16',
+      '--max-steps',
+      '1',
+      '--grad-sparsity',
+      'stochastic',
+      '--out',
+      out,
+      '--no-progress',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')).gradSparsity.spec, {
+      kind: 'stochastic',
+      p: 0.9,
+    });
+  });
+
   const bad: [string[], RegExp][] = [
-    [['--grad-sparsity', 'mvue44'], /expected one of mvue24, mvue12, magnitude24, got 'mvue44'/],
+    [
+      ['--grad-sparsity', 'mvue44'],
+      /expected one of mvue24, mvue12, magnitude24, stochastic, got 'mvue44'/,
+    ],
+    [
+      ['--grad-prune-rate', '0.9'],
+      /--grad-prune-rate 0.9 applies to --grad-sparsity stochastic: give/,
+    ],
+    [
+      ['--grad-sparsity', 'mvue24', '--grad-prune-rate', '0.5'],
+      /--grad-prune-rate 0.5 applies to --grad-sparsity stochastic, not mvue24/,
+    ],
+    [
+      ['--grad-sparsity', 'stochastic', '--grad-prune-rate', '1'],
+      /expected a prune rate in \(0, 1\), got '1'/,
+    ],
+    [
+      ['--grad-sparsity', 'stochastic', '--grad-prune-rate', 'lots'],
+      /expected a prune rate in \(0, 1\), got 'lots'/,
+    ],
     [
       ['--grad-sparsity', 'mvue24', '--act-bits', '2'],
       /--grad-sparsity cannot be combined with --act-\* options/,

@@ -58,6 +58,7 @@ export const TRAIN_OPTION_ROLES = {
   remat: 'feature',
   gradSparsity: 'feature',
   lowPrecision: 'feature',
+  gradPruneRate: 'feature',
   out: 'output',
   save: 'output',
   overwrite: 'output',

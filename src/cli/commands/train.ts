@@ -45,7 +45,9 @@ import {
   applyGradSparsity,
   checkGradSparsityOptions,
   type GradSparsityPreset,
+  gradPruneFromOptions,
   modelToSave,
+  prunedZeroFraction,
 } from './train-sparse.js';
 import {
   checkThreadOptions,
@@ -100,6 +102,8 @@ export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions, Re
   gradSparsity?: GradSparsityPreset;
   /** 8-bit training: weights, activations and layer gradients at this many bits, Range BN. */
   lowPrecision?: number;
+  /** Target prune rate p of --grad-sparsity stochastic (default 0.9). */
+  gradPruneRate?: number;
 }
 
 /** The activation-compression config the CLI options ask for, or null for plain training. */
@@ -147,7 +151,14 @@ export interface TrainReport {
   /** The memory plan, when trained under --memory-budget. */
   remat?: PlanSummary;
   /** Sparse backward passes, when trained with --grad-sparsity. */
-  gradSparsity?: { preset?: GradSparsityPreset; converted: unknown[]; unconverted: unknown[] };
+  gradSparsity?: {
+    preset?: GradSparsityPreset;
+    spec: unknown;
+    converted: unknown[];
+    unconverted: unknown[];
+    /** Zeros among all pruned output-gradient entries over the run (below p for stochastic). */
+    zeroFraction: number | null;
+  };
   /** Low-precision training, when trained with --low-precision. */
   lowPrecision?: LowPrecisionReport;
   /** The recipe, data recipe and time budget, when trained with them (train-recipes.ts). */
@@ -403,8 +414,10 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
       ? {
           gradSparsity: {
             preset: o.gradSparsity,
+            spec: gradPruneFromOptions(o),
             converted: sparse.converted,
             unconverted: sparse.unconverted,
+            zeroFraction: prunedZeroFraction(model),
           },
         }
       : {}),

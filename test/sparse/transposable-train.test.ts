@@ -1,0 +1,196 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { isNMMask } from '../../src/compress/sparsity/nm-mask.js';
+import { isTransposableNMMask } from '../../src/compress/sparsity/transposable.js';
+import { syntheticClassification } from '../../src/data/synthetic.js';
+import {
+  maskDiversity,
+  parseTransposableOptions,
+  transposableTraining,
+} from '../../src/sparse/transposable-train.js';
+import { train } from '../../src/train/loop.js';
+import { saveAndLoad, useBackend } from '../helpers.js';
+
+/** [in, out] row-major -> [out, in]. */
+function transpose(v: ArrayLike<number>, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = v[r * cols + c];
+  return t;
+}
+
+/** Whether a Dense kernel [in, out] is N:M along in (W) and along out (W^T), from its zeros. */
+function denseKernelNM(v: ArrayLike<number>, shape: number[], n: number, m: number): boolean {
+  const [inC, outC] = shape;
+  const nz = Uint8Array.from(v, (x) => (x !== 0 ? 1 : 0));
+  const nzT = transpose(nz, inC, outC);
+  return isNMMask(nz, [inC, outC], n, m) && isNMMask(nzT, [outC, inC], n, m);
+}
+
+function mlp(seed: number): tf.LayersModel {
+  const init = (s: number) => tf.initializers.glorotUniform({ seed: seed + s });
+  return tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [8, 8, 1] }),
+      tf.layers.dense({ units: 16, activation: 'relu', kernelInitializer: init(1), name: 'h' }),
+      tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: init(2), name: 'h2' }),
+      tf.layers.dense({ units: 3, kernelInitializer: init(3), name: 'logits' }),
+    ],
+  });
+}
+
+describe('transposable N:M training', () => {
+  before(async () => {
+    await useBackend('cpu');
+  });
+
+  it('mask diversity: 90 transposable 2:4 blocks (brute force agrees), 6^4 plain 2:4', () => {
+    let brute = 0;
+    for (let bits = 0; bits < 1 << 16; bits++) {
+      let ok = true;
+      for (let a = 0; a < 4 && ok; a++) {
+        let row = 0;
+        let col = 0;
+        for (let b = 0; b < 4; b++) {
+          row += (bits >> (a * 4 + b)) & 1;
+          col += (bits >> (b * 4 + a)) & 1;
+        }
+        ok = row === 2 && col === 2;
+      }
+      if (ok) brute++;
+    }
+    assert.equal(brute, 90);
+    assert.equal(maskDiversity(2, 4, 'transposable'), 90);
+    assert.equal(maskDiversity(2, 4, 'nm'), 1296);
+    assert.equal(maskDiversity(1, 2, 'transposable'), 2);
+    assert.equal(maskDiversity(1, 4, 'transposable'), 24); // permutation matrices
+  });
+
+  it('masks eligible kernels so that W and W^T are both 2:4, skips the others with the reason', () => {
+    const model = mlp(0);
+    const t = transposableTraining(model);
+    assert.deepEqual(
+      t.layers.map((l) => l.name),
+      ['h', 'h2'],
+    );
+    assert.equal(t.skipped.length, 1);
+    assert.equal(t.skipped[0].name, 'logits');
+    assert.match(t.skipped[0].reason, /output \(3\) channels must be multiples of 4/);
+    for (const l of t.layers) {
+      const w = model.getLayer(l.name).getWeights()[0];
+      const v = w.dataSync();
+      assert.ok(isTransposableNMMask(t.masks().get(l.name) as Uint8Array, l.shape, 2, 4));
+      assert.ok(denseKernelNM(v, l.shape, 2, 4), `${l.name}: W and W^T are 2:4`);
+    }
+    t.finish();
+    model.dispose();
+  });
+
+  it('the denseKernelNM check fails on a kernel that is 2:4 along in only', () => {
+    // Rows (in) 0..3, columns (out) 0..3: each column keeps inputs 0 and 1, so W is 2:4 along in,
+    // but row 0 keeps all four outputs: W^T is not 2:4.
+    const v = new Float32Array(16);
+    for (let o = 0; o < 4; o++) {
+      v[0 * 4 + o] = 1;
+      v[1 * 4 + o] = 1;
+    }
+    assert.equal(denseKernelNM(v, [4, 4], 2, 4), false);
+  });
+
+  it('trains from scratch with masks recomputed every 4 steps: loss falls, masks stay transposable, no leaks, saves', async () => {
+    const data = syntheticClassification({
+      sampleShape: [8, 8, 1],
+      numClasses: 3,
+      trainCount: 256,
+      testCount: 64,
+      seed: 3,
+    });
+    const model = mlp(1);
+    const t = transposableTraining(model, { recomputeEvery: 4 });
+    const before = tf.memory().numTensors;
+    const first = await train(
+      model,
+      data,
+      { epochs: 1, batchSize: 32, seed: 0, measureMemory: false },
+      { hooks: t.hooks },
+    );
+    const afterOne = tf.memory().numTensors;
+    const r = await train(
+      model,
+      data,
+      { epochs: 3, batchSize: 32, seed: 1, measureMemory: false, learningRate: 3e-3 },
+      { hooks: t.hooks },
+    );
+    assert.equal(tf.memory().numTensors, afterOne, 'tensors stable across epochs');
+    assert.ok(afterOne - before <= 1, `at most the optimizer's step counter: ${afterOne - before}`);
+    assert.ok(
+      r.history[r.history.length - 1].meanLoss < first.history[0].meanLoss,
+      `loss ${first.history[0].meanLoss} -> ${r.history[r.history.length - 1].meanLoss}`,
+    );
+    assert.ok(r.testAccuracy > 0.6, `accuracy ${r.testAccuracy}`);
+    const s = t.stats();
+    assert.equal(s.steps, 32);
+    assert.equal(s.recomputes, 8);
+    assert.ok(
+      s.maskChangeFraction.some((f) => f > 0),
+      'the dense weights move the masks (straight-through)',
+    );
+    t.finish();
+    const loaded = await saveAndLoad(model);
+    for (const l of t.layers) {
+      const v = loaded.getLayer(l.name).getWeights()[0].dataSync();
+      assert.ok(denseKernelNM(v, l.shape, 2, 4), `${l.name} after save/load`);
+    }
+    assert.throws(() => t.hooks.afterUpdate?.({} as never), /finish\(\) was called/);
+    loaded.dispose();
+    model.dispose();
+  });
+
+  it('fixed masks without straight-through: pruned weights stay 0 while fine-tuning', async () => {
+    const data = syntheticClassification({
+      sampleShape: [8, 8, 1],
+      numClasses: 3,
+      trainCount: 128,
+      testCount: 32,
+      seed: 4,
+    });
+    const model = mlp(2);
+    await train(model, data, { epochs: 1, batchSize: 32, seed: 0, measureMemory: false });
+    const t = transposableTraining(model, { straightThrough: false, solver: 'exact' });
+    const masks = t.masks();
+    await train(
+      model,
+      data,
+      { epochs: 1, batchSize: 32, seed: 1, measureMemory: false },
+      { hooks: t.hooks },
+    );
+    for (const l of t.layers) {
+      const v = model.getLayer(l.name).getWeights()[0].dataSync();
+      const mask = masks.get(l.name) as Uint8Array;
+      for (let i = 0; i < v.length; i++)
+        if (!mask[i]) assert.ok(v[i] === 0, `${l.name}[${i}] = ${v[i]}`);
+      assert.deepEqual(t.masks().get(l.name), mask, 'fixed');
+    }
+    t.finish();
+    model.dispose();
+  });
+
+  it('bad options are errors naming the field', () => {
+    assert.throws(() => parseTransposableOptions({ n: 4, m: 4 }), /n: n \(4\) must be below m/);
+    assert.throws(
+      () => parseTransposableOptions({ recomputeEvery: 10, straightThrough: false }),
+      /recomputeEvery: recomputing the masks needs straightThrough/,
+    );
+    assert.throws(() => parseTransposableOptions({ recomputeEvery: -1 }), /recomputeEvery/);
+    assert.throws(() => parseTransposableOptions({ solver: 'flow' }), /solver/);
+    assert.throws(() => parseTransposableOptions({ k: 1 }), /k/);
+    const tiny = tf.sequential({
+      layers: [tf.layers.dense({ units: 3, inputShape: [5], name: 'd' })],
+    });
+    assert.throws(
+      () => transposableTraining(tiny),
+      /no kernel of .* can take the mask \(d: kernel/,
+    );
+    tiny.dispose();
+  });
+});
