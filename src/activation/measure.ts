@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { BufferMeter } from '../report/buffer-meter.js';
 import { externalMemory } from '../report/external-memory.js';
 import { sumBytes } from '../report/memory-meter.js';
-import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
+import { type Loss, resolveLoss } from '../train/loss.js';
+import { type ForwardFn, trainableVariables } from '../train/step.js';
 
 export interface ActivationMemory {
   /** Bytes held for backward at the end of the forward (tensors + tracked external buffers). */
@@ -15,12 +16,14 @@ export interface ActivationMemory {
  * Measures the activation memory of one forward + backward on a batch (no optimizer update, so
  * the optimizer's temporaries do not hide the activations), counting each buffer once, plus the
  * JS scratch memory compression uses (tracked in `externalMemory`) at the moment it is held.
+ * The loss is `loss`, by default the one the model's output calls for (resolveLoss).
  */
 export function activationMemory(
   model: tf.LayersModel,
   forward: ForwardFn,
   xs: tf.Tensor,
   ys: tf.Tensor,
+  loss: Loss = resolveLoss(model),
 ): ActivationMemory {
   const vars = trainableVariables(model);
   const meter = new BufferMeter();
@@ -38,9 +41,9 @@ export function activationMemory(
     meter.run(() =>
       tf.tidy(() => {
         const { value, grads } = tf.variableGrads(() => {
-          const loss = classificationLoss(ys, forward(xs, true));
+          const l = loss.mean(ys, forward(xs, true));
           saved = meter.current + externalMemory.live - ext0;
-          return loss;
+          return l;
         }, vars);
         tf.dispose([value, ...Object.values(grads)]);
       }),

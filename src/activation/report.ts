@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { seedActivationRng } from '../engine/settings.js';
+import { type Loss, resolveLoss } from '../train/loss.js';
 import type { TaskProgressCallback } from '../train/progress.js';
-import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
+import { type ForwardFn, trainableVariables } from '../train/step.js';
 import { taskReporter } from '../train/task-reporter.js';
 import type { ActivationBits } from './codec/bits.js';
 import type { FewbitBits } from './codec/fewbit-table.js';
@@ -52,7 +53,7 @@ export function activationReport(
   model: tf.LayersModel,
   forward: ForwardFn,
   batch: { xs: tf.Tensor; ys: tf.Tensor },
-  options: { seeds?: number; onProgress?: TaskProgressCallback } = {},
+  options: { seeds?: number; loss?: Loss; onProgress?: TaskProgressCallback } = {},
 ): LayerActivationReport[] {
   const seeds = options.seeds ?? 4;
   if (!Number.isInteger(seeds) || seeds < 2)
@@ -60,11 +61,12 @@ export function activationReport(
   const tick = taskReporter(options.onProgress, `${seeds + 2} forward+backward passes`, seeds + 2);
   const layers = model.layers.filter((l): l is CompressedLayer => l instanceof CompressedLayer);
   const vars = trainableVariables(model);
+  const loss = options.loss ?? resolveLoss(model);
   const grads = (): Map<string, Float32Array> => {
     const out = new Map<string, Float32Array>();
     tf.tidy(() => {
       const { grads: g } = tf.variableGrads(
-        () => classificationLoss(batch.ys, forward(batch.xs, true)),
+        () => loss.mean(batch.ys, forward(batch.xs, true)),
         vars,
       );
       for (const v of vars) out.set(v.name, g[v.name].dataSync() as Float32Array);

@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ClassificationData, gatherBatch } from '../data/dataset.js';
 import { AUTO_FORWARD_CHUNK_BYTES } from '../engine/settings.js';
+import { type Loss, resolveLoss } from '../train/loss.js';
 import type { TaskProgressCallback } from '../train/progress.js';
-import { classificationLoss, type ForwardFn, trainableVariables } from '../train/step.js';
+import { type ForwardFn, trainableVariables } from '../train/step.js';
 import type { ActConfig } from './config.js';
 import { type CompressActivationsResult, compressActivations } from './convert.js';
 import {
@@ -39,6 +40,8 @@ export async function compressForTraining(
   data: ClassificationData,
   options: {
     probeSize?: number;
+    /** The loss of the sensitivity probes (default: the one the model's output calls for). */
+    loss?: Loss;
     warn?: (m: string) => void;
     onProgress?: TaskProgressCallback;
   } = {},
@@ -53,8 +56,9 @@ export async function compressForTraining(
   const rows = Int32Array.from({ length: n }, (_, i) => i);
   const probe = gatherBatch(data.train, data.sampleShape, data.numClasses, rows, 0, n);
   const auto = new AutoPrecision(r.model, r.config.mixed.avgBits, r.config.mixed.everySteps);
+  const loss = options.loss ?? resolveLoss(r.model);
   const p = {
-    loss: () => classificationLoss(probe.ys, forward(probe.xs, true)),
+    loss: () => loss.mean(probe.ys, forward(probe.xs, true)),
     variables: trainableVariables(r.model),
   };
   auto.maybeAllocate(p, options.onProgress);

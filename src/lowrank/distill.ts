@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type Batch, type ClassificationData, gatherBatch } from '../data/dataset.js';
 import { makeRng, permutation } from '../engine/random.js';
+import { outputLogits } from '../train/loss.js';
 import { defaultForward, type ForwardFn, trainableVariables } from '../train/step.js';
 
 /** A student layer whose output should match a teacher layer's output (same shape). */
@@ -115,7 +116,8 @@ export function checkDistillPair(
 /**
  * One distillation step of `student` against `teacher` on `batch` (the teacher in inference mode,
  * off the tape); returns the loss. Leaves no tensors behind. `forward` replaces the student's
- * forward pass when there are no feature pairs.
+ * forward pass when there are no feature pairs. Either model may output logits (linear) or
+ * softmax probabilities: the latter take part as log p, so both losses see logits.
  */
 export function distillStep(
   student: tf.LayersModel,
@@ -138,13 +140,18 @@ export function distillStep(
     features.map((f) => f.teacher),
     'teacher',
   );
-  const forward = options.forward ?? defaultForward(student);
+  // Softmax-output models take part through log p (logits up to a constant per row).
+  const sLogits = outputLogits(student, 'distillation student');
+  const tLogits = outputLogits(teacher, 'distillation teacher');
+  const studentForward = options.forward ?? defaultForward(student);
+  const forward = (xs: tf.Tensor, training: boolean) => sLogits(studentForward(xs, training));
   // alpha = 1 without feature pairs: labels only, the teacher is not run
   const labelsOnly = (options.alpha ?? 0.5) === 1 && features.length === 0;
   const tOut = tf.tidy(() => {
     if (labelsOnly) return [];
     const o = tModel.apply(batch.xs, { training: false }) as tf.Tensor | tf.Tensor[];
-    return Array.isArray(o) ? o : [o];
+    const outs = Array.isArray(o) ? o : [o];
+    return [tLogits(outs[0]), ...outs.slice(1)];
   }) as tf.Tensor[];
   const value = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
@@ -153,7 +160,7 @@ export function distillStep(
       if (features.length === 0)
         return distillationLoss(batch.ys, forward(batch.xs, true), tOut[0], options);
       const sOut = sModel.apply(batch.xs, { training: true }) as tf.Tensor[];
-      let loss = distillationLoss(batch.ys, sOut[0], tOut[0], options);
+      let loss = distillationLoss(batch.ys, sLogits(sOut[0]), tOut[0], options);
       features.forEach((f, i) => {
         const mse = tf.losses.meanSquaredError(tOut[i + 1], sOut[i + 1]) as tf.Scalar;
         loss = tf.add(loss, tf.mul(mse, f.weight ?? 1)) as tf.Scalar;

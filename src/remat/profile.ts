@@ -3,8 +3,8 @@ import { runWithoutTape } from '../engine/tape.js';
 import { BufferMeter } from '../report/buffer-meter.js';
 import { externalMemory } from '../report/external-memory.js';
 import { tensorBytes } from '../report/memory-meter.js';
+import { resolveLoss } from '../train/loss.js';
 import type { TaskProgressCallback } from '../train/progress.js';
-import { classificationLoss } from '../train/step.js';
 import { taskReporter } from '../train/task-reporter.js';
 import type { Chain, Stage } from './chain.js';
 import type { ChainCosts, KeepMode, StageCost } from './costs.js';
@@ -187,6 +187,7 @@ export function profileChain(
   // Each stage's input: its main tensor and its carried tensors (shared with earlier entries).
   const inputs: { x: tf.Tensor; carried: tf.Tensor[] }[] = [{ x: batch.xs, carried: [] }];
   const stages: StageCost[] = [];
+  const lossFn = resolveLoss(chain.model);
   const n = chain.stages.length;
   const tick = taskReporter(
     options.onProgress,
@@ -224,9 +225,7 @@ export function profileChain(
       tick(stage.name);
     });
     const logits = inputs[inputs.length - 1].x;
-    const loss = metered(() =>
-      tf.grads((l: tf.Tensor) => classificationLoss(batch.ys, l))([logits]),
-    );
+    const loss = metered(() => tf.grads((l: tf.Tensor) => lossFn.mean(batch.ys, l))([logits]));
     tf.dispose(loss.value);
     const update = updateBytes(chain, options.optimizer);
     const outputBytes = tensorBytes(logits);

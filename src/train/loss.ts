@@ -130,3 +130,18 @@ export function resolveLoss(
     );
   return lossByName(name);
 }
+
+/**
+ * How to read `model`'s output as logits, for losses that need logits themselves (distillation's
+ * softened distributions): a linear output is already logits; a softmax output p gives log p,
+ * which is logits up to a per-row constant (softmax(log p) = p; p floored at PROBABILITY_FLOOR).
+ * Any other output (sigmoid, relu, ...) is refused, with `what` naming the caller.
+ */
+export function outputLogits(model: tf.LayersModel, what: string): (out: tf.Tensor) => tf.Tensor {
+  const activation = outputActivation(model);
+  if (activation === 'softmax') return (p) => tf.log(tf.maximum(p, PROBABILITY_FLOOR));
+  if (activation === null || activation === 'linear') return (out) => out;
+  throw new Error(
+    `${what}: ${describeOutput(model, activation)}, which is neither logits (linear) nor softmax probabilities`,
+  );
+}

@@ -50,7 +50,12 @@ test('distillationLoss equals a hand computation of alpha CE + (1 - alpha) T^2 K
   );
 });
 
-function mlp(hidden: number, seed: number, out = 3): tf.LayersModel {
+function mlp(
+  hidden: number,
+  seed: number,
+  out = 3,
+  activation?: 'softmax' | 'sigmoid',
+): tf.LayersModel {
   return tf.sequential({
     layers: [
       tf.layers.dense({
@@ -63,6 +68,7 @@ function mlp(hidden: number, seed: number, out = 3): tf.LayersModel {
       tf.layers.dense({
         units: out,
         name: 'logits',
+        activation,
         kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
       }),
     ],
@@ -134,6 +140,32 @@ test('distillStep with a feature pair adds the feature MSE, the teacher is untou
   assert.throws(
     () => distill(student, teacher, data, { features: [{ student: 'nope', teacher: 'h' }] }),
     /the student has no layer named nope/,
+  );
+  tf.dispose([xs, ys]);
+  sgd0.dispose();
+});
+
+test('softmax-output models distil as their logits twins (through log p); other outputs are refused', () => {
+  const xs = tf.randomNormal([6, 4], 0, 1, 'float32', 3);
+  const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2], 'int32'), 3).toFloat() as tf.Tensor2D;
+  const batch = { xs, ys, labels: new Int32Array([0, 1, 2, 0, 1, 2]), size: 6 };
+  const opts = { temperature: 2, alpha: 0.3, features: [{ student: 'h', teacher: 'h' }] };
+  const sgd0 = tf.train.sgd(0);
+  for (const features of [[], opts.features]) {
+    const o = { ...opts, features };
+    const logits = distillStep(mlp(6, 5), mlp(6, 1), sgd0, batch, o);
+    const both = distillStep(mlp(6, 5, 3, 'softmax'), mlp(6, 1, 3, 'softmax'), sgd0, batch, o);
+    const mixed = distillStep(mlp(6, 5), mlp(6, 1, 3, 'softmax'), sgd0, batch, o);
+    assert.ok(Math.abs(both - logits) < 1e-5, `softmax pair ${both} vs logits pair ${logits}`);
+    assert.ok(Math.abs(mixed - logits) < 1e-5, `mixed pair ${mixed} vs logits pair ${logits}`);
+  }
+  // labels only (alpha 1): the softmax student's loss is cross-entropy on its probabilities
+  const hard = distillStep(mlp(6, 5, 3, 'softmax'), mlp(6, 1), sgd0, batch, { alpha: 1 });
+  const hardLogits = distillStep(mlp(6, 5), mlp(6, 1), sgd0, batch, { alpha: 1 });
+  assert.ok(Math.abs(hard - hardLogits) < 1e-5, `${hard} vs ${hardLogits}`);
+  assert.throws(
+    () => distillStep(mlp(6, 5, 3, 'sigmoid'), mlp(6, 1), sgd0, batch, {}),
+    /distillation student: the model's output layer 'logits' \(Dense\) ends in sigmoid/,
   );
   tf.dispose([xs, ys]);
   sgd0.dispose();

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { resolveLoss } from '../../train/loss.js';
 import {
   codecWeightSpecs,
   decodeKernel,
@@ -13,7 +14,10 @@ export interface SensitivityOptions {
   codecFor: (bits: number, base: KernelCodec) => KernelCodec;
   layers: string[];
   calibration: tf.Tensor;
-  /** With labels the loss is cross-entropy; without, output MSE against the float model. */
+  /**
+   * With labels the loss is cross-entropy (on logits or softmax probabilities, as the model's
+   * output says; other outputs are refused); without, output MSE against the float model.
+   */
   labels?: Int32Array;
 }
 
@@ -36,12 +40,12 @@ export function measureSensitivity(model: tf.LayersModel, o: SensitivityOptions)
   const labels = o.labels
     ? tf.oneHot(tf.tensor1d(o.labels, 'int32'), reference.shape[1] ?? 1)
     : null;
+  // Cross-entropy on the model's own output kind (logits or softmax probabilities).
+  const ce = labels ? resolveLoss(model) : null;
   const loss = () =>
     tf.tidy(() => {
       const out = model.predict(o.calibration) as tf.Tensor;
-      const l = labels
-        ? tf.losses.softmaxCrossEntropy(labels, out)
-        : tf.losses.meanSquaredError(reference, out);
+      const l = labels && ce ? ce.mean(labels, out) : tf.losses.meanSquaredError(reference, out);
       return l.dataSync()[0];
     });
   try {

@@ -47,6 +47,50 @@ describe('layer sensitivity', () => {
       assert.ok(it.choices[0].cost > it.choices[1].cost && it.choices[1].cost > it.choices[2].cost);
     }
   });
+
+  it('with labels, a softmax-output model measures the same cross-entropy as its logits twin', async () => {
+    await useBackend('cpu');
+    const twin = (activation?: 'softmax') =>
+      tf.sequential({
+        layers: [
+          tf.layers.dense({
+            units: 24,
+            activation: 'relu',
+            inputShape: [16],
+            name: 'dense1',
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+          }),
+          tf.layers.dense({
+            units: 3,
+            activation,
+            name: 'logits',
+            kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+          }),
+        ],
+      });
+    const calibration = tf.randomNormal([64, 16], 0, 1, 'float32', 2);
+    const labels = Int32Array.from({ length: 64 }, (_, i) => i % 3);
+    const measure = (m: tf.LayersModel) =>
+      measureSensitivity(m, {
+        candidates: [4, 2],
+        codecFor: (bits, base) => ({ ...base, bits }),
+        layers: ['dense1', 'logits'],
+        calibration,
+        labels,
+      }).flatMap((it) => it.choices.map((c) => c.loss));
+    const logits = measure(twin());
+    const probs = measure(twin('softmax'));
+    assert.ok(
+      logits.some((l) => l > 1e-4),
+      `${logits}`,
+    );
+    for (let i = 0; i < logits.length; i++)
+      assert.ok(
+        Math.abs(probs[i] - logits[i]) < 1e-4 * Math.max(1, logits[i]),
+        `${probs} vs ${logits}`,
+      );
+    calibration.dispose();
+  });
 });
 
 describe('bit allocation (knapsack)', () => {
