@@ -16,6 +16,11 @@ const perRound = numberArg('per-round', 2);
 const batch = numberArg('batch', 32);
 const timeoutMs = numberArg('timeout-s', 90) * 1000;
 
+/** Waits for `p` at most `ms` (errors ignored): closing a hung page must not hang the bench. */
+function within(p: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([p.catch(() => {}), new Promise((r) => setTimeout(r, ms).unref())]);
+}
+
 const built = await buildExample({ dir: 'examples/browser/dist' });
 const server = await serveStatic(built.dir, 0);
 const browser = await launchChromium();
@@ -52,6 +57,8 @@ try {
       headline[`${backend}StepMs2bit`] = b.act2.stepMs;
       headline[`${backend}PeakRatio`] = b.plain.peakBytes / b.act2.peakBytes;
       headline[`${backend}SavedRatio`] = b.plain.savedActivationBytes / b.act2.savedActivationBytes;
+      headline[`${backend}ActivationPeakRatio`] =
+        b.plain.activationPeakBytes / b.act2.activationPeakBytes;
       headline[`${backend}DataSyncMsPerStep2bit`] = b.act2.dataSyncMsPerStep;
       headline[`${backend}DataSyncMsPerStepPlain`] = b.plain.dataSyncMsPerStep;
       if (firstStep === null && typeof s.pageToFirstStepMs === 'number')
@@ -65,20 +72,23 @@ try {
       headline[`${backend}StepMsPlain`] = null;
       headline[`${backend}StepMs2bit`] = null;
       headline[`${backend}PeakRatio`] = null;
+      headline[`${backend}ActivationPeakRatio`] = null;
       headline[`${backend}Reason`] = reason;
       console.log(`${backend}: ${reason}`);
     } finally {
-      await page.close().catch(() => {});
+      // A page stuck in a long GPU-emulation loop (webgl) may never answer close: bounded.
+      await within(page.close(), 5000);
     }
   }
 } finally {
-  await browser.close();
+  await within(browser.close(), 10000);
+  browser.process()?.kill('SIGKILL');
   await server.close();
 }
 headline.pageToFirstStepMs = firstStep;
 const path = writeResults('browser', {
   headline,
-  note: `CNN (conv32-conv64-pool-dense128) on MNIST digits, batch ${batch}, adam; plain is the same layers saving float32 activations (L0), 2-bit is L3 with bits 2; step ms are medians over ${rounds} interleaved rounds of ${perRound} steps after one warm-up step each; peaks from frugal's memory meter (one measured step); dataSync ms per step is the time inside Tensor.dataSync (read-backs: the loss value, and on webgl the compressed layers' activation reads); pageToFirstStepMs is from navigation to the end of the first (plain, warm-up) step on the first backend. Timings taken on a 2-core machine shared by ~8 agents: noisy. bundleKb is frugal's own source (src/) in the minified bundle, from esbuild's metafile.`,
+  note: `CNN (conv32-conv64-pool-dense128) on MNIST digits, batch ${batch}, adam (FrugalAdam: tf.train.adam's arithmetic, fewer update temporaries); plain is the same layers saving float32 activations (L0), 2-bit is L3 with bits 2; step ms are medians over ${rounds} interleaved rounds of ${perRound} steps after one warm-up step each; PeakRatio: whole-step peaks from frugal's memory meter (one measured step: weights, gradients, Adam state and its update included, which at this batch set the floor); ActivationPeakRatio: the forward + backward peak without the update (activationMemory, the definition of bench:act-memory); dataSync ms per step is the time inside Tensor.dataSync (read-backs: the loss value, and on webgl the compressed layers' activation reads); pageToFirstStepMs is from navigation to the end of the first (plain, warm-up) step on the first backend. Timings taken on a 2-core machine shared by ~8 agents: noisy. bundleKb is frugal's own source (src/) in the minified bundle, from esbuild's metafile.`,
   bundleBytes: built.bundleBytes,
   runs,
 });

@@ -73,20 +73,23 @@ export class FrugalAdam extends tf.Optimizer {
       tf.dispose(done);
       return out;
     };
+    // The new moments go into their slots at once (the slots' old buffers are freed), and the
+    // bias-corrected ones are computed from the slots: the values tfjs computes, fewer buffers.
     let a = tf.mul(slot.m, this.beta1);
     let b = tf.mul(g, 1 - this.beta1);
-    const m = step(() => tf.add(a, b), a, b);
+    a = step(() => tf.add(a, b), a, b);
+    slot.m.assign(a);
+    a.dispose();
     a = tf.square(g);
     b = step(() => tf.mul(a, 1 - this.beta2), a);
     a = tf.mul(slot.v, this.beta2);
-    const v = step(() => tf.add(a, b), a, b);
-    const mHat = tf.div(m, oneMinusAccBeta1);
-    const vHat = tf.div(v, oneMinusAccBeta2);
-    slot.m.assign(m);
-    slot.v.assign(v);
-    tf.dispose([m, v]);
-    a = step(() => tf.sqrt(vHat), vHat);
+    a = step(() => tf.add(a, b), a, b);
+    slot.v.assign(a);
+    a.dispose();
+    a = tf.div(slot.v, oneMinusAccBeta2);
+    a = step(() => tf.sqrt(a), a);
     b = step(() => tf.add(a, this.epsilon), a);
+    const mHat = tf.div(slot.m, oneMinusAccBeta1);
     a = step(() => tf.div(mHat, b), mHat, b);
     b = step(() => tf.mul(a, -this.learningRate), a);
     a = step(() => tf.add(b, value), b);

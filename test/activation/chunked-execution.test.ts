@@ -138,6 +138,53 @@ describe('chunked forward weight gradients', () => {
       `16 chunks peak ${sixteenChunks} vs 4 chunks ${fourChunks}`,
     );
   });
+
+  it('defer a large kernel product to the last chunk: no partial sums, the gradient unchanged', async () => {
+    await useBackend('cpu');
+    const wide = syntheticClassification({ sampleShape: [256], numClasses: 3, seed: 4 });
+    const rows = Int32Array.from({ length: 16 }, (_, i) => i);
+    const b = gatherBatch(wide.train, wide.sampleShape, 3, rows, 0, 16);
+    const run = async (forwardChunk: number | 'off') => {
+      const m = tf.sequential();
+      const init = tf.initializers.glorotUniform({ seed: 5 });
+      m.add(
+        tf.layers.dense({
+          inputShape: [256],
+          units: 128,
+          activation: 'relu',
+          kernelInitializer: init,
+        }),
+      );
+      m.add(
+        tf.layers.dense({
+          units: 3,
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 6 }),
+        }),
+      );
+      const r = await compressForTraining(m, { level: 'L0', forwardChunk }, wide, quiet);
+      m.dispose();
+      const before = tf.memory().numTensors;
+      const peak = activationMemory(r.model, r.forward, b.xs, b.ys).peakBytes;
+      const g = gradsOf(r, b);
+      const kernelGrad = g.grads[0].dataSync().slice();
+      tf.dispose(g.grads);
+      assert.equal(tf.memory().numTensors, before, 'no stashed factors are left behind');
+      r.model.dispose();
+      return { peak, kernelGrad };
+    };
+    const whole = await run('off');
+    const chunked = await run(4); // 4 chunks: the 256x128 kernel's product is deferred
+    const kernelBytes = 4 * 256 * 128;
+    // Summing per-chunk products would hold the sum, a partial product and the new sum.
+    assert.ok(chunked.peak < kernelBytes, `chunked peak ${chunked.peak} vs kernel ${kernelBytes}`);
+    let worst = 0;
+    const scale = Math.max(...whole.kernelGrad.map(Math.abs));
+    whole.kernelGrad.forEach((v, i) => {
+      worst = Math.max(worst, Math.abs(v - chunked.kernelGrad[i]));
+    });
+    assert.ok(worst / scale < 1e-5, `kernel gradient differs by ${worst / scale}`);
+    tf.dispose([b.xs, b.ys]);
+  });
 });
 
 describe('chunked forward settings', () => {

@@ -11,7 +11,8 @@ export interface CompressedOp {
    * to the backward pass (no one reads it after this gradFunc), so its buffer may be reused for
    * an input gradient (see chunkedBackward). `addTo`: where the first input is one of several
    * views of a forked tensor (fork.ts), a gradient another reader already returned, into which
-   * the first input's gradient may be added in place and returned (null: none).
+   * the first input's gradient may be added in place and returned (null: none). Under a chunked
+   * forward a weight's gradient may be null: deferred to chunk 0 (`chunkWeightProduct`).
    */
   gradFunc: (
     dy: tf.Tensor,
@@ -19,7 +20,7 @@ export interface CompressedOp {
     freeDy: () => void,
     dyOwned: boolean,
     addTo: tf.Tensor | null,
-  ) => tf.Tensor[];
+  ) => (tf.Tensor | null)[];
 }
 
 /**
@@ -47,30 +48,34 @@ export function compressedOp(
         const g = Array.isArray(dy) ? dy[0] : dy;
         const owned = g.id > outputId;
         if (chunk === null) freeSummedGrads(outputId, g);
-        const grads = tf.tidy(() =>
-          gradFunc(
-            g,
-            saved,
-            () => {
-              if (owned) g.dispose();
-            },
-            owned,
-            chunk === null ? siblingGradient(inputs[0]) : null,
-          ),
-        );
+        // (tidy keeps tensors inside arrays; a deferred gradient is a null entry)
+        const grads = tf.tidy(
+          () =>
+            gradFunc(
+              g,
+              saved,
+              () => {
+                if (owned) g.dispose();
+              },
+              owned,
+              chunk === null ? siblingGradient(inputs[0]) : null,
+            ) as tf.Tensor[],
+        ) as (tf.Tensor | null)[];
         if (owned && !grads.includes(g)) g.dispose();
         // The saved state is consumed: free it now rather than when the whole backward ends.
         for (const t of saved) t.dispose();
-        if (chunk === null)
+        if (chunk === null) {
+          const all = routeGrads(chunk, inputs, shown, grads);
           inputs.forEach((x, i) => {
-            noteGradient(x, grads[i]);
+            noteGradient(x, all[i]);
           });
-        if (chunk === null)
           recordInputGrads(
             inputs,
-            grads,
+            all,
             inputs.map((x) => x instanceof tf.Variable),
           );
+          return all;
+        }
         return routeGrads(chunk, inputs, shown, grads);
       },
     };

@@ -13,6 +13,59 @@ export interface ChunkContext {
   sums: Map<number, tf.Tensor>;
   /** One zero tensor per anchor weight, handed to the tape as views by later chunks. */
   zeros: Map<number, tf.Tensor>;
+  /** Deferred weight-gradient products (`chunkWeightProduct`): each later chunk's factors. */
+  factors: Map<number, { a: tf.Tensor2D[]; b: tf.Tensor2D[] }>;
+}
+
+/**
+ * The weight gradient a^T b of `weight` for one chunk of a chunked forward, where a weight-sized
+ * sum per chunk would cost more than keeping the chunk's factors: a Dense kernel much larger than
+ * the batch's rows (the CNN's 9216x128 head: summing 4.7 MB partial products holds three of them
+ * at once, while the whole batch's rows take 1.2 MB). A later chunk keeps `a` and `b` and returns
+ * null (its gradient is deferred); chunk 0, whose backward runs last, returns the product of all
+ * chunks' rows at once, equal to the sum of the per-chunk products up to float rounding order.
+ * Outside a chunked forward, or when summing is cheaper, the product itself. Takes ownership of
+ * `a` and `b`.
+ */
+export function chunkWeightProduct(
+  chunk: ChunkContext | null,
+  weight: tf.Tensor,
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+): tf.Tensor | null {
+  const [inDim, outDim] = [a.shape[1], b.shape[1]];
+  const rows = a.shape[0];
+  const defer =
+    chunk !== null &&
+    chunk.count > 1 &&
+    chunk.count * rows * (inDim + outDim) <= 2 * inDim * outDim;
+  if (!defer) {
+    const p = tf.matMul(a, b, true);
+    tf.dispose([a, b]);
+    return p;
+  }
+  const stash = chunk.factors.get(weight.id) ?? { a: [], b: [] };
+  if (chunk.index > 0) {
+    // Own copies: a chunk's restored rows may be views of buffers the backward later reuses.
+    stash.a.push(tf.keep(tf.add(a, 0)));
+    stash.b.push(tf.keep(tf.add(b, 0)));
+    tf.dispose([a, b]);
+    chunk.factors.set(weight.id, stash);
+    return null;
+  }
+  chunk.factors.delete(weight.id);
+  if (stash.a.length === 0) {
+    const p = tf.matMul(a, b, true);
+    tf.dispose([a, b]);
+    return p;
+  }
+  const allA = tf.concat([a, ...stash.a], 0);
+  tf.dispose([a, ...stash.a]);
+  const allB = tf.concat([b, ...stash.b], 0);
+  tf.dispose([b, ...stash.b]);
+  const p = tf.matMul(allA, allB, true);
+  tf.dispose([allA, allB]);
+  return p;
 }
 
 let current: ChunkContext | null = null;
@@ -64,13 +117,18 @@ export function routeGrads(
   chunk: ChunkContext | null,
   inputs: tf.Tensor[],
   shown: boolean[],
-  grads: tf.Tensor[],
+  grads: (tf.Tensor | null)[],
 ): tf.Tensor[] {
-  if (chunk === null || chunk.count < 2) return grads;
+  if (chunk === null || chunk.count < 2) {
+    if (grads.includes(null))
+      throw new Error('compressed op: a deferred weight gradient outside a chunked forward');
+    return grads as tf.Tensor[];
+  }
   const out: tf.Tensor[] = [];
   grads.forEach((g, i) => {
     const v = inputs[i];
     if (!(v instanceof tf.Variable)) {
+      if (g === null) throw new Error('compressed op: only weight gradients may be deferred');
       if (shown[i]) out.push(g);
       return;
     }
@@ -79,6 +137,7 @@ export function routeGrads(
       // The tape's views keep the shared zeros' buffer until it has summed them.
       chunk.zeros.get(v.id)?.dispose();
       chunk.zeros.delete(v.id);
+      if (g === null) throw new Error('compressed op: chunk 0 must return every weight gradient');
       if (!sum) out.push(g);
       else {
         out.push(tf.add(sum, g));
@@ -87,8 +146,11 @@ export function routeGrads(
       }
       return;
     }
-    chunk.sums.set(v.id, tf.keep(sum ? tf.add(sum, g) : g));
-    if (sum) tf.dispose([sum, g]);
+    // A deferred gradient (null) comes with chunk 0's (chunkWeightProduct).
+    if (g !== null) {
+      chunk.sums.set(v.id, tf.keep(sum ? tf.add(sum, g) : g));
+      if (sum) tf.dispose([sum, g]);
+    }
     if (!shown[i]) return;
     let zeros = chunk.zeros.get(v.id);
     if (!zeros) {

@@ -2,6 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../backward/rmm.js';
+import {
+  type ChunkContext,
+  chunkWeightProduct,
+  currentChunk,
+} from '../backward/weight-grad-sink.js';
 import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import { type ActivationBackward, saveActivationGrad } from '../codec/activation-save.js';
 import {
@@ -90,6 +95,8 @@ export class CompressedDense extends CompressedLayer {
         return applyActivation(this.activation, b ? tf.add(z, b) : z).reshape(outShape);
       }
       const vars = b ? [x, w, b] : [x, w];
+      // The chunk of a chunked forward this call is (its backward may defer the kernel product).
+      const chunk = currentChunk();
       return compressedOp(vars, (save) => {
         const x2 = x.reshape([-1, inDim]) as tf.Tensor2D;
         const rows = x2.shape[0];
@@ -118,7 +125,7 @@ export class CompressedDense extends CompressedLayer {
           value: y,
           gradFunc: (dy, saved, freeDy) => {
             const [sx, sa] = splitSaved(saved, parts);
-            if (!rmm) return this.chunkedGrads(dy, x.shape, xs, act, sx, sa, w, !!b, freeDy);
+            if (!rmm) return this.chunkedGrads(dy, x.shape, xs, act, sx, sa, w, !!b, freeDy, chunk);
             // S x mixes all rows: the randomized backward runs on the whole batch.
             const dz = act.restore(sa)(dy).reshape([rows, this.units]) as tf.Tensor2D;
             if (dz !== dy) freeDy();
@@ -149,13 +156,17 @@ export class CompressedDense extends CompressedLayer {
     w: tf.Tensor2D,
     withBias: boolean,
     freeDy: () => void,
-  ): tf.Tensor[] {
+    chunk: ChunkContext | null,
+  ): (tf.Tensor | null)[] {
     const n = xShape[0];
     const size = xShape.reduce((a, c) => a * c, 1);
     const perRow = (4 * Math.max(dy.size, size)) / n;
+    const rows = rowsPerChunk(n, perRow);
+    const oneChunk = rows >= n;
+    let deferred = false;
     const g = chunkedBackward(
       dy,
-      rowsPerChunk(n, perRow),
+      rows,
       (dyRows, first, count) => {
         const z = restoreChunk(act, sa, first, count, n)(dyRows);
         const dz = z.reshape([-1, this.units]) as tf.Tensor2D;
@@ -163,17 +174,23 @@ export class CompressedDense extends CompressedLayer {
         const xr = restoreChunk(xs, sx, first, count, n);
         const x2 = xr.reshape([-1, w.shape[0]]) as tf.Tensor2D;
         xr.dispose();
-        const dw = tf.matMul(x2, dz, true);
-        x2.dispose();
         const dx = tf.matMul(dz, w, false, true);
         const dxRows = dx.reshape([count, ...xShape.slice(1)]);
         dx.dispose();
-        const params = withBias ? [dw, tf.sum(dz, 0)] : [dw];
-        dz.dispose();
+        const db = withBias ? tf.sum(dz, 0) : null;
+        // One backward chunk under a chunked forward: the kernel's product may be deferred.
+        const dw = oneChunk ? chunkWeightProduct(chunk, w, x2, dz) : tf.matMul(x2, dz, true);
+        if (!oneChunk) tf.dispose([x2, dz]);
+        if (dw === null) deferred = true;
+        const params = [dw ?? tf.zeros([0]), ...(db ? [db] : [])];
         return { dx: dxRows, params };
       },
       freeDy,
     );
+    if (deferred) {
+      g.params[0].dispose();
+      return [g.dx, null, ...g.params.slice(1)];
+    }
     return [g.dx, ...g.params];
   }
 
