@@ -111,7 +111,10 @@ const FEATURES: FeatureRow[] = [
     capability: 'Pipeline parallelism (PipeDream-2BW / Flush schedules, planner, simulator)',
     docs: 'docs/pipeline.md',
     bench: 'pipeline',
-    figure: () => '',
+    figure: (j) =>
+      `Transformer, 2 workers: 2BW ${ratio(fig(j, 'pipe2bwVsDataParallel'))} data parallel, ` +
+      `${ratio(fig(j, 'pipe2bwVsSingle'))} one thread; simulator within ` +
+      `${(fig(j, 'simulatorErrorPct') ?? Number.NaN).toFixed(1)}% of the measured 2BW throughput (loaded machine)`,
   },
   {
     capability: 'Post-training compression (quantization, N:M, low-rank)',
@@ -287,6 +290,66 @@ function trainStepTable(): string {
   return out.join('\n');
 }
 
+/** docs/pipeline.md: 2BW against data parallelism and one thread, and the simulator's predictions. */
+function pipelineTable(): string {
+  const j = results('pipeline');
+  if (!j) return 'bench/results/pipeline.json is not committed.';
+  const ms = j.medianMsPerBatch as Record<string, number>;
+  const batch = j.batch as number;
+  const h = j.headline as Json;
+  const row = (name: string, v: number) =>
+    `| ${name} | ${v.toFixed(0)} | ${((batch * 1000) / v).toFixed(0)} | ${ratio(ms.single / v)} | ${ratio(ms.dataParallel / v)} |`;
+  const out = [
+    '| variant | ms/batch | samples/s | x one thread | x data parallel |',
+    '|---|---|---|---|---|',
+    row('one thread (trainStep, whole batch)', ms.single),
+    row(`${String(j.workers)} data-parallel workers`, ms.dataParallel),
+    row(
+      `2BW, ${String(j.stages)} stage workers, ${String(j.microbatches)} microbatches`,
+      ms.pipe2bw,
+    ),
+    row('2BW stages in one thread (the profile)', ms.profile),
+    row(
+      'simulated 2BW: profile op times x core-probe scale',
+      j.medianPredictedMsPerBatch as number,
+    ),
+    row(
+      'simulated 2BW: profile op times, a free core per stage',
+      j.medianPredictedDedicatedCoresMsPerBatch as number,
+    ),
+    row(
+      "simulated 2BW: the stage workers' own op times",
+      j.medianPredictedFromWorkerCostsMsPerBatch as number,
+    ),
+  ];
+  const pct = (k: string) => `${(fig(j, k) ?? Number.NaN).toFixed(1)}%`;
+  const costs = (k: string) => j[k] as { fwdMs: number; bwdMs: number; updateMs: number }[];
+  const f = (c: { fwdMs: number; bwdMs: number; updateMs: number }) =>
+    `${c.fwdMs.toFixed(1)} / ${c.bwdMs.toFixed(1)} / ${c.updateMs.toFixed(1)}`;
+  out.push('');
+  out.push(
+    '| stage | layers | profile ms: fwd / bwd (per microbatch) / update | stage workers ms |',
+  );
+  out.push('|---|---|---|---|');
+  (j.stageLayers as string[]).forEach((layers, i) => {
+    out.push(
+      `| ${i} | ${layers} | ${f(costs('medianProfileCosts')[i])} | ${f(costs('medianWorkerCosts')[i])} |`,
+    );
+  });
+  out.push('');
+  out.push(
+    `Simulator error (median over rounds of |predicted - measured| / measured): ${pct('simulatorErrorPct')} ` +
+      `from the profile with the core probes' scale (median ${(h.computeScale as number).toFixed(2)}; ` +
+      `${pct('simulatorErrorPctOfMedians')} comparing the medians), ` +
+      `${pct('simulatorErrorPctDedicatedCores')} assuming a free core per stage, ` +
+      `${pct('simulatorErrorPctWorkerCosts')} from the workers' own op times. ` +
+      `Batch ${batch}, ${String(j.roundsCount)} rounds of ${String(j.batchesPerRound)} batches, ` +
+      `${String(j.cores)} cores, load average ${(h.loadAverageMin as number).toFixed(2)}-` +
+      `${(h.loadAverageMax as number).toFixed(2)} (${String(j.date).slice(0, 10)}).`,
+  );
+  return out.join('\n');
+}
+
 /** docs/compression.md: every compress variant's file size and accuracy. */
 function compressTable(): string {
   const j = results('compress');
@@ -356,6 +419,7 @@ export const TABLES: Record<string, () => string> = {
   features: featureTable,
   'train-step': trainStepTable,
   compress: compressTable,
+  pipeline: pipelineTable,
 };
 
 /** README.md and docs/*.md, relative to the repository root. */

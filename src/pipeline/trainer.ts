@@ -39,7 +39,7 @@ export interface PipelineOptions {
   cuts?: number[];
   /**
    * A batch to plan the cut on: its first microbatch is profiled per chain stage (time and
-   * memory, the rematerialization profiler) and `planPipeline` balances the slowest stage.
+   * memory, the rematerialization profiler; median of 3 timings) and `planPipeline` balances the slowest stage.
    * Without it (and without `cuts`) the plan balances the stages' weight bytes.
    */
   sample?: Batch;
@@ -64,6 +64,9 @@ function rowsOf(t: tf.Tensor, start: number, size: number): Rows {
     shape: [size, ...t.shape.slice(1)],
   };
 }
+
+/** Timed repetitions of each layer when the plan profiles a sample. */
+const PLAN_REPEATS = 3;
 
 /** Checks explicit cut points against a chain of `n` stages. */
 function checkCuts(cuts: number[], stages: number, n: number, names: string[]): void {
@@ -99,7 +102,9 @@ function planRanges(model: tf.LayersModel, options: PipelineOptions, stages: num
       const xs = options.sample.xs.slice(0, size);
       const ys = options.sample.ys.slice(0, size);
       try {
-        costs = costsFromProfile(chain, profileChain(chain, { xs, ys }, { repeats: 1 }));
+        // Median of 3 timings after the warm-up: with 1, the first calls' one-off costs (kernel
+        // set-up, allocation) can land on one layer and move the cut (seen on the Transformer).
+        costs = costsFromProfile(chain, profileChain(chain, { xs, ys }, { repeats: PLAN_REPEATS }));
       } finally {
         tf.dispose([xs, ys]);
       }

@@ -27,6 +27,8 @@ const NOT_SETTINGS: Record<string, string> = {
   'parallel/threaded-wasm.ts':
     'whether the Worker shim is installed and the threaded build started (once per process)',
   'wasm/module.ts': 'the compiled integer-kernel module, or why it failed (a cache)',
+  'pipeline/stage-runner.ts':
+    "a counter that gives each stage runner's weight variables distinct names (not a setting)",
 };
 
 function sourceFiles(dir: string): string[] {
