@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { defaultSeed } from '../engine/settings.js';
 import { checkPositiveInt, SeededInit } from './init.js';
 import { MultiHeadSelfAttention, PositionEmbedding } from './layers/attention.js';
+import { residualFeedForward } from './layers/feed-forward-block.js';
 
 export interface TransformerConfig {
   /** [length, features] of one sequence. */
@@ -59,22 +60,7 @@ export function buildTransformer(config: TransformerConfig): tf.LayersModel {
       }),
       h,
     );
-    x = apply(tf.layers.add({ name: `b${i}_add1` }), [x, h]);
-    h = apply(tf.layers.layerNormalization({ name: `b${i}_ln2` }), x);
-    h = apply(
-      tf.layers.dense({
-        units: ff,
-        activation: 'gelu',
-        kernelInitializer: init.glorot(),
-        name: `b${i}_ff1`,
-      }),
-      h,
-    );
-    h = apply(
-      tf.layers.dense({ units: d, kernelInitializer: init.glorot(), name: `b${i}_ff2` }),
-      h,
-    );
-    x = apply(tf.layers.add({ name: `b${i}_add2` }), [x, h]);
+    x = residualFeedForward(x, h, i, { units: d, hidden: ff, init });
   }
   x = apply(tf.layers.layerNormalization({ name: 'final_ln' }), x);
   x = apply(tf.layers.globalAveragePooling1d({ name: 'mean' }), x);

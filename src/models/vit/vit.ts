@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { defaultSeed } from '../../engine/settings.js';
 import { checkPositiveInt, SeededInit } from '../init.js';
 import { MultiHeadSelfAttention, PositionEmbedding } from '../layers/attention.js';
+import { residualFeedForward } from '../layers/feed-forward-block.js';
 import { checkGroups, GqkvaAttention } from './gqkva.js';
 import { checkDropRatio, TokenRejoin, TokenSkip } from './skip.js';
 import { ClassToken, ClassTokenPool } from './token-layers.js';
@@ -108,22 +109,7 @@ export function buildVit(config: VitConfig): tf.LayersModel {
         : new GqkvaAttention({ ...attnArgs, queryGroups: gq, kvGroups: gkv }),
       h,
     );
-    x = apply(tf.layers.add({ name: `b${i}_add1` }), [x, h]);
-    h = apply(tf.layers.layerNormalization({ name: `b${i}_ln2` }), x);
-    h = apply(
-      tf.layers.dense({
-        units: ff,
-        activation: 'gelu',
-        kernelInitializer: init.glorot(),
-        name: `b${i}_ff1`,
-      }),
-      h,
-    );
-    h = apply(
-      tf.layers.dense({ units: d, kernelInitializer: init.glorot(), name: `b${i}_ff2` }),
-      h,
-    );
-    x = apply(tf.layers.add({ name: `b${i}_add2` }), [x, h]);
+    x = residualFeedForward(x, h, i, { units: d, hidden: ff, init });
     if (skip && beforeSkip && i === (skip.toBlock ?? nBlocks)) {
       x = apply(new TokenRejoin({ dropRatio: skip.dropRatio, name: 'rejoin' }), [beforeSkip, x]);
     }
