@@ -6,13 +6,14 @@
 // profile: the same two stages in this thread (runner 'in-process', the same cut, the same code),
 // whose per-op forward / backward / update times feed the discrete-event simulator
 // (simulatePipeline), scaled by how much of the CPU one and two busy threads get (core probes
-// around the profile and the 2BW run). simulatorErrorPct compares the simulator's prediction with the measured 2BW
-// throughput of the same round. The worker stages' own op times of the 2BW run are fed to the
-// simulator too, which splits the error into compute contention (the profile's op times against the
-// workers') and everything the simulator does not model (messages, waits, the main thread).
-// After the rounds, costs measured in this thread (an 8-block Transformer's layers, the data-parallel
-// shards) feed the simulator's predicted scaling over 1-8 machines and four links (`scaling`).
-// The machine is shared: the load average and other processes' cores are recorded per round.
+// around the profile and the 2BW run). simulatorErrorPct compares the simulator's prediction with
+// the measured 2BW throughput of the same round. The worker stages' own op times of the 2BW run
+// are fed to the simulator too, which splits the error into compute contention (the profile's op
+// times against the workers') and everything the simulator does not model (messages, waits, the
+// main thread). After the rounds, costs measured in this thread (an 8-block Transformer's layers,
+// the data-parallel shards) feed the simulator's predicted scaling over 1-8 machines and four
+// links (`scaling`). The machine is shared: the load average and other processes' cores are
+// recorded per round.
 // Run: npm run bench:pipeline   (writes bench/results/pipeline.json)
 // Environment: ROUNDS (7), STEPS batches per round (6), MICROBATCHES (4), BATCH (64),
 // BACKEND (wasm). Other settings than the defaults write pipeline-<backend>-b<batch>-m<micro>.json.
@@ -46,7 +47,7 @@ const STEPS = Number(process.env.STEPS ?? 6);
 const STAGES = 2;
 const WORKERS = 2;
 const LR = 1e-3;
-/** Inter-thread messages: no bandwidth limit or latency modelled (MessagePort, transferred buffers). */
+/** Inter-thread messages (MessagePort, transferred buffers): no bandwidth limit or latency. */
 const LINK = { bandwidthBytesPerSec: Number.POSITIVE_INFINITY, latencyMs: 0 };
 /** The several-machine prediction: an 8-block Transformer, 8 microbatches, 1 to 8 workers. */
 const SCALING_BLOCKS = 8;
@@ -85,7 +86,7 @@ interface Round {
   workerCosts: StageCosts[];
   /** The 2BW run's wall ms minus each worker stage's busy (forward + backward + update) ms. */
   workerIdleMs: number[];
-  /** Cores this process got with 1 spinning thread (around the profile) and 2 (around the 2BW run). */
+  /** Cores this process got with 1 spinning thread (around the profile), 2 (around the 2BW run). */
   cores1: number;
   cores2: number;
   /** STAGES x cores1 / cores2: how much slower each op runs with every stage busy than alone. */
