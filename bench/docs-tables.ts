@@ -350,6 +350,36 @@ function pipelineTable(): string {
   return out.join('\n');
 }
 
+/** docs/pipeline.md: the simulator's predicted scaling of 2BW and data parallelism over machines. */
+function pipelineScalingTable(): string {
+  const j = results('pipeline');
+  if (!j) return 'bench/results/pipeline.json is not committed.';
+  const sc = j.scaling as Json | undefined;
+  if (!sc) return 'bench/results/pipeline.json has no scaling section (an older run).';
+  const rows = sc.rows as Json[];
+  const links = [...new Set(rows.map((r) => r.link as string))];
+  const workers = [...new Set(rows.map((r) => r.workers as number))];
+  const cell = (d: number, link: string) => {
+    const r = rows.find((x) => x.workers === d && x.link === link) as Json;
+    const p = r.pipe2bwSamplesPerSec as number;
+    const q = r.dataParallelSamplesPerSec as number;
+    return `${p.toFixed(0)} / ${q.toFixed(0)} (${ratio(p / q)})`;
+  };
+  const out = [
+    `| machines | ${links.join(' | ')} |`,
+    `|---|${links.map(() => '---').join('|')}|`,
+    ...workers.map((d) => `| ${d} | ${links.map((l) => cell(d, l)).join(' | ')} |`),
+  ];
+  out.push('');
+  out.push(
+    `Samples/s, 2BW / data parallel (2BW over data parallel), one worker per machine: the zoo Transformer with ` +
+      `${String(sc.blocks)} blocks, batch ${String((sc.microbatches as number) * (sc.microbatchRows as number))} ` +
+      `(${String(sc.microbatches)} microbatches of ${String(sc.microbatchRows)} rows), ${String(sc.batchesSimulated)} batches. ` +
+      `Costs measured in the run of ${String(j.date).slice(0, 10)} on the loaded 2-core machine (one thread).`,
+  );
+  return out.join('\n');
+}
+
 /** docs/compression.md: every compress variant's file size and accuracy. */
 function compressTable(): string {
   const j = results('compress');
@@ -420,6 +450,7 @@ export const TABLES: Record<string, () => string> = {
   'train-step': trainStepTable,
   compress: compressTable,
   pipeline: pipelineTable,
+  'pipeline-scaling': pipelineScalingTable,
 };
 
 /** README.md and docs/*.md, relative to the repository root. */

@@ -5,11 +5,15 @@
 // (PipelineTrainer, worker threads, STEPS batches streamed through one run of the schedule), and a
 // profile: the same two stages in this thread (runner 'in-process', the same cut, the same code),
 // whose per-op forward / backward / update times feed the discrete-event simulator
-// (simulatePipeline). simulatorErrorPct compares the simulator's prediction with the measured 2BW
-// throughput of the same round. The worker stages' own op times of the 2BW run are fed to the
-// simulator too, which splits the error into compute contention (the profile's op times against the
-// workers') and everything the simulator does not model (messages, waits, the main thread).
-// The machine is shared: the load average and other processes' cores are recorded per round.
+// (simulatePipeline), scaled by how much of the CPU one and two busy threads get (core probes
+// around the profile and the 2BW run). simulatorErrorPct compares the simulator's prediction with
+// the measured 2BW throughput of the same round. The worker stages' own op times of the 2BW run
+// are fed to the simulator too, which splits the error into compute contention (the profile's op
+// times against the workers') and everything the simulator does not model (messages, waits, the
+// main thread). After the rounds, costs measured in this thread (an 8-block Transformer's layers,
+// the data-parallel shards) feed the simulator's predicted scaling over 1-8 machines and four
+// links (`scaling`). The machine is shared: the load average and other processes' cores are
+// recorded per round.
 // Run: npm run bench:pipeline   (writes bench/results/pipeline.json)
 // Environment: ROUNDS (7), STEPS batches per round (6), MICROBATCHES (4), BATCH (64),
 // BACKEND (wasm). Other settings than the defaults write pipeline-<backend>-b<batch>-m<micro>.json.
@@ -18,16 +22,21 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
+import { costsFromProfile } from '../src/pipeline/planner.js';
 import type { StageRunStats } from '../src/pipeline/protocol.js';
 import { errorPct, type SimStage, simulatePipeline } from '../src/pipeline/simulator.js';
 import { PipelineTrainer } from '../src/pipeline/trainer.js';
 import { buildChain } from '../src/remat/chain.js';
+import { profileChain } from '../src/remat/profile.js';
 import { fixed, ratio } from '../src/report/format.js';
+import { computeGradients, defaultForward, trainableVariables } from '../src/train/gradients.js';
+import { resolveLoss } from '../src/train/loss.js';
 import { ParallelTrainer } from '../src/train/parallel/index.js';
 import { trainStep } from '../src/train/step.js';
 import { CoreProbe } from './lib/core-probe.js';
 import { type CpuTiming, withCpuLoad } from './lib/cpu-load.js';
 import { median, printTable, randomBatch, writeResults } from './lib/index.js';
+import { predictScaling, type ScalingLayer } from './lib/pipeline-scaling.js';
 
 const SHAPE = [28, 28];
 const BACKEND = process.env.BACKEND ?? 'wasm';
@@ -38,10 +47,20 @@ const STEPS = Number(process.env.STEPS ?? 6);
 const STAGES = 2;
 const WORKERS = 2;
 const LR = 1e-3;
-/** Inter-thread messages: no bandwidth limit or latency modelled (MessagePort, transferred buffers). */
+/** Inter-thread messages (MessagePort, transferred buffers): no bandwidth limit or latency. */
 const LINK = { bandwidthBytesPerSec: Number.POSITIVE_INFINITY, latencyMs: 0 };
+/** The several-machine prediction: an 8-block Transformer, 8 microbatches, 1 to 8 workers. */
+const SCALING_BLOCKS = 8;
+const SCALING_MICRO = 8;
+const SCALING_WORKERS = [1, 2, 4, 8];
+const SCALING_LINKS = [
+  { name: 'threads (no transfer cost)', link: LINK },
+  { name: '10 Gb/s, 50 us', link: { bandwidthBytesPerSec: 1.25e9, latencyMs: 0.05 } },
+  { name: '1 Gb/s, 200 us', link: { bandwidthBytesPerSec: 1.25e8, latencyMs: 0.2 } },
+  { name: '100 Mb/s, 1 ms', link: { bandwidthBytesPerSec: 1.25e7, latencyMs: 1 } },
+];
 /** Milliseconds each core probe spins. */
-const PROBE_MS = 300;
+const PROBE_MS = 400;
 
 type Variant = 'single' | 'dataParallel' | 'pipe2bw' | 'profile';
 const VARIANTS: Variant[] = ['single', 'dataParallel', 'pipe2bw', 'profile'];
@@ -67,7 +86,7 @@ interface Round {
   workerCosts: StageCosts[];
   /** The 2BW run's wall ms minus each worker stage's busy (forward + backward + update) ms. */
   workerIdleMs: number[];
-  /** Cores this process got with 1 and with 2 spinning threads, probed beside the profile. */
+  /** Cores this process got with 1 spinning thread (around the profile), 2 (around the 2BW run). */
   cores1: number;
   cores2: number;
   /** STAGES x cores1 / cores2: how much slower each op runs with every stage busy than alone. */
@@ -106,6 +125,55 @@ function simulate(costs: StageCosts[], outputBytes: number[], computeScale = 1):
   }).msPerBatch;
 }
 
+/**
+ * The costs the several-machine prediction needs, measured in this thread: the per-layer profile
+ * of a SCALING_BLOCKS-block Transformer at the microbatch size, and the forward + backward of one
+ * data-parallel worker's shard (SCALING_MICRO microbatches / d) for each worker count.
+ */
+function scalingCosts(
+  config: { inputShape: number[]; numClasses: number; seed: number },
+  rows: number,
+) {
+  const deep = buildModel('transformer', { ...config, numBlocks: SCALING_BLOCKS });
+  try {
+    const chain = buildChain(deep);
+    const mb = randomBatch(SHAPE, rows, 31);
+    const profile = profileChain(chain, mb, { repeats: 3 });
+    tf.dispose([mb.xs, mb.ys]);
+    const costs = costsFromProfile(chain, profile);
+    const layers: ScalingLayer[] = profile.costs.stages.map((st, i) => ({
+      name: st.name,
+      fwdMs: st.keep[0].allMs,
+      bwdMs: st.keep[0].bwdMs,
+      weightBytes: costs[i].weightBytes,
+      outputBytes: costs[i].outputBytes,
+    }));
+    const ctx = {
+      variables: trainableVariables(deep),
+      forward: defaultForward(deep),
+      loss: resolveLoss(deep),
+    };
+    const dataParallelComputeMs: Record<number, number> = {};
+    for (const d of SCALING_WORKERS) {
+      const b = randomBatch(SHAPE, (rows * SCALING_MICRO) / d, 41 + d);
+      const times: number[] = [];
+      for (let k = 0; k < 4; k++) {
+        const t0 = performance.now();
+        tf.tidy(() => {
+          const g = computeGradients(ctx, b);
+          g.value.dataSync();
+        });
+        if (k > 0) times.push(performance.now() - t0);
+      }
+      tf.dispose([b.xs, b.ys]);
+      dataParallelComputeMs[d] = median(times);
+    }
+    return { layers, dataParallelComputeMs };
+  } finally {
+    deep.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   if (!Number.isInteger(MICRO) || MICRO < 1 || BATCH % MICRO !== 0)
@@ -124,6 +192,7 @@ async function main(): Promise<void> {
   const dpModel = buildModel('transformer', config);
   const pipeModel = buildModel('transformer', config);
   const profModel = buildModel('transformer', config);
+  const modelWeightBytes = pipeModel.countParams() * 4;
   const batches = Array.from({ length: STEPS }, (_, i) => randomBatch(SHAPE, BATCH, 7 + i));
   const adam = { name: 'adam' as const, learningRate: LR };
   const t0 = performance.now();
@@ -179,14 +248,6 @@ async function main(): Promise<void> {
   };
   const probe = new CoreProbe(STAGES);
   const probed = { cores1: Number.NaN, cores2: Number.NaN };
-  const probeBoth = async (reverse = false) => {
-    if (reverse) {
-      const cores2 = await probe.cores(STAGES, PROBE_MS);
-      return { cores1: await probe.cores(1, PROBE_MS), cores2 };
-    }
-    const cores1 = await probe.cores(1, PROBE_MS);
-    return { cores1, cores2: await probe.cores(STAGES, PROBE_MS) };
-  };
   const rounds: Round[] = [];
   const mainTensors: number[] = [];
   try {
@@ -197,14 +258,16 @@ async function main(): Promise<void> {
       const timed = {} as Record<Variant, CpuTiming<StageRunStats[] | undefined>>;
       for (let k = 0; k < VARIANTS.length; k++) {
         const v = VARIANTS[(k + r) % VARIANTS.length];
-        // The core probes bracket the profile, under the same load, outside its clock:
-        // 1 thread, 2 threads, profile, 2 threads, 1 thread (each pair averaged).
-        const a = v === 'profile' ? await probeBoth() : undefined;
+        // Core probes bracket the runs whose share of the CPU they stand for, under the same
+        // load: 1 spinning thread around the profile (its op times are a lone thread's), 2
+        // around the 2BW run (both stages busy). Each pair is averaged.
+        const threads = v === 'profile' ? 1 : v === 'pipe2bw' ? STAGES : 0;
+        const before = threads ? await probe.cores(threads, PROBE_MS) : 0;
         timed[v] = await withCpuLoad(run[v]);
-        if (a) {
-          const b = await probeBoth(true);
-          probed.cores1 = (a.cores1 + b.cores1) / 2;
-          probed.cores2 = (a.cores2 + b.cores2) / 2;
+        if (threads) {
+          const cores = (before + (await probe.cores(threads, PROBE_MS))) / 2;
+          if (threads === 1) probed.cores1 = cores;
+          else probed.cores2 = cores;
         }
       }
       const per = (f: (t: CpuTiming<unknown>) => number) =>
@@ -250,6 +313,17 @@ async function main(): Promise<void> {
     optimizer.dispose();
   }
   const med = (f: (r: Round) => number) => median(rounds.map(f));
+  const medProfile = (k: 'updateMs') => med((r) => r.profileCosts.reduce((a, c) => a + c[k], 0));
+  const scaling = scalingCosts(config, BATCH / MICRO);
+  const scalingInput = {
+    ...scaling,
+    microbatchRows: BATCH / MICRO,
+    microbatches: SCALING_MICRO,
+    // The 2-stage profile's Adam update, per weight byte.
+    updateMsPerWeightByte: medProfile('updateMs') / modelWeightBytes,
+    batches: 20,
+  };
+  const scalingRows = predictScaling(scalingInput, SCALING_WORKERS, SCALING_LINKS);
   const ms = Object.fromEntries(VARIANTS.map((v) => [v, med((r) => r.msPerBatch[v])])) as Record<
     Variant,
     number
@@ -320,6 +394,18 @@ async function main(): Promise<void> {
   console.log(
     `headline: pipe2bwVsDataParallel ${ratio(headline.pipe2bwVsDataParallel)}, pipe2bwVsSingle ${ratio(headline.pipe2bwVsSingle)}, simulatorErrorPct ${fixed(simulatorErrorPct, 1)}% (median per-round error; medians: predicted ${fixed(predicted)} ms/batch from the profile and the core probes, ${fixed(predictedDedicated)} assuming a free core per stage, ${fixed(predictedWorkers)} from the workers' op times; measured ${fixed(ms.pipe2bw)})`,
   );
+  printTable(
+    `predicted scaling over d machines (simulator): ${SCALING_BLOCKS}-block Transformer, batch ${BATCH / MICRO} x ${SCALING_MICRO} microbatches, costs measured in this thread; samples/s`,
+    ['workers', 'link', '2BW', 'data parallel', '2BW / data parallel', 'bottleneck share'],
+    scalingRows.map((r) => [
+      String(r.workers),
+      r.link,
+      fixed(r.pipe2bwSamplesPerSec, 0),
+      fixed(r.dataParallelSamplesPerSec, 0),
+      ratio(r.pipe2bwSamplesPerSec / r.dataParallelSamplesPerSec),
+      fixed(r.bottleneckShare, 3),
+    ]),
+  );
   const variant =
     BACKEND === 'wasm' && BATCH === 64 && MICRO === 4 ? '' : `-${BACKEND}-b${BATCH}-m${MICRO}`;
   const out = writeResults(
@@ -350,6 +436,18 @@ async function main(): Promise<void> {
       medianProfileCosts: profileCosts,
       medianWorkerCosts: workerCosts,
       mainThreadTensorsPerRound: mainTensors,
+      scaling: {
+        what: `predicted by the simulator from costs measured in this run: a ${SCALING_BLOCKS}-block zoo Transformer's per-layer forward/backward at ${BATCH / MICRO} rows (profileChain), each data-parallel shard's forward + backward per worker count, the 2-stage profile's Adam update per weight byte; one worker per machine; 2BW cut by planPipeline; data parallel: ring all-reduce, sharded optimizer`,
+        blocks: SCALING_BLOCKS,
+        microbatches: SCALING_MICRO,
+        microbatchRows: BATCH / MICRO,
+        batchesSimulated: scalingInput.batches,
+        links: SCALING_LINKS.map((l) => ({ name: l.name, ...l.link })),
+        layers: scalingInput.layers,
+        dataParallelComputeMs: scalingInput.dataParallelComputeMs,
+        updateMsPerWeightByte: scalingInput.updateMsPerWeightByte,
+        rows: scalingRows,
+      },
       rounds,
       seconds: (performance.now() - started) / 1000,
     },
