@@ -82,17 +82,11 @@ const FEATURES: FeatureRow[] = [
     docs: 'docs/kernels.md',
     bench: 'train-step',
     figure: (j) => {
-      const ms = (model: string, backend: string, kernels: string) =>
-        (
-          (j.rows as Json[]).find(
-            (r) => r.model === model && r.backend === backend && r.kernels === kernels,
-          ) as Json
-        ).msPerStep as number;
-      const torch2 = (j.pytorchCnn as Json[]).find((r) => r.threads === 2) as Json;
+      const threads = (j.headline as Json).pytorchBestThreads;
       return (
-        `CNN trains on wasm (stock cannot): ${ms('cnn', 'wasm', 'fast').toFixed(0)} ms/step, ` +
-        `${ratio((torch2.msPerStep as number) / ms('cnn', 'wasm', 'fast'))} PyTorch's throughput; ` +
-        `Transformer ${ratio(ms('transformer', 'wasm', 'stock') / ms('transformer', 'wasm', 'fast'), 1)} stock wasm`
+        `CNN trains on wasm (stock cannot): ${fig(j, 'cnnFastWasmMsPerStep')?.toFixed(0) ?? na} ms/step, ` +
+        `${ratio(fig(j, 'cnnFastWasmOverPytorchBest'))} PyTorch's throughput (${String(threads)} ${threads === 1 ? 'thread' : 'threads'}, same rounds); ` +
+        `Transformer ${ratio(fig(j, 'transformerFastWasmOverStockWasm'), 1)} stock wasm`
       );
     },
   },
