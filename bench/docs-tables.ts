@@ -71,31 +71,22 @@ const FEATURES: FeatureRow[] = [
     capability: 'Rematerialization under a budget (Rotor, joint with compression)',
     docs: 'docs/remat.md',
     bench: 'remat',
-    figure: (j) => {
-      const least = (j.leastBudgets as Json[])[0] as Json;
-      const plain = least.plainActivationBytes as number;
-      return (
-        `${String(least.model)}: least budget ${ratio(plain / (least.exactBytes as number), 1)} below ` +
-        `the plain activations (exact), ${ratio(plain / (least.jointBytes as number), 1)} joint with compression`
-      );
-    },
+    figure: (j) =>
+      `least activation budget ${ratio(fig(j, 'resnetLeastBudgetReductionExact'), 1)} (ResNet) / ` +
+      `${ratio(fig(j, 'transformerLeastBudgetReductionExact'), 1)} (Transformer) below the plain step's activations, ` +
+      `${ratio(fig(j, 'resnetLeastBudgetReductionJoint'), 1)} / ${ratio(fig(j, 'transformerLeastBudgetReductionJoint'), 1)} ` +
+      `joint with compression; ${gain(fig(j, 'jointOverheadAtSixthWorst'))} step time at a sixth (worst model)`,
   },
   {
     capability: 'Fast CPU/wasm training kernels',
     docs: 'docs/kernels.md',
     bench: 'train-step',
     figure: (j) => {
-      const ms = (model: string, backend: string, kernels: string) =>
-        (
-          (j.rows as Json[]).find(
-            (r) => r.model === model && r.backend === backend && r.kernels === kernels,
-          ) as Json
-        ).msPerStep as number;
-      const torch2 = (j.pytorchCnn as Json[]).find((r) => r.threads === 2) as Json;
+      const threads = (j.headline as Json).pytorchBestThreads;
       return (
-        `CNN trains on wasm (stock cannot): ${ms('cnn', 'wasm', 'fast').toFixed(0)} ms/step, ` +
-        `${ratio((torch2.msPerStep as number) / ms('cnn', 'wasm', 'fast'))} PyTorch's throughput; ` +
-        `Transformer ${ratio(ms('transformer', 'wasm', 'stock') / ms('transformer', 'wasm', 'fast'), 1)} stock wasm`
+        `CNN trains on wasm (stock cannot): ${fig(j, 'cnnFastWasmMsPerStep')?.toFixed(0) ?? na} ms/step, ` +
+        `${ratio(fig(j, 'cnnFastWasmOverPytorchBest'))} PyTorch's throughput (${String(threads)} ${threads === 1 ? 'thread' : 'threads'}, same rounds); ` +
+        `Transformer ${ratio(fig(j, 'transformerFastWasmOverStockWasm'), 1)} stock wasm`
       );
     },
   },
@@ -136,11 +127,10 @@ const FEATURES: FeatureRow[] = [
     capability: 'Low-rank and tensor decompositions (SVD, Tucker-2, CP, ADMM-CP, TTM)',
     docs: 'docs/decomposition.md',
     bench: 'lowrank',
-    figure: (j) => {
-      const rows = j.layerSpeed as Json[];
-      const best = Math.max(...rows.map((r) => r.speedup as number));
-      return `layer inference on wasm up to ${ratio(best)} faster at the chosen ranks`;
-    },
+    figure: (j) =>
+      `wasm inference at half the parameters: CNN dense1 ${ratio(fig(j, 'cnnDense1SvdSpeedup'))} (SVD), ` +
+      `conv2 ${ratio(fig(j, 'cnnConv2Tucker2Speedup'))} (Tucker-2), whole CNN ${ratio(fig(j, 'cnnTucker2SvdSpeedup'))} ` +
+      `at ${points(fig(j, 'cnnTucker2SvdAccuracyDropPts'), 1)} after 40 fine-tune steps`,
   },
   {
     capability: 'Low-rank training, distillation, PLRD, Conv3D on 4D tensors',
@@ -261,11 +251,15 @@ function trainStepTable(): string {
     );
   }
   const cnn = rows.find((x) => x.model === 'cnn' && x.backend === 'wasm' && x.kernels === 'fast');
-  const torch = (j.pytorchCnn as Json[] | undefined) ?? [];
+  // PyTorch's rows, where torch was importable (a string says why it was not).
+  const torch = ((j.pytorchCnn as (Json | string)[] | undefined) ?? []).filter(
+    (t): t is Json => typeof t !== 'string',
+  );
   const load = j.loadAverage as Json;
   out.push('');
   out.push(
-    `Batch ${String(j.batch)}, ${String(j.optimizer)}, ${String(j.cores)} cores, load average ` +
+    `Batch ${String(j.batch)}, ${String(j.optimizer)}, ${String(j.cores)} cores, ` +
+      `${j.rounds ? `median of ${String(j.rounds)} interleaved rounds, ` : ''}load average ` +
       `${String(load.start)} at the start and ${String(load.end)} at the end (${String(j.date).slice(0, 10)}).`,
   );
   if (cnn) {
@@ -380,6 +374,65 @@ function pipelineScalingTable(): string {
   return out.join('\n');
 }
 
+/** docs/remat.md: the plain, keep-all and planned rows at budgets of 1/3 and below. */
+function rematTable(): string {
+  const j = results('remat');
+  if (!j) return 'bench/results/remat.json is not committed.';
+  const rows = j.rows as Json[];
+  const mb = (b: unknown) => ((b as number) / 1e6).toFixed(2);
+  const signed = (x: unknown) =>
+    typeof x === 'number' ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : '';
+  const out = [
+    '| model | planner | chain | budget MB (of plain act) | measured act MB | within | vs plain | vs keep-all (measured / predicted) | joint / exact time |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rows) {
+    const fraction = r.budgetFraction as number | null;
+    if (fraction !== null && fraction > 1 / 3 + 1e-6) continue;
+    const keepAll = rows.find((k) => k.model === r.model && k.planner === 'keep-all');
+    const overhead = r.overhead as number | undefined;
+    const keepAllOverhead = keepAll?.overhead as number | undefined;
+    const vsKeepAll =
+      overhead === undefined || keepAllOverhead === undefined
+        ? undefined
+        : (1 + overhead) / (1 + keepAllOverhead) - 1;
+    const planner = String(r.planner);
+    const chain =
+      (r.chain as string | undefined) ?? (planner.startsWith('keep-all') ? 'blocks' : '');
+    const budget =
+      fraction === null ? '-' : `${mb(r.budgetBytes)} (${(100 * fraction).toFixed(0)}%)`;
+    const measured = r.feasible
+      ? mb(r.measuredActivationBytes)
+      : `infeasible (least ${mb(r.minimumBytes)})`;
+    const within = r.withinBudget === undefined ? '' : r.withinBudget ? 'yes' : 'NO';
+    const vsKeep =
+      planner === 'plain' || !r.feasible
+        ? ''
+        : `${signed(vsKeepAll)} / ${signed(r.predictedOverhead)}`;
+    const jointExact = r.sameAsExact
+      ? `${(r.measuredVsExact as number | undefined)?.toFixed(2) ?? '1.00'} (same plan)`
+      : typeof r.measuredVsExact === 'number'
+        ? r.measuredVsExact.toFixed(2)
+        : '';
+    out.push(
+      `| ${String(r.model)} | ${planner} | ${chain} | ${budget} | ${measured} | ${within} | ${signed(overhead)} | ${vsKeep} | ${jointExact} |`,
+    );
+  }
+  out.push('');
+  out.push('| model | chain | least budget, exact | least budget, joint | set by (exact) |');
+  out.push('|---|---|---|---|---|');
+  for (const l of j.leastBudgets as Json[]) {
+    const plain = l.plainActivationBytes as number;
+    const least = (b: unknown) => `${mb(b)} MB (${((100 * (b as number)) / plain).toFixed(0)}%)`;
+    out.push(
+      `| ${String(l.model)} | ${String(l.split)} (${String(l.stages)} stages) | ${least(l.exactBytes)} | ${least(l.jointBytes)} | ${String(l.exactLimit)} |`,
+    );
+  }
+  out.push('');
+  out.push(`\`${String(j.command)}\`, ${String(j.date).slice(0, 10)}, ${String(j.seconds)} s.`);
+  return out.join('\n');
+}
+
 /** docs/compression.md: every compress variant's file size and accuracy. */
 function compressTable(): string {
   const j = results('compress');
@@ -448,6 +501,7 @@ export const TABLES: Record<string, () => string> = {
   'low-precision': lowPrecisionTable,
   features: featureTable,
   'train-step': trainStepTable,
+  remat: rematTable,
   compress: compressTable,
   pipeline: pipelineTable,
   'pipeline-scaling': pipelineScalingTable,

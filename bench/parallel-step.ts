@@ -241,15 +241,22 @@ async function main(): Promise<void> {
   console.log(
     `headline: cnnVsTorch ${cnnVsTorch === null ? 'n/a' : ratio(cnnVsTorch)} (best frugal: ${best[0]}, ${fixed(best[1])} ms vs pytorch ${fixed(all.torchMs)} ms); threadedSpeedup ${threadedSpeedup === null ? 'n/a' : ratio(threadedSpeedup)} (2 threads ${fixed(all.threadedMs)} ms vs 1 thread ${fixed(all.oneThreadMs)} ms)`,
   );
+  const settings = ['MODEL', 'BACKEND', 'WORKERS', 'ROUNDS', 'STEPS']
+    .filter((k) => process.env[k] !== undefined)
+    .map((k) => `${k}=${process.env[k]}`);
   const out = writeResults(
     'parallel-step',
     {
       headline: {
-        cnnVsTorch,
-        ...(cnnVsTorch === null
-          ? { cnnVsTorchReason: torchSkipped || `model ${MODEL}: pytorch times the CNN only` }
+        // PyTorch times the CNN only: the other models' files carry no PyTorch figure.
+        ...(MODEL === 'cnn'
+          ? {
+              cnnVsTorch,
+              ...(cnnVsTorch === null ? { cnnVsTorchReason: torchSkipped } : {}),
+              cnnVsTorchBestFrugal: best[0],
+              pytorchMsAllRounds: all.torchMs,
+            }
           : {}),
-        cnnVsTorchBestFrugal: best[0],
         threadedSpeedup,
         ...(threadedSpeedup === null
           ? {
@@ -263,8 +270,8 @@ async function main(): Promise<void> {
         quietRounds: quiet.rounds,
         oneThreadMsAllRounds: all.oneThreadMs,
         workersMsAllRounds: all.workersMs,
-        pytorchMsAllRounds: all.torchMs,
       },
+      command: `${settings.length ? `${settings.join(' ')} ` : ''}npm run bench:parallel-step`,
       model: MODEL,
       batch: BATCH,
       backend: BACKEND,

@@ -1,16 +1,27 @@
 // Training-step throughput of the zoo models at batch 64 (MNIST shapes) on stock tfjs cpu/wasm and
-// with frugal's fast kernels, plus the same CNN in PyTorch when torch is importable.
-// Run: npm run bench:train-step   (writes bench/results/train-step.json)
+// with frugal's fast kernels, plus the same CNN in PyTorch when torch is importable. The variants
+// of a model run in interleaved rounds (rotating order), PyTorch in the CNN's rounds.
+// Run: npm run bench:train-step [-- --rounds 3 --models mlp,cnn]
+//   (writes bench/results/train-step.json)
 import { availableParallelism, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
+import type { Batch } from '../src/data/dataset.js';
 import { initEngine } from '../src/engine/backend.js';
 import { useFastKernels, useStockKernels } from '../src/kernels/index.js';
 import { buildModel, ZOO_MODELS, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, ratio } from '../src/report/format.js';
-import { trainStep } from '../src/train/step.js';
-import { disposeBatch, printTable, randomBatch, writeResults } from './lib/index.js';
+import { type StepContext, trainStep } from '../src/train/step.js';
+import {
+  argValue,
+  disposeBatch,
+  median,
+  numberArg,
+  printTable,
+  randomBatch,
+  writeResults,
+} from './lib/index.js';
 import { profiledFlops } from './lib/step-flops.js';
-import { torchCnn } from './lib/torch-cnn.js';
+import { type TorchResult, torchCnn } from './lib/torch-cnn.js';
 
 const BATCH = 64;
 const SHAPES: Record<ZooModelName, number[]> = {
@@ -22,11 +33,19 @@ const SHAPES: Record<ZooModelName, number[]> = {
   vit: [28, 28, 1],
 };
 /**
- * Stock cpu conv training takes minutes per batch-64 step: it is timed at batches 1 and 3 (after
- * a warm-up step) and extrapolated linearly (step = fixed cost + per-sample cost); the table
- * says so.
+ * Stock cpu conv training takes minutes per batch-64 step: it is timed at batches 1 and 3 and
+ * extrapolated linearly (step = fixed cost + per-sample cost); the table says so.
  */
 const STOCK_CPU_CONV_BATCHES = [1, 3];
+const CONV_MODELS: readonly ZooModelName[] = ['cnn', 'resnet', 'odenet', 'vit'];
+/** Timed rounds: every backend x kernels variant of a model (and PyTorch for the CNN) in each. */
+const ROUNDS = numberArg('rounds', 3);
+const MODELS = argValue('models', ZOO_MODELS.join(','))
+  .split(',')
+  .map((m) => m.trim()) as ZooModelName[];
+for (const m of MODELS)
+  if (!ZOO_MODELS.includes(m))
+    throw new Error(`--models: unknown model '${m}' (zoo: ${ZOO_MODELS.join(', ')})`);
 
 type Kernels = 'stock' | 'fast';
 interface Measurement {
@@ -36,46 +55,161 @@ interface Measurement {
   /** Batches the steps were timed at; msPerStep is for BATCH (extrapolated when they differ). */
   timedBatches: number[];
   timedSteps: number;
+  /** Median over the rounds of the round's ms per step at BATCH. */
   msPerStep: number | null;
+  /** Each round's ms per step at BATCH. */
+  roundMs: number[];
   samplesPerSecond: number | null;
   gflopPerSecond: number | null;
   note: string;
 }
 
+/** PyTorch's CNN step: the median over the rounds and each round's ms. */
+type TorchRow = TorchResult & { roundMs: number[] };
+
+/** One backend x kernels variant of a model, built on its backend, timed a few steps per round. */
+interface Arm {
+  backend: string;
+  kernels: Kernels;
+  sizes: number[];
+  ctx: StepContext;
+  data: Batch[];
+  stepsPerRound: number;
+  roundMs: number[];
+  steps: number;
+  error?: string;
+}
+
+async function activate(backend: string, kernels: Kernels): Promise<void> {
+  await initEngine({ backend });
+  if (kernels === 'fast') useFastKernels();
+  else useStockKernels();
+}
+
+/** ms per step at BATCH of one round: the steps at each timed batch, extrapolated if two. */
+function timeRound(arm: Arm): number {
+  const ms = arm.data.map((b) => {
+    const start = performance.now();
+    for (let i = 0; i < arm.stepsPerRound; i++) trainStep(arm.ctx, b);
+    return (performance.now() - start) / arm.stepsPerRound;
+  });
+  arm.steps += arm.stepsPerRound * arm.data.length;
+  if (ms.length === 1) return ms[0];
+  const [b1, b2] = arm.sizes;
+  return ms[0] + ((ms[1] - ms[0]) * (BATCH - b1)) / (b2 - b1);
+}
+
 /**
- * Mean ms of a training step at each batch size (after one warm-up step at the first when
- * `warmUp`), timing until `minSteps` and `budgetMs` are both met.
+ * Builds the arm on its backend and runs one untimed warm-up step at each timed batch (kernel
+ * compilation, the optimizer's slots); wasm arms then take enough steps for ~1 s a round.
  */
-function timeSteps(
-  model: ZooModelName,
-  sizes: number[],
-  minSteps: number,
-  budgetMs: number,
-  warmUp: boolean,
-): { ms: number[]; steps: number } {
+async function makeArm(model: ZooModelName, backend: string, kernels: Kernels): Promise<Arm> {
+  await activate(backend, kernels);
+  const sizes =
+    backend === 'cpu' && kernels === 'stock' && CONV_MODELS.includes(model)
+      ? STOCK_CPU_CONV_BATCHES
+      : [BATCH];
   const net = buildModel(model, { inputShape: SHAPES[model], numClasses: 10, seed: 1 });
-  const optimizer = tf.train.adam(1e-3);
-  const ctx = { model: net, optimizer };
+  const ctx = { model: net, optimizer: tf.train.adam(1e-3) };
   const data = sizes.map((size) => randomBatch(SHAPES[model], size, 7));
+  const arm: Arm = { backend, kernels, sizes, ctx, data, stepsPerRound: 1, roundMs: [], steps: 0 };
   try {
-    if (warmUp) trainStep(ctx, data[0]);
-    let total = 0;
-    const ms = data.map((b) => {
-      let steps = 0;
-      const start = performance.now();
-      while (steps < minSteps || (performance.now() - start < budgetMs && steps < 20)) {
-        trainStep(ctx, b);
-        steps++;
-      }
-      total += steps;
-      return (performance.now() - start) / steps;
-    });
-    return { ms, steps: total };
-  } finally {
-    for (const b of data) disposeBatch(b);
-    net.dispose();
-    optimizer.dispose();
+    const start = performance.now();
+    for (const b of data) trainStep(ctx, b);
+    const warmMs = (performance.now() - start) / data.length;
+    if (backend !== 'cpu') arm.stepsPerRound = Math.max(1, Math.min(10, Math.round(1000 / warmMs)));
+  } catch (e) {
+    arm.error = (e as Error).message.split('\n')[0].slice(0, 80);
   }
+  return arm;
+}
+
+function disposeArm(arm: Arm): void {
+  for (const b of arm.data) disposeBatch(b);
+  arm.ctx.model.dispose();
+  arm.ctx.optimizer.dispose();
+}
+
+/**
+ * Times the four backend x kernels variants of a model in interleaved rounds (the order rotates
+ * each round), and PyTorch's CNN (2 and 1 threads) in the same rounds when the model is the CNN.
+ */
+async function measureModel(
+  model: ZooModelName,
+  flops: number,
+): Promise<{ rows: Measurement[]; torch: (TorchRow | string)[] }> {
+  const arms: Arm[] = [];
+  for (const [backend, kernels] of [
+    ['cpu', 'stock'],
+    ['wasm', 'stock'],
+    ['cpu', 'fast'],
+    ['wasm', 'fast'],
+  ] as const)
+    arms.push(await makeArm(model, backend, kernels));
+  const torchRuns: Record<number, number[]> = { 2: [], 1: [] };
+  let torchSkipped = '';
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      const live = arms.filter((a) => a.error === undefined);
+      for (let k = 0; k < live.length; k++) {
+        const arm = live[(k + r) % live.length];
+        await activate(arm.backend, arm.kernels);
+        try {
+          arm.roundMs.push(timeRound(arm));
+        } catch (e) {
+          arm.error = (e as Error).message.split('\n')[0].slice(0, 80);
+        }
+      }
+      if (model === 'cnn' && !torchSkipped)
+        for (const threads of [2, 1]) {
+          const t = torchCnn(BATCH, threads);
+          if (typeof t === 'string') torchSkipped = t;
+          else torchRuns[threads].push(t.msPerStep);
+        }
+      console.error(
+        `${model} round ${r + 1}/${ROUNDS}: ${arms.map((a) => `${a.backend} ${a.kernels} ${a.error ? 'fails' : `${fixed(a.roundMs[r] ?? Number.NaN)} ms`}`).join(', ')}`,
+      );
+    }
+  } finally {
+    arms.forEach(disposeArm);
+    useStockKernels();
+  }
+  const rows = arms.map((arm): Measurement => {
+    const base = { model, backend: arm.backend, kernels: arm.kernels, timedBatches: arm.sizes };
+    if (arm.error !== undefined || arm.roundMs.length === 0)
+      return {
+        ...base,
+        timedSteps: 0,
+        msPerStep: null,
+        roundMs: arm.roundMs,
+        samplesPerSecond: null,
+        gflopPerSecond: null,
+        note: `fails: ${arm.error ?? 'no round timed'}`,
+      };
+    const msPerStep = median(arm.roundMs);
+    return {
+      ...base,
+      timedSteps: arm.steps,
+      msPerStep,
+      roundMs: arm.roundMs,
+      samplesPerSecond: (BATCH * 1000) / msPerStep,
+      gflopPerSecond: flops / msPerStep / 1e6,
+      note:
+        arm.sizes.length === 1
+          ? ''
+          : `estimate: timed at batches ${arm.sizes.join(', ')}, extrapolated to ${BATCH}`,
+    };
+  });
+  const torch =
+    model !== 'cnn'
+      ? []
+      : [2, 1].map((threads): TorchRow | string => {
+          const ms = torchRuns[threads];
+          if (ms.length === 0) return torchSkipped || 'skipped: no round timed';
+          const msPerStep = median(ms);
+          return { threads, msPerStep, samplesPerSecond: (BATCH * 1000) / msPerStep, roundMs: ms };
+        });
+  return { rows, torch };
 }
 
 /** Conv and matmul FLOPs of one batch-64 training step (the same math on every backend). */
@@ -94,54 +228,6 @@ async function stepFlops(model: ZooModelName): Promise<number> {
     disposeBatch(b);
     net.dispose();
     optimizer.dispose();
-    useStockKernels();
-  }
-}
-
-async function measure(
-  model: ZooModelName,
-  backend: string,
-  kernels: Kernels,
-  flops: number,
-): Promise<Measurement> {
-  await initEngine({ backend });
-  if (kernels === 'fast') useFastKernels();
-  else useStockKernels();
-  const conv = model === 'cnn' || model === 'resnet';
-  const sizes = backend === 'cpu' && kernels === 'stock' && conv ? STOCK_CPU_CONV_BATCHES : [BATCH];
-  const base = { model, backend, kernels, timedBatches: sizes };
-  try {
-    // cpu steps take seconds: one timed step, no warm-up at batch 64 (a cpu step has no compile
-    // cost; the first only adds the optimizer's slots), but one before an extrapolation, whose
-    // slope two single steps set. wasm: a warm-up step, then >= 3 s of steps.
-    const cpu = backend === 'cpu';
-    const warmUp = !cpu || sizes.length > 1;
-    const { ms, steps } = timeSteps(model, sizes, cpu ? 1 : 3, cpu ? 1500 : 3000, warmUp);
-    const [b1, b2] = sizes;
-    const msPerStep =
-      sizes.length === 1 ? ms[0] : ms[0] + ((ms[1] - ms[0]) * (BATCH - b1)) / (b2 - b1);
-    return {
-      ...base,
-      timedSteps: steps,
-      msPerStep,
-      samplesPerSecond: (BATCH * 1000) / msPerStep,
-      gflopPerSecond: flops / msPerStep / 1e6,
-      note:
-        sizes.length === 1
-          ? ''
-          : `estimate: timed at batches ${sizes.join(', ')} (${ms.map((m) => fixed(m, 0)).join(', ')} ms), extrapolated to ${BATCH}`,
-    };
-  } catch (e) {
-    const reason = (e as Error).message.split('\n')[0].slice(0, 80);
-    return {
-      ...base,
-      timedSteps: 0,
-      msPerStep: null,
-      samplesPerSecond: null,
-      gflopPerSecond: null,
-      note: `fails: ${reason}`,
-    };
-  } finally {
     useStockKernels();
   }
 }
@@ -168,22 +254,13 @@ async function main(): Promise<void> {
   const loadAtStart = loadavg()[0];
   const peak = await wasmMatmulPeak();
   const rows: Measurement[] = [];
-  for (const model of ZOO_MODELS) {
+  let torch: (TorchRow | string)[] = [];
+  for (const model of MODELS) {
     const flops = await stepFlops(model);
-    for (const [backend, kernels] of [
-      ['cpu', 'stock'],
-      ['wasm', 'stock'],
-      ['cpu', 'fast'],
-      ['wasm', 'fast'],
-    ] as const) {
-      const m = await measure(model, backend, kernels, flops);
-      rows.push(m);
-      console.error(
-        `${model} ${backend} ${kernels}: ${fixed(m.msPerStep ?? Number.NaN)} ms ${m.note}`,
-      );
-    }
+    const m = await measureModel(model, flops);
+    rows.push(...m.rows);
+    if (model === 'cnn') torch = m.torch;
   }
-  const torch = [torchCnn(BATCH, 2), torchCnn(BATCH, 1)];
   const find = (model: string, backend: string, kernels: Kernels) =>
     rows.find((r) => r.model === model && r.backend === backend && r.kernels === kernels);
   const speedup = (r: Measurement, base: Measurement | undefined) =>
@@ -244,21 +321,29 @@ async function main(): Promise<void> {
     ],
     table,
   );
-  const cpuFastCnn = find('cnn', 'cpu', 'fast');
-  const torch2 = torch.find((t) => typeof t !== 'string' && t.threads === 2);
+  // PyTorch's faster thread count in this run: on a loaded 2-core machine 2 threads can lose to 1.
+  const torchBest = torch
+    .filter((t): t is TorchRow => typeof t !== 'string')
+    .reduce<TorchRow | undefined>((a, t) => (a && a.msPerStep <= t.msPerStep ? a : t), undefined);
+  const transformerFast = find('transformer', 'wasm', 'fast');
   const out = writeResults('train-step', {
     headline: {
-      cnnWasmFastMsPerStep: fastWasmCnn?.msPerStep ?? Number.NaN,
-      cnnWasmFastOverStockCpu: fastWasmCnn
+      // Ratios of throughput (samples/s), every variant timed in the same interleaved rounds.
+      cnnFastWasmMsPerStep: fastWasmCnn?.msPerStep ?? Number.NaN,
+      cnnFastWasmOverStockCpu: fastWasmCnn
         ? speedup(fastWasmCnn, find('cnn', 'cpu', 'stock'))
         : Number.NaN,
-      cnnCpuFastOverStockCpu: cpuFastCnn
-        ? speedup(cpuFastCnn, find('cnn', 'cpu', 'stock'))
+      cnnFastWasmOverPytorchBest:
+        fastWasmCnn?.msPerStep && torchBest
+          ? torchBest.msPerStep / fastWasmCnn.msPerStep
+          : Number.NaN,
+      pytorchBestThreads: torchBest?.threads ?? null,
+      transformerFastWasmOverStockWasm: transformerFast
+        ? speedup(transformerFast, find('transformer', 'wasm', 'stock'))
         : Number.NaN,
-      cnnPytorch2ThreadsMsPerStep:
-        torch2 && typeof torch2 !== 'string' ? torch2.msPerStep : Number.NaN,
-      wasmMatmulPeakGflops: peak,
     },
+    command: `npm run bench:train-step -- --rounds ${ROUNDS}${MODELS.length === ZOO_MODELS.length ? '' : ` --models ${MODELS.join(',')}`}`,
+    rounds: ROUNDS,
     batch: BATCH,
     shapes: SHAPES,
     optimizer: 'adam',
