@@ -34,6 +34,11 @@ export interface CnnConfig {
   batch: number;
   filters: [number, number];
   dense: number;
+  /** Another model than the zoo CNN (e.g. the ResNet), built from the seed. */
+  build?: (seed: number) => tf.LayersModel;
+  /** Steps of the (one) epoch; 0 or absent: the whole training set. */
+  steps?: number;
+  learningRate?: number;
 }
 
 export interface CnnRun {
@@ -54,20 +59,24 @@ export async function runCnnComparison(
   const runs: CnnRun[] = [];
   for (const seed of c.seeds)
     for (const m of methods) {
-      let model = buildCnn({
-        inputShape: data.sampleShape,
-        numClasses: data.numClasses,
-        filters: c.filters,
-        dense: c.dense,
-        seed,
-      });
+      let model =
+        c.build?.(seed) ??
+        buildCnn({
+          inputShape: data.sampleShape,
+          numClasses: data.numClasses,
+          filters: c.filters,
+          dense: c.dense,
+          seed,
+        });
       if (m.grad) {
         const converted = sparseGradModel(model, m.grad, { seed: seed * 1000 + 17 });
         model.dispose();
         model = converted.model;
       }
       const setup = await m.setup?.(model, data, seed);
-      const schedule = c.epochs * Math.floor(data.train.count / c.batch);
+      if (c.steps && (c.epochs !== 1 || m.pretrainSteps !== undefined))
+        throw new Error(`${m.name}: a step cap needs 1 epoch and no pretraining`);
+      const schedule = c.steps || c.epochs * Math.floor(data.train.count / c.batch);
       if (m.pretrainSteps !== undefined && (c.epochs !== 1 || m.pretrainSteps >= schedule))
         throw new Error(
           `${m.name}: pretrainSteps needs 1 epoch of more than ${m.pretrainSteps} steps`,
@@ -80,7 +89,9 @@ export async function runCnnComparison(
           batchSize: c.batch,
           // After a pretraining part: the rest of the schedule, in another batch order.
           seed: m.pretrainSteps === undefined ? seed : seed + 100,
-          maxStepsPerEpoch: m.pretrainSteps === undefined ? 0 : schedule - m.pretrainSteps,
+          maxStepsPerEpoch:
+            m.pretrainSteps === undefined ? (c.steps ?? 0) : schedule - m.pretrainSteps,
+          ...(c.learningRate ? { learningRate: c.learningRate } : {}),
           measureMemory: false,
         },
         { hooks: setup?.hooks },
@@ -97,7 +108,7 @@ export async function runCnnComparison(
       });
       model.dispose();
       console.log(
-        `cnn seed ${seed} ${m.name}: ${(100 * r.testAccuracy).toFixed(2)}% (${r.meanStepMs.toFixed(0)} ms/step)`,
+        `${c.build ? 'model' : 'cnn'} seed ${seed} ${m.name}: ${(100 * r.testAccuracy).toFixed(2)}% (${r.meanStepMs.toFixed(0)} ms/step)`,
       );
     }
   return runs;

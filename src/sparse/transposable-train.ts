@@ -22,7 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { type TransposableSolver, transposableNMMask } from '../compress/sparsity/transposable.js';
-import { At, boolean, check, integer, object, oneOf, optional } from '../config/index.js';
+import { At, boolean, check, integer, number, object, oneOf, optional } from '../config/index.js';
 import type { StepHooks } from '../train/gradients.js';
 
 export interface TransposableTrainingOptions {
@@ -36,6 +36,20 @@ export interface TransposableTrainingOptions {
   solver?: TransposableSolver;
   /** Keep dense weights that get the updates of the pruned entries (default true). */
   straightThrough?: boolean;
+  /**
+   * SR-STE (Zhou et al., ICLR 2021): adds decay * (1 - M) * W_d to each kernel's gradient, so
+   * pruned dense weights are pulled towards 0 and masks flip less (default 0: plain STE). Needs
+   * straightThrough and recomputeEvery > 0 or rampSteps > 0 (otherwise pruned weights never
+   * matter again).
+   */
+  decay?: number;
+  /**
+   * Gradual sparsity (pruned-weight decay, Kao et al. 2022): for the first `rampSteps` steps the
+   * pruned weights enter the forward scaled by alpha = 1 - step / rampSteps instead of 0, so the
+   * model goes from dense to N:M smoothly; from then on the mask is hard (default 0: hard from
+   * the first step). Needs straightThrough.
+   */
+  rampSteps?: number;
 }
 
 type Resolved = Required<TransposableTrainingOptions>;
@@ -46,27 +60,46 @@ const fields = object({
   recomputeEvery: optional(integer({ min: 0 })),
   solver: optional(oneOf(['greedy', 'exact'] as const)),
   straightThrough: optional(boolean()),
+  decay: optional(number({ min: 0 })),
+  rampSteps: optional(integer({ min: 0 })),
 });
 
-const optionsCheck = check('{n, m, recomputeEvery, solver, straightThrough}', (v, at: At) => {
-  const c = fields(v ?? {}, at);
-  const r: Resolved = {
-    n: c.n ?? 2,
-    m: c.m ?? 4,
-    recomputeEvery: c.recomputeEvery ?? 0,
-    solver: c.solver ?? 'greedy',
-    straightThrough: c.straightThrough ?? true,
-  };
-  if (r.n >= r.m)
-    throw at.field('n').error(`n (${r.n}) must be below m (${r.m}) (n = m keeps every weight)`);
-  if (r.recomputeEvery > 0 && !r.straightThrough)
-    throw at
-      .field('recomputeEvery')
-      .error(
-        `recomputing the masks needs straightThrough: without it the pruned weights stay 0 and the masks could not change (set straightThrough: true or recomputeEvery: 0)`,
-      );
-  return r;
-});
+const optionsCheck = check(
+  '{n, m, recomputeEvery, solver, straightThrough, decay, rampSteps}',
+  (v, at: At) => {
+    const c = fields(v ?? {}, at);
+    const r: Resolved = {
+      n: c.n ?? 2,
+      m: c.m ?? 4,
+      recomputeEvery: c.recomputeEvery ?? 0,
+      solver: c.solver ?? 'greedy',
+      straightThrough: c.straightThrough ?? true,
+      decay: c.decay ?? 0,
+      rampSteps: c.rampSteps ?? 0,
+    };
+    if (r.n >= r.m)
+      throw at.field('n').error(`n (${r.n}) must be below m (${r.m}) (n = m keeps every weight)`);
+    if (r.recomputeEvery > 0 && !r.straightThrough)
+      throw at
+        .field('recomputeEvery')
+        .error(
+          `recomputing the masks needs straightThrough: without it the pruned weights stay 0 and the masks could not change (set straightThrough: true or recomputeEvery: 0)`,
+        );
+    if (r.rampSteps > 0 && !r.straightThrough)
+      throw at
+        .field('rampSteps')
+        .error(
+          `a sparsity ramp needs straightThrough: without it the pruned weights are 0 after the first step and there is nothing to fade out`,
+        );
+    if (r.decay > 0 && r.recomputeEvery === 0 && r.rampSteps === 0)
+      throw at
+        .field('decay')
+        .error(
+          `decay (${r.decay}) acts on pruned dense weights, which only matter when the masks are recomputed or during a ramp (set recomputeEvery > 0, rampSteps > 0 or decay: 0)`,
+        );
+    return r;
+  },
+);
 
 /** Validates transposable-training options (ConfigErrors name the field). */
 export function parseTransposableOptions(v: unknown, config = 'transposableTraining'): Resolved {
@@ -171,8 +204,15 @@ export function transposableTraining(
     }
     return changed;
   };
+  // The weight pruned entries get in the forward: alpha (1 at the start of a ramp, 0 after it).
+  const rampAlpha = (step: number) => (o.rampSteps > 0 ? Math.max(0, 1 - step / o.rampSteps) : 0);
+  let alpha = rampAlpha(0);
+  /** The factor the kernel holds times W_d: M, or M + alpha (1 - M) during a ramp. */
+  const scaleOf = (k: MaskedKernel, a: number) =>
+    a > 0 ? tf.add(tf.mul(k.mask, 1 - a), a) : k.mask;
   const applyMasks = () => {
-    for (const k of kernels) tf.tidy(() => k.kernel.assign(tf.mul(k.dense ?? k.kernel, k.mask)));
+    for (const k of kernels)
+      tf.tidy(() => k.kernel.assign(tf.mul(k.dense ?? k.kernel, scaleOf(k, alpha))));
   };
   computeMasks();
   applyMasks();
@@ -183,10 +223,13 @@ export function transposableTraining(
     for (const k of kernels)
       if (k.dense) {
         const dense = k.dense;
-        // The kernel held dense * mask before the update: add the update to the dense weights.
-        tf.tidy(() => dense.assign(tf.add(dense, tf.sub(k.kernel, tf.mul(dense, k.mask)))));
+        // The kernel held dense * scale before the update: add the update to the dense weights.
+        tf.tidy(() =>
+          dense.assign(tf.add(dense, tf.sub(k.kernel, tf.mul(dense, scaleOf(k, alpha))))),
+        );
       }
     stats.steps++;
+    alpha = rampAlpha(stats.steps);
     if (o.recomputeEvery > 0 && stats.steps % o.recomputeEvery === 0) {
       stats.maskChangeFraction.push(computeMasks() / total);
       stats.recomputes++;
@@ -194,14 +237,28 @@ export function transposableTraining(
     applyMasks();
   };
 
+  // SR-STE: the gradient of every masked kernel gets decay * (1 - M) * W_d.
+  const gradients: StepHooks['gradients'] = (pass) => {
+    const g = pass();
+    for (const k of kernels) {
+      const name = k.kernel.name;
+      const dense = k.dense as tf.Variable;
+      const grad = g.grads[name];
+      if (!grad) continue;
+      g.grads[name] = tf.add(grad, tf.mul(tf.mul(dense, tf.sub(1, k.mask)), o.decay));
+    }
+    return g;
+  };
+
   return {
-    hooks: { afterUpdate },
+    hooks: o.decay > 0 ? { afterUpdate, gradients } : { afterUpdate },
     layers: kernels.map((k) => ({ name: k.layer, shape: k.shape })),
     skipped,
     masks: () => new Map(kernels.map((k) => [k.layer, k.maskValues])),
     stats: () => ({ ...stats, maskChangeFraction: [...stats.maskChangeFraction] }),
     finish: () => {
       if (finished) return;
+      alpha = 0;
       applyMasks();
       for (const k of kernels) {
         k.dense?.dispose();

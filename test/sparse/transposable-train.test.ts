@@ -9,7 +9,9 @@ import {
   parseTransposableOptions,
   transposableTraining,
 } from '../../src/sparse/transposable-train.js';
+import { applyStep, defaultForward, trainableVariables } from '../../src/train/gradients.js';
 import { train } from '../../src/train/loop.js';
+import { lossByName } from '../../src/train/loss.js';
 import { saveAndLoad, useBackend } from '../helpers.js';
 
 /** [in, out] row-major -> [out, in]. */
@@ -175,7 +177,125 @@ describe('transposable N:M training', () => {
     model.dispose();
   });
 
+  it('SR-STE decay and the sparsity ramp: one SGD step matches the formula, then the mask is hard', () => {
+    // Ramp over 2 steps: the forward starts dense (alpha 1), then pruned weights count 0.5, then 0.
+    // With SGD (lr eta) the first step gives W_d' = W_d - eta (g + decay (1 - M) W_d), g the
+    // plain gradient at W_d, and the kernel W_d' (M + 0.5 (1 - M)).
+    const model = mlp(5);
+    const eta = 0.1;
+    const decay = 0.3;
+    const vars = trainableVariables(model);
+    const loss = lossByName('logits');
+    const xs = tf.randomNormal([16, 8, 8, 1], 0, 1, 'float32', 7);
+    const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 0], 'int32'), 3);
+    const before = new Map(vars.map((v) => [v.name, v.dataSync().slice()]));
+    const t = transposableTraining(model, { rampSteps: 2, decay });
+    const kernel = (layer: string) =>
+      model.getLayer(layer).trainableWeights[0].read() as tf.Variable;
+    for (const l of t.layers)
+      assert.deepEqual(
+        kernel(l.name).dataSync(),
+        before.get(kernel(l.name).name),
+        'alpha 1: the kernel is the dense one',
+      );
+    const g0 = tf.tidy(
+      () =>
+        tf.variableGrads(
+          () => loss.mean(ys, model.apply(xs, { training: true }) as tf.Tensor),
+          vars,
+        ).grads,
+    );
+    const grads = new Map(Object.entries(g0).map(([k, g]) => [k, g.dataSync().slice()]));
+    tf.dispose(g0);
+    const ctx = { variables: vars, forward: defaultForward(model), loss };
+    const opt = tf.train.sgd(eta);
+    applyStep(ctx, opt, { xs, ys }, t.hooks).dispose();
+    const masks = t.masks();
+    for (const l of t.layers) {
+      const w = kernel(l.name);
+      const d0 = before.get(w.name) as Float32Array;
+      const g = grads.get(w.name) as Float32Array;
+      const mask = masks.get(l.name) as Uint8Array;
+      const v = w.dataSync();
+      let pruned = 0;
+      for (let i = 0; i < v.length; i++) {
+        const dense = d0[i] - eta * (g[i] + (mask[i] ? 0 : decay * d0[i]));
+        const want = mask[i] ? dense : 0.5 * dense;
+        if (!mask[i]) pruned++;
+        assert.ok(Math.abs(v[i] - want) < 1e-6, `${l.name}[${i}]: ${v[i]} vs ${want}`);
+      }
+      assert.equal(pruned, v.length / 2);
+    }
+    // The plain (unmasked) logits kernel took a plain SGD step.
+    const logits = kernel('logits');
+    const lg = grads.get(logits.name) as Float32Array;
+    const l0 = before.get(logits.name) as Float32Array;
+    logits.dataSync().forEach((x, i) => {
+      assert.ok(Math.abs(x - (l0[i] - eta * lg[i])) < 1e-6);
+    });
+    const n0 = tf.memory().numTensors;
+    applyStep(ctx, opt, { xs, ys }, t.hooks).dispose();
+    applyStep(ctx, opt, { xs, ys }, t.hooks).dispose();
+    assert.equal(tf.memory().numTensors, n0, 'no leaks per step');
+    for (const l of t.layers) {
+      const v = model.getLayer(l.name).getWeights()[0].dataSync();
+      assert.ok(denseKernelNM(v, l.shape, 2, 4), `${l.name}: hard 2:4 after the ramp`);
+    }
+    t.finish();
+    tf.dispose([xs, ys]);
+    opt.dispose();
+    model.dispose();
+  });
+
+  it('SR-STE with recomputed masks: fewer mask changes than plain STE at the same steps', async () => {
+    const data = syntheticClassification({
+      sampleShape: [8, 8, 1],
+      numClasses: 3,
+      trainCount: 256,
+      testCount: 64,
+      seed: 6,
+    });
+    const churn = async (decay: number) => {
+      const model = mlp(3);
+      const t = transposableTraining(model, { recomputeEvery: 2, decay });
+      await train(
+        model,
+        data,
+        {
+          epochs: 2,
+          batchSize: 32,
+          seed: 0,
+          measureMemory: false,
+          optimizer: 'sgd',
+          learningRate: 0.5,
+        },
+        { hooks: t.hooks },
+      );
+      const s = t.stats();
+      t.finish();
+      for (const l of t.layers)
+        assert.ok(denseKernelNM(model.getLayer(l.name).getWeights()[0].dataSync(), l.shape, 2, 4));
+      model.dispose();
+      return s.maskChangeFraction.reduce((a, b) => a + b, 0);
+    };
+    const plain = await churn(0);
+    const srste = await churn(2);
+    assert.ok(plain > 0, 'plain STE moves the masks');
+    assert.ok(srste < plain, `SR-STE changes ${srste} against ${plain}`);
+  });
+
   it('bad options are errors naming the field', () => {
+    assert.throws(
+      () => parseTransposableOptions({ decay: 2e-4 }),
+      /decay: decay \(0.0002\) acts on pruned dense weights/,
+    );
+    assert.throws(() => parseTransposableOptions({ decay: -1, recomputeEvery: 1 }), /decay/);
+    assert.throws(
+      () => parseTransposableOptions({ rampSteps: 10, straightThrough: false }),
+      /rampSteps: a sparsity ramp needs straightThrough/,
+    );
+    assert.throws(() => parseTransposableOptions({ rampSteps: 1.5 }), /rampSteps/);
+    assert.equal(parseTransposableOptions({ rampSteps: 10, decay: 0.1 }).decay, 0.1);
     assert.throws(() => parseTransposableOptions({ n: 4, m: 4 }), /n: n \(4\) must be below m/);
     assert.throws(
       () => parseTransposableOptions({ recomputeEvery: 10, straightThrough: false }),
