@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../src/config/index.js';
 import type { Batch } from '../../src/data/dataset.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
+import { initEngine } from '../../src/engine/backend.js';
 import { makeRng } from '../../src/engine/random.js';
 import {
   augmentImages,
@@ -229,6 +230,46 @@ describe('recipes: batch augmentation', () => {
       assert.ok(found, `image ${n} is not a shift of its input`);
     }
     tf.dispose([x, y]);
+  });
+
+  it('a shift moves each image by the drawn offsets, on the cpu and the wasm backend', async () => {
+    // The wasm backend's cropAndResize ignored the box's x offset; the shift must not depend on it.
+    const p = 2;
+    const xv = tf
+      .tidy(() => tf.randomUniform([6, 7, 9, 2], 0.1, 1, 'float32', 8))
+      .arraySync() as number[][][][];
+    const ref = (seed: number) => {
+      const rng = makeRng(seed);
+      return xv.map((im) => {
+        const dy = -p + Math.floor(rng() * (2 * p + 1));
+        const dx = -p + Math.floor(rng() * (2 * p + 1));
+        return im.map((row, i) =>
+          row.map((_, j) => {
+            const si = i + dy;
+            const sj = j + dx;
+            return si >= 0 && si < 7 && sj >= 0 && sj < 9 ? im[si][sj] : [0, 0];
+          }),
+        );
+      });
+    };
+    const previous = tf.getBackend();
+    try {
+      for (const backend of ['cpu', 'wasm'] as const) {
+        await initEngine({ backend });
+        const x = tf.tensor4d(xv);
+        const y = augmentImages(x, { shift: p, cutout: 0, flip: false }, makeRng(11));
+        assert.deepEqual(
+          (y.arraySync() as number[][][][]).flat(3).map((v) => v.toFixed(5)),
+          ref(11)
+            .flat(3)
+            .map((v) => v.toFixed(5)),
+          `${backend}: shifted images`,
+        );
+        tf.dispose([x, y]);
+      }
+    } finally {
+      await tf.setBackend(previous);
+    }
   });
 
   it('cutout zeroes at most a square and keeps the rest; a flip is the mirror or the image', () => {
