@@ -6,18 +6,20 @@
 //   images (Fashion-MNIST when Debian's dataset-fashion-mnist is installed, else MNIST), tested on
 //   2,000: the HAET recipe (SAM 0.05, label smoothing 0.2, gradient centralisation, patch-whitened
 //   stem, CELU 0.075, decoupled weight decay 5e-4) against plain training, each given the same
-//   training wall budget (--budget, default 60 s), interleaved in slices of --slice s (default 15)
+//   training wall budget (--budget, default 60 s), interleaved in slices of --slice s (default 10)
 //   by bench/lib/budget-race.ts. HAET's patch whitening counts against its budget; evaluation
 //   between slices does not. The headline keys carry the budget (haetAccAt60s at the default).
-//   haetSam4*: the same recipe with SAM's second pass on every 4th step only (--sam-every 4).
+//   haetSam8*: the same recipe with SAM's second pass on every 8th step only (--sam-every 8).
 // - swiftlearnSpeedup / swiftlearnDropPts: zoo CNN on --train (default 5,000) images, --sl-epochs
 //   (6) epochs each, plain vs SwiftLearn keep 0.3 (warm-up 2 epochs, re-score every epoch,
 //   importance-sampled per class); training seconds to the plain run's final accuracy - 0.5 point
 //   (scoring included, evaluation excluded); the drop is at the same number of epochs.
-// - mixsizeSpeedup: zoo ResNet on 2,000 images, plain (4 epochs) vs sizes [16, 22, 28] (batch
-//   rule, up to 6 epochs), seconds to plain's final - 0.5 point.
+// - mixsizeSpeedup: zoo ResNet on 2,000 images, plain (3 epochs) vs sizes [16, 22, 28] (batch
+//   rule, up to 5 epochs), seconds to plain's final - 0.5 point.
 // - batchAugStepsRatio: zoo CNN on 1,000 images, M=2, steps to plain's final - 0.5 point over the
-//   steps plain took (evaluated every 10 steps, 300 steps each).
+//   steps plain took (evaluated every 10 steps, 200 steps each).
+// Accuracies for targets and drops are averaged over the last 2 evaluations (3 for batchAug),
+// for plain and method alike: one evaluation moves by more than the 0.5-point margin.
 // Run: npm run bench:recipes   (writes bench/results/recipes.json)
 import * as tf from '@tensorflow/tfjs';
 import type { ClassificationData } from '../src/data/dataset.js';
@@ -40,26 +42,57 @@ import { numberArg, writeResults } from './lib/index.js';
 import { type CurvePoint, interleavedCurves } from './lib/interleave.js';
 
 const BUDGET_S = numberArg('budget', 60);
-const SLICE_S = numberArg('slice', 15);
+const SLICE_S = numberArg('slice', 10);
 const HAET_N = numberArg('haet-train', 5000);
 const HAET_TEST = numberArg('haet-test', 2000);
 const N = numberArg('train', 5000);
 const SL_EPOCHS = numberArg('sl-epochs', 6);
 const LR = numberArg('lr', 3e-3);
-const SAM_EVERY = 4;
+const SAM_EVERY = 8;
 const fashion = fashionMnistAvailable();
 const load = (n: number, t: number): ClassificationData =>
   fashion
     ? loadFashionMnist({ trainCount: n, testCount: t })
     : loadMnist({ trainCount: n, testCount: t, seed: 1 });
 
+/**
+ * Each point's accuracy as the mean of the last `w` evaluations (fewer at the start): one test
+ * evaluation moves by a point or two between neighbouring epochs, more than the 0.5-point margin.
+ */
+function smooth(pts: CurvePoint[], w: number): CurvePoint[] {
+  return pts.map((p, i) => {
+    const win = pts.slice(Math.max(0, i - w + 1), i + 1);
+    return { ...p, acc: win.reduce((a, q) => a + q.acc, 0) / win.length };
+  });
+}
 const reach = (pts: CurvePoint[], target: number) => pts.find((p) => p.acc >= target);
 const last = (pts: CurvePoint[]) => pts[pts.length - 1];
 
-/** Plain vs a method, interleaved; the target is plain's final accuracy - 0.5 point. */
-function compare(plain: CurvePoint[], method: CurvePoint[]) {
+/**
+ * Plain vs a method, interleaved, both curves smoothed over `w` evaluations: the target is plain's
+ * final (smoothed) accuracy - 0.5 point; the drop is plain's final minus the method's.
+ */
+function compare(plainRaw: CurvePoint[], methodRaw: CurvePoint[], w: number) {
+  const plain = smooth(plainRaw, w);
+  const method = smooth(methodRaw, w);
   const target = last(plain).acc - 0.005;
-  return { target, plainHit: reach(plain, target) as CurvePoint, hit: reach(method, target) };
+  return {
+    target,
+    window: w,
+    plainHit: reach(plain, target) as CurvePoint,
+    hit: reach(method, target),
+    dropPts: (last(plain).acc - last(method).acc) * 100,
+    /** The method's (smoothed) accuracy at plain's final training time minus plain's final, points. */
+    deltaAtPlainTimePts:
+      ((method.filter((p) => p.seconds <= last(plain).seconds).pop() ?? method[0]).acc -
+        last(plain).acc) *
+      100,
+    /** The method's accuracy at plain's final step count minus plain's final, points. */
+    deltaAtPlainStepsPts:
+      ((method.filter((p) => p.steps <= last(plain).steps).pop() ?? method[0]).acc -
+        last(plain).acc) *
+      100,
+  };
 }
 
 async function main() {
@@ -110,7 +143,7 @@ async function main() {
     { rounds: SL_EPOCHS, batchSize: 64, seed: 1 },
   );
   disposeAll([slPlainModel, slModel, ...slOpts]);
-  const slCmp = compare(slCurves.plain, slCurves.swiftlearn);
+  const slCmp = compare(slCurves.plain, slCurves.swiftlearn, 2);
   console.log('swiftlearn', JSON.stringify(slCurves));
 
   // The HAET recipe (as published, and with SAM every 4th step) vs plain, the same training wall
@@ -135,9 +168,9 @@ async function main() {
   const plainOpt = makeOptimizer('adam', LR);
   owned.push(plainModel, plainOpt);
   const haet = haetArm('haet', recipeConfig('haet'));
-  const haetSam4 = haetArm('haetSam4', recipeConfig('haet', { samEvery: SAM_EVERY }));
-  const [plainB, haetB, haetSam4B] = await budgetRace(
-    [{ name: 'plain', model: plainModel, optimizer: plainOpt }, haet, haetSam4],
+  const haetSam = haetArm(`haetSam${SAM_EVERY}`, recipeConfig('haet', { samEvery: SAM_EVERY }));
+  const [plainB, haetB, haetSamB] = await budgetRace(
+    [{ name: 'plain', model: plainModel, optimizer: plainOpt }, haet, haetSam],
     dh,
     {
       budgetMs: BUDGET_S * 1000,
@@ -149,7 +182,7 @@ async function main() {
   );
   disposeAll(owned);
 
-  // Mixed-size (ResNet, 2,000 images): plain 4 epochs, mixed-size up to 6.
+  // Mixed-size (ResNet, 2,000 images): plain 3 epochs, mixed-size up to 5.
   const d2 = load(2000, 1000);
   const msPlainModel = resnet(d2);
   const msModel = resnet(d2);
@@ -162,14 +195,14 @@ async function main() {
   const msOpts = [makeOptimizer('adam', LR), makeOptimizer('adam', LR)];
   const msCurves = await interleavedCurves(
     [
-      { name: 'plain', model: msPlainModel, optimizer: msOpts[0], rounds: 4 },
-      { name: 'mixsize', model: msModel, optimizer: msOpts[1], plan: ms.plan, rounds: 6 },
+      { name: 'plain', model: msPlainModel, optimizer: msOpts[0], rounds: 3 },
+      { name: 'mixsize', model: msModel, optimizer: msOpts[1], plan: ms.plan, rounds: 5 },
     ],
     d2,
-    { rounds: 6, batchSize: 32, seed: 1 },
+    { rounds: 5, batchSize: 32, seed: 1 },
   );
   disposeAll([msPlainModel, msModel, ...msOpts]);
-  const msCmp = compare(msCurves.plain, msCurves.mixsize);
+  const msCmp = compare(msCurves.plain, msCurves.mixsize, 2);
   console.log('mixsize', JSON.stringify(msCurves));
 
   // Batch augmentation (CNN, 1,000 images): steps to target, evaluated every 10 steps.
@@ -186,24 +219,27 @@ async function main() {
       { name: 'batchAug', model: baModel, optimizer: baOpts[1], plan: ba.plan },
     ],
     d1,
-    { rounds: 30, batchSize: 32, seed: 1, maxStepsPerEpoch: 10 },
+    { rounds: 20, batchSize: 32, seed: 1, maxStepsPerEpoch: 10 },
   );
   disposeAll([baPlainModel, baModel, ...baOpts]);
-  const baCmp = compare(baCurves.plain, baCurves.batchAug);
+  const baCmp = compare(baCurves.plain, baCurves.batchAug, 3);
   console.log('batchAug', JSON.stringify(baCurves));
 
   const plainAcc = plainB.acc;
   const path = writeResults('recipes', {
     headline: {
       swiftlearnSpeedup: slCmp.hit ? slCmp.plainHit.seconds / slCmp.hit.seconds : null,
-      swiftlearnDropPts: (last(slCurves.plain).acc - last(slCurves.swiftlearn).acc) * 100,
+      swiftlearnDropPts: slCmp.dropPts,
       [`haetAccAt${BUDGET_S}s`]: haetB.acc,
       [`plainAccAt${BUDGET_S}s`]: plainAcc,
       haetGainPts: (haetB.acc - plainAcc) * 100,
-      [`haetSam4AccAt${BUDGET_S}s`]: haetSam4B.acc,
-      haetSam4GainPts: (haetSam4B.acc - plainAcc) * 100,
+      [`haetSam${SAM_EVERY}AccAt${BUDGET_S}s`]: haetSamB.acc,
+      [`haetSam${SAM_EVERY}GainPts`]: (haetSamB.acc - plainAcc) * 100,
+      swiftlearnDeltaAtPlainTimePts: slCmp.deltaAtPlainTimePts,
       mixsizeSpeedup: msCmp.hit ? msCmp.plainHit.seconds / msCmp.hit.seconds : null,
+      mixsizeDeltaAtPlainTimePts: msCmp.deltaAtPlainTimePts,
       batchAugStepsRatio: baCmp.hit ? baCmp.hit.steps / baCmp.plainHit.steps : null,
+      batchAugDeltaAtPlainStepsPts: baCmp.deltaAtPlainStepsPts,
     },
     dataset: fashion ? 'fashion-mnist' : 'mnist',
     backend: 'wasm (1 thread) with frugal fast kernels',
@@ -217,27 +253,29 @@ async function main() {
       'one round each on a shared 2-core machine: timings are noisy',
       `every arm: Adam ${LR}; method and plain interleaved (slices of ${SLICE_S} s for HAET, epochs or 10 steps for the rest)`,
       'HAET vs plain: same training wall budget each; HAET whitening counted, evaluation not',
-      `HAET: SAM 0.05 + label smoothing 0.2 + gradient centralisation + patch-whitened stem + CELU 0.075 (one kernel each way) + decoupled weight decay 5e-4, batch 64; haetSam4: the same with SAM's second pass every ${SAM_EVERY}th step`,
+      `HAET: SAM 0.05 + label smoothing 0.2 + gradient centralisation + patch-whitened stem + CELU 0.075 (one kernel each way) + decoupled weight decay 5e-4, batch 64; haetSam${SAM_EVERY}: the same with SAM's second pass every ${SAM_EVERY}th step`,
       'SwiftLearn: keep 0.3, warm-up 2 epochs, re-scored (EL2N) every epoch, kept rows drawn per class with probability proportional to the score',
       'training seconds exclude evaluation; SwiftLearn scoring is included',
-      'a null figure means the method never reached the target accuracy in its run',
+      'targets and drops use accuracies averaged over the last 2 evaluations (SwiftLearn, mixsize: epochs) or 3 (batchAug: every 10 steps), for plain and method alike',
+      "a null figure means the method never reached the target accuracy in its run; the *DeltaAtPlainTimePts / *DeltaAtPlainStepsPts figures are always measured: the method minus plain at plain's final training time (or step count)",
     ],
     swiftlearn: {
       ...slCurves,
       target: slCmp.target,
+      smoothing: slCmp.window,
       config: slConfig,
       scoredAt: sl.swiftlearn?.state.scoredAt,
     },
     haet: {
       plain: plainB,
       haet: haetB,
-      haetSam4: haetSam4B,
+      [`haetSam${SAM_EVERY}`]: haetSamB,
       setupSeconds: (haet.setupMs ?? 0) / 1000,
       model: 'resnet widths [8, 16], batch-norm momentum 0.9',
       parts: haet.notes,
     },
-    mixsize: { ...msCurves, target: msCmp.target },
-    batchAug: { ...baCurves, target: baCmp.target },
+    mixsize: { ...msCurves, target: msCmp.target, smoothing: msCmp.window },
+    batchAug: { ...baCurves, target: baCmp.target, smoothing: baCmp.window },
   });
   console.log(path);
 }
