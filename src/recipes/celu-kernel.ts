@@ -26,12 +26,10 @@ function celuBackward(dy: Float32Array, y: Float32Array, dx: Float32Array, alpha
   }
 }
 
-let registered = false;
-
 /** Registers the CELU kernels and gradient (idempotent; called by `celu`). */
 export function registerCeluKernels(): void {
-  if (registered) return;
-  registered = true;
+  // tfjs's registry is the record: no module state here.
+  if (tf.getGradient(CELU_KERNEL) !== undefined) return;
   for (const backendName of BACKENDS) {
     tf.registerKernel({
       kernelName: CELU_KERNEL,
