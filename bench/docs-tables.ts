@@ -178,8 +178,10 @@ const FEATURES: FeatureRow[] = [
       `HAET ${percent(fig(j, 'haetAccAt60s'), 1)} vs plain ${percent(fig(j, 'plainAccAt60s'), 1)} ` +
       `at 60 s of training each (${points(fig(j, 'haetGainPts'), 1)}, target +1 pt ` +
       `${(fig(j, 'haetGainPts') ?? Number.NEGATIVE_INFINITY) >= 1 ? 'met' : 'missed'}); ` +
+      `HAET with SAM every 8th step ${points(fig(j, 'haetSam8GainPts'), 1)}; ` +
       `SwiftLearn keep 0.3 ${fig(j, 'swiftlearnSpeedup') === null ? 'never reached plain - 0.5 pt' : ratio(fig(j, 'swiftlearnSpeedup'))} ` +
-      `(${points(fig(j, 'swiftlearnDropPts'), 1)} drop)`,
+      `(${points(fig(j, 'swiftlearnDropPts'), 1)} drop); mixed size ${ratio(fig(j, 'mixsizeSpeedup'))}, ` +
+      `batch augmentation steps ratio ${ratio(fig(j, 'batchAugStepsRatio'))}`,
   },
   {
     capability: 'In the browser: esbuild bundle, example page, headless Chromium tests',

@@ -46,21 +46,19 @@ export function augmentImages(xs: tf.Tensor4D, a: AugmentConfig, rng: Rng): tf.T
         [p, p],
         [0, 0],
       ]);
-      const boxes: number[] = [];
+      // Each output pixel reads its shifted source in the padded batch through one gather
+      // (tf.image.cropAndResize would do it, but the wasm backend's ignores the box's x offset).
+      const [hp, wp] = [h + 2 * p, w + 2 * p];
+      const src = new Int32Array(n * h * w);
       for (let i = 0; i < n; i++) {
-        const dy = int(rng, -p, p);
-        const dx = int(rng, -p, p);
-        const y0 = p + dy;
-        const x0 = p + dx;
-        const hh = h + 2 * p - 1;
-        const ww = w + 2 * p - 1;
-        boxes.push(y0 / hh, x0 / ww, (y0 + h - 1) / hh, (x0 + w - 1) / ww);
+        const y0 = p + int(rng, -p, p);
+        const x0 = p + int(rng, -p, p);
+        for (let r = 0; r < h; r++)
+          for (let q = 0; q < w; q++) src[(i * h + r) * w + q] = (i * hp + y0 + r) * wp + x0 + q;
       }
-      const ind = tf.tensor1d(
-        Int32Array.from({ length: n }, (_, i) => i),
-        'int32',
-      );
-      x = tf.image.cropAndResize(padded, tf.tensor2d(boxes, [n, 4]), ind, [h, w], 'nearest');
+      const c = xs.shape[3];
+      const rows = tf.reshape(padded, [n * hp * wp, c]);
+      x = tf.reshape(tf.gather(rows, tf.tensor1d(src, 'int32')), [n, h, w, c]);
     }
     if (a.cutout > 0) {
       const cy = new Float32Array(n);

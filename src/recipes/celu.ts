@@ -1,14 +1,20 @@
 // CELU (Barron 2017), the HAET recipe's activation: celu(x) = max(0, x) + min(0, a (exp(x/a) - 1)).
 // tfjs has no CELU, so it is a registered layer here, and `useCelu` swaps every ReLU of a model
-// for it through the rewrite engine (src/models/ stays free of recipes).
+// for it through the rewrite engine (src/models/ stays free of recipes). On the cpu and wasm
+// backends it runs as one kernel each way (celu-kernel.ts).
 import * as tf from '@tensorflow/tfjs';
 import { type LayerEdit, type RewriteReport, rewriteModel } from '../rewrite/index.js';
+import { celuKernel, celuKernelActive } from './celu-kernel.js';
 
-/** celu(x) elementwise, with alpha > 0 (alpha 1 is ELU). */
+/** celu(x) elementwise, with alpha > 0 (alpha 1 is ELU): one kernel on cpu/wasm, else a * elu(x / a). */
 export function celu(x: tf.Tensor, alpha: number): tf.Tensor {
-  return tf.tidy(() =>
-    tf.add(tf.relu(x), tf.minimum(0, tf.mul(alpha, tf.expm1(tf.div(tf.minimum(x, 0), alpha))))),
-  );
+  if (x.dtype === 'float32' && celuKernelActive()) return celuKernel(x, alpha);
+  return celuComposite(x, alpha);
+}
+
+/** celu(x) from tfjs ops: a * elu(x / a) (the reference the kernel is tested against). */
+export function celuComposite(x: tf.Tensor, alpha: number): tf.Tensor {
+  return tf.tidy(() => (alpha === 1 ? tf.elu(x) : tf.mul(tf.elu(tf.mul(x, 1 / alpha)), alpha)));
 }
 
 export interface CeluConfig {

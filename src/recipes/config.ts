@@ -1,4 +1,4 @@
-import { At, boolean, nullable, number, object, oneOf } from '../config/index.js';
+import { At, boolean, integer, nullable, number, object, oneOf } from '../config/index.js';
 
 export const RECIPES = ['none', 'haet'] as const;
 export type RecipeName = (typeof RECIPES)[number];
@@ -7,6 +7,11 @@ export type RecipeName = (typeof RECIPES)[number];
 export interface RecipeConfig {
   /** Sharpness-aware minimisation radius, or null for off. */
   samRho: number | null;
+  /**
+   * SAM's perturbed second pass on every this-many-th step (1: every step, SAM's definition);
+   * the steps between are plain (one pass), so SAM costs 1 + 1/samEvery passes a step.
+   */
+  samEvery: number;
   /** Label smoothing eps in (0, 1), or null for off. */
   labelSmoothing: number | null;
   gradientCentralization: boolean;
@@ -27,6 +32,7 @@ export type OptVariant = (typeof OPT_VARIANTS)[number];
 
 export const NO_RECIPE: RecipeConfig = {
   samRho: null,
+  samEvery: 1,
   labelSmoothing: null,
   gradientCentralization: false,
   patchWhitening: null,
@@ -39,6 +45,7 @@ export const NO_RECIPE: RecipeConfig = {
 /** The HAET 2023 winning recipe's parts frugal implements (values as in the write-up). */
 export const HAET_RECIPE: RecipeConfig = {
   samRho: 0.05,
+  samEvery: 1,
   labelSmoothing: 0.2,
   gradientCentralization: true,
   patchWhitening: 1e-2,
@@ -50,6 +57,7 @@ export const HAET_RECIPE: RecipeConfig = {
 
 const FIELDS = object({
   samRho: nullable(number({ above: 0 })),
+  samEvery: integer({ min: 1 }),
   labelSmoothing: nullable(number({ above: 0, below: 1 })),
   gradientCentralization: boolean(),
   patchWhitening: nullable(number({ above: 0 })),
@@ -67,7 +75,11 @@ export function recipeConfig(
   const name = oneOf(RECIPES)(recipe, new At('recipe config', 'recipe'));
   const base = name === 'haet' ? HAET_RECIPE : NO_RECIPE;
   const given = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  return FIELDS({ ...base, ...given }, new At('recipe config'));
+  const at = new At('recipe config');
+  const c = FIELDS({ ...base, ...given }, at) as RecipeConfig;
+  if (c.samEvery > 1 && c.samRho === null)
+    throw at.field('samEvery').error('applies to SAM, which is off: set samRho or drop samEvery');
+  return c;
 }
 
 export function isPlainRecipe(c: RecipeConfig): boolean {

@@ -23,9 +23,13 @@ import {
   mixedSize,
 } from './mixed-size.js';
 import {
+  SWIFTLEARN_BALANCES,
   SWIFTLEARN_SCORES,
+  SWIFTLEARN_SELECTS,
+  type SwiftLearnBalance,
   type SwiftLearnPlan,
   type SwiftLearnScore,
+  type SwiftLearnSelect,
   swiftLearn,
 } from './swiftlearn.js';
 
@@ -35,6 +39,8 @@ export interface DataRecipeConfig {
     warmupEpochs: number;
     every: number;
     score: SwiftLearnScore;
+    select: SwiftLearnSelect;
+    balance: SwiftLearnBalance;
   } | null;
   batchAugment: { copies: number; shift: number; cutout: number; flip: boolean } | null;
   mixedSize: { sizes: number[]; probabilities: number[] | null; mode: MixedSizeMode } | null;
@@ -46,7 +52,14 @@ export const NO_DATA_RECIPE: DataRecipeConfig = {
   mixedSize: null,
 };
 
-export const SWIFTLEARN_DEFAULTS = { keep: 0.3, warmupEpochs: 1, every: 2, score: 'el2n' } as const;
+export const SWIFTLEARN_DEFAULTS = {
+  keep: 0.3,
+  warmupEpochs: 1,
+  every: 2,
+  score: 'el2n',
+  select: 'sample',
+  balance: 'class',
+} as const;
 export const BATCH_AUGMENT_DEFAULTS = { copies: 2, shift: 2, cutout: 8, flip: false } as const;
 export const MIXED_SIZE_DEFAULTS = { probabilities: null, mode: 'batch' } as const;
 
@@ -64,6 +77,8 @@ const FIELDS = object({
       warmupEpochs: integer({ min: 1 }),
       every: integer({ min: 1 }),
       score: oneOf(SWIFTLEARN_SCORES),
+      select: oneOf(SWIFTLEARN_SELECTS),
+      balance: oneOf(SWIFTLEARN_BALANCES),
     }),
   ),
   batchAugment: nullable(
@@ -178,7 +193,7 @@ export function prepareDataRecipe(
   const plans: BatchPlan[] = [];
   let sl: SwiftLearnPlan | undefined;
   if (c.swiftlearn) {
-    sl = swiftLearn(model, c.swiftlearn, { loss: options.loss });
+    sl = swiftLearn(model, { ...c.swiftlearn, seed }, { loss: options.loss });
     plans.push(sl);
   }
   if (c.batchAugment) {

@@ -13,7 +13,8 @@ import { weightDecayHooks } from './weight-decay.js';
 
 // Data recipes (SwiftLearn, batch augmentation, mixed-size): a BatchPlan for TrainOptions.batchPlan.
 export * from './batch-augment.js';
-export { Celu, celu, useCelu } from './celu.js';
+export { Celu, celu, celuComposite, useCelu } from './celu.js';
+export { celuKernel, celuKernelActive, registerCeluKernels } from './celu-kernel.js';
 export * from './config.js';
 export * from './cot.js';
 export * from './data-config.js';
@@ -81,7 +82,7 @@ export function recipeHooks(
     const eps = c.labelSmoothing;
     parts.push({ loss: (base) => labelSmoothingLoss(base, eps) });
   }
-  if (c.samRho !== null) parts.push({ gradients: samGradients(c.samRho) });
+  if (c.samRho !== null) parts.push({ gradients: samGradients(c.samRho, c.samEvery) });
   if (c.gradientCentralization) parts.push({ gradients: gradientCentralization() });
   if (c.weightDecay !== null) {
     if (extra.learningRate === undefined) throw new Error('weight decay needs the learning rate');

@@ -6,11 +6,21 @@ import type { StepHooks } from '../train/gradients.js';
 
 type GradientsHook = NonNullable<StepHooks['gradients']>;
 
-/** SAM's two passes as a gradients hook (composable: `pass` may itself be another hook's). */
-export function samGradients(rho: number): GradientsHook {
+/**
+ * SAM's two passes as a gradients hook (composable: `pass` may itself be another hook's). With
+ * `every` k > 1 only the 1st, (k+1)-th, ... step of the hook takes the perturbed second pass; the
+ * others return the plain pass (a cheaper SAM for short wall budgets, as in LookSAM / RST).
+ */
+export function samGradients(rho: number, every = 1): GradientsHook {
   if (!(rho > 0)) throw new Error(`sam: rho must be above 0, got ${rho}`);
+  if (!(Number.isInteger(every) && every >= 1))
+    throw new Error(`sam: every must be an integer >= 1, got ${every}`);
+  let calls = 0;
   return (pass, ctx) => {
+    const perturb = calls % every === 0;
+    calls++;
     const first = pass();
+    if (!perturb) return first;
     const grads = ctx.variables.map((v) => {
       const g = first.grads[v.name];
       if (!g) throw new Error(`sam: the pass gave no gradient for variable '${v.name}'`);

@@ -6,6 +6,7 @@ import type { TrainCommandOptions } from '../../src/cli/commands/train.js';
 import { baselineOptions } from '../../src/cli/commands/train-baseline.js';
 import {
   checkRecipeOptions,
+  dataRecipeFromOptions,
   duration,
   type RecipeCliOptions,
   recipeFromOptions,
@@ -40,6 +41,14 @@ describe('frugal train recipe options: parsing and checks', () => {
     assert.equal(parts?.gradientCentralization, true);
     assert.equal(parts?.samRho, null);
     assert.equal(recipeFromOptions({}), null);
+    assert.equal(recipeFromOptions({ recipe: 'haet', samEvery: 3 })?.samEvery, 3);
+    const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
+    assert.equal(sl?.select, 'top');
+    assert.equal(sl?.balance, 'class');
+    assert.equal(
+      dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnBalance: 'none' })?.swiftlearn?.balance,
+      'none',
+    );
   });
 
   const bad: [string, RecipeCliOptions & { workers?: number; epochs?: number }, RegExp][] = [
@@ -64,6 +73,12 @@ describe('frugal train recipe options: parsing and checks', () => {
       '--augment-shift without --batch-augment',
       { augmentShift: 1 },
       /--augment-shift applies to --batch-augment/,
+    ],
+    ['--sam-every without SAM', { samEvery: 2 }, /samEvery.*applies to SAM, which is off/],
+    [
+      '--swiftlearn-select without --swiftlearn',
+      { swiftlearnSelect: 'top' },
+      /--swiftlearn-select applies to --swiftlearn/,
     ],
     [
       '--swiftlearn-every without --swiftlearn',

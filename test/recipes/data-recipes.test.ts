@@ -4,14 +4,18 @@ import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../src/config/index.js';
 import type { Batch } from '../../src/data/dataset.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
+import { initEngine } from '../../src/engine/backend.js';
 import { makeRng } from '../../src/engine/random.js';
 import {
   augmentImages,
   batchAugment,
+  classQuotas,
   composeBatchPlans,
   dataRecipeConfig,
+  keptCount,
   mixedSize,
   prepareDataRecipe,
+  selectRows,
   swiftLearn,
 } from '../../src/recipes/index.js';
 import type { BatchPlan } from '../../src/train/batch-plan.js';
@@ -38,7 +42,14 @@ function spy(seen: { size: number; height: number; step: number }[]): BatchPlan 
 }
 
 describe('recipes: SwiftLearn', () => {
-  const cfg = { keep: 0.3, warmupEpochs: 1, every: 2, score: 'el2n' as const };
+  const cfg = {
+    keep: 0.3,
+    warmupEpochs: 1,
+    every: 2,
+    score: 'el2n' as const,
+    select: 'top' as const,
+    balance: 'none' as const,
+  };
   it('trains warm-up epochs on all data, then on the top keep fraction, re-scoring every sample every K epochs', async () => {
     const d = data();
     const model = tinyCnn([2, 3], 8, 1);
@@ -90,6 +101,92 @@ describe('recipes: SwiftLearn', () => {
     assert.deepEqual(await run(), await run());
   });
 
+  it('keeps each class its share of the rows (a global top-k keeps whole hard classes)', () => {
+    // Class 0 has every high score: a global ranking keeps only class 0 (the bug that made
+    // bench:recipes accuracy fall after scoring); per class, each class keeps 30% of its rows.
+    const labels = Int32Array.from({ length: 60 }, (_, i) => i % 3);
+    const scores = Float32Array.from(labels, (y, i) => (y === 0 ? 10 : 0) + i / 100);
+    const counts = (rows: Int32Array) =>
+      [0, 1, 2].map((c) => rows.filter((r) => labels[r] === c).length);
+    assert.deepEqual(counts(selectRows(scores, 0.3)), [18, 0, 0]);
+    const kept = selectRows(scores, 0.3, { labels, numClasses: 3 });
+    assert.deepEqual(counts(kept), [6, 6, 6]);
+    // 'top' within a class: the highest scores of that class.
+    for (const c of [0, 1, 2]) {
+      const mine = Array.from(kept).filter((r) => labels[r] === c);
+      const rest = Array.from(labels.keys()).filter((r) => labels[r] === c && !mine.includes(r));
+      assert.ok(Math.min(...mine.map((r) => scores[r])) >= Math.max(...rest.map((r) => scores[r])));
+    }
+    assert.deepEqual(
+      Array.from(kept),
+      [...kept].sort((a, b) => a - b),
+    );
+  });
+
+  it('class quotas add up to the kept count, by largest remainder, one at least per class', () => {
+    const labels = Int32Array.from([0, 0, 0, 0, 0, 0, 0, 1, 1, 2]);
+    assert.deepEqual(classQuotas(labels, 3, 0.3), [2, 1, 0]);
+    assert.deepEqual(classQuotas(labels, 4, 0.5), [3, 1, 1, 0]);
+    assert.deepEqual(classQuotas(labels, 3, 0.1), [1, 0, 0]);
+    for (const keep of [0.05, 0.3, 0.55, 0.9]) {
+      const q = classQuotas(labels, 3, keep);
+      assert.equal(
+        q.reduce((a, b) => a + b, 0),
+        keptCount(10, keep),
+      );
+    }
+  });
+
+  it("'sample' draws rows with probability proportional to the score", () => {
+    // One row of four: P(row i) = w_i / sum w exactly for Efraimidis-Spirakis keys.
+    const w = Float32Array.from([1, 2, 3, 4]);
+    const rng = makeRng(5);
+    const n = 20000;
+    const hits = [0, 0, 0, 0];
+    for (let t = 0; t < n; t++) hits[selectRows(w, 0.25, { select: 'sample', rng })[0]]++;
+    w.forEach((wi, i) => {
+      const p = wi / 10;
+      const sd = Math.sqrt((p * (1 - p)) / n);
+      assert.ok(Math.abs(hits[i] / n - p) < 4 * sd, `row ${i}: ${hits[i] / n} vs ${p}`);
+    });
+    // A zero score is never drawn while positive scores remain.
+    const z = Float32Array.from([0, 1, 1, 0]);
+    for (let t = 0; t < 200; t++) {
+      const r = selectRows(z, 0.5, { select: 'sample', rng });
+      assert.deepEqual(Array.from(r), [1, 2]);
+    }
+    assert.throws(() => selectRows(w, 0.5, { select: 'sample' }), /needs an rng/);
+  });
+
+  it('the default plan keeps the class proportions of the training split at every scoring', async () => {
+    const d = data();
+    const model = tinyCnn([2, 3], 8, 1);
+    const prepared = prepareDataRecipe(model, d, dataRecipeConfig({ swiftlearn: { every: 1 } }), {
+      seed: 3,
+    });
+    const sl = prepared.swiftlearn as NonNullable<typeof prepared.swiftlearn>;
+    const keptSets: number[][] = [];
+    await train(
+      model,
+      d,
+      { epochs: 3, batchSize: 8, seed: 1, measureMemory: false },
+      {
+        batchPlan: prepared.plan,
+        onProgress: (e) => {
+          if (e.kind === 'epoch-start' && sl.state.kept) keptSets.push(Array.from(sl.state.kept));
+        },
+      },
+    );
+    assert.deepEqual(sl.state.scoredAt, [2, 3]);
+    const quotas = classQuotas(d.train.y, d.numClasses, 0.3);
+    for (const kept of keptSets) {
+      const counts = new Array(d.numClasses).fill(0);
+      for (const r of kept) counts[d.train.y[r]]++;
+      assert.deepEqual(counts, quotas);
+    }
+    model.dispose();
+  });
+
   it('an empty plan trains exactly as no plan', async () => {
     const run = async (plan?: BatchPlan) => {
       const model = tinyCnn([2, 3], 8, 1);
@@ -133,6 +230,46 @@ describe('recipes: batch augmentation', () => {
       assert.ok(found, `image ${n} is not a shift of its input`);
     }
     tf.dispose([x, y]);
+  });
+
+  it('a shift moves each image by the drawn offsets, on the cpu and the wasm backend', async () => {
+    // The wasm backend's cropAndResize ignored the box's x offset; the shift must not depend on it.
+    const p = 2;
+    const xv = tf
+      .tidy(() => tf.randomUniform([6, 7, 9, 2], 0.1, 1, 'float32', 8))
+      .arraySync() as number[][][][];
+    const ref = (seed: number) => {
+      const rng = makeRng(seed);
+      return xv.map((im) => {
+        const dy = -p + Math.floor(rng() * (2 * p + 1));
+        const dx = -p + Math.floor(rng() * (2 * p + 1));
+        return im.map((row, i) =>
+          row.map((_, j) => {
+            const si = i + dy;
+            const sj = j + dx;
+            return si >= 0 && si < 7 && sj >= 0 && sj < 9 ? im[si][sj] : [0, 0];
+          }),
+        );
+      });
+    };
+    const previous = tf.getBackend();
+    try {
+      for (const backend of ['cpu', 'wasm'] as const) {
+        await initEngine({ backend });
+        const x = tf.tensor4d(xv);
+        const y = augmentImages(x, { shift: p, cutout: 0, flip: false }, makeRng(11));
+        assert.deepEqual(
+          (y.arraySync() as number[][][][]).flat(3).map((v) => v.toFixed(5)),
+          ref(11)
+            .flat(3)
+            .map((v) => v.toFixed(5)),
+          `${backend}: shifted images`,
+        );
+        tf.dispose([x, y]);
+      }
+    } finally {
+      await tf.setBackend(previous);
+    }
   });
 
   it('cutout zeroes at most a square and keeps the rest; a flip is the mirror or the image', () => {
@@ -282,7 +419,14 @@ describe('recipes: mixed-size training', () => {
 describe('recipes: data recipe config', () => {
   it('fills defaults and names the bad field', () => {
     const c = dataRecipeConfig({ swiftlearn: {}, batchAugment: { copies: 4 } });
-    assert.deepEqual(c.swiftlearn, { keep: 0.3, warmupEpochs: 1, every: 2, score: 'el2n' });
+    assert.deepEqual(c.swiftlearn, {
+      keep: 0.3,
+      warmupEpochs: 1,
+      every: 2,
+      score: 'el2n',
+      select: 'sample',
+      balance: 'class',
+    });
     assert.equal(c.batchAugment?.copies, 4);
     const field = (f: () => unknown) => {
       try {

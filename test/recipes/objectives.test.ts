@@ -8,6 +8,9 @@ import {
   Celu,
   cayley,
   celu,
+  celuComposite,
+  celuKernel,
+  celuKernelActive,
   complementEntropy,
   complementLoss,
   cotHooks,
@@ -195,6 +198,37 @@ describe('recipes: CELU', () => {
       activation: 'tanh',
     });
     assert.throws(() => useCelu(tanhMlp, a), /no ReLU/);
+  });
+
+  it('the one-kernel CELU matches the composite a * elu(x / a) in value and gradient, leak-free', () => {
+    assert.ok(celuKernelActive(), `the CELU kernel should be active on ${tf.getBackend()}`);
+    const x = tf.mul(tf.randomNormal([3, 5, 5, 4], 0, 1, 'float32', 9), 0.4);
+    const w = tf.randomNormal([3, 5, 5, 4], 0, 1, 'float32', 10);
+    for (const a of [0.075, 1, 2.5]) {
+      const before = tf.memory().numTensors;
+      const f = (impl: (t: tf.Tensor, a: number) => tf.Tensor) =>
+        tf.valueAndGrad((t: tf.Tensor) => tf.sum(tf.mul(impl(t, a), w)) as tf.Scalar);
+      const k = f(celuKernel)(x);
+      const r = f(celuComposite)(x);
+      assert.ok(Math.abs(k.value.dataSync()[0] - r.value.dataSync()[0]) < 1e-4);
+      assert.ok(maxAbsDiff(k.grad, r.grad) < 1e-5, `alpha ${a}: gradient`);
+      assert.ok(maxAbsDiff(celuKernel(x, a), celuComposite(x, a)) < 1e-6, `alpha ${a}: value`);
+      tf.dispose([k.value, k.grad, r.value, r.grad]);
+      assert.ok(tf.memory().numTensors <= before + 2);
+    }
+    // Large negative inputs saturate at -a with zero gradient; large positive pass through.
+    const big = tf.tensor1d([-50, -5, 0, 5, 50]);
+    const g = tf.grad((t: tf.Tensor) => tf.sum(celuKernel(t, 0.1)))(big);
+    assert.deepEqual(
+      Array.from(celuKernel(big, 0.1).dataSync()).map((v) => Number(v.toFixed(5))),
+      [-0.1, -0.1, 0, 5, 50],
+    );
+    assert.deepEqual(
+      Array.from(g.dataSync()).map((v) => Number(v.toFixed(5)) + 0),
+      [0, 0, 1, 1, 1],
+    );
+    assert.throws(() => celuKernel(tf.tensor1d([1], 'int32'), 1), /float32/);
+    tf.dispose([x, w, big, g]);
   });
 });
 

@@ -68,6 +68,40 @@ describe('recipes: SAM', () => {
     tf.dispose([w, At, bt, batch.xs, batch.ys]);
     opt.dispose();
   });
+
+  it('with every = 3 perturbs steps 1, 4, 7 and takes plain passes between (counted passes)', () => {
+    const w = tf.variable(tf.tensor1d([1, -2]), true, 'sam_every_w');
+    let passes = 0;
+    const ctx: GradientContext = {
+      variables: [w],
+      forward: () => {
+        passes++;
+        return w;
+      },
+      loss: {
+        name: 'mse',
+        mean: (_ys, out) => tf.sum(tf.square(out)) as tf.Scalar,
+        sum: (_ys, out) => tf.sum(tf.square(out)) as tf.Scalar,
+      },
+    };
+    const opt = tf.train.sgd(0.01);
+    const batch = { xs: tf.zeros([1]), ys: tf.zeros([1]) };
+    const hook = samGradients(0.1, 3);
+    const perStep: number[] = [];
+    const before = tf.memory().numTensors;
+    for (let s = 0; s < 7; s++) {
+      const p0 = passes;
+      applyStep(ctx, opt, batch, { gradients: hook }).dispose();
+      perStep.push(passes - p0);
+    }
+    assert.equal(tf.memory().numTensors, before);
+    assert.deepEqual(perStep, [2, 1, 1, 2, 1, 1, 2]);
+    assert.throws(() => samGradients(0.1, 0), /every must be an integer >= 1/);
+    assert.throws(() => samGradients(0.1, 1.5), /every must be an integer >= 1/);
+    assert.throws(() => recipeConfig('none', { samEvery: 2 }), /applies to SAM, which is off/);
+    tf.dispose([w, batch.xs, batch.ys]);
+    opt.dispose();
+  });
 });
 
 describe('recipes: gradient centralisation', () => {

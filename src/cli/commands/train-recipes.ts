@@ -23,8 +23,12 @@ import {
   type RecipeName,
   recipeConfig,
   recipeModel,
+  SWIFTLEARN_BALANCES,
   SWIFTLEARN_SCORES,
+  SWIFTLEARN_SELECTS,
+  type SwiftLearnBalance,
   type SwiftLearnScore,
+  type SwiftLearnSelect,
 } from '../../recipes/index.js';
 import type { BatchPlan } from '../../train/batch-plan.js';
 import type { StepHooks } from '../../train/gradients.js';
@@ -34,6 +38,7 @@ import { fraction, nonNegativeInt, oneOf, positiveInt, positiveNumber } from '..
 export interface RecipeCliOptions {
   recipe?: RecipeName;
   sam?: number;
+  samEvery?: number;
   labelSmoothing?: number;
   gradCentralization?: boolean;
   patchWhitening?: number;
@@ -47,6 +52,8 @@ export interface RecipeCliOptions {
   swiftlearnWarmup?: number;
   swiftlearnEvery?: number;
   swiftlearnScore?: SwiftLearnScore;
+  swiftlearnSelect?: SwiftLearnSelect;
+  swiftlearnBalance?: SwiftLearnBalance;
   batchAugment?: number;
   augmentShift?: number;
   augmentCutout?: number;
@@ -60,6 +67,7 @@ export interface RecipeCliOptions {
 export const RECIPE_OPTION_ROLES = {
   recipe: 'feature',
   sam: 'feature',
+  samEvery: 'feature',
   labelSmoothing: 'feature',
   gradCentralization: 'feature',
   patchWhitening: 'feature',
@@ -73,6 +81,8 @@ export const RECIPE_OPTION_ROLES = {
   swiftlearnWarmup: 'feature',
   swiftlearnEvery: 'feature',
   swiftlearnScore: 'feature',
+  swiftlearnSelect: 'feature',
+  swiftlearnBalance: 'feature',
   batchAugment: 'feature',
   augmentShift: 'feature',
   augmentCutout: 'feature',
@@ -133,6 +143,11 @@ export function addRecipeOptions(cmd: Command): Command {
       oneOf(RECIPES, 'recipe'),
     )
     .option('--sam <rho>', 'sharpness-aware minimisation with radius rho', positiveNumber)
+    .option(
+      '--sam-every <k>',
+      "SAM's perturbed second pass on every k-th step only, plain steps between (default 1: every step)",
+      positiveInt,
+    )
     .option('--label-smoothing <eps>', 'label smoothing eps in (0, 1)', openFraction)
     .option(
       '--grad-centralization',
@@ -177,6 +192,16 @@ export function addRecipeOptions(cmd: Command): Command {
       oneOf(SWIFTLEARN_SCORES, 'SwiftLearn score'),
     )
     .option(
+      '--swiftlearn-select <how>',
+      `SwiftLearn: ${SWIFTLEARN_SELECTS.join(', ')} (default sample: drawn with probability proportional to the score; top: the highest scores)`,
+      oneOf(SWIFTLEARN_SELECTS, 'SwiftLearn selection'),
+    )
+    .option(
+      '--swiftlearn-balance <how>',
+      `SwiftLearn: ${SWIFTLEARN_BALANCES.join(', ')} (default class: each class keeps its share of the rows; none: one ranking over all)`,
+      oneOf(SWIFTLEARN_BALANCES, 'SwiftLearn balance'),
+    )
+    .option(
       '--batch-augment <copies>',
       'batch augmentation: each sample this many times (>= 2) per batch, independently augmented',
       positiveInt,
@@ -216,6 +241,7 @@ export function addRecipeOptions(cmd: Command): Command {
 
 const PART_FLAGS: [keyof RecipeConfig, keyof RecipeCliOptions, string][] = [
   ['samRho', 'sam', '--sam'],
+  ['samEvery', 'samEvery', '--sam-every'],
   ['labelSmoothing', 'labelSmoothing', '--label-smoothing'],
   ['gradientCentralization', 'gradCentralization', '--grad-centralization'],
   ['patchWhitening', 'patchWhitening', '--patch-whitening'],
@@ -253,6 +279,8 @@ const SUB_OPTIONS: [keyof RecipeCliOptions, string, keyof RecipeCliOptions, stri
   ['swiftlearnWarmup', '--swiftlearn-warmup', 'swiftlearn', '--swiftlearn <keep>'],
   ['swiftlearnEvery', '--swiftlearn-every', 'swiftlearn', '--swiftlearn <keep>'],
   ['swiftlearnScore', '--swiftlearn-score', 'swiftlearn', '--swiftlearn <keep>'],
+  ['swiftlearnSelect', '--swiftlearn-select', 'swiftlearn', '--swiftlearn <keep>'],
+  ['swiftlearnBalance', '--swiftlearn-balance', 'swiftlearn', '--swiftlearn <keep>'],
   ['augmentShift', '--augment-shift', 'batchAugment', '--batch-augment <copies>'],
   ['augmentCutout', '--augment-cutout', 'batchAugment', '--batch-augment <copies>'],
   ['augmentFlip', '--augment-flip', 'batchAugment', '--batch-augment <copies>'],
@@ -293,6 +321,8 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
             warmupEpochs: o.swiftlearnWarmup,
             every: o.swiftlearnEvery,
             score: o.swiftlearnScore,
+            select: o.swiftlearnSelect,
+            balance: o.swiftlearnBalance,
           },
     batchAugment:
       o.batchAugment === undefined
