@@ -72,7 +72,16 @@ const setups: Setup[] = [
     optimizer: makeOptimizer('adam', 0.002),
     codec: 'wasm-simd',
   },
+  {
+    label: `2-bit, wasm codec (exact)`,
+    model: act.model,
+    forward: act.forward,
+    optimizer: makeOptimizer('adam', 0.002),
+    codec: 'wasm',
+  },
 ];
+// Which 2-bit row the CPU profile samples: --profile-codec 0 (js, default), 1 (wasm-simd), 2 (wasm).
+const PROFILED = 1 + numberArg('profile-codec', 0);
 const b = firstRows(data, BATCH);
 
 /** One step split into its gradient pass and its optimizer update; returns [passMs, optMs]. */
@@ -104,9 +113,11 @@ const times = interleavedTimes(
   }),
   { rounds: ROUNDS, warmup: 1, rotate: true },
 );
-const leakBefore = tf.memory().numTensors;
-splitStep(setups[1]);
-const leaked = tf.memory().numTensors - leakBefore;
+const leaked = setups.slice(1).map((s) => {
+  const before = tf.memory().numTensors;
+  splitStep(s);
+  return tf.memory().numTensors - before;
+});
 const stepMs = times.map(upperMedian);
 const passMs = parts.map((p) => upperMedian(p.slice(1).map((x) => x[0])));
 const optMs = parts.map((p) => upperMedian(p.slice(1).map((x) => x[1])));
@@ -147,7 +158,7 @@ await session.post('Profiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: 200 });
 await session.post('Profiler.start');
 const tp0 = performance.now();
-for (let i = 0; i < PROFILE_STEPS; i++) splitStep(setups[1]);
+for (let i = 0; i < PROFILE_STEPS; i++) splitStep(setups[PROFILED]);
 const profiledMs = performance.now() - tp0;
 const { profile } = await session.post('Profiler.stop');
 session.disconnect();
@@ -188,7 +199,7 @@ printTable(
   rows.map((r) => [r.variant, f2(r.stepMs), f2(r.forwardBackwardMs), f2(r.optimizerMs)]),
 );
 printTable(
-  '2-bit step, CPU profile self time (ms per step)',
+  `${setups[PROFILED].label}: CPU profile self time (ms per step)`,
   ['part', 'ms'],
   Object.entries(breakdown).map(([part, v]) => [part, f2(v)]),
 );
@@ -205,6 +216,8 @@ const path = writeResults('profile-act-step', {
     compressedStepMs: stepMs[1],
     stepOverheadVsStock2bitWasmCodec: stepMs[2] / stepMs[0] - 1,
     compressedWasmCodecStepMs: stepMs[2],
+    stepOverheadVsStock2bitWasmExact: stepMs[3] / stepMs[0] - 1,
+    compressedWasmExactStepMs: stepMs[3],
     compressedForwardBackwardMs: passMs[1],
     plainForwardBackwardMs: passMs[0],
     compressedOptimizerMs: optMs[1],
@@ -219,7 +232,7 @@ const path = writeResults('profile-act-step', {
     fastKernelMs: ms('frugal fast kernels'),
     tfjsCoreMs: ms('tfjs core (tape, ops)'),
     gcMs: ms('gc'),
-    leakedTensorsPerStep: leaked,
+    leakedTensorsPerStep: Math.max(...leaked),
   },
   backend: engine.backend,
   batch: BATCH,
@@ -227,13 +240,14 @@ const path = writeResults('profile-act-step', {
   chunkRows: act.chunkRows,
   steps: rows,
   profile: {
+    variant: setups[PROFILED].label,
     steps: PROFILE_STEPS,
     wallMsPerStep: profiledMs / PROFILE_STEPS,
     sampledMsPerStep: perStepMs(totalUs),
     selfMsPerStepByPart: breakdown,
     topFunctions,
   },
-  note: 'Step times are upper medians over interleaved rounds (order rotated), one warm-up. The 2-bit rows share one model (the wasm-simd row switches setActivationCodec before its step). The profile is a V8 sampling CPU profile (200 us) of the 2-bit step alone, JS codec; self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
+  note: 'Step times are upper medians over interleaved rounds (order rotated), one warm-up. The 2-bit rows share one model (the wasm-simd row switches setActivationCodec before its step). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
 });
 console.log(`wrote ${path}`);
 disposeBatch(b);
