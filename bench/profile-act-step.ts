@@ -80,7 +80,8 @@ const setups: Setup[] = [
     codec: 'wasm',
   },
 ];
-// Which 2-bit row the CPU profile samples: --profile-codec 0 (js, default), 1 (wasm-simd), 2 (wasm).
+// Which row the CPU profile samples: --profile-codec 0 (2-bit js, default), 1 (wasm-simd),
+// 2 (wasm), -1 (the plain step).
 const PROFILED = 1 + numberArg('profile-codec', 0);
 const b = firstRows(data, BATCH);
 
@@ -132,11 +133,16 @@ type Bucket =
   | 'compressed layers + backward (JS)'
   | 'tfjs-wasm kernels'
   | 'frugal fast kernels'
+  | 'frugal wasm kernels'
   | 'tfjs core (tape, ops)'
   | 'gc'
   | 'other';
+// Two wasm modules run: tfjs-wasm's (hundreds of functions) and frugal's (a few dozen); each is
+// one wasm:// url in the profile, told apart by the highest function index seen.
+let frugalWasmUrl = '';
 function bucketOf(url: string, fn: string): Bucket {
   if (fn === '(garbage collector)') return 'gc';
+  if (url === frugalWasmUrl) return 'frugal wasm kernels';
   if (url.includes('/activation/codec/')) {
     if (/dequantize/i.test(fn)) return 'restore';
     if (/quantize|groupRange/i.test(fn)) return 'quantize';
@@ -162,6 +168,14 @@ for (let i = 0; i < PROFILE_STEPS; i++) splitStep(setups[PROFILED]);
 const profiledMs = performance.now() - tp0;
 const { profile } = await session.post('Profiler.stop');
 session.disconnect();
+const maxIndex = new Map<string, number>();
+for (const n of profile.nodes) {
+  const m = /^wasm-function\[(\d+)\]/.exec(n.callFrame.functionName);
+  const { url } = n.callFrame;
+  if (url.startsWith('wasm://'))
+    maxIndex.set(url, Math.max(maxIndex.get(url) ?? 0, m ? Number(m[1]) : 0));
+}
+if (maxIndex.size > 1) frugalWasmUrl = [...maxIndex.entries()].sort((a, b) => a[1] - b[1])[0][0];
 const selfUs = new Map<Bucket, number>();
 const byFn = new Map<string, number>();
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -230,6 +244,7 @@ const path = writeResults('profile-act-step', {
     compressedJsMs: ms('compressed layers + backward (JS)'),
     wasmKernelMs: ms('tfjs-wasm kernels'),
     fastKernelMs: ms('frugal fast kernels'),
+    frugalWasmKernelMs: ms('frugal wasm kernels'),
     tfjsCoreMs: ms('tfjs core (tape, ops)'),
     gcMs: ms('gc'),
     leakedTensorsPerStep: Math.max(...leaked),
