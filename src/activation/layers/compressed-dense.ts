@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../backward/rmm.js';
+import { transposeMatrix, wasmTransposeAvailable } from '../backward/transpose-wasm.js';
 import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import { type ActivationBackward, saveActivationGrad } from '../codec/activation-save.js';
 import {
@@ -163,9 +164,8 @@ export class CompressedDense extends CompressedLayer {
         const xr = restoreChunk(xs, sx, first, count, n);
         const x2 = xr.reshape([-1, w.shape[0]]) as tf.Tensor2D;
         xr.dispose();
-        const dw = tf.matMul(x2, dz, true);
+        const { dw, dx } = denseChunkProducts(x2, dz, w);
         x2.dispose();
-        const dx = tf.matMul(dz, w, false, true);
         const dxRows = dx.reshape([count, ...xShape.slice(1)]);
         dx.dispose();
         const params = withBias ? [dw, tf.sum(dz, 0)] : [dw];
@@ -189,3 +189,25 @@ export class CompressedDense extends CompressedLayer {
   }
 }
 tf.serialization.registerClass(CompressedDense);
+
+/**
+ * dW = x2^T dz and dx = dz w^T of one chunk. On the wasm backend tfjs's MatMul copies a
+ * transposed operand with a slow strided loop on every call (the 9216 x 128 weights of the CNN's
+ * dense layer: tens of ms a chunk), so there only chunk-sized matrices are transposed, by
+ * frugal's kernel: dW = (x2^T) dz, dx = (w dz^T)^T (tfjs transposes the small dz).
+ */
+function denseChunkProducts(
+  x2: tf.Tensor2D,
+  dz: tf.Tensor2D,
+  w: tf.Tensor2D,
+): { dw: tf.Tensor; dx: tf.Tensor } {
+  if (!wasmTransposeAvailable())
+    return { dw: tf.matMul(x2, dz, true), dx: tf.matMul(dz, w, false, true) };
+  const x2t = transposeMatrix(x2);
+  const dw = tf.matMul(x2t, dz);
+  x2t.dispose();
+  const dxt = tf.matMul(w, dz, false, true) as tf.Tensor2D;
+  const dx = transposeMatrix(dxt);
+  dxt.dispose();
+  return { dw, dx };
+}

@@ -330,3 +330,40 @@ export function actQuantizeFast(
   }
   return 0;
 }
+
+/**
+ * dst = src^T for a row-major float32 matrix of `rows` x `cols` (dst is cols x rows). A pure
+ * copy. Blocks of 4 x 4 (SIMD shuffles) walk down a strip of 4 columns, so only 4 destination
+ * rows are being written at a time: a destination stride that is a multiple of 4 KiB (rows = 9216
+ * floats is 9 x 4 KiB) maps every destination row to one cache set, and a wider tile thrashes it.
+ */
+export function actTranspose(src: i32, rows: i32, cols: i32, dst: i32): void {
+  const r4 = rows & ~3;
+  const c4 = cols & ~3;
+  const sRow = cols << 2;
+  const dRow = rows << 2;
+  for (let c = 0; c < c4; c += 4) {
+    for (let r = 0; r < r4; r += 4) {
+      const s = src + r * sRow + (c << 2);
+      const a = v128.load(s);
+      const b = v128.load(s + sRow);
+      const e = v128.load(s + 2 * sRow);
+      const f = v128.load(s + 3 * sRow);
+      const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(e, f, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(e, f, 2, 6, 3, 7);
+      const d = dst + c * dRow + (r << 2);
+      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(d + dRow, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+      v128.store(d + 2 * dRow, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+      v128.store(d + 3 * dRow, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+    }
+    for (let r = r4; r < rows; r++)
+      for (let cc = c; cc < c + 4; cc++)
+        store<f32>(dst + cc * dRow + (r << 2), load<f32>(src + r * sRow + (cc << 2)));
+  }
+  for (let c = c4; c < cols; c++)
+    for (let r = 0; r < rows; r++)
+      store<f32>(dst + c * dRow + (r << 2), load<f32>(src + r * sRow + (c << 2)));
+}
