@@ -180,3 +180,18 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('backward state kernels across a backend switch', () => {
+  it('read a tensor made on cpu before switching to wasm (the backend moves it on access)', async () => {
+    await useBackend('cpu');
+    const x = awkward([3, 40], 9);
+    const ref = Array.from(withCodec('js', () => savePositiveMask(x)).tensors[0].dataSync());
+    await useBackend('wasm');
+    const y = awkward([3, 40], 9); // made on wasm: the heap-view path
+    const fromCpu = withCodec('wasm', () => savePositiveMask(x));
+    const onWasm = withCodec('wasm', () => savePositiveMask(y));
+    assert.deepEqual(Array.from(fromCpu.tensors[0].dataSync()), ref);
+    assert.deepEqual(Array.from(onWasm.tensors[0].dataSync()), ref);
+    tf.dispose([x, y, ...fromCpu.tensors, ...onWasm.tensors]);
+  });
+});
