@@ -4,7 +4,7 @@
 //
 // 1. Whole steps, interleaved rounds: plain (stock layers, fast kernels) and 2-bit chunked
 //    (`--act-bits 2`, as `npm start` trains it), each split into forward+backward and optimizer.
-// 2. A V8 CPU profile of a few 2-bit steps: self time bucketed by where the code lives (codec
+// 2. A V8 CPU profile of a few steps of one row (--profile-codec): self time bucketed by where the code lives (codec
 //    quantize / restore / pack, compressed backward JS, tfjs-wasm kernels, fast kernels, other).
 import { Session } from 'node:inspector/promises';
 import * as tf from '@tensorflow/tfjs';
@@ -59,7 +59,7 @@ const setups: Setup[] = [
     codec: 'js',
   },
   {
-    label: `2-bit (L3, chunks of ${act.chunkRows ?? 'none'})`,
+    label: `2-bit (L3, chunks of ${act.chunkRows ?? 'none'}), JS codec`,
     model: act.model,
     forward: act.forward,
     optimizer: makeOptimizer('adam', 0.002),
@@ -72,7 +72,17 @@ const setups: Setup[] = [
     optimizer: makeOptimizer('adam', 0.002),
     codec: 'wasm-simd',
   },
+  {
+    label: `2-bit, wasm codec (exact; the default)`,
+    model: act.model,
+    forward: act.forward,
+    optimizer: makeOptimizer('adam', 0.002),
+    codec: 'wasm',
+  },
 ];
+// Which row the CPU profile samples: --profile-codec 0 (2-bit js), 1 (wasm-simd), 2 (wasm, the
+// default codec and so the default here), -1 (the plain step).
+const PROFILED = 1 + numberArg('profile-codec', 2);
 const b = firstRows(data, BATCH);
 
 /** One step split into its gradient pass and its optimizer update; returns [passMs, optMs]. */
@@ -104,9 +114,11 @@ const times = interleavedTimes(
   }),
   { rounds: ROUNDS, warmup: 1, rotate: true },
 );
-const leakBefore = tf.memory().numTensors;
-splitStep(setups[1]);
-const leaked = tf.memory().numTensors - leakBefore;
+const leaked = setups.slice(1).map((s) => {
+  const before = tf.memory().numTensors;
+  splitStep(s);
+  return tf.memory().numTensors - before;
+});
 const stepMs = times.map(upperMedian);
 const passMs = parts.map((p) => upperMedian(p.slice(1).map((x) => x[0])));
 const optMs = parts.map((p) => upperMedian(p.slice(1).map((x) => x[1])));
@@ -121,11 +133,16 @@ type Bucket =
   | 'compressed layers + backward (JS)'
   | 'tfjs-wasm kernels'
   | 'frugal fast kernels'
+  | 'frugal wasm kernels'
   | 'tfjs core (tape, ops)'
   | 'gc'
   | 'other';
+// Two wasm modules run: tfjs-wasm's (hundreds of functions) and frugal's (a few dozen); each is
+// one wasm:// url in the profile, told apart by the highest function index seen.
+let frugalWasmUrl = '';
 function bucketOf(url: string, fn: string): Bucket {
   if (fn === '(garbage collector)') return 'gc';
+  if (url === frugalWasmUrl) return 'frugal wasm kernels';
   if (url.includes('/activation/codec/')) {
     if (/dequantize/i.test(fn)) return 'restore';
     if (/quantize|groupRange/i.test(fn)) return 'quantize';
@@ -147,10 +164,18 @@ await session.post('Profiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: 200 });
 await session.post('Profiler.start');
 const tp0 = performance.now();
-for (let i = 0; i < PROFILE_STEPS; i++) splitStep(setups[1]);
+for (let i = 0; i < PROFILE_STEPS; i++) splitStep(setups[PROFILED]);
 const profiledMs = performance.now() - tp0;
 const { profile } = await session.post('Profiler.stop');
 session.disconnect();
+const maxIndex = new Map<string, number>();
+for (const n of profile.nodes) {
+  const m = /^wasm-function\[(\d+)\]/.exec(n.callFrame.functionName);
+  const { url } = n.callFrame;
+  if (url.startsWith('wasm://'))
+    maxIndex.set(url, Math.max(maxIndex.get(url) ?? 0, m ? Number(m[1]) : 0));
+}
+if (maxIndex.size > 1) frugalWasmUrl = [...maxIndex.entries()].sort((a, b) => a[1] - b[1])[0][0];
 const selfUs = new Map<Bucket, number>();
 const byFn = new Map<string, number>();
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -188,7 +213,7 @@ printTable(
   rows.map((r) => [r.variant, f2(r.stepMs), f2(r.forwardBackwardMs), f2(r.optimizerMs)]),
 );
 printTable(
-  '2-bit step, CPU profile self time (ms per step)',
+  `${setups[PROFILED].label}: CPU profile self time (ms per step)`,
   ['part', 'ms'],
   Object.entries(breakdown).map(([part, v]) => [part, f2(v)]),
 );
@@ -200,14 +225,17 @@ printTable(
 const ms = (k: Bucket) => breakdown[k] ?? 0;
 const path = writeResults('profile-act-step', {
   headline: {
-    stepOverheadVsStock2bit: stepMs[1] / stepMs[0] - 1,
+    // The default codec ('wasm', exact) is what `npm start` trains with.
+    stepOverheadVsStock2bit: stepMs[3] / stepMs[0] - 1,
     plainStepMs: stepMs[0],
-    compressedStepMs: stepMs[1],
+    compressedStepMs: stepMs[3],
+    stepOverheadVsStock2bitJsCodec: stepMs[1] / stepMs[0] - 1,
+    compressedJsCodecStepMs: stepMs[1],
     stepOverheadVsStock2bitWasmCodec: stepMs[2] / stepMs[0] - 1,
     compressedWasmCodecStepMs: stepMs[2],
-    compressedForwardBackwardMs: passMs[1],
+    compressedForwardBackwardMs: passMs[3],
     plainForwardBackwardMs: passMs[0],
-    compressedOptimizerMs: optMs[1],
+    compressedOptimizerMs: optMs[3],
     plainOptimizerMs: optMs[0],
     quantizeMs: ms('quantize'),
     restoreMs: ms('restore'),
@@ -217,9 +245,10 @@ const path = writeResults('profile-act-step', {
     compressedJsMs: ms('compressed layers + backward (JS)'),
     wasmKernelMs: ms('tfjs-wasm kernels'),
     fastKernelMs: ms('frugal fast kernels'),
+    frugalWasmKernelMs: ms('frugal wasm kernels'),
     tfjsCoreMs: ms('tfjs core (tape, ops)'),
     gcMs: ms('gc'),
-    leakedTensorsPerStep: leaked,
+    leakedTensorsPerStep: Math.max(...leaked),
   },
   backend: engine.backend,
   batch: BATCH,
@@ -227,13 +256,14 @@ const path = writeResults('profile-act-step', {
   chunkRows: act.chunkRows,
   steps: rows,
   profile: {
+    variant: setups[PROFILED].label,
     steps: PROFILE_STEPS,
     wallMsPerStep: profiledMs / PROFILE_STEPS,
     sampledMsPerStep: perStepMs(totalUs),
     selfMsPerStepByPart: breakdown,
     topFunctions,
   },
-  note: 'Step times are upper medians over interleaved rounds (order rotated), one warm-up. The 2-bit rows share one model (the wasm-simd row switches setActivationCodec before its step). The profile is a V8 sampling CPU profile (200 us) of the 2-bit step alone, JS codec; self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
+  note: 'Step times are upper medians over interleaved rounds (order rotated), one warm-up. The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
 });
 console.log(`wrote ${path}`);
 disposeBatch(b);

@@ -12,9 +12,14 @@ interface Edge {
   typeOnly: boolean;
 }
 
+// src/wasm/assembly is AssemblyScript compiled by asc (excluded from tsconfig.json too): its
+// imports name files without an extension and never reach the TypeScript module graph.
+const ASSEMBLY = resolve('src/wasm/assembly');
+
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((f) => {
     const p = join(dir, f);
+    if (p === ASSEMBLY) return [];
     if (statSync(p).isDirectory()) return sourceFiles(p);
     return p.endsWith('.ts') ? [p] : [];
   });

@@ -11,10 +11,13 @@
  * | backward chunk bytes     | 1 MiB   | `setBackwardChunkBytes`                  | compressed layers' chunked quantize and rebuild   |
  * | auto forward chunk bytes | 2 MiB   | constant                                 | `forwardChunk: 'auto'` of compressed training     |
  * | fast kernels installed   | no      | `useFastKernels` / `useStockKernels`     | `fastKernelsActive` (data-parallel workers copy it) |
- * | activation codec kernel  | 'js'    | `setActivationCodec` (checks it)         | `saveQuantized`'s quantize and restore            |
+ * | activation codec kernel  | 'wasm'* | `setActivationCodec` (checks it)         | saved activations, masks, max-pool codes          |
  *
+ * (*) 'wasm' (bit-identical to the JS codec) where frugal's wasm module runs, else 'js'.
  * All of it is per JavaScript realm: a worker thread starts from the defaults.
  */
+
+import { tryWasmKernels } from '../wasm/module.js';
 
 let defaultSeedValue = 0;
 
@@ -66,15 +69,17 @@ let fastKernels = false;
 
 /** Which code quantizes and restores saved activations (see activation/codec/codec-kernel.ts). */
 export type ActivationCodecKernel = 'js' | 'wasm' | 'wasm-simd';
-let codecKernel: ActivationCodecKernel = 'js';
+/** null: not chosen, so 'wasm' (bit-identical to 'js') where frugal's module runs, else 'js'. */
+let codecKernel: ActivationCodecKernel | null = null;
 
 /** Records the codec kernel; `setActivationCodec` validates and calls it. */
 export function recordActivationCodec(kernel: ActivationCodecKernel): void {
   codecKernel = kernel;
 }
 
+/** The chosen codec kernel, or the default: 'wasm' when frugal's wasm module runs, else 'js'. */
 export function activationCodec(): ActivationCodecKernel {
-  return codecKernel;
+  return codecKernel ?? (tryWasmKernels() !== null ? 'wasm' : 'js');
 }
 
 /** Whether frugal's fast training kernels are registered with tfjs (see `useFastKernels`). */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { CONV2D_GRADS } from '../../src/activation/backward/conv-grad.js';
 import { type ActConfig, validateActConfig } from '../../src/activation/config.js';
 import {
   batchDependentLayers,
@@ -83,6 +84,41 @@ for (const backend of BACKENDS) {
         assert.ok(maxAbsDiff(g, c.grads[i]) / scale < 1e-4, `weight ${i} differs`);
       });
       tf.dispose([...a.grads, ...c.grads, b.xs, b.ys]);
+      whole.model.dispose();
+      chunked.model.dispose();
+    });
+
+    it("skips the first layer's input gradient under the chunked forward (no one reads it)", async () => {
+      await useBackend(backend);
+      const whole = await converted({ level: 'L3', forwardChunk: 'off' });
+      const chunked = await converted({ level: 'L3', forwardChunk: 3 });
+      const b = batch(8);
+      // Input-gradient products on the 1-channel model input, counted by a spy.
+      const input = CONV2D_GRADS.input;
+      let onModelInput = 0;
+      CONV2D_GRADS.input = (dy, w, xShape, strides, padding) => {
+        if (xShape[3] === 1) onModelInput++;
+        return input(dy, w, xShape, strides, padding);
+      };
+      try {
+        tf.dispose(gradsOf(whole, b).grads);
+        const wholeCount = onModelInput;
+        onModelInput = 0;
+        const before = tf.memory().numTensors;
+        const g = gradsOf(chunked, b);
+        assert.equal(
+          tf.memory().numTensors,
+          before + g.grads.length,
+          'only the gradients are left',
+        );
+        assert.ok(wholeCount > 0, 'the whole-batch forward computes it (the spy sees it)');
+        assert.equal(onModelInput, 0, 'the chunked forward does not');
+        assert.ok(g.grads.every((t) => t.dataSync().every(Number.isFinite)));
+        tf.dispose(g.grads);
+      } finally {
+        CONV2D_GRADS.input = input;
+      }
+      tf.dispose([b.xs, b.ys]);
       whole.model.dispose();
       chunked.model.dispose();
     });

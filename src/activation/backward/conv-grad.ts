@@ -266,3 +266,36 @@ export function convChunkGrads(
   const dx = grads.input(dz, w, xShape, strides, padding);
   return { dx, params: withBias ? [dw, tf.sum(dz, [0, 1, 2])] : [dw] };
 }
+
+/**
+ * The weight gradients only (dW and, with a bias, db) of a convolution layer's backward, chunk by
+ * chunk, for an input whose gradient no one reads. `chunk(first, count)` gives dz and the input
+ * rows of a chunk (the rows are freed here once dW exists; dz is freed unless it is `keep`).
+ */
+export function convWeightGradsOnly(
+  grads: ConvGrads,
+  n: number,
+  rows: number,
+  chunk: (first: number, count: number) => { dz: tf.Tensor4D; xr: tf.Tensor4D; keep: tf.Tensor },
+  w: tf.Tensor4D,
+  withBias: boolean,
+  strides: [number, number],
+  padding: ConvPadding,
+): tf.Tensor[] {
+  let sums: tf.Tensor[] | null = null;
+  for (let first = 0; first < n; first += rows) {
+    const count = Math.min(rows, n - first);
+    const { dz, xr, keep } = chunk(first, count);
+    const dw = grads.filter(xr, dz, w.shape, strides, padding);
+    xr.dispose();
+    const part = withBias ? [dw, tf.sum(dz, [0, 1, 2])] : [dw];
+    if (dz !== keep) dz.dispose();
+    if (sums === null) sums = part;
+    else {
+      const prev: tf.Tensor[] = sums;
+      sums = prev.map((s, i) => tf.add(s, part[i]));
+      tf.dispose([...prev, ...part]);
+    }
+  }
+  return sums ?? [];
+}

@@ -25,13 +25,14 @@ export interface ChunkContext {
  * null (its gradient is deferred); chunk 0, whose backward runs last, returns the product of all
  * chunks' rows at once, equal to the sum of the per-chunk products up to float rounding order.
  * Outside a chunked forward, or when summing is cheaper, the product itself. Takes ownership of
- * `a` and `b`.
+ * `a` and `b`; `product(a, b)` computes a^T b (default tf.matMul with a transposed).
  */
 export function chunkWeightProduct(
   chunk: ChunkContext | null,
   weight: tf.Tensor,
   a: tf.Tensor2D,
   b: tf.Tensor2D,
+  product: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor = (x, y) => tf.matMul(x, y, true),
 ): tf.Tensor | null {
   const [inDim, outDim] = [a.shape[1], b.shape[1]];
   const rows = a.shape[0];
@@ -40,7 +41,7 @@ export function chunkWeightProduct(
     chunk.count > 1 &&
     chunk.count * rows * (inDim + outDim) <= 2 * inDim * outDim;
   if (!defer) {
-    const p = tf.matMul(a, b, true);
+    const p = product(a, b);
     tf.dispose([a, b]);
     return p;
   }
@@ -55,7 +56,7 @@ export function chunkWeightProduct(
   }
   chunk.factors.delete(weight.id);
   if (stash.a.length === 0) {
-    const p = tf.matMul(a, b, true);
+    const p = product(a, b);
     tf.dispose([a, b]);
     return p;
   }
@@ -63,7 +64,7 @@ export function chunkWeightProduct(
   tf.dispose([a, ...stash.a]);
   const allB = tf.concat([b, ...stash.b], 0);
   tf.dispose([b, ...stash.b]);
-  const p = tf.matMul(allA, allB, true);
+  const p = product(allA, allB);
   tf.dispose([allA, allB]);
   return p;
 }

@@ -10,6 +10,7 @@ import {
   savePositiveMask,
   saveQuantized,
 } from './saved.js';
+import { applyMaskWasm, stateKernels } from './state-wasm.js';
 
 /** Multiplies the upstream gradient by the activation's derivative. */
 export type ActivationBackward = (dy: tf.Tensor) => tf.Tensor;
@@ -36,10 +37,20 @@ export function saveActivationGrad(
     return { tensors: [], restore: () => (dy) => dy, restoreRows: () => (dy) => dy };
   if (name === 'relu' && opts.bits !== 32) {
     const m = savePositiveMask(z);
+    const perRow = z.rank > 1 ? z.size / z.shape[0] : z.size;
+    // With a wasm codec, dy * mask in one kernel from the packed bits (bit-identical: dy * 0 or
+    // dy * 1); no 0/1 float mask tensor.
+    const masked = (s: tf.Tensor[], first: number, dy: tf.Tensor) => {
+      const k = dy.dtype === 'float32' && dy.size % perRow === 0 ? stateKernels() : null;
+      return k ? applyMaskWasm(k, s[0], first * perRow, dy) : null;
+    };
     return {
       tensors: m.tensors,
-      restore: (s) => (dy) => mulAndFree(dy, m.restore(s)),
-      restoreRows: (s, first, count) => (dy) => mulAndFree(dy, restoreRowsOf(m, s, first, count)),
+      restore: (s) => (dy) =>
+        (dy.size === z.size ? masked(s, 0, dy) : null) ?? mulAndFree(dy, m.restore(s)),
+      restoreRows: (s, first, count) => (dy) =>
+        (dy.size === count * perRow ? masked(s, first, dy) : null) ??
+        mulAndFree(dy, restoreRowsOf(m, s, first, count)),
     };
   }
   if (isSmooth(name) && opts.fewbit > 0) {

@@ -11,8 +11,9 @@ import { dequantizeSamplesIntoWasm, quantizeSamplesIntoWasm } from './quantize-w
 export { type ActivationCodecKernel, activationCodec };
 
 /**
- * Which code quantizes and restores saved activations: 'js' (default; any backend), 'wasm'
- * (frugal's wasm module, bit-identical to 'js'), 'wasm-simd' (the SIMD kernels: unbiased with the
+ * Which code quantizes and restores saved activations and packs and applies the ReLU masks and
+ * max-pool argmax codes: 'js' (any engine), 'wasm' (frugal's wasm module, bit-identical to 'js';
+ * the default where that module runs), 'wasm-simd' (the SIMD quantizer: unbiased with the
  * same variance, its own dither stream). A process-wide setting (engine/settings.ts).
  */
 const KERNELS: readonly ActivationCodecKernel[] = ['js', 'wasm', 'wasm-simd'];

@@ -21,8 +21,26 @@ export function scratch<T>(bytes: number, f: () => T): T {
   }
 }
 
-/** Reads `t`'s values for `f`, counting the copy that backends other than cpu make. */
+/**
+ * `t`'s values where they live, without a copy, on the wasm backend: a view of the tfjs-wasm
+ * module's memory at the tensor's offset (`typedArrayFromHeap`, the public method the backend's
+ * own kernels use). Null on other backends. The view is valid only until the next tfjs op: an op
+ * may grow that memory, which detaches every view of it.
+ */
+export function heapView(t: tf.Tensor): tf.TypedArray | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  const backend = tf.backend() as unknown as Partial<HeapBackend>;
+  if (typeof backend.typedArrayFromHeap !== 'function') return null;
+  return backend.typedArrayFromHeap(t);
+}
+
+/**
+ * Reads `t`'s values for `f`: on wasm a view of the backend's memory (no copy; `f` must not run
+ * tfjs ops), elsewhere `dataSync`, counting the copy that backends other than cpu make.
+ */
 export function withValues<T>(t: tf.Tensor, f: (values: tf.TypedArray) => T): T {
+  const view = heapView(t);
+  if (view !== null) return f(view);
   return scratch(readCopyBytes(t), () => f(t.dataSync()));
 }
 
@@ -41,7 +59,7 @@ export function tensorFromJs(
 }
 
 interface HeapBackend {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
 }
 
 /**
@@ -50,17 +68,30 @@ interface HeapBackend {
  * adopts and other backends copy (counted while it lives). `fill` must not run tfjs ops.
  */
 export function tensorFilledBy(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
+  return filledTensor(shape, 'float32', (out) => fill(out as Float32Array));
+}
+
+/** `tensorFilledBy` for an int32 tensor (its values start at zero). */
+export function int32TensorFilledBy(shape: number[], fill: (out: Int32Array) => void): tf.Tensor {
+  return filledTensor(shape, 'int32', (out) => fill(out as Int32Array));
+}
+
+function filledTensor(
+  shape: number[],
+  dtype: 'float32' | 'int32',
+  fill: (out: Float32Array | Int32Array) => void,
+): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const backend = tf.backend() as unknown as Partial<HeapBackend>;
   if (tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function') {
     // Fill runs on the backend (zeros would stage a JS array of zeros first).
-    const t = tf.fill(shape, 0, 'float32');
+    const t = tf.fill(shape, 0, dtype);
     fill(backend.typedArrayFromHeap(t));
     return t;
   }
   return scratch(readCopyBytes({ size: n } as tf.Tensor), () => {
-    const values = new Float32Array(n);
+    const values = dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
     fill(values);
-    return tf.tensor(values, shape, 'float32');
+    return tf.tensor(values, shape, dtype);
   });
 }

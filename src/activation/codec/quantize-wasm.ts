@@ -1,5 +1,5 @@
 import type { Rng } from '../../engine/random.js';
-import { wasmKernels } from '../../wasm/module.js';
+import { type KernelExports, wasmKernels } from '../../wasm/module.js';
 import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } from './quantize.js';
 
 // The WebAssembly twins of `quantizeSamplesInto` and `dequantizeSamplesInto` (quantize.ts): same
@@ -10,6 +10,11 @@ import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } f
 // `kernel: 'simd'` runs the SIMD twins instead: float32 arithmetic four values at a time and a
 // counter-based dither (a hash of the group's seed and the value's index), unbiased with the same
 // variance as the JS path but not the same stream; restored values within 1 ulp of min+code*scale.
+
+/** The faster SIMD quantizer (src/wasm/assembly/act-codec.ts), declared here beside its use. */
+interface FastExports {
+  actQuantizeFast: KernelExports['actQuantize'];
+}
 
 /** Which wasm kernel: 'exact' (bit-identical to the JS path) or 'simd' (faster; own stream). */
 export type WasmCodecKernel = 'exact' | 'simd';
@@ -32,6 +37,7 @@ export function quantizeSamplesIntoWasm(
   const gps = groupsPerSample(perSample);
   const nGroups = samples * gps;
   const seeds = new Int32Array(nGroups);
+  // One draw per group on both kernels: the codes do not depend on how the batch is chunked.
   for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
   const wordsPerGroup = (GROUP_SIZE * bits) / 32;
   const { exports, heap } = wasmKernels();
@@ -41,7 +47,9 @@ export function quantizeSamplesIntoWasm(
   const mp = heap.alloc(nGroups * 4);
   const cp = heap.alloc(nGroups * 4);
   try {
-    const run = kernel === 'simd' ? exports.actQuantizeSimd : exports.actQuantize;
+    // actQuantizeFast (act-codec.ts): actQuantizeSimd's results with fewer instructions.
+    const run =
+      kernel === 'simd' ? (exports as unknown as FastExports).actQuantizeFast : exports.actQuantize;
     const bad = run(xp, samples, perSample, bits, sp, wp, mp, cp);
     if (bad !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
     const buf = heap.bytes().buffer;

@@ -8,6 +8,7 @@ import { packCodes, unpackCodeRange, unpackCodes } from './pack.js';
 import { allocateGroups, type QuantizedGroups } from './quantize.js';
 import { saveQuantizedPerSample } from './saved-per-sample.js';
 import { nextRng } from './seed.js';
+import { packPositiveWasm, stateKernels } from './state-wasm.js';
 
 /**
  * One value a layer keeps for its backward: the tensors handed to `customGrad`'s `save` (what the
@@ -86,34 +87,44 @@ export function saveQuantized(
   meta.set(q.scales, q.mins.length);
   return {
     tensors: [tensorFromJs(q.words, [q.words.length], 'int32'), tensorFromJs(meta, [meta.length])],
-    restore: (s) =>
-      withValues(s[0], () =>
-        withValues(s[1], () => {
-          const q = restoreGroups(s, bits, shape);
-          return tensorFilledBy(shape, (out) => restoreGroupRows(q, 0, q.samples, out));
-        }),
-      ),
-    restoreRows: (s, first, count) =>
-      withValues(s[0], () =>
-        withValues(s[1], () => {
-          const q = restoreGroups(s, bits, shape);
-          return tensorFilledBy([count, ...shape.slice(1)], (out) =>
-            restoreGroupRows(q, first, count, out),
-          );
-        }),
-      ),
+    // The saved values are read inside the fill: on wasm the views of them are taken after the
+    // output tensor exists (creating it may grow the backend's memory and detach older views).
+    restore: (s) => restoreRange(s, bits, shape, 0, samplesOf(shape)),
+    restoreRows: (s, first, count) => restoreRange(s, bits, shape, first, count),
   };
 }
 
-function restoreGroups(s: tf.Tensor[], bits: PackedBits, shape: number[]): QuantizedGroups {
-  const meta = s[1].dataSync() as Float32Array;
+function restoreRange(
+  s: tf.Tensor[],
+  bits: PackedBits,
+  shape: number[],
+  first: number,
+  count: number,
+): tf.Tensor {
+  const outShape = count === samplesOf(shape) ? shape : [count, ...shape.slice(1)];
+  return tensorFilledBy(outShape, (out) =>
+    withValues(s[0], (words) =>
+      withValues(s[1], (meta) =>
+        restoreGroupRows(restoreGroups(words, meta, bits, shape), first, count, out),
+      ),
+    ),
+  );
+}
+
+function restoreGroups(
+  words: tf.TypedArray,
+  metaValues: tf.TypedArray,
+  bits: PackedBits,
+  shape: number[],
+): QuantizedGroups {
+  const meta = metaValues as Float32Array;
   const n = meta.length / 2;
   const samples = samplesOf(shape);
   return {
     bits,
     samples,
     perSample: shape.reduce((a, b) => a * b, 1) / samples,
-    words: s[0].dataSync() as Int32Array,
+    words: words as Int32Array,
     mins: meta.subarray(0, n),
     scales: meta.subarray(n),
   };
@@ -128,10 +139,19 @@ export function saveCodes(
   bits: PackedBits,
   perRow = codes.length,
 ): Saved<Uint8Array> {
-  const n = codes.length;
   const words = packCodes(codes, bits);
+  return codesSavedAs(tensorFromJs(words, [words.length], 'int32'), bits, codes.length, perRow);
+}
+
+/** `saveCodes` of codes already packed into the int32 tensor `words` (`n` codes, `perRow` a row). */
+export function codesSavedAs(
+  words: tf.Tensor,
+  bits: PackedBits,
+  n: number,
+  perRow = n,
+): Saved<Uint8Array> {
   return {
-    tensors: [tensorFromJs(words, [words.length], 'int32')],
+    tensors: [words],
     restore: (s) => withValues(s[0], (w) => unpackCodes(w as Int32Array, bits, n)),
     restoreRows: (s, first, count) =>
       withValues(s[0], (w) =>
@@ -206,10 +226,15 @@ export function restoreChunk<T>(
 
 /** A 1-bit mask (x > 0), restored as a float32 0/1 tensor of x's shape. */
 export function savePositiveMask(x: tf.Tensor): Saved<tf.Tensor> {
-  const inner = saveCodesOf(x, 1, (v, codes) => {
-    for (let i = 0; i < v.length; i++) codes[i] = v[i] > 0 ? 1 : 0;
-  });
+  const k = x.dtype === 'float32' ? stateKernels() : null;
   const shape = x.shape.slice();
+  const perRow = x.size / samplesOf(shape);
+  // The wasm kernel packs the same words as packCodes of the JS loop's codes.
+  const inner = k
+    ? codesSavedAs(packPositiveWasm(k, x), 1, x.size, perRow)
+    : saveCodesOf(x, 1, (v, codes) => {
+        for (let i = 0; i < v.length; i++) codes[i] = v[i] > 0 ? 1 : 0;
+      });
   return {
     tensors: inner.tensors,
     restore: (s) => codesToTensor(inner, s, shape, (c) => c),

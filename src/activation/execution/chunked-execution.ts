@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ForwardFn } from '../../train/step.js';
 import { type ChunkContext, inChunk } from '../backward/weight-grad-sink.js';
+import { withConstantInputs } from './constant-inputs.js';
 import { outsideGradient } from './fused.js';
 import { sliceRows } from './row-chunks.js';
 
@@ -63,7 +64,8 @@ export function chunkedForward(forward: ForwardFn, rows: number): ForwardFn {
         // a copy of the whole batch per chunk (tfjs's Slice gradient saves its input).
         const part = outsideGradient(() => sliceRows(xs, first, Math.min(rows, n - first)));
         const chunk = { index: outs.length, count, sums, zeros, factors };
-        outs.push(inChunk(chunk, () => forward(part, true)));
+        // Its gradient goes nowhere (it is off the tape): the first layer may skip computing it.
+        outs.push(inChunk(chunk, () => withConstantInputs([part], () => forward(part, true))));
         part.dispose();
       }
       const y = tf.concat(outs, 0);

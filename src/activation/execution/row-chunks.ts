@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { backwardChunkBytes } from '../../engine/settings.js';
-import { withValues } from '../codec/js-memory.js';
+import { heapView, withValues } from '../codec/js-memory.js';
 
 /**
  * Samples per chunk so that a chunk of a tensor with `bytesPerRow` per sample fits the backward
@@ -21,7 +21,8 @@ export function sliceRows(t: tf.Tensor, first: number, count: number): tf.Tensor
 
 /**
  * Reads `t`'s values a chunk of samples at a time (all at once for rank < 2 or when they fit one
- * chunk), so the JS copy that backends other than cpu make never holds the whole tensor.
+ * chunk), so the JS copy that backends other than cpu make never holds the whole tensor. On wasm
+ * each chunk is a view of the backend's memory (no slice, no copy); `f` must not run tfjs ops.
  */
 export function forEachRowChunk(
   t: tf.Tensor,
@@ -29,6 +30,16 @@ export function forEachRowChunk(
 ): void {
   const n = t.rank > 1 ? t.shape[0] : 1;
   const rows = rowsPerChunk(n, (t.size / n) * 4);
+  if (heapView(t) !== null) {
+    const perRow = t.size / n;
+    for (let first = 0; first < n; first += rows) {
+      const count = Math.min(rows, n - first);
+      // Fetched again per chunk: f may not grow tfjs's memory, but a view is cheap.
+      const view = heapView(t) as tf.TypedArray;
+      f(view.subarray(first * perRow, (first + count) * perRow), first, count);
+    }
+    return;
+  }
   if (rows >= n) {
     withValues(t, (v) => f(v, 0, n));
     return;

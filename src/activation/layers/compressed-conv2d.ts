@@ -1,6 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
-import { CONV2D_GRADS, type ConvPadding, convChunkGrads } from '../backward/conv-grad.js';
+import {
+  CONV2D_GRADS,
+  type ConvPadding,
+  convChunkGrads,
+  convWeightGradsOnly,
+} from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import { saveActivationGrad } from '../codec/activation-save.js';
@@ -12,9 +17,10 @@ import {
   saveQuantized,
   splitSaved,
 } from '../codec/saved.js';
+import { isConstantInput } from '../execution/constant-inputs.js';
 import { isDonated } from '../execution/donated-inputs.js';
 import { outsideGradient } from '../execution/fused.js';
-import { rowsPerChunk } from '../execution/row-chunks.js';
+import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { nhwcChannels, windowArgs } from './window-args.js';
@@ -107,6 +113,7 @@ export class CompressedConv2D extends CompressedLayer {
         // x is saved (quantized: a copy) before anything else; where the caller frees x next
         // and z has x's size, z is written over x a chunk of samples at a time.
         const xs = saveQuantized(x, this.actBits, this.perSample);
+        const needDx = !isConstantInput(x);
         const overwrite =
           this.actBits !== 32 &&
           isDonated(x) &&
@@ -133,6 +140,27 @@ export class CompressedConv2D extends CompressedLayer {
             // A strided conv's input gradient works on dy dilated by the strides.
             const dilated = dy.size * this.strides[0] * this.strides[1];
             const rows = rowsPerChunk(n, (4 * Math.max(dilated, x.size)) / n);
+            if (!needDx) {
+              // No one reads dx (the first layer under the chunked forward): dW and db only.
+              const params = convWeightGradsOnly(
+                CONV2D_GRADS,
+                n,
+                rows,
+                (first, count) => {
+                  const dyRows = count === n ? dy : sliceRows(dy, first, count);
+                  const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+                  if (dyRows !== dy && dz !== dyRows) dyRows.dispose();
+                  const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
+                  return { dz, xr, keep: dy };
+                },
+                w,
+                !!b,
+                this.strides,
+                this.padding,
+              );
+              freeDy();
+              return [tf.zeros(x.shape), ...params];
+            }
             const g = chunkedBackward(
               dy,
               rows,

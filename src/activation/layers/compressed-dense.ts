@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../backward/rmm.js';
+import { transposeMatrix, wasmTransposeAvailable } from '../backward/transpose-wasm.js';
 import {
   type ChunkContext,
   chunkWeightProduct,
@@ -174,12 +175,14 @@ export class CompressedDense extends CompressedLayer {
         const xr = restoreChunk(xs, sx, first, count, n);
         const x2 = xr.reshape([-1, w.shape[0]]) as tf.Tensor2D;
         xr.dispose();
-        const dx = tf.matMul(dz, w, false, true);
+        const dx = denseInputGrad(dz, w);
         const dxRows = dx.reshape([count, ...xShape.slice(1)]);
         dx.dispose();
         const db = withBias ? tf.sum(dz, 0) : null;
         // One backward chunk under a chunked forward: the kernel's product may be deferred.
-        const dw = oneChunk ? chunkWeightProduct(chunk, w, x2, dz) : tf.matMul(x2, dz, true);
+        const dw = oneChunk
+          ? chunkWeightProduct(chunk, w, x2, dz, denseWeightGrad)
+          : denseWeightGrad(x2, dz);
         if (!oneChunk) tf.dispose([x2, dz]);
         if (dw === null) deferred = true;
         const params = [dw ?? tf.zeros([0]), ...(db ? [db] : [])];
@@ -206,3 +209,25 @@ export class CompressedDense extends CompressedLayer {
   }
 }
 tf.serialization.registerClass(CompressedDense);
+
+/**
+ * x2^T dz, a Dense kernel's gradient. On the wasm backend tfjs's MatMul copies a transposed
+ * operand with a slow strided loop on every call (the 9216 x 128 weights of the CNN's dense
+ * layer: tens of ms a chunk), so only chunk-sized matrices are transposed, by frugal's kernel.
+ */
+function denseWeightGrad(x2: tf.Tensor2D, dz: tf.Tensor2D): tf.Tensor {
+  if (!wasmTransposeAvailable()) return tf.matMul(x2, dz, true);
+  const x2t = transposeMatrix(x2);
+  const dw = tf.matMul(x2t, dz);
+  x2t.dispose();
+  return dw;
+}
+
+/** dz w^T, a Dense input's gradient, as (w dz^T)^T on wasm (tfjs transposes the small dz). */
+function denseInputGrad(dz: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor {
+  if (!wasmTransposeAvailable()) return tf.matMul(dz, w, false, true);
+  const dxt = tf.matMul(w, dz, false, true) as tf.Tensor2D;
+  const dx = transposeMatrix(dxt);
+  dxt.dispose();
+  return dx;
+}

@@ -3,7 +3,13 @@ import { type ConvPadding, padBefore } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { bitsForCodes } from '../codec/bits.js';
 import { scratch, tensorFromJs } from '../codec/js-memory.js';
-import { saveCodesOf } from '../codec/saved.js';
+import { codesSavedAs, saveCodesOf } from '../codec/saved.js';
+import {
+  type PoolGeometry,
+  poolArgmaxWasm,
+  poolScatterWasm,
+  stateKernels,
+} from '../codec/state-wasm.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { pooledShape, windowArgs } from './window-args.js';
 
@@ -47,12 +53,18 @@ export class CompressedMaxPool2D extends CompressedLayer {
       return compressedOp([x], (save) => {
         const y = pool();
         const index = this.outputToInput(x.shape);
-        const saved = saveCodesOf(
-          x,
-          bitsForCodes(this.poolSize[0] * this.poolSize[1]),
-          (v, codes, rows) => this.argmax([rows, ...x.shape.slice(1)], v, codes),
-          y.size,
-        );
+        const bits = bitsForCodes(this.poolSize[0] * this.poolSize[1]);
+        const geometry = this.geometry(x.shape);
+        // With a wasm codec, the argmax codes are found and packed in wasm (the same words).
+        const k = x.dtype === 'float32' ? stateKernels() : null;
+        const saved = k
+          ? codesSavedAs(poolArgmaxWasm(k, x, geometry, bits), bits, y.size)
+          : saveCodesOf(
+              x,
+              bits,
+              (v, codes, rows) => this.argmax([rows, ...x.shape.slice(1)], v, codes),
+              y.size,
+            );
         save(saved.tensors);
         this.lastSavedBytes = saved.tensors[0].size * 4;
         this.lastExactBytes = 4 * (x.size + y.size);
@@ -61,6 +73,8 @@ export class CompressedMaxPool2D extends CompressedLayer {
           // dx = dy scattered to each window's argmax: only dy, one int32 index per output and dx
           // exist (no JS copy of dy, and dx is not built in JS and then copied).
           gradFunc: (dy, s) => {
+            const kb = dy.dtype === 'float32' ? stateKernels() : null;
+            if (kb) return [poolScatterWasm(kb, s[0], dy, x.shape, geometry, bits)];
             const indices = scratch(y.size, () => {
               const k = saved.restore(s);
               const at = new Int32Array(k.length);
@@ -74,6 +88,28 @@ export class CompressedMaxPool2D extends CompressedLayer {
         };
       });
     });
+  }
+
+  /** The pooling geometry over an input of `shape` (NHWC) for the wasm kernels. */
+  private geometry(shape: number[]): PoolGeometry {
+    const [, h, w, c] = shape;
+    const rows = padBefore(h, this.poolSize[0], this.strides[0], this.padding);
+    const cols = padBefore(w, this.poolSize[1], this.strides[1], this.padding);
+    const [ph, pw] = this.poolSize;
+    const [sh, sw] = this.strides;
+    return {
+      h,
+      w,
+      c,
+      ph,
+      pw,
+      sh,
+      sw,
+      outH: rows.out,
+      outW: cols.out,
+      top: rows.before,
+      left: cols.before,
+    };
   }
 
   /** Writes the window offset of each output's maximum into `codes`. */

@@ -731,3 +731,4 @@ export function actRestoreSimd(
     }
   }
 }
+export * from './act-codec';

@@ -1,0 +1,24 @@
+import type * as tf from '@tensorflow/tfjs';
+
+/**
+ * Inputs whose gradient no one reads: the chunked forward's slices of the batch, made off the
+ * tape (chunked-execution.ts), so whatever gradient a layer returns for them goes nowhere. A layer
+ * whose input is one (the model's first) may skip its input gradient and return zeros: the plain
+ * tfjs step skips that product too, as the batch is not a variable.
+ */
+const constant = new WeakSet<tf.Tensor>();
+
+/** Runs `f` with `inputs` marked as needing no gradient. */
+export function withConstantInputs<T>(inputs: tf.Tensor[], f: () => T): T {
+  for (const t of inputs) constant.add(t);
+  try {
+    return f();
+  } finally {
+    for (const t of inputs) constant.delete(t);
+  }
+}
+
+/** Whether no one reads `t`'s gradient. */
+export function isConstantInput(t: tf.Tensor): boolean {
+  return constant.has(t);
+}

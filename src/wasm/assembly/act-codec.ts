@@ -1,0 +1,369 @@
+// Exact kernels of the compressed-activation backward state (re-exported by kernels.ts): the 1-bit
+// ReLU mask (pack, apply to dy) and the max-pool argmax codes (pack, scatter dy). Every result is
+// bit-identical to the JS reference (src/activation/codec/saved.ts, layers/compressed-max-pool.ts):
+// masks are comparisons, the masked gradient is dy * 0 or dy * 1 (as tf.mul of dy by a 0/1 mask),
+// the scatter adds dy into zeros in output order (as tf.scatterND). Pointers are byte offsets into
+// the module memory (src/wasm/heap.ts); codes are packed `32 / bits` per 32-bit word, the first in
+// the lowest bits (src/activation/codec/pack.ts).
+
+/**
+ * Sets bit `from + i` of the (zeroed) words at `words` when x[i] > 0, for the `n` floats at `x`.
+ * 32 values per word at a time when `from` is a multiple of 32.
+ */
+export function actPackPositive(x: i32, n: i32, from: i32, words: i32): void {
+  if ((from & 31) != 0) {
+    for (let i = 0; i < n; i++)
+      if (load<f32>(x + (i << 2)) > 0) {
+        const j = from + i;
+        const p = words + ((j >>> 5) << 2);
+        store<u32>(p, load<u32>(p) | ((<u32>1) << (j & 31)));
+      }
+    return;
+  }
+  const zero = f32x4.splat(0);
+  const n32 = n & ~31;
+  let w = words + ((from >>> 5) << 2);
+  for (let i = 0; i < n32; i += 32) {
+    const p = x + (i << 2);
+    let bits: u32 = 0;
+    for (let k = 0; k < 8; k++) {
+      const m = f32x4.gt(v128.load(p + (k << 4)), zero);
+      bits |= (<u32>i32x4.bitmask(m)) << (k << 2);
+    }
+    store<u32>(w, bits);
+    w += 4;
+  }
+  if (n32 < n) {
+    let bits: u32 = 0;
+    for (let i = n32; i < n; i++) if (load<f32>(x + (i << 2)) > 0) bits |= (<u32>1) << (i - n32);
+    store<u32>(w, bits);
+  }
+}
+
+/**
+ * out[i] = dy[i] * (bit `from + i` of the words at `words`), for i < count: the gradient through
+ * a ReLU from its packed mask. `words` must be readable 4 bytes past the last word holding a bit.
+ */
+export function actApplyMask(words: i32, from: i32, count: i32, dy: i32, out: i32): void {
+  const one = f32x4.splat(1);
+  const laneBits = i32x4(1, 2, 4, 8);
+  const count4 = count & ~3;
+  for (let i = 0; i < count4; i += 4) {
+    const j = from + i;
+    // Four bits from bit j on (a 64-bit read: they may straddle two words).
+    const b = <i32>((load<u64>(words + ((j >>> 5) << 2)) >>> (<u64>(j & 31))) & 15);
+    const m = i32x4.ne(v128.and(i32x4.splat(b), laneBits), i32x4.splat(0));
+    const f = v128.and(m, one);
+    v128.store(out + (i << 2), f32x4.mul(v128.load(dy + (i << 2)), f));
+  }
+  for (let i = count4; i < count; i++) {
+    const j = from + i;
+    const bit = (load<u32>(words + ((j >>> 5) << 2)) >>> (j & 31)) & 1;
+    store<f32>(out + (i << 2), load<f32>(dy + (i << 2)) * <f32>bit);
+  }
+}
+
+/**
+ * Max-pool argmax codes of an NHWC input [n, h, w, c]: for each output (b, r, q, ch) of an
+ * outH x outW grid with windows ph x pw, strides sh x sw and top/left padding, the offset
+ * i * pw + j of the window's first maximum (strictly greater than the ones before; 0 when no value
+ * is, as for NaN windows), written as a `bits`-bit code (1, 2, 4 or 8) at output index o0 + its
+ * index among these outputs.
+ * The words must be zeroed. Four channels at a time when c is a multiple of 4.
+ */
+export function actPoolArgmax(
+  x: i32,
+  n: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  ph: i32,
+  pw: i32,
+  sh: i32,
+  sw: i32,
+  outH: i32,
+  outW: i32,
+  top: i32,
+  left: i32,
+  bits: i32,
+  o0: i32,
+  words: i32,
+): void {
+  const per = 32 / bits;
+  let o = o0;
+  for (let b = 0; b < n; b++)
+    for (let r = 0; r < outH; r++)
+      for (let q = 0; q < outW; q++) {
+        let ch = 0;
+        if ((c & 3) == 0) {
+          for (; ch < c; ch += 4, o += 4) {
+            let best = f32x4.splat(-Infinity);
+            let at = i32x4.splat(0);
+            for (let i = 0; i < ph; i++) {
+              const y = r * sh - top + i;
+              if (y < 0 || y >= h) continue;
+              for (let j = 0; j < pw; j++) {
+                const xx = q * sw - left + j;
+                if (xx < 0 || xx >= w) continue;
+                const v = v128.load(x + ((((b * h + y) * w + xx) * c + ch) << 2));
+                const m = f32x4.gt(v, best);
+                best = v128.bitselect(v, best, m);
+                at = v128.bitselect(i32x4.splat(i * pw + j), at, m);
+              }
+            }
+            writeCode(words, o, i32x4.extract_lane(at, 0), bits, per);
+            writeCode(words, o + 1, i32x4.extract_lane(at, 1), bits, per);
+            writeCode(words, o + 2, i32x4.extract_lane(at, 2), bits, per);
+            writeCode(words, o + 3, i32x4.extract_lane(at, 3), bits, per);
+          }
+        }
+        for (; ch < c; ch++, o++) {
+          let best: f32 = -Infinity;
+          let at = 0;
+          for (let i = 0; i < ph; i++) {
+            const y = r * sh - top + i;
+            if (y < 0 || y >= h) continue;
+            for (let j = 0; j < pw; j++) {
+              const xx = q * sw - left + j;
+              if (xx < 0 || xx >= w) continue;
+              const v = load<f32>(x + ((((b * h + y) * w + xx) * c + ch) << 2));
+              if (v > best) {
+                best = v;
+                at = i * pw + j;
+              }
+            }
+          }
+          writeCode(words, o, at, bits, per);
+        }
+      }
+}
+
+@inline
+function writeCode(words: i32, o: i32, code: i32, bits: i32, per: i32): void {
+  const p = words + ((o / per) << 2);
+  store<u32>(p, load<u32>(p) | ((<u32>code) << ((o % per) * bits)));
+}
+
+/**
+ * The max-pool input gradient from packed argmax codes (the layout `actPoolArgmax` writes; these
+ * outputs' codes from output index o0 on): dx [n, h, w, c] (zeroed here) gets dy[o] added at each
+ * output's argmax, in output order; a code pointing outside the input (only possible for windows
+ * with no value above -Infinity) adds nothing.
+ */
+export function actPoolScatter(
+  words: i32,
+  dy: i32,
+  dx: i32,
+  n: i32,
+  h: i32,
+  w: i32,
+  c: i32,
+  pw: i32,
+  sh: i32,
+  sw: i32,
+  outH: i32,
+  outW: i32,
+  top: i32,
+  left: i32,
+  bits: i32,
+  o0: i32,
+): void {
+  memory.fill(dx, 0, <usize>(n * h * w * c) << 2);
+  const per = 32 / bits;
+  const mask = (1 << bits) - 1;
+  let o = 0;
+  for (let b = 0; b < n; b++)
+    for (let r = 0; r < outH; r++)
+      for (let q = 0; q < outW; q++)
+        for (let ch = 0; ch < c; ch++, o++) {
+          const k = o0 + o;
+          const code = (load<u32>(words + ((k / per) << 2)) >>> ((k % per) * bits)) & mask;
+          const y = r * sh - top + code / pw;
+          const xx = q * sw - left + (code % pw);
+          if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
+          const p = dx + ((((b * h + y) * w + xx) * c + ch) << 2);
+          store<f32>(p, load<f32>(p) + load<f32>(dy + (o << 2)));
+        }
+}
+
+// The SIMD quantizer again (`actQuantizeSimd` in kernels.ts: same arguments, layout and dither,
+// so the same codes, mins and scales), with fewer instructions per value: the dither hash's index
+// term advances by one add per vector instead of a multiply, and the code is floor()ed and clamped
+// in float32 and read from the float's mantissa (x + 2^23), instead of a saturating truncation
+// (several instructions on x86) and integer clamps. floor and trunc agree on every value >= 0 and
+// both clamp to 0 below it, so the codes are the same.
+
+@inline
+function mix4(h0: v128): v128 {
+  let h = v128.xor(h0, i32x4.shr_u(h0, 16));
+  h = i32x4.mul(h, i32x4.splat(0x7feb352d));
+  h = v128.xor(h, i32x4.shr_u(h, 15));
+  h = i32x4.mul(h, i32x4.splat(0x846ca68b));
+  return v128.xor(h, i32x4.shr_u(h, 16));
+}
+
+@inline
+function mix1(seed: u32, idx: u32): u32 {
+  let h = seed + idx * 0x9e3779b9;
+  h ^= h >>> 16;
+  h *= 0x7feb352d;
+  h ^= h >>> 15;
+  h *= 0x846ca68b;
+  return h ^ (h >>> 16);
+}
+
+/** `actQuantizeSimd` with fewer instructions per value (same results; see above). */
+export function actQuantizeFast(
+  x: i32,
+  samples: i32,
+  perSample: i32,
+  bits: i32,
+  seeds: i32,
+  words: i32,
+  mins: i32,
+  scales: i32,
+): i32 {
+  const group = 256;
+  const gps = (perSample + group - 1) / group;
+  const levels = (1 << bits) - 1;
+  const per = 32 / bits;
+  const vecsPerWord = per / 4;
+  const wordsPerGroup = group / per;
+  const u24: f32 = 1.0 / 16777216.0;
+  const laneMul = i32x4(1, 1 << bits, 1 << (2 * bits), 1 << (3 * bits));
+  const vU24 = f32x4.splat(u24);
+  const vZero = f32x4.splat(0);
+  const vTop = f32x4.splat(<f32>levels);
+  const vMagic = f32x4.splat(8388608.0);
+  const vCode = i32x4.splat(levels);
+  const golden: u32 = 0x9e3779b9;
+  const laneIdx = i32x4(0, golden, golden * 2, golden * 3);
+  const step = i32x4.splat(golden * 4);
+  for (let s = 0; s < samples; s++) {
+    const base = s * perSample;
+    for (let g = 0; g < gps; g++) {
+      const start = base + g * group;
+      const end = min(start + group, base + perSample);
+      const n = end - start;
+      const n4 = n & ~3;
+      const p0 = x + (start << 2);
+      let vlo = f32x4.splat(Infinity);
+      let vhi = f32x4.splat(-Infinity);
+      let vsum = f32x4.splat(0);
+      for (let i = 0; i < n4; i += 4) {
+        const v = v128.load(p0 + (i << 2));
+        vlo = f32x4.pmin(vlo, v);
+        vhi = f32x4.pmax(vhi, v);
+        vsum = f32x4.add(vsum, v);
+      }
+      let lo: f32 = min(
+        min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)),
+        min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)),
+      );
+      let hi: f32 = max(
+        max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)),
+        max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)),
+      );
+      let sum: f32 =
+        f32x4.extract_lane(vsum, 0) +
+        f32x4.extract_lane(vsum, 1) +
+        f32x4.extract_lane(vsum, 2) +
+        f32x4.extract_lane(vsum, 3);
+      for (let i = n4; i < n; i++) {
+        const v = load<f32>(p0 + (i << 2));
+        sum += v;
+        lo = min(lo, v);
+        hi = max(hi, v);
+      }
+      if (sum - sum != 0 || lo != lo || hi != hi) return 1;
+      const gi = s * gps + g;
+      const scale = <f32>((<f64>hi - <f64>lo) / <f64>levels);
+      store<f32>(mins + (gi << 2), lo);
+      store<f32>(scales + (gi << 2), scale);
+      let w = words + gi * wordsPerGroup * 4;
+      const wEnd = w + wordsPerGroup * 4;
+      if (scale == 0) {
+        for (; w < wEnd; w += 4) store<i32>(w, 0);
+        continue;
+      }
+      const seed = <u32>load<i32>(seeds + (gi << 2));
+      // seed + index * golden for the four lanes, advanced by 4 * golden per vector.
+      let hidx = i32x4.add(i32x4.splat(seed), laneIdx);
+      const inv: f32 = <f32>(1.0 / <f64>scale);
+      const vinv = f32x4.splat(inv);
+      const vlo0 = f32x4.splat(lo);
+      const whole = n / per;
+      let i = 0;
+      for (let k = 0; k < whole; k++, w += 4) {
+        let acc = i32x4.splat(0);
+        for (let v = 0; v < vecsPerWord; v++, i += 4) {
+          const xv = v128.load(p0 + (i << 2));
+          const u = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(mix4(hidx), 8)), vU24);
+          hidx = i32x4.add(hidx, step);
+          let f = f32x4.floor(f32x4.add(f32x4.mul(f32x4.sub(xv, vlo0), vinv), u));
+          f = f32x4.pmin(f32x4.pmax(f, vZero), vTop);
+          const c = v128.and(f32x4.add(f, vMagic), vCode);
+          acc = v128.or(acc, i32x4.shl(i32x4.mul(c, laneMul), v * 4 * bits));
+        }
+        store<i32>(
+          w,
+          i32x4.extract_lane(acc, 0) |
+            i32x4.extract_lane(acc, 1) |
+            i32x4.extract_lane(acc, 2) |
+            i32x4.extract_lane(acc, 3),
+        );
+      }
+      if (i < n) {
+        let word: i32 = 0;
+        for (let shift = 0; i < n; shift += bits, i++) {
+          const u = <f32>(mix1(seed, <u32>i) >>> 8) * u24;
+          let c = <i32>((load<f32>(p0 + (i << 2)) - lo) * inv + u);
+          if (c > levels) c = levels;
+          if (c < 0) c = 0;
+          word |= c << shift;
+        }
+        store<i32>(w, word);
+        w += 4;
+      }
+      for (; w < wEnd; w += 4) store<i32>(w, 0);
+    }
+  }
+  return 0;
+}
+
+/**
+ * dst = src^T for a row-major float32 matrix of `rows` x `cols` (dst is cols x rows). A pure
+ * copy. Blocks of 4 x 4 (SIMD shuffles) walk down a strip of 4 columns, so only 4 destination
+ * rows are being written at a time: a destination stride that is a multiple of 4 KiB (rows = 9216
+ * floats is 9 x 4 KiB) maps every destination row to one cache set, and a wider tile thrashes it.
+ */
+export function actTranspose(src: i32, rows: i32, cols: i32, dst: i32): void {
+  const r4 = rows & ~3;
+  const c4 = cols & ~3;
+  const sRow = cols << 2;
+  const dRow = rows << 2;
+  for (let c = 0; c < c4; c += 4) {
+    for (let r = 0; r < r4; r += 4) {
+      const s = src + r * sRow + (c << 2);
+      const a = v128.load(s);
+      const b = v128.load(s + sRow);
+      const e = v128.load(s + 2 * sRow);
+      const f = v128.load(s + 3 * sRow);
+      const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+      const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+      const t2 = v128.shuffle<f32>(e, f, 0, 4, 1, 5);
+      const t3 = v128.shuffle<f32>(e, f, 2, 6, 3, 7);
+      const d = dst + c * dRow + (r << 2);
+      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+      v128.store(d + dRow, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+      v128.store(d + 2 * dRow, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+      v128.store(d + 3 * dRow, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+    }
+    for (let r = r4; r < rows; r++)
+      for (let cc = c; cc < c + 4; cc++)
+        store<f32>(dst + cc * dRow + (r << 2), load<f32>(src + r * sRow + (cc << 2)));
+  }
+  for (let c = c4; c < cols; c++)
+    for (let r = 0; r < rows; r++)
+      store<f32>(dst + c * dRow + (r << 2), load<f32>(src + r * sRow + (c << 2)));
+}
