@@ -37,7 +37,9 @@ const BATCH = 64;
 const TRAINING: TrainingSectionOptions = {
   seeds: quick ? [1] : [1, 2, 3],
   cnnSteps: quick ? 4 : 60,
-  resnetSteps: quick ? 4 : 50,
+  resnetSteps: quick ? 4 : 0,
+  resnetEpochs: quick ? 1 : 5,
+  resnetPool: true,
   batch: BATCH,
   learningRate: { cnn: 2e-3, resnet: 1e-2 },
   cnn: { filters: [8, 16], dense: 64 },

@@ -136,4 +136,42 @@ describe('Range BatchNorm', () => {
     );
     tf.dispose([x, y, y2, z, s5, s4]);
   });
+
+  it('inference output matches the training output once the moving statistics converge', async () => {
+    await useBackend('cpu');
+    // A stationary Gaussian input: after enough training calls the moving mean/scale equal the
+    // batch statistics up to their sampling spread, so inference (moving stats) and training
+    // (batch stats) outputs on a fresh batch agree. An eval/train mismatch (a wrong moving-scale
+    // update, a variance or an inverse scale stored where a scale is read) fails this.
+    const sigma = [0.5, 2, 8];
+    const shift = [3, -1, 0];
+    const batch = (seed: number) =>
+      tf.tidy(() =>
+        tf.add(tf.mul(tf.randomNormal([4096, 3], 0, 1, 'float32', seed), sigma), shift),
+      );
+    const rbn = new RangeBatchNorm({ chunks: 16, momentum: 0.8 });
+    for (let i = 0; i < 60; i++) {
+      const x = batch(100 + i);
+      tf.dispose(rbn.apply(x, { training: true }) as tf.Tensor);
+      x.dispose();
+    }
+    const x = batch(7);
+    const n0 = tf.memory().numTensors;
+    const yTrain = rbn.apply(x, { training: true }) as tf.Tensor;
+    const yInfer = rbn.apply(x, { training: false }) as tf.Tensor;
+    assert.equal(tf.memory().numTensors, n0 + 2, 'no leaks');
+    // Relative to the output's own spread (~1): the chunk-range scale of one batch varies by a
+    // few percent, so outputs 3-4 sd out differ by about 0.1.
+    const d = maxAbsDiff(yTrain, yInfer);
+    assert.ok(d < 0.25, `inference vs training output: max |diff| ${d}`);
+    const meanDiff = tf.tidy(() => tf.mean(tf.abs(tf.sub(yTrain, yInfer))).dataSync()[0]);
+    assert.ok(meanDiff < 0.05, `inference vs training output: mean |diff| ${meanDiff}`);
+    // The moving scale converged to the batch scale, not to the variance or its inverse.
+    const moving = rbn.getWeights()[3].dataSync();
+    const { scale, mean } = rbn.batchStats(x);
+    const s = scale.dataSync();
+    for (let c = 0; c < 3; c++)
+      assert.ok(Math.abs(moving[c] / s[c] - 1) < 0.05, `channel ${c}: moving/batch scale`);
+    tf.dispose([x, yTrain, yInfer, scale, mean]);
+  });
 });
