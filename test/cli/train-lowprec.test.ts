@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import '../../src/lowprec/index.js';
 import { loadModel } from '../../src/io/model-files.js';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli } from './run-cli.js';
+import { runCli as cli, frugal } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-lowprec-');
 
@@ -13,30 +13,8 @@ describe('frugal train --low-precision', () => {
   it('trains a resnet with 8-bit layers and Range BN, reports the conversion, saves it', async () => {
     const out = join(dir, 'report.json');
     const save = join(dir, 'model');
-    const r = await cli(
-      'train',
-      '--model',
-      'resnet',
-      '--dataset',
-      'synthetic',
-      '--backend',
-      'cpu',
-      '--train-count',
-      '32',
-      '--test-count',
-      '16',
-      '--batch',
-      '8',
-      '--max-steps',
-      '2',
-      '--low-precision',
-      '8',
-      '--out',
-      out,
-      '--save',
-      save,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model resnet --dataset synthetic --backend cpu --train-count 32 --test-count 16 --batch 8 --max-steps 2 --low-precision 8 --out ${out} --save ${save} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /resnet \(8-bit training\)/);
     const report = JSON.parse(readFileSync(out, 'utf8'));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkPipelineOptions } from '../../src/cli/commands/train-pipeline.js';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli } from './run-cli.js';
+import { runCli as cli, frugal } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-pipeline-');
 
@@ -45,26 +45,8 @@ describe('frugal train --pipeline', () => {
 
   it('trains the MLP on a 2-stage 2BW pipeline and records it in the report', async () => {
     const out = join(dir, 'pipe.json');
-    const r = await cli(
-      'train',
-      '--model',
-      'mlp',
-      '--dataset',
-      'synthetic',
-      '--batch',
-      '32',
-      '--max-steps',
-      '6',
-      '--pipeline',
-      '2bw',
-      '--stages',
-      '2',
-      '--microbatches',
-      '4',
-      '--out',
-      out,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model mlp --dataset synthetic --batch 32 --max-steps 6 --pipeline 2bw --stages 2 --microbatches 4 --out ${out} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.deepEqual(report.pipeline, { schedule: '2bw', stages: 2, microbatches: 4 });
@@ -74,20 +56,8 @@ describe('frugal train --pipeline', () => {
     const e = await cli('train', '--pipeline', 'zigzag', '--out', bad, '--no-progress');
     assert.notEqual(e.code, 0);
     assert.match(e.stderr, /unknown pipeline schedule 'zigzag'/);
-    const many = await cli(
-      'train',
-      '--model',
-      'mlp',
-      '--dataset',
-      'synthetic',
-      '--pipeline',
-      '2bw',
-      '--stages',
-      '5',
-      '--out',
-      bad,
-      '--no-progress',
-    );
+    const many =
+      await frugal`train --model mlp --dataset synthetic --pipeline 2bw --stages 5 --out ${bad} --no-progress`;
     assert.notEqual(many.code, 0);
     assert.match(many.stderr, /into 5 pipeline stages: more stages than layers/);
     assert.equal(existsSync(bad), false);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli } from './run-cli.js';
+import { runCli as cli, frugal } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-sparse-');
 
@@ -11,28 +11,8 @@ describe('frugal train --grad-sparsity', () => {
   it('trains a cnn with mvue24 gradients, reports the converted layers, saves plain layers', async () => {
     const out = join(dir, 'report.json');
     const save = join(dir, 'model');
-    const r = await cli(
-      'train',
-      '--model',
-      'cnn',
-      '--dataset',
-      'synthetic',
-      '--train-count',
-      '64',
-      '--test-count',
-      '32',
-      '--batch',
-      '16',
-      '--max-steps',
-      '2',
-      '--grad-sparsity',
-      'mvue24',
-      '--out',
-      out,
-      '--save',
-      save,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model cnn --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 2 --grad-sparsity mvue24 --out ${out} --save ${save} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(report.gradSparsity.preset, 'mvue24');
@@ -47,28 +27,8 @@ describe('frugal train --grad-sparsity', () => {
 
   it('trains an mlp with stochastic pruning at --grad-prune-rate 0.8 and reports the zeros reached', async () => {
     const out = join(dir, 'stoch.json');
-    const r = await cli(
-      'train',
-      '--model',
-      'mlp',
-      '--dataset',
-      'synthetic',
-      '--train-count',
-      '64',
-      '--test-count',
-      '32',
-      '--batch',
-      '16',
-      '--max-steps',
-      '2',
-      '--grad-sparsity',
-      'stochastic',
-      '--grad-prune-rate',
-      '0.8',
-      '--out',
-      out,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model mlp --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 2 --grad-sparsity stochastic --grad-prune-rate 0.8 --out ${out} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(report.gradSparsity.preset, 'stochastic');
@@ -80,26 +40,8 @@ describe('frugal train --grad-sparsity', () => {
 
   it('stochastic without --grad-prune-rate uses p = 0.9', async () => {
     const out = join(dir, 'stoch-default.json');
-    const r = await cli(
-      'train',
-      '--model',
-      'mlp',
-      '--dataset',
-      'synthetic',
-      '--train-count',
-      '32',
-      '--test-count',
-      '16',
-      '--batch',
-      '16',
-      '--max-steps',
-      '1',
-      '--grad-sparsity',
-      'stochastic',
-      '--out',
-      out,
-      '--no-progress',
-    );
+    const r =
+      await frugal`train --model mlp --dataset synthetic --train-count 32 --test-count 16 --batch 16 --max-steps 1 --grad-sparsity stochastic --out ${out} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(JSON.parse(readFileSync(out, 'utf8')).gradSparsity.spec, {
       kind: 'stochastic',
