@@ -16,8 +16,10 @@ describe('bench/lib cpu load', () => {
     const t = await withCpuLoad(() => spin(120) > 0);
     assert.equal(t.value, true);
     assert.ok(t.ms >= 120, `wall ${t.ms} ms`);
-    // One spinning thread: some CPU time, never more than one core's worth (plus slack).
-    assert.ok(t.cpuMs > 0 && t.cpuMs <= t.ms * 1.2, `cpu ${t.cpuMs} ms over ${t.ms} ms`);
+    // Process CPU time: the spinning thread's plus the runtime's own threads (GC, the loader),
+    // so it may pass one core's worth, but never every core's.
+    const cores = availableParallelism();
+    assert.ok(t.cpuMs > 0 && t.cpuMs <= t.ms * cores + 50, `cpu ${t.cpuMs} ms over ${t.ms} ms`);
     if (process.platform === 'linux')
       assert.ok(t.othersCores >= 0 && t.othersCores <= availableParallelism());
   });
