@@ -34,9 +34,10 @@ describe('bench/lib cpu load', () => {
     try {
       const one = await probe.cores(1, 120);
       const two = await probe.cores(2, 120);
-      // A spinning thread gets some CPU and at most about a core; two at most about two.
-      assert.ok(one > 0.02 && one < 1.3, `1 thread: ${one} cores`);
-      assert.ok(two > 0.02 && two < 2.3, `2 threads: ${two} cores`);
+      // A spinning thread gets some CPU and at most about a core; two at most about two (the
+      // process's figure also counts the runtime's own threads: slack of half a core).
+      assert.ok(one > 0.02 && one < 1.5, `1 thread: ${one} cores`);
+      assert.ok(two > 0.02 && two < 2.5, `2 threads: ${two} cores`);
       await assert.rejects(probe.cores(3, 10), /k must be in 1\.\.2/);
     } finally {
       await probe.close();
