@@ -34,20 +34,21 @@ export function chunkWeightProduct(
   b: tf.Tensor2D,
   product: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor = (x, y) => tf.matMul(x, y, true),
 ): tf.Tensor | null {
+  const now = (x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor => {
+    const p = product(x, y);
+    tf.dispose([x, y]);
+    return p;
+  };
   const [inDim, outDim] = [a.shape[1], b.shape[1]];
-  const rows = a.shape[0];
   const defer =
     chunk !== null &&
     chunk.count > 1 &&
-    chunk.count * rows * (inDim + outDim) <= 2 * inDim * outDim;
-  if (!defer) {
-    const p = product(a, b);
-    tf.dispose([a, b]);
-    return p;
-  }
+    chunk.count * a.shape[0] * (inDim + outDim) <= 2 * inDim * outDim;
+  if (!defer) return now(a, b);
   const stash = chunk.factors.get(weight.id) ?? { a: [], b: [] };
   if (chunk.index > 0) {
-    // Own copies: a chunk's restored rows may be views of buffers the backward later reuses.
+    // Own copies, as a precaution: the restored rows may be views of buffers that the backward's
+    // in-place writers (row writers, fan-in sums) reuse after this op.
     stash.a.push(tf.keep(tf.add(a, 0)));
     stash.b.push(tf.keep(tf.add(b, 0)));
     tf.dispose([a, b]);
@@ -55,18 +56,12 @@ export function chunkWeightProduct(
     return null;
   }
   chunk.factors.delete(weight.id);
-  if (stash.a.length === 0) {
-    const p = product(a, b);
-    tf.dispose([a, b]);
-    return p;
-  }
-  const allA = tf.concat([a, ...stash.a], 0);
+  if (stash.a.length === 0) return now(a, b);
+  const allA = tf.concat([a, ...stash.a], 0) as tf.Tensor2D;
   tf.dispose([a, ...stash.a]);
-  const allB = tf.concat([b, ...stash.b], 0);
+  const allB = tf.concat([b, ...stash.b], 0) as tf.Tensor2D;
   tf.dispose([b, ...stash.b]);
-  const p = product(allA, allB);
-  tf.dispose([allA, allB]);
-  return p;
+  return now(allA, allB);
 }
 
 let current: ChunkContext | null = null;

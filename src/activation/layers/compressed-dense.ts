@@ -163,8 +163,10 @@ export class CompressedDense extends CompressedLayer {
     const size = xShape.reduce((a, c) => a * c, 1);
     const perRow = (4 * Math.max(dy.size, size)) / n;
     const rows = rowsPerChunk(n, perRow);
+    // One backward chunk under a chunked forward: the kernel's product may be deferred to the
+    // forward's last chunk, so it is kept out of chunkedBackward's per-chunk sums.
     const oneChunk = rows >= n;
-    let deferred = false;
+    let kernelGrad: tf.Tensor | null = null;
     const g = chunkedBackward(
       dy,
       rows,
@@ -178,23 +180,18 @@ export class CompressedDense extends CompressedLayer {
         const dx = denseInputGrad(dz, w);
         const dxRows = dx.reshape([count, ...xShape.slice(1)]);
         dx.dispose();
-        const db = withBias ? tf.sum(dz, 0) : null;
-        // One backward chunk under a chunked forward: the kernel's product may be deferred.
-        const dw = oneChunk
-          ? chunkWeightProduct(chunk, w, x2, dz, denseWeightGrad)
-          : denseWeightGrad(x2, dz);
-        if (!oneChunk) tf.dispose([x2, dz]);
-        if (dw === null) deferred = true;
-        const params = [dw ?? tf.zeros([0]), ...(db ? [db] : [])];
-        return { dx: dxRows, params };
+        const db = withBias ? [tf.sum(dz, 0)] : [];
+        if (oneChunk) {
+          kernelGrad = chunkWeightProduct(chunk, w, x2, dz, denseWeightGrad);
+          return { dx: dxRows, params: db };
+        }
+        const dw = denseWeightGrad(x2, dz);
+        tf.dispose([x2, dz]);
+        return { dx: dxRows, params: [dw, ...db] };
       },
       freeDy,
     );
-    if (deferred) {
-      g.params[0].dispose();
-      return [g.dx, null, ...g.params.slice(1)];
-    }
-    return [g.dx, ...g.params];
+    return oneChunk ? [g.dx, kernelGrad, ...g.params] : [g.dx, ...g.params];
   }
 
   override getConfig(): tf.serialization.ConfigDict {
