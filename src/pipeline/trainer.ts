@@ -10,9 +10,9 @@ import { profileChain } from '../remat/profile.js';
 import type { Stepper } from '../train/loop.js';
 import { type LossName, resolveLoss } from '../train/loss.js';
 import { OPTIMIZERS } from '../train/optimizer.js';
+import { modelArtifacts, setWeightValues } from '../train/parallel/model-transfer.js';
 import type { OptimizerSpec } from '../train/parallel/protocol.js';
 import { splitBatch } from '../train/parallel/shards.js';
-import { modelArtifacts } from '../train/parallel/trainer.js';
 import { costsFromProfile, type LayerCost, planPipeline } from './planner.js';
 import type { Rows, StageInit, StageRunStats } from './protocol.js';
 import { min2bwMicrobatches, PIPELINE_MODES, type PipelineMode } from './schedule.js';
@@ -326,12 +326,7 @@ export class PipelineTrainer implements Stepper {
 
   /** Copies the stages' weights into this thread's model. */
   async sync(): Promise<void> {
-    const values = await this.weights();
-    const tensors = values.map((v, i) =>
-      tf.tensor(v, this.model.weights[i].read().shape, 'float32'),
-    );
-    this.model.setWeights(tensors);
-    tf.dispose(tensors);
+    setWeightValues(this.model, await this.weights());
   }
 
   /** Stops the stages. Idempotent. */

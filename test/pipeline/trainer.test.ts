@@ -7,7 +7,7 @@ import { buildModel } from '../../src/models/zoo.js';
 import { delayedGradients } from '../../src/pipeline/delayed.js';
 import { type PipelineOptions, PipelineTrainer } from '../../src/pipeline/trainer.js';
 import { makeOptimizer, type OptimizerName } from '../../src/train/optimizer.js';
-import { modelArtifacts } from '../../src/train/parallel/trainer.js';
+import { modelArtifacts } from '../../src/train/parallel/model-transfer.js';
 import { trainStep } from '../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 import { tinyCnn } from '../tiny-models.js';

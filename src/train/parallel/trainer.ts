@@ -10,6 +10,7 @@ import type { Stepper } from '../loop.js';
 import { type LossName, resolveLoss } from '../loss.js';
 import { OPTIMIZERS } from '../optimizer.js';
 import { abortBarrier, barrierControl } from './barrier.js';
+import { modelArtifacts, setWeightValues } from './model-transfer.js';
 import {
   type ExchangeLayout,
   type FromReplica,
@@ -50,18 +51,6 @@ export function defaultWorkerCount(): number {
 interface Pending {
   resolve: (msg: FromReplica) => void;
   reject: (e: Error) => void;
-}
-
-export async function modelArtifacts(model: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let artifacts: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (a) => {
-      artifacts = a;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  if (!artifacts) throw new Error('ParallelTrainer: the model could not be serialised');
-  return artifacts;
 }
 
 /**
@@ -246,12 +235,7 @@ export class ParallelTrainer implements Stepper {
 
   /** Copies the trained weights (worker 0's, identical on every worker) into the main thread's model. */
   async sync(): Promise<void> {
-    const values = await this.replicaWeights(0);
-    const tensors = values.map((v, i) =>
-      tf.tensor(v, this.model.weights[i].read().shape, 'float32'),
-    );
-    this.model.setWeights(tensors);
-    tf.dispose(tensors);
+    setWeightValues(this.model, await this.replicaWeights(0));
   }
 
   /** Stops the workers. Idempotent; pending requests are rejected. */
