@@ -65,7 +65,7 @@ export interface ActConfig {
   seed: number;
   /**
    * Chunked execution of the training forward (`chunkedForward`): 'auto' runs it in chunks whose
-   * widest layer output takes at most 2 MiB when no layer mixes samples (batch norm), a positive
+   * widest layer output takes at most 640 KiB when no layer mixes samples (batch norm), a positive
    * integer is the samples per chunk, 'off' runs the whole batch at once.
    */
   forwardChunk: 'auto' | 'off' | number;
