@@ -10,7 +10,6 @@
 // Run: npm run bench:parallel-step   (writes bench/results/parallel-step.json)
 // Environment: WORKERS (2), ROUNDS (5), STEPS per round (5), BACKEND (wasm; cpu steps take seconds),
 // MODEL (cnn; or mlp, resnet). Other settings than the defaults write parallel-step-<model>-<backend>-x<workers>.json.
-import { readFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
@@ -20,6 +19,7 @@ import { setWasmThreads, threadedWasmActive } from '../src/parallel/threaded-was
 import { fixed, ratio } from '../src/report/format.js';
 import { ParallelTrainer, type ReplicaStepTimings } from '../src/train/parallel/index.js';
 import { trainStep } from '../src/train/step.js';
+import { withCpuLoad } from './lib/cpu-load.js';
 import { median, printTable, randomBatch, writeResults } from './lib/index.js';
 import { torchCnn } from './lib/torch-cnn.js';
 
@@ -31,18 +31,6 @@ const WORKERS = Number(process.env.WORKERS ?? 2);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const STEPS = Number(process.env.STEPS ?? 5);
 
-/** Busy and total jiffies of the whole machine (Linux /proc/stat), or null elsewhere. */
-function machineTicks(): { busy: number; total: number } | null {
-  try {
-    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1);
-    const ticks = cpu.map(Number);
-    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0);
-    return { busy: total - ticks[3] - ticks[4], total };
-  } catch {
-    return null;
-  }
-}
-
 interface Timing {
   ms: number;
   /** This process's CPU ms per step, all threads. */
@@ -52,21 +40,10 @@ interface Timing {
 }
 
 async function timeSteps(step: () => unknown): Promise<Timing> {
-  const ticks = machineTicks();
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  for (let i = 0; i < STEPS; i++) await step();
-  const wall = performance.now() - start;
-  const used = process.cpuUsage(cpu);
-  const ourMs = (used.user + used.system) / 1000;
-  const after = machineTicks();
-  let othersCores = Number.NaN;
-  if (ticks && after && after.total > ticks.total) {
-    const cores = availableParallelism();
-    const busyMs = ((after.busy - ticks.busy) / (after.total - ticks.total)) * cores * wall;
-    othersCores = Math.max(0, (busyMs - ourMs) / wall);
-  }
-  return { ms: wall / STEPS, cpuMs: ourMs / STEPS, othersCores };
+  const t = await withCpuLoad(async () => {
+    for (let i = 0; i < STEPS; i++) await step();
+  });
+  return { ms: t.ms / STEPS, cpuMs: t.cpuMs / STEPS, othersCores: t.othersCores };
 }
 
 /** Other processes used less than this many cores during both variants of a round. */
