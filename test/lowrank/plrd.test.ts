@@ -99,8 +99,14 @@ test('plrd: ranks decrease member by member, params shrink, each member is its o
 test('plrd: bad input names the field, the layer or the mismatch', () => {
   const m = mlp();
   const d = toyData();
-  assert.throws(() => plrd(m, d, { fractions: [] }), /fractions must be a list of at least 1 entries/);
-  assert.throws(() => plrd(m, d, { fractions: [0.5, 0] }), /plrd options: fractions\[1\] must be in \(0, 1\), got 0/);
+  assert.throws(
+    () => plrd(m, d, { fractions: [] }),
+    /fractions must be a list of at least 1 entries/,
+  );
+  assert.throws(
+    () => plrd(m, d, { fractions: [0.5, 0] }),
+    /plrd options: fractions\[1\] must be in \(0, 1\), got 0/,
+  );
   assert.throws(() => plrd(m, d, { fractions: [1] }), /fractions\[0\] must be in \(0, 1\), got 1/);
   assert.throws(() => plrd(m, d, { fractions: [Number.NaN] }), /fractions\[0\]/);
   assert.throws(() => plrd(m, d, { layers: [] }), /layers must be a list of at least 1 entries/);
