@@ -97,7 +97,27 @@ function headAccuracy(model: tf.LayersModel, split: Split, from: number): number
   return right / split.count;
 }
 
-async function fsMergePart() {
+/** The two models FS-Merge merges: the MLP of the first FS-Merge figures, or a small zoo CNN. */
+const MERGE_MODELS = {
+  mlp: {
+    describe: 'two MLPs [784-64-64-5]',
+    build: (seed: number) =>
+      buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 5, hidden: [64, 64], seed }),
+  },
+  cnn: {
+    describe: 'two zoo CNNs (conv 3x3 x [8, 16], maxpool, dense 32, 5 logits)',
+    build: (seed: number) =>
+      buildModel('cnn', {
+        inputShape: [28, 28, 1],
+        numClasses: 5,
+        filters: [8, 16],
+        dense: 32,
+        seed,
+      }),
+  },
+} as const;
+
+async function fsMergePart(kind: keyof typeof MERGE_MODELS = 'mlp') {
   const t0 = Date.now();
   const mnist = loadMnist({ trainCount: 4000, testCount: 1000, seed: 0 });
   const per = 28 * 28;
@@ -112,12 +132,7 @@ async function fsMergePart() {
   // two MLPs from different initialisations, one per task
   const models: tf.LayersModel[] = [];
   for (const [i, d] of tasks.entries()) {
-    const m = buildModel('mlp', {
-      inputShape: [28, 28, 1],
-      numClasses: 5,
-      hidden: [64, 64],
-      seed: 11 + i,
-    });
+    const m = MERGE_MODELS[kind].build(11 + i);
     await train(m, d, {
       epochs: 3,
       batchSize: BATCH,
@@ -180,7 +195,7 @@ async function fsMergePart() {
   samples.dispose();
   for (const m of [fs.model, fsAvg.model, avg, first, student, a, b]) m.dispose();
   return {
-    protocol: `two MLPs [784-64-64-5] from different initialisations (seeds 11, 12), 3 epochs each on MNIST digits 0-4 / 5-9 (${tasks[0].train.count} / ${tasks[1].train.count} train images); merged on ${n} unlabelled training images (200 per task), ${steps} steps of batch 32 for FS-Merge (rank 16, separate heads) and for distillation (alpha 0, T 2, student starting from model 1 with both heads); accuracy per task from its head on the test digits`,
+    protocol: `${MERGE_MODELS[kind].describe} from different initialisations (seeds 11, 12), 3 epochs each on MNIST digits 0-4 / 5-9 (${tasks[0].train.count} / ${tasks[1].train.count} train images); merged on ${n} unlabelled training images (200 per task), ${steps} steps of batch 32 for FS-Merge (rank 16, separate heads) and for distillation (alpha 0, T 2, student starting from model 1 with both heads); accuracy per task from its head on the test digits`,
     originals: own,
     ...results,
     fsMergeLossFirstLast: [fs.losses[0], fs.losses[fs.losses.length - 1]],
@@ -197,6 +212,15 @@ const PARTS = {
       fsMergeAcc: r.fsMerge.mean,
       averageAcc: r.average.mean,
       kdMergeAcc: r.kdMerge.mean,
+    }),
+  },
+  fsmergecnn: {
+    section: 'fsMergeCnn',
+    run: () => fsMergePart('cnn'),
+    headline: (r: Awaited<ReturnType<typeof fsMergePart>>) => ({
+      fsMergeCnnAcc: r.fsMerge.mean,
+      averageCnnAcc: r.average.mean,
+      kdMergeCnnAcc: r.kdMerge.mean,
     }),
   },
   video: {
