@@ -1,6 +1,6 @@
 // The video part of bench/lowrank-training.ts (issue 15): the moving-digits task
 // (src/data/moving-mnist.ts, label = one of 8 directions, so one frame cannot tell it) learned by
-// the small 3D-conv model of src/models/video-cnn.ts (and the same videos labelled by digit), once with frugal's Conv3D-as-2D (4D tensors
+// the small 3D-conv model of src/lowrank/video-cnn.ts (and the same videos labelled by digit), once with frugal's Conv3D-as-2D (4D tensors
 // only) and once with tf.layers.conv3d (5D), from the same initial weights, on the same batches,
 // steps interleaved on wasm: the test accuracy of both and their train-step and predict times.
 // tfjs-wasm 4.22's Conv3D gradient kernels are wrong (Conv3DBackpropInputV2 returns values that
@@ -12,7 +12,7 @@ import { batches } from '../../src/data/dataset.js';
 import { MOVING_DIRECTIONS, type MovingLabel, movingMnist } from '../../src/data/moving-mnist.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { conv3dAs2d } from '../../src/lowrank/conv3d.js';
-import { buildVideoCnn, type VideoConv } from '../../src/models/video-cnn.js';
+import { buildVideoCnn, type VideoConv } from '../../src/lowrank/video-cnn.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import { applyStep, defaultForward, trainableVariables } from '../../src/train/gradients.js';
 import { lossByName } from '../../src/train/loss.js';

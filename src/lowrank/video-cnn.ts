@@ -6,9 +6,9 @@
 // stored in the 2D layout for 'as2d'), so the two can be compared step for step.
 import * as tf from '@tensorflow/tfjs';
 import { defaultSeed } from '../engine/settings.js';
-import { conv3dKernelTo2d, type Triple } from '../lowrank/conv3d.js';
-import { Conv3dAs2d } from '../lowrank/conv3d-layers.js';
-import { checkPositiveInt, SeededInit } from './init.js';
+import { checkPositiveInt, SeededInit } from '../models/init.js';
+import { conv3dKernelTo2d, type Triple } from './conv3d.js';
+import { Conv3dAs2d } from './conv3d-layers.js';
 
 export const VIDEO_CONVS = ['as2d', 'conv3d'] as const;
 export type VideoConv = (typeof VIDEO_CONVS)[number];

@@ -5,7 +5,7 @@ import { batches } from '../../src/data/dataset.js';
 import { movingMnist } from '../../src/data/moving-mnist.js';
 import { useFastKernels } from '../../src/kernels/index.js';
 import { conv2dKernelTo3d } from '../../src/lowrank/conv3d.js';
-import { buildVideoCnn } from '../../src/models/video-cnn.js';
+import { buildVideoCnn } from '../../src/lowrank/video-cnn.js';
 import { applyStep, defaultForward, trainableVariables } from '../../src/train/gradients.js';
 import { lossByName } from '../../src/train/loss.js';
 import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
