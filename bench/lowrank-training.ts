@@ -10,8 +10,11 @@
 //    against weight averaging and distillation into one model (fsMergeAcc, averageAcc,
 //    kdMergeAcc: mean accuracy over both tasks, each task read from its own head).
 // Run: npm run bench:lowrank-training   (writes bench/results/lowrank-training.json)
-//      npm run bench:lowrank-training -- --only fsmerge   (part 5 only: updates those headline
-//      fields and the fsMerge section of the existing JSON, keeping the other figures)
+// 6. The moving-digits video task learned by a small 3D-conv model with Conv3D-as-2D and with
+//    tf.layers.conv3d, same start and batches, steps interleaved (videoAccAs2d, videoAccConv3d,
+//    videoTrainStepSpeedup, videoPredictSpeedup; bench/lib/lowrank-video.ts).
+//      npm run bench:lowrank-training -- --only fsmerge|video   (one part only: updates its
+//      headline fields and section of the existing JSON, keeping the other figures)
 
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
@@ -32,6 +35,7 @@ import { applyStep, defaultForward, trainableVariables } from '../src/train/grad
 import { train } from '../src/train/loop.js';
 import { lossByName } from '../src/train/loss.js';
 import { interleavedTimes, upperMedian, writeResults } from './lib/index.js';
+import { videoPart } from './lib/lowrank-video.js';
 
 const BATCH = 64;
 
@@ -93,7 +97,27 @@ function headAccuracy(model: tf.LayersModel, split: Split, from: number): number
   return right / split.count;
 }
 
-async function fsMergePart() {
+/** The two models FS-Merge merges: the MLP of the first FS-Merge figures, or a small zoo CNN. */
+const MERGE_MODELS = {
+  mlp: {
+    describe: 'two MLPs [784-64-64-5]',
+    build: (seed: number) =>
+      buildModel('mlp', { inputShape: [28, 28, 1], numClasses: 5, hidden: [64, 64], seed }),
+  },
+  cnn: {
+    describe: 'two zoo CNNs (conv 3x3 x [8, 16], maxpool, dense 32, 5 logits)',
+    build: (seed: number) =>
+      buildModel('cnn', {
+        inputShape: [28, 28, 1],
+        numClasses: 5,
+        filters: [8, 16],
+        dense: 32,
+        seed,
+      }),
+  },
+} as const;
+
+async function fsMergePart(kind: keyof typeof MERGE_MODELS = 'mlp') {
   const t0 = Date.now();
   const mnist = loadMnist({ trainCount: 4000, testCount: 1000, seed: 0 });
   const per = 28 * 28;
@@ -108,12 +132,7 @@ async function fsMergePart() {
   // two MLPs from different initialisations, one per task
   const models: tf.LayersModel[] = [];
   for (const [i, d] of tasks.entries()) {
-    const m = buildModel('mlp', {
-      inputShape: [28, 28, 1],
-      numClasses: 5,
-      hidden: [64, 64],
-      seed: 11 + i,
-    });
+    const m = MERGE_MODELS[kind].build(11 + i);
     await train(m, d, {
       epochs: 3,
       batchSize: BATCH,
@@ -176,7 +195,7 @@ async function fsMergePart() {
   samples.dispose();
   for (const m of [fs.model, fsAvg.model, avg, first, student, a, b]) m.dispose();
   return {
-    protocol: `two MLPs [784-64-64-5] from different initialisations (seeds 11, 12), 3 epochs each on MNIST digits 0-4 / 5-9 (${tasks[0].train.count} / ${tasks[1].train.count} train images); merged on ${n} unlabelled training images (200 per task), ${steps} steps of batch 32 for FS-Merge (rank 16, separate heads) and for distillation (alpha 0, T 2, student starting from model 1 with both heads); accuracy per task from its head on the test digits`,
+    protocol: `${MERGE_MODELS[kind].describe} from different initialisations (seeds 11, 12), 3 epochs each on MNIST digits 0-4 / 5-9 (${tasks[0].train.count} / ${tasks[1].train.count} train images); merged on ${n} unlabelled training images (200 per task), ${steps} steps of batch 32 for FS-Merge (rank 16, separate heads) and for distillation (alpha 0, T 2, student starting from model 1 with both heads); accuracy per task from its head on the test digits`,
     originals: own,
     ...results,
     fsMergeLossFirstLast: [fs.losses[0], fs.losses[fs.losses.length - 1]],
@@ -184,33 +203,75 @@ async function fsMergePart() {
   };
 }
 
-async function onlyFsMerge(): Promise<void> {
-  // wasm with frugal's kernels (this part ran on cpu while stock wasm refused a reshaped bias in
-  // _FusedMatMul; src/kernels/mat-mul.ts fusedMatMul takes it now).
+/** The parts `--only NAME` reruns: the JSON section each writes and the headline figures it sets. */
+const PARTS = {
+  fsmerge: {
+    section: 'fsMerge',
+    run: fsMergePart,
+    headline: (r: Awaited<ReturnType<typeof fsMergePart>>) => ({
+      fsMergeAcc: r.fsMerge.mean,
+      averageAcc: r.average.mean,
+      kdMergeAcc: r.kdMerge.mean,
+    }),
+  },
+  fsmergecnn: {
+    section: 'fsMergeCnn',
+    run: () => fsMergePart('cnn'),
+    headline: (r: Awaited<ReturnType<typeof fsMergePart>>) => ({
+      fsMergeCnnAcc: r.fsMerge.mean,
+      averageCnnAcc: r.average.mean,
+      kdMergeCnnAcc: r.kdMerge.mean,
+    }),
+  },
+  video: {
+    section: 'video',
+    run: () => videoPart(),
+    headline: videoHeadline,
+  },
+} as const;
+type PartName = keyof typeof PARTS;
+
+function videoHeadline(r: Awaited<ReturnType<typeof videoPart>>) {
+  return {
+    videoDirectionAccAs2d: r.direction.accuracy.as2d,
+    videoDirectionAccConv3dCpu: r.direction.accuracy.conv3dOnCpu,
+    videoDirectionAccConv3dWasm: r.direction.accuracy.conv3d,
+    videoDigitAccAs2d: r.digit.accuracy.as2d,
+    videoDigitAccConv3dCpu: r.digit.accuracy.conv3dOnCpu,
+    videoTrainStepSpeedup: r.direction.trainStepSpeedup,
+    videoPredictSpeedup: r.direction.predictSpeedup,
+    wasmConv3dInputGradRelError: r.conv3dGradRelError.wasm?.input ?? null,
+  };
+}
+
+/** Reruns one part and updates its headline figures and section, keeping the rest of the JSON. */
+async function onlyPart(name: PartName): Promise<void> {
+  // wasm with frugal's kernels, as the full run
   const engine = await initEngine({ backend: 'wasm' });
+  useFastKernels();
   const prev = JSON.parse(readFileSync('bench/results/lowrank-training.json', 'utf8'));
-  const fm = await fsMergePart();
+  const part = PARTS[name];
+  const r = await part.run();
   const { bench: _b, date, ...rest } = prev;
+  const partRuns = {
+    ...(prev.partRuns ?? {}),
+    [name]: { date: new Date().toISOString(), backend: engine.backend },
+  };
   const out = {
     ...rest,
-    headline: {
-      ...prev.headline,
-      fsMergeAcc: fm.fsMerge.mean,
-      averageAcc: fm.average.mean,
-      kdMergeAcc: fm.kdMerge.mean,
-    },
-    // The note of the full run, without what earlier --only runs appended to it.
+    headline: { ...prev.headline, ...(part.headline as (x: typeof r) => object)(r) },
     fullRunDate: prev.fullRunDate ?? date,
-    note: `${String(prev.note)
-      .replace(/^fsMergeAcc\/averageAcc\/kdMergeAcc: FS-Merge not built yet \(null\)\. /, '')
-      .replace(
-        / fsMergeAcc\/averageAcc\/kdMergeAcc \(and the fsMerge section\) were measured by a later[\s\S]*$/,
-        '',
-      )} fsMergeAcc/averageAcc/kdMergeAcc (and the fsMerge section) were measured by a later --only fsmerge run (backend ${engine.backend}); the other figures come from the full run of ${prev.fullRunDate ?? date}.`,
-    fsMerge: fm,
+    // the note of the full run, without what --only runs appended to it before partRuns existed
+    note: String(prev.note).replace(
+      / fsMergeAcc\/averageAcc\/kdMergeAcc \(and the fsMerge section\) were measured by a later[\s\S]*$/,
+      '',
+    ),
+    partRuns,
+    partRunsNote: `the headline figures and sections of the parts in partRuns were measured by later --only runs (dates there); the other figures come from the full run of ${prev.fullRunDate ?? date}`,
+    [part.section]: r,
   };
   const path = writeResults('lowrank-training', out);
-  console.log(JSON.stringify(fm, null, 2));
+  console.log(JSON.stringify(r, null, 2));
   console.log(`wrote ${path}`);
 }
 
@@ -307,6 +368,7 @@ async function main(): Promise<void> {
     f.find((m) => m.fraction === 0.25)?.accuracy ?? Number.NaN;
 
   const fm = await fsMergePart();
+  const video = await videoPart();
   const out = {
     headline: {
       trainThroughputGain,
@@ -321,10 +383,12 @@ async function main(): Promise<void> {
       fsMergeAcc: fm.fsMerge.mean,
       averageAcc: fm.average.mean,
       kdMergeAcc: fm.kdMerge.mean,
+      ...videoHeadline(video),
     },
     backend: engine.backend,
     note: 'Speed-ups are ratios of medians of interleaved runs in this run.',
     fsMerge: fm,
+    video,
     conv3d: [conv3dCpu, conv3dWasm],
     cnn: { data: 'mnist train 3000 / test 1000', accuracyTrained: accTrained },
     training: {
@@ -359,6 +423,7 @@ async function main(): Promise<void> {
 }
 
 const only = process.argv.indexOf('--only');
-if (only >= 0 && process.argv[only + 1] !== 'fsmerge')
-  throw new Error(`--only takes 'fsmerge', got '${process.argv[only + 1]}'`);
-await (only >= 0 ? onlyFsMerge() : main());
+const partName = only >= 0 ? process.argv[only + 1] : undefined;
+if (only >= 0 && !(String(partName) in PARTS))
+  throw new Error(`--only takes one of ${Object.keys(PARTS).join(', ')}, got '${partName}'`);
+await (partName ? onlyPart(partName as PartName) : main());

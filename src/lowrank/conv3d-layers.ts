@@ -4,9 +4,11 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   type Conv3dOptions,
+  checkPadding,
   conv3dAs2dWith2dKernel,
   conv3dKernelTo2d,
   type Triple,
+  triple,
 } from './conv3d.js';
 
 type Activation = 'linear' | 'relu';
@@ -58,9 +60,9 @@ export class Conv3dAs2d extends tf.layers.Layer {
     this.args = {
       filters: args.filters,
       kernelSize: args.kernelSize,
-      strides: args.strides ?? [1, 1, 1],
-      padding: args.padding ?? 'valid',
-      dilations: args.dilations ?? [1, 1, 1],
+      strides: triple(args.strides, 'strides', name),
+      padding: checkPadding(args.padding, name),
+      dilations: triple(args.dilations, 'dilations', name),
       activation: checkActivation(name, args.activation ?? 'linear'),
       useBias: args.useBias ?? true,
       seed: args.seed,
@@ -96,6 +98,21 @@ export class Conv3dAs2d extends tf.layers.Layer {
 
   /** Sets the weights from a tf.layers.conv3d's [kernel [kd,kh,kw,Cin,Cout], bias?]. */
   setConv3dWeights(weights: tf.Tensor[]): void {
+    if (!this.kernel) throw new Error(`${this.name}: setConv3dWeights before build`);
+    const [kh, kw, kc, cout] = this.kernel.shape as number[];
+    const [kd] = this.args.kernelSize;
+    const want = [kd, kh, kw, kc / kd, cout];
+    const n = this.args.useBias ? 2 : 1;
+    if (weights.length !== n)
+      throw new Error(
+        `${this.name}: setConv3dWeights takes ${n === 2 ? '[kernel, bias]' : '[kernel]'}, got ${weights.length} tensors`,
+      );
+    if (weights[0].shape.join(',') !== want.join(','))
+      throw new Error(
+        `${this.name}: the conv3d kernel is [${weights[0].shape}], expected [${want}] (kd, kh, kw, Cin, Cout)`,
+      );
+    if (n === 2 && weights[1].shape.join(',') !== String(cout))
+      throw new Error(`${this.name}: the bias is [${weights[1].shape}], expected [${cout}]`);
     const k = conv3dKernelTo2d(weights[0] as tf.Tensor5D);
     this.setWeights(this.args.useBias ? [k, weights[1]] : [k]);
     k.dispose();
@@ -175,9 +192,14 @@ export class SpatioTemporalBlock extends tf.layers.Layer {
     const kt = args.temporalKernel ?? 3;
     if (!Number.isInteger(kt) || kt < 1)
       throw new Error(`${name}: temporalKernel must be a positive integer, got ${kt}`);
+    const sk = args.spatialKernel ?? [3, 3];
+    if (!Array.isArray(sk) || sk.length !== 2 || sk.some((k) => !Number.isInteger(k) || k < 1))
+      throw new Error(
+        `${name}: spatialKernel must be [kh, kw] positive integers, got ${JSON.stringify(sk)}`,
+      );
     this.args = {
       filters: args.filters,
-      spatialKernel: args.spatialKernel ?? [3, 3],
+      spatialKernel: sk,
       temporalKernel: kt,
       fusion,
       activation: checkActivation(name, args.activation ?? 'relu'),

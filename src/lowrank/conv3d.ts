@@ -17,11 +17,20 @@ export interface Conv3dOptions {
   dilations?: number | Triple;
 }
 
-function triple(v: number | Triple | undefined, what: string): Triple {
+/** One number or [d, h, w] as [d, h, w] of positive integers; errors start with `who`. */
+export function triple(v: number | Triple | undefined, what: string, who = 'conv3dAs2d'): Triple {
   const t: Triple = v === undefined ? [1, 1, 1] : typeof v === 'number' ? [v, v, v] : v;
-  if (t.length !== 3 || t.some((n) => !Number.isInteger(n) || n < 1))
-    throw new Error(`conv3dAs2d: ${what} must be positive integers [d, h, w], got ${String(v)}`);
+  if (!Array.isArray(t) || t.length !== 3 || t.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error(`${who}: ${what} must be positive integers [d, h, w], got ${String(v)}`);
   return t;
+}
+
+/** 'valid' or 'same' (default 'valid'); errors start with `who`. */
+export function checkPadding(p: unknown, who = 'conv3dAs2d'): 'valid' | 'same' {
+  const padding = p ?? 'valid';
+  if (padding !== 'valid' && padding !== 'same')
+    throw new Error(`${who}: padding must be 'valid' or 'same', got ${JSON.stringify(p)}`);
+  return padding;
 }
 
 /** Output length and front padding of one axis, by TensorFlow's 'same' / 'valid' rules. */
@@ -45,6 +54,10 @@ export function axisPlan(
 
 /** A Conv3D kernel [kd, kh, kw, Cin, Cout] as the 2D kernel [kh, kw, kd*Cin, Cout] (4D ops only for the rearrangement). */
 export function conv3dKernelTo2d(kernel: tf.Tensor5D): tf.Tensor4D {
+  if (kernel.rank !== 5)
+    throw new Error(
+      `conv3dKernelTo2d: kernel must be [kd, kh, kw, Cin, Cout], got [${kernel.shape}]`,
+    );
   const [kd, kh, kw, cin, cout] = kernel.shape;
   return tf.tidy(() =>
     tf
@@ -56,6 +69,12 @@ export function conv3dKernelTo2d(kernel: tf.Tensor5D): tf.Tensor4D {
 
 /** The inverse of conv3dKernelTo2d, given the depth kd of the 3D kernel. */
 export function conv2dKernelTo3d(kernel: tf.Tensor4D, kd: number): tf.Tensor5D {
+  if (kernel.rank !== 4)
+    throw new Error(
+      `conv2dKernelTo3d: kernel must be [kh, kw, kd*Cin, Cout], got [${kernel.shape}]`,
+    );
+  if (!Number.isInteger(kd) || kd < 1)
+    throw new Error(`conv2dKernelTo3d: depth must be a positive integer, got ${kd}`);
   const [kh, kw, kc, cout] = kernel.shape;
   if (kc % kd !== 0)
     throw new Error(`conv2dKernelTo3d: ${kc} input channels are not a multiple of depth ${kd}`);
@@ -79,6 +98,12 @@ export function conv3dAs2dWith2dKernel(
   options: Conv3dOptions = {},
 ): tf.Tensor {
   if (x.rank !== 5) throw new Error(`conv3dAs2d: input must be [B, D, H, W, C], got [${x.shape}]`);
+  if (kernel2d.rank !== 4)
+    throw new Error(
+      `conv3dAs2d: the 2D kernel must be [kh, kw, kd*Cin, Cout], got [${kernel2d.shape}]`,
+    );
+  if (!Number.isInteger(kd) || kd < 1)
+    throw new Error(`conv3dAs2d: kernel depth must be a positive integer, got ${kd}`);
   const [b, d, h, w, c] = x.shape;
   const [kh, kw, kc, cout] = kernel2d.shape;
   if (kc !== kd * c)
@@ -87,9 +112,7 @@ export function conv3dAs2dWith2dKernel(
     );
   const strides = triple(options.strides, 'strides');
   const dilations = triple(options.dilations, 'dilations');
-  const padding = options.padding ?? 'valid';
-  if (padding !== 'valid' && padding !== 'same')
-    throw new Error(`conv3dAs2d: padding must be 'valid' or 'same', got ${String(padding)}`);
+  const padding = checkPadding(options.padding);
   const plan = axisPlan(d, kd, strides[0], dilations[0], padding);
   if (plan.out < 1) throw new Error(`conv3dAs2d: depth ${d} is shorter than the kernel span`);
   for (const [size, k, dil] of [

@@ -64,17 +64,39 @@ export function sequentialFreezing(
   const o = OPTIONS(options, new At('freezing options', '')) as FreezingOptions;
   if (pairs.length === 0)
     throw new Error('sequentialFreezing: no decomposed pairs (freezing would change nothing)');
-  const names = new Set(model.layers.map((l) => l.name));
-  for (const p of pairs)
-    for (const n of [p.first, p.last])
-      if (!names.has(n))
+  const byName = new Map(model.layers.map((l) => [l.name, l]));
+  const owner = new Map<string, string>();
+  for (const p of pairs) {
+    if (p.first === p.last)
+      throw new Error(
+        `sequentialFreezing: the pair of ${p.layer} has one layer (${p.first}) as both factors`,
+      );
+    for (const n of [p.first, p.last]) {
+      const layer = byName.get(n);
+      if (!layer)
         throw new Error(
           `sequentialFreezing: layer ${n} (a factor of ${p.layer}) is not in the model`,
         );
+      if (layer.trainableWeights.length === 0)
+        throw new Error(
+          `sequentialFreezing: layer ${n} (a factor of ${p.layer}) has no trainable weights, so freezing it would change nothing`,
+        );
+      const other = owner.get(n);
+      if (other !== undefined)
+        throw new Error(
+          `sequentialFreezing: layer ${n} is a factor of both ${other} and ${p.layer}; each factor belongs to one pair`,
+        );
+      owner.set(n, p.layer);
+    }
+  }
   const period = o.period ?? 50;
   const start = o.start ?? 'last';
   const other = start === 'first' ? 'last' : 'first';
-  const trainedAt = (step: number) => (Math.floor(step / period) % 2 === 0 ? start : other);
+  const trainedAt = (step: number) => {
+    if (!Number.isInteger(step) || step < 0)
+      throw new Error(`sequentialFreezing: step must be a non-negative integer, got ${step}`);
+    return Math.floor(step / period) % 2 === 0 ? start : other;
+  };
   const frozenAt = (step: number) => {
     const t = trainedAt(step);
     return pairs.map((p) => (t === 'first' ? p.last : p.first));
@@ -113,6 +135,11 @@ export function phaseOptimizers(
       let o = byPhase.get(phase);
       if (!o) {
         o = make();
+        for (const [p, prev] of byPhase)
+          if (prev === o)
+            throw new Error(
+              `phaseOptimizers: make() returned the optimizer of phase '${p}' again for phase '${phase}'; each phase needs a new optimizer`,
+            );
         byPhase.set(phase, o);
       }
       return o;

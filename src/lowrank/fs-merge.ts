@@ -13,6 +13,11 @@
 // training-only U_out (shared head) or the two heads' outputs side by side (separate heads) must
 // reproduce [z_1, z_2]. Each term is an MSE normalised by its target's mean square, so every
 // layer weighs the same. Training goes through the training-step seam (applyStep).
+// Conv2D layers (channels last) merge on channels: the maps act on the channel vector at every
+// pixel, so with the kernel K [kh, kw, c_in, c_out] and every tap p, K'[p] = sum_i U_ji K_i[p]
+// M_ji; the features a conv layer's unmerge reconstructs are its input at every pixel. Layers
+// without weights (pooling, flatten, dropout) run on the merged features: pooling is per channel
+// and a Dense after Flatten unmerges the flattened features (width h w c).
 // Initialisations: 'first' (M = [I; 0], U = [I, I]) folds back to model 1 exactly; 'average'
 // (M = [I/2; I/2], U = [I, I]) folds back to the weight average. The low-rank parts start at
 // A = 0, B small random (both zero would leave both without a gradient).
@@ -77,7 +82,12 @@ export function checkFsMergeOptions(
   };
 }
 
-/** The model's layers in order, checked to form a chain whose weighted layers are all Dense. */
+/** The layer classes FS-Merge merges. */
+const MERGED = ['Dense', 'Conv2D'] as const;
+type MergedClass = (typeof MERGED)[number];
+const isMerged = (l: tf.layers.Layer) => (MERGED as readonly string[]).includes(l.getClassName());
+
+/** The model's layers in order, checked to form a chain whose weighted layers are Dense or Conv2D. */
 function chainOf(model: tf.LayersModel, who: string): tf.layers.Layer[] {
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
     throw new Error(`fsMerge: the ${who} model must have one input and one output`);
@@ -89,9 +99,13 @@ function chainOf(model: tf.LayersModel, who: string): tf.layers.Layer[] {
       throw new Error(
         `fsMerge: the ${who} model is not a chain of layers at '${l.name}' (FS-Merge merges models whose layers follow one another, each reading the previous one)`,
       );
-    if (l.getClassName() !== 'Dense' && l.getWeights().length > 0)
+    if (!isMerged(l) && l.getWeights().length > 0)
       throw new Error(
-        `fsMerge: layer '${l.name}' (${l.getClassName()}) of the ${who} model has weights; FS-Merge merges Dense layers only`,
+        `fsMerge: layer '${l.name}' (${l.getClassName()}) of the ${who} model has weights; FS-Merge merges ${MERGED.join(' and ')} layers only`,
+      );
+    if (l.getClassName() === 'Conv2D' && l.getConfig().dataFormat === 'channelsFirst')
+      throw new Error(
+        `fsMerge: layer '${l.name}' of the ${who} model is channels-first; FS-Merge merges channels-last Conv2D layers`,
       );
   });
   if (!layers.some((l) => l.getClassName() === 'Dense'))
@@ -103,7 +117,7 @@ function chainOf(model: tf.LayersModel, who: string): tf.layers.Layer[] {
 
 function describe(l: tf.layers.Layer): string {
   const shapes = l.getWeights().map((w) => `[${w.shape}]`);
-  const act = l.getClassName() === 'Dense' ? ` ${String(l.getConfig().activation)}` : '';
+  const act = isMerged(l) ? ` ${String(l.getConfig().activation)}` : '';
   return `'${l.name}' ${l.getClassName()}${act}${shapes.length ? ` ${shapes.join(' ')}` : ''}`;
 }
 
@@ -130,7 +144,7 @@ function sameLayer(a: tf.layers.Layer, b: tf.layers.Layer): boolean {
 
 /**
  * Checks that two models have one architecture FS-Merge can merge: chains of layers, weighted
- * layers Dense, layer by layer the same class, configuration and weight shapes. Errors name the
+ * layers Dense or Conv2D, layer by layer the same class, configuration and weight shapes. Errors name the
  * first layer that differs. Returns both chains.
  */
 export function checkMergeable(
@@ -164,12 +178,22 @@ interface MapVars {
   d: number;
 }
 
-interface DenseSlot {
+/** A merged layer: its two models' weights, its geometry, its maps. */
+interface Slot {
   /** Index in the chain. */
   index: number;
-  kernels: [tf.Tensor2D, tf.Tensor2D];
+  kind: MergedClass;
+  /** Dense [d_in, d_out]; Conv2D [kh, kw, c_in, c_out]. */
+  kernels: [tf.Tensor, tf.Tensor];
   biases: [tf.Tensor1D, tf.Tensor1D] | null;
   activation: string;
+  /** Conv2D only: strides, padding, dilations. */
+  conv: {
+    strides: [number, number];
+    padding: 'valid' | 'same';
+    dilations: [number, number];
+  } | null;
+  /** Input and output width (channels for Conv2D). */
   din: number;
   dout: number;
   /** Unmerge of this layer's input (null for the first Dense: both models read the input). */
@@ -237,18 +261,62 @@ function mergeBlock(m: MapVars, i: number, w: tf.Tensor2D): tf.Tensor2D {
   return tf.add(tf.mul(w, di), tf.matMul(tf.matMul(w, ai), m.b)) as tf.Tensor2D;
 }
 
-/** A slot's folded kernel and bias (the merged plain Dense layer). */
-function foldSlot(s: DenseSlot): { kernel: tf.Tensor2D; bias: tf.Tensor1D | null } {
-  const parts = [0, 1].map((i) => unmergeBlock(s.u, i, s.kernels[i]));
+/**
+ * A left product on the input channels of a Conv2D kernel K [kh, kw, c_in, c_out] at every tap:
+ * f(K[p]) for each p, with f mapping [c_in, k] to [c_in', k] (all taps in one call: c_in moves to
+ * the front, [c_in, kh kw c_out], and back). With f(W) = U W this is the kernel of
+ * conv2d(x U, K) = conv2d(x, U K).
+ */
+export function convKernelLeft(k: tf.Tensor, f: (w: tf.Tensor2D) => tf.Tensor2D): tf.Tensor4D {
+  if (k.rank !== 4) throw new Error(`convKernelLeft: kernel must be rank 4, got [${k.shape}]`);
+  const [kh, kw, cin, cout] = k.shape;
+  const front = tf.transpose(tf.reshape(k, [kh * kw, cin, cout]), [1, 0, 2]);
+  const done = f(tf.reshape(front, [cin, kh * kw * cout]) as tf.Tensor2D);
+  const c = done.shape[0];
+  return tf.reshape(tf.transpose(tf.reshape(done, [c, kh * kw, cout]), [1, 0, 2]), [
+    kh,
+    kw,
+    c,
+    cout,
+  ]) as tf.Tensor4D;
+}
+
+/**
+ * A right product on a kernel's last (output) axis, any rank: f on [everything else, d_out].
+ * With f(W) = W M this is the kernel of layer(x, K) M = layer(x, K M).
+ */
+export function kernelRight(k: tf.Tensor, f: (w: tf.Tensor2D) => tf.Tensor2D): tf.Tensor {
+  const d = k.shape[k.rank - 1];
+  const done = f(tf.reshape(k, [-1, d]) as tf.Tensor2D);
+  return tf.reshape(done, [...k.shape.slice(0, -1), done.shape[1]]);
+}
+
+/** U_i K for a slot's kernel (Dense: directly; Conv2D: at every tap). */
+function unmergeKernel(s: Slot, i: number): tf.Tensor {
+  const k = s.kernels[i];
+  if (!s.u) return k;
+  const u = s.u;
+  return s.kind === 'Dense'
+    ? unmergeBlock(u, i, k as tf.Tensor2D)
+    : convKernelLeft(k, (w) => unmergeBlock(u, i, w));
+}
+
+/** K M_i on a kernel's output axis. */
+const mergeKernel = (m: MapVars, i: number, k: tf.Tensor) =>
+  kernelRight(k, (w) => mergeBlock(m, i, w));
+
+/** A slot's folded kernel and bias (the merged plain layer). */
+function foldSlot(s: Slot): { kernel: tf.Tensor; bias: tf.Tensor1D | null } {
+  const parts = [0, 1].map((i) => unmergeKernel(s, i));
   if (!s.m) {
     // separate heads: both heads side by side, each on its model's unmerged features
     return {
-      kernel: tf.concat(parts, 1) as tf.Tensor2D,
+      kernel: tf.concat(parts, parts[0].rank - 1),
       bias: s.biases ? (tf.concat(s.biases) as tf.Tensor1D) : null,
     };
   }
   const m = s.m;
-  const kernel = tf.add(mergeBlock(m, 0, parts[0]), mergeBlock(m, 1, parts[1])) as tf.Tensor2D;
+  const kernel = tf.add(mergeKernel(m, 0, parts[0]), mergeKernel(m, 1, parts[1]));
   // clone: stock tfjs-wasm reads a bias's rank from its storage, and a reshaped [1, n] bias
   // would make the merged Dense fail there ('_FusedMatMul only supports rank-1 bias').
   const bias = s.biases
@@ -288,22 +356,38 @@ function activate(x: tf.Tensor, activation: string): tf.Tensor {
   }
 }
 
-function dense(x: tf.Tensor, kernel: tf.Tensor2D, bias: tf.Tensor1D | null, act: string) {
-  const lead = x.shape.slice(0, -1);
-  let y: tf.Tensor = tf.matMul(x.reshape([-1, kernel.shape[0]]) as tf.Tensor2D, kernel);
+/** The slot's layer with the given weights (Dense on any rank, Conv2D channels last). */
+function applySlot(s: Slot, x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor1D | null) {
+  let y: tf.Tensor;
+  if (s.conv) {
+    const { strides, padding, dilations } = s.conv;
+    y = tf.conv2d(x as tf.Tensor4D, kernel as tf.Tensor4D, strides, padding, 'NHWC', dilations);
+  } else {
+    const [din, dout] = kernel.shape;
+    const lead = x.shape.slice(0, -1);
+    y = tf
+      .matMul(x.reshape([-1, din]) as tf.Tensor2D, kernel as tf.Tensor2D)
+      .reshape([...lead, dout]);
+  }
   if (bias) y = tf.add(y, bias);
-  return activate(y.reshape([...lead, kernel.shape[1]]), act);
+  return activate(y, s.activation);
 }
 
+/** Per-sample rows [n, ...] of features whose last axis is a width: [n * rest, width]. */
+const rows = (h: tf.Tensor, width: number) => h.reshape([-1, width]) as tf.Tensor2D;
+/** [n * rest, k] back to one row per sample: [n, rest k]. */
+const perSample = (x: tf.Tensor, n: number) => x.reshape([n, -1]) as tf.Tensor2D;
+
 /**
- * Runs a chain with the given Dense weights per slot: returns the inputs of the Dense layers after
- * the first (flattened to [n, d]) and the output. Non-Dense layers run as they are (inference mode).
+ * Runs a chain with the given weights per slot: returns the inputs of the merged layers after the
+ * first (as rows of their width: [n * positions, d]) and the output ([n * positions, classes]).
+ * Other layers run as they are (inference mode).
  */
 function runChain(
   chain: tf.layers.Layer[],
-  slots: DenseSlot[],
+  slots: Slot[],
   x: tf.Tensor,
-  weights: (s: DenseSlot) => { kernel: tf.Tensor2D; bias: tf.Tensor1D | null },
+  weights: (s: Slot) => { kernel: tf.Tensor; bias: tf.Tensor1D | null },
 ): { features: tf.Tensor2D[]; output: tf.Tensor2D } {
   const bySlot = new Map(slots.map((s) => [s.index, s]));
   const features: tf.Tensor2D[] = [];
@@ -314,11 +398,11 @@ function runChain(
       h = layer.apply(h, { training: false }) as tf.Tensor;
       return;
     }
-    if (s !== slots[0]) features.push(h.reshape([-1, s.din]) as tf.Tensor2D);
+    if (s !== slots[0]) features.push(rows(h, s.din));
     const w = weights(s);
-    h = dense(h, w.kernel, w.bias, s.activation);
+    h = applySlot(s, h, w.kernel, w.bias);
   });
-  return { features, output: h.reshape([-1, h.shape[h.shape.length - 1]]) as tf.Tensor2D };
+  return { features, output: rows(h, h.shape[h.shape.length - 1]) };
 }
 
 export interface FsMergeResult {
@@ -326,7 +410,7 @@ export interface FsMergeResult {
   model: tf.LayersModel;
   /** Feature-reconstruction loss per training step. */
   losses: number[];
-  /** Reconstruction terms per step: the Dense inputs after the first, then the output. */
+  /** Reconstruction terms per step: the merged layers' inputs after the first, then the output. */
   terms: string[];
   /** Rank used per merged layer (the requested rank capped at the layer's width). */
   ranks: Record<string, number>;
@@ -335,8 +419,8 @@ export interface FsMergeResult {
 /**
  * FS-Merge of two models of one architecture (see the file comment) on unlabelled `samples`
  * (a tensor [n, ...input shape], e.g. a few hundred from each task; the caller keeps it). The
- * Dense layers must follow one another (layers without weights between them run on the merged
- * features). Leaves no tensors behind besides the returned model.
+ * Dense and Conv2D layers must follow one another (layers without weights between them run on the
+ * merged features). Leaves no tensors behind besides the returned model.
  */
 export function fsMerge(
   a: tf.LayersModel,
@@ -355,20 +439,25 @@ export function fsMerge(
   if (o.steps > 0 && n < 1) throw new Error('fsMerge: no samples to train the merge on');
   const rng = makeRng(o.seed);
   const chain = chains.a;
-  const denseIdx = chain.flatMap((l, i) => (l.getClassName() === 'Dense' ? [i] : []));
+  const denseIdx = chain.flatMap((l, i) => (isMerged(l) ? [i] : []));
   const ranks: Record<string, number> = {};
-  const widest = Math.max(...denseIdx.map((i) => Number(chain[i].getWeights()[0].shape[1])));
+  const outWidth = (i: number) => Number(chain[i].getWeights()[0].shape.at(-1));
+  const widest = Math.max(...denseIdx.map(outWidth));
   if (o.rank !== undefined && o.rank > widest)
     throw new Error(
-      `fsMerge: rank ${o.rank} is above the width of every layer (the widest, '${chain[denseIdx.find((i) => chain[i].getWeights()[0].shape[1] === widest) ?? 0].name}', has ${widest} units)`,
+      `fsMerge: rank ${o.rank} is above the width of every layer (the widest, '${chain[denseIdx.find((i) => outWidth(i) === widest) ?? 0].name}', has ${widest} ${chain[denseIdx.find((i) => outWidth(i) === widest) ?? 0].getClassName() === 'Conv2D' ? 'filters' : 'units'})`,
     );
   const vars: tf.Variable[] = [];
-  const slots: DenseSlot[] = denseIdx.map((index, j) => {
+  const slots: Slot[] = denseIdx.map((index, j) => {
     const la = chain[index];
     const lb = chains.b[index];
     const wa = la.getWeights();
     const wb = lb.getWeights();
-    const [din, dout] = wa[0].shape;
+    const [din, dout] = wa[0].shape.slice(-2);
+    const kind = la.getClassName() as MergedClass;
+    const cfg = la.getConfig();
+    const pair = (v: unknown): [number, number] =>
+      Array.isArray(v) ? [Number(v[0]), Number(v[v.length > 1 ? 1 : 0])] : [Number(v), Number(v)];
     const last = j === denseIdx.length - 1;
     const rank = Math.min(o.rank ?? 16, dout);
     ranks[la.name] = rank;
@@ -377,9 +466,18 @@ export function fsMerge(
     for (const mv of [u, m]) if (mv) vars.push(mv.diag, mv.a, mv.b);
     return {
       index,
-      kernels: [wa[0] as tf.Tensor2D, wb[0] as tf.Tensor2D],
+      kind,
+      kernels: [wa[0], wb[0]],
       biases: wa.length > 1 ? [wa[1] as tf.Tensor1D, wb[1] as tf.Tensor1D] : null,
-      activation: String(la.getConfig().activation ?? 'linear'),
+      activation: String(cfg.activation ?? 'linear'),
+      conv:
+        kind === 'Conv2D'
+          ? {
+              strides: pair(cfg.strides ?? 1),
+              padding: cfg.padding === 'same' ? 'same' : 'valid',
+              dilations: pair(cfg.dilationRate ?? 1),
+            }
+          : null,
       din,
       dout,
       u,
@@ -401,15 +499,16 @@ export function fsMerge(
   try {
     if (o.steps > 0) {
       // targets: both models' features at every reconstruction point, [n, sum of 2 d]
-      const plain = (i: 0 | 1) => (s: DenseSlot) => ({
+      const plain = (i: 0 | 1) => (s: Slot) => ({
         kernel: s.kernels[i],
         bias: s.biases ? s.biases[i] : null,
       });
       const { targets, widths, scales } = tf.tidy(() => {
         const ra = runChain(chains.a, slots, samples, plain(0));
         const rb = runChain(chains.b, slots, samples, plain(1));
+        // per sample: both models' features at every position, side by side on the width
         const parts = [...ra.features, ra.output].map((f, k) =>
-          tf.concat([f, k < ra.features.length ? rb.features[k] : rb.output], 1),
+          perSample(tf.concat([f, k < ra.features.length ? rb.features[k] : rb.output], 1), n),
         );
         const scales = parts.map((p) => Math.max(tf.mean(tf.square(p)).dataSync()[0], 1e-12));
         return {
@@ -420,8 +519,11 @@ export function fsMerge(
       });
       const forward = (xs: tf.Tensor): tf.Tensor => {
         const r = runChain(chain, slots, xs, foldSlot);
-        const preds = r.features.map((f, k) => unmergeApply(f, slots[k + 1].u as MapVars));
-        preds.push(uOut ? unmergeApply(r.output, uOut) : r.output);
+        const b = xs.shape[0];
+        const preds = r.features.map((f, k) =>
+          perSample(unmergeApply(f, slots[k + 1].u as MapVars), b),
+        );
+        preds.push(perSample(uOut ? unmergeApply(r.output, uOut) : r.output, b));
         return tf.concat(preds, 1);
       };
       const loss: Loss = {
@@ -468,11 +570,11 @@ export function fsMerge(
         return f.bias ? [f.kernel, f.bias] : [f.kernel];
       });
       const config: Record<string, unknown> = { ...layer.getConfig() };
-      config.units = w[0].shape[1];
+      config[s.kind === 'Conv2D' ? 'filters' : 'units'] = w[0].shape[w[0].rank - 1];
       edits.set(layer.name, {
         replace: [
           {
-            className: 'Dense',
+            className: s.kind,
             config,
             weights: (l) => {
               l.setWeights(w);
@@ -492,7 +594,7 @@ export function fsMerge(
 }
 
 /**
- * The weight-averaging baseline: every Dense weight the mean of the two models' (same checks as
+ * The weight-averaging baseline: every Dense and Conv2D weight the mean of the two models' (same checks as
  * fsMerge). With heads 'separate' the last layer keeps both heads side by side, as FS-Merge's.
  */
 export function averageMerge(

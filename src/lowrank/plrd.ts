@@ -6,6 +6,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { decomposeModel } from '../compress/decompose/decompose-model.js';
 import { isDense } from '../compress/decompose/layer-info.js';
+import {
+  At,
+  boolean,
+  check,
+  integer,
+  list,
+  number,
+  object,
+  optional,
+  string,
+} from '../config/index.js';
 import type { ClassificationData } from '../data/dataset.js';
 import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
 import { type DistillRunOptions, distill } from './distill.js';
@@ -33,6 +44,59 @@ export interface PlrdMember {
   model: tf.LayersModel;
   /** Fine-tune losses per step. */
   losses: number[];
+}
+
+const FINE_TUNE = object({
+  epochs: optional(integer({ min: 1 })),
+  maxSteps: optional(integer({ min: 1 })),
+  batchSize: optional(integer({ min: 1 })),
+  learningRate: optional(number({ above: 0 })),
+  optimizer: optional(
+    check('a tf.Optimizer', (v, at) => {
+      if (!(v instanceof tf.Optimizer)) throw at.expected('a tf.Optimizer', v);
+      return v;
+    }),
+  ),
+  seed: optional(integer()),
+  temperature: optional(number({ above: 0 })),
+  alpha: optional(number({ min: 0, max: 1 })),
+});
+const OPTIONS = object({
+  fractions: optional(list(number({ above: 0, below: 1 }), { minLength: 1 })),
+  layers: optional(list(string({ nonEmpty: true }), { minLength: 1 })),
+  distill: optional(boolean()),
+  fineTune: optional(FINE_TUNE),
+});
+
+/**
+ * Checks PLRD's options (unknown fields, types and ranges: ConfigError naming the field) and
+ * that `data` fits `model` (sample shape, class count).
+ */
+export function checkPlrdInput(
+  model: tf.LayersModel,
+  data: ClassificationData,
+  options: PlrdOptions,
+): void {
+  OPTIONS(options, new At('plrd options', ''));
+  if (options.distill === false && options.fineTune?.temperature !== undefined)
+    throw new Error(
+      'plrd: fineTune.temperature is set but distill is false (labels only): the temperature would change nothing',
+    );
+  const seen = new Set<string>();
+  for (const n of options.layers ?? []) {
+    if (seen.has(n)) throw new Error(`plrd: layer ${n} is named twice in layers`);
+    seen.add(n);
+  }
+  const inShape = model.inputs[0].shape.slice(1);
+  if (inShape.join(',') !== data.sampleShape.join(','))
+    throw new Error(
+      `plrd: the data's samples are [${data.sampleShape}] but the model reads [${inShape}]`,
+    );
+  const out = model.outputs[0].shape;
+  if (out[out.length - 1] !== data.numClasses)
+    throw new Error(
+      `plrd: the data has ${data.numClasses} classes but the model outputs ${out[out.length - 1]}`,
+    );
 }
 
 /** The SVD rank that keeps `fraction` of an in x out kernel's parameters: r (in + out) ~ f in out. */
@@ -108,10 +172,9 @@ export function plrd(
   data: ClassificationData,
   options: PlrdOptions = {},
 ): PlrdMember[] {
+  checkPlrdInput(model, data, options);
   const fractions = options.fractions ?? [0.75, 0.5, 0.25];
-  if (fractions.length === 0) throw new Error('plrd: fractions is empty');
   fractions.forEach((f, i) => {
-    if (!(f > 0 && f < 1)) throw new Error(`plrd: fraction ${f} must be in (0, 1)`);
     if (i > 0 && !(f < fractions[i - 1]))
       throw new Error(`plrd: fractions must decrease strictly, got ${fractions.join(', ')}`);
   });

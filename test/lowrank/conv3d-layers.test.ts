@@ -87,3 +87,61 @@ test('SpatioTemporalBlock: temporal part equals a [kt,1,1] conv3d of the spatial
   );
   tf.dispose([x, y, ref, target]);
 });
+
+test('Conv3dAs2d and SpatioTemporalBlock: bad input names the layer and the problem', () => {
+  assert.throws(
+    () => new Conv3dAs2d({ filters: 2, kernelSize: [1, 1, 1], strides: [1, 0, 1], name: 'c3' }),
+    /c3: strides must be positive integers \[d, h, w\], got 1,0,1/,
+  );
+  assert.throws(
+    () => new Conv3dAs2d({ filters: 2, kernelSize: [1, 1, 1], dilations: [2, 2] as never }),
+    /dilations must be positive integers/,
+  );
+  assert.throws(
+    () => new Conv3dAs2d({ filters: 2, kernelSize: [1, 1, 1], padding: 'full' as 'same' }),
+    /padding must be 'valid' or 'same', got "full"/,
+  );
+  assert.throws(
+    () => new Conv3dAs2d({ filters: 2, kernelSize: [3, 3] as never }),
+    /kernelSize must be \[kd, kh, kw\] positive integers/,
+  );
+  assert.throws(
+    () => new Conv3dAs2d({ filters: 2, kernelSize: [1, 1, 1], activation: 'tanh' as 'relu' }),
+    /activation must be 'linear' or 'relu', got "tanh"/,
+  );
+  const layer = new Conv3dAs2d({ filters: 4, kernelSize: [2, 3, 3], name: 'c3' });
+  assert.throws(() => layer.setConv3dWeights([tf.zeros([2, 3, 3, 2, 4])]), /before build/);
+  assert.throws(
+    () => layer.apply(tf.zeros([1, 4, 5, 5])),
+    /c3: input must be \[batch, depth, height, width, channels\], got \[1,4,5,5\]/,
+  );
+  layer.apply(tf.zeros([1, 4, 5, 5, 2]));
+  assert.throws(
+    () => layer.setConv3dWeights([tf.zeros([3, 3, 3, 2, 4]), tf.zeros([4])]),
+    /c3: the conv3d kernel is \[3,3,3,2,4\], expected \[2,3,3,2,4\]/,
+  );
+  assert.throws(
+    () => layer.setConv3dWeights([tf.zeros([2, 3, 3, 2, 4]), tf.zeros([3])]),
+    /c3: the bias is \[3\], expected \[4\]/,
+  );
+  assert.throws(
+    () => layer.setConv3dWeights([tf.zeros([2, 3, 3, 2, 4])]),
+    /setConv3dWeights takes \[kernel, bias\], got 1 tensors/,
+  );
+  assert.throws(
+    () => new SpatioTemporalBlock({ filters: 2, spatialKernel: [3, 0], name: 'st' }),
+    /st: spatialKernel must be \[kh, kw\] positive integers, got \[3,0\]/,
+  );
+  assert.throws(
+    () => new SpatioTemporalBlock({ filters: 2, temporalKernel: 0 }),
+    /temporalKernel must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => new SpatioTemporalBlock({ filters: 2, activation: 'gelu' as 'relu' }),
+    /activation must be 'linear' or 'relu'/,
+  );
+  assert.throws(
+    () => new SpatioTemporalBlock({ filters: 2, name: 'st' }).apply(tf.zeros([1, 4, 5, 2])),
+    /st: input must be \[batch, time, height, width, channels\]/,
+  );
+});

@@ -6,6 +6,7 @@ import {
   type Conv3dOptions,
   conv2dKernelTo3d,
   conv3dAs2d,
+  conv3dAs2dWith2dKernel,
   conv3dKernelTo2d,
 } from '../../src/lowrank/conv3d.js';
 import { useBackend } from '../helpers.js';
@@ -113,6 +114,41 @@ test('conv3dAs2d: bad input names the problem', () => {
   assert.throws(
     () => conv3dAs2d(x, tf.zeros([2, 2, 2, 2, 1]) as tf.Tensor5D, { strides: 0 }),
     /strides must be positive/,
+  );
+  assert.throws(
+    () => conv3dAs2d(x, tf.zeros([2, 2, 2, 2, 1]) as tf.Tensor5D, { dilations: [1, 0, 1] }),
+    /conv3dAs2d: dilations must be positive integers \[d, h, w\], got 1,0,1/,
+  );
+  assert.throws(
+    () =>
+      conv3dAs2d(x, tf.zeros([2, 2, 2, 2, 1]) as tf.Tensor5D, {
+        padding: 'causal' as 'same',
+      }),
+    /padding must be 'valid' or 'same', got "causal"/,
+  );
+  assert.throws(
+    () => conv3dAs2d(x, tf.zeros([2, 5, 2, 2, 1]) as tf.Tensor5D),
+    /spatial size 4 is smaller than the kernel span/,
+  );
+  assert.throws(
+    () => conv3dAs2d(x, tf.zeros([2, 2, 2, 1]) as unknown as tf.Tensor5D),
+    /kernel must be \[kd, kh, kw, Cin, Cout\], got \[2,2,2,1\]/,
+  );
+  assert.throws(
+    () => conv3dKernelTo2d(tf.zeros([2, 2, 2, 1]) as unknown as tf.Tensor5D),
+    /conv3dKernelTo2d: kernel must be \[kd, kh, kw, Cin, Cout\]/,
+  );
+  assert.throws(
+    () => conv2dKernelTo3d(tf.zeros([2, 2, 6, 1]) as tf.Tensor4D, 4),
+    /6 input channels are not a multiple of depth 4/,
+  );
+  assert.throws(
+    () => conv2dKernelTo3d(tf.zeros([2, 2, 6, 1]) as tf.Tensor4D, 0),
+    /depth must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => conv3dAs2dWith2dKernel(x, tf.zeros([2, 2, 4, 1]) as tf.Tensor4D, 1.5),
+    /kernel depth must be a positive integer, got 1.5/,
   );
 });
 

@@ -126,4 +126,41 @@ test('sequential freezing: bad input', () => {
     layers: { out: { skip: true } },
   });
   assert.throws(() => sequentialFreezing(model, factorPairs(report), { period: 0 }), /period/);
+  const pairs = factorPairs(report);
+  assert.throws(() => sequentialFreezing(model, pairs, { start: 'middle' as 'first' }), /start/);
+  assert.throws(
+    () => sequentialFreezing(model, pairs, { periods: 3 } as never),
+    /unknown field 'periods'/,
+  );
+  assert.throws(
+    () => sequentialFreezing(model, [{ layer: 'h1', first: 'h1_svd_in', last: 'h1_svd_in' }]),
+    /the pair of h1 has one layer \(h1_svd_in\) as both factors/,
+  );
+  assert.throws(
+    () =>
+      sequentialFreezing(model, [
+        pairs[0],
+        { layer: 'h2', first: pairs[0].last, last: 'h2_svd_out' },
+      ]),
+    /layer h1_svd_out is a factor of both h1 and h2/,
+  );
+  // a layer with no trainable weights: freezing it would change nothing
+  const frozen = model.getLayer('h2_svd_in');
+  frozen.trainable = false;
+  assert.throws(
+    () => sequentialFreezing(model, pairs),
+    /layer h2_svd_in \(a factor of h2\) has no trainable weights, so freezing it would change nothing/,
+  );
+  frozen.trainable = true;
+  const sched = sequentialFreezing(model, pairs, { period: 2 });
+  assert.throws(() => sched.trainedAt(-1), /step must be a non-negative integer, got -1/);
+  assert.throws(() => sched.variablesAt(1.5), /step must be a non-negative integer, got 1.5/);
+  const shared = tf.train.adam(1e-3);
+  const opts = phaseOptimizers(sched, () => shared);
+  opts.at(0);
+  assert.throws(
+    () => opts.at(2),
+    /make\(\) returned the optimizer of phase 'last' again for phase 'first'/,
+  );
+  shared.dispose();
 });

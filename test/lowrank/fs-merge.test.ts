@@ -163,10 +163,23 @@ test('FS-Merge bad input: different architectures, non-Dense weights, rank, samp
   );
   const otherInput = mlp(2, [8, 6], [16]);
   assert.throws(() => fsMerge(a, otherInput, none, { steps: 0 }), /inputs \[4,4,1\] and \[16\]/);
-  const cnn = buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, seed: 1 });
+  const bn = tf.sequential({
+    layers: [
+      tf.layers.flatten({ inputShape: [4, 4, 1] }),
+      tf.layers.dense({ units: 8, name: 'd1' }),
+      tf.layers.batchNormalization({ name: 'bn' }),
+      tf.layers.dense({ units: 3, name: 'out' }),
+    ],
+  });
   assert.throws(
-    () => fsMerge(cnn, cnn, tf.zeros([0, 8, 8, 1]), { steps: 0 }),
-    /\(Conv2D\) of the first model has weights; FS-Merge merges Dense layers only/,
+    () => fsMerge(bn, bn, none, { steps: 0 }),
+    /layer 'bn' \(BatchNormalization\) of the first model has weights; FS-Merge merges Dense and Conv2D layers only/,
+  );
+  const cnn = (f: [number, number]) =>
+    buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, filters: f, dense: 4, seed: 1 });
+  assert.throws(
+    () => fsMerge(cnn([4, 6]), cnn([4, 5]), tf.zeros([0, 8, 8, 1]), { steps: 0 }),
+    /different architectures at layer 2: 'conv2' Conv2D relu \[3,3,4,6\] \[6\] in the first model, 'conv2' Conv2D relu \[3,3,4,5\] \[5\] in the second/,
   );
   assert.throws(
     () => fsMerge(a, mlp(2), none, { rank: 9, steps: 0 }),

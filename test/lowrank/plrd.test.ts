@@ -95,3 +95,63 @@ test('plrd: ranks decrease member by member, params shrink, each member is its o
   assert.deepEqual(Object.keys(dflt[0].ranks), ['h1', 'h2']);
   for (const f of [...family, ...dflt]) f.model.dispose();
 });
+
+test('plrd: bad input names the field, the layer or the mismatch', () => {
+  const m = mlp();
+  const d = toyData();
+  assert.throws(
+    () => plrd(m, d, { fractions: [] }),
+    /fractions must be a list of at least 1 entries/,
+  );
+  assert.throws(
+    () => plrd(m, d, { fractions: [0.5, 0] }),
+    /plrd options: fractions\[1\] must be in \(0, 1\), got 0/,
+  );
+  assert.throws(() => plrd(m, d, { fractions: [1] }), /fractions\[0\] must be in \(0, 1\), got 1/);
+  assert.throws(() => plrd(m, d, { fractions: [Number.NaN] }), /fractions\[0\]/);
+  assert.throws(() => plrd(m, d, { layers: [] }), /layers must be a list of at least 1 entries/);
+  assert.throws(() => plrd(m, d, { layers: ['h1', 'h1'] }), /layer h1 is named twice/);
+  assert.throws(
+    () => plrd(m, d, { fraction: 0.5 } as never),
+    /unknown field 'fraction' \(known: fractions, layers, distill, fineTune\)/,
+  );
+  assert.throws(
+    () => plrd(m, d, { fineTune: { steps: 3 } as never }),
+    /fineTune.*unknown field 'steps'/,
+  );
+  assert.throws(
+    () => plrd(m, d, { fineTune: { features: [] } as never }),
+    /unknown field 'features'/,
+  );
+  assert.throws(() => plrd(m, d, { fineTune: { alpha: 2 } }), /fineTune\.alpha/);
+  assert.throws(() => plrd(m, d, { fineTune: { maxSteps: 0 } }), /fineTune\.maxSteps/);
+  assert.throws(
+    () => plrd(m, d, { distill: false, fineTune: { temperature: 4 } }),
+    /temperature is set but distill is false/,
+  );
+  assert.throws(
+    () => plrd(m, { ...d, sampleShape: [4, 4] }),
+    /the data's samples are \[4,4\] but the model reads \[16\]/,
+  );
+  assert.throws(
+    () => plrd(m, { ...d, numClasses: 5 }),
+    /the data has 5 classes but the model outputs 3/,
+  );
+  // not decomposable: a layer without a kernel, a model with no Dense layer whose rank can drop
+  const withFlatten = tf.sequential({
+    layers: [
+      tf.layers.reshape({ targetShape: [16], inputShape: [16], name: 'flat' }),
+      tf.layers.dense({ units: 3, name: 'out' }),
+    ],
+  });
+  assert.throws(
+    () => plrd(withFlatten, d, { layers: ['flat'] }),
+    /layer flat is a Reshape layer; PLRD lowers SVD ranks of Dense layers/,
+  );
+  assert.throws(
+    () => plrd(withFlatten, d),
+    /no Dense layer whose rank can be lowered at every fraction/,
+  );
+  withFlatten.dispose();
+  m.dispose();
+});
