@@ -66,10 +66,14 @@ const VIT_TRAIN = {
 };
 const GQKVA = { queryGroups: 2, kvGroups: 2 }; // all pairs: 4 heads from 2 query and 2 kv groups
 // Half the patch tokens skip blocks 3-4 (the headline) and, for comparison, blocks 2-4.
-const SKIP: NonNullable<VitConfig['skip']> = { dropRatio: 0.5, fromBlock: 3 };
+const SKIP: NonNullable<VitConfig['skip']> = {
+  dropRatio: 0.5,
+  fromBlock: 3,
+  importance: 'attention',
+};
 const SKIP_EARLY: NonNullable<VitConfig['skip']> = { ...SKIP, fromBlock: 2 };
 /** Fraction of the training steps before SkipViT starts skipping (0: none). */
-const SKIP_WARMUP = 0;
+const SKIP_WARMUP = 0.3;
 /** Seeds of the SkipViT / multi-head pairs (weights and batch order). */
 const SKIP_SEEDS = QUICK ? [1] : [1, 2, 3];
 /** Held-out MNIST digits the ViTs are scored on. */
