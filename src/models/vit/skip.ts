@@ -23,11 +23,11 @@ export function keptTokens(tokens: number, ratio: number): number {
  * - 'norm': the class token's attention logit with q = k = the layer-normalised token (no
  *   parameters), computable anywhere from the stream alone.
  */
-export const SKIP_IMPORTANCE = ['attention', 'norm'] as const;
+const SKIP_IMPORTANCE = ['attention', 'norm'] as const;
 export type SkipImportance = (typeof SKIP_IMPORTANCE)[number];
 
 /** Checks a SkipViT importance name. */
-export function checkImportance(v: unknown): SkipImportance {
+function checkImportance(v: unknown): SkipImportance {
   if (!SKIP_IMPORTANCE.includes(v as SkipImportance))
     throw new Error(
       `SkipViT: importance must be one of ${SKIP_IMPORTANCE.join(', ')}, got ${String(v)}`,
