@@ -4,18 +4,23 @@
 // blocks with and without distillation). Every figure is measured in this run.
 // Run: npm run bench:transformers   (writes bench/results/transformers.json; saves the dense LM
 // to runs/transformers-lm for `frugal generate --model runs/transformers-lm --prompt ...`)
+//      npm run bench:transformers -- --only gqkva,skipvit   (parts gqkva, skipvit, lm: runs those
+//      and keeps the other parts' sections and headline figures from the existing JSON)
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../src/activation/convert.js';
+import type { ClassificationData } from '../src/data/dataset.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
 import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { convertToGqkva } from '../src/models/vit/gqkva.js';
+import { skipWarmup } from '../src/models/vit/skip-schedule.js';
 import { buildVit, type VitConfig } from '../src/models/vit/vit.js';
 import { evaluate } from '../src/train/evaluate.js';
-import { train } from '../src/train/loop.js';
+import { type TrainOptions, train } from '../src/train/loop.js';
 import { makeOptimizer } from '../src/train/optimizer.js';
 import { trainStep } from '../src/train/step.js';
 import { loadBrown } from '../src/transformers/corpus.js';
@@ -30,6 +35,7 @@ import {
 } from '../src/transformers/lm.js';
 import { saveLm } from '../src/transformers/lm-files.js';
 import { ByteTokenizer } from '../src/transformers/tokenizer.js';
+import { argValue } from './lib/args.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const started = performance.now();
@@ -60,8 +66,23 @@ const VIT_TRAIN = {
 };
 const GQKVA = { queryGroups: 2, kvGroups: 2 }; // all pairs: 4 heads from 2 query and 2 kv groups
 // Half the patch tokens skip blocks 3-4 (the headline) and, for comparison, blocks 2-4.
-const SKIP = { dropRatio: 0.5, fromBlock: 3 };
-const SKIP_EARLY = { dropRatio: 0.5, fromBlock: 2 };
+const SKIP: NonNullable<VitConfig['skip']> = {
+  dropRatio: 0.5,
+  fromBlock: 3,
+  importance: 'attention',
+};
+const SKIP_EARLY: NonNullable<VitConfig['skip']> = { ...SKIP, fromBlock: 2 };
+/** Fraction of the training steps before SkipViT starts skipping (0: none). */
+const SKIP_WARMUP = 0.3;
+/** Seeds of the SkipViT / multi-head pairs (weights and batch order). */
+const SKIP_SEEDS = QUICK ? [1] : [1, 2, 3];
+/** Held-out MNIST digits the ViTs are scored on. */
+const VIT_TEST = 2000;
+/** Training steps of one ViT run (4000 digits, batch 64). */
+const VIT_STEPS =
+  VIT_TRAIN.maxStepsPerEpoch > 0
+    ? VIT_TRAIN.epochs * VIT_TRAIN.maxStepsPerEpoch
+    : VIT_TRAIN.epochs * Math.ceil(4000 / VIT_TRAIN.batchSize);
 const LM: GptConfig = {
   vocabSize: 96,
   contextLength: 64,
@@ -105,62 +126,68 @@ function compareStepMs(
   return times.map((t) => t.sort((p, q) => p - q)[Math.floor(t.length / 2)]);
 }
 
-async function vitPart() {
-  const data = loadMnist({ trainCount: 4000, testCount: QUICK ? 200 : 2000, seed: 1 });
-  const runs: Record<string, { params: number; accuracy: number; trainSeconds: number }> = {};
-  const fit = async (name: string, model: tf.LayersModel, cfg = VIT_TRAIN) => {
-    const t0 = performance.now();
-    const r = await train(model, data, cfg);
-    runs[name] = {
-      params: model.countParams(),
-      accuracy: r4(r.testAccuracy),
-      trainSeconds: r4((performance.now() - t0) / 1000),
-    };
-    log(
-      `vit ${name}: ${model.countParams()} params, accuracy ${(r.testAccuracy * 100).toFixed(2)}%`,
-    );
-    return r;
+/** Mean and standard error of the mean of `xs`. */
+function meanSe(xs: number[]) {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const v = xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1);
+  return { mean: r4(m), se: r4(Math.sqrt(v / xs.length)) };
+}
+
+type Runs = Record<string, { params: number; accuracy: number; trainSeconds: number }>;
+
+/** Trains `model` on `data` and records it in `runs` under `name`. */
+async function fit(
+  runs: Runs,
+  data: ClassificationData,
+  name: string,
+  model: tf.LayersModel,
+  cfg: typeof VIT_TRAIN,
+  options: TrainOptions = {},
+) {
+  const t0 = performance.now();
+  const r = await train(model, data, cfg, options);
+  runs[name] = {
+    params: model.countParams(),
+    accuracy: r4(r.testAccuracy),
+    trainSeconds: r4((performance.now() - t0) / 1000),
   };
-  const base = buildVit(VIT);
-  await fit('mha', base);
-  await fit('gqkva', buildVit({ ...VIT, ...GQKVA }));
-  await fit('skipvit', buildVit({ ...VIT, skip: SKIP }));
-  await fit('skipvitFromBlock2', buildVit({ ...VIT, skip: SKIP_EARLY }));
-  // GQKVA by head pooling of the trained multi-head ViT, then one epoch of fine-tuning.
-  const pooled = await convertToGqkva(base, GQKVA);
-  const pooledAcc = evaluate(pooled.model, data).accuracy;
-  await fit('gqkvaPooledFinetuned', pooled.model, { ...VIT_TRAIN, epochs: 1 });
-  log(`vit pooled GQKVA before fine-tuning: ${(pooledAcc * 100).toFixed(2)}%`);
-  // Throughput: fresh models, steps interleaved on one batch.
+  log(`vit ${name}: ${model.countParams()} params, accuracy ${(r.testAccuracy * 100).toFixed(2)}%`);
+  return r;
+}
+
+function vitData() {
+  return loadMnist({ trainCount: 4000, testCount: QUICK ? 200 : VIT_TEST, seed: 1 });
+}
+
+/** One training batch of 64 MNIST digits for the interleaved step timings. */
+function timingBatch(data: ClassificationData) {
   const b = data.train;
   const xs = tf.tensor4d(b.x.subarray(0, 64 * 784), [64, 28, 28, 1]);
   const ys = tf.oneHot(tf.tensor1d(b.y.subarray(0, 64), 'int32'), 10).toFloat();
-  const fresh = [
-    buildVit(VIT),
-    buildVit({ ...VIT, ...GQKVA }),
-    buildVit({ ...VIT, skip: SKIP }),
-    buildVit({ ...VIT, skip: SKIP_EARLY }),
-  ];
-  const [msBase, msGqkva, msSkip, msSkipEarly] = compareStepMs(fresh, { xs, ys });
-  log(
-    `vit step ms: mha ${msBase.toFixed(0)}, gqkva ${msGqkva.toFixed(0)}, skipvit ${msSkip.toFixed(0)}`,
-  );
+  return { xs, ys };
+}
+
+/** Multi-head ViT and GQKVA (from scratch, and by head pooling + fine-tuning), seed 1. */
+async function gqkvaPart(data: ClassificationData) {
+  const runs: Runs = {};
+  const base = buildVit(VIT);
+  await fit(runs, data, 'mha', base, VIT_TRAIN);
+  await fit(runs, data, 'gqkva', buildVit({ ...VIT, ...GQKVA }), VIT_TRAIN);
+  // GQKVA by head pooling of the trained multi-head ViT, then one epoch of fine-tuning.
+  const pooled = await convertToGqkva(base, GQKVA);
+  const pooledAcc = evaluate(pooled.model, data).accuracy;
+  await fit(runs, data, 'gqkvaPooledFinetuned', pooled.model, { ...VIT_TRAIN, epochs: 1 });
+  log(`vit pooled GQKVA before fine-tuning: ${(pooledAcc * 100).toFixed(2)}%`);
+  const batch = timingBatch(data);
+  const [msBase, msGqkva] = compareStepMs([buildVit(VIT), buildVit({ ...VIT, ...GQKVA })], batch);
+  log(`vit step ms: mha ${msBase.toFixed(0)}, gqkva ${msGqkva.toFixed(0)}`);
   // Memory options accept the ViT.
   const act = await compressActivations(base, { level: 'L3' }, { warn: () => {} });
-  tf.dispose([xs, ys]);
+  tf.dispose([batch.xs, batch.ys]);
   return {
     runs,
     pooledBeforeFinetune: r4(pooledAcc),
-    stepMs: {
-      mha: r4(msBase),
-      gqkva: r4(msGqkva),
-      skipvit: r4(msSkip),
-      skipvitFromBlock2: r4(msSkipEarly),
-    },
-    skipvitFromBlock2: {
-      throughputGain: r4(msBase / msSkipEarly - 1),
-      dropPts: r4((runs.mha.accuracy - runs.skipvitFromBlock2.accuracy) * 100),
-    },
+    stepMs: { mha: r4(msBase), gqkva: r4(msGqkva) },
     compressedActivations: {
       converted: act.converted.length,
       unconverted: act.unconverted.map((u) => `${u.name} (${u.className})`),
@@ -169,8 +196,62 @@ async function vitPart() {
       gqkvaParamsRatio: r4(runs.gqkva.params / runs.mha.params),
       gqkvaDropPts: r4((runs.mha.accuracy - runs.gqkva.accuracy) * 100),
       gqkvaThroughputGain: r4(msBase / msGqkva - 1),
-      skipvitThroughputGain: r4(msBase / msSkip - 1),
-      skipvitDropPts: r4((runs.mha.accuracy - runs.skipvit.accuracy) * 100),
+    },
+  };
+}
+
+/**
+ * SkipViT against the multi-head ViT, both trained with each of SKIP_SEEDS (the same seed for
+ * the weights and the batch order of the pair); the accuracy drop is the mean over the seeds.
+ * Throughput: interleaved steps of fresh models; with a dense warm-up the gain is that of the
+ * whole training run (warm-up steps at the baseline's speed).
+ */
+async function skipvitPart(data: ClassificationData) {
+  const runs: Runs = {};
+  const warmupSteps = Math.round(SKIP_WARMUP * VIT_STEPS);
+  const drops: number[] = [];
+  for (const seed of SKIP_SEEDS) {
+    const cfg = { ...VIT_TRAIN, seed };
+    await fit(runs, data, `mhaSeed${seed}`, buildVit({ ...VIT, seed }), cfg);
+    const skip = buildVit({ ...VIT, seed, skip: SKIP });
+    await fit(
+      runs,
+      data,
+      `skipvitSeed${seed}`,
+      skip,
+      cfg,
+      warmupSteps > 0 ? { callbacks: skipWarmup(skip, warmupSteps) } : {},
+    );
+    drops.push((runs[`mhaSeed${seed}`].accuracy - runs[`skipvitSeed${seed}`].accuracy) * 100);
+  }
+  const batch = timingBatch(data);
+  const [msBase, msSkip, msSkipEarly] = compareStepMs(
+    [buildVit(VIT), buildVit({ ...VIT, skip: SKIP }), buildVit({ ...VIT, skip: SKIP_EARLY })],
+    batch,
+  );
+  tf.dispose([batch.xs, batch.ys]);
+  log(
+    `vit step ms: mha ${msBase.toFixed(0)}, skipvit ${msSkip.toFixed(0)}, from block 2 ${msSkipEarly.toFixed(0)}`,
+  );
+  const steps = VIT_STEPS;
+  const runGain = (ms: number) =>
+    (steps * msBase) / (warmupSteps * msBase + (steps - warmupSteps) * ms) - 1;
+  const acc = (prefix: string) => meanSe(SKIP_SEEDS.map((s) => runs[`${prefix}Seed${s}`].accuracy));
+  const drop = meanSe(drops);
+  return {
+    runs,
+    seeds: SKIP_SEEDS,
+    trainingSteps: steps,
+    warmupSteps,
+    accuracy: { mha: acc('mha'), skipvit: acc('skipvit') },
+    dropPtsPerSeed: drops.map(r4),
+    dropPtsSe: drop.se,
+    stepMs: { mha: r4(msBase), skipvit: r4(msSkip), skipvitFromBlock2: r4(msSkipEarly) },
+    stepGain: r4(msBase / msSkip - 1),
+    skipvitFromBlock2StepGain: r4(msBase / msSkipEarly - 1),
+    headline: {
+      skipvitThroughputGain: r4(runGain(msSkip)),
+      skipvitDropPts: drop.mean,
     },
   };
 }
@@ -269,22 +350,47 @@ async function lmPart() {
   };
 }
 
+const PARTS = ['gqkva', 'skipvit', 'lm'] as const;
+type Part = (typeof PARTS)[number];
+
+/** `--only gqkva,skipvit,lm` (any of them): run those parts and keep the others' figures. */
+function onlyParts(): Part[] | undefined {
+  const raw = argValue('only', '');
+  if (raw === '') return undefined;
+  const parts = raw.split(',');
+  for (const p of parts)
+    if (!PARTS.includes(p as Part))
+      throw new Error(`--only takes parts of ${PARTS.join(', ')}, got '${p}'`);
+  return parts as Part[];
+}
+
 async function main() {
+  const only = onlyParts();
+  const runs = (p: Part) => !only || only.includes(p);
+  const file = join(here, 'results', QUICK ? 'transformers-quick.json' : 'transformers.json');
+  const prev = only ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
   const engine = await initEngine({ backend: 'wasm', seed: 1 });
   useFastKernels();
   log(`backend ${engine.backend}`);
-  const vit = await vitPart();
-  const lm = await lmPart();
+  const data = runs('gqkva') || runs('skipvit') ? vitData() : undefined;
+  const gqkva = runs('gqkva') && data ? await gqkvaPart(data) : prev?.vit;
+  const skipvit = runs('skipvit') && data ? await skipvitPart(data) : prev?.skipvit;
+  const lm = runs('lm') ? await lmPart() : prev?.lm;
+  const seconds = r4((performance.now() - started) / 1000);
   const out = {
     bench: 'transformers',
     backend: engine.backend,
-    seconds: r4((performance.now() - started) / 1000),
+    seconds: only ? prev.seconds : seconds,
+    ...(only ? { partSeconds: { ...prev.partSeconds, [only.join(',')]: seconds } } : {}),
     config: {
       vit: VIT,
       vitTrain: VIT_TRAIN,
+      vitTestDigits: VIT_TEST,
       gqkva: GQKVA,
       skip: SKIP,
       skipEarly: SKIP_EARLY,
+      skipWarmup: SKIP_WARMUP,
+      skipSeeds: SKIP_SEEDS,
       distillation: { temperature: 2, alpha: 0.5 },
       lm: LM,
       ttm: TTM,
@@ -298,14 +404,12 @@ async function main() {
       ttm: 'ttmParamsRatio <= 0.6 at ttmPplRatio <= 1.1',
       skipvit: 'skipvitThroughputGain >= 0.13 at skipvitDropPts <= 0.5',
     },
-    headline: { ...vit.headline, ...lm.headline },
-    vit,
+    headline: { ...gqkva.headline, ...skipvit.headline, ...lm.headline },
+    vit: gqkva,
+    skipvit,
     lm,
   };
-  writeJsonAtomic(
-    join(here, 'results', QUICK ? 'transformers-quick.json' : 'transformers.json'),
-    out,
-  );
+  writeJsonAtomic(file, out);
   console.log(JSON.stringify(out.headline, null, 2));
 }
 

@@ -4,7 +4,7 @@ import { checkPositiveInt, SeededInit } from '../init.js';
 import { MultiHeadSelfAttention, PositionEmbedding } from '../layers/attention.js';
 import { residualFeedForward } from '../layers/feed-forward-block.js';
 import { checkGroups, GqkvaAttention } from './gqkva.js';
-import { checkDropRatio, TokenRejoin, TokenSkip } from './skip.js';
+import { checkDropRatio, type SkipImportance, TokenRejoin, TokenSkip } from './skip.js';
 import { ClassToken, ClassTokenPool } from './token-layers.js';
 
 export interface VitConfig {
@@ -27,7 +27,15 @@ export interface VitConfig {
    * the fraction `dropRatio` of the patch tokens with the lowest class-token attention bypasses
    * attention and MLP and rejoins unchanged after `toBlock`.
    */
-  skip?: { dropRatio: number; fromBlock: number; toBlock?: number };
+  skip?: {
+    dropRatio: number;
+    fromBlock: number;
+    toBlock?: number;
+    /** How tokens are ranked (default 'norm'; see `SkipImportance`). */
+    importance?: SkipImportance;
+    /** Whether tokens also skip at inference (default true; false: training-time skip only). */
+    skipAtInference?: boolean;
+  };
   seed?: number;
 }
 
@@ -99,7 +107,8 @@ export function buildVit(config: VitConfig): tf.LayersModel {
   for (let i = 1; i <= nBlocks; i++) {
     if (skip && i === skip.fromBlock) {
       beforeSkip = x;
-      x = apply(new TokenSkip({ dropRatio: skip.dropRatio, name: 'skip' }), x);
+      const { dropRatio, importance, skipAtInference } = skip;
+      x = apply(new TokenSkip({ dropRatio, importance, skipAtInference, name: 'skip' }), x);
     }
     let h = apply(tf.layers.layerNormalization({ name: `b${i}_ln1` }), x);
     const attnArgs = { numHeads: heads, seed: seed * 1000 + 100 * i, name: `b${i}_attn` };
