@@ -219,6 +219,17 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
     this.int = null;
   }
 
+  /**
+   * The integer kernel and its fused ReLU when the layer runs on integers now (null when it runs
+   * decoded, or when its activation is neither ReLU nor linear): the whole-model integer plan's
+   * view of the layer (src/compress/packed/integer-plan.ts).
+   */
+  integerStep(): { lin: IntLinear; relu: boolean } | null {
+    const relu = this.fusedRelu;
+    if (relu === null || this.integerGap() !== null) return null;
+    return { lin: this.integerKernel(), relu };
+  }
+
   /** Whether the activation is fused into the integer kernel's epilogue. */
   protected get fusedRelu(): boolean | null {
     if (this.activationName === 'relu') return true;

@@ -732,3 +732,4 @@ export function actRestoreSimd(
   }
 }
 export * from './act-codec';
+export * from './int-plan';
