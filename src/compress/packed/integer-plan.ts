@@ -145,10 +145,12 @@ function compile(model: tf.LayersModel): { steps: Step[]; text: string[]; out: S
     if (layer instanceof PackedLayerBase) {
       const gap = layer.integerGap();
       if (gap) return `${where} runs decoded: ${gap}`;
-      if (layer.activationName !== 'relu' && layer.activationName !== 'linear')
-        return `${where}: activation '${layer.activationName}' is not fused into integer kernels`;
+      const act = layer.activationName;
+      const fused = act === 'relu' || act === 'linear';
+      if (!fused && layer !== chain[chain.length - 1])
+        return `${where}: activation '${act}' is not fused into integer kernels (only the last layer may have one)`;
       const bits = layer.codec.bits <= 4 ? 'int4' : 'int8';
-      const relu = layer.activationName === 'relu' ? ' + ReLU' : '';
+      const relu = act === 'relu' ? ' + ReLU' : fused ? '' : ` + ${act} (tfjs)`;
       if (layer instanceof PackedConv2D) {
         if (shape.length !== 3) return `${where}: input [${shape}] is not an image`;
         const [h, w, c] = shape;
@@ -337,7 +339,8 @@ class Plan implements IntegerPlan {
       );
     }
     // Every packed layer must run on integers now (the same test its own call makes).
-    const kernels: ({ lin: IntLinear; relu: boolean } | null)[] = [];
+    type Kernel = NonNullable<ReturnType<PackedLayerBase['integerStep']>>;
+    const kernels: (Kernel | null)[] = [];
     for (const s of this.program) {
       if (s.kind === 'pool') kernels.push(null);
       else {
@@ -357,7 +360,7 @@ class Plan implements IntegerPlan {
     let count = x.size;
     this.program.forEach((s, i) => {
       if (s.kind === 'conv') {
-        const { lin, relu } = kernels[i] as { lin: IntLinear; relu: boolean };
+        const { lin, relu } = kernels[i] as Kernel;
         const per = s.h * s.w * s.c;
         e.quantize(cur, batch, per, per, buf.q, buf.scales, mode, 0);
         const g = this.geometry(s, batch);
@@ -365,7 +368,7 @@ class Plan implements IntegerPlan {
         const { oh, ow } = convOutput(g);
         count = batch * oh * ow * lin.n;
       } else if (s.kind === 'dense') {
-        const { lin, relu } = kernels[i] as { lin: IntLinear; relu: boolean };
+        const { lin, relu } = kernels[i] as Kernel;
         const rows = count / s.k;
         e.quantize(cur, rows, s.k, lin.kp, buf.q, buf.scales, mode, 0);
         lin.gemmAt(buf.q, rows, buf.scales, relu, next);
@@ -391,7 +394,12 @@ class Plan implements IntegerPlan {
       }
       [cur, next] = [next, cur];
     });
-    return tf.tensor(heap.f32(cur, count).slice(), [batch, ...this.outShape]);
+    const y = tf.tensor(heap.f32(cur, count).slice(), [batch, ...this.outShape]);
+    const finish = kernels[kernels.length - 1]?.finish;
+    if (!finish) return y;
+    const out = finish(y);
+    y.dispose();
+    return out;
   }
 
   dispose(): void {

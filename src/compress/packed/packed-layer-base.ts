@@ -220,14 +220,23 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
   }
 
   /**
-   * The integer kernel and its fused ReLU when the layer runs on integers now (null when it runs
-   * decoded, or when its activation is neither ReLU nor linear): the whole-model integer plan's
-   * view of the layer (src/compress/packed/integer-plan.ts).
+   * The integer kernel when the layer runs on integers now (else null), with its fused ReLU, or
+   * `finish` for an activation the kernel does not fuse (softmax, ...: applied by tfjs to the
+   * kernel's output, as `call` does): the whole-model integer plan's view of the layer
+   * (src/compress/packed/integer-plan.ts).
    */
-  integerStep(): { lin: IntLinear; relu: boolean } | null {
-    const relu = this.fusedRelu;
-    if (relu === null || this.integerGap() !== null) return null;
-    return { lin: this.integerKernel(), relu };
+  integerStep(): {
+    lin: IntLinear;
+    relu: boolean;
+    finish: ((y: tf.Tensor) => tf.Tensor) | null;
+  } | null {
+    if (this.integerGap() !== null) return null;
+    const fused = this.fusedRelu;
+    return {
+      lin: this.integerKernel(),
+      relu: fused === true,
+      finish: fused === null ? (y) => this.finishInteger(y) : null,
+    };
   }
 
   /** Whether the activation is fused into the integer kernel's epilogue. */

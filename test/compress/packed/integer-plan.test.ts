@@ -70,6 +70,30 @@ for (const backend of BACKENDS) {
       ]);
     });
 
+    it('applies an unfused activation of the last layer (softmax) with tfjs, as predict does', async () => {
+      await useBackend(backend);
+      const m = packed(
+        tf.sequential({
+          layers: [
+            tf.layers.dense({ inputShape: [5], units: 7, activation: 'relu' }),
+            tf.layers.dropout({ rate: 0.5 }),
+            tf.layers.dense({ units: 4, activation: 'softmax' }),
+          ],
+        }),
+        codec(8, 'affine'),
+      );
+      const plan = integerPlan(m);
+      assert.match(plan.steps[1], /softmax \(tfjs\)/);
+      const x = tf.randomNormal([3, 5], 0, 1, 'float32', 3);
+      tf.dispose(plan.predict(x)); // builds the kernels (the codes tensors are released)
+      const before = tf.memory().numTensors;
+      const y = plan.predict(x);
+      assert.equal(tf.memory().numTensors, before + 1);
+      assert.deepEqual(values(y), values(m.predict(x) as tf.Tensor));
+      tf.dispose(x);
+      plan.dispose();
+    });
+
     it('holds its buffers between predicts, no tensor or wasm leaks, errors after dispose', async () => {
       await useBackend(backend);
       const m = packed(
@@ -130,10 +154,13 @@ for (const backend of BACKENDS) {
         () => integerPlan(withBn),
         /no integer plan for model .*: layer 'bn' \(BatchNormalization\) has no integer plan step/,
       );
-      const gelu = tf.sequential({
-        layers: [tf.layers.dense({ inputShape: [4], units: 3, activation: 'elu', name: 'e' })],
+      const elu = tf.sequential({
+        layers: [
+          tf.layers.dense({ inputShape: [4], units: 3, activation: 'elu', name: 'e' }),
+          tf.layers.dense({ units: 2, name: 'f' }),
+        ],
       });
-      assert.match(integerPlanGap(packed(gelu, codec(8))) ?? '', /activation 'elu' is not fused/);
+      assert.match(integerPlanGap(packed(elu, codec(8))) ?? '', /activation 'elu' is not fused/);
       const a = tf.input({ shape: [4] });
       const d1 = tf.layers.dense({ units: 4, name: 'd1' }).apply(a) as tf.SymbolicTensor;
       const sum = tf.layers.add().apply([a, d1]) as tf.SymbolicTensor;
