@@ -8,6 +8,7 @@
 // activations stay in wasm memory from the first layer to the last; the same kernels, output
 // bit-identical); the headline speedups are the plan's.
 // Run: npm run bench:inference  (BENCH_QUICK=1 for a smoke run)
+import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { integerKernelUse } from '../src/cli/commands/scenario.js';
 import { renderTable } from '../src/cli/table.js';
@@ -147,6 +148,7 @@ function accuracy(predict: Predict, xs: tf.Tensor, labels: Int32Array): number {
 }
 
 async function main(): Promise<void> {
+  const loadStart = loadavg()[0];
   await initEngine({ backend: 'wasm', seed: 1 });
   useFastKernels();
   const data = loadMnist({ trainCount: TRAIN, testCount: TEST, seed: 1 });
@@ -288,6 +290,9 @@ async function main(): Promise<void> {
     bench: 'inference',
     quick,
     machine: `shared 2-core CPU, Node ${process.versions.node}`,
+    // The 1-minute load average at the start and the end: fp32 slows down more than the
+    // integer paths on a loaded machine, so the ratios depend on it.
+    loadAverage: { start: loadStart, end: loadavg()[0] },
     method:
       "Models trained 1 epoch on MNIST (wasm); int8/int4 = symmetric per-channel packed layers on the wasm SIMD integer kernels (activations int8 per row, dynamic), other layers on tfjs wasm; fp32 = the same trained model on tfjs wasm stock kernels. int models run two ways: layer by layer through model.predict, and as a whole-model integer plan (integerPlan: activations stay in wasm memory between layers; output bit-identical to layer-by-layer); headline speedups are the plan's (…Layerwise: model.predict). fp32 ops = the fp32 model as a bare chain of fused tfjs ops (no Layers API; …VsFp32Ops speedups compare the plan against it). Speedups: median over interleaved rounds (fp32 predict, fp32 ops, layerwise, plan) of mean predict+read time. Memory: tfjs bytes freed by disposing the running model plus its integer kernels in wasm memory. Accuracy delta: integer path vs decoded-float path of the same int8 model on the test digits. Single-stream p90 (int8 through the plan): early-stopping estimate, best of two interleaved runs, each >= 1024 queries and the duration below (shorter than LoadGen's 600 s, so not a valid MLPerf result).",
     headline,
