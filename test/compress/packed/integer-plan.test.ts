@@ -70,6 +70,29 @@ for (const backend of BACKENDS) {
       ]);
     });
 
+    it('equals predict with same padding, strides, int4 affine codes and same-padded pooling', async () => {
+      await useBackend(backend);
+      const input = tf.input({ shape: [9, 7, 3] });
+      let t = tf.layers
+        .conv2d({ filters: 6, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' })
+        .apply(input) as tf.SymbolicTensor;
+      t = tf.layers
+        .maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' })
+        .apply(t) as tf.SymbolicTensor;
+      t = tf.layers
+        .conv2d({ filters: 5, kernelSize: 2, dilationRate: 1 })
+        .apply(t) as tf.SymbolicTensor;
+      t = tf.layers.reshape({ targetShape: [10] }).apply(t) as tf.SymbolicTensor;
+      const out = tf.layers.dense({ units: 3 }).apply(t) as tf.SymbolicTensor;
+      const m = packed(tf.model({ inputs: input, outputs: out }), codec(4, 'affine'));
+      const plan = integerPlan(m);
+      assert.equal(plan.steps.length, 4);
+      const x = tf.randomNormal([2, 9, 7, 3], 0, 1, 'float32', 11);
+      assert.deepEqual(values(plan.predict(x)), values(m.predict(x) as tf.Tensor));
+      x.dispose();
+      plan.dispose();
+    });
+
     it('applies an unfused activation of the last layer (softmax) with tfjs, as predict does', async () => {
       await useBackend(backend);
       const m = packed(
