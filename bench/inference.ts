@@ -2,12 +2,18 @@
 // int8 (and the MLP to int4) as packed layers that run on frugal's wasm SIMD integer kernels,
 // against the same fp32 models on tfjs `wasm` (stock kernels) in the same run, interleaved
 // rounds. Also: weight memory held by the running models, accuracy against the decoded-float
-// path, and the single-stream p90 from the MLPerf-style scenario code.
+// path, and the single-stream p90 from the MLPerf-style scenario code. Each int model runs two
+// ways, interleaved with fp32: layer by layer through `model.predict` (each packed layer copies
+// its activations in and out of wasm memory) and as a whole-model integer plan (`integerPlan`:
+// activations stay in wasm memory from the first layer to the last; the same kernels, output
+// bit-identical); the headline speedups are the plan's.
 // Run: npm run bench:inference  (BENCH_QUICK=1 for a smoke run)
+import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { integerKernelUse } from '../src/cli/commands/scenario.js';
 import { renderTable } from '../src/cli/table.js';
 import { setIntegerKernels } from '../src/compress/packed/int-kernel.js';
+import { type IntegerPlan, integerPlan } from '../src/compress/packed/integer-plan.js';
 import type { KernelCodec } from '../src/compress/packed/kernel-codec.js';
 import { asKernelLayer, packedReplacement } from '../src/compress/packed/layer-kernels.js';
 import { PackedLayerBase } from '../src/compress/packed/packed-layer-base.js';
@@ -44,10 +50,20 @@ async function quantized(model: tf.LayersModel, bits: number): Promise<tf.Layers
   return rewriteModel(model, edits).model;
 }
 
-function timeMs(model: tf.LayersModel, x: tf.Tensor, reps: number): number {
+type Predict = (x: tf.Tensor) => tf.Tensor;
+const viaModel =
+  (m: tf.LayersModel): Predict =>
+  (x) =>
+    m.predict(x) as tf.Tensor;
+const viaPlan =
+  (p: IntegerPlan): Predict =>
+  (x) =>
+    p.predict(x);
+
+function timeMs(predict: Predict, x: tf.Tensor, reps: number): number {
   const t = performance.now();
   for (let i = 0; i < reps; i++) {
-    const y = model.predict(x) as tf.Tensor;
+    const y = predict(x);
     y.dataSync();
     y.dispose();
   }
@@ -56,21 +72,75 @@ function timeMs(model: tf.LayersModel, x: tf.Tensor, reps: number): number {
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
-/** Interleaved rounds: fp32 then compressed, each round `reps` predictions; medians. */
-function compare(fp32: tf.LayersModel, comp: tf.LayersModel, x: tf.Tensor, reps: number) {
-  timeMs(fp32, x, 3);
-  timeMs(comp, x, 3);
-  const a: number[] = [];
-  const b: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    a.push(timeMs(fp32, x, reps));
-    b.push(timeMs(comp, x, reps));
+/**
+ * The fp32 model as a bare chain of fused tfjs ops with its weights (no Layers API around
+ * them): the fp32 counterpart of the plan, so the plan's gain can be split into what the
+ * integer kernels and what skipping the per-layer glue give.
+ */
+function fp32Ops(model: tf.LayersModel): Predict {
+  const steps: ((x: tf.Tensor) => tf.Tensor)[] = [];
+  for (const l of model.layers) {
+    const cls = l.getClassName();
+    const cfg = l.getConfig() as Record<string, never>;
+    const [w, b] = l.getWeights();
+    const activation = cfg.activation === 'relu' ? 'relu' : 'linear';
+    if (cls === 'Conv2D') {
+      steps.push((x) =>
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: w as tf.Tensor4D,
+          strides: cfg.strides,
+          pad: cfg.padding,
+          dilations: cfg.dilationRate,
+          bias: b,
+          activation,
+        }),
+      );
+    } else if (cls === 'Dense') {
+      steps.push((x) =>
+        tf.fused.matMul({ a: x as tf.Tensor2D, b: w as tf.Tensor2D, bias: b, activation }),
+      );
+    } else if (cls === 'MaxPooling2D') {
+      steps.push((x) => tf.maxPool(x as tf.Tensor4D, cfg.poolSize, cfg.strides, cfg.padding));
+    } else if (cls === 'Flatten') {
+      steps.push((x) => x.reshape([x.shape[0], -1]));
+    } else if (cls !== 'InputLayer') throw new Error(`fp32Ops: no op for ${cls}`);
   }
-  return { fp32Ms: median(a), compressedMs: median(b), speedup: median(a) / median(b) };
+  return (x) => tf.tidy(() => steps.reduce((t, f) => f(t), x));
 }
 
-function accuracy(model: tf.LayersModel, xs: tf.Tensor, labels: Int32Array): number {
-  const pred = tf.tidy(() => (model.predict(xs, { batchSize: 64 }) as tf.Tensor).argMax(-1));
+/**
+ * Interleaved rounds: fp32 (model.predict, then the bare op chain), the int model layer by layer, then as a whole-model plan, each round
+ * `reps` predictions; medians of the round means.
+ */
+function compare(
+  fp32: tf.LayersModel,
+  comp: tf.LayersModel,
+  plan: IntegerPlan,
+  x: tf.Tensor,
+  reps: number,
+  rounds = ROUNDS,
+) {
+  const arms = [viaModel(fp32), fp32Ops(fp32), viaModel(comp), viaPlan(plan)];
+  for (const f of arms) timeMs(f, x, 3);
+  const t: number[][] = arms.map(() => []);
+  for (let r = 0; r < rounds; r++) {
+    for (let i = 0; i < arms.length; i++) t[i].push(timeMs(arms[i], x, reps));
+  }
+  const [fp32Ms, fp32OpsMs, layerwiseMs, planMs] = t.map(median);
+  return {
+    fp32Ms,
+    fp32OpsMs,
+    layerwiseMs,
+    planMs,
+    speedup: fp32Ms / planMs,
+    layerwiseSpeedup: fp32Ms / layerwiseMs,
+    speedupVsFp32Ops: fp32OpsMs / planMs,
+  };
+}
+
+function accuracy(predict: Predict, xs: tf.Tensor, labels: Int32Array): number {
+  const pred = tf.tidy(() => predict(xs).argMax(-1));
   const p = pred.dataSync();
   pred.dispose();
   let ok = 0;
@@ -79,6 +149,7 @@ function accuracy(model: tf.LayersModel, xs: tf.Tensor, labels: Int32Array): num
 }
 
 async function main(): Promise<void> {
+  const loadStart = loadavg()[0];
   await initEngine({ backend: 'wasm', seed: 1 });
   useFastKernels();
   const data = loadMnist({ trainCount: TRAIN, testCount: TEST, seed: 1 });
@@ -107,10 +178,17 @@ async function main(): Promise<void> {
   const x1 = testXs.slice(0, 1);
   const x32 = testXs.slice(0, 32);
 
-  const dense1 = compare(mlp, mlp8, x1, quick ? 20 : 200);
-  const dense4 = compare(mlp, mlp4, x1, quick ? 20 : 200);
-  const cnn1 = compare(cnn, cnn8, x1, quick ? 5 : 40);
-  const cnn32 = compare(cnn, cnn8, x32, quick ? 1 : 4);
+  const [cnn8Plan, mlp8Plan, mlp4Plan] = [cnn8, mlp8, mlp4].map((m) => {
+    tf.dispose(m.predict(x1) as tf.Tensor); // builds the layers' integer kernels
+    return integerPlan(m);
+  });
+  // The MLP predicts take well under a millisecond: more rounds, so load spikes fall outside
+  // the median.
+  const denseRounds = quick ? ROUNDS : 3 * ROUNDS;
+  const dense1 = compare(mlp, mlp8, mlp8Plan, x1, quick ? 20 : 200, denseRounds);
+  const dense4 = compare(mlp, mlp4, mlp4Plan, x1, quick ? 20 : 200, denseRounds);
+  const cnn1 = compare(cnn, cnn8, cnn8Plan, x1, quick ? 5 : 40);
+  const cnn32 = compare(cnn, cnn8, cnn8Plan, x32, quick ? 1 : 4);
 
   // Weight memory while running: tfjs bytes freed by disposing a model, plus its wasm kernels.
   const held = async (make: () => Promise<tf.LayersModel>) => {
@@ -129,10 +207,24 @@ async function main(): Promise<void> {
   const memFp32Mlp = await held(async () => copyModel(mlp));
   const bytes = (m: { tfjsBytes: number; wasmBytes: number }) => m.tfjsBytes + m.wasmBytes;
 
-  const accFp32 = accuracy(cnn, testXs, data.test.y);
-  const accInt8 = accuracy(cnn8, testXs, data.test.y);
+  const batched =
+    (m: tf.LayersModel): Predict =>
+    (x) =>
+      m.predict(x, { batchSize: 64 }) as tf.Tensor;
+  const planBatched: Predict = (x) => {
+    const parts: tf.Tensor[] = [];
+    for (let i = 0; i < x.shape[0]; i += 64) {
+      const xb = x.slice(i, Math.min(64, x.shape[0] - i));
+      parts.push(cnn8Plan.predict(xb));
+      xb.dispose();
+    }
+    return tf.concat(parts);
+  };
+  const accFp32 = accuracy(batched(cnn), testXs, data.test.y);
+  const accInt8 = accuracy(batched(cnn8), testXs, data.test.y);
+  const accPlan = accuracy(planBatched, testXs, data.test.y);
   setIntegerKernels({ enabled: false });
-  const accDecoded = accuracy(cnn8, testXs, data.test.y);
+  const accDecoded = accuracy(batched(cnn8), testXs, data.test.y);
   setIntegerKernels({ enabled: true });
 
   const pool = {
@@ -142,21 +234,25 @@ async function main(): Promise<void> {
     sampleShape: data.sampleShape,
     source: 'MNIST test digits',
   };
-  const ss = (m: tf.LayersModel) =>
+  const ss = (m: tf.LayersModel, plan?: IntegerPlan) =>
     runScenario(
-      modelSut(m, pool),
+      modelSut(m, pool, plan && viaPlan(plan)),
       scenarioSettings('single-stream', { minQueryCount: 1024, minDurationMs: SS_SECONDS * 1000 }),
     );
   const ssFp32 = ss(cnn);
-  const ssInt8 = ss(cnn8);
+  const ssInt8 = ss(cnn8, cnn8Plan);
   const ssFp32b = ss(cnn);
-  const ssInt8b = ss(cnn8);
+  const ssInt8b = ss(cnn8, cnn8Plan);
 
   const headline = {
     int8SpeedupDense: dense1.speedup,
     int8SpeedupCnn: cnn1.speedup,
     int8SpeedupCnnB32: cnn32.speedup,
     int4SpeedupDense: dense4.speedup,
+    int8SpeedupCnnLayerwise: cnn1.layerwiseSpeedup,
+    int8SpeedupDenseLayerwise: dense1.layerwiseSpeedup,
+    int8SpeedupCnnVsFp32Ops: cnn1.speedupVsFp32Ops,
+    int8SpeedupDenseVsFp32Ops: dense1.speedupVsFp32Ops,
     int8WeightMemoryRatio: bytes(memInt8) / bytes(memFp32),
     int4WeightMemoryRatioDense: bytes(memInt4Mlp) / bytes(memFp32Mlp),
     int8AccuracyDeltaPts: (accInt8 - accDecoded) * 100,
@@ -165,34 +261,31 @@ async function main(): Promise<void> {
       fp32Cnn: Math.min(ssFp32.percentileMs ?? Number.NaN, ssFp32b.percentileMs ?? Number.NaN),
     },
   };
+  const row = (name: string, c: typeof cnn1, digits: number) => [
+    name,
+    c.fp32Ms.toFixed(digits),
+    c.fp32OpsMs.toFixed(digits),
+    c.layerwiseMs.toFixed(digits),
+    c.planMs.toFixed(digits),
+    c.layerwiseSpeedup.toFixed(2),
+    c.speedup.toFixed(2),
+  ];
   console.log(
     renderTable(
-      ['case', 'fp32 tfjs wasm ms', 'packed int ms', 'speedup'],
       [
-        [
-          'MLP 784-512-256-10 int8, batch 1',
-          dense1.fp32Ms.toFixed(3),
-          dense1.compressedMs.toFixed(3),
-          dense1.speedup.toFixed(2),
-        ],
-        [
-          'MLP 784-512-256-10 int4, batch 1',
-          dense4.fp32Ms.toFixed(3),
-          dense4.compressedMs.toFixed(3),
-          dense4.speedup.toFixed(2),
-        ],
-        [
-          'zoo CNN int8, batch 1',
-          cnn1.fp32Ms.toFixed(3),
-          cnn1.compressedMs.toFixed(3),
-          cnn1.speedup.toFixed(2),
-        ],
-        [
-          'zoo CNN int8, batch 32',
-          cnn32.fp32Ms.toFixed(2),
-          cnn32.compressedMs.toFixed(2),
-          cnn32.speedup.toFixed(2),
-        ],
+        'case',
+        'fp32 predict ms',
+        'fp32 ops ms',
+        'int layerwise ms',
+        'int plan ms',
+        'layerwise x',
+        'plan x',
+      ],
+      [
+        row('MLP 784-512-256-10 int8, batch 1', dense1, 3),
+        row('MLP 784-512-256-10 int4, batch 1', dense4, 3),
+        row('zoo CNN int8, batch 1', cnn1, 3),
+        row('zoo CNN int8, batch 32', cnn32, 2),
       ],
     ),
   );
@@ -201,14 +294,26 @@ async function main(): Promise<void> {
     bench: 'inference',
     quick,
     machine: `shared 2-core CPU, Node ${process.versions.node}`,
+    // The 1-minute load average at the start and the end: fp32 slows down more than the
+    // integer paths on a loaded machine, so the ratios depend on it.
+    loadAverage: { start: loadStart, end: loadavg()[0] },
     method:
-      "Models trained 1 epoch on MNIST (wasm); int8/int4 = symmetric per-channel packed layers on the wasm SIMD integer kernels (activations int8 per row, dynamic), other layers on tfjs wasm; fp32 = the same trained model on tfjs wasm stock kernels. Speedups: median over interleaved rounds of mean predict+read time. Memory: tfjs bytes freed by disposing the running model plus its integer kernels in wasm memory. Accuracy delta: integer path vs decoded-float path of the same int8 model on the test digits. Single-stream p90: early-stopping estimate, best of two interleaved runs, each >= 1024 queries and the duration below (shorter than LoadGen's 600 s, so not a valid MLPerf result).",
+      "Models trained 1 epoch on MNIST (wasm); int8/int4 = symmetric per-channel packed layers on the wasm SIMD integer kernels (activations int8 per row, dynamic), other layers on tfjs wasm; fp32 = the same trained model on tfjs wasm stock kernels. int models run two ways: layer by layer through model.predict, and as a whole-model integer plan (integerPlan: activations stay in wasm memory between layers; output bit-identical to layer-by-layer); headline speedups are the plan's (…Layerwise: model.predict). fp32 ops = the fp32 model as a bare chain of fused tfjs ops (no Layers API; …VsFp32Ops speedups compare the plan against it). Speedups: median over interleaved rounds (fp32 predict, fp32 ops, layerwise, plan) of mean predict+read time. Memory: tfjs bytes freed by disposing the running model plus its integer kernels in wasm memory. Accuracy delta: integer path vs decoded-float path of the same int8 model on the test digits. Single-stream p90 (int8 through the plan): early-stopping estimate, best of two interleaved runs, each >= 1024 queries and the duration below (shorter than LoadGen's 600 s, so not a valid MLPerf result).",
     headline,
     rounds: ROUNDS,
+    denseRounds,
     singleStreamSeconds: SS_SECONDS,
     cases: { dense1, dense4, cnn1, cnn32 },
     memory: { fp32Cnn: memFp32, int8Cnn: memInt8, fp32Mlp: memFp32Mlp, int4Mlp: memInt4Mlp },
-    accuracy: { fp32: accFp32, int8Integer: accInt8, int8Decoded: accDecoded, testSamples: TEST },
+    accuracy: {
+      fp32: accFp32,
+      int8Integer: accInt8,
+      int8Plan: accPlan,
+      int8Decoded: accDecoded,
+      testSamples: TEST,
+    },
+    planSteps: cnn8Plan.steps,
+    planBufferBytes: { cnnBatch1: cnn8Plan.bufferBytes },
     singleStream: { fp32: [ssFp32, ssFp32b], int8: [ssInt8, ssInt8b] },
     kernels: integerKernelUse(cnn8),
   });

@@ -32,6 +32,11 @@ export {
   integerKernelSettings,
   setIntegerKernels,
 } from './compress/packed/int-kernel.js';
+export {
+  type IntegerPlan,
+  integerPlan,
+  integerPlanGap,
+} from './compress/packed/integer-plan.js';
 export * from './compress/packed/kernel-codec.js';
 export {
   asKernelLayer,

@@ -20,13 +20,20 @@ function gather(pool: SamplePool, indices: number[]): tf.Tensor {
   return tf.tensor(batch, [indices.length, ...pool.sampleShape]);
 }
 
-/** A model as a SUT: each query is one batch through `predict`, read back before it completes. */
-export function modelSut(model: tf.LayersModel, pool: SamplePool): SystemUnderTest {
+/**
+ * A model as a SUT: each query is one batch through `predict` (default `model.predict`; e.g. a
+ * whole-model integer plan's), read back before it completes.
+ */
+export function modelSut(
+  model: tf.LayersModel,
+  pool: SamplePool,
+  predict: (x: tf.Tensor) => tf.Tensor = (x) => model.predict(x) as tf.Tensor,
+): SystemUnderTest {
   return {
     sampleCount: pool.count,
     run(indices: number[]) {
       const x = gather(pool, indices);
-      const y = model.predict(x) as tf.Tensor;
+      const y = predict(x);
       y.dataSync();
       tf.dispose([x, y]);
     },

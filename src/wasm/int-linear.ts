@@ -10,7 +10,8 @@ import { type WasmKernels, wasmKernels } from './module.js';
 /** How activations are quantized: one scale per row (sample), one per call, or a fixed scale. */
 export type ActQuant = { mode: 'row' } | { mode: 'tensor' } | { mode: 'static'; scale: number };
 
-const MODE = { row: 0, tensor: 1, static: 2 } as const;
+/** The `quantize` kernel's mode numbers. */
+export const MODE = { row: 0, tensor: 1, static: 2 } as const;
 
 export interface IntLinearSpec {
   /** Signed codes, row-major [k, n]. */
@@ -199,26 +200,35 @@ export class IntLinear {
     try {
       const fixed = act.mode === 'static' ? act.scale : 0;
       e.quantize(xp, rows, this.k, this.kp, qp, sp, MODE[act.mode], fixed);
-      const p = this.ptrs;
-      e.gemm(
-        qp,
-        rows,
-        this.kp,
-        p.w,
-        this.bits,
-        this.n,
-        sp,
-        p.scale,
-        p.zero,
-        p.bias,
-        +relu,
-        op,
-        this.n,
-      );
+      this.gemmAt(qp, rows, sp, relu, op);
       return heap.f32(op, rows * this.n).slice();
     } finally {
       for (const ptr of [xp, qp, sp, op]) heap.release(ptr);
     }
+  }
+
+  /**
+   * The GEMM on buffers already in wasm memory: `qp` rows of kp int16 codes (from `quantize`),
+   * `sp` one float scale per row, `op` rows x n floats out.
+   */
+  gemmAt(qp: number, rows: number, sp: number, relu: boolean, op: number): void {
+    this.check();
+    const p = this.ptrs;
+    this.wasm.exports.gemm(
+      qp,
+      rows,
+      this.kp,
+      p.w,
+      this.bits,
+      this.n,
+      sp,
+      p.scale,
+      p.zero,
+      p.bias,
+      +relu,
+      op,
+      this.n,
+    );
   }
 
   /**
@@ -238,7 +248,7 @@ export class IntLinear {
     const per = g.h * g.w * g.c;
     if (x.length !== g.batch * per)
       throw new Error(`IntLinear: input has ${x.length} values, expected ${g.batch * per}`);
-    const { oh, ow, padTop, padLeft } = convOutput(g);
+    const { oh, ow } = convOutput(g);
     if (oh < 1 || ow < 1)
       throw new Error(`IntLinear: the ${g.kh}x${g.kw} window does not fit a ${g.h}x${g.w} input`);
     const { heap, exports: e } = this.wasm;
@@ -247,43 +257,66 @@ export class IntLinear {
     const sp = heap.alloc(g.batch * 4);
     const outCount = g.batch * oh * ow * this.n;
     const op = heap.alloc(outCount * 4);
-    const scratch = heap.alloc(e.conv2dScratchBytes(this.kp));
+    const scratch = heap.alloc(this.conv2dScratchBytes());
     try {
       const fixed = act.mode === 'static' ? act.scale : 0;
       e.quantize(xp, g.batch, per, per, qp, sp, MODE[act.mode], fixed);
-      const p = this.ptrs;
-      e.conv2d(
-        qp,
-        g.batch,
-        g.h,
-        g.w,
-        g.c,
-        g.kh,
-        g.kw,
-        g.strides[0],
-        g.strides[1],
-        g.dilations[0],
-        g.dilations[1],
-        padTop,
-        padLeft,
-        oh,
-        ow,
-        this.kp,
-        p.w,
-        this.bits,
-        this.n,
-        sp,
-        p.scale,
-        p.zero,
-        p.bias,
-        +relu,
-        op,
-        scratch,
-      );
+      this.conv2dAt(qp, g, sp, relu, op, scratch);
       return heap.f32(op, outCount).slice();
     } finally {
       for (const ptr of [xp, qp, sp, op, scratch]) heap.release(ptr);
     }
+  }
+
+  /** Scratch bytes `conv2dAt` needs. */
+  conv2dScratchBytes(): number {
+    return this.wasm.exports.conv2dScratchBytes(this.kp);
+  }
+
+  /**
+   * The convolution on buffers already in wasm memory: `qp` the int16 NHWC codes of the whole
+   * batch (from `quantize`), `sp` one float scale per sample, `op` the NHWC float output,
+   * `scratch` `conv2dScratchBytes()` bytes. The geometry is trusted (checked by `conv2d`).
+   */
+  conv2dAt(
+    qp: number,
+    g: ConvGeometry,
+    sp: number,
+    relu: boolean,
+    op: number,
+    scratch: number,
+  ): void {
+    this.check();
+    const { oh, ow, padTop, padLeft } = convOutput(g);
+    const p = this.ptrs;
+    this.wasm.exports.conv2d(
+      qp,
+      g.batch,
+      g.h,
+      g.w,
+      g.c,
+      g.kh,
+      g.kw,
+      g.strides[0],
+      g.strides[1],
+      g.dilations[0],
+      g.dilations[1],
+      padTop,
+      padLeft,
+      oh,
+      ow,
+      this.kp,
+      p.w,
+      this.bits,
+      this.n,
+      sp,
+      p.scale,
+      p.zero,
+      p.bias,
+      +relu,
+      op,
+      scratch,
+    );
   }
 
   dispose(): void {

@@ -57,6 +57,7 @@ describe('frugal bench --scenario', () => {
       r.kernels.map((k) => k.kernel),
       ['int8 wasm SIMD', 'int8 wasm SIMD'],
     );
+    assert.deepEqual('steps' in r.plan && r.plan.steps.length, 2, 'runs as a whole-model plan');
     assert.ok(r.performance && r.performance.queries >= 60 && r.performance.percentileMs! > 0);
     assert.equal(r.performance.valid, false, 'shortened runs are not valid under LoadGen rules');
     assert.ok(r.accuracy && r.accuracy.samples === 1024 && r.accuracy.accuracy >= 0);
@@ -70,6 +71,7 @@ describe('frugal bench --scenario', () => {
       batch: 32,
     });
     assert.match(f.kernels[0].kernel, /not packed: no integer kernel/);
+    assert.match('layerByLayer' in f.plan ? f.plan.layerByLayer : '', /has no integer plan step/);
     assert.ok(f.performance && f.performance.samplesPerSecond > 0);
   });
 

@@ -1,4 +1,9 @@
 import type * as tf from '@tensorflow/tfjs';
+import {
+  type IntegerPlan,
+  integerPlan,
+  integerPlanGap,
+} from '../../compress/packed/integer-plan.js';
 import { PackedLayerBase } from '../../compress/packed/packed-layer-base.js';
 import { loadMnist } from '../../data/mnist.js';
 import { initEngine } from '../../engine/backend.js';
@@ -85,6 +90,8 @@ export interface ScenarioReport {
   backend: string;
   samples: string;
   kernels: KernelUse[];
+  /** The whole-model integer plan performance runs use, or why the model runs layer by layer. */
+  plan: { steps: string[] } | { layerByLayer: string };
   performance?: ScenarioResult;
   accuracy?: AccuracyResult;
 }
@@ -112,6 +119,7 @@ export async function scenarioCommand(
   });
   await initEngine({ backend: o.backend });
   const model = await loadModel(modelDir);
+  let plan: IntegerPlan | null = null;
   try {
     const pool = samplePool(model, 1024, settings.seed);
     const report: ScenarioReport = {
@@ -120,9 +128,14 @@ export async function scenarioCommand(
       backend: o.backend,
       samples: `${pool.count} ${pool.source}`,
       kernels: [],
+      plan: { layerByLayer: 'not compiled yet' },
     };
     modelSut(model, pool).run([0]); // warm-up: builds the integer kernels
     report.kernels = integerKernelUse(model);
+    const gap = integerPlanGap(model);
+    plan = gap === null ? integerPlan(model) : null;
+    report.plan = plan ? { steps: plan.steps } : { layerByLayer: gap ?? '' };
+    const compiled = plan;
     if (!report.kernels.some((k) => k.kernel.includes('wasm SIMD')))
       console.log('no layer runs on an integer kernel: the model runs on the float path');
     console.log(
@@ -130,6 +143,11 @@ export async function scenarioCommand(
         ['layer', 'kernel'],
         report.kernels.map((k) => [k.layer, k.kernel]),
       ),
+    );
+    console.log(
+      compiled
+        ? 'performance runs use the whole-model integer plan (activations stay in wasm memory between layers)'
+        : `performance runs go layer by layer through model.predict (no whole-model plan: ${gap})`,
     );
     if (mode !== 'performance') {
       report.accuracy = accuracyRun(model, pool, settings.offlineBatch);
@@ -141,7 +159,8 @@ export async function scenarioCommand(
       console.log(
         `${settings.scenario}: at least ${settings.minQueryCount} ${settings.scenario === 'offline' ? 'samples' : 'queries'} and ${settings.minDurationMs / 1000} s`,
       );
-      const r = runScenario(modelSut(model, pool), settings);
+      const predict = compiled ? (x: tf.Tensor) => compiled.predict(x) : undefined;
+      const r = runScenario(modelSut(model, pool, predict), settings);
       report.performance = r;
       const metric =
         r.scenario === 'offline'
@@ -188,6 +207,7 @@ export async function scenarioCommand(
     }
     return report;
   } finally {
+    plan?.dispose();
     model.dispose();
   }
 }

@@ -219,6 +219,26 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
     this.int = null;
   }
 
+  /**
+   * The integer kernel when the layer runs on integers now (else null), with its fused ReLU, or
+   * `finish` for an activation the kernel does not fuse (softmax, ...: applied by tfjs to the
+   * kernel's output, as `call` does): the whole-model integer plan's view of the layer
+   * (src/compress/packed/integer-plan.ts).
+   */
+  integerStep(): {
+    lin: IntLinear;
+    relu: boolean;
+    finish: ((y: tf.Tensor) => tf.Tensor) | null;
+  } | null {
+    if (this.integerGap() !== null) return null;
+    const fused = this.fusedRelu;
+    return {
+      lin: this.integerKernel(),
+      relu: fused === true,
+      finish: fused === null ? (y) => this.finishInteger(y) : null,
+    };
+  }
+
   /** Whether the activation is fused into the integer kernel's epilogue. */
   protected get fusedRelu(): boolean | null {
     if (this.activationName === 'relu') return true;
