@@ -46,12 +46,16 @@ describe('frugal train --transposable', () => {
     loaded.dispose();
   });
 
-  it('fixed masks without decay: --transposable-every 0 --transposable-ramp 0 on an mlp', async () => {
+  it('fixed masks without decay (--transposable-every 0 --transposable-ramp 0) on an mlp with --grad-sparsity mvue24', async () => {
     const out = join(dir, 'fixed.json');
     const r =
-      await frugal`train --model mlp --dataset synthetic --train-count 32 --test-count 16 --batch 16 --max-steps 2 --transposable 1:2 --transposable-every 0 --transposable-ramp 0 --out ${out} --no-progress`;
+      await frugal`train --model mlp --dataset synthetic --train-count 32 --test-count 16 --batch 16 --max-steps 2 --transposable 1:2 --transposable-every 0 --transposable-ramp 0 --grad-sparsity mvue24 --out ${out} --no-progress`;
     assert.equal(r.code, 0, r.stderr);
-    const t = JSON.parse(readFileSync(out, 'utf8')).transposable;
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    const t = report.transposable;
+    assert.equal(report.gradSparsity.preset, 'mvue24');
+    // the sparse-gradient layers' kernels take the masks too
+    assert.ok(t.layers.length > 0, JSON.stringify(t));
     assert.deepEqual(
       { n: t.n, m: t.m, every: t.recomputeEvery, decay: t.decay, ramp: t.rampSteps },
       { n: 1, m: 2, every: 0, decay: 0, ramp: 0 },
