@@ -107,6 +107,7 @@ describe('frugal train --transposable', () => {
       ['--transposable', '2:4', '--low-precision', '8'],
       /--transposable cannot be combined with --low-precision/,
     ],
+    [['--transposable', '2:4', '--opt', 'cayley'], /--transposable cannot be combined with --opt/],
     [
       ['--transposable', '2:4', '--workers', '2'],
       /--transposable cannot be combined with --workers/,

@@ -58,6 +58,7 @@ interface Context extends TransposableCliOptions {
   memoryBudget?: number;
   workers?: number;
   pipeline?: string;
+  opt?: string;
 }
 
 /** The settings the options resolve to (after the check). */
@@ -92,6 +93,7 @@ export function checkTransposableOptions(o: Context, hasActConfig: boolean): voi
     o.memoryBudget !== undefined && '--memory-budget (the planner runs its own step)',
     (o.workers ?? 1) > 1 && '--workers (the workers do not run the mask hooks)',
     o.pipeline !== undefined && '--pipeline (the stages do not run the mask hooks)',
+    o.opt !== undefined && '--opt (its over-parameterised layers are not masked)',
   ].filter((x): x is string => typeof x === 'string');
   if (clash.length > 0)
     throw new Error(`--transposable cannot be combined with ${clash.join(', ')} yet: drop one`);
