@@ -11,9 +11,10 @@
 // SPARSE_BENCH_CNN_SEEDS (3), SPARSE_BENCH_TRANSPOSABLE_EVERY (16 steps),
 // SPARSE_BENCH_TRANSPOSABLE_PRETRAIN (60 steps), SPARSE_BENCH_SRSTE_DECAY (0.02).
 // The headline's transposable24* and stochPrune* figures come from the paired parts
-// (bench/lib/sparse-parts.ts: dense against one method, 5 seeds, SPARSE_BENCH_LONG_*);
+// (bench/lib/sparse-parts.ts: dense against one method, 5 seeds, SPARSE_BENCH_PAIRED_*);
 // `npm run bench:sparse-grad -- --only transposable` (or `stochastic`) reruns one of them alone
-// and updates its figures in the JSON.
+// and updates its figures in the JSON; `--only transposableLong` / `stochasticLong` run the same
+// comparison over 2 epochs (160 steps; *Long* figures, not part of the full run).
 import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
@@ -395,8 +396,8 @@ for (const row of resnetSummary)
   );
 
 // 6. The paired parts: transposable 2:4 training and stochastic pruning against dense, 5 seeds.
-const transposableLong = await PARTS.transposable.run();
-const stochasticLong = await PARTS.stochastic.run();
+const transposablePaired = await PARTS.transposable.run();
+const stochasticPaired = await PARTS.stochastic.run();
 
 const final = curves.map((c) => c[c.length - 1]);
 const drop = (k: number) => 100 * (final[0] - final[k]);
@@ -408,7 +409,7 @@ const headline = {
   mvue12DropPts: cnnDrop('mvue 1:2'),
   mvue24DropPts: cnnDrop('mvue 2:4'),
   magnitude24DropPts: cnnDrop('magnitude 2:4'),
-  ...PARTS.stochastic.headline(stochasticLong),
+  ...PARTS.stochastic.headline(stochasticPaired),
   mnistModel: `cnn [8, 16] filters, dense 32, ${CNN_SEEDS} seeds (mean drop)`,
   resnetModel: RESNET_EXCLUDED,
   mlpMvue12DropPts: drop(1),
@@ -420,7 +421,7 @@ const headline = {
   sparseKernelSpeedup12: kernelRows[1].speedupVsTfMatMul as number,
   sparseKernelSpeedupVsStockCpu: kernelRows[0].speedupVsStockCpuMatMul as number,
   sparseKernelSpeedupVsWasm: kernelRows[0].speedupVsWasmMatMul as number,
-  ...PARTS.transposable.headline(transposableLong),
+  ...PARTS.transposable.headline(transposablePaired),
   transposable24FixedDropPts: cnnDrop('transposable 2:4'),
   transposable24SrSteRecomputeDropPts: cnnDrop(
     `transposable 2:4 SR-STE, recomputed every ${TRANSPOSABLE_EVERY}`,
@@ -465,8 +466,8 @@ const path = writeResults('sparse-grad', {
   },
   cnn: { summary: cnnSummary, runs: cnnRuns },
   resnet: { summary: resnetSummary, runs: resnetRuns },
-  transposableLong,
-  stochasticLong,
+  transposablePaired,
+  stochasticPaired,
   gradBias: biasRows,
   sparseKernel: kernelRows,
   training: METHODS.map(([name], k) => ({
