@@ -160,7 +160,8 @@ const FEATURES: FeatureRow[] = [
       `${points(fig(j, 'magnitude24DropPts'))}; ${fig(j, 'stochPruneSeeds')} seeds paired: stochastic pruning p=0.9 ${points(fig(j, 'stochPruneDropPts'))} ` +
       `(SE ${points(fig(j, 'stochPruneDropSe'))}) at ${percent(fig(j, 'stochPruneZeroFraction'), 0)} zeros, ` +
       `transposable 2:4 weights (SR-STE, gradual) ${points(fig(j, 'transposable24DropPts'))} (SE ${points(fig(j, 'transposable24DropSe'))}), ` +
-      `fixed from init ${points(fig(j, 'transposable24FixedDropPts'))}; 2:4 product ${ratio(fig(j, 'sparseKernelSpeedupVsStockCpu'))} stock cpu matMul, ` +
+      `fixed from init ${points(fig(j, 'transposable24FixedDropPts'))}; at ${fig(j, 'stochPruneLongSteps')} steps: stochastic ` +
+      `${points(fig(j, 'stochPruneLongDropPts'))}, transposable ${points(fig(j, 'transposable24LongDropPts'))}; 2:4 product ${ratio(fig(j, 'sparseKernelSpeedupVsStockCpu'))} stock cpu matMul, ` +
       `${ratio(fig(j, 'sparseKernelSpeedup'))} frugal's cpu GEMM`,
   },
   {
