@@ -157,10 +157,12 @@ const FEATURES: FeatureRow[] = [
     bench: 'sparse-grad',
     figure: (j) =>
       `CNN, 3 seeds: MVUE 1:2 ${points(fig(j, 'mvue12DropPts'))}, 2:4 ${points(fig(j, 'mvue24DropPts'))} drop vs magnitude 2:4 ` +
-      `${points(fig(j, 'magnitude24DropPts'))}; stochastic pruning p=0.9 ${points(fig(j, 'stochPruneDropPts'))} ` +
-      `at ${percent(fig(j, 'stochPruneZeroFraction'), 0)} zeros; 2:4 product ${ratio(fig(j, 'sparseKernelSpeedupVsStockCpu'))} stock cpu matMul, ` +
-      `${ratio(fig(j, 'sparseKernelSpeedup'))} frugal's cpu GEMM; transposable 2:4 weights (SR-STE, gradual) ${points(fig(j, 'transposable24DropPts'))}, ` +
-      `fixed from init ${points(fig(j, 'transposable24FixedDropPts'))}; ResNet MVUE 1:2 ${points(fig(j, 'resnetMvue12DropPts'))}`,
+      `${points(fig(j, 'magnitude24DropPts'))}; ${fig(j, 'stochPruneSeeds')} seeds paired: stochastic pruning p=0.9 ${points(fig(j, 'stochPruneDropPts'))} ` +
+      `(SE ${points(fig(j, 'stochPruneDropSe'))}) at ${percent(fig(j, 'stochPruneZeroFraction'), 0)} zeros, ` +
+      `transposable 2:4 weights (SR-STE, gradual) ${points(fig(j, 'transposable24DropPts'))} (SE ${points(fig(j, 'transposable24DropSe'))}), ` +
+      `fixed from init ${points(fig(j, 'transposable24FixedDropPts'))}; at ${fig(j, 'stochPruneLongSteps')} steps: stochastic ` +
+      `${points(fig(j, 'stochPruneLongDropPts'))}, transposable ${points(fig(j, 'transposable24LongDropPts'))}; 2:4 product ${ratio(fig(j, 'sparseKernelSpeedupVsStockCpu'))} stock cpu matMul, ` +
+      `${ratio(fig(j, 'sparseKernelSpeedup'))} frugal's cpu GEMM`,
   },
   {
     capability: 'Training recipes: COT, OPT (plus SAM, label smoothing, GC, whitening, CELU)',

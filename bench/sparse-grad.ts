@@ -9,8 +9,12 @@
 // Sizes: SPARSE_BENCH_EPOCHS (3), SPARSE_BENCH_TRAIN (8000), SPARSE_BENCH_TEST (2000),
 // SPARSE_BENCH_SEED (0); CNN: SPARSE_BENCH_CNN_TRAIN (5120), SPARSE_BENCH_CNN_EPOCHS (1),
 // SPARSE_BENCH_CNN_SEEDS (3), SPARSE_BENCH_TRANSPOSABLE_EVERY (16 steps),
-// SPARSE_BENCH_TRANSPOSABLE_PRETRAIN (60 steps), SPARSE_BENCH_SRSTE_DECAY (0.02),
-// SPARSE_BENCH_RAMP (60 steps).
+// SPARSE_BENCH_TRANSPOSABLE_PRETRAIN (60 steps), SPARSE_BENCH_SRSTE_DECAY (0.02).
+// The headline's transposable24* and stochPrune* figures come from the paired parts
+// (bench/lib/sparse-parts.ts: dense against one method, 5 seeds, SPARSE_BENCH_PAIRED_*);
+// `npm run bench:sparse-grad -- --only transposable` (or `stochastic`) reruns one of them alone
+// and updates its figures in the JSON; `--only transposableLong` / `stochasticLong` run the same
+// comparison over 2 epochs (160 steps; *Long* figures, not part of the full run).
 import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
@@ -25,6 +29,7 @@ import { maskDiversity, transposableTraining } from '../src/sparse/transposable-
 import { train } from '../src/train/loop.js';
 import { writeResults } from './lib/results.js';
 import { type CnnMethod, runCnnComparison, summarizeCnn } from './lib/sparse-cnn.js';
+import { onlyPart, PARTS, RESNET_EXCLUDED, sparseNotes } from './lib/sparse-only.js';
 import { mean } from './lib/stats.js';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
@@ -44,15 +49,20 @@ const TRANSPOSABLE_PRETRAIN = env('SPARSE_BENCH_TRANSPOSABLE_PRETRAIN', 60);
 // intervals 1/4/16 and ramps 0/40/60: the 80-step run is noisy (1 point = 20 test digits).
 // ResNet (src/models/resnet.ts, stages RESNET_WIDTHS, batch-norm momentum 0.5): RESNET_STEPS
 // steps of 64 on the CNN's digits, RESNET_SEEDS seeds, Adam 1e-2 (bench:low-precision's ResNet
-// schedule); 0 steps skips it.
-const RESNET_STEPS = env('SPARSE_BENCH_RESNET_STEPS', 50);
+// schedule); 0 steps (the default) skips it. It is not in the headline (RESNET_EXCLUDED says why).
+const RESNET_STEPS = env('SPARSE_BENCH_RESNET_STEPS', 0);
 const RESNET_SEEDS = env('SPARSE_BENCH_RESNET_SEEDS', 2);
 const RESNET_WIDTHS = [8, 16];
 const SRSTE_DECAY = env('SPARSE_BENCH_SRSTE_DECAY', 0.02);
-const RAMP = env('SPARSE_BENCH_RAMP', 60);
 const started = performance.now();
-await initEngine({ backend: 'wasm', seed: SEED });
+const engine = await initEngine({ backend: 'wasm', seed: SEED });
 useFastKernels();
+// `-- --only transposable|stochastic`: one paired part (bench/lib/sparse-only.ts), then stop.
+const onlyAt = process.argv.indexOf('--only');
+if (onlyAt >= 0) {
+  await onlyPart(String(process.argv[onlyAt + 1]), engine.backend);
+  process.exit(0);
+}
 
 // 1. Gradient bias: dW = x^T dy with x [64, 128] and dy [64, 32] (Gaussian), dy masked along the
 // batch; relative error ||mean_k dW_k - dW|| / ||dW|| at two draw counts.
@@ -326,7 +336,6 @@ const CNN_METHODS: CnnMethod[] = [
   { name: 'mvue 1:2', grad: { n: 1, m: 2, kind: 'mvue' } },
   { name: 'mvue 2:4', grad: { n: 2, m: 4, kind: 'mvue' } },
   { name: 'magnitude 2:4', grad: { n: 2, m: 4, kind: 'magnitude' } },
-  { name: 'stochastic p=0.9', grad: { kind: 'stochastic', p: 0.9 } },
   transposableMethod('transposable 2:4', 0),
   transposableMethod(
     `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`,
@@ -342,12 +351,6 @@ const CNN_METHODS: CnnMethod[] = [
     TRANSPOSABLE_EVERY,
     undefined,
     { decay: SRSTE_DECAY },
-  ),
-  transposableMethod(
-    `transposable 2:4 SR-STE, gradual over ${RAMP}, recomputed every step`,
-    1,
-    undefined,
-    { decay: SRSTE_DECAY, rampSteps: RAMP },
   ),
 ];
 const CNN_STEPS = CNN_EPOCHS * Math.floor(CNN_TRAIN / BATCH);
@@ -391,9 +394,10 @@ for (const row of resnetSummary)
   console.log(
     `resnet ${row.method}: mean ${(100 * row.meanAccuracy).toFixed(2)}%, drop ${row.meanDropPts.toFixed(2)} pt (sd ${row.dropPtsStd.toFixed(2)})`,
   );
-const resnetDrop = (name: string) =>
-  resnetSummary.find((r) => r.method === name)?.meanDropPts ?? null;
-const cnnStochRuns = cnnRuns.filter((r) => r.method === 'stochastic p=0.9');
+
+// 6. The paired parts: transposable 2:4 training and stochastic pruning against dense, 5 seeds.
+const transposablePaired = await PARTS.transposable.run();
+const stochasticPaired = await PARTS.stochastic.run();
 
 const final = curves.map((c) => c[c.length - 1]);
 const drop = (k: number) => 100 * (final[0] - final[k]);
@@ -405,16 +409,9 @@ const headline = {
   mvue12DropPts: cnnDrop('mvue 1:2'),
   mvue24DropPts: cnnDrop('mvue 2:4'),
   magnitude24DropPts: cnnDrop('magnitude 2:4'),
-  stochPruneDropPts: cnnDrop('stochastic p=0.9'),
-  stochPruneZeroFraction: mean(cnnStochRuns.map((r) => r.zeroFraction as number)),
+  ...PARTS.stochastic.headline(stochasticPaired),
   mnistModel: `cnn [8, 16] filters, dense 32, ${CNN_SEEDS} seeds (mean drop)`,
-  resnetMvue12DropPts: resnetDrop('mvue 1:2'),
-  resnetMvue24DropPts: resnetDrop('mvue 2:4'),
-  resnetMagnitude24DropPts: resnetDrop('magnitude 2:4'),
-  resnetModel:
-    RESNET_STEPS > 0
-      ? `resnet widths [${RESNET_WIDTHS}], ${RESNET_STEPS} steps of ${BATCH}, ${RESNET_SEEDS} seeds (mean drop)`
-      : 'not run (SPARSE_BENCH_RESNET_STEPS=0)',
+  resnetModel: RESNET_EXCLUDED,
   mlpMvue12DropPts: drop(1),
   mlpMvue24DropPts: drop(2),
   mlpMagnitude24DropPts: drop(3),
@@ -424,10 +421,7 @@ const headline = {
   sparseKernelSpeedup12: kernelRows[1].speedupVsTfMatMul as number,
   sparseKernelSpeedupVsStockCpu: kernelRows[0].speedupVsStockCpuMatMul as number,
   sparseKernelSpeedupVsWasm: kernelRows[0].speedupVsWasmMatMul as number,
-  transposable24DropPts: cnnDrop(
-    `transposable 2:4 SR-STE, gradual over ${RAMP}, recomputed every step`,
-  ),
-  transposable24Method: `SR-STE (decay ${SRSTE_DECAY}), masks recomputed every step, pruned weights faded out over the first ${RAMP} of ${CNN_STEPS} steps`,
+  ...PARTS.transposable.headline(transposablePaired),
   transposable24FixedDropPts: cnnDrop('transposable 2:4'),
   transposable24SrSteRecomputeDropPts: cnnDrop(
     `transposable 2:4 SR-STE, recomputed every ${TRANSPOSABLE_EVERY}`,
@@ -454,20 +448,12 @@ const headline = {
 console.log(headline);
 const path = writeResults('sparse-grad', {
   headline,
-  notes:
-    "mvue*/magnitude*/stochPrune*DropPts: dense minus method test accuracy (points) of the CNN (zoo CNN, filters [8, 16], dense 32; every Dense/Conv2D's weight-gradient product sees the pruned dy, input gradients dense) on MNIST through frugal's train loop, Adam 1e-3, batch 64, mean over the seeds; each seed gives baseline and method the same init, batch order and schedule. stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of the CNN runs. transposable24DropPts: the same CNN with transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, trained by transposable24Method (chosen on seeds 10 and 11, not the bench's seeds); transposable24FixedDropPts: masks computed from the initial weights and fixed; transposable24SrSteRecomputeDropPts: straight-through with SR-STE decay " +
-    SRSTE_DECAY +
-    ', masks recomputed every ' +
-    TRANSPOSABLE_EVERY +
-    ' steps; transposable24RecomputeDropPts: the same with straight-through dense weights and the masks recomputed every 16 steps (transposable24RecomputeMaskChange: mean fraction of mask entries changed per recompute); transposable24FinetuneDropPts: dense for the first ' +
-    TRANSPOSABLE_PRETRAIN +
-    ' of the ' +
-    CNN_STEPS +
-    ' steps, then masks from the trained weights, fixed, for the rest (the same schedule length as the baseline); maskDiversity*: masks a 4x4 block can take (Hubara et al.). resnet*DropPts: the same comparison (dense, mvue 1:2, mvue 2:4, magnitude 2:4, every Dense/Conv2D) on the small ResNet (src/models/resnet.ts, stages [8, 16], batch-norm momentum 0.5) for ' +
-    RESNET_STEPS +
-    " steps of 64, Adam 1e-2 (bench:low-precision's short ResNet schedule: far from converged), " +
-    RESNET_SEEDS +
-    " seeds, mean drop. mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws.",
+  notes: sparseNotes({
+    srSteDecay: SRSTE_DECAY,
+    every: TRANSPOSABLE_EVERY,
+    pretrain: TRANSPOSABLE_PRETRAIN,
+    cnnSteps: CNN_STEPS,
+  }),
   config: {
     epochs: EPOCHS,
     train: TRAIN,
@@ -480,6 +466,8 @@ const path = writeResults('sparse-grad', {
   },
   cnn: { summary: cnnSummary, runs: cnnRuns },
   resnet: { summary: resnetSummary, runs: resnetRuns },
+  transposablePaired,
+  stochasticPaired,
   gradBias: biasRows,
   sparseKernel: kernelRows,
   training: METHODS.map(([name], k) => ({

@@ -23,6 +23,7 @@ import {
   gradSparsityOption,
 } from './commands/train-sparse.js';
 import { PARALLEL_HELP, PARALLEL_MODES, THREADS_HELP } from './commands/train-threads.js';
+import { transposableDecayOption, transposableOption } from './commands/train-transposable.js';
 import { writeParseError } from './errors.js';
 import { addOdeOptions } from './ode-options.js';
 import {
@@ -175,6 +176,26 @@ export function buildCli(): Command {
       '--grad-prune-rate <p>',
       `target prune rate in (0, 1) of --grad-sparsity stochastic (default ${DEFAULT_GRAD_PRUNE_RATE})`,
       gradPruneRateOption,
+    )
+    .option(
+      '--transposable <n:m>',
+      'N:M-sparse training with transposable weight masks (W and W^T both N:M, Hubara et al.), e.g. 2:4; by default SR-STE decay 0.02, masks recomputed every step, pruned weights faded out over the first 3/4 of the steps',
+      transposableOption,
+    )
+    .option(
+      '--transposable-every <k>',
+      'with --transposable: recompute the masks every k steps (0: fixed from the initial weights; default 1)',
+      nonNegativeInt,
+    )
+    .option(
+      '--transposable-decay <d>',
+      'with --transposable: SR-STE decay of the pruned dense weights (default 0.02; 0: plain straight-through)',
+      transposableDecayOption,
+    )
+    .option(
+      '--transposable-ramp <steps>',
+      'with --transposable: steps over which pruned weights fade out of the forward (default 3/4 of the planned steps; 0: hard masks from the start)',
+      nonNegativeInt,
     );
   addRecipeOptions(addOdeOptions(addActivationOptions(trainCmd))).action(async (opts) => {
     await trainCommand(opts);

@@ -12,6 +12,7 @@ import { checkModelDir, checkOutputFile } from '../../io/output-paths.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
 import type { PipelineMode } from '../../pipeline/schedule.js';
 import { trainPipelined } from '../../pipeline/train-pipelined.js';
+import { composeHooks } from '../../recipes/index.js';
 import type { RematPlan } from '../../remat/plan-model.js';
 import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
 import { fixed, mb, pct } from '../../report/format.js';
@@ -55,8 +56,20 @@ import {
   type ThreadCliOptions,
   type ThreadReport,
 } from './train-threads.js';
+import {
+  applyTransposable,
+  checkTransposableOptions,
+  plannedSteps,
+  type TransposableCliOptions,
+  transposableReport,
+  transposableSettings,
+} from './train-transposable.js';
 
-export interface TrainCommandOptions extends OdeCliOptions, ThreadCliOptions, RecipeCliOptions {
+export interface TrainCommandOptions
+  extends OdeCliOptions,
+    ThreadCliOptions,
+    RecipeCliOptions,
+    TransposableCliOptions {
   model: string;
   dataset: string;
   epochs: number;
@@ -161,6 +174,8 @@ export interface TrainReport {
   };
   /** Low-precision training, when trained with --low-precision. */
   lowPrecision?: LowPrecisionReport;
+  /** Transposable N:M weight masks, when trained with --transposable. */
+  transposable?: ReturnType<typeof transposableReport>;
   /** The recipe, data recipe and time budget, when trained with them (train-recipes.ts). */
   recipe?: RecipeReport;
   /** The plain run, when trained with --baseline. */
@@ -232,16 +247,18 @@ export function checkTrainOptionsTakeEffect(o: TrainCommandOptions): void {
     );
   checkGradSparsityOptions(o, actConfigFromOptions(o) !== null);
   checkLowPrecisionOptions(o, actConfigFromOptions(o) !== null);
+  checkTransposableOptions(o, actConfigFromOptions(o) !== null);
   if (
     o.baseline &&
     !budget &&
     actConfigFromOptions(o) === null &&
     !o.gradSparsity &&
     o.lowPrecision === undefined &&
+    o.transposable === undefined &&
     !hasRecipeOptions(o)
   )
     throw new Error(
-      '--baseline compares with a plain run, but this run is plain already: add --act-* options, --low-precision, --memory-budget or a recipe, or drop --baseline',
+      '--baseline compares with a plain run, but this run is plain already: add --act-* options, --low-precision, --transposable, --memory-budget or a recipe, or drop --baseline',
     );
 }
 
@@ -286,6 +303,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
       o.memoryBudget !== undefined ||
       o.gradSparsity ||
       o.lowPrecision !== undefined ||
+      o.transposable !== undefined ||
       hasRecipe(recipePlan))
       ? await trainCommand(baselineOptions(o))
       : undefined;
@@ -318,6 +336,11 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     model.dispose();
     model = lowPrecision.model;
   }
+  const masks = transposableSettings(
+    o,
+    plannedSteps(o.epochs, data.train.count, o.batch, o.maxSteps),
+  );
+  const transposable = masks ? applyTransposable(model, masks) : null;
   const tasks = taskLines(progressWanted(o.progress));
   const act = actConfig
     ? await compressForTraining(model, actConfig, data, { onProgress: tasks.onProgress })
@@ -378,12 +401,16 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
             },
             forward: act?.forward ?? remat?.forward,
             optimizer,
-            hooks: recipe.hooks,
+            hooks: transposable
+              ? composeHooks([recipe.hooks ?? {}, transposable.hooks])
+              : recipe.hooks,
             batchPlan,
             timeBudgetMs: recipePlan.timeBudgetMs,
           });
   } finally {
     bar.stop();
+    // the kernels keep W_d * M, exactly 0 where pruned: the model saves as plain layers
+    transposable?.finish();
     act?.dispose();
     recipe.dispose();
     optimizer.dispose();
@@ -422,6 +449,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
         }
       : {}),
     ...(lowPrecision ? { lowPrecision: lowPrecision.report } : {}),
+    ...(masks && transposable ? { transposable: transposableReport(masks, transposable) } : {}),
     recipe: recipeReport(recipePlan, recipe),
     remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
     baseline,
@@ -486,7 +514,9 @@ function tableRow(r: TrainReport): (string | number)[] {
       ? `${r.model} (remat)`
       : r.lowPrecision
         ? `${r.model} (${r.lowPrecision.spec.weights}-bit training)`
-        : r.model;
+        : r.transposable
+          ? `${r.model} (transposable ${r.transposable.n}:${r.transposable.m})`
+          : r.model;
   return [
     label,
     r.backend,

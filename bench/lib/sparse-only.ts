@@ -1,0 +1,142 @@
+// `npm run bench:sparse-grad -- --only transposable|stochastic|transposableLong|stochasticLong`:
+// reruns one paired part
+// (bench/lib/sparse-parts.ts) and updates its headline figures and section in
+// bench/results/sparse-grad.json, keeping the rest of the full run's figures (partRuns records
+// which figures later runs measured, and when). The headline figures of each part are set here
+// for the full run too, so both write the same keys.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Headline, RESULTS_DIR, writeResults } from './results.js';
+import {
+  type LongSchedule,
+  type PartResult,
+  stochasticPart,
+  transposablePart,
+} from './sparse-parts.js';
+
+const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
+
+/**
+ * The schedule of the paired parts: the full run's CNN schedule (SPARSE_BENCH_PAIRED_TRAIN digits,
+ * 1 epoch: 80 steps of 64) on SPARSE_BENCH_PAIRED_SEEDS (5) seeds; the `Long` parts run
+ * SPARSE_BENCH_LONG_EPOCHS (2) epochs of it, the same seeds (about 13 minutes on the shared
+ * 2-core machine, so --only and not in the full run).
+ */
+export function pairedSchedule(epochs = 1): LongSchedule {
+  return {
+    train: env('SPARSE_BENCH_PAIRED_TRAIN', 5120),
+    test: env('SPARSE_BENCH_TEST', 2000),
+    epochs,
+    batch: 64,
+    seeds: Array.from({ length: env('SPARSE_BENCH_PAIRED_SEEDS', 5) }, (_, i) => i),
+  };
+}
+const LONG_EPOCHS = () => env('SPARSE_BENCH_LONG_EPOCHS', 2);
+const RECIPE = { decay: 0.02, rampFraction: 0.75 };
+
+/** Why the ResNet comparison is not in the headline (its section stays in the JSON). */
+export const RESNET_EXCLUDED =
+  'not in the headline: at 50 steps of Adam 1e-2 dense reached only 47.5% (drops 0.7-26 points, sd 6-11: no conclusion), and a schedule where dense learns does not fit the bench budget on this machine (a probe on seed 10, not a bench seed: dense 69.7% after 100 steps of Adam 1e-2, 37.2% with 1e-3, at 1.3 s a step; MVUE steps take about 2x: 3 methods x 5 seeds x 300 steps would take hours); the 3-seed CNN and the MLP carry the MVUE figures';
+const RESNET_KEYS = ['resnetMvue12DropPts', 'resnetMvue24DropPts', 'resnetMagnitude24DropPts'];
+
+function pairedKeys(prefix: string, r: PartResult): Headline {
+  return {
+    [`${prefix}DropPts`]: r.drop.mean,
+    [`${prefix}DropSe`]: r.drop.se,
+    [`${prefix}DropCi95Lo`]: r.drop.ci95[0],
+    [`${prefix}DropCi95Hi`]: r.drop.ci95[1],
+    [`${prefix}Seeds`]: r.drop.n,
+    [`${prefix}Steps`]: r.schedule.steps,
+    [`${prefix}DenseAcc`]: r.denseMeanAccuracy,
+    [`${prefix}Verdict`]: `target <= ${r.target}: ${r.verdict}`,
+  };
+}
+
+const transposableHeadline =
+  (prefix: string) =>
+  (r: PartResult): Headline => ({
+    ...pairedKeys(prefix, r),
+    [`${prefix}Method`]: `${r.method}, ${r.schedule.epochs} epoch(s) of ${r.schedule.train} digits, ${r.drop.n} seeds (recipe chosen on seeds 10 and 11)`,
+  });
+const stochasticHeadline =
+  (prefix: string) =>
+  (r: PartResult & { zeroFraction?: number }): Headline => ({
+    ...pairedKeys(prefix, r),
+    [`${prefix}ZeroFraction`]: r.zeroFraction ?? null,
+  });
+
+export const PARTS = {
+  transposable: {
+    section: 'transposablePaired',
+    run: () => transposablePart(pairedSchedule(), RECIPE),
+    headline: transposableHeadline('transposable24'),
+  },
+  stochastic: {
+    section: 'stochasticPaired',
+    run: () => stochasticPart(pairedSchedule(), 0.9),
+    headline: stochasticHeadline('stochPrune'),
+  },
+  transposableLong: {
+    section: 'transposableLong',
+    run: () => transposablePart(pairedSchedule(LONG_EPOCHS()), RECIPE),
+    headline: transposableHeadline('transposable24Long'),
+  },
+  stochasticLong: {
+    section: 'stochasticLong',
+    run: () => stochasticPart(pairedSchedule(LONG_EPOCHS()), 0.9),
+    headline: stochasticHeadline('stochPruneLong'),
+  },
+} as const;
+export type PartName = keyof typeof PARTS;
+
+/** The JSON's notes: what each headline figure measures (the full run and --only write them). */
+export function sparseNotes(c: {
+  srSteDecay: number;
+  every: number;
+  pretrain: number;
+  cnnSteps: number;
+}): string {
+  return (
+    "mvue*/magnitude*DropPts: dense minus method test accuracy (points) of the CNN (zoo CNN, filters [8, 16], dense 32; every Dense/Conv2D's weight-gradient product sees the pruned dy, input gradients dense) on MNIST through frugal's train loop, Adam 1e-3, batch 64, " +
+    `${c.cnnSteps} steps, mean over 3 seeds (section cnn); each seed gives baseline and method the same init, batch order and schedule. ` +
+    'stochPrune* and transposable24Drop*: paired parts (sections stochasticPaired, transposablePaired): dense against one method on 5 seeds (0-4) of the same CNN and schedule (stochPruneLong*, transposable24Long*: the same over 2 epochs, 160 steps, sections stochasticLong and transposableLong, run by --only); DropPts is the mean paired drop, DropSe its standard error, DropCi95Lo/Hi the 95% Student-t interval, Verdict the comparison with the target (0.5 point for stochastic pruning, 1 point for transposable 2:4: met or missed by the mean, decided only when the interval lies on one side). ' +
+    'stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of those runs (below p: the Gaussian threshold model vs heavy-tailed gradients). ' +
+    `transposable24DropPts: transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, trained by transposable24Method (recipe chosen on seeds 10 and 11, not the bench's seeds). The other transposable24* figures are the 3-seed CNN comparison: Fixed: masks from the initial weights, fixed; SrSteRecompute: straight-through with SR-STE decay ${c.srSteDecay}, masks recomputed every ${c.every} steps; Recompute: plain straight-through, recomputed every ${c.every} steps (RecomputeMaskChange: mean fraction of mask entries changed per recompute); Finetune: dense for the first ${c.pretrain} of the ${c.cnnSteps} steps, then masks from the trained weights, fixed. maskDiversity*: masks a 4x4 block can take (Hubara et al.). ` +
+    'ResNet: see resnetModel (the resnet section holds the earlier 50-step, 2-seed runs: dense 47.5%, not in the headline). ' +
+    "mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws."
+  );
+}
+
+/** Reruns one part and updates its figures and section, keeping the rest of the JSON. */
+export async function onlyPart(name: string, backend: string): Promise<void> {
+  if (!(name in PARTS))
+    throw new Error(`--only takes one of ${Object.keys(PARTS).join(', ')}, got '${name}'`);
+  const part = PARTS[name as PartName];
+  const file = join(RESULTS_DIR, 'sparse-grad.json');
+  const prev = JSON.parse(readFileSync(file, 'utf8'));
+  const r = await part.run();
+  const { bench: _b, date, headline: prevHeadline, ...rest } = prev;
+  const headline: Headline = { ...prevHeadline };
+  for (const k of RESNET_KEYS) delete headline[k];
+  headline.resnetModel = RESNET_EXCLUDED;
+  Object.assign(headline, (part.headline as (x: typeof r) => Headline)(r));
+  const path = writeResults('sparse-grad', {
+    ...rest,
+    headline,
+    notes: sparseNotes({
+      srSteDecay: 0.02,
+      every: 16,
+      pretrain: 60,
+      cnnSteps: Math.floor(prev.config.cnn.train / prev.config.cnn.batch) * prev.config.cnn.epochs,
+    }),
+    fullRunDate: prev.fullRunDate ?? date,
+    partRuns: {
+      ...(prev.partRuns ?? {}),
+      [name]: { date: new Date().toISOString(), backend, seconds: r.seconds },
+    },
+    partRunsNote: `the headline figures and sections of the parts in partRuns were measured by later --only runs (dates there); the other figures come from the full run of ${prev.fullRunDate ?? date}`,
+    [part.section]: r,
+  });
+  console.log(JSON.stringify((part.headline as (x: typeof r) => Headline)(r), null, 2));
+  console.log(`wrote ${path}`);
+}
