@@ -4,16 +4,23 @@ import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } f
 
 // The WebAssembly twins of `quantizeSamplesInto` and `dequantizeSamplesInto` (quantize.ts): same
 // arithmetic and the same dither stream (one `rng()` draw per group seeds its LCG), so codes,
-// mins, scales and restored values are bit-identical to the JS path. Inputs and outputs are
-// copied through scratch blocks of the module's heap, released before returning.
+// mins, scales and restored values are bit-identical to the JS path. They run the float64 SIMD
+// kernels `actQuantizeExact` / `actRestoreExact` (act-codec.ts; the scalar `actQuantize` /
+// `actRestore` of kernels.ts are their references in the tests). Inputs and outputs are copied
+// through scratch blocks of the module's heap, released before returning.
 //
 // `kernel: 'simd'` runs the SIMD twins instead: float32 arithmetic four values at a time and a
 // counter-based dither (a hash of the group's seed and the value's index), unbiased with the same
 // variance as the JS path but not the same stream; restored values within 1 ulp of min+code*scale.
 
-/** The faster SIMD quantizer (src/wasm/assembly/act-codec.ts), declared here beside its use. */
-interface FastExports {
+/** The kernels of src/wasm/assembly/act-codec.ts, declared here beside their use. */
+export interface CodecExports {
+  /** The SIMD quantizer (`actQuantizeSimd`'s results) with fewer instructions. */
   actQuantizeFast: KernelExports['actQuantize'];
+  /** `actQuantize` in float64 SIMD lanes: the same results, bit for bit. */
+  actQuantizeExact: KernelExports['actQuantize'];
+  /** `actRestore` in float64 SIMD lanes: the same results, bit for bit. */
+  actRestoreExact: KernelExports['actRestore'];
 }
 
 /** Which wasm kernel: 'exact' (bit-identical to the JS path) or 'simd' (faster; own stream). */
@@ -47,9 +54,8 @@ export function quantizeSamplesIntoWasm(
   const mp = heap.alloc(nGroups * 4);
   const cp = heap.alloc(nGroups * 4);
   try {
-    // actQuantizeFast (act-codec.ts): actQuantizeSimd's results with fewer instructions.
-    const run =
-      kernel === 'simd' ? (exports as unknown as FastExports).actQuantizeFast : exports.actQuantize;
+    const codec = exports as unknown as CodecExports;
+    const run = kernel === 'simd' ? codec.actQuantizeFast : codec.actQuantizeExact;
     const bad = run(xp, samples, perSample, bits, sp, wp, mp, cp);
     if (bad !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
     const buf = heap.bytes().buffer;
@@ -88,7 +94,10 @@ export function dequantizeSamplesIntoWasm(
   const cp = heap.put(q.scales.subarray(g0, g0 + n));
   const op = heap.alloc(out.byteLength);
   try {
-    const run = kernel === 'simd' ? exports.actRestoreSimd : exports.actRestore;
+    const run =
+      kernel === 'simd'
+        ? exports.actRestoreSimd
+        : (exports as unknown as CodecExports).actRestoreExact;
     run(wp, mp, cp, perSample, bits, 0, count, op);
     out.set(heap.f32(op, out.length));
   } finally {

@@ -367,3 +367,230 @@ export function actTranspose(src: i32, rows: i32, cols: i32, dst: i32): void {
     for (let r = 0; r < rows; r++)
       store<f32>(dst + c * dRow + (r << 2), load<f32>(src + r * sRow + (c << 2)));
 }
+
+// The exact codec four values at a time: `actQuantize` / `actRestore` (kernels.ts, scalar float64)
+// with the same arithmetic in float64 SIMD lanes, so the same codes, mins, scales and restored
+// values as the JS quantizer, bit for bit. The dither stream is the JS one: a 32-bit LCG seeded
+// per group, state k+1 = a * state k + c; four consecutive states sit in the four lanes and jump
+// four steps at once (a^4 and c (a^3 + a^2 + a + 1), modulo 2^32). wasm has no fused multiply-add,
+// so each lane rounds (x - min) * inv + u exactly as the scalar code does.
+
+const LCG_A: u32 = 1664525;
+const LCG_C: u32 = 1013904223;
+
+/**
+ * Min and max of the `n` float32 values at `p` as the JS quantizer picks them (`v < lo`, `v > hi`
+ * in order from +-Infinity: the first of equal values wins, which only shows for +0 and -0), into
+ * the globals below; returns false when a value is NaN or infinite.
+ */
+let rangeLo: f32 = 0;
+let rangeHi: f32 = 0;
+
+@inline
+function groupRange(p: i32, n: i32): bool {
+  const n4 = n & ~3;
+  let vlo = f32x4.splat(Infinity);
+  let vhi = f32x4.splat(-Infinity);
+  let bad = f32x4.splat(0);
+  for (let i = 0; i < n4; i += 4) {
+    const v = v128.load(p + (i << 2));
+    vlo = f32x4.pmin(vlo, v);
+    vhi = f32x4.pmax(vhi, v);
+    // v - v is 0 for every finite v, NaN for NaN and the infinities.
+    bad = f32x4.add(bad, f32x4.sub(v, v));
+  }
+  let lo: f32 = min(
+    min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)),
+    min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)),
+  );
+  let hi: f32 = max(
+    max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)),
+    max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)),
+  );
+  let b: f32 =
+    f32x4.extract_lane(bad, 0) +
+    f32x4.extract_lane(bad, 1) +
+    f32x4.extract_lane(bad, 2) +
+    f32x4.extract_lane(bad, 3);
+  for (let i = n4; i < n; i++) {
+    const v = load<f32>(p + (i << 2));
+    b += v - v;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (b != 0) return false;
+  // A zero extreme: the JS order keeps the first zero of the group, whatever its sign.
+  if (lo == 0 || hi == 0) {
+    let i = 0;
+    while (load<f32>(p + (i << 2)) != 0) i++;
+    const z = load<f32>(p + (i << 2));
+    if (lo == 0) lo = z;
+    if (hi == 0) hi = z;
+  }
+  rangeLo = lo;
+  rangeHi = hi;
+  return true;
+}
+
+/** `actQuantize` (same arguments, layout, stream and results) in float64 SIMD lanes. */
+export function actQuantizeExact(
+  x: i32,
+  samples: i32,
+  perSample: i32,
+  bits: i32,
+  seeds: i32,
+  words: i32,
+  mins: i32,
+  scales: i32,
+): i32 {
+  const group = 256;
+  const gps = (perSample + group - 1) / group;
+  const levels = (1 << bits) - 1;
+  const per = 32 / bits;
+  const vecsPerWord = per / 4;
+  const wordsPerGroup = group / per;
+  const a2: u32 = LCG_A * LCG_A;
+  const a3: u32 = a2 * LCG_A;
+  const a4 = i32x4.splat(a3 * LCG_A);
+  const c4 = i32x4.splat(LCG_C * (a3 + a2 + LCG_A + 1));
+  const laneMul = i32x4(1, 1 << bits, 1 << (2 * bits), 1 << (3 * bits));
+  const vLevels = i32x4.splat(levels);
+  const vU24 = f64x2.splat(1.0 / 16777216.0);
+  const vMagic = f64x2.splat(4503599627370496.0); // 2^52: an integer below 2^32 in the low word
+  for (let s = 0; s < samples; s++) {
+    const base = s * perSample;
+    for (let g = 0; g < gps; g++) {
+      const start = base + g * group;
+      const n = min(group, perSample - g * group);
+      const p0 = x + (start << 2);
+      if (!groupRange(p0, n)) return 1;
+      const gi = s * gps + g;
+      const lo32 = rangeLo;
+      const scale32 = <f32>((<f64>rangeHi - <f64>lo32) / <f64>levels);
+      store<f32>(mins + (gi << 2), lo32);
+      store<f32>(scales + (gi << 2), scale32);
+      let w = words + gi * wordsPerGroup * 4;
+      const wEnd = w + wordsPerGroup * 4;
+      if (scale32 == 0) {
+        for (; w < wEnd; w += 4) store<i32>(w, 0);
+        continue;
+      }
+      const s0 = <u32>load<i32>(seeds + (gi << 2));
+      const s1 = s0 * LCG_A + LCG_C;
+      const s2 = s1 * LCG_A + LCG_C;
+      const s3 = s2 * LCG_A + LCG_C;
+      let st = i32x4(s1, s2, s3, s3 * LCG_A + LCG_C);
+      const inv = f64x2.splat(1.0 / <f64>scale32);
+      const vlo = f64x2.splat(<f64>lo32);
+      const whole = n / per;
+      let i = 0;
+      for (let k = 0; k < whole; k++, w += 4) {
+        let acc = i32x4.splat(0);
+        for (let v = 0; v < vecsPerWord; v++, i += 4) {
+          const xv = v128.load(p0 + (i << 2));
+          const u = i32x4.shr_u(st, 8);
+          st = i32x4.add(i32x4.mul(st, a4), c4);
+          const x01 = f64x2.promote_low_f32x4(xv);
+          const x23 = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+          const u01 = f64x2.mul(f64x2.convert_low_i32x4_s(u), vU24);
+          const u23 = f64x2.mul(f64x2.convert_low_i32x4_s(v128.shuffle<i32>(u, u, 2, 3, 0, 1)), vU24);
+          // t >= 0, so floor is the JS truncation; + 2^52 leaves the integer in the low word.
+          const t01 = f64x2.add(f64x2.mul(f64x2.sub(x01, vlo), inv), u01);
+          const t23 = f64x2.add(f64x2.mul(f64x2.sub(x23, vlo), inv), u23);
+          const f01 = f64x2.add(f64x2.floor(t01), vMagic);
+          const f23 = f64x2.add(f64x2.floor(t23), vMagic);
+          const c = i32x4.min_s(v128.shuffle<i32>(f01, f23, 0, 2, 4, 6), vLevels);
+          acc = v128.or(acc, i32x4.shl(c, v * 4 * bits));
+        }
+        acc = i32x4.mul(acc, laneMul);
+        store<i32>(
+          w,
+          i32x4.extract_lane(acc, 0) |
+            i32x4.extract_lane(acc, 1) |
+            i32x4.extract_lane(acc, 2) |
+            i32x4.extract_lane(acc, 3),
+        );
+      }
+      if (i < n) {
+        // The tail word, scalar: lane 0 holds the state of value i.
+        let state = <u32>i32x4.extract_lane(st, 0);
+        const inv1 = 1.0 / <f64>scale32;
+        const lo64 = <f64>lo32;
+        let word: i32 = 0;
+        for (let shift = 0; i < n; shift += bits, i++) {
+          let c = <i32>(
+            (<f64>load<f32>(p0 + (i << 2)) - lo64) * inv1 +
+            <f64>(state >>> 8) * (1.0 / 16777216.0)
+          );
+          if (c > levels) c = levels;
+          word |= c << shift;
+          state = state * LCG_A + LCG_C;
+        }
+        store<i32>(w, word);
+        w += 4;
+      }
+      for (; w < wEnd; w += 4) store<i32>(w, 0);
+    }
+  }
+  return 0;
+}
+
+/**
+ * `actRestore` (same arguments and results: min + code * scale in float64, rounded once to
+ * float32) two float64 lanes at a time. A code read in place as code * 2^(lane * bits) is
+ * multiplied by scale * 2^-(lane * bits): both factors exact, so the one rounding is the same.
+ */
+export function actRestoreExact(
+  words: i32,
+  mins: i32,
+  scales: i32,
+  perSample: i32,
+  bits: i32,
+  first: i32,
+  count: i32,
+  out: i32,
+): void {
+  const group = 256;
+  const gps = (perSample + group - 1) / group;
+  const per = 32 / bits;
+  const vecsPerWord = per / 4;
+  const wordsPerGroup = group / per;
+  const mask = (1 << bits) - 1;
+  const laneMask = i32x4(mask, mask << bits, mask << (2 * bits), mask << (3 * bits));
+  const down = <f64>1 / <f64>(1 << bits);
+  for (let s = first; s < first + count; s++) {
+    const base = (s - first) * perSample;
+    for (let g = 0; g < gps; g++) {
+      const gi = s * gps + g;
+      const start = base + g * group;
+      const n = min(group, perSample - g * group);
+      const lo = <f64>load<f32>(mins + (gi << 2));
+      const scale = <f64>load<f32>(scales + (gi << 2));
+      const vlo = f64x2.splat(lo);
+      const vmul = f64x2(scale, scale * down);
+      const w0 = words + gi * wordsPerGroup * 4;
+      const o0 = out + (start << 2);
+      const whole = n / per;
+      let i = 0;
+      for (let k = 0; k < whole; k++) {
+        const word = i32x4.splat(load<i32>(w0 + (k << 2)));
+        for (let v = 0; v < vecsPerWord; v++, i += 4) {
+          const c = v128.and(i32x4.shr_u(word, v * 4 * bits), laneMask);
+          // Lanes 2 and 3 shifted down by 2 * bits: every lane then fits a signed conversion.
+          const c23 = i32x4.shr_u(v128.shuffle<i32>(c, c, 2, 3, 0, 1), 2 * bits);
+          const r01 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c), vmul));
+          const r23 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c23), vmul));
+          v128.store(
+            o0 + (i << 2),
+            v128.shuffle<f32>(f32x4.demote_f64x2_zero(r01), f32x4.demote_f64x2_zero(r23), 0, 1, 4, 5),
+          );
+        }
+      }
+      if (i < n) {
+        const word = <u32>load<i32>(w0 + (whole << 2));
+        for (let shift: u32 = 0; i < n; i++, shift += <u32>bits)
+          store<f32>(o0 + (i << 2), <f32>(lo + <f64>((word >>> shift) & <u32>mask) * scale));
+      }
+    }
+  }
+}
