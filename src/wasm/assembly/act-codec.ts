@@ -372,11 +372,29 @@ export function actTranspose(src: i32, rows: i32, cols: i32, dst: i32): void {
 // with the same arithmetic in float64 SIMD lanes, so the same codes, mins, scales and restored
 // values as the JS quantizer, bit for bit. The dither stream is the JS one: a 32-bit LCG seeded
 // per group, state k+1 = a * state k + c; four consecutive states sit in the four lanes and jump
-// four steps at once (a^4 and c (a^3 + a^2 + a + 1), modulo 2^32). wasm has no fused multiply-add,
-// so each lane rounds (x - min) * inv + u exactly as the scalar code does.
+// 4v steps at once for the v-th vector of a word (a^4v and c (a^(4v-1) + ... + a + 1), modulo
+// 2^32), each from the word's first four states: the vectors of a word do not wait for each other
+// (a chain of vector multiplies, 10 cycles each, bounded the loop before). wasm has no fused
+// multiply-add, so each lane rounds (x - min) * inv + u exactly as the scalar code does.
 
 const LCG_A: u32 = 1664525;
 const LCG_C: u32 = 1013904223;
+/** Jumps of the LCG by 4v steps, v = 0 .. 8: multipliers (splat) then increments (splat). */
+const LCG_JUMPS = memory.data(2 * 9 * 16, 16);
+
+/** Fills LCG_JUMPS (the same on every call; cheap beside a group). */
+function lcgJumps(): void {
+  let a: u32 = 1;
+  let c: u32 = 0;
+  for (let m = 0; m <= 32; m++) {
+    if ((m & 3) == 0) {
+      v128.store(LCG_JUMPS + (m << 2), i32x4.splat(a));
+      v128.store(LCG_JUMPS + 144 + (m << 2), i32x4.splat(c));
+    }
+    a *= LCG_A;
+    c = c * LCG_A + LCG_C;
+  }
+}
 
 /**
  * Min and max of the `n` float32 values at `p` as the JS quantizer picks them (`v < lo`, `v > hi`
@@ -389,16 +407,34 @@ let rangeHi: f32 = 0;
 @inline
 function groupRange(p: i32, n: i32): bool {
   const n4 = n & ~3;
+  const n8 = n & ~7;
+  // Two accumulators of each kind (vectors i and i + 4): min and max take 4 cycles on x86, so
+  // one chain of them would bound the loop. The NaN / infinity test ORs the bits of v - v, which
+  // are 0 (+0) for every finite v and a NaN's for NaN and the infinities.
   let vlo = f32x4.splat(Infinity);
   let vhi = f32x4.splat(-Infinity);
-  let bad = f32x4.splat(0);
-  for (let i = 0; i < n4; i += 4) {
+  let vlo1 = vlo;
+  let vhi1 = vhi;
+  let bad = i32x4.splat(0);
+  let i = 0;
+  for (; i < n8; i += 8) {
+    const v = v128.load(p + (i << 2));
+    const w = v128.load(p + (i << 2) + 16);
+    vlo = f32x4.pmin(vlo, v);
+    vhi = f32x4.pmax(vhi, v);
+    vlo1 = f32x4.pmin(vlo1, w);
+    vhi1 = f32x4.pmax(vhi1, w);
+    bad = v128.or(bad, v128.or(f32x4.sub(v, v), f32x4.sub(w, w)));
+  }
+  if (i < n4) {
     const v = v128.load(p + (i << 2));
     vlo = f32x4.pmin(vlo, v);
     vhi = f32x4.pmax(vhi, v);
-    // v - v is 0 for every finite v, NaN for NaN and the infinities.
-    bad = f32x4.add(bad, f32x4.sub(v, v));
+    bad = v128.or(bad, f32x4.sub(v, v));
+    i += 4;
   }
+  vlo = f32x4.min(vlo, vlo1);
+  vhi = f32x4.max(vhi, vhi1);
   let lo: f32 = min(
     min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)),
     min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)),
@@ -407,18 +443,14 @@ function groupRange(p: i32, n: i32): bool {
     max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)),
     max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)),
   );
-  let b: f32 =
-    f32x4.extract_lane(bad, 0) +
-    f32x4.extract_lane(bad, 1) +
-    f32x4.extract_lane(bad, 2) +
-    f32x4.extract_lane(bad, 3);
-  for (let i = n4; i < n; i++) {
+  let b: f32 = 0;
+  for (; i < n; i++) {
     const v = load<f32>(p + (i << 2));
     b += v - v;
     if (v < lo) lo = v;
     if (v > hi) hi = v;
   }
-  if (b != 0) return false;
+  if (v128.any_true(bad) || b != 0) return false;
   // A zero extreme: the JS order keeps the first zero of the group, whatever its sign.
   if (lo == 0 || hi == 0) {
     let i = 0;
@@ -449,10 +481,9 @@ export function actQuantizeExact(
   const per = 32 / bits;
   const vecsPerWord = per / 4;
   const wordsPerGroup = group / per;
-  const a2: u32 = LCG_A * LCG_A;
-  const a3: u32 = a2 * LCG_A;
-  const a4 = i32x4.splat(a3 * LCG_A);
-  const c4 = i32x4.splat(LCG_C * (a3 + a2 + LCG_A + 1));
+  lcgJumps();
+  const aWord = v128.load(LCG_JUMPS + (vecsPerWord << 4));
+  const cWord = v128.load(LCG_JUMPS + 144 + (vecsPerWord << 4));
   const laneMul = i32x4(1, 1 << bits, 1 << (2 * bits), 1 << (3 * bits));
   const vLevels = i32x4.splat(levels);
   const vU24 = f64x2.splat(1.0 / 16777216.0);
@@ -488,8 +519,9 @@ export function actQuantizeExact(
         let acc = i32x4.splat(0);
         for (let v = 0; v < vecsPerWord; v++, i += 4) {
           const xv = v128.load(p0 + (i << 2));
-          const u = i32x4.shr_u(st, 8);
-          st = i32x4.add(i32x4.mul(st, a4), c4);
+          const jump = LCG_JUMPS + (v << 4);
+          const sv = i32x4.add(i32x4.mul(st, v128.load(jump)), v128.load(jump + 144));
+          const u = i32x4.shr_u(sv, 8);
           const x01 = f64x2.promote_low_f32x4(xv);
           const x23 = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
           const u01 = f64x2.mul(f64x2.convert_low_i32x4_s(u), vU24);
@@ -502,6 +534,7 @@ export function actQuantizeExact(
           const c = i32x4.min_s(v128.shuffle<i32>(f01, f23, 0, 2, 4, 6), vLevels);
           acc = v128.or(acc, i32x4.shl(c, v * 4 * bits));
         }
+        st = i32x4.add(i32x4.mul(st, aWord), cWord);
         acc = i32x4.mul(acc, laneMul);
         store<i32>(
           w,
