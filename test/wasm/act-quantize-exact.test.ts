@@ -155,6 +155,50 @@ describe('actQuantizeExact and actRestoreExact', () => {
       });
     }
 
+  for (const bits of [1, 2, 4, 8] as const)
+    it(`${bits} bits: values whose t = (x - min) / scale + u lands next to an integer (the float32 screen's hard cases)`, () => {
+      // Each value is placed so that t is within an ulp or so of an integer: the code then hangs
+      // on the last bit of the float64 arithmetic, which a float32 shortcut would get wrong.
+      const samples = 8;
+      const perSample = 256 * 3 + 77;
+      const levels = (1 << bits) - 1;
+      const groups = samples * 4;
+      const r = makeRng(900 + bits);
+      const seeds = new Int32Array(groups);
+      for (let i = 0; i < groups; i++) seeds[i] = (r() * 4294967296) | 0;
+      const x = new Float32Array(samples * perSample);
+      let near = 0;
+      for (let s = 0; s < samples; s++)
+        for (let g = 0; g < 4; g++) {
+          const start = s * perSample + g * 256;
+          const end = Math.min(start + 256, (s + 1) * perSample);
+          const lo = Math.fround((r() - 0.5) * 10 ** (g - 1));
+          const hi = Math.fround(lo + levels * Math.fround(0.37 * 10 ** (g - 2)));
+          const scale = Math.fround((hi - lo) / levels);
+          const inv = 1 / scale;
+          let state = seeds[s * 4 + g];
+          for (let i = start; i < end; i++) {
+            state = (Math.imul(state, 1664525) + 1013904223) | 0;
+            const u = (state >>> 8) * 2 ** -24;
+            const k = Math.floor(r() * levels);
+            let v = Math.fround(lo + (k + 1 - u) * scale);
+            v = Math.min(hi, Math.max(lo, v));
+            x[i] = v;
+            const t = (v - lo) * inv + u;
+            if (Math.abs(t - Math.round(t)) < 1e-5) near++;
+          }
+          x[start] = lo;
+          x[start + 1] = hi;
+        }
+      assert.ok(near > x.length / 2, `${near} of ${x.length} values next to an integer`);
+      const scalar = quantize(e.actQuantize, x, samples, bits, seeds);
+      const simd = quantize(e.actQuantizeExact, x, samples, bits, seeds);
+      assert.equal(scalar.bad, 0);
+      assert.deepEqual(simd, scalar);
+      const js = quantizeJs(x, samples, bits, seeds);
+      assert.deepEqual(simd.words, js.words);
+    });
+
   it('the signed-zero cases are really in the data: -0 and +0 mins and maxima', () => {
     const x = hardValues(2, 256 * 7 + 189, 5);
     const q = quantize(e.actQuantizeExact, x, 2, 2, new Int32Array(16));

@@ -379,6 +379,16 @@ export function actTranspose(src: i32, rows: i32, cols: i32, dst: i32): void {
 
 const LCG_A: u32 = 1664525;
 const LCG_C: u32 = 1013904223;
+
+// The float32 screen. Most codes need no float64: t32 = (x - min) * inv + u in float32 (inv the
+// float32 of 1 / scale) is within 4.1 * 2^-24 * (a + 1) of the float64 t of the JS code, where
+// a = (x - min) / scale <= levels + 1 (three float32 roundings of a relative 2^-24 each on a, one
+// on a + u; the float64 ones are 2^29 times smaller; with scale >= 2^-126 a subnormal x - min
+// errs by at most 2^-24 in a). So where t32 is farther than (levels + 2) * 2^-18 (8 times that
+// bound) from every integer, floor(t32) = floor(t): the code is the JS one. A word with a value
+// closer than that is computed again in float64 (about 1 word in 1000 at 2 bits, 1 in 100 at 8).
+// Groups whose span, inverse or scale could overflow or go subnormal in float32 skip the screen.
+const SCREEN_MARGIN: f32 = 1.0 / 262144.0;
 /** Jumps of the LCG by 4v steps, v = 0 .. 8: multipliers (splat) then increments (splat). */
 const LCG_JUMPS = memory.data(2 * 9 * 16, 16);
 
@@ -464,6 +474,24 @@ function groupRange(p: i32, n: i32): bool {
   return true;
 }
 
+/**
+ * The screen's T = (x - min) * inv + u' + delta in float32 for four values at `xp`, with
+ * u' = 1 + (state >>> 9) * 2^-23 (within 2^-24 of 1 + u, built from the bits: no conversion), so
+ * T is t + 1 + delta within the screen's bound (5.1 * 2^-24 * (a + 1) with these two roundings
+ * more, still under delta); floor(T) - 1 is the code wherever T - floor(T) >= 2 delta.
+ */
+@inline
+function screenT(xp: i32, sv: v128, vlo: v128, vinv: v128, vDelta: v128): v128 {
+  const u1 = v128.or(i32x4.shr_u(sv, 9), i32x4.splat(0x3f800000));
+  return f32x4.add(f32x4.add(f32x4.mul(f32x4.sub(v128.load(xp), vlo), vinv), u1), vDelta);
+}
+
+/** min(floor(T) - 1, levels) as integers from f = floor(T) in 1 .. : + 2^23 - 1 puts f - 1 in the low mantissa bits. */
+@inline
+function screenCode(f: v128, vTop1: v128, vMagic1: v128, vMask: v128): v128 {
+  return v128.and(f32x4.add(f32x4.pmin(f, vTop1), vMagic1), vMask);
+}
+
 /** `actQuantize` (same arguments, layout, stream and results) in float64 SIMD lanes. */
 export function actQuantizeExact(
   x: i32,
@@ -488,6 +516,11 @@ export function actQuantizeExact(
   const vLevels = i32x4.splat(levels);
   const vU24 = f64x2.splat(1.0 / 16777216.0);
   const vMagic = f64x2.splat(4503599627370496.0); // 2^52: an integer below 2^32 in the low word
+  const a1 = LCG_A * LCG_A * LCG_A * LCG_A;
+  const a4 = i32x4.splat(a1);
+  const c4 = i32x4.splat(LCG_C * (LCG_A * LCG_A * LCG_A + LCG_A * LCG_A + LCG_A + 1));
+  const vTop1 = f32x4.splat(<f32>(levels + 1));
+  const vMagic1 = f32x4.splat(8388607.0); // 2^23 - 1
   for (let s = 0; s < samples; s++) {
     const base = s * perSample;
     for (let g = 0; g < gps; g++) {
@@ -513,26 +546,131 @@ export function actQuantizeExact(
       let st = i32x4(s1, s2, s3, s3 * LCG_A + LCG_C);
       const inv = f64x2.splat(1.0 / <f64>scale32);
       const vlo = f64x2.splat(<f64>lo32);
+      // The float32 screen (see above): only where no float32 step can overflow or go subnormal.
+      const inv32 = <f32>(1.0 / <f64>scale32);
+      const span32: f32 = rangeHi - lo32;
+      const screen =
+        scale32 >= <f32>1.1754943508222875e-38 && span32 - span32 == 0 && inv32 - inv32 == 0;
+      const vinv32 = f32x4.splat(inv32);
+      const vlo32 = f32x4.splat(lo32);
+      const delta = <f32>(levels + 2) * SCREEN_MARGIN;
+      const vDelta = f32x4.splat(delta);
+      const vDelta2 = f32x4.splat(2 * delta);
       const whole = n / per;
       let i = 0;
-      for (let k = 0; k < whole; k++, w += 4) {
+      for (let k = 0; k < whole; k++, w += 4, i += per) {
         let acc = i32x4.splat(0);
-        for (let v = 0; v < vecsPerWord; v++, i += 4) {
-          const xv = v128.load(p0 + (i << 2));
-          const jump = LCG_JUMPS + (v << 4);
-          const sv = i32x4.add(i32x4.mul(st, v128.load(jump)), v128.load(jump + 144));
-          const u = i32x4.shr_u(sv, 8);
-          const x01 = f64x2.promote_low_f32x4(xv);
-          const x23 = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
-          const u01 = f64x2.mul(f64x2.convert_low_i32x4_s(u), vU24);
-          const u23 = f64x2.mul(f64x2.convert_low_i32x4_s(v128.shuffle<i32>(u, u, 2, 3, 0, 1)), vU24);
-          // t >= 0, so floor is the JS truncation; + 2^52 leaves the integer in the low word.
-          const t01 = f64x2.add(f64x2.mul(f64x2.sub(x01, vlo), inv), u01);
-          const t23 = f64x2.add(f64x2.mul(f64x2.sub(x23, vlo), inv), u23);
-          const f01 = f64x2.add(f64x2.floor(t01), vMagic);
-          const f23 = f64x2.add(f64x2.floor(t23), vMagic);
-          const c = i32x4.min_s(v128.shuffle<i32>(f01, f23, 0, 2, 4, 6), vLevels);
-          acc = v128.or(acc, i32x4.shl(c, v * 4 * bits));
+        let unsure = false;
+        if (screen) {
+          // Unrolled per width: constant shifts, and the states of a word's vectors in a chain.
+          let fm = f32x4.splat(1);
+          let t = fm;
+          let f = fm;
+          if (bits == 1) {
+            let sv = st;
+            t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, screenCode(f, vTop1, vMagic1, vLevels));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 4) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 4));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 8) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 8));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 12) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 12));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 16) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 16));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 20) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 20));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 24) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 24));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 28) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 28));
+          } else if (bits == 2) {
+            let sv = st;
+            t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, screenCode(f, vTop1, vMagic1, vLevels));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 4) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 8));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 8) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 16));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 12) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 24));
+          } else if (bits == 4) {
+            let sv = st;
+            t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, screenCode(f, vTop1, vMagic1, vLevels));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 4) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 16));
+          } else if (bits == 8) {
+            let sv = st;
+            t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = v128.or(acc, screenCode(f, vTop1, vMagic1, vLevels));
+          }
+          // fm: the smallest fraction of a T in the word.
+          unsure = v128.any_true(f32x4.lt(fm, vDelta2));
+        }
+        if (!screen || unsure) {
+          acc = i32x4.splat(0);
+          for (let v = 0; v < vecsPerWord; v++) {
+            const xv = v128.load(p0 + ((i + (v << 2)) << 2));
+            const jump = LCG_JUMPS + (v << 4);
+            const sv = i32x4.add(i32x4.mul(st, v128.load(jump)), v128.load(jump + 144));
+            const u = i32x4.shr_u(sv, 8);
+            const x01 = f64x2.promote_low_f32x4(xv);
+            const x23 = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+            const u01 = f64x2.mul(f64x2.convert_low_i32x4_s(u), vU24);
+            const u23 = f64x2.mul(
+              f64x2.convert_low_i32x4_s(v128.shuffle<i32>(u, u, 2, 3, 0, 1)),
+              vU24,
+            );
+            // t >= 0, so floor is the JS truncation; + 2^52 leaves the integer in the low word.
+            const t01 = f64x2.add(f64x2.mul(f64x2.sub(x01, vlo), inv), u01);
+            const t23 = f64x2.add(f64x2.mul(f64x2.sub(x23, vlo), inv), u23);
+            const f01 = f64x2.add(f64x2.floor(t01), vMagic);
+            const f23 = f64x2.add(f64x2.floor(t23), vMagic);
+            const c = i32x4.min_s(v128.shuffle<i32>(f01, f23, 0, 2, 4, 6), vLevels);
+            acc = v128.or(acc, i32x4.shl(c, v * 4 * bits));
+          }
         }
         st = i32x4.add(i32x4.mul(st, aWord), cWord);
         acc = i32x4.mul(acc, laneMul);
