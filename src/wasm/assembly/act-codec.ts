@@ -486,12 +486,6 @@ function screenT(xp: i32, sv: v128, vlo: v128, vinv: v128, vDelta: v128): v128 {
   return f32x4.add(f32x4.add(f32x4.mul(f32x4.sub(v128.load(xp), vlo), vinv), u1), vDelta);
 }
 
-/** min(floor(T) - 1, levels) as integers from f = floor(T) in 1 .. : + 2^23 - 1 puts f - 1 in the low mantissa bits. */
-@inline
-function screenCode(f: v128, vTop1: v128, vMagic1: v128, vMask: v128): v128 {
-  return v128.and(f32x4.add(f32x4.pmin(f, vTop1), vMagic1), vMask);
-}
-
 /** `actQuantize` (same arguments, layout, stream and results) in float64 SIMD lanes. */
 export function actQuantizeExact(
   x: i32,
@@ -519,8 +513,15 @@ export function actQuantizeExact(
   const a1 = LCG_A * LCG_A * LCG_A * LCG_A;
   const a4 = i32x4.splat(a1);
   const c4 = i32x4.splat(LCG_C * (LCG_A * LCG_A * LCG_A + LCG_A * LCG_A + LCG_A + 1));
-  const vTop1 = f32x4.splat(<f32>(levels + 1));
+  // floor(T) + 2^23 - 1 holds the code floor(T) - 1 in its low bits under the exponent bits of
+  // 2^23 (0x4b000000); the codes of a word are summed shifted (they do not overlap, so the sum
+  // is their OR) with those exponent bits, which `magicSum` (their shifted sum) takes off again.
+  // No clamp: a code above levels needs t >= levels + 1, which only a t within levels * 2^-23 of
+  // that integer reaches (a <= levels / (1 - 2^-24)), and the screen sends such a word to float64.
   const vMagic1 = f32x4.splat(8388607.0); // 2^23 - 1
+  let magicSum: u32 = 0;
+  for (let v = 0; v < vecsPerWord; v++) magicSum += (<u32>0x4b000000) << (v * 4 * bits);
+  const vMagicSum = i32x4.splat(magicSum);
   for (let s = 0; s < samples; s++) {
     const base = s * perSample;
     for (let g = 0; g < gps; g++) {
@@ -571,83 +572,84 @@ export function actQuantizeExact(
             t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, screenCode(f, vTop1, vMagic1, vLevels));
+            acc = i32x4.add(acc, f32x4.add(f, vMagic1));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 4) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 4));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 4));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 8) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 8));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 8));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 12) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 12));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 12));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 16) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 16));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 16));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 20) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 20));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 20));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 24) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 24));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 24));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 28) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 28));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 28));
           } else if (bits == 2) {
             let sv = st;
             t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, screenCode(f, vTop1, vMagic1, vLevels));
+            acc = i32x4.add(acc, f32x4.add(f, vMagic1));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 4) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 8));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 8));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 8) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 16));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 16));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 12) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 24));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 24));
           } else if (bits == 4) {
             let sv = st;
             t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, screenCode(f, vTop1, vMagic1, vLevels));
+            acc = i32x4.add(acc, f32x4.add(f, vMagic1));
             sv = i32x4.add(i32x4.mul(sv, a4), c4);
             t = screenT(p0 + ((i + 4) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, i32x4.shl(screenCode(f, vTop1, vMagic1, vLevels), 16));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 16));
           } else if (bits == 8) {
             let sv = st;
             t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
             f = f32x4.floor(t);
             fm = f32x4.pmin(fm, f32x4.sub(t, f));
-            acc = v128.or(acc, screenCode(f, vTop1, vMagic1, vLevels));
+            acc = i32x4.add(acc, f32x4.add(f, vMagic1));
           }
           // fm: the smallest fraction of a T in the word.
           unsure = v128.any_true(f32x4.lt(fm, vDelta2));
+          acc = i32x4.sub(acc, vMagicSum);
         }
         if (!screen || unsure) {
           acc = i32x4.splat(0);
