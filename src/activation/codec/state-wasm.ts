@@ -25,8 +25,14 @@ interface StateExports {
 export function stateKernels(): (WasmKernels & { state: StateExports }) | null {
   if (activationCodec() === 'js') return null;
   const k = tryWasmKernels();
-  return k && { ...k, state: k.exports as unknown as StateExports };
+  if (k === null) return null;
+  // One object per module instance (this runs several times per chunk of every step).
+  if (withState?.exports !== k.exports)
+    withState = { ...k, state: k.exports as unknown as StateExports };
+  return withState;
 }
+
+let withState: (WasmKernels & { state: StateExports }) | null = null;
 
 /** Max-pool geometry: NHWC input [n, h, w, c], windows ph x pw, strides, output grid, padding. */
 export interface PoolGeometry {
