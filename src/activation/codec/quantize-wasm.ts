@@ -46,9 +46,6 @@ export function quantizeSamplesIntoWasm(
   if (samples === 0) return;
   const gps = groupsPerSample(perSample);
   const nGroups = samples * gps;
-  const seeds = new Int32Array(nGroups);
-  // One draw per group on both kernels: the codes do not depend on how the batch is chunked.
-  for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
   const wordsPerGroup = (GROUP_SIZE * bits) / 32;
   const { exports, heap } = wasmKernels();
   // The values travel a few samples at a time through one small block, each chunk quantized
@@ -56,11 +53,15 @@ export function quantizeSamplesIntoWasm(
   // the kernel's range and code passes over a heap copy as large as the input).
   const chunk = Math.max(1, Math.floor(CHUNK_VALUES / perSample));
   const xp = heap.alloc(Math.min(chunk, samples) * perSample * 4);
-  const sp = heap.put(seeds);
+  const sp = heap.alloc(nGroups * 4);
   const wp = heap.alloc(nGroups * wordsPerGroup * 4);
   const mp = heap.alloc(nGroups * 4);
   const cp = heap.alloc(nGroups * 4);
   try {
+    // One draw per group on both kernels (the codes do not depend on how the batch is chunked),
+    // straight into the heap (after the last alloc: growing the memory detaches views).
+    const seeds = new Int32Array(heap.bytes().buffer, sp, nGroups);
+    for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
     const codec = exports as unknown as CodecExports;
     const run = kernel === 'simd' ? codec.actQuantizeFast : codec.actQuantizeExact;
     for (let s = 0; s < samples; s += chunk) {

@@ -475,15 +475,17 @@ function groupRange(p: i32, n: i32): bool {
 }
 
 /**
- * The screen's T = (x - min) * inv + u' + delta in float32 for four values at `xp`, with
- * u' = 1 + (state >>> 9) * 2^-23 (within 2^-24 of 1 + u, built from the bits: no conversion), so
- * T is t + 1 + delta within the screen's bound (5.1 * 2^-24 * (a + 1) with these two roundings
- * more, still under delta); floor(T) - 1 is the code wherever T - floor(T) >= 2 delta.
+ * The screen's T = (x - min) * inv + u' in float32 for four values at `xp`, with
+ * u' = 1 + delta + (state >>> 9) * 2^-23 built from the bits (`vBits` = those of 1 + delta, an
+ * integer add: no conversion, no multiply). That is 1 + delta + u to 2^-24, except where the add
+ * carries into the exponent (u >= 1 - delta): there u' comes out up to delta too large. So T is
+ * t + 1 + delta within the bound above plus [0, delta), and floor(T) - 1 is the code wherever
+ * T - floor(T) >= 3 delta (T - delta then lies farther than the bound from every integer).
  */
 @inline
-function screenT(xp: i32, sv: v128, vlo: v128, vinv: v128, vDelta: v128): v128 {
-  const u1 = v128.or(i32x4.shr_u(sv, 9), i32x4.splat(0x3f800000));
-  return f32x4.add(f32x4.add(f32x4.mul(f32x4.sub(v128.load(xp), vlo), vinv), u1), vDelta);
+function screenT(xp: i32, sv: v128, vlo: v128, vinv: v128, vBits: v128): v128 {
+  const u1 = i32x4.add(i32x4.shr_u(sv, 9), vBits);
+  return f32x4.add(f32x4.mul(f32x4.sub(v128.load(xp), vlo), vinv), u1);
 }
 
 /** `actQuantize` (same arguments, layout, stream and results) in float64 SIMD lanes. */
@@ -554,9 +556,10 @@ export function actQuantizeExact(
         scale32 >= <f32>1.1754943508222875e-38 && span32 - span32 == 0 && inv32 - inv32 == 0;
       const vinv32 = f32x4.splat(inv32);
       const vlo32 = f32x4.splat(lo32);
-      const delta = <f32>(levels + 2) * SCREEN_MARGIN;
-      const vDelta = f32x4.splat(delta);
-      const vDelta2 = f32x4.splat(2 * delta);
+      // delta = (levels + 2) * 2^-18 = 32 * (levels + 2) units of 2^-23.
+      const vDelta = i32x4.splat(0x3f800000 + (levels + 2) * 32);
+      const three: i32 = 3 * (levels + 2);
+      const vDelta3 = f32x4.splat(<f32>three * SCREEN_MARGIN);
       const whole = n / per;
       let i = 0;
       for (let k = 0; k < whole; k++, w += 4, i += per) {
@@ -648,7 +651,7 @@ export function actQuantizeExact(
             acc = i32x4.add(acc, f32x4.add(f, vMagic1));
           }
           // fm: the smallest fraction of a T in the word.
-          unsure = v128.any_true(f32x4.lt(fm, vDelta2));
+          unsure = v128.any_true(f32x4.lt(fm, vDelta3));
           acc = i32x4.sub(acc, vMagicSum);
         }
         if (!screen || unsure) {
