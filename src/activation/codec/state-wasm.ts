@@ -27,12 +27,15 @@ export function stateKernels(): (WasmKernels & { state: StateExports }) | null {
   const k = tryWasmKernels();
   if (k === null) return null;
   // One object per module instance (this runs several times per chunk of every step).
-  if (withState?.exports !== k.exports)
-    withState = { ...k, state: k.exports as unknown as StateExports };
-  return withState;
+  let w = withState.get(k.exports);
+  if (w === undefined) {
+    w = { ...k, state: k.exports as unknown as StateExports };
+    withState.set(k.exports, w);
+  }
+  return w;
 }
 
-let withState: (WasmKernels & { state: StateExports }) | null = null;
+const withState = new WeakMap<object, WasmKernels & { state: StateExports }>();
 
 /** Max-pool geometry: NHWC input [n, h, w, c], windows ph x pw, strides, output grid, padding. */
 export interface PoolGeometry {
