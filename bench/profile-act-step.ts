@@ -7,6 +7,7 @@
 // 2. A V8 CPU profile of a few steps of one row (--profile-codec): self time bucketed by where the code lives (codec
 //    quantize / restore / pack, compressed backward JS, tfjs-wasm kernels, fast kernels, other).
 import { Session } from 'node:inspector/promises';
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import {
   type ActivationCodecKernel,
@@ -20,18 +21,21 @@ import { buildModel } from '../src/models/zoo.js';
 import { computeGradients } from '../src/train/gradients.js';
 import { lossByName } from '../src/train/loss.js';
 import { makeOptimizer } from '../src/train/optimizer.js';
+import { KERNELS_WASM_BASE64 } from '../src/wasm/kernels-wasm.js';
 import {
   disposeBatch,
   firstRows,
-  interleavedTimes,
+  interleavedWallCpu,
+  median,
   numberArg,
+  pairedOverheads,
   printTable,
-  upperMedian,
+  spreadOf,
   writeResults,
 } from './lib/index.js';
 
 const BATCH = 64;
-const ROUNDS = numberArg('rounds', 6);
+const ROUNDS = numberArg('rounds', 16);
 const PROFILE_STEPS = numberArg('profile-steps', 4);
 const engine = await initEngine({ backend: 'wasm', seed: 0 });
 useFastKernels();
@@ -108,20 +112,30 @@ function splitStep(s: Setup): [number, number] {
 }
 
 const parts: [number, number][][] = setups.map(() => []);
-const times = interleavedTimes(
+// Each visit runs a row BLOCK times and times the last: the runs before it pay for what the
+// previous row left (its garbage to collect, caches cold for this model), as a user training
+// one model never does. Wall and process CPU time of the timed run; overheads paired per round.
+const BLOCK = numberArg('block', 2);
+const WARMUP = 1;
+const timed = interleavedWallCpu(
   setups.map((s, i) => () => {
     parts[i].push(splitStep(s));
   }),
-  { rounds: ROUNDS, warmup: 1, rotate: true },
+  { rounds: ROUNDS, warmup: WARMUP, rotate: true, block: BLOCK },
 );
 const leaked = setups.slice(1).map((s) => {
   const before = tf.memory().numTensors;
   splitStep(s);
   return tf.memory().numTensors - before;
 });
-const stepMs = times.map(upperMedian);
-const passMs = parts.map((p) => upperMedian(p.slice(1).map((x) => x[0])));
-const optMs = parts.map((p) => upperMedian(p.slice(1).map((x) => x[1])));
+// The timed runs' split: the last of each block, after the warm-up rounds.
+const timedParts = parts.map((p) => p.filter((_, k) => k % BLOCK === BLOCK - 1).slice(WARMUP));
+const stepMs = timed.wall.map(median);
+const cpuMs = timed.cpu.map(median);
+const passMs = timedParts.map((p) => median(p.map((x) => x[0])));
+const optMs = timedParts.map((p) => median(p.map((x) => x[1])));
+const overWall = setups.map((_, i) => spreadOf(pairedOverheads(timed.wall[i], timed.wall[0])));
+const overCpu = setups.map((_, i) => spreadOf(pairedOverheads(timed.cpu[i], timed.cpu[0])));
 
 // 2. CPU profile of the 2-bit step: self time by bucket.
 type Bucket =
@@ -137,7 +151,8 @@ type Bucket =
   | 'tfjs core (tape, ops)'
   | 'gc'
   | 'other';
-// Two wasm modules run: tfjs-wasm's (hundreds of functions) and frugal's (a few dozen); each is
+// Wasm modules run: tfjs-wasm's (hundreds of functions), frugal's (a few dozen) and sometimes a
+// one-function helper of the runtime; each is
 // one wasm:// url in the profile, told apart by the highest function index seen.
 let frugalWasmUrl = '';
 function bucketOf(url: string, fn: string): Bucket {
@@ -158,6 +173,49 @@ function bucketOf(url: string, fn: string): Bucket {
   if (url.startsWith('wasm://')) return 'tfjs-wasm kernels';
   return 'other';
 }
+/** Functions in a wasm binary: imported functions plus the function section's entries. */
+function wasmFunctionCount(b: Uint8Array): number {
+  let p = 8;
+  const leb = () => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const x = b[p++];
+      v |= (x & 127) << shift;
+      shift += 7;
+      if (x < 128) return v >>> 0;
+    }
+  };
+  let count = 0;
+  while (p < b.length) {
+    const id = b[p++];
+    const size = leb();
+    const end = p + size;
+    if (id === 2) {
+      // Imports: module name, field name, kind; kind 0 is a function (then its type index).
+      for (let n = leb(); n > 0; n--) {
+        p += leb();
+        p += leb();
+        const kind = b[p++];
+        if (kind === 0) {
+          leb();
+          count++;
+        } else {
+          // Table (a reference type, then limits), memory (limits) or global (type, mutability).
+          if (kind === 1) p++;
+          if (kind === 3) p += 2;
+          else {
+            const flags = b[p++];
+            leb();
+            if (flags & 1) leb();
+          }
+        }
+      }
+    } else if (id === 3) count += leb();
+    p = end;
+  }
+  return count;
+}
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
@@ -175,7 +233,11 @@ for (const n of profile.nodes) {
   if (url.startsWith('wasm://'))
     maxIndex.set(url, Math.max(maxIndex.get(url) ?? 0, m ? Number(m[1]) : 0));
 }
-if (maxIndex.size > 1) frugalWasmUrl = [...maxIndex.entries()].sort((a, b) => a[1] - b[1])[0][0];
+// frugal's module: the url whose highest function index seen is the largest that still fits in
+// frugal's function count (the tiny helper's is 0, tfjs-wasm's far above it).
+const frugalFunctions = wasmFunctionCount(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+const fits = [...maxIndex.entries()].filter(([, m]) => m < frugalFunctions);
+if (fits.length > 0) frugalWasmUrl = fits.sort((a, b) => b[1] - a[1])[0][0];
 const selfUs = new Map<Bucket, number>();
 const byFn = new Map<string, number>();
 const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -203,14 +265,28 @@ const topFunctions = [...byFn.entries()]
 const rows = setups.map((s, i) => ({
   variant: s.label,
   stepMs: stepMs[i],
+  stepCpuMs: cpuMs[i],
   forwardBackwardMs: passMs[i],
   optimizerMs: optMs[i],
+  overheadVsPlain: i === 0 ? null : overWall[i],
+  cpuOverheadVsPlain: i === 0 ? null : overCpu[i],
 }));
 const f2 = (x: number) => x.toFixed(1);
+const pc = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
+const sp = (o: ReturnType<typeof spreadOf> | null) =>
+  o === null ? '' : `${pc(o.median)} [${pc(o.q1)}, ${pc(o.q3)}] (${pc(o.min)}..${pc(o.max)})`;
 printTable(
-  'Step time (ms, upper median)',
-  ['variant', 'step', 'forward+backward', 'optimizer'],
-  rows.map((r) => [r.variant, f2(r.stepMs), f2(r.forwardBackwardMs), f2(r.optimizerMs)]),
+  `Step time (ms, median of ${ROUNDS} rounds, last of ${BLOCK} runs per visit); overhead vs plain per round: median [quartiles] (range)`,
+  ['variant', 'wall', 'cpu', 'fwd+bwd', 'opt', 'wall overhead', 'cpu overhead'],
+  rows.map((r) => [
+    r.variant,
+    f2(r.stepMs),
+    f2(r.stepCpuMs),
+    f2(r.forwardBackwardMs),
+    f2(r.optimizerMs),
+    sp(r.overheadVsPlain),
+    sp(r.cpuOverheadVsPlain),
+  ]),
 );
 printTable(
   `${setups[PROFILED].label}: CPU profile self time (ms per step)`,
@@ -226,12 +302,21 @@ const ms = (k: Bucket) => breakdown[k] ?? 0;
 const path = writeResults('profile-act-step', {
   headline: {
     // The default codec ('wasm', exact) is what `npm start` trains with.
-    stepOverheadVsStock2bit: stepMs[3] / stepMs[0] - 1,
+    // Medians of the per-round paired overheads (wall clock; CPU time beside it).
+    stepOverheadVsStock2bit: overWall[3].median,
+    stepOverheadVsStock2bitQ1: overWall[3].q1,
+    stepOverheadVsStock2bitQ3: overWall[3].q3,
+    stepOverheadVsStock2bitCpu: overCpu[3].median,
+    stepOverheadVsStock2bitCpuQ1: overCpu[3].q1,
+    stepOverheadVsStock2bitCpuQ3: overCpu[3].q3,
     plainStepMs: stepMs[0],
     compressedStepMs: stepMs[3],
-    stepOverheadVsStock2bitJsCodec: stepMs[1] / stepMs[0] - 1,
+    plainStepCpuMs: cpuMs[0],
+    compressedStepCpuMs: cpuMs[3],
+    stepOverheadVsStock2bitJsCodec: overWall[1].median,
     compressedJsCodecStepMs: stepMs[1],
-    stepOverheadVsStock2bitWasmCodec: stepMs[2] / stepMs[0] - 1,
+    stepOverheadVsStock2bitWasmCodec: overWall[2].median,
+    stepOverheadVsStock2bitWasmCodecCpu: overCpu[2].median,
     compressedWasmCodecStepMs: stepMs[2],
     compressedForwardBackwardMs: passMs[3],
     plainForwardBackwardMs: passMs[0],
@@ -253,6 +338,8 @@ const path = writeResults('profile-act-step', {
   backend: engine.backend,
   batch: BATCH,
   rounds: ROUNDS,
+  block: BLOCK,
+  loadAverage: os.loadavg(),
   chunkRows: act.chunkRows,
   steps: rows,
   profile: {
@@ -263,7 +350,7 @@ const path = writeResults('profile-act-step', {
     selfMsPerStepByPart: breakdown,
     topFunctions,
   },
-  note: 'Step times are upper medians over interleaved rounds (order rotated), one warm-up. The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
+  note: 'Step times are medians over interleaved rounds (order rotated, one warm-up round); each visit runs a row `block` times and times the last; wall clock and process CPU time (user + system, all threads). Overheads are medians (with quartiles and range in steps) of the per-round paired ratios minus one. The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
 });
 console.log(`wrote ${path}`);
 disposeBatch(b);

@@ -10,6 +10,21 @@ export {
   writeResultFile,
   writeResults,
 } from './results.js';
-export { mean, median, upperMedian } from './stats.js';
+export {
+  mean,
+  median,
+  pairedOverheads,
+  quantile,
+  type Spread,
+  spreadOf,
+  upperMedian,
+} from './stats.js';
 export { printTable } from './table.js';
-export { interleavedTimes, type RoundsOptions, type TimedStep } from './timing.js';
+export {
+  type BlockRoundsOptions,
+  interleavedTimes,
+  interleavedWallCpu,
+  type RoundsOptions,
+  type TimedStep,
+  type WallCpuTimes,
+} from './timing.js';

@@ -22,3 +22,41 @@ export function upperMedian(xs: readonly number[]): number {
 export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
+
+/** The q-quantile (0 <= q <= 1) by linear interpolation between order statistics. */
+export function quantile(xs: readonly number[], q: number): number {
+  if (!(q >= 0 && q <= 1)) throw new Error(`quantile: q must be in [0, 1], got ${q}`);
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const at = q * (s.length - 1);
+  const lo = Math.floor(at);
+  return lo === at ? s[lo] : s[lo] + (s[lo + 1] - s[lo]) * (at - lo);
+}
+
+/** Median and spread of a sample: quartiles and extremes. */
+export interface Spread {
+  median: number;
+  q1: number;
+  q3: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export function spreadOf(xs: readonly number[]): Spread {
+  return {
+    median: median(xs),
+    q1: quantile(xs, 0.25),
+    q3: quantile(xs, 0.75),
+    min: quantile(xs, 0),
+    max: quantile(xs, 1),
+    n: xs.length,
+  };
+}
+
+/** Per-round paired ratios minus one: `method[r] / baseline[r] - 1` (the overhead of each round). */
+export function pairedOverheads(method: readonly number[], baseline: readonly number[]): number[] {
+  if (method.length !== baseline.length)
+    throw new Error(`pairedOverheads: ${method.length} method rounds, ${baseline.length} baseline`);
+  return method.map((m, r) => m / baseline[r] - 1);
+}

@@ -5,10 +5,14 @@ import * as tf from '@tensorflow/tfjs';
 import {
   firstRows,
   interleavedTimes,
+  interleavedWallCpu,
   mean,
   median,
   numberArg,
+  pairedOverheads,
+  quantile,
   randomBatch,
+  spreadOf,
   upperMedian,
   writeResults,
 } from '../../bench/lib/index.js';
@@ -45,6 +49,45 @@ describe('bench/lib', () => {
     interleavedTimes([step('a'), step('b'), step('c')], { rounds: 3, rotate: true });
     assert.deepEqual(order.filter((o) => !o.startsWith('free')).join(''), 'abcbcacab');
     assert.throws(() => interleavedTimes([step('a')], { rounds: 0 }), /rounds must be a positive/);
+  });
+
+  it('quantile interpolates; spreadOf gives quartiles and extremes; pairedOverheads pairs rounds', () => {
+    assert.equal(quantile([4, 1, 3, 2], 0), 1);
+    assert.equal(quantile([4, 1, 3, 2], 1), 4);
+    assert.equal(quantile([4, 1, 3, 2], 0.5), 2.5);
+    assert.equal(quantile([1, 2, 3, 4, 5], 0.25), 2);
+    assert.throws(() => quantile([1], 1.5), /q must be in/);
+    assert.deepEqual(spreadOf([5, 1, 3, 2, 4]), { median: 3, q1: 2, q3: 4, min: 1, max: 5, n: 5 });
+    assert.deepEqual(pairedOverheads([2, 3], [1, 2]), [1, 0.5]);
+    assert.throws(() => pairedOverheads([1], [1, 2]), /1 method rounds, 2 baseline/);
+  });
+
+  it('interleavedWallCpu times the last run of each block, wall and CPU, rotated', () => {
+    const order: string[] = [];
+    // Spins for `ms` of CPU time (not wall time: on a loaded machine the process may wait).
+    const spin = (ms: number) => {
+      const c0 = process.cpuUsage();
+      for (;;) {
+        const c = process.cpuUsage(c0);
+        if ((c.user + c.system) / 1000 >= ms) return;
+      }
+    };
+    const step = (name: string) => () => {
+      order.push(name);
+      spin(order.filter((o) => o === name).length % 2 === 0 ? 8 : 0);
+    };
+    const t = interleavedWallCpu([step('a'), step('b')], { rounds: 2, rotate: true, block: 2 });
+    assert.equal(order.join(''), 'aabbbbaa');
+    for (const times of [t.wall, t.cpu])
+      assert.deepEqual(
+        times.map((x) => x.length),
+        [2, 2],
+      );
+    // Only the second run of each visit spins: the timed one.
+    for (const c of t.cpu.flat()) assert.ok(c >= 8, `timed run used ${c} ms of CPU`);
+    // Wall time: at least the spinning thread's share of the CPU time (other threads add to it).
+    for (const w of t.wall.flat()) assert.ok(w >= 4, `timed run took ${w} ms`);
+    assert.throws(() => interleavedWallCpu([step('a')], { rounds: 1, block: 0 }), /block must be/);
   });
 
   it('writeResults puts bench, date and headline first and writes a non-finite figure as null', () => {

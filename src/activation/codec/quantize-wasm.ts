@@ -4,17 +4,27 @@ import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } f
 
 // The WebAssembly twins of `quantizeSamplesInto` and `dequantizeSamplesInto` (quantize.ts): same
 // arithmetic and the same dither stream (one `rng()` draw per group seeds its LCG), so codes,
-// mins, scales and restored values are bit-identical to the JS path. Inputs and outputs are
-// copied through scratch blocks of the module's heap, released before returning.
+// mins, scales and restored values are bit-identical to the JS path. They run the float64 SIMD
+// kernels `actQuantizeExact` / `actRestoreExact` (act-codec.ts; the scalar `actQuantize` /
+// `actRestore` of kernels.ts are their references in the tests). Inputs and outputs are copied
+// through scratch blocks of the module's heap, released before returning.
 //
 // `kernel: 'simd'` runs the SIMD twins instead: float32 arithmetic four values at a time and a
 // counter-based dither (a hash of the group's seed and the value's index), unbiased with the same
 // variance as the JS path but not the same stream; restored values within 1 ulp of min+code*scale.
 
-/** The faster SIMD quantizer (src/wasm/assembly/act-codec.ts), declared here beside its use. */
-interface FastExports {
+/** The kernels of src/wasm/assembly/act-codec.ts, declared here beside their use. */
+export interface CodecExports {
+  /** The SIMD quantizer (`actQuantizeSimd`'s results) with fewer instructions. */
   actQuantizeFast: KernelExports['actQuantize'];
+  /** `actQuantize` in float64 SIMD lanes: the same results, bit for bit. */
+  actQuantizeExact: KernelExports['actQuantize'];
+  /** `actRestore` in float64 SIMD lanes: the same results, bit for bit. */
+  actRestoreExact: KernelExports['actRestore'];
 }
+
+/** Values per chunk through the heap: 64 KiB, which stays in a core's L1/L2 cache. */
+const CHUNK_VALUES = 16384;
 
 /** Which wasm kernel: 'exact' (bit-identical to the JS path) or 'simd' (faster; own stream). */
 export type WasmCodecKernel = 'exact' | 'simd';
@@ -36,22 +46,40 @@ export function quantizeSamplesIntoWasm(
   if (samples === 0) return;
   const gps = groupsPerSample(perSample);
   const nGroups = samples * gps;
-  const seeds = new Int32Array(nGroups);
-  // One draw per group on both kernels: the codes do not depend on how the batch is chunked.
-  for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
   const wordsPerGroup = (GROUP_SIZE * bits) / 32;
   const { exports, heap } = wasmKernels();
-  const xp = heap.put(values);
-  const sp = heap.put(seeds);
+  // The values travel a few samples at a time through one small block, each chunk quantized
+  // while it is still in cache: one pass over the input in memory instead of three (copy, then
+  // the kernel's range and code passes over a heap copy as large as the input).
+  const chunk = Math.max(1, Math.floor(CHUNK_VALUES / perSample));
+  const xp = heap.alloc(Math.min(chunk, samples) * perSample * 4);
+  const sp = heap.alloc(nGroups * 4);
   const wp = heap.alloc(nGroups * wordsPerGroup * 4);
   const mp = heap.alloc(nGroups * 4);
   const cp = heap.alloc(nGroups * 4);
   try {
-    // actQuantizeFast (act-codec.ts): actQuantizeSimd's results with fewer instructions.
-    const run =
-      kernel === 'simd' ? (exports as unknown as FastExports).actQuantizeFast : exports.actQuantize;
-    const bad = run(xp, samples, perSample, bits, sp, wp, mp, cp);
-    if (bad !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
+    // One draw per group on both kernels (the codes do not depend on how the batch is chunked),
+    // straight into the heap (after the last alloc: growing the memory detaches views).
+    const seeds = new Int32Array(heap.bytes().buffer, sp, nGroups);
+    for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
+    const codec = exports as unknown as CodecExports;
+    const run = kernel === 'simd' ? codec.actQuantizeFast : codec.actQuantizeExact;
+    for (let s = 0; s < samples; s += chunk) {
+      const m = Math.min(chunk, samples - s);
+      heap.f32(xp, m * perSample).set(values.subarray(s * perSample, (s + m) * perSample));
+      const g = s * gps;
+      const bad = run(
+        xp,
+        m,
+        perSample,
+        bits,
+        sp + g * 4,
+        wp + g * wordsPerGroup * 4,
+        mp + g * 4,
+        cp + g * 4,
+      );
+      if (bad !== 0) throw new Error('quantizeGroups: activation holds NaN or infinite values');
+    }
     const buf = heap.bytes().buffer;
     const g0 = first * gps;
     q.words.set(new Int32Array(buf, wp, nGroups * wordsPerGroup), g0 * wordsPerGroup);
@@ -86,11 +114,19 @@ export function dequantizeSamplesIntoWasm(
   const wp = heap.put(q.words.subarray(g0 * wordsPerGroup, (g0 + n) * wordsPerGroup));
   const mp = heap.put(q.mins.subarray(g0, g0 + n));
   const cp = heap.put(q.scales.subarray(g0, g0 + n));
-  const op = heap.alloc(out.byteLength);
+  // The output comes back a few samples at a time through one small block (see above).
+  const chunk = Math.max(1, Math.floor(CHUNK_VALUES / perSample));
+  const op = heap.alloc(Math.min(chunk, count) * perSample * 4);
   try {
-    const run = kernel === 'simd' ? exports.actRestoreSimd : exports.actRestore;
-    run(wp, mp, cp, perSample, bits, 0, count, op);
-    out.set(heap.f32(op, out.length));
+    const run =
+      kernel === 'simd'
+        ? exports.actRestoreSimd
+        : (exports as unknown as CodecExports).actRestoreExact;
+    for (let s = 0; s < count; s += chunk) {
+      const m = Math.min(chunk, count - s);
+      run(wp, mp, cp, perSample, bits, s, m, op);
+      out.set(heap.f32(op, m * perSample), s * perSample);
+    }
   } finally {
     for (const p of [wp, mp, cp, op]) heap.release(p);
   }

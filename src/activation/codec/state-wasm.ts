@@ -25,8 +25,17 @@ interface StateExports {
 export function stateKernels(): (WasmKernels & { state: StateExports }) | null {
   if (activationCodec() === 'js') return null;
   const k = tryWasmKernels();
-  return k && { ...k, state: k.exports as unknown as StateExports };
+  if (k === null) return null;
+  // One object per module instance (this runs several times per chunk of every step).
+  let w = withState.get(k.exports);
+  if (w === undefined) {
+    w = { ...k, state: k.exports as unknown as StateExports };
+    withState.set(k.exports, w);
+  }
+  return w;
 }
+
+const withState = new WeakMap<object, WasmKernels & { state: StateExports }>();
 
 /** Max-pool geometry: NHWC input [n, h, w, c], windows ph x pw, strides, output grid, padding. */
 export interface PoolGeometry {

@@ -367,3 +367,406 @@ export function actTranspose(src: i32, rows: i32, cols: i32, dst: i32): void {
     for (let r = 0; r < rows; r++)
       store<f32>(dst + c * dRow + (r << 2), load<f32>(src + r * sRow + (c << 2)));
 }
+
+// The exact codec four values at a time: `actQuantize` / `actRestore` (kernels.ts, scalar float64)
+// with the same arithmetic in float64 SIMD lanes, so the same codes, mins, scales and restored
+// values as the JS quantizer, bit for bit. The dither stream is the JS one: a 32-bit LCG seeded
+// per group, state k+1 = a * state k + c; four consecutive states sit in the four lanes and jump
+// 4v steps at once for the v-th vector of a word (a^4v and c (a^(4v-1) + ... + a + 1), modulo
+// 2^32), each from the word's first four states: the vectors of a word do not wait for each other
+// (a chain of vector multiplies, 10 cycles each, bounded the loop before). wasm has no fused
+// multiply-add, so each lane rounds (x - min) * inv + u exactly as the scalar code does.
+
+const LCG_A: u32 = 1664525;
+const LCG_C: u32 = 1013904223;
+
+// The float32 screen. Most codes need no float64: t32 = (x - min) * inv + u in float32 (inv the
+// float32 of 1 / scale) is within 4.1 * 2^-24 * (a + 1) of the float64 t of the JS code, where
+// a = (x - min) / scale <= levels + 1 (three float32 roundings of a relative 2^-24 each on a, one
+// on a + u; the float64 ones are 2^29 times smaller; with scale >= 2^-126 a subnormal x - min
+// errs by at most 2^-24 in a). So where t32 is farther than (levels + 2) * 2^-18 (8 times that
+// bound) from every integer, floor(t32) = floor(t): the code is the JS one. A word with a value
+// closer than that is computed again in float64 (about 1 word in 1000 at 2 bits, 1 in 100 at 8).
+// Groups whose span, inverse or scale could overflow or go subnormal in float32 skip the screen.
+const SCREEN_MARGIN: f32 = 1.0 / 262144.0;
+/** Jumps of the LCG by 4v steps, v = 0 .. 8: multipliers (splat) then increments (splat). */
+const LCG_JUMPS = memory.data(2 * 9 * 16, 16);
+
+/** Fills LCG_JUMPS (the same on every call; cheap beside a group). */
+function lcgJumps(): void {
+  let a: u32 = 1;
+  let c: u32 = 0;
+  for (let m = 0; m <= 32; m++) {
+    if ((m & 3) == 0) {
+      v128.store(LCG_JUMPS + (m << 2), i32x4.splat(a));
+      v128.store(LCG_JUMPS + 144 + (m << 2), i32x4.splat(c));
+    }
+    a *= LCG_A;
+    c = c * LCG_A + LCG_C;
+  }
+}
+
+/**
+ * Min and max of the `n` float32 values at `p` as the JS quantizer picks them (`v < lo`, `v > hi`
+ * in order from +-Infinity: the first of equal values wins, which only shows for +0 and -0), into
+ * the globals below; returns false when a value is NaN or infinite.
+ */
+let rangeLo: f32 = 0;
+let rangeHi: f32 = 0;
+
+@inline
+function groupRange(p: i32, n: i32): bool {
+  const n4 = n & ~3;
+  const n8 = n & ~7;
+  // Two accumulators of each kind (vectors i and i + 4): min and max take 4 cycles on x86, so
+  // one chain of them would bound the loop. The NaN / infinity test ORs the bits of v - v, which
+  // are 0 (+0) for every finite v and a NaN's for NaN and the infinities.
+  let vlo = f32x4.splat(Infinity);
+  let vhi = f32x4.splat(-Infinity);
+  let vlo1 = vlo;
+  let vhi1 = vhi;
+  let bad = i32x4.splat(0);
+  let i = 0;
+  for (; i < n8; i += 8) {
+    const v = v128.load(p + (i << 2));
+    const w = v128.load(p + (i << 2) + 16);
+    vlo = f32x4.pmin(vlo, v);
+    vhi = f32x4.pmax(vhi, v);
+    vlo1 = f32x4.pmin(vlo1, w);
+    vhi1 = f32x4.pmax(vhi1, w);
+    bad = v128.or(bad, v128.or(f32x4.sub(v, v), f32x4.sub(w, w)));
+  }
+  if (i < n4) {
+    const v = v128.load(p + (i << 2));
+    vlo = f32x4.pmin(vlo, v);
+    vhi = f32x4.pmax(vhi, v);
+    bad = v128.or(bad, f32x4.sub(v, v));
+    i += 4;
+  }
+  vlo = f32x4.min(vlo, vlo1);
+  vhi = f32x4.max(vhi, vhi1);
+  let lo: f32 = min(
+    min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)),
+    min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)),
+  );
+  let hi: f32 = max(
+    max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)),
+    max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)),
+  );
+  let b: f32 = 0;
+  for (; i < n; i++) {
+    const v = load<f32>(p + (i << 2));
+    b += v - v;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (v128.any_true(bad) || b != 0) return false;
+  // A zero extreme: the JS order keeps the first zero of the group, whatever its sign.
+  if (lo == 0 || hi == 0) {
+    let i = 0;
+    while (load<f32>(p + (i << 2)) != 0) i++;
+    const z = load<f32>(p + (i << 2));
+    if (lo == 0) lo = z;
+    if (hi == 0) hi = z;
+  }
+  rangeLo = lo;
+  rangeHi = hi;
+  return true;
+}
+
+/**
+ * The screen's T = (x - min) * inv + u' in float32 for four values at `xp`, with
+ * u' = 1 + delta + (state >>> 9) * 2^-23 built from the bits (`vBits` = those of 1 + delta, an
+ * integer add: no conversion, no multiply). That is 1 + delta + u to 2^-24, except where the add
+ * carries into the exponent (u >= 1 - delta): there u' comes out up to delta too large. So T is
+ * t + 1 + delta within the bound above plus [0, delta), and floor(T) - 1 is the code wherever
+ * T - floor(T) >= 3 delta (T - delta then lies farther than the bound from every integer).
+ */
+@inline
+function screenT(xp: i32, sv: v128, vlo: v128, vinv: v128, vBits: v128): v128 {
+  const u1 = i32x4.add(i32x4.shr_u(sv, 9), vBits);
+  return f32x4.add(f32x4.mul(f32x4.sub(v128.load(xp), vlo), vinv), u1);
+}
+
+/** `actQuantize` (same arguments, layout, stream and results) in float64 SIMD lanes. */
+export function actQuantizeExact(
+  x: i32,
+  samples: i32,
+  perSample: i32,
+  bits: i32,
+  seeds: i32,
+  words: i32,
+  mins: i32,
+  scales: i32,
+): i32 {
+  const group = 256;
+  const gps = (perSample + group - 1) / group;
+  const levels = (1 << bits) - 1;
+  const per = 32 / bits;
+  const vecsPerWord = per / 4;
+  const wordsPerGroup = group / per;
+  lcgJumps();
+  const aWord = v128.load(LCG_JUMPS + (vecsPerWord << 4));
+  const cWord = v128.load(LCG_JUMPS + 144 + (vecsPerWord << 4));
+  const laneMul = i32x4(1, 1 << bits, 1 << (2 * bits), 1 << (3 * bits));
+  const vLevels = i32x4.splat(levels);
+  const vU24 = f64x2.splat(1.0 / 16777216.0);
+  const vMagic = f64x2.splat(4503599627370496.0); // 2^52: an integer below 2^32 in the low word
+  const a1 = LCG_A * LCG_A * LCG_A * LCG_A;
+  const a4 = i32x4.splat(a1);
+  const c4 = i32x4.splat(LCG_C * (LCG_A * LCG_A * LCG_A + LCG_A * LCG_A + LCG_A + 1));
+  // floor(T) + 2^23 - 1 holds the code floor(T) - 1 in its low bits under the exponent bits of
+  // 2^23 (0x4b000000); the codes of a word are summed shifted (they do not overlap, so the sum
+  // is their OR) with those exponent bits, which `magicSum` (their shifted sum) takes off again.
+  // No clamp: a code above levels needs t >= levels + 1, which only a t within levels * 2^-23 of
+  // that integer reaches (a <= levels / (1 - 2^-24)), and the screen sends such a word to float64.
+  const vMagic1 = f32x4.splat(8388607.0); // 2^23 - 1
+  let magicSum: u32 = 0;
+  for (let v = 0; v < vecsPerWord; v++) magicSum += (<u32>0x4b000000) << (v * 4 * bits);
+  const vMagicSum = i32x4.splat(magicSum);
+  for (let s = 0; s < samples; s++) {
+    const base = s * perSample;
+    for (let g = 0; g < gps; g++) {
+      const start = base + g * group;
+      const n = min(group, perSample - g * group);
+      const p0 = x + (start << 2);
+      if (!groupRange(p0, n)) return 1;
+      const gi = s * gps + g;
+      const lo32 = rangeLo;
+      const scale32 = <f32>((<f64>rangeHi - <f64>lo32) / <f64>levels);
+      store<f32>(mins + (gi << 2), lo32);
+      store<f32>(scales + (gi << 2), scale32);
+      let w = words + gi * wordsPerGroup * 4;
+      const wEnd = w + wordsPerGroup * 4;
+      if (scale32 == 0) {
+        for (; w < wEnd; w += 4) store<i32>(w, 0);
+        continue;
+      }
+      const s0 = <u32>load<i32>(seeds + (gi << 2));
+      const s1 = s0 * LCG_A + LCG_C;
+      const s2 = s1 * LCG_A + LCG_C;
+      const s3 = s2 * LCG_A + LCG_C;
+      let st = i32x4(s1, s2, s3, s3 * LCG_A + LCG_C);
+      const inv = f64x2.splat(1.0 / <f64>scale32);
+      const vlo = f64x2.splat(<f64>lo32);
+      // The float32 screen (see above): only where no float32 step can overflow or go subnormal.
+      const inv32 = <f32>(1.0 / <f64>scale32);
+      const span32: f32 = rangeHi - lo32;
+      const screen =
+        scale32 >= <f32>1.1754943508222875e-38 && span32 - span32 == 0 && inv32 - inv32 == 0;
+      const vinv32 = f32x4.splat(inv32);
+      const vlo32 = f32x4.splat(lo32);
+      // delta = (levels + 2) * 2^-18 = 32 * (levels + 2) units of 2^-23.
+      const vDelta = i32x4.splat(0x3f800000 + (levels + 2) * 32);
+      const three: i32 = 3 * (levels + 2);
+      const vDelta3 = f32x4.splat(<f32>three * SCREEN_MARGIN);
+      const whole = n / per;
+      let i = 0;
+      for (let k = 0; k < whole; k++, w += 4, i += per) {
+        let acc = i32x4.splat(0);
+        let unsure = false;
+        if (screen) {
+          // Unrolled per width: constant shifts, and the states of a word's vectors in a chain.
+          let fm = f32x4.splat(1);
+          let t = fm;
+          let f = fm;
+          if (bits == 1) {
+            let sv = st;
+            t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, f32x4.add(f, vMagic1));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 4) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 4));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 8) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 8));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 12) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 12));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 16) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 16));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 20) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 20));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 24) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 24));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 28) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 28));
+          } else if (bits == 2) {
+            let sv = st;
+            t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, f32x4.add(f, vMagic1));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 4) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 8));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 8) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 16));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 12) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 24));
+          } else if (bits == 4) {
+            let sv = st;
+            t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, f32x4.add(f, vMagic1));
+            sv = i32x4.add(i32x4.mul(sv, a4), c4);
+            t = screenT(p0 + ((i + 4) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, i32x4.shl(f32x4.add(f, vMagic1), 16));
+          } else if (bits == 8) {
+            let sv = st;
+            t = screenT(p0 + ((i + 0) << 2), sv, vlo32, vinv32, vDelta);
+            f = f32x4.floor(t);
+            fm = f32x4.pmin(fm, f32x4.sub(t, f));
+            acc = i32x4.add(acc, f32x4.add(f, vMagic1));
+          }
+          // fm: the smallest fraction of a T in the word.
+          unsure = v128.any_true(f32x4.lt(fm, vDelta3));
+          acc = i32x4.sub(acc, vMagicSum);
+        }
+        if (!screen || unsure) {
+          acc = i32x4.splat(0);
+          for (let v = 0; v < vecsPerWord; v++) {
+            const xv = v128.load(p0 + ((i + (v << 2)) << 2));
+            const jump = LCG_JUMPS + (v << 4);
+            const sv = i32x4.add(i32x4.mul(st, v128.load(jump)), v128.load(jump + 144));
+            const u = i32x4.shr_u(sv, 8);
+            const x01 = f64x2.promote_low_f32x4(xv);
+            const x23 = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+            const u01 = f64x2.mul(f64x2.convert_low_i32x4_s(u), vU24);
+            const u23 = f64x2.mul(
+              f64x2.convert_low_i32x4_s(v128.shuffle<i32>(u, u, 2, 3, 0, 1)),
+              vU24,
+            );
+            // t >= 0, so floor is the JS truncation; + 2^52 leaves the integer in the low word.
+            const t01 = f64x2.add(f64x2.mul(f64x2.sub(x01, vlo), inv), u01);
+            const t23 = f64x2.add(f64x2.mul(f64x2.sub(x23, vlo), inv), u23);
+            const f01 = f64x2.add(f64x2.floor(t01), vMagic);
+            const f23 = f64x2.add(f64x2.floor(t23), vMagic);
+            const c = i32x4.min_s(v128.shuffle<i32>(f01, f23, 0, 2, 4, 6), vLevels);
+            acc = v128.or(acc, i32x4.shl(c, v * 4 * bits));
+          }
+        }
+        st = i32x4.add(i32x4.mul(st, aWord), cWord);
+        acc = i32x4.mul(acc, laneMul);
+        store<i32>(
+          w,
+          i32x4.extract_lane(acc, 0) |
+            i32x4.extract_lane(acc, 1) |
+            i32x4.extract_lane(acc, 2) |
+            i32x4.extract_lane(acc, 3),
+        );
+      }
+      if (i < n) {
+        // The tail word, scalar: lane 0 holds the state of value i.
+        let state = <u32>i32x4.extract_lane(st, 0);
+        const inv1 = 1.0 / <f64>scale32;
+        const lo64 = <f64>lo32;
+        let word: i32 = 0;
+        for (let shift = 0; i < n; shift += bits, i++) {
+          let c = <i32>(
+            (<f64>load<f32>(p0 + (i << 2)) - lo64) * inv1 +
+            <f64>(state >>> 8) * (1.0 / 16777216.0)
+          );
+          if (c > levels) c = levels;
+          word |= c << shift;
+          state = state * LCG_A + LCG_C;
+        }
+        store<i32>(w, word);
+        w += 4;
+      }
+      for (; w < wEnd; w += 4) store<i32>(w, 0);
+    }
+  }
+  return 0;
+}
+
+/**
+ * `actRestore` (same arguments and results: min + code * scale in float64, rounded once to
+ * float32) two float64 lanes at a time. A code read in place as code * 2^(lane * bits) is
+ * multiplied by scale * 2^-(lane * bits): both factors exact, so the one rounding is the same.
+ */
+export function actRestoreExact(
+  words: i32,
+  mins: i32,
+  scales: i32,
+  perSample: i32,
+  bits: i32,
+  first: i32,
+  count: i32,
+  out: i32,
+): void {
+  const group = 256;
+  const gps = (perSample + group - 1) / group;
+  const per = 32 / bits;
+  const vecsPerWord = per / 4;
+  const wordsPerGroup = group / per;
+  const mask = (1 << bits) - 1;
+  const laneMask = i32x4(mask, mask << bits, mask << (2 * bits), mask << (3 * bits));
+  const down = <f64>1 / <f64>(1 << bits);
+  for (let s = first; s < first + count; s++) {
+    const base = (s - first) * perSample;
+    for (let g = 0; g < gps; g++) {
+      const gi = s * gps + g;
+      const start = base + g * group;
+      const n = min(group, perSample - g * group);
+      const lo = <f64>load<f32>(mins + (gi << 2));
+      const scale = <f64>load<f32>(scales + (gi << 2));
+      const vlo = f64x2.splat(lo);
+      const vmul = f64x2(scale, scale * down);
+      const w0 = words + gi * wordsPerGroup * 4;
+      const o0 = out + (start << 2);
+      const whole = n / per;
+      let i = 0;
+      for (let k = 0; k < whole; k++) {
+        const word = i32x4.splat(load<i32>(w0 + (k << 2)));
+        for (let v = 0; v < vecsPerWord; v++, i += 4) {
+          const c = v128.and(i32x4.shr_u(word, v * 4 * bits), laneMask);
+          // Lanes 2 and 3 shifted down by 2 * bits: every lane then fits a signed conversion.
+          const c23 = i32x4.shr_u(v128.shuffle<i32>(c, c, 2, 3, 0, 1), 2 * bits);
+          const r01 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c), vmul));
+          const r23 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c23), vmul));
+          v128.store(
+            o0 + (i << 2),
+            v128.shuffle<f32>(f32x4.demote_f64x2_zero(r01), f32x4.demote_f64x2_zero(r23), 0, 1, 4, 5),
+          );
+        }
+      }
+      if (i < n) {
+        const word = <u32>load<i32>(w0 + (whole << 2));
+        for (let shift: u32 = 0; i < n; i++, shift += <u32>bits)
+          store<f32>(o0 + (i << 2), <f32>(lo + <f64>((word >>> shift) & <u32>mask) * scale));
+      }
+    }
+  }
+}
