@@ -1,31 +1,52 @@
 // Neural ODEs: activation memory of backprop vs the adjoint and IRDM, IRDM's gradient error and
 // speed against the adjoint at matched error, and odenet on MNIST (accuracy, FGSM/PGD robustness
 // with and without solver smoothing, accuracy against stronger test-time solvers), in one run.
-// Run: npm run bench:ode   (writes bench/results/ode.json)
-// Sizes: ODE_BENCH_EPOCHS (default 4), ODE_BENCH_LR (3e-3, halved each epoch), ODE_BENCH_TRAIN (8000), ODE_BENCH_TEST (2000),
-// ODE_BENCH_ATTACK (500 test samples attacked), ODE_BENCH_CHANNELS (16).
+// Run: npm run bench:ode   (writes bench/results/ode.json; quick mode, ~6 min on 2 cores)
+//      npm run bench:ode -- --full   (longer MNIST training: the accuracy target; the JSON says which mode)
+// MNIST sizes (env): ODE_BENCH_EPOCHS (quick 3, full 10), ODE_BENCH_LR (3e-3, cosine decay),
+// ODE_BENCH_TRAIN (8000), ODE_BENCH_TEST (2000: the rest of the 10,000 digits the mnist package
+// ships), ODE_BENCH_ATTACK (test samples attacked; quick 1000, full all), ODE_BENCH_CHANNELS (16),
+// ODE_BENCH_SOLVER_STEPS (rk2 steps, 2), ODE_BENCH_GRAD (backprop | adjoint | irdm; backprop),
+// ODE_BENCH_SHIFT (px of random shift, 2), ODE_BENCH_BATCH (64), ODE_BENCH_VARIANTS (fixed,smoothed).
 import * as tf from '@tensorflow/tfjs';
 import { renderTable } from '../src/cli/table.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
+import { makeRng } from '../src/engine/random.js';
 import { writeJsonAtomic } from '../src/io/atomic-write.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildOdenet } from '../src/models/odenet.js';
 import type { ParamOdeFn } from '../src/ode/adjoint-backward.js';
+import { withSolve } from '../src/ode/ode-block.js';
 import { makeOdeFunc, odeFuncWeights } from '../src/ode/ode-func.js';
-import { accuracyBySolver } from '../src/ode/robustness.js';
-import { type OdeGradient, odeSolve, validateSolveConfig } from '../src/ode/solve.js';
+import { accuracyBySolver, robustCorrect } from '../src/ode/robustness.js';
+import {
+  ODE_GRADIENTS,
+  type OdeGradient,
+  odeSolve,
+  validateSolveConfig,
+} from '../src/ode/solve.js';
+import { augmentImages } from '../src/recipes/batch-augment.js';
 import { fixed, mb, pct, ratio } from '../src/report/format.js';
 import { measureStep } from '../src/report/memory-meter.js';
+import { type PairedAccuracy, pairedAccuracy } from '../src/report/paired-accuracy.js';
 import { train } from '../src/train/loop.js';
+import { hasFlag } from './lib/args.js';
 
+const FULL = hasFlag('full');
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
-const EPOCHS = env('ODE_BENCH_EPOCHS', 4);
+const EPOCHS = env('ODE_BENCH_EPOCHS', FULL ? 10 : 3);
 const LR = env('ODE_BENCH_LR', 3e-3);
 const TRAIN = env('ODE_BENCH_TRAIN', 8000);
 const TEST = env('ODE_BENCH_TEST', 2000);
-const ATTACK = env('ODE_BENCH_ATTACK', 500);
+const ATTACK = env('ODE_BENCH_ATTACK', FULL ? TEST : 1000);
 const CHANNELS = env('ODE_BENCH_CHANNELS', 16);
+const TRAIN_STEPS = env('ODE_BENCH_SOLVER_STEPS', 2);
+const SHIFT = env('ODE_BENCH_SHIFT', 2);
+const BATCH = env('ODE_BENCH_BATCH', 64);
+const GRADIENT = (process.env.ODE_BENCH_GRAD ?? 'backprop') as OdeGradient;
+if (!(ODE_GRADIENTS as readonly string[]).includes(GRADIENT))
+  throw new Error(`ODE_BENCH_GRAD must be one of ${ODE_GRADIENTS.join(', ')}, got '${GRADIENT}'`);
 const ONLY = process.env.ODE_BENCH_ONLY;
 const BACKEND = 'wasm';
 const started = performance.now();
@@ -191,15 +212,23 @@ if (!ONLY || ONLY === 'irdm') {
 }
 
 // 3. odenet on MNIST: one model with a fixed solver (rk2, u = 0.5) and one with solver
-// smoothing (u ~ U[0.3, 0.7] per batch), same seed, data and schedule. Clean accuracy, FGSM and
-// PGD accuracy (eps 0.1; PGD 10 steps of 0.025, random start), and clean accuracy with the
-// training solver at 1x, 2x and 4x the steps (the meta-solver criterion).
+// smoothing (u ~ U[0.3, 0.7] per batch), same seed, data, augmentation and schedule (Adam, cosine
+// learning-rate decay per step, +-2 px random shifts). Clean accuracy on the whole held-out split;
+// FGSM and PGD accuracy (eps 0.1; PGD 10 steps of 0.025, random start) on the same test samples
+// with the same random starts for both models (a paired comparison: McNemar's exact test and a
+// 95% interval of the difference over test samples); clean accuracy with the training solver at
+// 1x, 2x and 4x the steps (the meta-solver criterion).
 const EPS = 0.1;
-const TRAIN_STEPS = 4;
 const mnistRows: Record<string, unknown>[] = [];
+let pgdPaired: PairedAccuracy | null = null;
+let fgsmPaired: PairedAccuracy | null = null;
 if (!ONLY || ONLY === 'mnist') {
   const data = loadMnist({ trainCount: TRAIN, testCount: TEST, seed: 1, layout: 'image' });
-  for (const variant of ['fixed', 'smoothed'] as const) {
+  const variants = (process.env.ODE_BENCH_VARIANTS ?? 'fixed,smoothed').split(',');
+  const correct: Record<string, { pgd: Uint8Array; fgsm: Uint8Array }> = {};
+  for (const variant of variants) {
+    if (variant !== 'fixed' && variant !== 'smoothed')
+      throw new Error(`ODE_BENCH_VARIANTS: unknown variant '${variant}' (fixed, smoothed)`);
     const model = buildOdenet({
       inputShape: [28, 28, 1],
       numClasses: 10,
@@ -208,84 +237,97 @@ if (!ONLY || ONLY === 'mnist') {
       solve: {
         solver: 'rk2',
         steps: TRAIN_STEPS,
-        gradient: 'adjoint',
+        gradient: GRADIENT,
         ...(variant === 'fixed' ? { u: 0.5 } : {}),
       },
       smoothing: variant === 'smoothed' ? { low: 0.3, high: 0.7 } : null,
     });
     const t0 = performance.now();
-    // Adam, learning rate LR halved after each epoch (one optimizer across epochs).
     const optimizer = tf.train.adam(LR);
-    const history: { epoch: number; meanLoss: number; testAccuracy: number; seconds: number }[] =
-      [];
-    let stepMsSum = 0;
-    for (let epoch = 1; epoch <= EPOCHS; epoch++) {
-      (optimizer as unknown as { learningRate: number }).learningRate = LR * 0.5 ** (epoch - 1);
-      const r = await train(
-        model,
-        data,
-        { epochs: 1, batchSize: 64, learningRate: LR, seed: 5 + epoch, measureMemory: false },
-        { optimizer },
-      );
-      history.push({ ...r.history[0], epoch });
-      stepMsSum += r.meanStepMs;
-      console.log(
-        `${variant}: epoch ${epoch} loss ${r.history[0].meanLoss.toFixed(4)} test ${pct(r.testAccuracy)}`,
-      );
-    }
+    const totalSteps = EPOCHS * Math.ceil(TRAIN / BATCH);
+    let step = 0;
+    const shiftRng = makeRng(11);
+    const r = await train(
+      model,
+      data,
+      { epochs: EPOCHS, batchSize: BATCH, learningRate: LR, seed: 5, measureMemory: false },
+      {
+        optimizer,
+        batchPlan:
+          SHIFT > 0
+            ? {
+                transform: (b) => ({
+                  ...b,
+                  xs: augmentImages(
+                    b.xs as tf.Tensor4D,
+                    { shift: SHIFT, cutout: 0, flip: false },
+                    shiftRng,
+                  ),
+                  ys: b.ys.clone(),
+                }),
+              }
+            : undefined,
+        callbacks: {
+          // Cosine decay from LR to 0 over the run, set before each step.
+          onBatchBegin: () => {
+            (optimizer as unknown as { learningRate: number }).learningRate =
+              LR * 0.5 * (1 + Math.cos((Math.PI * step) / totalSteps));
+            step++;
+          },
+          onEpochEnd: (e, logs) =>
+            console.log(
+              `${variant}: epoch ${e + 1} loss ${logs.loss.toFixed(4)} test ${pct(logs.val_acc)} (${fixed(logs.seconds, 0)} s)`,
+            ),
+        },
+      },
+    );
     optimizer.dispose();
-    const result = {
-      testAccuracy: history[history.length - 1].testAccuracy,
-      history,
-      meanStepMs: stepMsSum / EPOCHS,
-    };
     const trainSeconds = (performance.now() - t0) / 1000;
     const evalU = variant === 'fixed' ? {} : { u: 0.5 };
     const attack = { count: ATTACK, batchSize: 100 };
-    const fgsmAcc = accuracyBySolver(model, data, [evalU], {
-      attack: 'fgsm',
-      eps: EPS,
-      ...attack,
-    })[0].accuracy;
-    const pgdAcc = accuracyBySolver(model, data, [evalU], {
-      attack: 'pgd',
-      eps: EPS,
-      pgd: { steps: 10, stepSize: 0.025, seed: 7 },
-      ...attack,
-    })[0].accuracy;
-    const pgdAccHalfEps = accuracyBySolver(model, data, [evalU], {
-      attack: 'pgd',
-      eps: EPS / 2,
-      pgd: { steps: 10, stepSize: 0.0125, seed: 7 },
-      ...attack,
-    })[0].accuracy;
+    const fgsmC = withSolve(model, evalU, () =>
+      robustCorrect(model, data, { attack: 'fgsm', eps: EPS, ...attack }),
+    );
+    const pgdC = withSolve(model, evalU, () =>
+      robustCorrect(model, data, {
+        attack: 'pgd',
+        eps: EPS,
+        pgd: { steps: 10, stepSize: 0.025, seed: 7 },
+        ...attack,
+      }),
+    );
+    correct[variant] = { pgd: pgdC, fgsm: fgsmC };
+    const meanOf = (c: Uint8Array) => c.reduce((x, y) => x + y, 0) / c.length;
     const bySteps = accuracyBySolver(
       model,
       data,
       [1, 2, 4].map((k) => ({ ...evalU, steps: TRAIN_STEPS * k })),
       { attack: 'none' },
-    ).map((r) => ({ steps: r.solve.steps, accuracy: r.accuracy }));
+    ).map((x) => ({ steps: x.solve.steps, accuracy: x.accuracy }));
     const byU = accuracyBySolver(
       model,
       data,
       [0.3, 0.5, 0.7, 1].map((u) => ({ u })),
       { attack: 'none' },
-    ).map((r) => ({ u: r.solve.u, accuracy: r.accuracy }));
+    ).map((x) => ({ u: x.solve.u, accuracy: x.accuracy }));
     mnistRows.push({
       variant,
       parameters: model.countParams(),
-      testAccuracy: result.testAccuracy,
-      history: result.history,
-      meanStepMs: result.meanStepMs,
+      testAccuracy: r.testAccuracy,
+      history: r.history,
+      meanStepMs: r.meanStepMs,
       trainSeconds,
-      fgsmAccuracy: fgsmAcc,
-      pgdAccuracy: pgdAcc,
-      pgdAccuracyHalfEps: pgdAccHalfEps,
+      fgsmAccuracy: meanOf(fgsmC),
+      pgdAccuracy: meanOf(pgdC),
       accuracyByTestSteps: bySteps,
       accuracyByTestU: byU,
-      strongerSolverDoesNotHurt: bySteps.every((r) => r.accuracy >= bySteps[0].accuracy - 0.002),
+      strongerSolverDoesNotHurt: bySteps.every((x) => x.accuracy >= bySteps[0].accuracy - 0.002),
     });
     model.dispose();
+  }
+  if (correct.fixed && correct.smoothed) {
+    pgdPaired = pairedAccuracy(correct.smoothed.pgd, correct.fixed.pgd);
+    fgsmPaired = pairedAccuracy(correct.smoothed.fgsm, correct.fixed.fgsm);
   }
   console.log(
     renderTable(
@@ -301,6 +343,12 @@ if (!ONLY || ONLY === 'mnist') {
       ]),
     ),
   );
+  if (pgdPaired)
+    console.log(
+      `PGD smoothed - fixed on the same ${pgdPaired.samples} samples: ${fixed(100 * pgdPaired.difference, 2)} pt, ` +
+        `95% CI [${fixed(100 * pgdPaired.ci95[0], 2)}, ${fixed(100 * pgdPaired.ci95[1], 2)}], ` +
+        `only smoothed right ${pgdPaired.onlyA}, only fixed ${pgdPaired.onlyB}, McNemar p ${pgdPaired.mcnemarP.toPrecision(3)}`,
+    );
 }
 
 const fixedRow = mnistRows.find((r) => r.variant === 'fixed');
@@ -317,6 +365,12 @@ const headline = {
   odenetAccuracySmoothed: (smoothRow?.testAccuracy as number) ?? null,
   pgdAccSmoothed: (smoothRow?.pgdAccuracy as number) ?? null,
   pgdAccFixed: (fixedRow?.pgdAccuracy as number) ?? null,
+  // Paired over the same attacked test samples (same PGD random starts): smoothed - fixed.
+  pgdSmoothedMinusFixed: pgdPaired?.difference ?? null,
+  pgdDiffCi95Low: pgdPaired?.ci95[0] ?? null,
+  pgdDiffCi95High: pgdPaired?.ci95[1] ?? null,
+  pgdMcnemarP: pgdPaired?.mcnemarP ?? null,
+  pgdSamples: pgdPaired?.samples ?? null,
 };
 console.log(
   `adjoint memory ratio (backprop/adjoint activation bytes, 32 rk4 steps): ${ratio(headline.adjointMemoryRatio)}`,
@@ -326,6 +380,7 @@ console.log(
 );
 const out = {
   bench: 'ode',
+  mode: FULL ? 'full' : 'quick',
   backend: engine.backend,
   date: new Date().toISOString(),
   seconds: (performance.now() - started) / 1000,
@@ -345,13 +400,16 @@ const out = {
       train: TRAIN,
       test: TEST,
       attacked: ATTACK,
+      split: 'disjoint seeded split of the 10,000 digits of the mnist package (seed 1)',
       epochs: EPOCHS,
-      batch: 64,
-      lr: `${LR}, halved after each epoch`,
+      batch: BATCH,
+      optimizer: 'adam',
+      lr: `${LR}, cosine decay to 0 over the run (per step)`,
+      augmentation: SHIFT > 0 ? `random shift of up to ${SHIFT} px (zero padding)` : 'none',
       channels: CHANNELS,
       solver: 'rk2',
       trainSteps: TRAIN_STEPS,
-      gradient: 'adjoint',
+      gradient: GRADIENT,
       fixedU: 0.5,
       smoothing: [0.3, 0.7],
       eps: EPS,
@@ -362,6 +420,7 @@ const out = {
   gradients: gradRows,
   matchedError: matched,
   mnist: mnistRows,
+  pairedRobustness: { pgd: pgdPaired, fgsm: fgsmPaired, a: 'smoothed', b: 'fixed' },
 };
 if (!ONLY) writeJsonAtomic('bench/results/ode.json', out);
 else console.log(JSON.stringify(out.headline));

@@ -60,6 +60,7 @@ export {
   pgd,
   type RobustnessOptions,
   robustAccuracy,
+  robustCorrect,
 } from './robustness.js';
 export {
   DEFAULT_SOLVE_CONFIG,

@@ -91,15 +91,22 @@ export interface RobustnessOptions {
   batchSize?: number;
 }
 
-/** Accuracy on (attacked) test samples; the attack sees the model's own gradients. */
-export function robustAccuracy(
+/**
+ * Per-sample correctness (1 correct, 0 wrong) on the first `count` (attacked) test samples, in
+ * test-set order; the attack sees the model's own gradients. PGD's random starts depend only on
+ * `pgd.seed` and the batch, so two models attacked with the same options see the same samples and
+ * the same starts (a paired comparison).
+ */
+export function robustCorrect(
   model: tf.LayersModel,
   data: ClassificationData,
   o: RobustnessOptions,
-): number {
+): Uint8Array {
   const logits: LogitsFn = (x) => model.apply(x, { training: false }) as tf.Tensor;
-  const limit = o.count ?? data.test.count;
-  let correct = 0;
+  const limit = Math.min(o.count ?? data.test.count, data.test.count);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new Error(`robustness: count must be a positive integer, got ${o.count}`);
+  const out = new Uint8Array(limit);
   let seen = 0;
   const rng = makeRng(o.pgd?.seed ?? 0);
   for (const b of batches(data, 'test', o.batchSize ?? 100)) {
@@ -108,7 +115,7 @@ export function robustAccuracy(
       continue;
     }
     const take = Math.min(b.size, limit - seen);
-    correct += tf.tidy(() => {
+    const hits = tf.tidy(() => {
       const xs = take < b.size ? b.xs.slice(0, take) : b.xs;
       const ys = take < b.size ? b.ys.slice(0, take) : b.ys;
       const adv =
@@ -123,12 +130,25 @@ export function robustAccuracy(
                 seed: Math.floor(rng() * 2 ** 31),
               });
       const pred = tf.argMax(logits(adv), -1);
-      return tf.sum(tf.equal(pred, tf.argMax(ys, -1))).dataSync()[0];
+      return tf.equal(pred, tf.argMax(ys, -1)).dataSync();
     });
+    for (let i = 0; i < take; i++) out[seen + i] = hits[i] ? 1 : 0;
     seen += take;
     tf.dispose([b.xs, b.ys]);
   }
-  return correct / seen;
+  return out;
+}
+
+/** Accuracy on (attacked) test samples: the mean of `robustCorrect`. */
+export function robustAccuracy(
+  model: tf.LayersModel,
+  data: ClassificationData,
+  o: RobustnessOptions,
+): number {
+  const c = robustCorrect(model, data, o);
+  let n = 0;
+  for (const v of c) n += v;
+  return n / c.length;
 }
 
 /**

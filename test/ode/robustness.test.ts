@@ -3,7 +3,13 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { OdeBlock, odeBlocks } from '../../src/ode/ode-block.js';
-import { accuracyBySolver, fgsm, pgd, robustAccuracy } from '../../src/ode/robustness.js';
+import {
+  accuracyBySolver,
+  fgsm,
+  pgd,
+  robustAccuracy,
+  robustCorrect,
+} from '../../src/ode/robustness.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import { useBackend } from '../helpers.js';
 
@@ -73,6 +79,24 @@ describe('adversarial robustness', () => {
       pgd: { steps: 3 },
     });
     const f = robustAccuracy(m, data, { attack: 'fgsm', eps: 0.3, clip: [-10, 10] });
+    // Per-sample correctness: deterministic for the same options (same PGD starts), its mean is
+    // the accuracy, a count takes the first samples.
+    const pgdOpts = {
+      attack: 'pgd' as const,
+      eps: 0.3,
+      clip: [-10, 10] as [number, number],
+      pgd: { steps: 3 },
+    };
+    const perSample = robustCorrect(m, data, pgdOpts);
+    assert.equal(perSample.length, 40);
+    assert.deepEqual(robustCorrect(m, data, pgdOpts), perSample);
+    assert.equal(perSample.reduce((a, b) => a + b, 0) / 40, attacked);
+    const firstClean = robustCorrect(m, data, { attack: 'none', count: 7, batchSize: 5 });
+    assert.deepEqual(firstClean, robustCorrect(m, data, { attack: 'none' }).slice(0, 7));
+    assert.throws(
+      () => robustCorrect(m, data, { attack: 'none', count: 0 }),
+      /count must be a positive integer, got 0/,
+    );
     assert.ok(attacked <= clean && f <= clean, `clean ${clean}, fgsm ${f}, pgd ${attacked}`);
     const rows = accuracyBySolver(m, data, [{ steps: 2 }, { steps: 8 }, { u: 0.9 }], {
       attack: 'none',
