@@ -42,6 +42,12 @@ describe('frugal train recipe options: parsing and checks', () => {
     assert.equal(parts?.samRho, null);
     assert.equal(recipeFromOptions({}), null);
     assert.equal(recipeFromOptions({ recipe: 'haet', samEvery: 3 })?.samEvery, 3);
+    assert.deepEqual(recipeFromOptions({ recipe: 'haet' })?.schedule, { warmup: 0.2, final: 0 });
+    assert.equal(recipeFromOptions({ recipe: 'haet', lrSchedule: 'constant' })?.schedule, null);
+    assert.deepEqual(recipeFromOptions({ lrSchedule: 'budget' })?.schedule, {
+      warmup: 0.2,
+      final: 0,
+    });
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
     assert.equal(sl?.select, 'top');
     assert.equal(sl?.balance, 'class');
@@ -64,6 +70,16 @@ describe('frugal train recipe options: parsing and checks', () => {
       /--grad-centralization changes nothing/,
     ],
     ['--batch-augment 1', { batchAugment: 1 }, /--batch-augment 1 changes nothing/],
+    [
+      '--lr-schedule budget with --recipe haet',
+      { recipe: 'haet', lrSchedule: 'budget' },
+      /--lr-schedule budget changes nothing: --recipe haet already uses/,
+    ],
+    [
+      '--lr-schedule constant alone',
+      { lrSchedule: 'constant' },
+      /--lr-schedule constant changes nothing: the rate is constant/,
+    ],
     [
       'identical augmented copies',
       { batchAugment: 2, augmentShift: 0, augmentCutout: 0 },

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ClassificationData } from '../../data/dataset.js';
 import {
+  BUDGET_SCHEDULE,
   composeHooks,
   type DataRecipeConfig,
   dataRecipeConfig,
@@ -23,6 +24,7 @@ import {
   type RecipeName,
   recipeConfig,
   recipeModel,
+  type ScheduleSpan,
   SWIFTLEARN_BALANCES,
   SWIFTLEARN_SCORES,
   SWIFTLEARN_SELECTS,
@@ -46,6 +48,7 @@ export interface RecipeCliOptions {
   weightDecay?: number;
   cot?: boolean;
   opt?: OptVariant;
+  lrSchedule?: LrScheduleName;
   /** Wall-clock training budget in ms (--time-budget 60s). */
   timeBudget?: number;
   swiftlearn?: number;
@@ -75,6 +78,7 @@ export const RECIPE_OPTION_ROLES = {
   weightDecay: 'feature',
   cot: 'feature',
   opt: 'feature',
+  lrSchedule: 'feature',
   // the plain run gets the same wall budget: that is the comparison
   timeBudget: 'core',
   swiftlearn: 'feature',
@@ -91,6 +95,9 @@ export const RECIPE_OPTION_ROLES = {
   mixedSizeMode: 'feature',
   mixedSizeProbs: 'feature',
 } as const satisfies Record<keyof RecipeCliOptions, 'core' | 'feature'>;
+
+export const LR_SCHEDULES = ['budget', 'constant'] as const;
+export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 
 /** Epochs with --time-budget and no --epochs: the budget ends the run. */
 export const TIME_BUDGET_EPOCHS = 1_000_000;
@@ -139,7 +146,7 @@ export function addRecipeOptions(cmd: Command): Command {
   return cmd
     .option(
       '--recipe <name>',
-      `training recipe preset: ${RECIPES.join(', ')} (haet: SAM 0.05, label smoothing 0.2, gradient centralisation, patch-whitened first conv, CELU 0.075, weight decay 5e-4); part options override it`,
+      `training recipe preset: ${RECIPES.join(', ')} (haet: SAM 0.05, label smoothing 0.2, gradient centralisation, patch-whitened first conv, CELU 0.075, weight decay 5e-4, the budget learning-rate schedule); part options override it`,
       oneOf(RECIPES, 'recipe'),
     )
     .option('--sam <rho>', 'sharpness-aware minimisation with radius rho', positiveNumber)
@@ -165,6 +172,11 @@ export function addRecipeOptions(cmd: Command): Command {
       '--opt <variant>',
       `orthogonal over-parameterised training of the Dense and Conv2D layers: ${OPT_VARIANTS.join(', ')}`,
       oneOf(OPT_VARIANTS, 'OPT variant'),
+    )
+    .option(
+      '--lr-schedule <name>',
+      `learning-rate schedule: ${LR_SCHEDULES.join(', ')} (budget: linear warm-up over the first 20% of the run, then linear decay to 0 at the end of --time-budget, or of the last step without one; --recipe haet sets it)`,
+      oneOf(LR_SCHEDULES, 'learning-rate schedule'),
     )
     .option(
       '--time-budget <time>',
@@ -257,17 +269,25 @@ const PART_FLAGS: [keyof RecipeConfig, keyof RecipeCliOptions, string][] = [
  */
 export function recipeFromOptions(o: RecipeCliOptions): RecipeConfig | null {
   const given = PART_FLAGS.filter(([, k]) => o[k] !== undefined);
-  if (o.recipe === undefined && given.length === 0) return null;
+  if (o.recipe === undefined && given.length === 0 && o.lrSchedule === undefined) return null;
   const base = o.recipe === 'haet' ? HAET_RECIPE : NO_RECIPE;
   for (const [field, key, flag] of given)
     if (base[field] === o[key])
       throw new Error(
         `${flag}${o[key] === true ? '' : ` ${o[key]}`} changes nothing: --recipe ${o.recipe} already sets it (drop ${flag})`,
       );
-  const c = recipeConfig(
-    o.recipe ?? 'none',
-    Object.fromEntries(given.map(([field, key]) => [field, o[key]])) as Partial<RecipeConfig>,
-  );
+  const overrides = Object.fromEntries(
+    given.map(([field, key]) => [field, o[key]]),
+  ) as Partial<RecipeConfig>;
+  if (o.lrSchedule !== undefined) {
+    const schedule = o.lrSchedule === 'budget' ? BUDGET_SCHEDULE : null;
+    if ((base.schedule === null) === (schedule === null))
+      throw new Error(
+        `--lr-schedule ${o.lrSchedule} changes nothing: ${o.recipe === 'haet' ? '--recipe haet already uses the budget schedule' : 'the rate is constant without it'} (drop --lr-schedule)`,
+      );
+    overrides.schedule = schedule;
+  }
+  const c = recipeConfig(o.recipe ?? 'none', overrides);
   if (isPlainRecipe(c))
     throw new Error(
       '--recipe none changes nothing: give --recipe haet or recipe parts (--sam, --label-smoothing, ...), or drop it',
@@ -394,7 +414,14 @@ export function applyRecipe(
   model: tf.LayersModel,
   data: ClassificationData,
   plan: RecipePlan,
-  o: { seed: number; lr: number; optimizer: OptimizerName },
+  o: {
+    seed: number;
+    lr: number;
+    optimizer: OptimizerName;
+    epochs: number;
+    batch: number;
+    maxSteps: number;
+  },
 ): RecipeRun {
   const c = plan.recipe;
   if (!c) return { model, notes: [], dispose: () => {} };
@@ -405,6 +432,7 @@ export function applyRecipe(
     const prepared = prepareRecipe(rm.model, c, () => trainImages(data, 512), {
       learningRate: o.lr,
       cot: { optimizer: cotOptimizer },
+      schedule: c.schedule ? scheduleSpan(data, plan, o) : undefined,
     });
     const hooks = composeHooks([prepared.hooks ?? {}, rm.hooks ?? {}]);
     const notes = [...rm.notes];
@@ -420,6 +448,21 @@ export function applyRecipe(
     cotOptimizer?.dispose();
     throw e;
   }
+}
+
+/**
+ * How long the scheduled run is: its time budget, else its step count (epochs x steps of a full
+ * epoch; with a data recipe that trains fewer rows an epoch, SwiftLearn, the last rate stays
+ * above zero).
+ */
+function scheduleSpan(
+  data: ClassificationData,
+  plan: RecipePlan,
+  o: { epochs: number; batch: number; maxSteps: number },
+): ScheduleSpan {
+  if (plan.timeBudgetMs !== undefined) return { budgetMs: plan.timeBudgetMs };
+  const full = Math.ceil(data.train.count / o.batch);
+  return { totalSteps: o.epochs * (o.maxSteps > 0 ? Math.min(full, o.maxSteps) : full) };
 }
 
 /** The data recipe's batch plan for `model` (after every layer change), or undefined. */
