@@ -10,6 +10,6 @@ export {
   writeResultFile,
   writeResults,
 } from './results.js';
-export { mean, median, upperMedian } from './stats.js';
+export { mean, median, sd, upperMedian } from './stats.js';
 export { printTable } from './table.js';
 export { interleavedTimes, type RoundsOptions, type TimedStep } from './timing.js';

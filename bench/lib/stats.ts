@@ -22,3 +22,11 @@ export function upperMedian(xs: readonly number[]): number {
 export function mean(xs: readonly number[]): number {
   return xs.length === 0 ? Number.NaN : xs.reduce((a, b) => a + b, 0) / xs.length;
 }
+
+/** The sample standard deviation (n - 1; 0 for one value, NaN for none). */
+export function sd(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  if (xs.length === 1) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}

@@ -35,7 +35,7 @@ export interface RecipeConfig {
 }
 
 /** The HAET preset's schedule: up over the first 20% of the budget, down to zero at its end. */
-export const BUDGET_SCHEDULE: BudgetScheduleConfig = { warmup: 0.2, final: 0 };
+export const BUDGET_SCHEDULE: BudgetScheduleConfig = { warmup: 0.2, final: 0, peak: 1 };
 
 export const OPT_VARIANTS = ['cayley', 'stochastic'] as const;
 export type OptVariant = (typeof OPT_VARIANTS)[number];
@@ -81,7 +81,11 @@ const FIELDS = object({
   cot: boolean(),
   opt: nullable(oneOf(OPT_VARIANTS)),
   schedule: nullable(
-    object({ warmup: number({ min: 0, below: 1 }), final: number({ min: 0, below: 1 }) }),
+    object({
+      warmup: number({ min: 0, below: 1 }),
+      final: number({ min: 0, below: 1 }),
+      peak: number({ above: 0 }),
+    }),
   ),
 });
 

@@ -12,6 +12,11 @@ export interface BudgetScheduleConfig {
   warmup: number;
   /** The rate at the end of the run as a fraction of the peak, in [0, 1). */
   final: number;
+  /**
+   * The peak as a multiple of the configured learning rate (> 0; 1: the configured rate is the
+   * peak). A rate that falls to zero can peak higher than a constant one could stay.
+   */
+  peak: number;
 }
 
 /** Where the warm-up starts, as a fraction of the peak (a first step at rate 0 would be wasted). */
@@ -48,8 +53,8 @@ export function setLearningRate(optimizer: tf.Optimizer, lr: number): void {
   else o.learningRate = lr;
 }
 
-/** The schedule's factor of the peak at progress `p` (clamped to [0, 1]). */
-export function budgetFactor(p: number, c: BudgetScheduleConfig): number {
+/** The schedule's factor of the peak at progress `p` (clamped to [0, 1]; `peak` not applied). */
+export function budgetFactor(p: number, c: Omit<BudgetScheduleConfig, 'peak'>): number {
   const q = Math.min(Math.max(p, 0), 1);
   if (c.warmup > 0 && q < c.warmup) return WARMUP_START + (1 - WARMUP_START) * (q / c.warmup);
   return c.final + (1 - c.final) * ((1 - q) / (1 - c.warmup));
@@ -60,6 +65,7 @@ export function checkBudgetSchedule(c: BudgetScheduleConfig): void {
     throw new Error(`budget schedule: warmup must be in [0, 1), got ${c.warmup}`);
   if (!(c.final >= 0 && c.final < 1))
     throw new Error(`budget schedule: final must be in [0, 1), got ${c.final}`);
+  if (!(c.peak > 0)) throw new Error(`budget schedule: peak must be above 0, got ${c.peak}`);
 }
 
 /** The run's progress in [0, 1] before each step (call once per step). */
@@ -84,17 +90,19 @@ function progressOf(span: ScheduleSpan): () => number {
 }
 
 /**
- * Step hooks that set the rate to `peak` x budgetFactor(progress) before every step. `rates`
- * (when given) receives each step's rate.
+ * Step hooks that set the rate to `learningRate` x `c.peak` x budgetFactor(progress) before every
+ * step. `rates` (when given) receives each step's rate.
  */
 export function budgetSchedule(
-  peak: number,
+  learningRate: number,
   c: BudgetScheduleConfig,
   span: ScheduleSpan,
   rates?: number[],
 ): StepHooks {
-  if (!(peak > 0)) throw new Error(`budget schedule: peak rate must be above 0, got ${peak}`);
+  if (!(learningRate > 0))
+    throw new Error(`budget schedule: the learning rate must be above 0, got ${learningRate}`);
   checkBudgetSchedule(c);
+  const peak = learningRate * c.peak;
   const progress = progressOf(span);
   return {
     beforeStep: (optimizer) => {

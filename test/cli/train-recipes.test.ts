@@ -42,11 +42,16 @@ describe('frugal train recipe options: parsing and checks', () => {
     assert.equal(parts?.samRho, null);
     assert.equal(recipeFromOptions({}), null);
     assert.equal(recipeFromOptions({ recipe: 'haet', samEvery: 3 })?.samEvery, 3);
-    assert.deepEqual(recipeFromOptions({ recipe: 'haet' })?.schedule, { warmup: 0.2, final: 0 });
+    assert.deepEqual(recipeFromOptions({ recipe: 'haet' })?.schedule, {
+      warmup: 0.2,
+      final: 0,
+      peak: 1,
+    });
     assert.equal(recipeFromOptions({ recipe: 'haet', lrSchedule: 'constant' })?.schedule, null);
     assert.deepEqual(recipeFromOptions({ lrSchedule: 'budget' })?.schedule, {
       warmup: 0.2,
       final: 0,
+      peak: 1,
     });
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
     assert.equal(sl?.select, 'top');
@@ -115,6 +120,11 @@ describe('frugal train recipe options: parsing and checks', () => {
       'SwiftLearn that never drops data',
       { swiftlearn: 0.3, epochs: 1 },
       /--swiftlearn changes nothing in 1 epoch/,
+    ],
+    [
+      '--swiftlearn-every past the last epoch',
+      { swiftlearn: 0.3, swiftlearnEvery: 2, epochs: 3 },
+      /--swiftlearn-every 2 changes nothing in 3 epochs: the one scoring is at epoch 2/,
     ],
     [
       'a recipe with workers',

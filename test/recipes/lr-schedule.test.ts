@@ -61,7 +61,12 @@ describe('recipes: budget learning-rate schedule', () => {
       const q = quadratic(`lrs_${name}`, [1, -2], [0, 0]);
       const opt = makeOptimizer(name, 0.1);
       const rates: number[] = [];
-      const hooks = budgetSchedule(0.1, { warmup: 0.25, final: 0 }, { totalSteps: 4 }, rates);
+      const hooks = budgetSchedule(
+        0.1,
+        { warmup: 0.25, final: 0, peak: 1 },
+        { totalSteps: 4 },
+        rates,
+      );
       for (let i = 0; i < 4; i++) applyStep(q.ctx, opt, q.batch, hooks).dispose();
       const want = [0, 0.25, 0.5, 0.75].map(
         (p) => 0.1 * budgetFactor(p, { warmup: 0.25, final: 0 }),
@@ -79,7 +84,7 @@ describe('recipes: budget learning-rate schedule', () => {
     await tf.setBackend('cpu');
     const q = quadratic('lrs_sgd_exact', [1, -2, 0.5], [0.2, 0.1, -0.3]);
     const opt = tf.train.sgd(0.5);
-    const c = { warmup: 0.5, final: 0.2 };
+    const c = { warmup: 0.5, final: 0.2, peak: 1 };
     const hooks = budgetSchedule(0.5, c, { totalSteps: 6 });
     const before = tf.memory().numTensors;
     let w = [1, -2, 0.5];
@@ -96,13 +101,25 @@ describe('recipes: budget learning-rate schedule', () => {
     q.dispose();
   });
 
+  it('peak multiplies the configured rate', async () => {
+    await tf.setBackend('cpu');
+    const rates: number[] = [];
+    const hooks = budgetSchedule(0.01, { warmup: 0, final: 0, peak: 2 }, { totalSteps: 4 }, rates);
+    const opt = makeOptimizer('adam', 0.01);
+    for (let i = 0; i < 4; i++) hooks.beforeStep?.(opt);
+    [0.02, 0.015, 0.01, 0.005].forEach((r, i) => {
+      close(rates[i], r, 1e-12);
+    });
+    opt.dispose();
+  });
+
   it('a time span follows the given clock: zero rate at the deadline', async () => {
     await tf.setBackend('cpu');
     let now = 0;
     const rates: number[] = [];
     const hooks = budgetSchedule(
       1,
-      { warmup: 0.2, final: 0 },
+      { warmup: 0.2, final: 0, peak: 1 },
       { budgetMs: 100, clock: () => now },
       rates,
     );
@@ -128,7 +145,7 @@ describe('recipes: budget learning-rate schedule', () => {
     };
     const batch = { xs: tf.zeros([1]), ys: tf.zeros([1]) };
     const opt = tf.train.sgd(0.1);
-    const c = { warmup: 0, final: 0 };
+    const c = { warmup: 0, final: 0, peak: 1 };
     const hooks = composeHooks([
       budgetSchedule(0.1, c, { totalSteps: 2 }),
       weightDecayHooks(0.5, 0.1),
@@ -143,22 +160,29 @@ describe('recipes: budget learning-rate schedule', () => {
 
   it('errors name the problem', () => {
     assert.throws(
-      () => budgetSchedule(0.1, { warmup: 1, final: 0 }, { totalSteps: 3 }),
+      () => budgetSchedule(0.1, { warmup: 1, final: 0, peak: 1 }, { totalSteps: 3 }),
       /warmup must be in \[0, 1\)/,
     );
     assert.throws(
-      () => budgetSchedule(0.1, { warmup: 0.1, final: 1 }, { totalSteps: 3 }),
+      () => budgetSchedule(0.1, { warmup: 0.1, final: 1, peak: 1 }, { totalSteps: 3 }),
       /final must be in \[0, 1\)/,
     );
     assert.throws(
-      () => budgetSchedule(0.1, { warmup: 0, final: 0 }, { totalSteps: 0 }),
+      () => budgetSchedule(0.1, { warmup: 0, final: 0, peak: 1 }, { totalSteps: 0 }),
       /totalSteps/,
     );
-    assert.throws(() => budgetSchedule(0, { warmup: 0, final: 0 }, { budgetMs: 10 }), /peak/);
+    assert.throws(
+      () => budgetSchedule(0, { warmup: 0, final: 0, peak: 1 }, { budgetMs: 10 }),
+      /learning rate must be above 0/,
+    );
     assert.throws(() => recipeHooks(recipeConfig('haet'), { learningRate: 1e-3 }), /run's length/);
     assert.throws(
-      () => recipeConfig('none', { schedule: { warmup: 0.5, final: 2 } }),
+      () => recipeConfig('none', { schedule: { warmup: 0.5, final: 2, peak: 1 } }),
       /schedule.*final/,
+    );
+    assert.throws(
+      () => budgetSchedule(0.1, { warmup: 0, final: 0, peak: 0 }, { totalSteps: 3 }),
+      /peak must be above 0/,
     );
     const opt = tf.train.adam(0.1);
     assert.throws(() => setLearningRate(opt, -1), /rate must be >= 0/);

@@ -26,6 +26,7 @@ import {
   recipeModel,
   type ScheduleSpan,
   SWIFTLEARN_BALANCES,
+  SWIFTLEARN_DEFAULTS,
   SWIFTLEARN_SCORES,
   SWIFTLEARN_SELECTS,
   type SwiftLearnBalance,
@@ -190,17 +191,17 @@ export function addRecipeOptions(cmd: Command): Command {
     )
     .option(
       '--swiftlearn-warmup <epochs>',
-      'SwiftLearn warm-up epochs on all data (default 1)',
+      `SwiftLearn warm-up epochs on all data (default ${SWIFTLEARN_DEFAULTS.warmupEpochs})`,
       positiveInt,
     )
     .option(
       '--swiftlearn-every <k>',
-      'SwiftLearn: re-score every k epochs (default 2)',
+      `SwiftLearn: re-score every k epochs (default ${SWIFTLEARN_DEFAULTS.every})`,
       positiveInt,
     )
     .option(
       '--swiftlearn-score <score>',
-      `SwiftLearn importance score: ${SWIFTLEARN_SCORES.join(', ')} (default el2n)`,
+      `SwiftLearn importance score: ${SWIFTLEARN_SCORES.join(', ')} (default ${SWIFTLEARN_DEFAULTS.score})`,
       oneOf(SWIFTLEARN_SCORES, 'SwiftLearn score'),
     )
     .option(
@@ -393,6 +394,16 @@ export function checkRecipeOptions(
   if (plan.data?.swiftlearn && plan.data.swiftlearn.warmupEpochs >= o.epochs)
     throw new Error(
       `--swiftlearn changes nothing in ${o.epochs} epoch(s): its ${plan.data.swiftlearn.warmupEpochs} warm-up epoch(s) train on all data (give more --epochs or a --time-budget)`,
+    );
+  const sl = plan.data?.swiftlearn;
+  if (
+    sl &&
+    o.swiftlearnEvery !== undefined &&
+    plan.timeBudgetMs === undefined &&
+    sl.warmupEpochs + 1 + sl.every > o.epochs
+  )
+    throw new Error(
+      `--swiftlearn-every ${sl.every} changes nothing in ${o.epochs} epochs: the one scoring is at epoch ${sl.warmupEpochs + 1} and the next would be at ${sl.warmupEpochs + 1 + sl.every} (give more --epochs or drop --swiftlearn-every)`,
     );
   return plan;
 }
