@@ -35,6 +35,7 @@ import { buildModel } from '../src/models/zoo.js';
 import {
   BUDGET_SCHEDULE,
   dataRecipeConfig,
+  HAET_RECIPE,
   prepareDataRecipe,
   prepareRecipe,
   type RecipeConfig,
@@ -62,7 +63,7 @@ const SLICE_S = numberArg('slice', 30);
 const HAET_N = numberArg('haet-train', 5000);
 const HAET_TEST = numberArg('haet-test', 2000);
 const SAM_EVERY = numberArg('sam-every', 8);
-const HAET_PEAK = numberArg('haet-peak', 1);
+const HAET_PEAK = numberArg('haet-peak', HAET_RECIPE.schedule?.peak ?? 1);
 const N = numberArg('train', 5000);
 const SL_EPOCHS = numberArg('sl-epochs', 10);
 const SL_ROUNDS = numberArg('sl-rounds', Math.round(SL_EPOCHS * 1.5));

@@ -34,8 +34,15 @@ export interface RecipeConfig {
   schedule: BudgetScheduleConfig | null;
 }
 
-/** The HAET preset's schedule: up over the first 20% of the budget, down to zero at its end. */
+/** The budget schedule: up over the first 20% of the run, down to zero at its end. */
 export const BUDGET_SCHEDULE: BudgetScheduleConfig = { warmup: 0.2, final: 0, peak: 1 };
+
+/**
+ * The HAET preset's schedule: the budget schedule peaking at twice the configured rate. Its mean
+ * rate is about half the peak, so a peak of 1x trained the recipe at about half the rate it wants
+ * (bench:recipes, 150 s, seed 1: 54.2% at peak 1x, 68.2% at 2x, 67.2% at the constant rate).
+ */
+export const HAET_SCHEDULE: BudgetScheduleConfig = { ...BUDGET_SCHEDULE, peak: 2 };
 
 export const OPT_VARIANTS = ['cayley', 'stochastic'] as const;
 export type OptVariant = (typeof OPT_VARIANTS)[number];
@@ -67,7 +74,7 @@ export const HAET_RECIPE: RecipeConfig = {
   weightDecay: 5e-4,
   cot: false,
   opt: null,
-  schedule: BUDGET_SCHEDULE,
+  schedule: HAET_SCHEDULE,
 };
 
 const FIELDS = object({

@@ -45,7 +45,7 @@ describe('frugal train recipe options: parsing and checks', () => {
     assert.deepEqual(recipeFromOptions({ recipe: 'haet' })?.schedule, {
       warmup: 0.2,
       final: 0,
-      peak: 1,
+      peak: 2,
     });
     assert.equal(recipeFromOptions({ recipe: 'haet', lrSchedule: 'constant' })?.schedule, null);
     assert.deepEqual(recipeFromOptions({ lrSchedule: 'budget' })?.schedule, {

@@ -147,7 +147,7 @@ export function addRecipeOptions(cmd: Command): Command {
   return cmd
     .option(
       '--recipe <name>',
-      `training recipe preset: ${RECIPES.join(', ')} (haet: SAM 0.05, label smoothing 0.2, gradient centralisation, patch-whitened first conv, CELU 0.075, weight decay 5e-4, the budget learning-rate schedule); part options override it`,
+      `training recipe preset: ${RECIPES.join(', ')} (haet: SAM 0.05, label smoothing 0.2, gradient centralisation, patch-whitened first conv, CELU 0.075, weight decay 5e-4, the budget learning-rate schedule peaking at 2x --lr); part options override it`,
       oneOf(RECIPES, 'recipe'),
     )
     .option('--sam <rho>', 'sharpness-aware minimisation with radius rho', positiveNumber)
