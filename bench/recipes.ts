@@ -1,24 +1,29 @@
-// Training recipes (issue 14), all figures measured in this run on the wasm backend with frugal's
-// fast conv-gradient kernels (the tfjs cpu backend takes seconds per ResNet step). Every method
-// runs against plain training in the same run, interleaved (bench/lib/interleave.ts,
-// bench/lib/budget-race.ts), with the same optimizer (Adam, --lr, default 3e-3) and batches.
-// - haetAccAt60s / plainAccAt60s / haetGainPts: the zoo ResNet (widths [8, 16]) on 5,000 training
-//   images (Fashion-MNIST when Debian's dataset-fashion-mnist is installed, else MNIST), tested on
-//   2,000: the HAET recipe (SAM 0.05, label smoothing 0.2, gradient centralisation, patch-whitened
-//   stem, CELU 0.075, decoupled weight decay 5e-4) against plain training, each given the same
-//   training wall budget (--budget, default 60 s), interleaved in slices of --slice s (default 10)
-//   by bench/lib/budget-race.ts. HAET's patch whitening counts against its budget; evaluation
-//   between slices does not. The headline keys carry the budget (haetAccAt60s at the default).
-//   haetSam8*: the same recipe with SAM's second pass on every 8th step only (--sam-every 8).
-// - swiftlearnSpeedup / swiftlearnDropPts: zoo CNN on --train (default 5,000) images, --sl-epochs
-//   (6) epochs each, plain vs SwiftLearn keep 0.3 (warm-up 2 epochs, re-score every epoch,
-//   importance-sampled per class); training seconds to the plain run's final accuracy - 0.5 point
-//   (scoring included, evaluation excluded); the drop is at the same number of epochs.
-// - mixsizeSpeedup: zoo ResNet on 2,000 images, plain (3 epochs) vs sizes [16, 22, 28] (batch
-//   rule, up to 5 epochs), seconds to plain's final - 0.5 point.
-// - batchAugStepsRatio: zoo CNN on 1,000 images, M=2, steps to plain's final - 0.5 point over the
-//   steps plain took (evaluated every 10 steps, 200 steps each).
-// Accuracies for targets and drops are averaged over the last 2 evaluations (3 for batchAug),
+// Training recipes (issue 14), on the wasm backend with frugal's fast conv-gradient kernels (the
+// tfjs cpu backend takes seconds per ResNet step). Every method runs against plain training in the
+// same run, interleaved (bench/lib/interleave.ts, bench/lib/budget-race.ts), with the same
+// optimizer (Adam, --lr, default 3e-3, constant for plain: the default a user gets) and batches.
+// Sections (npm run bench:recipes -- --only haet,swiftlearn,mixsize,batchaug reruns some and keeps
+// the others' figures; each section's date and load average are in sectionRuns):
+// - haet: the zoo ResNet (widths [8, 16]) on 5,000 training images (Fashion-MNIST when Debian's
+//   dataset-fashion-mnist is installed, else MNIST), tested on 2,000: the haet preset (SAM 0.05
+//   with the second pass every --sam-every (8) steps, label smoothing 0.2, gradient
+//   centralisation, patch-whitened stem, CELU 0.075, decoupled weight decay 5e-4, and its budget
+//   schedule: up to 2x the rate over the first 20% of the budget, down to 0 at the deadline, on
+//   the arm's own training clock) against plain, each given the same training wall budget
+//   (--budget, default 150 s), interleaved in slices of --slice s (30). One race per seed
+//   (--seeds 1,2; races of earlier runs with the same setting are kept, so seeds can be run
+//   separately in under 6 minutes each). Headline per budget B: haetAccAt{B}s, plainAccAt{B}s,
+//   haetGainAt{B}sPts (mean over seeds) and its sd; haetGainPts at 150 s. --haet-constant adds the
+//   recipe at a constant rate, --ablation plain with the schedule alone.
+// - swiftlearn: zoo CNN on --train (5,000) images, plain --sl-epochs (8) epochs vs SwiftLearn
+//   with the library defaults at keep 0.3 up to --sl-rounds (12) epochs; swiftlearnSpeedup:
+//   training seconds to plain's final accuracy - 0.5 point (scoring included, evaluation not);
+//   swiftlearnDropPts and swiftlearnEqualEpochSpeedup at the same epoch count.
+// - mixsize: zoo ResNet on 2,000 images, plain (3 epochs) vs sizes [16, 22, 28] (batch rule, up
+//   to 5 epochs), seconds to plain's final - 0.5 point.
+// - batchaug: zoo CNN on 1,000 images, M=2, steps to plain's final - 0.5 point over the steps
+//   plain took (evaluated every 10 steps, 200 steps each).
+// Accuracies for targets and drops are averaged over the last 2 evaluations (3 for batchaug),
 // for plain and method alike: one evaluation moves by more than the 0.5-point margin.
 // Run: npm run bench:recipes   (writes bench/results/recipes.json)
 
@@ -65,7 +70,7 @@ const HAET_TEST = numberArg('haet-test', 2000);
 const SAM_EVERY = numberArg('sam-every', 8);
 const HAET_PEAK = numberArg('haet-peak', HAET_RECIPE.schedule?.peak ?? 1);
 const N = numberArg('train', 5000);
-const SL_EPOCHS = numberArg('sl-epochs', 10);
+const SL_EPOCHS = numberArg('sl-epochs', 8);
 const SL_ROUNDS = numberArg('sl-rounds', Math.round(SL_EPOCHS * 1.5));
 const SL_SEEDS = numberArg('sl-seeds', 1);
 const LR = numberArg('lr', 3e-3);
