@@ -15,7 +15,7 @@
 //   separately in under 6 minutes each). Headline per budget B: haetAccAt{B}s, plainAccAt{B}s,
 //   haetGainAt{B}sPts (mean over seeds) and its sd; haetGainPts at 150 s. --haet-constant adds the
 //   recipe at a constant rate, --ablation plain with the schedule alone.
-// - swiftlearn: zoo CNN on --train (5,000) images, plain --sl-epochs (8) epochs vs SwiftLearn
+// - swiftlearn: zoo CNN on --train (5,000) images, --sl-seeds (2) seeds, plain --sl-epochs (8) epochs vs SwiftLearn
 //   with the library defaults at keep 0.3 up to --sl-rounds (12) epochs; swiftlearnSpeedup:
 //   training seconds to plain's final accuracy - 0.5 point (scoring included, evaluation not);
 //   swiftlearnDropPts and swiftlearnEqualEpochSpeedup at the same epoch count.
@@ -72,7 +72,7 @@ const HAET_PEAK = numberArg('haet-peak', HAET_RECIPE.schedule?.peak ?? 1);
 const N = numberArg('train', 5000);
 const SL_EPOCHS = numberArg('sl-epochs', 8);
 const SL_ROUNDS = numberArg('sl-rounds', Math.round(SL_EPOCHS * 1.5));
-const SL_SEEDS = numberArg('sl-seeds', 1);
+const SL_SEEDS = numberArg('sl-seeds', 2);
 const LR = numberArg('lr', 3e-3);
 const SECTIONS = ['haet', 'swiftlearn', 'mixsize', 'batchaug'] as const;
 type SectionName = (typeof SECTIONS)[number];
