@@ -177,12 +177,11 @@ const FEATURES: FeatureRow[] = [
     docs: 'docs/recipes.md',
     bench: 'recipes',
     figure: (j) =>
-      `HAET ${percent(fig(j, 'haetAccAt60s'), 1)} vs plain ${percent(fig(j, 'plainAccAt60s'), 1)} ` +
-      `at 60 s of training each (${points(fig(j, 'haetGainPts'), 1)}, target +1 pt ` +
+      `HAET ${percent(fig(j, 'haetAccAt150s'), 1)} vs plain ${percent(fig(j, 'plainAccAt150s'), 1)} ` +
+      `at 150 s of training each (${points(fig(j, 'haetGainPts'), 1)} ± ${points(fig(j, 'haetGainSdPts'), 1)} over ${fig(j, 'haetSeeds')} seeds, target +1 pt ` +
       `${(fig(j, 'haetGainPts') ?? Number.NEGATIVE_INFINITY) >= 1 ? 'met' : 'missed'}); ` +
-      `HAET with SAM every 8th step ${points(fig(j, 'haetSam8GainPts'), 1)}; ` +
       `SwiftLearn keep 0.3 ${fig(j, 'swiftlearnSpeedup') === null ? 'never reached plain - 0.5 pt' : ratio(fig(j, 'swiftlearnSpeedup'))} ` +
-      `(${points(fig(j, 'swiftlearnDropPts'), 1)} drop); mixed size ${ratio(fig(j, 'mixsizeSpeedup'))}, ` +
+      `(${points(fig(j, 'swiftlearnDropPts'), 1)} drop at equal epochs, ${ratio(fig(j, 'swiftlearnEqualEpochSpeedup'))} faster); mixed size ${ratio(fig(j, 'mixsizeSpeedup'))}, ` +
       `batch augmentation steps ratio ${ratio(fig(j, 'batchAugStepsRatio'))}`,
   },
   {

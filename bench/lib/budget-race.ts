@@ -4,10 +4,19 @@
 // slices (one `train` call per slice with the arm's persistent optimizer); every slice draws its
 // batches from a new permutation that all arms share. An arm's clock counts its setup (e.g. patch
 // whitening) and its steps (batch gathering included) and not the test evaluation after each slice.
+// An arm's RaceClock reads that clock mid-slice (a time-budget learning-rate schedule runs on it).
 import type * as tf from '@tensorflow/tfjs';
 import type { ClassificationData } from '../../src/data/dataset.js';
 import type { StepHooks } from '../../src/train/gradients.js';
 import { train } from '../../src/train/loop.js';
+
+/** An arm's training clock: ms of its budget used so far, read at any moment of the race. */
+export class RaceClock {
+  usedMs = 0;
+  sliceStart: number | null = null;
+  readonly ms = (): number =>
+    this.usedMs + (this.sliceStart === null ? 0 : performance.now() - this.sliceStart);
+}
 
 export interface RaceArm {
   name: string;
@@ -16,6 +25,8 @@ export interface RaceArm {
   hooks?: StepHooks;
   /** Time already spent preparing the arm (counted against its budget). */
   setupMs?: number;
+  /** Kept up to date by the race (created before the arm's hooks, which may read it). */
+  clock?: RaceClock;
 }
 
 export interface RacePoint {
@@ -56,6 +67,10 @@ export async function budgetRace(
       trained = true;
       const t0 = performance.now();
       let lastStep = t0;
+      if (s.arm.clock) {
+        s.arm.clock.usedMs = s.usedMs;
+        s.arm.clock.sliceStart = t0;
+      }
       const r = await train(
         s.arm.model,
         data,
@@ -79,6 +94,10 @@ export async function budgetRace(
         },
       );
       s.usedMs += lastStep - t0;
+      if (s.arm.clock) {
+        s.arm.clock.usedMs = s.usedMs;
+        s.arm.clock.sliceStart = null;
+      }
       s.curve.push({ seconds: s.usedMs / 1000, steps: s.steps, acc: r.testAccuracy });
       console.log(
         `  ${s.arm.name}: ${(s.usedMs / 1000).toFixed(1)} s, ${s.steps} steps, acc ${r.testAccuracy.toFixed(4)}`,

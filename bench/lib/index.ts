@@ -16,6 +16,7 @@ export {
   pairedOverheads,
   quantile,
   type Spread,
+  sd,
   spreadOf,
   upperMedian,
 } from './stats.js';

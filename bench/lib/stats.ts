@@ -60,3 +60,11 @@ export function pairedOverheads(method: readonly number[], baseline: readonly nu
     throw new Error(`pairedOverheads: ${method.length} method rounds, ${baseline.length} baseline`);
   return method.map((m, r) => m / baseline[r] - 1);
 }
+
+/** The sample standard deviation (n - 1; 0 for one value, NaN for none). */
+export function sd(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  if (xs.length === 1) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+}

@@ -7,6 +7,7 @@ import { isPlainRecipe, type RecipeConfig } from './config.js';
 import { type CotOptions, cotHooks } from './cot.js';
 import { gradientCentralization } from './gradient-centralization.js';
 import { labelSmoothingLoss } from './label-smoothing.js';
+import { budgetSchedule, type ScheduleSpan } from './lr-schedule.js';
 import { applyPatchWhitening, type WhiteningResult } from './patch-whitening.js';
 import { samGradients } from './sam.js';
 import { weightDecayHooks } from './weight-decay.js';
@@ -20,6 +21,7 @@ export * from './cot.js';
 export * from './data-config.js';
 export { centralize, gradientCentralization } from './gradient-centralization.js';
 export { labelSmoothingLoss, smoothLabels } from './label-smoothing.js';
+export * from './lr-schedule.js';
 export * from './mixed-size.js';
 export * from './opt.js';
 export * from './opt-conv.js';
@@ -39,7 +41,8 @@ export { weightDecayHooks } from './weight-decay.js';
 
 /**
  * One StepHooks from several: losses chain (first innermost), gradients hooks nest (the later
- * wraps the earlier: its `pass` runs the earlier hook), afterUpdate hooks run in order.
+ * wraps the earlier: its `pass` runs the earlier hook), beforeStep and afterUpdate hooks run in
+ * order.
  */
 export function composeHooks(parts: StepHooks[]): StepHooks {
   const out: StepHooks = {};
@@ -53,6 +56,16 @@ export function composeHooks(parts: StepHooks[]): StepHooks {
       const prev = out.gradients;
       const f = h.gradients;
       out.gradients = prev ? (pass, ctx, batch) => f(() => prev(pass, ctx, batch), ctx, batch) : f;
+    }
+    if (h.beforeStep) {
+      const prev = out.beforeStep;
+      const f = h.beforeStep;
+      out.beforeStep = prev
+        ? (optimizer) => {
+            prev(optimizer);
+            f(optimizer);
+          }
+        : f;
     }
     if (h.afterUpdate) {
       const prev = out.afterUpdate;
@@ -70,14 +83,25 @@ export function composeHooks(parts: StepHooks[]): StepHooks {
 
 /**
  * The step hooks of a recipe config (SAM innermost, gradient centralisation on its result; after
- * the update: weight decay, then the COT complement step). `learningRate` is needed with weight
- * decay; `cot` passes the complement step's own optimizer.
+ * the update: weight decay, then the COT complement step; before the step: the schedule's rate).
+ * `learningRate` (the peak with a schedule) is needed with weight decay and the schedule;
+ * `schedule` says how long the run is (its time budget or step count) when the recipe has a
+ * schedule; `cot` passes the complement step's own optimizer.
  */
 export function recipeHooks(
   c: RecipeConfig,
-  extra: { learningRate?: number; cot?: CotOptions } = {},
+  extra: { learningRate?: number; cot?: CotOptions; schedule?: ScheduleSpan } = {},
 ): StepHooks {
   const parts: StepHooks[] = [];
+  if (c.schedule !== null) {
+    if (extra.learningRate === undefined)
+      throw new Error('the budget schedule needs the (peak) learning rate');
+    if (!extra.schedule)
+      throw new Error(
+        "the budget schedule needs the run's length: its time budget (budgetMs) or step count (totalSteps)",
+      );
+    parts.push(budgetSchedule(extra.learningRate, c.schedule, extra.schedule));
+  }
   if (c.labelSmoothing !== null) {
     const eps = c.labelSmoothing;
     parts.push({ loss: (base) => labelSmoothingLoss(base, eps) });

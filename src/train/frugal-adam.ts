@@ -25,7 +25,7 @@ export class FrugalAdam extends tf.Optimizer {
   private readonly accBeta2: tf.Variable;
 
   constructor(
-    readonly learningRate: number,
+    public learningRate: number,
     readonly beta1 = 0.9,
     readonly beta2 = 0.999,
     epsilon: number | null = null,

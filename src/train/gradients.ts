@@ -5,7 +5,8 @@
 // - the loss (`Loss`: logits, probabilities, regression; see loss.ts);
 // - a recipe that needs several passes or changes the gradients (`StepHooks.gradients`: SAM
 //   perturbs the weights and runs a second pass, a sparse backward masks the gradients);
-// - work after the update (`StepHooks.afterUpdate`: re-applying sparsity masks).
+// - work after the update (`StepHooks.afterUpdate`: re-applying sparsity masks) and before the
+//   step (`StepHooks.beforeStep`: a learning-rate schedule).
 // The memory meter measures whatever runs here (it wraps `applyStep`), so a recipe's extra
 // passes and buffers are counted in its report.
 import * as tf from '@tensorflow/tfjs';
@@ -85,6 +86,11 @@ export interface StepHooks {
   afterUpdate?: (step: AfterUpdateContext) => void;
   /** Replaces the step's loss (label smoothing wraps it); every pass of the step uses it. */
   loss?: (base: Loss) => Loss;
+  /**
+   * Runs before the step's passes with the optimizer that will update (a learning-rate schedule
+   * sets the step's rate here).
+   */
+  beforeStep?: (optimizer: tf.Optimizer) => void;
 }
 
 /** What `StepHooks.afterUpdate` receives: the step that just updated the weights. */
@@ -117,6 +123,7 @@ export function applyStep(
   hooks: StepHooks = {},
   options: PassOptions = {},
 ): tf.Scalar {
+  hooks.beforeStep?.(optimizer);
   const value = tf.tidy(() => {
     const g = stepGradients(ctx, batch, hooks, options);
     optimizer.applyGradients(g.grads);

@@ -42,6 +42,17 @@ describe('frugal train recipe options: parsing and checks', () => {
     assert.equal(parts?.samRho, null);
     assert.equal(recipeFromOptions({}), null);
     assert.equal(recipeFromOptions({ recipe: 'haet', samEvery: 3 })?.samEvery, 3);
+    assert.deepEqual(recipeFromOptions({ recipe: 'haet' })?.schedule, {
+      warmup: 0.2,
+      final: 0,
+      peak: 2,
+    });
+    assert.equal(recipeFromOptions({ recipe: 'haet', lrSchedule: 'constant' })?.schedule, null);
+    assert.deepEqual(recipeFromOptions({ lrSchedule: 'budget' })?.schedule, {
+      warmup: 0.2,
+      final: 0,
+      peak: 1,
+    });
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
     assert.equal(sl?.select, 'top');
     assert.equal(sl?.balance, 'class');
@@ -64,6 +75,16 @@ describe('frugal train recipe options: parsing and checks', () => {
       /--grad-centralization changes nothing/,
     ],
     ['--batch-augment 1', { batchAugment: 1 }, /--batch-augment 1 changes nothing/],
+    [
+      '--lr-schedule budget with --recipe haet',
+      { recipe: 'haet', lrSchedule: 'budget' },
+      /--lr-schedule budget changes nothing: --recipe haet already uses/,
+    ],
+    [
+      '--lr-schedule constant alone',
+      { lrSchedule: 'constant' },
+      /--lr-schedule constant changes nothing: the rate is constant/,
+    ],
     [
       'identical augmented copies',
       { batchAugment: 2, augmentShift: 0, augmentCutout: 0 },
@@ -99,6 +120,11 @@ describe('frugal train recipe options: parsing and checks', () => {
       'SwiftLearn that never drops data',
       { swiftlearn: 0.3, epochs: 1 },
       /--swiftlearn changes nothing in 1 epoch/,
+    ],
+    [
+      '--swiftlearn-every past the last epoch',
+      { swiftlearn: 0.3, swiftlearnEvery: 2, epochs: 3 },
+      /--swiftlearn-every 2 changes nothing in 3 epochs: the one scoring is at epoch 2/,
     ],
     [
       'a recipe with workers',

@@ -422,7 +422,7 @@ describe('recipes: data recipe config', () => {
     assert.deepEqual(c.swiftlearn, {
       keep: 0.3,
       warmupEpochs: 1,
-      every: 2,
+      every: 3,
       score: 'el2n',
       select: 'sample',
       balance: 'class',

@@ -191,6 +191,7 @@ describe('recipes: haet through train()', () => {
     const model = tinyCnn([9, 8], 8, seed);
     const prep = prepareRecipe(model, recipeConfig('haet'), () => dataImages(data, 32), {
       learningRate: 1e-3,
+      schedule: { totalSteps: 6 },
     });
     const r = await train(
       model,

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { ClassificationData } from '../../data/dataset.js';
 import {
+  BUDGET_SCHEDULE,
   composeHooks,
   type DataRecipeConfig,
   dataRecipeConfig,
@@ -23,7 +24,9 @@ import {
   type RecipeName,
   recipeConfig,
   recipeModel,
+  type ScheduleSpan,
   SWIFTLEARN_BALANCES,
+  SWIFTLEARN_DEFAULTS,
   SWIFTLEARN_SCORES,
   SWIFTLEARN_SELECTS,
   type SwiftLearnBalance,
@@ -46,6 +49,7 @@ export interface RecipeCliOptions {
   weightDecay?: number;
   cot?: boolean;
   opt?: OptVariant;
+  lrSchedule?: LrScheduleName;
   /** Wall-clock training budget in ms (--time-budget 60s). */
   timeBudget?: number;
   swiftlearn?: number;
@@ -75,6 +79,7 @@ export const RECIPE_OPTION_ROLES = {
   weightDecay: 'feature',
   cot: 'feature',
   opt: 'feature',
+  lrSchedule: 'feature',
   // the plain run gets the same wall budget: that is the comparison
   timeBudget: 'core',
   swiftlearn: 'feature',
@@ -91,6 +96,9 @@ export const RECIPE_OPTION_ROLES = {
   mixedSizeMode: 'feature',
   mixedSizeProbs: 'feature',
 } as const satisfies Record<keyof RecipeCliOptions, 'core' | 'feature'>;
+
+export const LR_SCHEDULES = ['budget', 'constant'] as const;
+export type LrScheduleName = (typeof LR_SCHEDULES)[number];
 
 /** Epochs with --time-budget and no --epochs: the budget ends the run. */
 export const TIME_BUDGET_EPOCHS = 1_000_000;
@@ -139,7 +147,7 @@ export function addRecipeOptions(cmd: Command): Command {
   return cmd
     .option(
       '--recipe <name>',
-      `training recipe preset: ${RECIPES.join(', ')} (haet: SAM 0.05, label smoothing 0.2, gradient centralisation, patch-whitened first conv, CELU 0.075, weight decay 5e-4); part options override it`,
+      `training recipe preset: ${RECIPES.join(', ')} (haet: SAM 0.05, label smoothing 0.2, gradient centralisation, patch-whitened first conv, CELU 0.075, weight decay 5e-4, the budget learning-rate schedule peaking at 2x --lr); part options override it`,
       oneOf(RECIPES, 'recipe'),
     )
     .option('--sam <rho>', 'sharpness-aware minimisation with radius rho', positiveNumber)
@@ -167,6 +175,11 @@ export function addRecipeOptions(cmd: Command): Command {
       oneOf(OPT_VARIANTS, 'OPT variant'),
     )
     .option(
+      '--lr-schedule <name>',
+      `learning-rate schedule: ${LR_SCHEDULES.join(', ')} (budget: linear warm-up over the first 20% of the run, then linear decay to 0 at the end of --time-budget, or of the last step without one; --recipe haet sets it)`,
+      oneOf(LR_SCHEDULES, 'learning-rate schedule'),
+    )
+    .option(
       '--time-budget <time>',
       'train until this wall time (60s, 2m, 500ms) is used, then evaluate; without --epochs the budget alone ends the run',
       duration,
@@ -178,17 +191,17 @@ export function addRecipeOptions(cmd: Command): Command {
     )
     .option(
       '--swiftlearn-warmup <epochs>',
-      'SwiftLearn warm-up epochs on all data (default 1)',
+      `SwiftLearn warm-up epochs on all data (default ${SWIFTLEARN_DEFAULTS.warmupEpochs})`,
       positiveInt,
     )
     .option(
       '--swiftlearn-every <k>',
-      'SwiftLearn: re-score every k epochs (default 2)',
+      `SwiftLearn: re-score every k epochs (default ${SWIFTLEARN_DEFAULTS.every})`,
       positiveInt,
     )
     .option(
       '--swiftlearn-score <score>',
-      `SwiftLearn importance score: ${SWIFTLEARN_SCORES.join(', ')} (default el2n)`,
+      `SwiftLearn importance score: ${SWIFTLEARN_SCORES.join(', ')} (default ${SWIFTLEARN_DEFAULTS.score})`,
       oneOf(SWIFTLEARN_SCORES, 'SwiftLearn score'),
     )
     .option(
@@ -257,17 +270,25 @@ const PART_FLAGS: [keyof RecipeConfig, keyof RecipeCliOptions, string][] = [
  */
 export function recipeFromOptions(o: RecipeCliOptions): RecipeConfig | null {
   const given = PART_FLAGS.filter(([, k]) => o[k] !== undefined);
-  if (o.recipe === undefined && given.length === 0) return null;
+  if (o.recipe === undefined && given.length === 0 && o.lrSchedule === undefined) return null;
   const base = o.recipe === 'haet' ? HAET_RECIPE : NO_RECIPE;
   for (const [field, key, flag] of given)
     if (base[field] === o[key])
       throw new Error(
         `${flag}${o[key] === true ? '' : ` ${o[key]}`} changes nothing: --recipe ${o.recipe} already sets it (drop ${flag})`,
       );
-  const c = recipeConfig(
-    o.recipe ?? 'none',
-    Object.fromEntries(given.map(([field, key]) => [field, o[key]])) as Partial<RecipeConfig>,
-  );
+  const overrides = Object.fromEntries(
+    given.map(([field, key]) => [field, o[key]]),
+  ) as Partial<RecipeConfig>;
+  if (o.lrSchedule !== undefined) {
+    const schedule = o.lrSchedule === 'budget' ? BUDGET_SCHEDULE : null;
+    if ((base.schedule === null) === (schedule === null))
+      throw new Error(
+        `--lr-schedule ${o.lrSchedule} changes nothing: ${o.recipe === 'haet' ? '--recipe haet already uses the budget schedule' : 'the rate is constant without it'} (drop --lr-schedule)`,
+      );
+    overrides.schedule = schedule;
+  }
+  const c = recipeConfig(o.recipe ?? 'none', overrides);
   if (isPlainRecipe(c))
     throw new Error(
       '--recipe none changes nothing: give --recipe haet or recipe parts (--sam, --label-smoothing, ...), or drop it',
@@ -374,6 +395,16 @@ export function checkRecipeOptions(
     throw new Error(
       `--swiftlearn changes nothing in ${o.epochs} epoch(s): its ${plan.data.swiftlearn.warmupEpochs} warm-up epoch(s) train on all data (give more --epochs or a --time-budget)`,
     );
+  const sl = plan.data?.swiftlearn;
+  if (
+    sl &&
+    o.swiftlearnEvery !== undefined &&
+    plan.timeBudgetMs === undefined &&
+    sl.warmupEpochs + 1 + sl.every > o.epochs
+  )
+    throw new Error(
+      `--swiftlearn-every ${sl.every} changes nothing in ${o.epochs} epochs: the one scoring is at epoch ${sl.warmupEpochs + 1} and the next would be at ${sl.warmupEpochs + 1 + sl.every} (give more --epochs or drop --swiftlearn-every)`,
+    );
   return plan;
 }
 
@@ -394,7 +425,14 @@ export function applyRecipe(
   model: tf.LayersModel,
   data: ClassificationData,
   plan: RecipePlan,
-  o: { seed: number; lr: number; optimizer: OptimizerName },
+  o: {
+    seed: number;
+    lr: number;
+    optimizer: OptimizerName;
+    epochs: number;
+    batch: number;
+    maxSteps: number;
+  },
 ): RecipeRun {
   const c = plan.recipe;
   if (!c) return { model, notes: [], dispose: () => {} };
@@ -405,6 +443,7 @@ export function applyRecipe(
     const prepared = prepareRecipe(rm.model, c, () => trainImages(data, 512), {
       learningRate: o.lr,
       cot: { optimizer: cotOptimizer },
+      schedule: c.schedule ? scheduleSpan(data, plan, o) : undefined,
     });
     const hooks = composeHooks([prepared.hooks ?? {}, rm.hooks ?? {}]);
     const notes = [...rm.notes];
@@ -420,6 +459,21 @@ export function applyRecipe(
     cotOptimizer?.dispose();
     throw e;
   }
+}
+
+/**
+ * How long the scheduled run is: its time budget, else its step count (epochs x steps of a full
+ * epoch; with a data recipe that trains fewer rows an epoch, SwiftLearn, the last rate stays
+ * above zero).
+ */
+function scheduleSpan(
+  data: ClassificationData,
+  plan: RecipePlan,
+  o: { epochs: number; batch: number; maxSteps: number },
+): ScheduleSpan {
+  if (plan.timeBudgetMs !== undefined) return { budgetMs: plan.timeBudgetMs };
+  const full = Math.ceil(data.train.count / o.batch);
+  return { totalSteps: o.epochs * (o.maxSteps > 0 ? Math.min(full, o.maxSteps) : full) };
 }
 
 /** The data recipe's batch plan for `model` (after every layer change), or undefined. */
