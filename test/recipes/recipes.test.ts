@@ -99,6 +99,13 @@ describe('recipes: SAM', () => {
     assert.throws(() => samGradients(0.1, 0), /every must be an integer >= 1/);
     assert.throws(() => samGradients(0.1, 1.5), /every must be an integer >= 1/);
     assert.throws(() => recipeConfig('none', { samEvery: 2 }), /applies to SAM, which is off/);
+    assert.throws(
+      () => recipeConfig('haet', { samRho: null, samEvery: 8 }),
+      /applies to SAM, which is off/,
+    );
+    // The preset's cadence (every 8th step) goes with its SAM.
+    assert.equal(recipeConfig('haet').samEvery, 8);
+    assert.equal(recipeConfig('haet', { samRho: null }).samEvery, 1);
     tf.dispose([w, batch.xs, batch.ys]);
     opt.dispose();
   });
