@@ -1,23 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import {
-  restoreRowsOf,
-  type Saved,
-  savedBytes,
-  saveExact,
-  saveList,
-  saveQuantized,
-  splitSaved,
-} from '../codec/saved.js';
+import { restoreRowsOf, type Saved, saveExact, splitSaved } from '../codec/saved.js';
 import { isDonated } from '../execution/donated-inputs.js';
 import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
-import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import { CompressedLayer, single } from './compressed-layer.js';
+import { CompressedNormLayer, type CompressedNormLayerArgs } from './compressed-norm-layer.js';
 
-export interface CompressedBatchNormArgs extends CompressedLayerArgs {
+export interface CompressedBatchNormArgs extends CompressedNormLayerArgs {
   momentum?: number;
-  epsilon?: number;
 }
 
 /**
@@ -25,28 +17,19 @@ export interface CompressedBatchNormArgs extends CompressedLayerArgs {
  * backward keeps the normalized input quantized plus the exact per-channel 1/std. Weights
  * `gamma`, `beta`, `moving_mean`, `moving_variance`, as tfjs-layers' BatchNormalization.
  */
-export class CompressedBatchNorm extends CompressedLayer {
+export class CompressedBatchNorm extends CompressedNormLayer {
   static className = 'FrugalCompressedBatchNorm';
   readonly momentum: number;
-  readonly epsilon: number;
-  private gamma?: tf.LayerVariable;
-  private beta?: tf.LayerVariable;
   private movingMean?: tf.LayerVariable;
   private movingVariance?: tf.LayerVariable;
 
   constructor(args: CompressedBatchNormArgs) {
     super(args);
     this.momentum = args.momentum ?? 0.99;
-    this.epsilon = args.epsilon ?? 1e-3;
-    if (!(this.epsilon > 0)) throw new Error(`${this.name}: epsilon must be positive`);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const c = shape[shape.length - 1];
-    if (c == null) throw new Error(`${this.name}: the channel dimension must be known`);
-    this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.ones());
-    this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.zeros());
+    const c = this.addScaleAndShift(inputShape, 'the channel dimension');
     this.movingMean = this.addWeight(
       'moving_mean',
       [c],
@@ -94,12 +77,10 @@ export class CompressedBatchNorm extends CompressedLayer {
         }
         // Saves the input (as ActNN does) and the batch statistics; the backward rebuilds rows of
         // xhat = (x - mean) * invStd. The output is one fused kernel: no full-size temporary.
-        const xs = saveQuantized(x, this.actBits, this.perSample);
+        const xs = this.saveInput(x);
         const st = saveExact(tf.concat([mean, invStd]));
         const parts = [xs, st] as Saved<unknown>[];
-        save(saveList(parts));
-        this.lastSavedBytes = savedBytes(parts);
-        this.lastExactBytes = 4 * (x.size + 2 * invStd.size);
+        this.recordSaved(save, parts, 4 * (x.size + 2 * invStd.size));
         return {
           // Written over x where the caller frees x next (x is saved quantized, a copy).
           value:
@@ -165,7 +146,7 @@ export class CompressedBatchNorm extends CompressedLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
+    return { ...super.getConfig(), momentum: this.momentum };
   }
 }
 tf.serialization.registerClass(CompressedBatchNorm);

@@ -7,31 +7,20 @@ import {
   convWeightGradsOnly,
 } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
-import { saveActivationGrad } from '../codec/activation-save.js';
-import {
-  restoreRowsOf,
-  type Saved,
-  savedBytes,
-  saveList,
-  saveQuantized,
-  splitSaved,
-} from '../codec/saved.js';
+import { applyActivation } from '../codec/activation-fns.js';
+import { restoreRowsOf, splitSaved } from '../codec/saved.js';
 import { isConstantInput } from '../execution/constant-inputs.js';
 import { isDonated } from '../execution/donated-inputs.js';
 import { outsideGradient } from '../execution/fused.js';
 import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
-import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
-import { nhwcChannels, windowArgs } from './window-args.js';
+import { CompressedConvLayer, type CompressedConvLayerArgs } from './compressed-kernel-layer.js';
+import { CompressedLayer, single } from './compressed-layer.js';
+import { positiveInteger } from './layer-args.js';
+import { nhwcChannels } from './window-args.js';
 
-export interface CompressedConv2DArgs extends CompressedLayerArgs {
+export interface CompressedConv2DArgs extends CompressedConvLayerArgs {
   filters: number;
-  kernelSize: number | [number, number];
-  strides?: number | [number, number];
-  padding?: ConvPadding;
-  activation?: string | null;
-  useBias?: boolean;
 }
 
 /**
@@ -39,39 +28,18 @@ export interface CompressedConv2DArgs extends CompressedLayerArgs {
  * activation's derivative state; dX and dW are computed with forward convolutions only, so it
  * trains on any backend with a conv2d kernel. Weights `kernel` [kh, kw, in, filters] and `bias`.
  */
-export class CompressedConv2D extends CompressedLayer {
+export class CompressedConv2D extends CompressedConvLayer {
   static className = 'FrugalCompressedConv2D';
   readonly filters: number;
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly padding: ConvPadding;
-  readonly activation: ActivationName;
-  readonly useBias: boolean;
-  private kernel?: tf.LayerVariable;
-  private bias?: tf.LayerVariable;
 
   constructor(args: CompressedConv2DArgs) {
     super(args);
-    if (!Number.isInteger(args.filters) || args.filters < 1)
-      throw new Error(`${this.name}: filters must be a positive integer, got ${args.filters}`);
-    this.filters = args.filters;
-    const win = windowArgs(this.name, 'kernelSize', args, [1, 1]);
-    [this.kernelSize, this.strides, this.padding] = [win.size, win.strides, win.padding];
-    this.activation = layerActivation(this.name, args.activation);
-    this.useBias = args.useBias ?? true;
+    this.filters = positiveInteger(this.name, 'filters', args.filters);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const c = nhwcChannels(this.name, inputShape);
-    this.kernel = this.addWeight(
-      'kernel',
-      [...this.kernelSize, c, this.filters],
-      'float32',
-      tf.initializers.glorotUniform({}),
-    );
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
-    this.built = true;
+    this.addKernel('kernel', [...this.kernelSize, c, this.filters], this.filters);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -112,7 +80,7 @@ export class CompressedConv2D extends CompressedLayer {
               });
         // x is saved (quantized: a copy) before anything else; where the caller frees x next
         // and z has x's size, z is written over x a chunk of samples at a time.
-        const xs = saveQuantized(x, this.actBits, this.perSample);
+        const xs = this.saveInput(x);
         const needDx = !isConstantInput(x);
         const overwrite =
           this.actBits !== 32 &&
@@ -123,15 +91,7 @@ export class CompressedConv2D extends CompressedLayer {
           this.padding === 'same';
         const z = ((overwrite ? overwriteRows(x, (r) => convRows(r as tf.Tensor4D)) : null) ??
           convRows(x)) as tf.Tensor4D;
-        const act = saveActivationGrad(this.activation, z, {
-          bits: this.actBits,
-          fewbit: this.fewbit,
-          perSample: this.perSample,
-        });
-        const parts = [xs, act] as Saved<unknown>[];
-        save(saveList(parts));
-        this.lastSavedBytes = savedBytes(parts);
-        this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
+        const { act, parts } = this.saveWithActivation(save, x, xs, z);
         return {
           value: fusedRelu ? z : applyActivation(this.activation, z),
           gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
@@ -183,15 +143,7 @@ export class CompressedConv2D extends CompressedLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      filters: this.filters,
-      kernelSize: this.kernelSize,
-      strides: this.strides,
-      padding: this.padding,
-      activation: this.activation,
-      useBias: this.useBias,
-    };
+    return { ...super.getConfig(), filters: this.filters };
   }
 }
 tf.serialization.registerClass(CompressedConv2D);

@@ -1,44 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import {
-  restoreChunk,
-  type Saved,
-  savedBytes,
-  saveExact,
-  saveList,
-  saveQuantized,
-  splitSaved,
-} from '../codec/saved.js';
+import { restoreChunk, type Saved, saveExact, splitSaved } from '../codec/saved.js';
 import { rowsPerChunk } from '../execution/row-chunks.js';
-import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import { CompressedLayer, single } from './compressed-layer.js';
+import { CompressedNormLayer, type CompressedNormLayerArgs } from './compressed-norm-layer.js';
 
-export interface CompressedLayerNormArgs extends CompressedLayerArgs {
-  epsilon?: number;
-}
+export type CompressedLayerNormArgs = CompressedNormLayerArgs;
 
 /**
  * Layer normalization over the last axis (gamma and beta, as tfjs-layers') whose backward keeps
  * the normalized input quantized plus the exact 1/std of each row.
  */
-export class CompressedLayerNorm extends CompressedLayer {
+export class CompressedLayerNorm extends CompressedNormLayer {
   static className = 'FrugalCompressedLayerNorm';
-  readonly epsilon: number;
-  private gamma?: tf.LayerVariable;
-  private beta?: tf.LayerVariable;
-
-  constructor(args: CompressedLayerNormArgs) {
-    super(args);
-    this.epsilon = args.epsilon ?? 1e-3;
-    if (!(this.epsilon > 0)) throw new Error(`${this.name}: epsilon must be positive`);
-  }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const d = shape[shape.length - 1];
-    if (d == null) throw new Error(`${this.name}: the last dimension must be known`);
-    this.gamma = this.addWeight('gamma', [d], 'float32', tf.initializers.ones());
-    this.beta = this.addWeight('beta', [d], 'float32', tf.initializers.zeros());
+    this.addScaleAndShift(inputShape, 'the last dimension');
     this.built = true;
   }
 
@@ -56,12 +34,10 @@ export class CompressedLayerNorm extends CompressedLayer {
       if (!CompressedLayer.isTraining(kwargs)) return tf.add(tf.mul(normalize().xhat, gamma), beta);
       return compressedOp([x, gamma, beta], (save) => {
         const { xhat, invStd } = normalize();
-        const xs = saveQuantized(xhat, this.actBits, this.perSample);
+        const xs = this.saveInput(xhat);
         const st = saveExact(invStd);
         const parts = [xs, st] as Saved<unknown>[];
-        save(saveList(parts));
-        this.lastSavedBytes = savedBytes(parts);
-        this.lastExactBytes = 4 * (x.size + invStd.size);
+        this.recordSaved(save, parts, 4 * (x.size + invStd.size));
         return {
           value: tf.add(tf.mul(xhat, gamma), beta),
           // Rows are normalized independently: the backward runs in chunks of samples, each
@@ -94,10 +70,6 @@ export class CompressedLayerNorm extends CompressedLayer {
         };
       });
     });
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), epsilon: this.epsilon };
   }
 }
 tf.serialization.registerClass(CompressedLayerNorm);
