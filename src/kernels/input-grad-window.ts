@@ -33,8 +33,8 @@ export function spreadByStrides(
   return scope.reshape(padded, [n, oh * sh, ow * sw, f]);
 }
 
-/** The input and attributes of the stride-1 forward correlation that computes dX. */
-export interface InputGradWindow {
+/** The input and attributes of the forward correlation that computes dX (stride 1) or dW. */
+export interface GradWindow {
   input: tf.TensorInfo;
   attrs: {
     strides: [number, number];
@@ -55,7 +55,7 @@ export function inputGradWindow(
   info: tf.backend_util.Conv2DInfo,
   h: number,
   w: number,
-): InputGradWindow {
+): GradWindow {
   const spread = spreadByStrides(scope, dy, info.strideHeight, info.strideWidth);
   const [n, sh, sw, channels] = spread.shape;
   const dh = info.dilationHeight;
@@ -80,6 +80,58 @@ export function inputGradWindow(
     attrs: {
       strides: [1, 1],
       dilations: [dh, dw],
+      pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
+      dataFormat: 'NHWC',
+    },
+  };
+}
+
+/**
+ * x arranged as `image` ([B, h, w, C'], the spatial axes of x kept) and cropped of rows the
+ * forward never read, with the attributes of its correlation with dy as the filter that gives dW:
+ * stride d (the forward dilation), dilation s (the forward stride), the forward's padding made
+ * explicit.
+ */
+export function filterGradWindow(
+  scope: KernelScope,
+  image: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): GradWindow {
+  const [b, h, w, channels] = image.shape;
+  const kh = info.filterHeight;
+  const kw = info.filterWidth;
+  const rows = fitAxis(
+    h,
+    kh,
+    info.outHeight,
+    info.dilationHeight,
+    info.strideHeight,
+    info.padInfo.top,
+  );
+  const cols = fitAxis(
+    w,
+    kw,
+    info.outWidth,
+    info.dilationWidth,
+    info.strideWidth,
+    info.padInfo.left,
+  );
+  const input =
+    needsCrop(rows, h) || needsCrop(cols, w)
+      ? scope.run(
+          'Slice',
+          { x: image },
+          {
+            begin: [0, rows.sliceBegin, cols.sliceBegin, 0],
+            size: [b, rows.sliceSize, cols.sliceSize, channels],
+          },
+        )
+      : image;
+  return {
+    input,
+    attrs: {
+      strides: [info.dilationHeight, info.dilationWidth],
+      dilations: [info.strideHeight, info.strideWidth],
       pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
       dataFormat: 'NHWC',
     },
