@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { explicitPad } from './conv-attrs.js';
 import type { KernelScope } from './kernel-scope.js';
-import { fitAxis, needsCrop } from './window.js';
+import { type AxisFit, fitAxis, needsCrop } from './window.js';
 
 /**
  * Spreads dy [N,OH,OW,F] on a grid of the forward strides, zeros between:
@@ -57,33 +57,14 @@ export function inputGradWindow(
   w: number,
 ): GradWindow {
   const spread = spreadByStrides(scope, dy, info.strideHeight, info.strideWidth);
-  const [n, sh, sw, channels] = spread.shape;
+  const [, sh, sw] = spread.shape;
   const dh = info.dilationHeight;
   const dw = info.dilationWidth;
   const kh = info.filterHeight;
   const kw = info.filterWidth;
   const rows = fitAxis(sh, h, kh, 1, dh, (kh - 1) * dh - info.padInfo.top);
   const cols = fitAxis(sw, w, kw, 1, dw, (kw - 1) * dw - info.padInfo.left);
-  const input =
-    needsCrop(rows, sh) || needsCrop(cols, sw)
-      ? scope.run(
-          'Slice',
-          { x: spread },
-          {
-            begin: [0, rows.sliceBegin, cols.sliceBegin, 0],
-            size: [n, rows.sliceSize, cols.sliceSize, channels],
-          },
-        )
-      : spread;
-  return {
-    input,
-    attrs: {
-      strides: [1, 1],
-      dilations: [dh, dw],
-      pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
-      dataFormat: 'NHWC',
-    },
-  };
+  return fittedWindow(scope, spread, rows, cols, [1, 1], [dh, dw]);
 }
 
 /**
@@ -97,41 +78,42 @@ export function filterGradWindow(
   image: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): GradWindow {
-  const [b, h, w, channels] = image.shape;
-  const kh = info.filterHeight;
-  const kw = info.filterWidth;
-  const rows = fitAxis(
-    h,
-    kh,
-    info.outHeight,
-    info.dilationHeight,
-    info.strideHeight,
-    info.padInfo.top,
-  );
-  const cols = fitAxis(
-    w,
-    kw,
-    info.outWidth,
-    info.dilationWidth,
-    info.strideWidth,
-    info.padInfo.left,
-  );
+  const [, h, w] = image.shape;
+  const { dilationHeight: dh, dilationWidth: dw, strideHeight: sh, strideWidth: sw } = info;
+  const rows = fitAxis(h, info.filterHeight, info.outHeight, dh, sh, info.padInfo.top);
+  const cols = fitAxis(w, info.filterWidth, info.outWidth, dw, sw, info.padInfo.left);
+  return fittedWindow(scope, image, rows, cols, [dh, dw], [sh, sw]);
+}
+
+/**
+ * `t` [B, H, W, C] cropped of the rows and columns the fits leave out, with the attributes of a
+ * correlation over it at these strides and dilations and the fits' explicit padding.
+ */
+function fittedWindow(
+  scope: KernelScope,
+  t: tf.TensorInfo,
+  rows: AxisFit,
+  cols: AxisFit,
+  strides: [number, number],
+  dilations: [number, number],
+): GradWindow {
+  const [b, h, w, channels] = t.shape;
   const input =
     needsCrop(rows, h) || needsCrop(cols, w)
       ? scope.run(
           'Slice',
-          { x: image },
+          { x: t },
           {
             begin: [0, rows.sliceBegin, cols.sliceBegin, 0],
             size: [b, rows.sliceSize, cols.sliceSize, channels],
           },
         )
-      : image;
+      : t;
   return {
     input,
     attrs: {
-      strides: [info.dilationHeight, info.dilationWidth],
-      dilations: [info.strideHeight, info.strideWidth],
+      strides,
+      dilations,
       pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
       dataFormat: 'NHWC',
     },

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { explicitPad } from '../../kernels/conv-attrs.js';
 import type { ChunkGrads } from './chunked-backward.js';
 
 export type ConvPadding = 'valid' | 'same';
@@ -16,38 +17,17 @@ export function padBefore(
   return { out, before: Math.floor(total / 2) };
 }
 
-/** A convolution's input gradient: dx of `xShape` from dy and the filter `w`. */
-export type InputGrad = (
-  dy: tf.Tensor4D,
-  w: tf.Tensor4D,
-  xShape: [number, number, number, number],
+/**
+ * A gradient of a convolution with respect to its input (from dy and the filter w, giving dx of
+ * `shape`) or its filter (from the input x and dy, giving dW of `shape`).
+ */
+export type ConvGrad = (
+  a: tf.Tensor4D,
+  b: tf.Tensor4D,
+  shape: [number, number, number, number],
   strides: [number, number],
   padding: ConvPadding,
 ) => tf.Tensor4D;
-
-/** A convolution's filter gradient: dW of `filterShape` from the layer input `x` and dy. */
-export type FilterGrad = (
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  filterShape: [number, number, number, number],
-  strides: [number, number],
-  padding: ConvPadding,
-) => tf.Tensor4D;
-
-/** NHWC padding of H and W by these amounts. */
-function hwPadding(
-  top: number,
-  bottom: number,
-  left: number,
-  right: number,
-): tf.backend_util.ExplicitPadding {
-  return [
-    [0, 0],
-    [top, bottom],
-    [left, right],
-    [0, 0],
-  ];
-}
 
 /** Inserts stride-1 zeros between the rows and columns of dy (the transpose of striding). */
 function dilate(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
@@ -85,7 +65,7 @@ function dilate(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
 function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number) {
   const [n, h, w, c] = t.shape;
   if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0)
-    return top + bottom + left + right === 0 ? t : tf.pad(t, hwPadding(top, bottom, left, right));
+    return top + bottom + left + right === 0 ? t : tf.pad(t, explicitPad(top, bottom, left, right));
   let r = t.slice(
     [0, Math.max(0, -top), Math.max(0, -left), 0],
     [
@@ -98,7 +78,7 @@ function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, ri
   if (top > 0 || bottom > 0 || left > 0 || right > 0)
     r = tf.pad(
       r,
-      hwPadding(Math.max(0, top), Math.max(0, bottom), Math.max(0, left), Math.max(0, right)),
+      explicitPad(Math.max(0, top), Math.max(0, bottom), Math.max(0, left), Math.max(0, right)),
     );
   return r;
 }
@@ -169,14 +149,14 @@ function filterGradInput(
  * fast forward kernel): a 'valid' convolution of the dilated, padded dy with the flipped filter,
  * its in/out channels swapped.
  */
-export const conv2dInputGrad: InputGrad = (dy, w, xShape, strides, padding) =>
+export const conv2dInputGrad: ConvGrad = (dy, w, xShape, strides, padding) =>
   tf.tidy(() => {
     const win = inputGradWindow(dy, xShape, w.shape, strides, padding);
     const { d, top, bottom, left, right } = win;
     const flipped = tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
     if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
       // Explicit padding inside the convolution: no padded copy of dy.
-      return tf.conv2d(d, flipped, 1, hwPadding(top, bottom, left, right));
+      return tf.conv2d(d, flipped, 1, explicitPad(top, bottom, left, right));
     }
     return tf.conv2d(paddedWindow(dy, win), flipped, 1, 'valid');
   });
@@ -186,7 +166,7 @@ export const conv2dInputGrad: InputGrad = (dy, w, xShape, strides, padding) =>
  * [C, H, W, N] convolved with dy transposed to [OH, OW, N, F] (dilated by the stride), cropped to
  * the filter size and transposed back to [KH, KW, C, F].
  */
-export const conv2dFilterGrad: FilterGrad = (x, dy, filterShape, strides, padding) =>
+export const conv2dFilterGrad: ConvGrad = (x, dy, filterShape, strides, padding) =>
   tf.tidy(() => {
     const [kh, kw, c, f] = filterShape;
     const xp = filterGradInput(x, dy.shape, filterShape, strides, padding);
@@ -201,7 +181,7 @@ export const conv2dFilterGrad: FilterGrad = (x, dy, filterShape, strides, paddin
  * Gradient of depthwiseConv2d(x, w) (channel multiplier 1) with respect to x, with forward
  * depthwise convolutions only: the dilated dy convolved with the flipped filter.
  */
-export const depthwiseInputGrad: InputGrad = (dy, w, xShape, strides, padding) =>
+export const depthwiseInputGrad: ConvGrad = (dy, w, xShape, strides, padding) =>
   tf.tidy(() => {
     const padded = paddedWindow(dy, inputGradWindow(dy, xShape, w.shape, strides, padding));
     return tf.depthwiseConv2d(padded, tf.reverse(w, [0, 1]) as tf.Tensor4D, 1, 'valid');
@@ -212,7 +192,7 @@ export const depthwiseInputGrad: InputGrad = (dy, w, xShape, strides, padding) =
  * N*C channels convolved depthwise with dy as an [OH, OW, N*C, 1] filter (dilated by the stride),
  * cropped to the kernel size and summed over the batch.
  */
-export const depthwiseFilterGrad: FilterGrad = (x, dy, filterShape, strides, padding) =>
+export const depthwiseFilterGrad: ConvGrad = (x, dy, filterShape, strides, padding) =>
   tf.tidy(() => {
     const [n, , , c] = x.shape;
     const [kh, kw] = filterShape;
@@ -228,8 +208,8 @@ export const depthwiseFilterGrad: FilterGrad = (x, dy, filterShape, strides, pad
 
 /** The input and filter gradients of one kind of convolution. */
 export interface ConvGrads {
-  input: InputGrad;
-  filter: FilterGrad;
+  input: ConvGrad;
+  filter: ConvGrad;
 }
 
 export const CONV2D_GRADS: ConvGrads = { input: conv2dInputGrad, filter: conv2dFilterGrad };
