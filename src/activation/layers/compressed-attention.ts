@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   type AddWeight,
-  addProjections,
-  attentionWidth,
+  addAttentionProjections,
   causalMask,
   mergeHeads,
   splitHeads,
@@ -40,12 +39,14 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const d = attentionWidth(this.name, inputShape as tf.Shape, this.numHeads);
     const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
-    ({ kernels: this.kernels, biases: this.biases } = addProjections(
+    const h = this.numHeads;
+    const heads = { numHeads: h, queryGroups: h, kvGroups: h };
+    ({ kernels: this.kernels, biases: this.biases } = addAttentionProjections(
       add,
-      d,
-      [d, d, d, d],
+      this.name,
+      inputShape,
+      heads,
       this.seed,
     ));
     this.built = true;

@@ -39,6 +39,24 @@ export function addProjections(
   return { kernels, biases };
 }
 
+/**
+ * The four projections of a self-attention layer `layer` of `numHeads` heads over `inputShape`,
+ * with `queryGroups` query and `kvGroups` key/value projections of the head width (all equal to
+ * `numHeads`: multi-head attention, every projection [d, d]).
+ */
+export function addAttentionProjections(
+  add: AddWeight,
+  layer: string,
+  inputShape: tf.Shape | tf.Shape[],
+  heads: { numHeads: number; queryGroups: number; kvGroups: number },
+  seed: number | undefined,
+): { kernels: tf.LayerVariable[]; biases: tf.LayerVariable[] } {
+  const d = attentionWidth(layer, inputShape as tf.Shape, heads.numHeads);
+  const dh = d / heads.numHeads;
+  const widths = [heads.queryGroups * dh, heads.kvGroups * dh, heads.kvGroups * dh, d];
+  return addProjections(add, d, widths, seed);
+}
+
 /** [b * l, g * dh] (or [b, l, g * dh]) to [b, g, l, dh]. */
 export function splitHeads(t: tf.Tensor, b: number, l: number, g: number, dh: number): tf.Tensor4D {
   return t.reshape([b, l, g, dh]).transpose([0, 2, 1, 3]) as tf.Tensor4D;
