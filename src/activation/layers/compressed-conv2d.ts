@@ -6,7 +6,7 @@ import {
   convChunkGrads,
   convWeightGradsOnly,
 } from '../backward/conv-grad.js';
-import { compressedOp } from '../backward/custom-grad.js';
+import type { CompressedOp } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
 import { restoreRowsOf, splitSaved } from '../codec/saved.js';
 import { isConstantInput } from '../execution/constant-inputs.js';
@@ -15,7 +15,6 @@ import { outsideGradient } from '../execution/fused.js';
 import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
 import { CompressedConvLayer, type CompressedConvLayerArgs } from './compressed-kernel-layer.js';
-import { CompressedLayer, single } from './compressed-layer.js';
 import { positiveInteger } from './layer-args.js';
 import { nhwcChannels } from './window-args.js';
 
@@ -49,97 +48,91 @@ export class CompressedConv2D extends CompressedConvLayer {
     return [n, out(h, 0), out(w, 1), this.filters];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
-    return tf.tidy(() => {
-      const x = single(inputs) as tf.Tensor4D;
-      const w = this.kernel!.read() as tf.Tensor4D;
-      const b = this.bias?.read();
-      const forward = () => {
-        const z = tf.conv2d(x, w, this.strides, this.padding);
-        return b ? tf.add(z, b) : z;
-      };
-      if (!CompressedLayer.isTraining(kwargs)) return applyActivation(this.activation, forward());
-      return compressedOp(b ? [x, w, b] : [x, w], (save) => {
-        // ReLU's mask is (y > 0), so one fused kernel gives the output without a separate z.
-        const fusedRelu = this.activation === 'relu' && this.actBits !== 32;
-        const convRows = (rows: tf.Tensor4D) =>
-          fusedRelu
-            ? outsideGradient(() =>
-                tf.fused.conv2d({
-                  x: rows,
-                  filter: w,
-                  strides: this.strides,
-                  pad: this.padding,
-                  bias: b,
-                  activation: 'relu',
-                }),
-              )
-            : tf.tidy(() => {
-                const z = tf.conv2d(rows, w, this.strides, this.padding);
-                return b ? tf.add(z, b) : z;
-              });
-        // x is saved (quantized: a copy) before anything else; where the caller frees x next
-        // and z has x's size, z is written over x a chunk of samples at a time.
-        const xs = this.saveInput(x);
-        const needDx = !isConstantInput(x);
-        const overwrite =
-          this.actBits !== 32 &&
-          isDonated(x) &&
-          this.filters === x.shape[3] &&
-          this.strides[0] === 1 &&
-          this.strides[1] === 1 &&
-          this.padding === 'same';
-        const z = ((overwrite ? overwriteRows(x, (r) => convRows(r as tf.Tensor4D)) : null) ??
-          convRows(x)) as tf.Tensor4D;
-        const { act, parts } = this.saveWithActivation(save, x, xs, z);
-        return {
-          value: fusedRelu ? z : applyActivation(this.activation, z),
-          gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
-            const [sx, sa] = splitSaved(saved, parts);
-            const n = x.shape[0];
-            // A strided conv's input gradient works on dy dilated by the strides.
-            const dilated = dy.size * this.strides[0] * this.strides[1];
-            const rows = rowsPerChunk(n, (4 * Math.max(dilated, x.size)) / n);
-            if (!needDx) {
-              // No one reads dx (the first layer under the chunked forward): dW and db only.
-              const params = convWeightGradsOnly(
-                CONV2D_GRADS,
-                n,
-                rows,
-                (first, count) => {
-                  const dyRows = count === n ? dy : sliceRows(dy, first, count);
-                  const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
-                  if (dyRows !== dy && dz !== dyRows) dyRows.dispose();
-                  const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-                  return { dz, xr, keep: dy };
-                },
-                w,
-                !!b,
-                this.strides,
-                this.padding,
-              );
-              freeDy();
-              return [tf.zeros(x.shape), ...params];
-            }
-            const g = chunkedBackward(
-              dy,
-              rows,
-              (dyRows, first, count) => {
-                const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
-                const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-                const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, this.strides, this.padding);
-                if (dz !== dyRows) dz.dispose();
-                return g;
-              },
-              freeDy,
-              dyOwned,
-              addTo,
-            );
-            return [g.dx, ...g.params];
+  protected override convolve(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+    return tf.conv2d(x, w, this.strides, this.padding);
+  }
+
+  protected override trainingOp(
+    save: (tensors: tf.Tensor[]) => void,
+    x: tf.Tensor4D,
+    w: tf.Tensor4D,
+    b: tf.Tensor | undefined,
+  ): CompressedOp {
+    // ReLU's mask is (y > 0), so one fused kernel gives the output without a separate z.
+    const fusedRelu = this.activation === 'relu' && this.actBits !== 32;
+    const convRows = (rows: tf.Tensor4D) =>
+      fusedRelu
+        ? outsideGradient(() =>
+            tf.fused.conv2d({
+              x: rows,
+              filter: w,
+              strides: this.strides,
+              pad: this.padding,
+              bias: b,
+              activation: 'relu',
+            }),
+          )
+        : tf.tidy(() => this.preActivation(rows, w, b));
+    // x is saved (quantized: a copy) before anything else; where the caller frees x next
+    // and z has x's size, z is written over x a chunk of samples at a time.
+    const xs = this.saveInput(x);
+    const needDx = !isConstantInput(x);
+    const overwrite =
+      this.actBits !== 32 &&
+      isDonated(x) &&
+      this.filters === x.shape[3] &&
+      this.strides[0] === 1 &&
+      this.strides[1] === 1 &&
+      this.padding === 'same';
+    const z = ((overwrite ? overwriteRows(x, (r) => convRows(r as tf.Tensor4D)) : null) ??
+      convRows(x)) as tf.Tensor4D;
+    const { act, parts } = this.saveWithActivation(save, x, xs, z);
+    return {
+      value: fusedRelu ? z : applyActivation(this.activation, z),
+      gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
+        const [sx, sa] = splitSaved(saved, parts);
+        const n = x.shape[0];
+        // A strided conv's input gradient works on dy dilated by the strides.
+        const dilated = dy.size * this.strides[0] * this.strides[1];
+        const rows = rowsPerChunk(n, (4 * Math.max(dilated, x.size)) / n);
+        if (!needDx) {
+          // No one reads dx (the first layer under the chunked forward): dW and db only.
+          const params = convWeightGradsOnly(
+            CONV2D_GRADS,
+            n,
+            rows,
+            (first, count) => {
+              const dyRows = count === n ? dy : sliceRows(dy, first, count);
+              const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+              if (dyRows !== dy && dz !== dyRows) dyRows.dispose();
+              const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
+              return { dz, xr, keep: dy };
+            },
+            w,
+            !!b,
+            this.strides,
+            this.padding,
+          );
+          freeDy();
+          return [tf.zeros(x.shape), ...params];
+        }
+        const g = chunkedBackward(
+          dy,
+          rows,
+          (dyRows, first, count) => {
+            const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+            const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
+            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, this.strides, this.padding);
+            if (dz !== dyRows) dz.dispose();
+            return g;
           },
-        };
-      });
-    });
+          freeDy,
+          dyOwned,
+          addTo,
+        );
+        return [g.dx, ...g.params];
+      },
+    };
   }
 
   override getConfig(): tf.serialization.ConfigDict {

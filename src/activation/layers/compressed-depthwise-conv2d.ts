@@ -1,12 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { convChunkGrads, DEPTHWISE_GRADS, padBefore } from '../backward/conv-grad.js';
-import { compressedOp } from '../backward/custom-grad.js';
+import type { CompressedOp } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
 import { restoreChunk, splitSaved } from '../codec/saved.js';
 import { rowsPerChunk } from '../execution/row-chunks.js';
 import { CompressedConvLayer, type CompressedConvLayerArgs } from './compressed-kernel-layer.js';
-import { CompressedLayer, single } from './compressed-layer.js';
 import { nhwcChannels } from './window-args.js';
 
 export type CompressedDepthwiseConv2DArgs = CompressedConvLayerArgs;
@@ -31,45 +30,42 @@ export class CompressedDepthwiseConv2D extends CompressedConvLayer {
     return [n, out(h, 0), out(w, 1), c];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
-    return tf.tidy(() => {
-      const x = single(inputs) as tf.Tensor4D;
-      const w = this.kernel!.read() as tf.Tensor4D;
-      const b = this.bias?.read();
-      const forward = () => {
-        const z = tf.depthwiseConv2d(x, w, this.strides, this.padding);
-        return b ? tf.add(z, b) : z;
-      };
-      if (!CompressedLayer.isTraining(kwargs)) return applyActivation(this.activation, forward());
-      return compressedOp(b ? [x, w, b] : [x, w], (save) => {
-        const z = forward() as tf.Tensor4D;
-        const xs = this.saveInput(x);
-        const { act, parts } = this.saveWithActivation(save, x, xs, z);
-        return {
-          value: applyActivation(this.activation, z),
-          // In chunks of samples, like Conv2D: only a chunk's rows of x and dz exist at once.
-          gradFunc: (dy, saved, freeDy, dyOwned) => {
-            const [sx, sa] = splitSaved(saved, parts);
-            const n = x.shape[0];
-            const g = chunkedBackward(
-              dy,
-              rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n),
-              (dyRows, first, count) => {
-                const dz = restoreChunk(act, sa, first, count, n)(dyRows) as tf.Tensor4D;
-                const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
-                const { strides, padding } = this;
-                const g = convChunkGrads(DEPTHWISE_GRADS, dz, xr, w, !!b, strides, padding);
-                if (dz !== dyRows) dz.dispose();
-                return g;
-              },
-              freeDy,
-              dyOwned,
-            );
-            return [g.dx, ...g.params];
+  protected override convolve(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+    return tf.depthwiseConv2d(x, w, this.strides, this.padding);
+  }
+
+  protected override trainingOp(
+    save: (tensors: tf.Tensor[]) => void,
+    x: tf.Tensor4D,
+    w: tf.Tensor4D,
+    b: tf.Tensor | undefined,
+  ): CompressedOp {
+    const z = this.preActivation(x, w, b);
+    const xs = this.saveInput(x);
+    const { act, parts } = this.saveWithActivation(save, x, xs, z);
+    return {
+      value: applyActivation(this.activation, z),
+      // In chunks of samples, like Conv2D: only a chunk's rows of x and dz exist at once.
+      gradFunc: (dy, saved, freeDy, dyOwned) => {
+        const [sx, sa] = splitSaved(saved, parts);
+        const n = x.shape[0];
+        const g = chunkedBackward(
+          dy,
+          rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n),
+          (dyRows, first, count) => {
+            const dz = restoreChunk(act, sa, first, count, n)(dyRows) as tf.Tensor4D;
+            const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
+            const { strides, padding } = this;
+            const g = convChunkGrads(DEPTHWISE_GRADS, dz, xr, w, !!b, strides, padding);
+            if (dz !== dyRows) dz.dispose();
+            return g;
           },
-        };
-      });
-    });
+          freeDy,
+          dyOwned,
+        );
+        return [g.dx, ...g.params];
+      },
+    };
   }
 }
 tf.serialization.registerClass(CompressedDepthwiseConv2D);

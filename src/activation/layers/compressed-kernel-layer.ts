@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ConvPadding } from '../backward/conv-grad.js';
-import { type ActivationName, layerActivation } from '../codec/activation-fns.js';
+import { type CompressedOp, compressedOp } from '../backward/custom-grad.js';
+import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import type { ActivationBackward } from '../codec/activation-save.js';
 import type { Saved } from '../codec/saved.js';
-import { CompressedLayer, type CompressedLayerArgs } from './compressed-layer.js';
+import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { windowArgs } from './window-args.js';
 
 export interface CompressedKernelLayerArgs extends CompressedLayerArgs {
@@ -63,7 +64,10 @@ export interface CompressedConvLayerArgs extends CompressedKernelLayerArgs {
   padding?: ConvPadding;
 }
 
-/** Base of the compressed 2-D convolutions (channels last, no dilation): their window. */
+/**
+ * Base of the compressed 2-D convolutions (channels last, no dilation): their window, and a call
+ * that runs the exact forward outside training and `trainingOp`'s custom gradient in training.
+ */
 export abstract class CompressedConvLayer extends CompressedKernelLayer {
   readonly kernelSize: [number, number];
   readonly strides: [number, number];
@@ -73,6 +77,34 @@ export abstract class CompressedConvLayer extends CompressedKernelLayer {
     super(args);
     const win = windowArgs(this.name, 'kernelSize', args, [1, 1]);
     [this.kernelSize, this.strides, this.padding] = [win.size, win.strides, win.padding];
+  }
+
+  /** The convolution of `x` with the kernel `w` at this layer's strides and padding. */
+  protected abstract convolve(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D;
+
+  /** The training forward and backward of the layer on `x` with kernel `w` and bias `b`. */
+  protected abstract trainingOp(
+    save: (tensors: tf.Tensor[]) => void,
+    x: tf.Tensor4D,
+    w: tf.Tensor4D,
+    b: tf.Tensor | undefined,
+  ): CompressedOp;
+
+  /** The convolution plus the bias: the values the activation is applied to. */
+  protected preActivation(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor | undefined): tf.Tensor4D {
+    const z = this.convolve(x, w);
+    return b ? (tf.add(z, b) as tf.Tensor4D) : z;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
+    return tf.tidy(() => {
+      const x = single(inputs) as tf.Tensor4D;
+      const w = this.kernel!.read() as tf.Tensor4D;
+      const b = this.bias?.read();
+      if (!CompressedLayer.isTraining(kwargs))
+        return applyActivation(this.activation, this.preActivation(x, w, b));
+      return compressedOp(b ? [x, w, b] : [x, w], (save) => this.trainingOp(save, x, w, b));
+    });
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -57,6 +57,22 @@ export function addAttentionProjections(
   return addProjections(add, d, widths, seed);
 }
 
+/**
+ * The learned position table [length, width] of a position embedding `layer` over inputs
+ * [batch, length, width] (both fixed), initialised N(0, 0.02) with `seed`.
+ */
+export function addPositionTable(
+  add: AddWeight,
+  layer: string,
+  inputShape: tf.Shape | tf.Shape[],
+  seed: number | undefined,
+): tf.LayerVariable {
+  const shape = inputShape as tf.Shape;
+  const [l, d] = [shape[1], shape[2]];
+  if (l == null || d == null) throw new Error(`${layer}: needs a fixed sequence length and width`);
+  return add('embedding', [l, d], tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed }));
+}
+
 /** [b * l, g * dh] (or [b, l, g * dh]) to [b, g, l, dh]. */
 export function splitHeads(t: tf.Tensor, b: number, l: number, g: number, dh: number): tf.Tensor4D {
   return t.reshape([b, l, g, dh]).transpose([0, 2, 1, 3]) as tf.Tensor4D;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type AddWeight, addPositionTable } from './attention-parts.js';
 import { type GroupedAttentionArgs, GroupedAttentionLayer } from './grouped-attention-layer.js';
 import { fromSeededConfig } from './seeded-config.js';
 
@@ -37,16 +38,8 @@ export class PositionEmbedding extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const [l, d] = [shape[1], shape[2]];
-    if (l == null || d == null)
-      throw new Error(`${this.name}: needs a fixed sequence length and width`);
-    this.table = this.addWeight(
-      'embedding',
-      [l, d],
-      'float32',
-      tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: this.seed }),
-    );
+    const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
+    this.table = addPositionTable(add, this.name, inputShape, this.seed);
     this.built = true;
   }
 
