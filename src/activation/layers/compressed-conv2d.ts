@@ -6,7 +6,7 @@ import {
   convChunkGrads,
   convWeightGradsOnly,
 } from '../backward/conv-grad.js';
-import type { CompressedOp } from '../backward/custom-grad.js';
+import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
 import { restoreRowsOf, splitSaved } from '../codec/saved.js';
 import { isConstantInput } from '../execution/constant-inputs.js';
@@ -14,7 +14,11 @@ import { isDonated } from '../execution/donated-inputs.js';
 import { outsideGradient } from '../execution/fused.js';
 import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
-import { CompressedConvLayer, type CompressedConvLayerArgs } from './compressed-kernel-layer.js';
+import {
+  CompressedConvLayer,
+  type CompressedConvLayerArgs,
+  type ConvOperands,
+} from './compressed-kernel-layer.js';
 import { positiveInteger } from './layer-args.js';
 import { nhwcChannels } from './window-args.js';
 
@@ -52,12 +56,7 @@ export class CompressedConv2D extends CompressedConvLayer {
     return tf.conv2d(x, w, this.strides, this.padding);
   }
 
-  protected override trainingOp(
-    save: (tensors: tf.Tensor[]) => void,
-    x: tf.Tensor4D,
-    w: tf.Tensor4D,
-    b: tf.Tensor | undefined,
-  ): CompressedOp {
+  protected override trainingOp(save: SaveTensors, { x, w, b }: ConvOperands): CompressedOp {
     // ReLU's mask is (y > 0), so one fused kernel gives the output without a separate z.
     const fusedRelu = this.activation === 'relu' && this.actBits !== 32;
     const convRows = (rows: tf.Tensor4D) =>

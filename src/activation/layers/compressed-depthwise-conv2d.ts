@@ -1,11 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { convChunkGrads, DEPTHWISE_GRADS, padBefore } from '../backward/conv-grad.js';
-import type { CompressedOp } from '../backward/custom-grad.js';
+import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
 import { restoreChunk, splitSaved } from '../codec/saved.js';
 import { rowsPerChunk } from '../execution/row-chunks.js';
-import { CompressedConvLayer, type CompressedConvLayerArgs } from './compressed-kernel-layer.js';
+import {
+  CompressedConvLayer,
+  type CompressedConvLayerArgs,
+  type ConvOperands,
+} from './compressed-kernel-layer.js';
 import { nhwcChannels } from './window-args.js';
 
 export type CompressedDepthwiseConv2DArgs = CompressedConvLayerArgs;
@@ -34,12 +38,7 @@ export class CompressedDepthwiseConv2D extends CompressedConvLayer {
     return tf.depthwiseConv2d(x, w, this.strides, this.padding);
   }
 
-  protected override trainingOp(
-    save: (tensors: tf.Tensor[]) => void,
-    x: tf.Tensor4D,
-    w: tf.Tensor4D,
-    b: tf.Tensor | undefined,
-  ): CompressedOp {
+  protected override trainingOp(save: SaveTensors, { x, w, b }: ConvOperands): CompressedOp {
     const z = this.preActivation(x, w, b);
     const xs = this.saveInput(x);
     const { act, parts } = this.saveWithActivation(save, x, xs, z);

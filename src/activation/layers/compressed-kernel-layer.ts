@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ConvPadding } from '../backward/conv-grad.js';
-import { type CompressedOp, compressedOp } from '../backward/custom-grad.js';
+import { type CompressedOp, compressedOp, type SaveTensors } from '../backward/custom-grad.js';
 import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import type { ActivationBackward } from '../codec/activation-save.js';
 import type { Saved } from '../codec/saved.js';
@@ -42,7 +42,7 @@ export abstract class CompressedKernelLayer extends CompressedLayer {
    * and hands both to the custom gradient (`save`); returns the parts in that order.
    */
   protected saveWithActivation(
-    save: (tensors: tf.Tensor[]) => void,
+    save: SaveTensors,
     x: tf.Tensor,
     xs: Saved<tf.Tensor>,
     z: tf.Tensor,
@@ -64,6 +64,13 @@ export interface CompressedConvLayerArgs extends CompressedKernelLayerArgs {
   padding?: ConvPadding;
 }
 
+/** A convolution layer's input `x`, kernel `w` and bias `b` (absent without a bias). */
+export interface ConvOperands {
+  x: tf.Tensor4D;
+  w: tf.Tensor4D;
+  b: tf.Tensor | undefined;
+}
+
 /**
  * Base of the compressed 2-D convolutions (channels last, no dilation): their window, and a call
  * that runs the exact forward outside training and `trainingOp`'s custom gradient in training.
@@ -82,13 +89,8 @@ export abstract class CompressedConvLayer extends CompressedKernelLayer {
   /** The convolution of `x` with the kernel `w` at this layer's strides and padding. */
   protected abstract convolve(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D;
 
-  /** The training forward and backward of the layer on `x` with kernel `w` and bias `b`. */
-  protected abstract trainingOp(
-    save: (tensors: tf.Tensor[]) => void,
-    x: tf.Tensor4D,
-    w: tf.Tensor4D,
-    b: tf.Tensor | undefined,
-  ): CompressedOp;
+  /** The training forward and backward of the layer on its input and weights. */
+  protected abstract trainingOp(save: SaveTensors, operands: ConvOperands): CompressedOp;
 
   /** The convolution plus the bias: the values the activation is applied to. */
   protected preActivation(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor | undefined): tf.Tensor4D {
@@ -103,7 +105,7 @@ export abstract class CompressedConvLayer extends CompressedKernelLayer {
       const b = this.bias?.read();
       if (!CompressedLayer.isTraining(kwargs))
         return applyActivation(this.activation, this.preActivation(x, w, b));
-      return compressedOp(b ? [x, w, b] : [x, w], (save) => this.trainingOp(save, x, w, b));
+      return compressedOp(b ? [x, w, b] : [x, w], (save) => this.trainingOp(save, { x, w, b }));
     });
   }
 

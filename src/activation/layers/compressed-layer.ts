@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { SaveTensors } from '../backward/custom-grad.js';
 import type { ActivationName } from '../codec/activation-fns.js';
 import { type ActivationBackward, saveActivationGrad } from '../codec/activation-save.js';
 import { type ActivationBits, isActivationBits } from '../codec/bits.js';
@@ -82,11 +83,7 @@ export abstract class CompressedLayer extends tf.layers.Layer {
    * Hands the tensors of `parts` to the custom gradient (`save`) and records the diagnostics:
    * the bytes they take and `exactBytes`, what a float32 save of the same values would take.
    */
-  protected recordSaved(
-    save: (tensors: tf.Tensor[]) => void,
-    parts: Saved<unknown>[],
-    exactBytes: number,
-  ): void {
+  protected recordSaved(save: SaveTensors, parts: Saved<unknown>[], exactBytes: number): void {
     save(saveList(parts));
     this.lastSavedBytes = savedBytes(parts);
     this.lastExactBytes = exactBytes;
