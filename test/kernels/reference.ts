@@ -11,6 +11,20 @@ export function randomValues(size: number, seed: number): Float32Array {
   return v;
 }
 
+/** A seeded standard-normal input of `shape`, as `gradsOn` takes it. */
+export function randomInput(
+  shape: number[],
+  seed: number,
+): { values: Float32Array; shape: number[] } {
+  return {
+    values: randomValues(
+      shape.reduce((p, q) => p * q, 1),
+      seed,
+    ),
+    shape,
+  };
+}
+
 /** Gradients as plain arrays, computed on `backend` with fast or stock kernels. */
 export async function gradsOn(
   backend: string,
