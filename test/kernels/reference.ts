@@ -1,14 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
-import { makeRng, normal } from '../../src/engine/random.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { useBackend } from '../helpers.js';
+import { seededNormals } from '../random-values.js';
 
 /** Seeded standard-normal values. */
 export function randomValues(size: number, seed: number): Float32Array {
-  const rng = makeRng(seed);
-  const v = new Float32Array(size);
-  for (let i = 0; i < size; i++) v[i] = normal(rng);
-  return v;
+  return Float32Array.from(seededNormals(size, seed));
 }
 
 /** A seeded standard-normal input of `shape`, as `gradsOn` takes it. */
