@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../src/models/zoo.js';
 
 /** A zoo CNN on 8x8x1 images with 3 classes unless told otherwise. */
@@ -29,5 +29,23 @@ export function tinyTransformer(
     numHeads: 2,
     numBlocks: 1,
     seed,
+  });
+}
+
+/**
+ * A Sequential MLP on [inputDim] inputs: one dense layer per [units, name], ReLU but the last
+ * (linear), Glorot-uniform kernels seeded 1, 2, ... in order.
+ */
+export function seededMlp(inputDim: number, layers: [number, string][]): tf.Sequential {
+  return tf.sequential({
+    layers: layers.map(([units, name], i) =>
+      tf.layers.dense({
+        units,
+        activation: i < layers.length - 1 ? 'relu' : undefined,
+        inputShape: i === 0 ? [inputDim] : undefined,
+        name,
+        kernelInitializer: tf.initializers.glorotUniform({ seed: i + 1 }),
+      }),
+    ),
   });
 }

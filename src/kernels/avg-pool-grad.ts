@@ -1,6 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { hostArrays } from './host-arrays.js';
-import { type PoolGradAttrs, poolGradInfo, windowSpans } from './pool-grad-info.js';
+import { type PoolGradAttrs, poolGradArrays, windowSpans } from './pool-grad-info.js';
 
 /**
  * Gradient of an NHWC AvgPool as one pass of plain loops: each window spreads dy / n over its n
@@ -16,13 +15,9 @@ export function avgPoolGrad(
   input: tf.TensorInfo,
   attrs: PoolGradAttrs,
 ): tf.TensorInfo {
-  const info = poolGradInfo('AvgPoolGrad', dy, input, attrs);
+  const arrays = poolGradArrays('AvgPoolGrad', backendName, backend, dy, input, attrs);
+  const { info, out, dx, dy: g } = arrays;
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
-  const host = hostArrays(backendName, backend);
-  const out = host.output(input.shape);
-  const dx = host.view(out);
-  dx.fill(0);
-  const g = host.view(dy);
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw } = info;
   const { top, left } = info.padInfo;
   const rows = windowSpans(outHeight, sh, top, fh, inHeight);

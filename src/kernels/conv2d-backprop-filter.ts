@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type ConvBackpropAttrs, checkForwardOutput, convInfo, explicitPad } from './conv-attrs.js';
+import { type ConvBackpropAttrs, checkForwardOutput, convInfo } from './conv-attrs.js';
+import { filterGradWindow } from './input-grad-window.js';
 import { withKernelScope } from './kernel-scope.js';
-import { fitAxis, needsCrop } from './window.js';
 
 export interface Conv2DBackpropFilterAttrs extends ConvBackpropAttrs {
   filterShape: [number, number, number, number];
@@ -25,48 +25,13 @@ export function conv2dBackpropFilter(
   attrs: Conv2DBackpropFilterAttrs,
 ): tf.TensorInfo {
   const info = convInfo(x.shape, attrs.filterShape, attrs, false);
-  const [n, h, w, c] = x.shape;
+  const c = x.shape[3];
   const [kh, kw, , f] = attrs.filterShape;
   checkForwardOutput('Conv2DBackpropFilter', dy, info, f);
-  const rows = fitAxis(
-    h,
-    kh,
-    info.outHeight,
-    info.dilationHeight,
-    info.strideHeight,
-    info.padInfo.top,
-  );
-  const cols = fitAxis(
-    w,
-    kw,
-    info.outWidth,
-    info.dilationWidth,
-    info.strideWidth,
-    info.padInfo.left,
-  );
   return withKernelScope(backendName, backend, (scope) => {
-    let xt = scope.transpose(x, [3, 1, 2, 0]);
-    if (needsCrop(rows, h) || needsCrop(cols, w)) {
-      xt = scope.run(
-        'Slice',
-        { x: xt },
-        {
-          begin: [0, rows.sliceBegin, cols.sliceBegin, 0],
-          size: [c, rows.sliceSize, cols.sliceSize, n],
-        },
-      );
-    }
+    const win = filterGradWindow(scope, scope.transpose(x, [3, 1, 2, 0]), info);
     const dyt = scope.transpose(dy, [1, 2, 0, 3]);
-    const z = scope.run(
-      'Conv2D',
-      { x: xt, filter: dyt },
-      {
-        strides: [info.dilationHeight, info.dilationWidth],
-        dilations: [info.strideHeight, info.strideWidth],
-        pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
-        dataFormat: 'NHWC',
-      },
-    );
+    const z = scope.run('Conv2D', { x: win.input, filter: dyt }, win.attrs);
     return c === 1 ? scope.reshape(z, [kh, kw, 1, f]) : scope.transpose(z, [1, 2, 0, 3]);
   });
 }

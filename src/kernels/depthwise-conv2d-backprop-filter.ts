@@ -1,8 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
-import { checkForwardOutput, convInfo, explicitPad } from './conv-attrs.js';
+import { checkForwardOutput, convInfo } from './conv-attrs.js';
 import type { Conv2DBackpropFilterAttrs } from './conv2d-backprop-filter.js';
+import { filterGradWindow } from './input-grad-window.js';
 import { withKernelScope } from './kernel-scope.js';
-import { fitAxis, needsCrop } from './window.js';
 
 /**
  * dW of an NHWC depthwise convolution (filter [KH,KW,C,M]) as one forward depthwise convolution:
@@ -24,33 +24,17 @@ export function depthwiseConv2dBackpropFilter(
   const [kh, kw, , m] = attrs.filterShape;
   checkForwardOutput('DepthwiseConv2dNativeBackpropFilter', dy, info, c * m);
   const [oh, ow] = [info.outHeight, info.outWidth];
-  const rows = fitAxis(h, kh, oh, info.dilationHeight, info.strideHeight, info.padInfo.top);
-  const cols = fitAxis(w, kw, ow, info.dilationWidth, info.strideWidth, info.padInfo.left);
   return withKernelScope(backendName, backend, (scope) => {
-    let image = scope.reshape(scope.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c]);
-    if (needsCrop(rows, h) || needsCrop(cols, w)) {
-      image = scope.run(
-        'Slice',
-        { x: image },
-        {
-          begin: [0, rows.sliceBegin, cols.sliceBegin, 0],
-          size: [1, rows.sliceSize, cols.sliceSize, n * c],
-        },
-      );
-    }
+    const image = scope.reshape(scope.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c]);
+    const win = filterGradWindow(scope, image, info);
     const byImage =
       m === 1
         ? scope.transpose(dy, [1, 2, 0, 3])
         : scope.transpose(scope.reshape(dy, [n, oh, ow, c, m]), [1, 2, 0, 3, 4]);
     const z = scope.run(
       'DepthwiseConv2dNative',
-      { x: image, filter: scope.reshape(byImage, [oh, ow, n * c, m]) },
-      {
-        strides: [info.dilationHeight, info.dilationWidth],
-        dilations: [info.strideHeight, info.strideWidth],
-        pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
-        dataFormat: 'NHWC',
-      },
+      { x: win.input, filter: scope.reshape(byImage, [oh, ow, n * c, m]) },
+      win.attrs,
     );
     const perImage = scope.reshape(z, [kh, kw, n, c * m]);
     const summed = scope.run('Sum', { x: perImage }, { axis: [2], keepDims: false });

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { explicitPad } from './conv-attrs.js';
 import type { KernelScope } from './kernel-scope.js';
-import { fitAxis, needsCrop } from './window.js';
+import { type AxisFit, fitAxis, needsCrop } from './window.js';
 
 /**
  * Spreads dy [N,OH,OW,F] on a grid of the forward strides, zeros between:
@@ -33,8 +33,8 @@ export function spreadByStrides(
   return scope.reshape(padded, [n, oh * sh, ow * sw, f]);
 }
 
-/** The input and attributes of the stride-1 forward correlation that computes dX. */
-export interface InputGradWindow {
+/** The input and attributes of the forward correlation that computes dX (stride 1) or dW. */
+export interface GradWindow {
   input: tf.TensorInfo;
   attrs: {
     strides: [number, number];
@@ -55,31 +55,65 @@ export function inputGradWindow(
   info: tf.backend_util.Conv2DInfo,
   h: number,
   w: number,
-): InputGradWindow {
+): GradWindow {
   const spread = spreadByStrides(scope, dy, info.strideHeight, info.strideWidth);
-  const [n, sh, sw, channels] = spread.shape;
+  const [, sh, sw] = spread.shape;
   const dh = info.dilationHeight;
   const dw = info.dilationWidth;
   const kh = info.filterHeight;
   const kw = info.filterWidth;
   const rows = fitAxis(sh, h, kh, 1, dh, (kh - 1) * dh - info.padInfo.top);
   const cols = fitAxis(sw, w, kw, 1, dw, (kw - 1) * dw - info.padInfo.left);
+  return fittedWindow(scope, spread, rows, cols, [1, 1], [dh, dw]);
+}
+
+/**
+ * x arranged as `image` ([B, h, w, C'], the spatial axes of x kept) and cropped of rows the
+ * forward never read, with the attributes of its correlation with dy as the filter that gives dW:
+ * stride d (the forward dilation), dilation s (the forward stride), the forward's padding made
+ * explicit.
+ */
+export function filterGradWindow(
+  scope: KernelScope,
+  image: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): GradWindow {
+  const [, h, w] = image.shape;
+  const { dilationHeight: dh, dilationWidth: dw, strideHeight: sh, strideWidth: sw } = info;
+  const rows = fitAxis(h, info.filterHeight, info.outHeight, dh, sh, info.padInfo.top);
+  const cols = fitAxis(w, info.filterWidth, info.outWidth, dw, sw, info.padInfo.left);
+  return fittedWindow(scope, image, rows, cols, [dh, dw], [sh, sw]);
+}
+
+/**
+ * `t` [B, H, W, C] cropped of the rows and columns the fits leave out, with the attributes of a
+ * correlation over it at these strides and dilations and the fits' explicit padding.
+ */
+function fittedWindow(
+  scope: KernelScope,
+  t: tf.TensorInfo,
+  rows: AxisFit,
+  cols: AxisFit,
+  strides: [number, number],
+  dilations: [number, number],
+): GradWindow {
+  const [b, h, w, channels] = t.shape;
   const input =
-    needsCrop(rows, sh) || needsCrop(cols, sw)
+    needsCrop(rows, h) || needsCrop(cols, w)
       ? scope.run(
           'Slice',
-          { x: spread },
+          { x: t },
           {
             begin: [0, rows.sliceBegin, cols.sliceBegin, 0],
-            size: [n, rows.sliceSize, cols.sliceSize, channels],
+            size: [b, rows.sliceSize, cols.sliceSize, channels],
           },
         )
-      : spread;
+      : t;
   return {
     input,
     attrs: {
-      strides: [1, 1],
-      dilations: [dh, dw],
+      strides,
+      dilations,
       pad: explicitPad(rows.padBefore, rows.padAfter, cols.padBefore, cols.padAfter),
       dataFormat: 'NHWC',
     },

@@ -1,6 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { hostArrays } from './host-arrays.js';
-import { type PoolGradAttrs, poolGradInfo } from './pool-grad-info.js';
+import { type PoolGradAttrs, poolGradArrays } from './pool-grad-info.js';
 
 /** Attributes of MaxPoolGrad / AvgPoolGrad (kept under this name for existing imports). */
 export type MaxPoolGradAttrs = PoolGradAttrs;
@@ -17,14 +16,10 @@ export function maxPoolGrad(
   input: tf.TensorInfo,
   attrs: MaxPoolGradAttrs,
 ): tf.TensorInfo {
-  const info = poolGradInfo('MaxPoolGrad', dy, input, attrs);
+  const arrays = poolGradArrays('MaxPoolGrad', backendName, backend, dy, input, attrs);
+  const { info, out, dx, dy: g } = arrays;
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
-  const host = hostArrays(backendName, backend);
-  const out = host.output(input.shape);
-  const dx = host.view(out);
-  dx.fill(0);
-  const x = host.view(input);
-  const g = host.view(dy);
+  const x = arrays.host.view(input);
   const best = new Float32Array(ch);
   const where = new Int32Array(ch);
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = info;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type HostArrays, hostArrays } from './host-arrays.js';
 
 export interface PoolGradAttrs {
   filterSize: [number, number] | number;
@@ -34,6 +35,33 @@ export function poolGradInfo(
     );
   }
   return info;
+}
+
+/** What a pool gradient kernel works on: the geometry, dx (allocated, zeroed) and a view of dy. */
+export interface PoolGradArrays {
+  info: tf.backend_util.Conv2DInfo;
+  /** For views of other inputs (outputs are all allocated). */
+  host: HostArrays;
+  out: tf.TensorInfo;
+  dx: Float32Array;
+  dy: Float32Array;
+}
+
+/** Checks a pool gradient's inputs (see `poolGradInfo`) and allocates its zeroed dx. */
+export function poolGradArrays(
+  kernel: string,
+  backendName: string,
+  backend: object,
+  dy: tf.TensorInfo,
+  input: tf.TensorInfo,
+  attrs: PoolGradAttrs,
+): PoolGradArrays {
+  const info = poolGradInfo(kernel, dy, input, attrs);
+  const host = hostArrays(backendName, backend);
+  const out = host.output(input.shape);
+  const dx = host.view(out);
+  dx.fill(0);
+  return { info, host, out, dx, dy: host.view(dy) };
 }
 
 /**

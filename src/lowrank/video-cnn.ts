@@ -6,6 +6,7 @@
 // stored in the 2D layout for 'as2d'), so the two can be compared step for step.
 import * as tf from '@tensorflow/tfjs';
 import { defaultSeed } from '../engine/settings.js';
+import { addDenseHead } from '../models/cnn.js';
 import { checkPositiveInt, SeededInit } from '../models/init.js';
 import { conv3dKernelTo2d, type Triple } from './conv3d.js';
 import { Conv3dAs2d } from './conv3d-layers.js';
@@ -69,18 +70,7 @@ export function buildVideoCnn(config: VideoCnnConfig): tf.LayersModel {
       : new Conv3dAs2d({ ...common, ...first, kernelSize: KERNEL, activation: 'relu' });
   });
   for (const l of convLayers) model.add(l);
-  model.add(tf.layers.flatten({ name: 'flatten' }));
-  model.add(
-    tf.layers.dense({
-      units: dense,
-      activation: 'relu',
-      kernelInitializer: init.glorot(),
-      name: 'dense1',
-    }),
-  );
-  model.add(
-    tf.layers.dense({ units: config.numClasses, kernelInitializer: init.glorot(), name: 'logits' }),
-  );
+  addDenseHead(model, dense, config.numClasses, init);
   if (conv === 'as2d') {
     // the same kernels tf.layers.conv3d would draw, in the 2D layout
     let cin = s[3];

@@ -11,6 +11,30 @@ export interface CnnConfig {
   seed?: number;
 }
 
+/**
+ * The classifier a CNN ends with: flatten, dense(`dense`)-relu `dense1`, dense logits `logits`
+ * (both kernels take the next seeds of `init`). Shared by the zoo CNN and the video CNN.
+ */
+export function addDenseHead(
+  model: tf.Sequential,
+  dense: number,
+  numClasses: number,
+  init: SeededInit,
+): void {
+  model.add(tf.layers.flatten({ name: 'flatten' }));
+  model.add(
+    tf.layers.dense({
+      units: dense,
+      activation: 'relu',
+      kernelInitializer: init.glorot(),
+      name: 'dense1',
+    }),
+  );
+  model.add(
+    tf.layers.dense({ units: numClasses, kernelInitializer: init.glorot(), name: 'logits' }),
+  );
+}
+
 /** conv3x3(32)-relu, conv3x3(64)-relu, maxpool 2x2, dense(128)-relu, dense(logits). */
 export function buildCnn(config: CnnConfig): tf.LayersModel {
   const [f1, f2] = config.filters ?? [32, 64];
@@ -45,17 +69,6 @@ export function buildCnn(config: CnnConfig): tf.LayersModel {
     }),
   );
   model.add(tf.layers.maxPooling2d({ poolSize: 2, name: 'pool' }));
-  model.add(tf.layers.flatten({ name: 'flatten' }));
-  model.add(
-    tf.layers.dense({
-      units: dense,
-      activation: 'relu',
-      kernelInitializer: init.glorot(),
-      name: 'dense1',
-    }),
-  );
-  model.add(
-    tf.layers.dense({ units: config.numClasses, kernelInitializer: init.glorot(), name: 'logits' }),
-  );
+  addDenseHead(model, dense, config.numClasses, init);
   return model;
 }

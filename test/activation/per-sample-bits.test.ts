@@ -16,8 +16,8 @@ import type { CompressedLayer } from '../../src/activation/layers/compressed-lay
 import { activationMemory } from '../../src/activation/measure.js';
 import { makeRng } from '../../src/engine/random.js';
 import { seedActivationRng } from '../../src/engine/settings.js';
-import { buildModel } from '../../src/models/zoo.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
+import { tinyCnn } from '../tiny-models.js';
 
 /** Every allocation of 1..8 bits per sample with the given sum: the exhaustive optimum. */
 function bruteForce(costs: number[], total: number): number {
@@ -220,13 +220,7 @@ describe('per-sample bits through compressActivations', () => {
   before(() => useBackend('cpu'));
 
   it('is set by config.perSample, counted by the memory meter, and saved with the model', async () => {
-    const model = buildModel('cnn', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      filters: [2, 3],
-      dense: 4,
-      seed: 1,
-    });
+    const model = tinyCnn([2, 3], 4, 1);
     const ps = await compressActivations(
       model,
       { level: 'L3', perSample: true },

@@ -8,13 +8,11 @@ import {
   quantizedBytes,
   quantizeGroups,
 } from '../../src/activation/codec/quantize.js';
-import { makeRng, normal } from '../../src/engine/random.js';
+import { makeRng } from '../../src/engine/random.js';
+import { seededNormals } from '../random-values.js';
 
 function randomValues(n: number, seed: number): Float32Array {
-  const rng = makeRng(seed);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = normal(rng) * 3 + 1;
-  return v;
+  return Float32Array.from(seededNormals(n, seed, 3, 1));
 }
 
 describe('code packing', () => {

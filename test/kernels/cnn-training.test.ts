@@ -4,9 +4,9 @@ import * as tf from '@tensorflow/tfjs';
 import { batches } from '../../src/data/dataset.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
-import { buildModel } from '../../src/models/zoo.js';
 import { trainStep } from '../../src/train/step.js';
 import { useBackend } from '../helpers.js';
+import { tinyCnn } from '../tiny-models.js';
 import { relativeError } from './reference.js';
 
 /** Trains a small zoo CNN (conv-conv-maxpool-dense-dense) for a few Adam steps. */
@@ -20,13 +20,7 @@ async function trainCnn(backend: string, kernels: 'fast' | 'stock') {
       trainCount: 48,
       seed: 9,
     });
-    const model = buildModel('cnn', {
-      inputShape: [10, 10, 1],
-      numClasses: 3,
-      filters: [4, 6],
-      dense: 12,
-      seed: 4,
-    });
+    const model = tinyCnn([4, 6], 12, 4, [10, 10, 1]);
     const optimizer = tf.train.adam(1e-2);
     const losses: number[] = [];
     for (const seed of [1, 2]) {

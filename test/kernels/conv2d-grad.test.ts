@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { makeRng } from '../../src/engine/random.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { BACKENDS, useBackend } from '../helpers.js';
-import { gradsOn, randomValues, relativeError, spreadFilter } from './reference.js';
+import { gradsOn, randomInput, randomValues, relativeError, spreadFilter } from './reference.js';
 
 interface ConvCase {
   n: number;
@@ -54,14 +54,8 @@ describe('fast Conv2D gradients match stock tfjs', () => {
   for (const backend of BACKENDS) {
     it(`dX and dW on random shapes (${backend}, reference: stock cpu)`, async () => {
       for (const [i, k] of convCases().entries()) {
-        const x = {
-          values: randomValues(k.n * k.h * k.w * k.c, 2 * i),
-          shape: [k.n, k.h, k.w, k.c],
-        };
-        const w = {
-          values: randomValues(k.kh * k.kw * k.c * k.f, 2 * i + 1),
-          shape: [k.kh, k.kw, k.c, k.f],
-        };
+        const x = randomInput([k.n, k.h, k.w, k.c], 2 * i);
+        const w = randomInput([k.kh, k.kw, k.c, k.f], 2 * i + 1);
         // A random linear functional of the output makes dy random too.
         const loss = (a: tf.Tensor, b: tf.Tensor) => {
           const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, k.stride, k.pad);
@@ -89,14 +83,8 @@ describe('fast Conv2D gradients match stock tfjs', () => {
         },
       ];
       for (const [i, k] of cases.entries()) {
-        const x = {
-          values: randomValues(k.n * k.h * k.w * k.c, 50 + i),
-          shape: [k.n, k.h, k.w, k.c],
-        };
-        const w = {
-          values: randomValues(k.k * k.k * k.c * k.f, 60 + i),
-          shape: [k.k, k.k, k.c, k.f],
-        };
+        const x = randomInput([k.n, k.h, k.w, k.c], 50 + i);
+        const w = randomInput([k.k, k.k, k.c, k.f], 60 + i);
         const r = (y: tf.Tensor) => tf.tensor(randomValues(y.size, 70 + i), y.shape);
         const dilated = (a: tf.Tensor, b: tf.Tensor) => {
           const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 1, k.pad, 'NHWC', k.d);

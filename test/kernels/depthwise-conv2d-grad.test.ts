@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { BACKENDS } from '../helpers.js';
-import { gradsOn, randomValues, relativeError, spreadFilter } from './reference.js';
+import { gradsOn, randomInput, randomValues, relativeError, spreadFilter } from './reference.js';
 
 const cases = [
   { n: 2, h: 7, w: 6, c: 3, m: 1, k: 3, s: 1, d: 1, pad: 'same' as const },
@@ -16,14 +16,8 @@ describe('fast DepthwiseConv2dNative gradients match stock tfjs', () => {
   for (const backend of BACKENDS) {
     it(`dX and dW: strides, pads, multipliers, batch 1, dilation (${backend}, reference: stock cpu)`, async () => {
       for (const [i, k] of cases.entries()) {
-        const x = {
-          values: randomValues(k.n * k.h * k.w * k.c, 80 + i),
-          shape: [k.n, k.h, k.w, k.c],
-        };
-        const w = {
-          values: randomValues(k.k * k.k * k.c * k.m, 90 + i),
-          shape: [k.k, k.k, k.c, k.m],
-        };
+        const x = randomInput([k.n, k.h, k.w, k.c], 80 + i);
+        const w = randomInput([k.k, k.k, k.c, k.m], 90 + i);
         const weigh = (y: tf.Tensor) =>
           tf.sum(tf.mul(y, tf.tensor(randomValues(y.size, 95 + i), y.shape))) as tf.Scalar;
         const fastLoss = (a: tf.Tensor, b: tf.Tensor) =>

@@ -1,14 +1,25 @@
 import * as tf from '@tensorflow/tfjs';
-import { makeRng, normal } from '../../src/engine/random.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { useBackend } from '../helpers.js';
+import { seededNormals } from '../random-values.js';
 
 /** Seeded standard-normal values. */
 export function randomValues(size: number, seed: number): Float32Array {
-  const rng = makeRng(seed);
-  const v = new Float32Array(size);
-  for (let i = 0; i < size; i++) v[i] = normal(rng);
-  return v;
+  return Float32Array.from(seededNormals(size, seed));
+}
+
+/** A seeded standard-normal input of `shape`, as `gradsOn` takes it. */
+export function randomInput(
+  shape: number[],
+  seed: number,
+): { values: Float32Array; shape: number[] } {
+  return {
+    values: randomValues(
+      shape.reduce((p, q) => p * q, 1),
+      seed,
+    ),
+    shape,
+  };
 }
 
 /** Gradients as plain arrays, computed on `backend` with fast or stock kernels. */

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { BACKENDS, useBackend } from '../helpers.js';
-import { gradsOn, randomValues, relativeError } from './reference.js';
+import { gradsOn, randomInput, randomValues, relativeError } from './reference.js';
 
 const cases: [number[], number[]][] = [
   [
@@ -25,13 +25,7 @@ describe('fast Tile and its gradient match stock tfjs', () => {
   for (const backend of BACKENDS) {
     it(`values and gradients, ranks 1-4 (${backend}, reference: stock cpu)`, async () => {
       for (const [i, [shape, reps]] of cases.entries()) {
-        const x = {
-          values: randomValues(
-            shape.reduce((p, q) => p * q, 1),
-            600 + i,
-          ),
-          shape,
-        };
+        const x = randomInput(shape, 600 + i);
         const loss = (a: tf.Tensor) => {
           const y = tf.tile(a, reps);
           return tf.sum(tf.mul(y, tf.tensor(randomValues(y.size, 700 + i), y.shape))) as tf.Scalar;

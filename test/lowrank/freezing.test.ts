@@ -5,30 +5,14 @@ import { decomposeModel } from '../../src/compress/decompose/decompose-model.js'
 import { factorPairs, phaseOptimizers, sequentialFreezing } from '../../src/lowrank/freezing.js';
 import { applyStep, computeGradients } from '../../src/train/gradients.js';
 import { lossByName } from '../../src/train/loss.js';
+import { seededMlp } from '../tiny-models.js';
 
 function mlp(): tf.LayersModel {
-  return tf.sequential({
-    layers: [
-      tf.layers.dense({
-        units: 16,
-        activation: 'relu',
-        inputShape: [12],
-        name: 'h1',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
-      }),
-      tf.layers.dense({
-        units: 16,
-        activation: 'relu',
-        name: 'h2',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
-      }),
-      tf.layers.dense({
-        units: 3,
-        name: 'out',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
-      }),
-    ],
-  });
+  return seededMlp(12, [
+    [16, 'h1'],
+    [16, 'h2'],
+    [3, 'out'],
+  ]);
 }
 
 function kernelCount(f: () => void): Promise<{ matMuls: number; all: number }> {

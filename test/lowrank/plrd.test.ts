@@ -4,30 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { decomposeModel } from '../../src/compress/decompose/decompose-model.js';
 import type { ClassificationData } from '../../src/data/dataset.js';
 import { foldSvdPairs, plrd } from '../../src/lowrank/plrd.js';
+import { seededMlp } from '../tiny-models.js';
 
 function mlp(): tf.LayersModel {
-  return tf.sequential({
-    layers: [
-      tf.layers.dense({
-        units: 24,
-        activation: 'relu',
-        inputShape: [16],
-        name: 'h1',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
-      }),
-      tf.layers.dense({
-        units: 24,
-        activation: 'relu',
-        name: 'h2',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
-      }),
-      tf.layers.dense({
-        units: 3,
-        name: 'out',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
-      }),
-    ],
-  });
+  return seededMlp(16, [
+    [24, 'h1'],
+    [24, 'h2'],
+    [3, 'out'],
+  ]);
 }
 
 function toyData(): ClassificationData {

@@ -2,30 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { decomposeModel } from '../../src/compress/decompose/decompose-model.js';
+import { seededMlp } from '../tiny-models.js';
 
 function model(): tf.LayersModel {
-  return tf.sequential({
-    layers: [
-      tf.layers.dense({
-        units: 256,
-        activation: 'relu',
-        inputShape: [256],
-        name: 'big',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
-      }),
-      tf.layers.dense({
-        units: 4,
-        activation: 'relu',
-        name: 'small',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
-      }),
-      tf.layers.dense({
-        units: 4,
-        name: 'tiny',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
-      }),
-    ],
-  });
+  return seededMlp(256, [
+    [256, 'big'],
+    [4, 'small'],
+    [4, 'tiny'],
+  ]);
 }
 
 for (const target of ['inference', 'training'] as const) {

@@ -1,7 +1,14 @@
+import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../../src/data/dataset.js';
 import { buildModel } from '../../src/models/zoo.js';
-import { classificationLoss, type ForwardFn } from '../../src/train/step.js';
+import type { StepMemory } from '../../src/report/memory-meter.js';
+import {
+  classificationLoss,
+  type ForwardFn,
+  type StepContext,
+  trainStepMeasured,
+} from '../../src/train/step.js';
 
 /** Tiny zoo models for fast rematerialization tests: the conv ResNet (batch-norm) and the Transformer. */
 export const TINY = {
@@ -35,4 +42,28 @@ export function gradients(
   const out = { loss: value.dataSync()[0], grads: vars.map((v) => grads[v.name]) };
   value.dispose();
   return out;
+}
+
+/**
+ * The memory of a steady training step of `ctx` on `batch`: one warm-up step, then the measured
+ * one, which must leave as many tensors as it found.
+ */
+export async function steadyStepMemory(ctx: StepContext, batch: Batch): Promise<StepMemory> {
+  await trainStepMeasured(ctx, batch);
+  const before = tf.memory().numTensors;
+  const { memory } = await trainStepMeasured(ctx, batch);
+  assert.equal(tf.memory().numTensors, before, 'no leak');
+  return memory;
+}
+
+/** A tiny model, a batch of `size` and `optimizer`, with `dispose` to free all three. */
+export function tinyRun(name: keyof typeof TINY, size: number, optimizer: tf.Optimizer) {
+  const model = tinyModel(name);
+  const batch = tinyBatch(name, size);
+  const dispose = () => {
+    tf.dispose([batch.xs, batch.ys]);
+    optimizer.dispose();
+    model.dispose();
+  };
+  return { model, batch, optimizer, dispose };
 }

@@ -12,7 +12,7 @@ import { externalMemory } from '../../src/report/external-memory.js';
 import { train } from '../../src/train/loop.js';
 import { trainStepMeasured } from '../../src/train/step.js';
 import { useBackend } from '../helpers.js';
-import { gradients, tinyBatch, tinyModel } from './fixtures.js';
+import { gradients, steadyStepMemory, tinyBatch, tinyModel, tinyRun } from './fixtures.js';
 
 describe('planned training steps', () => {
   for (const [name, backend] of [
@@ -22,9 +22,7 @@ describe('planned training steps', () => {
   ] as const) {
     it(`measured activation memory stays within the budget (${name}, ${backend})`, async () => {
       await useBackend(backend);
-      const model = tinyModel(name);
-      const batch = tinyBatch(name, 8);
-      const optimizer = tf.train.adam(1e-3);
+      const { model, batch, optimizer, dispose } = tinyRun(name, 8, tf.train.adam(1e-3));
       const plainStep = async () =>
         (await trainStepMeasured({ model, optimizer }, batch)).memory.activationBytes;
       await plainStep();
@@ -38,26 +36,19 @@ describe('planned training steps', () => {
       for (const budget of [min, Math.round((min + plain) / 2), plain]) {
         const plan = planRotor(costs, budget);
         const forward = scheduledForward(chain, plan.ops);
-        await trainStepMeasured({ model, optimizer, forward }, batch);
-        const before = tf.memory().numTensors;
-        const { memory } = await trainStepMeasured({ model, optimizer, forward }, batch);
-        assert.equal(tf.memory().numTensors, before, 'no leak');
+        const memory = await steadyStepMemory({ model, optimizer, forward }, batch);
         assert.ok(
           memory.activationBytes <= budget,
           `budget ${budget}: measured ${memory.activationBytes}, predicted ${plan.predicted.peakBytes}`,
         );
       }
-      tf.dispose([batch.xs, batch.ys]);
-      optimizer.dispose();
-      model.dispose();
+      dispose();
     });
   }
 
   it('a chain split inside blocks lowers the least budget; its measured peak stays within it', async () => {
     await useBackend('cpu');
-    const model = tinyModel('resnet');
-    const batch = tinyBatch('resnet', 16);
-    const optimizer = tf.train.sgd(1e-3);
+    const { model, batch, optimizer, dispose } = tinyRun('resnet', 16, tf.train.sgd(1e-3));
     const least = (split: 'blocks' | 'layers') =>
       minimumPeak(
         profileChain(buildChain(model, { split }), batch, { repeats: 1, optimizer }).costs,
@@ -69,14 +60,9 @@ describe('planned training steps', () => {
     assert.ok(layers < 0.9 * blocks, `least budget: layers ${layers}, blocks ${blocks}`);
     const plan = planRotor(costs, layers);
     const forward = scheduledForward(chain, plan.ops);
-    await trainStepMeasured({ model, optimizer, forward }, batch);
-    const before = tf.memory().numTensors;
-    const { memory } = await trainStepMeasured({ model, optimizer, forward }, batch);
-    assert.equal(tf.memory().numTensors, before, 'no leak');
+    const memory = await steadyStepMemory({ model, optimizer, forward }, batch);
     assert.ok(memory.activationBytes <= layers, `measured ${memory.activationBytes} > ${layers}`);
-    tf.dispose([batch.xs, batch.ys]);
-    optimizer.dispose();
-    model.dispose();
+    dispose();
   });
 
   it('joint plans keep tapes compressed within the budget, with close gradients', async () => {

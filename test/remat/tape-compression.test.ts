@@ -8,9 +8,8 @@ import { profileChain } from '../../src/remat/profile.js';
 import { recordStage } from '../../src/remat/record-stage.js';
 import { InfeasibleBudgetError, minimumPeak, planRotor } from '../../src/remat/rotor.js';
 import { externalMemory } from '../../src/report/external-memory.js';
-import { trainStepMeasured } from '../../src/train/step.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
-import { tinyBatch, tinyModel } from './fixtures.js';
+import { steadyStepMemory, tinyBatch, tinyModel, tinyRun } from './fixtures.js';
 
 describe('compressed tapes', () => {
   for (const backend of BACKENDS) {
@@ -83,9 +82,7 @@ describe('compressed tapes', () => {
 
   it('the joint planner reaches budgets recompute-only cannot, and the measured step fits', async () => {
     await useBackend('cpu');
-    const model = tinyModel('resnet');
-    const batch = tinyBatch('resnet', 16);
-    const optimizer = tf.train.sgd(1e-3);
+    const { model, batch, optimizer, dispose } = tinyRun('resnet', 16, tf.train.sgd(1e-3));
     const chain = buildChain(model);
     const keepBits = [32, 8, 4, 2];
     const { costs } = profileChain(chain, batch, {
@@ -104,17 +101,12 @@ describe('compressed tapes', () => {
       'some tape kept compressed',
     );
     const forward = scheduledForward(chain, plan.ops, { keepBits });
-    await trainStepMeasured({ model, optimizer, forward }, batch);
-    const before = tf.memory().numTensors;
-    const { memory } = await trainStepMeasured({ model, optimizer, forward }, batch);
-    assert.equal(tf.memory().numTensors, before, 'no leak');
+    const memory = await steadyStepMemory({ model, optimizer, forward }, batch);
     assert.ok(
       memory.activationBytes <= budget,
       `measured ${memory.activationBytes} > budget ${budget} (predicted ${plan.predicted.peakBytes})`,
     );
     assert.equal(externalMemory.live, 0);
-    tf.dispose([batch.xs, batch.ys]);
-    optimizer.dispose();
-    model.dispose();
+    dispose();
   });
 });

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { explicitPad } from '../../kernels/conv-attrs.js';
 import type { ChunkGrads } from './chunked-backward.js';
 
 export type ConvPadding = 'valid' | 'same';
@@ -15,6 +16,18 @@ export function padBefore(
   const total = Math.max((out - 1) * stride + kernel - size, 0);
   return { out, before: Math.floor(total / 2) };
 }
+
+/**
+ * A gradient of a convolution with respect to its input (from dy and the filter w, giving dx of
+ * `shape`) or its filter (from the input x and dy, giving dW of `shape`).
+ */
+export type ConvGrad = (
+  a: tf.Tensor4D,
+  b: tf.Tensor4D,
+  shape: [number, number, number, number],
+  strides: [number, number],
+  padding: ConvPadding,
+) => tf.Tensor4D;
 
 /** Inserts stride-1 zeros between the rows and columns of dy (the transpose of striding). */
 function dilate(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
@@ -52,14 +65,7 @@ function dilate(dy: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
 function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, right: number) {
   const [n, h, w, c] = t.shape;
   if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0)
-    return top + bottom + left + right === 0
-      ? t
-      : tf.pad(t, [
-          [0, 0],
-          [top, bottom],
-          [left, right],
-          [0, 0],
-        ]);
+    return top + bottom + left + right === 0 ? t : tf.pad(t, explicitPad(top, bottom, left, right));
   let r = t.slice(
     [0, Math.max(0, -top), Math.max(0, -left), 0],
     [
@@ -70,12 +76,10 @@ function padOrCrop(t: tf.Tensor4D, top: number, bottom: number, left: number, ri
     ],
   );
   if (top > 0 || bottom > 0 || left > 0 || right > 0)
-    r = tf.pad(r, [
-      [0, 0],
-      [Math.max(0, top), Math.max(0, bottom)],
-      [Math.max(0, left), Math.max(0, right)],
-      [0, 0],
-    ]);
+    r = tf.pad(
+      r,
+      explicitPad(Math.max(0, top), Math.max(0, bottom), Math.max(0, left), Math.max(0, right)),
+    );
   return r;
 }
 
@@ -145,43 +149,25 @@ function filterGradInput(
  * fast forward kernel): a 'valid' convolution of the dilated, padded dy with the flipped filter,
  * its in/out channels swapped.
  */
-export function conv2dInputGrad(
-  dy: tf.Tensor4D,
-  w: tf.Tensor4D,
-  xShape: [number, number, number, number],
-  strides: [number, number],
-  padding: ConvPadding,
-): tf.Tensor4D {
-  return tf.tidy(() => {
+export const conv2dInputGrad: ConvGrad = (dy, w, xShape, strides, padding) =>
+  tf.tidy(() => {
     const win = inputGradWindow(dy, xShape, w.shape, strides, padding);
     const { d, top, bottom, left, right } = win;
     const flipped = tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
     if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
       // Explicit padding inside the convolution: no padded copy of dy.
-      return tf.conv2d(d, flipped, 1, [
-        [0, 0],
-        [top, bottom],
-        [left, right],
-        [0, 0],
-      ]);
+      return tf.conv2d(d, flipped, 1, explicitPad(top, bottom, left, right));
     }
     return tf.conv2d(paddedWindow(dy, win), flipped, 1, 'valid');
   });
-}
 
 /**
  * Gradient of conv2d(x, w) with respect to w, with forward convolutions only: x transposed to
  * [C, H, W, N] convolved with dy transposed to [OH, OW, N, F] (dilated by the stride), cropped to
  * the filter size and transposed back to [KH, KW, C, F].
  */
-export function conv2dFilterGrad(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  filterShape: [number, number, number, number],
-  strides: [number, number],
-  padding: ConvPadding,
-): tf.Tensor4D {
-  return tf.tidy(() => {
+export const conv2dFilterGrad: ConvGrad = (x, dy, filterShape, strides, padding) =>
+  tf.tidy(() => {
     const [kh, kw, c, f] = filterShape;
     const xp = filterGradInput(x, dy.shape, filterShape, strides, padding);
     const xt = xp.transpose([3, 1, 2, 0]) as tf.Tensor4D;
@@ -190,38 +176,24 @@ export function conv2dFilterGrad(
     const r = tf.conv2d(xt, dyt, 1, 'valid', 'NHWC', strides);
     return r.slice([0, 0, 0, 0], [c, kh, kw, f]).transpose([1, 2, 0, 3]) as tf.Tensor4D;
   });
-}
 
 /**
  * Gradient of depthwiseConv2d(x, w) (channel multiplier 1) with respect to x, with forward
  * depthwise convolutions only: the dilated dy convolved with the flipped filter.
  */
-export function depthwiseInputGrad(
-  dy: tf.Tensor4D,
-  w: tf.Tensor4D,
-  xShape: [number, number, number, number],
-  strides: [number, number],
-  padding: ConvPadding,
-): tf.Tensor4D {
-  return tf.tidy(() => {
+export const depthwiseInputGrad: ConvGrad = (dy, w, xShape, strides, padding) =>
+  tf.tidy(() => {
     const padded = paddedWindow(dy, inputGradWindow(dy, xShape, w.shape, strides, padding));
     return tf.depthwiseConv2d(padded, tf.reverse(w, [0, 1]) as tf.Tensor4D, 1, 'valid');
   });
-}
 
 /**
  * Gradient of depthwiseConv2d(x, w) (channel multiplier 1) with respect to w: x as one image of
  * N*C channels convolved depthwise with dy as an [OH, OW, N*C, 1] filter (dilated by the stride),
  * cropped to the kernel size and summed over the batch.
  */
-export function depthwiseFilterGrad(
-  x: tf.Tensor4D,
-  dy: tf.Tensor4D,
-  filterShape: [number, number, number, number],
-  strides: [number, number],
-  padding: ConvPadding,
-): tf.Tensor4D {
-  return tf.tidy(() => {
+export const depthwiseFilterGrad: ConvGrad = (x, dy, filterShape, strides, padding) =>
+  tf.tidy(() => {
     const [n, , , c] = x.shape;
     const [kh, kw] = filterShape;
     const [, oh, ow] = dy.shape;
@@ -233,12 +205,11 @@ export function depthwiseFilterGrad(
     const cropped = r.slice([0, 0, 0, 0], [1, kh, kw, n * c]).reshape([kh, kw, n, c]);
     return tf.sum(cropped, 2).reshape([kh, kw, c, 1]) as tf.Tensor4D;
   });
-}
 
 /** The input and filter gradients of one kind of convolution. */
 export interface ConvGrads {
-  input: typeof conv2dInputGrad;
-  filter: typeof conv2dFilterGrad;
+  input: ConvGrad;
+  filter: ConvGrad;
 }
 
 export const CONV2D_GRADS: ConvGrads = { input: conv2dInputGrad, filter: conv2dFilterGrad };

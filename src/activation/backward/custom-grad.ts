@@ -23,6 +23,9 @@ export interface CompressedOp {
   ) => (tf.Tensor | null)[];
 }
 
+/** Hands tensors to the tape for the backward (a `tf.customGrad` save function). */
+export type SaveTensors = (tensors: tf.Tensor[]) => void;
+
 /**
  * Runs `body` as one `tf.customGrad` op over `inputs`: the tape keeps only what `body` passes to
  * `save`. The backward frees the upstream gradient once the input gradients exist, and the saved
@@ -30,7 +33,7 @@ export interface CompressedOp {
  */
 export function compressedOp(
   inputs: tf.Tensor[],
-  body: (save: (tensors: tf.Tensor[]) => void) => CompressedOp,
+  body: (save: SaveTensors) => CompressedOp,
 ): tf.Tensor {
   // Tensors made by the backward come after every forward tensor; a dy with a smaller id was
   // passed in by the caller (tf.grads(f)(x, dy)) and is not ours to free.

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { scopedMark } from './scoped-mark.js';
 
 /**
  * Inputs whose gradient no one reads: the chunked forward's slices of the batch, made off the
@@ -6,16 +7,11 @@ import type * as tf from '@tensorflow/tfjs';
  * whose input is one (the model's first) may skip its input gradient and return zeros: the plain
  * tfjs step skips that product too, as the batch is not a variable.
  */
-const constant = new WeakSet<tf.Tensor>();
+const constant = scopedMark();
 
 /** Runs `f` with `inputs` marked as needing no gradient. */
 export function withConstantInputs<T>(inputs: tf.Tensor[], f: () => T): T {
-  for (const t of inputs) constant.add(t);
-  try {
-    return f();
-  } finally {
-    for (const t of inputs) constant.delete(t);
-  }
+  return constant.during(inputs, f);
 }
 
 /** Whether no one reads `t`'s gradient. */

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { scopedMark } from './scoped-mark.js';
 
 /**
  * Inputs the caller of a layer will free right after the layer returns (the streaming forward
@@ -6,16 +7,11 @@ import type * as tf from '@tensorflow/tfjs';
  * reference to the input may write its output into the input's buffer (see overwriteRows): one
  * full-size buffer less at that moment.
  */
-const donated = new WeakSet<tf.Tensor>();
+const donated = scopedMark();
 
 /** Runs `f` with `inputs` donated. */
 export function withDonatedInputs<T>(inputs: tf.Tensor[], f: () => T): T {
-  for (const t of inputs) donated.add(t);
-  try {
-    return f();
-  } finally {
-    for (const t of inputs) donated.delete(t);
-  }
+  return donated.during(inputs, f);
 }
 
 /** Whether the caller frees `t` once the current layer returns. */

@@ -2,8 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
-import { saveActivationGrad } from '../codec/activation-save.js';
-import { restoreRowsOf, savedBytes, saveList, splitSaved } from '../codec/saved.js';
+import { restoreRowsOf, splitSaved } from '../codec/saved.js';
 import { isDonated } from '../execution/donated-inputs.js';
 import { rowsPerChunk } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
@@ -32,14 +31,8 @@ export class CompressedActivation extends CompressedLayer {
       if (!CompressedLayer.isTraining(kwargs) || this.activation === 'linear')
         return applyActivation(this.activation, x);
       return compressedOp([x], (save) => {
-        const act = saveActivationGrad(this.activation, x, {
-          bits: this.actBits,
-          fewbit: this.fewbit,
-          perSample: this.perSample,
-        });
-        save(saveList([act]));
-        this.lastSavedBytes = savedBytes([act]);
-        this.lastExactBytes = 4 * x.size;
+        const act = this.saveActivation(this.activation, x);
+        this.recordSaved(save, [act], 4 * x.size);
         return {
           // Written over x where the caller frees x next and only a copy of it is kept (mask).
           value:

@@ -1,23 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   type AddWeight,
-  addProjections,
-  attentionWidth,
+  addAttentionProjections,
   causalMask,
   mergeHeads,
   splitHeads,
 } from '../../models/layers/attention-parts.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import {
-  restoreChunk,
-  type Saved,
-  savedBytes,
-  saveList,
-  saveQuantized,
-  splitSaved,
-} from '../codec/saved.js';
+import { restoreChunk, type Saved, saveList, splitSaved } from '../codec/saved.js';
 import { attentionGrads } from './attention-grad.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import { positiveInteger } from './layer-args.js';
 
 export interface CompressedAttentionArgs extends CompressedLayerArgs {
   numHeads: number;
@@ -40,20 +33,20 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
 
   constructor(args: CompressedAttentionArgs) {
     super(args);
-    if (!Number.isInteger(args.numHeads) || args.numHeads < 1)
-      throw new Error(`${this.name}: numHeads must be a positive integer, got ${args.numHeads}`);
-    this.numHeads = args.numHeads;
+    this.numHeads = positiveInteger(this.name, 'numHeads', args.numHeads);
     this.causal = args.causal ?? false;
     this.seed = args.seed ?? undefined;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const d = attentionWidth(this.name, inputShape as tf.Shape, this.numHeads);
     const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
-    ({ kernels: this.kernels, biases: this.biases } = addProjections(
+    const h = this.numHeads;
+    const heads = { numHeads: h, queryGroups: h, kvGroups: h };
+    ({ kernels: this.kernels, biases: this.biases } = addAttentionProjections(
       add,
-      d,
-      [d, d, d, d],
+      this.name,
+      inputShape,
+      heads,
       this.seed,
     ));
     this.built = true;
@@ -93,14 +86,11 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
       if (!CompressedLayer.isTraining(kwargs)) return forward().out;
       return compressedOp([x, ...w.flatMap((k, i) => [k, bias[i]])], (save) => {
         const f = forward();
-        const bits = this.actBits;
         const names = ['x', 'q', 'k', 'v', 'p', 'a'] as const;
         const parts: Saved<tf.Tensor>[] = [x, f.q, f.k, f.v, f.p, f.a].map((t) =>
-          saveQuantized(t, bits, this.perSample),
+          this.saveInput(t),
         );
-        save(saveList(parts));
-        this.lastSavedBytes = savedBytes(parts);
-        this.lastExactBytes = 4 * (5 * x.size + f.p.size);
+        this.recordSaved(save, parts, 4 * (5 * x.size + f.p.size));
         // Once quantized, the full-precision values can go (at 32 bits save keeps them).
         const kept = new Set(saveList(parts));
         tf.dispose([f.q, f.k, f.v, f.p, f.a].filter((t) => !kept.has(t)));

@@ -1,23 +1,18 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
-import { compressedOp } from '../backward/custom-grad.js';
-import {
-  restoreRowsOf,
-  type Saved,
-  savedBytes,
-  saveExact,
-  saveList,
-  saveQuantized,
-  splitSaved,
-} from '../codec/saved.js';
+import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
+import { restoreRowsOf, type Saved, saveExact, splitSaved } from '../codec/saved.js';
 import { isDonated } from '../execution/donated-inputs.js';
 import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
-import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import {
+  CompressedNormLayer,
+  type CompressedNormLayerArgs,
+  type NormOperands,
+} from './compressed-norm-layer.js';
 
-export interface CompressedBatchNormArgs extends CompressedLayerArgs {
+export interface CompressedBatchNormArgs extends CompressedNormLayerArgs {
   momentum?: number;
-  epsilon?: number;
 }
 
 /**
@@ -25,147 +20,111 @@ export interface CompressedBatchNormArgs extends CompressedLayerArgs {
  * backward keeps the normalized input quantized plus the exact per-channel 1/std. Weights
  * `gamma`, `beta`, `moving_mean`, `moving_variance`, as tfjs-layers' BatchNormalization.
  */
-export class CompressedBatchNorm extends CompressedLayer {
+export class CompressedBatchNorm extends CompressedNormLayer {
   static className = 'FrugalCompressedBatchNorm';
   readonly momentum: number;
-  readonly epsilon: number;
-  private gamma?: tf.LayerVariable;
-  private beta?: tf.LayerVariable;
   private movingMean?: tf.LayerVariable;
   private movingVariance?: tf.LayerVariable;
 
   constructor(args: CompressedBatchNormArgs) {
     super(args);
     this.momentum = args.momentum ?? 0.99;
-    this.epsilon = args.epsilon ?? 1e-3;
-    if (!(this.epsilon > 0)) throw new Error(`${this.name}: epsilon must be positive`);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const c = shape[shape.length - 1];
-    if (c == null) throw new Error(`${this.name}: the channel dimension must be known`);
-    this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.ones());
-    this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.zeros());
-    this.movingMean = this.addWeight(
-      'moving_mean',
-      [c],
-      'float32',
-      tf.initializers.zeros(),
-      undefined,
-      false,
-    );
-    this.movingVariance = this.addWeight(
-      'moving_variance',
-      [c],
-      'float32',
-      tf.initializers.ones(),
-      undefined,
-      false,
-    );
+    const c = this.addScaleAndShift(inputShape, 'the channel dimension');
+    // The moving statistics, not trainable.
+    const stat = (name: string, init: ReturnType<typeof tf.initializers.zeros>) =>
+      this.addWeight(name, [c], 'float32', init, undefined, false);
+    this.movingMean = stat('moving_mean', tf.initializers.zeros());
+    this.movingVariance = stat('moving_variance', tf.initializers.ones());
     this.built = true;
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
-    return tf.tidy(() => {
-      const x = single(inputs);
-      const gamma = this.gamma!.read();
-      const beta = this.beta!.read();
-      if (!CompressedLayer.isTraining(kwargs)) {
-        return tf.batchNorm(
-          x,
-          this.movingMean!.read(),
-          this.movingVariance!.read(),
-          beta,
-          gamma,
-          this.epsilon,
-        );
-      }
-      const axes = x.shape.map((_, i) => i).slice(0, -1);
-      return compressedOp([x, gamma, beta], (save) => {
-        const { mean, variance } = chunkedMoments(x, axes);
-        const invStd = tf.rsqrt(tf.add(variance, this.epsilon));
-        for (const [v, value] of [
-          [this.movingMean!, mean],
-          [this.movingVariance!, variance],
-        ] as const) {
-          const old = v.read();
-          v.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - this.momentum)));
-        }
-        // Saves the input (as ActNN does) and the batch statistics; the backward rebuilds rows of
-        // xhat = (x - mean) * invStd. The output is one fused kernel: no full-size temporary.
-        const xs = saveQuantized(x, this.actBits, this.perSample);
-        const st = saveExact(tf.concat([mean, invStd]));
-        const parts = [xs, st] as Saved<unknown>[];
-        save(saveList(parts));
-        this.lastSavedBytes = savedBytes(parts);
-        this.lastExactBytes = 4 * (x.size + 2 * invStd.size);
-        return {
-          // Written over x where the caller frees x next (x is saved quantized, a copy).
-          value:
-            (this.actBits !== 32 && isDonated(x)
-              ? overwriteRows(x, (r) => tf.batchNorm(r, mean, variance, beta, gamma, this.epsilon))
-              : null) ?? tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon),
-          // dx = invStd * gamma * (dy - sum(dy)/m - xhat * sum(dy * xhat)/m): one pass over row
-          // chunks for the two sums (= dbeta, dgamma), one for dx, so only rows of xhat are
-          // ever rebuilt and no full-size temporary besides dx exists.
-          gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
-            const [sx, ss] = splitSaved(saved, parts);
-            const [mu, is] = tf.split(st.restore(ss), 2);
-            const xhatRows = (first: number, count: number) => {
-              const xr = restoreRowsOf(xs, sx, first, count);
-              const xh = tf.tidy(() => tf.mul(tf.sub(xr, mu), is));
-              xr.dispose();
-              return xh;
-            };
-            const n = dy.shape[0];
-            // A chunk makes about four temporaries of its size (rows of xhat, products, sums):
-            // chunks of a quarter of the setting keep them within it.
-            const rows = rowsPerChunk(n, (16 * dy.size) / n);
-            let dgamma: tf.Tensor = tf.zerosLike(gamma);
-            let dbeta: tf.Tensor = tf.zerosLike(gamma);
-            for (let first = 0; first < n; first += rows) {
-              const count = Math.min(rows, n - first);
-              const d = count === n ? dy : sliceRows(dy, first, count);
-              const xh = xhatRows(first, count);
-              const prod = tf.mul(d, xh);
-              xh.dispose();
-              const sums = [tf.sum(prod, axes), tf.sum(d, axes)];
-              prod.dispose();
-              if (d !== dy) d.dispose();
-              const next = [tf.add(dgamma, sums[0]), tf.add(dbeta, sums[1])];
-              tf.dispose([dgamma, dbeta, ...sums]);
-              [dgamma, dbeta] = next;
-            }
-            const m = x.size / gamma.size;
-            const k = tf.mul(is, gamma);
-            const meanDy = tf.div(dbeta, m);
-            const meanDyXh = tf.div(dgamma, m);
-            const g = chunkedBackward(
-              dy,
-              rows,
-              (d, first, count) => {
-                const xh = xhatRows(first, count);
-                const dx = tf.tidy(() =>
-                  tf.mul(k, tf.sub(tf.sub(d, meanDy), tf.mul(xh, meanDyXh))),
-                );
-                xh.dispose();
-                return { dx, params: [] };
-              },
-              freeDy,
-              dyOwned,
-              addTo,
-            );
-            tf.dispose([mu, is]);
-            return [g.dx, dgamma, dbeta];
-          },
+  protected override inference(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+    const mean = this.movingMean!.read();
+    return tf.batchNorm(x, mean, this.movingVariance!.read(), beta, gamma, this.epsilon);
+  }
+
+  protected override trainingOp(save: SaveTensors, { x, gamma, beta }: NormOperands): CompressedOp {
+    const axes = x.shape.map((_, i) => i).slice(0, -1);
+    const { mean, variance } = chunkedMoments(x, axes);
+    const invStd = tf.rsqrt(tf.add(variance, this.epsilon));
+    for (const [v, value] of [
+      [this.movingMean!, mean],
+      [this.movingVariance!, variance],
+    ] as const) {
+      const old = v.read();
+      v.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - this.momentum)));
+    }
+    // Saves the input (as ActNN does) and the batch statistics; the backward rebuilds rows of
+    // xhat = (x - mean) * invStd. The output is one fused kernel: no full-size temporary.
+    const xs = this.saveInput(x);
+    const st = saveExact(tf.concat([mean, invStd]));
+    const parts = [xs, st] as Saved<unknown>[];
+    this.recordSaved(save, parts, 4 * (x.size + 2 * invStd.size));
+    return {
+      // Written over x where the caller frees x next (x is saved quantized, a copy).
+      value:
+        (this.actBits !== 32 && isDonated(x)
+          ? overwriteRows(x, (r) => tf.batchNorm(r, mean, variance, beta, gamma, this.epsilon))
+          : null) ?? tf.batchNorm(x, mean, variance, beta, gamma, this.epsilon),
+      // dx = invStd * gamma * (dy - sum(dy)/m - xhat * sum(dy * xhat)/m): one pass over row
+      // chunks for the two sums (= dbeta, dgamma), one for dx, so only rows of xhat are
+      // ever rebuilt and no full-size temporary besides dx exists.
+      gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
+        const [sx, ss] = splitSaved(saved, parts);
+        const [mu, is] = tf.split(st.restore(ss), 2);
+        const xhatRows = (first: number, count: number) => {
+          const xr = restoreRowsOf(xs, sx, first, count);
+          const xh = tf.tidy(() => tf.mul(tf.sub(xr, mu), is));
+          xr.dispose();
+          return xh;
         };
-      });
-    });
+        const n = dy.shape[0];
+        // A chunk makes about four temporaries of its size (rows of xhat, products, sums):
+        // chunks of a quarter of the setting keep them within it.
+        const rows = rowsPerChunk(n, (16 * dy.size) / n);
+        let dgamma: tf.Tensor = tf.zerosLike(gamma);
+        let dbeta: tf.Tensor = tf.zerosLike(gamma);
+        for (let first = 0; first < n; first += rows) {
+          const count = Math.min(rows, n - first);
+          const d = count === n ? dy : sliceRows(dy, first, count);
+          const xh = xhatRows(first, count);
+          const prod = tf.mul(d, xh);
+          xh.dispose();
+          const sums = [tf.sum(prod, axes), tf.sum(d, axes)];
+          prod.dispose();
+          if (d !== dy) d.dispose();
+          const next = [tf.add(dgamma, sums[0]), tf.add(dbeta, sums[1])];
+          tf.dispose([dgamma, dbeta, ...sums]);
+          [dgamma, dbeta] = next;
+        }
+        const m = x.size / gamma.size;
+        const k = tf.mul(is, gamma);
+        const meanDy = tf.div(dbeta, m);
+        const meanDyXh = tf.div(dgamma, m);
+        const g = chunkedBackward(
+          dy,
+          rows,
+          (d, first, count) => {
+            const xh = xhatRows(first, count);
+            const dx = tf.tidy(() => tf.mul(k, tf.sub(tf.sub(d, meanDy), tf.mul(xh, meanDyXh))));
+            xh.dispose();
+            return { dx, params: [] };
+          },
+          freeDy,
+          dyOwned,
+          addTo,
+        );
+        tf.dispose([mu, is]);
+        return [g.dx, dgamma, dbeta];
+      },
+    };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), momentum: this.momentum, epsilon: this.epsilon };
+    return { ...super.getConfig(), momentum: this.momentum };
   }
 }
 tf.serialization.registerClass(CompressedBatchNorm);

@@ -6,32 +6,24 @@ import {
   convChunkGrads,
   convWeightGradsOnly,
 } from '../backward/conv-grad.js';
-import { compressedOp } from '../backward/custom-grad.js';
-import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
-import { saveActivationGrad } from '../codec/activation-save.js';
-import {
-  restoreRowsOf,
-  type Saved,
-  savedBytes,
-  saveList,
-  saveQuantized,
-  splitSaved,
-} from '../codec/saved.js';
+import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
+import { applyActivation } from '../codec/activation-fns.js';
+import { restoreRowsOf, splitSaved } from '../codec/saved.js';
 import { isConstantInput } from '../execution/constant-inputs.js';
 import { isDonated } from '../execution/donated-inputs.js';
 import { outsideGradient } from '../execution/fused.js';
 import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
-import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
-import { nhwcChannels, windowArgs } from './window-args.js';
+import {
+  CompressedConvLayer,
+  type CompressedConvLayerArgs,
+  type ConvOperands,
+} from './compressed-kernel-layer.js';
+import { positiveInteger } from './layer-args.js';
+import { nhwcChannels } from './window-args.js';
 
-export interface CompressedConv2DArgs extends CompressedLayerArgs {
+export interface CompressedConv2DArgs extends CompressedConvLayerArgs {
   filters: number;
-  kernelSize: number | [number, number];
-  strides?: number | [number, number];
-  padding?: ConvPadding;
-  activation?: string | null;
-  useBias?: boolean;
 }
 
 /**
@@ -39,39 +31,18 @@ export interface CompressedConv2DArgs extends CompressedLayerArgs {
  * activation's derivative state; dX and dW are computed with forward convolutions only, so it
  * trains on any backend with a conv2d kernel. Weights `kernel` [kh, kw, in, filters] and `bias`.
  */
-export class CompressedConv2D extends CompressedLayer {
+export class CompressedConv2D extends CompressedConvLayer {
   static className = 'FrugalCompressedConv2D';
   readonly filters: number;
-  readonly kernelSize: [number, number];
-  readonly strides: [number, number];
-  readonly padding: ConvPadding;
-  readonly activation: ActivationName;
-  readonly useBias: boolean;
-  private kernel?: tf.LayerVariable;
-  private bias?: tf.LayerVariable;
 
   constructor(args: CompressedConv2DArgs) {
     super(args);
-    if (!Number.isInteger(args.filters) || args.filters < 1)
-      throw new Error(`${this.name}: filters must be a positive integer, got ${args.filters}`);
-    this.filters = args.filters;
-    const win = windowArgs(this.name, 'kernelSize', args, [1, 1]);
-    [this.kernelSize, this.strides, this.padding] = [win.size, win.strides, win.padding];
-    this.activation = layerActivation(this.name, args.activation);
-    this.useBias = args.useBias ?? true;
+    this.filters = positiveInteger(this.name, 'filters', args.filters);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const c = nhwcChannels(this.name, inputShape);
-    this.kernel = this.addWeight(
-      'kernel',
-      [...this.kernelSize, c, this.filters],
-      'float32',
-      tf.initializers.glorotUniform({}),
-    );
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
-    this.built = true;
+    this.addKernel('kernel', [...this.kernelSize, c, this.filters], this.filters);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -81,117 +52,90 @@ export class CompressedConv2D extends CompressedLayer {
     return [n, out(h, 0), out(w, 1), this.filters];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
-    return tf.tidy(() => {
-      const x = single(inputs) as tf.Tensor4D;
-      const w = this.kernel!.read() as tf.Tensor4D;
-      const b = this.bias?.read();
-      const forward = () => {
-        const z = tf.conv2d(x, w, this.strides, this.padding);
-        return b ? tf.add(z, b) : z;
-      };
-      if (!CompressedLayer.isTraining(kwargs)) return applyActivation(this.activation, forward());
-      return compressedOp(b ? [x, w, b] : [x, w], (save) => {
-        // ReLU's mask is (y > 0), so one fused kernel gives the output without a separate z.
-        const fusedRelu = this.activation === 'relu' && this.actBits !== 32;
-        const convRows = (rows: tf.Tensor4D) =>
-          fusedRelu
-            ? outsideGradient(() =>
-                tf.fused.conv2d({
-                  x: rows,
-                  filter: w,
-                  strides: this.strides,
-                  pad: this.padding,
-                  bias: b,
-                  activation: 'relu',
-                }),
-              )
-            : tf.tidy(() => {
-                const z = tf.conv2d(rows, w, this.strides, this.padding);
-                return b ? tf.add(z, b) : z;
-              });
-        // x is saved (quantized: a copy) before anything else; where the caller frees x next
-        // and z has x's size, z is written over x a chunk of samples at a time.
-        const xs = saveQuantized(x, this.actBits, this.perSample);
-        const needDx = !isConstantInput(x);
-        const overwrite =
-          this.actBits !== 32 &&
-          isDonated(x) &&
-          this.filters === x.shape[3] &&
-          this.strides[0] === 1 &&
-          this.strides[1] === 1 &&
-          this.padding === 'same';
-        const z = ((overwrite ? overwriteRows(x, (r) => convRows(r as tf.Tensor4D)) : null) ??
-          convRows(x)) as tf.Tensor4D;
-        const act = saveActivationGrad(this.activation, z, {
-          bits: this.actBits,
-          fewbit: this.fewbit,
-          perSample: this.perSample,
-        });
-        const parts = [xs, act] as Saved<unknown>[];
-        save(saveList(parts));
-        this.lastSavedBytes = savedBytes(parts);
-        this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
-        return {
-          value: fusedRelu ? z : applyActivation(this.activation, z),
-          gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
-            const [sx, sa] = splitSaved(saved, parts);
-            const n = x.shape[0];
-            // A strided conv's input gradient works on dy dilated by the strides.
-            const dilated = dy.size * this.strides[0] * this.strides[1];
-            const rows = rowsPerChunk(n, (4 * Math.max(dilated, x.size)) / n);
-            if (!needDx) {
-              // No one reads dx (the first layer under the chunked forward): dW and db only.
-              const params = convWeightGradsOnly(
-                CONV2D_GRADS,
-                n,
-                rows,
-                (first, count) => {
-                  const dyRows = count === n ? dy : sliceRows(dy, first, count);
-                  const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
-                  if (dyRows !== dy && dz !== dyRows) dyRows.dispose();
-                  const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-                  return { dz, xr, keep: dy };
-                },
-                w,
-                !!b,
-                this.strides,
-                this.padding,
-              );
-              freeDy();
-              return [tf.zeros(x.shape), ...params];
-            }
-            const g = chunkedBackward(
-              dy,
-              rows,
-              (dyRows, first, count) => {
-                const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
-                const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-                const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, this.strides, this.padding);
-                if (dz !== dyRows) dz.dispose();
-                return g;
-              },
-              freeDy,
-              dyOwned,
-              addTo,
-            );
-            return [g.dx, ...g.params];
+  protected override convolve(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+    return tf.conv2d(x, w, this.strides, this.padding);
+  }
+
+  protected override trainingOp(save: SaveTensors, { x, w, b }: ConvOperands): CompressedOp {
+    // ReLU's mask is (y > 0), so one fused kernel gives the output without a separate z.
+    const fusedRelu = this.activation === 'relu' && this.actBits !== 32;
+    const convRows = (rows: tf.Tensor4D) =>
+      fusedRelu
+        ? outsideGradient(() =>
+            tf.fused.conv2d({
+              x: rows,
+              filter: w,
+              strides: this.strides,
+              pad: this.padding,
+              bias: b,
+              activation: 'relu',
+            }),
+          )
+        : tf.tidy(() => this.preActivation(rows, w, b));
+    // x is saved (quantized: a copy) before anything else; where the caller frees x next
+    // and z has x's size, z is written over x a chunk of samples at a time.
+    const xs = this.saveInput(x);
+    const needDx = !isConstantInput(x);
+    const overwrite =
+      this.actBits !== 32 &&
+      isDonated(x) &&
+      this.filters === x.shape[3] &&
+      this.strides[0] === 1 &&
+      this.strides[1] === 1 &&
+      this.padding === 'same';
+    const z = ((overwrite ? overwriteRows(x, (r) => convRows(r as tf.Tensor4D)) : null) ??
+      convRows(x)) as tf.Tensor4D;
+    const { act, parts } = this.saveWithActivation(save, x, xs, z);
+    return {
+      value: fusedRelu ? z : applyActivation(this.activation, z),
+      gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
+        const [sx, sa] = splitSaved(saved, parts);
+        const n = x.shape[0];
+        // A strided conv's input gradient works on dy dilated by the strides.
+        const dilated = dy.size * this.strides[0] * this.strides[1];
+        const rows = rowsPerChunk(n, (4 * Math.max(dilated, x.size)) / n);
+        if (!needDx) {
+          // No one reads dx (the first layer under the chunked forward): dW and db only.
+          const params = convWeightGradsOnly(
+            CONV2D_GRADS,
+            n,
+            rows,
+            (first, count) => {
+              const dyRows = count === n ? dy : sliceRows(dy, first, count);
+              const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+              if (dyRows !== dy && dz !== dyRows) dyRows.dispose();
+              const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
+              return { dz, xr, keep: dy };
+            },
+            w,
+            !!b,
+            this.strides,
+            this.padding,
+          );
+          freeDy();
+          return [tf.zeros(x.shape), ...params];
+        }
+        const g = chunkedBackward(
+          dy,
+          rows,
+          (dyRows, first, count) => {
+            const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+            const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
+            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, this.strides, this.padding);
+            if (dz !== dyRows) dz.dispose();
+            return g;
           },
-        };
-      });
-    });
+          freeDy,
+          dyOwned,
+          addTo,
+        );
+        return [g.dx, ...g.params];
+      },
+    };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      filters: this.filters,
-      kernelSize: this.kernelSize,
-      strides: this.strides,
-      padding: this.padding,
-      activation: this.activation,
-      useBias: this.useBias,
-    };
+    return { ...super.getConfig(), filters: this.filters };
   }
 }
 tf.serialization.registerClass(CompressedConv2D);

@@ -8,26 +8,21 @@ import {
   chunkWeightProduct,
   currentChunk,
 } from '../backward/weight-grad-sink.js';
-import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
-import { type ActivationBackward, saveActivationGrad } from '../codec/activation-save.js';
-import {
-  restoreChunk,
-  type Saved,
-  savedBytes,
-  saveExact,
-  saveList,
-  saveQuantized,
-  splitSaved,
-} from '../codec/saved.js';
+import { applyActivation } from '../codec/activation-fns.js';
+import type { ActivationBackward } from '../codec/activation-save.js';
+import { restoreChunk, type Saved, saveExact, splitSaved } from '../codec/saved.js';
 import { nextSeed } from '../codec/seed.js';
 import { outsideGradient } from '../execution/fused.js';
 import { rowsPerChunk } from '../execution/row-chunks.js';
-import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
+import {
+  CompressedKernelLayer,
+  type CompressedKernelLayerArgs,
+} from './compressed-kernel-layer.js';
+import { CompressedLayer, single } from './compressed-layer.js';
+import { lastDimension, positiveInteger } from './layer-args.js';
 
-export interface CompressedDenseArgs extends CompressedLayerArgs {
+export interface CompressedDenseArgs extends CompressedKernelLayerArgs {
   units: number;
-  activation?: string | null;
-  useBias?: boolean;
   /** Randomized-matmul backward: fraction of input rows kept as S X (0: off). */
   rmmRatio?: number;
   rmmKind?: RmmKind;
@@ -38,23 +33,15 @@ export interface CompressedDenseArgs extends CompressedLayerArgs {
  * randomized-matmul backward) and the activation's derivative state, instead of float32 tensors.
  * Weights `kernel` [in, units] and `bias` [units], as tfjs-layers' Dense.
  */
-export class CompressedDense extends CompressedLayer {
+export class CompressedDense extends CompressedKernelLayer {
   static className = 'FrugalCompressedDense';
   readonly units: number;
-  readonly activation: ActivationName;
-  readonly useBias: boolean;
   rmmRatio: number;
   rmmKind: RmmKind;
-  private kernel?: tf.LayerVariable;
-  private bias?: tf.LayerVariable;
 
   constructor(args: CompressedDenseArgs) {
     super(args);
-    if (!Number.isInteger(args.units) || args.units < 1)
-      throw new Error(`${this.name}: units must be a positive integer, got ${args.units}`);
-    this.units = args.units;
-    this.activation = layerActivation(this.name, args.activation);
-    this.useBias = args.useBias ?? true;
+    this.units = positiveInteger(this.name, 'units', args.units);
     this.rmmRatio = args.rmmRatio ?? 0;
     if (!(this.rmmRatio >= 0 && this.rmmRatio <= 1))
       throw new Error(`${this.name}: rmmRatio must be in [0, 1], got ${args.rmmRatio}`);
@@ -64,18 +51,8 @@ export class CompressedDense extends CompressedLayer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const inDim = shape[shape.length - 1];
-    if (inDim == null) throw new Error(`${this.name}: the last input dimension must be known`);
-    this.kernel = this.addWeight(
-      'kernel',
-      [inDim, this.units],
-      'float32',
-      tf.initializers.glorotUniform({}),
-    );
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
-    this.built = true;
+    const inDim = lastDimension(this.name, inputShape);
+    this.addKernel('kernel', [inDim, this.units], this.units);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -112,16 +89,8 @@ export class CompressedDense extends CompressedLayer {
         const seed = nextSeed();
         const xs: Saved<tf.Tensor> = rmm
           ? saveExact(projectRows(x2, this.rmmKind, k, seed))
-          : saveQuantized(x, this.actBits, this.perSample);
-        const act = saveActivationGrad(this.activation, z.reshape(outShape), {
-          bits: this.actBits,
-          fewbit: this.fewbit,
-          perSample: this.perSample,
-        });
-        const parts = [xs, act] as Saved<unknown>[];
-        save(saveList(parts));
-        this.lastSavedBytes = savedBytes(parts);
-        this.lastExactBytes = 4 * (x.size + (this.activation === 'linear' ? 0 : z.size));
+          : this.saveInput(x);
+        const { act, parts } = this.saveWithActivation(save, x, xs, z.reshape(outShape));
         return {
           value: y,
           gradFunc: (dy, saved, freeDy) => {
@@ -198,8 +167,6 @@ export class CompressedDense extends CompressedLayer {
     return {
       ...super.getConfig(),
       units: this.units,
-      activation: this.activation,
-      useBias: this.useBias,
       rmmRatio: this.rmmRatio,
       rmmKind: this.rmmKind,
     };

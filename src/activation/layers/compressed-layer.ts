@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
+import type { SaveTensors } from '../backward/custom-grad.js';
+import type { ActivationName } from '../codec/activation-fns.js';
+import { type ActivationBackward, saveActivationGrad } from '../codec/activation-save.js';
 import { type ActivationBits, isActivationBits } from '../codec/bits.js';
 import { FEWBIT_BITS, type FewbitBits } from '../codec/fewbit-table.js';
+import { type Saved, savedBytes, saveList, saveQuantized } from '../codec/saved.js';
 
 /** Compression settings every compressed layer carries (serialized with the layer). */
 export interface CompressionArgs {
@@ -59,6 +63,30 @@ export abstract class CompressedLayer extends tf.layers.Layer {
 
   protected static isTraining(kwargs: tf.serialization.ConfigDict | undefined): boolean {
     return kwargs?.training === true;
+  }
+
+  /** `t` saved for backward at this layer's bits (per sample where set). */
+  protected saveInput(t: tf.Tensor): Saved<tf.Tensor> {
+    return saveQuantized(t, this.actBits, this.perSample);
+  }
+
+  /** The state `activation`'s derivative needs at `z`, saved with this layer's settings. */
+  protected saveActivation(activation: ActivationName, z: tf.Tensor): Saved<ActivationBackward> {
+    return saveActivationGrad(activation, z, {
+      bits: this.actBits,
+      fewbit: this.fewbit,
+      perSample: this.perSample,
+    });
+  }
+
+  /**
+   * Hands the tensors of `parts` to the custom gradient (`save`) and records the diagnostics:
+   * the bytes they take and `exactBytes`, what a float32 save of the same values would take.
+   */
+  protected recordSaved(save: SaveTensors, parts: Saved<unknown>[], exactBytes: number): void {
+    save(saveList(parts));
+    this.lastSavedBytes = savedBytes(parts);
+    this.lastExactBytes = exactBytes;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type ConvPadding, padBefore } from '../backward/conv-grad.js';
+import { padBefore } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { bitsForCodes } from '../codec/bits.js';
 import { scratch, tensorFromJs } from '../codec/js-memory.js';
@@ -10,39 +10,22 @@ import {
   poolScatterWasm,
   stateKernels,
 } from '../codec/state-wasm.js';
-import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
-import { pooledShape, windowArgs } from './window-args.js';
+import { CompressedLayer, single } from './compressed-layer.js';
+import { CompressedPoolLayer, type CompressedPoolLayerArgs } from './compressed-pool-layer.js';
 
-export interface CompressedMaxPoolArgs extends CompressedLayerArgs {
-  poolSize?: number | [number, number];
-  strides?: number | [number, number] | null;
-  padding?: ConvPadding;
-}
+export type CompressedMaxPoolArgs = CompressedPoolLayerArgs;
 
 /**
  * 2-D max pooling (NHWC) whose backward keeps, for each output, the offset of its maximum inside
  * the window (2 bits for 2x2 windows), packed: exact gradients, no activation saved.
  */
-export class CompressedMaxPool2D extends CompressedLayer {
+export class CompressedMaxPool2D extends CompressedPoolLayer {
   static className = 'FrugalCompressedMaxPool2D';
-  readonly poolSize: [number, number];
-  readonly strides: [number, number];
-  readonly padding: ConvPadding;
 
   constructor(args: CompressedMaxPoolArgs) {
     super(args);
-    const win = windowArgs(this.name, 'poolSize', args, [2, 2]);
-    [this.poolSize, this.strides, this.padding] = [win.size, win.strides, win.padding];
     if (this.poolSize[0] * this.poolSize[1] > 256)
       throw new Error(`${this.name}: pool windows above 256 values are not supported`);
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return pooledShape(inputShape, {
-      size: this.poolSize,
-      strides: this.strides,
-      padding: this.padding,
-    });
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
@@ -158,15 +141,6 @@ export class CompressedMaxPool2D extends CompressedLayer {
       const y = r * sh - rows.before + Math.floor(code / pw);
       const xx = q * sw - cols.before + (code % pw);
       return ((b * h + y) * w + xx) * c + ch;
-    };
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      poolSize: this.poolSize,
-      strides: this.strides,
-      padding: this.padding,
     };
   }
 }

@@ -1,14 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ConvPadding, depthwiseInputGrad, padBefore } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
-import { pooledShape, windowArgs } from './window-args.js';
+import { CompressedLayer, single } from './compressed-layer.js';
+import { CompressedPoolLayer, type CompressedPoolLayerArgs } from './compressed-pool-layer.js';
 
-export interface NoSaveAvgPoolArgs extends CompressedLayerArgs {
-  poolSize?: number | [number, number];
-  strides?: number | [number, number] | null;
-  padding?: ConvPadding;
-}
+export type NoSaveAvgPoolArgs = CompressedPoolLayerArgs;
 
 /** In-bounds positions of each output window along one axis (windows cut by 'same' padding). */
 function windowCounts(size: number, pool: number, stride: number, padding: ConvPadding): number[] {
@@ -25,24 +21,11 @@ function windowCounts(size: number, pool: number, stride: number, padding: ConvP
  * (which averages over the in-bounds values only); it is computed as the input gradient of a
  * depthwise convolution with a filter of ones, so it runs on any backend.
  */
-export class NoSaveAvgPool2D extends CompressedLayer {
+export class NoSaveAvgPool2D extends CompressedPoolLayer {
   static className = 'FrugalNoSaveAvgPool2D';
-  readonly poolSize: [number, number];
-  readonly strides: [number, number];
-  readonly padding: ConvPadding;
 
   constructor(args: NoSaveAvgPoolArgs = {}) {
     super(args);
-    const win = windowArgs(this.name, 'poolSize', args, [2, 2]);
-    [this.poolSize, this.strides, this.padding] = [win.size, win.strides, win.padding];
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return pooledShape(inputShape, {
-      size: this.poolSize,
-      strides: this.strides,
-      padding: this.padding,
-    });
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
@@ -81,15 +64,6 @@ export class NoSaveAvgPool2D extends CompressedLayer {
       this.strides,
       this.padding,
     );
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      poolSize: this.poolSize,
-      strides: this.strides,
-      padding: this.padding,
-    };
   }
 }
 tf.serialization.registerClass(NoSaveAvgPool2D);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type AddWeight, addPositionTable } from '../../models/layers/attention-parts.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { isDonated } from '../execution/donated-inputs.js';
 import { sliceRows } from '../execution/row-chunks.js';
@@ -107,15 +108,8 @@ export class NoSavePositionEmbedding extends CompressedLayer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const [l, d] = [shape[1], shape[2]];
-    if (l == null || d == null) throw new Error(`${this.name}: needs a fixed length and width`);
-    this.table = this.addWeight(
-      'embedding',
-      [l, d],
-      'float32',
-      tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: this.seed }),
-    );
+    const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
+    this.table = addPositionTable(add, this.name, inputShape, this.seed);
     this.built = true;
   }
 

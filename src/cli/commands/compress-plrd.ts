@@ -12,15 +12,9 @@ import { checkModelDir } from '../../io/output-paths.js';
 import { useFastKernels } from '../../kernels/index.js';
 import { plrd } from '../../lowrank/plrd.js';
 import { evaluate } from '../../train/evaluate.js';
+import type { ModelRewriteOptions } from './compress.js';
 
-export interface PlrdCommandOptions {
-  out: string;
-  overwrite?: boolean;
-  dataset?: string;
-  backend: string;
-  seed: number;
-  trainCount?: number;
-  testCount?: number;
+export interface PlrdCommandOptions extends ModelRewriteOptions {
   /** Comma-separated parameter fractions, e.g. '0.75,0.5,0.25'. */
   fractions?: string;
 }

@@ -19,11 +19,8 @@ import { fixed, pct } from '../../report/format.js';
 import { compressProgressBar } from '../compress-progress.js';
 import { renderTable } from '../table.js';
 
-export interface CompressCommandOptions {
-  method?: string;
-  /** The `bits` option of every --method step. */
-  bits?: number;
-  config?: string;
+/** The options of the commands that rewrite a saved model into --out (compress, compress-plrd). */
+export interface ModelRewriteOptions {
   out: string;
   /** Write into a non-empty --out that holds no model, or into the input model's directory. */
   overwrite?: boolean;
@@ -32,6 +29,13 @@ export interface CompressCommandOptions {
   seed: number;
   trainCount?: number;
   testCount?: number;
+}
+
+export interface CompressCommandOptions extends ModelRewriteOptions {
+  method?: string;
+  /** The `bits` option of every --method step. */
+  bits?: number;
+  config?: string;
   calibrationCount: number;
   progress: boolean;
 }

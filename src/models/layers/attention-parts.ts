@@ -39,6 +39,40 @@ export function addProjections(
   return { kernels, biases };
 }
 
+/**
+ * The four projections of a self-attention layer `layer` of `numHeads` heads over `inputShape`,
+ * with `queryGroups` query and `kvGroups` key/value projections of the head width (all equal to
+ * `numHeads`: multi-head attention, every projection [d, d]).
+ */
+export function addAttentionProjections(
+  add: AddWeight,
+  layer: string,
+  inputShape: tf.Shape | tf.Shape[],
+  heads: { numHeads: number; queryGroups: number; kvGroups: number },
+  seed: number | undefined,
+): { kernels: tf.LayerVariable[]; biases: tf.LayerVariable[] } {
+  const d = attentionWidth(layer, inputShape as tf.Shape, heads.numHeads);
+  const dh = d / heads.numHeads;
+  const widths = [heads.queryGroups * dh, heads.kvGroups * dh, heads.kvGroups * dh, d];
+  return addProjections(add, d, widths, seed);
+}
+
+/**
+ * The learned position table [length, width] of a position embedding `layer` over inputs
+ * [batch, length, width] (both fixed), initialised N(0, 0.02) with `seed`.
+ */
+export function addPositionTable(
+  add: AddWeight,
+  layer: string,
+  inputShape: tf.Shape | tf.Shape[],
+  seed: number | undefined,
+): tf.LayerVariable {
+  const shape = inputShape as tf.Shape;
+  const [l, d] = [shape[1], shape[2]];
+  if (l == null || d == null) throw new Error(`${layer}: needs a fixed sequence length and width`);
+  return add('embedding', [l, d], tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed }));
+}
+
 /** [b * l, g * dh] (or [b, l, g * dh]) to [b, g, l, dh]. */
 export function splitHeads(t: tf.Tensor, b: number, l: number, g: number, dh: number): tf.Tensor4D {
   return t.reshape([b, l, g, dh]).transpose([0, 2, 1, 3]) as tf.Tensor4D;

@@ -1,77 +1,28 @@
 import * as tf from '@tensorflow/tfjs';
-import {
-  type AddWeight,
-  addProjections,
-  attentionWidth,
-  groupedAttention,
-} from './attention-parts.js';
+import { type AddWeight, addPositionTable } from './attention-parts.js';
+import { type GroupedAttentionArgs, GroupedAttentionLayer } from './grouped-attention-layer.js';
 import { fromSeededConfig } from './seeded-config.js';
 
-export interface MultiHeadSelfAttentionArgs {
-  numHeads: number;
-  /** Decoder-style attention: position i attends only to positions <= i. */
-  causal?: boolean;
-  seed?: number;
-  name?: string;
-  trainable?: boolean;
-}
+export type MultiHeadSelfAttentionArgs = GroupedAttentionArgs;
 
 /**
  * Multi-head self-attention over [batch, length, dModel] (tfjs layers has none). Weights: query,
  * key, value and output projections [dModel, dModel] with biases.
  */
-export class MultiHeadSelfAttention extends tf.layers.Layer {
+export class MultiHeadSelfAttention extends GroupedAttentionLayer {
   static className = 'FrugalMultiHeadSelfAttention';
-  readonly numHeads: number;
-  readonly causal: boolean;
-  readonly seed: number | undefined;
-  private kernels: tf.LayerVariable[] = [];
-  private biases: tf.LayerVariable[] = [];
 
   constructor(args: MultiHeadSelfAttentionArgs) {
-    super(args);
     if (!Number.isInteger(args.numHeads) || args.numHeads < 1) {
       throw new Error(`numHeads must be a positive integer, got ${args.numHeads}`);
     }
-    this.numHeads = args.numHeads;
-    this.causal = args.causal ?? false;
-    this.seed = args.seed;
+    super(args);
   }
 
-  override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const d = attentionWidth(this.name, inputShape as tf.Shape, this.numHeads);
-    const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
-    ({ kernels: this.kernels, biases: this.biases } = addProjections(
-      add,
-      d,
-      [d, d, d, d],
-      this.seed,
-    ));
-    this.built = true;
+  /** One query and one key/value projection per head. */
+  protected override groups(): { queryGroups: number; kvGroups: number } {
+    return { queryGroups: this.numHeads, kvGroups: this.numHeads };
   }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return inputShape;
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
-    const w = this.kernels.map((k) => k.read() as tf.Tensor2D);
-    const bias = this.biases.map((v) => v.read());
-    const h = this.numHeads;
-    return groupedAttention(x, w, bias, h, h, h, this.causal);
-  }
-
-  override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      numHeads: this.numHeads,
-      causal: this.causal,
-      seed: this.seed ?? null,
-    };
-  }
-
-  static override fromConfig = fromSeededConfig;
 }
 tf.serialization.registerClass(MultiHeadSelfAttention);
 
@@ -87,16 +38,8 @@ export class PositionEmbedding extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = inputShape as tf.Shape;
-    const [l, d] = [shape[1], shape[2]];
-    if (l == null || d == null)
-      throw new Error(`${this.name}: needs a fixed sequence length and width`);
-    this.table = this.addWeight(
-      'embedding',
-      [l, d],
-      'float32',
-      tf.initializers.randomNormal({ mean: 0, stddev: 0.02, seed: this.seed }),
-    );
+    const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
+    this.table = addPositionTable(add, this.name, inputShape, this.seed);
     this.built = true;
   }
 

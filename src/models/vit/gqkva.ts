@@ -1,23 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import {
-  type AddWeight,
-  addProjections,
-  attentionWidth,
-  groupedAttention,
-} from '../layers/attention-parts.js';
-import { fromSeededConfig } from '../layers/seeded-config.js';
+  type GroupedAttentionArgs,
+  GroupedAttentionLayer,
+} from '../layers/grouped-attention-layer.js';
 
-export interface GqkvaArgs {
+export interface GqkvaArgs extends GroupedAttentionArgs {
   /** Attention heads h; each has width dModel / h. */
   numHeads: number;
   /** Query projections g_q (h must be a multiple; default h). */
   queryGroups?: number;
   /** Key/value projections g_kv (h must be a multiple; default h). */
   kvGroups?: number;
-  causal?: boolean;
-  seed?: number;
-  name?: string;
-  trainable?: boolean;
 }
 
 /** Checks a (heads, g_q, g_kv) triple; throws with a message naming the problem. */
@@ -70,66 +63,25 @@ export function gqkvaParams(d: number, h: number, gq: number, gkv: number): numb
  * biases). Weights in MultiHeadSelfAttention's order (query, key, value, output; kernel, bias),
  * so a multi-head layer's weights load when g_q = g_kv = h.
  */
-export class GqkvaAttention extends tf.layers.Layer {
+export class GqkvaAttention extends GroupedAttentionLayer {
   static className = 'FrugalGqkvaAttention';
-  readonly numHeads: number;
   readonly queryGroups: number;
   readonly kvGroups: number;
-  readonly causal: boolean;
-  readonly seed: number | undefined;
-  private kernels: tf.LayerVariable[] = [];
-  private biases: tf.LayerVariable[] = [];
 
   constructor(args: GqkvaArgs) {
     super(args);
-    this.numHeads = args.numHeads;
     this.queryGroups = args.queryGroups ?? args.numHeads;
     this.kvGroups = args.kvGroups ?? args.numHeads;
     checkGroups(this.numHeads, this.queryGroups, this.kvGroups);
-    this.causal = args.causal ?? false;
-    this.seed = args.seed;
   }
 
-  override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const d = attentionWidth(this.name, inputShape as tf.Shape, this.numHeads);
-    const dh = d / this.numHeads;
-    const widths = [this.queryGroups * dh, this.kvGroups * dh, this.kvGroups * dh, d];
-    const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
-    ({ kernels: this.kernels, biases: this.biases } = addProjections(add, d, widths, this.seed));
-    this.built = true;
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return inputShape;
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
-    const w = this.kernels.map((k) => k.read() as tf.Tensor2D);
-    const bias = this.biases.map((v) => v.read());
-    return groupedAttention(
-      x,
-      w,
-      bias,
-      this.numHeads,
-      this.queryGroups,
-      this.kvGroups,
-      this.causal,
-    );
+  protected override groups(): { queryGroups: number; kvGroups: number } {
+    return { queryGroups: this.queryGroups, kvGroups: this.kvGroups };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      numHeads: this.numHeads,
-      queryGroups: this.queryGroups,
-      kvGroups: this.kvGroups,
-      causal: this.causal,
-      seed: this.seed ?? null,
-    };
+    return { ...super.getConfig(), queryGroups: this.queryGroups, kvGroups: this.kvGroups };
   }
-
-  static override fromConfig = fromSeededConfig;
 }
 tf.serialization.registerClass(GqkvaAttention);
 

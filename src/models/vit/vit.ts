@@ -2,22 +2,22 @@ import * as tf from '@tensorflow/tfjs';
 import { defaultSeed } from '../../engine/settings.js';
 import { checkPositiveInt, SeededInit } from '../init.js';
 import { MultiHeadSelfAttention, PositionEmbedding } from '../layers/attention.js';
-import { residualFeedForward } from '../layers/feed-forward-block.js';
+import {
+  applyLayer as apply,
+  type BlockStackConfig,
+  blockStackSizes,
+  classifierHead,
+  encoderBlock,
+} from '../layers/feed-forward-block.js';
 import { checkGroups, GqkvaAttention } from './gqkva.js';
 import { checkDropRatio, type SkipImportance, TokenRejoin, TokenSkip } from './skip.js';
 import { ClassToken, ClassTokenPool } from './token-layers.js';
 
-export interface VitConfig {
+export interface VitConfig extends BlockStackConfig {
   /** [height, width, channels] of one image. */
   inputShape: number[];
-  numClasses: number;
   /** Side of the square patches; must divide height and width (default 4: 49 patches on MNIST). */
   patchSize?: number;
-  dModel?: number;
-  numHeads?: number;
-  numBlocks?: number;
-  /** Hidden width of each block's GELU MLP (default 2 dModel). */
-  ffDim?: number;
   /** GQKVA query groups (default numHeads: multi-head attention). */
   queryGroups?: number;
   /** GQKVA key/value groups (default numHeads). */
@@ -36,7 +36,6 @@ export interface VitConfig {
     /** Whether tokens also skip at inference (default true; false: training-time skip only). */
     skipAtInference?: boolean;
   };
-  seed?: number;
 }
 
 /**
@@ -48,24 +47,20 @@ export interface VitConfig {
  */
 export function buildVit(config: VitConfig): tf.LayersModel {
   const p = config.patchSize ?? 4;
-  const d = config.dModel ?? 32;
-  const heads = config.numHeads ?? 4;
-  const nBlocks = config.numBlocks ?? 3;
-  const ff = config.ffDim ?? 2 * d;
+  checkPositiveInt('vit patchSize', p);
+  const { d, heads, nBlocks, ff } = blockStackSizes('vit', config, {
+    dModel: 32,
+    numBlocks: 3,
+    ffFactor: 2,
+  });
   const gq = config.queryGroups ?? heads;
   const gkv = config.kvGroups ?? heads;
-  checkPositiveInt('vit patchSize', p);
-  checkPositiveInt('vit dModel', d);
-  checkPositiveInt('vit numHeads', heads);
-  checkPositiveInt('vit numBlocks', nBlocks);
-  checkPositiveInt('vit ffDim', ff);
   checkGroups(heads, gq, gkv);
   if (config.inputShape.length !== 3)
     throw new Error(`vit needs image samples [h, w, c], got [${config.inputShape}]`);
   const [hgt, wid] = config.inputShape;
   if (hgt % p !== 0 || wid % p !== 0)
     throw new Error(`vit patchSize ${p} does not divide the image size ${hgt}x${wid}`);
-  if (d % heads !== 0) throw new Error(`vit dModel ${d} is not divisible by numHeads ${heads}`);
   const skip = config.skip;
   if (skip) {
     checkDropRatio(skip.dropRatio);
@@ -85,8 +80,6 @@ export function buildVit(config: VitConfig): tf.LayersModel {
   const seed = config.seed ?? defaultSeed();
   const init = new SeededInit(seed);
   const input = tf.input({ shape: config.inputShape, name: 'input' });
-  const apply = (layer: tf.layers.Layer, x: tf.SymbolicTensor | tf.SymbolicTensor[]) =>
-    layer.apply(x) as tf.SymbolicTensor;
   let x = apply(
     tf.layers.conv2d({
       filters: d,
@@ -110,24 +103,20 @@ export function buildVit(config: VitConfig): tf.LayersModel {
       const { dropRatio, importance, skipAtInference } = skip;
       x = apply(new TokenSkip({ dropRatio, importance, skipAtInference, name: 'skip' }), x);
     }
-    let h = apply(tf.layers.layerNormalization({ name: `b${i}_ln1` }), x);
     const attnArgs = { numHeads: heads, seed: seed * 1000 + 100 * i, name: `b${i}_attn` };
-    h = apply(
-      mha
-        ? new MultiHeadSelfAttention(attnArgs)
-        : new GqkvaAttention({ ...attnArgs, queryGroups: gq, kvGroups: gkv }),
-      h,
-    );
-    x = residualFeedForward(x, h, i, { units: d, hidden: ff, init });
+    const attention = mha
+      ? new MultiHeadSelfAttention(attnArgs)
+      : new GqkvaAttention({ ...attnArgs, queryGroups: gq, kvGroups: gkv });
+    x = encoderBlock(x, i, attention, { units: d, hidden: ff, init });
     if (skip && beforeSkip && i === (skip.toBlock ?? nBlocks)) {
       x = apply(new TokenRejoin({ dropRatio: skip.dropRatio, name: 'rejoin' }), [beforeSkip, x]);
     }
   }
-  x = apply(tf.layers.layerNormalization({ name: 'final_ln' }), x);
-  x = apply(new ClassTokenPool({ name: 'class_out' }), x);
-  const logits = apply(
-    tf.layers.dense({ units: config.numClasses, kernelInitializer: init.glorot(), name: 'logits' }),
+  const logits = classifierHead(
     x,
+    new ClassTokenPool({ name: 'class_out' }),
+    config.numClasses,
+    init,
   );
   return tf.model({ inputs: input, outputs: logits, name: skip ? 'skipvit' : 'vit' });
 }

@@ -7,11 +7,11 @@ import {
   magnitudeNMMask,
   unstructuredToNM,
 } from '../../../src/compress/sparsity/nm-mask.js';
-import { makeRng, normal } from '../../../src/engine/random.js';
+import { makeRng } from '../../../src/engine/random.js';
+import { seededNormals } from '../../random-values.js';
 
 function weights(n: number, seed: number): Float32Array {
-  const rng = makeRng(seed);
-  return Float32Array.from({ length: n }, () => normal(rng));
+  return Float32Array.from(seededNormals(n, seed));
 }
 
 describe('N:M masks', () => {

@@ -7,11 +7,10 @@ import {
   isTransposableNMMask,
   transposableNMMask,
 } from '../../../src/compress/sparsity/transposable.js';
-import { makeRng, normal } from '../../../src/engine/random.js';
+import { seededNormals } from '../../random-values.js';
 
 function weights(n: number, seed: number): Float64Array {
-  const rng = makeRng(seed);
-  return Float64Array.from({ length: n }, () => normal(rng));
+  return Float64Array.from(seededNormals(n, seed));
 }
 
 /** Every m x m 0/1 matrix with n ones per row and column. */

@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import { type AddWeight, addAttentionProjections, groupedAttention } from './attention-parts.js';
+import { fromSeededConfig } from './seeded-config.js';
+
+export interface GroupedAttentionArgs {
+  numHeads: number;
+  /** Decoder-style attention: position i attends only to positions <= i. */
+  causal?: boolean;
+  seed?: number;
+  name?: string;
+  trainable?: boolean;
+}
+
+/**
+ * Base of the self-attention layers over [batch, length, dModel] computed by `groupedAttention`
+ * (MultiHeadSelfAttention, GqkvaAttention): `numHeads` heads from `queryGroups` query and
+ * `kvGroups` key/value projections. Weights: query, key, value and output projections (kernel,
+ * bias), in that order.
+ */
+export abstract class GroupedAttentionLayer extends tf.layers.Layer {
+  readonly numHeads: number;
+  readonly causal: boolean;
+  readonly seed: number | undefined;
+  private kernels: tf.LayerVariable[] = [];
+  private biases: tf.LayerVariable[] = [];
+
+  constructor(args: GroupedAttentionArgs) {
+    super(args);
+    this.numHeads = args.numHeads;
+    this.causal = args.causal ?? false;
+    this.seed = args.seed;
+  }
+
+  /** The query and key/value projection counts. */
+  protected abstract groups(): { queryGroups: number; kvGroups: number };
+
+  override build(inputShape: tf.Shape | tf.Shape[]): void {
+    const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
+    const heads = { numHeads: this.numHeads, ...this.groups() };
+    ({ kernels: this.kernels, biases: this.biases } = addAttentionProjections(
+      add,
+      this.name,
+      inputShape,
+      heads,
+      this.seed,
+    ));
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
+    return inputShape;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
+    const w = this.kernels.map((k) => k.read() as tf.Tensor2D);
+    const bias = this.biases.map((v) => v.read());
+    const { queryGroups, kvGroups } = this.groups();
+    return groupedAttention(x, w, bias, this.numHeads, queryGroups, kvGroups, this.causal);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      ...super.getConfig(),
+      numHeads: this.numHeads,
+      causal: this.causal,
+      seed: this.seed ?? null,
+    };
+  }
+
+  static override fromConfig = fromSeededConfig;
+}
