@@ -2,6 +2,7 @@ import { registerMethod } from '../compress/registry.js';
 import { qatMethod } from './qat-method.js';
 
 export * from './convert-qat.js';
+export * from './ema-act-quant.js';
 export * from './fake-quant.js';
 export * from './prepare-qat.js';
 export * from './qat-finetune.js';

@@ -3,7 +3,46 @@ import { asKernelLayer } from '../compress/packed/layer-kernels.js';
 import { foldBatchNorm } from '../compress/quantize/fold-bn.js';
 import { checkQuantSpec, type QuantScheme } from '../compress/quantize/uniform.js';
 import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
+import { EmaActQuant } from './ema-act-quant.js';
+import { LsqQuant } from './lsq.js';
 import { QatLayer } from './qat-layers.js';
+
+/** Activation fake-quant of QAT: per tensor, on the input of every prepared layer. */
+export interface QatActivationConfig {
+  /** Activation bits, integer 2..8. */
+  bits: number;
+  /**
+   * 'ema' (default): affine range tracked by EMA of the batch min/max (`EmaActQuant`);
+   * 'lsq': a learned step size (LSQ, `LsqQuant`), trained with the weights.
+   */
+  range?: 'ema' | 'lsq';
+  /** EMA only: kept fraction of the old range per training call (default 0.9). */
+  momentum?: number;
+  /** EMA only: training calls after which the ranges stop moving (default: never). */
+  freezeAfter?: number;
+}
+
+const ACT_FIELDS = ['bits', 'range', 'momentum', 'freezeAfter'];
+
+function checkActivations(a: unknown): QatActivationConfig | null {
+  if (a === undefined || a === null) return null;
+  const where = 'prepareQat config.activations';
+  if (typeof a !== 'object' || Array.isArray(a)) throw new Error(`${where} must be an object`);
+  const o = a as Record<string, unknown>;
+  for (const k of Object.keys(o))
+    if (!ACT_FIELDS.includes(k))
+      throw new Error(`${where}: unknown field '${k}' (known: ${ACT_FIELDS.join(', ')})`);
+  if (!Number.isInteger(o.bits) || (o.bits as number) < 2 || (o.bits as number) > 8)
+    throw new Error(`${where}.bits must be an integer in 2-8, got ${String(o.bits)}`);
+  const range = o.range ?? 'ema';
+  if (range !== 'ema' && range !== 'lsq')
+    throw new Error(`${where}.range must be 'ema' or 'lsq', got ${String(o.range)}`);
+  if (range === 'lsq')
+    for (const k of ['momentum', 'freezeAfter'])
+      if (o[k] !== undefined)
+        throw new Error(`${where}.${k} applies to range 'ema' only (LSQ learns its step)`);
+  return { ...(o as unknown as QatActivationConfig), range };
+}
 
 export interface QatConfig {
   /** Weight bits, integer 2..8. */
@@ -15,6 +54,8 @@ export interface QatConfig {
    * folded kernel that will be stored. See docs/low-precision.md for why.
    */
   foldBatchNorm?: boolean;
+  /** Activation fake-quant (default: none, activations stay float32). */
+  activations?: QatActivationConfig;
 }
 
 export interface QatPrepared {
@@ -66,6 +107,7 @@ export async function prepareQat(model: tf.LayersModel, config: QatConfig): Prom
     source = r.model;
     folded = r.folded.map((p) => p.batchNorm);
   }
+  const acts = checkActivations(config.activations);
   const edits = new Map<string, LayerEdit>();
   const prepared: Record<string, string> = {};
   const unconverted: Record<string, string> = {};
@@ -102,12 +144,32 @@ export async function prepareQat(model: tf.LayersModel, config: QatConfig): Prom
       qcfg.padding = cfg.padding ?? 'valid';
       qcfg.dilationRate = pair(cfg.dilationRate);
     }
-    edits.set(layer.name, {
-      replace: [
-        { className: QatLayer.className, config: qcfg, weights: bias ? [kernel, bias] : [kernel] },
-      ],
-    });
-    prepared[layer.name] = `fake-quant int${config.bits} ${scheme} per-channel weights (STE)`;
+    const qat = {
+      className: QatLayer.className,
+      config: qcfg,
+      weights: bias ? [kernel, bias] : [kernel],
+    };
+    if (!acts) {
+      edits.set(layer.name, { replace: [qat] });
+      prepared[layer.name] = `fake-quant int${config.bits} ${scheme} per-channel weights (STE)`;
+      continue;
+    }
+    const actName = `${layer.name}_act_quant`;
+    const act =
+      acts.range === 'lsq'
+        ? { className: LsqQuant.className, config: { name: actName, bits: acts.bits } }
+        : {
+            className: EmaActQuant.className,
+            config: {
+              name: actName,
+              bits: acts.bits,
+              momentum: acts.momentum ?? 0.9,
+              freezeAfter: acts.freezeAfter ?? null,
+            },
+          };
+    edits.set(layer.name, { replace: [act, qat] });
+    prepared[layer.name] =
+      `fake-quant int${config.bits} ${scheme} per-channel weights (STE); input fake-quant int${acts.bits} per tensor (${acts.range === 'lsq' ? 'LSQ step' : 'EMA range'}, ${actName})`;
   }
   const out = rewriteModel(source, edits).model;
   if (source !== model) source.dispose();
