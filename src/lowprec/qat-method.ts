@@ -19,9 +19,22 @@ export interface QatMethodOptions {
   finetuneSteps: number;
   learningRate: number;
   batchSize: number;
+  /** Per-tensor activation fake-quant bits on each prepared layer's input (null: float). */
+  activationBits: number | null;
+  /** How activation ranges are set: EMA of min/max, or LSQ learned steps. */
+  activationRange: 'ema' | 'lsq';
 }
 
-const FIELDS = ['bits', 'scheme', 'foldBatchNorm', 'finetuneSteps', 'learningRate', 'batchSize'];
+const FIELDS = [
+  'bits',
+  'scheme',
+  'foldBatchNorm',
+  'finetuneSteps',
+  'learningRate',
+  'batchSize',
+  'activationBits',
+  'activationRange',
+];
 
 /** 'qat': prepare (fake-quant, STE), fine-tune on the data, convert to packed layers. */
 export const qatMethod: CompressionMethod<QatMethodOptions> = {
@@ -37,6 +50,17 @@ export const qatMethod: CompressionMethod<QatMethodOptions> = {
       finetuneSteps: intField(raw, 'finetuneSteps', where, { min: 1, max: 1e6, fallback: 200 }),
       learningRate: numberField(raw, 'learningRate', where, { min: 1e-8, max: 1, fallback: 5e-4 }),
       batchSize: intField(raw, 'batchSize', where, { min: 1, max: 1e5, fallback: 64 }),
+      activationBits:
+        raw.activationBits === undefined
+          ? null
+          : intField(raw, 'activationBits', where, { min: 2, max: 8, fallback: 8 }),
+      activationRange: (() => {
+        if (raw.activationRange !== undefined && raw.activationBits === undefined)
+          throw new Error(
+            `${where}: activationRange needs activationBits (it would change nothing)`,
+          );
+        return enumField(raw, 'activationRange', where, ['ema', 'lsq'] as const, 'ema');
+      })(),
     };
   },
   apply: async (model, options, ctx) => {
@@ -48,6 +72,9 @@ export const qatMethod: CompressionMethod<QatMethodOptions> = {
       bits: o.bits,
       scheme: o.scheme,
       foldBatchNorm: o.foldBatchNorm,
+      ...(o.activationBits === null
+        ? {}
+        : { activations: { bits: o.activationBits, range: o.activationRange } }),
     });
     try {
       const r = finetuneQat(p.model, ctx.data, {

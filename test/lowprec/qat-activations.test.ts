@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { compress } from '../../src/compress/compress.js';
 import { setIntegerKernels } from '../../src/compress/packed/int-kernel.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import {
@@ -195,5 +196,28 @@ describe('QAT activation fake-quant', () => {
     await bad({ bits: 4, momentum: 2 }, /momentum must be in \[0, 1\)/);
     model.dispose();
     p.model.dispose();
+  });
+
+  it("compress method 'qat' takes activationBits / activationRange; a range alone is an error", async () => {
+    await useBackend('cpu');
+    const model = tinyCnn();
+    const run = (options: Record<string, unknown>) =>
+      compress(
+        model,
+        {
+          version: 1,
+          steps: [{ method: 'qat', options: { bits: 4, finetuneSteps: 2, ...options } }],
+        },
+        { data: data(), measure: false, seed: 1 },
+      );
+    const r = await run({ activationBits: 8, activationRange: 'lsq' });
+    assert.equal(r.model.layers.filter((l) => l instanceof LsqQuant).length, 4);
+    r.model.dispose();
+    await assert.rejects(run({ activationRange: 'lsq' }), /activationRange needs activationBits/);
+    await assert.rejects(
+      run({ activationBits: 1 }),
+      /activationBits must be an integer from 2 to 8/,
+    );
+    model.dispose();
   });
 });
