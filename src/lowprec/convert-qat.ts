@@ -4,11 +4,13 @@ import { packedReplacement } from '../compress/packed/layer-kernels.js';
 import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
 import { EmaActQuant } from './ema-act-quant.js';
 import { LsqQuant } from './lsq.js';
+import { QatBnLayer } from './qat-bn-layer.js';
 import { QatLayer } from './qat-layers.js';
 
 /**
  * Turns every `QatLayer` into compress's packed layer (FrugalPackedDense / FrugalPackedConv2D)
- * storing the codes the fake-quant forward used, so the result saves as a standard model.json
+ * storing the codes the fake-quant forward used (a `QatBnLayer`: its folded kernel and bias,
+ * with the moving statistics), so the result saves as a standard model.json
  * that `tf.loadLayersModel` reads once frugal is imported. Activation fake-quant layers
  * (`EmaActQuant`, `LsqQuant`) are kept as they are, with their range / learned step (frozen at
  * inference: only training calls move an EMA range), so the converted model rounds its
@@ -33,8 +35,21 @@ export function convertQat(model: tf.LayersModel): {
       n: 0,
       m: 0,
     };
-    const kernel = (layer.kernel as tf.LayerVariable).read().dataSync() as Float32Array;
-    const bias = layer.bias ? (layer.bias.read().dataSync() as Float32Array) : null;
+    // freeze-then-fold: the folded kernel and bias, the same tensors its inference computes
+    const read = (t: tf.Tensor) => {
+      const v = t.dataSync() as Float32Array;
+      t.dispose();
+      return v;
+    };
+    const bn = layer instanceof QatBnLayer;
+    const kernel = bn
+      ? read(layer.foldedKernel())
+      : ((layer.kernel as tf.LayerVariable).read().dataSync() as Float32Array);
+    const bias = bn
+      ? read(layer.foldedBias())
+      : layer.bias
+        ? (layer.bias.read().dataSync() as Float32Array)
+        : null;
     const view = {
       layer,
       kind: layer.kind,

@@ -5,6 +5,7 @@ export * from './convert-qat.js';
 export * from './ema-act-quant.js';
 export * from './fake-quant.js';
 export * from './prepare-qat.js';
+export * from './qat-bn-layer.js';
 export * from './qat-finetune.js';
 export * from './qat-layers.js';
 export * from './qat-method.js';
