@@ -87,12 +87,26 @@ const ACC: AccumulatorSectionOptions = {
 
 const pct = (x: number) => (x * 100).toFixed(2);
 
+/** `--seeds 2,3`: the QAT seeds of this run (merged by seed into the JSON's qat section). */
+function qatSeeds(): number[] {
+  const at = process.argv.indexOf('--seeds');
+  if (at < 0) return QAT.seeds;
+  const seeds = String(process.argv[at + 1])
+    .split(',')
+    .map(Number);
+  if (seeds.some((x) => !Number.isInteger(x) || x < 1))
+    throw new Error(`--seeds takes positive integers like 1,2, got '${process.argv[at + 1]}'`);
+  return seeds;
+}
+
 async function qatPart(data: ClassificationData) {
   const t0 = performance.now();
-  const { rows, bases } = await qatRows(data, QAT);
+  const seeds = qatSeeds();
+  const { rows, bases: b } = await qatRows(data, { ...QAT, seeds });
+  const bases = b.map((x) => ({ ...x, runDate: new Date().toISOString() }));
   const variants = QAT.variants.map((v) => v.variant);
   printTable(
-    `Zoo CNN on MNIST: low-bit weights (and activations), drop vs the same seed's fp32 control, seeds ${QAT.seeds.join(', ')}`,
+    `Zoo CNN on MNIST: low-bit weights (and activations), drop vs the same seed's fp32 control, seeds ${seeds.join(', ')}`,
     ['variant', 'mean test accuracy %', 'mean drop (pt)', 'drop per seed (pt)'],
     variants.map((v) => {
       const rs = rows.filter((r) => r.variant === v);
@@ -106,6 +120,7 @@ async function qatPart(data: ClassificationData) {
   );
   return {
     ...QAT,
+    seeds,
     model: 'zoo cnn (conv32-conv64-pool-dense128-dense10), batch-norm free (nothing to fold)',
     weights: 'per-channel symmetric, STE',
     activations:
@@ -254,6 +269,32 @@ async function setup() {
   return { engine, data };
 }
 
+type QatSection = Awaited<ReturnType<typeof qatPart>>;
+
+/**
+ * The qat section with this run's seeds replacing the same seeds of an earlier per-seed run of
+ * the same protocol (steps, variants); each seed's rows come from one run (its control included).
+ */
+function mergeQatSeeds(prev: QatSection | undefined, r: QatSection): QatSection {
+  const same =
+    prev?.rows?.[0]?.seed !== undefined &&
+    prev.qatSteps === r.qatSteps &&
+    prev.adaquantSteps === r.adaquantSteps &&
+    JSON.stringify(prev.variants) === JSON.stringify(r.variants);
+  if (!prev || !same) return r;
+  const mine = new Set(r.seeds);
+  const seeds = [...new Set([...prev.seeds, ...r.seeds])].sort((a, b) => a - b);
+  const bySeed = <T extends { seed: number }>(a: T[], b: T[]) =>
+    [...a.filter((x) => !mine.has(x.seed)), ...b].sort((x, y) => x.seed - y.seed);
+  return {
+    ...r,
+    seeds,
+    rows: bySeed(prev.rows, r.rows),
+    bases: bySeed(prev.bases, r.bases),
+    seconds: prev.seconds + r.seconds,
+  };
+}
+
 async function main(only: PartName | undefined): Promise<void> {
   const { engine, data } = await setup();
   const common = {
@@ -280,9 +321,11 @@ async function main(only: PartName | undefined): Promise<void> {
     console.log(`wrote ${path}`);
     return;
   }
-  const prev = JSON.parse(readFileSync(`${RESULTS_DIR}/low-precision.json`, 'utf8'));
   const part = PARTS[only];
-  const r = await part.run(data);
+  let r = await part.run(data);
+  // read after the run, so that parts run side by side do not undo each other
+  const prev = JSON.parse(readFileSync(`${RESULTS_DIR}/low-precision.json`, 'utf8'));
+  if (only === 'qat') r = mergeQatSeeds(prev.qat, r as Awaited<ReturnType<typeof qatPart>>);
   const { bench: _b, date, ...rest } = prev;
   // sections of the layout before per-seed QAT (replaced by the qat part)
   if (only === 'qat')
