@@ -128,6 +128,7 @@ export async function prepareQat(model: tf.LayersModel, config: QatConfig): Prom
         `prepareQat config: freezeBatchNormAfter must be a non-negative integer, got ${freezeAfter}`,
       );
   }
+  const acts = checkActivations(config.activations);
   let source = model;
   let folded: string[] = [];
   const bnPairs =
@@ -137,7 +138,6 @@ export async function prepareQat(model: tf.LayersModel, config: QatConfig): Prom
     source = r.model;
     folded = r.folded.map((p) => p.batchNorm);
   }
-  const acts = checkActivations(config.activations);
   const edits = new Map<string, LayerEdit>();
   const prepared: Record<string, string> = {};
   const unconverted: Record<string, string> = {};
