@@ -464,13 +464,28 @@ function lowPrecisionTable(): string {
   const j = results('low-precision');
   if (!j) return 'bench/results/low-precision.json is not committed.';
   const out = ['| section | variant | test acc | drop (pt) |', '|---|---|---|---|'];
-  const control = fig(j, 'controlAccuracy') as number;
-  out.push(`| zoo CNN, weights | fp32 control | ${percent(control)} | |`);
-  for (const r of j.rows as Json[])
-    if (!String(r.variant).startsWith('fp32'))
+  const q = j.qat as Json | undefined;
+  const qRows = (q?.rows as Json[] | undefined)?.filter((r) => r.seed !== undefined);
+  if (q && qRows) {
+    const seeds = (q.seeds as number[]).length;
+    const variants = [...new Set(qRows.map((r) => String(r.variant)))];
+    for (const v of variants) {
+      const rs = qRows.filter((r) => r.variant === v);
+      const mean = (k: string) => rs.reduce((a, r) => a + (r[k] as number), 0) / rs.length;
+      const drops = rs.map((r) => (r.dropPts as number).toFixed(2)).join(' / ');
       out.push(
-        `| zoo CNN, weights | ${String(r.variant)} | ${percent(r.accuracy as number)} | ${((control - (r.accuracy as number)) * 100).toFixed(2)} |`,
+        `| zoo CNN, QAT/PTQ (mean of ${seeds} seeds) | ${v} | ${percent(mean('accuracy'))} | ${v === 'fp32 control' ? '' : `${mean('dropPts').toFixed(2)} (per seed ${drops})`} |`,
       );
+    }
+  } else {
+    const control = fig(j, 'controlAccuracy') as number;
+    out.push(`| zoo CNN, weights | fp32 control | ${percent(control)} | |`);
+    for (const r of j.rows as Json[])
+      if (!String(r.variant).startsWith('fp32'))
+        out.push(
+          `| zoo CNN, weights | ${String(r.variant)} | ${percent(r.accuracy as number)} | ${((control - (r.accuracy as number)) * 100).toFixed(2)} |`,
+        );
+  }
   const t = j.int8Training as Json | undefined;
   if (t) {
     const rows = t.rows as Json[];
@@ -490,11 +505,20 @@ function lowPrecisionTable(): string {
   const a = j.accumulators as Json | undefined;
   if (a) {
     const c = a.control as number;
-    out.push(`| MLP, accumulators | fp32 control | ${percent(c)} | |`);
+    const c0 = (a.controlNoFinetune as number | undefined) ?? c;
+    if (a.controlNoFinetune !== undefined)
+      out.push(`| MLP, accumulators | fp32 (no fine-tuning) | ${percent(c0)} | |`);
+    out.push(
+      `| MLP, accumulators | fp32 control + ${String(a.finetuneSteps)} fine-tune steps | ${percent(c)} | |`,
+    );
     for (const r of a.rows as Json[]) {
       const f = r.format as Json;
+      const o = r.outer as Json | null | undefined;
+      const chunked = r.chunk
+        ? `, chunks of ${String(r.chunk)}, chunk sums in ${o ? `M${String(o.mantissa)}E${String(o.exponent)}` : 'the same format'}`
+        : '';
       out.push(
-        `| MLP, accumulators | ${String(r.bits)}-bit (M${String(f.mantissa)}E${String(f.exponent)})${r.finetuned ? ` + ${String(a.finetuneSteps)} fine-tune steps` : ''} | ${percent(r.accuracy as number)} | ${((c - (r.accuracy as number)) * 100).toFixed(2)} |`,
+        `| MLP, accumulators | ${String(r.bits)}-bit (M${String(f.mantissa)}E${String(f.exponent)})${chunked}${r.finetuned ? ` + ${String(a.finetuneSteps)} fine-tune steps` : ''} | ${percent(r.accuracy as number)} | ${(((r.finetuned ? c : c0) - (r.accuracy as number)) * 100).toFixed(2)} |`,
       );
     }
   }

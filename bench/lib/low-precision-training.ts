@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { accuracyOf, predictAll } from '../../src/compress/metrics/output-quality.js';
 import type { ClassificationData } from '../../src/data/dataset.js';
 import {
+  type FloatFormat,
   type LowPrecisionSpec,
   lowBitAccumulatorModel,
   lowPrecisionModel,
@@ -175,9 +176,18 @@ export interface AccRow {
   bits: number;
   format: { mantissa: number; exponent: number };
   chunk: number;
+  /** Format of the sums across chunks (null: the accumulator's own). */
+  outer: FloatFormat | null;
   finetuned: boolean;
   accuracy: number;
   seconds: number;
+}
+
+/** One accumulator: width 1 + exponent + mantissa bits, products per chunk, chunk-sum format. */
+export interface AccVariant {
+  bits: number;
+  chunk: number;
+  outer: FloatFormat | null;
 }
 
 export interface AccumulatorSectionOptions {
@@ -186,10 +196,8 @@ export interface AccumulatorSectionOptions {
   finetuneSteps: number;
   batch: number;
   learningRate: number;
-  /** Accumulator widths 1 + exponent + mantissa. */
-  widths: number[];
+  variants: AccVariant[];
   exponent: number;
-  chunk: number;
   seed: number;
   /** Test samples the (slow, simulated) accumulator models are evaluated on. */
   testCount: number;
@@ -198,12 +206,13 @@ export interface AccumulatorSectionOptions {
 /**
  * An MLP trained in fp32, then for each accumulator width its accuracy with the Dense layers
  * accumulated in that format, before and after `finetuneSteps` steps through the low-bit model
- * (STE); the control is the fp32 model fine-tuned the same steps.
+ * (STE). Controls: the fp32 model as trained (rows without fine-tuning) and the fp32 model
+ * fine-tuned the same steps (fine-tuned rows).
  */
 export async function accumulatorRows(
   data: ClassificationData,
   o: AccumulatorSectionOptions,
-): Promise<{ control: number; rows: AccRow[] }> {
+): Promise<{ control: number; controlNoFinetune: number; rows: AccRow[] }> {
   const model = buildModel('mlp', {
     inputShape: data.sampleShape,
     numClasses: data.numClasses,
@@ -229,22 +238,28 @@ export async function accumulatorRows(
     learningRate: o.learningRate,
     seed: o.seed,
   };
+  // the fp32 model as trained: the control of the rows without fine-tuning
+  const controlNoFinetune = acc(model);
   const c = copyModel(model);
   finetune(c, data, ft, 'fp32 control fine-tuning');
   const control = acc(c);
   c.dispose();
-  console.log(`mlp fp32 control (+${o.finetuneSteps} steps): ${(control * 100).toFixed(2)}%`);
+  console.log(
+    `mlp fp32: ${(controlNoFinetune * 100).toFixed(2)}%, control (+${o.finetuneSteps} steps): ${(control * 100).toFixed(2)}%`,
+  );
   const rows: AccRow[] = [];
-  for (const bits of o.widths) {
+  for (const { bits, chunk, outer } of o.variants) {
     const format = { mantissa: bits - 1 - o.exponent, exponent: o.exponent };
+    const label = `${bits}-bit (M${format.mantissa}E${format.exponent})${chunk ? `, chunks of ${chunk}${outer ? `, chunk sums in M${outer.mantissa}E${outer.exponent}` : ''}` : ''}`;
     for (const finetuned of [false, true]) {
       const t0 = performance.now();
-      const m = lowBitAccumulatorModel(model, format, o.chunk).model;
+      const m = lowBitAccumulatorModel(model, format, chunk, outer).model;
       if (finetuned) finetune(m, data, ft, `${bits}-bit accumulator fine-tuning`);
       const row = {
         bits,
         format,
-        chunk: o.chunk,
+        chunk,
+        outer,
         finetuned,
         accuracy: acc(m),
         seconds: (performance.now() - t0) / 1000,
@@ -252,11 +267,11 @@ export async function accumulatorRows(
       m.dispose();
       rows.push(row);
       console.log(
-        `mlp ${bits}-bit accumulator (M${format.mantissa}E${format.exponent})${finetuned ? ` + ${o.finetuneSteps} fine-tune steps` : ''}: ${(row.accuracy * 100).toFixed(2)}% in ${row.seconds.toFixed(1)} s`,
+        `mlp ${label}${finetuned ? ` + ${o.finetuneSteps} fine-tune steps` : ''}: ${(row.accuracy * 100).toFixed(2)}% in ${row.seconds.toFixed(1)} s`,
       );
     }
   }
   xs.dispose();
   model.dispose();
-  return { control, rows };
+  return { control, controlNoFinetune, rows };
 }

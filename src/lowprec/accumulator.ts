@@ -4,7 +4,8 @@
  * bias 2^(E-1) - 1, gradual underflow, round-to-nearest-even, overflow saturates to the largest
  * finite value instead of Infinity). Every product and every partial sum of a dot product is
  * rounded to the format; with `chunk` = n the products are summed in chunks of n and the chunk
- * sums are then accumulated, which limits swamping. At mantissa 23 / exponent 8 every rounding is
+ * sums are then accumulated (in the same format, or in a wider `outer` format: low-bit within
+ * each chunk, higher precision across chunks), which limits swamping. At mantissa 23 / exponent 8 every rounding is
  * float32's, so results equal a float32 sequential sum bit for bit. Plain JS loops: a simulation,
  * slow by nature; keep it to small layers.
  */
@@ -82,7 +83,10 @@ export function roundToFormatReference(x: number, f: FloatFormat): number {
   return x < 0 ? -v : v;
 }
 
-/** Dot product of a[ao + i*as] and b[bo + i*bs], i < k, accumulated in the format. */
+/**
+ * Dot product of a[ao + i*as] and b[bo + i*bs], i < k, accumulated in the format; with chunks,
+ * the chunk sums are accumulated in `outer` (default: the same format).
+ */
 export function lowBitDot(
   a: ArrayLike<number>,
   b: ArrayLike<number>,
@@ -93,9 +97,11 @@ export function lowBitDot(
   as = 1,
   bo = 0,
   bs = 1,
+  outer: FloatFormat = f,
 ): number {
   const n = chunk > 0 ? chunk : k;
   const round = formatRounder(f);
+  const roundOuter = outer === f ? round : formatRounder(outer);
   let total = 0;
   for (let s = 0; s < k; s += n) {
     let part = 0;
@@ -104,12 +110,15 @@ export function lowBitDot(
       const p = round(a[ao + i * as] * b[bo + i * bs]);
       part = round(part + p);
     }
-    total = s === 0 ? part : round(total + part);
+    total = s === 0 ? part : roundOuter(total + part);
   }
   return total;
 }
 
-/** x [rows, k] times w [k, cols] (row-major) with low-bit accumulation; returns [rows, cols]. */
+/**
+ * x [rows, k] times w [k, cols] (row-major) with low-bit accumulation; returns [rows, cols].
+ * `outer`: the format the chunk sums are accumulated in (needs chunk > 0; default `f`).
+ */
 export function lowBitMatMul(
   x: ArrayLike<number>,
   w: ArrayLike<number>,
@@ -118,10 +127,16 @@ export function lowBitMatMul(
   cols: number,
   f: FloatFormat,
   chunk = 0,
+  outer: FloatFormat | null = null,
 ): Float32Array {
   checkFloatFormat(f);
   if (!Number.isInteger(chunk) || chunk < 0)
     throw new Error(`accumulator.chunk must be a non-negative integer, got ${chunk}`);
+  if (outer !== null) {
+    checkFloatFormat(outer, 'accumulator.outer');
+    if (chunk === 0)
+      throw new Error('accumulator.outer needs chunk > 0 (one sequential sum has no chunk sums)');
+  }
   if (x.length !== rows * k)
     throw new Error(`lowBitMatMul: x has ${x.length} values, expected ${rows}x${k}`);
   if (w.length !== k * cols)
@@ -129,6 +144,6 @@ export function lowBitMatMul(
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++)
     for (let c = 0; c < cols; c++)
-      out[r * cols + c] = lowBitDot(x, w, k, f, chunk, r * k, 1, c, cols);
+      out[r * cols + c] = lowBitDot(x, w, k, f, chunk, r * k, 1, c, cols, outer ?? f);
   return out;
 }

@@ -2,8 +2,10 @@ import { registerMethod } from '../compress/registry.js';
 import { qatMethod } from './qat-method.js';
 
 export * from './convert-qat.js';
+export * from './ema-act-quant.js';
 export * from './fake-quant.js';
 export * from './prepare-qat.js';
+export * from './qat-bn-layer.js';
 export * from './qat-finetune.js';
 export * from './qat-layers.js';
 export * from './qat-method.js';

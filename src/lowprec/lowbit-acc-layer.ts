@@ -17,6 +17,7 @@ export function lowBitAccMatMul(
   w: tf.Tensor2D,
   format: FloatFormat,
   chunk = 0,
+  outer: FloatFormat | null = null,
 ): tf.Tensor2D {
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xa, wa] = args as tf.Tensor2D[];
@@ -24,7 +25,7 @@ export function lowBitAccMatMul(
     save([xa, wa]);
     const [rows, k] = xa.shape;
     const cols = wa.shape[1];
-    const out = lowBitMatMul(xa.dataSync(), wa.dataSync(), rows, k, cols, format, chunk);
+    const out = lowBitMatMul(xa.dataSync(), wa.dataSync(), rows, k, cols, format, chunk, outer);
     return {
       value: tf.tensor2d(out, [rows, cols]),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -44,6 +45,8 @@ export interface LowBitAccDenseArgs {
   format: FloatFormat;
   /** Products per chunk (0: one sequential sum). */
   chunk?: number;
+  /** Format the chunk sums are accumulated in (needs chunk > 0; default: `format`). */
+  outer?: FloatFormat | null;
   activation?: string;
   useBias?: boolean;
   inputShape?: tf.Shape;
@@ -57,6 +60,7 @@ export class LowBitAccDense extends tf.layers.Layer {
   readonly units: number;
   readonly format: FloatFormat;
   readonly chunk: number;
+  readonly outer: FloatFormat | null;
   readonly activationName: string;
   readonly useBias: boolean;
   private readonly activationLayer: tf.layers.Layer;
@@ -80,6 +84,13 @@ export class LowBitAccDense extends tf.layers.Layer {
     this.units = args.units;
     this.format = { mantissa: args.format.mantissa, exponent: args.format.exponent };
     this.chunk = chunk;
+    const outer = args.outer ?? null;
+    if (outer !== null) {
+      checkFloatFormat(outer, `${where} outer`);
+      if (chunk === 0)
+        throw new Error(`${where}: outer needs chunk > 0 (one sequential sum has no chunk sums)`);
+    }
+    this.outer = outer && { mantissa: outer.mantissa, exponent: outer.exponent };
     this.activationName = args.activation ?? 'linear';
     this.useBias = args.useBias ?? true;
     this.activationLayer = tf.layers.activation({ activation: this.activationName as 'linear' });
@@ -109,7 +120,7 @@ export class LowBitAccDense extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
       const k = (this.kernel as tf.LayerVariable).read() as tf.Tensor2D;
-      let y: tf.Tensor = lowBitAccMatMul(x, k, this.format, this.chunk);
+      let y: tf.Tensor = lowBitAccMatMul(x, k, this.format, this.chunk, this.outer);
       if (this.bias) y = tf.add(y, this.bias.read());
       return this.activationLayer.apply(y) as tf.Tensor;
     });
@@ -121,6 +132,7 @@ export class LowBitAccDense extends tf.layers.Layer {
       units: this.units,
       format: { ...this.format },
       chunk: this.chunk,
+      outer: this.outer && { ...this.outer },
       activation: this.activationName,
       useBias: this.useBias,
     };
@@ -130,13 +142,15 @@ tf.serialization.registerClass(LowBitAccDense);
 
 /**
  * A copy of `model` whose rank-2 Dense layers accumulate in `format` (same weights). Other
- * layers with products (convolutions) are listed as unconverted: the JS simulation is too slow
+ * layers with products (convolutions) are listed as unconverted; `outer`: the format of the
+ * chunk-sum accumulation (chunk > 0): the JS simulation is too slow
  * for them. Throws when no Dense layer can be converted.
  */
 export function lowBitAccumulatorModel(
   model: tf.LayersModel,
   format: FloatFormat,
   chunk = 0,
+  outer: FloatFormat | null = null,
 ): {
   model: tf.LayersModel;
   converted: string[];
@@ -169,6 +183,7 @@ export function lowBitAccumulatorModel(
             units: c.units,
             format,
             chunk,
+            outer,
             activation: c.activation ?? 'linear',
             useBias: c.useBias ?? true,
           },

@@ -114,33 +114,43 @@ export class QatLayer extends tf.layers.Layer {
 
   /** The fake-quantized kernel (STE gradient to the float kernel). */
   quantizedKernel(): tf.Tensor {
-    const k = (this.kernel as tf.LayerVariable).read();
+    return this.fakeQuantKernel((this.kernel as tf.LayerVariable).read());
+  }
+
+  /** `k` fake-quantized per output channel on this layer's grid (STE). Eager: reads `k`. */
+  protected fakeQuantKernel(k: tf.Tensor): tf.Tensor {
     const params = kernelParams(k.dataSync(), this.outChannels, this.bits, this.scheme);
     return fakeQuant(k, params, this.scheme);
+  }
+
+  /** The layer's product (dense matmul or conv) of `x` with `kernel`, without bias. */
+  protected product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
+    if (this.kind === 'dense') {
+      const inC = this.kernelShape[0];
+      return tf
+        .matMul(x.reshape([-1, inC]), kernel as tf.Tensor2D)
+        .reshape([...x.shape.slice(0, -1), this.outChannels]);
+    }
+    return tf.conv2d(
+      x as tf.Tensor4D,
+      kernel as tf.Tensor4D,
+      this.strides,
+      this.padding,
+      'NHWC',
+      this.dilationRate,
+    );
+  }
+
+  protected activate(y: tf.Tensor): tf.Tensor {
+    return this.activationLayer.apply(y) as tf.Tensor;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      const kernel = this.quantizedKernel();
-      let y: tf.Tensor;
-      if (this.kind === 'dense') {
-        const inC = this.kernelShape[0];
-        y = tf
-          .matMul(x.reshape([-1, inC]), kernel as tf.Tensor2D)
-          .reshape([...x.shape.slice(0, -1), this.outChannels]);
-      } else {
-        y = tf.conv2d(
-          x as tf.Tensor4D,
-          kernel as tf.Tensor4D,
-          this.strides,
-          this.padding,
-          'NHWC',
-          this.dilationRate,
-        );
-      }
+      let y = this.product(x, this.quantizedKernel());
       if (this.bias) y = tf.add(y, this.bias.read());
-      return this.activationLayer.apply(y) as tf.Tensor;
+      return this.activate(y);
     });
   }
 

@@ -85,6 +85,31 @@ describe('low-bit accumulator simulator', () => {
     assert.ok(eChunk < 0.05 && eChunk < eSeq / 10, `chunked rel. error ${eChunk} vs ${eSeq}`);
   });
 
+  it('outer format: low-bit sums within chunks, chunk sums in float32 (the reference order)', () => {
+    const k = 4096;
+    const rnd = mulberry32(5);
+    const x = Float32Array.from({ length: k }, () => 0.5 + rnd());
+    const ones = new Float32Array(k).fill(1);
+    const f = { mantissa: 2, exponent: 5 };
+    for (const chunk of [16, 64, 100]) {
+      // reference: each chunk summed alone in the low format, then float32 sums of the chunks
+      let ref = 0;
+      for (let s = 0; s < k; s += chunk) {
+        const part = x.subarray(s, Math.min(k, s + chunk));
+        const p = lowBitMatMul(part, ones.subarray(0, part.length), 1, part.length, 1, f)[0];
+        ref = s === 0 ? p : Math.fround(ref + p);
+      }
+      assert.equal(lowBitMatMul(x, ones, 1, k, 1, f, chunk, FP32)[0], ref, `chunk ${chunk}`);
+    }
+    // M2E5 saturates at 57344 and swamps; a float32 outer sum removes the cross-chunk error
+    let exact = 0;
+    for (const v of x) exact += v;
+    const err = (outer: typeof FP32 | null) =>
+      Math.abs(lowBitMatMul(x, ones, 1, k, 1, f, 16, outer)[0] - exact) / exact;
+    assert.ok(err(FP32) < err(null) / 2, `outer fp32 ${err(FP32)} vs low-bit ${err(null)}`);
+    assert.throws(() => lowBitMatMul(x, ones, 1, k, 1, f, 0, FP32), /outer needs chunk > 0/);
+  });
+
   it('rejects impossible formats and chunks, naming the field', () => {
     const a = new Float32Array(4);
     assert.throws(() => lowBitMatMul(a, a, 2, 2, 2, { mantissa: 0, exponent: 8 }), /mantissa/);

@@ -71,7 +71,22 @@ describe('low-bit accumulator layer', () => {
     assert.ok(maxAbsDiff(a, b) === 0, 'save/load');
     assert.throws(() => lowBitAccumulatorModel(m, { mantissa: 0, exponent: 5 }), /mantissa/);
     assert.throws(() => new LowBitAccDense({ units: 2, format: M6E5, chunk: -1 }), /chunk/);
-    tf.dispose([xs, ys, a, b]);
+    // chunk sums in float32 (outer): kept through save/load, and a different result
+    const M2E5 = { mantissa: 2, exponent: 5 };
+    const big = tf.mul(xs, 300);
+    const low = lowBitAccumulatorModel(m, M2E5, 4).model;
+    const mixed = lowBitAccumulatorModel(m, M2E5, 4, FP32);
+    assert.deepEqual((mixed.model.getLayer('d1') as LowBitAccDense).outer, FP32);
+    const mixedLoaded = await saveAndLoad(mixed.model);
+    const ym = mixed.model.predict(big) as tf.Tensor;
+    assert.equal(maxAbsDiff(mixedLoaded.predict(big) as tf.Tensor, ym), 0, 'outer save/load');
+    assert.ok(maxAbsDiff(low.predict(big) as tf.Tensor, ym) > 0, 'outer changes the sums');
+    assert.throws(
+      () => new LowBitAccDense({ units: 2, format: M6E5, outer: FP32 }),
+      /outer needs chunk > 0/,
+    );
+    for (const x of [low, mixed.model, mixedLoaded]) x.dispose();
+    tf.dispose([xs, ys, a, b, big, ym]);
     opt.dispose();
     [m, r.model, loaded].forEach((x) => {
       x.dispose();
