@@ -5,7 +5,7 @@
 //      npm run bench:ode -- --full   (longer MNIST training: the accuracy target; the JSON says which mode)
 // MNIST sizes (env): ODE_BENCH_EPOCHS (quick 3, full 10), ODE_BENCH_LR (3e-3, cosine decay),
 // ODE_BENCH_TRAIN (8000), ODE_BENCH_TEST (2000: the rest of the 10,000 digits the mnist package
-// ships), ODE_BENCH_ATTACK (test samples attacked; quick 1000, full all), ODE_BENCH_CHANNELS (16),
+// ships), ODE_BENCH_ATTACK (test samples attacked; quick 1000, full all), ODE_BENCH_CHANNELS (quick 16, full 32),
 // ODE_BENCH_SOLVER_STEPS (rk2 steps, 2), ODE_BENCH_GRAD (backprop | adjoint | irdm; backprop),
 // ODE_BENCH_SHIFT (px of random shift, 2), ODE_BENCH_BATCH (64), ODE_BENCH_VARIANTS (fixed,smoothed).
 import * as tf from '@tensorflow/tfjs';
@@ -40,7 +40,7 @@ const LR = env('ODE_BENCH_LR', 3e-3);
 const TRAIN = env('ODE_BENCH_TRAIN', 8000);
 const TEST = env('ODE_BENCH_TEST', 2000);
 const ATTACK = env('ODE_BENCH_ATTACK', FULL ? TEST : 1000);
-const CHANNELS = env('ODE_BENCH_CHANNELS', 16);
+const CHANNELS = env('ODE_BENCH_CHANNELS', FULL ? 32 : 16);
 const TRAIN_STEPS = env('ODE_BENCH_SOLVER_STEPS', 2);
 const SHIFT = env('ODE_BENCH_SHIFT', 2);
 const BATCH = env('ODE_BENCH_BATCH', 64);
