@@ -10,6 +10,7 @@ import { initEngine } from '../src/engine/backend.js';
 import { buildModel } from '../src/models/zoo.js';
 import { train } from '../src/train/loop.js';
 import { argValue, mean, numberArg, printTable, writeResults } from './lib/index.js';
+import { pairedSummary } from './lib/paired.js';
 
 await initEngine({ backend: 'wasm', seed: 0 });
 const seeds = argValue('seeds', '3,5,6,7,8,9,10,11').split(',').map(Number);
@@ -53,13 +54,8 @@ for (const seed of seeds)
     m.dispose();
     console.log(`seed ${seed} ${arm.name}: ${(100 * res.testAccuracy).toFixed(2)}%`);
   }
-/** Mean and standard error of the paired difference a - b, in points. */
-function paired(a: number, b: number): { meanPts: number; sePts: number } {
-  const d = acc[a].map((v, k) => 100 * (v - acc[b][k]));
-  const m = mean(d);
-  const sd = Math.sqrt(d.reduce((s, v) => s + (v - m) ** 2, 0) / (d.length - 1));
-  return { meanPts: m, sePts: sd / Math.sqrt(d.length) };
-}
+/** Summary (mean, SE, ...) of the paired difference arm a - arm b over the seeds, in points. */
+const paired = (a: number, b: number) => pairedSummary(acc[a].map((v, k) => 100 * (v - acc[b][k])));
 const oldDrop = paired(2, 0);
 const newDrop = paired(3, 1);
 const twoBitShift = paired(3, 2);
@@ -69,12 +65,12 @@ printTable(
   arms.map((a, i) => [a.name, `${(100 * mean(acc[i])).toFixed(2)}%`]),
 );
 const headline = {
-  twoBitMinusFp32PtsOldChunk: oldDrop.meanPts,
-  twoBitMinusFp32SePtsOldChunk: oldDrop.sePts,
-  twoBitMinusFp32PtsNewChunk: newDrop.meanPts,
-  twoBitMinusFp32SePtsNewChunk: newDrop.sePts,
-  twoBitNewMinusOldChunkPts: twoBitShift.meanPts,
-  twoBitNewMinusOldChunkSePts: twoBitShift.sePts,
+  twoBitMinusFp32PtsOldChunk: oldDrop.mean,
+  twoBitMinusFp32SePtsOldChunk: oldDrop.se,
+  twoBitMinusFp32PtsNewChunk: newDrop.mean,
+  twoBitMinusFp32SePtsNewChunk: newDrop.se,
+  twoBitNewMinusOldChunkPts: twoBitShift.mean,
+  twoBitNewMinusOldChunkSePts: twoBitShift.se,
   seeds: seeds.length,
 };
 console.log(headline);

@@ -3,6 +3,7 @@
  * batch order and schedule): mean, sample standard deviation, standard error and the two-sided
  * 95% Student-t interval of the mean, and how the interval sits against a target.
  */
+import { mean, sd } from './stats.js';
 
 /** Two-sided 95% quantiles t_{0.975, df} of Student's t for df = 1..10 (tables). */
 const T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
@@ -26,11 +27,11 @@ export interface PairedSummary {
 export function pairedSummary(diffs: readonly number[]): PairedSummary {
   const n = diffs.length;
   if (n < 2) throw new Error(`pairedSummary: need 2 or more differences, got ${n}`);
-  const mean = diffs.reduce((a, b) => a + b, 0) / n;
-  const sd = Math.sqrt(diffs.reduce((s, d) => s + (d - mean) ** 2, 0) / (n - 1));
-  const se = sd / Math.sqrt(n);
+  const m = mean(diffs);
+  const s = sd(diffs);
+  const se = s / Math.sqrt(n);
   const h = tQuantile975(n - 1) * se;
-  return { n, mean, sd, se, ci95: [mean - h, mean + h] };
+  return { n, mean: m, sd: s, se, ci95: [m - h, m + h] };
 }
 
 /**
