@@ -53,6 +53,11 @@ describe('frugal train recipe options: parsing and checks', () => {
       final: 0,
       peak: 1,
     });
+    // --lr-schedule budget over --recipe haet is not a no-op: the preset peaks at 2x, this at 1x.
+    const haet1x = recipeFromOptions({ recipe: 'haet', lrSchedule: 'budget' });
+    assert.deepEqual(haet1x?.schedule, { warmup: 0.2, final: 0, peak: 1 });
+    assert.equal(haet1x?.samRho, 0.05);
+    assert.equal(haet1x?.labelSmoothing, 0.2);
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
     assert.equal(sl?.select, 'top');
     assert.equal(sl?.balance, 'class');
@@ -75,11 +80,6 @@ describe('frugal train recipe options: parsing and checks', () => {
       /--grad-centralization changes nothing/,
     ],
     ['--batch-augment 1', { batchAugment: 1 }, /--batch-augment 1 changes nothing/],
-    [
-      '--lr-schedule budget with --recipe haet',
-      { recipe: 'haet', lrSchedule: 'budget' },
-      /--lr-schedule budget changes nothing: --recipe haet already uses/,
-    ],
     [
       '--lr-schedule constant alone',
       { lrSchedule: 'constant' },
@@ -219,6 +219,29 @@ describe('frugal train --recipe / --time-budget / data recipes', () => {
     assert.ok(report.result.history.length >= 1 && report.result.steps >= 1);
     assert.match(r.stderr, /epoch \d+: .* s of 2.0 s\)/);
     assert.ok(performance.now() - t0 < 60_000);
+  });
+
+  it('--recipe haet --lr-schedule budget runs the preset with the schedule peaking at 1x --lr', async () => {
+    const out = join(dir, 'haet-1x.json');
+    const r = await cli(
+      'train',
+      '--model',
+      'resnet',
+      ...common,
+      '--max-steps',
+      '2',
+      '--recipe',
+      'haet',
+      '--lr-schedule',
+      'budget',
+      '--out',
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.deepEqual(report.recipe.config.schedule, { warmup: 0.2, final: 0, peak: 1 });
+    assert.equal(report.recipe.config.samRho, 0.05);
+    assert.equal(report.result.steps, 2);
   });
 
   it('batch augmentation, mixed size and parts together; the batch grows with the copies', async () => {

@@ -176,7 +176,7 @@ export function addRecipeOptions(cmd: Command): Command {
     )
     .option(
       '--lr-schedule <name>',
-      `learning-rate schedule: ${LR_SCHEDULES.join(', ')} (budget: linear warm-up over the first 20% of the run, then linear decay to 0 at the end of --time-budget, or of the last step without one; --recipe haet sets it)`,
+      `learning-rate schedule: ${LR_SCHEDULES.join(', ')} (budget: linear warm-up over the first 20% of the run, then linear decay to 0 at the end of --time-budget, or of the last step without one, peaking at --lr; --recipe haet sets it peaking at 2x --lr, and --lr-schedule budget with it brings the peak to 1x)`,
       oneOf(LR_SCHEDULES, 'learning-rate schedule'),
     )
     .option(
@@ -282,9 +282,11 @@ export function recipeFromOptions(o: RecipeCliOptions): RecipeConfig | null {
   ) as Partial<RecipeConfig>;
   if (o.lrSchedule !== undefined) {
     const schedule = o.lrSchedule === 'budget' ? BUDGET_SCHEDULE : null;
-    if ((base.schedule === null) === (schedule === null))
+    // A no-op only when the schedule is the preset's own: --recipe haet's peaks at 2x --lr, so
+    // --lr-schedule budget over it changes the peak to 1x.
+    if (sameSchedule(base.schedule, schedule))
       throw new Error(
-        `--lr-schedule ${o.lrSchedule} changes nothing: ${o.recipe === 'haet' ? '--recipe haet already uses the budget schedule' : 'the rate is constant without it'} (drop --lr-schedule)`,
+        `--lr-schedule ${o.lrSchedule} changes nothing: ${schedule === null ? 'the rate is constant without it' : `--recipe ${o.recipe ?? 'none'} already uses this schedule`} (drop --lr-schedule)`,
       );
     overrides.schedule = schedule;
   }
@@ -294,6 +296,11 @@ export function recipeFromOptions(o: RecipeCliOptions): RecipeConfig | null {
       '--recipe none changes nothing: give --recipe haet or recipe parts (--sam, --label-smoothing, ...), or drop it',
     );
   return c;
+}
+
+function sameSchedule(a: RecipeConfig['schedule'], b: RecipeConfig['schedule']): boolean {
+  if (a === null || b === null) return a === b;
+  return a.warmup === b.warmup && a.final === b.final && a.peak === b.peak;
 }
 
 const SUB_OPTIONS: [keyof RecipeCliOptions, string, keyof RecipeCliOptions, string][] = [
