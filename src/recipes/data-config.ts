@@ -41,6 +41,8 @@ export interface DataRecipeConfig {
     score: SwiftLearnScore;
     select: SwiftLearnSelect;
     balance: SwiftLearnBalance;
+    /** A fresh importance-sampled draw of the kept rows every epoch (select 'sample' only). */
+    redraw: boolean;
   } | null;
   batchAugment: { copies: number; shift: number; cutout: number; flip: boolean } | null;
   mixedSize: { sizes: number[]; probabilities: number[] | null; mode: MixedSizeMode } | null;
@@ -65,6 +67,7 @@ export const SWIFTLEARN_DEFAULTS = {
   score: 'el2n',
   select: 'sample',
   balance: 'class',
+  redraw: false,
 } as const;
 export const BATCH_AUGMENT_DEFAULTS = { copies: 2, shift: 2, cutout: 8, flip: false } as const;
 export const MIXED_SIZE_DEFAULTS = { probabilities: null, mode: 'batch' } as const;
@@ -85,6 +88,7 @@ const FIELDS = object({
       score: oneOf(SWIFTLEARN_SCORES),
       select: oneOf(SWIFTLEARN_SELECTS),
       balance: oneOf(SWIFTLEARN_BALANCES),
+      redraw: boolean(),
     }),
   ),
   batchAugment: nullable(
@@ -133,6 +137,14 @@ export function dataRecipeConfig(parts: Parts = {}): DataRecipeConfig {
           `has ${ms.probabilities.length} entries but sizes has ${ms.sizes.length}: give one probability per size`,
         );
   }
+  const sl = c.swiftlearn;
+  if (sl?.redraw && sl.select !== 'sample')
+    throw at
+      .field('swiftlearn')
+      .field('redraw')
+      .error(
+        `applies to select 'sample' (select '${sl.select}' keeps the same top rows until the next scoring): drop redraw or select 'sample'`,
+      );
   const ba = c.batchAugment;
   if (ba && ba.shift === 0 && ba.cutout === 0 && !ba.flip)
     throw at

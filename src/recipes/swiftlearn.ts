@@ -42,6 +42,12 @@ export interface SwiftLearnConfig {
   select: SwiftLearnSelect;
   /** 'class': each class keeps `keep` of its rows; 'none': one ranking over all rows. */
   balance: SwiftLearnBalance;
+  /**
+   * With select 'sample': draw the kept rows anew at the start of every epoch from the last
+   * scores (no extra forward pass), not only at each scoring. Importance sampling as a
+   * distribution over the rows: the same scores, more distinct rows seen between scorings.
+   */
+  redraw?: boolean;
   /** Seed of the 'sample' draws (each scoring draws anew). */
   seed?: number;
 }
@@ -54,6 +60,8 @@ export interface SwiftLearnState {
   scoredAt: number[];
   /** Samples scored at each scoring (one entry per scoredAt). */
   scoredCounts: number[];
+  /** Epochs (1-based) at whose start the kept rows were drawn (every scoring, and with redraw every epoch after). */
+  drawnAt: number[];
   scoringMs: number;
 }
 
@@ -175,7 +183,8 @@ export function selectRows(
 /**
  * A BatchPlan for `train` (TrainOptions.batchPlan): all rows in the warm-up epochs, then at the
  * start of epoch warmup+1 and every `every` epochs after, scores every training sample and trains
- * on the top `keep` until the next scoring.
+ * on the top `keep` until the next scoring (with `redraw`, a fresh importance-sampled draw from
+ * those scores every epoch).
  */
 export function swiftLearn(
   model: tf.LayersModel,
@@ -188,24 +197,37 @@ export function swiftLearn(
     kept: undefined,
     scoredAt: [],
     scoredCounts: [],
+    drawnAt: [],
     scoringMs: 0,
   };
+  if (c.redraw && c.select !== 'sample')
+    throw new Error(
+      `swiftLearn: redraw applies to select 'sample' (select '${c.select}' keeps the same top rows until the next scoring): drop redraw or use 'sample'`,
+    );
+  const draw = (data: ClassificationData, scores: Float32Array) =>
+    selectRows(scores, c.keep, {
+      labels: c.balance === 'class' ? data.train.y : undefined,
+      numClasses: data.numClasses,
+      select: c.select,
+      rng,
+    });
   return {
     state,
     epochRows: (epoch, data) => {
       if (epoch <= c.warmupEpochs) return undefined;
-      if ((epoch - c.warmupEpochs - 1) % c.every === 0 || !state.kept) {
+      if ((epoch - c.warmupEpochs - 1) % c.every === 0 || !state.kept || !state.scores) {
         const t0 = performance.now();
         state.scores = scoreSamples(model, data, c.score, options);
-        state.kept = selectRows(state.scores, c.keep, {
-          labels: c.balance === 'class' ? data.train.y : undefined,
-          numClasses: data.numClasses,
-          select: c.select,
-          rng,
-        });
+        state.kept = draw(data, state.scores);
         state.scoringMs += performance.now() - t0;
         state.scoredAt.push(epoch);
         state.scoredCounts.push(state.scores.length);
+        state.drawnAt.push(epoch);
+      } else if (c.redraw) {
+        const t0 = performance.now();
+        state.kept = draw(data, state.scores);
+        state.scoringMs += performance.now() - t0;
+        state.drawnAt.push(epoch);
       }
       return state.kept;
     },

@@ -58,6 +58,11 @@ describe('frugal train recipe options: parsing and checks', () => {
     assert.deepEqual(haet1x?.schedule, { warmup: 0.2, final: 0, peak: 1 });
     assert.equal(haet1x?.samRho, 0.05);
     assert.equal(haet1x?.labelSmoothing, 0.2);
+    assert.equal(dataRecipeFromOptions({ swiftlearn: 0.2 })?.swiftlearn?.redraw, false);
+    assert.equal(
+      dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnRedraw: true })?.swiftlearn?.redraw,
+      true,
+    );
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
     assert.equal(sl?.select, 'top');
     assert.equal(sl?.balance, 'class');
@@ -100,6 +105,16 @@ describe('frugal train recipe options: parsing and checks', () => {
       '--swiftlearn-select without --swiftlearn',
       { swiftlearnSelect: 'top' },
       /--swiftlearn-select applies to --swiftlearn/,
+    ],
+    [
+      '--swiftlearn-redraw without --swiftlearn',
+      { swiftlearnRedraw: true },
+      /--swiftlearn-redraw applies to --swiftlearn/,
+    ],
+    [
+      '--swiftlearn-redraw with top selection',
+      { swiftlearn: 0.3, swiftlearnRedraw: true, swiftlearnSelect: 'top' },
+      /--swiftlearn-redraw changes nothing with --swiftlearn-select top/,
     ],
     [
       '--swiftlearn-every without --swiftlearn',

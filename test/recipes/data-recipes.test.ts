@@ -187,6 +187,55 @@ describe('recipes: SwiftLearn', () => {
     model.dispose();
   });
 
+  it('redraw: a fresh per-class importance draw every epoch from the last scores, no extra scoring', async () => {
+    const d = data();
+    const model = tinyCnn([2, 3], 8, 1);
+    const sl = swiftLearn(model, {
+      ...cfg,
+      every: 3,
+      select: 'sample',
+      balance: 'class',
+      redraw: true,
+      seed: 4,
+    });
+    const keptSets: number[][] = [];
+    const before = tf.memory().numTensors;
+    await train(
+      model,
+      d,
+      { epochs: 6, batchSize: 8, seed: 1, measureMemory: false },
+      {
+        batchPlan: {
+          epochRows: (e, dd) => {
+            const rows = sl.epochRows?.(e, dd);
+            if (rows) keptSets.push(Array.from(rows));
+            return rows;
+          },
+        },
+      },
+    );
+    assert.equal(tf.memory().numTensors, before);
+    // Scored at epochs 2 and 5 only (every 3); drawn at every epoch after the warm-up.
+    assert.deepEqual(sl.state.scoredAt, [2, 5]);
+    assert.deepEqual(sl.state.scoredCounts, [40, 40]);
+    assert.deepEqual(sl.state.drawnAt, [2, 3, 4, 5, 6]);
+    assert.equal(keptSets.length, 5);
+    const quotas = classQuotas(d.train.y, d.numClasses, 0.3);
+    for (const kept of keptSets) {
+      const counts = new Array(d.numClasses).fill(0);
+      for (const r of kept) counts[d.train.y[r]]++;
+      assert.deepEqual(counts, quotas);
+    }
+    // Epochs 3 and 4 reuse epoch 2's scores but not its rows (12 of 40 rows drawn anew).
+    assert.notDeepEqual(keptSets[1], keptSets[0]);
+    assert.notDeepEqual(keptSets[2], keptSets[1]);
+    assert.throws(
+      () => swiftLearn(model, { ...cfg, select: 'top', redraw: true }),
+      /redraw applies to select 'sample'/,
+    );
+    model.dispose();
+  });
+
   it('an empty plan trains exactly as no plan', async () => {
     const run = async (plan?: BatchPlan) => {
       const model = tinyCnn([2, 3], 8, 1);
@@ -426,6 +475,7 @@ describe('recipes: data recipe config', () => {
       score: 'el2n',
       select: 'sample',
       balance: 'class',
+      redraw: false,
     });
     assert.equal(c.batchAugment?.copies, 4);
     const field = (f: () => unknown) => {
@@ -440,6 +490,10 @@ describe('recipes: data recipe config', () => {
     assert.equal(
       field(() => dataRecipeConfig({ swiftlearn: { keep: 1 } })),
       'swiftlearn.keep',
+    );
+    assert.equal(
+      field(() => dataRecipeConfig({ swiftlearn: { select: 'top', redraw: true } })),
+      'swiftlearn.redraw',
     );
     assert.equal(
       field(() => dataRecipeConfig({ batchAugment: { copies: 1 } })),

@@ -58,6 +58,7 @@ export interface RecipeCliOptions {
   swiftlearnScore?: SwiftLearnScore;
   swiftlearnSelect?: SwiftLearnSelect;
   swiftlearnBalance?: SwiftLearnBalance;
+  swiftlearnRedraw?: boolean;
   batchAugment?: number;
   augmentShift?: number;
   augmentCutout?: number;
@@ -88,6 +89,7 @@ export const RECIPE_OPTION_ROLES = {
   swiftlearnScore: 'feature',
   swiftlearnSelect: 'feature',
   swiftlearnBalance: 'feature',
+  swiftlearnRedraw: 'feature',
   batchAugment: 'feature',
   augmentShift: 'feature',
   augmentCutout: 'feature',
@@ -215,6 +217,10 @@ export function addRecipeOptions(cmd: Command): Command {
       oneOf(SWIFTLEARN_BALANCES, 'SwiftLearn balance'),
     )
     .option(
+      '--swiftlearn-redraw',
+      "SwiftLearn: draw the kept rows anew every epoch from the last scores (with --swiftlearn-select sample, the default; no extra scoring pass)",
+    )
+    .option(
       '--batch-augment <copies>',
       'batch augmentation: each sample this many times (>= 2) per batch, independently augmented',
       positiveInt,
@@ -309,6 +315,7 @@ const SUB_OPTIONS: [keyof RecipeCliOptions, string, keyof RecipeCliOptions, stri
   ['swiftlearnScore', '--swiftlearn-score', 'swiftlearn', '--swiftlearn <keep>'],
   ['swiftlearnSelect', '--swiftlearn-select', 'swiftlearn', '--swiftlearn <keep>'],
   ['swiftlearnBalance', '--swiftlearn-balance', 'swiftlearn', '--swiftlearn <keep>'],
+  ['swiftlearnRedraw', '--swiftlearn-redraw', 'swiftlearn', '--swiftlearn <keep>'],
   ['augmentShift', '--augment-shift', 'batchAugment', '--batch-augment <copies>'],
   ['augmentCutout', '--augment-cutout', 'batchAugment', '--batch-augment <copies>'],
   ['augmentFlip', '--augment-flip', 'batchAugment', '--batch-augment <copies>'],
@@ -323,6 +330,10 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
       throw new Error(
         `${flag} applies to ${mainFlag}: give ${mainFlag.split(' ')[0]} or drop ${flag}`,
       );
+  if (o.swiftlearnRedraw && o.swiftlearnSelect === 'top')
+    throw new Error(
+      '--swiftlearn-redraw changes nothing with --swiftlearn-select top (the same top rows until the next scoring): drop one',
+    );
   if (o.batchAugment !== undefined && o.batchAugment < 2)
     throw new Error(
       `--batch-augment ${o.batchAugment} changes nothing: give 2 or more copies of each sample`,
@@ -351,6 +362,7 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
             score: o.swiftlearnScore,
             select: o.swiftlearnSelect,
             balance: o.swiftlearnBalance,
+            redraw: o.swiftlearnRedraw,
           },
     batchAugment:
       o.batchAugment === undefined

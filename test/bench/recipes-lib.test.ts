@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pairedSummary } from '../../bench/lib/paired.js';
+import { mergeRecords, ratioFigures, summaryFigures } from '../../bench/lib/recipes-common.js';
+import { type HaetRace, haetHeadline, isStandard } from '../../bench/lib/recipes-haet.js';
+import { variantConfig, variantLabel } from '../../bench/lib/recipes-swiftlearn.js';
+
+describe('bench:recipes record store and figures', () => {
+  it('a fresh record replaces the stored one with its key and keeps the others', () => {
+    const stored = [
+      { seed: 1, v: 'old' },
+      { seed: 2, v: 'old' },
+    ];
+    const merged = mergeRecords(
+      stored,
+      [
+        { seed: 2, v: 'new' },
+        { seed: 3, v: 'new' },
+      ],
+      (r) => String(r.seed),
+    );
+    assert.deepEqual(
+      merged.map((r) => [r.seed, r.v]),
+      [
+        [1, 'old'],
+        [2, 'new'],
+        [3, 'new'],
+      ],
+    );
+  });
+
+  it('summary figures are the paired summary; nulls below two seeds', () => {
+    const xs = [1, 2, 4];
+    const s = pairedSummary(xs);
+    const h = summaryFigures('gain', xs, 'Pts');
+    assert.equal(h.gainPts, s.mean);
+    assert.equal(h.gainSePts, s.se);
+    assert.equal(h.gainCi95LoPts, s.ci95[0]);
+    assert.equal(h.gainCi95HiPts, s.ci95[1]);
+    assert.deepEqual(summaryFigures('g', [5]), {
+      g: 5,
+      gSd: null,
+      gSe: null,
+      gCi95Lo: null,
+      gCi95Hi: null,
+    });
+    assert.equal(summaryFigures('g', []).g, null);
+  });
+
+  it('a ratio is null unless every seed reached the target; the hits are counted', () => {
+    const some = ratioFigures('speedup', [2, null, 1]);
+    assert.equal(some.speedup, null);
+    assert.equal(some.speedupHits, 2);
+    assert.equal(some.speedupOfHits, 1.5);
+    const all = ratioFigures('speedup', [2, 1]);
+    assert.equal(all.speedup, 1.5);
+    assert.equal(all.speedupHits, 2);
+  });
+});
+
+describe('bench:recipes haet headline', () => {
+  const race = (over: Partial<HaetRace>, plain: number, haet: number): HaetRace => ({
+    budgetSeconds: 60,
+    seed: 1,
+    samEvery: 8,
+    schedulePeak: 2,
+    learningRate: 3e-3,
+    trainImages: 5000,
+    testImages: 2000,
+    widths: [4, 8],
+    batchSize: 32,
+    date: '',
+    loadAverage: 0,
+    setupSeconds: 0,
+    arms: [
+      { name: 'plain', acc: plain, seconds: 60, steps: 100, curve: [] },
+      { name: 'haet', acc: haet, seconds: 60, steps: 80, curve: [] },
+    ],
+    ...over,
+  });
+
+  it('counts only the standard setting of each budget; races before widths were stored are [8, 16] / 64', () => {
+    assert.ok(isStandard(race({}, 0.5, 0.6)));
+    assert.ok(!isStandard(race({ widths: [8, 16] }, 0.5, 0.6)));
+    assert.ok(!isStandard(race({ samEvery: 4 }, 0.5, 0.6)));
+    assert.ok(
+      isStandard(race({ budgetSeconds: 150, widths: undefined, batchSize: undefined }, 0, 0)),
+    );
+    const h = haetHeadline([
+      race({ seed: 1 }, 0.5, 0.6),
+      race({ seed: 2 }, 0.5, 0.52),
+      race({ seed: 3, widths: [8, 16] }, 0.5, 0.1),
+      race({ seed: 1, budgetSeconds: 150, widths: [8, 16], batchSize: 64 }, 0.6, 0.65),
+    ]);
+    assert.equal(h.haetSeeds, 2);
+    assert.ok(Math.abs((h.haetGainPts as number) - 6) < 1e-9);
+    assert.equal(h.haetGainPts, h.haetGainAt60sPts);
+    assert.ok(Math.abs((h.haetGainAt150sPts as number) - 5) < 1e-9);
+    assert.equal(h.haetSeedsAt150s, 1);
+    assert.equal(h.plainStepsAt60s, 100);
+    assert.equal(h.haetStepsRatioAt60s, 0.8);
+  });
+});
+
+describe('bench:recipes SwiftLearn variants', () => {
+  it('names and configs round-trip against the first defaults', () => {
+    assert.equal(variantLabel(variantConfig('redraw+every2')), 'redraw+every2');
+    assert.equal(variantConfig('top').select, 'top');
+    assert.equal(variantConfig('default').keep, 0.3);
+    assert.throws(() => variantConfig('fast'), /unknown change 'fast'/);
+    assert.throws(() => variantConfig('top+redraw'), /redraw/);
+  });
+});
