@@ -218,7 +218,7 @@ export function addRecipeOptions(cmd: Command): Command {
     )
     .option(
       '--swiftlearn-redraw',
-      "SwiftLearn: draw the kept rows anew every epoch from the last scores (with --swiftlearn-select sample, the default; no extra scoring pass)",
+      'SwiftLearn: draw the kept rows anew every epoch from the last scores (with --swiftlearn-select sample, the default; no extra scoring pass)',
     )
     .option(
       '--batch-augment <copies>',
