@@ -8,6 +8,7 @@
  * scalar reads per training call (the batch min and max).
  */
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../models/layers/layer-config.js';
 
 /** Scale and integer zero point of `bits`-bit affine codes over [min(lo, 0), max(hi, 0)]. */
 export function emaQuantParams(
@@ -134,12 +135,7 @@ export class EmaActQuant extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      bits: this.bits,
-      momentum: this.momentum,
-      freezeAfter: this.freezeAfter,
-    };
+    return configWith(super.getConfig(), this, ['bits', 'momentum', 'freezeAfter']);
   }
 }
 tf.serialization.registerClass(EmaActQuant);

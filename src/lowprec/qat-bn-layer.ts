@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { foldablePairs } from '../compress/quantize/fold-bn.js';
+import { configWith } from '../models/layers/layer-config.js';
 import { QatLayer, type QatLayerArgs } from './qat-layers.js';
 
 export interface QatBnLayerArgs extends QatLayerArgs {
@@ -144,14 +145,13 @@ export class QatBnLayer extends QatLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      epsilon: this.epsilon,
-      momentum: this.momentum,
-      freezeAfter: this.freezeAfter,
-      scale: this.scale,
-      center: this.center,
-    };
+    return configWith(super.getConfig(), this, [
+      'epsilon',
+      'momentum',
+      'freezeAfter',
+      'scale',
+      'center',
+    ]);
   }
 }
 tf.serialization.registerClass(QatBnLayer);

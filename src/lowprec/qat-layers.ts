@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkQuantSpec, type QuantScheme } from '../compress/quantize/uniform.js';
+import { configWith } from '../models/layers/layer-config.js';
 import { fakeQuant, kernelParams } from './fake-quant.js';
 
 export interface QatLayerArgs {
@@ -155,18 +156,13 @@ export class QatLayer extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      kind: this.kind,
-      kernelShape: this.kernelShape,
-      bits: this.bits,
-      scheme: this.scheme,
-      useBias: this.useBias,
+    const keys = ['kind', 'kernelShape', 'bits', 'scheme', 'useBias'] as const;
+    return configWith(super.getConfig(), this, keys, {
       activation: this.activationName,
       strides: this.strides,
       padding: this.padding,
       dilationRate: this.dilationRate,
-    };
+    });
   }
 }
 tf.serialization.registerClass(QatLayer);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../models/layers/layer-config.js';
 
 /**
  * Scale-adjustment constant C(n) of Range BatchNorm for chunks of n rows, as in the reference
@@ -165,12 +166,7 @@ export class RangeBatchNorm extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      chunks: this.chunks,
-      momentum: this.momentum,
-      epsilon: this.epsilon,
-    };
+    return configWith(super.getConfig(), this, ['chunks', 'momentum', 'epsilon']);
   }
 }
 tf.serialization.registerClass(RangeBatchNorm);

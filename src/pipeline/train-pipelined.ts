@@ -1,7 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ClassificationData } from '../data/dataset.js';
-import { type TrainConfig, validateTrainConfig } from '../train/config.js';
-import { type TrainOptions, type TrainResult, train } from '../train/loop.js';
+import type { TrainConfig } from '../train/config.js';
+import type { TrainOptions, TrainResult } from '../train/loop.js';
+import { trainOnWorkers } from '../train/parallel/train-parallel.js';
 import { type PipelineOptions, PipelineTrainer } from './trainer.js';
 
 export interface PipelineTrainOptions
@@ -23,16 +24,12 @@ export async function trainPipelined(
   config: Partial<TrainConfig> = {},
   options: PipelineTrainOptions = {},
 ): Promise<TrainResult> {
-  const c = { ...validateTrainConfig(config), measureMemory: false };
   const { onProgress, ...pipeline } = options;
-  const trainer = await PipelineTrainer.create(model, {
-    ...pipeline,
-    optimizer: { name: c.optimizer, learningRate: c.learningRate },
-    loss: c.loss,
-  });
-  try {
-    return await train(model, data, c, { onProgress, stepper: trainer });
-  } finally {
-    await trainer.close();
-  }
+  return trainOnWorkers(model, data, config, onProgress, (c) =>
+    PipelineTrainer.create(model, {
+      ...pipeline,
+      optimizer: { name: c.optimizer, learningRate: c.learningRate },
+      loss: c.loss,
+    }),
+  );
 }

@@ -9,8 +9,11 @@ import { buildChain } from '../remat/chain.js';
 import { profileChain } from '../remat/profile.js';
 import type { Stepper } from '../train/loop.js';
 import { type LossName, resolveLoss } from '../train/loss.js';
-import { OPTIMIZERS } from '../train/optimizer.js';
-import { modelArtifacts, setWeightValues } from '../train/parallel/model-transfer.js';
+import {
+  checkReplicable,
+  modelArtifacts,
+  setWeightValues,
+} from '../train/parallel/model-transfer.js';
 import type { OptimizerSpec } from '../train/parallel/protocol.js';
 import { splitBatch } from '../train/parallel/shards.js';
 import { costsFromProfile, type LayerCost, planPipeline } from './planner.js';
@@ -175,25 +178,13 @@ export class PipelineTrainer implements Stepper {
       throw new Error(
         `PipelineTrainer: PipeDream-2BW with ${stages} stages needs at least ${min2bwMicrobatches(stages)} microbatches per batch, got ${m}`,
       );
-    const { name, learningRate } = options.optimizer;
-    if (!(OPTIMIZERS as readonly string[]).includes(name))
-      throw new Error(
-        `PipelineTrainer: optimizer.name must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(name)}`,
-      );
-    if (typeof learningRate !== 'number' || !(learningRate > 0) || !Number.isFinite(learningRate))
-      throw new Error(
-        `PipelineTrainer: optimizer.learningRate must be a positive number, got ${JSON.stringify(learningRate)}`,
-      );
     const runner = options.runner ?? 'workers';
     if (runner !== 'workers' && runner !== 'in-process')
       throw new Error(
         `PipelineTrainer: runner must be 'workers' or 'in-process', got ${JSON.stringify(runner)}`,
       );
-    for (const w of model.weights)
-      if (w.dtype !== 'float32')
-        throw new Error(
-          `PipelineTrainer: weight '${w.name}' is ${w.dtype}; only float32 weights are supported`,
-        );
+    checkReplicable('PipelineTrainer', model, options.optimizer);
+    const { name, learningRate } = options.optimizer;
     const loss = resolveLoss(model, options.loss).name;
     const { names, ranges } = planRanges(model, { ...options, schedule: mode }, stages, m);
     const artifacts = await modelArtifacts(model);

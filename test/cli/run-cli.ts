@@ -1,12 +1,20 @@
+import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
+/** A finished CLI run. */
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 /** Runs the `frugal` CLI from source in a child process; never throws on a non-zero exit. */
-export async function runCli(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(...args: string[]): Promise<CliRun> {
   try {
     const r = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
       timeout: 120_000,
@@ -26,7 +34,7 @@ export async function runCli(
 export function frugal(
   strings: TemplateStringsArray,
   ...values: Array<string | number>
-): Promise<{ code: number; stdout: string; stderr: string }> {
+): Promise<CliRun> {
   return runCli(...cliWords(strings, ...values));
 }
 
@@ -50,4 +58,21 @@ export function cliWords(
     open = true;
   });
   return args;
+}
+
+/**
+ * `frugal train <words> --out <dir>/report.json --save <dir>/model --no-progress`, asserted to
+ * exit 0: the run, its parsed JSON report, the saved model's folder and its model.json text.
+ */
+export async function trainAndSave(
+  dir: string,
+  words: string,
+): Promise<{ run: CliRun; report: any; save: string; modelJson: string }> {
+  const out = join(dir, 'report.json');
+  const save = join(dir, 'model');
+  const args = words.split(/\s+/).filter((w) => w !== '');
+  const run = await runCli('train', ...args, '--out', out, '--save', save, '--no-progress');
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(readFileSync(out, 'utf8'));
+  return { run, report, save, modelJson: readFileSync(join(save, 'model.json'), 'utf8') };
 }

@@ -1,23 +1,19 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import '../../src/lowprec/index.js';
 import { loadModel } from '../../src/io/model-files.js';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli, frugal } from './run-cli.js';
+import { runCli as cli, trainAndSave } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-lowprec-');
 
 describe('frugal train --low-precision', () => {
   it('trains a resnet with 8-bit layers and Range BN, reports the conversion, saves it', async () => {
-    const out = join(dir, 'report.json');
-    const save = join(dir, 'model');
-    const r =
-      await frugal`train --model resnet --dataset synthetic --backend cpu --train-count 32 --test-count 16 --batch 8 --max-steps 2 --low-precision 8 --out ${out} --save ${save} --no-progress`;
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /resnet \(8-bit training\)/);
-    const report = JSON.parse(readFileSync(out, 'utf8'));
+    const { run, report, save, modelJson } = await trainAndSave(
+      dir,
+      '--model resnet --dataset synthetic --backend cpu --train-count 32 --test-count 16 --batch 8 --max-steps 2 --low-precision 8',
+    );
+    assert.match(run.stdout, /resnet \(8-bit training\)/);
     assert.deepEqual(report.lowPrecision.spec, { weights: 8, activations: 8, gradients: 8 });
     const to = (report.lowPrecision.converted as { from: string; to: string }[]).map(
       (c) => `${c.from}->${c.to}`,
@@ -27,9 +23,8 @@ describe('frugal train --low-precision', () => {
     assert.ok(to.includes('BatchNormalization->FrugalRangeBatchNorm'));
     assert.deepEqual(report.lowPrecision.unconverted, []);
     assert.ok(Number.isFinite(report.result.testAccuracy));
-    const json = readFileSync(join(save, 'model.json'), 'utf8');
-    assert.match(json, /"class_name":"FrugalLowPrecision"/);
-    assert.match(json, /"class_name":"FrugalRangeBatchNorm"/);
+    assert.match(modelJson, /"class_name":"FrugalLowPrecision"/);
+    assert.match(modelJson, /"class_name":"FrugalRangeBatchNorm"/);
     const loaded = await loadModel(save);
     assert.equal(loaded.getLayer('stem_conv').getClassName(), 'FrugalLowPrecision');
     loaded.dispose();

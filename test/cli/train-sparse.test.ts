@@ -3,26 +3,23 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli, frugal } from './run-cli.js';
+import { runCli as cli, frugal, trainAndSave } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-sparse-');
 
 describe('frugal train --grad-sparsity', () => {
   it('trains a cnn with mvue24 gradients, reports the converted layers, saves plain layers', async () => {
-    const out = join(dir, 'report.json');
-    const save = join(dir, 'model');
-    const r =
-      await frugal`train --model cnn --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 2 --grad-sparsity mvue24 --out ${out} --save ${save} --no-progress`;
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(readFileSync(out, 'utf8'));
+    const { report, modelJson } = await trainAndSave(
+      dir,
+      '--model cnn --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 2 --grad-sparsity mvue24',
+    );
     assert.equal(report.gradSparsity.preset, 'mvue24');
     assert.deepEqual(
       report.gradSparsity.converted.map((c: { from: string }) => c.from),
       ['Conv2D', 'Conv2D', 'Dense', 'Dense'],
     );
-    const json = readFileSync(join(save, 'model.json'), 'utf8');
-    assert.doesNotMatch(json, /FrugalSparseGrad/);
-    assert.match(json, /"class_name":"Conv2D"/);
+    assert.doesNotMatch(modelJson, /FrugalSparseGrad/);
+    assert.match(modelJson, /"class_name":"Conv2D"/);
   });
 
   it('trains an mlp with stochastic pruning at --grad-prune-rate 0.8 and reports the zeros reached', async () => {

@@ -5,19 +5,18 @@ import { describe, it } from 'node:test';
 import { isTransposableNMMask } from '../../src/compress/sparsity/transposable.js';
 import { loadModel } from '../../src/io/model-files.js';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli, frugal } from './run-cli.js';
+import { runCli as cli, frugal, trainAndSave } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-transposable-');
 
 describe('frugal train --transposable', () => {
   it('trains a cnn with transposable 2:4 weights (default recipe) and saves kernels N:M both ways', async () => {
-    const out = join(dir, 'report.json');
-    const save = join(dir, 'model');
-    const r =
-      await frugal`train --model cnn --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 3 --transposable 2:4 --out ${out} --save ${save} --no-progress`;
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /cnn \(transposable 2:4\)/);
-    const t = JSON.parse(readFileSync(out, 'utf8')).transposable;
+    const { run, report, save } = await trainAndSave(
+      dir,
+      '--model cnn --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 3 --transposable 2:4',
+    );
+    assert.match(run.stdout, /cnn \(transposable 2:4\)/);
+    const t = report.transposable;
     // the default recipe: every step, SR-STE 0.02, ramp over 3/4 of the 3 planned steps
     assert.deepEqual(
       { n: t.n, m: t.m, every: t.recomputeEvery, decay: t.decay, ramp: t.rampSteps },

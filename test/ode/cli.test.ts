@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { odenetOptions } from '../../src/cli/ode-options.js';
-import { frugal } from '../cli/run-cli.js';
+import { frugal, trainAndSave } from '../cli/run-cli.js';
 import { tempDir } from '../temp-dir.js';
 
 const dir = tempDir('frugal-ode-cli-');
 
 describe('frugal train --model odenet', () => {
   it('trains with --solver rk2 --solver-u 0.5 --ode-grad adjoint --ode-steps 2 and saves the solver in the model', async () => {
-    const out = join(dir, 'report.json');
-    const save = join(dir, 'model');
-    const r =
-      await frugal`train --model odenet --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 3 --lr 0.01 --solver rk2 --solver-u 0.5 --ode-grad adjoint --ode-steps 2 --out ${out} --save ${save} --no-progress`;
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(readFileSync(out, 'utf8'));
+    const { report, modelJson: topology } = await trainAndSave(
+      dir,
+      '--model odenet --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 3 --lr 0.01 --solver rk2 --solver-u 0.5 --ode-grad adjoint --ode-steps 2',
+    );
     assert.equal(report.model, 'odenet');
     assert.ok(report.result.testAccuracy >= 0);
-    const topology = readFileSync(join(save, 'model.json'), 'utf8');
     assert.match(topology, /"class_name":"FrugalOdeBlock"/);
     assert.match(topology, /"solver":"rk2","u":0.5/);
     assert.match(topology, /"gradient":"adjoint"/);

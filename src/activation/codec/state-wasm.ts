@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { activationCodec } from '../../engine/settings.js';
 import { tryWasmKernels, type WasmKernels } from '../../wasm/module.js';
+import type { PoolGeometry } from '../../wasm/pool-geometry.js';
 import { forEachRowChunk } from '../execution/row-chunks.js';
 import type { PackedBits } from './bits.js';
 import { int32TensorFilledBy, tensorFilledBy, withValues } from './js-memory.js';
@@ -37,20 +38,7 @@ export function stateKernels(): (WasmKernels & { state: StateExports }) | null {
 
 const withState = new WeakMap<object, WasmKernels & { state: StateExports }>();
 
-/** Max-pool geometry: NHWC input [n, h, w, c], windows ph x pw, strides, output grid, padding. */
-export interface PoolGeometry {
-  h: number;
-  w: number;
-  c: number;
-  ph: number;
-  pw: number;
-  sh: number;
-  sw: number;
-  outH: number;
-  outW: number;
-  top: number;
-  left: number;
-}
+export type { PoolGeometry };
 
 /** Packed words (one spare word: the mask kernel reads 64 bits at a time) for `count` codes. */
 function wordsBytes(count: number, bits: PackedBits): number {

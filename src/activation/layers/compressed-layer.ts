@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../../models/layers/layer-config.js';
 import type { SaveTensors } from '../backward/custom-grad.js';
 import type { ActivationName } from '../codec/activation-fns.js';
 import { type ActivationBackward, saveActivationGrad } from '../codec/activation-save.js';
@@ -90,12 +91,7 @@ export abstract class CompressedLayer extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      actBits: this.actBits,
-      fewbit: this.fewbit,
-      perSample: this.perSample,
-    };
+    return configWith(super.getConfig(), this, ['actBits', 'fewbit', 'perSample']);
   }
 }
 

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { configWith } from '../../models/layers/layer-config.js';
 import type { ConvPadding } from '../backward/conv-grad.js';
 import { CompressedLayer, type CompressedLayerArgs } from './compressed-layer.js';
 import { pooledShape, windowArgs } from './window-args.js';
@@ -30,11 +31,6 @@ export abstract class CompressedPoolLayer extends CompressedLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      poolSize: this.poolSize,
-      strides: this.strides,
-      padding: this.padding,
-    };
+    return configWith(super.getConfig(), this, ['poolSize', 'strides', 'padding']);
   }
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../../models/layers/layer-config.js';
 import { fromSeededConfig } from '../../models/layers/seeded-config.js';
 
 export interface TtmDenseArgs {
@@ -131,15 +132,11 @@ export class TtmDense extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      inFactors: this.inFactors,
-      outFactors: this.outFactors,
-      ranks: this.ranks,
+    return configWith(super.getConfig(), this, ['inFactors', 'outFactors', 'ranks'], {
       activation: this.activationName,
       useBias: this.useBias,
       seed: this.seed ?? null,
-    };
+    });
   }
 
   static override fromConfig = fromSeededConfig;

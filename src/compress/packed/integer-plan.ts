@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { type ConvGeometry, convOutput, type IntLinear, MODE } from '../../wasm/int-linear.js';
 import { type WasmKernels, wasmKernels } from '../../wasm/module.js';
+import type { PoolGeometry } from '../../wasm/pool-geometry.js';
 import { activationQuant } from './int-kernel.js';
 import { PackedConv2D } from './packed-conv2d.js';
 import { PackedDense } from './packed-dense.js';
@@ -62,19 +63,8 @@ interface DenseStep {
   layer: PackedDense;
   k: number;
 }
-interface PoolStep {
+interface PoolStep extends PoolGeometry {
   kind: 'pool';
-  h: number;
-  w: number;
-  c: number;
-  ph: number;
-  pw: number;
-  sh: number;
-  sw: number;
-  oh: number;
-  ow: number;
-  padTop: number;
-  padLeft: number;
 }
 type Step = ConvStep | DenseStep | PoolStep;
 
@@ -108,9 +98,9 @@ function poolStep(layer: tf.layers.Layer, inShape: Shape): { step: PoolStep; out
     dilations: [1, 1],
     padding: cfg.padding === 'same' ? 'same' : 'valid',
   };
-  const { oh, ow, padTop, padLeft } = convOutput(g);
-  const step: PoolStep = { kind: 'pool', h, w, c, ph, pw, sh, sw, oh, ow, padTop, padLeft };
-  return { step, out: [oh, ow, c] };
+  const { oh: outH, ow: outW, padTop: top, padLeft: left } = convOutput(g);
+  const step: PoolStep = { kind: 'pool', h, w, c, ph, pw, sh, sw, outH, outW, top, left };
+  return { step, out: [outH, outW, c] };
 }
 
 /** The chain of layers from the model's input to its output, or why there is none. */
@@ -261,7 +251,7 @@ class Plan implements IntegerPlan {
         maxFloats = Math.max(maxFloats, lin.n * this.rowsPer(s));
         maxCodes = Math.max(maxCodes, lin.kp * this.rowsPer(s));
       } else {
-        maxFloats = Math.max(maxFloats, s.oh * s.ow * s.c);
+        maxFloats = Math.max(maxFloats, s.outH * s.outW * s.c);
       }
     }
     return { maxFloats, maxCodes, scratch };
@@ -280,7 +270,7 @@ class Plan implements IntegerPlan {
         const { oh, ow } = convOutput(this.geometry(s, 1));
         n = oh * ow * s.layer.outChannels;
       } else if (s.kind === 'dense') n = (n / s.k) * s.layer.outChannels;
-      else n = s.oh * s.ow * s.c;
+      else n = s.outH * s.outW * s.c;
     }
     return n;
   }
@@ -384,13 +374,13 @@ class Plan implements IntegerPlan {
           s.pw,
           s.sh,
           s.sw,
-          s.padTop,
-          s.padLeft,
-          s.oh,
-          s.ow,
+          s.top,
+          s.left,
+          s.outH,
+          s.outW,
           next,
         );
-        count = batch * s.oh * s.ow * s.c;
+        count = batch * s.outH * s.outW * s.c;
       }
       [cur, next] = [next, cur];
     });

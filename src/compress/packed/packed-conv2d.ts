@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../../models/layers/layer-config.js';
 import { convOutput } from '../../wasm/int-linear.js';
 import { activationQuant } from './int-kernel.js';
 import { type PackedLayerArgs, PackedLayerBase } from './packed-layer-base.js';
@@ -82,12 +83,7 @@ export class PackedConv2D extends PackedLayerBase {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      strides: this.strides,
-      padding: this.padding,
-      dilationRate: this.dilationRate,
-    };
+    return configWith(super.getConfig(), this, ['strides', 'padding', 'dilationRate']);
   }
 }
 tf.serialization.registerClass(PackedConv2D);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../../models/layers/layer-config.js';
 import { dequantizeRowwise, quantizeRowwise } from '../quantize/embedding-rowwise.js';
 import { packedWords } from '../quantize/pack.js';
 
@@ -110,12 +111,7 @@ export class QuantizedEmbedding extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      inputDim: this.inputDim,
-      outputDim: this.outputDim,
-      bits: this.bits,
-    };
+    return configWith(super.getConfig(), this, ['inputDim', 'outputDim', 'bits']);
   }
 }
 tf.serialization.registerClass(QuantizedEmbedding);

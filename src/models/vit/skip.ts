@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../layers/layer-config.js';
 import { classAttention } from './class-attention.js';
 import { gatherRows } from './row-gather.js';
 
@@ -190,12 +191,7 @@ export class TokenSkip extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      dropRatio: this.ratio,
-      importance: this.importance,
-      skipAtInference: this.skipAtInference,
-    };
+    return configWith(super.getConfig(), this, ['dropRatio', 'importance', 'skipAtInference']);
   }
 }
 tf.serialization.registerClass(TokenSkip);

@@ -8,9 +8,8 @@ import { fastKernelsActive } from '../../engine/settings.js';
 import { externalMemory } from '../../report/external-memory.js';
 import type { Stepper } from '../loop.js';
 import { type LossName, resolveLoss } from '../loss.js';
-import { OPTIMIZERS } from '../optimizer.js';
 import { abortBarrier, barrierControl } from './barrier.js';
-import { modelArtifacts, setWeightValues } from './model-transfer.js';
+import { checkReplicable, modelArtifacts, setWeightValues } from './model-transfer.js';
 import {
   type ExchangeLayout,
   type FromReplica,
@@ -92,21 +91,7 @@ export class ParallelTrainer implements Stepper {
     const parties = options.workers ?? defaultWorkerCount();
     if (!Number.isInteger(parties) || parties < 1 || parties > 64)
       throw new Error(`ParallelTrainer: workers must be an integer in 1..64, got ${parties}`);
-    const { name, learningRate } = options.optimizer;
-    if (!(OPTIMIZERS as readonly string[]).includes(name))
-      throw new Error(
-        `ParallelTrainer: optimizer.name must be one of ${OPTIMIZERS.join(', ')}, got ${JSON.stringify(name)}`,
-      );
-    if (typeof learningRate !== 'number' || !(learningRate > 0) || !Number.isFinite(learningRate))
-      throw new Error(
-        `ParallelTrainer: optimizer.learningRate must be a positive number, got ${JSON.stringify(learningRate)}`,
-      );
-    for (const w of model.weights) {
-      if (w.dtype !== 'float32')
-        throw new Error(
-          `ParallelTrainer: weight '${w.name}' is ${w.dtype}; only float32 weights are supported`,
-        );
-    }
+    checkReplicable('ParallelTrainer', model, options.optimizer);
     const backend = options.backend ?? tf.getBackend();
     const threads = options.threadsPerWorker;
     if (threads !== undefined) {
