@@ -68,6 +68,14 @@ const FEATURES: FeatureRow[] = [
     figure: (j) => `2-bit CNN step ${gain(fig(j, 'stepOverheadVsStock2bit'))} vs the plain step`,
   },
   {
+    capability: 'Speed of compressed training, ResNet (batch norm: whole-batch forward)',
+    docs: 'docs/compressed-speed.md',
+    bench: 'profile-act-step-resnet',
+    figure: (j) =>
+      `2-bit ResNet step ${gain(fig(j, 'resnetStepOverheadVsStock2bit'))} wall, ` +
+      `${gain(fig(j, 'resnetStepOverheadVsStock2bitCpu'))} CPU time vs the plain step (batch 32)`,
+  },
+  {
     capability: 'Rematerialization under a budget (Rotor, joint with compression)',
     docs: 'docs/remat.md',
     bench: 'remat',

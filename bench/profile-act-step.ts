@@ -1,6 +1,9 @@
 // Where the 2-bit compressed CNN step spends its time, against the plain tfjs step with the fast
 // kernels (what `npm start` compares), at batch 64 on the wasm backend.
 // Run: npm run bench:profile-act-step   (writes bench/results/profile-act-step.json)
+//      npm run bench:profile-act-step -- --model resnet   (the zoo ResNet at batch 32, whole-batch
+//      forward as batch norm needs: writes profile-act-step-resnet.json, headline keys prefixed
+//      'resnet', e.g. resnetStepOverheadVsStock2bit)
 //
 // 1. Whole steps, interleaved rounds: plain (stock layers, fast kernels) and 2-bit chunked
 //    (`--act-bits 2`, as `npm start` trains it), each split into forward+backward and optimizer.
@@ -23,6 +26,7 @@ import { lossByName } from '../src/train/loss.js';
 import { makeOptimizer } from '../src/train/optimizer.js';
 import { KERNELS_WASM_BASE64 } from '../src/wasm/kernels-wasm.js';
 import {
+  argValue,
   disposeBatch,
   firstRows,
   interleavedWallCpu,
@@ -34,7 +38,10 @@ import {
   writeResults,
 } from './lib/index.js';
 
-const BATCH = 64;
+const MODEL = argValue('model', 'cnn');
+if (MODEL !== 'cnn' && MODEL !== 'resnet')
+  throw new Error(`--model must be cnn or resnet, got '${MODEL}'`);
+const BATCH = MODEL === 'resnet' ? 32 : 64;
 const ROUNDS = numberArg('rounds', 16);
 const PROFILE_STEPS = numberArg('profile-steps', 4);
 const engine = await initEngine({ backend: 'wasm', seed: 0 });
@@ -42,8 +49,8 @@ useFastKernels();
 const data = loadMnist({ trainCount: 256, testCount: 64, seed: 1, layout: 'image' });
 const quiet = { warn: () => {} };
 
-const stock = buildModel('cnn', { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
-const base = buildModel('cnn', { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
+const stock = buildModel(MODEL, { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
+const base = buildModel(MODEL, { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
 const act = await compressForTraining(base, { level: 'L3' }, data, quiet);
 base.dispose();
 
@@ -299,8 +306,15 @@ printTable(
   topFunctions.map((t) => [t.fn, f2(t.msPerStep)]),
 );
 const ms = (k: Bucket) => breakdown[k] ?? 0;
-const path = writeResults('profile-act-step', {
-  headline: {
+/** The CNN's headline keys as they are; another model's prefixed with its name. */
+const named = (h: Record<string, number>) =>
+  MODEL === 'cnn'
+    ? h
+    : Object.fromEntries(
+        Object.entries(h).map(([k, v]) => [`${MODEL}${k[0].toUpperCase()}${k.slice(1)}`, v]),
+      );
+const path = writeResults(MODEL === 'cnn' ? 'profile-act-step' : `profile-act-step-${MODEL}`, {
+  headline: named({
     // The default codec ('wasm', exact) is what `npm start` trains with.
     // Medians of the per-round paired overheads (wall clock; CPU time beside it).
     stepOverheadVsStock2bit: overWall[3].median,
@@ -334,7 +348,8 @@ const path = writeResults('profile-act-step', {
     tfjsCoreMs: ms('tfjs core (tape, ops)'),
     gcMs: ms('gc'),
     leakedTensorsPerStep: Math.max(...leaked),
-  },
+  }),
+  model: MODEL,
   backend: engine.backend,
   batch: BATCH,
   rounds: ROUNDS,

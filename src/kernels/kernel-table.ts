@@ -29,6 +29,7 @@ import { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.
 import { fusedMatMul, matMulPlainOperands } from './mat-mul.js';
 import { type MaxPoolGradAttrs, maxPoolGrad } from './max-pool-grad.js';
 import type { FastGradient, FastKernel } from './registry.js';
+import { contiguousSliceWasm } from './slice-rows.js';
 import { leadingAxes, sumLeading } from './sum-leading.js';
 import { tileRows } from './tile.js';
 import { tileGradConfig } from './tile-grad.js';
@@ -219,6 +220,19 @@ export const FAST_KERNELS: FastKernel[] = [
     }),
   },
   { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(fusedMatMul) },
+  {
+    kernelName: 'Slice',
+    backends: ['wasm'],
+    kernelFunc: withStock(
+      (_name, backend, inputs, attrs, stock) =>
+        contiguousSliceWasm(
+          backend,
+          inputs.x!,
+          attrs.begin as number | number[],
+          attrs.size as number | number[],
+        ) ?? (stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo),
+    ),
+  },
 ];
 
 /** Gradient overrides (given the stock gradient to fall back on). */
