@@ -12,7 +12,6 @@ import { buildModel, ZOO_MODELS, type ZooModelName } from '../src/models/zoo.js'
 import { fixed, ratio } from '../src/report/format.js';
 import { type StepContext, trainStep } from '../src/train/step.js';
 import {
-  argValue,
   disposeBatch,
   median,
   numberArg,
@@ -22,16 +21,13 @@ import {
 } from './lib/index.js';
 import { profiledFlops } from './lib/step-flops.js';
 import { type TorchResult, torchCnn } from './lib/torch-cnn.js';
+import { mnistShape, zooModelsArg } from './lib/zoo.js';
 
 const BATCH = 64;
-const SHAPES: Record<ZooModelName, number[]> = {
-  mlp: [28, 28, 1],
-  cnn: [28, 28, 1],
-  resnet: [28, 28, 1],
-  transformer: [28, 28],
-  odenet: [28, 28, 1],
-  vit: [28, 28, 1],
-};
+const SHAPES = Object.fromEntries(ZOO_MODELS.map((m) => [m, mnistShape(m)])) as Record<
+  ZooModelName,
+  number[]
+>;
 /**
  * Stock cpu conv training takes minutes per batch-64 step: it is timed at batches 1 and 3 and
  * extrapolated linearly (step = fixed cost + per-sample cost); the table says so.
@@ -40,12 +36,7 @@ const STOCK_CPU_CONV_BATCHES = [1, 3];
 const CONV_MODELS: readonly ZooModelName[] = ['cnn', 'resnet', 'odenet', 'vit'];
 /** Timed rounds: every backend x kernels variant of a model (and PyTorch for the CNN) in each. */
 const ROUNDS = numberArg('rounds', 3);
-const MODELS = argValue('models', ZOO_MODELS.join(','))
-  .split(',')
-  .map((m) => m.trim()) as ZooModelName[];
-for (const m of MODELS)
-  if (!ZOO_MODELS.includes(m))
-    throw new Error(`--models: unknown model '${m}' (zoo: ${ZOO_MODELS.join(', ')})`);
+const MODELS = zooModelsArg();
 
 type Kernels = 'stock' | 'fast';
 interface Measurement {

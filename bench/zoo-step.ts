@@ -2,11 +2,12 @@
 // model the two backends take turns in interleaved rounds (rotating order), medians over rounds.
 // Usage: npm run bench:zoo-step [-- --batch 64 --steps 2 --rounds 2 --slow-batch 4 --models mlp,cnn]
 import { initEngine } from '../src/engine/backend.js';
-import { buildModel, ZOO_LAYOUT, ZOO_MODELS, type ZooModelName } from '../src/models/zoo.js';
+import { buildModel, ZOO_MODELS, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb } from '../src/report/format.js';
 import type { StepMemory } from '../src/report/memory-meter.js';
 import { benchmarkStep } from '../src/train/benchmark-step.js';
-import { argValue, median, numberArg, printTable, writeResults } from './lib/index.js';
+import { median, numberArg, printTable, writeResults } from './lib/index.js';
+import { mnistShape, zooModelsArg } from './lib/zoo.js';
 
 const batchSize = numberArg('batch', 64);
 /** Timed steps per round (after benchmarkStep's warm-up and memory-measured steps). */
@@ -17,12 +18,7 @@ const rounds = numberArg('rounds', 2);
 const slowBatch = numberArg('slow-batch', 4);
 const CONV_MODELS: readonly ZooModelName[] = ['cnn', 'resnet', 'odenet', 'vit'];
 const BACKENDS = ['cpu', 'wasm'] as const;
-const models = argValue('models', ZOO_MODELS.join(','))
-  .split(',')
-  .map((m) => m.trim()) as ZooModelName[];
-for (const m of models)
-  if (!ZOO_MODELS.includes(m))
-    throw new Error(`--models: unknown model '${m}' (zoo: ${ZOO_MODELS.join(', ')})`);
+const models = zooModelsArg();
 
 interface Row {
   model: ZooModelName;
@@ -38,7 +34,7 @@ interface Row {
 
 const rows: Row[] = [];
 for (const name of models) {
-  const shape = ZOO_LAYOUT[name] === 'image' ? [28, 28, 1] : [28, 28];
+  const shape = mnistShape(name);
   const mine: Row[] = BACKENDS.map((backend) => {
     const b = backend === 'cpu' && CONV_MODELS.includes(name) ? slowBatch : batchSize;
     return { model: name, backend, batch: b, estimated: b !== batchSize, roundStepMs: [] };

@@ -7,9 +7,11 @@
  * ranges). Simulated with float32 tfjs ops.
  */
 import * as tf from '@tensorflow/tfjs';
+import { conv2dOutputShape } from '../kernels/conv-output.js';
 import { mulberry32 } from './grad-round.js';
 import { lowPrecisionConv2d, lowPrecisionMatMul } from './int8-ops.js';
 import { type LowPrecisionSpec, parseLowPrecision } from './int8-spec.js';
+import { checkKernelInput, checkKernelShape } from './kernel-shape.js';
 
 export interface LowPrecisionLayerArgs {
   kind: 'dense' | 'conv2d';
@@ -51,17 +53,7 @@ export class LowPrecisionLayer extends tf.layers.Layer {
       trainable: args.trainable,
     });
     const where = `LowPrecisionLayer '${this.name}'`;
-    if (args.kind !== 'dense' && args.kind !== 'conv2d')
-      throw new Error(`${where}: kind must be 'dense' or 'conv2d', got ${String(args.kind)}`);
-    const rank = args.kind === 'dense' ? 2 : 4;
-    if (
-      !Array.isArray(args.kernelShape) ||
-      args.kernelShape.length !== rank ||
-      args.kernelShape.some((d) => !Number.isInteger(d) || d < 1)
-    )
-      throw new Error(
-        `${where}: kernelShape must be ${rank} positive integers, got ${String(args.kernelShape)}`,
-      );
+    checkKernelShape(where, args.kind, args.kernelShape);
     const padding = args.padding ?? 'valid';
     if (padding !== 'same' && padding !== 'valid')
       throw new Error(`${where}: padding must be 'same' or 'valid', got ${String(padding)}`);
@@ -83,11 +75,7 @@ export class LowPrecisionLayer extends tf.layers.Layer {
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    const inC = this.kernelShape[this.kernelShape.length - 2];
-    if (shape[shape.length - 1] !== inC || (this.kind === 'conv2d' && shape.length !== 4))
-      throw new Error(
-        `LowPrecisionLayer '${this.name}': input shape [${shape}] does not fit kernel [${this.kernelShape}]`,
-      );
+    checkKernelInput(`LowPrecisionLayer '${this.name}'`, this.kind, this.kernelShape, shape);
     this.kernel = this.addWeight(
       'kernel',
       this.kernelShape,
@@ -102,15 +90,7 @@ export class LowPrecisionLayer extends tf.layers.Layer {
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
     if (this.kind === 'dense') return [...shape.slice(0, -1), this.outChannels];
-    const [kh, kw] = this.kernelShape;
-    const out = (n: number | null, k: number, s: number) =>
-      n == null ? null : this.padding === 'same' ? Math.ceil(n / s) : Math.ceil((n - k + 1) / s);
-    return [
-      shape[0],
-      out(shape[1], kh, this.strides[0]),
-      out(shape[2], kw, this.strides[1]),
-      this.outChannels,
-    ];
+    return conv2dOutputShape(shape, this);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {

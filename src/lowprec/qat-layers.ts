@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkQuantSpec, type QuantScheme } from '../compress/quantize/uniform.js';
+import { conv2dOutputShape } from '../kernels/conv-output.js';
 import { configWith } from '../models/layers/layer-config.js';
 import { fakeQuant, kernelParams } from './fake-quant.js';
+import { checkKernelInput, checkKernelShape } from './kernel-shape.js';
 
 export interface QatLayerArgs {
   kind: 'dense' | 'conv2d';
@@ -42,19 +44,7 @@ export class QatLayer extends tf.layers.Layer {
   constructor(args: QatLayerArgs) {
     super(args);
     const where = `QatLayer '${this.name}'`;
-    if (args.kind !== 'dense' && args.kind !== 'conv2d') {
-      throw new Error(`${where}: kind must be 'dense' or 'conv2d', got ${args.kind}`);
-    }
-    const rank = args.kind === 'dense' ? 2 : 4;
-    if (
-      !Array.isArray(args.kernelShape) ||
-      args.kernelShape.length !== rank ||
-      args.kernelShape.some((d) => !Number.isInteger(d) || d < 1)
-    ) {
-      throw new Error(
-        `${where}: kernelShape must be ${rank} positive integers, got ${args.kernelShape}`,
-      );
-    }
+    checkKernelShape(where, args.kind, args.kernelShape);
     checkQuantSpec(
       { bits: args.bits, scheme: args.scheme ?? 'symmetric', granularity: 'channel' },
       where,
@@ -77,12 +67,7 @@ export class QatLayer extends tf.layers.Layer {
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = inputShape as tf.Shape;
-    const inC = this.kernelShape[this.kernelShape.length - 2];
-    if (shape[shape.length - 1] !== inC || (this.kind === 'conv2d' && shape.length !== 4)) {
-      throw new Error(
-        `QatLayer '${this.name}': input shape [${shape}] does not fit kernel [${this.kernelShape}]`,
-      );
-    }
+    checkKernelInput(`QatLayer '${this.name}'`, this.kind, this.kernelShape, shape);
     this.kernel = this.addWeight(
       'kernel',
       this.kernelShape,
@@ -98,19 +83,7 @@ export class QatLayer extends tf.layers.Layer {
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
     const shape = inputShape as tf.Shape;
     if (this.kind === 'dense') return [...shape.slice(0, -1), this.outChannels];
-    const [b, h, w] = shape;
-    const [kh, kw] = this.kernelShape;
-    const size = (n: number | null, k: number, s: number, d: number) => {
-      if (n == null) return null;
-      const eff = (k - 1) * d + 1;
-      return this.padding === 'same' ? Math.ceil(n / s) : Math.floor((n - eff) / s) + 1;
-    };
-    return [
-      b,
-      size(h, kh, this.strides[0], this.dilationRate[0]),
-      size(w, kw, this.strides[1], this.dilationRate[1]),
-      this.outChannels,
-    ];
+    return conv2dOutputShape(shape, this);
   }
 
   /** The fake-quantized kernel (STE gradient to the float kernel). */

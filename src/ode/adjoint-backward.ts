@@ -23,6 +23,48 @@ export interface AdjointBackwardOptions {
   zAt?: (t: number) => tf.Tensor;
 }
 
+/**
+ * z(t1) as a `tf.customGrad` op of z0 and `params` whose gradient integrates the adjoint
+ * equations from t1 back to t0 in `o.backwardSteps` steps (see `adjointBackward`). `forward(x0,
+ * ps, save)` solves without a tape, saves what the backward needs and returns z(t1); `zOf(saved)`
+ * says where the backward reads z: `{ z1 }` (re-solved backward) or `{ zAt }` (with a `dispose`
+ * called after the backward).
+ */
+export function adjointGradOp(
+  f: ParamOdeFn,
+  z0: tf.Tensor,
+  params: tf.Tensor[],
+  o: { tableau: ButcherTableau; t0: number; t1: number; backwardSteps: number },
+  forward: (x0: tf.Tensor, ps: tf.Tensor[], save: tf.GradSaveFunc) => tf.Tensor,
+  zOf: (saved: tf.Tensor[]) => Pick<AdjointBackwardOptions, 'z1' | 'zAt'> & { dispose?(): void },
+): tf.Tensor {
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [x0, ...ps] = args as tf.Tensor[];
+    return {
+      value: forward(x0, ps, save),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const { dispose, ...z } = zOf(saved);
+        try {
+          return adjointBackward({
+            f,
+            params: ps,
+            tableau: o.tableau,
+            t0: o.t0,
+            t1: o.t1,
+            steps: o.backwardSteps,
+            a1: dy as tf.Tensor,
+            ...z,
+          });
+        } finally {
+          dispose?.();
+        }
+      },
+    };
+  });
+  return op(z0, ...params);
+}
+
 interface EngineTapeState {
   state: { activeTape: unknown; gradientDepth: number };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { adjointBackward, type ParamOdeFn } from './adjoint-backward.js';
-import { checkSpan, checkSteps, odeintFixed } from './fixed-step.js';
+import { adjointGradOp, type ParamOdeFn } from './adjoint-backward.js';
+import { checkAdjointSteps, odeintFixed } from './fixed-step.js';
 import type { ButcherTableau } from './tableaus.js';
 
 export interface FixedSolveOptions {
@@ -25,36 +25,24 @@ export function adjointSolve(
   params: tf.Tensor[],
   o: FixedSolveOptions,
 ): tf.Tensor {
-  checkSpan('adjoint', o.t0, o.t1);
-  checkSteps('adjoint', o.steps);
-  const backwardSteps = o.backwardSteps ?? o.steps;
-  checkSteps('adjoint backward', backwardSteps);
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    const [x0, ...ps] = args as tf.Tensor[];
-    const z1 = tf.tidy(() =>
-      odeintFixed((t, z) => f(t, z, ps), x0, {
-        t0: o.t0,
-        t1: o.t1,
-        steps: o.steps,
-        tableau: o.tableau,
-      }),
-    );
-    save([z1]);
-    return {
-      value: z1,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) =>
-        adjointBackward({
-          f,
-          params: ps,
-          tableau: o.tableau,
+  const backwardSteps = checkAdjointSteps('adjoint', o);
+  return adjointGradOp(
+    f,
+    z0,
+    params,
+    { ...o, backwardSteps },
+    (x0, ps, save) => {
+      const z1 = tf.tidy(() =>
+        odeintFixed((t, z) => f(t, z, ps), x0, {
           t0: o.t0,
           t1: o.t1,
-          steps: backwardSteps,
-          a1: dy as tf.Tensor,
-          z1: saved[0],
+          steps: o.steps,
+          tableau: o.tableau,
         }),
-    };
-  });
-  return op(z0, ...params);
+      );
+      save([z1]);
+      return z1;
+    },
+    (saved) => ({ z1: saved[0] }),
+  );
 }

@@ -19,6 +19,22 @@ export function checkSteps(what: string, steps: number): void {
     throw new Error(`${what}: steps must be a positive integer, got ${String(steps)}`);
 }
 
+/**
+ * Checks the span and the forward and backward step counts of a solve whose backward integrates
+ * the adjoint equations (`method` names it in errors); returns the backward step count
+ * (`backwardSteps`, default `steps`).
+ */
+export function checkAdjointSteps(
+  method: string,
+  o: { t0: number; t1: number; steps: number; backwardSteps?: number },
+): number {
+  checkSpan(method, o.t0, o.t1);
+  checkSteps(method, o.steps);
+  const backwardSteps = o.backwardSteps ?? o.steps;
+  checkSteps(`${method} backward`, backwardSteps);
+  return backwardSteps;
+}
+
 /** z + sum_i w_i k_i, skipping zero weights. Returns `z` itself when every weight is zero. */
 export function axpy(z: tf.Tensor, ks: tf.Tensor[], w: number[]): tf.Tensor {
   let out = z;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { FixedSolveOptions } from './adjoint.js';
-import { adjointBackward, type ParamOdeFn } from './adjoint-backward.js';
+import { adjointGradOp, type ParamOdeFn } from './adjoint-backward.js';
 import {
   barycentricCoefficients,
   chebyshevGauss,
@@ -8,7 +8,7 @@ import {
   type InterpolationNodes,
   type NodeFamily,
 } from './barycentric.js';
-import { checkSpan, checkSteps, rkStep } from './fixed-step.js';
+import { checkAdjointSteps, rkStep } from './fixed-step.js';
 
 export interface IrdmOptions extends FixedSolveOptions {
   /** Interpolation nodes stored by the forward pass (>= 2). Default 8. */
@@ -65,14 +65,9 @@ export function irdmSolve(
   params: tf.Tensor[],
   o: IrdmOptions,
 ): tf.Tensor {
-  checkSpan('irdm', o.t0, o.t1);
-  checkSteps('irdm', o.steps);
-  const backwardSteps = o.backwardSteps ?? o.steps;
-  checkSteps('irdm backward', backwardSteps);
+  const backwardSteps = checkAdjointSteps('irdm', o);
   const nodes = irdmNodes(o);
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args.pop() as tf.GradSaveFunc;
-    const [x0, ...ps] = args as tf.Tensor[];
+  const forward = (x0: tf.Tensor, ps: tf.Tensor[], save: tf.GradSaveFunc) => {
     const fz = (t: number, z: tf.Tensor) => f(t, z, ps);
     const stored: (tf.Tensor | undefined)[] = nodes.x.map(() => undefined);
     const h = (o.t1 - o.t0) / o.steps;
@@ -96,26 +91,10 @@ export function irdmSolve(
     const zs = stored as tf.Tensor[];
     save(zs);
     tf.dispose(zs);
-    return {
-      value: z,
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const z = interpolator(saved, nodes);
-        try {
-          return adjointBackward({
-            f,
-            params: ps,
-            tableau: o.tableau,
-            t0: o.t0,
-            t1: o.t1,
-            steps: backwardSteps,
-            a1: dy as tf.Tensor,
-            zAt: z.at,
-          });
-        } finally {
-          z.dispose();
-        }
-      },
-    };
+    return z;
+  };
+  return adjointGradOp(f, z0, params, { ...o, backwardSteps }, forward, (saved) => {
+    const z = interpolator(saved, nodes);
+    return { zAt: z.at, dispose: z.dispose };
   });
-  return op(z0, ...params);
 }

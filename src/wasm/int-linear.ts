@@ -26,6 +26,8 @@ export interface IntLinearSpec {
   bias?: Float32Array | null;
 }
 
+type KernelArgs = [number, number, number, number, number, number, number, number, number, number];
+
 export interface ConvGeometry {
   batch: number;
   h: number;
@@ -192,18 +194,41 @@ export class IntLinear {
     checkAct(act);
     if (x.length !== rows * this.k)
       throw new Error(`IntLinear: ${x.length} inputs for ${rows} rows of ${this.k}`);
+    return this.quantizedRun(x, rows, this.k, this.kp, act, rows * this.n, null, (qp, sp, op) =>
+      this.gemmAt(qp, rows, sp, relu, op),
+    );
+  }
+
+  /**
+   * Quantizes `x` (`rows` rows of `width` floats) into wasm memory as rows of `stride`
+   * int16 codes and one scale each, runs `kernel` on the codes, scales and an output of
+   * `outCount` floats (and `scratchBytes` of scratch, if not null), and returns that output.
+   */
+  private quantizedRun(
+    x: Float32Array,
+    rows: number,
+    width: number,
+    stride: number,
+    act: ActQuant,
+    outCount: number,
+    scratchBytes: number | null,
+    kernel: (qp: number, sp: number, op: number, scratch: number) => void,
+  ): Float32Array {
     const { heap, exports: e } = this.wasm;
     const xp = heap.put(x);
-    const qp = heap.alloc(rows * this.kp * 2);
+    const qp = heap.alloc(rows * stride * 2);
     const sp = heap.alloc(rows * 4);
-    const op = heap.alloc(rows * this.n * 4);
+    const op = heap.alloc(outCount * 4);
+    const ptrs = [xp, qp, sp, op];
     try {
+      const scratch = scratchBytes === null ? 0 : heap.alloc(scratchBytes);
+      if (scratchBytes !== null) ptrs.push(scratch);
       const fixed = act.mode === 'static' ? act.scale : 0;
-      e.quantize(xp, rows, this.k, this.kp, qp, sp, MODE[act.mode], fixed);
-      this.gemmAt(qp, rows, sp, relu, op);
-      return heap.f32(op, rows * this.n).slice();
+      e.quantize(xp, rows, width, stride, qp, sp, MODE[act.mode], fixed);
+      kernel(qp, sp, op, scratch);
+      return heap.f32(op, outCount).slice();
     } finally {
-      for (const ptr of [xp, qp, sp, op]) heap.release(ptr);
+      for (const ptr of ptrs) heap.release(ptr);
     }
   }
 
@@ -213,22 +238,16 @@ export class IntLinear {
    */
   gemmAt(qp: number, rows: number, sp: number, relu: boolean, op: number): void {
     this.check();
+    this.wasm.exports.gemm(qp, rows, ...this.kernelArgs(sp, relu, op), this.n);
+  }
+
+  /**
+   * The arguments the wasm GEMM and convolution take after the activations' geometry: the packed
+   * kernel, its scales, zero term and bias, the activations' scales `sp`, ReLU, the output `op`.
+   */
+  private kernelArgs(sp: number, relu: boolean, op: number): KernelArgs {
     const p = this.ptrs;
-    this.wasm.exports.gemm(
-      qp,
-      rows,
-      this.kp,
-      p.w,
-      this.bits,
-      this.n,
-      sp,
-      p.scale,
-      p.zero,
-      p.bias,
-      +relu,
-      op,
-      this.n,
-    );
+    return [this.kp, p.w, this.bits, this.n, sp, p.scale, p.zero, p.bias, +relu, op];
   }
 
   /**
@@ -251,21 +270,17 @@ export class IntLinear {
     const { oh, ow } = convOutput(g);
     if (oh < 1 || ow < 1)
       throw new Error(`IntLinear: the ${g.kh}x${g.kw} window does not fit a ${g.h}x${g.w} input`);
-    const { heap, exports: e } = this.wasm;
-    const xp = heap.put(x);
-    const qp = heap.alloc(x.length * 2);
-    const sp = heap.alloc(g.batch * 4);
     const outCount = g.batch * oh * ow * this.n;
-    const op = heap.alloc(outCount * 4);
-    const scratch = heap.alloc(this.conv2dScratchBytes());
-    try {
-      const fixed = act.mode === 'static' ? act.scale : 0;
-      e.quantize(xp, g.batch, per, per, qp, sp, MODE[act.mode], fixed);
-      this.conv2dAt(qp, g, sp, relu, op, scratch);
-      return heap.f32(op, outCount).slice();
-    } finally {
-      for (const ptr of [xp, qp, sp, op, scratch]) heap.release(ptr);
-    }
+    return this.quantizedRun(
+      x,
+      g.batch,
+      per,
+      per,
+      act,
+      outCount,
+      this.conv2dScratchBytes(),
+      (qp, sp, op, scratch) => this.conv2dAt(qp, g, sp, relu, op, scratch),
+    );
   }
 
   /** Scratch bytes `conv2dAt` needs. */
@@ -288,7 +303,6 @@ export class IntLinear {
   ): void {
     this.check();
     const { oh, ow, padTop, padLeft } = convOutput(g);
-    const p = this.ptrs;
     this.wasm.exports.conv2d(
       qp,
       g.batch,
@@ -305,16 +319,7 @@ export class IntLinear {
       padLeft,
       oh,
       ow,
-      this.kp,
-      p.w,
-      this.bits,
-      this.n,
-      sp,
-      p.scale,
-      p.zero,
-      p.bias,
-      +relu,
-      op,
+      ...this.kernelArgs(sp, relu, op),
       scratch,
     );
   }

@@ -16,7 +16,9 @@ import {
   upperMedian,
   writeResults,
 } from '../../bench/lib/index.js';
+import { mnistShape, zooModelsArg } from '../../bench/lib/zoo.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
+import { ZOO_MODELS } from '../../src/models/zoo.js';
 import { tempDir } from '../temp-dir.js';
 
 describe('bench/lib', () => {
@@ -124,6 +126,22 @@ describe('bench/lib', () => {
     } finally {
       process.argv = argv;
     }
+  });
+
+  it('zooModelsArg reads --models (default all, unknown names rejected); mnistShape by layout', () => {
+    const argv = process.argv;
+    try {
+      process.argv = ['node', 'x.ts'];
+      assert.deepEqual(zooModelsArg(), [...ZOO_MODELS]);
+      process.argv = ['node', 'x.ts', '--models', 'cnn, transformer'];
+      assert.deepEqual(zooModelsArg(), ['cnn', 'transformer']);
+      process.argv = ['node', 'x.ts', '--models', 'cnn,lenet'];
+      assert.throws(() => zooModelsArg(), /--models: unknown model 'lenet'/);
+    } finally {
+      process.argv = argv;
+    }
+    assert.deepEqual(mnistShape('cnn'), [28, 28, 1]);
+    assert.deepEqual(mnistShape('transformer'), [28, 28]);
   });
 
   it('randomBatch is seeded; firstRows takes training rows in order, wrapping', async () => {

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel, ZOO_MODELS, type ZooModelName } from '../../src/models/zoo.js';
+import { buildModel, ZOO_LAYOUT, ZOO_MODELS, type ZooModelName } from '../../src/models/zoo.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
-const shapes: Record<ZooModelName, number[]> = {
-  mlp: [28, 28, 1],
-  cnn: [28, 28, 1],
-  resnet: [28, 28, 1],
-  transformer: [28, 28],
-  odenet: [28, 28, 1],
-  vit: [28, 28, 1],
-};
+const shapes: Record<ZooModelName, number[]> = Object.fromEntries(
+  ZOO_MODELS.map((m) => [m, ZOO_LAYOUT[m] === 'image' ? [28, 28, 1] : [28, 28]]),
+) as Record<ZooModelName, number[]>;
 
 describe('model zoo', () => {
   for (const name of ZOO_MODELS) {

@@ -6,6 +6,7 @@ import {
   mergeHeads,
   splitHeads,
 } from '../../models/layers/attention-parts.js';
+import { configWith } from '../../models/layers/layer-config.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { restoreChunk, type Saved, saveList, splitSaved } from '../codec/saved.js';
 import { attentionGrads } from './attention-grad.js';
@@ -117,12 +118,7 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      numHeads: this.numHeads,
-      causal: this.causal,
-      seed: this.seed ?? null,
-    };
+    return configWith(super.getConfig(), this, ['numHeads', 'causal'], { seed: this.seed ?? null });
   }
 }
 tf.serialization.registerClass(CompressedMultiHeadSelfAttention);

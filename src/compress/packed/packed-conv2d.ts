@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { conv2dOutputShape } from '../../kernels/conv-output.js';
 import { configWith } from '../../models/layers/layer-config.js';
 import { convOutput } from '../../wasm/int-linear.js';
 import { activationQuant } from './int-kernel.js';
@@ -38,19 +39,7 @@ export class PackedConv2D extends PackedLayerBase {
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const [b, h, w] = inputShape as tf.Shape;
-    const [kh, kw] = this.kernelShape;
-    const size = (n: number | null, k: number, s: number, d: number) => {
-      if (n == null) return null;
-      const eff = (k - 1) * d + 1;
-      return this.padding === 'same' ? Math.ceil(n / s) : Math.floor((n - eff) / s) + 1;
-    };
-    return [
-      b,
-      size(h, kh, this.strides[0], this.dilationRate[0]),
-      size(w, kw, this.strides[1], this.dilationRate[1]),
-      this.outChannels,
-    ];
+    return conv2dOutputShape(inputShape as tf.Shape, this);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { type AddWeight, addAttentionProjections, groupedAttention } from './attention-parts.js';
+import { configWith } from './layer-config.js';
 import { fromSeededConfig } from './seeded-config.js';
 
 export interface GroupedAttentionArgs {
@@ -60,12 +61,7 @@ export abstract class GroupedAttentionLayer extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      numHeads: this.numHeads,
-      causal: this.causal,
-      seed: this.seed ?? null,
-    };
+    return configWith(super.getConfig(), this, ['numHeads', 'causal'], { seed: this.seed ?? null });
   }
 
   static override fromConfig = fromSeededConfig;

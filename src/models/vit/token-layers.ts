@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../layers/layer-config.js';
 import { fromSeededConfig } from '../layers/seeded-config.js';
 import { gatherRows } from './row-gather.js';
 
@@ -130,12 +131,9 @@ export class TiedEmbedding extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      vocabSize: this.vocabSize,
-      dModel: this.dModel,
+    return configWith(super.getConfig(), this, ['vocabSize', 'dModel'], {
       seed: this.seed ?? null,
-    };
+    });
   }
 
   static override fromConfig = fromSeededConfig;
