@@ -3,7 +3,7 @@
 // in --seeds; --sl-variants runs several SwiftLearn settings against the same plain arm.
 //
 // A variant is '+'-separated changes to the library defaults (SWIFTLEARN_DEFAULTS): 'default',
-// 'redraw', 'top', 'loss', 'global' (balance none), 'every<k>', 'warmup<k>'. Seeds 1 and 2 are
+// 'redraw', 'noredraw', 'top', 'loss', 'global' (balance none), 'every<k>', 'warmup<k>'. Seeds 1 and 2 are
 // the tuning seeds (variants are compared there); the headline is the library defaults on the
 // other seeds, so the setting is not chosen on the seeds that report it.
 import { loadavg } from 'node:os';
@@ -41,6 +41,7 @@ export function variantConfig(name: string): SlConfig {
   for (const tok of name.split('+')) {
     if (tok === 'default') continue;
     else if (tok === 'redraw') over.redraw = true;
+    else if (tok === 'noredraw') over.redraw = false;
     else if (tok === 'top') over.select = 'top';
     else if (tok === 'loss') over.score = 'loss';
     else if (tok === 'global') over.balance = 'none';
@@ -48,7 +49,7 @@ export function variantConfig(name: string): SlConfig {
     else if (/^warmup\d+$/.test(tok)) over.warmupEpochs = Number(tok.slice(6));
     else
       throw new Error(
-        `--sl-variants: unknown change '${tok}' (default, redraw, top, loss, global, every<k>, warmup<k>)`,
+        `--sl-variants: unknown change '${tok}' (default, redraw, noredraw, top, loss, global, every<k>, warmup<k>)`,
       );
   }
   return dataRecipeConfig({ swiftlearn: over }).swiftlearn as SlConfig;

@@ -106,6 +106,7 @@ describe('bench:recipes SwiftLearn variants', () => {
   it('names and configs round-trip against the first defaults', () => {
     assert.equal(variantLabel(variantConfig('redraw+every2')), 'redraw+every2');
     assert.equal(variantConfig('top').select, 'top');
+    assert.equal(variantLabel(variantConfig('noredraw')), 'first-defaults');
     assert.equal(variantConfig('default').keep, 0.3);
     assert.throws(() => variantConfig('fast'), /unknown change 'fast'/);
     assert.throws(() => variantConfig('top+redraw'), /redraw/);

@@ -58,10 +58,14 @@ describe('frugal train recipe options: parsing and checks', () => {
     assert.deepEqual(haet1x?.schedule, { warmup: 0.2, final: 0, peak: 1 });
     assert.equal(haet1x?.samRho, 0.05);
     assert.equal(haet1x?.labelSmoothing, 0.2);
-    assert.equal(dataRecipeFromOptions({ swiftlearn: 0.2 })?.swiftlearn?.redraw, false);
+    assert.equal(dataRecipeFromOptions({ swiftlearn: 0.2 })?.swiftlearn?.redraw, true);
     assert.equal(
-      dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnRedraw: true })?.swiftlearn?.redraw,
-      true,
+      dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnDraw: 'scoring' })?.swiftlearn?.redraw,
+      false,
+    );
+    assert.equal(
+      dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn?.redraw,
+      false,
     );
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
     assert.equal(sl?.select, 'top');
@@ -107,14 +111,14 @@ describe('frugal train recipe options: parsing and checks', () => {
       /--swiftlearn-select applies to --swiftlearn/,
     ],
     [
-      '--swiftlearn-redraw without --swiftlearn',
-      { swiftlearnRedraw: true },
-      /--swiftlearn-redraw applies to --swiftlearn/,
+      '--swiftlearn-draw without --swiftlearn',
+      { swiftlearnDraw: 'scoring' },
+      /--swiftlearn-draw applies to --swiftlearn/,
     ],
     [
-      '--swiftlearn-redraw with top selection',
-      { swiftlearn: 0.3, swiftlearnRedraw: true, swiftlearnSelect: 'top' },
-      /--swiftlearn-redraw changes nothing with --swiftlearn-select top/,
+      '--swiftlearn-draw epoch with top selection',
+      { swiftlearn: 0.3, swiftlearnDraw: 'epoch', swiftlearnSelect: 'top' },
+      /--swiftlearn-draw epoch changes nothing with --swiftlearn-select top/,
     ],
     [
       '--swiftlearn-every without --swiftlearn',

@@ -475,8 +475,10 @@ describe('recipes: data recipe config', () => {
       score: 'el2n',
       select: 'sample',
       balance: 'class',
-      redraw: false,
+      redraw: true,
     });
+    // 'top' turns redraw off unless it is given (a redraw of the top rows gives the same rows).
+    assert.equal(dataRecipeConfig({ swiftlearn: { select: 'top' } }).swiftlearn?.redraw, false);
     assert.equal(c.batchAugment?.copies, 4);
     const field = (f: () => unknown) => {
       try {

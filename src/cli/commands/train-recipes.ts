@@ -58,7 +58,7 @@ export interface RecipeCliOptions {
   swiftlearnScore?: SwiftLearnScore;
   swiftlearnSelect?: SwiftLearnSelect;
   swiftlearnBalance?: SwiftLearnBalance;
-  swiftlearnRedraw?: boolean;
+  swiftlearnDraw?: SwiftLearnDraw;
   batchAugment?: number;
   augmentShift?: number;
   augmentCutout?: number;
@@ -89,7 +89,7 @@ export const RECIPE_OPTION_ROLES = {
   swiftlearnScore: 'feature',
   swiftlearnSelect: 'feature',
   swiftlearnBalance: 'feature',
-  swiftlearnRedraw: 'feature',
+  swiftlearnDraw: 'feature',
   batchAugment: 'feature',
   augmentShift: 'feature',
   augmentCutout: 'feature',
@@ -98,6 +98,9 @@ export const RECIPE_OPTION_ROLES = {
   mixedSizeMode: 'feature',
   mixedSizeProbs: 'feature',
 } as const satisfies Record<keyof RecipeCliOptions, 'core' | 'feature'>;
+
+export const SWIFTLEARN_DRAWS = ['epoch', 'scoring'] as const;
+export type SwiftLearnDraw = (typeof SWIFTLEARN_DRAWS)[number];
 
 export const LR_SCHEDULES = ['budget', 'constant'] as const;
 export type LrScheduleName = (typeof LR_SCHEDULES)[number];
@@ -217,8 +220,9 @@ export function addRecipeOptions(cmd: Command): Command {
       oneOf(SWIFTLEARN_BALANCES, 'SwiftLearn balance'),
     )
     .option(
-      '--swiftlearn-redraw',
-      'SwiftLearn: draw the kept rows anew every epoch from the last scores (with --swiftlearn-select sample, the default; no extra scoring pass)',
+      '--swiftlearn-draw <when>',
+      `SwiftLearn: when the kept rows are drawn from the scores: ${SWIFTLEARN_DRAWS.join(', ')} (default epoch with --swiftlearn-select sample: a fresh importance-sampled draw every epoch from the last scores, no extra scoring pass; scoring: only at each scoring)`,
+      oneOf(SWIFTLEARN_DRAWS, 'SwiftLearn draw'),
     )
     .option(
       '--batch-augment <copies>',
@@ -315,7 +319,7 @@ const SUB_OPTIONS: [keyof RecipeCliOptions, string, keyof RecipeCliOptions, stri
   ['swiftlearnScore', '--swiftlearn-score', 'swiftlearn', '--swiftlearn <keep>'],
   ['swiftlearnSelect', '--swiftlearn-select', 'swiftlearn', '--swiftlearn <keep>'],
   ['swiftlearnBalance', '--swiftlearn-balance', 'swiftlearn', '--swiftlearn <keep>'],
-  ['swiftlearnRedraw', '--swiftlearn-redraw', 'swiftlearn', '--swiftlearn <keep>'],
+  ['swiftlearnDraw', '--swiftlearn-draw', 'swiftlearn', '--swiftlearn <keep>'],
   ['augmentShift', '--augment-shift', 'batchAugment', '--batch-augment <copies>'],
   ['augmentCutout', '--augment-cutout', 'batchAugment', '--batch-augment <copies>'],
   ['augmentFlip', '--augment-flip', 'batchAugment', '--batch-augment <copies>'],
@@ -330,9 +334,9 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
       throw new Error(
         `${flag} applies to ${mainFlag}: give ${mainFlag.split(' ')[0]} or drop ${flag}`,
       );
-  if (o.swiftlearnRedraw && o.swiftlearnSelect === 'top')
+  if (o.swiftlearnDraw === 'epoch' && o.swiftlearnSelect === 'top')
     throw new Error(
-      '--swiftlearn-redraw changes nothing with --swiftlearn-select top (the same top rows until the next scoring): drop one',
+      '--swiftlearn-draw epoch changes nothing with --swiftlearn-select top (a redraw of the top rows of unchanged scores gives the same rows): drop one',
     );
   if (o.batchAugment !== undefined && o.batchAugment < 2)
     throw new Error(
@@ -362,7 +366,7 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
             score: o.swiftlearnScore,
             select: o.swiftlearnSelect,
             balance: o.swiftlearnBalance,
-            redraw: o.swiftlearnRedraw,
+            redraw: o.swiftlearnDraw === undefined ? undefined : o.swiftlearnDraw === 'epoch',
           },
     batchAugment:
       o.batchAugment === undefined
