@@ -395,8 +395,8 @@ function rematTable(): string {
   const signed = (x: unknown) =>
     typeof x === 'number' ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : '';
   const out = [
-    '| model | planner | chain | budget MB (of plain act) | measured act MB | within | vs plain | vs keep-all (measured / predicted) | joint / exact time |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| model | planner | chain | budget MB (of plain act) | measured act MB | within | vs plain | vs plain (CPU time) | vs keep-all (measured / predicted) | joint / exact time | joint / exact CPU time |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
     const fraction = r.budgetFraction as number | null;
@@ -421,13 +421,14 @@ function rematTable(): string {
       planner === 'plain' || !r.feasible
         ? ''
         : `${signed(vsKeepAll)} / ${signed(r.predictedOverhead)}`;
-    const jointExact = r.sameAsExact
-      ? `${(r.measuredVsExact as number | undefined)?.toFixed(2) ?? '1.00'} (same plan)`
-      : typeof r.measuredVsExact === 'number'
-        ? r.measuredVsExact.toFixed(2)
-        : '';
+    const vsExact = (key: 'measuredVsExact' | 'measuredVsExactCpu') =>
+      r.sameAsExact
+        ? `${(r[key] as number | undefined)?.toFixed(2) ?? '1.00'} (same plan)`
+        : typeof r[key] === 'number'
+          ? r[key].toFixed(2)
+          : '';
     out.push(
-      `| ${String(r.model)} | ${planner} | ${chain} | ${budget} | ${measured} | ${within} | ${signed(overhead)} | ${vsKeep} | ${jointExact} |`,
+      `| ${String(r.model)} | ${planner} | ${chain} | ${budget} | ${measured} | ${within} | ${signed(overhead)} | ${signed(r.overheadCpu)} | ${vsKeep} | ${vsExact('measuredVsExact')} | ${vsExact('measuredVsExactCpu')} |`,
     );
   }
   out.push('');

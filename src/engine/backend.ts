@@ -52,6 +52,7 @@ export async function initEngine(options: EngineOptions = {}): Promise<EngineInf
     const wasm = await loadWasmBackend();
     if (options.wasmPaths) wasm.setWasmPaths(options.wasmPaths);
   }
+  wasmThreads = threads ?? 1;
   if (threads !== undefined) {
     await startThreadedWasm(threads);
     await startKernelModule();
@@ -90,6 +91,19 @@ async function startKernelModule(): Promise<void> {
   } catch {
     // tryWasmKernels() / wasmKernels() report the reason when the kernels are asked for.
   }
+}
+
+/** XNNPACK threads the last `initEngine` started the wasm backend with (1: single-thread build). */
+let wasmThreads = 1;
+
+/**
+ * Whether the active backend computes on the calling thread alone (cpu, single-thread wasm), so
+ * the process's CPU time over a call is that call's compute time: on a machine other processes
+ * load it is the steadier clock (being descheduled costs wall time, not CPU time).
+ */
+export function computesOnCallingThread(): boolean {
+  const b = tf.getBackend();
+  return b === 'cpu' || (b === 'wasm' && wasmThreads === 1);
 }
 
 /** Starts the wasm backend with `threads` XNNPACK threads; Node's is installed by 'frugal/node'. */

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { computesOnCallingThread } from '../engine/backend.js';
 import { runWithoutTape } from '../engine/tape.js';
 import { BufferMeter } from '../report/buffer-meter.js';
 import { externalMemory } from '../report/external-memory.js';
@@ -24,6 +25,14 @@ export interface ProfileOptions {
   onProgress?: TaskProgressCallback;
   /** Names the chain in progress events, e.g. 'blocks chain'. */
   label?: string;
+  /**
+   * How stage times are read: 'wall' (performance.now), 'cpu' (the process's CPU time, Node) or
+   * 'auto' (default): CPU time in Node where the backend computes on the calling thread alone
+   * (cpu, single-thread wasm), else wall. On a machine other processes load, wall-clock stage
+   * times of a few ms are mostly scheduling: the differences between keep modes (what the
+   * planner trades) drown in it, and compression looked 1.5-2x dearer than it is.
+   */
+  clock?: ProfileClock;
 }
 
 export interface ChainProfile {
@@ -31,6 +40,8 @@ export interface ChainProfile {
   backend: string;
   batchSize: number;
   repeats: number;
+  /** The clock the stage times were read with. */
+  clock: 'wall' | 'cpu';
   /** Parts of `costs.fixedBytes`. */
   lossBytes: number;
   outputBytes: number;
@@ -67,8 +78,38 @@ export function settle(ts: tf.Tensor[]): void {
   for (const t of ts) if (!t.isDisposed) t.dataSync();
 }
 
+/** The clock stage times are read with (ProfileOptions.clock). */
+export type ProfileClock = 'auto' | 'wall' | 'cpu';
+
+/** Milliseconds of process CPU time since `start` (Node's process.cpuUsage). */
+function cpuMs(start?: NodeJS.CpuUsage): { ms: number; usage: NodeJS.CpuUsage } {
+  const usage = process.cpuUsage(start);
+  return { ms: (usage.user + usage.system) / 1000, usage };
+}
+
+const hasCpuClock = () => typeof process !== 'undefined' && typeof process.cpuUsage === 'function';
+
+/**
+ * Whether `clock` reads CPU time: 'cpu' (Node only), or 'auto' where the process's CPU time is
+ * the stage's compute time (Node, a backend that computes on the calling thread alone).
+ */
+export function usesCpuClock(clock: ProfileClock): boolean {
+  if (clock === 'wall') return false;
+  if (clock === 'cpu') {
+    if (!hasCpuClock()) throw new Error("profile clock 'cpu' needs Node's process.cpuUsage");
+    return true;
+  }
+  return hasCpuClock() && computesOnCallingThread();
+}
+
 /** Milliseconds `f` takes, with the backend's work on the tensors `done` picks finished. */
-function clock<T>(f: () => T, done: (v: T) => tf.Tensor[]): { ms: number; value: T } {
+function clock<T>(f: () => T, done: (v: T) => tf.Tensor[], cpu: boolean): { ms: number; value: T } {
+  if (cpu) {
+    const c0 = cpuMs().usage;
+    const value = f();
+    settle(done(value));
+    return { ms: cpuMs(c0).ms, value };
+  }
   const t0 = performance.now();
   const value = f();
   settle(done(value));
@@ -90,6 +131,7 @@ function measureStage(
   allBits: number[],
   repeats: number,
   seed: number,
+  cpu: boolean,
 ): { fwdMs: number; keep: KeepMode[] } {
   const wrt = stage.index === 0 ? stage.variables : [x, ...carried, ...stage.variables];
   const record = (bits: number) => recordStage(stage, x, true, bits, seed, carried);
@@ -104,6 +146,7 @@ function measureStage(
     const f = clock(
       () => runWithoutTape(forward),
       (y) => [y],
+      cpu,
     );
     f.value.dispose();
     if (r > 0) fwd.push(f.ms);
@@ -111,10 +154,12 @@ function measureStage(
       const rec = clock(
         () => record(bits),
         (t) => [t.output],
+        cpu,
       );
       const back = clock(
         () => backward(rec.value, dy),
         (g) => g,
+        cpu,
       );
       rec.value.dispose();
       tf.dispose([rec.value.output, ...back.value]);
@@ -178,6 +223,10 @@ export function profileChain(
   options: ProfileOptions = {},
 ): ChainProfile {
   const repeats = options.repeats ?? 3;
+  const clockName = options.clock ?? 'auto';
+  if (!['auto', 'wall', 'cpu'].includes(clockName))
+    throw new Error(`profile clock must be 'auto', 'wall' or 'cpu', got '${String(clockName)}'`);
+  const cpu = usesCpuClock(clockName);
   if (!Number.isInteger(repeats) || repeats < 1)
     throw new Error(`profile repeats must be a positive integer, got ${repeats}`);
   const compressed = options.compressedBits ?? [];
@@ -210,6 +259,7 @@ export function profileChain(
         [32, ...compressed],
         repeats,
         1000 * i,
+        cpu,
       );
       // A checkpoint of the stage's input holds its carried tensors too (counted per checkpoint:
       // an upper bound when two checkpoints of one block are live at once).
@@ -234,6 +284,7 @@ export function profileChain(
       backend: tf.getBackend(),
       batchSize: batch.xs.shape[0],
       repeats,
+      clock: cpu ? 'cpu' : 'wall',
       lossBytes: loss.peak,
       outputBytes,
       updateBytes: update,

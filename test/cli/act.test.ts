@@ -61,7 +61,7 @@ describe('frugal CLI: compressed activations', () => {
     assert.ok(bits.length > 3 && bits.every((b) => [1, 2, 4, 8].includes(b)));
   });
 
-  it('--baseline trains the plain model first and prints both rows with a comparison', async () => {
+  it('--baseline trains the plain model and the L0 layers first and prints all rows with comparisons', async () => {
     const out = join(dir, 'baseline.json');
     const r = await cli(
       ...['train', '--model', 'mlp', '--dataset', 'synthetic', '--batch', '32', '--act-bits', '2'],
@@ -70,8 +70,20 @@ describe('frugal CLI: compressed activations', () => {
     assert.equal(r.error, '');
     assert.match(r.stdout, /mlp \(2-bit\)/);
     assert.match(r.stdout, /vs the plain run: saved activations [\d.]+x smaller, step peak/);
+    assert.match(r.stdout, /mlp \(L0/);
+    assert.match(
+      r.stdout,
+      /vs frugal's layers with float32 saves \(L0\): saved activations [\d.]+x smaller, step peak/,
+    );
     const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(report.baseline.activations, undefined);
+    assert.equal(report.l0Baseline.activations.config.level, 'L0');
+    assert.equal(report.l0Baseline.activations.config.bits, null);
+    assert.equal(report.l0Baseline.result.config.seed, report.result.config.seed);
+    assert.ok(
+      report.result.memory.savedActivationBytes <
+        report.l0Baseline.result.memory.savedActivationBytes,
+    );
     assert.equal(report.activations.config.bits, 2);
     assert.equal(report.baseline.result.config.seed, report.result.config.seed);
     assert.ok(

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { actConfigFromOptions, type TrainCommandOptions } from '../../src/cli/commands/train.js';
-import { baselineOptions, TRAIN_OPTION_ROLES } from '../../src/cli/commands/train-baseline.js';
+import {
+  baselineOptions,
+  l0BaselineOptions,
+  TRAIN_OPTION_ROLES,
+} from '../../src/cli/commands/train-baseline.js';
 import { buildCli } from '../../src/cli/program.js';
 
 describe('frugal train --baseline: the plain run drops feature options as a group', () => {
@@ -53,5 +57,67 @@ describe('frugal train --baseline: the plain run drops feature options as a grou
       else if (field === 'baseline' || field === 'print') assert.equal(value, false, field);
       else assert.equal(value, undefined, field);
     }
+  });
+
+  it('the L0 run keeps every option but saves float32 in the same layers', () => {
+    const o: TrainCommandOptions = {
+      model: 'cnn',
+      dataset: 'synthetic',
+      epochs: 1,
+      batch: 32,
+      lr: 0.01,
+      optimizer: 'adam',
+      backend: 'cpu',
+      seed: 4,
+      maxSteps: 3,
+      progress: false,
+      fastKernels: true,
+      actBits: 2,
+      fewbit: 2,
+      perSampleBits: true,
+      forwardChunk: 8,
+      out: 'runs/r.json',
+      save: 'runs/m',
+      overwrite: true,
+      baseline: true,
+      print: true,
+    };
+    const l0 = l0BaselineOptions(o);
+    assert.ok(l0);
+    assert.deepEqual(actConfigFromOptions(l0), {
+      level: 'L0',
+      perSample: false,
+      bits: null,
+      fewbit: 0,
+      rmm: null,
+      seed: 4,
+      forwardChunk: 8,
+    });
+    for (const f of [
+      'model',
+      'dataset',
+      'batch',
+      'lr',
+      'optimizer',
+      'seed',
+      'fastKernels',
+    ] as const)
+      assert.equal(l0[f], o[f], f);
+    for (const f of ['out', 'save', 'overwrite'] as const) assert.equal(l0[f], undefined, f);
+    assert.equal(l0.baseline, false);
+    assert.equal(l0.print, false);
+  });
+
+  it('no L0 run where nothing is compressed or the planner owns --act-bits', () => {
+    const base = { model: 'cnn', dataset: 'synthetic', epochs: 1, batch: 8, lr: 0.01 };
+    const none = (extra: Partial<TrainCommandOptions>) =>
+      l0BaselineOptions({ ...base, ...extra } as TrainCommandOptions);
+    assert.equal(none({}), undefined);
+    assert.equal(none({ fewbit: 2 }), undefined);
+    assert.equal(none({ actBits: 32 }), undefined);
+    assert.equal(none({ actLevel: 'L0' }), undefined);
+    assert.equal(none({ actBits: 2, memoryBudget: 1e6 }), undefined);
+    assert.ok(none({ actLevel: 'L3' }));
+    assert.ok(none({ perSampleBits: true }));
   });
 });

@@ -78,3 +78,31 @@ export function baselineOptions(o: TrainCommandOptions): TrainCommandOptions {
     if (role !== 'core') delete plain[field];
   return { ...(plain as unknown as TrainCommandOptions), baseline: false, print: false };
 }
+
+/**
+ * The options of the second run a compressed-activation `--baseline` run is compared with:
+ * frugal's own layers with float32 saves (ActNN's L0; same forward, chunking and every other
+ * option), so the cost of compression itself is shown beside the cost against plain tfjs.
+ * Undefined where the run saves no compressed activations: no --act-bits / --act-level /
+ * --per-sample-bits, L0 or 32 bits already, or --memory-budget (--act-bits then sets the
+ * planner's tapes, not compressed layers).
+ */
+export function l0BaselineOptions(o: TrainCommandOptions): TrainCommandOptions | undefined {
+  if (o.memoryBudget !== undefined) return undefined;
+  if (o.actBits === undefined && o.actLevel === undefined && !o.perSampleBits) return undefined;
+  if (o.actBits === 32 || o.actLevel === 'L0') return undefined;
+  return {
+    ...o,
+    actLevel: 'L0',
+    actBits: undefined,
+    perSampleBits: undefined,
+    fewbit: undefined,
+    rmm: undefined,
+    rmmKind: undefined,
+    out: undefined,
+    save: undefined,
+    overwrite: undefined,
+    baseline: false,
+    print: false,
+  };
+}

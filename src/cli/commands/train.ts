@@ -24,7 +24,7 @@ import { type OdeCliOptions, odenetOptions } from '../ode-options.js';
 import { progressBar, progressWanted, taskLines } from '../progress-bar.js';
 import { renderTable } from '../table.js';
 import { timeProgress } from '../time-progress.js';
-import { baselineOptions } from './train-baseline.js';
+import { baselineOptions, l0BaselineOptions } from './train-baseline.js';
 import {
   applyLowPrecision,
   checkLowPrecisionOptions,
@@ -180,6 +180,8 @@ export interface TrainReport {
   recipe?: RecipeReport;
   /** The plain run, when trained with --baseline. */
   baseline?: TrainReport;
+  /** frugal's layers with float32 saves (L0), when a compressed-activation run has --baseline. */
+  l0Baseline?: TrainReport;
 }
 
 /**
@@ -307,6 +309,8 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
       hasRecipe(recipePlan))
       ? await trainCommand(baselineOptions(o))
       : undefined;
+  const l0Options = o.baseline ? l0BaselineOptions(o) : undefined;
+  const l0Baseline = l0Options ? await trainCommand(l0Options) : undefined;
   const engine = await startEngine({ ...o, threads: threadPlan.mainThreads });
   const data = loadDataset(o.dataset, {
     layout: ZOO_LAYOUT[o.model],
@@ -453,13 +457,16 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     recipe: recipeReport(recipePlan, recipe),
     remat: remat ? summarizePlan(remat.plan, remat.profile.costs) : undefined,
     baseline,
+    l0Baseline,
   };
   if (o.print !== false) {
-    const rows = [...(baseline ? [baseline] : []), report];
+    const rows = [...(baseline ? [baseline] : []), ...(l0Baseline ? [l0Baseline] : []), report];
     console.log(renderTable(TABLE_HEAD, rows.map(tableRow)));
     const note = unmeasuredNote(report);
     if (note) console.log(note);
     if (baseline) console.log(comparisonLine(report, baseline));
+    if (l0Baseline)
+      console.log(comparisonLine(report, l0Baseline, "frugal's layers with float32 saves (L0)"));
   }
   if (o.out) {
     writeJsonAtomic(o.out, report);
@@ -546,7 +553,11 @@ export function unmeasuredNote(r: TrainReport): string | null {
 }
 
 /** One line comparing a run with its plain baseline (same seed, data and schedule). */
-export function comparisonLine(r: TrainReport, base: TrainReport): string {
+export function comparisonLine(
+  r: TrainReport,
+  base: TrainReport,
+  against = 'the plain run',
+): string {
   const m = r.result.memory;
   const b = base.result.memory;
   const parts: string[] = [];
@@ -561,5 +572,5 @@ export function comparisonLine(r: TrainReport, base: TrainReport): string {
   const time = (r.result.meanStepMs / base.result.meanStepMs - 1) * 100;
   if (Number.isFinite(time)) parts.push(`step time ${time >= 0 ? '+' : ''}${time.toFixed(0)}%`);
   else parts.push('step time n/a (too few steps to time)');
-  return `vs the plain run: ${parts.join(', ')}`;
+  return `vs ${against}: ${parts.join(', ')}`;
 }
