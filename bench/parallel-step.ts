@@ -7,6 +7,9 @@
 // With Linux autogroup scheduling (kernel.sched_autogroup_enabled = 1, as here), the threads of one
 // session share one fair share of the CPU against every other busy session: the workers get two
 // cores only while no other session is busy, so CPU ms / wall ms per step is printed per round.
+// The headline cnnVsTorch is the median over the rounds of PyTorch's ms over the best frugal
+// configuration's ms in the same round (the threaded step and PyTorch run back to back, in
+// alternating order); cnnVsTorchOfMedians is the ratio of the two medians over all rounds.
 // Run: npm run bench:parallel-step   (writes bench/results/parallel-step.json)
 // Environment: WORKERS (2), ROUNDS (5), STEPS per round (5), BACKEND (wasm; cpu steps take seconds),
 // MODEL (cnn; or mlp, resnet). Other settings than the defaults write parallel-step-<model>-<backend>-x<workers>.json.
@@ -107,15 +110,26 @@ async function main(): Promise<void> {
       const one = await timeSteps(oneStep);
       const workers = await timeSteps(parallelStep);
       let threadedMs: number | null = null;
-      if (threaded) {
+      const timeThreaded = async () => {
+        if (!threaded) return;
         setWasmThreads(2);
         threadedMs = (await timeSteps(threadedStep)).ms;
         setWasmThreads(1);
-      }
-      const torch =
+      };
+      const timeTorch = () =>
         MODEL !== 'cnn'
           ? 'not run: pytorch times the CNN only'
           : torchSkipped || torchCnn(BATCH, 2, Math.max(STEPS, 10));
+      // The threaded step and PyTorch run back to back, in alternating order, so that the ratio
+      // of the two within a round sees the same load.
+      let torch: ReturnType<typeof timeTorch>;
+      if (r % 2 === 0) {
+        await timeThreaded();
+        torch = timeTorch();
+      } else {
+        torch = timeTorch();
+        await timeThreaded();
+      }
       if (typeof torch === 'string') torchSkipped = torch;
       const round: Round = {
         loadAverage,
@@ -213,10 +227,25 @@ async function main(): Promise<void> {
   const best = configs
     .filter(([, ms]) => Number.isFinite(ms))
     .reduce((a, b) => (b[1] < a[1] ? b : a));
-  const cnnVsTorch = MODEL === 'cnn' && Number.isFinite(all.torchMs) ? all.torchMs / best[1] : null;
+  const bestMsOf = (r: Round): number | null =>
+    best[0] === '1 thread'
+      ? r.oneThreadMs
+      : best[0] === '2 XNNPACK threads'
+        ? r.threadedMs
+        : r.workersMs;
+  // Each round's PyTorch ms over the best configuration's ms in the same round: the rounds pair
+  // the two under the same load, so the median of these ratios is the headline, with its spread.
+  const perRound = rounds
+    .map((r) =>
+      r.torchMs === null || bestMsOf(r) === null ? Number.NaN : r.torchMs / (bestMsOf(r) as number),
+    )
+    .filter(Number.isFinite);
+  const cnnVsTorch = MODEL === 'cnn' && perRound.length ? median(perRound) : null;
+  const cnnVsTorchOfMedians =
+    MODEL === 'cnn' && Number.isFinite(all.torchMs) ? all.torchMs / best[1] : null;
   const threadedSpeedup = Number.isFinite(all.threadedMs) ? all.oneThreadMs / all.threadedMs : null;
   console.log(
-    `headline: cnnVsTorch ${cnnVsTorch === null ? 'n/a' : ratio(cnnVsTorch)} (best frugal: ${best[0]}, ${fixed(best[1])} ms vs pytorch ${fixed(all.torchMs)} ms); threadedSpeedup ${threadedSpeedup === null ? 'n/a' : ratio(threadedSpeedup)} (2 threads ${fixed(all.threadedMs)} ms vs 1 thread ${fixed(all.oneThreadMs)} ms)`,
+    `headline: cnnVsTorch ${cnnVsTorch === null ? 'n/a' : ratio(cnnVsTorch)} (median of the rounds' ${perRound.map((x) => ratio(x)).join(', ')}; best frugal: ${best[0]}, median ${fixed(best[1])} ms vs pytorch ${fixed(all.torchMs)} ms, ratio of medians ${cnnVsTorchOfMedians === null ? 'n/a' : ratio(cnnVsTorchOfMedians)}); threadedSpeedup ${threadedSpeedup === null ? 'n/a' : ratio(threadedSpeedup)} (2 threads ${fixed(all.threadedMs)} ms vs 1 thread ${fixed(all.oneThreadMs)} ms)`,
   );
   const settings = ['MODEL', 'BACKEND', 'WORKERS', 'ROUNDS', 'STEPS']
     .filter((k) => process.env[k] !== undefined)
@@ -231,6 +260,9 @@ async function main(): Promise<void> {
               cnnVsTorch,
               ...(cnnVsTorch === null ? { cnnVsTorchReason: torchSkipped } : {}),
               cnnVsTorchBestFrugal: best[0],
+              cnnVsTorchMin: perRound.length ? Math.min(...perRound) : null,
+              cnnVsTorchMax: perRound.length ? Math.max(...perRound) : null,
+              cnnVsTorchOfMedians,
               pytorchMsAllRounds: all.torchMs,
             }
           : {}),
@@ -242,12 +274,15 @@ async function main(): Promise<void> {
             }
           : {}),
         threadedMsAllRounds: all.threadedMs,
+        loadAverageMin: Math.min(...loads),
+        loadAverageMax: Math.max(...loads),
         speedupAllRounds: all.oneThreadMs / all.workersMs,
         speedupQuietRounds: quiet.oneThreadMs / quiet.workersMs,
         quietRounds: quiet.rounds,
         oneThreadMsAllRounds: all.oneThreadMs,
         workersMsAllRounds: all.workersMs,
       },
+      cnnVsTorchPerRound: perRound,
       command: `${settings.length ? `${settings.join(' ')} ` : ''}npm run bench:parallel-step`,
       model: MODEL,
       batch: BATCH,

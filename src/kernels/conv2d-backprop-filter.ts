@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { type ConvBackpropAttrs, checkForwardOutput, convInfo } from './conv-attrs.js';
+import { filterGradByPatches, patchesAreSmaller } from './conv2d-filter-grad-patches.js';
 import { filterGradWindow } from './input-grad-window.js';
 import { withKernelScope } from './kernel-scope.js';
 
@@ -15,7 +16,8 @@ export interface Conv2DBackpropFilterAttrs extends ConvBackpropAttrs {
  * is a correlation of x^T ([C,H,W,N], channels as the batch, the batch as channels) with dy^T
  * ([OH,OW,N,F] as the filter) at stride d (the forward dilation) and dilation s (the forward
  * stride), giving [C,KH,KW,F], transposed to [KH,KW,C,F]. Rows the forward never read are
- * cropped; the forward's padding becomes explicit padding.
+ * cropped; the forward's padding becomes explicit padding. On wasm, where the patches of x are
+ * smaller than dy, one matmul over the patches instead (conv2d-filter-grad-patches.ts).
  */
 export function conv2dBackpropFilter(
   backendName: string,
@@ -29,6 +31,8 @@ export function conv2dBackpropFilter(
   const [kh, kw, , f] = attrs.filterShape;
   checkForwardOutput('Conv2DBackpropFilter', dy, info, f);
   return withKernelScope(backendName, backend, (scope) => {
+    if (backendName === 'wasm' && patchesAreSmaller(info))
+      return filterGradByPatches(scope, x, dy, info);
     const win = filterGradWindow(scope, scope.transpose(x, [3, 1, 2, 0]), info);
     const dyt = scope.transpose(dy, [1, 2, 0, 3]);
     const z = scope.run('Conv2D', { x: win.input, filter: dyt }, win.attrs);

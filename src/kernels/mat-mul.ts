@@ -24,6 +24,16 @@ export function matMulPlainOperands(
       perm.push(...perm.splice(-2).reverse());
       return scope.transpose(x, perm);
     };
+    if (swappedIsCheaper(a, b, attrs, inputs)) {
+      // a b^T = (b a^T)^T: transposes a and the product instead of the larger b, and XNNPACK
+      // packs a^T (small) instead of b^T. A dense layer's input gradient dy W^T is this case.
+      const product = stock.kernelFunc({
+        inputs: { a: b, b: swapLast(a) },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      }) as tf.TensorInfo;
+      return swapLast(scope.adopt(product));
+    }
     const plain = {
       ...inputs,
       a: attrs.transposeA ? swapLast(a) : a,
@@ -35,6 +45,25 @@ export function matMulPlainOperands(
       attrs: { ...attrs, transposeA: false, transposeB: false },
     }) as tf.TensorInfo;
   });
+}
+
+/**
+ * Whether a b^T (rank 2, no bias or activation) costs less as (b a^T)^T: when b holds more
+ * values than a and the product together (each transpose copies its operand).
+ */
+function swappedIsCheaper(
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  attrs: tf.NamedAttrMap,
+  inputs: tf.NamedTensorInfoMap,
+): boolean {
+  if (attrs.transposeA || !attrs.transposeB) return false;
+  if (a.shape.length !== 2 || b.shape.length !== 2) return false;
+  if (inputs.bias || inputs.preluActivationWeights) return false;
+  if (attrs.activation != null && attrs.activation !== 'linear') return false;
+  const [m, k] = a.shape;
+  const n = b.shape[0];
+  return n * k > m * k + m * n;
 }
 
 /** tfjs fused activations as the kernels that apply them. */

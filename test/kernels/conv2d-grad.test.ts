@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { makeRng } from '../../src/engine/random.js';
+import { convInfo } from '../../src/kernels/conv-attrs.js';
+import { patchesAreSmaller } from '../../src/kernels/conv2d-filter-grad-patches.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { BACKENDS, useBackend } from '../helpers.js';
 import { gradsOn, randomInput, randomValues, relativeError, spreadFilter } from './reference.js';
@@ -18,6 +20,12 @@ interface ConvCase {
   pad: 'same' | 'valid';
 }
 
+const PATCH_CASES: ConvCase[] = [
+  { n: 2, h: 9, w: 8, c: 1, f: 12, kh: 3, kw: 3, stride: [2, 1], pad: 'same' },
+  { n: 3, h: 6, w: 7, c: 2, f: 5, kh: 2, kw: 1, stride: [1, 1], pad: 'valid' },
+  { n: 1, h: 7, w: 9, c: 1, f: 4, kh: 1, kw: 3, stride: [3, 2], pad: 'same' },
+];
+
 /** Fixed corner cases, then seeded random shapes (odd sizes, batch 1, strides 1-3, both pads). */
 function convCases(): ConvCase[] {
   const fixed: ConvCase[] = [
@@ -26,6 +34,8 @@ function convCases(): ConvCase[] {
     { n: 1, h: 8, w: 7, c: 2, f: 3, kh: 3, kw: 2, stride: [2, 1], pad: 'valid' },
     { n: 3, h: 9, w: 6, c: 1, f: 2, kh: 4, kw: 4, stride: [3, 2], pad: 'same' },
     { n: 2, h: 5, w: 5, c: 3, f: 3, kh: 1, kw: 1, stride: [2, 2], pad: 'same' },
+    // Patches smaller than dy (KH*KW*C < F): dW on wasm as one matmul over the patches of x.
+    ...PATCH_CASES,
   ];
   const rng = makeRng(11);
   const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));
@@ -51,6 +61,16 @@ const label = (k: ConvCase) =>
   `x[${k.n},${k.h},${k.w},${k.c}] w[${k.kh},${k.kw},${k.c},${k.f}] s${k.stride} ${k.pad}`;
 
 describe('fast Conv2D gradients match stock tfjs', () => {
+  it('the patch cases are the ones the patches path takes', () => {
+    for (const k of PATCH_CASES) {
+      const attrs = { strides: k.stride, pad: k.pad };
+      const info = convInfo([k.n, k.h, k.w, k.c], [k.kh, k.kw, k.c, k.f], attrs, false);
+      assert.ok(patchesAreSmaller(info), label(k));
+    }
+    const big = convInfo([1, 8, 8, 4], [3, 3, 4, 16], { strides: 1, pad: 'valid' }, false);
+    assert.equal(patchesAreSmaller(big), false);
+  });
+
   for (const backend of BACKENDS) {
     it(`dX and dW on random shapes (${backend}, reference: stock cpu)`, async () => {
       for (const [i, k] of convCases().entries()) {
@@ -80,6 +100,17 @@ describe('fast Conv2D gradients match stock tfjs', () => {
           k: 2,
           d: [3, 1] as [number, number],
           pad: 'valid' as const,
+        },
+        // KH*KW*C < F: dW from the patches of x on wasm.
+        {
+          n: 2,
+          h: 9,
+          w: 9,
+          c: 1,
+          f: 10,
+          k: 3,
+          d: [2, 2] as [number, number],
+          pad: 'same' as const,
         },
       ];
       for (const [i, k] of cases.entries()) {
@@ -135,6 +166,20 @@ describe('fast Conv2D gradients match stock tfjs', () => {
         assert.equal(tf.memory().numTensors, tensors + 2);
         tf.dispose([dw, dx, x, dy, filter]);
         assert.equal(backendImpl.numDataIds(), ids - 3);
+        // dW from the patches of x (wasm): C = 1, F = 16.
+        const x1 = tf.randomNormal([2, 7, 7, 1]);
+        const dy1 = tf.randomNormal([2, 4, 4, 16]);
+        const before = backendImpl.numDataIds();
+        const dw1 = tf
+          .engine()
+          .runKernel(
+            'Conv2DBackpropFilter',
+            { x: x1, dy: dy1 },
+            { ...attrs, filterShape: [3, 3, 1, 16] },
+          ) as tf.Tensor;
+        assert.deepEqual(dw1.shape, [3, 3, 1, 16]);
+        assert.equal(backendImpl.numDataIds(), before + 1);
+        tf.dispose([dw1, x1, dy1]);
       } finally {
         useStockKernels();
       }

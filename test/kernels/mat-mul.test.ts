@@ -36,8 +36,22 @@ describe('fast matmul on wasm (transposes made explicit) matches stock cpu', () 
         return tfjs.sum(tfjs.mul(y, r(y))) as tf.Scalar;
       },
     };
-    for (const [name, loss] of Object.entries(losses)) {
-      const inputs = name === 'fused' ? [a, b, bias] : [a, b];
+    // A wide dense layer: its input gradient dy w^T runs as (w dy^T)^T (w is larger than dy
+    // and dx together), and the direct a b^T of the same shapes as well.
+    const wideX = { values: randomValues(3 * 40, 11), shape: [3, 40] };
+    const wideW = { values: randomValues(40 * 4, 12), shape: [40, 4] };
+    const wide = {
+      wideDense: (x: tf.Tensor, w: tf.Tensor) => {
+        const y = tfjs.matMul(x, w);
+        return tfjs.sum(tfjs.mul(y, r(y))) as tf.Scalar;
+      },
+      wideTransposedB: (x: tf.Tensor, w: tf.Tensor) => {
+        const y = tfjs.matMul(x.slice([0, 0], [3, 4]), w, false, true);
+        return tfjs.sum(tfjs.mul(y, r(y))) as tf.Scalar;
+      },
+    };
+    for (const [name, loss] of [...Object.entries(losses), ...Object.entries(wide)]) {
+      const inputs = name === 'fused' ? [a, b, bias] : name in wide ? [wideX, wideW] : [a, b];
       const fast = await gradsOn('wasm', 'fast', inputs, loss as (...xs: tf.Tensor[]) => tf.Scalar);
       const stock = await gradsOn(
         'cpu',

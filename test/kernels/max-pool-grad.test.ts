@@ -39,4 +39,28 @@ describe('fast MaxPoolGrad matches stock tfjs', () => {
       }
     });
   }
+
+  it('windows of -Infinity or NaN send no gradient, as stock cpu (4-tap and 9-tap windows)', async () => {
+    for (const size of [2, 3]) {
+      const shape = [1, 6, 6, 2];
+      const values = randomValues(72, 500 + size);
+      // Channel 0 of the first window is all -Infinity, channel 1 all NaN; one NaN elsewhere.
+      for (let h = 0; h < size; h++) {
+        for (let w = 0; w < size; w++) {
+          values[(h * 6 + w) * 2] = Number.NEGATIVE_INFINITY;
+          values[(h * 6 + w) * 2 + 1] = Number.NaN;
+        }
+      }
+      values[(4 * 6 + 5) * 2] = Number.NaN;
+      const loss = (a: tf.Tensor) => {
+        const y = tf.maxPool(a as tf.Tensor4D, size, size, 'valid');
+        const r = tf.tensor(randomValues(y.size, 600 + size), y.shape);
+        return tf.sum(tf.mul(y, r)) as tf.Scalar;
+      };
+      const [fast] = await gradsOn('wasm', 'fast', [{ values, shape }], loss);
+      const [stock] = await gradsOn('cpu', 'stock', [{ values, shape }], loss);
+      assert.deepEqual(Array.from(fast), Array.from(stock), `size ${size}`);
+      assert.equal(fast[0], 0, 'the -Infinity window gets nothing');
+    }
+  });
 });
