@@ -6,6 +6,7 @@
 // to runs/transformers-lm for `frugal generate --model runs/transformers-lm --prompt ...`)
 //      npm run bench:transformers -- --only gqkva,skipvit   (parts gqkva, skipvit, lm: runs those
 //      and keeps the other parts' sections and headline figures from the existing JSON)
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,7 +38,7 @@ import {
 } from '../src/transformers/lm.js';
 import { saveLm } from '../src/transformers/lm-files.js';
 import { ByteTokenizer } from '../src/transformers/tokenizer.js';
-import { argValue } from './lib/args.js';
+import { argValue, numberArg } from './lib/args.js';
 import { pairedSummary, verdict } from './lib/paired.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -89,6 +90,13 @@ const SKIP_SEEDS = QUICK ? [1, 2] : [1, 2, 3, 4];
 const SKIP_DATA = { trainCount: QUICK ? 600 : 6000, testCount: QUICK ? 200 : 4000, seed: 1 };
 const SKIP_TRAIN = { ...VIT_TRAIN, epochs: QUICK ? 1 : 2 };
 const SKIP_LR = { warmup: 0.1, final: 0, peak: 2 };
+/**
+ * SkipViT pairs trained at once, each in a child process (`--skip-workers N`; 1: one after
+ * another in this process). The figures do not depend on it (each run is seeded); wall time does.
+ */
+const SKIP_WORKERS = numberArg('skip-workers', 2);
+if (!(Number.isInteger(SKIP_WORKERS) && SKIP_WORKERS >= 1))
+  throw new Error(`--skip-workers must be an integer >= 1, got ${SKIP_WORKERS}`);
 /** Interleaved rounds of the step timings of the SkipViT part (each round: one step of each). */
 const SKIP_TIMING_REPS = QUICK ? 3 : 21;
 /** Held-out MNIST digits the ViTs are scored on. */
@@ -234,6 +242,69 @@ async function gqkvaPart(data: ClassificationData) {
   };
 }
 
+/** Warm-up steps of a SkipViT-part run. */
+const SKIP_WARMUP_STEPS = Math.round(SKIP_WARMUP * SKIP_STEPS);
+
+/** The multi-head ViT and the SkipViT at `seed` (weights and batch order), same LR schedule. */
+async function skipPair(data: ClassificationData, seed: number) {
+  const runs: Runs = {};
+  const cfg = { ...SKIP_TRAIN, seed };
+  const schedule = () => ({
+    hooks: budgetSchedule(SKIP_TRAIN.learningRate, SKIP_LR, { totalSteps: SKIP_STEPS }),
+  });
+  const base = buildVit({ ...VIT, seed });
+  await fit(runs, data, `mhaSeed${seed}`, base, cfg, schedule());
+  base.dispose();
+  const skip = buildVit({ ...VIT, seed, skip: SKIP });
+  await fit(runs, data, `skipvitSeed${seed}`, skip, cfg, {
+    ...schedule(),
+    ...(SKIP_WARMUP_STEPS > 0 ? { callbacks: skipWarmup(skip, SKIP_WARMUP_STEPS) } : {}),
+  });
+  // The same trained SkipViT scored with every token through every block (ratio 0).
+  for (const l of skip.layers) if (l instanceof TokenSkip) l.setDropRatio(0);
+  const denseInference = r4(evaluate(skip, data).accuracy);
+  skip.dispose();
+  return { runs, denseInference };
+}
+type Pair = Awaited<ReturnType<typeof skipPair>>;
+
+/** `f` over `items`, at most `workers` at a time; results in the items' order. */
+async function inPool<T>(items: number[], workers: number, f: (x: number) => Promise<T>) {
+  const out: T[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(workers, items.length) }, worker));
+  return out;
+}
+
+const PAIR_TAG = 'SKIP_PAIR ';
+
+/** One pair in a child process of this bench (`--skip-pair <seed>`), its log passed through. */
+function pairInChild(seed: number): Promise<Pair> {
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--skip-pair', String(seed)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const lines = out.split('\n');
+      for (const l of lines) if (l !== '' && !l.startsWith(PAIR_TAG)) log(`[seed ${seed}] ${l}`);
+      const line = lines.find((l) => l.startsWith(PAIR_TAG));
+      if (code !== 0 || !line)
+        reject(new Error(`skipvit pair at seed ${seed}: child process exited with ${code}`));
+      else resolve(JSON.parse(line.slice(PAIR_TAG.length)) as Pair);
+    });
+  });
+}
+
 /**
  * SkipViT against the multi-head ViT, both trained with each of SKIP_SEEDS (the same seed for
  * the weights and the batch order of the pair, the same budgeted learning rate); the accuracy
@@ -244,30 +315,19 @@ async function gqkvaPart(data: ClassificationData) {
  */
 async function skipvitPart() {
   const data = loadMnist(SKIP_DATA);
-  const runs: Runs = {};
   const steps = SKIP_STEPS;
-  const warmupSteps = Math.round(SKIP_WARMUP * steps);
-  const drops: number[] = [];
-  const denseInference: Record<string, number> = {};
-  const schedule = () => ({
-    hooks: budgetSchedule(SKIP_TRAIN.learningRate, SKIP_LR, { totalSteps: steps }),
-  });
-  for (const seed of SKIP_SEEDS) {
-    const cfg = { ...SKIP_TRAIN, seed };
-    const base = buildVit({ ...VIT, seed });
-    await fit(runs, data, `mhaSeed${seed}`, base, cfg, schedule());
-    base.dispose();
-    const skip = buildVit({ ...VIT, seed, skip: SKIP });
-    await fit(runs, data, `skipvitSeed${seed}`, skip, cfg, {
-      ...schedule(),
-      ...(warmupSteps > 0 ? { callbacks: skipWarmup(skip, warmupSteps) } : {}),
-    });
-    drops.push((runs[`mhaSeed${seed}`].accuracy - runs[`skipvitSeed${seed}`].accuracy) * 100);
-    // The same trained SkipViT scored with every token through every block (ratio 0).
-    for (const l of skip.layers) if (l instanceof TokenSkip) l.setDropRatio(0);
-    denseInference[`skipvitSeed${seed}`] = r4(evaluate(skip, data).accuracy);
-    skip.dispose();
-  }
+  const warmupSteps = SKIP_WARMUP_STEPS;
+  const pairs =
+    SKIP_WORKERS > 1
+      ? await inPool(SKIP_SEEDS, SKIP_WORKERS, pairInChild)
+      : await inPool(SKIP_SEEDS, 1, (seed) => skipPair(data, seed));
+  const runs: Runs = Object.assign({}, ...pairs.map((p) => p.runs));
+  const denseInference: Record<string, number> = Object.fromEntries(
+    SKIP_SEEDS.map((seed, i) => [`skipvitSeed${seed}`, pairs[i].denseInference]),
+  );
+  const drops = SKIP_SEEDS.map(
+    (seed) => (runs[`mhaSeed${seed}`].accuracy - runs[`skipvitSeed${seed}`].accuracy) * 100,
+  );
   const batch = timingBatch(data);
   const models = [
     buildVit(VIT),
@@ -296,6 +356,7 @@ async function skipvitPart() {
     train: SKIP_TRAIN,
     learningRateSchedule: SKIP_LR,
     seeds: SKIP_SEEDS,
+    pairsInParallel: Math.min(SKIP_WORKERS, SKIP_SEEDS.length),
     trainingSteps: steps,
     warmupSteps,
     accuracy: { mha: acc('mha'), skipvit: acc('skipvit') },
@@ -430,6 +491,15 @@ function onlyParts(): Part[] | undefined {
 }
 
 async function main() {
+  const pairSeed = argValue('skip-pair', '');
+  if (pairSeed !== '') {
+    const seed = Number(pairSeed);
+    if (!Number.isInteger(seed)) throw new Error(`--skip-pair takes a seed, got '${pairSeed}'`);
+    await initEngine({ backend: 'wasm', seed: 1 });
+    useFastKernels();
+    console.log(`${PAIR_TAG}${JSON.stringify(await skipPair(loadMnist(SKIP_DATA), seed))}`);
+    return;
+  }
   const only = onlyParts();
   const runs = (p: Part) => !only || only.includes(p);
   const file = join(here, 'results', QUICK ? 'transformers-quick.json' : 'transformers.json');
