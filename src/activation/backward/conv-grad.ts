@@ -19,7 +19,9 @@ export function padBefore(
 
 /**
  * A gradient of a convolution with respect to its input (from dy and the filter w, giving dx of
- * `shape`) or its filter (from the input x and dy, giving dW of `shape`).
+ * `shape`) or its filter (from the input x and dy, giving dW of `shape`). An input gradient may
+ * be handed `prepared`, its filter operand derived from w (`ConvGrads.prepare(w)`) already, so
+ * the chunks of one step derive it once.
  */
 export type ConvGrad = (
   a: tf.Tensor4D,
@@ -27,6 +29,7 @@ export type ConvGrad = (
   shape: [number, number, number, number],
   strides: [number, number],
   padding: ConvPadding,
+  prepared?: tf.Tensor4D,
 ) => tf.Tensor4D;
 
 /** Inserts stride-1 zeros between the rows and columns of dy (the transpose of striding). */
@@ -149,17 +152,27 @@ function filterGradInput(
  * fast forward kernel): a 'valid' convolution of the dilated, padded dy with the flipped filter,
  * its in/out channels swapped.
  */
-export const conv2dInputGrad: ConvGrad = (dy, w, xShape, strides, padding) =>
+export const conv2dInputGrad: ConvGrad = (dy, w, xShape, strides, padding, prepared) =>
   tf.tidy(() => {
     const win = inputGradWindow(dy, xShape, w.shape, strides, padding);
     const { d, top, bottom, left, right } = win;
-    const flipped = tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D;
+    const flipped = prepared ?? flipConv2dFilter(w);
     if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
       // Explicit padding inside the convolution: no padded copy of dy.
       return tf.conv2d(d, flipped, 1, explicitPad(top, bottom, left, right));
     }
     return tf.conv2d(paddedWindow(dy, win), flipped, 1, 'valid');
   });
+
+/** w [KH, KW, C, F] flipped in space with its channel axes swapped: [KH, KW, F, C]. */
+export function flipConv2dFilter(w: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D);
+}
+
+/** w flipped in space (a depthwise filter [KH, KW, C, 1] keeps its channel axes). */
+export function flipDepthwiseFilter(w: tf.Tensor4D): tf.Tensor4D {
+  return tf.reverse(w, [0, 1]) as tf.Tensor4D;
+}
 
 /**
  * Gradient of conv2d(x, w) with respect to w, with forward convolutions only: x transposed to
@@ -181,10 +194,10 @@ export const conv2dFilterGrad: ConvGrad = (x, dy, filterShape, strides, padding)
  * Gradient of depthwiseConv2d(x, w) (channel multiplier 1) with respect to x, with forward
  * depthwise convolutions only: the dilated dy convolved with the flipped filter.
  */
-export const depthwiseInputGrad: ConvGrad = (dy, w, xShape, strides, padding) =>
+export const depthwiseInputGrad: ConvGrad = (dy, w, xShape, strides, padding, prepared) =>
   tf.tidy(() => {
     const padded = paddedWindow(dy, inputGradWindow(dy, xShape, w.shape, strides, padding));
-    return tf.depthwiseConv2d(padded, tf.reverse(w, [0, 1]) as tf.Tensor4D, 1, 'valid');
+    return tf.depthwiseConv2d(padded, prepared ?? flipDepthwiseFilter(w), 1, 'valid');
   });
 
 /**
@@ -210,17 +223,26 @@ export const depthwiseFilterGrad: ConvGrad = (x, dy, filterShape, strides, paddi
 export interface ConvGrads {
   input: ConvGrad;
   filter: ConvGrad;
+  /** The filter operand `input` derives from w (its `prepared` argument). */
+  prepare: (w: tf.Tensor4D) => tf.Tensor4D;
 }
 
-export const CONV2D_GRADS: ConvGrads = { input: conv2dInputGrad, filter: conv2dFilterGrad };
+export const CONV2D_GRADS: ConvGrads = {
+  input: conv2dInputGrad,
+  filter: conv2dFilterGrad,
+  prepare: flipConv2dFilter,
+};
 export const DEPTHWISE_GRADS: ConvGrads = {
   input: depthwiseInputGrad,
   filter: depthwiseFilterGrad,
+  prepare: flipDepthwiseFilter,
 };
 
 /**
  * One chunk of a convolution layer's backward: from dz (dy through the activation) and the rows
- * `xr` of the layer input, dx, dW and (with a bias) db. Frees `xr` once dW exists.
+ * `xr` of the layer input, dx, dW and (with a bias) db. Frees `xr` once dW exists. `prepared`:
+ * `grads.prepare(w)` where the caller shares it between chunks (see `sharedOfWeight`); `db`: the
+ * bias gradient (dz summed over N, H, W) where the caller computed it with dz already.
  */
 export function convChunkGrads(
   grads: ConvGrads,
@@ -230,24 +252,30 @@ export function convChunkGrads(
   withBias: boolean,
   strides: [number, number],
   padding: ConvPadding,
+  prepared?: tf.Tensor4D,
+  db?: tf.Tensor,
 ): ChunkGrads {
   const dw = grads.filter(xr, dz, w.shape, strides, padding);
   const xShape = [...xr.shape] as [number, number, number, number];
   xr.dispose();
-  const dx = grads.input(dz, w, xShape, strides, padding);
-  return { dx, params: withBias ? [dw, tf.sum(dz, [0, 1, 2])] : [dw] };
+  const dx = grads.input(dz, w, xShape, strides, padding, prepared);
+  return { dx, params: withBias ? [dw, db ?? tf.sum(dz, [0, 1, 2])] : [dw] };
 }
 
 /**
  * The weight gradients only (dW and, with a bias, db) of a convolution layer's backward, chunk by
  * chunk, for an input whose gradient no one reads. `chunk(first, count)` gives dz and the input
- * rows of a chunk (the rows are freed here once dW exists; dz is freed unless it is `keep`).
+ * rows of a chunk (the rows are freed here once dW exists; dz is freed unless it is `keep`), and
+ * db where it computed it with dz.
  */
 export function convWeightGradsOnly(
   grads: ConvGrads,
   n: number,
   rows: number,
-  chunk: (first: number, count: number) => { dz: tf.Tensor4D; xr: tf.Tensor4D; keep: tf.Tensor },
+  chunk: (
+    first: number,
+    count: number,
+  ) => { dz: tf.Tensor4D; xr: tf.Tensor4D; keep: tf.Tensor; db?: tf.Tensor },
   w: tf.Tensor4D,
   withBias: boolean,
   strides: [number, number],
@@ -256,10 +284,10 @@ export function convWeightGradsOnly(
   let sums: tf.Tensor[] | null = null;
   for (let first = 0; first < n; first += rows) {
     const count = Math.min(rows, n - first);
-    const { dz, xr, keep } = chunk(first, count);
+    const { dz, xr, keep, db } = chunk(first, count);
     const dw = grads.filter(xr, dz, w.shape, strides, padding);
     xr.dispose();
-    const part = withBias ? [dw, tf.sum(dz, [0, 1, 2])] : [dw];
+    const part = withBias ? [dw, db ?? tf.sum(dz, [0, 1, 2])] : [dw];
     if (dz !== keep) dz.dispose();
     if (sums === null) sums = part;
     else {

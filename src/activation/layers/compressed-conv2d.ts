@@ -7,7 +7,9 @@ import {
   convWeightGradsOnly,
 } from '../backward/conv-grad.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
+import { currentChunk, sharedOfWeight } from '../backward/weight-grad-sink.js';
 import { applyActivation } from '../codec/activation-fns.js';
+import { activationGradRows } from '../codec/activation-save.js';
 import { restoreRowsOf, splitSaved } from '../codec/saved.js';
 import { isConstantInput } from '../execution/constant-inputs.js';
 import { isDonated } from '../execution/donated-inputs.js';
@@ -76,6 +78,8 @@ export class CompressedConv2D extends CompressedConvLayer {
     // and z has x's size, z is written over x a chunk of samples at a time.
     const xs = this.saveInput(x);
     const needDx = !isConstantInput(x);
+    // The chunk of a chunked forward this call is: its chunks' backwards share the flipped filter.
+    const chunk = currentChunk();
     const overwrite =
       this.actBits !== 32 &&
       isDonated(x) &&
@@ -102,10 +106,16 @@ export class CompressedConv2D extends CompressedConvLayer {
             rows,
             (first, count) => {
               const dyRows = count === n ? dy : sliceRows(dy, first, count);
-              const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+              const { dz, db } = activationGradRows(
+                act,
+                sa,
+                { first, count, total: n },
+                dyRows,
+                !!b,
+              );
               if (dyRows !== dy && dz !== dyRows) dyRows.dispose();
               const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-              return { dz, xr, keep: dy };
+              return { dz: dz as tf.Tensor4D, xr, keep: dy, db };
             },
             w,
             !!b,
@@ -115,13 +125,17 @@ export class CompressedConv2D extends CompressedConvLayer {
           freeDy();
           return [tf.zeros(x.shape), ...params];
         }
+        const flipped = sharedOfWeight(chunk, w, 'conv2d-flipped', () => CONV2D_GRADS.prepare(w));
         const g = chunkedBackward(
           dy,
           rows,
           (dyRows, first, count) => {
-            const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+            const r = activationGradRows(act, sa, { first, count, total: n }, dyRows, !!b);
+            const dz = r.dz as tf.Tensor4D;
             const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, this.strides, this.padding);
+            const { strides, padding } = this;
+            const f = flipped.value as tf.Tensor4D;
+            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, strides, padding, f, r.db);
             if (dz !== dyRows) dz.dispose();
             return g;
           },
@@ -129,6 +143,7 @@ export class CompressedConv2D extends CompressedConvLayer {
           dyOwned,
           addTo,
         );
+        if (flipped.owned) flipped.value.dispose();
         return [g.dx, ...g.params];
       },
     };
