@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { explicitPad } from '../../kernels/conv-attrs.js';
+import { heapView, tensorFilledBy, withValues } from '../codec/js-memory.js';
 import type { ChunkGrads } from './chunked-backward.js';
 
 export type ConvPadding = 'valid' | 'same';
@@ -19,9 +20,7 @@ export function padBefore(
 
 /**
  * A gradient of a convolution with respect to its input (from dy and the filter w, giving dx of
- * `shape`) or its filter (from the input x and dy, giving dW of `shape`). An input gradient may
- * be handed `prepared`, its filter operand derived from w (`ConvGrads.prepare(w)`) already, so
- * the chunks of one step derive it once.
+ * `shape`) or its filter (from the input x and dy, giving dW of `shape`).
  */
 export type ConvGrad = (
   a: tf.Tensor4D,
@@ -29,7 +28,6 @@ export type ConvGrad = (
   shape: [number, number, number, number],
   strides: [number, number],
   padding: ConvPadding,
-  prepared?: tf.Tensor4D,
 ) => tf.Tensor4D;
 
 /** Inserts stride-1 zeros between the rows and columns of dy (the transpose of striding). */
@@ -152,11 +150,11 @@ function filterGradInput(
  * fast forward kernel): a 'valid' convolution of the dilated, padded dy with the flipped filter,
  * its in/out channels swapped.
  */
-export const conv2dInputGrad: ConvGrad = (dy, w, xShape, strides, padding, prepared) =>
+export const conv2dInputGrad: ConvGrad = (dy, w, xShape, strides, padding) =>
   tf.tidy(() => {
     const win = inputGradWindow(dy, xShape, w.shape, strides, padding);
     const { d, top, bottom, left, right } = win;
-    const flipped = prepared ?? flipConv2dFilter(w);
+    const flipped = flipConv2dFilter(w);
     if (top >= 0 && bottom >= 0 && left >= 0 && right >= 0) {
       // Explicit padding inside the convolution: no padded copy of dy.
       return tf.conv2d(d, flipped, 1, explicitPad(top, bottom, left, right));
@@ -164,14 +162,48 @@ export const conv2dInputGrad: ConvGrad = (dy, w, xShape, strides, padding, prepa
     return tf.conv2d(paddedWindow(dy, win), flipped, 1, 'valid');
   });
 
-/** w [KH, KW, C, F] flipped in space with its channel axes swapped: [KH, KW, F, C]. */
+/**
+ * w [KH, KW, C, F] flipped in space with its channel axes swapped: [KH, KW, F, C]. On wasm one
+ * JS pass over views of the tensors' memory (tfjs-wasm's Reverse of the CNN's 3x3x32x64 filter
+ * takes about 0.7 ms, and a chunked backward flips once per chunk); elsewhere tf ops. The values
+ * are the same (a permutation).
+ */
 export function flipConv2dFilter(w: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D);
+  const [kh, kw, c, f] = w.shape;
+  if (!onWasmHeap(w))
+    return tf.tidy(() => tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]) as tf.Tensor4D);
+  return tensorFilledBy([kh, kw, f, c], (out) =>
+    withValues(w, (v) => {
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) {
+          const src = ((kh - 1 - i) * kw + (kw - 1 - j)) * c * f;
+          const dst = (i * kw + j) * f * c;
+          for (let a = 0; a < c; a++)
+            for (let o = 0; o < f; o++) out[dst + o * c + a] = v[src + a * f + o];
+        }
+    }),
+  ) as tf.Tensor4D;
 }
 
-/** w flipped in space (a depthwise filter [KH, KW, C, 1] keeps its channel axes). */
+/** w flipped in space (a depthwise filter [KH, KW, C, 1] keeps its channel axes); see above. */
 export function flipDepthwiseFilter(w: tf.Tensor4D): tf.Tensor4D {
-  return tf.reverse(w, [0, 1]) as tf.Tensor4D;
+  const [kh, kw, c, m] = w.shape;
+  if (!onWasmHeap(w)) return tf.reverse(w, [0, 1]) as tf.Tensor4D;
+  const tap = c * m;
+  return tensorFilledBy(w.shape, (out) =>
+    withValues(w, (v) => {
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++) {
+          const src = ((kh - 1 - i) * kw + (kw - 1 - j)) * tap;
+          out.set(v.subarray(src, src + tap) as Float32Array, (i * kw + j) * tap);
+        }
+    }),
+  ) as tf.Tensor4D;
+}
+
+/** Whether `t` is a float32 tensor whose values JS can read in place (the wasm backend). */
+function onWasmHeap(t: tf.Tensor): boolean {
+  return t.dtype === 'float32' && heapView(t) !== null;
 }
 
 /**
@@ -194,10 +226,10 @@ export const conv2dFilterGrad: ConvGrad = (x, dy, filterShape, strides, padding)
  * Gradient of depthwiseConv2d(x, w) (channel multiplier 1) with respect to x, with forward
  * depthwise convolutions only: the dilated dy convolved with the flipped filter.
  */
-export const depthwiseInputGrad: ConvGrad = (dy, w, xShape, strides, padding, prepared) =>
+export const depthwiseInputGrad: ConvGrad = (dy, w, xShape, strides, padding) =>
   tf.tidy(() => {
     const padded = paddedWindow(dy, inputGradWindow(dy, xShape, w.shape, strides, padding));
-    return tf.depthwiseConv2d(padded, prepared ?? flipDepthwiseFilter(w), 1, 'valid');
+    return tf.depthwiseConv2d(padded, flipDepthwiseFilter(w), 1, 'valid');
   });
 
 /**
@@ -223,25 +255,17 @@ export const depthwiseFilterGrad: ConvGrad = (x, dy, filterShape, strides, paddi
 export interface ConvGrads {
   input: ConvGrad;
   filter: ConvGrad;
-  /** The filter operand `input` derives from w (its `prepared` argument). */
-  prepare: (w: tf.Tensor4D) => tf.Tensor4D;
 }
 
-export const CONV2D_GRADS: ConvGrads = {
-  input: conv2dInputGrad,
-  filter: conv2dFilterGrad,
-  prepare: flipConv2dFilter,
-};
+export const CONV2D_GRADS: ConvGrads = { input: conv2dInputGrad, filter: conv2dFilterGrad };
 export const DEPTHWISE_GRADS: ConvGrads = {
   input: depthwiseInputGrad,
   filter: depthwiseFilterGrad,
-  prepare: flipDepthwiseFilter,
 };
 
 /**
  * One chunk of a convolution layer's backward: from dz (dy through the activation) and the rows
- * `xr` of the layer input, dx, dW and (with a bias) db. Frees `xr` once dW exists. `prepared`:
- * `grads.prepare(w)` where the caller shares it between chunks (see `sharedOfWeight`); `db`: the
+ * `xr` of the layer input, dx, dW and (with a bias) db. Frees `xr` once dW exists. `db`: the
  * bias gradient (dz summed over N, H, W) where the caller computed it with dz already.
  */
 export function convChunkGrads(
@@ -252,13 +276,12 @@ export function convChunkGrads(
   withBias: boolean,
   strides: [number, number],
   padding: ConvPadding,
-  prepared?: tf.Tensor4D,
   db?: tf.Tensor,
 ): ChunkGrads {
   const dw = grads.filter(xr, dz, w.shape, strides, padding);
   const xShape = [...xr.shape] as [number, number, number, number];
   xr.dispose();
-  const dx = grads.input(dz, w, xShape, strides, padding, prepared);
+  const dx = grads.input(dz, w, xShape, strides, padding);
   return { dx, params: withBias ? [dw, db ?? tf.sum(dz, [0, 1, 2])] : [dw] };
 }
 

@@ -15,35 +15,6 @@ export interface ChunkContext {
   zeros: Map<number, tf.Tensor>;
   /** Deferred weight-gradient products (`chunkWeightProduct`): each later chunk's factors. */
   factors: Map<number, { a: tf.Tensor2D[]; b: tf.Tensor2D[] }>;
-  /** Tensors derived from a weight that every chunk's backward reads (`sharedOfWeight`). */
-  derived: Map<string, tf.Tensor>;
-}
-
-/**
- * A tensor derived from `weight` by `make` (a convolution's flipped filter) for one backward of
- * a chunked step: the first chunk's backward to ask makes it, the later ones (their backward runs
- * after) read the same tensor, and chunk 0, whose backward runs last, takes it back. Outside a
- * chunked forward `make`'s own result. Either way the caller owns what it gets when `owned`
- * (dispose it after use); otherwise it belongs to the chunk context. `kind` tells several
- * derivations of one weight apart.
- */
-export function sharedOfWeight(
-  chunk: ChunkContext | null,
-  weight: tf.Tensor,
-  kind: string,
-  make: () => tf.Tensor,
-): { value: tf.Tensor; owned: boolean } {
-  if (chunk === null || chunk.count < 2) return { value: make(), owned: true };
-  const key = `${kind}:${weight.id}`;
-  const have = chunk.derived.get(key);
-  if (chunk.index === 0) {
-    chunk.derived.delete(key);
-    return { value: have ?? make(), owned: true };
-  }
-  if (have) return { value: have, owned: false };
-  const value = tf.keep(make());
-  chunk.derived.set(key, value);
-  return { value, owned: false };
 }
 
 /**

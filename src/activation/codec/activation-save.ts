@@ -38,9 +38,10 @@ export interface ActivationSaved extends Saved<ActivationBackward> {
 
 /**
  * The backward of samples first .. first + count - 1 of a `total`-sample batch's `act` applied
- * to `dy` (their rows), and with `withBias` dz's sum over every axis but the last: one fused pass
- * where the state has one (`summedRows`), else the restore (`restoreChunk`) and a `tf.sum` (db
- * undefined without a bias).
+ * to `dy` (their rows) and, with `withBias` where the state has a fused pass (`summedRows`), dz's
+ * sum over every axis but the last from the same pass. Otherwise the restore (`restoreChunk`)
+ * and db undefined: the caller sums dz itself, as late as it likes (a tensor made early is one
+ * more at the backward's peak).
  */
 export function activationGradRows(
   act: ActivationSaved,
@@ -52,9 +53,7 @@ export function activationGradRows(
   const { first, count, total } = rows;
   const fused = withBias && act.summedRows ? act.summedRows(saved, first, count)(dy) : null;
   if (fused) return fused;
-  const dz = restoreChunk(act, saved, first, count, total)(dy);
-  const axes = Array.from({ length: dz.rank - 1 }, (_, i) => i);
-  return { dz, db: withBias ? tf.sum(dz, axes) : undefined };
+  return { dz: restoreChunk(act, saved, first, count, total)(dy), db: undefined };
 }
 
 export interface ActivationSaveOptions {

@@ -59,12 +59,11 @@ export function chunkedForward(forward: ForwardFn, rows: number): ForwardFn {
       const sums: ChunkContext['sums'] = new Map();
       const zeros: ChunkContext['zeros'] = new Map();
       const factors: ChunkContext['factors'] = new Map();
-      const derived: ChunkContext['derived'] = new Map();
       for (let first = 0; first < n; first += rows) {
         // The batch is data, not a variable: slicing it off the tape keeps the tape from saving
         // a copy of the whole batch per chunk (tfjs's Slice gradient saves its input).
         const part = outsideGradient(() => sliceRows(xs, first, Math.min(rows, n - first)));
-        const chunk = { index: outs.length, count, sums, zeros, factors, derived };
+        const chunk = { index: outs.length, count, sums, zeros, factors };
         // Its gradient goes nowhere (it is off the tape): the first layer may skip computing it.
         outs.push(inChunk(chunk, () => withConstantInputs([part], () => forward(part, true))));
         part.dispose();

@@ -7,7 +7,6 @@ import {
   convWeightGradsOnly,
 } from '../backward/conv-grad.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
-import { currentChunk, sharedOfWeight } from '../backward/weight-grad-sink.js';
 import { applyActivation } from '../codec/activation-fns.js';
 import { activationGradRows } from '../codec/activation-save.js';
 import { restoreRowsOf, splitSaved } from '../codec/saved.js';
@@ -78,8 +77,6 @@ export class CompressedConv2D extends CompressedConvLayer {
     // and z has x's size, z is written over x a chunk of samples at a time.
     const xs = this.saveInput(x);
     const needDx = !isConstantInput(x);
-    // The chunk of a chunked forward this call is: its chunks' backwards share the flipped filter.
-    const chunk = currentChunk();
     const overwrite =
       this.actBits !== 32 &&
       isDonated(x) &&
@@ -125,7 +122,6 @@ export class CompressedConv2D extends CompressedConvLayer {
           freeDy();
           return [tf.zeros(x.shape), ...params];
         }
-        const flipped = sharedOfWeight(chunk, w, 'conv2d-flipped', () => CONV2D_GRADS.prepare(w));
         const g = chunkedBackward(
           dy,
           rows,
@@ -134,8 +130,7 @@ export class CompressedConv2D extends CompressedConvLayer {
             const dz = r.dz as tf.Tensor4D;
             const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
             const { strides, padding } = this;
-            const f = flipped.value as tf.Tensor4D;
-            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, strides, padding, f, r.db);
+            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, strides, padding, r.db);
             if (dz !== dyRows) dz.dispose();
             return g;
           },
@@ -143,7 +138,6 @@ export class CompressedConv2D extends CompressedConvLayer {
           dyOwned,
           addTo,
         );
-        if (flipped.owned) flipped.value.dispose();
         return [g.dx, ...g.params];
       },
     };

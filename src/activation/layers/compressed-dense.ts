@@ -149,7 +149,7 @@ export class CompressedDense extends CompressedKernelLayer {
         const dx = denseInputGrad(dz, w);
         const dxRows = dx.reshape([count, ...xShape.slice(1)]);
         dx.dispose();
-        const db = r.db ? [r.db] : [];
+        const db = withBias ? [r.db ?? tf.sum(dz, 0)] : [];
         if (oneChunk) {
           kernelGrad = chunkWeightProduct(chunk, w, x2, dz, denseWeightGrad);
           return { dx: dxRows, params: db };

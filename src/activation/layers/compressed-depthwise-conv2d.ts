@@ -2,7 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { convChunkGrads, DEPTHWISE_GRADS, padBefore } from '../backward/conv-grad.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
-import { currentChunk, sharedOfWeight } from '../backward/weight-grad-sink.js';
 import { applyActivation } from '../codec/activation-fns.js';
 import { activationGradRows } from '../codec/activation-save.js';
 import { restoreChunk, splitSaved } from '../codec/saved.js';
@@ -44,17 +43,12 @@ export class CompressedDepthwiseConv2D extends CompressedConvLayer {
     const z = this.preActivation(x, w, b);
     const xs = this.saveInput(x);
     const { act, parts } = this.saveWithActivation(save, x, xs, z);
-    // The chunk of a chunked forward this call is: its chunks' backwards share the flipped filter.
-    const chunk = currentChunk();
     return {
       value: applyActivation(this.activation, z),
       // In chunks of samples, like Conv2D: only a chunk's rows of x and dz exist at once.
       gradFunc: (dy, saved, freeDy, dyOwned) => {
         const [sx, sa] = splitSaved(saved, parts);
         const n = x.shape[0];
-        const flipped = sharedOfWeight(chunk, w, 'depthwise-flipped', () =>
-          DEPTHWISE_GRADS.prepare(w),
-        );
         const g = chunkedBackward(
           dy,
           rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n),
@@ -63,15 +57,13 @@ export class CompressedDepthwiseConv2D extends CompressedConvLayer {
             const dz = r.dz as tf.Tensor4D;
             const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
             const { strides, padding } = this;
-            const f = flipped.value as tf.Tensor4D;
-            const g = convChunkGrads(DEPTHWISE_GRADS, dz, xr, w, !!b, strides, padding, f, r.db);
+            const g = convChunkGrads(DEPTHWISE_GRADS, dz, xr, w, !!b, strides, padding, r.db);
             if (dz !== dyRows) dz.dispose();
             return g;
           },
           freeDy,
           dyOwned,
         );
-        if (flipped.owned) flipped.value.dispose();
         return [g.dx, ...g.params];
       },
     };
