@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { CONV2D_GRADS, DEPTHWISE_GRADS } from '../../src/activation/backward/conv-grad.js';
+import {
+  CONV2D_GRADS,
+  DEPTHWISE_GRADS,
+  flipConv2dFilter,
+  flipDepthwiseFilter,
+} from '../../src/activation/backward/conv-grad.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 
 describe('conv2d gradients from forward convolutions', () => {
@@ -47,5 +52,34 @@ describe('conv2d gradients from forward convolutions', () => {
         });
       });
     }
+  }
+});
+
+describe('flipped filters of the input gradients', () => {
+  // On wasm the flips are one JS pass over the tensors' memory; elsewhere tf.reverse.
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`equal tf.reverse (and the channel swap) exactly on ${backend}`, async () => {
+      await useBackend(backend);
+      const shapes: [number, number, number, number][] = [
+        [3, 3, 32, 64],
+        [1, 5, 3, 2],
+        [2, 3, 1, 7],
+      ];
+      for (const shape of shapes) {
+        const w = tf.randomNormal(shape, 0, 1, 'float32', shape[3]) as tf.Tensor4D;
+        const before = tf.memory().numTensors;
+        const f = flipConv2dFilter(w);
+        const ref = tf.tidy(() => tf.reverse(w, [0, 1]).transpose([0, 1, 3, 2]));
+        assert.deepEqual(f.shape, ref.shape);
+        assert.deepEqual(Array.from(f.dataSync()), Array.from(ref.dataSync()));
+        const dw = tf.randomNormal([shape[0], shape[1], shape[2], 1], 0, 1, 'float32', 9);
+        const fd = flipDepthwiseFilter(dw as tf.Tensor4D);
+        const refd = tf.reverse(dw, [0, 1]);
+        assert.deepEqual(Array.from(fd.dataSync()), Array.from(refd.dataSync()));
+        tf.dispose([f, ref, fd, refd, dw]);
+        assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+        w.dispose();
+      }
+    });
   }
 });

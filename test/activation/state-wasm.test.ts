@@ -13,9 +13,11 @@ import { CompressedMaxPool2D } from '../../src/activation/layers/compressed-max-
 import { makeRng } from '../../src/engine/random.js';
 import {
   backwardChunkBytes,
+  fastKernelsActive,
   seedActivationRng,
   setBackwardChunkBytes,
 } from '../../src/engine/settings.js';
+import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { wasmKernels } from '../../src/wasm/module.js';
 import { useBackend } from '../helpers.js';
 
@@ -109,6 +111,59 @@ for (const backend of ['cpu', 'wasm'] as const) {
       assert.equal(wasmKernels().heap.liveBlocks, 0, 'no wasm heap block left behind');
     });
 
+    it('under the fast kernels, dz and its bias sum from one wasm pass equal the mask and tf.sum bit for bit', async () => {
+      await useBackend(backend);
+      const wasFast = fastKernelsActive();
+      useFastKernels();
+      try {
+        // Channels a multiple of 4 (the SIMD sums) and not (the scalar ones).
+        for (const shape of [
+          [7, 5, 3, 8],
+          [9, 6, 5, 3],
+          [4, 37],
+        ]) {
+          const z = awkward(shape, shape[1]);
+          const dy = awkward(shape, shape[1] + 1);
+          const opts = { bits: 2 as const, fewbit: 0 as const };
+          const wa = withCodec('wasm', () => saveActivationGrad('relu', z, opts));
+          const axes = shape.slice(0, -1).map((_, i) => i);
+          const before = tf.memory().numTensors;
+          for (const [first, count] of [
+            [0, shape[0]],
+            [1, 3],
+            [shape[0] - 1, 1],
+          ]) {
+            const rows = tf.slice(
+              dy,
+              [first, ...shape.slice(1).map(() => 0)],
+              [count, ...shape.slice(1)],
+            );
+            const ref = withCodec('js', () => wa.restoreRows!(wa.tensors, first, count)(rows));
+            const refSum = tf.sum(ref, axes);
+            const fused = withCodec('wasm', () => wa.summedRows!(wa.tensors, first, count)(rows));
+            assert.ok(fused !== null, 'the fused pass runs under the fast kernels');
+            assert.deepEqual(bitsOf(fused.dz), bitsOf(ref));
+            assert.deepEqual(bitsOf(fused.db), bitsOf(refSum));
+            tf.dispose([rows, ref, refSum, fused.dz, fused.db]);
+          }
+          assert.equal(tf.memory().numTensors, before, 'no tensor left behind');
+          assert.equal(wasmKernels().heap.liveBlocks, 0, 'no wasm heap block left behind');
+          tf.dispose([z, dy, ...wa.tensors]);
+        }
+      } finally {
+        useStockKernels();
+      }
+      // Without them tf.sum's kernel may add in float32: the fused pass steps aside.
+      const z = awkward([3, 8], 1);
+      const wa = withCodec('wasm', () => saveActivationGrad('relu', z, { bits: 2, fewbit: 0 }));
+      assert.equal(
+        withCodec('wasm', () => wa.summedRows!(wa.tensors, 0, 3)(z)),
+        null,
+      );
+      tf.dispose([z, ...wa.tensors]);
+      if (wasFast) useFastKernels();
+    });
+
     const pools = [
       { pool: 2, strides: 2, padding: 'valid' as const, shape: [5, 8, 8, 8] },
       { pool: 3, strides: 2, padding: 'same' as const, shape: [3, 7, 9, 3] },
@@ -144,40 +199,49 @@ for (const backend of ['cpu', 'wasm'] as const) {
       });
     }
 
-    it('a conv-relu-pool-dense stack trains to bit-identical gradients with the wasm codec', async () => {
-      await useBackend(backend);
-      const conv = new CompressedConv2D({
-        filters: 4,
-        kernelSize: 3,
-        activation: 'relu',
-        actBits: 2,
+    for (const fast of [false, true])
+      it(`a conv-relu-pool-dense stack trains to bit-identical gradients with the wasm codec${fast ? ' (fast kernels: fused bias sums)' : ''}`, async () => {
+        await useBackend(backend);
+        const wasFast = fastKernelsActive();
+        if (fast) useFastKernels();
+        try {
+          const conv = new CompressedConv2D({
+            filters: 4,
+            kernelSize: 3,
+            activation: 'relu',
+            actBits: 2,
+          });
+          const pool = new CompressedMaxPool2D({ poolSize: 2 });
+          const dense = new CompressedDense({ units: 5, activation: 'relu', actBits: 2 });
+          const x = tf.randomNormal([6, 8, 8, 2], 0, 1, 'float32', 7);
+          const f = () => {
+            const h = pool.apply(conv.apply(x, { training: true }), {
+              training: true,
+            }) as tf.Tensor;
+            const y = dense.apply(h.reshape([6, -1]), { training: true }) as tf.Tensor;
+            return tf.sum(tf.mul(y, tf.randomNormal(y.shape, 0, 1, 'float32', 8))) as tf.Scalar;
+          };
+          f().dispose(); // builds the layers
+          const vars = [...conv.trainableWeights, ...dense.trainableWeights].map(
+            (w) => w.read() as tf.Variable,
+          );
+          const run = (k: 'js' | 'wasm') =>
+            withCodec(k, () => {
+              seedActivationRng(11);
+              const { value, grads } = tf.variableGrads(f, vars);
+              value.dispose();
+              return vars.map((v) => grads[v.name]);
+            });
+          const a = run('js');
+          const before = tf.memory().numTensors;
+          const b = run('wasm');
+          assert.equal(tf.memory().numTensors, before + b.length, 'only the gradients are left');
+          for (let i = 0; i < a.length; i++) assert.deepEqual(bitsOf(b[i]), bitsOf(a[i]));
+          tf.dispose([x, ...a, ...b]);
+        } finally {
+          if (fast && !wasFast) useStockKernels();
+        }
       });
-      const pool = new CompressedMaxPool2D({ poolSize: 2 });
-      const dense = new CompressedDense({ units: 5, activation: 'relu', actBits: 2 });
-      const x = tf.randomNormal([6, 8, 8, 2], 0, 1, 'float32', 7);
-      const f = () => {
-        const h = pool.apply(conv.apply(x, { training: true }), { training: true }) as tf.Tensor;
-        const y = dense.apply(h.reshape([6, -1]), { training: true }) as tf.Tensor;
-        return tf.sum(tf.mul(y, tf.randomNormal(y.shape, 0, 1, 'float32', 8))) as tf.Scalar;
-      };
-      f().dispose(); // builds the layers
-      const vars = [...conv.trainableWeights, ...dense.trainableWeights].map(
-        (w) => w.read() as tf.Variable,
-      );
-      const run = (k: 'js' | 'wasm') =>
-        withCodec(k, () => {
-          seedActivationRng(11);
-          const { value, grads } = tf.variableGrads(f, vars);
-          value.dispose();
-          return vars.map((v) => grads[v.name]);
-        });
-      const a = run('js');
-      const before = tf.memory().numTensors;
-      const b = run('wasm');
-      assert.equal(tf.memory().numTensors, before + b.length, 'only the gradients are left');
-      for (let i = 0; i < a.length; i++) assert.deepEqual(bitsOf(b[i]), bitsOf(a[i]));
-      tf.dispose([x, ...a, ...b]);
-    });
   });
 }
 

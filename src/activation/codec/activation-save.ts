@@ -1,19 +1,60 @@
 import * as tf from '@tensorflow/tfjs';
+import { fastKernelsActive } from '../../engine/settings.js';
 import { type ActivationName, activationDerivative, isSmooth } from './activation-fns.js';
 import { type ActivationBits, bitsForCodes } from './bits.js';
 import { type FewbitBits, fewbitTable, intervalCodes } from './fewbit-table.js';
 import {
   codesToTensor,
+  restoreChunk,
   restoreRowsOf,
   type Saved,
   saveCodesOf,
   savePositiveMask,
   saveQuantized,
 } from './saved.js';
-import { applyMaskWasm, stateKernels } from './state-wasm.js';
+import { applyMaskSumWasm, applyMaskWasm, stateKernels } from './state-wasm.js';
 
 /** Multiplies the upstream gradient by the activation's derivative. */
 export type ActivationBackward = (dy: tf.Tensor) => tf.Tensor;
+
+/** dz (dy through the activation) and dz summed over every axis but the last (a bias gradient). */
+export interface GradAndSum {
+  dz: tf.Tensor;
+  db: tf.Tensor;
+}
+
+/**
+ * What an activation's backward keeps. `summedRows`, where the state allows it (a ReLU mask with a
+ * wasm codec, under the fast kernels), gives for samples first .. first + count - 1 a backward that returns dz with its
+ * sum over every axis but the last from one pass (null where it cannot: then restore and sum).
+ */
+export interface ActivationSaved extends Saved<ActivationBackward> {
+  summedRows?(
+    saved: tf.Tensor[],
+    first: number,
+    count: number,
+  ): (dy: tf.Tensor) => GradAndSum | null;
+}
+
+/**
+ * The backward of samples first .. first + count - 1 of a `total`-sample batch's `act` applied
+ * to `dy` (their rows) and, with `withBias` where the state has a fused pass (`summedRows`), dz's
+ * sum over every axis but the last from the same pass. Otherwise the restore (`restoreChunk`)
+ * and db undefined: the caller sums dz itself, as late as it likes (a tensor made early is one
+ * more at the backward's peak).
+ */
+export function activationGradRows(
+  act: ActivationSaved,
+  saved: tf.Tensor[],
+  rows: { first: number; count: number; total: number },
+  dy: tf.Tensor,
+  withBias: boolean,
+): { dz: tf.Tensor; db: tf.Tensor | undefined } {
+  const { first, count, total } = rows;
+  const fused = withBias && act.summedRows ? act.summedRows(saved, first, count)(dy) : null;
+  if (fused) return fused;
+  return { dz: restoreChunk(act, saved, first, count, total)(dy), db: undefined };
+}
 
 export interface ActivationSaveOptions {
   /** Bits for the pre-activation when it is quantized (32: exact). */
@@ -32,7 +73,7 @@ export function saveActivationGrad(
   name: ActivationName,
   z: tf.Tensor,
   opts: ActivationSaveOptions,
-): Saved<ActivationBackward> {
+): ActivationSaved {
   if (name === 'linear')
     return { tensors: [], restore: () => (dy) => dy, restoreRows: () => (dy) => dy };
   if (name === 'relu' && opts.bits !== 32) {
@@ -44,6 +85,7 @@ export function saveActivationGrad(
       const k = dy.dtype === 'float32' && dy.size % perRow === 0 ? stateKernels() : null;
       return k ? applyMaskWasm(k, s[0], first * perRow, dy) : null;
     };
+    const channels = z.shape[z.rank - 1];
     return {
       tensors: m.tensors,
       restore: (s) => (dy) =>
@@ -51,6 +93,14 @@ export function saveActivationGrad(
       restoreRows: (s, first, count) => (dy) =>
         (dy.size === count * perRow ? masked(s, first, dy) : null) ??
         mulAndFree(dy, restoreRowsOf(m, s, first, count)),
+      // dz and the bias gradient in one wasm pass: the same sums as frugal's leading-axes Sum, so
+      // only while that is tf.sum's kernel (the fast kernels), to stay bit-identical to 'js'.
+      summedRows: (s, first, count) => (dy) => {
+        const fits =
+          fastKernelsActive() && dy.size === count * perRow && z.rank > 1 && dy.dtype === 'float32';
+        const k = fits && perRow % channels === 0 ? stateKernels() : null;
+        return k ? applyMaskSumWasm(k, s[0], first * perRow, dy, channels) : null;
+      },
     };
   }
   if (isSmooth(name) && opts.fewbit > 0) {

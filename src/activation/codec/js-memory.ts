@@ -63,17 +63,22 @@ interface HeapBackend {
 }
 
 /**
- * A float32 tensor of `shape` whose values `fill` writes. On wasm they are written straight into
- * the tensor's own memory (no JS array beside it); elsewhere into a JS array that the cpu backend
- * adopts and other backends copy (counted while it lives). `fill` must not run tfjs ops.
+ * A float32 tensor of `shape` whose values `fill` writes (every one of them). On wasm they are
+ * written straight into the tensor's own memory (no JS array beside it, and no zeroing first);
+ * elsewhere into a JS array that the cpu backend adopts and other backends copy (counted while it
+ * lives). `fill` must not run tfjs ops.
  */
 export function tensorFilledBy(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
   return filledTensor(shape, 'float32', (out) => fill(out as Float32Array));
 }
 
-/** `tensorFilledBy` for an int32 tensor (its values start at zero). */
+/** `tensorFilledBy` for an int32 tensor (`fill` writes every value). */
 export function int32TensorFilledBy(shape: number[], fill: (out: Int32Array) => void): tf.Tensor {
   return filledTensor(shape, 'int32', (out) => fill(out as Int32Array));
+}
+
+interface OutputBackend {
+  makeOutput(shape: number[], dtype: string): tf.TensorInfo;
 }
 
 function filledTensor(
@@ -82,11 +87,20 @@ function filledTensor(
   fill: (out: Float32Array | Int32Array) => void,
 ): tf.Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  const backend = tf.backend() as unknown as Partial<HeapBackend>;
+  const backend = tf.backend() as unknown as Partial<HeapBackend & OutputBackend>;
   if (tf.getBackend() === 'wasm' && typeof backend.typedArrayFromHeap === 'function') {
-    // Fill runs on the backend (zeros would stage a JS array of zeros first).
-    const t = tf.fill(shape, 0, dtype);
-    fill(backend.typedArrayFromHeap(t));
+    // The backend's own output allocation, as its kernels make theirs (uninitialised memory, no
+    // Fill kernel); tfjs-wasm always has it, but a backend without it gets a zero fill.
+    const t =
+      typeof backend.makeOutput === 'function'
+        ? tf.engine().makeTensorFromTensorInfo(backend.makeOutput(shape, dtype), tf.backend())
+        : tf.fill(shape, 0, dtype);
+    try {
+      fill(backend.typedArrayFromHeap(t));
+    } catch (e) {
+      t.dispose();
+      throw e;
+    }
     return t;
   }
   return scratch(readCopyBytes({ size: n } as tf.Tensor), () => {

@@ -18,6 +18,7 @@ import { packedWords } from './pack.js';
 interface StateExports {
   actPackPositive(x: number, n: number, from: number, words: number): void;
   actApplyMask(words: number, from: number, count: number, dy: number, out: number): void;
+  actApplyMaskSum(...args: number[]): void;
   actPoolArgmax(...args: number[]): void;
   actPoolScatter(...args: number[]): void;
 }
@@ -95,6 +96,33 @@ export function applyMaskWasm(
   from: number,
   dy: tf.Tensor,
 ): tf.Tensor {
+  return maskInWasm(k, words, from, dy, 0).dz;
+}
+
+/**
+ * `applyMaskWasm` that also sums dz over every axis but the last (`channels` values, a bias
+ * gradient) in the same pass: float64 sums in index order, as frugal's leading-axes Sum.
+ */
+export function applyMaskSumWasm(
+  k: WasmKernels & { state: StateExports },
+  words: tf.Tensor,
+  from: number,
+  dy: tf.Tensor,
+  channels: number,
+): { dz: tf.Tensor; db: tf.Tensor } {
+  if (!Number.isInteger(channels) || channels < 1 || dy.size % channels !== 0)
+    throw new Error(`applyMaskSumWasm: ${dy.size} values are not rows of ${channels} channels`);
+  const r = maskInWasm(k, words, from, dy, channels);
+  return { dz: r.dz, db: r.db as tf.Tensor };
+}
+
+function maskInWasm(
+  k: WasmKernels & { state: StateExports },
+  words: tf.Tensor,
+  from: number,
+  dy: tf.Tensor,
+  channels: number,
+): { dz: tf.Tensor; db: tf.Tensor | null } {
   const { heap } = k;
   const n = dy.size;
   // Only the words holding bits from .. from + n - 1 travel, plus the spare one.
@@ -103,8 +131,9 @@ export function applyMaskWasm(
   const wp = heap.alloc((nWords + 1) * 4);
   const dp = heap.alloc(n * 4);
   const op = heap.alloc(n * 4);
+  const sp = channels > 0 ? heap.alloc(channels * 8) : 0;
   try {
-    return tensorFilledBy(dy.shape, (out) => {
+    const dz = tensorFilledBy(dy.shape, (out) => {
       withValues(words, (w) => {
         heap.bytes().fill(0, wp + nWords * 4, wp + nWords * 4 + 4);
         new Int32Array(heap.bytes().buffer, wp, nWords).set(
@@ -112,11 +141,21 @@ export function applyMaskWasm(
         );
       });
       withValues(dy, (d) => heap.f32(dp, n).set(d as Float32Array));
-      k.state.actApplyMask(wp, from - w0 * 32, n, dp, op);
+      if (channels > 0) {
+        heap.bytes().fill(0, sp, sp + channels * 8);
+        k.state.actApplyMaskSum(wp, from - w0 * 32, n, dp, op, channels, sp);
+      } else k.state.actApplyMask(wp, from - w0 * 32, n, dp, op);
       out.set(heap.f32(op, n));
     });
+    const db =
+      channels > 0
+        ? tensorFilledBy([channels], (out) =>
+            out.set(new Float64Array(heap.bytes().buffer, sp, channels)),
+          )
+        : null;
+    return { dz, db };
   } finally {
-    for (const p of [wp, dp, op]) heap.release(p);
+    for (const p of [wp, dp, op, sp]) heap.release(p);
   }
 }
 

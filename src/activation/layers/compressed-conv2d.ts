@@ -8,6 +8,7 @@ import {
 } from '../backward/conv-grad.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
+import { activationGradRows } from '../codec/activation-save.js';
 import { restoreRowsOf, splitSaved } from '../codec/saved.js';
 import { isConstantInput } from '../execution/constant-inputs.js';
 import { isDonated } from '../execution/donated-inputs.js';
@@ -102,10 +103,16 @@ export class CompressedConv2D extends CompressedConvLayer {
             rows,
             (first, count) => {
               const dyRows = count === n ? dy : sliceRows(dy, first, count);
-              const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+              const { dz, db } = activationGradRows(
+                act,
+                sa,
+                { first, count, total: n },
+                dyRows,
+                !!b,
+              );
               if (dyRows !== dy && dz !== dyRows) dyRows.dispose();
               const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-              return { dz, xr, keep: dy };
+              return { dz: dz as tf.Tensor4D, xr, keep: dy, db };
             },
             w,
             !!b,
@@ -119,9 +126,11 @@ export class CompressedConv2D extends CompressedConvLayer {
           dy,
           rows,
           (dyRows, first, count) => {
-            const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
+            const r = activationGradRows(act, sa, { first, count, total: n }, dyRows, !!b);
+            const dz = r.dz as tf.Tensor4D;
             const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, this.strides, this.padding);
+            const { strides, padding } = this;
+            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, strides, padding, r.db);
             if (dz !== dyRows) dz.dispose();
             return g;
           },

@@ -9,7 +9,7 @@ import {
   currentChunk,
 } from '../backward/weight-grad-sink.js';
 import { applyActivation } from '../codec/activation-fns.js';
-import type { ActivationBackward } from '../codec/activation-save.js';
+import { type ActivationSaved, activationGradRows } from '../codec/activation-save.js';
 import { restoreChunk, type Saved, saveExact, splitSaved } from '../codec/saved.js';
 import { nextSeed } from '../codec/seed.js';
 import { outsideGradient } from '../execution/fused.js';
@@ -120,7 +120,7 @@ export class CompressedDense extends CompressedKernelLayer {
     dy: tf.Tensor,
     xShape: number[],
     xs: Saved<tf.Tensor>,
-    act: Saved<ActivationBackward>,
+    act: ActivationSaved,
     sx: tf.Tensor[],
     sa: tf.Tensor[],
     w: tf.Tensor2D,
@@ -140,16 +140,16 @@ export class CompressedDense extends CompressedKernelLayer {
       dy,
       rows,
       (dyRows, first, count) => {
-        const z = restoreChunk(act, sa, first, count, n)(dyRows);
-        const dz = z.reshape([-1, this.units]) as tf.Tensor2D;
-        if (z !== dyRows) z.dispose();
+        const r = activationGradRows(act, sa, { first, count, total: n }, dyRows, withBias);
+        const dz = r.dz.reshape([-1, this.units]) as tf.Tensor2D;
+        if (r.dz !== dyRows) r.dz.dispose();
         const xr = restoreChunk(xs, sx, first, count, n);
         const x2 = xr.reshape([-1, w.shape[0]]) as tf.Tensor2D;
         xr.dispose();
         const dx = denseInputGrad(dz, w);
         const dxRows = dx.reshape([count, ...xShape.slice(1)]);
         dx.dispose();
-        const db = withBias ? [tf.sum(dz, 0)] : [];
+        const db = withBias ? [r.db ?? tf.sum(dz, 0)] : [];
         if (oneChunk) {
           kernelGrad = chunkWeightProduct(chunk, w, x2, dz, denseWeightGrad);
           return { dx: dxRows, params: db };

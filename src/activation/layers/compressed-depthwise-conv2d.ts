@@ -3,6 +3,7 @@ import { chunkedBackward } from '../backward/chunked-backward.js';
 import { convChunkGrads, DEPTHWISE_GRADS, padBefore } from '../backward/conv-grad.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
+import { activationGradRows } from '../codec/activation-save.js';
 import { restoreChunk, splitSaved } from '../codec/saved.js';
 import { rowsPerChunk } from '../execution/row-chunks.js';
 import {
@@ -52,10 +53,11 @@ export class CompressedDepthwiseConv2D extends CompressedConvLayer {
           dy,
           rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n),
           (dyRows, first, count) => {
-            const dz = restoreChunk(act, sa, first, count, n)(dyRows) as tf.Tensor4D;
+            const r = activationGradRows(act, sa, { first, count, total: n }, dyRows, !!b);
+            const dz = r.dz as tf.Tensor4D;
             const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
             const { strides, padding } = this;
-            const g = convChunkGrads(DEPTHWISE_GRADS, dz, xr, w, !!b, strides, padding);
+            const g = convChunkGrads(DEPTHWISE_GRADS, dz, xr, w, !!b, strides, padding, r.db);
             if (dz !== dyRows) dz.dispose();
             return g;
           },

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ConvPadding } from '../backward/conv-grad.js';
 import { type CompressedOp, compressedOp, type SaveTensors } from '../backward/custom-grad.js';
 import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
-import type { ActivationBackward } from '../codec/activation-save.js';
+import type { ActivationSaved } from '../codec/activation-save.js';
 import type { Saved } from '../codec/saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { windowArgs } from './window-args.js';
@@ -46,7 +46,7 @@ export abstract class CompressedKernelLayer extends CompressedLayer {
     x: tf.Tensor,
     xs: Saved<tf.Tensor>,
     z: tf.Tensor,
-  ): { act: Saved<ActivationBackward>; parts: Saved<unknown>[] } {
+  ): { act: ActivationSaved; parts: Saved<unknown>[] } {
     const act = this.saveActivation(this.activation, z);
     const parts = [xs, act] as Saved<unknown>[];
     this.recordSaved(save, parts, 4 * (x.size + (this.activation === 'linear' ? 0 : z.size)));

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { configWith } from '../../models/layers/layer-config.js';
 import type { SaveTensors } from '../backward/custom-grad.js';
 import type { ActivationName } from '../codec/activation-fns.js';
-import { type ActivationBackward, saveActivationGrad } from '../codec/activation-save.js';
+import { type ActivationSaved, saveActivationGrad } from '../codec/activation-save.js';
 import { type ActivationBits, isActivationBits } from '../codec/bits.js';
 import { FEWBIT_BITS, type FewbitBits } from '../codec/fewbit-table.js';
 import { type Saved, savedBytes, saveList, saveQuantized } from '../codec/saved.js';
@@ -72,7 +72,7 @@ export abstract class CompressedLayer extends tf.layers.Layer {
   }
 
   /** The state `activation`'s derivative needs at `z`, saved with this layer's settings. */
-  protected saveActivation(activation: ActivationName, z: tf.Tensor): Saved<ActivationBackward> {
+  protected saveActivation(activation: ActivationName, z: tf.Tensor): ActivationSaved {
     return saveActivationGrad(activation, z, {
       bits: this.actBits,
       fewbit: this.fewbit,

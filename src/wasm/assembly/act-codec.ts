@@ -64,6 +64,48 @@ export function actApplyMask(words: i32, from: i32, count: i32, dy: i32, out: i3
 }
 
 /**
+ * `actApplyMask` that also sums its output per channel: the `count` values are rows of
+ * `channels` (count a multiple of it), and out[i] is added to the float64 sums[i % channels]
+ * (`channels` f64 at `sums`, not zeroed here) in index order, as frugal's leading-axes Sum adds
+ * a bias gradient (float64 accumulators, row by row): the same sums, bit for bit.
+ */
+export function actApplyMaskSum(
+  words: i32,
+  from: i32,
+  count: i32,
+  dy: i32,
+  out: i32,
+  channels: i32,
+  sums: i32,
+): void {
+  actApplyMask(words, from, count, dy, out);
+  const rows = count / channels;
+  if ((channels & 3) == 0) {
+    for (let r = 0; r < rows; r++) {
+      const row = out + ((r * channels) << 2);
+      for (let c = 0; c < channels; c += 4) {
+        const v = v128.load(row + (c << 2));
+        const lo = f64x2.promote_low_f32x4(v);
+        const hi = f64x2.promote_low_f32x4(
+          i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7),
+        );
+        const s = sums + (c << 3);
+        v128.store(s, f64x2.add(v128.load(s), lo));
+        v128.store(s + 16, f64x2.add(v128.load(s + 16), hi));
+      }
+    }
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const row = out + ((r * channels) << 2);
+    for (let c = 0; c < channels; c++) {
+      const s = sums + (c << 3);
+      store<f64>(s, load<f64>(s) + <f64>load<f32>(row + (c << 2)));
+    }
+  }
+}
+
+/**
  * Max-pool argmax codes of an NHWC input [n, h, w, c]: for each output (b, r, q, ch) of an
  * outH x outW grid with windows ph x pw, strides sh x sw and top/left padding, the offset
  * i * pw + j of the window's first maximum (strictly greater than the ones before; 0 when no value
