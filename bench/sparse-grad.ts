@@ -14,7 +14,9 @@
 // (bench/lib/sparse-parts.ts: dense against one method, 5 seeds, SPARSE_BENCH_PAIRED_*);
 // `npm run bench:sparse-grad -- --only transposable` (or `stochastic`) reruns one of them alone
 // and updates its figures in the JSON; `--only transposableLong` / `stochasticLong` run the same
-// comparison over 2 epochs (160 steps; *Long* figures, not part of the full run).
+// comparison over 2 epochs (160 steps; *Long* figures, not part of the full run). With
+// `--seeds 0,5-9` a part runs those seeds and merges them with the seeds already in its section
+// (bench/lib/sparse-merge.ts: a seed both hold must reproduce exactly).
 import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
@@ -29,6 +31,7 @@ import { maskDiversity, transposableTraining } from '../src/sparse/transposable-
 import { train } from '../src/train/loop.js';
 import { writeResults } from './lib/results.js';
 import { type CnnMethod, runCnnComparison, summarizeCnn } from './lib/sparse-cnn.js';
+import { parseSeedList } from './lib/sparse-merge.js';
 import { onlyPart, PARTS, RESNET_EXCLUDED, sparseNotes } from './lib/sparse-only.js';
 import { mean } from './lib/stats.js';
 
@@ -60,7 +63,9 @@ useFastKernels();
 // `-- --only transposable|stochastic`: one paired part (bench/lib/sparse-only.ts), then stop.
 const onlyAt = process.argv.indexOf('--only');
 if (onlyAt >= 0) {
-  await onlyPart(String(process.argv[onlyAt + 1]), engine.backend);
+  const seedsAt = process.argv.indexOf('--seeds');
+  const seeds = seedsAt >= 0 ? parseSeedList(String(process.argv[seedsAt + 1])) : undefined;
+  await onlyPart(String(process.argv[onlyAt + 1]), engine.backend, seeds);
   process.exit(0);
 }
 

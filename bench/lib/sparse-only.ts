@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Headline, RESULTS_DIR, writeResults } from './results.js';
+import { mergePart } from './sparse-merge.js';
 import {
   type LongSchedule,
   type PartResult,
@@ -22,13 +23,13 @@ const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) :
  * SPARSE_BENCH_LONG_EPOCHS (2) epochs of it, the same seeds (about 13 minutes on the shared
  * 2-core machine, so --only and not in the full run).
  */
-export function pairedSchedule(epochs = 1): LongSchedule {
+export function pairedSchedule(epochs = 1, seeds?: number[]): LongSchedule {
   return {
     train: env('SPARSE_BENCH_PAIRED_TRAIN', 5120),
     test: env('SPARSE_BENCH_TEST', 2000),
     epochs,
     batch: 64,
-    seeds: Array.from({ length: env('SPARSE_BENCH_PAIRED_SEEDS', 5) }, (_, i) => i),
+    seeds: seeds ?? Array.from({ length: env('SPARSE_BENCH_PAIRED_SEEDS', 5) }, (_, i) => i),
   };
 }
 const LONG_EPOCHS = () => env('SPARSE_BENCH_LONG_EPOCHS', 2);
@@ -68,22 +69,22 @@ const stochasticHeadline =
 export const PARTS = {
   transposable: {
     section: 'transposablePaired',
-    run: () => transposablePart(pairedSchedule(), RECIPE),
+    run: (seeds?: number[]) => transposablePart(pairedSchedule(1, seeds), RECIPE),
     headline: transposableHeadline('transposable24'),
   },
   stochastic: {
     section: 'stochasticPaired',
-    run: () => stochasticPart(pairedSchedule(), 0.9),
+    run: (seeds?: number[]) => stochasticPart(pairedSchedule(1, seeds), 0.9),
     headline: stochasticHeadline('stochPrune'),
   },
   transposableLong: {
     section: 'transposableLong',
-    run: () => transposablePart(pairedSchedule(LONG_EPOCHS()), RECIPE),
+    run: (seeds?: number[]) => transposablePart(pairedSchedule(LONG_EPOCHS(), seeds), RECIPE),
     headline: transposableHeadline('transposable24Long'),
   },
   stochasticLong: {
     section: 'stochasticLong',
-    run: () => stochasticPart(pairedSchedule(LONG_EPOCHS()), 0.9),
+    run: (seeds?: number[]) => stochasticPart(pairedSchedule(LONG_EPOCHS(), seeds), 0.9),
     headline: stochasticHeadline('stochPruneLong'),
   },
 } as const;
@@ -108,13 +109,19 @@ export function sparseNotes(c: {
 }
 
 /** Reruns one part and updates its figures and section, keeping the rest of the JSON. */
-export async function onlyPart(name: string, backend: string): Promise<void> {
+export async function onlyPart(name: string, backend: string, seeds?: number[]): Promise<void> {
   if (!(name in PARTS))
     throw new Error(`--only takes one of ${Object.keys(PARTS).join(', ')}, got '${name}'`);
   const part = PARTS[name as PartName];
   const file = join(RESULTS_DIR, 'sparse-grad.json');
   const prev = JSON.parse(readFileSync(file, 'utf8'));
-  const r = await part.run();
+  const ran = await part.run(seeds);
+  // With --seeds, the new seeds join those of the previous run of the part (mergePart checks
+  // that the seeds both hold reproduce exactly); without it the run replaces the section.
+  const { result: r, merge } = seeds
+    ? mergePart(prev[part.section], ran)
+    : { result: ran, merge: null };
+  if (merge) console.log(`--seeds: ${merge.note}`);
   const { bench: _b, date, headline: prevHeadline, ...rest } = prev;
   const headline: Headline = { ...prevHeadline };
   for (const k of RESNET_KEYS) delete headline[k];
@@ -132,10 +139,15 @@ export async function onlyPart(name: string, backend: string): Promise<void> {
     fullRunDate: prev.fullRunDate ?? date,
     partRuns: {
       ...(prev.partRuns ?? {}),
-      [name]: { date: new Date().toISOString(), backend, seconds: r.seconds },
+      [name]: {
+        date: new Date().toISOString(),
+        backend,
+        seconds: ran.seconds,
+        ...(merge ? { seeds: ran.schedule.seeds, merge: merge.note } : {}),
+      },
     },
     partRunsNote: `the headline figures and sections of the parts in partRuns were measured by later --only runs (dates there); the other figures come from the full run of ${prev.fullRunDate ?? date}`,
-    [part.section]: r,
+    [part.section]: merge ? { ...r, merge } : r,
   });
   console.log(JSON.stringify((part.headline as (x: typeof r) => Headline)(r), null, 2));
   console.log(`wrote ${path}`);

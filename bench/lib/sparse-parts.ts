@@ -45,26 +45,39 @@ async function pairedPart(
   const steps = s.epochs * Math.floor(s.train / s.batch);
   const m = method(steps);
   const runs = await runCnnComparison(data, [{ name: 'dense' }, m], { ...s, ...CNN });
+  return summarizePart(m.name, { ...s, steps }, runs, target, (performance.now() - t0) / 1000);
+}
+
+/** A part's figures from its runs (dense and `method` on every seed of the schedule). */
+export function summarizePart(
+  method: string,
+  schedule: LongSchedule & { steps: number },
+  runs: CnnRun[],
+  target: number,
+  seconds: number,
+): PartResult {
   const acc = (name: string) =>
-    s.seeds.map((seed) => runs.find((r) => r.method === name && r.seed === seed)?.accuracy ?? NaN);
+    schedule.seeds.map(
+      (seed) => runs.find((r) => r.method === name && r.seed === seed)?.accuracy ?? NaN,
+    );
   const dense = acc('dense');
-  const mine = acc(m.name);
+  const mine = acc(method);
   const drops = dense.map((d, i) => 100 * (d - mine[i]));
   const drop = pairedSummary(drops);
   const step = (name: string) =>
     mean(runs.filter((r) => r.method === name).map((r) => r.meanStepMs));
   return {
-    method: m.name,
-    schedule: { ...s, steps },
+    method,
+    schedule,
     dropPtsBySeed: drops,
     drop,
     target,
     verdict: verdict(drop, target),
     denseMeanAccuracy: mean(dense),
     methodMeanAccuracy: mean(mine),
-    meanStepMs: { dense: step('dense'), method: step(m.name) },
+    meanStepMs: { dense: step('dense'), method: step(method) },
     runs,
-    seconds: (performance.now() - t0) / 1000,
+    seconds,
   };
 }
 
