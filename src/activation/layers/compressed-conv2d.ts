@@ -97,7 +97,7 @@ export class CompressedConv2D extends CompressedConvLayer {
         if (!needDx) {
           // No one reads dx (the first layer under the chunked forward): dW and db only.
           const params = convWeightGradsOnly(
-            CONV2D_GRADS,
+            this.convGrads(CONV2D_GRADS),
             n,
             rows,
             (first, count) => {
@@ -121,7 +121,15 @@ export class CompressedConv2D extends CompressedConvLayer {
           (dyRows, first, count) => {
             const dz = restoreRowsOf(act, sa, first, count)(dyRows) as tf.Tensor4D;
             const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, this.strides, this.padding);
+            const g = convChunkGrads(
+              this.convGrads(CONV2D_GRADS),
+              dz,
+              xr,
+              w,
+              !!b,
+              this.strides,
+              this.padding,
+            );
             if (dz !== dyRows) dz.dispose();
             return g;
           },

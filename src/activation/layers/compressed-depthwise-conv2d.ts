@@ -55,7 +55,15 @@ export class CompressedDepthwiseConv2D extends CompressedConvLayer {
             const dz = restoreChunk(act, sa, first, count, n)(dyRows) as tf.Tensor4D;
             const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
             const { strides, padding } = this;
-            const g = convChunkGrads(DEPTHWISE_GRADS, dz, xr, w, !!b, strides, padding);
+            const g = convChunkGrads(
+              this.convGrads(DEPTHWISE_GRADS),
+              dz,
+              xr,
+              w,
+              !!b,
+              strides,
+              padding,
+            );
             if (dz !== dyRows) dz.dispose();
             return g;
           },
