@@ -8,13 +8,19 @@
 // frugal's kernels (its conv filter gradient), except the cpu half of the kernel comparison.
 // Sizes: SPARSE_BENCH_EPOCHS (3), SPARSE_BENCH_TRAIN (8000), SPARSE_BENCH_TEST (2000),
 // SPARSE_BENCH_SEED (0); CNN: SPARSE_BENCH_CNN_TRAIN (5120), SPARSE_BENCH_CNN_EPOCHS (1),
-// SPARSE_BENCH_CNN_SEEDS (3), SPARSE_BENCH_TRANSPOSABLE_EVERY (16 steps),
-// SPARSE_BENCH_TRANSPOSABLE_PRETRAIN (60 steps), SPARSE_BENCH_SRSTE_DECAY (0.02).
+// SPARSE_BENCH_CNN_SEEDS (3).
 // The headline's transposable24* and stochPrune* figures come from the paired parts
-// (bench/lib/sparse-parts.ts: dense against one method, 5 seeds, SPARSE_BENCH_PAIRED_*);
-// `npm run bench:sparse-grad -- --only transposable` (or `stochastic`) reruns one of them alone
-// and updates its figures in the JSON; `--only transposableLong` / `stochasticLong` run the same
-// comparison over 2 epochs (160 steps; *Long* figures, not part of the full run).
+// (bench/lib/sparse-parts.ts: dense against one method, 5 seeds, SPARSE_BENCH_PAIRED_*; their
+// dense runs on the CNN's seeds are the CNN section's); `npm run bench:sparse-grad -- --only
+// transposable` (or `stochastic`) reruns one of them alone and updates its figures in the JSON.
+// Not in the default run (the issue does not name their figures; the full run keeps their last
+// figures, see carriedParts): `--only transposableLong` / `stochasticLong` (the paired
+// comparison over 2 epochs, 160 steps; *Long* figures) and `--only transposableVariants`
+// (bench/lib/sparse-variants.ts: fixed, recomputed, SR-STE and fine-tuned transposable 2:4 on the
+// 3-seed CNN; SPARSE_BENCH_TRANSPOSABLE_EVERY (16), SPARSE_BENCH_TRANSPOSABLE_PRETRAIN (60),
+// SPARSE_BENCH_SRSTE_DECAY (0.02)). With `--seeds 0,5-9` a paired part runs those seeds and
+// merges them with the seeds already in its section (bench/lib/sparse-merge.ts: a seed both
+// hold must reproduce exactly).
 import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
@@ -25,12 +31,20 @@ import type { GradPrune, PruneStats } from '../src/sparse/grad-prune.js';
 import { type GradSparsity, maskAlongAxis } from '../src/sparse/mvue.js';
 import { compressNM, denseMatMulJs, nmMatMul } from '../src/sparse/nm-kernel.js';
 import { sparseGradMatMul } from '../src/sparse/sparse-grad-dense.js';
-import { maskDiversity, transposableTraining } from '../src/sparse/transposable-train.js';
-import { train } from '../src/train/loop.js';
+import { maskDiversity } from '../src/sparse/transposable-train.js';
 import { writeResults } from './lib/results.js';
 import { type CnnMethod, runCnnComparison, summarizeCnn } from './lib/sparse-cnn.js';
-import { onlyPart, PARTS, RESNET_EXCLUDED, sparseNotes } from './lib/sparse-only.js';
-import { mean } from './lib/stats.js';
+import { parseSeedList } from './lib/sparse-merge.js';
+import {
+  carriedParts,
+  onlyPart,
+  PARTS,
+  partHeadline,
+  previousResults,
+  RESNET_EXCLUDED,
+  sparseNotes,
+} from './lib/sparse-only.js';
+import type { PartResult } from './lib/sparse-parts.js';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 const EPOCHS = env('SPARSE_BENCH_EPOCHS', 3);
@@ -60,7 +74,9 @@ useFastKernels();
 // `-- --only transposable|stochastic`: one paired part (bench/lib/sparse-only.ts), then stop.
 const onlyAt = process.argv.indexOf('--only');
 if (onlyAt >= 0) {
-  await onlyPart(String(process.argv[onlyAt + 1]), engine.backend);
+  const seedsAt = process.argv.indexOf('--seeds');
+  const seeds = seedsAt >= 0 ? parseSeedList(String(process.argv[seedsAt + 1])) : undefined;
+  await onlyPart(String(process.argv[onlyAt + 1]), engine.backend, seeds);
   process.exit(0);
 }
 
@@ -291,67 +307,14 @@ const cnnData = loadMnist({
   seed: 1,
   layout: 'image',
 });
-// Weights, not gradients: transposable 2:4 masks on every kernel with channels that are
-// multiples of 4 (conv2, dense1; conv1 has 1 input channel, the logits 10 outputs), computed from
-// the initial weights and kept fixed (every = 0), or recomputed every `every` steps from the
-// straight-through dense weights.
-function transposableMethod(
-  name: string,
-  every: number,
-  pretrainSteps?: number,
-  more: { decay?: number; rampSteps?: number } = {},
-): CnnMethod {
-  return {
-    name,
-    pretrainSteps,
-    setup: async (model, data, seed) => {
-      if (pretrainSteps !== undefined)
-        await train(model, data, {
-          epochs: 1,
-          batchSize: BATCH,
-          seed,
-          maxStepsPerEpoch: pretrainSteps,
-          measureMemory: false,
-        });
-      const t = transposableTraining(model, { recomputeEvery: every, ...more });
-      return {
-        hooks: t.hooks,
-        done: () => {
-          t.finish();
-          const s = t.stats();
-          return {
-            layers: t.layers,
-            skipped: t.skipped.map((k) => k.name),
-            recomputes: s.recomputes,
-            meanMaskChangeFraction: s.recomputes > 0 ? mean(s.maskChangeFraction) : null,
-            greedyRepairs: s.greedyRepairs,
-          };
-        },
-      };
-    },
-  };
-}
+// The transposable 2:4 variants (fixed masks, plain STE and SR-STE recomputed, fine-tuning)
+// run with `--only transposableVariants` (bench/lib/sparse-variants.ts); the full run keeps their
+// last figures.
 const CNN_METHODS: CnnMethod[] = [
   { name: 'dense' },
   { name: 'mvue 1:2', grad: { n: 1, m: 2, kind: 'mvue' } },
   { name: 'mvue 2:4', grad: { n: 2, m: 4, kind: 'mvue' } },
   { name: 'magnitude 2:4', grad: { n: 2, m: 4, kind: 'magnitude' } },
-  transposableMethod('transposable 2:4', 0),
-  transposableMethod(
-    `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`,
-    TRANSPOSABLE_EVERY,
-  ),
-  transposableMethod(
-    `transposable 2:4 after ${TRANSPOSABLE_PRETRAIN} dense steps`,
-    0,
-    TRANSPOSABLE_PRETRAIN,
-  ),
-  transposableMethod(
-    `transposable 2:4 SR-STE, recomputed every ${TRANSPOSABLE_EVERY}`,
-    TRANSPOSABLE_EVERY,
-    undefined,
-    { decay: SRSTE_DECAY },
-  ),
 ];
 const CNN_STEPS = CNN_EPOCHS * Math.floor(CNN_TRAIN / BATCH);
 const cnnConfig = {
@@ -396,8 +359,19 @@ for (const row of resnetSummary)
   );
 
 // 6. The paired parts: transposable 2:4 training and stochastic pruning against dense, 5 seeds.
-const transposablePaired = await PARTS.transposable.run();
-const stochasticPaired = await PARTS.stochastic.run();
+// Their dense runs on seeds 0-2 are the CNN section's (same schedule, seeded: the same
+// accuracies), and the stochastic part takes seeds 3-4 from the transposable part's.
+const cnnKnown = {
+  schedule: { train: CNN_TRAIN, test: TEST, epochs: CNN_EPOCHS, batch: BATCH },
+  runs: cnnRuns,
+};
+const transposablePaired = (await PARTS.transposable.run(undefined, [cnnKnown])) as PartResult;
+const stochasticPaired = (await PARTS.stochastic.run(undefined, [
+  cnnKnown,
+  { schedule: transposablePaired.schedule, runs: transposablePaired.runs },
+])) as PartResult;
+// The parts that run only with --only keep the figures of their last run.
+const carried = carriedParts(previousResults());
 
 const final = curves.map((c) => c[c.length - 1]);
 const drop = (k: number) => 100 * (final[0] - final[k]);
@@ -409,7 +383,7 @@ const headline = {
   mvue12DropPts: cnnDrop('mvue 1:2'),
   mvue24DropPts: cnnDrop('mvue 2:4'),
   magnitude24DropPts: cnnDrop('magnitude 2:4'),
-  ...PARTS.stochastic.headline(stochasticPaired),
+  ...partHeadline('stochastic', stochasticPaired),
   mnistModel: `cnn [8, 16] filters, dense 32, ${CNN_SEEDS} seeds (mean drop)`,
   resnetModel: RESNET_EXCLUDED,
   mlpMvue12DropPts: drop(1),
@@ -421,27 +395,8 @@ const headline = {
   sparseKernelSpeedup12: kernelRows[1].speedupVsTfMatMul as number,
   sparseKernelSpeedupVsStockCpu: kernelRows[0].speedupVsStockCpuMatMul as number,
   sparseKernelSpeedupVsWasm: kernelRows[0].speedupVsWasmMatMul as number,
-  ...PARTS.transposable.headline(transposablePaired),
-  transposable24FixedDropPts: cnnDrop('transposable 2:4'),
-  transposable24SrSteRecomputeDropPts: cnnDrop(
-    `transposable 2:4 SR-STE, recomputed every ${TRANSPOSABLE_EVERY}`,
-  ),
-  transposable24RecomputeDropPts: cnnDrop(
-    `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`,
-  ),
-  transposable24FinetuneDropPts: cnnDrop(
-    `transposable 2:4 after ${TRANSPOSABLE_PRETRAIN} dense steps`,
-  ),
-  transposable24RecomputeMaskChange: mean(
-    cnnRuns
-      .filter((r) => r.method === `transposable 2:4, recomputed every ${TRANSPOSABLE_EVERY}`)
-      .map((r) => r.extra?.meanMaskChangeFraction as number),
-  ),
-  transposable24SrSteRecomputeMaskChange: mean(
-    cnnRuns
-      .filter((r) => r.method === `transposable 2:4 SR-STE, recomputed every ${TRANSPOSABLE_EVERY}`)
-      .map((r) => r.extra?.meanMaskChangeFraction as number),
-  ),
+  ...partHeadline('transposable', transposablePaired),
+  ...carried.headline,
   maskDiversityTransposable24: maskDiversity(2, 4, 'transposable'),
   maskDiversityNM24: maskDiversity(2, 4, 'nm'),
 };
@@ -468,6 +423,14 @@ const path = writeResults('sparse-grad', {
   resnet: { summary: resnetSummary, runs: resnetRuns },
   transposablePaired,
   stochasticPaired,
+  ...carried.sections,
+  ...(Object.keys(carried.partRuns).length
+    ? {
+        partRuns: carried.partRuns,
+        partRunsNote:
+          'the headline figures and sections of the parts in partRuns come from their last --only runs (dates there), kept by this full run, which does not run them',
+      }
+    : {}),
   gradBias: biasRows,
   sparseKernel: kernelRows,
   training: METHODS.map(([name], k) => ({

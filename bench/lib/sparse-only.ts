@@ -4,15 +4,18 @@
 // bench/results/sparse-grad.json, keeping the rest of the full run's figures (partRuns records
 // which figures later runs measured, and when). The headline figures of each part are set here
 // for the full run too, so both write the same keys.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Headline, RESULTS_DIR, writeResults } from './results.js';
+import { mergePart } from './sparse-merge.js';
 import {
+  type KnownRuns,
   type LongSchedule,
   type PartResult,
   stochasticPart,
   transposablePart,
 } from './sparse-parts.js';
+import { transposableVariantsPart, variantsHeadline } from './sparse-variants.js';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 
@@ -22,13 +25,13 @@ const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) :
  * SPARSE_BENCH_LONG_EPOCHS (2) epochs of it, the same seeds (about 13 minutes on the shared
  * 2-core machine, so --only and not in the full run).
  */
-export function pairedSchedule(epochs = 1): LongSchedule {
+export function pairedSchedule(epochs = 1, seeds?: number[]): LongSchedule {
   return {
     train: env('SPARSE_BENCH_PAIRED_TRAIN', 5120),
     test: env('SPARSE_BENCH_TEST', 2000),
     epochs,
     batch: 64,
-    seeds: Array.from({ length: env('SPARSE_BENCH_PAIRED_SEEDS', 5) }, (_, i) => i),
+    seeds: seeds ?? Array.from({ length: env('SPARSE_BENCH_PAIRED_SEEDS', 5) }, (_, i) => i),
   };
 }
 const LONG_EPOCHS = () => env('SPARSE_BENCH_LONG_EPOCHS', 2);
@@ -65,29 +68,56 @@ const stochasticHeadline =
     [`${prefix}ZeroFraction`]: r.zeroFraction ?? null,
   });
 
-export const PARTS = {
+/** A part of the bench that `--only NAME` runs alone. */
+export interface Part {
+  /** The JSON section that holds its result. */
+  section: string;
+  /** Runs in the default full run; the others only with --only (the full run keeps their figures). */
+  inFullRun: boolean;
+  /** Takes --seeds (a paired part: dense against one method, seed by seed). */
+  paired: boolean;
+  run: (seeds?: number[], known?: KnownRuns[]) => Promise<{ seconds: number }>;
+  /** Its headline figures from its result (or the JSON's section of an earlier run). */
+  headline: (r: never) => Headline;
+}
+
+export const PARTS: Record<string, Part> = {
   transposable: {
     section: 'transposablePaired',
-    run: () => transposablePart(pairedSchedule(), RECIPE),
+    inFullRun: true,
+    paired: true,
+    run: (seeds, known) => transposablePart(pairedSchedule(1, seeds), RECIPE, known),
     headline: transposableHeadline('transposable24'),
   },
   stochastic: {
     section: 'stochasticPaired',
-    run: () => stochasticPart(pairedSchedule(), 0.9),
+    inFullRun: true,
+    paired: true,
+    run: (seeds, known) => stochasticPart(pairedSchedule(1, seeds), 0.9, known),
     headline: stochasticHeadline('stochPrune'),
   },
   transposableLong: {
     section: 'transposableLong',
-    run: () => transposablePart(pairedSchedule(LONG_EPOCHS()), RECIPE),
+    inFullRun: false,
+    paired: true,
+    run: (seeds, known) => transposablePart(pairedSchedule(LONG_EPOCHS(), seeds), RECIPE, known),
     headline: transposableHeadline('transposable24Long'),
   },
   stochasticLong: {
     section: 'stochasticLong',
-    run: () => stochasticPart(pairedSchedule(LONG_EPOCHS()), 0.9),
+    inFullRun: false,
+    paired: true,
+    run: (seeds, known) => stochasticPart(pairedSchedule(LONG_EPOCHS(), seeds), 0.9, known),
     headline: stochasticHeadline('stochPruneLong'),
   },
-} as const;
-export type PartName = keyof typeof PARTS;
+  transposableVariants: {
+    section: 'transposableVariants',
+    inFullRun: false,
+    paired: false,
+    run: () => transposableVariantsPart(),
+    headline: variantsHeadline,
+  },
+};
 
 /** The JSON's notes: what each headline figure measures (the full run and --only write them). */
 export function sparseNotes(c: {
@@ -99,27 +129,35 @@ export function sparseNotes(c: {
   return (
     "mvue*/magnitude*DropPts: dense minus method test accuracy (points) of the CNN (zoo CNN, filters [8, 16], dense 32; every Dense/Conv2D's weight-gradient product sees the pruned dy, input gradients dense) on MNIST through frugal's train loop, Adam 1e-3, batch 64, " +
     `${c.cnnSteps} steps, mean over 3 seeds (section cnn); each seed gives baseline and method the same init, batch order and schedule. ` +
-    'stochPrune* and transposable24Drop*: paired parts (sections stochasticPaired, transposablePaired): dense against one method on 5 seeds (0-4) of the same CNN and schedule (stochPruneLong*, transposable24Long*: the same over 2 epochs, 160 steps, sections stochasticLong and transposableLong, run by --only); DropPts is the mean paired drop, DropSe its standard error, DropCi95Lo/Hi the 95% Student-t interval, Verdict the comparison with the target (0.5 point for stochastic pruning, 1 point for transposable 2:4: met or missed by the mean, decided only when the interval lies on one side). ' +
+    'stochPrune* and transposable24Drop*: paired parts (sections stochasticPaired, transposablePaired): dense against one method on 5 seeds (0-4) of the same CNN and schedule, their dense runs on seeds 0-2 shared with the cnn section (stochPruneLong*, transposable24Long*: the same over 2 epochs, 160 steps, sections stochasticLong and transposableLong, run by --only; the Seeds figure of a part says how many seeds, --seeds adds more); DropPts is the mean paired drop, DropSe its standard error, DropCi95Lo/Hi the 95% Student-t interval, Verdict the comparison with the target (0.5 point for stochastic pruning, 1 point for transposable 2:4: met or missed by the mean, decided only when the interval lies on one side). ' +
     'stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of those runs (below p: the Gaussian threshold model vs heavy-tailed gradients). ' +
-    `transposable24DropPts: transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, trained by transposable24Method (recipe chosen on seeds 10 and 11, not the bench's seeds). The other transposable24* figures are the 3-seed CNN comparison: Fixed: masks from the initial weights, fixed; SrSteRecompute: straight-through with SR-STE decay ${c.srSteDecay}, masks recomputed every ${c.every} steps; Recompute: plain straight-through, recomputed every ${c.every} steps (RecomputeMaskChange: mean fraction of mask entries changed per recompute); Finetune: dense for the first ${c.pretrain} of the ${c.cnnSteps} steps, then masks from the trained weights, fixed. maskDiversity*: masks a 4x4 block can take (Hubara et al.). ` +
+    `transposable24DropPts: transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, trained by transposable24Method (recipe chosen on seeds 10 and 11, not the bench's seeds). The other transposable24* figures are the 3-seed CNN comparison of section transposableVariants (run by --only transposableVariants, not by the default full run, which keeps them): Fixed: masks from the initial weights, fixed; SrSteRecompute: straight-through with SR-STE decay ${c.srSteDecay}, masks recomputed every ${c.every} steps; Recompute: plain straight-through, recomputed every ${c.every} steps (RecomputeMaskChange: mean fraction of mask entries changed per recompute); Finetune: dense for the first ${c.pretrain} of the ${c.cnnSteps} steps, then masks from the trained weights, fixed. maskDiversity*: masks a 4x4 block can take (Hubara et al.). ` +
     'ResNet: see resnetModel (the resnet section holds the earlier 50-step, 2-seed runs: dense 47.5%, not in the headline). ' +
     "mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws."
   );
 }
 
 /** Reruns one part and updates its figures and section, keeping the rest of the JSON. */
-export async function onlyPart(name: string, backend: string): Promise<void> {
+export async function onlyPart(name: string, backend: string, seeds?: number[]): Promise<void> {
   if (!(name in PARTS))
     throw new Error(`--only takes one of ${Object.keys(PARTS).join(', ')}, got '${name}'`);
-  const part = PARTS[name as PartName];
+  const part = PARTS[name];
+  if (seeds && !part.paired) throw new Error(`--seeds applies to the paired parts, not ${name}`);
   const file = join(RESULTS_DIR, 'sparse-grad.json');
   const prev = JSON.parse(readFileSync(file, 'utf8'));
-  const r = await part.run();
+  const ran = (await part.run(seeds)) as PartResult & { seconds: number };
+  // With --seeds, the new seeds join those of the previous run of the part (mergePart checks
+  // that the seeds both hold reproduce exactly); without it the run replaces the section.
+  const { result: r, merge } = seeds
+    ? mergePart(prev[part.section], ran)
+    : { result: ran, merge: null };
+  if (merge) console.log(`--seeds: ${merge.note}`);
   const { bench: _b, date, headline: prevHeadline, ...rest } = prev;
   const headline: Headline = { ...prevHeadline };
   for (const k of RESNET_KEYS) delete headline[k];
   headline.resnetModel = RESNET_EXCLUDED;
-  Object.assign(headline, (part.headline as (x: typeof r) => Headline)(r));
+  const figures = (part.headline as (x: typeof r) => Headline)(r);
+  Object.assign(headline, figures);
   const path = writeResults('sparse-grad', {
     ...rest,
     headline,
@@ -132,11 +170,54 @@ export async function onlyPart(name: string, backend: string): Promise<void> {
     fullRunDate: prev.fullRunDate ?? date,
     partRuns: {
       ...(prev.partRuns ?? {}),
-      [name]: { date: new Date().toISOString(), backend, seconds: r.seconds },
+      [name]: {
+        date: new Date().toISOString(),
+        backend,
+        seconds: ran.seconds,
+        ...(seeds ? { seeds } : {}),
+        ...(merge ? { merge: merge.note } : {}),
+      },
     },
     partRunsNote: `the headline figures and sections of the parts in partRuns were measured by later --only runs (dates there); the other figures come from the full run of ${prev.fullRunDate ?? date}`,
-    [part.section]: r,
+    [part.section]: merge ? { ...r, merge } : r,
   });
-  console.log(JSON.stringify((part.headline as (x: typeof r) => Headline)(r), null, 2));
+  console.log(JSON.stringify(figures, null, 2));
   console.log(`wrote ${path}`);
+}
+
+/** The headline figures of part `name` from its result. */
+export function partHeadline(name: string, r: unknown): Headline {
+  return (PARTS[name].headline as (x: unknown) => Headline)(r);
+}
+
+/** The JSON of the last run of the bench, or null where there is none. */
+export function previousResults(): Record<string, unknown> | null {
+  const file = join(RESULTS_DIR, 'sparse-grad.json');
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+}
+
+/**
+ * What the default full run keeps from the JSON it replaces: the sections, headline figures
+ * (recomputed from the sections) and run records of the parts it does not run (`inFullRun`
+ * false), so a full run does not drop the --only parts' figures.
+ */
+export function carriedParts(prev: Record<string, unknown> | null): {
+  headline: Headline;
+  sections: Record<string, unknown>;
+  partRuns: Record<string, unknown>;
+} {
+  const out = { headline: {} as Headline, sections: {} as Record<string, unknown>, partRuns: {} };
+  if (!prev) return out;
+  const runs = (prev.partRuns ?? {}) as Record<string, unknown>;
+  for (const [name, part] of Object.entries(PARTS)) {
+    const section = prev[part.section];
+    if (part.inFullRun || !section) continue;
+    Object.assign(out.headline, (part.headline as (x: unknown) => Headline)(section));
+    out.sections[part.section] = section;
+    (out.partRuns as Record<string, unknown>)[name] = runs[name] ?? {
+      date: prev.fullRunDate ?? prev.date,
+      note: 'from the full run of that date',
+    };
+  }
+  return out;
 }

@@ -31,40 +31,88 @@ export interface PartResult {
   meanStepMs: { dense: number; method: number };
   runs: CnnRun[];
   seconds: number;
+  /** Seeds whose dense run came from another part of the same process (`KnownRuns`). */
+  reusedDenseSeeds?: number[];
 }
 
 const CNN = { filters: [8, 16] as [number, number], dense: 32 };
+
+/**
+ * Dense runs another part of the same process already trained on this schedule (the runs are
+ * seeded: a seed gives the same accuracy whichever part trains it), so a part trains dense only
+ * on the seeds it lacks.
+ */
+export interface KnownRuns {
+  schedule: Pick<LongSchedule, 'train' | 'test' | 'epochs' | 'batch'>;
+  runs: CnnRun[];
+}
 
 async function pairedPart(
   s: LongSchedule,
   method: (steps: number) => CnnMethod,
   target: number,
+  known: KnownRuns[] = [],
 ): Promise<PartResult> {
   const t0 = performance.now();
   const data = loadMnist({ trainCount: s.train, testCount: s.test, seed: 1, layout: 'image' });
   const steps = s.epochs * Math.floor(s.train / s.batch);
   const m = method(steps);
-  const runs = await runCnnComparison(data, [{ name: 'dense' }, m], { ...s, ...CNN });
+  const same = (k: KnownRuns) =>
+    (['train', 'test', 'epochs', 'batch'] as const).every((f) => k.schedule[f] === s[f]);
+  const reused: CnnRun[] = [];
+  for (const seed of s.seeds) {
+    const r = known
+      .filter(same)
+      .flatMap((k) => k.runs)
+      .find((x) => x.method === 'dense' && x.seed === seed);
+    if (r) reused.push(r);
+  }
+  // Seed by seed, dense (where not reused) then the method: interleaved as before.
+  const ran: CnnRun[] = [];
+  for (const seed of s.seeds) {
+    const methods = reused.some((r) => r.seed === seed) ? [m] : [{ name: 'dense' }, m];
+    ran.push(...(await runCnnComparison(data, methods, { ...s, seeds: [seed], ...CNN })));
+  }
+  const r = summarizePart(
+    m.name,
+    { ...s, steps },
+    [...reused, ...ran],
+    target,
+    (performance.now() - t0) / 1000,
+  );
+  return reused.length ? { ...r, reusedDenseSeeds: reused.map((x) => x.seed) } : r;
+}
+
+/** A part's figures from its runs (dense and `method` on every seed of the schedule). */
+export function summarizePart(
+  method: string,
+  schedule: LongSchedule & { steps: number },
+  runs: CnnRun[],
+  target: number,
+  seconds: number,
+): PartResult {
   const acc = (name: string) =>
-    s.seeds.map((seed) => runs.find((r) => r.method === name && r.seed === seed)?.accuracy ?? NaN);
+    schedule.seeds.map(
+      (seed) => runs.find((r) => r.method === name && r.seed === seed)?.accuracy ?? NaN,
+    );
   const dense = acc('dense');
-  const mine = acc(m.name);
+  const mine = acc(method);
   const drops = dense.map((d, i) => 100 * (d - mine[i]));
   const drop = pairedSummary(drops);
   const step = (name: string) =>
     mean(runs.filter((r) => r.method === name).map((r) => r.meanStepMs));
   return {
-    method: m.name,
-    schedule: { ...s, steps },
+    method,
+    schedule,
     dropPtsBySeed: drops,
     drop,
     target,
     verdict: verdict(drop, target),
     denseMeanAccuracy: mean(dense),
     methodMeanAccuracy: mean(mine),
-    meanStepMs: { dense: step('dense'), method: step(m.name) },
+    meanStepMs: { dense: step('dense'), method: step(method) },
     runs,
-    seconds: (performance.now() - t0) / 1000,
+    seconds,
   };
 }
 
@@ -77,6 +125,7 @@ async function pairedPart(
 export function transposablePart(
   s: LongSchedule,
   recipe: { decay: number; rampFraction: number },
+  known: KnownRuns[] = [],
 ): Promise<PartResult> {
   return pairedPart(
     s,
@@ -106,6 +155,7 @@ export function transposablePart(
       };
     },
     1,
+    known,
   );
 }
 
@@ -113,9 +163,10 @@ export function transposablePart(
 export async function stochasticPart(
   s: LongSchedule,
   p: number,
+  known: KnownRuns[] = [],
 ): Promise<PartResult & { zeroFraction: number }> {
   const grad: GradPrune = { kind: 'stochastic', p };
-  const r = await pairedPart(s, () => ({ name: `stochastic p=${p}`, grad }), 0.5);
+  const r = await pairedPart(s, () => ({ name: `stochastic p=${p}`, grad }), 0.5, known);
   const mine = r.runs.filter((x) => x.method === r.method);
   return { ...r, zeroFraction: mean(mine.map((x) => x.zeroFraction as number)) };
 }

@@ -41,6 +41,8 @@ export interface TrainingLayerPair {
 }
 
 const CONV_KEYS = ['kernelSize', 'strides', 'padding', 'activation', 'useBias'] as const;
+// A sparse-gradient layer's pruning of dy (src/sparse) goes with it (its `seed` as `gradSeed`).
+const GRAD_KEYS = ['gradSparsity', 'pruneInputGrad'] as const;
 const POOL_KEYS = ['poolSize', 'strides', 'padding'] as const;
 const pair = (to: string, keys: readonly string[], weighted = false): TrainingLayerPair => ({
   to,
@@ -73,6 +75,16 @@ export const TRAINING_LAYERS: Readonly<Record<string, TrainingLayerPair>> = {
     true,
   ),
   FrugalPositionEmbedding: pair('FrugalNoSavePositionEmbedding', ['seed']),
+  FrugalSparseGradDense: pair(
+    'FrugalCompressedDense',
+    ['units', 'activation', 'useBias', ...GRAD_KEYS],
+    true,
+  ),
+  FrugalSparseGradConv2D: pair(
+    'FrugalCompressedConv2D',
+    ['filters', ...CONV_KEYS, ...GRAD_KEYS],
+    true,
+  ),
 };
 
 /** The given fields of a config, leaving out those it does not set. */
@@ -139,6 +151,10 @@ function unsupported(className: string, c: Dict, rank: number): string | null {
       return c.dataFormat === 'channelsFirst' ? 'channelsFirst is not supported' : null;
     case 'Dropout':
       return c.noiseShape != null ? 'noiseShape is not supported' : null;
+    case 'FrugalSparseGradDense':
+      return c.nmKernel === 'on'
+        ? "nmKernel 'on': the compressed layer's weight-gradient product is dense"
+        : null;
     default:
       return null;
   }
@@ -154,6 +170,7 @@ function plan(className: string, c: Dict, rank: number): Plan {
   if (reason) return { reason };
   const args = pickConfig(c, p.keys);
   if (className === 'ReLU') args.activation = 'relu';
+  if (className.startsWith('FrugalSparseGrad')) args.gradSeed = c.seed;
   return { className: p.to, args, weighted: p.weighted };
 }
 

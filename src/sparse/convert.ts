@@ -1,11 +1,19 @@
 /**
  * `gradSparsity` for a whole model: every Dense / Conv2D becomes a SparseGradDense /
  * SparseGradConv2D with the same weights (through the rewrite engine), and back to the plain
- * layers after training (so a sparse-trained model saves and loads as plain tfjs layers).
+ * layers after training (so a sparse-trained model saves and loads as plain tfjs layers). A
+ * compressed-activation FrugalCompressedDense / FrugalCompressedConv2D gets the same pruning
+ * inside its own backward (its `gradSparsity` option, grad-pruner.ts); `compressActivations`
+ * of a sparse-gradient model carries the pruning over the same way.
  */
 import type * as tf from '@tensorflow/tfjs';
+import { CompressedConv2D } from '../activation/layers/compressed-conv2d.js';
+import { CompressedDense } from '../activation/layers/compressed-dense.js';
+import { CompressedKernelLayer } from '../activation/layers/compressed-kernel-layer.js';
 import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
 import { type GradPrune, type PruneStats, parseGradPrune } from './grad-prune.js';
+// Registers the pruner of compressed layers' `gradSparsity`.
+import './grad-pruner.js';
 import { SparseGradConv2D } from './sparse-grad-conv-layer.js';
 import { SparseGradDense } from './sparse-grad-dense.js';
 
@@ -54,12 +62,12 @@ function unsupported(layer: tf.layers.Layer, c: Dict): string | null {
   return null;
 }
 
-const TRAINING_ACT = /^Frugal(Compressed|NoSave)/;
-
 /**
  * A copy of `model` whose Dense and Conv2D layers prune their output gradient by `spec` before
- * the weight-gradient product. The input model is not modified. Throws on a model with
- * compressed-activation layers (FrugalCompressed*): their backward is their own.
+ * the weight-gradient product. The input model is not modified. Compressed-activation Dense and
+ * Conv2D layers (FrugalCompressedDense / FrugalCompressedConv2D) keep their class and get
+ * `gradSparsity` (their backward prunes dz, dy through the saved activation derivative, the
+ * same way; one that already prunes is left as it is and listed in `unconverted`).
  */
 export function sparseGradModel(
   model: tf.LayersModel,
@@ -67,17 +75,27 @@ export function sparseGradModel(
   options: SparseGradOptions = {},
 ): SparseGradResult {
   const g = parseGradPrune(spec);
-  const actLayers = model.layers.filter((l) => TRAINING_ACT.test(l.getClassName()));
-  if (actLayers.length > 0)
-    throw new Error(
-      `gradSparsity cannot be combined with compressed activations yet: ${actLayers[0].name} (${actLayers[0].getClassName()}) computes its own backward; convert the plain model, or train without one of them`,
-    );
   const seed = options.seed ?? 0;
   const converted: SparseGradResult['converted'] = [];
   const unconverted: SparseGradResult['unconverted'] = [];
   let index = 0;
   const { model: out } = rewriteModel(model, (layer): LayerEdit | null => {
     const cls = layer.getClassName();
+    if (layer instanceof CompressedDense || layer instanceof CompressedConv2D) {
+      if (layer.gradPruner) {
+        const why = 'already prunes its gradient (gradSparsity)';
+        unconverted.push({ name: layer.name, className: cls, reason: why });
+        return { keep: why };
+      }
+      const config = {
+        ...layer.getConfig(),
+        gradSparsity: g,
+        pruneInputGrad: options.pruneInputGrad ?? false,
+        gradSeed: seed + index++,
+      };
+      converted.push({ name: layer.name, from: cls });
+      return { replace: [{ className: cls, config, weights: layer.getWeights() }] };
+    }
     if (cls !== 'Dense' && cls !== 'Conv2D') return null;
     const c = layer.getConfig();
     const why = unsupported(layer, c);
@@ -115,23 +133,35 @@ export function sparseGradModel(
   return { model: out, converted, unconverted };
 }
 
-/** Whether a model holds sparse-gradient layers. */
-export function hasSparseGradLayers(model: tf.LayersModel): boolean {
-  return model.layers.some((l) => l instanceof SparseGradDense || l instanceof SparseGradConv2D);
+/** The prune counts of a layer whose backward prunes its gradient, or null for any other. */
+function layerPruneStats(l: tf.layers.Layer): PruneStats | null {
+  if (l instanceof SparseGradDense || l instanceof SparseGradConv2D) return l.pruneStats;
+  if (l instanceof CompressedKernelLayer) return l.gradPruner?.stats ?? null;
+  return null;
 }
 
-/** Pruned-gradient zeros and entries summed over a model's sparse-gradient layers. */
+/** Whether a model holds layers that prune their gradient (sparse-gradient or compressed ones). */
+export function hasSparseGradLayers(model: tf.LayersModel): boolean {
+  return model.layers.some((l) => layerPruneStats(l) !== null);
+}
+
+/** Pruned-gradient zeros and entries summed over a model's gradient-pruning layers. */
 export function modelPruneStats(model: tf.LayersModel): PruneStats {
   const s = { zeros: 0, total: 0 };
-  for (const l of model.layers)
-    if (l instanceof SparseGradDense || l instanceof SparseGradConv2D) {
-      s.zeros += l.pruneStats.zeros;
-      s.total += l.pruneStats.total;
+  for (const l of model.layers) {
+    const p = layerPruneStats(l);
+    if (p) {
+      s.zeros += p.zeros;
+      s.total += p.total;
     }
+  }
   return s;
 }
 
-/** The plain model back: each sparse-gradient layer becomes its Dense / Conv2D, same weights. */
+/**
+ * The plain model back: each sparse-gradient layer becomes its Dense / Conv2D, same weights.
+ * Compressed-activation layers are copied as they are (`toPlainModel` turns them back).
+ */
 export function plainFromSparseGrad(model: tf.LayersModel): tf.LayersModel {
   return rewriteModel(model, (layer): LayerEdit | null => {
     const common = { name: layer.name, trainable: layer.trainable };

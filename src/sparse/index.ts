@@ -1,4 +1,7 @@
 // Sparse backward passes: N:M masks for neural gradients and layers whose backward uses them.
+// (grad-pruner.ts, loaded here, gives the compressed-activation layers their `gradSparsity`.)
+import './grad-pruner.js';
+
 export {
   hasSparseGradLayers,
   modelPruneStats,

@@ -18,6 +18,8 @@ import { makeRng, type Rng } from '../engine/random.js';
 import { fastKernelsActive } from '../engine/settings.js';
 import { type GradPrune, type PruneStats, parseGradPrune, pruneGradient } from './grad-prune.js';
 import { compressNM, nmMatMul } from './nm-kernel.js';
+// Registers the pruner of compressed layers' `gradSparsity`.
+import './grad-pruner.js';
 
 /** Whether the weight-gradient product of an N:M-masked dy uses the compressed kernel. */
 export type NMKernelMode = 'auto' | 'on' | 'off';

@@ -35,6 +35,27 @@ describe('frugal train --grad-sparsity', () => {
     assert.ok(z > 0.3 && z < 1, `zero fraction ${z}`);
   });
 
+  it('with --act-bits 2 the compressed layers prune their gradients too: trains, reports both, zeros counted', async () => {
+    const out = join(dir, 'act.json');
+    const save = join(dir, 'act-model');
+    const r =
+      await frugal`train --model cnn --dataset synthetic --train-count 64 --test-count 32 --batch 16 --max-steps 2 --grad-sparsity mvue24 --act-bits 2 --out ${out} --save ${save} --no-progress`;
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(report.activations.config.bits, 2);
+    const to = Object.fromEntries(
+      report.activations.converted.map((c: { from: string; to: string }) => [c.from, c.to]),
+    );
+    assert.equal(to.FrugalSparseGradConv2D, 'FrugalCompressedConv2D');
+    assert.equal(to.FrugalSparseGradDense, 'FrugalCompressedDense');
+    assert.equal(report.gradSparsity.converted.length, 4);
+    const z = report.gradSparsity.zeroFraction;
+    // 2 of every 4 entries are zero, plus ReLU's zeros
+    assert.ok(typeof z === 'number' && z >= 0.5 && z < 1, `zero fraction ${z}`);
+    const json = readFileSync(join(save, 'model.json'), 'utf8');
+    assert.match(json, /"grad_sparsity":\{"n":2,"m":4,"kind":"mvue"\}/);
+  });
+
   it('stochastic without --grad-prune-rate uses p = 0.9', async () => {
     const out = join(dir, 'stoch-default.json');
     const r =
@@ -66,10 +87,6 @@ describe('frugal train --grad-sparsity', () => {
     [
       ['--grad-sparsity', 'stochastic', '--grad-prune-rate', 'lots'],
       /expected a prune rate in \(0, 1\), got 'lots'/,
-    ],
-    [
-      ['--grad-sparsity', 'mvue24', '--act-bits', '2'],
-      /--grad-sparsity cannot be combined with --act-\* options/,
     ],
     [
       ['--grad-sparsity', 'mvue12', '--memory-budget', '64MB'],

@@ -98,7 +98,7 @@ export class CompressedConv2D extends CompressedConvLayer {
         if (!needDx) {
           // No one reads dx (the first layer under the chunked forward): dW and db only.
           const params = convWeightGradsOnly(
-            CONV2D_GRADS,
+            this.convGrads(CONV2D_GRADS),
             n,
             rows,
             (first, count) => {
@@ -130,7 +130,16 @@ export class CompressedConv2D extends CompressedConvLayer {
             const dz = r.dz as tf.Tensor4D;
             const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
             const { strides, padding } = this;
-            const g = convChunkGrads(CONV2D_GRADS, dz, xr, w, !!b, strides, padding, r.db);
+            const g = convChunkGrads(
+              this.convGrads(CONV2D_GRADS),
+              dz,
+              xr,
+              w,
+              !!b,
+              strides,
+              padding,
+              r.db,
+            );
             if (dz !== dyRows) dz.dispose();
             return g;
           },

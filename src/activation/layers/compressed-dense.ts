@@ -99,12 +99,12 @@ export class CompressedDense extends CompressedKernelLayer {
             // S x mixes all rows: the randomized backward runs on the whole batch.
             const dz = act.restore(sa)(dy).reshape([rows, this.units]) as tf.Tensor2D;
             if (dz !== dy) freeDy();
-            const dw = tf.matMul(
-              xs.restore(sx) as tf.Tensor2D,
-              projectRows(dz, this.rmmKind, k, seed),
-              true,
-            );
-            const dx = tf.matMul(dz, w, false, true).reshape(x.shape);
+            const dw = this.weightProduct((a: tf.Tensor2D, d: tf.Tensor2D) =>
+              tf.matMul(a, projectRows(d, this.rmmKind, k, seed), true),
+            )(xs.restore(sx) as tf.Tensor2D, dz);
+            const dx = this.inputProduct((d: tf.Tensor2D, v: tf.Tensor2D) =>
+              tf.matMul(d, v, false, true),
+            )(dz, w).reshape(x.shape);
             return b ? [dx, dw, tf.sum(dz, 0)] : [dx, dw];
           },
         };
@@ -146,15 +146,15 @@ export class CompressedDense extends CompressedKernelLayer {
         const xr = restoreChunk(xs, sx, first, count, n);
         const x2 = xr.reshape([-1, w.shape[0]]) as tf.Tensor2D;
         xr.dispose();
-        const dx = denseInputGrad(dz, w);
+        const dx = this.inputProduct(denseInputGrad)(dz, w);
         const dxRows = dx.reshape([count, ...xShape.slice(1)]);
         dx.dispose();
         const db = withBias ? [r.db ?? tf.sum(dz, 0)] : [];
         if (oneChunk) {
-          kernelGrad = chunkWeightProduct(chunk, w, x2, dz, denseWeightGrad);
+          kernelGrad = chunkWeightProduct(chunk, w, x2, dz, this.weightProduct(denseWeightGrad));
           return { dx: dxRows, params: db };
         }
-        const dw = denseWeightGrad(x2, dz);
+        const dw = this.weightProduct(denseWeightGrad)(x2, dz);
         tf.dispose([x2, dz]);
         return { dx: dxRows, params: [dw, ...db] };
       },

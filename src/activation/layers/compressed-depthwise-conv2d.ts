@@ -57,7 +57,16 @@ export class CompressedDepthwiseConv2D extends CompressedConvLayer {
             const dz = r.dz as tf.Tensor4D;
             const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
             const { strides, padding } = this;
-            const g = convChunkGrads(DEPTHWISE_GRADS, dz, xr, w, !!b, strides, padding, r.db);
+            const g = convChunkGrads(
+              this.convGrads(DEPTHWISE_GRADS),
+              dz,
+              xr,
+              w,
+              !!b,
+              strides,
+              padding,
+              r.db,
+            );
             if (dz !== dyRows) dz.dispose();
             return g;
           },

@@ -1,13 +1,21 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ConvPadding } from '../backward/conv-grad.js';
+import type { ConvGrads, ConvPadding } from '../backward/conv-grad.js';
 import { type CompressedOp, compressedOp, type SaveTensors } from '../backward/custom-grad.js';
+import {
+  convGradsOf,
+  type GradTransform,
+  type GradTransformArgs,
+  gradTransformFromArgs,
+  inputProductOf,
+  weightProductOf,
+} from '../backward/grad-transform.js';
 import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
 import type { ActivationSaved } from '../codec/activation-save.js';
 import type { Saved } from '../codec/saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { windowArgs } from './window-args.js';
 
-export interface CompressedKernelLayerArgs extends CompressedLayerArgs {
+export interface CompressedKernelLayerArgs extends CompressedLayerArgs, GradTransformArgs {
   activation?: string | null;
   useBias?: boolean;
 }
@@ -22,11 +30,33 @@ export abstract class CompressedKernelLayer extends CompressedLayer {
   readonly useBias: boolean;
   protected kernel?: tf.LayerVariable;
   protected bias?: tf.LayerVariable;
+  /** The pruning of dz before the weight-gradient product (`gradSparsity`; null: dense). */
+  readonly gradPruner: GradTransform | null;
 
   constructor(args: CompressedKernelLayerArgs) {
     super(args);
     this.activation = layerActivation(this.name, args.activation);
     this.useBias = args.useBias ?? true;
+    this.gradPruner = gradTransformFromArgs(this.name, args);
+  }
+
+  /** A weight-gradient product `f(a, dz)` that reads dz pruned by `gradSparsity`. */
+  protected weightProduct<A extends tf.Tensor, B extends tf.Tensor, R>(
+    f: (a: A, dz: B) => R,
+  ): (a: A, dz: B) => R {
+    return weightProductOf(this.gradPruner, f);
+  }
+
+  /** An input-gradient product `f(dz, w)` (pruned dz only with `pruneInputGrad`). */
+  protected inputProduct<W extends tf.Tensor, B extends tf.Tensor, R>(
+    f: (dz: B, w: W) => R,
+  ): (dz: B, w: W) => R {
+    return inputProductOf(this.gradPruner, f);
+  }
+
+  /** A convolution's gradients, the filter gradient reading dz pruned by `gradSparsity`. */
+  protected convGrads(g: ConvGrads): ConvGrads {
+    return convGradsOf(this.gradPruner, g);
   }
 
   /** Adds the kernel `name` of `shape` (Glorot uniform) and, with a bias, a zero bias of `units`. */
@@ -54,7 +84,14 @@ export abstract class CompressedKernelLayer extends CompressedLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), activation: this.activation, useBias: this.useBias };
+    return {
+      ...super.getConfig(),
+      activation: this.activation,
+      useBias: this.useBias,
+      ...(this.gradPruner
+        ? (this.gradPruner.getConfig() as unknown as tf.serialization.ConfigDict)
+        : {}),
+    };
   }
 }
 

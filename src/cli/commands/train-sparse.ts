@@ -47,15 +47,18 @@ interface SparseOptions {
   seed: number;
 }
 
-/** --grad-sparsity with options it cannot be combined with: an error naming them. */
-export function checkGradSparsityOptions(o: SparseOptions, hasActConfig: boolean): void {
+/**
+ * --grad-sparsity with options it cannot be combined with: an error naming them. With --act-*
+ * options the sparse-gradient layers become compressed ones that keep the pruning
+ * (compressActivations carries `gradSparsity` over).
+ */
+export function checkGradSparsityOptions(o: SparseOptions): void {
   if (o.gradPruneRate !== undefined && o.gradSparsity !== 'stochastic')
     throw new Error(
       `--grad-prune-rate ${o.gradPruneRate} applies to --grad-sparsity stochastic${o.gradSparsity ? `, not ${o.gradSparsity}` : ''}: give --grad-sparsity stochastic or drop --grad-prune-rate`,
     );
   if (o.gradSparsity === undefined) return;
   const clash = [
-    hasActConfig && '--act-* options (compressed activations compute their own backward)',
     o.memoryBudget !== undefined && '--memory-budget (the planner runs the plain layers)',
     (o.workers ?? 1) > 1 && '--workers (the workers run the plain backward)',
   ].filter((x): x is string => typeof x === 'string');

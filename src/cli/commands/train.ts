@@ -247,7 +247,7 @@ export function checkTrainOptionsTakeEffect(o: TrainCommandOptions): void {
     throw new Error(
       '--per-sample-bits allocates compressed bits, but --act-bits 32 keeps every sample in float32: drop one',
     );
-  checkGradSparsityOptions(o, actConfigFromOptions(o) !== null);
+  checkGradSparsityOptions(o);
   checkLowPrecisionOptions(o, actConfigFromOptions(o) !== null);
   checkTransposableOptions(o, actConfigFromOptions(o) !== null);
   if (
