@@ -12,31 +12,53 @@ import * as tf from '@tensorflow/tfjs';
 import type { LowPrecisionSpec } from './int8-spec.js';
 import { affineFakeQuant, stochasticRoundTensor } from './tensor-quant.js';
 
+/**
+ * A product `forward(Q_a(x), Q_w(w))` with the bifurcated backward: `weightGrad(xq, dy)` from the
+ * float32 dy, `inputGrad(dyq, wq, xq)` from dy stochastically rounded to `gradients` bits.
+ */
+function lowPrecisionProduct<T extends tf.Tensor>(
+  x: T,
+  w: T,
+  spec: LowPrecisionSpec,
+  nextSeed: () => number,
+  op: {
+    forward: (xq: T, wq: T) => T;
+    weightGrad: (xq: T, dy: T) => T;
+    inputGrad: (dyq: T, wq: T, xq: T) => T;
+  },
+): T {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xa, wa] = args as T[];
+    const save = args[2] as tf.GradSaveFunc;
+    const xq = affineFakeQuant(xa, spec.activations) as T;
+    const wq = affineFakeQuant(wa, spec.weights) as T;
+    save([xq, wq]);
+    return {
+      value: op.forward(xq, wq),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ws] = saved as T[];
+        const dW = op.weightGrad(xs, dy as T);
+        const dyq = stochasticRoundTensor(dy, spec.gradients, nextSeed()) as T;
+        const dx = op.inputGrad(dyq, ws, xs);
+        dyq.dispose();
+        return [dx, dW];
+      },
+    };
+  });
+  return f(x, w) as T;
+}
+
 export function lowPrecisionMatMul(
   x: tf.Tensor2D,
   w: tf.Tensor2D,
   spec: LowPrecisionSpec,
   nextSeed: () => number,
 ): tf.Tensor2D {
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xa, wa] = args as tf.Tensor2D[];
-    const save = args[2] as tf.GradSaveFunc;
-    const xq = affineFakeQuant(xa, spec.activations) as tf.Tensor2D;
-    const wq = affineFakeQuant(wa, spec.weights) as tf.Tensor2D;
-    save([xq, wq]);
-    return {
-      value: tf.matMul(xq, wq),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ws] = saved as tf.Tensor2D[];
-        const dW = tf.matMul(xs, dy as tf.Tensor2D, true, false);
-        const dyq = stochasticRoundTensor(dy, spec.gradients, nextSeed()) as tf.Tensor2D;
-        const dx = tf.matMul(dyq, ws, false, true);
-        dyq.dispose();
-        return [dx, dW];
-      },
-    };
+  return lowPrecisionProduct(x, w, spec, nextSeed, {
+    forward: (xq, wq) => tf.matMul(xq, wq),
+    weightGrad: (xs, dy) => tf.matMul(xs, dy, true, false),
+    inputGrad: (dyq, ws) => tf.matMul(dyq, ws, false, true),
   });
-  return f(x, w) as tf.Tensor2D;
 }
 
 /** conv2d (NHWC, dilation 1) with the same quantized forward and bifurcated backward. */
@@ -48,29 +70,16 @@ export function lowPrecisionConv2d(
   spec: LowPrecisionSpec,
   nextSeed: () => number,
 ): tf.Tensor4D {
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [xa, wa] = args as tf.Tensor4D[];
-    const save = args[2] as tf.GradSaveFunc;
-    const xq = affineFakeQuant(xa, spec.activations) as tf.Tensor4D;
-    const wq = affineFakeQuant(wa, spec.weights) as tf.Tensor4D;
-    save([xq, wq]);
-    return {
-      value: tf.conv2d(xq, wq, strides, pad),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ws] = saved as tf.Tensor4D[];
-        const dW = tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, {
-          strides,
-          pad,
-          dataFormat: 'NHWC',
-          dimRoundingMode: undefined,
-          filterShape: ws.shape,
-        } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-        const dyq = stochasticRoundTensor(dy, spec.gradients, nextSeed()) as tf.Tensor4D;
-        const dx = tf.conv2dTranspose(dyq, ws, xs.shape, strides, pad);
-        dyq.dispose();
-        return [dx, dW];
-      },
-    };
+  return lowPrecisionProduct(x, w, spec, nextSeed, {
+    forward: (xq, wq) => tf.conv2d(xq, wq, strides, pad),
+    weightGrad: (xs, dy) =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x: xs, dy }, {
+        strides,
+        pad,
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+        filterShape: w.shape,
+      } as unknown as tf.NamedAttrMap) as tf.Tensor4D,
+    inputGrad: (dyq, ws, xs) => tf.conv2dTranspose(dyq, ws, xs.shape, strides, pad),
   });
-  return f(x, w) as tf.Tensor4D;
 }

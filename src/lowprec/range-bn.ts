@@ -100,24 +100,11 @@ export class RangeBatchNorm extends tf.layers.Layer {
     const shape = inputShape as tf.Shape;
     const c = shape[shape.length - 1];
     if (c == null) throw new Error(`RangeBatchNorm '${this.name}': the channel axis must be known`);
-    this.gamma = this.addWeight('gamma', [c], 'float32', tf.initializers.ones());
-    this.beta = this.addWeight('beta', [c], 'float32', tf.initializers.zeros());
-    this.movingMean = this.addWeight(
-      'moving_mean',
-      [c],
-      'float32',
-      tf.initializers.zeros(),
-      undefined,
-      false,
-    );
-    this.movingScale = this.addWeight(
-      'moving_scale',
-      [c],
-      'float32',
-      tf.initializers.ones(),
-      undefined,
-      false,
-    );
+    const [ones, zeros] = [tf.initializers.ones(), tf.initializers.zeros()];
+    this.gamma = this.addWeight('gamma', [c], 'float32', ones);
+    this.beta = this.addWeight('beta', [c], 'float32', zeros);
+    this.movingMean = this.addWeight('moving_mean', [c], 'float32', zeros, undefined, false);
+    this.movingScale = this.addWeight('moving_scale', [c], 'float32', ones, undefined, false);
     this.built = true;
   }
 

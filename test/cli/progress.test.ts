@@ -98,31 +98,13 @@ describe('progress on stderr for long work', () => {
   });
 
   it("train's setup phases (sensitivity probes, profiling) and bench and act-report draw lines", async () => {
-    const train = await stderrOf(true, () =>
-      trainCommand({
-        ...plan,
-        epochs: 1,
-        lr: 1e-3,
-        trainCount: 16,
-        testCount: 8,
-        maxSteps: 1,
-        progress: true,
-        memoryBudget: 1e9,
-      }),
-    );
+    // One step of a small run, with progress lines.
+    const oneStep = { epochs: 1, lr: 1e-3, trainCount: 16, testCount: 8, maxSteps: 1 };
+    const quick = { ...plan, ...oneStep, progress: true };
+    const train = await stderrOf(true, () => trainCommand({ ...quick, memoryBudget: 1e9 }));
     assert.match(train, /profiling \d+ stages? \(blocks chain\) \[=+\]/);
     const mixed = await stderrOf(true, () =>
-      trainCommand({
-        ...plan,
-        memoryBudget: undefined,
-        epochs: 1,
-        lr: 1e-3,
-        trainCount: 16,
-        testCount: 8,
-        maxSteps: 1,
-        progress: true,
-        actLevel: 'L3.mixed',
-      }),
+      trainCommand({ ...quick, memoryBudget: undefined, actLevel: 'L3.mixed' }),
     );
     assert.match(mixed, /probing the sensitivity of \d+ layers \[=+\] (\d+)\/\1 /);
     const bench = await stderrOf(true, () =>

@@ -16,6 +16,7 @@ import { copyModel } from '../../src/rewrite/rewrite-model.js';
 import { applyStep, defaultForward, trainableVariables } from '../../src/train/gradients.js';
 import { resolveLoss } from '../../src/train/loss.js';
 import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
+import { stepLosses } from '../step-losses.js';
 
 const INT8: LowPrecisionSpec = { weights: 8, activations: 8, gradients: 8 };
 
@@ -294,17 +295,7 @@ describe('lowPrecisionModel (8-bit training through the step seam)', () => {
       5,
     );
     const opt = tf.train.adam(0.01);
-    const ctx = {
-      variables: trainableVariables(r.model),
-      forward: defaultForward(r.model),
-      loss: resolveLoss(r.model, 'auto', 5),
-    };
-    const losses: number[] = [];
-    const step = () => {
-      const l = applyStep(ctx, opt, { xs, ys });
-      losses.push(l.dataSync()[0]);
-      l.dispose();
-    };
+    const { step, losses } = stepLosses(r.model, opt, { xs, ys }, 5);
     step();
     step();
     const n0 = tf.memory().numTensors;

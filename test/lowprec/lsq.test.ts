@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { LsqQuant, lsqCodeRange, lsqFakeQuant } from '../../src/lowprec/index.js';
-import { applyStep, defaultForward, trainableVariables } from '../../src/train/gradients.js';
-import { resolveLoss } from '../../src/train/loss.js';
 import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
+import { stepLosses } from '../step-losses.js';
 
 /** The LSQ paper's forward and gradients, written out in JS. */
 function reference(
@@ -80,17 +79,7 @@ describe('LSQ (learned step size) activation quantization', () => {
     );
     assert.throws(() => model.predict(xs), /step is not set yet/);
     const opt = tf.train.adam(0.02);
-    const ctx = {
-      variables: trainableVariables(model),
-      forward: defaultForward(model),
-      loss: resolveLoss(model, 'auto', 3),
-    };
-    const losses: number[] = [];
-    const step = () => {
-      const l = applyStep(ctx, opt, { xs, ys });
-      losses.push(l.dataSync()[0]);
-      l.dispose();
-    };
+    const { step, losses } = stepLosses(model, opt, { xs, ys }, 3);
     step();
     assert.equal(q.signed, false, 'after ReLU: unsigned codes');
     const s0 = q.getWeights()[0].dataSync()[0];

@@ -14,53 +14,14 @@ import {
 import type { CodecExports } from '../../src/activation/codec/quantize-wasm.js';
 import { makeRng } from '../../src/engine/random.js';
 import { type KernelExports, wasmKernels } from '../../src/wasm/module.js';
+import { type QuantizeRun, runQuantize } from './act-quantize-run.js';
 
-type Quantize = KernelExports['actQuantize'];
 type Restore = KernelExports['actRestore'];
 const e = wasmKernels().exports as unknown as KernelExports & CodecExports;
 
-interface Run {
-  bad: number;
-  words: Int32Array;
-  /** Bits of the mins and scales. */
-  mins: Int32Array;
-  scales: Int32Array;
-}
-
-function quantize(
-  kernel: Quantize,
-  x: Float32Array,
-  samples: number,
-  bits: number,
-  seeds: Int32Array,
-): Run {
-  const { heap } = wasmKernels();
-  const perSample = x.length / samples;
-  const groups = samples * Math.ceil(perSample / 256);
-  const xp = heap.put(x);
-  const sp = heap.put(seeds);
-  const wp = heap.alloc(groups * bits * 32);
-  const mp = heap.alloc(groups * 4);
-  const cp = heap.alloc(groups * 4);
-  try {
-    // Garbage in the outputs: a kernel must write every word, min and scale.
-    heap.bytes().fill(0xa5, wp, wp + groups * bits * 32);
-    const bad = kernel(xp, samples, perSample, bits, sp, wp, mp, cp);
-    const buf = heap.bytes().buffer;
-    return {
-      bad,
-      words: new Int32Array(buf, wp, groups * bits * 8).slice(),
-      mins: new Int32Array(buf, mp, groups).slice(),
-      scales: new Int32Array(buf, cp, groups).slice(),
-    };
-  } finally {
-    for (const p of [xp, sp, wp, mp, cp]) heap.release(p);
-  }
-}
-
 function restore(
   kernel: Restore,
-  q: Run,
+  q: QuantizeRun,
   perSample: number,
   bits: number,
   first: number,
@@ -127,8 +88,8 @@ describe('actQuantizeExact and actRestoreExact', () => {
         const r = makeRng(perSample + bits);
         const seeds = new Int32Array(groups);
         for (let i = 0; i < groups; i++) seeds[i] = (r() * 4294967296) | 0;
-        const scalar = quantize(e.actQuantize, x, samples, bits, seeds);
-        const simd = quantize(e.actQuantizeExact, x, samples, bits, seeds);
+        const scalar = runQuantize(e.actQuantize, x, samples, bits, seeds);
+        const simd = runQuantize(e.actQuantizeExact, x, samples, bits, seeds);
         assert.equal(scalar.bad, 0);
         assert.deepEqual(simd, scalar);
         const js: QuantizedGroups = quantizeJs(x, samples, bits, seeds);
@@ -191,8 +152,8 @@ describe('actQuantizeExact and actRestoreExact', () => {
           x[start + 1] = hi;
         }
       assert.ok(near > x.length / 2, `${near} of ${x.length} values next to an integer`);
-      const scalar = quantize(e.actQuantize, x, samples, bits, seeds);
-      const simd = quantize(e.actQuantizeExact, x, samples, bits, seeds);
+      const scalar = runQuantize(e.actQuantize, x, samples, bits, seeds);
+      const simd = runQuantize(e.actQuantizeExact, x, samples, bits, seeds);
       assert.equal(scalar.bad, 0);
       assert.deepEqual(simd, scalar);
       const js = quantizeJs(x, samples, bits, seeds);
@@ -201,7 +162,7 @@ describe('actQuantizeExact and actRestoreExact', () => {
 
   it('the signed-zero cases are really in the data: -0 and +0 mins and maxima', () => {
     const x = hardValues(2, 256 * 7 + 189, 5);
-    const q = quantize(e.actQuantizeExact, x, 2, 2, new Int32Array(16));
+    const q = runQuantize(e.actQuantizeExact, x, 2, 2, new Int32Array(16));
     const negZero = bitsOf(new Float32Array([-0]))[0];
     assert.equal(q.mins[2], negZero, 'all-zero group: min -0');
     assert.equal(q.scales[2], 0);
@@ -216,8 +177,8 @@ describe('actQuantizeExact and actRestoreExact', () => {
         const x = new Float32Array(299).fill(1);
         x[at] = bad;
         const seeds = new Int32Array(2);
-        assert.equal(quantize(e.actQuantizeExact, x, 1, 2, seeds).bad, 1);
-        assert.equal(quantize(e.actQuantize, x, 1, 2, seeds).bad, 1);
+        assert.equal(runQuantize(e.actQuantizeExact, x, 1, 2, seeds).bad, 1);
+        assert.equal(runQuantize(e.actQuantize, x, 1, 2, seeds).bad, 1);
       });
     }
 });

@@ -5,31 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeRng } from '../../src/engine/random.js';
 import { type KernelExports, wasmKernels } from '../../src/wasm/module.js';
-
-type Quantize = KernelExports['actQuantize'];
-
-function run(kernel: Quantize, x: Float32Array, samples: number, bits: number, seeds: Int32Array) {
-  const { heap } = wasmKernels();
-  const perSample = x.length / samples;
-  const groups = samples * Math.ceil(perSample / 256);
-  const xp = heap.put(x);
-  const sp = heap.put(seeds);
-  const wp = heap.alloc(groups * bits * 32);
-  const mp = heap.alloc(groups * 4);
-  const cp = heap.alloc(groups * 4);
-  try {
-    const bad = kernel(xp, samples, perSample, bits, sp, wp, mp, cp);
-    const buf = heap.bytes().buffer;
-    return {
-      bad,
-      words: Array.from(new Int32Array(buf, wp, groups * bits * 8)),
-      mins: Array.from(new Float32Array(buf, mp, groups)),
-      scales: Array.from(new Float32Array(buf, cp, groups)),
-    };
-  } finally {
-    for (const p of [xp, sp, wp, mp, cp]) heap.release(p);
-  }
-}
+import { type Quantize, runQuantize } from './act-quantize-run.js';
 
 describe('actQuantizeFast', () => {
   const e = wasmKernels().exports as unknown as KernelExports & { actQuantizeFast: Quantize };
@@ -45,8 +21,8 @@ describe('actQuantizeFast', () => {
       for (let i = 512; i < 700; i += 50) x[i] = 5;
       const seeds = new Int32Array(samples * 3);
       for (let i = 0; i < seeds.length; i++) seeds[i] = (r() * 4294967296) | 0;
-      const a = run(e.actQuantizeSimd, x, samples, bits, seeds);
-      const b = run(e.actQuantizeFast, x, samples, bits, seeds);
+      const a = runQuantize(e.actQuantizeSimd, x, samples, bits, seeds);
+      const b = runQuantize(e.actQuantizeFast, x, samples, bits, seeds);
       assert.equal(a.bad, 0);
       assert.deepEqual(b, a);
       assert.ok(a.words.some((w) => w !== 0));
@@ -56,7 +32,7 @@ describe('actQuantizeFast', () => {
     const x = new Float32Array(300).fill(1);
     x[17] = Number.NaN;
     const seeds = new Int32Array(2);
-    assert.equal(run(e.actQuantizeFast, x, 1, 2, seeds).bad, 1);
-    assert.equal(run(e.actQuantizeSimd, x, 1, 2, seeds).bad, 1);
+    assert.equal(runQuantize(e.actQuantizeFast, x, 1, 2, seeds).bad, 1);
+    assert.equal(runQuantize(e.actQuantizeSimd, x, 1, 2, seeds).bad, 1);
   });
 });

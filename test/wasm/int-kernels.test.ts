@@ -34,6 +34,21 @@ function assertExact(actual: Float32Array, expected: Float32Array, what: string)
   }
 }
 
+/** A convolution geometry, positionally (the fields of ConvGeometry in order). */
+function geometry(
+  batch: number,
+  h: number,
+  w: number,
+  c: number,
+  kh: number,
+  kw: number,
+  strides: [number, number],
+  dilations: [number, number],
+  padding: 'valid' | 'same',
+): ConvGeometry {
+  return { batch, h, w, c, kh, kw, strides, dilations, padding };
+}
+
 describe('wasm integer kernels', () => {
   it('round half to even as WebAssembly nearest does', () => {
     assert.deepEqual(
@@ -125,51 +140,12 @@ describe('wasm integer kernels', () => {
     const r = rng(11);
     const heap = wasmKernels().heap;
     const before = heap.liveBlocks;
+    // batch, h, w, c, kh, kw, strides, dilations, padding
     const geoms: ConvGeometry[] = [
-      {
-        batch: 1,
-        h: 5,
-        w: 5,
-        c: 1,
-        kh: 3,
-        kw: 3,
-        strides: [1, 1],
-        dilations: [1, 1],
-        padding: 'valid',
-      },
-      {
-        batch: 2,
-        h: 9,
-        w: 11,
-        c: 3,
-        kh: 3,
-        kw: 3,
-        strides: [1, 1],
-        dilations: [1, 1],
-        padding: 'same',
-      },
-      {
-        batch: 2,
-        h: 12,
-        w: 10,
-        c: 4,
-        kh: 3,
-        kw: 2,
-        strides: [2, 3],
-        dilations: [1, 1],
-        padding: 'same',
-      },
-      {
-        batch: 1,
-        h: 13,
-        w: 13,
-        c: 8,
-        kh: 3,
-        kw: 3,
-        strides: [1, 1],
-        dilations: [2, 2],
-        padding: 'valid',
-      },
+      geometry(1, 5, 5, 1, 3, 3, [1, 1], [1, 1], 'valid'),
+      geometry(2, 9, 11, 3, 3, 3, [1, 1], [1, 1], 'same'),
+      geometry(2, 12, 10, 4, 3, 2, [2, 3], [1, 1], 'same'),
+      geometry(1, 13, 13, 8, 3, 3, [1, 1], [2, 2], 'valid'),
     ];
     for (const g of geoms) {
       for (const bits of [8, 4] as const) {

@@ -9,14 +9,7 @@ import { buildModel } from '../../../src/models/zoo.js';
 import { type LayerEdit, rewriteModel } from '../../../src/rewrite/index.js';
 import { wasmKernels } from '../../../src/wasm/module.js';
 import { BACKENDS, useBackend } from '../../helpers.js';
-
-const codec = (bits: number, scheme: 'symmetric' | 'affine' = 'symmetric'): KernelCodec => ({
-  bits,
-  scheme,
-  granularity: 'channel',
-  n: 0,
-  m: 0,
-});
+import { channelCodec as codec } from './codec.js';
 
 function packed(model: tf.LayersModel, c: KernelCodec): tf.LayersModel {
   const edits = new Map<string, LayerEdit>();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { setIntegerKernels } from '../../../src/compress/packed/int-kernel.js';
-import { encodeKernel, type KernelCodec } from '../../../src/compress/packed/kernel-codec.js';
+import { encodeKernel } from '../../../src/compress/packed/kernel-codec.js';
 import { PackedConv2D } from '../../../src/compress/packed/packed-conv2d.js';
 import { PackedDense } from '../../../src/compress/packed/packed-dense.js';
 import { makeRng, normal } from '../../../src/engine/random.js';
@@ -12,16 +12,9 @@ import { wasmKernels } from '../../../src/wasm/module.js';
 import { quantizeRef } from '../../../src/wasm/reference.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../../helpers.js';
 import { tempDir } from '../../temp-dir.js';
+import { channelCodec as codec } from './codec.js';
 
 const dir = tempDir('frugal-packed-int-');
-
-const codec = (bits: number, scheme: 'symmetric' | 'affine' = 'symmetric'): KernelCodec => ({
-  bits,
-  scheme,
-  granularity: 'channel',
-  n: 0,
-  m: 0,
-});
 
 function weights(count: number, seed: number): Float32Array {
   const rng = makeRng(seed);
