@@ -184,13 +184,25 @@ const FEATURES: FeatureRow[] = [
     capability: 'Training recipes: SwiftLearn, HAET, batch augmentation, mixed size',
     docs: 'docs/recipes.md',
     bench: 'recipes',
-    figure: (j) =>
-      `HAET ${percent(fig(j, 'haetAccAt150s'), 1)} vs plain ${percent(fig(j, 'plainAccAt150s'), 1)} ` +
-      `at 150 s of training each (${points(fig(j, 'haetGainPts'), 1)} ± ${points(fig(j, 'haetGainSdPts'), 1)} over ${fig(j, 'haetSeeds')} seeds, target +1 pt ` +
-      `${(fig(j, 'haetGainPts') ?? Number.NEGATIVE_INFINITY) >= 1 ? 'met' : 'missed'}); ` +
-      `SwiftLearn keep 0.3 ${fig(j, 'swiftlearnSpeedup') === null ? 'never reached plain - 0.5 pt' : ratio(fig(j, 'swiftlearnSpeedup'))} ` +
-      `(${points(fig(j, 'swiftlearnDropPts'), 1)} drop at equal epochs, ${ratio(fig(j, 'swiftlearnEqualEpochSpeedup'))} faster); mixed size ${ratio(fig(j, 'mixsizeSpeedup'))}, ` +
-      `batch augmentation steps ratio ${ratio(fig(j, 'batchAugStepsRatio'))}`,
+    figure: (j) => {
+      const ci = (k: string) =>
+        `[${points(fig(j, `${k}Ci95LoPts`), 1)}, ${points(fig(j, `${k}Ci95HiPts`), 1)}]`;
+      const speed = (k: string, seeds: string) =>
+        fig(j, k) === null
+          ? `null (${fig(j, `${k}Hits`)} of ${fig(j, seeds)} seeds reached the target${fig(j, `${k}OfHits`) === null ? '' : `, at ${ratio(fig(j, `${k}OfHits`))}`})`
+          : ratio(fig(j, k));
+      return (
+        `HAET ${points(fig(j, 'haetGainPts'), 1)} ${ci('haetGain')} vs plain at ${fig(j, 'haetHeadlineBudgetSeconds')} s each ` +
+        `(${fig(j, 'haetSeeds')} seeds, target +1 pt ${(fig(j, 'haetGainPts') ?? Number.NEGATIVE_INFINITY) >= 1 ? 'met' : 'missed'}; ` +
+        `plain took ${(fig(j, 'plainStepsAt60s') ?? Number.NaN).toFixed(0)} steps, ${(fig(j, 'plainEpochsAt60s') ?? Number.NaN).toFixed(2)} epochs), ` +
+        `${points(fig(j, 'haetGainAt150sPts'), 1)} ${ci('haetGainAt150s')} at 150 s (${fig(j, 'haetSeedsAt150s')} seeds); ` +
+        `SwiftLearn keep 0.3 speedup ${speed('swiftlearnSpeedup', 'swiftlearnSeeds')}, ` +
+        `drop at equal epochs ${points(fig(j, 'swiftlearnDropPts'), 1)} ${ci('swiftlearnDrop')} (targets 2x, 0.5 pt); ` +
+        `mixed size ${speed('mixsizeSpeedup', 'mixsizeSeeds')}; ` +
+        `batch augmentation steps ratio ${speed('batchAugStepsRatio', 'batchAugSeeds')}, ` +
+        `${points(fig(j, 'batchAugDeltaAtPlainStepsPts'), 1)} ${ci('batchAugDeltaAtPlainSteps')} at plain's steps`
+      );
+    },
   },
   {
     capability: 'In the browser: esbuild bundle, example page, headless Chromium tests',

@@ -13,7 +13,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { initEngine } from '../src/engine/backend.js';
 import { useFastKernels } from '../src/kernels/index.js';
-import { argValue, type Headline, RESULTS_DIR, writeResults } from './lib/index.js';
+import { argValue, type Headline, hasFlag, RESULTS_DIR, writeResults } from './lib/index.js';
 import { fashion, mergeRecords, type Section, type SectionResult } from './lib/recipes-common.js';
 import { batchaugSection, mixsizeSection } from './lib/recipes-data.js';
 import { haetSection } from './lib/recipes-haet.js';
@@ -61,7 +61,9 @@ async function main() {
   const runs: Record<string, unknown> = {};
   for (const name of names) {
     const t0 = performance.now();
-    fresh[name] = await SECTIONS[name].run();
+    // --summarize-only: no new records, the figures recomputed from the stored ones.
+    fresh[name] = hasFlag('summarize-only') ? [] : await SECTIONS[name].run();
+    if (hasFlag('summarize-only')) continue;
     runs[name] = {
       date: new Date().toISOString(),
       seconds: (performance.now() - t0) / 1000,

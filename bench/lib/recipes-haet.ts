@@ -110,6 +110,9 @@ export function haetHeadline(races: HaetRace[]): Headline {
     Object.assign(h, summaryFigures(`haetGainAt${b}s`, gains, 'Pts'));
     h[`haetSeedsAt${b}s`] = rs.length;
     h[`plainStepsAt${b}s`] = mean(rs.map((r) => stepsOf(r, 'plain')));
+    h[`plainEpochsAt${b}s`] = mean(
+      rs.map((r) => (stepsOf(r, 'plain') * batchOf(r)) / r.trainImages),
+    );
     h[`haetStepsRatioAt${b}s`] = mean(rs.map((r) => stepsOf(r, 'haet') / stepsOf(r, 'plain')));
     const abl = rs.filter((r) => accOf(r, 'plainSchedule') !== undefined);
     if (abl.length > 0)

@@ -58,11 +58,10 @@ export const NO_DATA_RECIPE: DataRecipeConfig = {
  * SwiftLearn's defaults: one warm-up epoch (the scores of an untrained model say nothing), keep
  * 0.3, re-scoring every 3 epochs (a scoring pass over all rows costs about a third of a training
  * epoch, as much as a kept epoch at keep 0.3: every epoch would double the cost of the kept
- * epochs), importance-sampled per class (see swiftlearn.ts for why not the global top), drawn
- * anew every epoch from the last scores (`redraw`; with select 'top' it is off unless given,
- * since a redraw of the top rows of unchanged scores gives the same rows). Redraw was chosen on
- * bench:recipes' tuning seeds 1 and 2 (the only setting of four that reached plain's final - 0.5
- * point on both: 1.41x and 1.18x; without it 1.25x and never; 'top' never; every 1 1.29x, 0.99x).
+ * epochs), importance-sampled per class (see swiftlearn.ts for why not the global top), drawn at
+ * each scoring only. `redraw` (a fresh draw every epoch from the last scores) is not the default:
+ * chosen on bench:recipes' tuning seeds 1-2 (1.41x and 1.18x to plain's final - 0.5 point against
+ * 1.25x and never), it lost on seeds 3-5 (drops 3.8, 3.2, 2.3 points against 1.3, 1.5, 1.1).
  */
 export const SWIFTLEARN_DEFAULTS = {
   keep: 0.3,
@@ -71,7 +70,7 @@ export const SWIFTLEARN_DEFAULTS = {
   score: 'el2n',
   select: 'sample',
   balance: 'class',
-  redraw: true,
+  redraw: false,
 } as const;
 export const BATCH_AUGMENT_DEFAULTS = { copies: 2, shift: 2, cutout: 8, flip: false } as const;
 export const MIXED_SIZE_DEFAULTS = { probabilities: null, mode: 'batch' } as const;
@@ -125,7 +124,7 @@ export function dataRecipeConfig(parts: Parts = {}): DataRecipeConfig {
     v === undefined || v === null ? null : { ...d, ...defined(v) };
   const c = FIELDS(
     {
-      swiftlearn: fill(withDrawDefault(parts.swiftlearn), SWIFTLEARN_DEFAULTS),
+      swiftlearn: fill(parts.swiftlearn, SWIFTLEARN_DEFAULTS),
       batchAugment: fill(parts.batchAugment, BATCH_AUGMENT_DEFAULTS),
       mixedSize: fill(parts.mixedSize, MIXED_SIZE_DEFAULTS),
     },
@@ -155,12 +154,6 @@ export function dataRecipeConfig(parts: Parts = {}): DataRecipeConfig {
       .field('batchAugment')
       .error('shift, cutout and flip are all off: the copies would be identical (set one)');
   return c;
-}
-
-/** Select 'top' without an explicit redraw: redraw off (it would redraw the same rows). */
-function withDrawDefault(sl: Parts['swiftlearn']): Parts['swiftlearn'] {
-  if (sl?.select !== 'top' || sl.redraw !== undefined) return sl;
-  return { ...sl, redraw: false };
 }
 
 function defined(v: object): object {

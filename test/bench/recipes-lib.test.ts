@@ -98,6 +98,7 @@ describe('bench:recipes haet headline', () => {
     assert.ok(Math.abs((h.haetGainAt150sPts as number) - 5) < 1e-9);
     assert.equal(h.haetSeedsAt150s, 1);
     assert.equal(h.plainStepsAt60s, 100);
+    assert.equal(h.plainEpochsAt60s, (100 * 32) / 5000);
     assert.equal(h.haetStepsRatioAt60s, 0.8);
   });
 });

@@ -58,13 +58,13 @@ describe('frugal train recipe options: parsing and checks', () => {
     assert.deepEqual(haet1x?.schedule, { warmup: 0.2, final: 0, peak: 1 });
     assert.equal(haet1x?.samRho, 0.05);
     assert.equal(haet1x?.labelSmoothing, 0.2);
-    assert.equal(dataRecipeFromOptions({ swiftlearn: 0.2 })?.swiftlearn?.redraw, true);
+    assert.equal(dataRecipeFromOptions({ swiftlearn: 0.2 })?.swiftlearn?.redraw, false);
     assert.equal(
-      dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnDraw: 'scoring' })?.swiftlearn?.redraw,
-      false,
+      dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnDraw: 'epoch' })?.swiftlearn?.redraw,
+      true,
     );
     assert.equal(
-      dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn?.redraw,
+      dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnDraw: 'scoring' })?.swiftlearn?.redraw,
       false,
     );
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;

@@ -475,10 +475,8 @@ describe('recipes: data recipe config', () => {
       score: 'el2n',
       select: 'sample',
       balance: 'class',
-      redraw: true,
+      redraw: false,
     });
-    // 'top' turns redraw off unless it is given (a redraw of the top rows gives the same rows).
-    assert.equal(dataRecipeConfig({ swiftlearn: { select: 'top' } }).swiftlearn?.redraw, false);
     assert.equal(c.batchAugment?.copies, 4);
     const field = (f: () => unknown) => {
       try {

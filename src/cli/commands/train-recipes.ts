@@ -221,7 +221,7 @@ export function addRecipeOptions(cmd: Command): Command {
     )
     .option(
       '--swiftlearn-draw <when>',
-      `SwiftLearn: when the kept rows are drawn from the scores: ${SWIFTLEARN_DRAWS.join(', ')} (default epoch with --swiftlearn-select sample: a fresh importance-sampled draw every epoch from the last scores, no extra scoring pass; scoring: only at each scoring)`,
+      `SwiftLearn: when the kept rows are drawn from the scores: ${SWIFTLEARN_DRAWS.join(', ')} (default scoring: only at each scoring; epoch, with --swiftlearn-select sample: a fresh importance-sampled draw every epoch from the last scores, no extra scoring pass)`,
       oneOf(SWIFTLEARN_DRAWS, 'SwiftLearn draw'),
     )
     .option(
