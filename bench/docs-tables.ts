@@ -104,7 +104,9 @@ const FEATURES: FeatureRow[] = [
     bench: 'parallel-step',
     figure: (j) =>
       `CNN step: 2 XNNPACK threads ${ratio(fig(j, 'threadedSpeedup'))} over 1 thread; best frugal ` +
-      `${ratio(fig(j, 'cnnVsTorch'))} PyTorch (2 threads); 2 workers ${ratio(fig(j, 'speedupAllRounds'))} (loaded machine)`,
+      `(${String((j.headline as Json).cnnVsTorchBestFrugal)}) ${ratio(fig(j, 'cnnVsTorch'))} PyTorch (2 threads), ` +
+      `${ratio(fig(j, 'cnnVsTorchMin'))}-${ratio(fig(j, 'cnnVsTorchMax'))} over the rounds; ` +
+      `2 workers ${ratio(fig(j, 'speedupAllRounds'))} (load average ${(fig(j, 'loadAverageMin') ?? Number.NaN).toFixed(0)}-${(fig(j, 'loadAverageMax') ?? Number.NaN).toFixed(0)})`,
   },
   {
     capability: 'Pipeline parallelism (PipeDream-2BW / Flush schedules, planner, simulator)',

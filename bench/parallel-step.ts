@@ -144,7 +144,7 @@ async function main(): Promise<void> {
       };
       rounds.push(round);
       console.error(
-        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(one.ms)} ms (cpu ${fixed(one.cpuMs)}), ${WORKERS} workers ${fixed(workers.ms)} ms (cpu ${fixed(workers.cpuMs)}, ${fixed(workers.cpuMs / workers.ms, 2)} cores); other processes ${fixed(round.othersCores, 2)} cores; pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
+        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(one.ms)} ms (cpu ${fixed(one.cpuMs)}), ${WORKERS} workers ${fixed(workers.ms)} ms (cpu ${fixed(workers.cpuMs)}, ${fixed(workers.cpuMs / workers.ms, 2)} cores); other processes ${fixed(round.othersCores, 2)} cores; 2 XNNPACK threads ${round.threadedMs === null ? 'n/a' : fixed(round.threadedMs)} ms; pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
       );
     }
   } finally {
