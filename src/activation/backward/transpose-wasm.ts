@@ -37,3 +37,47 @@ export function transposeMatrix(w: tf.Tensor2D): tf.Tensor2D {
     heap.release(dp);
   }
 }
+
+interface DenseGradExports {
+  actDenseInputGrad(...args: number[]): void;
+}
+
+/** Floats of w that travel into the module at a time (64 KiB: chunk-sized scratch, not w-sized). */
+const W_BLOCK_FLOATS = 16384;
+
+/**
+ * dz w^T, a Dense layer's input gradient for a few rows of dz, by frugal's wasm kernel (w read
+ * once, in its own layout, instead of a product over a thin operand) where the wasm backend has
+ * the module and the units are a multiple of 4; else null. w travels into the module 64 KiB of
+ * rows at a time. Equal to tf.matMul(dz, w, false, true) up to float rounding (its own summation
+ * order).
+ */
+export function denseInputGradWasm(dz: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D | null {
+  const [rows, k] = dz.shape;
+  const [n, kw] = w.shape;
+  if (kw !== k) throw new Error(`denseInputGradWasm: dz has ${k} columns, w has ${kw}`);
+  const ok = dz.dtype === 'float32' && w.dtype === 'float32' && k % 4 === 0 && n > 0;
+  const m = ok && wasmTransposeAvailable() ? tryWasmKernels() : null;
+  if (m === null) return null;
+  const { heap } = m;
+  const block = Math.max(1, Math.min(n, Math.floor(W_BLOCK_FLOATS / k)));
+  const wp = heap.alloc(block * k * 4);
+  const zp = heap.alloc(rows * k * 4);
+  const op = heap.alloc(rows * n * 4);
+  const run = (m.exports as unknown as DenseGradExports).actDenseInputGrad;
+  try {
+    return tensorFilledBy([rows, n], (out) => {
+      withValues(dz, (v) => heap.f32(zp, rows * k).set(v as Float32Array));
+      withValues(w, (v) => {
+        for (let i0 = 0; i0 < n; i0 += block) {
+          const b = Math.min(block, n - i0);
+          heap.f32(wp, b * k).set((v as Float32Array).subarray(i0 * k, (i0 + b) * k));
+          run(zp, rows, wp, b, k, op + i0 * 4, n);
+        }
+      });
+      out.set(heap.f32(op, rows * n));
+    }) as tf.Tensor2D;
+  } finally {
+    for (const p of [wp, zp, op]) heap.release(p);
+  }
+}

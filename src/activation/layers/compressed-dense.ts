@@ -2,7 +2,11 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../backward/rmm.js';
-import { transposeMatrix, wasmTransposeAvailable } from '../backward/transpose-wasm.js';
+import {
+  denseInputGradWasm,
+  transposeMatrix,
+  wasmTransposeAvailable,
+} from '../backward/transpose-wasm.js';
 import {
   type ChunkContext,
   chunkWeightProduct,
@@ -187,8 +191,16 @@ function denseWeightGrad(x2: tf.Tensor2D, dz: tf.Tensor2D): tf.Tensor {
   return dw;
 }
 
-/** dz w^T, a Dense input's gradient, as (w dz^T)^T on wasm (tfjs transposes the small dz). */
+/** Rows of dz up to which frugal's kernel beats XNNPACK's product (measured: 0.73 vs 1.5 ms at 4). */
+const THIN_ROWS = 4;
+
+/**
+ * dz w^T, a Dense input's gradient: for a few rows (a chunk of a chunked backward) frugal's wasm
+ * kernel, else as (w dz^T)^T on wasm (tfjs transposes the small dz).
+ */
 function denseInputGrad(dz: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor {
+  const thin = dz.shape[0] <= THIN_ROWS ? denseInputGradWasm(dz, w) : null;
+  if (thin !== null) return thin;
   if (!wasmTransposeAvailable()) return tf.matMul(dz, w, false, true);
   const dxt = tf.matMul(w, dz, false, true) as tf.Tensor2D;
   const dx = transposeMatrix(dxt);

@@ -410,6 +410,63 @@ export function actTranspose(src: i32, rows: i32, cols: i32, dst: i32): void {
       store<f32>(dst + c * dRow + (r << 2), load<f32>(src + r * sRow + (c << 2)));
 }
 
+/**
+ * dx = dz w^T for a dense layer's input gradient: dx[r, i] = sum over u of dz[r, u] * w[i, u],
+ * for `rows` rows of dz [rows, k] and w [n, k] (row-major), into dx (row r at dx + r * stride
+ * floats: a block of w's rows gives a block of dx's columns). w is read once,
+ * row by row, for up to four rows of dz at a time (a chunk of a chunked backward has few rows:
+ * XNNPACK's product for such a thin operand runs far below its speed, and with w transposed it
+ * would need w^T, a weight-sized copy). k must be a multiple of 4; the sums run in four lanes
+ * (u mod 4) added at the end, so they differ from other summation orders by float rounding.
+ */
+export function actDenseInputGrad(
+  dz: i32,
+  rows: i32,
+  w: i32,
+  n: i32,
+  k: i32,
+  dx: i32,
+  stride: i32,
+): void {
+  const kb = k << 2;
+  for (let r0 = 0; r0 < rows; r0 += 4) {
+    const m = min(4, rows - r0);
+    const z0 = dz + r0 * kb;
+    const z1 = z0 + (m > 1 ? kb : 0);
+    const z2 = z0 + (m > 2 ? 2 * kb : 0);
+    const z3 = z0 + (m > 3 ? 3 * kb : 0);
+    for (let i = 0; i < n; i++) {
+      const wi = w + i * kb;
+      let a0 = f32x4.splat(0);
+      let a1 = f32x4.splat(0);
+      let a2 = f32x4.splat(0);
+      let a3 = f32x4.splat(0);
+      for (let u = 0; u < kb; u += 16) {
+        const v = v128.load(wi + u);
+        a0 = f32x4.add(a0, f32x4.mul(v, v128.load(z0 + u)));
+        a1 = f32x4.add(a1, f32x4.mul(v, v128.load(z1 + u)));
+        a2 = f32x4.add(a2, f32x4.mul(v, v128.load(z2 + u)));
+        a3 = f32x4.add(a3, f32x4.mul(v, v128.load(z3 + u)));
+      }
+      const o = dx + ((r0 * stride + i) << 2);
+      const nb = stride << 2;
+      store<f32>(o, hsum(a0));
+      if (m > 1) store<f32>(o + nb, hsum(a1));
+      if (m > 2) store<f32>(o + 2 * nb, hsum(a2));
+      if (m > 3) store<f32>(o + 3 * nb, hsum(a3));
+    }
+  }
+}
+
+@inline
+function hsum(a: v128): f32 {
+  return (
+    f32x4.extract_lane(a, 0) +
+    f32x4.extract_lane(a, 1) +
+    (f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3))
+  );
+}
+
 // The exact codec four values at a time: `actQuantize` / `actRestore` (kernels.ts, scalar float64)
 // with the same arithmetic in float64 SIMD lanes, so the same codes, mins, scales and restored
 // values as the JS quantizer, bit for bit. The dither stream is the JS one: a 32-bit LCG seeded
