@@ -8,13 +8,8 @@ import { useBackend } from '../helpers.js';
 describe('bench/lib compressedCnnAccuracy', () => {
   it('trains the zoo CNN with compressed activations, is seeded, and frees what it builds', async () => {
     await useBackend('cpu');
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 10,
-      trainCount: 16,
-      testCount: 20,
-      seed: 3,
-    });
+    const counts = { trainCount: 16, testCount: 20 };
+    const data = syntheticClassification({ sampleShape: [8, 8, 1], numClasses: 10, ...counts });
     const schedule = { epochs: 1, batchSize: 8, learningRate: 0.002, measureMemory: false };
     const before = tf.memory().numTensors;
     const a = await compressedCnnAccuracy(data, { level: 'L3', seed: 1 }, schedule, 1);
