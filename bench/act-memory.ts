@@ -10,6 +10,7 @@ import { buildModel, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb, pct, ratio } from '../src/report/format.js';
 import { train } from '../src/train/loop.js';
 import { trainStep } from '../src/train/step.js';
+import { compressedCnnAccuracy } from './lib/compressed-accuracy.js';
 import {
   disposeBatch,
   firstRows,
@@ -152,23 +153,7 @@ let refAccs: number[] = [];
 for (const v of ACC_VARIANTS) {
   const accs: number[] = [];
   for (const seed of ACC_SEEDS) {
-    const base = buildModel('cnn', { inputShape: image.sampleShape, numClasses: 10, seed });
-    const m = await compressForTraining(base, { ...v.config, seed }, image, quiet);
-    base.dispose();
-    const res = await train(
-      m.model,
-      image,
-      { ...schedule, seed },
-      {
-        forward: m.forward,
-        onProgress: (e) => {
-          if (e.kind === 'step') m.afterStep();
-        },
-      },
-    );
-    accs.push(res.testAccuracy);
-    m.model.dispose();
-    m.dispose();
+    accs.push(await compressedCnnAccuracy(image, { ...v.config, seed }, schedule, seed));
   }
   if (v === VARIANTS[0]) refAccs = accs; // fp32 runs first: the reference of every row
   const deltas = accs.map((a, i) => a - refAccs[i]);

@@ -4,11 +4,9 @@
 // chunk) and of 4 (today's), over paired seeds. Headline: mean paired differences in points with
 // their standard errors.
 // Options: --seeds 3,5,6,7,8,9,10,11 --old-chunk 14 --new-chunk 4
-import { compressForTraining } from '../src/activation/training.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
-import { buildModel } from '../src/models/zoo.js';
-import { train } from '../src/train/loop.js';
+import { compressedCnnAccuracy } from './lib/compressed-accuracy.js';
 import { argValue, mean, numberArg, printTable, writeResults } from './lib/index.js';
 import { pairedSummary } from './lib/paired.js';
 
@@ -27,32 +25,12 @@ const arms = [
   { name: `2-bit chunks of ${newChunk}`, level: 'L3', forwardChunk: newChunk },
 ] as const;
 const acc: number[][] = arms.map(() => []);
-const quiet = { warn: () => {} };
 for (const seed of seeds)
   for (const [i, arm] of arms.entries()) {
-    const base = buildModel('cnn', { inputShape: data.sampleShape, numClasses: 10, seed });
-    const m = await compressForTraining(
-      base,
-      { level: arm.level, forwardChunk: arm.forwardChunk, seed },
-      data,
-      quiet,
-    );
-    base.dispose();
-    const res = await train(
-      m.model,
-      data,
-      { ...schedule, seed },
-      {
-        forward: m.forward,
-        onProgress: (e) => {
-          if (e.kind === 'step') m.afterStep();
-        },
-      },
-    );
-    acc[i].push(res.testAccuracy);
-    m.model.dispose();
-    m.dispose();
-    console.log(`seed ${seed} ${arm.name}: ${(100 * res.testAccuracy).toFixed(2)}%`);
+    const config = { level: arm.level, forwardChunk: arm.forwardChunk, seed };
+    const accuracy = await compressedCnnAccuracy(data, config, schedule, seed);
+    acc[i].push(accuracy);
+    console.log(`seed ${seed} ${arm.name}: ${(100 * accuracy).toFixed(2)}%`);
   }
 /** Summary (mean, SE, ...) of the paired difference arm a - arm b over the seeds, in points. */
 const paired = (a: number, b: number) => pairedSummary(acc[a].map((v, k) => 100 * (v - acc[b][k])));

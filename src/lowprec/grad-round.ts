@@ -29,16 +29,8 @@ export function stochasticRoundValues(
   return out;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded mulberry32 stream (the one generator of engine/random, under its own name). */
+export { makeRng as mulberry32 } from '../engine/random.js';
 
 /**
  * Identity in the forward pass; the backward pass stochastically rounds the incoming gradient

@@ -23,26 +23,34 @@ function checkActivation(name: string, a: unknown): Activation {
   return a;
 }
 
-export interface Conv3dAs2dArgs {
-  filters: number;
-  kernelSize: Triple;
-  strides?: Triple;
-  padding?: 'valid' | 'same';
-  dilations?: Triple;
+/** What both layers take besides their own fields. */
+interface CommonArgs {
   activation?: Activation;
-  useBias?: boolean;
   seed?: number;
   name?: string;
   inputShape?: tf.Shape;
   trainable?: boolean;
 }
 
+/** A layer's own fields as stored: every one resolved (defaults filled in), the seed optional. */
+type StoredArgs<A> = Required<Omit<A, keyof CommonArgs>> & {
+  activation: Activation;
+  seed?: number;
+};
+
+export interface Conv3dAs2dArgs extends CommonArgs {
+  filters: number;
+  kernelSize: Triple;
+  strides?: Triple;
+  padding?: 'valid' | 'same';
+  dilations?: Triple;
+  useBias?: boolean;
+}
+
 /** Conv3D on [B, D, H, W, C] computed by one conv2d on 4D tensors (see conv3dAs2d). */
 export class Conv3dAs2d extends tf.layers.Layer {
   static className = 'FrugalConv3dAs2d';
-  readonly args: Required<Omit<Conv3dAs2dArgs, 'name' | 'inputShape' | 'trainable' | 'seed'>> & {
-    seed?: number;
-  };
+  readonly args: StoredArgs<Conv3dAs2dArgs>;
   private kernel: tf.LayerVariable | null = null;
   private bias: tf.LayerVariable | null = null;
 
@@ -154,7 +162,7 @@ export class Conv3dAs2d extends tf.layers.Layer {
 }
 tf.serialization.registerClass(Conv3dAs2d);
 
-export interface SplitBlockArgs {
+export interface SplitBlockArgs extends CommonArgs {
   filters: number;
   /** Spatial kernel [kh, kw] (default [3, 3]). */
   spatialKernel?: [number, number];
@@ -162,11 +170,6 @@ export interface SplitBlockArgs {
   temporalKernel?: number;
   /** 'add': spatial + temporal(spatial); 'cat': both on the channel axis (2 x filters). */
   fusion?: 'add' | 'cat';
-  activation?: Activation;
-  seed?: number;
-  name?: string;
-  inputShape?: tf.Shape;
-  trainable?: boolean;
 }
 
 /**
@@ -176,9 +179,7 @@ export interface SplitBlockArgs {
  */
 export class SpatioTemporalBlock extends tf.layers.Layer {
   static className = 'FrugalSpatioTemporalBlock';
-  readonly args: Required<Omit<SplitBlockArgs, 'name' | 'inputShape' | 'trainable' | 'seed'>> & {
-    seed?: number;
-  };
+  readonly args: StoredArgs<SplitBlockArgs>;
   private ws: tf.LayerVariable[] = [];
 
   constructor(args: SplitBlockArgs) {

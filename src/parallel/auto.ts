@@ -4,6 +4,7 @@
 // copies thrown away, so the measurement does not change what training then does.
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../data/dataset.js';
+import { median } from '../report/median.js';
 import type { LossName } from '../train/loss.js';
 import { makeOptimizer, type OptimizerName } from '../train/optimizer.js';
 import { MAX_WORKERS, ParallelTrainer } from '../train/parallel/index.js';
@@ -32,12 +33,6 @@ export interface AutoParallelChoice {
   workersMs: number;
   /** Why: one line for the CLI. */
   line: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 /**

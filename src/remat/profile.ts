@@ -3,6 +3,7 @@ import { computesOnCallingThread } from '../engine/backend.js';
 import { runWithoutTape } from '../engine/tape.js';
 import { BufferMeter } from '../report/buffer-meter.js';
 import { externalMemory } from '../report/external-memory.js';
+import { median } from '../report/median.js';
 import { tensorBytes } from '../report/memory-meter.js';
 import { resolveLoss } from '../train/loss.js';
 import type { TaskProgressCallback } from '../train/progress.js';
@@ -46,12 +47,6 @@ export interface ChainProfile {
   lossBytes: number;
   outputBytes: number;
   updateBytes: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Runs `f` under a fresh buffer meter (tensor buffers plus tracked external bytes). */
