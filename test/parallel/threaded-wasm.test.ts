@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../src/engine/backend.js';
+import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { setWasmThreads, wasmThreads } from '../../src/parallel/threaded-wasm.js';
 
 describe('threaded wasm in Node', () => {
@@ -45,5 +46,53 @@ describe('threaded wasm in Node', () => {
     }
     tf.dispose([a, b, x, w]);
     assert.throws(() => setWasmThreads(64), /asked for 64/);
+  });
+
+  it("frugal's fast backward kernels give the same CNN gradients on 2 threads as on 1, and leak nothing", async () => {
+    await initEngine({ backend: 'wasm', threads: 2 });
+    useFastKernels();
+    try {
+      // conv 3x3x1x16 (dW from the patches: 9 < 16), conv 3x3x16x8, max pool 2, dense 128 -> 10
+      // (dy W^T as (W dy^T)^T: 10 outputs > 4 rows).
+      const seeds = [
+        [4, 12, 12, 1],
+        [3, 3, 1, 16],
+        [3, 3, 16, 8],
+        [128, 10],
+      ];
+      const inputs = seeds.map((shape, i) => tf.randomNormal(shape, 0, 1, 'float32', 10 + i));
+      const r = tf.randomNormal([4, 10], 0, 1, 'float32', 20);
+      const loss = (x: tf.Tensor, w1: tf.Tensor, w2: tf.Tensor, wd: tf.Tensor) => {
+        const h1 = tf.relu(tf.conv2d(x as tf.Tensor4D, w1 as tf.Tensor4D, 1, 'valid'));
+        const h2 = tf.relu(tf.conv2d(h1, w2 as tf.Tensor4D, 1, 'valid'));
+        const p = tf.maxPool(h2, 2, 2, 'valid').reshape([4, 128]);
+        return tf.sum(tf.mul(tf.matMul(p, wd), r)) as tf.Scalar;
+      };
+      const grads = () =>
+        tf.tidy(() =>
+          tf
+            .grads(loss as (...xs: tf.Tensor[]) => tf.Scalar)(inputs)
+            .map((g) => g.dataSync() as Float32Array),
+        );
+      setWasmThreads(2);
+      const two = grads();
+      const tensors = tf.memory().numTensors;
+      grads();
+      assert.equal(tf.memory().numTensors, tensors, 'no tensor left behind by a gradient pass');
+      setWasmThreads(1);
+      const one = grads();
+      setWasmThreads(2);
+      for (let k = 0; k < two.length; k++) {
+        let maxRel = 0;
+        for (let i = 0; i < two[k].length; i++) {
+          const d = Math.abs(two[k][i] - one[k][i]);
+          maxRel = Math.max(maxRel, d / Math.max(1, Math.abs(one[k][i])));
+        }
+        assert.ok(maxRel < 1e-5, `gradient ${k}: max relative difference ${maxRel}`);
+      }
+      tf.dispose([...inputs, r]);
+    } finally {
+      useStockKernels();
+    }
   });
 });
