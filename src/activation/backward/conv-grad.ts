@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { explicitPad } from '../../kernels/conv-attrs.js';
+import { FAST_CONV2D_BACKPROP_FILTER } from '../../kernels/conv2d-grad.js';
 import { heapView, tensorFilledBy, withValues } from '../codec/js-memory.js';
 import type { ChunkGrads } from './chunked-backward.js';
 
@@ -209,10 +210,16 @@ function onWasmHeap(t: tf.Tensor): boolean {
 /**
  * Gradient of conv2d(x, w) with respect to w, with forward convolutions only: x transposed to
  * [C, H, W, N] convolved with dy transposed to [OH, OW, N, F] (dilated by the stride), cropped to
- * the filter size and transposed back to [KH, KW, C, F].
+ * the filter size and transposed back to [KH, KW, C, F]. Under frugal's fast kernels the same
+ * product as their one Conv2DBackpropFilter kernel (x cropped before, not the result after, and
+ * one engine op instead of six: a chunked backward runs it once per chunk).
  */
 export const conv2dFilterGrad: ConvGrad = (x, dy, filterShape, strides, padding) =>
   tf.tidy(() => {
+    if (tf.getKernel(FAST_CONV2D_BACKPROP_FILTER, tf.getBackend()) !== undefined) {
+      const attrs = { strides, pad: padding, dilations: 1, dataFormat: 'NHWC', filterShape };
+      return tf.engine().runKernel(FAST_CONV2D_BACKPROP_FILTER, { x, dy }, attrs) as tf.Tensor4D;
+    }
     const [kh, kw, c, f] = filterShape;
     const xp = filterGradInput(x, dy.shape, filterShape, strides, padding);
     const xt = xp.transpose([3, 1, 2, 0]) as tf.Tensor4D;
