@@ -19,6 +19,8 @@ import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
  */
 const NOT_SETTINGS: Record<string, string> = {
   'activation/backward/weight-grad-sink.ts': 'the chunked forward running now (per call)',
+  'activation/backward/grad-transform.ts':
+    "the builder of gradSparsity's pruner, installed once when src/sparse/grad-pruner.ts loads (a registry, not a setting)",
   'activation/execution/fork.ts': 'whether the fork kernel is registered yet (once per process)',
   'engine/tape.ts': 'stock gradient functions captured on first use (a cache)',
   'data/mnist.ts': 'the MNIST file once read (a cache)',
