@@ -231,7 +231,8 @@ const FEATURES: FeatureRow[] = [
     bench: 'transformers',
     figure: (j) =>
       `TTM GPT at ${percent(fig(j, 'ttmParamsRatio'), 1)} of the parameters, perplexity ` +
-      `${ratio(fig(j, 'ttmPplRatio'), 3)}; SkipViT ${gain(fig(j, 'skipvitThroughputGain'))} throughput`,
+      `${ratio(fig(j, 'ttmPplRatio'), 3)}; SkipViT ${gain(fig(j, 'skipvitThroughputGain'))} throughput at ` +
+      `${points(fig(j, 'skipvitDropPts'))} accuracy drop`,
   },
 ];
 
