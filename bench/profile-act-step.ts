@@ -313,7 +313,12 @@ const named = (h: Record<string, number>) =>
     : Object.fromEntries(
         Object.entries(h).map(([k, v]) => [`${MODEL}${k[0].toUpperCase()}${k.slice(1)}`, v]),
       );
-const path = writeResults(MODEL === 'cnn' ? 'profile-act-step' : `profile-act-step-${MODEL}`, {
+// Another model's results go beside the CNN's, as profile-act-step-<model>.json.
+const write = (bench: string, results: Parameters<typeof writeResults>[1]) =>
+  writeResults(bench, results, {
+    file: MODEL === 'cnn' ? 'profile-act-step' : `profile-act-step-${MODEL}`,
+  });
+const path = write('profile-act-step', {
   headline: named({
     // The default codec ('wasm', exact) is what `npm start` trains with.
     // Medians of the per-round paired overheads (wall clock; CPU time beside it).
