@@ -6,6 +6,7 @@ import { activationMemory } from '../src/activation/measure.js';
 import { compressForTraining } from '../src/activation/training.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
+import { useFastKernels, useStockKernels } from '../src/kernels/index.js';
 import { buildModel, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb, pct, ratio } from '../src/report/format.js';
 import { train } from '../src/train/loop.js';
@@ -14,7 +15,7 @@ import { compressedCnnAccuracy } from './lib/compressed-accuracy.js';
 import {
   disposeBatch,
   firstRows,
-  interleavedTimes,
+  interleavedWallCpu,
   mean,
   printTable,
   upperMedian,
@@ -170,10 +171,15 @@ for (const v of ACC_VARIANTS) {
   });
 }
 
-// 3b. Time per step, fp32 and 2-bit, whole-batch and chunked forward, interleaved on the same batch
-// (medians), against fp32 with the whole-batch forward.
+// 3b. Time per step, fp32 and 2-bit, whole-batch and chunked forward, and the plain tfjs step
+// (stock layers: what a user would run otherwise), interleaved on the same batch (medians of wall
+// and process CPU time), against fp32 with the whole-batch forward and against the plain step.
+// frugal's fast kernels are on for this section (as the CLI trains; stock tfjs-wasm cannot train
+// the plain CNN's convolutions), off for the memory figures above.
 const timeRows: Record<string, unknown>[] = [];
 const STEP_ROUNDS = 6;
+const STOCK = 'plain tfjs (stock layers)';
+useFastKernels();
 for (const batch of [32, 128]) {
   const setups = [VARIANTS[0], VARIANTS[3]].flatMap((v) =>
     (['off', 'auto'] as const).map((forwardChunk) => ({ v, forwardChunk })),
@@ -181,31 +187,46 @@ for (const batch of [32, 128]) {
   const models = await Promise.all(
     setups.map((s) => compressed('cnn', image, { ...s.v.config, forwardChunk: s.forwardChunk })),
   );
+  const stock = buildModel('cnn', { inputShape: image.sampleShape, numClasses: 10, seed: 1 });
   const b = firstRows(image, batch);
   const opt = tf.train.sgd(1e-3);
   // One warm-up round, then STEP_ROUNDS timed rounds in a fixed order.
-  const times = interleavedTimes(
-    models.map((m) => () => {
-      trainStep({ model: m.model, optimizer: opt, forward: m.forward }, b);
-    }),
+  const times = interleavedWallCpu(
+    [
+      ...models.map((m) => () => {
+        trainStep({ model: m.model, optimizer: opt, forward: m.forward }, b);
+      }),
+      () => {
+        trainStep({ model: stock, optimizer: opt }, b);
+      },
+    ],
     { rounds: STEP_ROUNDS, warmup: 1 },
   );
-  const ref = upperMedian(times[0]);
+  const ref = upperMedian(times.wall[0]);
+  const plain = models.length;
+  const row = (i: number, variant: string, forward: string) => ({
+    model: 'cnn',
+    batch,
+    variant,
+    forward,
+    medianStepMs: upperMedian(times.wall[i]),
+    medianStepCpuMs: upperMedian(times.cpu[i]),
+    timeOverhead: upperMedian(times.wall[i]) / ref - 1,
+    /** Against the plain tfjs step: medians of the per-round ratios, wall and CPU time. */
+    overheadVsStock: upperMedian(times.wall[i].map((t, r) => t / times.wall[plain][r])) - 1,
+    overheadVsStockCpu: upperMedian(times.cpu[i].map((t, r) => t / times.cpu[plain][r])) - 1,
+  });
   models.forEach((m, i) => {
-    timeRows.push({
-      model: 'cnn',
-      batch,
-      variant: setups[i].v.label,
-      forward: forwardLabel(m.chunkRows),
-      medianStepMs: upperMedian(times[i]),
-      timeOverhead: upperMedian(times[i]) / ref - 1,
-    });
+    timeRows.push(row(i, setups[i].v.label, forwardLabel(m.chunkRows)));
     m.model.dispose();
     m.dispose();
   });
+  timeRows.push(row(plain, STOCK, 'whole batch'));
+  stock.dispose();
   disposeBatch(b);
   opt.dispose();
 }
+useStockKernels();
 
 // 4. Transformer: exact GELU backward vs few-bit 2-bit GELU (everything else exact).
 // 5. RMM on the MLP's Dense layers at 20% and 50% projection.
@@ -314,14 +335,26 @@ printTable(
   ]),
 );
 printTable(
-  `\nTime per CNN training step, interleaved (median of ${STEP_ROUNDS}), vs fp32 whole-batch`,
-  ['batch', 'saves', 'forward', 'median step ms', 'time overhead'],
+  `\nTime per CNN training step, fast kernels, interleaved (median of ${STEP_ROUNDS}), vs fp32 whole-batch and vs the plain tfjs step`,
+  [
+    'batch',
+    'saves',
+    'forward',
+    'median step ms',
+    'cpu ms',
+    'vs fp32 whole',
+    'vs plain tfjs',
+    'vs plain (cpu)',
+  ],
   timeRows.map((r) => [
     num(r, 'batch'),
     r.variant as string,
     r.forward as string,
     fixed(num(r, 'medianStepMs')),
+    fixed(num(r, 'medianStepCpuMs')),
     pct(num(r, 'timeOverhead'), 1),
+    pct(num(r, 'overheadVsStock'), 1),
+    pct(num(r, 'overheadVsStockCpu'), 1),
   ]),
 );
 printTable(
@@ -383,6 +416,8 @@ writeResults('act-memory', {
         .map((r) => num(r, 'batchGain')),
     ),
     resnetBatchGain2bit: pick(batchRows, { model: 'resnet', variant: twoBit }, 'batchGain'),
+    /** Issue 19's name: the same figure (largest 2-bit batch / fp32's, fp32's budget). */
+    resnetBatchGain: pick(batchRows, { model: 'resnet', variant: twoBit }, 'batchGain'),
     cnnAccuracySeeds: ACC_SEEDS.join(', '),
     cnnAccuracyDeltaPoints2bit: 100 * pick(accRows, { variant: twoBit }, 'accuracyDelta'),
     cnnAccuracyDeltaPoints4bit:
@@ -397,9 +432,21 @@ writeResults('act-memory', {
       timeRows
         .filter((r) => r.batch === 128 && r.variant === twoBit && chunked(r))
         .map((r) => num(r, 'timeOverhead'))[0] ?? Number.NaN,
+    ...Object.fromEntries(
+      [32, 128].flatMap((batch) => {
+        const r = timeRows.find((x) => x.batch === batch && x.variant === twoBit && chunked(x));
+        return [
+          [`cnnStepOverheadVsStock2bitChunkedBatch${batch}`, r ? num(r, 'overheadVsStock') : NaN],
+          [
+            `cnnStepOverheadVsStock2bitChunkedBatch${batch}Cpu`,
+            r ? num(r, 'overheadVsStockCpu') : NaN,
+          ],
+        ];
+      }),
+    ),
   },
   backend: engine.backend,
-  note: 'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update). forward: whole batch, or chunks of N samples on one tape (chunkedForward; default for models without batch norm; fp32 rows use it too). Headline: 2-bit (L3) against fp32 (L0) unless named; accuracy deltas (points) are means over the same seeds of per-seed deltas against fp32; reductions and gains are x fp32, step overheads are fractions of the fp32 whole-batch step.',
+  note: 'Baseline is the same model converted at L0 (float32 saves, same kernels): stock tfjs-wasm cannot train convolutions (no Conv2DBackpropFilter). Peaks are forward+backward minus weight gradients (no optimizer update). forward: whole batch, or chunks of N samples on one tape (chunkedForward; default for models without batch norm; fp32 rows use it too). Headline: 2-bit (L3) against fp32 (L0) unless named; accuracy deltas (points) are means over the same seeds of per-seed deltas against fp32; reductions and gains are x fp32, step overheads are fractions of the fp32 whole-batch step (VsStock: of the plain tfjs step with stock layers, medians of per-round ratios, wall and CPU time). Step times run with frugal fast kernels (as the CLI), the memory figures without.',
   memory: memoryRows,
   largestBatch: batchRows,
   accuracy: accRows,

@@ -34,7 +34,6 @@ import {
   numberArg,
   pairedOverheads,
   printTable,
-  type Results,
   spreadOf,
   writeResults,
 } from './lib/index.js';
@@ -314,7 +313,12 @@ const named = (h: Record<string, number>) =>
     : Object.fromEntries(
         Object.entries(h).map(([k, v]) => [`${MODEL}${k[0].toUpperCase()}${k.slice(1)}`, v]),
       );
-const results: Results = {
+// Another model's results go beside the CNN's, as profile-act-step-<model>.json.
+const write = (bench: string, results: Parameters<typeof writeResults>[1]) =>
+  writeResults(bench, results, {
+    file: MODEL === 'cnn' ? 'profile-act-step' : `profile-act-step-${MODEL}`,
+  });
+const path = write('profile-act-step', {
   headline: named({
     // The default codec ('wasm', exact) is what `npm start` trains with.
     // Medians of the per-round paired overheads (wall clock; CPU time beside it).
@@ -367,10 +371,6 @@ const results: Results = {
     topFunctions,
   },
   note: 'Step times are medians over interleaved rounds (order rotated, one warm-up round); each visit runs a row `block` times and times the last; wall clock and process CPU time (user + system, all threads). Overheads are medians (with quartiles and range in steps) of the per-round paired ratios minus one. The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
-};
-// Every model's file names this bench; the ResNet's is profile-act-step-resnet.json.
-const path = writeResults('profile-act-step', results, {
-  file: MODEL === 'cnn' ? 'profile-act-step' : `profile-act-step-${MODEL}`,
 });
 console.log(`wrote ${path}`);
 disposeBatch(b);

@@ -20,14 +20,23 @@ const dir = tempDir('frugal-plan-');
  */
 async function withCountingClock<T>(f: () => Promise<T>): Promise<T> {
   const now = performance.now;
+  const cpuUsage = process.cpuUsage;
   let t = 0;
   performance.now = () => ++t;
+  // The profile reads process CPU time on cpu/wasm in Node (profileChain clock 'auto'): a counter
+  // too, one ms per read.
+  let us = 0;
+  process.cpuUsage = (prev?: NodeJS.CpuUsage) => {
+    us += 1000;
+    return prev ? { user: us - prev.user, system: 0 } : { user: us, system: 0 };
+  };
   const log = console.log;
   console.log = () => {};
   try {
     return await f();
   } finally {
     performance.now = now;
+    process.cpuUsage = cpuUsage;
     console.log = log;
   }
 }
