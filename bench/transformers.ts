@@ -6,6 +6,7 @@
 // to runs/transformers-lm for `frugal generate --model runs/transformers-lm --prompt ...`)
 //      npm run bench:transformers -- --only gqkva,skipvit   (parts gqkva, skipvit, lm: runs those
 //      and keeps the other parts' sections and headline figures from the existing JSON)
+//      --skip-workers N   (SkipViT seed pairs trained N at a time in child processes; default 2)
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -84,8 +85,8 @@ const SKIP_SEEDS = QUICK ? [1, 2] : [1, 2, 3, 4];
  * The SkipViT pairs' own MNIST split and schedule: 2 epochs of 6000 digits (188 steps, about the
  * 189 of the ViT rows) scored on 4000 held-out digits (the paired difference's test-sampling
  * noise is about sqrt(disagreement / n)), with the budgeted learning rate (10% linear warm-up to
- * 2x the rate, linear decay to 0 at the last step) so that both models end converged for the
- * budget rather than mid-climb.
+ * 2x the rate, linear decay to 0 at the last step) so that both models end the run at rate 0
+ * rather than mid-climb at a constant rate.
  */
 const SKIP_DATA = { trainCount: QUICK ? 600 : 6000, testCount: QUICK ? 200 : 4000, seed: 1 };
 const SKIP_TRAIN = { ...VIT_TRAIN, epochs: QUICK ? 1 : 2 };
