@@ -4,9 +4,10 @@
 // Two standard settings, one per budget (a race of any other setting is kept in otherRaces and
 // left out of the headline):
 // - 60 s (the issue's setting, the headline haetGainPts): the zoo ResNet at widths [4, 8], batch
-//   32. At widths [8, 16] and batch 64 plain took 41-59 steps in 60 s on this shared machine
+//   16. At widths [8, 16] and batch 64 plain took 41-59 steps in 60 s on this shared machine
 //   (under one epoch of the 5,000 images, 40% accuracy): a race of the first few dozen steps.
-//   Widths [4, 8] take 4.2 ms a sample against 7.3 and batch 32 doubles the updates per sample.
+//   Widths [4, 8] take 4.2 ms a sample against 7.3; batch 32 still gave plain 91-139 steps (0.6-0.9
+//   epochs), batch 16 331-470 (1.1-1.5 epochs) at the same cost a sample.
 // - 150 s (the earlier headline, kept as a secondary figure): widths [8, 16], batch 64.
 import { loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
@@ -35,7 +36,7 @@ import { mean } from './stats.js';
 
 /** The standard setting of each budget (seconds): the model's widths and the batch size. */
 export const HAET_SETTINGS: Record<number, { widths: number[]; batchSize: number }> = {
-  60: { widths: [4, 8], batchSize: 32 },
+  60: { widths: [4, 8], batchSize: 16 },
   150: { widths: [8, 16], batchSize: 64 },
 };
 /** The budget whose gain is the headline haetGainPts (the issue's 60 s). */
@@ -240,7 +241,7 @@ function summarize(all: HaetRace[]): SectionResult {
       notes: [
         `plain: Adam ${DEFAULTS.lr}, constant (the default a user gets); haet: the preset with SAM's second pass every ${DEFAULTS.samEvery}th step and its budget schedule (peak ${DEFAULTS.peak} x the rate: up from 10% over the first 20% of the budget, then linear to 0 at the deadline, on the arm's own training clock)`,
         'each race: the same training wall budget per arm (whitening counted, evaluation not), interleaved in slices, one seed (initialisation and batch order); accuracy after the last slice on the test images',
-        `60 s: resnet widths [4, 8], batch 32 (at [8, 16] and batch 64 plain took 41-59 steps in 60 s here, under one epoch); 150 s: widths [8, 16], batch 64`,
+        `60 s: resnet widths [4, 8], batch 16 (at [8, 16] and batch 64 plain took 41-59 steps in 60 s here, at [4, 8] and batch 32 91-139, under one epoch; those races are in otherRaces); 150 s: widths [8, 16], batch 64`,
         `headline per budget B: haetAccAt{B}s / plainAccAt{B}s means over the seeds; haetGainAt{B}sPts the mean paired gain with its sd, SE and 95% t-interval (bench/lib/paired.ts); haetGainPts is the ${HAET_HEADLINE_BUDGET_S} s budget's`,
         'races of one budget may come from separate runs (their date and load average are in each race); otherRaces: races of another setting, kept for the record and not in the headline',
       ],

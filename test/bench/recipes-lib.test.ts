@@ -68,7 +68,7 @@ describe('bench:recipes haet headline', () => {
     trainImages: 5000,
     testImages: 2000,
     widths: [4, 8],
-    batchSize: 32,
+    batchSize: 16,
     date: '',
     loadAverage: 0,
     setupSeconds: 0,
@@ -98,7 +98,7 @@ describe('bench:recipes haet headline', () => {
     assert.ok(Math.abs((h.haetGainAt150sPts as number) - 5) < 1e-9);
     assert.equal(h.haetSeedsAt150s, 1);
     assert.equal(h.plainStepsAt60s, 100);
-    assert.equal(h.plainEpochsAt60s, (100 * 32) / 5000);
+    assert.equal(h.plainEpochsAt60s, (100 * 16) / 5000);
     assert.equal(h.haetStepsRatioAt60s, 0.8);
   });
 });
