@@ -144,6 +144,20 @@ const optMs = timedParts.map((p) => median(p.map((x) => x[1])));
 const overWall = setups.map((_, i) => spreadOf(pairedOverheads(timed.wall[i], timed.wall[0])));
 const overCpu = setups.map((_, i) => spreadOf(pairedOverheads(timed.cpu[i], timed.cpu[0])));
 
+// Engine kernels one step launches (tf.profile; nested kernels counted too), plain against the
+// profiled row: what a chunked step pays per op dispatch.
+async function kernelsOf(s: Setup): Promise<{ count: number; byName: Record<string, number> }> {
+  const info = await tf.profile(() => {
+    splitStep(s);
+  });
+  const byName: Record<string, number> = {};
+  for (const k of info.kernels) byName[k.name] = (byName[k.name] ?? 0) + 1;
+  const sorted = Object.entries(byName).sort((a, x) => x[1] - a[1]);
+  return { count: info.kernels.length, byName: Object.fromEntries(sorted) };
+}
+const plainKernels = await kernelsOf(setups[0]);
+const profiledKernels = await kernelsOf(setups[PROFILED === 0 ? 3 : PROFILED]);
+
 // 2. CPU profile of the 2-bit step: self time by bucket.
 type Bucket =
   | 'quantize'
@@ -305,6 +319,9 @@ printTable(
   ['function', 'ms'],
   topFunctions.map((t) => [t.fn, f2(t.msPerStep)]),
 );
+console.log(
+  `Engine kernels per step: plain ${plainKernels.count}, ${setups[PROFILED === 0 ? 3 : PROFILED].label} ${profiledKernels.count}`,
+);
 const ms = (k: Bucket) => breakdown[k] ?? 0;
 /** The CNN's headline keys as they are; another model's prefixed with its name. */
 const named = (h: Record<string, number>) =>
@@ -352,6 +369,8 @@ const path = write('profile-act-step', {
     frugalWasmKernelMs: ms('frugal wasm kernels'),
     tfjsCoreMs: ms('tfjs core (tape, ops)'),
     gcMs: ms('gc'),
+    plainKernelsPerStep: plainKernels.count,
+    compressedKernelsPerStep: profiledKernels.count,
     leakedTensorsPerStep: Math.max(...leaked),
   }),
   model: MODEL,
@@ -362,6 +381,10 @@ const path = write('profile-act-step', {
   loadAverage: os.loadavg(),
   chunkRows: act.chunkRows,
   steps: rows,
+  kernelsPerStep: {
+    plain: plainKernels,
+    compressed: { variant: setups[PROFILED === 0 ? 3 : PROFILED].label, ...profiledKernels },
+  },
   profile: {
     variant: setups[PROFILED].label,
     steps: PROFILE_STEPS,
@@ -370,7 +393,7 @@ const path = write('profile-act-step', {
     selfMsPerStepByPart: breakdown,
     topFunctions,
   },
-  note: 'Step times are medians over interleaved rounds (order rotated, one warm-up round); each visit runs a row `block` times and times the last; wall clock and process CPU time (user + system, all threads). Overheads are medians (with quartiles and range in steps) of the per-round paired ratios minus one. The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little.',
+  note: 'Step times are medians over interleaved rounds (order rotated, one warm-up round); each visit runs a row `block` times and times the last; wall clock and process CPU time (user + system, all threads). Overheads are medians (with quartiles and range in steps) of the per-round paired ratios minus one. The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little. kernelsPerStep: the engine kernels one step launches (tf.profile, nested ones counted), by name.',
 });
 console.log(`wrote ${path}`);
 disposeBatch(b);
