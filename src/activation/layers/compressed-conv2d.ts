@@ -1,11 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
-import {
-  CONV2D_GRADS,
-  type ConvPadding,
-  convChunkGrads,
-  convWeightGradsOnly,
-} from '../backward/conv-grad.js';
+import { CONV2D_GRADS, type ConvPadding, convWeightGradsOnly } from '../backward/conv-grad.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
 import { activationGradRows } from '../codec/activation-save.js';
@@ -125,24 +120,17 @@ export class CompressedConv2D extends CompressedConvLayer {
         const g = chunkedBackward(
           dy,
           rows,
-          (dyRows, first, count) => {
-            const r = activationGradRows(act, sa, { first, count, total: n }, dyRows, !!b);
-            const dz = r.dz as tf.Tensor4D;
-            const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
-            const { strides, padding } = this;
-            const g = convChunkGrads(
-              this.convGrads(CONV2D_GRADS),
-              dz,
-              xr,
+          (dyRows, first, count) =>
+            this.convChunk(
+              CONV2D_GRADS,
+              act,
+              sa,
+              { first, count, total: n },
+              dyRows,
+              () => restoreRowsOf(xs, sx, first, count) as tf.Tensor4D,
               w,
               !!b,
-              strides,
-              padding,
-              r.db,
-            );
-            if (dz !== dyRows) dz.dispose();
-            return g;
-          },
+            ),
           freeDy,
           dyOwned,
           addTo,

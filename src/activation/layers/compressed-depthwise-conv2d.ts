@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
-import { convChunkGrads, DEPTHWISE_GRADS, padBefore } from '../backward/conv-grad.js';
+import { DEPTHWISE_GRADS, padBefore } from '../backward/conv-grad.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
-import { activationGradRows } from '../codec/activation-save.js';
 import { restoreChunk, splitSaved } from '../codec/saved.js';
 import { rowsPerChunk } from '../execution/row-chunks.js';
 import {
@@ -52,24 +51,17 @@ export class CompressedDepthwiseConv2D extends CompressedConvLayer {
         const g = chunkedBackward(
           dy,
           rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n),
-          (dyRows, first, count) => {
-            const r = activationGradRows(act, sa, { first, count, total: n }, dyRows, !!b);
-            const dz = r.dz as tf.Tensor4D;
-            const xr = restoreChunk(xs, sx, first, count, n) as tf.Tensor4D;
-            const { strides, padding } = this;
-            const g = convChunkGrads(
-              this.convGrads(DEPTHWISE_GRADS),
-              dz,
-              xr,
+          (dyRows, first, count) =>
+            this.convChunk(
+              DEPTHWISE_GRADS,
+              act,
+              sa,
+              { first, count, total: n },
+              dyRows,
+              () => restoreChunk(xs, sx, first, count, n) as tf.Tensor4D,
               w,
               !!b,
-              strides,
-              padding,
-              r.db,
-            );
-            if (dz !== dyRows) dz.dispose();
-            return g;
-          },
+            ),
           freeDy,
           dyOwned,
         );

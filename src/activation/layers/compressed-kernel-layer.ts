@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ConvGrads, ConvPadding } from '../backward/conv-grad.js';
+import type { ChunkGrads } from '../backward/chunked-backward.js';
+import { type ConvGrads, type ConvPadding, convChunkGrads } from '../backward/conv-grad.js';
 import { type CompressedOp, compressedOp, type SaveTensors } from '../backward/custom-grad.js';
 import {
   convGradsOf,
@@ -10,7 +11,7 @@ import {
   weightProductOf,
 } from '../backward/grad-transform.js';
 import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
-import type { ActivationSaved } from '../codec/activation-save.js';
+import { type ActivationSaved, activationGradRows } from '../codec/activation-save.js';
 import type { Saved } from '../codec/saved.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 import { windowArgs } from './window-args.js';
@@ -128,6 +129,39 @@ export abstract class CompressedConvLayer extends CompressedKernelLayer {
 
   /** The training forward and backward of the layer on its input and weights. */
   protected abstract trainingOp(save: SaveTensors, operands: ConvOperands): CompressedOp;
+
+  /**
+   * One chunk of the chunked backward: dz of rows `first` .. `first + count - 1` (of `total`)
+   * through the activation's saved state (with db where the activation sums it), then the chunk's
+   * input rows (`restoreX`, restored after dz) and the filter, input and bias gradients by
+   * `grads`, read through the layer's gradSparsity.
+   */
+  protected convChunk(
+    grads: ConvGrads,
+    act: ActivationSaved,
+    sa: tf.Tensor[],
+    rows: { first: number; count: number; total: number },
+    dyRows: tf.Tensor,
+    restoreX: () => tf.Tensor4D,
+    w: tf.Tensor4D,
+    withBias: boolean,
+  ): ChunkGrads {
+    const r = activationGradRows(act, sa, rows, dyRows, withBias);
+    const dz = r.dz as tf.Tensor4D;
+    const xr = restoreX();
+    const g = convChunkGrads(
+      this.convGrads(grads),
+      dz,
+      xr,
+      w,
+      withBias,
+      this.strides,
+      this.padding,
+      r.db,
+    );
+    if (dz !== dyRows) dz.dispose();
+    return g;
+  }
 
   /** The convolution plus the bias: the values the activation is applied to. */
   protected preActivation(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor | undefined): tf.Tensor4D {
