@@ -17,9 +17,9 @@ import {
   writeResults,
 } from '../../bench/lib/index.js';
 import { mnistShape, zooModelsArg } from '../../bench/lib/zoo.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { ZOO_MODELS } from '../../src/models/zoo.js';
 import { tempDir } from '../temp-dir.js';
+import { tinyData } from '../tiny-data.js';
 
 describe('bench/lib', () => {
   it('median averages the middle pair; upperMedian takes the upper one', () => {
@@ -151,12 +151,7 @@ describe('bench/lib', () => {
     assert.deepEqual(a.xs.shape, [4, 2, 3]);
     assert.deepEqual(a.xs.dataSync(), b.xs.dataSync());
     assert.deepEqual(a.labels, b.labels);
-    const data = syntheticClassification({
-      sampleShape: [3],
-      numClasses: 2,
-      trainCount: 3,
-      seed: 1,
-    });
+    const data = tinyData([3], 3, 1, { numClasses: 2 });
     const rows = firstRows(data, 5);
     assert.deepEqual(
       Array.from(rows.labels),

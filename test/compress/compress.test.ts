@@ -9,14 +9,9 @@ import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { BACKENDS, maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
-const data = syntheticClassification({
-  sampleShape: [64],
-  numClasses: 4,
-  trainCount: 256,
-  testCount: 128,
-  seed: 3,
-});
+const data = tinyData([64], 256, 3, { numClasses: 4 });
 
 async function trainedMlp() {
   const model = buildModel('mlp', { inputShape: [64], numClasses: 4, hidden: [128, 32], seed: 1 });

@@ -3,13 +3,13 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { writeJsonAtomic } from '../../src/io/atomic-write.js';
 import { loadModel, saveModel } from '../../src/io/model-files.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 import { tempDir } from '../temp-dir.js';
+import { tinyData } from '../tiny-data.js';
 
 const dir = tempDir('frugal-io-');
 
@@ -30,12 +30,7 @@ describe('model files', () => {
     const loaded = await loadModel(target);
     const x = tf.randomNormal([2, 6, 4]);
     assert.equal(maxAbsDiff(model.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor), 0);
-    const data = syntheticClassification({
-      sampleShape: [6, 4],
-      numClasses: 3,
-      trainCount: 32,
-      seed: 1,
-    });
+    const data = tinyData([6, 4], 32, 1);
     const r = await train(loaded, data, { epochs: 1, batchSize: 16 });
     assert.ok(Number.isFinite(r.history[0].meanLoss));
   });

@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { compress } from '../../src/compress/compress.js';
 import { setIntegerKernels } from '../../src/compress/packed/int-kernel.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import {
   affineRangeFakeQuant,
   convertQat,
@@ -12,8 +11,9 @@ import {
   LsqQuant,
   prepareQat,
 } from '../../src/lowprec/index.js';
-import { buildModel } from '../../src/models/zoo.js';
 import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
+import { tinyCnn } from '../tiny-models.js';
 
 /** Round half to even (tf.round's rule). */
 function roundEven(v: number): number {
@@ -41,18 +41,9 @@ function reference(x: ArrayLike<number>, lo: number, hi: number, bits: number) {
   return { y, pass, s };
 }
 
-function tinyCnn() {
-  return buildModel('cnn', {
-    inputShape: [8, 8, 1],
-    numClasses: 3,
-    filters: [4, 8],
-    dense: 16,
-    seed: 1,
-  });
-}
+const cnn = () => tinyCnn([4, 8], 16, 1);
 
-const data = () =>
-  syntheticClassification({ sampleShape: [8, 8, 1], numClasses: 3, trainCount: 128, seed: 3 });
+const data = () => tinyData([8, 8, 1], 128, 3);
 
 describe('QAT activation fake-quant', () => {
   it('forward equals the affine formula; STE passes inside the range and is 0 where clipped', async () => {
@@ -124,7 +115,7 @@ describe('QAT activation fake-quant', () => {
   for (const range of ['ema', 'lsq'] as const) {
     it(`prepareQat inserts ${range} input fake-quant; it trains, convertQat keeps it, outputs match, save/load`, async () => {
       await useBackend('cpu');
-      const model = tinyCnn();
+      const model = cnn();
       const p = await prepareQat(model, { bits: 4, activations: { bits: 4, range } });
       const Cls = range === 'ema' ? EmaActQuant : LsqQuant;
       const acts = p.model.layers.filter((l) => l instanceof Cls);
@@ -176,7 +167,7 @@ describe('QAT activation fake-quant', () => {
 
   it('EMA freezeAfter through prepareQat stops the ranges; bad activation options name the field', async () => {
     await useBackend('cpu');
-    const model = tinyCnn();
+    const model = cnn();
     const p = await prepareQat(model, { bits: 4, activations: { bits: 8, freezeAfter: 2 } });
     finetuneQat(p.model, data(), { steps: 2, batchSize: 16, learningRate: 1e-2, seed: 1 });
     const act = p.model.layers.find((l) => l instanceof EmaActQuant) as EmaActQuant;
@@ -200,7 +191,7 @@ describe('QAT activation fake-quant', () => {
 
   it("compress method 'qat' takes activationBits / activationRange; a range alone is an error", async () => {
     await useBackend('cpu');
-    const model = tinyCnn();
+    const model = cnn();
     const run = (options: Record<string, unknown>) =>
       compress(
         model,

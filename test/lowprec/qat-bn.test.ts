@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { compress } from '../../src/compress/compress.js';
 import { setIntegerKernels } from '../../src/compress/packed/int-kernel.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { convertQat, finetuneQat, prepareQat, QatBnLayer } from '../../src/lowprec/index.js';
 import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
 /** conv (linear) -> BN -> relu -> flatten -> dense -> BN -> dense, with non-trivial BN state. */
 function bnModel(): tf.LayersModel {
@@ -78,12 +78,7 @@ describe('QAT freeze-then-fold batch norm', () => {
       freezeBatchNormAfter: 3,
       activations: { bits: 8 },
     });
-    const data = syntheticClassification({
-      sampleShape: [6, 6, 2],
-      numClasses: 3,
-      trainCount: 96,
-      seed: 4,
-    });
+    const data = tinyData([6, 6, 2], 96, 4);
     const ft = { batchSize: 16, learningRate: 1e-2, seed: 1 };
     finetuneQat(p.model, data, { ...ft, steps: 3 });
     const layer = p.model.getLayer('c1') as QatBnLayer;
@@ -169,12 +164,7 @@ describe('QAT freeze-then-fold batch norm', () => {
   it("compress method 'qat' with freezeBatchNormAfter trains freeze-then-fold and folds", async () => {
     await useBackend('cpu');
     const model = bnModel();
-    const data = syntheticClassification({
-      sampleShape: [6, 6, 2],
-      numClasses: 3,
-      trainCount: 64,
-      seed: 4,
-    });
+    const data = tinyData([6, 6, 2], 64, 4);
     const run = (options: Record<string, unknown>) =>
       compress(
         model,

@@ -7,7 +7,6 @@ import {
   paramsFromRanges,
   quantizeWith,
 } from '../../src/compress/quantize/uniform.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import {
   convertQat,
   fakeQuant,
@@ -17,6 +16,8 @@ import {
 } from '../../src/lowprec/index.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
+import { tinyCnn } from '../tiny-models.js';
 
 describe('QAT', () => {
   it('STE: gradient is 1 inside the range and 0 where the value was clipped', async () => {
@@ -58,19 +59,8 @@ describe('QAT', () => {
 
   it('prepare -> fine-tune -> convert: converted outputs equal the fake-quant model, save/load, no leaks', async () => {
     await useBackend('cpu');
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 3,
-      trainCount: 128,
-      seed: 3,
-    });
-    const model = buildModel('cnn', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      filters: [4, 8],
-      dense: 16,
-      seed: 1,
-    });
+    const data = tinyData([8, 8, 1], 128, 3);
+    const model = tinyCnn([4, 8], 16, 1);
     const p = await prepareQat(model, { bits: 4 });
     assert.ok(Object.keys(p.prepared).length === 4, `prepared ${Object.keys(p.prepared)}`);
     assert.ok(!model.layers.some((l) => l instanceof QatLayer), 'input model untouched');
@@ -118,12 +108,7 @@ describe('QAT', () => {
       /scheme must be one of symmetric, affine, got log/,
     );
     const p = await prepareQat(model, { bits: 4 });
-    const data = syntheticClassification({
-      sampleShape: [5],
-      numClasses: 2,
-      trainCount: 32,
-      seed: 1,
-    });
+    const data = tinyData([5], 32, 1, { numClasses: 2 });
     assert.throws(
       () => finetuneQat(p.model, data, { steps: 1, batchSize: 8, learningRate: 1e-3, seed: 1 }),
       /data samples have shape \[5\], the model expects \[6\]/,

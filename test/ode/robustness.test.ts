@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { OdeBlock, odeBlocks } from '../../src/ode/ode-block.js';
 import {
   accuracyBySolver,
@@ -12,6 +11,7 @@ import {
 } from '../../src/ode/robustness.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import { useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
 describe('adversarial robustness', () => {
   it('FGSM on a linear softmax model equals the closed form', async () => {
@@ -50,13 +50,7 @@ describe('adversarial robustness', () => {
 
   it('robust accuracy through an ODE block: clean equals evaluate, attacks do not raise it, solvers are restored, no leaks', async () => {
     await useBackend('cpu');
-    const data = syntheticClassification({
-      sampleShape: [6],
-      numClasses: 3,
-      trainCount: 96,
-      testCount: 40,
-      seed: 5,
-    });
+    const data = tinyData([6], 96, 5, { testCount: 40 });
     const m = tf.sequential();
     m.add(tf.layers.dense({ inputShape: [6], units: 4 }));
     m.add(

@@ -1,19 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { trainPipelined } from '../../src/pipeline/train-pipelined.js';
 import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
-const data = syntheticClassification({
-  sampleShape: [6],
-  numClasses: 3,
-  trainCount: 48,
-  testCount: 24,
-  seed: 4,
-});
+const data = tinyData([6], 48, 4, { testCount: 24 });
 const config = {
   epochs: 2,
   batchSize: 12,

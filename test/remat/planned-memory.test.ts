@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildChain } from '../../src/remat/chain.js';
 import { scheduledForward } from '../../src/remat/executor.js';
 import { planRemat } from '../../src/remat/plan-model.js';
@@ -12,6 +11,7 @@ import { externalMemory } from '../../src/report/external-memory.js';
 import { train } from '../../src/train/loop.js';
 import { trainStepMeasured } from '../../src/train/step.js';
 import { useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 import { gradients, steadyStepMemory, tinyBatch, tinyModel, tinyRun } from './fixtures.js';
 
 describe('planned training steps', () => {
@@ -122,13 +122,7 @@ describe('planned training steps', () => {
 
   it('trains through train() with a planned forward and learns', async () => {
     await useBackend('cpu');
-    const data = syntheticClassification({
-      sampleShape: [6, 5],
-      numClasses: 3,
-      trainCount: 96,
-      testCount: 48,
-      seed: 2,
-    });
+    const data = tinyData([6, 5], 96, 2, { testCount: 48 });
     const model = tinyModel('transformer');
     const sample = tinyBatch('transformer', 16);
     const { forward, plan } = planRemat(model, sample, 10e6, { repeats: 1 });

@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { batches } from '../../src/data/dataset.js';
 import { loadMnist } from '../../src/data/mnist.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { validateTrainConfig } from '../../src/train/config.js';
@@ -11,6 +10,7 @@ import { train } from '../../src/train/loop.js';
 import type { TrainProgress } from '../../src/train/progress.js';
 import { trainStep } from '../../src/train/step.js';
 import { BACKENDS, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
 describe('training loop', () => {
   it('trains the MLP above 90% MNIST test accuracy in under a minute (wasm)', async () => {
@@ -41,12 +41,7 @@ describe('training loop', () => {
     it(`leaks no tensors or buffers over 50 steps and is deterministic under a seed (resnet, ${backend}, fast kernels)`, async () => {
       await useBackend(backend);
       useFastKernels();
-      const data = syntheticClassification({
-        sampleShape: [8, 8, 1],
-        numClasses: 4,
-        trainCount: 64,
-        seed: 3,
-      });
+      const data = tinyData([8, 8, 1], 64, 3, { numClasses: 4 });
       const run = () => {
         const model = buildModel('resnet', {
           inputShape: data.sampleShape,
@@ -88,12 +83,7 @@ describe('training loop', () => {
 
   it('the transformer trains on sequences without leaks', async () => {
     await useBackend('wasm');
-    const data = syntheticClassification({
-      sampleShape: [6, 4],
-      numClasses: 3,
-      trainCount: 48,
-      seed: 5,
-    });
+    const data = tinyData([6, 4], 48, 5);
     const model = buildModel('transformer', {
       inputShape: [6, 4],
       numClasses: 3,

@@ -2,21 +2,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { batches } from '../../src/data/dataset.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { validateTrainConfig } from '../../src/train/config.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import { train } from '../../src/train/loop.js';
 import { type LossName, outputActivation, resolveLoss } from '../../src/train/loss.js';
 import { trainStep } from '../../src/train/step.js';
 import { useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
-const data = syntheticClassification({
-  sampleShape: [6],
-  numClasses: 3,
-  trainCount: 96,
-  testCount: 32,
-  seed: 5,
-});
+const data = tinyData([6], 96, 5, { testCount: 32 });
 
 type Head = 'logits' | 'dense-softmax' | 'activation-softmax' | 'softmax-layer' | 'sigmoid';
 

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../../src/data/dataset.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { useFastKernels } from '../../src/kernels/index.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
@@ -10,6 +9,7 @@ import { ParallelTrainer, splitBatch, trainParallel } from '../../src/train/para
 import { ownedRanges } from '../../src/train/parallel/owned-ranges.js';
 import { trainStep } from '../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
 function randomBatch(shape: number[], rows: number, classes: number, seed: number): Batch {
   return tf.tidy(() => {
@@ -279,13 +279,7 @@ describe('data-parallel training on worker threads', () => {
 
   it('trainParallel on cpu (Transformer, custom layers) follows single-thread train()', async () => {
     await useBackend('cpu');
-    const data = syntheticClassification({
-      sampleShape: [4, 5],
-      numClasses: 3,
-      trainCount: 60,
-      testCount: 30,
-      seed: 2,
-    });
+    const data = tinyData([4, 5], 60, 2, { testCount: 30 });
     const cfg = {
       inputShape: [4, 5],
       numClasses: 3,

@@ -3,12 +3,12 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { compressForTraining } from '../../src/activation/training.js';
 import { type Batch, gatherBatch } from '../../src/data/dataset.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { externalMemory } from '../../src/report/external-memory.js';
 import { computeGradients, type StepHooks } from '../../src/train/gradients.js';
 import { gradientContext, trainStep, trainStepMeasured } from '../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
 /**
  * Sharpness-aware minimisation in the seam: the first pass gives g(w); the weights move to
@@ -36,13 +36,7 @@ function sam(rho: number): StepHooks {
   };
 }
 
-const data = syntheticClassification({
-  sampleShape: [6],
-  numClasses: 3,
-  trainCount: 16,
-  testCount: 1,
-  seed: 4,
-});
+const data = tinyData([6], 16, 4, { testCount: 1 });
 
 function batchOf(n: number): Batch {
   const rows = Int32Array.from({ length: n }, (_, i) => i);

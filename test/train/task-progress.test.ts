@@ -4,20 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { quantizingLayers } from '../../src/activation/precision/auto-precision.js';
 import { activationReport } from '../../src/activation/report.js';
 import { compressForTraining } from '../../src/activation/training.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { benchmarkStep } from '../../src/train/benchmark-step.js';
 import type { TaskProgress } from '../../src/train/progress.js';
 import { taskReporter } from '../../src/train/task-reporter.js';
 import { useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
-const data = syntheticClassification({
-  sampleShape: [6],
-  numClasses: 3,
-  trainCount: 16,
-  testCount: 4,
-  seed: 1,
-});
+const data = tinyData([6], 16, 1, { testCount: 4 });
 const mlp = () => buildModel('mlp', { inputShape: [6], hidden: [8, 8], numClasses: 3, seed: 1 });
 
 /** Checks one finished task: done runs 0..total by one, the same task and total throughout. */

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../../src/activation/convert.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { loadModel, saveModel } from '../../src/io/model-files.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { MultiHeadSelfAttention } from '../../src/models/layers/attention.js';
@@ -21,6 +20,7 @@ import { buildModel } from '../../src/models/zoo.js';
 import { planRemat } from '../../src/remat/plan-model.js';
 import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
 const small = { inputShape: [8, 8, 1], numClasses: 3, patchSize: 2, dModel: 8, numHeads: 4 };
 
@@ -151,13 +151,7 @@ describe('ViT, GQKVA, SkipViT', () => {
     assert.ok(maxAbsDiff(pooled.slice([0, 0], [8, 2]), mean01) < 1e-6);
     assert.ok(r.model.countParams() < m.countParams());
     await assert.rejects(convertToGqkva(m, { queryGroups: 3, kvGroups: 1 }), /not divisible/);
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 3,
-      trainCount: 32,
-      testCount: 8,
-      seed: 1,
-    });
+    const data = tinyData([8, 8, 1], 32, 1, { testCount: 8 });
     const before = tf.memory().numTensors;
     const t = await train(r.model, data, {
       epochs: 1,
@@ -229,13 +223,7 @@ describe('ViT, GQKVA, SkipViT', () => {
 
   it('SkipViT trains (gradients through the gather) without leaking tensors', async () => {
     const m = buildVit({ ...small, seed: 10, skip: { dropRatio: 0.5, fromBlock: 2 } });
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 3,
-      trainCount: 32,
-      testCount: 8,
-      seed: 2,
-    });
+    const data = tinyData([8, 8, 1], 32, 2, { testCount: 8 });
     const w0 = m.getLayer('b3_ff1').getWeights()[0].clone();
     await train(m, data, { epochs: 1, batchSize: 16, seed: 1, measureMemory: false });
     const n = tf.memory().numTensors;
@@ -286,13 +274,7 @@ describe('gatherRows', () => {
     await useBackend('wasm');
     useFastKernels(); // stock wasm has no Conv2DBackpropFilter (the patch embedding)
     const m = buildVit({ ...small, kvGroups: 2, seed: 3, skip: { dropRatio: 0.5, fromBlock: 2 } });
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 3,
-      trainCount: 16,
-      testCount: 8,
-      seed: 1,
-    });
+    const data = tinyData([8, 8, 1], 16, 1, { testCount: 8 });
     const r = await train(m, data, { epochs: 1, batchSize: 16, seed: 1, measureMemory: false });
     assert.ok(Number.isFinite(r.history[0].meanLoss));
     useStockKernels();

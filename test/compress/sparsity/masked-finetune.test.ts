@@ -3,20 +3,15 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { finetuneWithMasks } from '../../../src/compress/sparsity/masked-finetune.js';
 import { magnitudeNMMask } from '../../../src/compress/sparsity/nm-mask.js';
-import { syntheticClassification } from '../../../src/data/synthetic.js';
 import { buildModel } from '../../../src/models/zoo.js';
 import { useBackend } from '../../helpers.js';
+import { tinyData } from '../../tiny-data.js';
 
 describe('masked fine-tuning', () => {
   for (const backend of ['cpu', 'wasm']) {
     it(`keeps pruned weights at exactly 0, lowers the loss, leaks nothing (${backend})`, async () => {
       await useBackend(backend);
-      const data = syntheticClassification({
-        sampleShape: [16],
-        numClasses: 3,
-        trainCount: 256,
-        seed: 2,
-      });
+      const data = tinyData([16], 256, 2);
       const model = buildModel('mlp', { inputShape: [16], numClasses: 3, hidden: [16], seed: 1 });
       const kernel = model.getLayer('dense1').getWeights()[0];
       const initial = kernel.dataSync().slice();

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { syntheticClassification } from '../../../src/data/synthetic.js';
 import { loadModel, saveModel } from '../../../src/io/model-files.js';
 import { MultiHeadSelfAttention } from '../../../src/models/layers/attention.js';
 import { classAttention } from '../../../src/models/vit/class-attention.js';
@@ -14,6 +13,7 @@ import { skipWarmup } from '../../../src/models/vit/skip-schedule.js';
 import { buildVit } from '../../../src/models/vit/vit.js';
 import { train } from '../../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../../helpers.js';
+import { tinyData } from '../../tiny-data.js';
 
 const small = { inputShape: [8, 8, 1], numClasses: 3, patchSize: 2, dModel: 8, numHeads: 4 };
 
@@ -169,13 +169,7 @@ describe('SkipViT importance, inference mode and warm-up', () => {
       seed: 10,
       skip: { dropRatio: 0.5, fromBlock: 2, importance: 'attention', skipAtInference: false },
     });
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 3,
-      trainCount: 48,
-      testCount: 8,
-      seed: 2,
-    });
+    const data = tinyData([8, 8, 1], 48, 2, { testCount: 8 });
     const w0 = m.getLayer('b3_ff1').getWeights()[0].clone();
     const opts = { epochs: 1, batchSize: 16, seed: 1, measureMemory: false };
     await train(m, data, opts, { callbacks: skipWarmup(m, 1) });
