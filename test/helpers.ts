@@ -32,3 +32,14 @@ export async function saveAndLoad(model: tf.LayersModel): Promise<tf.LayersModel
   );
   return tf.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
 }
+
+/** Runs `f` with console.log swallowed (a command's printed tables), restoring it after. */
+export async function quiet<T>(f: () => Promise<T>): Promise<T> {
+  const log = console.log;
+  console.log = () => {};
+  try {
+    return await f();
+  } finally {
+    console.log = log;
+  }
+}

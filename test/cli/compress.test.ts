@@ -3,12 +3,12 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { type CompressCommandOptions, compressCommand } from '../../src/cli/commands/compress.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { saveModel } from '../../src/io/model-files.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
-import { useBackend } from '../helpers.js';
+import { quiet, useBackend } from '../helpers.js';
 import { tempDir } from '../temp-dir.js';
+import { tinyData } from '../tiny-data.js';
 import { frugal } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-compress-');
@@ -21,27 +21,10 @@ const opts: CompressCommandOptions = {
   progress: false,
 };
 
-/** Runs a command in-process with its console output swallowed. */
-async function quiet<T>(f: () => Promise<T>): Promise<T> {
-  const log = console.log;
-  console.log = () => {};
-  try {
-    return await f();
-  } finally {
-    console.log = log;
-  }
-}
-
 before(async () => {
   await useBackend('cpu');
   // the synthetic data set of the CLI: 12x12x1 images, 4 classes
-  const data = syntheticClassification({
-    sampleShape: [12, 12, 1],
-    numClasses: 4,
-    trainCount: 512,
-    testCount: 256,
-    seed: 0,
-  });
+  const data = tinyData([12, 12, 1], 512, 0, { testCount: 256, numClasses: 4 });
   const model = buildModel('mlp', {
     inputShape: [12, 12, 1],
     numClasses: 4,

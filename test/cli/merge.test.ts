@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { mergeCommand } from '../../src/cli/commands/merge.js';
 import { loadModel, saveModel } from '../../src/io/model-files.js';
 import { buildModel } from '../../src/models/zoo.js';
-import { useBackend } from '../helpers.js';
+import { quiet, useBackend } from '../helpers.js';
 import { tempDir } from '../temp-dir.js';
 
 test('frugal merge writes the merged model and report; different architectures and a bad --out are refused', async () => {
@@ -21,9 +21,7 @@ test('frugal merge writes the merged model and report; different architectures a
   const b = await mk('b', 2, [8]);
   const c = await mk('c', 3, [9]);
   const out = join(dir, 'm');
-  const log = console.log;
-  console.log = () => {};
-  try {
+  await quiet(async () => {
     const base = { backend: 'cpu', seed: 0, dataset: 'synthetic', samples: 32 };
     await mergeCommand(a, b, { ...base, out, steps: 3, rank: 2 });
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
@@ -47,7 +45,5 @@ test('frugal merge writes the merged model and report; different architectures a
       mergeCommand(a, b, { backend: 'cpu', seed: 0, out: bad }),
       /give --dataset/,
     );
-  } finally {
-    console.log = log;
-  }
+  });
 });

@@ -9,6 +9,7 @@ import {
   trainCommand,
 } from '../../src/cli/commands/train.js';
 import { useStockKernels } from '../../src/kernels/index.js';
+import { quiet } from '../helpers.js';
 import { tempDir } from '../temp-dir.js';
 import { runCli as cli, frugal } from './run-cli.js';
 
@@ -30,14 +31,11 @@ async function withCountingClock<T>(f: () => Promise<T>): Promise<T> {
     us += 1000;
     return prev ? { user: us - prev.user, system: 0 } : { user: us, system: 0 };
   };
-  const log = console.log;
-  console.log = () => {};
   try {
-    return await f();
+    return await quiet(f);
   } finally {
     performance.now = now;
     process.cpuUsage = cpuUsage;
-    console.log = log;
   }
 }
 

@@ -60,6 +60,25 @@ export function cliWords(
   return args;
 }
 
+/** The words of a command line: `words` split on whitespace. */
+function splitWords(words: string): string[] {
+  return words.split(/\s+/).filter((w) => w !== '');
+}
+
+/**
+ * `frugal train <words> <more> --out <out>`, asserted to exit 0: the run and its parsed JSON
+ * report. `words` splits on whitespace; each of `more` is one argument (a path stays whole).
+ */
+export async function trainReport(
+  out: string,
+  words: string,
+  ...more: string[]
+): Promise<{ run: CliRun; report: any }> {
+  const run = await runCli('train', ...splitWords(words), ...more, '--out', out);
+  assert.equal(run.code, 0, run.stderr);
+  return { run, report: JSON.parse(readFileSync(out, 'utf8')) };
+}
+
 /**
  * `frugal train <words> --out <dir>/report.json --save <dir>/model --no-progress`, asserted to
  * exit 0: the run, its parsed JSON report, the saved model's folder and its model.json text.
@@ -68,11 +87,13 @@ export async function trainAndSave(
   dir: string,
   words: string,
 ): Promise<{ run: CliRun; report: any; save: string; modelJson: string }> {
-  const out = join(dir, 'report.json');
   const save = join(dir, 'model');
-  const args = words.split(/\s+/).filter((w) => w !== '');
-  const run = await runCli('train', ...args, '--out', out, '--save', save, '--no-progress');
-  assert.equal(run.code, 0, run.stderr);
-  const report = JSON.parse(readFileSync(out, 'utf8'));
+  const { run, report } = await trainReport(
+    join(dir, 'report.json'),
+    words,
+    '--save',
+    save,
+    '--no-progress',
+  );
   return { run, report, save, modelJson: readFileSync(join(save, 'model.json'), 'utf8') };
 }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { TrainCommandOptions } from '../../src/cli/commands/train.js';
@@ -14,7 +13,7 @@ import {
 } from '../../src/cli/commands/train-recipes.js';
 import { timeBarText, timeProgress } from '../../src/cli/time-progress.js';
 import { tempDir } from '../temp-dir.js';
-import { runCli as cli } from './run-cli.js';
+import { runCli as cli, trainReport } from './run-cli.js';
 
 const dir = tempDir('frugal-cli-recipes-');
 const run = { epochs: 3, maxSteps: 0 };
@@ -200,35 +199,14 @@ describe('frugal train recipe options: parsing and checks', () => {
 });
 
 describe('frugal train --recipe / --time-budget / data recipes', () => {
-  const common = [
-    '--dataset',
-    'synthetic',
-    '--train-count',
-    '64',
-    '--test-count',
-    '32',
-    '--batch',
-    '16',
-    '--no-progress',
-  ];
+  const common = '--dataset synthetic --train-count 64 --test-count 32 --batch 16 --no-progress';
 
   it('--recipe haet --time-budget trains the resnet until the budget and reports the recipe', async () => {
-    const out = join(dir, 'haet.json');
     const t0 = performance.now();
-    const r = await cli(
-      'train',
-      '--model',
-      'resnet',
-      ...common,
-      '--recipe',
-      'haet',
-      '--time-budget',
-      '2s',
-      '--out',
-      out,
+    const { run: r, report } = await trainReport(
+      join(dir, 'haet.json'),
+      `--model resnet ${common} --recipe haet --time-budget 2s`,
     );
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(report.recipe.config.samRho, 0.05);
     assert.equal(report.recipe.timeBudgetMs, 2000);
     assert.ok(report.recipe.notes.some((n: string) => /CELU\(0.075\) replaced 5 ReLU/.test(n)));
@@ -241,52 +219,21 @@ describe('frugal train --recipe / --time-budget / data recipes', () => {
   });
 
   it('--recipe haet --lr-schedule budget runs the preset with the schedule peaking at 1x --lr', async () => {
-    const out = join(dir, 'haet-1x.json');
-    const r = await cli(
-      'train',
-      '--model',
-      'resnet',
-      ...common,
-      '--max-steps',
-      '2',
-      '--recipe',
-      'haet',
-      '--lr-schedule',
-      'budget',
-      '--out',
-      out,
+    const { report } = await trainReport(
+      join(dir, 'haet-1x.json'),
+      `--model resnet ${common} --max-steps 2 --recipe haet --lr-schedule budget`,
     );
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.deepEqual(report.recipe.config.schedule, { warmup: 0.2, final: 0, peak: 1 });
     assert.equal(report.recipe.config.samRho, 0.05);
     assert.equal(report.result.steps, 2);
   });
 
   it('batch augmentation, mixed size and parts together; the batch grows with the copies', async () => {
-    const out = join(dir, 'data.json');
-    const r = await cli(
-      'train',
-      '--model',
-      'resnet',
-      ...common,
-      '--max-steps',
-      '2',
-      '--label-smoothing',
-      '0.1',
-      '--sam',
-      '0.05',
-      '--batch-augment',
-      '2',
-      '--augment-cutout',
-      '4',
-      '--mixed-size',
-      '8,12',
-      '--out',
-      out,
+    const { report } = await trainReport(
+      join(dir, 'data.json'),
+      `--model resnet ${common} --max-steps 2 --label-smoothing 0.1 --sam 0.05 --batch-augment 2` +
+        ' --augment-cutout 4 --mixed-size 8,12',
     );
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.deepEqual(report.recipe.data.batchAugment, {
       copies: 2,
       shift: 2,
@@ -313,7 +260,7 @@ describe('frugal train --recipe / --time-budget / data recipes', () => {
   ];
   for (const [args, message] of rejected)
     it(`rejects ${args.join(' ')}`, async () => {
-      const r = await cli('train', ...common, '--max-steps', '1', ...args);
+      const r = await cli('train', ...common.split(' '), '--max-steps', '1', ...args);
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, message);
     });

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { plrdCompressCommand } from '../../src/cli/commands/compress-plrd.js';
 import { loadModel, saveModel } from '../../src/io/model-files.js';
 import { buildModel } from '../../src/models/zoo.js';
-import { useBackend } from '../helpers.js';
+import { quiet, useBackend } from '../helpers.js';
 import { tempDir } from '../temp-dir.js';
 
 test('frugal compress --method plrd writes every member (model + report) and plrd.json; ranks decrease', async () => {
@@ -20,10 +20,8 @@ test('frugal compress --method plrd writes every member (model + report) and plr
   });
   await saveModel(model, input);
   const out = join(dir, 'family');
-  const log = console.log;
-  console.log = () => {};
-  try {
-    await plrdCompressCommand(input, {
+  await quiet(() =>
+    plrdCompressCommand(input, {
       out,
       dataset: 'synthetic',
       backend: 'cpu',
@@ -31,10 +29,8 @@ test('frugal compress --method plrd writes every member (model + report) and plr
       trainCount: 64,
       testCount: 32,
       fractions: '0.5,0.25',
-    });
-  } finally {
-    console.log = log;
-  }
+    }),
+  );
   const summary = JSON.parse(readFileSync(join(out, 'plrd.json'), 'utf8'));
   assert.equal(summary.members.length, 2);
   const [a, b] = summary.members;
