@@ -6,7 +6,7 @@
  * cannot be converted are listed with the reason, never skipped silently.
  */
 import type * as tf from '@tensorflow/tfjs';
-import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
+import { type LayerEdit, type NewWeights, rewriteModel } from '../rewrite/rewrite-model.js';
 import { LowPrecisionLayer } from './int8-layer.js';
 import { type LowPrecisionSpec, parseLowPrecision } from './int8-spec.js';
 import { RangeBatchNorm } from './range-bn.js';
@@ -94,27 +94,22 @@ export function lowPrecisionModel(
       unconverted.push({ name: layer.name, className: cls, reason });
       return { keep: reason };
     };
+    /** Replaces the layer by one `to` layer of the same name. */
+    const swap = (to: string, config: Record<string, unknown>, weights: NewWeights): LayerEdit => {
+      converted.push({ name: layer.name, from: cls, to });
+      return { replace: [{ className: to, config: { name: layer.name, ...config }, weights }] };
+    };
     if (cls === 'BatchNormalization' && rangeBn) {
       const why = bnUnsupported(layer, c);
       if (why) return skip(why);
       const [gamma, beta, mean, variance] = layer.getWeights();
       const eps = (c.epsilon as number | undefined) ?? 1e-3;
-      converted.push({ name: layer.name, from: cls, to: RangeBatchNorm.className });
-      return {
-        replace: [
-          {
-            className: RangeBatchNorm.className,
-            config: {
-              name: layer.name,
-              momentum: c.momentum ?? 0.99,
-              epsilon: eps,
-              chunks: options.rangeBnChunks ?? 16,
-            },
-            // Range BN divides by its moving scale where batch norm divides by sqrt(var + eps).
-            weights: (l) => l.setWeights([gamma, beta, mean, variance.add(eps).sqrt()]),
-          },
-        ],
-      };
+      return swap(
+        RangeBatchNorm.className,
+        { momentum: c.momentum ?? 0.99, epsilon: eps, chunks: options.rangeBnChunks ?? 16 },
+        // Range BN divides by its moving scale where batch norm divides by sqrt(var + eps).
+        (l) => l.setWeights([gamma, beta, mean, variance.add(eps).sqrt()]),
+      );
     }
     if (!spec) return null;
     if (KERNEL_LAYERS.has(cls))
@@ -123,25 +118,19 @@ export function lowPrecisionModel(
     const why = cls === 'Dense' ? kernelUnsupported(c) : convUnsupported(c);
     if (why) return skip(why);
     const w = layer.getWeights();
-    converted.push({ name: layer.name, from: cls, to: LowPrecisionLayer.className });
-    return {
-      replace: [
-        {
-          className: LowPrecisionLayer.className,
-          config: {
-            name: layer.name,
-            kind: cls === 'Dense' ? 'dense' : 'conv2d',
-            kernelShape: w[0].shape,
-            lowPrecision: spec,
-            useBias: c.useBias ?? true,
-            activation: c.activation ?? 'linear',
-            ...(cls === 'Conv2D' ? { strides: pair(c.strides), padding: c.padding } : {}),
-            seed: seed + index++,
-          },
-          weights: w,
-        },
-      ],
-    };
+    return swap(
+      LowPrecisionLayer.className,
+      {
+        kind: cls === 'Dense' ? 'dense' : 'conv2d',
+        kernelShape: w[0].shape,
+        lowPrecision: spec,
+        useBias: c.useBias ?? true,
+        activation: c.activation ?? 'linear',
+        ...(cls === 'Conv2D' ? { strides: pair(c.strides), padding: c.padding } : {}),
+        seed: seed + index++,
+      },
+      w,
+    );
   });
   if (converted.length === 0) {
     out.dispose();
