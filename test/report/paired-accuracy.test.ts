@@ -3,6 +3,21 @@ import { describe, it } from 'node:test';
 import { makeRng } from '../../src/engine/random.js';
 import { mcnemarExactP, pairedAccuracy } from '../../src/report/paired-accuracy.js';
 
+/**
+ * One simulated test set of n paired 0/1 results from one uniform draw u per sample: both right
+ * below `both`, only A right in [both, aRight), only B right in [aRight, bAlso), both wrong above.
+ */
+function pairedDraws(rng: () => number, n: number, both: number, aRight: number, bAlso: number) {
+  const a = new Uint8Array(n);
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    const u = rng();
+    a[i] = u < aRight ? 1 : 0;
+    b[i] = u < both || (u >= aRight && u < bAlso) ? 1 : 0;
+  }
+  return { a, b };
+}
+
 describe('paired accuracy comparison', () => {
   it('counts discordant pairs and gives the Wald interval of the paired difference', () => {
     // 10 samples: both right 5, only A 3, only B 1, both wrong 1.
@@ -42,13 +57,7 @@ describe('paired accuracy comparison', () => {
     const trials = 400;
     let rejected = 0;
     for (let t = 0; t < trials; t++) {
-      const a = new Uint8Array(500);
-      const b = new Uint8Array(500);
-      for (let i = 0; i < 500; i++) {
-        const u = rng();
-        a[i] = u < 0.75 ? 1 : 0;
-        b[i] = u < 0.6 || (u >= 0.75 && u < 0.85) ? 1 : 0;
-      }
+      const { a, b } = pairedDraws(rng, 500, 0.6, 0.75, 0.85);
       const r = pairedAccuracy(a, b);
       if (r.ci95[0] <= 0.05 && 0.05 <= r.ci95[1]) covered++;
       if (r.mcnemarP < 0.05) rejected++;
@@ -65,13 +74,7 @@ describe('paired accuracy comparison', () => {
     let rejected = 0;
     const trials = 400;
     for (let t = 0; t < trials; t++) {
-      const a = new Uint8Array(300);
-      const b = new Uint8Array(300);
-      for (let i = 0; i < 300; i++) {
-        const u = rng();
-        a[i] = u < 0.7 ? 1 : 0;
-        b[i] = u < 0.6 || (u >= 0.7 && u < 0.8) ? 1 : 0;
-      }
+      const { a, b } = pairedDraws(rng, 300, 0.6, 0.7, 0.8);
       if (pairedAccuracy(a, b).mcnemarP < 0.05) rejected++;
     }
     assert.ok(rejected / trials < 0.05 + 3 * 0.011, `size ${rejected / trials}`);
