@@ -21,6 +21,17 @@ export function maxAbsDiff(
   return m;
 }
 
+/** ||got - want|| / ||want|| in the L2 norm, over want's length. */
+export function relativeL2Error(got: ArrayLike<number>, want: ArrayLike<number>): number {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < want.length; i++) {
+    num += (got[i] - want[i]) ** 2;
+    den += want[i] ** 2;
+  }
+  return Math.sqrt(num / den);
+}
+
 /** Saves a model to memory (model.json + weights, as on disk) and loads it back. */
 export async function saveAndLoad(model: tf.LayersModel): Promise<tf.LayersModel> {
   let saved: tf.io.ModelArtifacts | undefined;

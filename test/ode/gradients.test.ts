@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ParamOdeFn } from '../../src/ode/adjoint-backward.js';
 import { type OdeGradient, odeSolve, validateSolveConfig } from '../../src/ode/solve.js';
 import { measureStep } from '../../src/report/memory-meter.js';
-import { useBackend } from '../helpers.js';
+import { relativeL2Error, useBackend } from '../helpers.js';
 
 // z' = lambda * z + beta (elementwise): z(T) = e^{lT} z0 + beta (e^{lT} - 1) / l.
 const linear: ParamOdeFn = (_t, z, [lam, beta]) => tf.add(tf.mul(lam, z), beta);
@@ -26,16 +26,6 @@ function exactLinear(): number[][] {
     dl.push(W[i] * (T * e * Z0[i] + BETA[i] * ((T * e) / LAM[i] - (e - 1) / LAM[i] ** 2)));
   }
   return [dz0, dl, db];
-}
-
-function relError(got: ArrayLike<number>, want: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < want.length; i++) {
-    num += (got[i] - want[i]) ** 2;
-    den += want[i] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 function gradsOf(
@@ -66,7 +56,7 @@ describe('ODE gradients: backprop, adjoint, IRDM', () => {
       for (let repeat = 0; repeat < 2; repeat++) {
         const gs = gradsOf(linear, g, inputs, { nodes: 10 });
         gs.forEach((x, k) => {
-          const e = relError(x.dataSync(), exact[k]);
+          const e = relativeL2Error(x.dataSync(), exact[k]);
           assert.ok(e < 2e-4, `${g}: input ${k} relative error ${e}`);
         });
         tf.dispose(gs);
@@ -84,14 +74,14 @@ describe('ODE gradients: backprop, adjoint, IRDM', () => {
     for (const g of ['adjoint', 'irdm'] as const) {
       const gs = gradsOf(mlp, g, [z0, w1, w2], { steps: 16, nodes: 10 });
       gs.forEach((x, k) => {
-        const e = relError(x.dataSync(), ref[k].dataSync());
+        const e = relativeL2Error(x.dataSync(), ref[k].dataSync());
         assert.ok(e < 1e-3, `${g}: input ${k} relative error ${e}`);
       });
       tf.dispose(gs);
     }
     // With only 2 nodes IRDM interpolates z linearly: the error must show (the test can fail).
     const coarse = gradsOf(mlp, 'irdm', [z0, w1, w2], { steps: 16, nodes: 2 });
-    assert.ok(relError(coarse[1].dataSync(), ref[1].dataSync()) > 1e-3);
+    assert.ok(relativeL2Error(coarse[1].dataSync(), ref[1].dataSync()) > 1e-3);
     tf.dispose([...coarse, ...ref, z0, w1, w2]);
   });
 

@@ -11,6 +11,7 @@ import { tucker2, tucker2Reconstruct } from '../../../src/compress/decompose/tuc
 import { svd } from '../../../src/compress/linalg/svd.js';
 import type { Tensor64 } from '../../../src/compress/linalg/tensor.js';
 import { makeRng, normal } from '../../../src/engine/random.js';
+import { relativeL2Error } from '../../helpers.js';
 import { randomMatrix } from '../linalg/random-matrix.js';
 
 function noise(shape: number[], seed: number): Tensor64 {
@@ -19,15 +20,8 @@ function noise(shape: number[], seed: number): Tensor64 {
   return { shape, data: Float64Array.from({ length: n }, () => normal(rng)) };
 }
 
-function relErr(a: Float64Array, b: Float64Array): number {
-  let e = 0;
-  let n = 0;
-  for (let i = 0; i < a.length; i++) {
-    e += (a[i] - b[i]) ** 2;
-    n += a[i] ** 2;
-  }
-  return Math.sqrt(e / n);
-}
+/** ||b - a|| / ||a||: the error of b against the reference a. */
+const relErr = (a: Float64Array, b: Float64Array) => relativeL2Error(b, a);
 
 describe('dense SVD factors', () => {
   it('error equals the Eckart-Young optimum sqrt(sum of discarded sigma^2) / ||W||', () => {
