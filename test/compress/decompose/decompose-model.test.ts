@@ -9,8 +9,8 @@ import { cpReconstruct } from '../../../src/compress/decompose/cp-tensor.js';
 import { decomposeModel } from '../../../src/compress/decompose/decompose-model.js';
 import { makeRng, normal } from '../../../src/engine/random.js';
 import { buildModel } from '../../../src/models/zoo.js';
-import { trainStep } from '../../../src/train/step.js';
 import { maxAbsDiff, saveAndLoad, useBackend } from '../../helpers.js';
+import { assertLossFallsWithoutLeaks } from '../../step-losses.js';
 import { tinyResnet, tinyCnn as zooCnn } from '../../tiny-models.js';
 
 const tinyCnn = () => zooCnn([4, 6], 8, 1);
@@ -97,12 +97,7 @@ describe('decomposeModel', () => {
       assert.equal(maxAbsDiff(d.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor), 0);
       const ctx = { model: loaded, optimizer: tf.train.adam(0.01) };
       const b = batch(7);
-      const first = trainStep(ctx, b);
-      const before = tf.memory().numTensors;
-      let last = first;
-      for (let i = 0; i < 3; i++) last = trainStep(ctx, b);
-      assert.equal(tf.memory().numTensors, before);
-      assert.ok(last < first, `loss ${first} -> ${last}`);
+      assertLossFallsWithoutLeaks(ctx, b, 3);
       tf.dispose([x, b.xs, b.ys]);
     });
   }

@@ -5,8 +5,8 @@ import { decomposeModel } from '../../../src/compress/decompose/decompose-model.
 import { TtmDense, ttmContract } from '../../../src/compress/decompose/ttm-dense.js';
 import { ttmReplacement } from '../../../src/compress/decompose/ttm-layers.js';
 import { buildModel } from '../../../src/models/zoo.js';
-import { trainStep } from '../../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../../helpers.js';
+import { assertLossFallsWithoutLeaks } from '../../step-losses.js';
 import { tinyTransformer } from '../../tiny-models.js';
 
 /**
@@ -132,12 +132,7 @@ describe('TtmDense layer', () => {
       labels,
       size: 16,
     };
-    const first = trainStep(ctx, b);
-    const before = tf.memory().numTensors;
-    let last = first;
-    for (let i = 0; i < 5; i++) last = trainStep(ctx, b);
-    assert.equal(tf.memory().numTensors, before);
-    assert.ok(last < first, `loss ${first} -> ${last}`);
+    assertLossFallsWithoutLeaks(ctx, b, 5);
     tf.dispose([b.xs, b.ys]);
   });
 });
