@@ -185,6 +185,9 @@ async function measure(
   }));
 }
 
+/** One variant's figures from `measure`. */
+type Measured = Awaited<ReturnType<typeof measure>>[number];
+
 interface LeastBudget {
   model: string;
   /** 'blocks': residual blocks whole; 'layers': split inside them (the chain the plans use). */
@@ -392,6 +395,25 @@ for (const c of CASES) {
   const plainCpuMs = upperMedian(plainCpuTimes);
   const leaked = tf.memory().numTensors - tensorsBefore;
   if (leaked !== 0) throw new Error(`${c.model}: ${leaked} tensors leaked over the benchmark`);
+  /** The row of a plan fixed for the whole chain (no budget): its measured and predicted step. */
+  const fixedPlanRow = (
+    planner: Row['planner'],
+    m: Measured,
+    predicted: ReturnType<typeof simulate>,
+  ) => ({
+    ...base,
+    planner,
+    budgetFraction: null,
+    budgetBytes: null,
+    feasible: true,
+    measuredActivationBytes: m.activationBytes,
+    stepMs: m.stepMs,
+    overhead: m.ratio - 1,
+    stepCpuMs: m.stepCpuMs,
+    overheadCpu: m.ratioCpu - 1,
+    predictedMs: predicted.timeMs,
+    predictedPeakBytes: predicted.peakBytes,
+  });
   rows.push(
     {
       ...base,
@@ -406,34 +428,12 @@ for (const c of CASES) {
       overheadCpu: 0,
     },
     {
-      ...base,
-      planner: 'keep-all',
-      budgetFraction: null,
-      budgetBytes: null,
-      feasible: true,
-      measuredActivationBytes: keepAll.activationBytes,
-      stepMs: keepAll.stepMs,
-      overhead: keepAll.ratio - 1,
-      stepCpuMs: keepAll.stepCpuMs,
-      overheadCpu: keepAll.ratioCpu - 1,
-      predictedMs: keepAllPredicted.timeMs,
-      predictedPeakBytes: keepAllPredicted.peakBytes,
+      ...fixedPlanRow('keep-all', keepAll, keepAllPredicted),
       predictedOverhead: 0,
       minimumBytes: least.exact,
     },
     {
-      ...base,
-      planner: 'keep-all 2-bit',
-      budgetFraction: null,
-      budgetBytes: null,
-      feasible: true,
-      measuredActivationBytes: twoBit.activationBytes,
-      stepMs: twoBit.stepMs,
-      overhead: twoBit.ratio - 1,
-      stepCpuMs: twoBit.stepCpuMs,
-      overheadCpu: twoBit.ratioCpu - 1,
-      predictedMs: twoBitPredicted.timeMs,
-      predictedPeakBytes: twoBitPredicted.peakBytes,
+      ...fixedPlanRow('keep-all 2-bit', twoBit, twoBitPredicted),
       predictedOverhead: twoBitPredicted.timeMs / keepAllPredicted.timeMs - 1,
       compressedStages: blocks.chain.stages.length,
       recomputedForwards: 0,
