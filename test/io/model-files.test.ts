@@ -10,20 +10,14 @@ import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 import { tempDir } from '../temp-dir.js';
 import { tinyData } from '../tiny-data.js';
+import { tinyTransformer } from '../tiny-models.js';
 
 const dir = tempDir('frugal-io-');
 
 describe('model files', () => {
   it('round-trips a Transformer (custom layers) through model.json + weights.bin, then predicts and fits', async () => {
     await useBackend('cpu');
-    const model = buildModel('transformer', {
-      inputShape: [6, 4],
-      numClasses: 3,
-      dModel: 8,
-      numHeads: 2,
-      numBlocks: 1,
-      seed: 4,
-    });
+    const model = tinyTransformer(4, [6, 4]);
     const target = join(dir, 'tr');
     await saveModel(model, target);
     assert.deepEqual(readdirSync(target).sort(), ['model.json', 'weights.bin']);
