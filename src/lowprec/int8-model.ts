@@ -84,24 +84,18 @@ export function lowPrecisionModel(
   if (!spec && !rangeBn)
     throw new Error('lowPrecisionModel: quantize is null and rangeBn false: nothing to change');
   const seed = options.seed ?? 0;
-  const converted: LowPrecisionResult['converted'] = [];
-  const unconverted: LowPrecisionResult['unconverted'] = [];
   let index = 0;
-  const { model: out } = rewriteModel(model, (layer): LayerEdit | null => {
+  // What was converted and what was not (with the reasons) is the rewrite's report.
+  const { model: out, report } = rewriteModel(model, (layer): LayerEdit | null => {
     const cls = layer.getClassName();
     const c = layer.getConfig();
-    const skip = (reason: string): LayerEdit => {
-      unconverted.push({ name: layer.name, className: cls, reason });
-      return { keep: reason };
-    };
     /** Replaces the layer by one `to` layer of the same name. */
-    const swap = (to: string, config: Record<string, unknown>, weights: NewWeights): LayerEdit => {
-      converted.push({ name: layer.name, from: cls, to });
-      return { replace: [{ className: to, config: { name: layer.name, ...config }, weights }] };
-    };
+    const swap = (to: string, config: Record<string, unknown>, weights: NewWeights): LayerEdit => ({
+      replace: [{ className: to, config: { name: layer.name, ...config }, weights }],
+    });
     if (cls === 'BatchNormalization' && rangeBn) {
       const why = bnUnsupported(layer, c);
-      if (why) return skip(why);
+      if (why) return { keep: why };
       const [gamma, beta, mean, variance] = layer.getWeights();
       const eps = (c.epsilon as number | undefined) ?? 1e-3;
       return swap(
@@ -113,10 +107,10 @@ export function lowPrecisionModel(
     }
     if (!spec) return null;
     if (KERNEL_LAYERS.has(cls))
-      return skip(`${cls} has no low-precision layer (Dense and Conv2D only)`);
+      return { keep: `${cls} has no low-precision layer (Dense and Conv2D only)` };
     if (cls !== 'Dense' && cls !== 'Conv2D') return null;
     const why = cls === 'Dense' ? kernelUnsupported(c) : convUnsupported(c);
-    if (why) return skip(why);
+    if (why) return { keep: why };
     const w = layer.getWeights();
     return swap(
       LowPrecisionLayer.className,
@@ -132,6 +126,12 @@ export function lowPrecisionModel(
       w,
     );
   });
+  const converted = report.replaced.map((r) => ({
+    name: r.name,
+    from: r.className,
+    to: r.by[0].className,
+  }));
+  const unconverted = report.kept;
   if (converted.length === 0) {
     out.dispose();
     throw new Error(

@@ -157,23 +157,17 @@ export function lowBitAccumulatorModel(
   unconverted: { name: string; className: string; reason: string }[];
 } {
   checkFloatFormat(format);
-  const converted: string[] = [];
-  const unconverted: { name: string; className: string; reason: string }[] = [];
-  const { model: out } = rewriteModel(model, (layer): LayerEdit | null => {
+  // What was converted and what was not (with the reasons) is the rewrite's report.
+  const { model: out, report } = rewriteModel(model, (layer): LayerEdit | null => {
     const cls = layer.getClassName();
-    const skip = (reason: string): LayerEdit => {
-      unconverted.push({ name: layer.name, className: cls, reason });
-      return { keep: reason };
-    };
-    if (/Conv/.test(cls)) return skip('convolutions are too slow to simulate (Dense only)');
+    if (/Conv/.test(cls)) return { keep: 'convolutions are too slow to simulate (Dense only)' };
     if (cls !== 'Dense') return null;
     const c = layer.getConfig();
     const shape = layer.inboundNodes[0]?.inputShapes as tf.Shape | undefined;
     if (shape && !Array.isArray(shape[0]) && shape.length !== 2)
-      return skip(`input of rank ${shape.length} (rank 2 only)`);
+      return { keep: `input of rank ${shape.length} (rank 2 only)` };
     if (c.kernelRegularizer || c.biasRegularizer || c.kernelConstraint || c.biasConstraint)
-      return skip('has a regularizer or constraint (not carried over)');
-    converted.push(layer.name);
+      return { keep: 'has a regularizer or constraint (not carried over)' };
     return {
       replace: [
         {
@@ -192,9 +186,10 @@ export function lowBitAccumulatorModel(
       ],
     };
   });
+  const converted = report.replaced.map((r) => r.name);
   if (converted.length === 0) {
     out.dispose();
     throw new Error(`lowBitAccumulatorModel: no Dense layer to convert in ${model.name}`);
   }
-  return { model: out, converted, unconverted };
+  return { model: out, converted, unconverted: report.kept };
 }
