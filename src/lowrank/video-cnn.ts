@@ -6,7 +6,7 @@
 // stored in the 2D layout for 'as2d'), so the two can be compared step for step.
 import * as tf from '@tensorflow/tfjs';
 import { defaultSeed } from '../engine/settings.js';
-import { addDenseHead } from '../models/cnn.js';
+import { addDenseHead, cnnWidths } from '../models/cnn.js';
 import { checkPositiveInt, SeededInit } from '../models/init.js';
 import { conv3dKernelTo2d, type Triple } from './conv3d.js';
 import { Conv3dAs2d } from './conv3d-layers.js';
@@ -32,11 +32,7 @@ const STRIDES: Triple = [1, 2, 2];
 
 /** conv3d 3x3x3 /(1,2,2) relu x2, flatten, dense relu, dense logits. */
 export function buildVideoCnn(config: VideoCnnConfig): tf.LayersModel {
-  const [f1, f2] = config.filters ?? [8, 16];
-  const dense = config.dense ?? 64;
-  checkPositiveInt('videoCnn filters[0]', f1);
-  checkPositiveInt('videoCnn filters[1]', f2);
-  checkPositiveInt('videoCnn dense', dense);
+  const { f1, f2, dense } = cnnWidths('videoCnn', config, { filters: [8, 16], dense: 64 });
   checkPositiveInt('videoCnn numClasses', config.numClasses);
   const conv = config.conv ?? 'as2d';
   if (!VIDEO_CONVS.includes(conv))

@@ -35,13 +35,27 @@ export function addDenseHead(
   );
 }
 
+/**
+ * The two conv widths and the dense width of a CNN config (the defaults where it gives none),
+ * each checked to be a positive integer, errors naming `who`'s fields. Shared by the zoo CNN and
+ * the video CNN.
+ */
+export function cnnWidths(
+  who: string,
+  config: { filters?: [number, number]; dense?: number },
+  defaults: { filters: [number, number]; dense: number },
+): { f1: number; f2: number; dense: number } {
+  const [f1, f2] = config.filters ?? defaults.filters;
+  const dense = config.dense ?? defaults.dense;
+  checkPositiveInt(`${who} filters[0]`, f1);
+  checkPositiveInt(`${who} filters[1]`, f2);
+  checkPositiveInt(`${who} dense`, dense);
+  return { f1, f2, dense };
+}
+
 /** conv3x3(32)-relu, conv3x3(64)-relu, maxpool 2x2, dense(128)-relu, dense(logits). */
 export function buildCnn(config: CnnConfig): tf.LayersModel {
-  const [f1, f2] = config.filters ?? [32, 64];
-  const dense = config.dense ?? 128;
-  checkPositiveInt('cnn filters[0]', f1);
-  checkPositiveInt('cnn filters[1]', f2);
-  checkPositiveInt('cnn dense', dense);
+  const { f1, f2, dense } = cnnWidths('cnn', config, { filters: [32, 64], dense: 128 });
   if (config.inputShape.length !== 3) {
     throw new Error(
       `cnn needs image samples [height, width, channels], got [${config.inputShape}]`,
