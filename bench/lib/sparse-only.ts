@@ -178,7 +178,8 @@ export async function onlyPart(name: string, backend: string, seeds?: number[]):
     : { result: ran, merge: null };
   if (merge) console.log(`--seeds: ${merge.note}`);
   const { bench: _b, date, headline: prevHeadline, ...rest } = prev;
-  const headline: Headline = { ...prevHeadline };
+  // The other --only parts' figures are rebuilt from their sections (the current wording).
+  const headline: Headline = { ...prevHeadline, ...carriedParts(prev).headline };
   const figures = (part.headline as (x: typeof r) => Headline)(r);
   Object.assign(headline, figures);
   const path = writeResults('sparse-grad', {
