@@ -15,7 +15,12 @@ import {
   stochasticPart,
   transposablePart,
 } from './sparse-parts.js';
-import { type ResnetResult, resnetHeadline, resnetPart } from './sparse-resnet.js';
+import {
+  type ResnetResult,
+  resnetHeadline,
+  resnetLongSchedule,
+  resnetPart,
+} from './sparse-resnet.js';
 import { transposableVariantsPart, variantsHeadline } from './sparse-variants.js';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
@@ -133,6 +138,13 @@ export const PARTS: Record<string, Part> = {
     // A section of the runs before the part existed (no paired figures) gives no figures.
     headline: (r: ResnetResult): Headline => (r.paired ? resnetHeadline(r) : {}),
   },
+  resnetLong: {
+    section: 'resnetLong',
+    inFullRun: false,
+    paired: false,
+    run: () => resnetPart(resnetLongSchedule()),
+    headline: (r: ResnetResult): Headline => resnetHeadline(r, 'resnetLong'),
+  },
   transposableVariants: {
     section: 'transposableVariants',
     inFullRun: false,
@@ -156,7 +168,7 @@ export function sparseNotes(c: {
     'stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of those runs (below p: the Gaussian threshold model vs heavy-tailed gradients). ' +
     `transposable24DropPts: transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, trained by transposable24Method (recipe chosen on seeds 10 and 11, not the bench's seeds). The other transposable24* figures are the 3-seed CNN comparison of section transposableVariants (run by --only transposableVariants, not by the default full run, which keeps them): Fixed: masks from the initial weights, fixed; SrSteRecompute: straight-through with SR-STE decay ${c.srSteDecay}, masks recomputed every ${c.every} steps; Recompute: plain straight-through, recomputed every ${c.every} steps (RecomputeMaskChange: mean fraction of mask entries changed per recompute); Finetune: dense for the first ${c.pretrain} of the ${c.cnnSteps} steps, then masks from the trained weights, fixed. maskDiversity*: masks a 4x4 block can take (Hubara et al.). ` +
     'transposable24Confirm*: the pre-registered confirmatory run of transposable24Long (same recipe and schedule, seeds 20-29 fixed before any run on them; section transposableConfirm, run by --only transposableConfirm). ' +
-    'resnet*: the same dense-against-method comparison as the CNN on a small ResNet (resnetModel says which and its schedule, chosen on seeds 10 and 11 with dense only), paired by seed: DropPts the mean drop, DropSe its SE, DropCi95Lo/Hi the 95% t-interval; section resnet, run by --only resnet (bench/lib/sparse-resnet.ts), not by the default full run, which keeps its figures. ' +
+    'resnet*: the same dense-against-method comparison as the CNN on a small ResNet (resnetModel says which and its schedule, chosen on seeds 10 and 11 with dense only), paired by seed: DropPts the mean drop, DropSe its SE, DropCi95Lo/Hi the 95% t-interval; section resnet, run by --only resnet (bench/lib/sparse-resnet.ts), not by the default full run, which keeps its figures; resnetLong*: the same over 4 epochs, 500 steps (section resnetLong, --only resnetLong). ' +
     "mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws."
   );
 }
