@@ -60,6 +60,10 @@ describe('bench sparse-grad --only parts', () => {
     assert.equal(h.resnetMvue24DropPts, null);
     assert.equal(h.resnetSeeds, 2);
     assert.ok(Math.abs((h.resnetDenseAcc as number) - 0.935) < 1e-9);
+    const long = resnetHeadline(resnetResult(), 'resnetLong');
+    assert.equal(long.resnetLongModel, 'a resnet');
+    assert.equal(long.resnetLongMvue12DropPts, h.resnetMvue12DropPts);
+    assert.ok(!('resnetMvue12DropPts' in long));
   });
 
   it('a full run carries the resnet and confirmatory sections; an old resnet section gives no figures', () => {
