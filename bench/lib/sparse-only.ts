@@ -16,6 +16,7 @@ import {
   transposablePart,
 } from './sparse-parts.js';
 import {
+  RESNET_LONG_HOW,
   type ResnetResult,
   resnetHeadline,
   resnetLongSchedule,
@@ -142,7 +143,7 @@ export const PARTS: Record<string, Part> = {
     section: 'resnetLong',
     inFullRun: false,
     paired: false,
-    run: () => resnetPart(resnetLongSchedule()),
+    run: () => resnetPart(resnetLongSchedule(), undefined, RESNET_LONG_HOW),
     headline: (r: ResnetResult): Headline => resnetHeadline(r, 'resnetLong'),
   },
   transposableVariants: {

@@ -66,9 +66,17 @@ export function pooled2x2(data: ClassificationData): ClassificationData {
 }
 
 /** What the headline's resnetModel says. */
-export function resnetModelText(s: ResnetSchedule, steps: number): string {
-  return `zoo ResNet (src/models/resnet.ts) stages [${RESNET_WIDTHS}], 1 basic block each, batch-norm momentum ${RESNET_BN_MOMENTUM}, on MNIST 2x2 average-pooled to 14x14; Adam ${s.learningRate}, batch ${s.batch}, ${steps} steps (${s.epochs} epochs of ${s.train} digits), ${s.seeds.length} seeds (${s.seeds.join(', ')}); every Dense/Conv2D's weight-gradient product sees the pruned dy; schedule chosen on seeds 10 and 11 (dense only), not bench seeds`;
+export function resnetModelText(
+  s: ResnetSchedule,
+  steps: number,
+  how = 'schedule chosen on seeds 10 and 11 (dense only), not bench seeds',
+): string {
+  return `zoo ResNet (src/models/resnet.ts) stages [${RESNET_WIDTHS}], 1 basic block each, batch-norm momentum ${RESNET_BN_MOMENTUM}, on MNIST 2x2 average-pooled to 14x14; Adam ${s.learningRate}, batch ${s.batch}, ${steps} steps (${s.epochs} epochs of ${s.train} digits), ${s.seeds.length} seeds (${s.seeds.join(', ')}); every Dense/Conv2D's weight-gradient product sees the pruned dy; ${how}`;
 }
+
+/** How resnetLong's schedule came about (its model text). */
+export const RESNET_LONG_HOW =
+  "resnet's schedule (chosen on seeds 10 and 11) run twice as long, set after resnet's 250-step figures";
 
 export interface ResnetResult {
   schedule: ResnetSchedule & { steps: number };
@@ -84,6 +92,7 @@ export interface ResnetResult {
 export async function resnetPart(
   s: ResnetSchedule = resnetSchedule(),
   methods: CnnMethod[] = RESNET_METHODS,
+  how?: string,
 ): Promise<ResnetResult> {
   const t0 = performance.now();
   const data = pooled2x2(
@@ -117,7 +126,7 @@ export async function resnetPart(
     );
   return {
     schedule: { ...s, steps },
-    model: resnetModelText(s, steps),
+    model: resnetModelText(s, steps, how),
     summary,
     paired,
     runs,
