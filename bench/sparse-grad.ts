@@ -15,7 +15,10 @@
 // transposable` (or `stochastic`) reruns one of them alone and updates its figures in the JSON.
 // Not in the default run (the issue does not name their figures; the full run keeps their last
 // figures, see carriedParts): `--only transposableLong` / `stochasticLong` (the paired
-// comparison over 2 epochs, 160 steps; *Long* figures) and `--only transposableVariants`
+// comparison over 2 epochs, 160 steps; *Long* figures), `--only transposableConfirm` (the
+// pre-registered confirmatory run of transposableLong on seeds 20-29), `--only resnet`
+// (bench/lib/sparse-resnet.ts: the MVUE/magnitude comparison on a small ResNet, resnet* figures)
+// and `--only transposableVariants`
 // (bench/lib/sparse-variants.ts: fixed, recomputed, SR-STE and fine-tuned transposable 2:4 on the
 // 3-seed CNN; SPARSE_BENCH_TRANSPOSABLE_EVERY (16), SPARSE_BENCH_TRANSPOSABLE_PRETRAIN (60),
 // SPARSE_BENCH_SRSTE_DECAY (0.02)). With `--seeds 0,5-9` a paired part runs those seeds and
@@ -26,7 +29,6 @@ import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
 import { makeRng, normal, permutation } from '../src/engine/random.js';
 import { useFastKernels, useStockKernels } from '../src/kernels/index.js';
-import { buildResnet } from '../src/models/resnet.js';
 import type { GradPrune, PruneStats } from '../src/sparse/grad-prune.js';
 import { type GradSparsity, maskAlongAxis } from '../src/sparse/mvue.js';
 import { compressNM, denseMatMulJs, nmMatMul } from '../src/sparse/nm-kernel.js';
@@ -41,7 +43,6 @@ import {
   PARTS,
   partHeadline,
   previousResults,
-  RESNET_EXCLUDED,
   sparseNotes,
 } from './lib/sparse-only.js';
 import type { PartResult } from './lib/sparse-parts.js';
@@ -61,12 +62,6 @@ const TRANSPOSABLE_PRETRAIN = env('SPARSE_BENCH_TRANSPOSABLE_PRETRAIN', 60);
 // SR-STE: decay of the pruned dense weights; gradual: steps over which pruned weights fade out.
 // Chosen on seeds 10 and 11 (not the bench's seeds 0-2) among decays 2e-4..0.2, recompute
 // intervals 1/4/16 and ramps 0/40/60: the 80-step run is noisy (1 point = 20 test digits).
-// ResNet (src/models/resnet.ts, stages RESNET_WIDTHS, batch-norm momentum 0.5): RESNET_STEPS
-// steps of 64 on the CNN's digits, RESNET_SEEDS seeds, Adam 1e-2 (bench:low-precision's ResNet
-// schedule); 0 steps (the default) skips it. It is not in the headline (RESNET_EXCLUDED says why).
-const RESNET_STEPS = env('SPARSE_BENCH_RESNET_STEPS', 0);
-const RESNET_SEEDS = env('SPARSE_BENCH_RESNET_SEEDS', 2);
-const RESNET_WIDTHS = [8, 16];
 const SRSTE_DECAY = env('SPARSE_BENCH_SRSTE_DECAY', 0.02);
 const started = performance.now();
 const engine = await initEngine({ backend: 'wasm', seed: SEED });
@@ -332,33 +327,7 @@ for (const row of cnnSummary)
   );
 const cnnDrop = (name: string) => cnnSummary.find((r) => r.method === name)?.meanDropPts ?? null;
 
-// 5. The ResNet: dense against mvue 1:2, mvue 2:4 and magnitude 2:4 (every Dense/Conv2D).
-const resnetConfig = {
-  seeds: Array.from({ length: RESNET_SEEDS }, (_, i) => i),
-  epochs: 1,
-  batch: BATCH,
-  filters: [8, 16] as [number, number],
-  dense: 32,
-  steps: RESNET_STEPS,
-  learningRate: 1e-2,
-  build: (seed: number) =>
-    buildResnet({
-      inputShape: cnnData.sampleShape,
-      numClasses: cnnData.numClasses,
-      widths: RESNET_WIDTHS,
-      batchNormMomentum: 0.5,
-      seed,
-    }),
-};
-const resnetRuns =
-  RESNET_STEPS > 0 ? await runCnnComparison(cnnData, CNN_METHODS.slice(0, 4), resnetConfig) : [];
-const resnetSummary = resnetRuns.length > 0 ? summarizeCnn(resnetRuns, 'dense') : [];
-for (const row of resnetSummary)
-  console.log(
-    `resnet ${row.method}: mean ${(100 * row.meanAccuracy).toFixed(2)}%, drop ${row.meanDropPts.toFixed(2)} pt (sd ${row.dropPtsStd.toFixed(2)})`,
-  );
-
-// 6. The paired parts: transposable 2:4 training and stochastic pruning against dense, 5 seeds.
+// 5. The paired parts: transposable 2:4 training and stochastic pruning against dense, 5 seeds.
 // Their dense runs on seeds 0-2 are the CNN section's (same schedule, seeded: the same
 // accuracies), and the stochastic part takes seeds 3-4 from the transposable part's.
 const cnnKnown = {
@@ -385,7 +354,6 @@ const headline = {
   magnitude24DropPts: cnnDrop('magnitude 2:4'),
   ...partHeadline('stochastic', stochasticPaired),
   mnistModel: `cnn [8, 16] filters, dense 32, ${CNN_SEEDS} seeds (mean drop)`,
-  resnetModel: RESNET_EXCLUDED,
   mlpMvue12DropPts: drop(1),
   mlpMvue24DropPts: drop(2),
   mlpMagnitude24DropPts: drop(3),
@@ -417,10 +385,8 @@ const path = writeResults('sparse-grad', {
     batch: BATCH,
     backend: 'wasm (frugal kernels)',
     cnn: { ...cnnConfig, train: CNN_TRAIN, test: TEST },
-    resnet: { widths: RESNET_WIDTHS, steps: RESNET_STEPS, seeds: RESNET_SEEDS, learningRate: 1e-2 },
   },
   cnn: { summary: cnnSummary, runs: cnnRuns },
-  resnet: { summary: resnetSummary, runs: resnetRuns },
   transposablePaired,
   stochasticPaired,
   ...carried.sections,

@@ -15,6 +15,13 @@ import {
   stochasticPart,
   transposablePart,
 } from './sparse-parts.js';
+import {
+  RESNET_LONG_HOW,
+  type ResnetResult,
+  resnetHeadline,
+  resnetLongSchedule,
+  resnetPart,
+} from './sparse-resnet.js';
 import { transposableVariantsPart, variantsHeadline } from './sparse-variants.js';
 
 const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
@@ -36,11 +43,14 @@ export function pairedSchedule(epochs = 1, seeds?: number[]): LongSchedule {
 }
 const LONG_EPOCHS = () => env('SPARSE_BENCH_LONG_EPOCHS', 2);
 const RECIPE = { decay: 0.02, rampFraction: 0.75 };
-
-/** Why the ResNet comparison is not in the headline (its section stays in the JSON). */
-export const RESNET_EXCLUDED =
-  'not in the headline: at 50 steps of Adam 1e-2 dense reached only 47.5% (drops 0.7-26 points, sd 6-11: no conclusion), and a schedule where dense learns does not fit the bench budget on this machine (a probe on seed 10, not a bench seed: dense 69.7% after 100 steps of Adam 1e-2, 37.2% with 1e-3, at 1.3 s a step; MVUE steps take about 2x: 3 methods x 5 seeds x 300 steps would take hours); the 3-seed CNN and the MLP carry the MVUE figures';
-const RESNET_KEYS = ['resnetMvue12DropPts', 'resnetMvue24DropPts', 'resnetMagnitude24DropPts'];
+/**
+ * The pre-registered confirmatory run of transposable24Long's recipe and schedule (same code, 2
+ * epochs, 160 steps): seeds 20-29, fixed on 2026-12-07 at 17:38 UTC (commit fbdff1a) after transposable24Long
+ * (seeds 0-9: 0.84 pt, 95% [0.67, 1.004]) and before any run on them. They are not chosen by
+ * --seeds (the part refuses it), and no seed is added or dropped after seeing the result.
+ */
+export const CONFIRM_SEEDS = [20, 21, 22, 23, 24, 25, 26, 27, 28, 29];
+export const CONFIRM_REGISTERED = '2026-12-07T17:38Z (commit fbdff1a)';
 
 function pairedKeys(prefix: string, r: PartResult): Headline {
   return {
@@ -110,6 +120,32 @@ export const PARTS: Record<string, Part> = {
     run: (seeds, known) => stochasticPart(pairedSchedule(LONG_EPOCHS(), seeds), 0.9, known),
     headline: stochasticHeadline('stochPruneLong'),
   },
+  transposableConfirm: {
+    section: 'transposableConfirm',
+    inFullRun: false,
+    paired: false,
+    run: (_seeds, known) =>
+      transposablePart(pairedSchedule(LONG_EPOCHS(), CONFIRM_SEEDS), RECIPE, known),
+    headline: (r: PartResult): Headline => ({
+      ...pairedKeys('transposable24Confirm', r),
+      transposable24ConfirmMethod: `pre-registered confirmatory run of transposable24Long (seeds ${CONFIRM_SEEDS[0]}-${CONFIRM_SEEDS[CONFIRM_SEEDS.length - 1]} fixed ${CONFIRM_REGISTERED}, before any run on them; no seed added or dropped after): ${r.method}, ${r.schedule.epochs} epoch(s) of ${r.schedule.train} digits, ${r.drop.n} seeds`,
+    }),
+  },
+  resnet: {
+    section: 'resnet',
+    inFullRun: false,
+    paired: false,
+    run: () => resnetPart(),
+    // A section of the runs before the part existed (no paired figures) gives no figures.
+    headline: (r: ResnetResult): Headline => (r.paired ? resnetHeadline(r) : {}),
+  },
+  resnetLong: {
+    section: 'resnetLong',
+    inFullRun: false,
+    paired: false,
+    run: () => resnetPart(resnetLongSchedule(), undefined, RESNET_LONG_HOW),
+    headline: (r: ResnetResult): Headline => resnetHeadline(r, 'resnetLong'),
+  },
   transposableVariants: {
     section: 'transposableVariants',
     inFullRun: false,
@@ -132,7 +168,8 @@ export function sparseNotes(c: {
     'stochPrune* and transposable24Drop*: paired parts (sections stochasticPaired, transposablePaired): dense against one method on 5 seeds (0-4) of the same CNN and schedule, their dense runs on seeds 0-2 shared with the cnn section (stochPruneLong*, transposable24Long*: the same over 2 epochs, 160 steps, sections stochasticLong and transposableLong, run by --only; the Seeds figure of a part says how many seeds, --seeds adds more); DropPts is the mean paired drop, DropSe its standard error, DropCi95Lo/Hi the 95% Student-t interval, Verdict the comparison with the target (0.5 point for stochastic pruning, 1 point for transposable 2:4: met or missed by the mean, decided only when the interval lies on one side). ' +
     'stochPruneZeroFraction: Ye et al. stochastic pruning at p = 0.9, zeros over every pruned entry of those runs (below p: the Gaussian threshold model vs heavy-tailed gradients). ' +
     `transposable24DropPts: transposable 2:4 weight masks (W and W^T both 2:4) on conv2 and dense1, trained by transposable24Method (recipe chosen on seeds 10 and 11, not the bench's seeds). The other transposable24* figures are the 3-seed CNN comparison of section transposableVariants (run by --only transposableVariants, not by the default full run, which keeps them): Fixed: masks from the initial weights, fixed; SrSteRecompute: straight-through with SR-STE decay ${c.srSteDecay}, masks recomputed every ${c.every} steps; Recompute: plain straight-through, recomputed every ${c.every} steps (RecomputeMaskChange: mean fraction of mask entries changed per recompute); Finetune: dense for the first ${c.pretrain} of the ${c.cnnSteps} steps, then masks from the trained weights, fixed. maskDiversity*: masks a 4x4 block can take (Hubara et al.). ` +
-    'ResNet: see resnetModel (the resnet section holds the earlier 50-step, 2-seed runs: dense 47.5%, not in the headline). ' +
+    'transposable24Confirm*: the pre-registered confirmatory run of transposable24Long (same recipe and schedule, seeds 20-29 fixed before any run on them; section transposableConfirm, run by --only transposableConfirm). ' +
+    'resnet*: the same dense-against-method comparison as the CNN on a small ResNet (resnetModel says which and its schedule, chosen on seeds 10 and 11 with dense only), paired by seed: DropPts the mean drop, DropSe its SE, DropCi95Lo/Hi the 95% t-interval; section resnet, run by --only resnet (bench/lib/sparse-resnet.ts), not by the default full run, which keeps its figures; resnetLong*: the same over 4 epochs, 500 steps (section resnetLong, --only resnetLong). ' +
     "mlp*: the same for a 784-128-10 MLP, 1 seed, own loop. sparseKernel*: JS N:M-compressed product (values + indices) against tf.matMul on the cpu backend with frugal's fast kernels (its register-blocked JS GEMM; sparseKernelSpeedupVsStockCpu: tfjs's stock cpu matMul; sparseKernelSpeedupVsWasm: the wasm backend's matMul), same shapes, same run, median of 7 interleaved rounds on a shared machine (noisy). gradBias*: ||mean of masked dW over draws - dense dW|| / ||dense dW||, x [64,128], dy [64,32] Gaussian, masked along the batch; an unbiased mask shrinks 4x from 16 to 256 draws."
   );
 }
@@ -144,8 +181,9 @@ export async function onlyPart(name: string, backend: string, seeds?: number[]):
   const part = PARTS[name];
   if (seeds && !part.paired) throw new Error(`--seeds applies to the paired parts, not ${name}`);
   const file = join(RESULTS_DIR, 'sparse-grad.json');
-  const prev = JSON.parse(readFileSync(file, 'utf8'));
   const ran = (await part.run(seeds)) as PartResult & { seconds: number };
+  // Read after the run, so two --only runs of different parts at once keep each other's figures.
+  const prev = JSON.parse(readFileSync(file, 'utf8'));
   // With --seeds, the new seeds join those of the previous run of the part (mergePart checks
   // that the seeds both hold reproduce exactly); without it the run replaces the section.
   const { result: r, merge } = seeds
@@ -153,9 +191,8 @@ export async function onlyPart(name: string, backend: string, seeds?: number[]):
     : { result: ran, merge: null };
   if (merge) console.log(`--seeds: ${merge.note}`);
   const { bench: _b, date, headline: prevHeadline, ...rest } = prev;
-  const headline: Headline = { ...prevHeadline };
-  for (const k of RESNET_KEYS) delete headline[k];
-  headline.resnetModel = RESNET_EXCLUDED;
+  // The other --only parts' figures are rebuilt from their sections (the current wording).
+  const headline: Headline = { ...prevHeadline, ...carriedParts(prev).headline };
   const figures = (part.headline as (x: typeof r) => Headline)(r);
   Object.assign(headline, figures);
   const path = writeResults('sparse-grad', {

@@ -116,6 +116,17 @@ describe('frugal train --transposable', () => {
       /--transposable cannot be combined with --memory-budget/,
     ],
   ];
+  it('refuses an over-long --transposable-ramp with --baseline before the baseline trains', async () => {
+    const r = await cli(
+      'train',
+      ...'--dataset synthetic --train-count 32 --test-count 16 --batch 16 --max-steps 4'.split(' '),
+      ...'--transposable 2:4 --transposable-ramp 50 --baseline'.split(' '),
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--transposable-ramp 50 is longer than the 2 planned steps/);
+    // with progress on, a trained baseline would have printed its epoch line first
+    assert.doesNotMatch(`${r.stdout}${r.stderr}`, /epoch 1\/1/);
+  });
   for (const [args, message] of bad)
     it(`rejects ${args.join(' ')}`, async () => {
       const r = await cli(

@@ -299,6 +299,21 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
       '--workers cannot be combined with --act-* options or --memory-budget yet: the workers run the plain forward pass',
     );
   }
+  // The checks that need the data (batch size, the transposable ramp) run before --baseline's run.
+  const data = loadDataset(o.dataset, {
+    layout: ZOO_LAYOUT[o.model],
+    trainCount: o.trainCount,
+    testCount: o.testCount,
+    seed: o.seed,
+  });
+  if (o.batch > data.train.count)
+    throw new Error(
+      `--batch ${o.batch} is larger than the ${data.train.count} training samples of ${o.dataset}: use --batch ${data.train.count} or less (or more --train-count)`,
+    );
+  const masks = transposableSettings(
+    o,
+    plannedSteps(o.epochs, data.train.count, o.batch, o.maxSteps),
+  );
   const baseline =
     o.baseline &&
     (actConfig ||
@@ -312,16 +327,6 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
   const l0Options = o.baseline ? l0BaselineOptions(o) : undefined;
   const l0Baseline = l0Options ? await trainCommand(l0Options) : undefined;
   const engine = await startEngine({ ...o, threads: threadPlan.mainThreads });
-  const data = loadDataset(o.dataset, {
-    layout: ZOO_LAYOUT[o.model],
-    trainCount: o.trainCount,
-    testCount: o.testCount,
-    seed: o.seed,
-  });
-  if (o.batch > data.train.count)
-    throw new Error(
-      `--batch ${o.batch} is larger than the ${data.train.count} training samples of ${o.dataset}: use --batch ${data.train.count} or less (or more --train-count)`,
-    );
   let model = buildModel(o.model, {
     inputShape: data.sampleShape,
     numClasses: data.numClasses,
@@ -340,10 +345,6 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
     model.dispose();
     model = lowPrecision.model;
   }
-  const masks = transposableSettings(
-    o,
-    plannedSteps(o.epochs, data.train.count, o.batch, o.maxSteps),
-  );
   const transposable = masks ? applyTransposable(model, masks) : null;
   const tasks = taskLines(progressWanted(o.progress));
   const act = actConfig

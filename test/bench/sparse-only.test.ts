@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { pairedSummary } from '../../bench/lib/paired.js';
+import type { CnnRun } from '../../bench/lib/sparse-cnn.js';
+import { summarizeCnn } from '../../bench/lib/sparse-cnn.js';
+import { CONFIRM_SEEDS, carriedParts, onlyPart, PARTS } from '../../bench/lib/sparse-only.js';
+import { summarizePart } from '../../bench/lib/sparse-parts.js';
+import { pooled2x2, resnetHeadline } from '../../bench/lib/sparse-resnet.js';
+
+const run = (method: string, seed: number, accuracy: number): CnnRun => ({
+  method,
+  seed,
+  accuracy,
+  meanStepMs: 1,
+});
+
+function resnetResult() {
+  const runs = [
+    run('dense', 0, 0.93),
+    run('mvue 1:2', 0, 0.925),
+    run('magnitude 2:4', 0, 0.9),
+    run('dense', 1, 0.94),
+    run('mvue 1:2', 1, 0.93),
+    run('magnitude 2:4', 1, 0.92),
+  ];
+  const summary = summarizeCnn(runs, 'dense');
+  const paired = Object.fromEntries(
+    summary
+      .filter((r) => r.method !== 'dense')
+      .map((r) => [r.method, pairedSummary(r.dropPtsBySeed)]),
+  );
+  return {
+    schedule: {
+      train: 64,
+      test: 32,
+      epochs: 1,
+      batch: 16,
+      learningRate: 0.01,
+      seeds: [0, 1],
+      steps: 4,
+    },
+    model: 'a resnet',
+    summary,
+    paired,
+    runs,
+    seconds: 1,
+  };
+}
+
+describe('bench sparse-grad --only parts', () => {
+  it('resnet headline: paired drops by method, null where a method did not run', () => {
+    const h = resnetHeadline(resnetResult());
+    assert.equal(h.resnetModel, 'a resnet');
+    assert.ok(Math.abs((h.resnetMvue12DropPts as number) - 0.75) < 1e-9);
+    assert.ok(Math.abs((h.resnetMagnitude24DropPts as number) - 2.5) < 1e-9);
+    // drops 0.5 and 1: SE 0.25, t(1) 12.706
+    assert.ok(Math.abs((h.resnetMvue12DropSe as number) - 0.25) < 1e-9);
+    assert.ok(Math.abs((h.resnetMvue12DropCi95Hi as number) - (0.75 + 12.706 * 0.25)) < 1e-9);
+    assert.equal(h.resnetMvue24DropPts, null);
+    assert.equal(h.resnetSeeds, 2);
+    assert.ok(Math.abs((h.resnetDenseAcc as number) - 0.935) < 1e-9);
+    const long = resnetHeadline(resnetResult(), 'resnetLong');
+    assert.equal(long.resnetLongModel, 'a resnet');
+    assert.equal(long.resnetLongMvue12DropPts, h.resnetMvue12DropPts);
+    assert.ok(!('resnetMvue12DropPts' in long));
+  });
+
+  it('a full run carries the resnet and confirmatory sections; an old resnet section gives no figures', () => {
+    const confirm = summarizePart(
+      'x',
+      { train: 64, test: 32, epochs: 2, batch: 16, seeds: [20, 21], steps: 8 },
+      [run('dense', 20, 0.9), run('x', 20, 0.89), run('dense', 21, 0.9), run('x', 21, 0.88)],
+      1,
+      5,
+    );
+    const c = carriedParts({ resnet: resnetResult(), transposableConfirm: confirm, partRuns: {} });
+    assert.equal(c.headline.resnetModel, 'a resnet');
+    assert.ok(Math.abs((c.headline.transposable24ConfirmDropPts as number) - 1.5) < 1e-9);
+    assert.match(String(c.headline.transposable24ConfirmMethod), /pre-registered.*seeds 20-29/);
+    assert.deepEqual(Object.keys(c.sections).sort(), ['resnet', 'transposableConfirm']);
+    const old = carriedParts({ resnet: { summary: [], runs: [] } });
+    assert.equal(old.headline.resnetModel, undefined);
+  });
+
+  it('the confirmatory part has its seeds fixed: --seeds is refused before any work', async () => {
+    assert.deepEqual(CONFIRM_SEEDS, [20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+    assert.equal(PARTS.transposableConfirm.paired, false);
+    await assert.rejects(
+      onlyPart('transposableConfirm', 'cpu', [30]),
+      /--seeds applies to the paired parts/,
+    );
+    await assert.rejects(onlyPart('resnet', 'cpu', [3]), /--seeds applies to the paired parts/);
+  });
+
+  it('pools 28x28 images 2x2 to 14x14 (averages)', () => {
+    const x = Float32Array.from({ length: 2 * 28 * 28 }, (_, i) => i % 7);
+    const data = {
+      sampleShape: [28, 28, 1],
+      numClasses: 2,
+      train: { x, y: Int32Array.from([0, 1]), count: 2 },
+      test: { x, y: Int32Array.from([0, 1]), count: 2 },
+    };
+    const before = tf.memory().numTensors;
+    const p = pooled2x2(data as never);
+    assert.deepEqual(p.sampleShape, [14, 14, 1]);
+    assert.equal(p.train.x.length, 2 * 14 * 14);
+    const at = (r: number, c: number) => x[r * 28 + c];
+    const want = (at(2, 4) + at(2, 5) + at(3, 4) + at(3, 5)) / 4;
+    assert.ok(Math.abs(p.train.x[1 * 14 + 2] - want) < 1e-6);
+    assert.equal(tf.memory().numTensors, before);
+  });
+});
