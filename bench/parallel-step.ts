@@ -18,7 +18,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
-import { setWasmThreads, threadedWasmActive } from '../src/parallel/threaded-wasm.js';
+import { resizeWasmThreads, threadedWasmActive } from '../src/parallel/threaded-wasm.js';
 import { fixed, ratio } from '../src/report/format.js';
 import { ParallelTrainer, type ReplicaStepTimings } from '../src/train/parallel/index.js';
 import { trainStep } from '../src/train/step.js';
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   await initEngine({ backend: BACKEND, ...(BACKEND === 'wasm' ? { threads: 2 } : {}) });
   const threaded = BACKEND === 'wasm' && threadedWasmActive();
-  if (threaded) setWasmThreads(1);
+  if (threaded) await resizeWasmThreads(1);
   useFastKernels();
   const config = { inputShape: SHAPE, numClasses: 10, seed: 1 };
   if (!['mlp', 'cnn', 'resnet'].includes(MODEL))
@@ -100,9 +100,9 @@ async function main(): Promise<void> {
       oneStep();
       await parallelStep();
       if (threaded) {
-        setWasmThreads(2);
+        await resizeWasmThreads(2);
         threadedStep();
-        setWasmThreads(1);
+        await resizeWasmThreads(1);
       }
     }
     for (let r = 0; r < ROUNDS; r++) {
@@ -112,9 +112,9 @@ async function main(): Promise<void> {
       let threadedMs: number | null = null;
       const timeThreaded = async () => {
         if (!threaded) return;
-        setWasmThreads(2);
+        await resizeWasmThreads(2);
         threadedMs = (await timeSteps(threadedStep)).ms;
-        setWasmThreads(1);
+        await resizeWasmThreads(1);
       };
       const timeTorch = () =>
         MODEL !== 'cnn'
