@@ -20,6 +20,7 @@ import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
 import { resizeWasmThreads, threadedWasmActive } from '../src/parallel/threaded-wasm.js';
 import { fixed, ratio } from '../src/report/format.js';
+import { makeOptimizer } from '../src/train/optimizer.js';
 import { ParallelTrainer, type ReplicaStepTimings } from '../src/train/parallel/index.js';
 import { trainStep } from '../src/train/step.js';
 import { withCpuLoad } from './lib/cpu-load.js';
@@ -78,7 +79,8 @@ async function main(): Promise<void> {
   if (!['mlp', 'cnn', 'resnet'].includes(MODEL))
     throw new Error(`MODEL must be mlp, cnn or resnet`);
   const single = buildModel(MODEL, config);
-  const optimizer = tf.train.adam(1e-3);
+  // frugal's Adam (FrugalAdam: tf.train.adam's arithmetic, one kernel per variable), as the workers use.
+  const optimizer = makeOptimizer('adam', 1e-3);
   const parallelModel = buildModel(MODEL, config);
   const t0 = performance.now();
   const trainer = await ParallelTrainer.create(parallelModel, {
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   const batch = randomBatch(SHAPE, BATCH, 7);
   const oneStep = () => trainStep({ model: single, optimizer }, batch);
   const threadedModel = buildModel(MODEL, config);
-  const threadedOptimizer = tf.train.adam(1e-3);
+  const threadedOptimizer = makeOptimizer('adam', 1e-3);
   const threadedStep = () =>
     trainStep({ model: threadedModel, optimizer: threadedOptimizer }, batch);
   const parallelStep = () => trainer.step(batch);

@@ -9,6 +9,9 @@ import {
   wasmThreads,
   wasmThreadsReady,
 } from '../../src/parallel/threaded-wasm.js';
+import { ADAM_UPDATE_KERNEL, registerAdamKernel } from '../../src/train/adam-kernel.js';
+import { FrugalAdam } from '../../src/train/frugal-adam.js';
+import { tfjsHeapKernels } from '../../src/wasm/tfjs-heap.js';
 
 describe('threaded wasm in Node', () => {
   it('rejects bad thread counts and non-wasm backends', async () => {
@@ -128,5 +131,33 @@ describe('threaded wasm in Node', () => {
     assert.equal(wasmThreads(), 2);
     assert.throws(() => setWasmThreads(0), /integer >= 1/);
     tf.dispose([x, w]);
+  });
+
+  it("FrugalAdam's one-pass SIMD update on the threaded build's shared memory equals its elementwise ops", async () => {
+    await initEngine({ backend: 'wasm', threads: 2 });
+    assert.ok(tfjsHeapKernels(tf.backend()) !== null, 'the shared-memory variant binds');
+    const run = (fused: boolean) => {
+      if (!fused) tf.unregisterKernel(ADAM_UPDATE_KERNEL, 'wasm');
+      try {
+        const w = tf.variable(tf.randomNormal([1001], 0, 1, 'float32', 7), true, `adam-w-${fused}`);
+        const o = new FrugalAdam(0.01);
+        for (let i = 0; i < 4; i++) {
+          const g = tf.randomNormal([1001], 0, 1, 'float32', 8 + i);
+          o.applyGradients({ [w.name]: g });
+          g.dispose();
+        }
+        const out = w.dataSync() as Float32Array;
+        o.dispose();
+        w.dispose();
+        return out;
+      } finally {
+        registerAdamKernel();
+      }
+    };
+    const a = run(true);
+    const b = run(false);
+    let differ = 0;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;
+    assert.equal(differ, 0, `${differ} of ${a.length} values differ`);
   });
 });
