@@ -18,8 +18,9 @@ import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../src/engine/backend.js';
 import { useFastKernels } from '../src/kernels/index.js';
 import { buildModel } from '../src/models/zoo.js';
-import { setWasmThreads, threadedWasmActive } from '../src/parallel/threaded-wasm.js';
+import { resizeWasmThreads, threadedWasmActive } from '../src/parallel/threaded-wasm.js';
 import { fixed, ratio } from '../src/report/format.js';
+import { makeOptimizer } from '../src/train/optimizer.js';
 import { ParallelTrainer, type ReplicaStepTimings } from '../src/train/parallel/index.js';
 import { trainStep } from '../src/train/step.js';
 import { withCpuLoad } from './lib/cpu-load.js';
@@ -72,13 +73,14 @@ async function main(): Promise<void> {
   const started = performance.now();
   await initEngine({ backend: BACKEND, ...(BACKEND === 'wasm' ? { threads: 2 } : {}) });
   const threaded = BACKEND === 'wasm' && threadedWasmActive();
-  if (threaded) setWasmThreads(1);
+  if (threaded) await resizeWasmThreads(1);
   useFastKernels();
   const config = { inputShape: SHAPE, numClasses: 10, seed: 1 };
   if (!['mlp', 'cnn', 'resnet'].includes(MODEL))
     throw new Error(`MODEL must be mlp, cnn or resnet`);
   const single = buildModel(MODEL, config);
-  const optimizer = tf.train.adam(1e-3);
+  // frugal's Adam (FrugalAdam: tf.train.adam's arithmetic, one kernel per variable), as the workers use.
+  const optimizer = makeOptimizer('adam', 1e-3);
   const parallelModel = buildModel(MODEL, config);
   const t0 = performance.now();
   const trainer = await ParallelTrainer.create(parallelModel, {
@@ -89,7 +91,7 @@ async function main(): Promise<void> {
   const batch = randomBatch(SHAPE, BATCH, 7);
   const oneStep = () => trainStep({ model: single, optimizer }, batch);
   const threadedModel = buildModel(MODEL, config);
-  const threadedOptimizer = tf.train.adam(1e-3);
+  const threadedOptimizer = makeOptimizer('adam', 1e-3);
   const threadedStep = () =>
     trainStep({ model: threadedModel, optimizer: threadedOptimizer }, batch);
   const parallelStep = () => trainer.step(batch);
@@ -100,9 +102,9 @@ async function main(): Promise<void> {
       oneStep();
       await parallelStep();
       if (threaded) {
-        setWasmThreads(2);
+        await resizeWasmThreads(2);
         threadedStep();
-        setWasmThreads(1);
+        await resizeWasmThreads(1);
       }
     }
     for (let r = 0; r < ROUNDS; r++) {
@@ -112,9 +114,9 @@ async function main(): Promise<void> {
       let threadedMs: number | null = null;
       const timeThreaded = async () => {
         if (!threaded) return;
-        setWasmThreads(2);
+        await resizeWasmThreads(2);
         threadedMs = (await timeSteps(threadedStep)).ms;
-        setWasmThreads(1);
+        await resizeWasmThreads(1);
       };
       const timeTorch = () =>
         MODEL !== 'cnn'

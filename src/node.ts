@@ -20,10 +20,12 @@ export {
 export { checkModelDir, checkOutputFile, isModelDir } from './io/output-paths.js';
 // Installs the threaded-wasm shim behind initEngine({ threads }) and exports its controls.
 export {
+  resizeWasmThreads,
   setWasmThreads,
   threadedWasmActive,
   threadedWasmUnavailableReason,
   wasmThreads,
+  wasmThreadsReady,
 } from './parallel/threaded-wasm.js';
 export * from './pipeline/node.js';
 export {

@@ -9,7 +9,7 @@ import type { LossName } from '../train/loss.js';
 import { makeOptimizer, type OptimizerName } from '../train/optimizer.js';
 import { MAX_WORKERS, ParallelTrainer } from '../train/parallel/index.js';
 import { trainStep } from '../train/step.js';
-import { coreCount, setWasmThreads, threadedWasmActive, wasmThreads } from './threaded-wasm.js';
+import { coreCount, resizeWasmThreads, threadedWasmActive, wasmThreads } from './threaded-wasm.js';
 
 export interface AutoParallelOptions {
   optimizer: { name: OptimizerName; learningRate: number };
@@ -66,15 +66,15 @@ export async function chooseParallelism(
   const workersMs: number[] = [];
   try {
     const threaded = () => trainStep({ model, optimizer, loss: o.loss }, batch);
-    setWasmThreads(cores);
+    await resizeWasmThreads(cores);
     threaded();
     await trainer.step(batch);
     for (let r = 0; r < rounds; r++) {
-      setWasmThreads(cores);
+      await resizeWasmThreads(cores);
       let t = performance.now();
       for (let i = 0; i < steps; i++) threaded();
       threadsMs.push((performance.now() - t) / steps);
-      setWasmThreads(1);
+      await resizeWasmThreads(1);
       t = performance.now();
       for (let i = 0; i < steps; i++) await trainer.step(batch);
       workersMs.push((performance.now() - t) / steps);
@@ -89,7 +89,7 @@ export async function chooseParallelism(
   const wm = median(workersMs);
   const mode = tm <= wm ? 'threads' : 'workers';
   if (wasmThreads() !== (mode === 'threads' ? cores : 1))
-    setWasmThreads(mode === 'threads' ? cores : 1);
+    await resizeWasmThreads(mode === 'threads' ? cores : 1);
   const line = `--parallel auto: ${cores} threads ${tm.toFixed(0)} ms/step, ${workers} workers ${wm.toFixed(0)} ms/step (medians of ${rounds} rounds x ${steps} steps): training with ${mode === 'threads' ? `${cores} threads` : `${workers} workers`}`;
   return {
     mode,

@@ -16,8 +16,20 @@ import { loadWasmBackend, setThreadedWasmStarter } from '../engine/backend.js';
 
 const require = createRequire(import.meta.url);
 
+interface PthreadWorker {
+  loaded?: boolean;
+}
+
+/** The part of Emscripten's pthread runtime (`Module.PThread`) the pool reserve needs. */
+interface PThreadRuntime {
+  unusedWorkers: PthreadWorker[];
+  allocateUnusedWorker(): void;
+  loadWasmModuleToWorker(worker: PthreadWorker, onFinishedLoading: () => void): void;
+}
+
 interface WasmThreadsModule {
   tfjs: { initWithThreadsCount(n: number): void; getThreadsCount(): number };
+  PThread?: PThreadRuntime;
 }
 
 let installed = false;
@@ -121,20 +133,94 @@ export function wasmThreads(): number {
   return wasmBackendModule().tfjs.getThreadsCount();
 }
 
+/** Thread count the backend was started with (the most `setWasmThreads` can ask for). */
+let startedThreads = 1;
+/** Spare pthread workers still loading the wasm module (see `reserveWorkers`). */
+let loadingSpares: Promise<void> = Promise.resolve();
+
+/**
+ * Emscripten hands each new pthread the worker on top of `PThread.unusedWorkers`. A worker that
+ * has not loaded the wasm module yet only starts once the main thread returns to the event loop,
+ * but XNNPACK's pthreadpool_create blocks the main thread until its threads run: with no loaded
+ * spare, creating a pool deadlocks at 0% CPU (the build preallocates 8 workers, and every pool
+ * of n threads takes n - 1 of them for good). So: count the loaded spares on top.
+ */
+function loadedSparesOnTop(pt: PThreadRuntime): number {
+  let k = 0;
+  for (let i = pt.unusedWorkers.length - 1; i >= 0 && pt.unusedWorkers[i].loaded; i--) k++;
+  return k;
+}
+
+/**
+ * Starts loading spare pthread workers (in the background) until `need` are unused: every unused
+ * worker is loaded or loading, so once they have loaded (`wasmThreadsReady()`), `need` loaded
+ * spares are on top.
+ */
+function reserveWorkers(pt: PThreadRuntime, need: number): void {
+  const loads: Promise<void>[] = [];
+  while (pt.unusedWorkers.length < need) {
+    pt.allocateUnusedWorker();
+    const w = pt.unusedWorkers[pt.unusedWorkers.length - 1];
+    loads.push(new Promise<void>((resolve) => pt.loadWasmModuleToWorker(w, resolve)));
+  }
+  if (loads.length) loadingSpares = Promise.all([loadingSpares, ...loads]).then(() => undefined);
+}
+
+/**
+ * Resolves once the spare pthread workers the next `setWasmThreads` needs have loaded. Each
+ * change to more than one thread takes fresh workers (tfjs never destroys the old pool), and
+ * `setWasmThreads` starts loading replacements for them at once; code that re-sizes the pool
+ * without returning to the event loop in between must await this first (or use
+ * `resizeWasmThreads`).
+ */
+export async function wasmThreadsReady(): Promise<void> {
+  let before: Promise<void>;
+  do {
+    before = loadingSpares;
+    await before;
+  } while (before !== loadingSpares);
+}
+
 /**
  * Changes XNNPACK's thread count at run time (for same-process comparisons), up to the count the
  * backend was started with. Each change to more than one thread creates a new pool; the old pool's
- * threads stay parked (tfjs exposes no destroy), so keep the number of changes small.
+ * threads stay parked (tfjs exposes no destroy), and the change loads replacement workers in the
+ * background. Throws, instead of deadlocking, where those have not loaded yet: await
+ * `wasmThreadsReady()` before, or use `resizeWasmThreads`.
  */
 export function setWasmThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new Error(`wasm threads: threads must be an integer >= 1, got ${n}`);
+  }
   const m = wasmBackendModule();
+  const pt = m.PThread;
+  if (n > 1 && threadedReady && pt) {
+    if (n > startedThreads) {
+      throw new Error(
+        `wasm threads: asked for ${n}, XNNPACK has ${startedThreads} at most (the backend was started with fewer threads; pass initEngine({ threads }) first)`,
+      );
+    }
+    if (loadedSparesOnTop(pt) < n - 1) {
+      reserveWorkers(pt, n - 1);
+      throw new Error(
+        `wasm threads: a pool of ${n} threads needs ${n - 1} loaded pthread workers and ${loadedSparesOnTop(pt)} are ready (each re-size takes fresh ones): await wasmThreadsReady() before setWasmThreads, or use resizeWasmThreads`,
+      );
+    }
+  }
   m.tfjs.initWithThreadsCount(n);
   const got = m.tfjs.getThreadsCount();
+  if (pt && threadedReady) reserveWorkers(pt, startedThreads - 1);
   if (got !== n) {
     throw new Error(
       `wasm threads: asked for ${n}, XNNPACK has ${got} (the backend was started with fewer threads; pass initEngine({ threads }) first)`,
     );
   }
+}
+
+/** `setWasmThreads(n)` once the pthread workers it needs have loaded. */
+export async function resizeWasmThreads(n: number): Promise<void> {
+  await wasmThreadsReady();
+  setWasmThreads(n);
 }
 
 /** Logical cores of this machine. */
@@ -166,7 +252,7 @@ export async function startThreadedWasm(threads: number): Promise<void> {
         'wasm threads: the wasm backend already started single-threaded in this process; pass threads to the first initEngine call',
       );
     }
-    if (wasmThreads() !== threads) setWasmThreads(threads);
+    if (wasmThreads() !== threads) await resizeWasmThreads(threads);
     return;
   }
   const reason = threadedWasmUnavailableReason();
@@ -185,6 +271,10 @@ export async function startThreadedWasm(threads: number): Promise<void> {
   });
   if (!ok) throw new Error(`Backend 'wasm' failed to initialise with ${threads} threads`);
   threadedReady = true;
+  startedThreads = threads;
+  const pt = wasmBackendModule().PThread;
+  if (pt) reserveWorkers(pt, threads - 1);
+  await wasmThreadsReady();
   const got = wasmThreads();
   if (got !== threads)
     throw new Error(`wasm threads: asked for ${threads}, XNNPACK started ${got}`);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { ADAM_UPDATE_KERNEL, adamKernelAvailable, registerAdamKernel } from './adam-kernel.js';
 
 type NamedTensor = { name: string; tensor: tf.Tensor };
 
@@ -12,7 +13,8 @@ interface Slots {
  * as it is used, variable by variable: at most three temporaries of one variable's size are live.
  * tfjs's Adam keeps about a dozen temporaries of every variable until the whole update ends,
  * which sets the peak of a training step once activations are compressed. Moments are keyed by
- * variable name.
+ * variable name. On the cpu and wasm backends each variable's update is one kernel
+ * (adam-kernel.ts: one pass, the same float32 operations in the same order, so the same results).
  */
 export class FrugalAdam extends tf.Optimizer {
   static get className(): string {
@@ -42,12 +44,21 @@ export class FrugalAdam extends tf.Optimizer {
       : Object.keys(variableGradients).map((name) => ({ name, tensor: variableGradients[name] }));
     const oneMinusAccBeta1 = tf.tidy(() => tf.sub(1, this.accBeta1));
     const oneMinusAccBeta2 = tf.tidy(() => tf.sub(1, this.accBeta2));
+    const fused = adamKernelAvailable();
+    // The bias corrections as the float32 tensors hold them (read once per step, when fused).
+    const corrections = fused
+      ? { c1: oneMinusAccBeta1.dataSync()[0], c2: oneMinusAccBeta2.dataSync()[0] }
+      : null;
     for (const { name, tensor: gradient } of named) {
       if (gradient == null) continue;
       const value = tf.engine().registeredVariables[name];
       if (!value) throw new Error(`FrugalAdam: no variable named '${name}'`);
       const slot = this.slot(name, value);
-      this.update(value, slot, gradient, oneMinusAccBeta1, oneMinusAccBeta2);
+      if (corrections && value.dtype === 'float32' && gradient.dtype === 'float32') {
+        this.fusedUpdate(value, slot, gradient, corrections.c1, corrections.c2);
+      } else {
+        this.update(value, slot, gradient, oneMinusAccBeta1, oneMinusAccBeta2);
+      }
     }
     tf.dispose([oneMinusAccBeta1, oneMinusAccBeta2]);
     tf.tidy(() => {
@@ -95,6 +106,29 @@ export class FrugalAdam extends tf.Optimizer {
     a = step(() => tf.add(b, value), b);
     value.assign(a);
     a.dispose();
+  }
+
+  /** `update` as one kernel: three new buffers of the variable's size, nothing else. */
+  private fusedUpdate(value: tf.Variable, slot: Slots, g: tf.Tensor, c1: number, c2: number): void {
+    const outs = tf.engine().runKernel(
+      ADAM_UPDATE_KERNEL,
+      { value, m: slot.m, v: slot.v, g },
+      {
+        beta1: this.beta1,
+        beta2: this.beta2,
+        oneMinusBeta1: 1 - this.beta1,
+        oneMinusBeta2: 1 - this.beta2,
+        oneMinusAccBeta1: c1,
+        oneMinusAccBeta2: c2,
+        epsilon: this.epsilon,
+        learningRate: this.learningRate,
+      },
+    ) as tf.Tensor[];
+    const [w, m, v] = outs;
+    slot.m.assign(m);
+    slot.v.assign(v);
+    value.assign(w);
+    tf.dispose(outs);
   }
 
   private slot(name: string, value: tf.Variable): Slots {
@@ -158,3 +192,4 @@ export class FrugalAdam extends tf.Optimizer {
   }
 }
 tf.serialization.registerClass(FrugalAdam);
+registerAdamKernel();

@@ -3,7 +3,15 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../../src/engine/backend.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
-import { setWasmThreads, wasmThreads } from '../../src/parallel/threaded-wasm.js';
+import {
+  resizeWasmThreads,
+  setWasmThreads,
+  wasmThreads,
+  wasmThreadsReady,
+} from '../../src/parallel/threaded-wasm.js';
+import { ADAM_UPDATE_KERNEL, registerAdamKernel } from '../../src/train/adam-kernel.js';
+import { FrugalAdam } from '../../src/train/frugal-adam.js';
+import { tfjsHeapKernels } from '../../src/wasm/tfjs-heap.js';
 
 describe('threaded wasm in Node', () => {
   it('rejects bad thread counts and non-wasm backends', async () => {
@@ -94,5 +102,62 @@ describe('threaded wasm in Node', () => {
     } finally {
       useStockKernels();
     }
+  });
+
+  it('re-sizes the pool more often than Emscripten preallocates workers (8), without deadlocking', async () => {
+    await initEngine({ backend: 'wasm', threads: 2 });
+    const x = tf.randomNormal<tf.Rank.R4>([2, 12, 12, 4], 0, 1, 'float32', 5);
+    const w = tf.randomNormal<tf.Rank.R4>([3, 3, 4, 8], 0, 1, 'float32', 6);
+    const conv = () => tf.tidy(() => tf.conv2d(x, w, 1, 'same').dataSync() as Float32Array);
+    const want = conv();
+    // Each pool of 2 threads takes a fresh pthread worker for good; before the reserve, the 8th
+    // re-size blocked the main thread forever at 0% CPU (bench:parallel-step with ROUNDS=15).
+    for (let i = 0; i < 12; i++) {
+      await resizeWasmThreads(1);
+      await resizeWasmThreads(2);
+      assert.equal(wasmThreads(), 2);
+      const got = conv();
+      for (let j = 0; j < want.length; j++) assert.ok(Math.abs(got[j] - want[j]) < 1e-4);
+    }
+    // Without returning to the event loop, the replacement worker cannot load: a clear error
+    // instead of a deadlock.
+    await wasmThreadsReady();
+    setWasmThreads(1);
+    setWasmThreads(2);
+    setWasmThreads(1);
+    assert.throws(() => setWasmThreads(2), /await wasmThreadsReady\(\) before setWasmThreads/);
+    assert.equal(wasmThreads(), 1);
+    await resizeWasmThreads(2);
+    assert.equal(wasmThreads(), 2);
+    assert.throws(() => setWasmThreads(0), /integer >= 1/);
+    tf.dispose([x, w]);
+  });
+
+  it("FrugalAdam's one-pass SIMD update on the threaded build's shared memory equals its elementwise ops", async () => {
+    await initEngine({ backend: 'wasm', threads: 2 });
+    assert.ok(tfjsHeapKernels(tf.backend()) !== null, 'the shared-memory variant binds');
+    const run = (fused: boolean) => {
+      if (!fused) tf.unregisterKernel(ADAM_UPDATE_KERNEL, 'wasm');
+      try {
+        const w = tf.variable(tf.randomNormal([1001], 0, 1, 'float32', 7), true, `adam-w-${fused}`);
+        const o = new FrugalAdam(0.01);
+        for (let i = 0; i < 4; i++) {
+          const g = tf.randomNormal([1001], 0, 1, 'float32', 8 + i);
+          o.applyGradients({ [w.name]: g });
+          g.dispose();
+        }
+        const out = w.dataSync() as Float32Array;
+        o.dispose();
+        w.dispose();
+        return out;
+      } finally {
+        registerAdamKernel();
+      }
+    };
+    const a = run(true);
+    const b = run(false);
+    let differ = 0;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) differ++;
+    assert.equal(differ, 0, `${differ} of ${a.length} values differ`);
   });
 });
