@@ -1,4 +1,4 @@
-import type { Rng } from '../../engine/random.js';
+import { type Rng, rngCounter } from '../../engine/random.js';
 import { type KernelExports, wasmKernels } from '../../wasm/module.js';
 import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } from './quantize.js';
 
@@ -21,6 +21,8 @@ export interface CodecExports {
   actQuantizeExact: KernelExports['actQuantize'];
   /** `actRestore` in float64 SIMD lanes: the same results, bit for bit. */
   actRestoreExact: KernelExports['actRestore'];
+  /** Group seeds from a mulberry32 counter: the next `n` draws of the generator, as int32. */
+  actMulberrySeeds(state: number, n: number, out: number): void;
 }
 
 /** Values per chunk through the heap: 64 KiB, which stays in a core's L1/L2 cache. */
@@ -60,9 +62,16 @@ export function quantizeSamplesIntoWasm(
   try {
     // One draw per group on both kernels (the codes do not depend on how the batch is chunked),
     // straight into the heap (after the last alloc: growing the memory detaches views).
-    const seeds = new Int32Array(heap.bytes().buffer, sp, nGroups);
-    for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
+    // A makeRng generator's draws are computed in wasm from its counter (the same numbers).
     const codec = exports as unknown as CodecExports;
+    const counter = rngCounter(rng);
+    if (counter !== null) {
+      codec.actMulberrySeeds(counter.state(), nGroups, sp);
+      counter.skip(nGroups);
+    } else {
+      const seeds = new Int32Array(heap.bytes().buffer, sp, nGroups);
+      for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
+    }
     const run = kernel === 'simd' ? codec.actQuantizeFast : codec.actQuantizeExact;
     for (let s = 0; s < samples; s += chunk) {
       const m = Math.min(chunk, samples - s);

@@ -751,3 +751,4 @@ export function actRestoreSimd(
 }
 export * from './act-codec';
 export * from './int-plan';
+export * from './act-exact';
