@@ -15,8 +15,6 @@ import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } f
 
 /** The kernels of src/wasm/assembly/act-codec.ts, declared here beside their use. */
 export interface CodecExports {
-  /** The SIMD quantizer (`actQuantizeSimd`'s results) with fewer instructions. */
-  actQuantizeFast: KernelExports['actQuantize'];
   /** `actQuantize` in float64 SIMD lanes: the same results, bit for bit. */
   actQuantizeExact: KernelExports['actQuantize'];
   /** `actRestore` in float64 SIMD lanes: the same results, bit for bit. */
@@ -72,7 +70,7 @@ export function quantizeSamplesIntoWasm(
       const seeds = new Int32Array(heap.bytes().buffer, sp, nGroups);
       for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
     }
-    const run = kernel === 'simd' ? codec.actQuantizeFast : codec.actQuantizeExact;
+    const run = kernel === 'simd' ? exports.actQuantizeSimd : codec.actQuantizeExact;
     for (let s = 0; s < samples; s += chunk) {
       const m = Math.min(chunk, samples - s);
       heap.f32(xp, m * perSample).set(values.subarray(s * perSample, (s + m) * perSample));

@@ -1,3 +1,5 @@
+import { groupRange, rangeHi, rangeLo } from './act-exact';
+
 // Exact kernels of the compressed-activation backward state (re-exported by kernels.ts): the 1-bit
 // ReLU mask (pack, apply to dy) and the max-pool argmax codes (pack, scatter dy). Every result is
 // bit-identical to the JS reference (src/activation/codec/saved.ts, layers/compressed-max-pool.ts):
@@ -228,12 +230,13 @@ export function actPoolScatter(
         }
 }
 
-// The SIMD quantizer again (`actQuantizeSimd` in kernels.ts: same arguments, layout and dither,
-// so the same codes, mins and scales), with fewer instructions per value: the dither hash's index
-// term advances by one add per vector instead of a multiply, and the code is floor()ed and clamped
-// in float32 and read from the float's mantissa (x + 2^23), instead of a saturating truncation
-// (several instructions on x86) and integer clamps. floor and trunc agree on every value >= 0 and
-// both clamp to 0 below it, so the codes are the same.
+// The SIMD quantizer (`actQuantizeSimd`, the 'wasm-simd' codec): float32 arithmetic and a
+// counter-based dither, u = (hash(seed + index * golden) >>> 8) * 2^-24 with the group's seed
+// and the value's index in the group, so no value's dither waits for another's. The hash's index
+// term advances by one add per vector, and the code is floor()ed and clamped in float32 and read
+// from the float's mantissa (x + 2^23), instead of a saturating truncation (several instructions
+// on x86) and integer clamps: floor and trunc agree on every value >= 0 and both clamp to 0
+// below it.
 
 @inline
 function mix4(h0: v128): v128 {
@@ -254,8 +257,11 @@ function mix1(seed: u32, idx: u32): u32 {
   return h ^ (h >>> 16);
 }
 
-/** `actQuantizeSimd` with fewer instructions per value (same results; see above). */
-export function actQuantizeFast(
+/**
+ * `actQuantize`'s arguments and layout, float32 SIMD arithmetic and the counter-based dither
+ * (see above): unbiased with the JS path's variance, not its stream.
+ */
+export function actQuantizeSimd(
   x: i32,
   samples: i32,
   perSample: i32,
@@ -287,37 +293,10 @@ export function actQuantizeFast(
       const start = base + g * group;
       const end = min(start + group, base + perSample);
       const n = end - start;
-      const n4 = n & ~3;
       const p0 = x + (start << 2);
-      let vlo = f32x4.splat(Infinity);
-      let vhi = f32x4.splat(-Infinity);
-      let vsum = f32x4.splat(0);
-      for (let i = 0; i < n4; i += 4) {
-        const v = v128.load(p0 + (i << 2));
-        vlo = f32x4.pmin(vlo, v);
-        vhi = f32x4.pmax(vhi, v);
-        vsum = f32x4.add(vsum, v);
-      }
-      let lo: f32 = min(
-        min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)),
-        min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)),
-      );
-      let hi: f32 = max(
-        max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)),
-        max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)),
-      );
-      let sum: f32 =
-        f32x4.extract_lane(vsum, 0) +
-        f32x4.extract_lane(vsum, 1) +
-        f32x4.extract_lane(vsum, 2) +
-        f32x4.extract_lane(vsum, 3);
-      for (let i = n4; i < n; i++) {
-        const v = load<f32>(p0 + (i << 2));
-        sum += v;
-        lo = min(lo, v);
-        hi = max(hi, v);
-      }
-      if (sum - sum != 0 || lo != lo || hi != hi) return 1;
+      if (!groupRange(p0, n)) return 1;
+      const lo = rangeLo;
+      const hi = rangeHi;
       const gi = s * gps + g;
       const scale = <f32>((<f64>hi - <f64>lo) / <f64>levels);
       store<f32>(mins + (gi << 2), lo);

@@ -48,11 +48,11 @@ function lcgJumps(): void {
  * in order from +-Infinity: the first of equal values wins, which only shows for +0 and -0), into
  * the globals below; returns false when a value is NaN or infinite.
  */
-let rangeLo: f32 = 0;
-let rangeHi: f32 = 0;
+export let rangeLo: f32 = 0;
+export let rangeHi: f32 = 0;
 
 @inline
-function groupRange(p: i32, n: i32): bool {
+export function groupRange(p: i32, n: i32): bool {
   const n4 = n & ~3;
   const n8 = n & ~7;
   // Two accumulators of each kind (vectors i and i + 4): min and max take 4 cycles on x86, so
