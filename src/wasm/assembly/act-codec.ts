@@ -1,4 +1,4 @@
-import { groupRange, rangeHi, rangeLo } from './act-exact';
+import { groupRange, rangeHi, rangeLo } from './act-range';
 
 // Exact kernels of the compressed-activation backward state (re-exported by kernels.ts): the 1-bit
 // ReLU mask (pack, apply to dy) and the max-pool argmax codes (pack, scatter dy). Every result is
