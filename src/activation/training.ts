@@ -10,6 +10,7 @@ import {
   batchDependentLayers,
   chunkedForward,
   chunkRowsFor,
+  forwardSplit,
 } from './execution/chunked-execution.js';
 import { streamingForward } from './execution/streaming-forward.js';
 import { AutoPrecision } from './precision/auto-precision.js';
@@ -48,8 +49,24 @@ export async function compressForTraining(
 ): Promise<CompressedTraining> {
   const r = await compressActivations(model, config, { warn: options.warn });
   const chunkRows = forwardChunkRows(r.model, r.config.forwardChunk);
-  const streaming = streamingForward(r.model);
-  const forward = chunkRows === null ? streaming : chunkedForward(streaming, chunkRows);
+  // Chunked: the narrow layers at the end in larger chunks (forwardSplit).
+  const split = chunkRows === null ? null : forwardSplit(r.model);
+  const streaming = streamingForward(r.model, split ? { layers: [0, split.cut] } : {});
+  const forward =
+    chunkRows === null
+      ? streaming
+      : chunkedForward(
+          streaming,
+          chunkRows,
+          split
+            ? {
+                forward: streamingForward(r.model, {
+                  layers: [split.cut, r.model.layers.length],
+                }),
+                group: split.group,
+              }
+            : undefined,
+        );
   const done = { ...r, forward, chunkRows };
   if (!r.config.mixed) return { ...done, auto: null, afterStep: () => {}, dispose: () => {} };
   const n = Math.min(options.probeSize ?? 32, data.train.count);

@@ -3,13 +3,37 @@ export type Rng = () => number;
 
 export function makeRng(seed: number): Rng {
   let a = seed >>> 0;
-  return () => {
+  const rng = () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+  counters.set(rng, {
+    state: () => a,
+    skip: (n) => {
+      a = (a + Math.imul(n, 0x6d2b79f5)) >>> 0;
+    },
+  });
+  return rng;
+}
+
+/**
+ * A `makeRng` generator's counter: mulberry32's k-th draw is a hash of `state + k * 0x6d2b79f5`
+ * alone, so code elsewhere (the wasm codec) can compute the next draws from `state()` and then
+ * `skip(n)` them, leaving the generator where n calls would have.
+ */
+export interface RngCounter {
+  state(): number;
+  skip(n: number): void;
+}
+
+const counters = new WeakMap<Rng, RngCounter>();
+
+/** The counter of a generator made by `makeRng`; null for any other function. */
+export function rngCounter(rng: Rng): RngCounter | null {
+  return counters.get(rng) ?? null;
 }
 
 /** Standard normal sample by Box-Muller. */

@@ -6,6 +6,7 @@ import { type ActConfig, validateActConfig } from '../../src/activation/config.j
 import {
   batchDependentLayers,
   chunkRowsFor,
+  forwardSplit,
   widestActivationBytes,
 } from '../../src/activation/execution/chunked-execution.js';
 import { chunkedMoments } from '../../src/activation/layers/compressed-batch-norm.js';
@@ -232,6 +233,45 @@ describe('chunked forward settings', () => {
     assert.equal(chunkRowsFor(m, 10), 1);
     assert.throws(() => chunkRowsFor(m, 0), /chunk bytes/);
     m.dispose();
+  });
+
+  it('splits where the layers narrow: from the max pool on, chunks of 2 prefix chunks', async () => {
+    await useBackend('cpu');
+    const m = model(1);
+    // Outputs per sample: 384, 144, 36, 36, 8, 3 floats. The first layer from which the suffix's
+    // input and outputs are at most half the widest: the max pool (its input 144: 384 / 144 = 2).
+    assert.deepEqual(forwardSplit(m), { cut: 2, group: 2 });
+    const flat = tf.sequential();
+    flat.add(tf.layers.dense({ inputShape: [8], units: 8 }));
+    flat.add(tf.layers.dense({ units: 8 }));
+    assert.equal(forwardSplit(flat), null, 'no layer is narrower');
+    m.dispose();
+    flat.dispose();
+  });
+
+  it('runs the head on the joined rows: one Dense call per suffix chunk, gradients unchanged', async () => {
+    await useBackend('cpu');
+    const whole = await converted({ level: 'L3', forwardChunk: 'off' });
+    const chunked = await converted({ level: 'L3', forwardChunk: 2 });
+    const dense = chunked.model.layers.find((l) => l.getClassName().includes('Dense'));
+    assert.ok(dense);
+    const rowsSeen: number[] = [];
+    const call = dense.call.bind(dense);
+    dense.call = (inputs, kwargs) => {
+      rowsSeen.push((Array.isArray(inputs) ? inputs[0] : inputs).shape[0]);
+      return call(inputs, kwargs);
+    };
+    const b = batch(22); // 11 prefix chunks of 2; suffix chunks of 4 rows, the last of 2
+    const before = tf.memory().numTensors;
+    const c = gradsOf(chunked, b);
+    assert.deepEqual(rowsSeen, [4, 4, 4, 4, 4, 2]);
+    assert.equal(tf.memory().numTensors, before + c.grads.length, 'only the gradients are left');
+    const a = gradsOf(whole, b);
+    // 2-bit saves quantized per chunk differ in their groups: compare loosely (same loss).
+    assert.ok(Math.abs(a.loss - c.loss) < 1e-5, `loss ${a.loss} vs ${c.loss}`);
+    tf.dispose([...a.grads, ...c.grads, b.xs, b.ys]);
+    whole.model.dispose();
+    chunked.model.dispose();
   });
 
   it('runs models with batch norm unchunked on auto and refuses a chunk size', async () => {

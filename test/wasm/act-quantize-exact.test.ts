@@ -171,6 +171,19 @@ describe('actQuantizeExact and actRestoreExact', () => {
     assert.equal(q.scales[1], 0, 'constant group');
   });
 
+  it('takes finite values whose float32 sum overflows (its NaN test is an exact one then)', () => {
+    // 3e38 * 256 overflows float32 (the kernel's fast test sums in float32); the JS sum is float64.
+    const x = new Float32Array(256 * 2 + 40);
+    for (let i = 0; i < x.length; i++) x[i] = Math.fround(i % 3 === 0 ? 3e38 : 2.5e38 + i * 1e35);
+    x[300] = -3e38;
+    const seeds = new Int32Array([11, -7, 123456789]);
+    const scalar = runQuantize(e.actQuantize, x, 1, 2, seeds);
+    const simd = runQuantize(e.actQuantizeExact, x, 1, 2, seeds);
+    assert.equal(scalar.bad, 0);
+    assert.deepEqual(simd, scalar);
+    assert.deepEqual(simd.words, quantizeJs(x, 1, 2, seeds).words);
+  });
+
   for (const bad of [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY])
     for (const at of [17, 298]) {
       it(`refuses ${bad} in a group's ${at < 256 ? 'vector part' : 'tail'} like the scalar kernel`, () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { heapView, tensorFilledBy, withValues } from '../codec/js-memory.js';
 
 /**
  * Which chunk of a chunked forward is running (see `chunkedForward`). A compressed op records it
@@ -9,23 +10,40 @@ export interface ChunkContext {
   index: number;
   /** Number of chunks of this forward. */
   count: number;
+  /** The chunk's first sample and its samples; samples of a full chunk; samples of the batch. */
+  first: number;
+  samples: number;
+  rows: number;
+  total: number;
   /** Weight-gradient sums of the chunks whose backward already ran, by variable id. */
   sums: Map<number, tf.Tensor>;
   /** One zero tensor per anchor weight, handed to the tape as views by later chunks. */
   zeros: Map<number, tf.Tensor>;
-  /** Deferred weight-gradient products (`chunkWeightProduct`): each later chunk's factors. */
-  factors: Map<number, { a: tf.Tensor2D[]; b: tf.Tensor2D[] }>;
+  /** Deferred weight-gradient products (`chunkWeightProduct`), by weight id. */
+  factors: Map<number, DeferredFactors>;
+}
+
+/**
+ * A deferred product's factors: each later chunk's b, and its a either as a copy (`a`) or, on
+ * wasm, written transposed into the columns of one [in, rows of the batch] buffer (`aT`): then
+ * no copy of a's rows and no transposed copy of them exist beside each other at chunk 0.
+ */
+export interface DeferredFactors {
+  a: tf.Tensor2D[];
+  b: tf.Tensor2D[];
+  aT: tf.Tensor2D | null;
 }
 
 /**
  * The weight gradient a^T b of `weight` for one chunk of a chunked forward, where a weight-sized
  * sum per chunk would cost more than keeping the chunk's factors: a Dense kernel much larger than
  * the batch's rows (the CNN's 9216x128 head: summing 4.7 MB partial products holds three of them
- * at once, while the whole batch's rows take 1.2 MB). A later chunk keeps `a` and `b` and returns
+ * at once, while the whole batch's rows take 1.2 MB). A later chunk keeps its factors and returns
  * null (its gradient is deferred); chunk 0, whose backward runs last, returns the product of all
  * chunks' rows at once, equal to the sum of the per-chunk products up to float rounding order.
- * Outside a chunked forward, or when summing is cheaper, the product itself. Takes ownership of
- * `a` and `b`; `product(a, b)` computes a^T b (default tf.matMul with a transposed).
+ * Whether to defer depends on the full chunk's rows, so every chunk of a forward agrees. Outside
+ * a chunked forward, or when summing is cheaper, the product itself. Takes ownership of `a` and
+ * `b`; `product(a, b)` computes a^T b, `productT(aT, b)` the same from a^T (defaults: tf.matMul).
  */
 export function chunkWeightProduct(
   chunk: ChunkContext | null,
@@ -33,35 +51,63 @@ export function chunkWeightProduct(
   a: tf.Tensor2D,
   b: tf.Tensor2D,
   product: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor = (x, y) => tf.matMul(x, y, true),
+  productT: (aT: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor = (x, y) => tf.matMul(x, y),
 ): tf.Tensor | null {
   const now = (x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor => {
     const p = product(x, y);
     tf.dispose([x, y]);
     return p;
   };
+  if (chunk === null || chunk.count < 2) return now(a, b);
   const [inDim, outDim] = [a.shape[1], b.shape[1]];
+  // Rows of a per sample (a Dense layer on [n, t, d] inputs has t rows a sample).
+  const perSample = a.shape[0] / chunk.samples;
   const defer =
-    chunk !== null &&
-    chunk.count > 1 &&
-    chunk.count * a.shape[0] * (inDim + outDim) <= 2 * inDim * outDim;
-  if (!defer) return now(a, b);
-  const stash = chunk.factors.get(weight.id) ?? { a: [], b: [] };
+    Number.isInteger(perSample) &&
+    chunk.count * chunk.rows * perSample * (inDim + outDim) <= 2 * inDim * outDim;
+  const stash = chunk.factors.get(weight.id);
+  if (!stash && (!defer || chunk.index === 0)) return now(a, b);
+  const st = stash ?? { a: [], b: [], aT: null };
+  if (st.a.length === 0 && st.b.length === 0 && a.dtype === 'float32' && heapView(a) !== null)
+    st.aT ??= tf.keep(tensorFilledBy([inDim, chunk.total * perSample], () => {}) as tf.Tensor2D);
+  if (st.aT !== null) writeColumns(st.aT, a, chunk.first * perSample);
+  else if (chunk.index > 0) st.a.push(tf.keep(tf.add(a, 0)));
   if (chunk.index > 0) {
     // Own copies, as a precaution: the restored rows may be views of buffers that the backward's
     // in-place writers (row writers, fan-in sums) reuse after this op.
-    stash.a.push(tf.keep(tf.add(a, 0)));
-    stash.b.push(tf.keep(tf.add(b, 0)));
+    st.b.push(tf.keep(tf.add(b, 0)));
     tf.dispose([a, b]);
-    chunk.factors.set(weight.id, stash);
+    chunk.factors.set(weight.id, st);
     return null;
   }
   chunk.factors.delete(weight.id);
-  if (stash.a.length === 0) return now(a, b);
-  const allA = tf.concat([a, ...stash.a], 0) as tf.Tensor2D;
-  tf.dispose([a, ...stash.a]);
-  const allB = tf.concat([b, ...stash.b], 0) as tf.Tensor2D;
-  tf.dispose([b, ...stash.b]);
+  if (st.aT !== null) {
+    // The columns are in sample order; the later chunks' b came last chunk first.
+    a.dispose();
+    const allB = tf.concat([b, ...st.b.reverse()], 0) as tf.Tensor2D;
+    tf.dispose([b, ...st.b]);
+    const p = productT(st.aT, allB);
+    tf.dispose([st.aT, allB]);
+    return p;
+  }
+  const allA = tf.concat([a, ...st.a], 0) as tf.Tensor2D;
+  tf.dispose([a, ...st.a]);
+  const allB = tf.concat([b, ...st.b], 0) as tf.Tensor2D;
+  tf.dispose([b, ...st.b]);
   return now(allA, allB);
+}
+
+/** Writes a^T into columns `col` .. of `aT` (both in the wasm backend's memory; no tfjs op). */
+function writeColumns(aT: tf.Tensor2D, a: tf.Tensor2D, col: number): void {
+  const [rows, inDim] = a.shape;
+  const stride = aT.shape[1];
+  withValues(a, (src) => {
+    const out = heapView(aT) as Float32Array;
+    for (let i = 0; i < inDim; i++) {
+      const o = i * stride + col;
+      for (let j = 0; j < rows; j++) out[o + j] = src[j * inDim + i];
+    }
+  });
 }
 
 let current: ChunkContext | null = null;

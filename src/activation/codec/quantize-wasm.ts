@@ -1,4 +1,4 @@
-import type { Rng } from '../../engine/random.js';
+import { type Rng, rngCounter } from '../../engine/random.js';
 import { type KernelExports, wasmKernels } from '../../wasm/module.js';
 import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } from './quantize.js';
 
@@ -15,12 +15,12 @@ import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } f
 
 /** The kernels of src/wasm/assembly/act-codec.ts, declared here beside their use. */
 export interface CodecExports {
-  /** The SIMD quantizer (`actQuantizeSimd`'s results) with fewer instructions. */
-  actQuantizeFast: KernelExports['actQuantize'];
   /** `actQuantize` in float64 SIMD lanes: the same results, bit for bit. */
   actQuantizeExact: KernelExports['actQuantize'];
   /** `actRestore` in float64 SIMD lanes: the same results, bit for bit. */
   actRestoreExact: KernelExports['actRestore'];
+  /** Group seeds from a mulberry32 counter: the next `n` draws of the generator, as int32. */
+  actMulberrySeeds(state: number, n: number, out: number): void;
 }
 
 /** Values per chunk through the heap: 64 KiB, which stays in a core's L1/L2 cache. */
@@ -60,10 +60,17 @@ export function quantizeSamplesIntoWasm(
   try {
     // One draw per group on both kernels (the codes do not depend on how the batch is chunked),
     // straight into the heap (after the last alloc: growing the memory detaches views).
-    const seeds = new Int32Array(heap.bytes().buffer, sp, nGroups);
-    for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
+    // A makeRng generator's draws are computed in wasm from its counter (the same numbers).
     const codec = exports as unknown as CodecExports;
-    const run = kernel === 'simd' ? codec.actQuantizeFast : codec.actQuantizeExact;
+    const counter = rngCounter(rng);
+    if (counter !== null) {
+      codec.actMulberrySeeds(counter.state(), nGroups, sp);
+      counter.skip(nGroups);
+    } else {
+      const seeds = new Int32Array(heap.bytes().buffer, sp, nGroups);
+      for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
+    }
+    const run = kernel === 'simd' ? exports.actQuantizeSimd : codec.actQuantizeExact;
     for (let s = 0; s < samples; s += chunk) {
       const m = Math.min(chunk, samples - s);
       heap.f32(xp, m * perSample).set(values.subarray(s * perSample, (s + m) * perSample));

@@ -19,7 +19,7 @@ interface GraphNode {
  */
 export function streamingForward(
   model: tf.LayersModel,
-  opts: { overwrite?: boolean } = {},
+  opts: { overwrite?: boolean; layers?: [number, number] } = {},
 ): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   const overwrite = opts.overwrite ?? true;
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
@@ -28,12 +28,21 @@ export function streamingForward(
   const uses = new Map<number, number>();
   if (model instanceof tf.Sequential) {
     // A chain: layer i reads output i-1 (ids are positions here, not symbolic tensor ids).
-    model.layers.forEach((layer, i) => {
-      uses.set(i, 1);
-      steps.push({ layer, ins: [i], outs: [i + 1] });
+    // `layers`: only layers from .. to - 1 (its input is layer from - 1's output).
+    const [from, to] = opts.layers ?? [0, model.layers.length];
+    if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to))
+      throw new Error(`streamingForward: layers ${from}..${to} is not a range of layers`);
+    if (to > model.layers.length)
+      throw new Error(
+        `streamingForward: layers ${from}..${to}: the model has ${model.layers.length}`,
+      );
+    model.layers.slice(from, to).forEach((layer, j) => {
+      uses.set(from + j, 1);
+      steps.push({ layer, ins: [from + j], outs: [from + j + 1] });
     });
-    return run(steps, uses, 0, model.layers.length, overwrite);
+    return run(steps, uses, from, to, overwrite);
   }
+  if (opts.layers) throw new Error('streamingForward: a layer range needs a Sequential model');
   const inner = model;
   const inputId = inner.inputs[0].id;
   const outputId = inner.outputs[0].id;

@@ -155,7 +155,14 @@ export class CompressedDense extends CompressedKernelLayer {
         dx.dispose();
         const db = withBias ? [r.db ?? tf.sum(dz, 0)] : [];
         if (oneChunk) {
-          kernelGrad = chunkWeightProduct(chunk, w, x2, dz, this.weightProduct(denseWeightGrad));
+          kernelGrad = chunkWeightProduct(
+            chunk,
+            w,
+            x2,
+            dz,
+            this.weightProduct(denseWeightGrad),
+            this.weightProduct((xt: tf.Tensor2D, d: tf.Tensor2D) => tf.matMul(xt, d)),
+          );
           return { dx: dxRows, params: db };
         }
         const dw = this.weightProduct(denseWeightGrad)(x2, dz);

@@ -1,0 +1,441 @@
+// The exact activation quantizer (re-exported by kernels.ts): `actQuantize` (kernels.ts, scalar
+// float64) four values at a time, so the same codes, mins and scales as the JS quantizer
+// (src/activation/codec/quantize.ts), bit for bit. The dither stream is the JS one: a 32-bit LCG
+// seeded per group, state k+1 = a * state k + c; four consecutive states sit in the four lanes and
+// jump 4v steps at once for the v-th vector of a word (a^4v and c (a^(4v-1) + ... + a + 1), modulo
+// 2^32), each from the word's first four states: the vectors of a word do not wait for each other.
+// wasm has no fused multiply-add, so each float64 lane rounds (x - min) * inv + u exactly as the
+// scalar code does.
+//
+// The float32 screen. Most codes need no float64: t32 = (x - min) * inv + u in float32 (inv the
+// float32 of 1 / scale) is within 4.1 * 2^-24 * (a + 1) of the float64 t of the JS code, where
+// a = (x - min) / scale <= levels + 1 (three float32 roundings of a relative 2^-24 each on a, one
+// on a + u; the float64 ones are 2^29 times smaller; with scale >= 2^-126 a subnormal x - min
+// errs by at most 2^-24 in a). So where t32 is farther than (levels + 2) * 2^-18 (8 times that
+// bound) from every integer, floor(t32) = floor(t): the code is the JS one. Four words with a
+// value closer than that are computed again in float64 (about 1 word in 1000 at 2 bits, 1 in 100
+// at 8). Groups whose span, inverse or scale could overflow or go subnormal in float32 skip the
+// screen.
+//
+// Words go four at a time: each word's lanes hold the codes of values 4v + lane (shifted by
+// 4v * bits), and one transpose-like combine of the four words (two unpacks and a shift per
+// step, `combine4`) moves lane l's codes up by l * bits and writes the four words with one store,
+// where a word alone needs a multiply and four lane extracts.
+
+import { groupRange, rangeHi, rangeLo } from './act-range';
+
+const LCG_A: u32 = 1664525;
+const LCG_C: u32 = 1013904223;
+const GROUP: i32 = 256;
+const SCREEN_MARGIN: f32 = 1.0 / 262144.0;
+/** Jumps of the LCG by 4v steps, v = 0 .. 8: multipliers (splat) then increments (splat). */
+const LCG_JUMPS = memory.data(2 * 9 * 16, 16);
+
+/** Fills LCG_JUMPS (the same on every call; cheap beside a group). */
+function lcgJumps(): void {
+  let a: u32 = 1;
+  let c: u32 = 0;
+  for (let m = 0; m <= 32; m++) {
+    if ((m & 3) == 0) {
+      v128.store(LCG_JUMPS + (m << 2), i32x4.splat(a));
+      v128.store(LCG_JUMPS + 144 + (m << 2), i32x4.splat(c));
+    }
+    a *= LCG_A;
+    c = c * LCG_A + LCG_C;
+  }
+}
+
+/**
+ * The screen's T = (x - min) * inv + u' in float32 for four values at `xp`, with
+ * u' = 1 + delta + (state >>> 9) * 2^-23 built from the bits (`vBits` = those of 1 + delta, an
+ * integer add: no conversion, no multiply). That is 1 + delta + u to 2^-24, except where the add
+ * carries into the exponent (u >= 1 - delta): there u' comes out up to delta too large. So T is
+ * t + 1 + delta within the bound above plus [0, delta), and floor(T) - 1 is the code wherever
+ * T - floor(T) >= 3 delta (T - delta then lies farther than the bound from every integer).
+ */
+@inline
+function screenT(xp: i32, sv: v128, vlo: v128, vinv: v128, vBits: v128): v128 {
+  const u1 = i32x4.add(i32x4.shr_u(sv, 9), vBits);
+  return f32x4.add(f32x4.mul(f32x4.sub(v128.load(xp), vlo), vinv), u1);
+}
+
+/** The smallest fraction of a screened T since the last reset (see `screenWord`). */
+let screenFm: v128 = f32x4(1, 1, 1, 1);
+
+/**
+ * One word of the screen (`per` values at `xp`, the first four states in `st`): its lanes hold
+ * floor(T) + 2^23 - 1 (the float bits 0x4b000000 + code) of values 4v + lane, shifted up by
+ * 4v * bits and summed (the codes do not overlap; the exponent bits are taken off later, see
+ * `magicOf`). No clamp: a code above levels needs t >= levels + 1, which only a t within
+ * levels * 2^-23 of that integer reaches, and the screen sends such a word to float64. The
+ * word's smallest fraction T - floor(T) goes into `screenFm`.
+ */
+/**
+ * One word of the screen (`per` values at `xp`, the first four states in `st`): its lanes hold
+ * floor(T) + 2^23 - 1 (the float bits 0x4b000000 + code) of values 4v + lane, shifted up by
+ * 4v * bits and summed (the codes do not overlap; the exponent bits are taken off later, see
+ * `magicOf`). No clamp: a code above levels needs t >= levels + 1, which only a t within
+ * levels * 2^-23 of that integer reaches, and the screen sends such a word to float64. The
+ * word's smallest fraction T - floor(T) goes into `screenFm`. The last vector first (Horner: a
+ * constant shift per vector), from its states `sl`, then the LCG run backwards.
+ */
+@inline
+function screenWord(
+  xp: i32,
+  sl: v128,
+  bits: i32,
+  vlo: v128,
+  vinv: v128,
+  vDelta: v128,
+  aBack: v128,
+  cBack: v128,
+): v128 {
+  const vMagic1 = f32x4.splat(8388607.0); // 2^23 - 1
+  const last = 8 / bits - 1;
+  let sv = sl;
+  let p = xp + (last << 4);
+  let t = screenT(p, sv, vlo, vinv, vDelta);
+  let f = f32x4.floor(t);
+  let fm = f32x4.sub(t, f);
+  let acc = f32x4.add(f, vMagic1);
+  while (p > xp) {
+    p -= 16;
+    sv = i32x4.add(i32x4.mul(sv, aBack), cBack);
+    t = screenT(p, sv, vlo, vinv, vDelta);
+    f = f32x4.floor(t);
+    fm = f32x4.pmin(fm, f32x4.sub(t, f));
+    acc = i32x4.add(i32x4.shl(acc, 4 * bits), f32x4.add(f, vMagic1));
+  }
+  screenFm = f32x4.pmin(screenFm, fm);
+  return acc;
+}
+
+/** What the exponent bits of `screenWord`'s float codes add to each of its lanes. */
+function magicOf(bits: i32): u32 {
+  let m: u32 = 0;
+  for (let v = 0; v < 8 / bits; v++) m += (<u32>0x4b000000) << (v * 4 * bits);
+  return m;
+}
+
+/**
+ * One word in float64, the JS arithmetic: lanes as `screenWord`'s (codes only, clamped to
+ * `levels`). `st` holds the word's first four states.
+ */
+@inline
+function exactWord(xp: i32, st: v128, bits: i32, vlo: v128, inv: v128, vLevels: v128): v128 {
+  const vU24 = f64x2.splat(1.0 / 16777216.0);
+  const vMagic = f64x2.splat(4503599627370496.0); // 2^52: an integer below 2^32 in the low word
+  let acc = i32x4.splat(0);
+  for (let v = 0; v < 8 / bits; v++) {
+    const xv = v128.load(xp + (v << 4));
+    const jump = LCG_JUMPS + (v << 4);
+    const sv = i32x4.add(i32x4.mul(st, v128.load(jump)), v128.load(jump + 144));
+    const u = i32x4.shr_u(sv, 8);
+    const x01 = f64x2.promote_low_f32x4(xv);
+    const x23 = f64x2.promote_low_f32x4(v128.shuffle<f32>(xv, xv, 2, 3, 0, 1));
+    const u01 = f64x2.mul(f64x2.convert_low_i32x4_s(u), vU24);
+    const u23 = f64x2.mul(f64x2.convert_low_i32x4_s(v128.shuffle<i32>(u, u, 2, 3, 0, 1)), vU24);
+    // t >= 0, so floor is the JS truncation; + 2^52 leaves the integer in the low word.
+    const t01 = f64x2.add(f64x2.mul(f64x2.sub(x01, vlo), inv), u01);
+    const t23 = f64x2.add(f64x2.mul(f64x2.sub(x23, vlo), inv), u23);
+    const f01 = f64x2.add(f64x2.floor(t01), vMagic);
+    const f23 = f64x2.add(f64x2.floor(t23), vMagic);
+    const c = i32x4.min_s(v128.shuffle<i32>(f01, f23, 0, 2, 4, 6), vLevels);
+    acc = v128.or(acc, i32x4.shl(c, v * 4 * bits));
+  }
+  return acc;
+}
+
+/**
+ * Four words from their lanes (`screenWord` / `exactWord` layout): word k = sum over lanes l of
+ * lane l << (l * bits), less `magic` (what the lanes' exponent bits add up to). Lanes 0 and 2,
+ * 1 and 3 first (the second of each pair up by 2 * bits), then the two pairs (by bits).
+ */
+@inline
+function combine4(a: v128, b: v128, c: v128, d: v128, bits: i32, magic: v128): v128 {
+  const ab = i32x4.add(
+    v128.shuffle<i32>(a, b, 0, 4, 1, 5),
+    i32x4.shl(v128.shuffle<i32>(a, b, 2, 6, 3, 7), 2 * bits),
+  );
+  const cd = i32x4.add(
+    v128.shuffle<i32>(c, d, 0, 4, 1, 5),
+    i32x4.shl(v128.shuffle<i32>(c, d, 2, 6, 3, 7), 2 * bits),
+  );
+  const w = i32x4.add(
+    v128.shuffle<i32>(ab, cd, 0, 1, 4, 5),
+    i32x4.shl(v128.shuffle<i32>(ab, cd, 2, 3, 6, 7), bits),
+  );
+  return i32x4.sub(w, magic);
+}
+
+/** One word from its lanes (`combine4` for a single word). */
+@inline
+function combine1(acc: v128, bits: i32, magic: v128): i32 {
+  const w = i32x4.mul(
+    i32x4.sub(acc, magic),
+    i32x4(1, 1 << bits, 1 << (2 * bits), 1 << (3 * bits)),
+  );
+  return (
+    i32x4.extract_lane(w, 0) |
+    i32x4.extract_lane(w, 1) |
+    i32x4.extract_lane(w, 2) |
+    i32x4.extract_lane(w, 3)
+  );
+}
+
+/** `actQuantize` (same arguments, layout, stream and results) in float32 / float64 SIMD lanes. */
+export function actQuantizeExact(
+  x: i32,
+  samples: i32,
+  perSample: i32,
+  bits: i32,
+  seeds: i32,
+  words: i32,
+  mins: i32,
+  scales: i32,
+): i32 {
+  lcgJumps();
+  // One copy per width: the shifts and loop bounds are constants in each.
+  if (bits == 1) return quantizeExact<u8>(x, samples, perSample, seeds, words, mins, scales);
+  if (bits == 2) return quantizeExact<u16>(x, samples, perSample, seeds, words, mins, scales);
+  if (bits == 4) return quantizeExact<u32>(x, samples, perSample, seeds, words, mins, scales);
+  return quantizeExact<u64>(x, samples, perSample, seeds, words, mins, scales);
+}
+
+/** The quantizer at sizeof<T>() bits (1, 2, 4 or 8). */
+@inline
+function quantizeExact<T>(
+  x: i32,
+  samples: i32,
+  perSample: i32,
+  seeds: i32,
+  words: i32,
+  mins: i32,
+  scales: i32,
+): i32 {
+  const bits = <i32>sizeof<T>();
+  const gps = (perSample + GROUP - 1) / GROUP;
+  const levels = (1 << bits) - 1;
+  const per = 32 / bits;
+  const wordsPerGroup = GROUP / per;
+  const aWord = v128.load(LCG_JUMPS + ((8 / bits) << 4));
+  const cWord = v128.load(LCG_JUMPS + 144 + ((8 / bits) << 4));
+  const vLevels = i32x4.splat(levels);
+  const a1 = LCG_A * LCG_A * LCG_A * LCG_A;
+  // The LCG four steps back: s = (s' - c4) / a4 (a4 is odd, so invertible modulo 2^32).
+  let a1Inv = a1;
+  for (let r = 0; r < 5; r++) a1Inv *= 2 - a1 * a1Inv;
+  const c1 = LCG_C * (LCG_A * LCG_A * LCG_A + LCG_A * LCG_A + LCG_A + 1);
+  const aBack = i32x4.splat(a1Inv);
+  const cBack = i32x4.splat(0 - c1 * a1Inv);
+  // Jumps from a word's first states to its last vector's, and by four words.
+  const last = 8 / bits - 1;
+  const aLast = v128.load(LCG_JUMPS + (last << 4));
+  const cLast = v128.load(LCG_JUMPS + 144 + (last << 4));
+  let aQuad = aWord;
+  let cQuad = cWord;
+  for (let r = 0; r < 3; r++) {
+    cQuad = i32x4.add(i32x4.mul(cQuad, aWord), cWord);
+    aQuad = i32x4.mul(aQuad, aWord);
+  }
+  const magic = magicOf(bits);
+  const vMagic = i32x4.splat(magic);
+  const vMagic4 = i32x4.splat(
+    magic + (magic << bits) + (magic << (2 * bits)) + (magic << (3 * bits)),
+  );
+  const vZero = i32x4.splat(0);
+  for (let s = 0; s < samples; s++) {
+    const base = s * perSample;
+    for (let g = 0; g < gps; g++) {
+      const start = base + g * GROUP;
+      const n = min(GROUP, perSample - g * GROUP);
+      const p0 = x + (start << 2);
+      if (!groupRange(p0, n)) return 1;
+      const gi = s * gps + g;
+      const lo32 = rangeLo;
+      const scale32 = <f32>((<f64>rangeHi - <f64>lo32) / <f64>levels);
+      store<f32>(mins + (gi << 2), lo32);
+      store<f32>(scales + (gi << 2), scale32);
+      let w = words + gi * wordsPerGroup * 4;
+      const wEnd = w + wordsPerGroup * 4;
+      if (scale32 == 0) {
+        memory.fill(w, 0, wordsPerGroup * 4);
+        continue;
+      }
+      const s0 = <u32>load<i32>(seeds + (gi << 2));
+      const s1 = s0 * LCG_A + LCG_C;
+      const s2 = s1 * LCG_A + LCG_C;
+      const s3 = s2 * LCG_A + LCG_C;
+      let st = i32x4(s1, s2, s3, s3 * LCG_A + LCG_C);
+      const inv = f64x2.splat(1.0 / <f64>scale32);
+      const vlo = f64x2.splat(<f64>lo32);
+      // The float32 screen (see above): only where no float32 step can overflow or go subnormal.
+      const inv32 = <f32>(1.0 / <f64>scale32);
+      const span32: f32 = rangeHi - lo32;
+      const screen =
+        scale32 >= <f32>1.1754943508222875e-38 && span32 - span32 == 0 && inv32 - inv32 == 0;
+      const vinv32 = f32x4.splat(inv32);
+      const vlo32 = f32x4.splat(lo32);
+      // delta = (levels + 2) * 2^-18 = 32 * (levels + 2) units of 2^-23.
+      const vDelta = i32x4.splat(0x3f800000 + (levels + 2) * 32);
+      const three: i32 = 3 * (levels + 2);
+      const vDelta3 = f32x4.splat(<f32>three * SCREEN_MARGIN);
+      const whole = n / per;
+      let i = 0;
+      let k = 0;
+      for (; k + 4 <= whole; k += 4, i += 4 * per, w += 16) {
+        // The states of the four words' last vectors (what `screenWord` starts from).
+        const st0 = st;
+        const sl0 = last > 0 ? i32x4.add(i32x4.mul(st0, aLast), cLast) : st0;
+        const sl1 = i32x4.add(i32x4.mul(sl0, aWord), cWord);
+        const sl2 = i32x4.add(i32x4.mul(sl1, aWord), cWord);
+        const sl3 = i32x4.add(i32x4.mul(sl2, aWord), cWord);
+        st = i32x4.add(i32x4.mul(st0, aQuad), cQuad);
+        const xp = p0 + (i << 2);
+        const wb = per << 2;
+        if (screen) {
+          screenFm = f32x4.splat(1);
+          const a = screenWord(xp, sl0, bits, vlo32, vinv32, vDelta, aBack, cBack);
+          const b = screenWord(xp + wb, sl1, bits, vlo32, vinv32, vDelta, aBack, cBack);
+          const c = screenWord(xp + 2 * wb, sl2, bits, vlo32, vinv32, vDelta, aBack, cBack);
+          const d = screenWord(xp + 3 * wb, sl3, bits, vlo32, vinv32, vDelta, aBack, cBack);
+          if (!v128.any_true(f32x4.lt(screenFm, vDelta3))) {
+            v128.store(w, combine4(a, b, c, d, bits, vMagic4));
+            continue;
+          }
+        }
+        const st1 = i32x4.add(i32x4.mul(st0, aWord), cWord);
+        const st2 = i32x4.add(i32x4.mul(st1, aWord), cWord);
+        const st3 = i32x4.add(i32x4.mul(st2, aWord), cWord);
+        const a = exactWord(xp, st0, bits, vlo, inv, vLevels);
+        const b = exactWord(xp + wb, st1, bits, vlo, inv, vLevels);
+        const c = exactWord(xp + 2 * wb, st2, bits, vlo, inv, vLevels);
+        const d = exactWord(xp + 3 * wb, st3, bits, vlo, inv, vLevels);
+        v128.store(w, combine4(a, b, c, d, bits, vZero));
+      }
+      for (; k < whole; k++, i += per, w += 4) {
+        const xp = p0 + (i << 2);
+        let word = 0;
+        let done = false;
+        if (screen) {
+          screenFm = f32x4.splat(1);
+          const sl = last > 0 ? i32x4.add(i32x4.mul(st, aLast), cLast) : st;
+          const a = screenWord(xp, sl, bits, vlo32, vinv32, vDelta, aBack, cBack);
+          if (!v128.any_true(f32x4.lt(screenFm, vDelta3))) {
+            word = combine1(a, bits, vMagic);
+            done = true;
+          }
+        }
+        if (!done) word = combine1(exactWord(xp, st, bits, vlo, inv, vLevels), bits, vZero);
+        store<i32>(w, word);
+        st = i32x4.add(i32x4.mul(st, aWord), cWord);
+      }
+      if (i < n) {
+        // The tail word, scalar: lane 0 holds the state of value i.
+        let state = <u32>i32x4.extract_lane(st, 0);
+        const inv1 = 1.0 / <f64>scale32;
+        const lo64 = <f64>lo32;
+        let word: i32 = 0;
+        for (let shift = 0; i < n; shift += bits, i++) {
+          let c = <i32>(
+            (<f64>load<f32>(p0 + (i << 2)) - lo64) * inv1 +
+            <f64>(state >>> 8) * (1.0 / 16777216.0)
+          );
+          if (c > levels) c = levels;
+          word |= c << shift;
+          state = state * LCG_A + LCG_C;
+        }
+        store<i32>(w, word);
+        w += 4;
+      }
+      if (w < wEnd) memory.fill(w, 0, wEnd - w);
+    }
+  }
+  return 0;
+}
+/**
+ * `actRestore` (same arguments and results: min + code * scale in float64, rounded once to
+ * float32) two float64 lanes at a time. A code read in place as code * 2^(lane * bits) is
+ * multiplied by scale * 2^-(lane * bits): both factors exact, so the one rounding is the same.
+ */
+export function actRestoreExact(
+  words: i32,
+  mins: i32,
+  scales: i32,
+  perSample: i32,
+  bits: i32,
+  first: i32,
+  count: i32,
+  out: i32,
+): void {
+  const group = 256;
+  const gps = (perSample + group - 1) / group;
+  const per = 32 / bits;
+  const vecsPerWord = per / 4;
+  const wordsPerGroup = group / per;
+  const mask = (1 << bits) - 1;
+  const laneMask = i32x4(mask, mask << bits, mask << (2 * bits), mask << (3 * bits));
+  const down = <f64>1 / <f64>(1 << bits);
+  for (let s = first; s < first + count; s++) {
+    const base = (s - first) * perSample;
+    for (let g = 0; g < gps; g++) {
+      const gi = s * gps + g;
+      const start = base + g * group;
+      const n = min(group, perSample - g * group);
+      const lo = <f64>load<f32>(mins + (gi << 2));
+      const scale = <f64>load<f32>(scales + (gi << 2));
+      const vlo = f64x2.splat(lo);
+      const vmul = f64x2(scale, scale * down);
+      const w0 = words + gi * wordsPerGroup * 4;
+      const o0 = out + (start << 2);
+      const whole = n / per;
+      let i = 0;
+      for (let k = 0; k < whole; k++) {
+        const word = i32x4.splat(load<i32>(w0 + (k << 2)));
+        for (let v = 0; v < vecsPerWord; v++, i += 4) {
+          const c = v128.and(i32x4.shr_u(word, v * 4 * bits), laneMask);
+          // Lanes 2 and 3 shifted down by 2 * bits: every lane then fits a signed conversion.
+          const c23 = i32x4.shr_u(v128.shuffle<i32>(c, c, 2, 3, 0, 1), 2 * bits);
+          const r01 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c), vmul));
+          const r23 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c23), vmul));
+          v128.store(
+            o0 + (i << 2),
+            v128.shuffle<f32>(f32x4.demote_f64x2_zero(r01), f32x4.demote_f64x2_zero(r23), 0, 1, 4, 5),
+          );
+        }
+      }
+      if (i < n) {
+        const word = <u32>load<i32>(w0 + (whole << 2));
+        for (let shift: u32 = 0; i < n; i++, shift += <u32>bits)
+          store<f32>(o0 + (i << 2), <f32>(lo + <f64>((word >>> shift) & <u32>mask) * scale));
+      }
+    }
+  }
+}
+
+/**
+ * The seeds of `n` groups as the JS quantizer draws them (`(rng() * 2^32) | 0`, one draw a group)
+ * from a mulberry32 generator (src/engine/random.ts) whose counter is `state`: out[k] gets the
+ * 32 bits of draw k + 1, the hash of state + (k + 1) * 0x6d2b79f5. Four draws at a time.
+ */
+export function actMulberrySeeds(state: u32, n: i32, out: i32): void {
+  const inc: u32 = 0x6d2b79f5;
+  let a = i32x4.add(i32x4.splat(state), i32x4(inc, inc * 2, inc * 3, inc * 4));
+  const step = i32x4.splat(inc * 4);
+  const one = i32x4.splat(1);
+  const sixtyOne = i32x4.splat(61);
+  const n4 = n & ~3;
+  let k = 0;
+  for (; k < n4; k += 4) {
+    let t = i32x4.mul(v128.xor(a, i32x4.shr_u(a, 15)), v128.or(a, one));
+    t = v128.xor(t, i32x4.add(t, i32x4.mul(v128.xor(t, i32x4.shr_u(t, 7)), v128.or(t, sixtyOne))));
+    v128.store(out + (k << 2), v128.xor(t, i32x4.shr_u(t, 14)));
+    a = i32x4.add(a, step);
+  }
+  for (; k < n; k++) {
+    const s = state + <u32>(k + 1) * inc;
+    let t = (s ^ (s >>> 15)) * (s | 1);
+    t ^= t + (t ^ (t >>> 7)) * (t | 61);
+    store<u32>(out + (k << 2), t ^ (t >>> 14));
+  }
+}

@@ -1,0 +1,79 @@
+// The group range of the activation quantizers (act-exact.ts, act-codec.ts). Not re-exported by
+// kernels.ts: an inline helper, not a kernel.
+
+/**
+ * Min and max of the `n` float32 values at `p` as the JS quantizer picks them (`v < lo`, `v > hi`
+ * in order from +-Infinity: the first of equal values wins, which only shows for +0 and -0), into
+ * the globals below; returns false when a value is NaN or infinite.
+ */
+export let rangeLo: f32 = 0;
+export let rangeHi: f32 = 0;
+
+@inline
+export function groupRange(p: i32, n: i32): bool {
+  const n4 = n & ~3;
+  const n8 = n & ~7;
+  // Two accumulators of each kind (vectors i and i + 4): min and max take 4 cycles on x86, so
+  // one chain of them would bound the loop. NaN and infinities reach the float32 sums (pmin and
+  // pmax skip NaN); a sum that is not finite sends the group to an exact check, value by value
+  // (finite values can overflow a float32 sum).
+  let vlo = f32x4.splat(Infinity);
+  let vhi = f32x4.splat(-Infinity);
+  let vlo1 = vlo;
+  let vhi1 = vhi;
+  let vsum = f32x4.splat(0);
+  let vsum1 = vsum;
+  let i = 0;
+  for (; i < n8; i += 8) {
+    const v = v128.load(p + (i << 2));
+    const w = v128.load(p + (i << 2) + 16);
+    vlo = f32x4.pmin(vlo, v);
+    vhi = f32x4.pmax(vhi, v);
+    vlo1 = f32x4.pmin(vlo1, w);
+    vhi1 = f32x4.pmax(vhi1, w);
+    vsum = f32x4.add(vsum, v);
+    vsum1 = f32x4.add(vsum1, w);
+  }
+  if (i < n4) {
+    const v = v128.load(p + (i << 2));
+    vlo = f32x4.pmin(vlo, v);
+    vhi = f32x4.pmax(vhi, v);
+    vsum = f32x4.add(vsum, v);
+    i += 4;
+  }
+  vlo = f32x4.min(vlo, vlo1);
+  vhi = f32x4.max(vhi, vhi1);
+  vsum = f32x4.add(vsum, vsum1);
+  let lo: f32 = min(
+    min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)),
+    min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)),
+  );
+  let hi: f32 = max(
+    max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)),
+    max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)),
+  );
+  let b: f32 = 0;
+  for (; i < n; i++) {
+    const v = load<f32>(p + (i << 2));
+    b += v - v;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (b != 0 || v128.any_true(f32x4.sub(vsum, vsum))) {
+    for (let j = 0; j < n; j++) {
+      const v = load<f32>(p + (j << 2));
+      if (v - v != 0) return false;
+    }
+  }
+  // A zero extreme: the JS order keeps the first zero of the group, whatever its sign.
+  if (lo == 0 || hi == 0) {
+    let j = 0;
+    while (load<f32>(p + (j << 2)) != 0) j++;
+    const z = load<f32>(p + (j << 2));
+    if (lo == 0) lo = z;
+    if (hi == 0) hi = z;
+  }
+  rangeLo = lo;
+  rangeHi = hi;
+  return true;
+}
