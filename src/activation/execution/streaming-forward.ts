@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { type ForwardStep, fuseProjectionShortcuts } from '../layers/projection-shortcut.js';
 import { withDonatedInputs } from './donated-inputs.js';
 import { fork } from './fork.js';
 
@@ -15,16 +16,19 @@ interface GraphNode {
  * layers save for backward; with this forward only what is saved (compressed) stays alive.
  * Works for Sequential and functional models (single input, single output). With `overwrite`
  * (default), a layer reading a tensor for the last time may write its output over it
- * (see donated-inputs.ts); values are the same either way.
+ * (see donated-inputs.ts); values are the same either way. With `fuse` (default), a residual
+ * block's projection shortcut and the ReLU after its add run in training as one op that never
+ * makes the shortcut's conv output in full (`fuseProjectionShortcuts`); same values and gradients.
  */
 export function streamingForward(
   model: tf.LayersModel,
-  opts: { overwrite?: boolean } = {},
+  opts: { overwrite?: boolean; fuse?: boolean } = {},
 ): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   const overwrite = opts.overwrite ?? true;
+  const fuse = opts.fuse ?? true;
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
     throw new Error('streamingForward: only models with one input and one output are supported');
-  const steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[] = [];
+  const steps: ForwardStep[] = [];
   const uses = new Map<number, number>();
   if (model instanceof tf.Sequential) {
     // A chain: layer i reads output i-1 (ids are positions here, not symbolic tensor ids).
@@ -32,7 +36,7 @@ export function streamingForward(
       uses.set(i, 1);
       steps.push({ layer, ins: [i], outs: [i + 1] });
     });
-    return run(steps, uses, 0, model.layers.length, overwrite);
+    return run(steps, steps, uses, 0, model.layers.length, overwrite);
   }
   const inner = model;
   const inputId = inner.inputs[0].id;
@@ -49,11 +53,19 @@ export function streamingForward(
     for (const id of ins) uses.set(id, (uses.get(id) ?? 0) + 1);
     steps.push({ layer, ins, outs: node.outputTensors.map((t) => t.id) });
   }
-  return run(steps, uses, inputId, outputId, overwrite);
+  return run(
+    steps,
+    fuse ? fuseProjectionShortcuts(steps, uses) : steps,
+    uses,
+    inputId,
+    outputId,
+    overwrite,
+  );
 }
 
 function run(
-  steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[],
+  inferenceSteps: ForwardStep[],
+  trainingSteps: ForwardStep[],
   uses: Map<number, number>,
   inputId: number,
   outputId: number,
@@ -61,6 +73,7 @@ function run(
 ): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   return (xs, training) =>
     tf.tidy(() => {
+      const steps = training ? trainingSteps : inferenceSteps;
       const live = new Map<number, tf.Tensor>([[inputId, xs]]);
       // A layer output read by several layers is forked in training: each reader gets its own
       // view, and the fork sums their gradients without tfjs's three-buffer add (fork.ts).
@@ -80,12 +93,12 @@ function run(
           if (views.has(id)) return true;
           return left.get(id) === 1 && s.ins.indexOf(id) === s.ins.lastIndexOf(id);
         });
-        const out = withDonatedInputs(
-          last,
-          () =>
-            s.layer.apply(args.length === 1 ? args[0] : args, { training }) as
-              | tf.Tensor
-              | tf.Tensor[],
+        const out = withDonatedInputs(last, () =>
+          s.train
+            ? s.train(args)
+            : (s.layer.apply(args.length === 1 ? args[0] : args, { training }) as
+                | tf.Tensor
+                | tf.Tensor[]),
         );
         const outs = Array.isArray(out) ? out : [out];
         s.outs.forEach((id, i) => {
