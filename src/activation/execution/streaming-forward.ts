@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { fuseIdentityBlocks } from '../layers/identity-block.js';
 import { type ForwardStep, fuseProjectionShortcuts } from '../layers/projection-shortcut.js';
 import { withDonatedInputs } from './donated-inputs.js';
 import { fork } from './fork.js';
@@ -36,7 +37,8 @@ export function streamingForward(
       uses.set(i, 1);
       steps.push({ layer, ins: [i], outs: [i + 1] });
     });
-    return run(steps, steps, uses, 0, model.layers.length, overwrite);
+    const plain = { steps, uses };
+    return run(plain, plain, 0, model.layers.length, overwrite);
   }
   const inner = model;
   const inputId = inner.inputs[0].id;
@@ -53,27 +55,32 @@ export function streamingForward(
     for (const id of ins) uses.set(id, (uses.get(id) ?? 0) + 1);
     steps.push({ layer, ins, outs: node.outputTensors.map((t) => t.id) });
   }
-  return run(
-    steps,
-    fuse ? fuseProjectionShortcuts(steps, uses) : steps,
-    uses,
-    inputId,
-    outputId,
-    overwrite,
-  );
+  const plain = { steps, uses };
+  return run(plain, fuse ? fusedSteps(steps, uses) : plain, inputId, outputId, overwrite);
+}
+
+interface Plan {
+  steps: ForwardStep[];
+  /** Readers of each tensor id. */
+  uses: Map<number, number>;
+}
+
+/** The training plan: residual blocks as fused ops (identity-block.ts, projection-shortcut.ts). */
+function fusedSteps(steps: ForwardStep[], uses: Map<number, number>): Plan {
+  const blocks = fuseIdentityBlocks(steps, uses);
+  return { steps: fuseProjectionShortcuts(blocks.steps, blocks.uses), uses: blocks.uses };
 }
 
 function run(
-  inferenceSteps: ForwardStep[],
-  trainingSteps: ForwardStep[],
-  uses: Map<number, number>,
+  inference: Plan,
+  trainingPlan: Plan,
   inputId: number,
   outputId: number,
   overwrite: boolean,
 ): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   return (xs, training) =>
     tf.tidy(() => {
-      const steps = training ? trainingSteps : inferenceSteps;
+      const { steps, uses } = training ? trainingPlan : inference;
       const live = new Map<number, tf.Tensor>([[inputId, xs]]);
       // A layer output read by several layers is forked in training: each reader gets its own
       // view, and the fork sums their gradients without tfjs's three-buffer add (fork.ts).

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { CONV2D_GRADS, convChunkGrads } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
+import { normSums, rowMoments } from '../backward/norm-rows.js';
 import { saveActivationGrad } from '../codec/activation-save.js';
 import {
   restoreRowsOf,
@@ -75,7 +76,12 @@ export function projectionShortcutAdd(
       // the unfused layers.
       const xs = saveQuantized(x, actBits);
       const rows = rowsPerChunk(n, (4 * Math.max(x.size, main.size)) / n);
-      const { mean, variance } = shortcutMoments(x, rows, convRows);
+      const { mean, variance } = rowMoments(n, rows, (first, count) => {
+        const xr = sliceRows(x, first, count) as tf.Tensor4D;
+        const pr = convRows(xr);
+        xr.dispose();
+        return pr;
+      });
       const invStd = tf.rsqrt(tf.add(variance, eps));
       p.norm.updateMovingStatistics(mean, variance);
       const pSave = rowSaver(main.shape, p.norm.actBits);
@@ -170,70 +176,6 @@ export function projectionShortcutAdd(
       };
     });
   });
-}
-
-/** Batch mean and variance of conv(x) over all but the channel axis, a chunk of rows at a time. */
-function shortcutMoments(
-  x: tf.Tensor4D,
-  rows: number,
-  conv: (rows: tf.Tensor4D) => tf.Tensor4D,
-): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
-  const n = x.shape[0];
-  let count = 0;
-  let mean: tf.Tensor | null = null;
-  let m2: tf.Tensor | null = null;
-  for (let first = 0; first < n; first += rows) {
-    const xr = sliceRows(x, first, Math.min(rows, n - first)) as tf.Tensor4D;
-    const pr = conv(xr);
-    xr.dispose();
-    const c = pr.size / pr.shape[3];
-    const next = tf.tidy(() => {
-      const mc = tf.mean(pr, [0, 1, 2]);
-      const sq = tf.sum(tf.square(tf.sub(pr, mc)), [0, 1, 2]);
-      if (mean === null || m2 === null) return [mc, sq];
-      // Chan et al.: the moments of two parts combined.
-      const total = count + c;
-      const delta = tf.sub(mc, mean);
-      return [
-        tf.add(mean, tf.mul(delta, c / total)),
-        tf.add(tf.add(m2, sq), tf.mul(tf.square(delta), (count * c) / total)),
-      ];
-    });
-    pr.dispose();
-    tf.dispose([mean, m2].filter((t): t is tf.Tensor => t !== null));
-    [mean, m2] = next;
-    count += c;
-  }
-  const variance = tf.div(m2 as unknown as tf.Tensor, count) as tf.Tensor1D;
-  (m2 as unknown as tf.Tensor).dispose();
-  return { mean: mean as unknown as tf.Tensor1D, variance };
-}
-
-/** A batch norm backward's reductions sum(dy * xhat) (dgamma) and sum(dy) (dbeta), by chunks. */
-function normSums(
-  dy: tf.Tensor,
-  xhatRows: (first: number, count: number) => tf.Tensor,
-  gamma: tf.Tensor,
-): { dgamma: tf.Tensor; dbeta: tf.Tensor } {
-  const n = dy.shape[0];
-  const axes = dy.shape.map((_, i) => i).slice(0, -1);
-  const rows = rowsPerChunk(n, (16 * dy.size) / n);
-  let dgamma: tf.Tensor = tf.zerosLike(gamma);
-  let dbeta: tf.Tensor = tf.zerosLike(gamma);
-  for (let first = 0; first < n; first += rows) {
-    const count = Math.min(rows, n - first);
-    const d = count === n ? dy : sliceRows(dy, first, count);
-    const xh = xhatRows(first, count);
-    const next = tf.tidy(() => [
-      tf.add(dgamma, tf.sum(tf.mul(d, xh), axes)),
-      tf.add(dbeta, tf.sum(d, axes)),
-    ]);
-    xh.dispose();
-    if (d !== dy) d.dispose();
-    tf.dispose([dgamma, dbeta]);
-    [dgamma, dbeta] = next;
-  }
-  return { dgamma, dbeta };
 }
 
 /** The layers' diagnostics (bytes saved, bytes a float32 save would take), as unfused. */
