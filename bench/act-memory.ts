@@ -1,9 +1,6 @@
 // Activation-compressed training (ActNN) against the same model with float32 saves, in one run.
 // Run: npm run bench:act-memory   (writes bench/results/act-memory.json)
 import * as tf from '@tensorflow/tfjs';
-import type { ActConfig } from '../src/activation/config.js';
-import { activationMemory } from '../src/activation/measure.js';
-import { compressForTraining } from '../src/activation/training.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
 import { useFastKernels, useStockKernels } from '../src/kernels/index.js';
@@ -11,10 +8,23 @@ import { buildModel, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb, pct, ratio } from '../src/report/format.js';
 import { train } from '../src/train/loop.js';
 import { trainStep } from '../src/train/step.js';
+import {
+  BATCH,
+  batchRowsOf,
+  compressed,
+  forwardLabel,
+  measureAt,
+  memoryRowsOf,
+  VARIANTS,
+  type Variant,
+} from './lib/act-batch.js';
+import { onlyPart, resnetHeadline } from './lib/act-only.js';
 import { compressedCnnAccuracy } from './lib/compressed-accuracy.js';
 import {
+  argValue,
   disposeBatch,
   firstRows,
+  hasFlag,
   interleavedWallCpu,
   mean,
   printTable,
@@ -25,65 +35,27 @@ import {
 const BACKEND = 'wasm';
 const started = performance.now();
 const engine = await initEngine({ backend: BACKEND, seed: 0 });
-const quiet = { warn: () => {} };
 const image = loadMnist({ trainCount: 1600, testCount: 3000, seed: 1, layout: 'image' });
 const seq = loadMnist({ trainCount: 1600, testCount: 1000, seed: 1, layout: 'sequence' });
 
-interface Variant {
-  label: string;
-  config: Partial<ActConfig>;
-}
-const VARIANTS: Variant[] = [
-  { label: 'fp32 (L0)', config: { level: 'L0' } },
-  { label: '8-bit', config: { level: 'L3', bits: 8 } },
-  { label: '4-bit (L2)', config: { level: 'L2' } },
-  { label: '2-bit (L3)', config: { level: 'L3' } },
-  { label: '2-bit mixed', config: { level: 'L3.mixed', mixed: { avgBits: 2, everySteps: 25 } } },
-];
-
-/** How a variant's training forward runs: over the whole batch or in chunks of samples. */
-function forwardLabel(rows: number | null): string {
-  return rows === null ? 'whole batch' : `chunks of ${rows}`;
+// `-- --only resnet`: the ResNet's rows of sections 1 and 2 alone (a few minutes instead of the
+// full run's half hour), merged into the existing JSON (bench/lib/act-only.ts).
+if (hasFlag('only')) {
+  await onlyPart(argValue('only', ''), image, engine.backend, started);
+  process.exit(0);
 }
 
-async function compressed(name: ZooModelName, data: typeof image, config: Partial<ActConfig>) {
-  const base = buildModel(name, { inputShape: data.sampleShape, numClasses: 10, seed: 1 });
-  const r = await compressForTraining(base, config, data, quiet);
-  base.dispose();
-  return r;
-}
-
-function measureAt(m: Awaited<ReturnType<typeof compressed>>, data: typeof image, n: number) {
-  const b = firstRows(data, n);
-  const mem = activationMemory(m.model, m.forward, b.xs, b.ys);
-  disposeBatch(b);
-  return mem;
-}
-
-// 1. Activation memory of a training step (forward + backward), batch 64, CNN and ResNet.
+// 1. Activation memory of a training step (forward + backward), batch 32, CNN, ResNet, Transformer.
 const memoryRows: Record<string, unknown>[] = [];
-const BATCH = 32;
 for (const name of ['cnn', 'resnet', 'transformer'] as const) {
-  let ref = { savedBytes: 0, peakBytes: 0 };
   const data = name === 'transformer' ? seq : image;
-  for (const v of name === 'transformer' ? [VARIANTS[0], VARIANTS[3]] : VARIANTS) {
-    const m = await compressed(name, data, v.config);
-    const mem = measureAt(m, data, BATCH);
-    if (v.config.level === 'L0') ref = mem;
-    memoryRows.push({
-      model: name,
-      variant: v.label,
-      forward: forwardLabel(m.chunkRows),
-      batch: BATCH,
-      savedBytes: mem.savedBytes,
-      peakBytes: mem.peakBytes,
-      savedReduction: ref.savedBytes / mem.savedBytes,
-      peakReduction: ref.peakBytes / mem.peakBytes,
-      bits: m.auto ? { ...m.auto.lastBits } : undefined,
-    });
-    m.model.dispose();
-    m.dispose();
-  }
+  memoryRows.push(
+    ...(await memoryRowsOf(
+      name,
+      data,
+      name === 'transformer' ? [VARIANTS[0], VARIANTS[3]] : VARIANTS,
+    )),
+  );
 }
 
 // 2. Largest batch whose activation peak fits the fp32 model's peak at batch 32 (whole-batch
@@ -91,57 +63,7 @@ for (const name of ['cnn', 'resnet', 'transformer'] as const) {
 // treat samples independently: not ResNet's batch norm), so the gain of compression is shown
 // against fp32 run the same way as well as against the plain fp32 step.
 const batchRows: Record<string, unknown>[] = [];
-
-/** Largest batch whose peak fits `budget`: a linear estimate, then 5% steps up or down. */
-function largestBatch(m: Awaited<ReturnType<typeof compressed>>, budget: number) {
-  const a = measureAt(m, image, 32).peakBytes;
-  const b = measureAt(m, image, 96).peakBytes;
-  const fits = (n: number) => measureAt(m, image, n).peakBytes <= budget;
-  let fit = Math.max(1, Math.floor(32 + ((budget - a) / Math.max(1, b - a)) * 64));
-  if (fits(fit)) {
-    for (let up = Math.ceil(fit * 1.05); up <= 4096 && fits(up); up = Math.ceil(up * 1.05))
-      fit = up;
-  } else {
-    while (fit > 1 && !fits(fit)) fit = Math.floor(fit * 0.95);
-  }
-  return { fit, peak: measureAt(m, image, fit).peakBytes };
-}
-
-for (const name of ['cnn', 'resnet'] as const) {
-  const ref = await compressed(name, image, { ...VARIANTS[0].config, forwardChunk: 'off' });
-  const budget = measureAt(ref, image, BATCH).peakBytes;
-  ref.model.dispose();
-  ref.dispose();
-  const fp32: Record<string, number> = {};
-  for (const forwardChunk of ['off', 'auto'] as const) {
-    for (const v of [VARIANTS[0], VARIANTS[3]]) {
-      const m = await compressed(name, image, { ...v.config, forwardChunk });
-      if (forwardChunk === 'auto' && m.chunkRows === null) {
-        m.model.dispose();
-        m.dispose();
-        continue; // batch norm: 'auto' runs the whole batch, already measured
-      }
-      const forward = forwardLabel(m.chunkRows);
-      const { fit, peak } =
-        v.config.level === 'L0' && forwardChunk === 'off'
-          ? { fit: BATCH, peak: budget }
-          : largestBatch(m, budget);
-      if (v.config.level === 'L0') fp32[forwardChunk] = fit;
-      batchRows.push({
-        model: name,
-        variant: v.label,
-        forward,
-        budgetBytes: budget,
-        largestBatch: fit,
-        peakAtLargest: peak,
-        batchGain: fit / fp32.off,
-        batchGainSameForward: fit / fp32[forwardChunk],
-      });
-      m.model.dispose();
-      m.dispose();
-    }
-  }
-}
+for (const name of ['cnn', 'resnet'] as const) batchRows.push(...(await batchRowsOf(name, image)));
 
 // 3. MNIST accuracy after the same short schedule (CNN). Every variant runs on the same seeds (the
 // run-to-run spread of a 50-step schedule is about a point, so a one-seed row against a three-seed
@@ -395,11 +317,6 @@ writeResults('act-memory', {
   headline: {
     cnnSavedReduction2bit: pick(memoryRows, { model: 'cnn', variant: twoBit }, 'savedReduction'),
     cnnPeakReduction2bit: pick(memoryRows, { model: 'cnn', variant: twoBit }, 'peakReduction'),
-    resnetPeakReduction2bit: pick(
-      memoryRows,
-      { model: 'resnet', variant: twoBit },
-      'peakReduction',
-    ),
     transformerPeakReduction2bit: pick(
       memoryRows,
       { model: 'transformer', variant: twoBit },
@@ -415,9 +332,7 @@ writeResults('act-memory', {
         .filter((r) => r.model === 'cnn' && r.variant === twoBit)
         .map((r) => num(r, 'batchGain')),
     ),
-    resnetBatchGain2bit: pick(batchRows, { model: 'resnet', variant: twoBit }, 'batchGain'),
-    /** Issue 19's name: the same figure (largest 2-bit batch / fp32's, fp32's budget). */
-    resnetBatchGain: pick(batchRows, { model: 'resnet', variant: twoBit }, 'batchGain'),
+    ...resnetHeadline(memoryRows, batchRows),
     cnnAccuracySeeds: ACC_SEEDS.join(', '),
     cnnAccuracyDeltaPoints2bit: 100 * pick(accRows, { variant: twoBit }, 'accuracyDelta'),
     cnnAccuracyDeltaPoints4bit:

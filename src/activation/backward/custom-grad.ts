@@ -6,6 +6,14 @@ import { currentChunk, routeGrads, tapeInputs } from './weight-grad-sink.js';
 export interface CompressedOp {
   value: tf.Tensor;
   /**
+   * Tensors the backward reads that the op keeps itself instead of through `save` (tfjs copies
+   * what `save` gets, so an op that saves much at once would hold it twice at that moment). While
+   * the tape records they go on the op's tape node after the saved tensors (gradFunc gets them at
+   * the end of `saved`; freed with it, or by tfjs at the end of the backward); otherwise they
+   * are freed with the forward's other temporaries.
+   */
+  held?: tf.Tensor[];
+  /**
    * Gradients for each input, in order. `freeDy` frees dy early (once no longer needed) when it
    * belongs to the backward pass; it is freed after gradFunc in any case. `dyOwned`: dy belongs
    * to the backward pass (no one reads it after this gradFunc), so its buffer may be reused for
@@ -41,10 +49,14 @@ export function compressedOp(
   // Under a chunked forward, weight gradients are summed across chunks outside the tape.
   const chunk = currentChunk();
   const shown = tapeInputs(chunk, inputs);
+  const engine = tf.engine() as unknown as TapeEngine;
+  const recording = engine.isTapeOn();
+  let held: tf.Tensor[] = [];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
-    const { value, gradFunc } = body(save);
+    const { value, gradFunc, held: kept } = body(save);
     outputId = value.id;
+    if (recording && kept) held = kept.map((t) => tf.keep(t));
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
@@ -83,5 +95,20 @@ export function compressedOp(
       },
     };
   });
-  return op(...inputs.filter((_, i) => shown[i]));
+  const value = op(...inputs.filter((_, i) => shown[i]));
+  if (held.length > 0) {
+    const node = engine.state.activeTape?.at(-1);
+    if (!node?.outputs.some((t) => t.id === value.id)) {
+      tf.dispose(held);
+      throw new Error('compressedOp: the tape node of the op was not found');
+    }
+    node.saved.push(...held);
+  }
+  return value;
+}
+
+/** The engine's tape, as far as `held` tensors need it. */
+interface TapeEngine {
+  isTapeOn(): boolean;
+  state: { activeTape: { outputs: tf.Tensor[]; saved: tf.Tensor[] }[] | null };
 }

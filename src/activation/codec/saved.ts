@@ -85,8 +85,26 @@ export function saveQuantized(
   const meta = new Float32Array(q.mins.length * 2);
   meta.set(q.mins, 0);
   meta.set(q.scales, q.mins.length);
+  return savedAsQuantized(
+    tensorFromJs(q.words, [q.words.length], 'int32'),
+    tensorFromJs(meta, [meta.length]),
+    bits,
+    shape,
+  );
+}
+
+/**
+ * The save of a value of `shape` quantized to `bits`: its packed codes `words` and `meta` (the
+ * per-group mins, then the scales), as `saveQuantized` makes them.
+ */
+export function savedAsQuantized(
+  words: tf.Tensor,
+  meta: tf.Tensor,
+  bits: PackedBits,
+  shape: number[],
+): Saved<tf.Tensor> {
   return {
-    tensors: [tensorFromJs(q.words, [q.words.length], 'int32'), tensorFromJs(meta, [meta.length])],
+    tensors: [words, meta],
     // The saved values are read inside the fill: on wasm the views of them are taken after the
     // output tensor exists (creating it may grow the backend's memory and detach older views).
     restore: (s) => restoreRange(s, bits, shape, 0, samplesOf(shape)),

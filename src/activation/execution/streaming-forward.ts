@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import { fuseIdentityBlocks } from '../layers/identity-block.js';
+import { type ForwardStep, fuseProjectionShortcuts } from '../layers/projection-shortcut.js';
 import { withDonatedInputs } from './donated-inputs.js';
 import { fork } from './fork.js';
 
@@ -15,16 +17,19 @@ interface GraphNode {
  * layers save for backward; with this forward only what is saved (compressed) stays alive.
  * Works for Sequential and functional models (single input, single output). With `overwrite`
  * (default), a layer reading a tensor for the last time may write its output over it
- * (see donated-inputs.ts); values are the same either way.
+ * (see donated-inputs.ts); values are the same either way. With `fuse` (default), a residual
+ * block's projection shortcut and the ReLU after its add run in training as one op that never
+ * makes the shortcut's conv output in full (`fuseProjectionShortcuts`); same values and gradients.
  */
 export function streamingForward(
   model: tf.LayersModel,
-  opts: { overwrite?: boolean; layers?: [number, number] } = {},
+  opts: { overwrite?: boolean; fuse?: boolean; layers?: [number, number] } = {},
 ): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   const overwrite = opts.overwrite ?? true;
+  const fuse = opts.fuse ?? true;
   if (model.inputs.length !== 1 || model.outputs.length !== 1)
     throw new Error('streamingForward: only models with one input and one output are supported');
-  const steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[] = [];
+  const steps: ForwardStep[] = [];
   const uses = new Map<number, number>();
   if (model instanceof tf.Sequential) {
     // A chain: layer i reads output i-1 (ids are positions here, not symbolic tensor ids).
@@ -40,7 +45,8 @@ export function streamingForward(
       uses.set(from + j, 1);
       steps.push({ layer, ins: [from + j], outs: [from + j + 1] });
     });
-    return run(steps, uses, from, to, overwrite);
+    const plain = { steps, uses };
+    return run(plain, plain, from, to, overwrite);
   }
   if (opts.layers) throw new Error('streamingForward: a layer range needs a Sequential model');
   const inner = model;
@@ -58,18 +64,32 @@ export function streamingForward(
     for (const id of ins) uses.set(id, (uses.get(id) ?? 0) + 1);
     steps.push({ layer, ins, outs: node.outputTensors.map((t) => t.id) });
   }
-  return run(steps, uses, inputId, outputId, overwrite);
+  const plain = { steps, uses };
+  return run(plain, fuse ? fusedSteps(steps, uses) : plain, inputId, outputId, overwrite);
+}
+
+interface Plan {
+  steps: ForwardStep[];
+  /** Readers of each tensor id. */
+  uses: Map<number, number>;
+}
+
+/** The training plan: residual blocks as fused ops (identity-block.ts, projection-shortcut.ts). */
+function fusedSteps(steps: ForwardStep[], uses: Map<number, number>): Plan {
+  const blocks = fuseIdentityBlocks(steps, uses);
+  return { steps: fuseProjectionShortcuts(blocks.steps, blocks.uses), uses: blocks.uses };
 }
 
 function run(
-  steps: { layer: tf.layers.Layer; ins: number[]; outs: number[] }[],
-  uses: Map<number, number>,
+  inference: Plan,
+  trainingPlan: Plan,
   inputId: number,
   outputId: number,
   overwrite: boolean,
 ): (xs: tf.Tensor, training: boolean) => tf.Tensor {
   return (xs, training) =>
     tf.tidy(() => {
+      const { steps, uses } = training ? trainingPlan : inference;
       const live = new Map<number, tf.Tensor>([[inputId, xs]]);
       // A layer output read by several layers is forked in training: each reader gets its own
       // view, and the fork sums their gradients without tfjs's three-buffer add (fork.ts).
@@ -89,12 +109,12 @@ function run(
           if (views.has(id)) return true;
           return left.get(id) === 1 && s.ins.indexOf(id) === s.ins.lastIndexOf(id);
         });
-        const out = withDonatedInputs(
-          last,
-          () =>
-            s.layer.apply(args.length === 1 ? args[0] : args, { training }) as
-              | tf.Tensor
-              | tf.Tensor[],
+        const out = withDonatedInputs(last, () =>
+          s.train
+            ? s.train(args)
+            : (s.layer.apply(args.length === 1 ? args[0] : args, { training }) as
+                | tf.Tensor
+                | tf.Tensor[]),
         );
         const outs = Array.isArray(out) ? out : [out];
         s.outs.forEach((id, i) => {

@@ -50,13 +50,7 @@ export class CompressedBatchNorm extends CompressedNormLayer {
     const axes = x.shape.map((_, i) => i).slice(0, -1);
     const { mean, variance } = chunkedMoments(x, axes);
     const invStd = tf.rsqrt(tf.add(variance, this.epsilon));
-    for (const [v, value] of [
-      [this.movingMean!, mean],
-      [this.movingVariance!, variance],
-    ] as const) {
-      const old = v.read();
-      v.write(tf.sub(old, tf.mul(tf.sub(old, value), 1 - this.momentum)));
-    }
+    this.updateMovingStatistics(mean, variance);
     // Saves the input (as ActNN does) and the batch statistics; the backward rebuilds rows of
     // xhat = (x - mean) * invStd. The output is one fused kernel: no full-size temporary.
     const xs = this.saveInput(x);
@@ -121,6 +115,24 @@ export class CompressedBatchNorm extends CompressedNormLayer {
         return [g.dx, dgamma, dbeta];
       },
     };
+  }
+
+  /** Moves the moving mean and variance towards a training batch's (tfjs-layers' update). */
+  updateMovingStatistics(mean: tf.Tensor, variance: tf.Tensor): void {
+    for (const [v, value] of [
+      [this.movingMean!, mean],
+      [this.movingVariance!, variance],
+    ] as const) {
+      const old = v.read();
+      const next = tf.tidy(() => tf.sub(old, tf.mul(tf.sub(old, value), 1 - this.momentum)));
+      v.write(next);
+      next.dispose(); // the variable holds its own reference
+    }
+  }
+
+  /** The scale and shift (read), for a fused op that runs this layer's training forward. */
+  scaleAndShift(): { gamma: tf.Tensor; beta: tf.Tensor } {
+    return { gamma: this.gamma!.read(), beta: this.beta!.read() };
   }
 
   override getConfig(): tf.serialization.ConfigDict {

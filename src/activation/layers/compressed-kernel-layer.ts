@@ -163,6 +163,11 @@ export abstract class CompressedConvLayer extends CompressedKernelLayer {
     return g;
   }
 
+  /** The kernel and bias (read), for a fused op that runs this layer's training forward. */
+  kernelAndBias(): { w: tf.Tensor4D; b: tf.Tensor | undefined } {
+    return { w: this.kernel!.read() as tf.Tensor4D, b: this.bias?.read() };
+  }
+
   /** The convolution plus the bias: the values the activation is applied to. */
   protected preActivation(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor | undefined): tf.Tensor4D {
     const z = this.convolve(x, w);

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { compressActivations } from '../../src/activation/convert.js';
+import { streamingForward } from '../../src/activation/execution/streaming-forward.js';
+import { CompressedActivation } from '../../src/activation/layers/compressed-activation.js';
+import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';
+import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
+import {
+  identityBlock,
+  identityBlockUnfusable,
+} from '../../src/activation/layers/identity-block.js';
+import { NoSaveAdd } from '../../src/activation/layers/shape-only.js';
+import { seedActivationRng, setBackwardChunkBytes } from '../../src/engine/settings.js';
+import { buildModel } from '../../src/models/zoo.js';
+import { classificationLoss, trainableVariables } from '../../src/train/step.js';
+import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
+
+const T = { training: true };
+type Bits = 1 | 2 | 4 | 8 | 32;
+
+/** A basic block's layers on [*, 5, 5, 3] inputs (3x3 convs, 3 channels), built. */
+function block(bits: Bits) {
+  const conv = () =>
+    new CompressedConv2D({
+      filters: 3,
+      kernelSize: 3,
+      padding: 'same',
+      useBias: false,
+      actBits: bits,
+    });
+  const norm = () => new CompressedBatchNorm({ actBits: bits, momentum: 0.9 });
+  const relu = () => new CompressedActivation({ activation: 'relu', actBits: bits });
+  const b = {
+    conv1: conv(),
+    norm1: norm(),
+    relu1: relu(),
+    conv2: conv(),
+    norm2: norm(),
+    relu2: relu(),
+    add: new NoSaveAdd({}),
+  };
+  for (const c of [b.conv1, b.conv2]) c.build([null, 5, 5, 3]);
+  for (const n of [b.norm1, b.norm2]) n.build([null, 5, 5, 3]);
+  return b;
+}
+type Block = ReturnType<typeof block>;
+const weighted = (b: Block) => [b.conv1, b.norm1, b.conv2, b.norm2];
+
+/** Loss, gradients (x, then the trainable weights) and the moving statistics of one step. */
+function step(b: Block, fused: boolean, x: tf.Tensor4D, r: tf.Tensor) {
+  const xv = tf.variable(x);
+  const vars = [
+    xv,
+    ...weighted(b).flatMap((l) =>
+      l.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val),
+    ),
+  ];
+  seedActivationRng(5);
+  const { value, grads } = tf.variableGrads(() => {
+    let out: tf.Tensor;
+    if (fused) out = identityBlock(b, xv as tf.Tensor4D);
+    else {
+      let y: tf.Tensor = xv;
+      for (const l of [b.conv1, b.norm1, b.relu1, b.conv2, b.norm2]) y = l.apply(y, T) as tf.Tensor;
+      out = b.relu2.apply(b.add.apply([y, xv], T), T) as tf.Tensor;
+    }
+    return tf.sum(tf.mul(out, r)) as tf.Scalar;
+  }, vars);
+  const stats = [b.norm1, b.norm2].flatMap((n) =>
+    n
+      .getWeights()
+      .slice(2)
+      .map((t) => t.clone()),
+  );
+  xv.dispose();
+  return [value, ...vars.map((v) => grads[v.name]), ...stats];
+}
+
+for (const backend of BACKENDS) {
+  describe(`identity residual block fused op (${backend})`, () => {
+    before(() => useBackend(backend));
+
+    for (const bits of [2, 4, 8] as const) {
+      it(`${bits}-bit: the same loss, gradients and moving statistics as the seven layers, no leak`, () => {
+        setBackwardChunkBytes(4 * 5 * 5 * 3 * 8); // a few samples a chunk
+        try {
+          const a = block(bits);
+          const b = block(bits);
+          weighted(a).forEach((l, i) => {
+            weighted(b)[i].setWeights(l.getWeights());
+          });
+          const x = tf.randomNormal([7, 5, 5, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+          const r = tf.randomNormal([7, 5, 5, 3], 0, 1, 'float32', 2);
+          // Same seed, saves in the same order: the same codes, so equal up to float rounding.
+          const want = step(a, false, x, r);
+          const before = tf.memory().numTensors;
+          const got = step(b, true, x, r);
+          assert.equal(tf.memory().numTensors, before + got.length);
+          want.forEach((t, i) => {
+            const scale = Math.max(
+              1,
+              tf.tidy(() => tf.max(tf.abs(t)).dataSync()[0]),
+            );
+            const d = maxAbsDiff(t, got[i]);
+            assert.ok(d < 2e-5 * scale, `tensor ${i}: ${d}`);
+          });
+          tf.dispose([...want, ...got, x, r]);
+          for (const k of [a, b])
+            for (const l of weighted(k)) for (const w of l.weights) w.dispose();
+        } finally {
+          setBackwardChunkBytes(1 << 20);
+        }
+      });
+    }
+
+    it('without a gradient tape it keeps nothing (no leak), and refuses what it cannot fuse', () => {
+      const b = block(2);
+      const x = tf.randomNormal([3, 5, 5, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const before = tf.memory().numTensors;
+      const y = identityBlock(b, x);
+      assert.equal(tf.memory().numTensors, before + 1);
+      y.dispose();
+      assert.equal(identityBlockUnfusable(b, 3), null);
+      assert.match(identityBlockUnfusable(b, 4) ?? '', /channels/);
+      assert.match(identityBlockUnfusable(block(32)) ?? '', /float32/);
+      b.relu1.perSample = true;
+      assert.throws(() => identityBlock(b, x), /cannot be fused: per-sample/);
+      x.dispose();
+    });
+
+    it('a gradient that does not reach the block frees what it kept (tfjs frees the tape)', () => {
+      const b = block(2);
+      const x = tf.randomNormal([3, 5, 5, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+      const w = tf.variable(tf.ones([1]));
+      const before = tf.memory().numTensors;
+      const { value, grads } = tf.variableGrads(() => {
+        identityBlock(b, x); // on the tape, but not on the loss's path
+        return tf.sum(tf.mul(w, 2)) as tf.Scalar;
+      }, [w]);
+      tf.dispose([value, grads[w.name]]);
+      assert.equal(tf.memory().numTensors, before);
+      tf.dispose([x, w]);
+    });
+
+    it('the zoo ResNet at 2 bits: the fused streaming forward gives the unfused loss and moving statistics, gradients of the same direction, no leak', async () => {
+      const base = buildModel('resnet', {
+        inputShape: [8, 8, 1],
+        numClasses: 3,
+        widths: [4, 8],
+        seed: 2,
+      });
+      const run = async (fuse: boolean) => {
+        const r = await compressActivations(base, { level: 'L3' }, { warn: () => {} });
+        const xs = tf.randomNormal([6, 8, 8, 1], 0, 1, 'float32', 3);
+        const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0, 2], 'int32'), 3);
+        const vars = trainableVariables(r.model);
+        const f = streamingForward(r.model, { fuse });
+        const once = () => {
+          seedActivationRng(11);
+          const { value, grads } = tf.variableGrads(
+            () => classificationLoss(ys, f(xs, true)),
+            vars,
+          );
+          return [value, ...vars.map((v) => grads[v.name])];
+        };
+        tf.dispose(once());
+        const before = tf.memory().numTensors;
+        const out = once();
+        assert.equal(tf.memory().numTensors, before + out.length);
+        const stats = ['s1b1_bn1', 's1b1_bn2'].flatMap((n) =>
+          r.model
+            .getLayer(n)
+            .getWeights()
+            .slice(2)
+            .map((t) => t.clone()),
+        );
+        tf.dispose([xs, ys]);
+        return { out, stats, model: r.model };
+      };
+      const plain = await run(false);
+      const fused = await run(true);
+      assert.ok(Math.abs(plain.out[0].dataSync()[0] - fused.out[0].dataSync()[0]) < 1e-5);
+      plain.stats.forEach((s, i) => {
+        assert.ok(maxAbsDiff(s, fused.stats[i]) < 1e-5, `moving statistic ${i}`);
+      });
+      const flat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => t.reshape([-1])));
+      const [p, q] = [flat(plain.out.slice(1)), flat(fused.out.slice(1))];
+      const cos = tf.tidy(
+        () =>
+          tf
+            .sum(tf.mul(p, q))
+            .div(tf.norm(p).mul(tf.norm(q)))
+            .dataSync()[0],
+      );
+      assert.ok(cos > 0.95, `cosine ${cos}`);
+      tf.dispose([...plain.out, ...fused.out, ...plain.stats, ...fused.stats, p, q]);
+      plain.model.dispose();
+      fused.model.dispose();
+      base.dispose();
+    });
+  });
+}
