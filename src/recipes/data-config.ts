@@ -43,6 +43,10 @@ export interface DataRecipeConfig {
     balance: SwiftLearnBalance;
     /** A fresh importance-sampled draw of the kept rows every epoch (select 'sample' only). */
     redraw: boolean;
+    /** The uniform share of the sampling weights, in [0, 1] (select 'sample' only; swiftlearn.ts). */
+    mix: number;
+    /** Importance-weighted loss over rows drawn with replacement (select 'sample' only; unbiased). */
+    weighted: boolean;
   } | null;
   batchAugment: { copies: number; shift: number; cutout: number; flip: boolean } | null;
   mixedSize: { sizes: number[]; probabilities: number[] | null; mode: MixedSizeMode } | null;
@@ -71,6 +75,8 @@ export const SWIFTLEARN_DEFAULTS = {
   select: 'sample',
   balance: 'class',
   redraw: false,
+  mix: 0,
+  weighted: false,
 } as const;
 export const BATCH_AUGMENT_DEFAULTS = { copies: 2, shift: 2, cutout: 8, flip: false } as const;
 export const MIXED_SIZE_DEFAULTS = { probabilities: null, mode: 'batch' } as const;
@@ -92,6 +98,8 @@ const FIELDS = object({
       select: oneOf(SWIFTLEARN_SELECTS),
       balance: oneOf(SWIFTLEARN_BALANCES),
       redraw: boolean(),
+      mix: number({ min: 0, max: 1 }),
+      weighted: boolean(),
     }),
   ),
   batchAugment: nullable(
@@ -148,6 +156,14 @@ export function dataRecipeConfig(parts: Parts = {}): DataRecipeConfig {
       .error(
         `applies to select 'sample' (select '${sl.select}' keeps the same top rows until the next scoring): drop redraw or select 'sample'`,
       );
+  for (const f of ['mix', 'weighted'] as const)
+    if (sl && sl[f] && sl.select !== 'sample')
+      throw at
+        .field('swiftlearn')
+        .field(f)
+        .error(
+          `applies to select 'sample' (select '${sl.select}' draws nothing): drop ${f} or select 'sample'`,
+        );
   const ba = c.batchAugment;
   if (ba && ba.shift === 0 && ba.cutout === 0 && !ba.flip)
     throw at
