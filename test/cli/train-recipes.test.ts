@@ -67,6 +67,13 @@ describe('frugal train recipe options: parsing and checks', () => {
       dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnDraw: 'scoring' })?.swiftlearn?.redraw,
       false,
     );
+    const w = dataRecipeFromOptions({
+      swiftlearn: 0.2,
+      swiftlearnMix: 0.5,
+      swiftlearnWeighted: true,
+    })?.swiftlearn;
+    assert.equal(w?.mix, 0.5);
+    assert.equal(w?.weighted, true);
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
     assert.equal(sl?.select, 'top');
     assert.equal(sl?.balance, 'class');
@@ -119,6 +126,16 @@ describe('frugal train recipe options: parsing and checks', () => {
       '--swiftlearn-draw epoch with top selection',
       { swiftlearn: 0.3, swiftlearnDraw: 'epoch', swiftlearnSelect: 'top' },
       /--swiftlearn-draw epoch changes nothing with --swiftlearn-select top/,
+    ],
+    [
+      '--swiftlearn-weighted with top selection',
+      { swiftlearn: 0.3, swiftlearnWeighted: true, swiftlearnSelect: 'top' },
+      /--swiftlearn-weighted changes nothing with --swiftlearn-select top/,
+    ],
+    [
+      '--swiftlearn-mix without --swiftlearn',
+      { swiftlearnMix: 0.5 },
+      /--swiftlearn-mix applies to --swiftlearn/,
     ],
     [
       '--swiftlearn-every without --swiftlearn',
