@@ -133,6 +133,7 @@ async function runSeeds(): Promise<SwiftLearnRun[]> {
           model: a.model,
           optimizer: a.optimizer,
           plan: a.sl.plan,
+          hooks: a.sl.hooks,
           rounds: slEpochs,
         })),
       ],

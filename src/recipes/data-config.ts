@@ -14,6 +14,7 @@ import {
 } from '../config/index.js';
 import type { Batch, ClassificationData } from '../data/dataset.js';
 import type { BatchPlan } from '../train/batch-plan.js';
+import type { StepHooks } from '../train/gradients.js';
 import type { LossName } from '../train/loss.js';
 import { batchAugment } from './batch-augment.js';
 import {
@@ -212,6 +213,8 @@ export interface PreparedDataRecipe {
   config: DataRecipeConfig;
   /** The plan to pass as TrainOptions.batchPlan, or undefined for none. */
   plan: BatchPlan | undefined;
+  /** Step hooks to pass with it (TrainOptions.hooks; SwiftLearn weighted's loss), or undefined. */
+  hooks?: StepHooks;
   swiftlearn?: SwiftLearnPlan;
 }
 
@@ -249,5 +252,5 @@ export function prepareDataRecipe(
     checkVariableSize(model, data.sampleShape, c.mixedSize.sizes);
     plans.push(mixedSize({ ...c.mixedSize, seed }, data.sampleShape[0]));
   }
-  return { config: c, plan: composeBatchPlans(plans), swiftlearn: sl };
+  return { config: c, plan: composeBatchPlans(plans), swiftlearn: sl, hooks: sl?.hooks };
 }

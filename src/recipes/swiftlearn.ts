@@ -22,15 +22,18 @@
 // (1 - mix) s_i / mean(s) + mix (the mean over the class, or over all rows with balance 'none'),
 // so that no row's chance falls below mix times uniform; `weighted` makes the kept epoch an
 // unbiased estimate of a full one: rows are drawn with replacement with probability p_i = a_i /
-// sum(a), and each drawn row's loss is scaled by 1 / (n p_i) = 1 / a_i (through its one-hot target,
-// which every cross-entropy is linear in), so the expected gradient of a kept step is that of a
-// uniform step. With mix m the weights are at most 1 / m.
+// sum(a), and each drawn row's loss is scaled by 1 / (n p_i) = 1 / a_i, so the expected gradient of
+// a kept step is that of a uniform step. With mix m the weights are at most 1 / m. The weight
+// rides on the row's one-hot target (scaled by it) and the plan's loss hook (`hooks`, pass it to
+// `train`) reads it back: tfjs's softmax cross-entropy has a gradient of softmax - y, right only
+// for targets that sum to 1, so a scaled target alone trains toward p = w (bench:recipes: 16-17
+// points lost); the hook takes w = sum(y), y / w as the target and w as the sample's weight.
 import * as tf from '@tensorflow/tfjs';
 import { type Batch, type ClassificationData, gatherBatch } from '../data/dataset.js';
 import { makeRng } from '../engine/random.js';
 import type { BatchPlan } from '../train/batch-plan.js';
-import { defaultForward, type ForwardFn } from '../train/gradients.js';
-import { type LossName, resolveLoss } from '../train/loss.js';
+import { defaultForward, type ForwardFn, type StepHooks } from '../train/gradients.js';
+import { type Loss, type LossName, resolveLoss } from '../train/loss.js';
 
 export const SWIFTLEARN_SCORES = ['el2n', 'loss'] as const;
 export type SwiftLearnScore = (typeof SWIFTLEARN_SCORES)[number];
@@ -89,6 +92,31 @@ export interface SwiftLearnState {
 
 export interface SwiftLearnPlan extends BatchPlan {
   state: SwiftLearnState;
+  /** With `weighted`: the loss hook that applies the weights (pass it to `train` with the plan). */
+  hooks?: StepHooks;
+}
+
+/**
+ * The loss of targets that carry a per-sample weight as their row sum (weightTargets): w = sum(y),
+ * the loss of y / w scaled by w, averaged over the batch (rows of weight 1 give the base loss).
+ * For cross-entropy losses only ('logits', 'probabilities'); a zero row has weight 0.
+ */
+export function weightedTargetsLoss(base: Loss): Loss {
+  if (base.name === 'mse')
+    throw new Error(
+      "SwiftLearn weighted: the 'mse' loss has no per-sample weight through its targets: use a cross-entropy loss or drop weighted",
+    );
+  if (base.name === 'probabilities') return base; // -sum(y log p) is linear in y, autodiff too
+  const weighted = (ys: tf.Tensor, logits: tf.Tensor) => {
+    const w = tf.sum(ys, -1);
+    const y = tf.div(ys, tf.expandDims(tf.maximum(w, 1e-12), -1));
+    return tf.losses.softmaxCrossEntropy(y, logits, w, undefined, tf.Reduction.SUM) as tf.Scalar;
+  };
+  return {
+    name: base.name,
+    mean: (ys, logits) => tf.tidy(() => tf.div(weighted(ys, logits), ys.shape[0] as number)),
+    sum: (ys, logits) => tf.tidy(() => weighted(ys, logits)),
+  };
 }
 
 /** Per-sample importance of every training row at the model's current weights. */
@@ -355,10 +383,27 @@ export function swiftLearn(
   };
   // Weights apply to the kept epochs only (the warm-up trains on every row once, weight 1).
   let weighting = false;
+  // Whether the loss hook ran (every step calls it): a weighted target without it trains wrong.
+  let hooked = false;
   return {
     state,
+    hooks: c.weighted
+      ? {
+          loss: (base) => {
+            hooked = true;
+            return weightedTargetsLoss(base);
+          },
+        }
+      : undefined,
     transform: c.weighted
-      ? (batch) => (weighting && state.weights ? weightTargets(batch, state.weights) : batch)
+      ? (batch) => {
+          if (!(weighting && state.weights)) return batch;
+          if (!hooked)
+            throw new Error(
+              "SwiftLearn weighted: the plan's loss hook has not run: pass the plan's hooks (prepareDataRecipe's hooks) to train with its batch plan",
+            );
+          return weightTargets(batch, state.weights);
+        }
       : undefined,
     epochRows: (epoch, data) => {
       weighting = epoch > c.warmupEpochs;

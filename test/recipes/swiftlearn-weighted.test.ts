@@ -10,9 +10,11 @@ import {
   mixedWeights,
   swiftLearn,
   weightedDraw,
+  weightedTargetsLoss,
   weightTargets,
 } from '../../src/recipes/index.js';
 import { train } from '../../src/train/loop.js';
+import { lossByName } from '../../src/train/loss.js';
 import { tinyCnn } from '../tiny-models.js';
 
 const data = () =>
@@ -95,6 +97,41 @@ describe('recipes: SwiftLearn mix and importance weights', () => {
     );
   });
 
+  it('the weighted loss is the mean of w_i times each row loss, in value and gradient', () => {
+    const logits = tf.tensor2d([
+      [1, 2, 0.5],
+      [0, -1, 3],
+      [2, 2, 2],
+    ]);
+    const onehot = tf.oneHot(tf.tensor1d([1, 2, 0], 'int32'), 3).toFloat() as tf.Tensor2D;
+    const w = tf.tensor1d([0.5, 2, 1.25]);
+    const scaled = tf.mul(onehot, tf.expandDims(w, -1));
+    const base = lossByName('logits');
+    const lw = weightedTargetsLoss(base);
+    // Reference: per-row softmax cross-entropy by hand, weighted, averaged over the 3 rows.
+    const ref = (z: tf.Tensor) =>
+      tf.mean(tf.mul(w, tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(z)), -1)))) as tf.Scalar;
+    const got = tf.grad((z: tf.Tensor) => lw.mean(scaled, z))(logits);
+    const want = tf.grad(ref)(logits);
+    assert.ok(Math.abs(lw.mean(scaled, logits).dataSync()[0] - ref(logits).dataSync()[0]) < 1e-6);
+    assert.ok(
+      Math.abs(lw.sum(scaled, logits).dataSync()[0] - 3 * ref(logits).dataSync()[0]) < 1e-5,
+    );
+    const diff = tf.max(tf.abs(tf.sub(got, want))).dataSync()[0];
+    assert.ok(diff < 1e-6, `gradient off by ${diff}`);
+    // tfjs's own loss on scaled targets has another gradient (softmax - y): what the hook fixes.
+    const plain = tf.grad((z: tf.Tensor) => base.mean(scaled, z))(logits);
+    assert.ok(tf.max(tf.abs(tf.sub(plain, want))).dataSync()[0] > 0.05);
+    // Weight-1 targets give the base loss; 'probabilities' is linear already; 'mse' is refused.
+    assert.ok(
+      Math.abs(lw.mean(onehot, logits).dataSync()[0] - base.mean(onehot, logits).dataSync()[0]) <
+        1e-6,
+    );
+    assert.equal(weightedTargetsLoss(lossByName('probabilities')).name, 'probabilities');
+    assert.throws(() => weightedTargetsLoss(lossByName('mse')), /'mse' loss/);
+    tf.dispose([logits, onehot, w, scaled, got, want, plain]);
+  });
+
   it('weightTargets scales each row of the one-hot targets; a batch without rows is refused', () => {
     const d = data();
     const b = gatherBatch(d.train, d.sampleShape, d.numClasses, [4, 7, 1], 0, 3);
@@ -138,6 +175,7 @@ describe('recipes: SwiftLearn mix and importance weights', () => {
       d,
       { epochs: 4, batchSize: 8, seed: 1, measureMemory: false },
       {
+        hooks: sl.hooks,
         batchPlan: {
           ...sl,
           transform: (b, step) => {
@@ -163,6 +201,21 @@ describe('recipes: SwiftLearn mix and importance weights', () => {
     assert.ok(later.some((x) => Math.abs(x - 1) > 1e-3));
     for (const x of later) assert.ok(x > 0 && x <= 2 + 1e-5, `weight ${x}`);
     assert.equal(sl.state.weights?.length, 40);
+    // Without the plan's loss hook the weighted targets would train wrong: refused.
+    const bare = swiftLearn(model, {
+      keep: 0.5,
+      warmupEpochs: 1,
+      every: 2,
+      score: 'el2n',
+      select: 'sample',
+      balance: 'class',
+      mix: 0.5,
+      weighted: true,
+    });
+    await assert.rejects(
+      train(model, d, { epochs: 2, batchSize: 8, measureMemory: false }, { batchPlan: bare }),
+      /loss hook has not run/,
+    );
     assert.throws(
       () =>
         swiftLearn(model, {
