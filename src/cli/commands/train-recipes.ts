@@ -357,6 +357,10 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
       throw new Error(
         `${flag} changes nothing with --swiftlearn-select top (nothing is drawn): drop one`,
       );
+  if (o.swiftlearnWeighted && (o.labelSmoothing !== undefined || o.recipe === 'haet'))
+    throw new Error(
+      '--swiftlearn-weighted does not compose with label smoothing (--label-smoothing, --recipe haet): the smoothed targets would carry the wrong weights; drop one',
+    );
   if (o.swiftlearnDraw === 'epoch' && o.swiftlearnSelect === 'top')
     throw new Error(
       '--swiftlearn-draw epoch changes nothing with --swiftlearn-select top (a redraw of the top rows of unchanged scores gives the same rows): drop one',
@@ -524,14 +528,25 @@ function scheduleSpan(
   return { totalSteps: o.epochs * (o.maxSteps > 0 ? Math.min(full, o.maxSteps) : full) };
 }
 
-/** The data recipe's batch plan for `model` (after every layer change), or undefined. */
+/**
+ * The data recipe's batch plan for `model` (after every layer change), or undefined; `hooks` on it
+ * are step hooks that must go with it (SwiftLearn weighted's loss: pass them to `train`).
+ */
 export function dataRecipePlan(
   model: tf.LayersModel,
   data: ClassificationData,
   plan: RecipePlan,
   seed: number,
-): BatchPlan | undefined {
-  return plan.data ? prepareDataRecipe(model, data, plan.data, { seed }).plan : undefined;
+): (BatchPlan & { hooks?: StepHooks }) | undefined {
+  if (!plan.data) return undefined;
+  const p = prepareDataRecipe(model, data, plan.data, { seed });
+  return p.plan ? { ...p.plan, hooks: p.hooks } : undefined;
+}
+
+/** Several step hooks as one (composeHooks, in order), or undefined when none is given. */
+export function stepHooks(...parts: (StepHooks | undefined)[]): StepHooks | undefined {
+  const given = parts.filter((h): h is StepHooks => h !== undefined);
+  return given.length === 0 ? undefined : given.length === 1 ? given[0] : composeHooks(given);
 }
 
 function trainImages(data: ClassificationData, max: number): tf.Tensor4D {
