@@ -21,7 +21,15 @@ import {
 } from '../../src/recipes/index.js';
 import { makeOptimizer } from '../../src/train/optimizer.js';
 import { argValue, hasFlag, numberArg } from './args.js';
-import { budgetRace, type RaceArm, RaceClock, type RaceResult } from './budget-race.js';
+import {
+  budgetRace,
+  clockNow,
+  RACE_CLOCKS,
+  type RaceArm,
+  RaceClock,
+  type RaceClockKind,
+  type RaceResult,
+} from './budget-race.js';
 import {
   disposeAll,
   load,
@@ -56,6 +64,8 @@ export interface HaetRace {
   widths?: number[];
   /** Absent: 64. */
   batchSize?: number;
+  /** The clock the budget is on (absent: 'wall', the races before the CPU clock). */
+  clock?: RaceClockKind;
   date: string;
   loadAverage: number;
   setupSeconds: number;
@@ -64,8 +74,10 @@ export interface HaetRace {
 
 const widthsOf = (r: HaetRace) => r.widths ?? [8, 16];
 const batchOf = (r: HaetRace) => r.batchSize ?? 64;
+const clockOf = (r: HaetRace): RaceClockKind => r.clock ?? 'wall';
 const settingKey = (r: HaetRace) =>
   JSON.stringify([
+    ...(clockOf(r) === 'wall' ? [] : [clockOf(r)]),
     r.budgetSeconds,
     r.samEvery,
     r.schedulePeak ?? 1,
@@ -96,35 +108,55 @@ const accOf = (r: HaetRace, name: string) =>
 const stepsOf = (r: HaetRace, name: string) =>
   (r.arms.find((a) => a.name === name) as RaceResult).steps;
 
-/** Headline figures per standard budget: means over seeds, the gain's paired statistics. */
+/**
+ * One budget's figures over its races (all on one clock), named with `tag` after "At" (60s, or
+ * 60sCpu for the CPU-clock races): means over seeds, the gain's paired statistics, steps, and
+ * what each arm got of the other clock.
+ */
+function clockFigures(rs: HaetRace[], tag: string): Headline {
+  const h: Headline = {};
+  const plain = rs.map((r) => accOf(r, 'plain') as number);
+  const haet = rs.map((r) => accOf(r, 'haet') as number);
+  const gains = haet.map((x, i) => (x - plain[i]) * 100);
+  h[`haetAccAt${tag}`] = mean(haet);
+  h[`plainAccAt${tag}`] = mean(plain);
+  Object.assign(h, summaryFigures(`haetGainAt${tag}`, gains, 'Pts'));
+  h[`haetSeedsAt${tag}`] = rs.length;
+  h[`plainStepsAt${tag}`] = mean(rs.map((r) => stepsOf(r, 'plain')));
+  h[`plainEpochsAt${tag}`] = mean(
+    rs.map((r) => (stepsOf(r, 'plain') * batchOf(r)) / r.trainImages),
+  );
+  h[`haetStepsRatioAt${tag}`] = mean(rs.map((r) => stepsOf(r, 'haet') / stepsOf(r, 'plain')));
+  // Wall and process CPU seconds each arm's steps took (CPU: races since it was recorded).
+  const armOf = (r: HaetRace, name: string) => r.arms.find((a) => a.name === name) as RaceResult;
+  const cpu = rs.filter((r) => r.arms.every((a) => a.cpuSeconds !== undefined));
+  for (const arm of ['plain', 'haet']) {
+    h[`${arm}CpuSecondsAt${tag}`] =
+      cpu.length > 0 ? mean(cpu.map((r) => armOf(r, arm).cpuSeconds as number)) : null;
+    h[`${arm}WallSecondsAt${tag}`] = mean(rs.map((r) => armOf(r, arm).seconds));
+  }
+  const abl = rs.filter((r) => accOf(r, 'plainSchedule') !== undefined);
+  if (abl.length > 0)
+    h[`plainScheduleGainAt${tag}Pts`] = mean(
+      abl.map((r) => ((accOf(r, 'plainSchedule') as number) - (accOf(r, 'plain') as number)) * 100),
+    );
+  return h;
+}
+
+/**
+ * Headline figures per standard budget and clock (clockFigures); haetGainPts and its spread are
+ * the 60 s wall-clock budget's (the issue's setting).
+ */
 export function haetHeadline(races: HaetRace[]): Headline {
   const h: Headline = {};
   const std = races.filter(isStandard);
-  for (const b of Object.keys(HAET_SETTINGS).map(Number)) {
-    const rs = std.filter((r) => r.budgetSeconds === b);
-    if (rs.length === 0) continue;
-    const plain = rs.map((r) => accOf(r, 'plain') as number);
-    const haet = rs.map((r) => accOf(r, 'haet') as number);
-    const gains = haet.map((x, i) => (x - plain[i]) * 100);
-    h[`haetAccAt${b}s`] = mean(haet);
-    h[`plainAccAt${b}s`] = mean(plain);
-    Object.assign(h, summaryFigures(`haetGainAt${b}s`, gains, 'Pts'));
-    h[`haetSeedsAt${b}s`] = rs.length;
-    h[`plainStepsAt${b}s`] = mean(rs.map((r) => stepsOf(r, 'plain')));
-    h[`plainEpochsAt${b}s`] = mean(
-      rs.map((r) => (stepsOf(r, 'plain') * batchOf(r)) / r.trainImages),
-    );
-    h[`haetStepsRatioAt${b}s`] = mean(rs.map((r) => stepsOf(r, 'haet') / stepsOf(r, 'plain')));
-    const abl = rs.filter((r) => accOf(r, 'plainSchedule') !== undefined);
-    if (abl.length > 0)
-      h[`plainScheduleGainAt${b}sPts`] = mean(
-        abl.map(
-          (r) => ((accOf(r, 'plainSchedule') as number) - (accOf(r, 'plain') as number)) * 100,
-        ),
-      );
-  }
+  for (const kind of RACE_CLOCKS)
+    for (const b of Object.keys(HAET_SETTINGS).map(Number)) {
+      const rs = std.filter((r) => r.budgetSeconds === b && clockOf(r) === kind);
+      if (rs.length > 0) Object.assign(h, clockFigures(rs, kind === 'wall' ? `${b}s` : `${b}sCpu`));
+    }
   const B = HAET_HEADLINE_BUDGET_S;
-  const main = std.filter((r) => r.budgetSeconds === B).length;
+  const main = std.filter((r) => r.budgetSeconds === B && clockOf(r) === 'wall').length;
   for (const [k, from] of [
     ['haetGainPts', `haetGainAt${B}sPts`],
     ['haetGainSdPts', `haetGainAt${B}sSdPts`],
@@ -142,7 +174,8 @@ export function haetHeadline(races: HaetRace[]): Headline {
  * The races of this run: the HAET preset (with its budget schedule on the arm's own training
  * clock) against plain at the default constant rate; --budget (60), --seeds (1),
  * --haet-widths / --haet-batch (the budget's standard setting), --sam-every (8), --haet-peak,
- * --ablation (plain with the schedule alone), --haet-constant (the preset at a constant rate).
+ * --ablation (plain with the schedule alone), --haet-constant (the preset at a constant rate),
+ * --clock wall or cpu (the budget on wall-clock or process CPU seconds: budget-race.ts).
  */
 async function runRaces(): Promise<HaetRace[]> {
   const budgetS = numberArg('budget', HAET_HEADLINE_BUDGET_S);
@@ -157,6 +190,9 @@ async function runRaces(): Promise<HaetRace[]> {
   const samEvery = numberArg('sam-every', DEFAULTS.samEvery);
   const peak = numberArg('haet-peak', DEFAULTS.peak);
   const lr = numberArg('lr', DEFAULTS.lr);
+  const clockKind = argValue('clock', 'wall') as RaceClockKind;
+  if (!RACE_CLOCKS.includes(clockKind))
+    throw new Error(`--clock takes ${RACE_CLOCKS.join(' or ')}, got '${clockKind}'`);
   const dh = load(n, t);
   const whiteningSample = () => {
     const k = Math.min(512, dh.train.count);
@@ -168,14 +204,14 @@ async function runRaces(): Promise<HaetRace[]> {
     const owned: { dispose(): void }[] = [];
     const recipeArm = (name: string, cfg: RecipeConfig): RaceArm => {
       const base = resnet(dh, seed, widths);
-      const clock = new RaceClock();
-      const t0 = performance.now();
+      const clock = new RaceClock(clockKind);
+      const t0 = clockNow(clockKind);
       const hm = recipeModel(base, cfg, { seed });
       const prepared = prepareRecipe(hm.model, cfg, whiteningSample, {
         learningRate: lr,
         schedule: { budgetMs: budgetS * 1000, clock: clock.ms },
       });
-      const setupMs = performance.now() - t0;
+      const setupMs = clockNow(clockKind) - t0;
       const optimizer = makeOptimizer('adam', lr);
       owned.push(base, hm.model, optimizer);
       return { name, model: hm.model, optimizer, hooks: prepared.hooks, setupMs, clock };
@@ -191,13 +227,16 @@ async function runRaces(): Promise<HaetRace[]> {
       arms.push(recipeArm('plainSchedule', recipeConfig('none', { schedule: haetCfg.schedule })));
     if (hasFlag('haet-constant'))
       arms.push(recipeArm('haetConstant', recipeConfig('haet', { samEvery, schedule: null })));
-    console.log(`haet seed ${seed}, budget ${budgetS} s, widths [${widths}], batch ${batchSize}`);
+    console.log(
+      `haet seed ${seed}, budget ${budgetS} s (${clockKind}), widths [${widths}], batch ${batchSize}`,
+    );
     const res = await budgetRace(arms, dh, {
       budgetMs: budgetS * 1000,
       sliceMs: sliceS * 1000,
       batchSize,
       learningRate: lr,
       seed,
+      clock: clockKind,
     });
     races.push({
       budgetSeconds: budgetS,
@@ -209,6 +248,7 @@ async function runRaces(): Promise<HaetRace[]> {
       testImages: t,
       widths,
       batchSize,
+      clock: clockKind,
       date: new Date().toISOString(),
       loadAverage: loadavg()[0],
       setupSeconds: (arms[1].setupMs ?? 0) / 1000,

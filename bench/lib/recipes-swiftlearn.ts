@@ -3,7 +3,8 @@
 // in --seeds; --sl-variants runs several SwiftLearn settings against the same plain arm.
 //
 // A variant is '+'-separated changes to the library defaults (SWIFTLEARN_DEFAULTS): 'default',
-// 'redraw', 'noredraw', 'top', 'loss', 'global' (balance none), 'every<k>', 'warmup<k>'. Seeds 1-5 are
+// 'redraw', 'noredraw', 'top', 'loss', 'global' (balance none), 'every<k>', 'warmup<k>', 'mix<percent>'
+// (uniform share of the sampling weights), 'weighted' (importance-weighted loss). Seeds 1-5 are
 // the tuning seeds (SL_TUNING_SEEDS: settings were compared there); the headline is the library
 // defaults on the other seeds (6-9), so the setting is not chosen on the seeds that report it.
 import { loadavg } from 'node:os';
@@ -51,9 +52,11 @@ export function variantConfig(name: string): SlConfig {
     else if (tok === 'global') over.balance = 'none';
     else if (/^every\d+$/.test(tok)) over.every = Number(tok.slice(5));
     else if (/^warmup\d+$/.test(tok)) over.warmupEpochs = Number(tok.slice(6));
+    else if (/^mix\d+$/.test(tok)) over.mix = Number(tok.slice(3)) / 100;
+    else if (tok === 'weighted') over.weighted = true;
     else
       throw new Error(
-        `--sl-variants: unknown change '${tok}' (default, redraw, noredraw, top, loss, global, every<k>, warmup<k>)`,
+        `--sl-variants: unknown change '${tok}' (default, redraw, noredraw, top, loss, global, every<k>, warmup<k>, mix<percent>, weighted)`,
       );
   }
   return dataRecipeConfig({ swiftlearn: over }).swiftlearn as SlConfig;
@@ -71,6 +74,8 @@ export function variantLabel(c: SlConfig): string {
   if (c.balance === 'none') t.push('global');
   if (c.every !== 3) t.push(`every${c.every}`);
   if (c.warmupEpochs !== 1) t.push(`warmup${c.warmupEpochs}`);
+  if (c.mix > 0) t.push(`mix${Math.round(c.mix * 100)}`);
+  if (c.weighted) t.push('weighted');
   return t.length === 0 ? 'first-defaults' : t.join('+');
 }
 
@@ -128,6 +133,7 @@ async function runSeeds(): Promise<SwiftLearnRun[]> {
           model: a.model,
           optimizer: a.optimizer,
           plan: a.sl.plan,
+          hooks: a.sl.hooks,
           rounds: slEpochs,
         })),
       ],
@@ -235,10 +241,10 @@ export const swiftlearnSection: Section<SwiftLearnRun> = {
     const when = (file?.sectionRuns as Record<string, { date?: string; loadAverage?: number }>)
       ?.swiftlearn;
     return (sec?.runs ?? []).map((r) => {
-      const config =
-        r.config ??
-        (dataRecipeConfig({ swiftlearn: { ...SWIFTLEARN_DEFAULTS, redraw: false, ...sec?.config } })
-          .swiftlearn as SlConfig);
+      // Fields added since a run are filled with the values that ran then (their defaults).
+      const config = dataRecipeConfig({
+        swiftlearn: r.config ?? { ...SWIFTLEARN_DEFAULTS, redraw: false, ...sec?.config },
+      }).swiftlearn as SlConfig;
       return {
         plainEpochs: 8,
         swiftlearnEpochs: 12,

@@ -26,6 +26,8 @@ export interface Batch {
   ys: tf.Tensor2D;
   labels: Int32Array;
   size: number;
+  /** The split rows the batch holds, in order (gatherBatch sets it; a sample-weighting plan reads it). */
+  rows?: Int32Array;
 }
 
 export interface BatchOptions {
@@ -69,8 +71,10 @@ export function gatherBatch(
   const per = sampleSize(sampleShape);
   const x = new Float32Array(size * per);
   const labels = new Int32Array(size);
+  const rows = new Int32Array(size);
   for (let i = 0; i < size; i++) {
     const r = idx[from + i];
+    rows[i] = r;
     x.set(split.x.subarray(r * per, (r + 1) * per), i * per);
     labels[i] = split.y[r];
   }
@@ -78,7 +82,7 @@ export function gatherBatch(
   const ys = tf.tidy(() =>
     tf.oneHot(tf.tensor1d(labels, 'int32'), numClasses).toFloat(),
   ) as tf.Tensor2D;
-  return { xs, ys, labels, size };
+  return { xs, ys, labels, size, rows };
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 } from '../config/index.js';
 import type { Batch, ClassificationData } from '../data/dataset.js';
 import type { BatchPlan } from '../train/batch-plan.js';
+import type { StepHooks } from '../train/gradients.js';
 import type { LossName } from '../train/loss.js';
 import { batchAugment } from './batch-augment.js';
 import {
@@ -43,6 +44,10 @@ export interface DataRecipeConfig {
     balance: SwiftLearnBalance;
     /** A fresh importance-sampled draw of the kept rows every epoch (select 'sample' only). */
     redraw: boolean;
+    /** The uniform share of the sampling weights, in [0, 1] (select 'sample' only; swiftlearn.ts). */
+    mix: number;
+    /** Importance-weighted loss over rows drawn with replacement (select 'sample' only; unbiased). */
+    weighted: boolean;
   } | null;
   batchAugment: { copies: number; shift: number; cutout: number; flip: boolean } | null;
   mixedSize: { sizes: number[]; probabilities: number[] | null; mode: MixedSizeMode } | null;
@@ -71,6 +76,8 @@ export const SWIFTLEARN_DEFAULTS = {
   select: 'sample',
   balance: 'class',
   redraw: false,
+  mix: 0,
+  weighted: false,
 } as const;
 export const BATCH_AUGMENT_DEFAULTS = { copies: 2, shift: 2, cutout: 8, flip: false } as const;
 export const MIXED_SIZE_DEFAULTS = { probabilities: null, mode: 'batch' } as const;
@@ -92,6 +99,8 @@ const FIELDS = object({
       select: oneOf(SWIFTLEARN_SELECTS),
       balance: oneOf(SWIFTLEARN_BALANCES),
       redraw: boolean(),
+      mix: number({ min: 0, max: 1 }),
+      weighted: boolean(),
     }),
   ),
   batchAugment: nullable(
@@ -148,6 +157,14 @@ export function dataRecipeConfig(parts: Parts = {}): DataRecipeConfig {
       .error(
         `applies to select 'sample' (select '${sl.select}' keeps the same top rows until the next scoring): drop redraw or select 'sample'`,
       );
+  for (const f of ['mix', 'weighted'] as const)
+    if (sl && sl[f] && sl.select !== 'sample')
+      throw at
+        .field('swiftlearn')
+        .field(f)
+        .error(
+          `applies to select 'sample' (select '${sl.select}' draws nothing): drop ${f} or select 'sample'`,
+        );
   const ba = c.batchAugment;
   if (ba && ba.shift === 0 && ba.cutout === 0 && !ba.flip)
     throw at
@@ -196,6 +213,8 @@ export interface PreparedDataRecipe {
   config: DataRecipeConfig;
   /** The plan to pass as TrainOptions.batchPlan, or undefined for none. */
   plan: BatchPlan | undefined;
+  /** Step hooks to pass with it (TrainOptions.hooks; SwiftLearn weighted's loss), or undefined. */
+  hooks?: StepHooks;
   swiftlearn?: SwiftLearnPlan;
 }
 
@@ -233,5 +252,5 @@ export function prepareDataRecipe(
     checkVariableSize(model, data.sampleShape, c.mixedSize.sizes);
     plans.push(mixedSize({ ...c.mixedSize, seed }, data.sampleShape[0]));
   }
-  return { config: c, plan: composeBatchPlans(plans), swiftlearn: sl };
+  return { config: c, plan: composeBatchPlans(plans), swiftlearn: sl, hooks: sl?.hooks };
 }

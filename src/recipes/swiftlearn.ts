@@ -16,12 +16,24 @@
 // keeps the highest scores of each class; 'sample' draws them without replacement with
 // probability proportional to the score (importance sampling, Efraimidis-Spirakis keys), so
 // lower-score samples keep a chance and the very hardest (often mislabelled) do not take it all.
+//
+// Two changes to the 'sample' draw (Katharopoulos & Fleuret 2018, "Not all samples are created
+// equal"): `mix` blends the score distribution with uniform, each row's weight a_i =
+// (1 - mix) s_i / mean(s) + mix (the mean over the class, or over all rows with balance 'none'),
+// so that no row's chance falls below mix times uniform; `weighted` makes the kept epoch an
+// unbiased estimate of a full one: rows are drawn with replacement with probability p_i = a_i /
+// sum(a), and each drawn row's loss is scaled by 1 / (n p_i) = 1 / a_i, so the expected gradient of
+// a kept step is that of a uniform step. With mix m the weights are at most 1 / m. The weight
+// rides on the row's one-hot target (scaled by it) and the plan's loss hook (`hooks`, pass it to
+// `train`) reads it back: tfjs's softmax cross-entropy has a gradient of softmax - y, right only
+// for targets that sum to 1, so a scaled target alone trains toward p = w (bench:recipes: 16-17
+// points lost); the hook takes w = sum(y), y / w as the target and w as the sample's weight.
 import * as tf from '@tensorflow/tfjs';
-import { type ClassificationData, gatherBatch } from '../data/dataset.js';
+import { type Batch, type ClassificationData, gatherBatch } from '../data/dataset.js';
 import { makeRng } from '../engine/random.js';
 import type { BatchPlan } from '../train/batch-plan.js';
-import { defaultForward, type ForwardFn } from '../train/gradients.js';
-import { type LossName, resolveLoss } from '../train/loss.js';
+import { defaultForward, type ForwardFn, type StepHooks } from '../train/gradients.js';
+import { type Loss, type LossName, resolveLoss } from '../train/loss.js';
 
 export const SWIFTLEARN_SCORES = ['el2n', 'loss'] as const;
 export type SwiftLearnScore = (typeof SWIFTLEARN_SCORES)[number];
@@ -50,6 +62,14 @@ export interface SwiftLearnConfig {
   redraw?: boolean;
   /** Seed of the 'sample' draws (each scoring draws anew). */
   seed?: number;
+  /** With select 'sample': the uniform share of the sampling weights, in [0, 1] (default 0). */
+  mix?: number;
+  /**
+   * With select 'sample': draw with replacement and scale each drawn row's loss by its importance
+   * weight 1 / a_i (unbiased; see the file comment). Needs batches that carry their rows
+   * (gatherBatch's Batch.rows) and a loss linear in the targets (the cross-entropies).
+   */
+  weighted?: boolean;
 }
 
 /** What SwiftLearn did: the last scores, the kept rows, when it scored and how long it took. */
@@ -63,10 +83,40 @@ export interface SwiftLearnState {
   /** Epochs (1-based) at whose start the kept rows were drawn (every scoring, and with redraw every epoch after). */
   drawnAt: number[];
   scoringMs: number;
+  /**
+   * With `weighted`: each training row's importance weight 1 / a_i at the last draw (the loss
+   * scale of a drawn row); undefined before the first scoring.
+   */
+  weights?: Float32Array;
 }
 
 export interface SwiftLearnPlan extends BatchPlan {
   state: SwiftLearnState;
+  /** With `weighted`: the loss hook that applies the weights (pass it to `train` with the plan). */
+  hooks?: StepHooks;
+}
+
+/**
+ * The loss of targets that carry a per-sample weight as their row sum (weightTargets): w = sum(y),
+ * the loss of y / w scaled by w, averaged over the batch (rows of weight 1 give the base loss).
+ * For cross-entropy losses only ('logits', 'probabilities'); a zero row has weight 0.
+ */
+export function weightedTargetsLoss(base: Loss): Loss {
+  if (base.name === 'mse')
+    throw new Error(
+      "SwiftLearn weighted: the 'mse' loss has no per-sample weight through its targets: use a cross-entropy loss or drop weighted",
+    );
+  if (base.name === 'probabilities') return base; // -sum(y log p) is linear in y, autodiff too
+  const weighted = (ys: tf.Tensor, logits: tf.Tensor) => {
+    const w = tf.sum(ys, -1);
+    const y = tf.div(ys, tf.expandDims(tf.maximum(w, 1e-12), -1));
+    return tf.losses.softmaxCrossEntropy(y, logits, w, undefined, tf.Reduction.SUM) as tf.Scalar;
+  };
+  return {
+    name: base.name,
+    mean: (ys, logits) => tf.tidy(() => tf.div(weighted(ys, logits), ys.shape[0] as number)),
+    sum: (ys, logits) => tf.tidy(() => weighted(ys, logits)),
+  };
 }
 
 /** Per-sample importance of every training row at the model's current weights. */
@@ -181,6 +231,112 @@ export function selectRows(
 }
 
 /**
+ * The sampling weights a_i = (1 - mix) s_i / mean(s) + mix, the mean over each row's class
+ * (`labels` given) or over all rows; a group whose scores are all zero gets a_i = 1 (uniform).
+ * Every group's weights have mean 1.
+ */
+export function mixedWeights(
+  scores: Float32Array,
+  mix: number,
+  labels?: Int32Array,
+  numClasses = 1,
+): Float32Array {
+  if (!(mix >= 0 && mix <= 1)) throw new Error(`mixedWeights: mix must be in [0, 1], got ${mix}`);
+  const group = (i: number) => (labels ? labels[i] : 0);
+  const k = labels ? numClasses : 1;
+  const sum = new Float64Array(k);
+  const count = new Float64Array(k);
+  for (let i = 0; i < scores.length; i++) {
+    if (!(scores[i] >= 0)) throw new Error(`mixedWeights: score ${i} is ${scores[i]} (need >= 0)`);
+    sum[group(i)] += scores[i];
+    count[group(i)]++;
+  }
+  return Float32Array.from(scores, (s, i) => {
+    const g = group(i);
+    return sum[g] > 0 ? ((1 - mix) * s * count[g]) / sum[g] + mix : 1;
+  });
+}
+
+/**
+ * `k` rows drawn with replacement with probability proportional to `weights[rows[j]]` among
+ * `rows` (inverse-CDF draws), ascending.
+ */
+export function drawWithReplacement(
+  rows: ArrayLike<number>,
+  weights: Float32Array,
+  k: number,
+  rng: () => number,
+): number[] {
+  const cdf = new Float64Array(rows.length);
+  let acc = 0;
+  for (let j = 0; j < rows.length; j++) {
+    acc += weights[rows[j]];
+    cdf[j] = acc;
+  }
+  if (!(acc > 0)) throw new Error('drawWithReplacement: the weights sum to zero');
+  const out: number[] = [];
+  for (let t = 0; t < k; t++) {
+    const u = rng() * acc;
+    let lo = 0;
+    let hi = rows.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cdf[mid] > u) hi = mid;
+      else lo = mid + 1;
+    }
+    out.push(rows[lo]);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/**
+ * The importance-weighted draw: keptCount(n, keep) rows with replacement (per class with the
+ * class quotas, `labels` given, else over all rows), each with probability a_i / sum(a) in its
+ * group (a = mixedWeights), and every row's loss scale 1 / a_i.
+ */
+export function weightedDraw(
+  scores: Float32Array,
+  keep: number,
+  o: { mix: number; rng: () => number; labels?: Int32Array; numClasses?: number },
+): { rows: Int32Array; weights: Float32Array } {
+  const { labels } = o;
+  const k = labels ? (o.numClasses ?? Math.max(...labels) + 1) : 1;
+  const a = mixedWeights(scores, o.mix, labels, k);
+  if (a.some((x) => !(x > 0)))
+    throw new Error(
+      'weightedDraw: a row has sampling weight 0 (a zero score with mix 0): set mix above 0 so every row can be drawn',
+    );
+  const weights = Float32Array.from(a, (x) => 1 / x);
+  if (!labels) {
+    const all = Int32Array.from({ length: scores.length }, (_, i) => i);
+    return {
+      rows: Int32Array.from(drawWithReplacement(all, a, keptCount(scores.length, keep), o.rng)),
+      weights,
+    };
+  }
+  const quotas = classQuotas(labels, k, keep);
+  const byClass: number[][] = Array.from({ length: k }, () => []);
+  for (let i = 0; i < labels.length; i++) byClass[labels[i]].push(i);
+  const out: number[] = [];
+  for (let c = 0; c < k; c++)
+    if (quotas[c] > 0) out.push(...drawWithReplacement(byClass[c], a, quotas[c], o.rng));
+  return { rows: Int32Array.from(out).sort(), weights };
+}
+
+/** `batch` with each row's one-hot target scaled by its weight (the batch must carry its rows). */
+export function weightTargets(batch: Batch, weights: Float32Array): Batch {
+  const rows = batch.rows;
+  if (!rows)
+    throw new Error(
+      'SwiftLearn weighted: the batch does not say which rows it holds (Batch.rows): give it the batches of gatherBatch, before a transform that makes new batches',
+    );
+  const w = Float32Array.from(rows, (r) => weights[r]);
+  const ys = tf.tidy(() => tf.mul(batch.ys, tf.tensor2d(w, [w.length, 1]))) as tf.Tensor2D;
+  // A new batch owns its tensors (the loop disposes the original's): xs is a clone (shared data).
+  return { ...batch, xs: batch.xs.clone(), ys };
+}
+
+/**
  * A BatchPlan for `train` (TrainOptions.batchPlan): all rows in the warm-up epochs, then at the
  * start of epoch warmup+1 and every `every` epochs after, scores every training sample and trains
  * on the top `keep` until the next scoring (with `redraw`, a fresh importance-sampled draw from
@@ -204,16 +360,53 @@ export function swiftLearn(
     throw new Error(
       `swiftLearn: redraw applies to select 'sample' (select '${c.select}' keeps the same top rows until the next scoring): drop redraw or use 'sample'`,
     );
-  const draw = (data: ClassificationData, scores: Float32Array) =>
-    selectRows(scores, c.keep, {
-      labels: c.balance === 'class' ? data.train.y : undefined,
+  const mix = c.mix ?? 0;
+  if (!(mix >= 0 && mix <= 1)) throw new Error(`swiftLearn: mix must be in [0, 1], got ${mix}`);
+  if ((mix > 0 || c.weighted) && c.select !== 'sample')
+    throw new Error(
+      `swiftLearn: ${c.weighted ? 'weighted' : 'mix'} applies to select 'sample' (select '${c.select}' draws nothing): drop it or use 'sample'`,
+    );
+  const draw = (data: ClassificationData, scores: Float32Array): Int32Array => {
+    const labels = c.balance === 'class' ? data.train.y : undefined;
+    if (c.weighted) {
+      const d = weightedDraw(scores, c.keep, { mix, rng, labels, numClasses: data.numClasses });
+      state.weights = d.weights;
+      return d.rows;
+    }
+    const keys = mix > 0 ? mixedWeights(scores, mix, labels, data.numClasses) : scores;
+    return selectRows(keys, c.keep, {
+      labels,
       numClasses: data.numClasses,
       select: c.select,
       rng,
     });
+  };
+  // Weights apply to the kept epochs only (the warm-up trains on every row once, weight 1).
+  let weighting = false;
+  // Whether the loss hook ran (every step calls it): a weighted target without it trains wrong.
+  let hooked = false;
   return {
     state,
+    hooks: c.weighted
+      ? {
+          loss: (base) => {
+            hooked = true;
+            return weightedTargetsLoss(base);
+          },
+        }
+      : undefined,
+    transform: c.weighted
+      ? (batch) => {
+          if (!(weighting && state.weights)) return batch;
+          if (!hooked)
+            throw new Error(
+              "SwiftLearn weighted: the plan's loss hook has not run: pass the plan's hooks (prepareDataRecipe's hooks) to train with its batch plan",
+            );
+          return weightTargets(batch, state.weights);
+        }
+      : undefined,
     epochRows: (epoch, data) => {
+      weighting = epoch > c.warmupEpochs;
       if (epoch <= c.warmupEpochs) return undefined;
       if ((epoch - c.warmupEpochs - 1) % c.every === 0 || !state.kept || !state.scores) {
         const t0 = performance.now();

@@ -101,6 +101,29 @@ describe('bench:recipes haet headline', () => {
     assert.equal(h.plainEpochsAt60s, (100 * 16) / 5000);
     assert.equal(h.haetStepsRatioAt60s, 0.8);
   });
+
+  it('CPU-clock races have their own figures (60sCpu) and stay out of haetGainPts', () => {
+    const withCpu = (r: HaetRace, plainCpu: number, haetCpu: number): HaetRace => ({
+      ...r,
+      arms: [
+        { ...r.arms[0], cpuSeconds: plainCpu },
+        { ...r.arms[1], cpuSeconds: haetCpu },
+      ],
+    });
+    const h = haetHeadline([
+      withCpu(race({ seed: 1 }, 0.5, 0.6), 20, 18),
+      withCpu(race({ seed: 1, clock: 'cpu' }, 0.5, 0.53), 60, 60),
+      withCpu(race({ seed: 2, clock: 'cpu' }, 0.5, 0.55), 60, 61),
+    ]);
+    assert.equal(h.haetSeeds, 1);
+    assert.ok(Math.abs((h.haetGainPts as number) - 10) < 1e-9);
+    assert.equal(h.plainCpuSecondsAt60s, 20);
+    assert.equal(h.haetCpuSecondsAt60s, 18);
+    assert.equal(h.haetSeedsAt60sCpu, 2);
+    assert.ok(Math.abs((h.haetGainAt60sCpuPts as number) - 4) < 1e-9);
+    assert.equal(h.haetCpuSecondsAt60sCpu, 60.5);
+    assert.equal(h.plainWallSecondsAt60sCpu, 60);
+  });
 });
 
 describe('bench:recipes SwiftLearn variants', () => {
@@ -111,5 +134,10 @@ describe('bench:recipes SwiftLearn variants', () => {
     assert.equal(variantConfig('default').keep, 0.3);
     assert.throws(() => variantConfig('fast'), /unknown change 'fast'/);
     assert.throws(() => variantConfig('top+redraw'), /redraw/);
+    const c = variantConfig('redraw+mix50+weighted');
+    assert.equal(c.mix, 0.5);
+    assert.equal(c.weighted, true);
+    assert.equal(variantLabel(c), 'redraw+mix50+weighted');
+    assert.throws(() => variantConfig('top+mix20'), /mix/);
   });
 });

@@ -66,6 +66,13 @@ describe('frugal train recipe options: parsing and checks', () => {
       dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnDraw: 'scoring' })?.swiftlearn?.redraw,
       false,
     );
+    const w = dataRecipeFromOptions({
+      swiftlearn: 0.2,
+      swiftlearnMix: 0.5,
+      swiftlearnWeighted: true,
+    })?.swiftlearn;
+    assert.equal(w?.mix, 0.5);
+    assert.equal(w?.weighted, true);
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
     assert.equal(sl?.select, 'top');
     assert.equal(sl?.balance, 'class');
@@ -118,6 +125,21 @@ describe('frugal train recipe options: parsing and checks', () => {
       '--swiftlearn-draw epoch with top selection',
       { swiftlearn: 0.3, swiftlearnDraw: 'epoch', swiftlearnSelect: 'top' },
       /--swiftlearn-draw epoch changes nothing with --swiftlearn-select top/,
+    ],
+    [
+      '--swiftlearn-weighted with top selection',
+      { swiftlearn: 0.3, swiftlearnWeighted: true, swiftlearnSelect: 'top' },
+      /--swiftlearn-weighted changes nothing with --swiftlearn-select top/,
+    ],
+    [
+      '--swiftlearn-weighted with label smoothing',
+      { swiftlearn: 0.3, swiftlearnWeighted: true, labelSmoothing: 0.1 },
+      /--swiftlearn-weighted does not compose with label smoothing/,
+    ],
+    [
+      '--swiftlearn-mix without --swiftlearn',
+      { swiftlearnMix: 0.5 },
+      /--swiftlearn-mix applies to --swiftlearn/,
     ],
     [
       '--swiftlearn-every without --swiftlearn',
@@ -244,6 +266,35 @@ describe('frugal train --recipe / --time-budget / data recipes', () => {
     assert.equal(report.recipe.config.labelSmoothing, 0.1);
     assert.equal(report.recipe.timeBudgetMs, null);
     assert.equal(report.result.steps, 2);
+  });
+
+  it('--swiftlearn-weighted trains with the weighted loss after the warm-up (the plan brings its hook)', async () => {
+    const out = join(dir, 'sl-weighted.json');
+    const r = await cli(
+      'train',
+      '--model',
+      'cnn',
+      ...common,
+      '--epochs',
+      '3',
+      '--swiftlearn',
+      '0.5',
+      '--swiftlearn-mix',
+      '0.5',
+      '--swiftlearn-weighted',
+      '--swiftlearn-every',
+      '1',
+      '--out',
+      out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(report.recipe.data.swiftlearn.weighted, true);
+    assert.equal(report.recipe.data.swiftlearn.mix, 0.5);
+    assert.equal(report.result.history.length, 3);
+    // 64 rows / 16 = 4 steps of warm-up, then 32 drawn rows = 2 steps an epoch.
+    assert.equal(report.result.steps, 8);
+    for (const e of report.result.history) assert.ok(Number.isFinite(e.meanLoss));
   });
 
   const rejected: [string[], RegExp][] = [

@@ -476,6 +476,8 @@ describe('recipes: data recipe config', () => {
       select: 'sample',
       balance: 'class',
       redraw: false,
+      mix: 0,
+      weighted: false,
     });
     assert.equal(c.batchAugment?.copies, 4);
     const field = (f: () => unknown) => {
@@ -494,6 +496,18 @@ describe('recipes: data recipe config', () => {
     assert.equal(
       field(() => dataRecipeConfig({ swiftlearn: { select: 'top', redraw: true } })),
       'swiftlearn.redraw',
+    );
+    assert.equal(
+      field(() => dataRecipeConfig({ swiftlearn: { select: 'top', mix: 0.5 } })),
+      'swiftlearn.mix',
+    );
+    assert.equal(
+      field(() => dataRecipeConfig({ swiftlearn: { select: 'top', weighted: true } })),
+      'swiftlearn.weighted',
+    );
+    assert.equal(
+      field(() => dataRecipeConfig({ swiftlearn: { mix: 1.5 } })),
+      'swiftlearn.mix',
     );
     assert.equal(
       field(() => dataRecipeConfig({ batchAugment: { copies: 1 } })),

@@ -59,6 +59,8 @@ export interface RecipeCliOptions {
   swiftlearnSelect?: SwiftLearnSelect;
   swiftlearnBalance?: SwiftLearnBalance;
   swiftlearnDraw?: SwiftLearnDraw;
+  swiftlearnMix?: number;
+  swiftlearnWeighted?: boolean;
   batchAugment?: number;
   augmentShift?: number;
   augmentCutout?: number;
@@ -90,6 +92,8 @@ export const RECIPE_OPTION_ROLES = {
   swiftlearnSelect: 'feature',
   swiftlearnBalance: 'feature',
   swiftlearnDraw: 'feature',
+  swiftlearnMix: 'feature',
+  swiftlearnWeighted: 'feature',
   batchAugment: 'feature',
   augmentShift: 'feature',
   augmentCutout: 'feature',
@@ -225,6 +229,15 @@ export function addRecipeOptions(cmd: Command): Command {
       oneOf(SWIFTLEARN_DRAWS, 'SwiftLearn draw'),
     )
     .option(
+      '--swiftlearn-mix <share>',
+      'SwiftLearn: the uniform share of the sampling weights, in (0, 1] (select sample; default 0: by score alone; 1: uniform)',
+      fraction,
+    )
+    .option(
+      '--swiftlearn-weighted',
+      'SwiftLearn: draw with replacement and weight each row by its inverse sampling probability (unbiased; select sample)',
+    )
+    .option(
       '--batch-augment <copies>',
       'batch augmentation: each sample this many times (>= 2) per batch, independently augmented',
       positiveInt,
@@ -320,6 +333,8 @@ const SUB_OPTIONS: [keyof RecipeCliOptions, string, keyof RecipeCliOptions, stri
   ['swiftlearnSelect', '--swiftlearn-select', 'swiftlearn', '--swiftlearn <keep>'],
   ['swiftlearnBalance', '--swiftlearn-balance', 'swiftlearn', '--swiftlearn <keep>'],
   ['swiftlearnDraw', '--swiftlearn-draw', 'swiftlearn', '--swiftlearn <keep>'],
+  ['swiftlearnMix', '--swiftlearn-mix', 'swiftlearn', '--swiftlearn <keep>'],
+  ['swiftlearnWeighted', '--swiftlearn-weighted', 'swiftlearn', '--swiftlearn <keep>'],
   ['augmentShift', '--augment-shift', 'batchAugment', '--batch-augment <copies>'],
   ['augmentCutout', '--augment-cutout', 'batchAugment', '--batch-augment <copies>'],
   ['augmentFlip', '--augment-flip', 'batchAugment', '--batch-augment <copies>'],
@@ -334,6 +349,18 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
       throw new Error(
         `${flag} applies to ${mainFlag}: give ${mainFlag.split(' ')[0]} or drop ${flag}`,
       );
+  for (const [v, flag] of [
+    [o.swiftlearnMix, '--swiftlearn-mix'],
+    [o.swiftlearnWeighted, '--swiftlearn-weighted'],
+  ] as const)
+    if (v !== undefined && o.swiftlearnSelect === 'top')
+      throw new Error(
+        `${flag} changes nothing with --swiftlearn-select top (nothing is drawn): drop one`,
+      );
+  if (o.swiftlearnWeighted && (o.labelSmoothing !== undefined || o.recipe === 'haet'))
+    throw new Error(
+      '--swiftlearn-weighted does not compose with label smoothing (--label-smoothing, --recipe haet): the smoothed targets would carry the wrong weights; drop one',
+    );
   if (o.swiftlearnDraw === 'epoch' && o.swiftlearnSelect === 'top')
     throw new Error(
       '--swiftlearn-draw epoch changes nothing with --swiftlearn-select top (a redraw of the top rows of unchanged scores gives the same rows): drop one',
@@ -367,6 +394,8 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
             select: o.swiftlearnSelect,
             balance: o.swiftlearnBalance,
             redraw: o.swiftlearnDraw === undefined ? undefined : o.swiftlearnDraw === 'epoch',
+            mix: o.swiftlearnMix,
+            weighted: o.swiftlearnWeighted,
           },
     batchAugment:
       o.batchAugment === undefined
@@ -499,14 +528,25 @@ function scheduleSpan(
   return { totalSteps: o.epochs * (o.maxSteps > 0 ? Math.min(full, o.maxSteps) : full) };
 }
 
-/** The data recipe's batch plan for `model` (after every layer change), or undefined. */
+/**
+ * The data recipe's batch plan for `model` (after every layer change), or undefined; `hooks` on it
+ * are step hooks that must go with it (SwiftLearn weighted's loss: pass them to `train`).
+ */
 export function dataRecipePlan(
   model: tf.LayersModel,
   data: ClassificationData,
   plan: RecipePlan,
   seed: number,
-): BatchPlan | undefined {
-  return plan.data ? prepareDataRecipe(model, data, plan.data, { seed }).plan : undefined;
+): (BatchPlan & { hooks?: StepHooks }) | undefined {
+  if (!plan.data) return undefined;
+  const p = prepareDataRecipe(model, data, plan.data, { seed });
+  return p.plan ? { ...p.plan, hooks: p.hooks } : undefined;
+}
+
+/** Several step hooks as one (composeHooks, in order), or undefined when none is given. */
+export function stepHooks(...parts: (StepHooks | undefined)[]): StepHooks | undefined {
+  const given = parts.filter((h): h is StepHooks => h !== undefined);
+  return given.length === 0 ? undefined : given.length === 1 ? given[0] : composeHooks(given);
 }
 
 function trainImages(data: ClassificationData, max: number): tf.Tensor4D {

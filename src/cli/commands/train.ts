@@ -12,7 +12,6 @@ import { checkModelDir, checkOutputFile } from '../../io/output-paths.js';
 import { buildModel, isZooModel, ZOO_LAYOUT, ZOO_MODELS } from '../../models/zoo.js';
 import type { PipelineMode } from '../../pipeline/schedule.js';
 import { trainPipelined } from '../../pipeline/train-pipelined.js';
-import { composeHooks } from '../../recipes/index.js';
 import type { RematPlan } from '../../remat/plan-model.js';
 import { type PlanSummary, planLine, summarizePlan } from '../../remat/summary.js';
 import { fixed, mb, pct } from '../../report/format.js';
@@ -40,6 +39,7 @@ import {
   type RecipeCliOptions,
   type RecipeReport,
   recipeReport,
+  stepHooks,
 } from './train-recipes.js';
 
 import {
@@ -406,9 +406,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<TrainReport>
             },
             forward: act?.forward ?? remat?.forward,
             optimizer,
-            hooks: transposable
-              ? composeHooks([recipe.hooks ?? {}, transposable.hooks])
-              : recipe.hooks,
+            hooks: stepHooks(recipe.hooks, batchPlan?.hooks, transposable?.hooks),
             batchPlan,
             timeBudgetMs: recipePlan.timeBudgetMs,
           });
