@@ -15,8 +15,9 @@ import { compressForTraining } from '../../src/activation/training.js';
 import { gatherBatch } from '../../src/data/dataset.js';
 import { syntheticClassification } from '../../src/data/synthetic.js';
 import { backwardChunkBytes, setBackwardChunkBytes } from '../../src/engine/settings.js';
-import { classificationLoss, trainableVariables, trainStep } from '../../src/train/step.js';
+import { classificationLoss, trainableVariables } from '../../src/train/step.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
+import { assertLossFallsWithoutLeaks } from '../step-losses.js';
 
 const data = syntheticClassification({ sampleShape: [10, 10, 1], numClasses: 3, seed: 2 });
 const quiet = { warn: () => {} };
@@ -57,7 +58,28 @@ async function converted(config: Partial<ActConfig>, batchNorm = false) {
   return r;
 }
 
-function gradsOf(m: Awaited<ReturnType<typeof converted>>, b: ReturnType<typeof batch>) {
+type Converted = Awaited<ReturnType<typeof converted>>;
+
+/**
+ * `body` on the model converted at `level` without and with a forward chunk of `rows` rows, and a
+ * batch of the first `n` samples; all three are freed after it.
+ */
+async function wholeAndChunked(
+  level: ActConfig['level'],
+  rows: number,
+  n: number,
+  body: (whole: Converted, chunked: Converted, b: ReturnType<typeof batch>) => void,
+) {
+  const whole = await converted({ level, forwardChunk: 'off' });
+  const chunked = await converted({ level, forwardChunk: rows });
+  const b = batch(n);
+  body(whole, chunked, b);
+  tf.dispose([b.xs, b.ys]);
+  whole.model.dispose();
+  chunked.model.dispose();
+}
+
+function gradsOf(m: Converted, b: ReturnType<typeof batch>) {
   const vars = trainableVariables(m.model);
   return tf.tidy(() => {
     const { value, grads } = tf.variableGrads(
@@ -72,80 +94,68 @@ for (const backend of BACKENDS) {
   describe(`chunked forward (${backend})`, () => {
     it('gives the gradients of the whole batch (float32 saves: equal to rounding)', async () => {
       await useBackend(backend);
-      const whole = await converted({ level: 'L0', forwardChunk: 'off' });
-      const chunked = await converted({ level: 'L0', forwardChunk: 3 });
-      assert.equal(whole.chunkRows, null);
-      assert.equal(chunked.chunkRows, 3);
-      const b = batch(8); // chunks of 3, 3 and 2 samples
-      const a = gradsOf(whole, b);
-      const c = gradsOf(chunked, b);
-      assert.ok(Math.abs(a.loss - c.loss) < 1e-5, `loss ${a.loss} vs ${c.loss}`);
-      a.grads.forEach((g, i) => {
-        const scale = Math.max(1e-3, tf.max(tf.abs(g)).dataSync()[0]);
-        assert.ok(maxAbsDiff(g, c.grads[i]) / scale < 1e-4, `weight ${i} differs`);
+      // chunks of 3, 3 and 2 samples
+      await wholeAndChunked('L0', 3, 8, (whole, chunked, b) => {
+        assert.equal(whole.chunkRows, null);
+        assert.equal(chunked.chunkRows, 3);
+        const a = gradsOf(whole, b);
+        const c = gradsOf(chunked, b);
+        assert.ok(Math.abs(a.loss - c.loss) < 1e-5, `loss ${a.loss} vs ${c.loss}`);
+        a.grads.forEach((g, i) => {
+          const scale = Math.max(1e-3, tf.max(tf.abs(g)).dataSync()[0]);
+          assert.ok(maxAbsDiff(g, c.grads[i]) / scale < 1e-4, `weight ${i} differs`);
+        });
+        tf.dispose([...a.grads, ...c.grads]);
       });
-      tf.dispose([...a.grads, ...c.grads, b.xs, b.ys]);
-      whole.model.dispose();
-      chunked.model.dispose();
     });
 
     it("skips the first layer's input gradient under the chunked forward (no one reads it)", async () => {
       await useBackend(backend);
-      const whole = await converted({ level: 'L3', forwardChunk: 'off' });
-      const chunked = await converted({ level: 'L3', forwardChunk: 3 });
-      const b = batch(8);
-      // Input-gradient products on the 1-channel model input, counted by a spy.
-      const input = CONV2D_GRADS.input;
-      let onModelInput = 0;
-      CONV2D_GRADS.input = (dy, w, xShape, strides, padding) => {
-        if (xShape[3] === 1) onModelInput++;
-        return input(dy, w, xShape, strides, padding);
-      };
-      try {
-        tf.dispose(gradsOf(whole, b).grads);
-        const wholeCount = onModelInput;
-        onModelInput = 0;
-        const before = tf.memory().numTensors;
-        const g = gradsOf(chunked, b);
-        assert.equal(
-          tf.memory().numTensors,
-          before + g.grads.length,
-          'only the gradients are left',
-        );
-        assert.ok(wholeCount > 0, 'the whole-batch forward computes it (the spy sees it)');
-        assert.equal(onModelInput, 0, 'the chunked forward does not');
-        assert.ok(g.grads.every((t) => t.dataSync().every(Number.isFinite)));
-        tf.dispose(g.grads);
-      } finally {
-        CONV2D_GRADS.input = input;
-      }
-      tf.dispose([b.xs, b.ys]);
-      whole.model.dispose();
-      chunked.model.dispose();
+      await wholeAndChunked('L3', 3, 8, (whole, chunked, b) => {
+        // Input-gradient products on the 1-channel model input, counted by a spy.
+        const input = CONV2D_GRADS.input;
+        let onModelInput = 0;
+        CONV2D_GRADS.input = (dy, w, xShape, strides, padding) => {
+          if (xShape[3] === 1) onModelInput++;
+          return input(dy, w, xShape, strides, padding);
+        };
+        try {
+          tf.dispose(gradsOf(whole, b).grads);
+          const wholeCount = onModelInput;
+          onModelInput = 0;
+          const before = tf.memory().numTensors;
+          const g = gradsOf(chunked, b);
+          assert.equal(
+            tf.memory().numTensors,
+            before + g.grads.length,
+            'only the gradients are left',
+          );
+          assert.ok(wholeCount > 0, 'the whole-batch forward computes it (the spy sees it)');
+          assert.equal(onModelInput, 0, 'the chunked forward does not');
+          assert.ok(g.grads.every((t) => t.dataSync().every(Number.isFinite)));
+          tf.dispose(g.grads);
+        } finally {
+          CONV2D_GRADS.input = input;
+        }
+      });
     });
 
     it('keeps the saved bytes and lowers the step peak; no tensors leak over steps', async () => {
       await useBackend(backend);
-      const whole = await converted({ level: 'L3', forwardChunk: 'off' });
-      const chunked = await converted({ level: 'L3', forwardChunk: 4 });
-      const b = batch(32);
-      const mw = activationMemory(whole.model, whole.forward, b.xs, b.ys);
-      const mc = activationMemory(chunked.model, chunked.forward, b.xs, b.ys);
-      // Per-group scales of 8 chunks instead of one batch: a few bytes more, never a batch copy.
-      assert.ok(mc.savedBytes < mw.savedBytes * 1.1, `saved ${mc.savedBytes} vs ${mw.savedBytes}`);
-      assert.ok(mc.peakBytes < 0.6 * mw.peakBytes, `peak ${mc.peakBytes} vs ${mw.peakBytes}`);
-      const opt = tf.train.sgd(0.05);
-      const ctx = { model: chunked.model, optimizer: opt, forward: chunked.forward };
-      const first = trainStep(ctx, b);
-      const before = tf.memory().numTensors;
-      let last = first;
-      for (let i = 0; i < 6; i++) last = trainStep(ctx, b);
-      assert.equal(tf.memory().numTensors, before);
-      assert.ok(last < first, `loss ${first} -> ${last}`);
-      tf.dispose([b.xs, b.ys]);
-      opt.dispose();
-      whole.model.dispose();
-      chunked.model.dispose();
+      await wholeAndChunked('L3', 4, 32, (whole, chunked, b) => {
+        const mw = activationMemory(whole.model, whole.forward, b.xs, b.ys);
+        const mc = activationMemory(chunked.model, chunked.forward, b.xs, b.ys);
+        // Per-group scales of 8 chunks instead of one batch: a few bytes more, never a batch copy.
+        assert.ok(
+          mc.savedBytes < mw.savedBytes * 1.1,
+          `saved ${mc.savedBytes} vs ${mw.savedBytes}`,
+        );
+        assert.ok(mc.peakBytes < 0.6 * mw.peakBytes, `peak ${mc.peakBytes} vs ${mw.peakBytes}`);
+        const opt = tf.train.sgd(0.05);
+        const ctx = { model: chunked.model, optimizer: opt, forward: chunked.forward };
+        assertLossFallsWithoutLeaks(ctx, b, 6);
+        opt.dispose();
+      });
     });
   });
 }

@@ -8,11 +8,11 @@ import { activationMemory } from '../../src/activation/measure.js';
 import { quantizingLayers } from '../../src/activation/precision/auto-precision.js';
 import { activationReport } from '../../src/activation/report.js';
 import { compressForTraining } from '../../src/activation/training.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { externalMemory } from '../../src/report/external-memory.js';
 import { defaultForward, trainStep } from '../../src/train/step.js';
 import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 import { tinyCnn, tinyResnet, tinyTransformer } from '../tiny-models.js';
 
 const quiet = { warn: () => {} };
@@ -167,13 +167,7 @@ describe('training with compressed activations', () => {
   before(() => useBackend('wasm'));
 
   it('trains a ResNet on wasm with mixed precision, leaking no tensors across steps', async () => {
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      trainCount: 16,
-      testCount: 8,
-      numClasses: 3,
-      seed: 1,
-    });
+    const data = tinyData([8, 8, 1], 16, 1, { testCount: 8 });
     const model = tinyResnet([2, 4], 1);
     const act = await compressForTraining(
       model,

@@ -4,10 +4,10 @@ import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../../src/activation/convert.js';
 import { hasTrainingLayers, toPlainModel } from '../../src/activation/to-plain.js';
 import { compress } from '../../src/compress/compress.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 import { tinyResnet, tinyTransformer } from '../tiny-models.js';
 
 const quiet = { warn: () => {} };
@@ -84,13 +84,7 @@ describe('toPlainModel', () => {
 describe('compress on a model trained with compressed activations', () => {
   it('restores the plain layers first, so int8 packs them and FLOPs are counted', async () => {
     await useBackend('cpu');
-    const data = syntheticClassification({
-      sampleShape: [16],
-      numClasses: 3,
-      trainCount: 64,
-      testCount: 32,
-      seed: 4,
-    });
+    const data = tinyData([16], 64, 4, { testCount: 32 });
     const model = buildModel('mlp', { inputShape: [16], numClasses: 3, hidden: [16], seed: 1 });
     const c = await compressActivations(model, { level: 'L3' }, quiet);
     await train(c.model, data, {

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { batches } from '../../src/data/dataset.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { useFastKernels, useStockKernels } from '../../src/kernels/index.js';
 import { trainStep } from '../../src/train/step.js';
 import { useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 import { tinyCnn } from '../tiny-models.js';
 import { relativeError } from './reference.js';
 
@@ -14,12 +14,7 @@ async function trainCnn(backend: string, kernels: 'fast' | 'stock') {
   await useBackend(backend);
   if (kernels === 'fast') useFastKernels();
   try {
-    const data = syntheticClassification({
-      sampleShape: [10, 10, 1],
-      numClasses: 3,
-      trainCount: 48,
-      seed: 9,
-    });
+    const data = tinyData([10, 10, 1], 48, 9);
     const model = tinyCnn([4, 6], 12, 4, [10, 10, 1]);
     const optimizer = tf.train.adam(1e-2);
     const losses: number[] = [];

@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../src/config/index.js';
 import type { Batch } from '../../src/data/dataset.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { makeRng } from '../../src/engine/random.js';
 import {
@@ -20,16 +19,10 @@ import {
 } from '../../src/recipes/index.js';
 import type { BatchPlan } from '../../src/train/batch-plan.js';
 import { train } from '../../src/train/loop.js';
+import { tinyData } from '../tiny-data.js';
 import { tinyCnn, tinyResnet } from '../tiny-models.js';
 
-const data = () =>
-  syntheticClassification({
-    sampleShape: [8, 8, 1],
-    numClasses: 3,
-    trainCount: 40,
-    testCount: 24,
-    seed: 3,
-  });
+const data = () => tinyData([8, 8, 1], 40, 3, { testCount: 24 });
 
 /** A plan that records each step's batch (size and image height) without changing it. */
 function spy(seen: { size: number; height: number; step: number }[]): BatchPlan {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { makeRng } from '../../src/engine/random.js';
 import { buildModel } from '../../src/models/zoo.js';
 import {
@@ -26,6 +25,7 @@ import { applyStep, type GradientContext, trainableVariables } from '../../src/t
 import { train } from '../../src/train/loop.js';
 import { lossByName } from '../../src/train/loss.js';
 import { maxAbsDiff, saveAndLoad } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 import { tinyCnn } from '../tiny-models.js';
 
 const K = 5;
@@ -119,13 +119,7 @@ describe('recipes: complement objective training', () => {
   });
 
   it('trains through train() with hooks: deterministic, no leaks, differs from plain', async () => {
-    const data = syntheticClassification({
-      sampleShape: [4, 4, 1],
-      numClasses: 3,
-      trainCount: 48,
-      testCount: 24,
-      seed: 2,
-    });
+    const data = tinyData([4, 4, 1], 48, 2, { testCount: 24 });
     const cfg = { epochs: 2, batchSize: 16, learningRate: 0.01, seed: 1 };
     const run = async (hooks?: ReturnType<typeof cotHooks>) => {
       const m = tinyMlp(3);
@@ -282,13 +276,7 @@ describe('recipes: OPT', () => {
   });
 
   it("starts as the Dense layer, trains only R and the bias, keeps the neurons' angles; save/load", async () => {
-    const data = syntheticClassification({
-      sampleShape: [4, 4, 1],
-      numClasses: 3,
-      trainCount: 48,
-      testCount: 16,
-      seed: 4,
-    });
+    const data = tinyData([4, 4, 1], 48, 4, { testCount: 16 });
     const plain = tinyMlp(7);
     const { model, converted, report } = useOpt(plain, { variant: 'cayley' });
     assert.deepEqual(converted, ['dense1', 'logits']);

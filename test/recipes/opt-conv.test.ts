@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { type OptConv2D, optHooks, optLayers, useOpt } from '../../src/recipes/index.js';
 import type { GradientContext } from '../../src/train/gradients.js';
 import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, saveAndLoad } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
 function convNet(o: { strides: number; padding: 'same' | 'valid'; useBias: boolean }) {
   return tf.sequential({
@@ -103,13 +103,7 @@ describe('recipes: OPT for Conv2D', () => {
   });
 
   it('the zoo resnet trains the OPT way: only S, biases and batch norm move; filter angles stay; no leaks; save/load', async () => {
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 3,
-      trainCount: 48,
-      testCount: 16,
-      seed: 4,
-    });
+    const data = tinyData([8, 8, 1], 48, 4, { testCount: 16 });
     const plain = buildModel('resnet', {
       inputShape: [8, 8, 1],
       numClasses: 3,

@@ -3,7 +3,6 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { isNMMask } from '../../src/compress/sparsity/nm-mask.js';
 import { isTransposableNMMask } from '../../src/compress/sparsity/transposable.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import {
   maskDiversity,
   parseTransposableOptions,
@@ -13,6 +12,7 @@ import { applyStep, defaultForward, trainableVariables } from '../../src/train/g
 import { train } from '../../src/train/loop.js';
 import { lossByName } from '../../src/train/loss.js';
 import { saveAndLoad, useBackend } from '../helpers.js';
+import { tinyData } from '../tiny-data.js';
 
 /** [in, out] row-major -> [out, in]. */
 function transpose(v: ArrayLike<number>, rows: number, cols: number): Float32Array {
@@ -100,13 +100,7 @@ describe('transposable N:M training', () => {
   });
 
   it('trains from scratch with masks recomputed every 4 steps: loss falls, masks stay transposable, no leaks, saves', async () => {
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 3,
-      trainCount: 256,
-      testCount: 64,
-      seed: 3,
-    });
+    const data = tinyData([8, 8, 1], 256, 3, { testCount: 64 });
     const model = mlp(1);
     const t = transposableTraining(model, { recomputeEvery: 4 });
     const before = tf.memory().numTensors;
@@ -149,13 +143,7 @@ describe('transposable N:M training', () => {
   });
 
   it('fixed masks without straight-through: pruned weights stay 0 while fine-tuning', async () => {
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 3,
-      trainCount: 128,
-      testCount: 32,
-      seed: 4,
-    });
+    const data = tinyData([8, 8, 1], 128, 4, { testCount: 32 });
     const model = mlp(2);
     await train(model, data, { epochs: 1, batchSize: 32, seed: 0, measureMemory: false });
     const t = transposableTraining(model, { straightThrough: false, solver: 'exact' });
@@ -248,13 +236,7 @@ describe('transposable N:M training', () => {
   });
 
   it('SR-STE with recomputed masks: fewer mask changes than plain STE at the same steps', async () => {
-    const data = syntheticClassification({
-      sampleShape: [8, 8, 1],
-      numClasses: 3,
-      trainCount: 256,
-      testCount: 64,
-      seed: 6,
-    });
+    const data = tinyData([8, 8, 1], 256, 6, { testCount: 64 });
     const churn = async (decay: number) => {
       const model = mlp(3);
       const t = transposableTraining(model, { recomputeEvery: 2, decay });
