@@ -26,6 +26,7 @@ import {
 import { cpuConv2D, cpuMatMul } from './cpu-dense.js';
 import { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.js';
+import { identityShared } from './identity-wasm.js';
 import { fusedMatMul, matMulPlainOperands } from './mat-mul.js';
 import { type MaxPoolGradAttrs, maxPoolGrad } from './max-pool-grad.js';
 import type { FastGradient, FastKernel } from './registry.js';
@@ -220,6 +221,13 @@ export const FAST_KERNELS: FastKernel[] = [
     }),
   },
   { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(fusedMatMul) },
+  {
+    kernelName: 'Identity',
+    backends: ['wasm'],
+    kernelFunc: withStock((_name, backend, inputs, _attrs, stock) =>
+      identityShared(backend, inputs.x!, stock, inputs),
+    ),
+  },
   {
     kernelName: 'Slice',
     backends: ['wasm'],
