@@ -40,6 +40,8 @@ export interface TfjsHeapKernels {
   transposeBlocks(src: number, dst: number, a: number, p: number, k: number): void;
   /** out [c, p, a] from in [a, p, c], a % 4 == 0 and c % 4 == 0. */
   transposeOuter(src: number, dst: number, a: number, p: number, c: number): void;
+  /** dy * step(x) over n floats. */
+  reluGrad(dy: number, x: number, out: number, n: number): void;
 }
 
 interface WasmBackendLike {

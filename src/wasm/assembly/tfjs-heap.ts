@@ -170,3 +170,26 @@ export function transposeOuter(src: usize, dst: usize, a: i32, p: i32, c: i32): 
     }
   }
 }
+
+/**
+ * ReLU's gradient as tfjs computes it, dy * step(x) (step: 1 above 0, 0 otherwise, NaN for NaN),
+ * over n floats in one pass.
+ */
+export function reluGrad(dy: usize, x: usize, out: usize, n: i32): void {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const full = n & ~3;
+  for (let i = 0; i < full; i += 4) {
+    const o = <usize>i << 2;
+    const xv = v128.load(x + o);
+    let s = v128.bitselect(one, zero, f32x4.gt(xv, zero));
+    s = v128.bitselect(xv, s, f32x4.ne(xv, xv));
+    v128.store(out + o, f32x4.mul(v128.load(dy + o), s));
+  }
+  for (let i = full; i < n; i++) {
+    const o = <usize>i << 2;
+    const xi = load<f32>(x + o);
+    const s: f32 = xi != xi ? xi : xi > 0 ? 1 : 0;
+    store<f32>(out + o, load<f32>(dy + o) * s);
+  }
+}
