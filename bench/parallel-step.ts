@@ -99,6 +99,10 @@ async function main(): Promise<void> {
         workers: WORKERS,
         threadsPerWorker: 2,
         optimizer: { name: 'adam', learningRate: 1e-3 },
+      }).catch(async (e: unknown) => {
+        // Close the first trainer's workers, or they would keep the process alive.
+        await trainer.close();
+        throw e;
       })
     : null;
   const workersThreadedOk = workersThreaded?.workerThreads.every((t) => t === 2) ?? false;
