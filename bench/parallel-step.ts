@@ -1,7 +1,8 @@
 // Data-parallel training on worker threads against one thread: the zoo CNN's training step
 // (forward + backward + Adam) at batch 64, MNIST shapes, fast kernels on wasm. The variants run
 // interleaved, in rounds, in one process: one thread (this one), ParallelTrainer with 2 workers
-// (32 rows each), and PyTorch (2 threads) when torch is importable. Prints the load average of
+// (32 rows each), the same workers with 2 XNNPACK threads each, this thread with 2 XNNPACK
+// threads, and PyTorch (2 threads) when torch is importable. Prints the load average of
 // every round: on a shared machine, only ratios from the same rounds mean anything. The process
 // CPU time per step (all threads) says how much extra work the workers do, whatever the load.
 // With Linux autogroup scheduling (kernel.sched_autogroup_enabled = 1, as here), the threads of one
@@ -59,6 +60,8 @@ interface Round {
   workersMs: number;
   /** This thread with 2 XNNPACK threads (wasm only; null elsewhere or where it cannot start). */
   threadedMs: number | null;
+  /** The workers with 2 XNNPACK threads each (wasm only; null where the pools do not start). */
+  workersThreadedMs: number | null;
   /** Process CPU time per step, all threads. */
   oneThreadCpuMs: number;
   workersCpuMs: number;
@@ -88,6 +91,21 @@ async function main(): Promise<void> {
     optimizer: { name: 'adam', learningRate: 1e-3 },
   });
   const startupMs = performance.now() - t0;
+  // The same workers with a 2-thread XNNPACK pool each (--workers 2 --threads 2): one worker's
+  // pool can use the core the other leaves idle in its serial kernels.
+  const workersThreadedModel = buildModel(MODEL, config);
+  const workersThreaded = threaded
+    ? await ParallelTrainer.create(workersThreadedModel, {
+        workers: WORKERS,
+        threadsPerWorker: 2,
+        optimizer: { name: 'adam', learningRate: 1e-3 },
+      }).catch(async (e: unknown) => {
+        // Close the first trainer's workers, or they would keep the process alive.
+        await trainer.close();
+        throw e;
+      })
+    : null;
+  const workersThreadedOk = workersThreaded?.workerThreads.every((t) => t === 2) ?? false;
   const batch = randomBatch(SHAPE, BATCH, 7);
   const oneStep = () => trainStep({ model: single, optimizer }, batch);
   const threadedModel = buildModel(MODEL, config);
@@ -95,12 +113,14 @@ async function main(): Promise<void> {
   const threadedStep = () =>
     trainStep({ model: threadedModel, optimizer: threadedOptimizer }, batch);
   const parallelStep = () => trainer.step(batch);
+  const workersThreadedStep = () => workersThreaded?.step(batch);
   const rounds: Round[] = [];
   let torchSkipped = '';
   try {
     for (let i = 0; i < 2; i++) {
       oneStep();
       await parallelStep();
+      if (workersThreadedOk) await workersThreadedStep();
       if (threaded) {
         await resizeWasmThreads(2);
         threadedStep();
@@ -111,6 +131,9 @@ async function main(): Promise<void> {
       const loadAverage = loadavg()[0];
       const one = await timeSteps(oneStep);
       const workers = await timeSteps(parallelStep);
+      const workersThreadedMs = workersThreadedOk
+        ? (await timeSteps(workersThreadedStep)).ms
+        : null;
       let threadedMs: number | null = null;
       const timeThreaded = async () => {
         if (!threaded) return;
@@ -138,6 +161,7 @@ async function main(): Promise<void> {
         oneThreadMs: one.ms,
         workersMs: workers.ms,
         threadedMs,
+        workersThreadedMs,
         oneThreadCpuMs: one.cpuMs,
         workersCpuMs: workers.cpuMs,
         othersCores: Math.max(one.othersCores, workers.othersCores),
@@ -146,11 +170,13 @@ async function main(): Promise<void> {
       };
       rounds.push(round);
       console.error(
-        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(one.ms)} ms (cpu ${fixed(one.cpuMs)}), ${WORKERS} workers ${fixed(workers.ms)} ms (cpu ${fixed(workers.cpuMs)}, ${fixed(workers.cpuMs / workers.ms, 2)} cores); other processes ${fixed(round.othersCores, 2)} cores; 2 XNNPACK threads ${round.threadedMs === null ? 'n/a' : fixed(round.threadedMs)} ms; pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
+        `round ${r + 1}/${ROUNDS}: load ${fixed(loadAverage, 2)}; 1 thread ${fixed(one.ms)} ms (cpu ${fixed(one.cpuMs)}), ${WORKERS} workers ${fixed(workers.ms)} ms (cpu ${fixed(workers.cpuMs)}, ${fixed(workers.cpuMs / workers.ms, 2)} cores); other processes ${fixed(round.othersCores, 2)} cores; 2 XNNPACK threads ${round.threadedMs === null ? 'n/a' : fixed(round.threadedMs)} ms; ${WORKERS} workers x 2 threads ${round.workersThreadedMs === null ? 'n/a' : fixed(round.workersThreadedMs)} ms; pytorch ${round.torchMs === null ? 'n/a' : fixed(round.torchMs)} ms`,
       );
     }
   } finally {
     await trainer.close();
+    await workersThreaded?.close();
+    workersThreadedModel.dispose();
     tf.dispose([batch.xs, batch.ys]);
     single.dispose();
     parallelModel.dispose();
@@ -160,6 +186,9 @@ async function main(): Promise<void> {
   }
   const summary = (rs: Round[]) => {
     const thr = rs.filter((r) => r.threadedMs !== null).map((r) => r.threadedMs as number);
+    const wthr = rs
+      .filter((r) => r.workersThreadedMs !== null)
+      .map((r) => r.workersThreadedMs as number);
     const torchMs = rs.filter((r) => r.torchMs !== null).map((r) => r.torchMs as number);
     return {
       rounds: rs.length,
@@ -169,6 +198,7 @@ async function main(): Promise<void> {
       workersCpuMs: rs.length ? median(rs.map((r) => r.workersCpuMs)) : Number.NaN,
       torchMs: torchMs.length ? median(torchMs) : Number.NaN,
       threadedMs: thr.length ? median(thr) : Number.NaN,
+      workersThreadedMs: wthr.length ? median(wthr) : Number.NaN,
     };
   };
   const all = summary(rounds);
@@ -225,6 +255,7 @@ async function main(): Promise<void> {
     ['1 thread', all.oneThreadMs],
     [`${WORKERS} data-parallel workers`, all.workersMs],
     ['2 XNNPACK threads', all.threadedMs],
+    [`${WORKERS} workers x 2 XNNPACK threads`, all.workersThreadedMs],
   ];
   const best = configs
     .filter(([, ms]) => Number.isFinite(ms))
@@ -234,7 +265,9 @@ async function main(): Promise<void> {
       ? r.oneThreadMs
       : best[0] === '2 XNNPACK threads'
         ? r.threadedMs
-        : r.workersMs;
+        : best[0] === `${WORKERS} workers x 2 XNNPACK threads`
+          ? r.workersThreadedMs
+          : r.workersMs;
   // Each round's PyTorch ms over the best configuration's ms in the same round: the rounds pair
   // the two under the same load, so the median of these ratios is the headline, with its spread.
   const perRound = rounds
@@ -276,6 +309,7 @@ async function main(): Promise<void> {
             }
           : {}),
         threadedMsAllRounds: all.threadedMs,
+        workersThreadedMsAllRounds: all.workersThreadedMs,
         loadAverageMin: Math.min(...loads),
         loadAverageMax: Math.max(...loads),
         speedupAllRounds: all.oneThreadMs / all.workersMs,

@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { type ConvBackpropAttrs, checkForwardOutput, convInfo } from './conv-attrs.js';
 import { filterGradByPatches, patchesAreSmaller } from './conv2d-filter-grad-patches.js';
+import { transposeFast } from './heap-transpose.js';
 import { filterGradWindow } from './input-grad-window.js';
 import { withKernelScope } from './kernel-scope.js';
 
@@ -33,8 +34,8 @@ export function conv2dBackpropFilter(
   return withKernelScope(backendName, backend, (scope) => {
     if (backendName === 'wasm' && patchesAreSmaller(info))
       return filterGradByPatches(scope, x, dy, info);
-    const win = filterGradWindow(scope, scope.transpose(x, [3, 1, 2, 0]), info);
-    const dyt = scope.transpose(dy, [1, 2, 0, 3]);
+    const win = filterGradWindow(scope, transposeFast(scope, x, [3, 1, 2, 0]), info);
+    const dyt = transposeFast(scope, dy, [1, 2, 0, 3]);
     const z = scope.run('Conv2D', { x: win.input, filter: dyt }, win.attrs);
     return c === 1 ? scope.reshape(z, [kh, kw, 1, f]) : scope.transpose(z, [1, 2, 0, 3]);
   });

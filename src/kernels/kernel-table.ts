@@ -26,9 +26,11 @@ import {
 import { cpuConv2D, cpuMatMul } from './cpu-dense.js';
 import { depthwiseConv2dBackpropFilter } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.js';
+import { identityShared } from './identity-wasm.js';
 import { fusedMatMul, matMulPlainOperands } from './mat-mul.js';
 import { type MaxPoolGradAttrs, maxPoolGrad } from './max-pool-grad.js';
 import type { FastGradient, FastKernel } from './registry.js';
+import { FAST_RELU_GRAD, reluGradConfig, reluGradWasm } from './relu-grad.js';
 import { contiguousSliceWasm } from './slice-rows.js';
 import { leadingAxes, sumLeading } from './sum-leading.js';
 import { tileRows } from './tile.js';
@@ -221,6 +223,18 @@ export const FAST_KERNELS: FastKernel[] = [
   },
   { kernelName: '_FusedMatMul', backends: ['wasm'], kernelFunc: withStock(fusedMatMul) },
   {
+    kernelName: FAST_RELU_GRAD,
+    backends: ['wasm'],
+    kernelFunc: (_name, { inputs, backend }) => reluGradWasm(backend, inputs.dy!, inputs.x!),
+  },
+  {
+    kernelName: 'Identity',
+    backends: ['wasm'],
+    kernelFunc: withStock((_name, backend, inputs, _attrs, stock) =>
+      identityShared(backend, inputs.x!, stock, inputs),
+    ),
+  },
+  {
     kernelName: 'Slice',
     backends: ['wasm'],
     kernelFunc: withStock(
@@ -241,4 +255,5 @@ export const FAST_GRADIENTS: FastGradient[] = [
   { kernelName: 'DepthwiseConv2dNative', make: () => depthwiseConv2dGradConfig },
   { kernelName: 'Tile', make: () => tileGradConfig },
   { kernelName: 'FusedBatchNorm', make: batchNormGradConfig },
+  { kernelName: 'Relu', make: reluGradConfig },
 ];

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { hostArrays } from './host-arrays.js';
 import { type KernelScope, withKernelScope } from './kernel-scope.js';
 
 /**
@@ -116,7 +117,10 @@ export function fusedMatMul(
   const size = bias.shape.reduce((p, d) => p * d, 1);
   return withKernelScope(backendName, backend, (scope) => {
     if (size === n) {
-      const flat = scope.run('Identity', { x: { ...bias, shape: [n] } });
+      // A copy stored as rank 1 (frugal's wasm Identity shares the storage, and its rank).
+      const host = hostArrays(backendName, backend);
+      const flat = scope.adopt(host.output([n]));
+      host.view(flat).set(host.view(bias));
       return matMulPlainOperands(backendName, backend, { ...inputs, bias: flat }, attrs, stock);
     }
     const { a } = inputs;

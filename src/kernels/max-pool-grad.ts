@@ -1,5 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type PoolGradAttrs, poolGradArrays } from './pool-grad-info.js';
+import { tfjsHeapKernels } from '../wasm/tfjs-heap.js';
+import { hostArrays } from './host-arrays.js';
+import { type PoolGradAttrs, poolGradArrays, poolGradInfo } from './pool-grad-info.js';
 
 /** Attributes of MaxPoolGrad / AvgPoolGrad (kept under this name for existing imports). */
 export type MaxPoolGradAttrs = PoolGradAttrs;
@@ -19,6 +21,10 @@ export function maxPoolGrad(
   input: tf.TensorInfo,
   attrs: MaxPoolGradAttrs,
 ): tf.TensorInfo {
+  if (backendName === 'wasm') {
+    const out = maxPoolGrad2x2Simd(backend, dy, input, attrs);
+    if (out) return out;
+  }
   const arrays = poolGradArrays('MaxPoolGrad', backendName, backend, dy, input, attrs);
   const { info, out, dx, dy: g } = arrays;
   const { batchSize, inHeight, inWidth, inChannels: ch, outHeight, outWidth } = info;
@@ -111,4 +117,49 @@ function scatterAny(
     }
     if (where >= 0) dx[where] += g[o + c];
   }
+}
+
+/**
+ * 2x2 pooling at stride 2 without padding and channels in fours (the zoo CNN's): windows do not
+ * overlap, so WebAssembly SIMD on tfjs's heap compares four channels at a time and writes dx
+ * once, with the same first-maximum rule. Null where it does not apply.
+ */
+function maxPoolGrad2x2Simd(
+  backend: object,
+  dy: tf.TensorInfo,
+  input: tf.TensorInfo,
+  attrs: MaxPoolGradAttrs,
+): tf.TensorInfo | null {
+  const info = poolGradInfo('MaxPoolGrad', dy, input, attrs);
+  const { inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
+  const fits =
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.dilationHeight === 1 &&
+    info.dilationWidth === 1 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    2 * oh <= h &&
+    2 * ow <= w &&
+    c % 4 === 0 &&
+    dy.dtype === 'float32' &&
+    input.dtype === 'float32';
+  const simd = fits ? tfjsHeapKernels(backend) : null;
+  if (!simd) return null;
+  const host = hostArrays('wasm', backend);
+  const out = host.output(input.shape);
+  simd.maxPoolGrad2x2(
+    host.view(input).byteOffset,
+    host.view(dy).byteOffset,
+    host.view(out).byteOffset,
+    info.batchSize,
+    h,
+    w,
+    c,
+    oh,
+    ow,
+  );
+  return out;
 }

@@ -1,6 +1,6 @@
 // Kernels that run on tfjs-backend-wasm's own memory (no copies in or out): a small module that
 // imports the backend's WebAssembly.Memory, instantiated once per memory. Built from
-// src/wasm/assembly/tfjs-heap-adam.ts by `npm run build:wasm-tfjs-heap`; it has no data segments,
+// src/wasm/assembly/tfjs-heap.ts by `npm run build:wasm-tfjs-heap`; it has no data segments,
 // allocates nothing and only touches the buffers it is given (tfjs tensors' heap offsets).
 import { TFJS_HEAP_WASM_PLAIN, TFJS_HEAP_WASM_SHARED } from './tfjs-heap-wasm.js';
 
@@ -24,6 +24,24 @@ export interface TfjsHeapKernels {
     epsilon: number,
     negLearningRate: number,
   ): void;
+  /** MaxPoolGrad of a 2x2 stride-2 unpadded NHWC pool, c % 4 == 0 (byte offsets). */
+  maxPoolGrad2x2(
+    x: number,
+    dy: number,
+    dx: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    oh: number,
+    ow: number,
+  ): void;
+  /** out [p, a, k] from in [a, p, k], k % 4 == 0. */
+  transposeBlocks(src: number, dst: number, a: number, p: number, k: number): void;
+  /** out [c, p, a] from in [a, p, c], a % 4 == 0 and c % 4 == 0. */
+  transposeOuter(src: number, dst: number, a: number, p: number, c: number): void;
+  /** dy * step(x) over n floats. */
+  reluGrad(dy: number, x: number, out: number, n: number): void;
 }
 
 interface WasmBackendLike {

@@ -34,6 +34,9 @@ function convCases(): ConvCase[] {
     { n: 1, h: 8, w: 7, c: 2, f: 3, kh: 3, kw: 2, stride: [2, 1], pad: 'valid' },
     { n: 3, h: 9, w: 6, c: 1, f: 2, kh: 4, kw: 4, stride: [3, 2], pad: 'same' },
     { n: 2, h: 5, w: 5, c: 3, f: 3, kh: 1, kw: 1, stride: [2, 2], pad: 'same' },
+    // N, C and F in fours: dW's two transposes take the SIMD kernels on wasm.
+    { n: 4, h: 7, w: 6, c: 8, f: 4, kh: 3, kw: 3, stride: [1, 1], pad: 'valid' },
+    { n: 8, h: 6, w: 5, c: 4, f: 12, kh: 2, kw: 3, stride: [2, 1], pad: 'same' },
     // Patches smaller than dy (KH*KW*C < F): dW on wasm as one matmul over the patches of x.
     ...PATCH_CASES,
   ];

@@ -9,6 +9,10 @@ const cases = [
   { shape: [1, 7, 5, 2], size: 3, stride: 2, pad: 'same' as const },
   { shape: [3, 5, 5, 4], size: 3, stride: 1, pad: 'same' as const },
   { shape: [1, 9, 7, 1], size: 2, stride: 3, pad: 'valid' as const },
+  // 2x2 at stride 2, unpadded, channels in fours: the SIMD kernel on wasm (odd sizes leave an
+  // uncovered last row and column, which get zeros).
+  { shape: [2, 7, 9, 8], size: 2, stride: 2, pad: 'valid' as const },
+  { shape: [3, 4, 6, 4], size: 2, stride: 2, pad: 'valid' as const },
 ];
 // AvgPoolGrad differs from stock tfjs where padding cuts a window: see avg-pool-grad.test.ts.
 const pools = { max: tf.maxPool };
@@ -41,17 +45,21 @@ describe('fast MaxPoolGrad matches stock tfjs', () => {
   }
 
   it('windows of -Infinity or NaN send no gradient, as stock cpu (4-tap and 9-tap windows)', async () => {
+    // 4 channels: the 2x2 windows take the SIMD kernel on wasm, the 3x3 the plain loops.
     for (const size of [2, 3]) {
-      const shape = [1, 6, 6, 2];
-      const values = randomValues(72, 500 + size);
-      // Channel 0 of the first window is all -Infinity, channel 1 all NaN; one NaN elsewhere.
+      const ch = 4;
+      const shape = [1, 6, 6, ch];
+      const values = randomValues(36 * ch, 500 + size);
+      // Channel 0 of the first window is all -Infinity, channel 1 all NaN; one NaN elsewhere;
+      // channel 2 has a NaN before its maximum.
       for (let h = 0; h < size; h++) {
         for (let w = 0; w < size; w++) {
-          values[(h * 6 + w) * 2] = Number.NEGATIVE_INFINITY;
-          values[(h * 6 + w) * 2 + 1] = Number.NaN;
+          values[(h * 6 + w) * ch] = Number.NEGATIVE_INFINITY;
+          values[(h * 6 + w) * ch + 1] = Number.NaN;
         }
       }
-      values[(4 * 6 + 5) * 2] = Number.NaN;
+      values[2] = Number.NaN;
+      values[(4 * 6 + 5) * ch] = Number.NaN;
       const loss = (a: tf.Tensor) => {
         const y = tf.maxPool(a as tf.Tensor4D, size, size, 'valid');
         const r = tf.tensor(randomValues(y.size, 600 + size), y.shape);
