@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { CONV2D_GRADS, convChunkGrads } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import { normSums, rowMoments } from '../backward/norm-rows.js';
+import { normSums, rowMoments, tensorMoments } from '../backward/norm-rows.js';
 import { type ActivationSaved, saveActivationGrad } from '../codec/activation-save.js';
+import { heapView } from '../codec/js-memory.js';
 import {
   restoreRowsOf,
   type Saved,
@@ -110,7 +111,7 @@ export function identityBlock(b: IdentityBlock, x: tf.Tensor4D): tf.Tensor {
       const conv = (c: CompressedConv2D, w: tf.Tensor4D) => (r: tf.Tensor) =>
         tf.conv2d(r as tf.Tensor4D, w, c.strides, c.padding);
       const norm = (l: CompressedBatchNorm, t: tf.Tensor) => {
-        const { mean, variance } = rowMoments(n, rows, (f, k) => sliceRows(t, f, k));
+        const { mean, variance } = tensorMoments(t, rows);
         l.updateMovingStatistics(mean, variance);
         const invStd = tf.rsqrt(tf.add(variance, l.epsilon));
         return { mean, variance, st: saveExact(tf.concat([mean, invStd])) };
@@ -120,12 +121,15 @@ export function identityBlock(b: IdentityBlock, x: tf.Tensor4D): tf.Tensor {
       const c1 = conv(b.conv1, w1)(x);
       const s1 = saveQuantized(c1, b.norm1.actBits);
       const m1 = norm(b.norm1, c1);
-      const h = mapRowsOwned(c1, rows, (r) =>
-        tf.relu(tf.batchNorm(r, m1.mean, m1.variance, n1.beta, n1.gamma, b.norm1.epsilon)),
-      );
+      const h =
+        normReluInPlace(c1, m1, n1, b.norm1.epsilon, null) ??
+        mapRowsOwned(c1, rows, (r) =>
+          tf.relu(tf.batchNorm(r, m1.mean, m1.variance, n1.beta, n1.gamma, b.norm1.epsilon)),
+        );
       const a1 = saveActivationGrad('relu', h, { bits: b.relu1.actBits, fewbit: 0 });
       const hs = saveQuantized(h, b.conv2.actBits);
-      const c2 = mapRowsOwned(h, rows, conv(b.conv2, w2));
+      // Two temporaries a chunk (its rows and their conv): a quarter of the setting each.
+      const c2 = mapRowsOwned(h, rowsPerChunk(n, (16 * h.size) / n), conv(b.conv2, w2));
       // The projection conv's save of x comes before bn2's in the unfused layers' order.
       const xsp = proj ? saveQuantized(x, proj.conv.actBits) : null;
       const s2 = saveQuantized(c2, b.norm2.actBits);
@@ -147,19 +151,21 @@ export function identityBlock(b: IdentityBlock, x: tf.Tensor4D): tf.Tensor {
           })()
         : null;
       const sp = proj ? rowSaver(c2.shape, proj.norm.actBits) : null;
-      const value = mapRowsOwned(c2, rows, (r, first) => {
-        const z = tf.batchNorm(r, m2.mean, m2.variance, n2.beta, n2.gamma, b.norm2.epsilon);
-        let short: tf.Tensor;
-        if (proj && mp && np && sp) {
-          const pr = pRows(first, r.shape[0]);
-          sp.add(first, pr);
-          short = tf.batchNorm(pr, mp.mean, mp.variance, np.beta, np.gamma, proj.norm.epsilon);
-          pr.dispose();
-        } else short = sliceRows(x, first, r.shape[0]);
-        const sum = tf.add(z, short);
-        tf.dispose([z, short]);
-        return tf.relu(sum);
-      });
+      const value =
+        (proj ? null : normReluInPlace(c2, m2, n2, b.norm2.epsilon, x)) ??
+        mapRowsOwned(c2, rows, (r, first) => {
+          const z = tf.batchNorm(r, m2.mean, m2.variance, n2.beta, n2.gamma, b.norm2.epsilon);
+          let short: tf.Tensor;
+          if (proj && mp && np && sp) {
+            const pr = pRows(first, r.shape[0]);
+            sp.add(first, pr);
+            short = tf.batchNorm(pr, mp.mean, mp.variance, np.beta, np.gamma, proj.norm.epsilon);
+            pr.dispose();
+          } else short = sliceRows(x, first, r.shape[0]);
+          const sum = tf.add(z, short);
+          tf.dispose([z, short]);
+          return tf.relu(sum);
+        });
       const a2 = saveActivationGrad('relu', value, { bits: b.relu2.actBits, fewbit: 0 });
       tf.dispose([m1.mean, m1.variance, m2.mean, m2.variance]);
       const projParts = xsp && mp && sp ? [xsp, sp.finish(), mp.st] : [];
@@ -303,6 +309,39 @@ export function identityBlock(b: IdentityBlock, x: tf.Tensor4D): tf.Tensor {
       };
     });
   });
+}
+
+/**
+ * relu(batchNorm(t) + add) written over t's own values in one JS pass (wasm, t not shared; `add`
+ * of t's shape or null), returned as a new view of t's buffer (t is consumed); null where t's
+ * buffer may not be written (the caller then maps row chunks with tf ops). Per value
+ * (v - mean) * (gamma / sqrt(variance + eps)) + beta, as tf.batchNorm (up to rounding).
+ */
+function normReluInPlace(
+  t: tf.Tensor,
+  m: { mean: tf.Tensor; variance: tf.Tensor },
+  n: { gamma: tf.Tensor; beta: tf.Tensor },
+  epsilon: number,
+  add: tf.Tensor | null,
+): tf.Tensor | null {
+  if (!canOverwrite(t) || heapView(t) === null) return null;
+  const c = t.shape[t.rank - 1];
+  const [mean, variance, gamma, beta] = [m.mean, m.variance, n.gamma, n.beta].map((v) =>
+    Float32Array.from(v.dataSync()),
+  );
+  const scale = new Float32Array(c);
+  for (let k = 0; k < c; k++) scale[k] = gamma[k] / Math.sqrt(variance[k] + epsilon);
+  const out = heapView(t) as Float32Array;
+  const extra = add ? (heapView(add) as Float32Array | null) : null;
+  if (add && extra === null) return null;
+  for (let i = 0; i < out.length; i += c)
+    for (let k = 0; k < c; k++) {
+      const v = (out[i + k] - mean[k]) * scale[k] + beta[k] + (extra ? extra[i + k] : 0);
+      out[i + k] = Math.max(v, 0);
+    }
+  const view = tf.reshape(t, t.shape);
+  t.dispose();
+  return view;
 }
 
 function addAndFree(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
