@@ -58,7 +58,7 @@ const FEATURES: FeatureRow[] = [
     bench: 'act-memory',
     figure: (j) =>
       `CNN: saved activations ${ratio(fig(j, 'cnnSavedReduction2bit'), 1)} smaller, ` +
-      `largest batch ${ratio(fig(j, 'cnnBatchGain2bit'), 1)}, accuracy ` +
+      `largest batch ${ratio(fig(j, 'cnnBatchGain2bit'), 1)} (ResNet ${ratio(fig(j, 'resnetBatchGain'), 1)}), accuracy ` +
       `${points(-(fig(j, 'cnnAccuracyDeltaPoints2bit') ?? Number.NaN))} drop at 2 bits (3 seeds)`,
   },
   {

@@ -16,6 +16,7 @@ import {
   type ActivationCodecKernel,
   setActivationCodec,
 } from '../src/activation/codec/codec-kernel.js';
+import { streamingForward } from '../src/activation/execution/streaming-forward.js';
 import { compressForTraining } from '../src/activation/training.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { initEngine } from '../src/engine/backend.js';
@@ -91,6 +92,16 @@ const setups: Setup[] = [
     codec: 'wasm',
   },
 ];
+// The ResNet: the same 2-bit model with its residual blocks run layer by layer (the fused block
+// ops off), the step before issue 19's fused blocks, in the same rounds.
+if (MODEL === 'resnet')
+  setups.push({
+    label: '2-bit, wasm codec, residual blocks unfused',
+    model: act.model,
+    forward: streamingForward(act.model, { fuse: false }),
+    optimizer: makeOptimizer('adam', 0.002),
+    codec: 'wasm',
+  });
 // Which row the CPU profile samples: --profile-codec 0 (2-bit js), 1 (wasm-simd), 2 (wasm, the
 // default codec and so the default here), -1 (the plain step).
 const PROFILED = 1 + numberArg('profile-codec', 2);
@@ -349,6 +360,14 @@ const path = write('profile-act-step', {
     compressedStepMs: stepMs[3],
     plainStepCpuMs: cpuMs[0],
     compressedStepCpuMs: cpuMs[3],
+    ...(setups.length > 4
+      ? {
+          stepOverheadVsStock2bitUnfusedBlocks: overWall[4].median,
+          stepOverheadVsStock2bitUnfusedBlocksCpu: overCpu[4].median,
+          unfusedBlocksStepMs: stepMs[4],
+          unfusedBlocksStepCpuMs: cpuMs[4],
+        }
+      : {}),
     stepOverheadVsStock2bitJsCodec: overWall[1].median,
     compressedJsCodecStepMs: stepMs[1],
     stepOverheadVsStock2bitWasmCodec: overWall[2].median,

@@ -44,8 +44,42 @@ function block(bits: Bits) {
   for (const n of [b.norm1, b.norm2]) n.build([null, 5, 5, 3]);
   return b;
 }
-type Block = ReturnType<typeof block>;
-const weighted = (b: Block) => [b.conv1, b.norm1, b.conv2, b.norm2];
+type Block = ReturnType<typeof block> & {
+  projection?: { conv: CompressedConv2D; norm: CompressedBatchNorm };
+};
+
+/** A block with a projection shortcut on [*, 6, 6, 3] inputs: conv1 and the projection stride 2, to 4 channels. */
+function projectionBlock(bits: Bits): Block {
+  const mk = (kernelSize: number, strides: number) =>
+    new CompressedConv2D({
+      filters: 4,
+      kernelSize,
+      strides,
+      padding: 'same',
+      useBias: false,
+      actBits: bits,
+    });
+  const b: Block = {
+    ...block(bits),
+    conv1: mk(3, 2),
+    conv2: mk(3, 1),
+    norm1: new CompressedBatchNorm({ actBits: bits, momentum: 0.9 }),
+    norm2: new CompressedBatchNorm({ actBits: bits, momentum: 0.9 }),
+    projection: { conv: mk(1, 2), norm: new CompressedBatchNorm({ actBits: bits }) },
+  };
+  b.conv1.build([null, 6, 6, 3]);
+  b.conv2.build([null, 3, 3, 4]);
+  b.projection?.conv.build([null, 6, 6, 3]);
+  for (const n of [b.norm1, b.norm2, b.projection?.norm]) n?.build([null, 3, 3, 4]);
+  return b;
+}
+const weighted = (b: Block) => [
+  b.conv1,
+  b.norm1,
+  b.conv2,
+  b.norm2,
+  ...(b.projection ? [b.projection.conv, b.projection.norm] : []),
+];
 
 /** Loss, gradients (x, then the trainable weights) and the moving statistics of one step. */
 function step(b: Block, fused: boolean, x: tf.Tensor4D, r: tf.Tensor) {
@@ -61,13 +95,17 @@ function step(b: Block, fused: boolean, x: tf.Tensor4D, r: tf.Tensor) {
     let out: tf.Tensor;
     if (fused) out = identityBlock(b, xv as tf.Tensor4D);
     else {
+      // The functional model's layer order: the projection conv runs between conv2 and bn2.
       let y: tf.Tensor = xv;
-      for (const l of [b.conv1, b.norm1, b.relu1, b.conv2, b.norm2]) y = l.apply(y, T) as tf.Tensor;
-      out = b.relu2.apply(b.add.apply([y, xv], T), T) as tf.Tensor;
+      for (const l of [b.conv1, b.norm1, b.relu1, b.conv2]) y = l.apply(y, T) as tf.Tensor;
+      const p = b.projection ? (b.projection.conv.apply(xv, T) as tf.Tensor) : null;
+      y = b.norm2.apply(y, T) as tf.Tensor;
+      const short = p && b.projection ? (b.projection.norm.apply(p, T) as tf.Tensor) : xv;
+      out = b.relu2.apply(b.add.apply([y, short], T), T) as tf.Tensor;
     }
     return tf.sum(tf.mul(out, r)) as tf.Scalar;
   }, vars);
-  const stats = [b.norm1, b.norm2].flatMap((n) =>
+  const stats = [b.norm1, b.norm2, ...(b.projection ? [b.projection.norm] : [])].flatMap((n) =>
     n
       .getWeights()
       .slice(2)
@@ -81,17 +119,27 @@ for (const backend of BACKENDS) {
   describe(`identity residual block fused op (${backend})`, () => {
     before(() => useBackend(backend));
 
-    for (const bits of [2, 4, 8] as const) {
-      it(`${bits}-bit: the same loss, gradients and moving statistics as the seven layers, no leak`, () => {
-        setBackwardChunkBytes(4 * 5 * 5 * 3 * 8); // a few samples a chunk
+    for (const [bits, kind] of [
+      [2, 'identity'],
+      [4, 'identity'],
+      [8, 'identity'],
+      [2, 'projection'],
+      [4, 'projection'],
+    ] as const) {
+      it(`${bits}-bit, ${kind} shortcut: the same loss, gradients and moving statistics as the layers one by one, no leak`, () => {
+        setBackwardChunkBytes(4 * 6 * 6 * 3 * 8); // a few samples a chunk
+        const mk = kind === 'identity' ? block : projectionBlock;
+        const shape: [number, number, number, number] =
+          kind === 'identity' ? [7, 5, 5, 3] : [7, 6, 6, 3];
+        const outShape = kind === 'identity' ? [7, 5, 5, 3] : [7, 3, 3, 4];
         try {
-          const a = block(bits);
-          const b = block(bits);
+          const a = mk(bits);
+          const b = mk(bits);
           weighted(a).forEach((l, i) => {
             weighted(b)[i].setWeights(l.getWeights());
           });
-          const x = tf.randomNormal([7, 5, 5, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
-          const r = tf.randomNormal([7, 5, 5, 3], 0, 1, 'float32', 2);
+          const x = tf.randomNormal(shape, 0, 1, 'float32', 1) as tf.Tensor4D;
+          const r = tf.randomNormal(outShape, 0, 1, 'float32', 2);
           // Same seed, saves in the same order: the same codes, so equal up to float rounding.
           const want = step(a, false, x, r);
           const before = tf.memory().numTensors;
@@ -168,7 +216,7 @@ for (const backend of BACKENDS) {
         const before = tf.memory().numTensors;
         const out = once();
         assert.equal(tf.memory().numTensors, before + out.length);
-        const stats = ['s1b1_bn1', 's1b1_bn2'].flatMap((n) =>
+        const stats = ['s1b1_bn1', 's1b1_bn2', 's2b1_bn1', 's2b1_proj_bn'].flatMap((n) =>
           r.model
             .getLayer(n)
             .getWeights()

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { heapView } from '../codec/js-memory.js';
 import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 
 /**
@@ -65,4 +66,35 @@ export function normSums(
     [dgamma, dbeta] = next;
   }
   return { dgamma, dbeta };
+}
+
+/**
+ * Batch mean and variance over all but the last axis of `t`. On wasm two passes over the values
+ * where they live (float64 sums per channel: the mean, then the squared deviations), with no
+ * tensor temporaries and two kernel launches instead of several per chunk; elsewhere
+ * `rowMoments` of its row chunks.
+ */
+export function tensorMoments(
+  t: tf.Tensor,
+  rows: number,
+): { mean: tf.Tensor1D; variance: tf.Tensor1D } {
+  const c = t.shape[t.rank - 1];
+  const values = heapView(t);
+  if (values === null || t.dtype !== 'float32')
+    return rowMoments(t.shape[0], rows, (first, count) => sliceRows(t, first, count));
+  const count = values.length / c;
+  const mean = new Float64Array(c);
+  for (let i = 0; i < values.length; i += c) for (let k = 0; k < c; k++) mean[k] += values[i + k];
+  for (let k = 0; k < c; k++) mean[k] /= count;
+  const sq = new Float64Array(c);
+  for (let i = 0; i < values.length; i += c)
+    for (let k = 0; k < c; k++) {
+      const d = values[i + k] - mean[k];
+      sq[k] += d * d;
+    }
+  for (let k = 0; k < c; k++) sq[k] /= count;
+  return {
+    mean: tf.tensor1d(Float32Array.from(mean)),
+    variance: tf.tensor1d(Float32Array.from(sq)),
+  };
 }
