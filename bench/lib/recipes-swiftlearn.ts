@@ -116,6 +116,9 @@ export interface SwiftLearnRun {
   deltaAtPlainTimePts: number;
   scoredAt?: number[];
   scoringSeconds: number;
+  /** The same comparison on process CPU seconds (runs since it was recorded). */
+  cpuSpeedup?: number | null;
+  cpuEqualEpochTimeRatio?: number;
 }
 
 async function runSeeds(): Promise<SwiftLearnRun[]> {
@@ -153,6 +156,8 @@ async function runSeeds(): Promise<SwiftLearnRun[]> {
     );
     for (const [i, a] of arms.entries()) {
       const cmp = compare(curves.plain, curves[a.name], SMOOTHING, plainEpochs - 1);
+      const onCpu = (c: CurvePoint[]) => c.map((p) => ({ ...p, seconds: p.cpuSeconds as number }));
+      const cpu = compare(onCpu(curves.plain), onCpu(curves[a.name]), SMOOTHING, plainEpochs - 1);
       out.push({
         seed,
         variant: variantLabel(configs[i]),
@@ -171,6 +176,8 @@ async function runSeeds(): Promise<SwiftLearnRun[]> {
         deltaAtPlainTimePts: cmp.deltaAtPlainTimePts,
         scoredAt: a.sl.swiftlearn?.state.scoredAt,
         scoringSeconds: (a.sl.swiftlearn?.state.scoringMs ?? 0) / 1000,
+        cpuSpeedup: cpu.speedup,
+        cpuEqualEpochTimeRatio: cpu.timeRatioAt,
       });
       console.log(
         `  ${a.name}: speedup ${cmp.speedup?.toFixed(2) ?? 'never'}, drop ${cmp.dropPts.toFixed(2)} pt`,
@@ -179,6 +186,22 @@ async function runSeeds(): Promise<SwiftLearnRun[]> {
     disposeAll([plainModel, plainOpt, ...arms.flatMap((a) => [a.model, a.optimizer])]);
   }
   return out;
+}
+
+/** The CPU-time figures, when every run recorded them (else null). */
+function cpuFigures(prefix: string, runs: SwiftLearnRun[]): Headline {
+  const all = runs.length > 0 && runs.every((r) => r.cpuEqualEpochTimeRatio !== undefined);
+  return {
+    ...(all
+      ? ratioFigures(
+          `${prefix}CpuSpeedup`,
+          runs.map((r) => r.cpuSpeedup ?? null),
+        )
+      : { [`${prefix}CpuSpeedup`]: null }),
+    [`${prefix}CpuEqualEpochSpeedup`]: all
+      ? mean(runs.map((r) => r.cpuEqualEpochTimeRatio as number))
+      : null,
+  };
 }
 
 /** Headline figures of a set of runs (one per seed). */
@@ -195,6 +218,8 @@ function figures(prefix: string, runs: SwiftLearnRun[]): Headline {
     ),
     [`${prefix}EqualEpochSpeedup`]:
       runs.length > 0 ? mean(runs.map((r) => r.equalEpochTimeRatio)) : null,
+    // On process CPU seconds (the same spans; a second figure, less moved by the load).
+    ...cpuFigures(prefix, runs),
     ...summaryFigures(
       `${prefix}DeltaAtPlainTime`,
       runs.map((r) => r.deltaAtPlainTimePts),
@@ -234,6 +259,7 @@ function summarize(all: SwiftLearnRun[]): SectionResult {
         `SwiftLearn at keep ${KEEP}; plain 8 epochs, SwiftLearn up to 12 (--sl-epochs, --sl-rounds); every arm Adam 3e-3 constant, batch 64, zoo CNN filters [8, 16], dense 32`,
         `settings are compared on the tuning seeds ${SL_TUNING_SEEDS.join(', ')} (section.tuning); the headline is the library defaults (section.config) on the report seeds ${SL_REPORT_SEEDS.join(', ')}, fixed before they ran (seeds 6-9 reported the earlier defaults, in section.runs)`,
         "swiftlearnSpeedup: plain's training seconds to its final accuracy - 0.5 point over SwiftLearn's (scoring included, evaluation not), accuracies averaged over the last 2 epochs; the mean over seeds with its 95% t-interval, null when a seed never got there (swiftlearnSpeedupHits seeds did; swiftlearnSpeedupOfHits their mean)",
+        'swiftlearnCpuSpeedup, swiftlearnCpuEqualEpochSpeedup: the same ratios on process CPU seconds over the same spans (wasm on one thread; a second figure, less moved by the load of a shared machine; null until every report run has recorded them)',
         "swiftlearnDropPts: plain's final minus SwiftLearn's at the same 8 epochs (paired over seeds: mean, sd, SE, 95% t-interval, bench/lib/paired.ts); swiftlearnEqualEpochSpeedup: plain's seconds for them over SwiftLearn's",
       ],
     },
