@@ -22,6 +22,8 @@ export interface InterleavedArm {
 
 export interface CurvePoint {
   seconds: number;
+  /** Process CPU seconds over the same spans as `seconds` (wasm runs on one thread). */
+  cpuSeconds?: number;
   steps: number;
   acc: number;
 }
@@ -41,13 +43,19 @@ export async function interleavedCurves(
   data: ClassificationData,
   o: { rounds: number; batchSize: number; seed: number; maxStepsPerEpoch?: number },
 ): Promise<Record<string, CurvePoint[]>> {
-  const state = arms.map((arm) => ({ arm, ms: 0, steps: 0, curve: [] as CurvePoint[] }));
+  const state = arms.map((arm) => ({ arm, ms: 0, cpuMs: 0, steps: 0, curve: [] as CurvePoint[] }));
+  const cpuNow = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   for (let round = 0; round < Math.max(...arms.map((a) => a.rounds ?? o.rounds)); round++) {
     const order = round % 2 === 0 ? state : [...state].reverse();
     for (const s of order) {
       if (round >= (s.arm.rounds ?? o.rounds)) continue;
       const t0 = performance.now();
+      const c0 = cpuNow();
       let last = t0;
+      let lastCpu = c0;
       const r = await train(
         s.arm.model,
         data,
@@ -65,13 +73,20 @@ export async function interleavedCurves(
           onProgress: (e) => {
             if (e.kind === 'step') {
               last = performance.now();
+              lastCpu = cpuNow();
               s.steps++;
             }
           },
         },
       );
       s.ms += last - t0;
-      s.curve.push({ seconds: s.ms / 1000, steps: s.steps, acc: r.testAccuracy });
+      s.cpuMs += lastCpu - c0;
+      s.curve.push({
+        seconds: s.ms / 1000,
+        cpuSeconds: s.cpuMs / 1000,
+        steps: s.steps,
+        acc: r.testAccuracy,
+      });
     }
   }
   return Object.fromEntries(state.map((s) => [s.arm.name, s.curve]));

@@ -27,7 +27,8 @@
 // rides on the row's one-hot target (scaled by it) and the plan's loss hook (`hooks`, pass it to
 // `train`) reads it back: tfjs's softmax cross-entropy has a gradient of softmax - y, right only
 // for targets that sum to 1, so a scaled target alone trains toward p = w (bench:recipes: 16-17
-// points lost); the hook takes w = sum(y), y / w as the target and w as the sample's weight.
+// points lost); the hook takes w = sum(y), y / w as the target, and scales the gradient through
+// each row's output by w (any loss around it, label smoothing included, sees one-hot targets).
 import * as tf from '@tensorflow/tfjs';
 import { type Batch, type ClassificationData, gatherBatch } from '../data/dataset.js';
 import { makeRng } from '../engine/random.js';
@@ -96,26 +97,45 @@ export interface SwiftLearnPlan extends BatchPlan {
   hooks?: StepHooks;
 }
 
+/** x itself, with the gradient flowing back through row i scaled by w_i (w [rows]). */
+const scaleRowGradient = tf.customGrad((...args: unknown[]) => {
+  const [x, w, save] = args as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+  save([w]);
+  return {
+    value: x.clone(),
+    gradFunc: (dy, saved) => {
+      const [ws] = saved;
+      const shape = [ws.shape[0] as number, ...new Array((dy as tf.Tensor).rank - 1).fill(1)];
+      return [tf.mul(dy as tf.Tensor, tf.reshape(ws, shape)), tf.zerosLike(ws)];
+    },
+  };
+}) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor;
+
 /**
- * The loss of targets that carry a per-sample weight as their row sum (weightTargets): w = sum(y),
- * the loss of y / w scaled by w, averaged over the batch (rows of weight 1 give the base loss).
- * For cross-entropy losses only ('logits', 'probabilities'); a zero row has weight 0.
+ * The loss of targets that carry a per-sample weight as their row sum (weightTargets): with
+ * w = sum(y), the base loss of the targets y / w, its gradient through row i scaled by w_i. So
+ * the gradient is that of the mean of w_i times each row's base loss, for any base (the
+ * cross-entropies, label smoothing around them, mse), and the value is the base loss of the
+ * unweighted targets (what the loop reports). Rows of weight 1 give the base loss exactly.
  */
 export function weightedTargetsLoss(base: Loss): Loss {
-  if (base.name === 'mse')
-    throw new Error(
-      "SwiftLearn weighted: the 'mse' loss has no per-sample weight through its targets: use a cross-entropy loss or drop weighted",
-    );
-  if (base.name === 'probabilities') return base; // -sum(y log p) is linear in y, autodiff too
-  const weighted = (ys: tf.Tensor, logits: tf.Tensor) => {
+  const split = (ys: tf.Tensor, out: tf.Tensor) => {
     const w = tf.sum(ys, -1);
     const y = tf.div(ys, tf.expandDims(tf.maximum(w, 1e-12), -1));
-    return tf.losses.softmaxCrossEntropy(y, logits, w, undefined, tf.Reduction.SUM) as tf.Scalar;
+    return { y, out: scaleRowGradient(out, w) };
   };
   return {
     name: base.name,
-    mean: (ys, logits) => tf.tidy(() => tf.div(weighted(ys, logits), ys.shape[0] as number)),
-    sum: (ys, logits) => tf.tidy(() => weighted(ys, logits)),
+    mean: (ys, out) =>
+      tf.tidy(() => {
+        const s = split(ys, out);
+        return base.mean(s.y, s.out);
+      }),
+    sum: (ys, out) =>
+      tf.tidy(() => {
+        const s = split(ys, out);
+        return base.sum(s.y, s.out);
+      }),
   };
 }
 

@@ -128,9 +128,12 @@ describe('bench:recipes haet headline', () => {
 
 describe('bench:recipes SwiftLearn variants', () => {
   it('names and configs round-trip against the first defaults', () => {
-    assert.equal(variantLabel(variantConfig('redraw+every2')), 'redraw+every2');
+    assert.equal(variantLabel(variantConfig('first+redraw+every2')), 'redraw+every2');
     assert.equal(variantConfig('top').select, 'top');
-    assert.equal(variantLabel(variantConfig('noredraw')), 'first-defaults');
+    assert.equal(variantLabel(variantConfig('first')), 'first-defaults');
+    assert.equal(variantLabel(variantConfig('default')), 'redraw+mix20+weighted');
+    assert.equal(variantLabel(variantConfig('noredraw')), 'mix20+weighted');
+    assert.equal(variantLabel(variantConfig('top')), 'top');
     assert.equal(variantConfig('default').keep, 0.3);
     assert.throws(() => variantConfig('fast'), /unknown change 'fast'/);
     assert.throws(() => variantConfig('top+redraw'), /redraw/);
@@ -139,5 +142,6 @@ describe('bench:recipes SwiftLearn variants', () => {
     assert.equal(c.weighted, true);
     assert.equal(variantLabel(c), 'redraw+mix50+weighted');
     assert.throws(() => variantConfig('top+mix20'), /mix/);
+    assert.throws(() => variantConfig('top+weighted'), /weighted/);
   });
 });

@@ -58,7 +58,7 @@ describe('frugal train recipe options: parsing and checks', () => {
     assert.deepEqual(haet1x?.schedule, { warmup: 0.2, final: 0, peak: 1 });
     assert.equal(haet1x?.samRho, 0.05);
     assert.equal(haet1x?.labelSmoothing, 0.2);
-    assert.equal(dataRecipeFromOptions({ swiftlearn: 0.2 })?.swiftlearn?.redraw, false);
+    assert.equal(dataRecipeFromOptions({ swiftlearn: 0.2 })?.swiftlearn?.redraw, true);
     assert.equal(
       dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnDraw: 'epoch' })?.swiftlearn?.redraw,
       true,
@@ -131,11 +131,6 @@ describe('frugal train recipe options: parsing and checks', () => {
       '--swiftlearn-weighted with top selection',
       { swiftlearn: 0.3, swiftlearnWeighted: true, swiftlearnSelect: 'top' },
       /--swiftlearn-weighted changes nothing with --swiftlearn-select top/,
-    ],
-    [
-      '--swiftlearn-weighted with label smoothing',
-      { swiftlearn: 0.3, swiftlearnWeighted: true, labelSmoothing: 0.1 },
-      /--swiftlearn-weighted does not compose with label smoothing/,
     ],
     [
       '--swiftlearn-mix without --swiftlearn',

@@ -165,6 +165,7 @@ describe('recipes: SwiftLearn', () => {
       { epochs: 3, batchSize: 8, seed: 1, measureMemory: false },
       {
         batchPlan: prepared.plan,
+        hooks: prepared.hooks,
         onProgress: (e) => {
           if (e.kind === 'epoch-start' && sl.state.kept) keptSets.push(Array.from(sl.state.kept));
         },
@@ -468,11 +469,14 @@ describe('recipes: data recipe config', () => {
       score: 'el2n',
       select: 'sample',
       balance: 'class',
-      redraw: false,
-      mix: 0,
-      weighted: false,
+      redraw: true,
+      mix: 0.2,
+      weighted: true,
     });
     assert.equal(c.batchAugment?.copies, 4);
+    // select 'top' draws nothing: the sampling defaults (redraw, mix, weighted) are off with it.
+    const top = dataRecipeConfig({ swiftlearn: { select: 'top' } }).swiftlearn;
+    assert.deepEqual([top?.redraw, top?.mix, top?.weighted], [false, 0, false]);
     const field = (f: () => unknown) => {
       try {
         f();

@@ -7,7 +7,9 @@ import { makeRng } from '../../src/engine/random.js';
 import {
   classQuotas,
   drawWithReplacement,
+  labelSmoothingLoss,
   mixedWeights,
+  smoothLabels,
   swiftLearn,
   weightedDraw,
   weightedTargetsLoss,
@@ -113,23 +115,32 @@ describe('recipes: SwiftLearn mix and importance weights', () => {
       tf.mean(tf.mul(w, tf.neg(tf.sum(tf.mul(onehot, tf.logSoftmax(z)), -1)))) as tf.Scalar;
     const got = tf.grad((z: tf.Tensor) => lw.mean(scaled, z))(logits);
     const want = tf.grad(ref)(logits);
-    assert.ok(Math.abs(lw.mean(scaled, logits).dataSync()[0] - ref(logits).dataSync()[0]) < 1e-6);
-    assert.ok(
-      Math.abs(lw.sum(scaled, logits).dataSync()[0] - 3 * ref(logits).dataSync()[0]) < 1e-5,
-    );
+    // The value is the unweighted loss (what the loop reports); the gradient the weighted one.
+    const unweighted = base.mean(onehot, logits).dataSync()[0];
+    assert.ok(Math.abs(lw.mean(scaled, logits).dataSync()[0] - unweighted) < 1e-6);
+    assert.ok(Math.abs(lw.sum(scaled, logits).dataSync()[0] - 3 * unweighted) < 1e-5);
+    const gotSum = tf.grad((z: tf.Tensor) => lw.sum(scaled, z))(logits);
+    assert.ok(tf.max(tf.abs(tf.sub(gotSum, tf.mul(want, 3)))).dataSync()[0] < 1e-5);
     const diff = tf.max(tf.abs(tf.sub(got, want))).dataSync()[0];
     assert.ok(diff < 1e-6, `gradient off by ${diff}`);
     // tfjs's own loss on scaled targets has another gradient (softmax - y): what the hook fixes.
     const plain = tf.grad((z: tf.Tensor) => base.mean(scaled, z))(logits);
     assert.ok(tf.max(tf.abs(tf.sub(plain, want))).dataSync()[0] > 0.05);
-    // Weight-1 targets give the base loss; 'probabilities' is linear already; 'mse' is refused.
+    // Weight-1 targets give the base loss.
     assert.ok(
       Math.abs(lw.mean(onehot, logits).dataSync()[0] - base.mean(onehot, logits).dataSync()[0]) <
         1e-6,
     );
-    assert.equal(weightedTargetsLoss(lossByName('probabilities')).name, 'probabilities');
-    assert.throws(() => weightedTargetsLoss(lossByName('mse')), /'mse' loss/);
-    tf.dispose([logits, onehot, w, scaled, got, want, plain]);
+    // Any base: label-smoothed cross-entropy around the weights gets the weighted smoothed gradient.
+    const smooth = labelSmoothingLoss(base, 0.2);
+    const refLs = (z: tf.Tensor) =>
+      tf.mean(
+        tf.mul(w, tf.neg(tf.sum(tf.mul(smoothLabels(onehot, 0.2), tf.logSoftmax(z)), -1))),
+      ) as tf.Scalar;
+    const gotLs = tf.grad((z: tf.Tensor) => weightedTargetsLoss(smooth).mean(scaled, z))(logits);
+    const wantLs = tf.grad(refLs)(logits);
+    assert.ok(tf.max(tf.abs(tf.sub(gotLs, wantLs))).dataSync()[0] < 1e-6);
+    tf.dispose([logits, onehot, w, scaled, got, gotSum, want, plain, gotLs, wantLs]);
   });
 
   it('weightTargets scales each row of the one-hot targets; a batch without rows is refused', () => {

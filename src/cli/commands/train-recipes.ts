@@ -145,6 +145,13 @@ function probList(value: string): number[] {
   return out;
 }
 
+function unitInterval(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1))
+    throw new InvalidArgumentError(`expected a number in [0, 1], got '${value}'`);
+  return n;
+}
+
 function openFraction(value: string): number {
   const n = fraction(value);
   if (n >= 1) throw new InvalidArgumentError(`expected a number in (0, 1), got '${value}'`);
@@ -225,17 +232,21 @@ export function addRecipeOptions(cmd: Command): Command {
     )
     .option(
       '--swiftlearn-draw <when>',
-      `SwiftLearn: when the kept rows are drawn from the scores: ${SWIFTLEARN_DRAWS.join(', ')} (default scoring: only at each scoring; epoch, with --swiftlearn-select sample: a fresh importance-sampled draw every epoch from the last scores, no extra scoring pass)`,
+      `SwiftLearn: when the kept rows are drawn from the scores: ${SWIFTLEARN_DRAWS.join(', ')} (default epoch, with --swiftlearn-select sample: a fresh importance-sampled draw every epoch from the last scores, no extra scoring pass; scoring: only at each scoring)`,
       oneOf(SWIFTLEARN_DRAWS, 'SwiftLearn draw'),
     )
     .option(
       '--swiftlearn-mix <share>',
-      'SwiftLearn: the uniform share of the sampling weights, in (0, 1] (select sample; default 0: by score alone; 1: uniform)',
-      fraction,
+      `SwiftLearn: the uniform share of the sampling weights, in [0, 1] (select sample; default ${SWIFTLEARN_DEFAULTS.mix}; 0: by score alone; 1: uniform)`,
+      unitInterval,
     )
     .option(
       '--swiftlearn-weighted',
-      'SwiftLearn: draw with replacement and weight each row by its inverse sampling probability (unbiased; select sample)',
+      'SwiftLearn: draw with replacement and weight each row by its inverse sampling probability (unbiased; select sample; the default)',
+    )
+    .option(
+      '--no-swiftlearn-weighted',
+      'SwiftLearn: draw without replacement, unweighted (the kept rows favour high scores)',
     )
     .option(
       '--batch-augment <copies>',
@@ -357,10 +368,6 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
       throw new Error(
         `${flag} changes nothing with --swiftlearn-select top (nothing is drawn): drop one`,
       );
-  if (o.swiftlearnWeighted && (o.labelSmoothing !== undefined || o.recipe === 'haet'))
-    throw new Error(
-      '--swiftlearn-weighted does not compose with label smoothing (--label-smoothing, --recipe haet): the smoothed targets would carry the wrong weights; drop one',
-    );
   if (o.swiftlearnDraw === 'epoch' && o.swiftlearnSelect === 'top')
     throw new Error(
       '--swiftlearn-draw epoch changes nothing with --swiftlearn-select top (a redraw of the top rows of unchanged scores gives the same rows): drop one',
