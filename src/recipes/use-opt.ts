@@ -52,7 +52,6 @@ export function useOpt(
 ): { model: tf.LayersModel; report: RewriteReport; converted: string[] } {
   const maxDim = o.maxCayleyDim ?? 256;
   const kinds = o.layers ?? OPT_LAYER_KINDS;
-  const converted: string[] = [];
   let n = 0;
   const tooWide = (d: number, what: string) =>
     o.variant === 'cayley' && d > maxDim
@@ -69,7 +68,6 @@ export function useOpt(
       const inputDim = kernel.shape[0];
       const wide = tooWide(inputDim, 'input');
       if (wide) return wide;
-      converted.push(layer.name);
       return {
         replace: [
           {
@@ -100,7 +98,6 @@ export function useOpt(
       const [kh, kw, cin] = kernel.shape;
       const wide = tooWide(kh * kw * cin, 'filter');
       if (wide) return wide;
-      converted.push(layer.name);
       return {
         replace: [
           {
@@ -127,6 +124,8 @@ export function useOpt(
     }
     return null;
   });
+  // The converted layers are the rewrite's replaced ones (kept ones are listed with the reason).
+  const converted = result.report.replaced.map((r) => r.name);
   if (converted.length === 0) {
     result.model.dispose();
     const what = kinds.map((k) => (k === 'dense' ? 'Dense' : 'Conv2D')).join(' or ');
