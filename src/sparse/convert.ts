@@ -156,40 +156,16 @@ export function modelPruneStats(model: tf.LayersModel): PruneStats {
  */
 export function plainFromSparseGrad(model: tf.LayersModel): tf.LayersModel {
   return rewriteModel(model, (layer): LayerEdit | null => {
-    const common = { name: layer.name, trainable: layer.trainable };
-    if (layer instanceof SparseGradDense)
-      return {
-        replace: [
-          {
-            className: 'Dense',
-            config: {
-              ...common,
-              units: layer.units,
-              activation: layer.activationName,
-              useBias: layer.useBias,
-            },
-            weights: layer.getWeights(),
-          },
-        ],
-      };
-    if (layer instanceof SparseGradConv2D)
-      return {
-        replace: [
-          {
-            className: 'Conv2D',
-            config: {
-              ...common,
-              filters: layer.filters,
-              kernelSize: [...layer.kernelSize],
-              strides: [...layer.strides],
-              padding: layer.padding,
-              activation: layer.activationName,
-              useBias: layer.useBias,
-            },
-            weights: layer.getWeights(),
-          },
-        ],
-      };
-    return null;
+    if (!(layer instanceof SparseGradDense || layer instanceof SparseGradConv2D)) return null;
+    const { className, config } = layer.plainLayer();
+    return {
+      replace: [
+        {
+          className,
+          config: { name: layer.name, trainable: layer.trainable, ...config },
+          weights: layer.getWeights(),
+        },
+      ],
+    };
   }).model;
 }

@@ -119,15 +119,25 @@ export class SparseGradConv2D extends KernelBiasLayer {
     return this.activationName === 'relu' ? tf.relu(y) : y;
   }
 
+  /** The plain Conv2D this layer trains as: its class and config (without name and trainable). */
+  plainLayer(): { className: string; config: tf.serialization.ConfigDict } {
+    return {
+      className: 'Conv2D',
+      config: {
+        filters: this.filters,
+        kernelSize: [...this.kernelSize],
+        strides: [...this.strides],
+        padding: this.padding,
+        activation: this.activationName,
+        useBias: this.useBias,
+      },
+    };
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
-      filters: this.filters,
-      kernelSize: [...this.kernelSize],
-      strides: [...this.strides],
-      padding: this.padding,
-      activation: this.activationName,
-      useBias: this.useBias,
+      ...this.plainLayer().config,
       gradSparsity: { ...this.gradSparsity },
       pruneInputGrad: this.pruneInputGrad,
       seed: this.seed,

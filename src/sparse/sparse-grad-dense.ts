@@ -193,6 +193,14 @@ export class SparseGradDense extends KernelBiasLayer {
     return this.activationName === 'relu' ? tf.relu(y) : y;
   }
 
+  /** The plain Dense this layer trains as: its class and config (without name and trainable). */
+  plainLayer(): { className: string; config: tf.serialization.ConfigDict } {
+    return {
+      className: 'Dense',
+      config: { units: this.units, activation: this.activationName, useBias: this.useBias },
+    };
+  }
+
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
