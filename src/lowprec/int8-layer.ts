@@ -8,12 +8,17 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { conv2dOutputShape } from '../kernels/conv-output.js';
+import {
+  KernelBiasLayer,
+  type KernelLayerArgs,
+  onlyShape,
+} from '../models/layers/kernel-bias-layer.js';
 import { mulberry32 } from './grad-round.js';
 import { lowPrecisionConv2d, lowPrecisionMatMul } from './int8-ops.js';
 import { type LowPrecisionSpec, parseLowPrecision } from './int8-spec.js';
 import { checkKernelInput, checkKernelShape } from './kernel-shape.js';
 
-export interface LowPrecisionLayerArgs {
+export interface LowPrecisionLayerArgs extends KernelLayerArgs {
   kind: 'dense' | 'conv2d';
   /** [in, out] or [kh, kw, in, out]. */
   kernelShape: number[];
@@ -24,13 +29,9 @@ export interface LowPrecisionLayerArgs {
   padding?: 'valid' | 'same';
   /** Seed of the stochastic-rounding draws. */
   seed?: number;
-  inputShape?: tf.Shape;
-  batchInputShape?: tf.Shape;
-  name?: string;
-  trainable?: boolean;
 }
 
-export class LowPrecisionLayer extends tf.layers.Layer {
+export class LowPrecisionLayer extends KernelBiasLayer {
   static className = 'FrugalLowPrecision';
   readonly kind: 'dense' | 'conv2d';
   readonly kernelShape: number[];
@@ -42,16 +43,9 @@ export class LowPrecisionLayer extends tf.layers.Layer {
   readonly seed: number;
   private readonly random: () => number;
   private readonly activationLayer: tf.layers.Layer;
-  kernel: tf.LayerVariable | null = null;
-  bias: tf.LayerVariable | null = null;
 
   constructor(args: LowPrecisionLayerArgs) {
-    super({
-      name: args.name,
-      inputShape: args.inputShape,
-      batchInputShape: args.batchInputShape,
-      trainable: args.trainable,
-    });
+    super(args);
     const where = `LowPrecisionLayer '${this.name}'`;
     checkKernelShape(where, args.kind, args.kernelShape);
     const padding = args.padding ?? 'valid';
@@ -74,52 +68,40 @@ export class LowPrecisionLayer extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const shape = onlyShape(inputShape);
     checkKernelInput(`LowPrecisionLayer '${this.name}'`, this.kind, this.kernelShape, shape);
-    this.kernel = this.addWeight(
-      'kernel',
-      this.kernelShape,
-      'float32',
-      tf.initializers.glorotUniform({ seed: this.seed }),
-    );
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.outChannels], 'float32', tf.initializers.zeros());
-    this.built = true;
+    this.addKernelAndBias(this.kernelShape, this.useBias, this.seed);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const shape = onlyShape(inputShape);
     if (this.kind === 'dense') return [...shape.slice(0, -1), this.outChannels];
     return conv2dOutputShape(shape, this);
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      const k = (this.kernel as tf.LayerVariable).read();
-      const nextSeed = () => Math.floor(this.random() * 2 ** 31);
-      let y: tf.Tensor;
-      if (this.kind === 'dense') {
-        const inC = this.kernelShape[0];
-        y = lowPrecisionMatMul(
-          x.reshape([-1, inC]) as tf.Tensor2D,
-          k as tf.Tensor2D,
-          this.lowPrecision,
-          nextSeed,
-        ).reshape([...x.shape.slice(0, -1), this.outChannels]);
-      } else {
-        y = lowPrecisionConv2d(
-          x as tf.Tensor4D,
-          k as tf.Tensor4D,
-          this.strides,
-          this.padding,
-          this.lowPrecision,
-          nextSeed,
-        );
-      }
-      if (this.bias) y = tf.add(y, this.bias.read());
-      return this.activationLayer.apply(y) as tf.Tensor;
-    });
+  protected override product(x: tf.Tensor, k: tf.Tensor): tf.Tensor {
+    const nextSeed = () => Math.floor(this.random() * 2 ** 31);
+    if (this.kind === 'dense') {
+      const inC = this.kernelShape[0];
+      return lowPrecisionMatMul(
+        x.reshape([-1, inC]) as tf.Tensor2D,
+        k as tf.Tensor2D,
+        this.lowPrecision,
+        nextSeed,
+      ).reshape([...x.shape.slice(0, -1), this.outChannels]);
+    }
+    return lowPrecisionConv2d(
+      x as tf.Tensor4D,
+      k as tf.Tensor4D,
+      this.strides,
+      this.padding,
+      this.lowPrecision,
+      nextSeed,
+    );
+  }
+
+  protected override activate(y: tf.Tensor): tf.Tensor {
+    return this.activationLayer.apply(y) as tf.Tensor;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -8,6 +8,11 @@
  * Eager only (reads the operands).
  */
 import * as tf from '@tensorflow/tfjs';
+import {
+  KernelBiasLayer,
+  type KernelLayerArgs,
+  onlyShape,
+} from '../models/layers/kernel-bias-layer.js';
 import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
 import { checkFloatFormat, type FloatFormat, lowBitMatMul } from './accumulator.js';
 
@@ -40,7 +45,7 @@ export function lowBitAccMatMul(
   return f(x, w) as tf.Tensor2D;
 }
 
-export interface LowBitAccDenseArgs {
+export interface LowBitAccDenseArgs extends KernelLayerArgs {
   units: number;
   format: FloatFormat;
   /** Products per chunk (0: one sequential sum). */
@@ -49,13 +54,9 @@ export interface LowBitAccDenseArgs {
   outer?: FloatFormat | null;
   activation?: string;
   useBias?: boolean;
-  inputShape?: tf.Shape;
-  batchInputShape?: tf.Shape;
-  name?: string;
-  trainable?: boolean;
 }
 
-export class LowBitAccDense extends tf.layers.Layer {
+export class LowBitAccDense extends KernelBiasLayer {
   static className = 'FrugalLowBitAccDense';
   readonly units: number;
   readonly format: FloatFormat;
@@ -64,16 +65,9 @@ export class LowBitAccDense extends tf.layers.Layer {
   readonly activationName: string;
   readonly useBias: boolean;
   private readonly activationLayer: tf.layers.Layer;
-  private kernel?: tf.LayerVariable;
-  private bias?: tf.LayerVariable;
 
   constructor(args: LowBitAccDenseArgs) {
-    super({
-      name: args.name,
-      inputShape: args.inputShape,
-      batchInputShape: args.batchInputShape,
-      trainable: args.trainable,
-    });
+    super(args);
     const where = `LowBitAccDense '${this.name}'`;
     if (!Number.isInteger(args.units) || args.units < 1)
       throw new Error(`${where}: units must be a positive integer, got ${args.units}`);
@@ -97,33 +91,28 @@ export class LowBitAccDense extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const shape = onlyShape(inputShape);
     if (shape.length !== 2)
       throw new Error(`${this.name}: LowBitAccDense takes [batch, features], got [${shape}]`);
-    this.kernel = this.addWeight(
-      'kernel',
-      [shape[1] as number, this.units],
-      'float32',
-      tf.initializers.glorotUniform({}),
-    );
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
-    this.built = true;
+    this.addKernelAndBias([shape[1] as number, this.units], this.useBias);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    return [shape[0], this.units];
+    return [onlyShape(inputShape)[0], this.units];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
-      const k = (this.kernel as tf.LayerVariable).read() as tf.Tensor2D;
-      let y: tf.Tensor = lowBitAccMatMul(x, k, this.format, this.chunk, this.outer);
-      if (this.bias) y = tf.add(y, this.bias.read());
-      return this.activationLayer.apply(y) as tf.Tensor;
-    });
+  protected override product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
+    return lowBitAccMatMul(
+      x as tf.Tensor2D,
+      kernel as tf.Tensor2D,
+      this.format,
+      this.chunk,
+      this.outer,
+    );
+  }
+
+  protected override activate(y: tf.Tensor): tf.Tensor {
+    return this.activationLayer.apply(y) as tf.Tensor;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -52,7 +52,6 @@ export function useOpt(
 ): { model: tf.LayersModel; report: RewriteReport; converted: string[] } {
   const maxDim = o.maxCayleyDim ?? 256;
   const kinds = o.layers ?? OPT_LAYER_KINDS;
-  const converted: string[] = [];
   let n = 0;
   const tooWide = (d: number, what: string) =>
     o.variant === 'cayley' && d > maxDim
@@ -62,33 +61,40 @@ export function useOpt(
       : null;
   const result = rewriteModel(model, (layer): LayerEdit | null => {
     const cls = layer.getClassName();
-    const seed = () => (o.seed ?? 1) * 101 + n++;
+    /** The layer as one `className` OPT layer: `config`, then the variant, block and seed. */
+    const optEdit = (
+      className: string,
+      config: Record<string, unknown>,
+      kernel: tf.Tensor,
+      bias: tf.Tensor | undefined,
+    ): LayerEdit => ({
+      replace: [
+        {
+          className,
+          config: {
+            name: layer.name,
+            ...config,
+            variant: o.variant,
+            block: o.block ?? 64,
+            seed: (o.seed ?? 1) * 101 + n++,
+          },
+          weights: (l) => (l as OptDense | OptConv2D).setFrozen(kernel, bias),
+        },
+      ],
+      note: `OPT ${o.variant}`,
+    });
     if (cls === 'Dense' && kinds.includes('dense')) {
       const c = layer.getConfig() as { units: number; activation: string; useBias: boolean };
       const [kernel, bias] = layer.getWeights();
       const inputDim = kernel.shape[0];
       const wide = tooWide(inputDim, 'input');
       if (wide) return wide;
-      converted.push(layer.name);
-      return {
-        replace: [
-          {
-            className: OptDense.className,
-            config: {
-              name: layer.name,
-              units: c.units,
-              inputDim,
-              activation: c.activation,
-              useBias: c.useBias,
-              variant: o.variant,
-              block: o.block ?? 64,
-              seed: seed(),
-            },
-            weights: (l) => (l as OptDense).setFrozen(kernel, bias),
-          },
-        ],
-        note: `OPT ${o.variant}`,
-      };
+      return optEdit(
+        OptDense.className,
+        { units: c.units, inputDim, activation: c.activation, useBias: c.useBias },
+        kernel,
+        bias,
+      );
     }
     if (cls === 'Conv2D' && kinds.includes('conv2d')) {
       const c = layer.getConfig() as unknown as ConvConfig;
@@ -100,33 +106,26 @@ export function useOpt(
       const [kh, kw, cin] = kernel.shape;
       const wide = tooWide(kh * kw * cin, 'filter');
       if (wide) return wide;
-      converted.push(layer.name);
-      return {
-        replace: [
-          {
-            className: OptConv2D.className,
-            config: {
-              name: layer.name,
-              filters: c.filters,
-              kernelSize: [kh, kw],
-              inChannels: cin,
-              strides: pair(c.strides),
-              padding: c.padding,
-              dilationRate: pair(c.dilationRate),
-              activation: c.activation,
-              useBias: c.useBias,
-              variant: o.variant,
-              block: o.block ?? 64,
-              seed: seed(),
-            },
-            weights: (l) => (l as OptConv2D).setFrozen(kernel, bias),
-          },
-        ],
-        note: `OPT ${o.variant}`,
-      };
+      return optEdit(
+        OptConv2D.className,
+        {
+          filters: c.filters,
+          kernelSize: [kh, kw],
+          inChannels: cin,
+          strides: pair(c.strides),
+          padding: c.padding,
+          dilationRate: pair(c.dilationRate),
+          activation: c.activation,
+          useBias: c.useBias,
+        },
+        kernel,
+        bias,
+      );
     }
     return null;
   });
+  // The converted layers are the rewrite's replaced ones (kept ones are listed with the reason).
+  const converted = result.report.replaced.map((r) => r.name);
   if (converted.length === 0) {
     result.model.dispose();
     const what = kinds.map((k) => (k === 'dense' ? 'Dense' : 'Conv2D')).join(' or ');

@@ -76,33 +76,24 @@ export function sparseGradModel(
 ): SparseGradResult {
   const g = parseGradPrune(spec);
   const seed = options.seed ?? 0;
-  const converted: SparseGradResult['converted'] = [];
-  const unconverted: SparseGradResult['unconverted'] = [];
   let index = 0;
-  const { model: out } = rewriteModel(model, (layer): LayerEdit | null => {
+  // What was converted and what was not (with the reasons) is the rewrite's report.
+  const { model: out, report } = rewriteModel(model, (layer): LayerEdit | null => {
     const cls = layer.getClassName();
     if (layer instanceof CompressedDense || layer instanceof CompressedConv2D) {
-      if (layer.gradPruner) {
-        const why = 'already prunes its gradient (gradSparsity)';
-        unconverted.push({ name: layer.name, className: cls, reason: why });
-        return { keep: why };
-      }
+      if (layer.gradPruner) return { keep: 'already prunes its gradient (gradSparsity)' };
       const config = {
         ...layer.getConfig(),
         gradSparsity: g,
         pruneInputGrad: options.pruneInputGrad ?? false,
         gradSeed: seed + index++,
       };
-      converted.push({ name: layer.name, from: cls });
       return { replace: [{ className: cls, config, weights: layer.getWeights() }] };
     }
     if (cls !== 'Dense' && cls !== 'Conv2D') return null;
     const c = layer.getConfig();
     const why = unsupported(layer, c);
-    if (why) {
-      unconverted.push({ name: layer.name, className: cls, reason: why });
-      return { keep: why };
-    }
+    if (why) return { keep: why };
     const common = {
       name: layer.name,
       trainable: layer.trainable,
@@ -122,10 +113,11 @@ export function sparseGradModel(
             strides: pair(c.strides ?? 1),
             padding: c.padding,
           };
-    converted.push({ name: layer.name, from: cls });
     const className = cls === 'Dense' ? SparseGradDense.className : SparseGradConv2D.className;
     return { replace: [{ className, config, weights: layer.getWeights() }] };
   });
+  const converted = report.replaced.map((r) => ({ name: r.name, from: r.className }));
+  const unconverted = report.kept;
   if (converted.length === 0)
     throw new Error(
       `gradSparsity: no Dense or Conv2D layer to convert in ${model.name}${unconverted.length ? ` (${unconverted.map((u) => `${u.name}: ${u.reason}`).join('; ')})` : ''}`,
@@ -164,40 +156,16 @@ export function modelPruneStats(model: tf.LayersModel): PruneStats {
  */
 export function plainFromSparseGrad(model: tf.LayersModel): tf.LayersModel {
   return rewriteModel(model, (layer): LayerEdit | null => {
-    const common = { name: layer.name, trainable: layer.trainable };
-    if (layer instanceof SparseGradDense)
-      return {
-        replace: [
-          {
-            className: 'Dense',
-            config: {
-              ...common,
-              units: layer.units,
-              activation: layer.activationName,
-              useBias: layer.useBias,
-            },
-            weights: layer.getWeights(),
-          },
-        ],
-      };
-    if (layer instanceof SparseGradConv2D)
-      return {
-        replace: [
-          {
-            className: 'Conv2D',
-            config: {
-              ...common,
-              filters: layer.filters,
-              kernelSize: [...layer.kernelSize],
-              strides: [...layer.strides],
-              padding: layer.padding,
-              activation: layer.activationName,
-              useBias: layer.useBias,
-            },
-            weights: layer.getWeights(),
-          },
-        ],
-      };
-    return null;
+    if (!(layer instanceof SparseGradDense || layer instanceof SparseGradConv2D)) return null;
+    const { className, config } = layer.plainLayer();
+    return {
+      replace: [
+        {
+          className,
+          config: { name: layer.name, trainable: layer.trainable, ...config },
+          weights: layer.getWeights(),
+        },
+      ],
+    };
   }).model;
 }

@@ -74,12 +74,19 @@ export function parseGradSparsity(v: unknown, config = 'gradSparsity'): GradSpar
 
 export { ConfigError };
 
-/** MVUE inclusion probabilities: pi_i = n|x_i|/S, capped at 1 with the rest re-shared. */
-export function mvueInclusion(x: ArrayLike<number>, n: number): number[] {
-  const m = x.length;
-  const a = Array.from(x, (v) => Math.abs(v));
-  const pi = new Array<number>(m).fill(0);
-  const capped = new Array<boolean>(m).fill(false);
+/**
+ * Water-filling of `n` slots over the magnitudes `a` (length m) into `pi`: pi_i = slots a_i / rest,
+ * capped at 1 with the rest re-shared. `pi` and `capped` (scratch) are cleared first.
+ */
+function waterFill(
+  a: ArrayLike<number>,
+  m: number,
+  n: number,
+  pi: number[] | Float64Array,
+  capped: Uint8Array,
+): void {
+  pi.fill(0);
+  capped.fill(0);
   let slots = n;
   for (;;) {
     let rest = 0;
@@ -97,7 +104,7 @@ export function mvueInclusion(x: ArrayLike<number>, n: number): number[] {
     let again = false;
     for (let i = 0; i < m; i++)
       if (!capped[i] && (slots * a[i]) / rest >= 1) {
-        capped[i] = true;
+        capped[i] = 1;
         pi[i] = 1;
         slots--;
         again = true;
@@ -107,6 +114,14 @@ export function mvueInclusion(x: ArrayLike<number>, n: number): number[] {
       break;
     }
   }
+}
+
+/** MVUE inclusion probabilities: pi_i = n|x_i|/S, capped at 1 with the rest re-shared. */
+export function mvueInclusion(x: ArrayLike<number>, n: number): number[] {
+  const m = x.length;
+  const a = Array.from(x, (v) => Math.abs(v));
+  const pi = new Array<number>(m);
+  waterFill(a, m, n, pi, new Uint8Array(m));
   return pi;
 }
 
@@ -343,35 +358,7 @@ export function maskGroupFast(
   }
   if (kind !== 'mvue') throw new Error(`maskGroupFast: kind '${kind}' has no fast path`);
   // Water-filling, as mvueInclusion.
-  pi.fill(0);
-  capped.fill(0);
-  let slots = n;
-  for (;;) {
-    let rest = 0;
-    let free = 0;
-    for (let i = 0; i < m; i++)
-      if (!capped[i]) {
-        rest += a[i];
-        free++;
-      }
-    if (slots <= 0 || free === 0) break;
-    if (rest === 0) {
-      for (let i = 0; i < m; i++) if (!capped[i]) pi[i] = slots / free;
-      break;
-    }
-    let again = false;
-    for (let i = 0; i < m; i++)
-      if (!capped[i] && (slots * a[i]) / rest >= 1) {
-        capped[i] = 1;
-        pi[i] = 1;
-        slots--;
-        again = true;
-      }
-    if (!again) {
-      for (let i = 0; i < m; i++) if (!capped[i]) pi[i] = (slots * a[i]) / rest;
-      break;
-    }
-  }
+  waterFill(a, m, n, pi, capped);
   // Systematic sampling, as systematicSelect.
   const u = rng();
   let cum = 0;

@@ -5,10 +5,15 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeRng, type Rng } from '../engine/random.js';
+import {
+  KernelBiasLayer,
+  type KernelLayerArgs,
+  onlyShape,
+} from '../models/layers/kernel-bias-layer.js';
 import { type GradPrune, type PruneStats, parseGradPrune } from './grad-prune.js';
 import { sparseGradConv2d } from './sparse-grad-conv.js';
 
-export interface SparseGradConv2DArgs {
+export interface SparseGradConv2DArgs extends KernelLayerArgs {
   filters: number;
   kernelSize: number | [number, number];
   strides?: number | [number, number];
@@ -20,10 +25,6 @@ export interface SparseGradConv2DArgs {
   pruneInputGrad?: boolean;
   /** Seed of the mask draws and of the kernel initializer. */
   seed?: number;
-  inputShape?: tf.Shape;
-  batchInputShape?: tf.Shape;
-  name?: string;
-  trainable?: boolean;
 }
 
 function pair(v: number | number[] | undefined, d: number, what: string): [number, number] {
@@ -35,7 +36,7 @@ function pair(v: number | number[] | undefined, d: number, what: string): [numbe
   return [p[0], p[1]];
 }
 
-export class SparseGradConv2D extends tf.layers.Layer {
+export class SparseGradConv2D extends KernelBiasLayer {
   static className = 'FrugalSparseGradConv2D';
   readonly filters: number;
   readonly kernelSize: [number, number];
@@ -49,16 +50,9 @@ export class SparseGradConv2D extends tf.layers.Layer {
   /** Zeros and entries of the pruned output gradients so far (reset it to measure a span). */
   readonly pruneStats: PruneStats = { zeros: 0, total: 0 };
   private readonly rng: Rng;
-  private kernel?: tf.LayerVariable;
-  private bias?: tf.LayerVariable;
 
   constructor(args: SparseGradConv2DArgs) {
-    super({
-      name: args.name,
-      inputShape: args.inputShape,
-      batchInputShape: args.batchInputShape,
-      trainable: args.trainable,
-    });
+    super(args);
     if (!Number.isInteger(args.filters) || args.filters < 1)
       throw new Error(`SparseGradConv2D: filters must be a positive integer, got ${args.filters}`);
     if (args.activation !== undefined && args.activation !== 'linear' && args.activation !== 'relu')
@@ -83,25 +77,17 @@ export class SparseGradConv2D extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const shape = onlyShape(inputShape);
     if (shape.length !== 4)
       throw new Error(
         `${this.name}: SparseGradConv2D takes [batch, h, w, channels], got [${shape}]`,
       );
     const inC = shape[3] as number;
-    this.kernel = this.addWeight(
-      'kernel',
-      [...this.kernelSize, inC, this.filters],
-      'float32',
-      tf.initializers.glorotUniform({ seed: this.seed }),
-    );
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
-    this.built = true;
+    this.addKernelAndBias([...this.kernelSize, inC, this.filters], this.useBias, this.seed);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const shape = onlyShape(inputShape);
     const out = (len: number | null, k: number, s: number) =>
       len === null
         ? null
@@ -116,34 +102,42 @@ export class SparseGradConv2D extends tf.layers.Layer {
     ];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor4D;
-      const kernel = this.kernel as tf.LayerVariable;
-      let y: tf.Tensor = sparseGradConv2d(
-        x,
-        kernel.read() as tf.Tensor4D,
-        this.strides,
-        this.padding,
-        this.gradSparsity,
-        this.rng,
-        this.pruneInputGrad,
-        this.pruneStats,
-      );
-      if (this.bias) y = tf.add(y, this.bias.read());
-      return this.activationName === 'relu' ? tf.relu(y) : y;
-    });
+  protected override product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
+    return sparseGradConv2d(
+      x as tf.Tensor4D,
+      kernel as tf.Tensor4D,
+      this.strides,
+      this.padding,
+      this.gradSparsity,
+      this.rng,
+      this.pruneInputGrad,
+      this.pruneStats,
+    );
+  }
+
+  protected override activate(y: tf.Tensor): tf.Tensor {
+    return this.activationName === 'relu' ? tf.relu(y) : y;
+  }
+
+  /** The plain Conv2D this layer trains as: its class and config (without name and trainable). */
+  plainLayer(): { className: string; config: tf.serialization.ConfigDict } {
+    return {
+      className: 'Conv2D',
+      config: {
+        filters: this.filters,
+        kernelSize: [...this.kernelSize],
+        strides: [...this.strides],
+        padding: this.padding,
+        activation: this.activationName,
+        useBias: this.useBias,
+      },
+    };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
-      filters: this.filters,
-      kernelSize: [...this.kernelSize],
-      strides: [...this.strides],
-      padding: this.padding,
-      activation: this.activationName,
-      useBias: this.useBias,
+      ...this.plainLayer().config,
       gradSparsity: { ...this.gradSparsity },
       pruneInputGrad: this.pruneInputGrad,
       seed: this.seed,

@@ -16,6 +16,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { makeRng, type Rng } from '../engine/random.js';
 import { fastKernelsActive } from '../engine/settings.js';
+import {
+  KernelBiasLayer,
+  type KernelLayerArgs,
+  onlyShape,
+} from '../models/layers/kernel-bias-layer.js';
 import { type GradPrune, type PruneStats, parseGradPrune, pruneGradient } from './grad-prune.js';
 import { compressNM, nmMatMul } from './nm-kernel.js';
 // Registers the pruner of compressed layers' `gradSparsity`.
@@ -109,7 +114,7 @@ export function sparseGradMatMul(
   return f(x, w) as tf.Tensor2D;
 }
 
-export interface SparseGradDenseArgs {
+export interface SparseGradDenseArgs extends KernelLayerArgs {
   units: number;
   /** N:M mask `{n, m, kind}` or stochastic pruning `{kind: 'stochastic', p}` of dy. */
   gradSparsity: GradPrune;
@@ -120,14 +125,10 @@ export interface SparseGradDenseArgs {
   nmKernel?: NMKernelMode;
   /** Seed of the mask draws and of the kernel initializer. */
   seed?: number;
-  inputShape?: tf.Shape;
-  batchInputShape?: tf.Shape;
-  name?: string;
-  trainable?: boolean;
 }
 
 /** A Dense layer whose weight-gradient product sees an N:M-masked output gradient. */
-export class SparseGradDense extends tf.layers.Layer {
+export class SparseGradDense extends KernelBiasLayer {
   static className = 'FrugalSparseGradDense';
   readonly units: number;
   readonly gradSparsity: GradPrune;
@@ -141,16 +142,9 @@ export class SparseGradDense extends tf.layers.Layer {
   /** Zeros and entries of the pruned output gradients so far (reset it to measure a span). */
   readonly pruneStats: PruneStats = { zeros: 0, total: 0 };
   private readonly rng: Rng;
-  private kernel?: tf.LayerVariable;
-  private bias?: tf.LayerVariable;
 
   constructor(args: SparseGradDenseArgs) {
-    super({
-      name: args.name,
-      inputShape: args.inputShape,
-      batchInputShape: args.batchInputShape,
-      trainable: args.trainable,
-    });
+    super(args);
     if (!Number.isInteger(args.units) || args.units < 1)
       throw new Error(`SparseGradDense: units must be a positive integer, got ${args.units}`);
     if (args.activation !== undefined && args.activation !== 'linear' && args.activation !== 'relu')
@@ -172,43 +166,39 @@ export class SparseGradDense extends tf.layers.Layer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
+    const shape = onlyShape(inputShape);
     if (shape.length !== 2)
       throw new Error(`${this.name}: SparseGradDense takes [batch, features], got [${shape}]`);
-    const inDim = shape[1] as number;
-    this.kernel = this.addWeight(
-      'kernel',
-      [inDim, this.units],
-      'float32',
-      tf.initializers.glorotUniform({ seed: this.seed }),
-    );
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
-    this.built = true;
+    this.addKernelAndBias([shape[1] as number, this.units], this.useBias, this.seed);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tf.Shape;
-    return [shape[0], this.units];
+    return [onlyShape(inputShape)[0], this.units];
   }
 
-  override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
-    return tf.tidy(() => {
-      const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor2D;
-      const kernel = this.kernel as tf.LayerVariable;
-      let y: tf.Tensor = sparseGradMatMul(
-        x,
-        kernel.read() as tf.Tensor2D,
-        this.gradSparsity,
-        this.rng,
-        this.pruneInputGrad,
-        this.pruneStats,
-        this.nmKernel,
-        this.kernelUse,
-      );
-      if (this.bias) y = tf.add(y, this.bias.read());
-      return this.activationName === 'relu' ? tf.relu(y) : y;
-    });
+  protected override product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
+    return sparseGradMatMul(
+      x as tf.Tensor2D,
+      kernel as tf.Tensor2D,
+      this.gradSparsity,
+      this.rng,
+      this.pruneInputGrad,
+      this.pruneStats,
+      this.nmKernel,
+      this.kernelUse,
+    );
+  }
+
+  protected override activate(y: tf.Tensor): tf.Tensor {
+    return this.activationName === 'relu' ? tf.relu(y) : y;
+  }
+
+  /** The plain Dense this layer trains as: its class and config (without name and trainable). */
+  plainLayer(): { className: string; config: tf.serialization.ConfigDict } {
+    return {
+      className: 'Dense',
+      config: { units: this.units, activation: this.activationName, useBias: this.useBias },
+    };
   }
 
   override getConfig(): tf.serialization.ConfigDict {

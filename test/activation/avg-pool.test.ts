@@ -3,7 +3,7 @@ import { after, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../../src/activation/convert.js';
 import { NoSaveAvgPool2D } from '../../src/activation/layers/no-save-avg-pool.js';
-import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
+import { BACKENDS, maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
 
 type Pool = { poolSize: [number, number]; strides: [number, number]; padding: 'valid' | 'same' };
 
@@ -108,15 +108,7 @@ describe('converting average pooling', () => {
     assert.equal(r.converted.find((c) => c.name === 'avg')?.to, 'FrugalNoSaveAvgPool2D');
     const x = tf.randomNormal([2, 6, 6, 1], 0, 1, 'float32', 6);
     assert.ok(maxAbsDiff(r.model.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor) < 1e-6);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await r.model.save(
-      tf.io.withSaveHandler(async (a) => {
-        artifacts = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    assert.ok(artifacts);
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    const loaded = await saveAndLoad(r.model);
     const pool = loaded.getLayer('avg') as NoSaveAvgPool2D;
     assert.ok(pool instanceof NoSaveAvgPool2D);
     assert.deepEqual([pool.poolSize, pool.strides, pool.padding], [[3, 3], [2, 2], 'same']);

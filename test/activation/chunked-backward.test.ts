@@ -52,6 +52,14 @@ function grads(layer: tf.layers.Layer, x: tf.Tensor): tf.Tensor[] {
   });
 }
 
+/** `grads(layer, x)` under the default backward chunk, then under chunks of `chunkBytes`. */
+function wholeAndChunked(layer: tf.layers.Layer, x: tf.Tensor, chunkBytes: number) {
+  setBackwardChunkBytes(DEFAULT_CHUNK);
+  const whole = grads(layer, x);
+  setBackwardChunkBytes(chunkBytes);
+  return { whole, chunked: grads(layer, x) };
+}
+
 function conv(bits: ActivationBits, activation: string, strides: number) {
   const c = new CompressedConv2D({
     filters: 3,
@@ -112,9 +120,7 @@ describe('chunked conv2d backward', () => {
       const layer = conv(bits, act, strides);
       setBackwardChunkBytes(DEFAULT_CHUNK);
       assert.equal(rowsPerChunk(5, 4 * 7 * 6 * 3), 5, 'default setting: one chunk here');
-      const whole = grads(layer, x);
-      setBackwardChunkBytes(1);
-      const chunked = grads(layer, x);
+      const { whole, chunked } = wholeAndChunked(layer, x, 1);
       chunked.forEach((g, i) => {
         assert.deepEqual(g.shape, whole[i].shape);
         assert.ok(
@@ -160,10 +166,7 @@ describe('chunked conv2d backward', () => {
       const c = new CompressedDepthwiseConv2D({ ...args, actBits: bits });
       c.apply(x);
       c.setWeights(r.getWeights().map((w) => tf.randomNormal(w.shape, 0.2, 0.5, 'float32', 11)));
-      setBackwardChunkBytes(DEFAULT_CHUNK);
-      const whole = grads(c, x);
-      setBackwardChunkBytes(1);
-      const chunked = grads(c, x);
+      const { whole, chunked } = wholeAndChunked(c, x, 1);
       chunked.forEach((g, i) => {
         const e = maxAbsDiff(g, whole[i]);
         assert.ok(e < 1e-4, `${bits} bits grad ${i}: ${e}`);
@@ -189,10 +192,7 @@ describe('chunked conv2d backward', () => {
       c.apply(x);
       c.setWeights(r.getWeights().map((w) => tf.randomNormal(w.shape, 1, 0.3, 'float32', 7).abs()));
       c.actBits = bits;
-      setBackwardChunkBytes(DEFAULT_CHUNK);
-      const whole = grads(c, x);
-      setBackwardChunkBytes(100);
-      const chunked = grads(c, x);
+      const { whole, chunked } = wholeAndChunked(c, x, 100);
       chunked.forEach((g, i) => {
         assert.ok(
           maxAbsDiff(g, whole[i]) < 1e-4,
@@ -312,10 +312,7 @@ describe('chunked Dense, LayerNorm and attention backward', () => {
       for (const [name, { c, r }] of Object.entries(twins(shape)))
         for (const bits of [2, 32] as const) {
           c.actBits = bits;
-          setBackwardChunkBytes(DEFAULT_CHUNK);
-          const whole = grads(c, x);
-          setBackwardChunkBytes(1);
-          const chunked = grads(c, x);
+          const { whole, chunked } = wholeAndChunked(c, x, 1);
           chunked.forEach((g, i) => {
             assert.deepEqual(g.shape, whole[i].shape);
             const e = maxAbsDiff(g, whole[i]);

@@ -16,7 +16,7 @@ import type { CompressedLayer } from '../../src/activation/layers/compressed-lay
 import { activationMemory } from '../../src/activation/measure.js';
 import { makeRng } from '../../src/engine/random.js';
 import { seedActivationRng } from '../../src/engine/settings.js';
-import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
+import { BACKENDS, maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
 import { tinyCnn } from '../tiny-models.js';
 
 /** Every allocation of 1..8 bits per sample with the given sum: the exhaustive optimum. */
@@ -238,15 +238,7 @@ describe('per-sample bits through compressActivations', () => {
     // The same code words at a 2-bit average, plus one header word per quantized save: the inputs
     // of both convolutions and both dense layers.
     assert.equal(a.savedBytes - b.savedBytes, 4 * 4);
-    let artifacts: tf.io.ModelArtifacts | undefined;
-    await ps.model.save(
-      tf.io.withSaveHandler(async (art) => {
-        artifacts = art;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    assert.ok(artifacts);
-    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    const loaded = await saveAndLoad(ps.model);
     assert.ok((loaded.getLayer('conv1') as CompressedLayer).perSample);
     assert.throws(() => new CompressedDense({ units: 2, perSample: 1 as never }), /perSample/);
   });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../src/config/index.js';
-import type { Batch } from '../../src/data/dataset.js';
+import type { Batch, ClassificationData } from '../../src/data/dataset.js';
 import { initEngine } from '../../src/engine/backend.js';
 import { makeRng } from '../../src/engine/random.js';
 import {
@@ -23,6 +23,16 @@ import { tinyData } from '../tiny-data.js';
 import { tinyCnn, tinyResnet } from '../tiny-models.js';
 
 const data = () => tinyData([8, 8, 1], 40, 3, { testCount: 24 });
+
+/** The first two training images of `d` (8x8x1) as a batch labelled `labels` (3 classes). */
+function firstTwo(d: ClassificationData, labels: [number, number]): Batch {
+  return {
+    xs: tf.tensor4d(d.train.x.slice(0, 2 * 64), [2, 8, 8, 1]),
+    ys: tf.oneHot(tf.tensor1d(labels, 'int32'), 3).toFloat() as tf.Tensor2D,
+    labels: Int32Array.from(labels),
+    size: 2,
+  };
+}
 
 /** A plan that records each step's batch (size and image height) without changing it. */
 function spy(seen: { size: number; height: number; step: number }[]): BatchPlan {
@@ -344,12 +354,7 @@ describe('recipes: batch augmentation', () => {
   it('puts M independently augmented copies of each sample in the batch, deterministically, without leaks', async () => {
     const d = data();
     const plan = batchAugment({ copies: 3, shift: 2, cutout: 3, flip: false, seed: 4 });
-    const b = {
-      xs: tf.tensor4d(d.train.x.slice(0, 2 * 64), [2, 8, 8, 1]),
-      ys: tf.oneHot(tf.tensor1d([0, 1], 'int32'), 3).toFloat() as tf.Tensor2D,
-      labels: Int32Array.from([0, 1]),
-      size: 2,
-    };
+    const b = firstTwo(d, [0, 1]);
     const before = tf.memory().numTensors;
     const t = plan.transform?.(b, 7) as Batch;
     const t2 = plan.transform?.(b, 7) as Batch;
@@ -428,12 +433,7 @@ describe('recipes: mixed-size training', () => {
   it("'duplicates' keeps the batch and repeats each sample (base/size)^2 times", async () => {
     const d = data();
     const plan = mixedSize({ sizes: [4], probabilities: null, mode: 'duplicates', seed: 1 }, 8);
-    const b = {
-      xs: tf.tensor4d(d.train.x.slice(0, 2 * 64), [2, 8, 8, 1]),
-      ys: tf.oneHot(tf.tensor1d([0, 2], 'int32'), 3).toFloat() as tf.Tensor2D,
-      labels: Int32Array.from([0, 2]),
-      size: 2,
-    };
+    const b = firstTwo(d, [0, 2]);
     const before = tf.memory().numTensors;
     const t = plan.transform?.(b, 0) as Batch;
     assert.deepEqual(t.xs.shape, [8, 4, 4, 1]);
