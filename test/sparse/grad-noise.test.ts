@@ -16,6 +16,24 @@ function randn(shape: number[], seed: number): tf.Tensor {
   );
 }
 
+/**
+ * Samples whose pairs (2i, 2i+1) are correlated (x_{2i+1} = 0.8 x_{2i} + 0.6 noise), and dz
+ * likewise, so that the cross term -2 G(x_e x_o, ab) of the variance is large, not about 0 as
+ * for independent samples (a wrong sign there would miss by far more than the tolerance).
+ */
+function pairedRandn(shape: number[], seed: number): tf.Tensor {
+  return tf.tidy(() => {
+    const t = randn(shape, seed);
+    const n = shape[0];
+    const rows = Array.from({ length: n }, (_, i) =>
+      i % 2 === 1
+        ? tf.add(tf.mul(0.8, t.slice(i - 1, 1)), tf.mul(0.6, t.slice(i, 1)))
+        : t.slice(i, 1),
+    );
+    return tf.concat(rows, 0);
+  });
+}
+
 /** Per-entry mean and variance of `draw()` over `k` draws. */
 function moments(draw: () => tf.Tensor, k: number): { mean: Float64Array; variance: Float64Array } {
   let sum: Float64Array | null = null;
@@ -61,10 +79,10 @@ describe('grad-noise: the closed-form MVUE 1:2 weight-gradient variance', () => 
     [3, 1],
   ] as const)
     it(`matches the drawn variance of a ${kernel}x${kernel} stride-${strides} 'same' conv (odd batch)`, () => {
-      const x = randn([9, 7, 7, 3], 1) as tf.Tensor4D;
+      const x = pairedRandn([9, 7, 7, 3], 1) as tf.Tensor4D;
       const w = randn([kernel, kernel, 3, 4], 2) as tf.Tensor4D;
       const out = Math.ceil(7 / strides);
-      const c = randn([9, out, out, 4], 3) as tf.Tensor4D;
+      const c = pairedRandn([9, out, out, 4], 3) as tf.Tensor4D;
       const rng = makeRng(5);
       const dW = tf.grad((wv: tf.Tensor) =>
         tf.sum(tf.mul(sparseGradConv2d(x, wv as tf.Tensor4D, strides, 'same', spec, rng), c)),
@@ -78,9 +96,9 @@ describe('grad-noise: the closed-form MVUE 1:2 weight-gradient variance', () => 
     });
 
   it('matches the drawn variance of a Dense kernel gradient', () => {
-    const x = randn([12, 5], 1) as tf.Tensor2D;
+    const x = pairedRandn([12, 5], 1) as tf.Tensor2D;
     const w = randn([5, 3], 2) as tf.Tensor2D;
-    const c = randn([12, 3], 3) as tf.Tensor2D;
+    const c = pairedRandn([12, 3], 3) as tf.Tensor2D;
     const rng = makeRng(6);
     const dW = tf.grad((wv: tf.Tensor) =>
       tf.sum(tf.mul(sparseGradMatMul(x, wv as tf.Tensor2D, spec, rng), c)),
