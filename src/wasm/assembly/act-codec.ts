@@ -1,4 +1,4 @@
-import { groupRange, rangeHi, rangeLo } from './act-range';
+import { groupRange, rangeMax, rangeMin } from './act-range';
 
 // Exact kernels of the compressed-activation backward state (re-exported by kernels.ts): the 1-bit
 // ReLU mask (pack, apply to dy) and the max-pool argmax codes (pack, scatter dy). Every result is
@@ -295,8 +295,8 @@ export function actQuantizeSimd(
       const n = end - start;
       const p0 = x + (start << 2);
       if (!groupRange(p0, n)) return 1;
-      const lo = rangeLo;
-      const hi = rangeHi;
+      const lo = rangeMin();
+      const hi = rangeMax();
       const gi = s * gps + g;
       const scale = <f32>((<f64>hi - <f64>lo) / <f64>levels);
       store<f32>(mins + (gi << 2), lo);
