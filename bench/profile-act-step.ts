@@ -16,6 +16,7 @@ import {
   type ActivationCodecKernel,
   setActivationCodec,
 } from '../src/activation/codec/codec-kernel.js';
+import { chunkedForward } from '../src/activation/execution/chunked-execution.js';
 import { streamingForward } from '../src/activation/execution/streaming-forward.js';
 import { compressForTraining } from '../src/activation/training.js';
 import { loadMnist } from '../src/data/mnist.js';
@@ -88,6 +89,18 @@ const setups: Setup[] = [
     label: `2-bit, wasm codec (exact; the default)`,
     model: act.model,
     forward: act.forward,
+    optimizer: makeOptimizer('adam', 0.002),
+    codec: 'wasm',
+  },
+  {
+    // The same step with every layer in chunks of chunkRows (no second level for the narrow
+    // layers, forwardSplit): what the default step was before the split, in the same rounds.
+    label: `2-bit, wasm codec, one chunk level`,
+    model: act.model,
+    forward:
+      act.chunkRows === null
+        ? act.forward
+        : chunkedForward(streamingForward(act.model), act.chunkRows),
     optimizer: makeOptimizer('adam', 0.002),
     codec: 'wasm',
   },
@@ -168,6 +181,7 @@ async function kernelsOf(s: Setup): Promise<{ count: number; byName: Record<stri
 }
 const plainKernels = await kernelsOf(setups[0]);
 const profiledKernels = await kernelsOf(setups[PROFILED === 0 ? 3 : PROFILED]);
+const oneLevelKernels = await kernelsOf(setups[4]);
 
 // 2. CPU profile of the 2-bit step: self time by bucket.
 type Bucket =
@@ -360,12 +374,17 @@ const path = write('profile-act-step', {
     compressedStepMs: stepMs[3],
     plainStepCpuMs: cpuMs[0],
     compressedStepCpuMs: cpuMs[3],
-    ...(setups.length > 4
+    // The default step against itself with one chunk level (same rounds): the split's gain.
+    twoLevelVsOneLevel: spreadOf(pairedOverheads(timed.wall[3], timed.wall[4])).median,
+    twoLevelVsOneLevelCpu: spreadOf(pairedOverheads(timed.cpu[3], timed.cpu[4])).median,
+    stepOverheadVsStock2bitOneLevel: overWall[4].median,
+    stepOverheadVsStock2bitOneLevelCpu: overCpu[4].median,
+    ...(setups.length > 5
       ? {
-          stepOverheadVsStock2bitUnfusedBlocks: overWall[4].median,
-          stepOverheadVsStock2bitUnfusedBlocksCpu: overCpu[4].median,
-          unfusedBlocksStepMs: stepMs[4],
-          unfusedBlocksStepCpuMs: cpuMs[4],
+          stepOverheadVsStock2bitUnfusedBlocks: overWall[5].median,
+          stepOverheadVsStock2bitUnfusedBlocksCpu: overCpu[5].median,
+          unfusedBlocksStepMs: stepMs[5],
+          unfusedBlocksStepCpuMs: cpuMs[5],
         }
       : {}),
     stepOverheadVsStock2bitJsCodec: overWall[1].median,
@@ -390,6 +409,7 @@ const path = write('profile-act-step', {
     gcMs: ms('gc'),
     plainKernelsPerStep: plainKernels.count,
     compressedKernelsPerStep: profiledKernels.count,
+    oneLevelKernelsPerStep: oneLevelKernels.count,
     leakedTensorsPerStep: Math.max(...leaked),
   }),
   model: MODEL,
@@ -412,7 +432,7 @@ const path = write('profile-act-step', {
     selfMsPerStepByPart: breakdown,
     topFunctions,
   },
-  note: 'Step times are medians over interleaved rounds (order rotated, one warm-up round); each visit runs a row `block` times and times the last; wall clock and process CPU time (user + system, all threads). Overheads are medians (with quartiles and range in steps) of the per-round paired ratios minus one. The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little. kernelsPerStep: the engine kernels one step launches (tf.profile, nested ones counted), by name.',
+  note: 'Step times are medians over interleaved rounds (order rotated, one warm-up round); each visit runs a row `block` times and times the last; wall clock and process CPU time (user + system, all threads). Overheads are medians (with quartiles and range in steps) of the per-round paired ratios minus one. The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little. kernelsPerStep: the engine kernels one step launches (tf.profile, nested ones counted), by name. The last row is the default step with one chunk level (every layer in chunks of chunkRows, no forwardSplit): twoLevelVsOneLevel is the paired change of the default step against it.',
 });
 console.log(`wrote ${path}`);
 disposeBatch(b);

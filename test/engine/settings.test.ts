@@ -29,8 +29,10 @@ const NOT_SETTINGS: Record<string, string> = {
   'parallel/threaded-wasm.ts':
     'whether the Worker shim is installed and the threaded build started (once per process)',
   'wasm/module.ts': 'the compiled integer-kernel module, or why it failed (a cache)',
-  'wasm/assembly/act-codec.ts':
-    "a group's min and max handed between two kernel functions (per call)",
+  'wasm/assembly/act-range.ts':
+    "a group's min and max handed from the range pass to the quantizer (per call)",
+  'wasm/assembly/act-exact.ts':
+    "the screen's smallest fraction over four words, within one kernel call (per call)",
   'pipeline/stage-runner.ts':
     "a counter that gives each stage runner's weight variables distinct names (not a setting)",
 };

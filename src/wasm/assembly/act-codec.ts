@@ -1,4 +1,4 @@
-import { groupRange, rangeHi, rangeLo } from './act-range';
+import { groupRange, rangeMax, rangeMin } from './act-range';
 
 // Exact kernels of the compressed-activation backward state (re-exported by kernels.ts): the 1-bit
 // ReLU mask (pack, apply to dy) and the max-pool argmax codes (pack, scatter dy). Every result is
@@ -133,7 +133,8 @@ export function actPoolArgmax(
   o0: i32,
   words: i32,
 ): void {
-  const per = 32 / bits;
+  // 32 / bits codes a word: word o >> sp, slot o & (per - 1) (shifts, not divisions).
+  const sp = 5 - <i32>ctz(bits);
   let o = o0;
   for (let b = 0; b < n; b++)
     for (let r = 0; r < outH; r++)
@@ -155,10 +156,10 @@ export function actPoolArgmax(
                 at = v128.bitselect(i32x4.splat(i * pw + j), at, m);
               }
             }
-            writeCode(words, o, i32x4.extract_lane(at, 0), bits, per);
-            writeCode(words, o + 1, i32x4.extract_lane(at, 1), bits, per);
-            writeCode(words, o + 2, i32x4.extract_lane(at, 2), bits, per);
-            writeCode(words, o + 3, i32x4.extract_lane(at, 3), bits, per);
+            writeCode(words, o, i32x4.extract_lane(at, 0), bits, sp);
+            writeCode(words, o + 1, i32x4.extract_lane(at, 1), bits, sp);
+            writeCode(words, o + 2, i32x4.extract_lane(at, 2), bits, sp);
+            writeCode(words, o + 3, i32x4.extract_lane(at, 3), bits, sp);
           }
         }
         for (; ch < c; ch++, o++) {
@@ -177,16 +178,19 @@ export function actPoolArgmax(
               }
             }
           }
-          writeCode(words, o, at, bits, per);
+          writeCode(words, o, at, bits, sp);
         }
       }
 }
 
 @inline
-function writeCode(words: i32, o: i32, code: i32, bits: i32, per: i32): void {
-  const p = words + ((o / per) << 2);
-  store<u32>(p, load<u32>(p) | ((<u32>code) << ((o % per) * bits)));
+function writeCode(words: i32, o: i32, code: i32, bits: i32, sp: i32): void {
+  const p = words + ((o >>> sp) << 2);
+  store<u32>(p, load<u32>(p) | ((<u32>code) << ((o & ((1 << sp) - 1)) * bits)));
 }
+
+/** Window rows and columns of the codes 0 .. 255 (`actPoolScatter`'s table: no divisions). */
+const POOL_TABLE = memory.data(2 * 256 * 4, 16);
 
 /**
  * The max-pool input gradient from packed argmax codes (the layout `actPoolArgmax` writes; these
@@ -213,21 +217,38 @@ export function actPoolScatter(
   o0: i32,
 ): void {
   memory.fill(dx, 0, <usize>(n * h * w * c) << 2);
-  const per = 32 / bits;
   const mask = (1 << bits) - 1;
+  for (let code = 0; code <= mask; code++) {
+    store<i32>(POOL_TABLE + (code << 2), code / pw);
+    store<i32>(POOL_TABLE + 1024 + (code << 2), code % pw);
+  }
+  // The codes in order, one word read per 32 / bits of them.
+  let k = o0;
+  let word = load<u32>(words + ((k >>> (5 - <i32>ctz(bits))) << 2));
+  let shift = (k & (32 / bits - 1)) * bits;
+  word >>>= <u32>shift;
   let o = 0;
   for (let b = 0; b < n; b++)
     for (let r = 0; r < outH; r++)
-      for (let q = 0; q < outW; q++)
+      for (let q = 0; q < outW; q++) {
+        const y0 = r * sh - top;
+        const x0 = q * sw - left;
         for (let ch = 0; ch < c; ch++, o++) {
-          const k = o0 + o;
-          const code = (load<u32>(words + ((k / per) << 2)) >>> ((k % per) * bits)) & mask;
-          const y = r * sh - top + code / pw;
-          const xx = q * sw - left + (code % pw);
+          if (shift == 32) {
+            k = o0 + o;
+            word = load<u32>(words + ((k >>> (5 - <i32>ctz(bits))) << 2));
+            shift = 0;
+          }
+          const code = <i32>(word & mask);
+          word >>>= <u32>bits;
+          shift += bits;
+          const y = y0 + load<i32>(POOL_TABLE + (code << 2));
+          const xx = x0 + load<i32>(POOL_TABLE + 1024 + (code << 2));
           if (y < 0 || y >= h || xx < 0 || xx >= w) continue;
           const p = dx + ((((b * h + y) * w + xx) * c + ch) << 2);
           store<f32>(p, load<f32>(p) + load<f32>(dy + (o << 2)));
         }
+      }
 }
 
 // The SIMD quantizer (`actQuantizeSimd`, the 'wasm-simd' codec): float32 arithmetic and a
@@ -295,8 +316,8 @@ export function actQuantizeSimd(
       const n = end - start;
       const p0 = x + (start << 2);
       if (!groupRange(p0, n)) return 1;
-      const lo = rangeLo;
-      const hi = rangeHi;
+      const lo = rangeMin();
+      const hi = rangeMax();
       const gi = s * gps + g;
       const scale = <f32>((<f64>hi - <f64>lo) / <f64>levels);
       store<f32>(mins + (gi << 2), lo);

@@ -22,7 +22,7 @@
 // step, `combine4`) moves lane l's codes up by l * bits and writes the four words with one store,
 // where a word alone needs a multiply and four lane extracts.
 
-import { groupRange, rangeHi, rangeLo } from './act-range';
+import { groupRange, rangeMax, rangeMin } from './act-range';
 
 const LCG_A: u32 = 1664525;
 const LCG_C: u32 = 1013904223;
@@ -252,8 +252,8 @@ function quantizeExact<T>(
       const p0 = x + (start << 2);
       if (!groupRange(p0, n)) return 1;
       const gi = s * gps + g;
-      const lo32 = rangeLo;
-      const scale32 = <f32>((<f64>rangeHi - <f64>lo32) / <f64>levels);
+      const lo32 = rangeMin();
+      const scale32 = <f32>((<f64>rangeMax() - <f64>lo32) / <f64>levels);
       store<f32>(mins + (gi << 2), lo32);
       store<f32>(scales + (gi << 2), scale32);
       let w = words + gi * wordsPerGroup * 4;
@@ -271,7 +271,7 @@ function quantizeExact<T>(
       const vlo = f64x2.splat(<f64>lo32);
       // The float32 screen (see above): only where no float32 step can overflow or go subnormal.
       const inv32 = <f32>(1.0 / <f64>scale32);
-      const span32: f32 = rangeHi - lo32;
+      const span32: f32 = rangeMax() - lo32;
       const screen =
         scale32 >= <f32>1.1754943508222875e-38 && span32 - span32 == 0 && inv32 - inv32 == 0;
       const vinv32 = f32x4.splat(inv32);

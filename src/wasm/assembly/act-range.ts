@@ -6,8 +6,20 @@
  * in order from +-Infinity: the first of equal values wins, which only shows for +0 and -0), into
  * the globals below; returns false when a value is NaN or infinite.
  */
-export let rangeLo: f32 = 0;
-export let rangeHi: f32 = 0;
+let rangeLo: f32 = 0;
+let rangeHi: f32 = 0;
+
+/** The min `groupRange` found last. */
+@inline
+export function rangeMin(): f32 {
+  return rangeLo;
+}
+
+/** The max `groupRange` found last. */
+@inline
+export function rangeMax(): f32 {
+  return rangeHi;
+}
 
 @inline
 export function groupRange(p: i32, n: i32): bool {
