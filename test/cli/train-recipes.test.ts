@@ -266,25 +266,13 @@ describe('frugal train --recipe / --time-budget / data recipes', () => {
 
   it('--swiftlearn-weighted trains with the weighted loss after the warm-up (the plan brings its hook)', async () => {
     const out = join(dir, 'sl-weighted.json');
-    const r = await cli(
-      'train',
-      '--model',
-      'cnn',
-      ...common,
-      '--epochs',
-      '3',
-      '--swiftlearn',
-      '0.5',
-      '--swiftlearn-mix',
-      '0.5',
+    const { report } = await trainReport(
+      out,
+      `--model cnn ${common} --epochs 3 --swiftlearn 0.5 --swiftlearn-mix 0.5`,
       '--swiftlearn-weighted',
       '--swiftlearn-every',
       '1',
-      '--out',
-      out,
     );
-    assert.equal(r.code, 0, r.stderr);
-    const report = JSON.parse(readFileSync(out, 'utf8'));
     assert.equal(report.recipe.data.swiftlearn.weighted, true);
     assert.equal(report.recipe.data.swiftlearn.mix, 0.5);
     assert.equal(report.result.history.length, 3);
