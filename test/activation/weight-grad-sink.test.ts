@@ -23,15 +23,19 @@ function contexts(rows: number, total: number): ChunkContext[] {
   }));
 }
 
+/** A weight of [inDim, outDim], random factors of `rows` rows and their product a^T b. */
+function operands(rows: number, inDim: number, outDim: number, seed: number) {
+  const a = tf.randomNormal([rows, inDim], 0, 1, 'float32', seed) as tf.Tensor2D;
+  const b = tf.randomNormal([rows, outDim], 0, 1, 'float32', seed + 1) as tf.Tensor2D;
+  return { w: tf.zeros([inDim, outDim]), a, b, want: tf.matMul(a, b, true) };
+}
+
 for (const backend of BACKENDS)
   describe(`chunkWeightProduct (${backend})`, () => {
     it('a smaller last chunk does not defer where the full chunks would not', async () => {
       await useBackend(backend);
       // in 8, out 3, chunks of 6 rows: 2 * 6 * 11 > 48, no deferral (2 rows alone would defer).
-      const w = tf.zeros([8, 3]);
-      const a = tf.randomNormal([2, 8], 0, 1, 'float32', 1) as tf.Tensor2D;
-      const b = tf.randomNormal([2, 3], 0, 1, 'float32', 2) as tf.Tensor2D;
-      const want = tf.matMul(a, b, true);
+      const { w, a, b, want } = operands(2, 8, 3, 1);
       const [, last] = contexts(6, 8);
       const g = chunkWeightProduct(last, w, a.clone(), b.clone());
       assert.ok(g !== null, 'its own product');
@@ -43,10 +47,7 @@ for (const backend of BACKENDS)
     it('deferred chunks, the last one smaller, come back in chunk 0: the whole product', async () => {
       await useBackend(backend);
       // in 256, out 128, 3 chunks of 3 rows (the last of 1): 3 * 3 * 384 <= 65536, deferred.
-      const w = tf.zeros([256, 128]);
-      const a = tf.randomNormal([7, 256], 0, 1, 'float32', 3) as tf.Tensor2D;
-      const b = tf.randomNormal([7, 128], 0, 1, 'float32', 4) as tf.Tensor2D;
-      const want = tf.matMul(a, b, true);
+      const { w, a, b, want } = operands(7, 256, 128, 3);
       const chunks = contexts(3, 7);
       const before = tf.memory().numTensors;
       let g: tf.Tensor | null = null;
