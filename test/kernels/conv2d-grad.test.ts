@@ -144,25 +144,13 @@ describe('fast Conv2D gradients match stock tfjs', () => {
         const dy = tf.randomNormal([2, 4, 4, 5]);
         const filter = tf.randomNormal([3, 3, 3, 5]);
         const attrs = { strides: 2, pad: 'same', dataFormat: 'NHWC' };
+        const run = (kernel: string, inputs: tf.NamedTensorMap, shape: object) =>
+          tf.engine().runKernel(kernel, inputs, { ...attrs, ...shape }) as tf.Tensor;
         const backendImpl = tf.engine().backend;
         const ids = backendImpl.numDataIds();
         const tensors = tf.memory().numTensors;
-        const dw = tf.engine().runKernel(
-          'Conv2DBackpropFilter',
-          { x, dy },
-          {
-            ...attrs,
-            filterShape: [3, 3, 3, 5],
-          },
-        ) as tf.Tensor;
-        const dx = tf.engine().runKernel(
-          'Conv2DBackpropInput',
-          { dy, filter },
-          {
-            ...attrs,
-            inputShape: [2, 7, 7, 3],
-          },
-        ) as tf.Tensor;
+        const dw = run('Conv2DBackpropFilter', { x, dy }, { filterShape: [3, 3, 3, 5] });
+        const dx = run('Conv2DBackpropInput', { dy, filter }, { inputShape: [2, 7, 7, 3] });
         assert.deepEqual(dw.shape, [3, 3, 3, 5]);
         assert.deepEqual(dx.shape, [2, 7, 7, 3]);
         assert.equal(backendImpl.numDataIds(), ids + 2);
@@ -173,13 +161,7 @@ describe('fast Conv2D gradients match stock tfjs', () => {
         const x1 = tf.randomNormal([2, 7, 7, 1]);
         const dy1 = tf.randomNormal([2, 4, 4, 16]);
         const before = backendImpl.numDataIds();
-        const dw1 = tf
-          .engine()
-          .runKernel(
-            'Conv2DBackpropFilter',
-            { x: x1, dy: dy1 },
-            { ...attrs, filterShape: [3, 3, 1, 16] },
-          ) as tf.Tensor;
+        const dw1 = run('Conv2DBackpropFilter', { x: x1, dy: dy1 }, { filterShape: [3, 3, 1, 16] });
         assert.deepEqual(dw1.shape, [3, 3, 1, 16]);
         assert.equal(backendImpl.numDataIds(), before + 1);
         tf.dispose([dw1, x1, dy1]);

@@ -6,32 +6,14 @@ import { useBackend } from '../helpers.js';
 import { gradsOn, randomValues } from './reference.js';
 
 const SHAPE = [6, 3, 4, 2];
-/** [begin, size]: contiguous runs (rows, a row's tail, one element) and strided cuts. */
-const CASES: [number[], number[]][] = [
-  [
-    [2, 0, 0, 0],
-    [3, 3, 4, 2],
-  ],
-  [
-    [0, 0, 0, 0],
-    [6, 3, 4, 2],
-  ],
-  [
-    [5, 1, 0, 0],
-    [1, 2, 4, 2],
-  ],
-  [
-    [3, 2, 1, 1],
-    [1, 1, 1, 1],
-  ],
-  [
-    [1, 0, 1, 0],
-    [4, 3, 2, 2],
-  ],
-  [
-    [0, 0, 0, 1],
-    [6, 3, 4, 1],
-  ],
+/** Contiguous runs (rows, a row's tail, one element) and strided cuts. */
+const CASES: { begin: number[]; size: number[] }[] = [
+  { begin: [2, 0, 0, 0], size: [3, 3, 4, 2] },
+  { begin: [0, 0, 0, 0], size: [6, 3, 4, 2] },
+  { begin: [5, 1, 0, 0], size: [1, 2, 4, 2] },
+  { begin: [3, 2, 1, 1], size: [1, 1, 1, 1] },
+  { begin: [1, 0, 1, 0], size: [4, 3, 2, 2] },
+  { begin: [0, 0, 0, 1], size: [6, 3, 4, 1] },
 ];
 
 /** Slices of a seeded tensor of SHAPE with the current kernels, as arrays. */
@@ -42,7 +24,7 @@ function slices(dtype: 'float32' | 'int32'): number[][] {
       dtype === 'int32' ? Int32Array.from(v, (a) => Math.round(a * 9)) : v,
       SHAPE,
     );
-    return CASES.map(([b, s]) => Array.from(tf.slice(x, b, s).dataSync()));
+    return CASES.map(({ begin, size }) => Array.from(tf.slice(x, begin, size).dataSync()));
   });
 }
 

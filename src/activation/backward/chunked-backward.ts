@@ -9,6 +9,17 @@ export interface ChunkGrads {
 }
 
 /**
+ * A running sum of the chunks' weight gradients: `sums` plus `part` element by element (both
+ * freed), or `part` itself for the first chunk (`sums` null).
+ */
+export function addParts(sums: tf.Tensor[] | null, part: tf.Tensor[]): tf.Tensor[] {
+  if (sums === null) return part;
+  const next = sums.map((s, i) => tf.add(s, part[i]));
+  tf.dispose([...sums, ...part]);
+  return next;
+}
+
+/**
  * Runs a layer's backward over the batch in chunks of `rows` samples: `chunk` gets dy's rows
  * `first` .. `first + count - 1`, rebuilds only those rows of its saved state, and returns the
  * matching rows of dx and its partial weight gradients, which are summed here. No full-precision
@@ -47,12 +58,7 @@ export function chunkedBackward(
           : rowWriter([n, ...g.dx.shape.slice(1)], dyOwned ? dy : null);
       writer.write(first, g.dx);
     }
-    if (sums === null) sums = g.params;
-    else {
-      const prev: tf.Tensor[] = sums;
-      sums = prev.map((s, i) => tf.add(s, g.params[i]));
-      tf.dispose([...prev, ...g.params]);
-    }
+    sums = addParts(sums, g.params);
   }
   const dx = single ?? (writer as RowWriter).finish();
   if (dx.dataId !== dy.dataId) freeDy();

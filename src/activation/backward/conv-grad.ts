@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { explicitPad } from '../../kernels/conv-attrs.js';
 import { FAST_CONV2D_BACKPROP_FILTER } from '../../kernels/conv2d-grad.js';
 import { heapView, tensorFilledBy, withValues } from '../codec/js-memory.js';
-import type { ChunkGrads } from './chunked-backward.js';
+import { addParts, type ChunkGrads } from './chunked-backward.js';
 
 export type ConvPadding = 'valid' | 'same';
 
@@ -319,12 +319,7 @@ export function convWeightGradsOnly(
     xr.dispose();
     const part = withBias ? [dw, db ?? tf.sum(dz, [0, 1, 2])] : [dw];
     if (dz !== keep) dz.dispose();
-    if (sums === null) sums = part;
-    else {
-      const prev: tf.Tensor[] = sums;
-      sums = prev.map((s, i) => tf.add(s, part[i]));
-      tf.dispose([...prev, ...part]);
-    }
+    sums = addParts(sums, part);
   }
   return sums ?? [];
 }

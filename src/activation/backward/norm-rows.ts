@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { heapView } from '../codec/js-memory.js';
+import { restoreRowsOf, type Saved } from '../codec/saved.js';
 import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 
 /**
@@ -39,6 +40,43 @@ export function rowMoments(
   const variance = tf.div(m2 as unknown as tf.Tensor, count) as tf.Tensor1D;
   (m2 as unknown as tf.Tensor).dispose();
   return { mean: mean as unknown as tf.Tensor1D, variance };
+}
+
+/**
+ * Rows of a batch norm's xhat = (x - mean) * invStd rebuilt from the saved input `p` (a new
+ * tensor for samples first .. first + count - 1; the restored rows are freed).
+ */
+export function xhatRows(
+  p: Saved<tf.Tensor>,
+  saved: tf.Tensor[],
+  mean: tf.Tensor,
+  invStd: tf.Tensor,
+): (first: number, count: number) => tf.Tensor {
+  return (first, count) => {
+    const r = restoreRowsOf(p, saved, first, count);
+    const xh = tf.tidy(() => tf.mul(tf.sub(r, mean), invStd));
+    r.dispose();
+    return xh;
+  };
+}
+
+/**
+ * A batch norm's dx = invStd * gamma * (dy - mean(dy) - xhat * mean(dy * xhat)) for rows, from
+ * its reductions over a batch of `size` values.
+ */
+export function normGrad(
+  sums: { dgamma: tf.Tensor; dbeta: tf.Tensor },
+  invStd: tf.Tensor,
+  gamma: tf.Tensor,
+  size: number,
+): ((dy: tf.Tensor, xhat: tf.Tensor) => tf.Tensor) & { dispose: () => void } {
+  const m = size / gamma.size;
+  const k = tf.mul(invStd, gamma);
+  const meanDy = tf.div(sums.dbeta, m);
+  const meanDyXh = tf.div(sums.dgamma, m);
+  const f = (dy: tf.Tensor, xh: tf.Tensor) =>
+    tf.tidy(() => tf.mul(k, tf.sub(tf.sub(dy, meanDy), tf.mul(xh, meanDyXh))));
+  return Object.assign(f, { dispose: () => tf.dispose([k, meanDy, meanDyXh]) });
 }
 
 /** A batch norm backward's reductions sum(dy * xhat) (dgamma) and sum(dy) (dbeta), by chunks. */

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { chunkedBackward } from '../backward/chunked-backward.js';
+import { activationRows } from '../backward/activation-rows.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { type ActivationName, applyActivation, layerActivation } from '../codec/activation-fns.js';
-import { restoreRowsOf, splitSaved } from '../codec/saved.js';
+import { splitSaved } from '../codec/saved.js';
 import { isDonated } from '../execution/donated-inputs.js';
-import { rowsPerChunk } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
 import { CompressedLayer, type CompressedLayerArgs, single } from './compressed-layer.js';
 
@@ -44,16 +43,7 @@ export class CompressedActivation extends CompressedLayer {
           gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
             const s = splitSaved(saved, [act])[0];
             if (dy.rank === 0) return [act.restore(s)(dy)];
-            const n = dy.shape[0];
-            const g = chunkedBackward(
-              dy,
-              rowsPerChunk(n, (4 * dy.size) / n),
-              (d, first, count) => ({ dx: restoreRowsOf(act, s, first, count)(d), params: [] }),
-              freeDy,
-              dyOwned,
-              addTo,
-            );
-            return [g.dx];
+            return [activationRows(act, s, dy, freeDy, dyOwned, addTo)];
           },
         };
       });

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
-import { restoreRowsOf, type Saved, saveExact, splitSaved } from '../codec/saved.js';
+import { normGrad, normSums, xhatRows } from '../backward/norm-rows.js';
+import { type Saved, saveExact, splitSaved } from '../codec/saved.js';
 import { isDonated } from '../execution/donated-inputs.js';
 import { rowsPerChunk, sliceRows } from '../execution/row-chunks.js';
 import { overwriteRows } from '../execution/row-writer.js';
@@ -69,41 +70,18 @@ export class CompressedBatchNorm extends CompressedNormLayer {
       gradFunc: (dy, saved, freeDy, dyOwned, addTo) => {
         const [sx, ss] = splitSaved(saved, parts);
         const [mu, is] = tf.split(st.restore(ss), 2);
-        const xhatRows = (first: number, count: number) => {
-          const xr = restoreRowsOf(xs, sx, first, count);
-          const xh = tf.tidy(() => tf.mul(tf.sub(xr, mu), is));
-          xr.dispose();
-          return xh;
-        };
-        const n = dy.shape[0];
+        const xhRows = xhatRows(xs, sx, mu, is);
+        const sums = normSums(dy, xhRows, gamma);
+        const dnorm = normGrad(sums, is, gamma, x.size);
         // A chunk makes about four temporaries of its size (rows of xhat, products, sums):
-        // chunks of a quarter of the setting keep them within it.
-        const rows = rowsPerChunk(n, (16 * dy.size) / n);
-        let dgamma: tf.Tensor = tf.zerosLike(gamma);
-        let dbeta: tf.Tensor = tf.zerosLike(gamma);
-        for (let first = 0; first < n; first += rows) {
-          const count = Math.min(rows, n - first);
-          const d = count === n ? dy : sliceRows(dy, first, count);
-          const xh = xhatRows(first, count);
-          const prod = tf.mul(d, xh);
-          xh.dispose();
-          const sums = [tf.sum(prod, axes), tf.sum(d, axes)];
-          prod.dispose();
-          if (d !== dy) d.dispose();
-          const next = [tf.add(dgamma, sums[0]), tf.add(dbeta, sums[1])];
-          tf.dispose([dgamma, dbeta, ...sums]);
-          [dgamma, dbeta] = next;
-        }
-        const m = x.size / gamma.size;
-        const k = tf.mul(is, gamma);
-        const meanDy = tf.div(dbeta, m);
-        const meanDyXh = tf.div(dgamma, m);
+        // chunks of a quarter of the setting keep them within it (as normSums' chunks).
+        const n = dy.shape[0];
         const g = chunkedBackward(
           dy,
-          rows,
+          rowsPerChunk(n, (16 * dy.size) / n),
           (d, first, count) => {
-            const xh = xhatRows(first, count);
-            const dx = tf.tidy(() => tf.mul(k, tf.sub(tf.sub(d, meanDy), tf.mul(xh, meanDyXh))));
+            const xh = xhRows(first, count);
+            const dx = dnorm(d, xh);
             xh.dispose();
             return { dx, params: [] };
           },
@@ -111,8 +89,9 @@ export class CompressedBatchNorm extends CompressedNormLayer {
           dyOwned,
           addTo,
         );
+        dnorm.dispose();
         tf.dispose([mu, is]);
-        return [g.dx, dgamma, dbeta];
+        return [g.dx, sums.dgamma, sums.dbeta];
       },
     };
   }

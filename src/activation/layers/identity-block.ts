@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { chunkedBackward } from '../backward/chunked-backward.js';
+import { activationRows } from '../backward/activation-rows.js';
 import { CONV2D_GRADS, convChunkGrads } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import { normSums, rowMoments, tensorMoments } from '../backward/norm-rows.js';
-import { type ActivationSaved, saveActivationGrad } from '../codec/activation-save.js';
+import { normGrad, normSums, rowMoments, tensorMoments, xhatRows } from '../backward/norm-rows.js';
+import { saveActivationGrad } from '../codec/activation-save.js';
 import { heapView } from '../codec/js-memory.js';
 import {
   restoreRowsOf,
@@ -178,19 +178,12 @@ export function identityBlock(b: IdentityBlock, x: tf.Tensor4D): tf.Tensor {
         held: saveList(parts),
         gradFunc: (dy, saved, freeDy, dyOwned) => {
           const [sx, ss1, st1, sa1, sh, ss2, st2, sa2, sxp, ssp, stp] = splitSaved(saved, parts);
-          const ds = reluRows(a2, sa2, dy, freeDy, dyOwned);
+          // dy through relu2's mask (into dy's buffer where it may).
+          const ds = activationRows(a2, sa2, dy, freeDy, dyOwned);
+          tf.dispose(sa2); // consumed
           const xhat = (p: Saved<tf.Tensor>, s: tf.Tensor[], st: tf.Tensor[]) => {
             const [mu, is] = tf.split(st[0], 2); // mean and 1/std (an exact save)
-            return {
-              is,
-              rows: (first: number, count: number) => {
-                const r = restoreRowsOf(p, s, first, count);
-                const xh = tf.tidy(() => tf.mul(tf.sub(r, mu), is));
-                r.dispose();
-                return xh;
-              },
-              dispose: () => tf.dispose([mu, is]),
-            };
+            return { is, rows: xhatRows(p, s, mu, is), dispose: () => tf.dispose([mu, is]) };
           };
           const x1 = xhat(s1, ss1, st1);
           const x2 = xhat(s2, ss2, st2);
@@ -262,12 +255,7 @@ export function identityBlock(b: IdentityBlock, x: tf.Tensor4D): tf.Tensor {
               b.conv1.padding,
             );
             dc1.dispose();
-            if (dw1 === null) dw1 = g.params[0];
-            else {
-              const prev: tf.Tensor = dw1;
-              dw1 = tf.add(prev, g.params[0]);
-              tf.dispose([prev, g.params[0]]);
-            }
+            dw1 = dw1 === null ? g.params[0] : addAndFree(dw1, g.params[0]);
             if (proj && dnormP && xp) {
               // The shortcut's rows: bn's dx rows straight into the projection's gradients.
               const d = sliceRows(ds, first, count);
@@ -373,45 +361,6 @@ function mapRowsOwned(
   const view = tf.reshape(t, t.shape);
   t.dispose();
   return view;
-}
-
-/** dy through a ReLU's saved mask, a chunk at a time (into dy's buffer where it may). */
-function reluRows(
-  act: ActivationSaved,
-  saved: tf.Tensor[],
-  dy: tf.Tensor,
-  freeDy: () => void,
-  dyOwned: boolean,
-): tf.Tensor {
-  const n = dy.shape[0];
-  const ds = chunkedBackward(
-    dy,
-    rowsPerChunk(n, (4 * dy.size) / n),
-    (d, first, count) => ({ dx: restoreRowsOf(act, saved, first, count)(d), params: [] }),
-    freeDy,
-    dyOwned,
-  ).dx;
-  tf.dispose(saved); // consumed
-  return ds;
-}
-
-/**
- * A batch norm's dx = invStd * gamma * (dy - mean(dy) - xhat * mean(dy * xhat)) for rows, from
- * its reductions over a batch of `size` values.
- */
-function normGrad(
-  sums: { dgamma: tf.Tensor; dbeta: tf.Tensor },
-  invStd: tf.Tensor,
-  gamma: tf.Tensor,
-  size: number,
-): ((dy: tf.Tensor, xhat: tf.Tensor) => tf.Tensor) & { dispose: () => void } {
-  const m = size / gamma.size;
-  const k = tf.mul(invStd, gamma);
-  const meanDy = tf.div(sums.dbeta, m);
-  const meanDyXh = tf.div(sums.dgamma, m);
-  const f = (dy: tf.Tensor, xh: tf.Tensor) =>
-    tf.tidy(() => tf.mul(k, tf.sub(tf.sub(dy, meanDy), tf.mul(xh, meanDyXh))));
-  return Object.assign(f, { dispose: () => tf.dispose([k, meanDy, meanDyXh]) });
 }
 
 /** The layers' diagnostics (bytes saved, bytes a float32 save would take), as unfused. */

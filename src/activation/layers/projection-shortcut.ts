@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
-import { chunkedBackward } from '../backward/chunked-backward.js';
+import { activationRows } from '../backward/activation-rows.js';
+import { addParts } from '../backward/chunked-backward.js';
 import { CONV2D_GRADS, convChunkGrads } from '../backward/conv-grad.js';
 import { compressedOp } from '../backward/custom-grad.js';
-import { normSums, rowMoments } from '../backward/norm-rows.js';
+import { normGrad, normSums, rowMoments, xhatRows } from '../backward/norm-rows.js';
 import { saveActivationGrad } from '../codec/activation-save.js';
 import {
   restoreRowsOf,
@@ -124,25 +125,11 @@ export function projectionShortcutAdd(
           const [sx, sp, sst, sa] = splitSaved(saved, parts);
           const [mu, is] = tf.split(st.restore(sst), 2);
           // dy through the ReLU's mask: the gradient of main (into dy's buffer where it may).
-          const ds = chunkedBackward(
-            dy,
-            rowsPerChunk(n, (4 * dy.size) / n),
-            (d, first, count) => ({ dx: restoreRowsOf(act, sa, first, count)(d), params: [] }),
-            freeDy,
-            dyOwned,
-          ).dx;
+          const ds = activationRows(act, sa, dy, freeDy, dyOwned);
           tf.dispose(sa); // the mask is consumed
-          const xhatRows = (first: number, count: number) => {
-            const pr = restoreRowsOf(ps, sp, first, count);
-            const xh = tf.tidy(() => tf.mul(tf.sub(pr, mu), is));
-            pr.dispose();
-            return xh;
-          };
-          const { dgamma, dbeta } = normSums(ds, xhatRows, gamma);
-          const m = ds.size / gamma.size;
-          const k = tf.mul(is, gamma);
-          const meanDy = tf.div(dbeta, m);
-          const meanDyXh = tf.div(dgamma, m);
+          const xhRows = xhatRows(ps, sp, mu, is);
+          const sums = normSums(ds, xhRows, gamma);
+          const dnorm = normGrad(sums, is, gamma, ds.size);
           // The batch norm's dx rows feed the conv's gradients at once (dilated by the strides).
           const dilated = ds.size * strides[0] * strides[1];
           const cRows = rowsPerChunk(n, (4 * Math.max(dilated, x.size)) / n);
@@ -151,24 +138,19 @@ export function projectionShortcutAdd(
           for (let first = 0; first < n; first += cRows) {
             const count = Math.min(cRows, n - first);
             const d = sliceRows(ds, first, count);
-            const xh = xhatRows(first, count);
-            const dp = tf.tidy(
-              () => tf.mul(k, tf.sub(tf.sub(d, meanDy), tf.mul(xh, meanDyXh))) as tf.Tensor4D,
-            );
+            const xh = xhRows(first, count);
+            const dp = dnorm(d, xh) as tf.Tensor4D;
             tf.dispose([d, xh]);
             const xr = restoreRowsOf(xs, sx, first, count) as tf.Tensor4D;
             const g = convChunkGrads(CONV2D_GRADS, dp, xr, w, !!b, strides, padding);
             dp.dispose();
             dxWriter.write(first, g.dx);
-            if (params === null) params = g.params;
-            else {
-              const prev: tf.Tensor[] = params;
-              params = prev.map((s, i) => tf.add(s, g.params[i]));
-              tf.dispose([...prev, ...g.params]);
-            }
+            params = addParts(params, g.params);
           }
-          tf.dispose([mu, is, k, meanDy, meanDyXh]);
+          tf.dispose([mu, is]);
+          dnorm.dispose();
           const [dw, db] = params ?? [];
+          const { dgamma, dbeta } = sums;
           return b
             ? [dxWriter.finish(), ds, dw, dgamma, dbeta, db]
             : [dxWriter.finish(), ds, dw, dgamma, dbeta];
