@@ -8,30 +8,22 @@ import { compressActivations } from '../src/activation/convert.js';
 import { streamingForward } from '../src/activation/execution/streaming-forward.js';
 import { activationMemory } from '../src/activation/measure.js';
 import { activationReport } from '../src/activation/report.js';
-import { loadMnist } from '../src/data/mnist.js';
-import { initEngine } from '../src/engine/backend.js';
 import { makeRng } from '../src/engine/random.js';
 import { buildModel, type ZooModelName } from '../src/models/zoo.js';
 import { fixed, mb, ratio } from '../src/report/format.js';
 import { classificationLoss, type ForwardFn, trainableVariables } from '../src/train/step.js';
 import {
-  argValue,
-  firstRows,
   interleavedTimes,
-  numberArg,
+  mnistBatchBench,
   printTable,
   upperMedian,
   writeResults,
 } from './lib/index.js';
 
-const backend = argValue('backend', 'wasm');
-const batchSize = numberArg('batch', 32);
+const { backend, batchSize, batch } = await mnistBatchBench('image');
 const SEEDS = 6;
 const SCALED_INPUTS = 'mnist x 10^U(-1,1) per sample';
 const TIMED = 7;
-await initEngine({ backend, seed: 0 });
-const data = loadMnist({ trainCount: batchSize, testCount: 10, seed: 1, layout: 'image' });
-const batch = firstRows(data, batchSize);
 // The same digits with one scale per sample, 10^U(-1, 1): inputs whose ranges differ by up to
 // 100x between samples (unnormalised data, or activations late in training).
 const rng = makeRng(7);

@@ -6,29 +6,21 @@ import * as tf from '@tensorflow/tfjs';
 import { compressActivations } from '../src/activation/convert.js';
 import { streamingForward } from '../src/activation/execution/streaming-forward.js';
 import { activationMemory } from '../src/activation/measure.js';
-import { loadMnist } from '../src/data/mnist.js';
-import { initEngine } from '../src/engine/backend.js';
 import { backwardChunkBytes, setBackwardChunkBytes } from '../src/engine/settings.js';
 import { buildModel } from '../src/models/zoo.js';
 import { fixed, mb, ratio } from '../src/report/format.js';
 import { peakTimeline } from '../src/report/peak-timeline.js';
 import { classificationLoss, trainableVariables } from '../src/train/step.js';
 import {
-  argValue,
-  firstRows,
   interleavedTimes,
-  numberArg,
+  mnistBatchBench,
   printTable,
   upperMedian,
   writeResults,
 } from './lib/index.js';
 
-const backend = argValue('backend', 'wasm');
-const batchSize = numberArg('batch', 32);
+const { backend, batchSize, batch } = await mnistBatchBench('sequence');
 const TIMED = 5;
-await initEngine({ backend, seed: 0 });
-const data = loadMnist({ trainCount: batchSize, testCount: 10, seed: 1, layout: 'sequence' });
-const batch = firstRows(data, batchSize);
 const base = buildModel('transformer', { inputShape: [28, 28], numClasses: 10, seed: 1 });
 const defaultChunk = backwardChunkBytes();
 

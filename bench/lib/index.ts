@@ -1,7 +1,7 @@
 // Helpers the benchmarks share: statistics, interleaved timing, batches, command-line settings,
 // tables, and the results file with its headline. Each benchmark in bench/ imports from here.
 export { argValue, hasFlag, numberArg } from './args.js';
-export { disposeBatch, firstRows, randomBatch } from './batches.js';
+export { disposeBatch, firstRows, mnistBatchBench, randomBatch } from './batches.js';
 export {
   type Headline,
   RESULTS_DIR,

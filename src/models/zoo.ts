@@ -32,22 +32,19 @@ export function isZooModel(name: string): name is ZooModelName {
   return (ZOO_MODELS as readonly string[]).includes(name);
 }
 
+const BUILDERS: { [K in ZooModelName]: (config: ZooConfigs[K]) => tf.LayersModel } = {
+  mlp: buildMlp,
+  cnn: buildCnn,
+  resnet: buildResnet,
+  transformer: buildTransformer,
+  odenet: buildOdenet,
+  vit: buildVit,
+};
+
 /** Builds a zoo model by name from its config object. */
 export function buildModel<K extends ZooModelName>(name: K, config: ZooConfigs[K]): tf.LayersModel {
-  switch (name) {
-    case 'mlp':
-      return buildMlp(config as MlpConfig);
-    case 'cnn':
-      return buildCnn(config as CnnConfig);
-    case 'resnet':
-      return buildResnet(config as ResnetConfig);
-    case 'transformer':
-      return buildTransformer(config as TransformerConfig);
-    case 'odenet':
-      return buildOdenet(config as OdenetConfig);
-    case 'vit':
-      return buildVit(config as VitConfig);
-    default:
-      throw new Error(`Unknown model '${String(name)}': choose one of ${ZOO_MODELS.join(', ')}`);
-  }
+  if (!isZooModel(name))
+    throw new Error(`Unknown model '${String(name)}': choose one of ${ZOO_MODELS.join(', ')}`);
+  const build: (config: ZooConfigs[K]) => tf.LayersModel = BUILDERS[name];
+  return build(config);
 }

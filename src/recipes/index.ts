@@ -39,6 +39,16 @@ export * from './swiftlearn.js';
 export * from './use-opt.js';
 export { weightDecayHooks } from './weight-decay.js';
 
+/** One callback that runs `prev` (when there is one), then `f`. */
+function inOrder<A>(prev: ((a: A) => void) | undefined, f: (a: A) => void): (a: A) => void {
+  return prev
+    ? (a) => {
+        prev(a);
+        f(a);
+      }
+    : f;
+}
+
 /**
  * One StepHooks from several: losses chain (first innermost), gradients hooks nest (the later
  * wraps the earlier: its `pass` runs the earlier hook), beforeStep and afterUpdate hooks run in
@@ -57,26 +67,8 @@ export function composeHooks(parts: StepHooks[]): StepHooks {
       const f = h.gradients;
       out.gradients = prev ? (pass, ctx, batch) => f(() => prev(pass, ctx, batch), ctx, batch) : f;
     }
-    if (h.beforeStep) {
-      const prev = out.beforeStep;
-      const f = h.beforeStep;
-      out.beforeStep = prev
-        ? (optimizer) => {
-            prev(optimizer);
-            f(optimizer);
-          }
-        : f;
-    }
-    if (h.afterUpdate) {
-      const prev = out.afterUpdate;
-      const f = h.afterUpdate;
-      out.afterUpdate = prev
-        ? (step) => {
-            prev(step);
-            f(step);
-          }
-        : f;
-    }
+    if (h.beforeStep) out.beforeStep = inOrder(out.beforeStep, h.beforeStep);
+    if (h.afterUpdate) out.afterUpdate = inOrder(out.afterUpdate, h.afterUpdate);
   }
   return out;
 }

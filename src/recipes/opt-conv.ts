@@ -4,10 +4,10 @@
 // with reshape(R W). The stochastic variant rotates a random block of the d rows and folds it in
 // every `resampleEvery` steps (optHooks), as OptDense does.
 import * as tf from '@tensorflow/tfjs';
-import type { OptVariant } from './config.js';
-import { drawOptRows, type OptLayer, optBlock, rotatedKernel } from './opt.js';
+import { rotatedKernel } from './opt.js';
+import { OptLayerBase, type OptLayerConfig } from './opt-layer.js';
 
-export interface OptConv2DConfig {
+export interface OptConv2DConfig extends OptLayerConfig {
   filters: number;
   kernelSize: [number, number];
   /** Input channels (the frozen kernel's third axis). */
@@ -15,18 +15,10 @@ export interface OptConv2DConfig {
   strides?: [number, number];
   padding?: 'same' | 'valid';
   dilationRate?: [number, number];
-  activation?: string;
-  useBias?: boolean;
-  variant?: OptVariant;
-  block?: number;
-  seed?: number;
-  name?: string;
-  trainable?: boolean;
-  dtype?: tf.DataType;
 }
 
 /** A Conv2D (channels last) trained the OPT way. Weights: skew, bias, fixed kernel, rows. */
-export class OptConv2D extends tf.layers.Layer implements OptLayer {
+export class OptConv2D extends OptLayerBase {
   static className = 'FrugalOptConv2D';
   readonly filters: number;
   readonly kernelSize: [number, number];
@@ -34,36 +26,15 @@ export class OptConv2D extends tf.layers.Layer implements OptLayer {
   readonly strides: [number, number];
   readonly padding: 'same' | 'valid';
   readonly dilationRate: [number, number];
-  readonly activationName: string;
-  readonly useBias: boolean;
-  readonly variant: OptVariant;
-  readonly block: number;
-  readonly seed: number;
-  /** Rows of the kernel read as a matrix: kh * kw * cin. */
-  readonly inputDim: number;
-  private draws = 0;
-  private skew: tf.LayerVariable | null = null;
-  private bias: tf.LayerVariable | null = null;
-  private fixed: tf.LayerVariable | null = null;
-  private rows: tf.LayerVariable | null = null;
-  private readonly act: (x: tf.Tensor) => tf.Tensor;
 
   constructor(c: OptConv2DConfig) {
-    super(c);
+    super(c, c.kernelSize[0] * c.kernelSize[1] * c.inChannels);
     this.filters = c.filters;
     this.kernelSize = c.kernelSize;
     this.inChannels = c.inChannels;
     this.strides = c.strides ?? [1, 1];
     this.padding = c.padding ?? 'valid';
     this.dilationRate = c.dilationRate ?? [1, 1];
-    this.activationName = c.activation ?? 'linear';
-    this.useBias = c.useBias ?? true;
-    this.variant = c.variant ?? 'cayley';
-    this.seed = c.seed ?? 1;
-    this.inputDim = c.kernelSize[0] * c.kernelSize[1] * c.inChannels;
-    this.block = optBlock(this.variant, this.inputDim, c.block);
-    const activation = tf.layers.activation({ activation: this.activationName as 'linear' });
-    this.act = (x) => activation.apply(x) as tf.Tensor;
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -72,28 +43,7 @@ export class OptConv2D extends tf.layers.Layer implements OptLayer {
       throw new Error(
         `opt conv '${this.name}': expects ${this.inChannels} input channels, got ${s[s.length - 1]}`,
       );
-    const d = this.block;
-    this.skew = this.addWeight('skew', [d, d], 'float32', tf.initializers.zeros(), undefined, true);
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.filters], 'float32', tf.initializers.zeros());
-    this.fixed = this.addWeight(
-      'fixed_kernel',
-      [...this.kernelSize, this.inChannels, this.filters],
-      'float32',
-      tf.initializers.glorotUniform({ seed: this.seed }),
-      undefined,
-      false,
-    );
-    this.rows = this.addWeight('rows', [d], 'float32', tf.initializers.zeros(), undefined, false);
-    const rows = this.rows;
-    tf.tidy(() => {
-      rows.write(tf.tensor1d(this.drawRows()));
-    });
-    this.built = true;
-  }
-
-  private drawRows(): Float32Array {
-    return drawOptRows(this.variant, this.block, this.inputDim, this.seed, this.draws++);
+    this.addOptWeights([...this.kernelSize, this.inChannels, this.filters], this.filters);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -138,24 +88,6 @@ export class OptConv2D extends tf.layers.Layer implements OptLayer {
     });
   }
 
-  /** Sets the frozen kernel and the bias (from the Conv2D layer OPT replaces). */
-  setFrozen(kernel: tf.Tensor, bias?: tf.Tensor): void {
-    (this.fixed as tf.LayerVariable).write(kernel);
-    if (bias && this.bias) this.bias.write(bias);
-  }
-
-  /** Folds R into the frozen kernel, resets S to 0 (R = I) and draws a new block of rows. */
-  foldAndResample(): void {
-    if (!this.built) return;
-    const k = this.effectiveKernel();
-    (this.fixed as tf.LayerVariable).write(k);
-    k.dispose();
-    tf.tidy(() => {
-      (this.skew as tf.LayerVariable).write(tf.zeros([this.block, this.block]));
-      (this.rows as tf.LayerVariable).write(tf.tensor1d(this.drawRows()));
-    });
-  }
-
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
@@ -165,11 +97,7 @@ export class OptConv2D extends tf.layers.Layer implements OptLayer {
       strides: this.strides,
       padding: this.padding,
       dilationRate: this.dilationRate,
-      activation: this.activationName,
-      useBias: this.useBias,
-      variant: this.variant,
-      block: this.block,
-      seed: this.seed,
+      ...this.optConfig(),
     };
   }
 }

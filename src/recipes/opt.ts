@@ -7,8 +7,10 @@
 // block of `block` input dimensions only, and every `resampleEvery` steps folds R into W and
 // draws a new block (`optHooks` does this after the update).
 import * as tf from '@tensorflow/tfjs';
-import { makeRng, permutation } from '../engine/random.js';
 import type { OptVariant } from './config.js';
+import { OptLayerBase, type OptLayerConfig } from './opt-layer.js';
+
+export { drawOptRows, type OptLayer, optBlock } from './opt-layer.js';
 
 /** Inverse of a square matrix (row-major, float64) by Gauss-Jordan with partial pivoting. */
 export function invertMatrix(a: Float64Array, n: number): Float64Array {
@@ -120,104 +122,24 @@ export function rotatedKernel(
   });
 }
 
-/** The input rows an OPT layer rotates: all (Cayley) or a random sorted block (stochastic). */
-export function drawOptRows(
-  variant: OptVariant,
-  block: number,
-  inputDim: number,
-  seed: number,
-  draw: number,
-): Float32Array {
-  if (variant === 'cayley') return Float32Array.from({ length: block }, (_, i) => i);
-  const p = permutation(inputDim, makeRng(seed * 7919 + draw))
-    .slice(0, block)
-    .sort();
-  return Float32Array.from(p);
-}
-
-/** What `optHooks` needs of an OPT layer (OptDense, OptConv2D). */
-export interface OptLayer {
-  readonly variant: OptVariant;
-  foldAndResample(): void;
-}
-
-/** The rotated block size of an OPT layer with `inputDim` inputs (all of them for Cayley). */
-export function optBlock(variant: OptVariant, inputDim: number, block = 64): number {
-  const b = variant === 'cayley' ? inputDim : Math.min(block, inputDim);
-  if (!(Number.isInteger(b) && b >= 2))
-    throw new Error(`opt: the rotated block must be 2 or more dimensions, got ${b}`);
-  return b;
-}
-
-export interface OptDenseConfig {
+export interface OptDenseConfig extends OptLayerConfig {
   units: number;
   /** Input dimension (the frozen kernel's rows). */
   inputDim: number;
-  activation?: string;
-  useBias?: boolean;
-  variant?: OptVariant;
-  /** Stochastic variant: input dimensions rotated at a time. */
-  block?: number;
-  seed?: number;
-  name?: string;
-  trainable?: boolean;
-  dtype?: tf.DataType;
 }
 
 /** A Dense layer trained the OPT way (see the file comment). Weights: skew, bias, fixed kernel, rows. */
-export class OptDense extends tf.layers.Layer implements OptLayer {
+export class OptDense extends OptLayerBase {
   static className = 'FrugalOptDense';
   readonly units: number;
-  readonly inputDim: number;
-  readonly activationName: string;
-  readonly useBias: boolean;
-  readonly variant: OptVariant;
-  readonly block: number;
-  readonly seed: number;
-  private draws = 0;
-  private skew: tf.LayerVariable | null = null;
-  private bias: tf.LayerVariable | null = null;
-  private fixed: tf.LayerVariable | null = null;
-  private rows: tf.LayerVariable | null = null;
-  private readonly act: (x: tf.Tensor) => tf.Tensor;
 
   constructor(c: OptDenseConfig) {
-    super(c);
+    super(c, c.inputDim);
     this.units = c.units;
-    this.inputDim = c.inputDim;
-    this.activationName = c.activation ?? 'linear';
-    this.useBias = c.useBias ?? true;
-    this.variant = c.variant ?? 'cayley';
-    this.seed = c.seed ?? 1;
-    this.block = optBlock(this.variant, c.inputDim, c.block);
-    // Reuse tfjs's activation by applying a throwaway Activation layer's function.
-    const activation = tf.layers.activation({ activation: this.activationName as 'linear' });
-    this.act = (x) => activation.apply(x) as tf.Tensor;
   }
 
   override build(): void {
-    const d = this.block;
-    this.skew = this.addWeight('skew', [d, d], 'float32', tf.initializers.zeros(), undefined, true);
-    if (this.useBias)
-      this.bias = this.addWeight('bias', [this.units], 'float32', tf.initializers.zeros());
-    this.fixed = this.addWeight(
-      'fixed_kernel',
-      [this.inputDim, this.units],
-      'float32',
-      tf.initializers.glorotUniform({ seed: this.seed }),
-      undefined,
-      false,
-    );
-    this.rows = this.addWeight('rows', [d], 'float32', tf.initializers.zeros(), undefined, false);
-    const rows = this.rows;
-    tf.tidy(() => {
-      rows.write(tf.tensor1d(this.drawRows()));
-    });
-    this.built = true;
-  }
-
-  private drawRows(): Float32Array {
-    return drawOptRows(this.variant, this.block, this.inputDim, this.seed, this.draws++);
+    this.addOptWeights([this.inputDim, this.units], this.units);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
@@ -247,34 +169,12 @@ export class OptDense extends tf.layers.Layer implements OptLayer {
     });
   }
 
-  /** Sets the frozen kernel and the bias (from the Dense layer OPT replaces). */
-  setFrozen(kernel: tf.Tensor, bias?: tf.Tensor): void {
-    (this.fixed as tf.LayerVariable).write(kernel);
-    if (bias && this.bias) this.bias.write(bias);
-  }
-
-  /** Folds R into the frozen kernel, resets S to 0 (R = I) and draws a new block of rows. */
-  foldAndResample(): void {
-    if (!this.built) return;
-    const k = this.effectiveKernel();
-    (this.fixed as tf.LayerVariable).write(k);
-    k.dispose();
-    tf.tidy(() => {
-      (this.skew as tf.LayerVariable).write(tf.zeros([this.block, this.block]));
-      (this.rows as tf.LayerVariable).write(tf.tensor1d(this.drawRows()));
-    });
-  }
-
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
       units: this.units,
       inputDim: this.inputDim,
-      activation: this.activationName,
-      useBias: this.useBias,
-      variant: this.variant,
-      block: this.block,
-      seed: this.seed,
+      ...this.optConfig(),
     };
   }
 }

@@ -164,18 +164,17 @@ describe('recipes: SwiftLearn mix and importance weights', () => {
   it('a weighted plan trains on drawn rows with their weights, without leaks', async () => {
     const d = data();
     const model = tinyCnn([2, 3], 8, 1);
-    const sl = swiftLearn(model, {
+    const weighted = {
       keep: 0.5,
       warmupEpochs: 1,
       every: 2,
       score: 'el2n',
       select: 'sample',
       balance: 'class',
-      redraw: true,
       mix: 0.5,
       weighted: true,
-      seed: 2,
-    });
+    } as const;
+    const sl = swiftLearn(model, { ...weighted, redraw: true, seed: 2 });
     const scales: number[][] = [];
     const transform = sl.transform;
     assert.ok(transform);
@@ -213,16 +212,7 @@ describe('recipes: SwiftLearn mix and importance weights', () => {
     for (const x of later) assert.ok(x > 0 && x <= 2 + 1e-5, `weight ${x}`);
     assert.equal(sl.state.weights?.length, 40);
     // Without the plan's loss hook the weighted targets would train wrong: refused.
-    const bare = swiftLearn(model, {
-      keep: 0.5,
-      warmupEpochs: 1,
-      every: 2,
-      score: 'el2n',
-      select: 'sample',
-      balance: 'class',
-      mix: 0.5,
-      weighted: true,
-    });
+    const bare = swiftLearn(model, weighted);
     await assert.rejects(
       train(model, d, { epochs: 2, batchSize: 8, measureMemory: false }, { batchPlan: bare }),
       /loss hook has not run/,

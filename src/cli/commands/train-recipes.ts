@@ -337,29 +337,36 @@ function sameSchedule(a: RecipeConfig['schedule'], b: RecipeConfig['schedule']):
   return a.warmup === b.warmup && a.final === b.final && a.peak === b.peak;
 }
 
-const SUB_OPTIONS: [keyof RecipeCliOptions, string, keyof RecipeCliOptions, string][] = [
-  ['swiftlearnWarmup', '--swiftlearn-warmup', 'swiftlearn', '--swiftlearn <keep>'],
-  ['swiftlearnEvery', '--swiftlearn-every', 'swiftlearn', '--swiftlearn <keep>'],
-  ['swiftlearnScore', '--swiftlearn-score', 'swiftlearn', '--swiftlearn <keep>'],
-  ['swiftlearnSelect', '--swiftlearn-select', 'swiftlearn', '--swiftlearn <keep>'],
-  ['swiftlearnBalance', '--swiftlearn-balance', 'swiftlearn', '--swiftlearn <keep>'],
-  ['swiftlearnDraw', '--swiftlearn-draw', 'swiftlearn', '--swiftlearn <keep>'],
-  ['swiftlearnMix', '--swiftlearn-mix', 'swiftlearn', '--swiftlearn <keep>'],
-  ['swiftlearnWeighted', '--swiftlearn-weighted', 'swiftlearn', '--swiftlearn <keep>'],
-  ['augmentShift', '--augment-shift', 'batchAugment', '--batch-augment <copies>'],
-  ['augmentCutout', '--augment-cutout', 'batchAugment', '--batch-augment <copies>'],
-  ['augmentFlip', '--augment-flip', 'batchAugment', '--batch-augment <copies>'],
-  ['mixedSizeMode', '--mixed-size-mode', 'mixedSize', '--mixed-size <sizes>'],
-  ['mixedSizeProbs', '--mixed-size-probs', 'mixedSize', '--mixed-size <sizes>'],
+/** Each main option with the options that only apply with it (flag: the key in kebab case). */
+const SUB_OPTIONS: [keyof RecipeCliOptions, string, (keyof RecipeCliOptions)[]][] = [
+  [
+    'swiftlearn',
+    '--swiftlearn <keep>',
+    [
+      'swiftlearnWarmup',
+      'swiftlearnEvery',
+      'swiftlearnScore',
+      'swiftlearnSelect',
+      'swiftlearnBalance',
+      'swiftlearnDraw',
+      'swiftlearnMix',
+      'swiftlearnWeighted',
+    ],
+  ],
+  ['batchAugment', '--batch-augment <copies>', ['augmentShift', 'augmentCutout', 'augmentFlip']],
+  ['mixedSize', '--mixed-size <sizes>', ['mixedSizeMode', 'mixedSizeProbs']],
 ];
 
 /** The data recipe config the options ask for, or null for none. */
 export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | null {
-  for (const [key, flag, main, mainFlag] of SUB_OPTIONS)
-    if (o[key] !== undefined && o[main] === undefined)
-      throw new Error(
-        `${flag} applies to ${mainFlag}: give ${mainFlag.split(' ')[0]} or drop ${flag}`,
-      );
+  for (const [main, mainFlag, subs] of SUB_OPTIONS)
+    for (const key of subs)
+      if (o[key] !== undefined && o[main] === undefined) {
+        const flag = `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+        throw new Error(
+          `${flag} applies to ${mainFlag}: give ${mainFlag.split(' ')[0]} or drop ${flag}`,
+        );
+      }
   for (const [v, flag] of [
     [o.swiftlearnMix, '--swiftlearn-mix'],
     [o.swiftlearnWeighted, '--swiftlearn-weighted'],
