@@ -17,6 +17,7 @@ import {
   transposablePart,
 } from './sparse-parts.js';
 import {
+  convergedMethods,
   convergedSchedule,
   mergeResnet,
   RESNET_CONVERGED_HOW,
@@ -156,7 +157,7 @@ export const PARTS: Record<string, Part> = {
     section: 'resnetConverged',
     inFullRun: false,
     paired: true,
-    run: (seeds) => resnetPart(convergedSchedule(seeds), undefined, RESNET_CONVERGED_HOW),
+    run: (seeds) => resnetPart(convergedSchedule(seeds), convergedMethods(), RESNET_CONVERGED_HOW),
     headline: (r: ResnetResult): Headline => {
       const out = resnetHeadline(r, 'resnetConverged');
       for (const [method, key, target] of [

@@ -83,6 +83,28 @@ export const RESNET_METHODS: CnnMethod[] = [
   { name: 'magnitude 2:4', grad: { n: 2, m: 4, kind: 'magnitude' } },
 ];
 
+/**
+ * The methods of a resnetConverged run: SPARSE_BENCH_RESNET_CONV_METHODS (names of
+ * RESNET_METHODS, comma-separated, dense among them; default all), so that later seeds can run
+ * fewer methods when the machine is slow (the merge keeps each method's own seeds).
+ */
+export function convergedMethods(): CnnMethod[] {
+  const v = process.env.SPARSE_BENCH_RESNET_CONV_METHODS;
+  if (!v) return RESNET_METHODS;
+  const names = v.split(',').map((x) => x.trim());
+  const out = names.map((n) => {
+    const m = RESNET_METHODS.find((x) => x.name === n);
+    if (!m)
+      throw new Error(
+        `SPARSE_BENCH_RESNET_CONV_METHODS: unknown method '${n}' (one of ${RESNET_METHODS.map((x) => x.name).join(', ')})`,
+      );
+    return m;
+  });
+  if (!names.includes('dense'))
+    throw new Error('SPARSE_BENCH_RESNET_CONV_METHODS: dense (the baseline) must be among them');
+  return out;
+}
+
 /** `data` (28x28x1 images) 2x2 average-pooled to 14x14x1. */
 export function pooled2x2(data: ClassificationData): ClassificationData {
   const [h, w, c] = data.sampleShape;
@@ -178,9 +200,19 @@ export function summarizeResnet(
   for (const row of summary)
     if (row.method !== 'dense' && row.dropPtsBySeed.length > 1)
       paired[row.method] = pairedSummary(row.dropPtsBySeed);
+  // Where methods ran on different seeds (a merge of runs with fewer methods), say which.
+  const seedsOf = (m: string) =>
+    runs
+      .filter((r) => r.method === m)
+      .map((r) => r.seed)
+      .join(', ');
+  const uneven = summary.some((r) => seedsOf(r.method) !== seedsOf('dense'));
+  const text = resnetModelText(schedule, schedule.steps, how);
   return {
     schedule,
-    model: resnetModelText(schedule, schedule.steps, how),
+    model: uneven
+      ? `${text}; seeds by method: ${summary.map((r) => `${r.method} ${seedsOf(r.method)}`).join('; ')}`
+      : text,
     summary,
     paired,
     runs,
@@ -201,11 +233,11 @@ export function mergeResnet(
   if (!prev?.schedule) return { result: now, note: 'no previous section' };
   const { seeds: _a, ...ps } = prev.schedule;
   const { seeds: _b, ...ns } = now.schedule;
-  const methods = (r: ResnetResult) => [...new Set(r.runs.map((x) => x.method))].join();
-  if (JSON.stringify(ps) !== JSON.stringify(ns) || methods(prev) !== methods(now))
+  const hasDense = (r: ResnetResult) => r.runs.some((x) => x.method === 'dense');
+  if (JSON.stringify(ps) !== JSON.stringify(ns) || !hasDense(prev) || !hasDense(now))
     return {
       result: now,
-      note: 'not merged: the previous section ran another schedule or methods',
+      note: 'not merged: the previous section ran another schedule (or one has no dense runs)',
     };
   const key = (r: CnnRun) => `${r.seed}/${r.method}`;
   const before = new Map(prev.runs.map((r) => [key(r), r.accuracy]));
@@ -218,7 +250,9 @@ export function mergeResnet(
   const added = now.schedule.seeds.filter((x) => !prev.schedule.seeds.includes(x));
   const rerun = now.schedule.seeds.filter((x) => prev.schedule.seeds.includes(x));
   const seeds = [...new Set([...prev.schedule.seeds, ...now.schedule.seeds])].sort((a, b) => a - b);
-  const runs = [...prev.runs.filter((r) => !now.schedule.seeds.includes(r.seed)), ...now.runs].sort(
+  // A seed rerun with fewer methods keeps the previous runs of the others.
+  const fresh = new Set(now.runs.map(key));
+  const runs = [...prev.runs.filter((r) => !fresh.has(key(r))), ...now.runs].sort(
     (a, b) => a.seed - b.seed,
   );
   const how = (now as { how?: string }).how;
@@ -248,6 +282,7 @@ export function resnetHeadline(r: ResnetResult, prefix = 'resnet'): Headline {
     out[`${prefix}${key}DropSe`] = p?.se ?? null;
     out[`${prefix}${key}DropCi95Lo`] = p?.ci95[0] ?? null;
     out[`${prefix}${key}DropCi95Hi`] = p?.ci95[1] ?? null;
+    out[`${prefix}${key}Seeds`] = p?.n ?? null;
   }
   out[`${prefix}Seeds`] = r.schedule.seeds.length;
   out[`${prefix}Steps`] = r.schedule.steps;

@@ -94,6 +94,18 @@ describe('bench sparse-grad --only parts', () => {
     assert.match(changed.note, /0\/dense, 0\/mvue 1:2, 0\/magnitude 2:4 did not reproduce/);
     assert.deepEqual(changed.result.schedule.seeds, [0, 1]);
     assert.equal(mergeResnet(undefined, part([1])).result.schedule.seeds[0], 1);
+    // Later seeds with fewer methods: each method keeps its own seeds, the text says which.
+    const fewer = summarizeResnet(
+      { ...r.schedule, seeds: [1] },
+      r.runs.filter((x) => x.seed === 1 && x.method !== 'magnitude 2:4'),
+      1,
+      'how',
+    );
+    const uneven = mergeResnet(part([0]), fewer).result;
+    assert.equal(uneven.paired['mvue 1:2'].n, 2);
+    assert.equal(uneven.paired['magnitude 2:4'], undefined);
+    assert.match(uneven.model, /seeds by method: dense 0, 1; mvue 1:2 0, 1; magnitude 2:4 0$/);
+    assert.equal(resnetHeadline(uneven).resnetMvue12Seeds, 2);
     assert.ok(PARTS.resnetConverged.paired && PARTS.resnetConverged.merge);
     const h = PARTS.resnetConverged.headline(both.result as never);
     assert.match(String(h.resnetConvergedMvue12Verdict), /^target <= 0.5: /);
