@@ -5,6 +5,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ClassificationData } from '../../src/data/dataset.js';
 import { buildCnn } from '../../src/models/cnn.js';
+import { type BudgetScheduleConfig, budgetSchedule } from '../../src/recipes/lr-schedule.js';
 import { modelPruneStats, sparseGradModel } from '../../src/sparse/convert.js';
 import type { GradPrune } from '../../src/sparse/grad-prune.js';
 import type { StepHooks } from '../../src/train/gradients.js';
@@ -39,6 +40,11 @@ export interface CnnConfig {
   /** Steps of the (one) epoch; 0 or absent: the whole training set. */
   steps?: number;
   learningRate?: number;
+  /**
+   * A learning-rate schedule over each run's steps (src/recipes/lr-schedule.ts: linear warm-up,
+   * then linear decay), the same for every method; `learningRate` is its base rate.
+   */
+  lrSchedule?: BudgetScheduleConfig;
 }
 
 export interface CnnRun {
@@ -81,6 +87,13 @@ export async function runCnnComparison(
         throw new Error(
           `${m.name}: pretrainSteps needs 1 epoch of more than ${m.pretrainSteps} steps`,
         );
+      if (c.lrSchedule && setup)
+        throw new Error(`${m.name}: a learning-rate schedule does not combine with setup hooks`);
+      const lrHooks = c.lrSchedule
+        ? budgetSchedule(c.learningRate ?? 1e-3, c.lrSchedule, {
+            totalSteps: schedule - (m.pretrainSteps ?? 0),
+          })
+        : undefined;
       const r = await train(
         model,
         data,
@@ -94,7 +107,7 @@ export async function runCnnComparison(
           ...(c.learningRate ? { learningRate: c.learningRate } : {}),
           measureMemory: false,
         },
-        { hooks: setup?.hooks },
+        { hooks: setup?.hooks ?? lrHooks },
       );
       const extra = setup?.done();
       const stats = modelPruneStats(model);

@@ -4,8 +4,9 @@
 // bench/results/sparse-grad.json, keeping the rest of the full run's figures (partRuns records
 // which figures later runs measured, and when). The headline figures of each part are set here
 // for the full run too, so both write the same keys.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { verdict } from './paired.js';
 import { type Headline, RESULTS_DIR, writeResults } from './results.js';
 import { mergePart } from './sparse-merge.js';
 import {
@@ -16,6 +17,10 @@ import {
   transposablePart,
 } from './sparse-parts.js';
 import {
+  convergedMethods,
+  convergedSchedule,
+  mergeResnet,
+  RESNET_CONVERGED_HOW,
   RESNET_LONG_HOW,
   type ResnetResult,
   resnetHeadline,
@@ -89,6 +94,8 @@ export interface Part {
   run: (seeds?: number[], known?: KnownRuns[]) => Promise<{ seconds: number }>;
   /** Its headline figures from its result (or the JSON's section of an earlier run). */
   headline: (r: never) => Headline;
+  /** How a --seeds run joins the section (default: mergePart, for the paired CNN parts). */
+  merge?: (prev: never, now: never) => { result: unknown; note: string; merged?: boolean };
 }
 
 export const PARTS: Record<string, Part> = {
@@ -146,6 +153,26 @@ export const PARTS: Record<string, Part> = {
     run: () => resnetPart(resnetLongSchedule(), undefined, RESNET_LONG_HOW),
     headline: (r: ResnetResult): Headline => resnetHeadline(r, 'resnetLong'),
   },
+  resnetConverged: {
+    section: 'resnetConverged',
+    inFullRun: false,
+    paired: true,
+    run: (seeds) => resnetPart(convergedSchedule(seeds), convergedMethods(), RESNET_CONVERGED_HOW),
+    headline: (r: ResnetResult): Headline => {
+      const out = resnetHeadline(r, 'resnetConverged');
+      for (const [method, key, target] of [
+        ['mvue 1:2', 'Mvue12', 0.5],
+        ['mvue 2:4', 'Mvue24', 0.5],
+      ] as const) {
+        const p = r.paired[method];
+        out[`resnetConverged${key}Verdict`] = p
+          ? `target <= ${target}: ${verdict(p, target)}`
+          : null;
+      }
+      return out;
+    },
+    merge: (prev: ResnetResult | undefined, now: ResnetResult) => mergeResnet(prev, now),
+  },
   transposableVariants: {
     section: 'transposableVariants',
     inFullRun: false,
@@ -182,12 +209,51 @@ export async function onlyPart(name: string, backend: string, seeds?: number[]):
   if (seeds && !part.paired) throw new Error(`--seeds applies to the paired parts, not ${name}`);
   const file = join(RESULTS_DIR, 'sparse-grad.json');
   const ran = (await part.run(seeds)) as PartResult & { seconds: number };
-  // Read after the run, so two --only runs of different parts at once keep each other's figures.
+  // Read after the run, so two --only runs of different parts at once keep each other's figures;
+  // the lock keeps two runs that end together from writing over each other.
+  const unlock = await lockResults(file);
+  try {
+    await writePart(file, name, part, ran, backend, seeds);
+  } finally {
+    unlock();
+  }
+}
+
+/** Takes a lock (a folder beside `file`; mkdir is atomic) and returns its release. */
+async function lockResults(file: string): Promise<() => void> {
+  const lock = `${file}.lock`;
+  for (let i = 0; ; i++) {
+    try {
+      mkdirSync(lock);
+      return () => rmSync(lock, { recursive: true, force: true });
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'EEXIST' || i > 600) throw e;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  }
+}
+
+async function writePart(
+  file: string,
+  name: string,
+  part: Part,
+  ran: PartResult & { seconds: number },
+  backend: string,
+  seeds: number[] | undefined,
+): Promise<void> {
   const prev = JSON.parse(readFileSync(file, 'utf8'));
   // With --seeds, the new seeds join those of the previous run of the part (mergePart checks
   // that the seeds both hold reproduce exactly); without it the run replaces the section.
   const { result: r, merge } = seeds
-    ? mergePart(prev[part.section], ran)
+    ? part.merge
+      ? (() => {
+          const m = (part.merge as (p: unknown, n: unknown) => { result: unknown; note: string })(
+            prev[part.section],
+            ran,
+          );
+          return { result: m.result as PartResult, merge: { note: m.note } };
+        })()
+      : mergePart(prev[part.section], ran)
     : { result: ran, merge: null };
   if (merge) console.log(`--seeds: ${merge.note}`);
   const { bench: _b, date, headline: prevHeadline, ...rest } = prev;

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ClassificationData } from '../../src/data/dataset.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { buildResnet } from '../../src/models/resnet.js';
+import type { BudgetScheduleConfig } from '../../src/recipes/lr-schedule.js';
 import { type PairedSummary, pairedSummary } from './paired.js';
 import type { Headline } from './results.js';
 import { type CnnMethod, type CnnRun, runCnnComparison, summarizeCnn } from './sparse-cnn.js';
@@ -20,8 +21,19 @@ const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) :
 export const RESNET_WIDTHS: [number, number] = [8, 16];
 export const RESNET_BN_MOMENTUM = 0.5;
 
+export interface ResnetSchedule {
+  train: number;
+  test: number;
+  epochs: number;
+  batch: number;
+  learningRate: number;
+  seeds: number[];
+  /** A learning-rate decay over the run (src/recipes/lr-schedule.ts); absent: constant rate. */
+  lrSchedule?: BudgetScheduleConfig;
+}
+
 /** The schedule: SPARSE_BENCH_RESNET_* overrides (the probes on seeds 10-11 used them). */
-export function resnetSchedule() {
+export function resnetSchedule(): ResnetSchedule {
   return {
     train: env('SPARSE_BENCH_RESNET_TRAIN', 8000),
     test: env('SPARSE_BENCH_TEST', 2000),
@@ -31,7 +43,6 @@ export function resnetSchedule() {
     seeds: Array.from({ length: env('SPARSE_BENCH_RESNET_SEEDS', 3) }, (_, i) => i),
   };
 }
-export type ResnetSchedule = ReturnType<typeof resnetSchedule>;
 
 /**
  * `--only resnetLong`: the same seeds and digits over SPARSE_BENCH_RESNET_LONG_EPOCHS (4) epochs,
@@ -43,12 +54,56 @@ export function resnetLongSchedule(): ResnetSchedule {
   return { ...resnetSchedule(), epochs: env('SPARSE_BENCH_RESNET_LONG_EPOCHS', 4) };
 }
 
+/**
+ * `--only resnetConverged`: a schedule that converges, so the paired comparison is not drowned
+ * in the noise of an unconverged short run (resnet's 250-step null spread was ~0.94 pt a seed,
+ * bench/results/sparse-grad-null.json): SPARSE_BENCH_RESNET_CONV_TRAIN (6400) training digits
+ * (100 steps an epoch) and every other digit of the 10,000 for the test, the Adam rate decayed
+ * linearly to 0 over the run. Epochs and base rate: SPARSE_BENCH_RESNET_CONV_EPOCHS /
+ * SPARSE_BENCH_RESNET_CONV_LR, chosen by bench/sparse-grad-resnet-schedule.ts on seeds 10 and 11,
+ * dense only (bench/results/sparse-grad-resnet-schedule.json), before any bench seed ran on it.
+ */
+export function convergedSchedule(seeds?: number[]): ResnetSchedule {
+  const train = env('SPARSE_BENCH_RESNET_CONV_TRAIN', 6400);
+  return {
+    train,
+    test: 10_000 - train,
+    epochs: env('SPARSE_BENCH_RESNET_CONV_EPOCHS', 6),
+    batch: 64,
+    learningRate: env('SPARSE_BENCH_RESNET_CONV_LR', 1e-2),
+    seeds: seeds ?? [0, 1, 2, 3, 4, 5, 6, 7],
+    lrSchedule: { warmup: 0, final: 0, peak: 1 },
+  };
+}
+
 export const RESNET_METHODS: CnnMethod[] = [
   { name: 'dense' },
   { name: 'mvue 1:2', grad: { n: 1, m: 2, kind: 'mvue' } },
   { name: 'mvue 2:4', grad: { n: 2, m: 4, kind: 'mvue' } },
   { name: 'magnitude 2:4', grad: { n: 2, m: 4, kind: 'magnitude' } },
 ];
+
+/**
+ * The methods of a resnetConverged run: SPARSE_BENCH_RESNET_CONV_METHODS (names of
+ * RESNET_METHODS, comma-separated, dense among them; default all), so that later seeds can run
+ * fewer methods when the machine is slow (the merge keeps each method's own seeds).
+ */
+export function convergedMethods(): CnnMethod[] {
+  const v = process.env.SPARSE_BENCH_RESNET_CONV_METHODS;
+  if (!v) return RESNET_METHODS;
+  const names = v.split(',').map((x) => x.trim());
+  const out = names.map((n) => {
+    const m = RESNET_METHODS.find((x) => x.name === n);
+    if (!m)
+      throw new Error(
+        `SPARSE_BENCH_RESNET_CONV_METHODS: unknown method '${n}' (one of ${RESNET_METHODS.map((x) => x.name).join(', ')})`,
+      );
+    return m;
+  });
+  if (!names.includes('dense'))
+    throw new Error('SPARSE_BENCH_RESNET_CONV_METHODS: dense (the baseline) must be among them');
+  return out;
+}
 
 /** `data` (28x28x1 images) 2x2 average-pooled to 14x14x1. */
 export function pooled2x2(data: ClassificationData): ClassificationData {
@@ -71,8 +126,15 @@ export function resnetModelText(
   steps: number,
   how = 'schedule chosen on seeds 10 and 11 (dense only), not bench seeds',
 ): string {
-  return `zoo ResNet (src/models/resnet.ts) stages [${RESNET_WIDTHS}], 1 basic block each, batch-norm momentum ${RESNET_BN_MOMENTUM}, on MNIST 2x2 average-pooled to 14x14; Adam ${s.learningRate}, batch ${s.batch}, ${steps} steps (${s.epochs} epochs of ${s.train} digits), ${s.seeds.length} seeds (${s.seeds.join(', ')}); every Dense/Conv2D's weight-gradient product sees the pruned dy; ${how}`;
+  const lr = s.lrSchedule
+    ? `Adam ${s.learningRate} decayed linearly to ${s.lrSchedule.final * s.learningRate} over the run${s.lrSchedule.warmup ? ` after a ${100 * s.lrSchedule.warmup}% warm-up` : ''}`
+    : `Adam ${s.learningRate}`;
+  return `zoo ResNet (src/models/resnet.ts) stages [${RESNET_WIDTHS}], 1 basic block each, batch-norm momentum ${RESNET_BN_MOMENTUM}, on MNIST 2x2 average-pooled to 14x14; ${lr}, batch ${s.batch}, ${steps} steps (${s.epochs} epochs of ${s.train} digits), ${s.test} test digits, ${s.seeds.length} seeds (${s.seeds.join(', ')}); every Dense/Conv2D's weight-gradient product sees the pruned dy; ${how}`;
 }
+
+/** How resnetConverged's schedule came about (its model text). */
+export const RESNET_CONVERGED_HOW =
+  'schedule chosen on seeds 10 and 11, dense only, before any bench seed ran on it (bench/results/sparse-grad-resnet-schedule.json): with the rate decayed to 0, 6 epochs (600 steps) gave dense 95.98% and a dense-vs-dense null difference (batch order seed + 100) of -0.36 / -0.39 pt, 10 epochs (1000 steps) 96.66% and 0.11 / -0.64 pt: 6 epochs, no noisier and 40% cheaper; seeds added by --seeds in runs of one or two seeds (merged, bench/lib/sparse-resnet.ts mergeResnet)';
 
 /** How resnetLong's schedule came about (its model text). */
 export const RESNET_LONG_HOW =
@@ -86,6 +148,8 @@ export interface ResnetResult {
   paired: Record<string, PairedSummary>;
   runs: CnnRun[];
   seconds: number;
+  /** How the schedule came about (part of `model`). */
+  how?: string;
 }
 
 /** Trains dense and every method on each seed (interleaved seed by seed). */
@@ -98,7 +162,7 @@ export async function resnetPart(
   const data = pooled2x2(
     loadMnist({ trainCount: s.train, testCount: s.test, seed: 1, layout: 'image' }),
   );
-  const steps = s.epochs * Math.floor(s.train / s.batch);
+  const steps = s.epochs * Math.ceil(s.train / s.batch);
   const runs = await runCnnComparison(data, methods, {
     seeds: s.seeds,
     epochs: s.epochs,
@@ -106,6 +170,7 @@ export async function resnetPart(
     filters: [8, 16],
     dense: 32,
     learningRate: s.learningRate,
+    ...(s.lrSchedule ? { lrSchedule: s.lrSchedule } : {}),
     build: (seed) =>
       buildResnet({
         inputShape: data.sampleShape,
@@ -115,22 +180,85 @@ export async function resnetPart(
         seed,
       }),
   });
+  const r = summarizeResnet({ ...s, steps }, runs, (performance.now() - t0) / 1000, how);
+  for (const row of r.summary)
+    console.log(
+      `resnet ${row.method}: mean ${(100 * row.meanAccuracy).toFixed(2)}%, drop ${row.meanDropPts.toFixed(2)} pt (sd ${row.dropPtsStd.toFixed(2)}), ${row.meanStepMs.toFixed(0)} ms/step`,
+    );
+  return r;
+}
+
+/** The result of `runs` (every method on the schedule's seeds): summary and paired drops. */
+export function summarizeResnet(
+  schedule: ResnetSchedule & { steps: number },
+  runs: CnnRun[],
+  seconds: number,
+  how?: string,
+): ResnetResult {
   const summary = summarizeCnn(runs, 'dense');
   const paired: Record<string, PairedSummary> = {};
   for (const row of summary)
     if (row.method !== 'dense' && row.dropPtsBySeed.length > 1)
       paired[row.method] = pairedSummary(row.dropPtsBySeed);
-  for (const row of summary)
-    console.log(
-      `resnet ${row.method}: mean ${(100 * row.meanAccuracy).toFixed(2)}%, drop ${row.meanDropPts.toFixed(2)} pt (sd ${row.dropPtsStd.toFixed(2)}), ${row.meanStepMs.toFixed(0)} ms/step`,
-    );
+  // Where methods ran on different seeds (a merge of runs with fewer methods), say which.
+  const seedsOf = (m: string) =>
+    runs
+      .filter((r) => r.method === m)
+      .map((r) => r.seed)
+      .join(', ');
+  const uneven = summary.some((r) => seedsOf(r.method) !== seedsOf('dense'));
+  const text = resnetModelText(schedule, schedule.steps, how);
   return {
-    schedule: { ...s, steps },
-    model: resnetModelText(s, steps, how),
+    schedule,
+    model: uneven
+      ? `${text}; seeds by method: ${summary.map((r) => `${r.method} ${seedsOf(r.method)}`).join('; ')}`
+      : text,
     summary,
     paired,
     runs,
-    seconds: (performance.now() - t0) / 1000,
+    seconds,
+    ...(how ? { how } : {}),
+  };
+}
+
+/**
+ * `now` (a run on some seeds) merged with `prev` (the JSON's section) when both ran the same
+ * schedule and methods and every seed both hold reproduced exactly (the runs are seeded);
+ * otherwise `now` alone, with the reason.
+ */
+export function mergeResnet(
+  prev: ResnetResult | undefined,
+  now: ResnetResult,
+): { result: ResnetResult; note: string } {
+  if (!prev?.schedule) return { result: now, note: 'no previous section' };
+  const { seeds: _a, ...ps } = prev.schedule;
+  const { seeds: _b, ...ns } = now.schedule;
+  const hasDense = (r: ResnetResult) => r.runs.some((x) => x.method === 'dense');
+  if (JSON.stringify(ps) !== JSON.stringify(ns) || !hasDense(prev) || !hasDense(now))
+    return {
+      result: now,
+      note: 'not merged: the previous section ran another schedule (or one has no dense runs)',
+    };
+  const key = (r: CnnRun) => `${r.seed}/${r.method}`;
+  const before = new Map(prev.runs.map((r) => [key(r), r.accuracy]));
+  const differ = now.runs.filter((r) => before.has(key(r)) && before.get(key(r)) !== r.accuracy);
+  if (differ.length > 0)
+    return {
+      result: now,
+      note: `not merged: ${differ.map(key).join(', ')} did not reproduce the previous accuracies`,
+    };
+  const added = now.schedule.seeds.filter((x) => !prev.schedule.seeds.includes(x));
+  const rerun = now.schedule.seeds.filter((x) => prev.schedule.seeds.includes(x));
+  const seeds = [...new Set([...prev.schedule.seeds, ...now.schedule.seeds])].sort((a, b) => a - b);
+  // A seed rerun with fewer methods keeps the previous runs of the others.
+  const fresh = new Set(now.runs.map(key));
+  const runs = [...prev.runs.filter((r) => !fresh.has(key(r))), ...now.runs].sort(
+    (a, b) => a.seed - b.seed,
+  );
+  const how = (now as { how?: string }).how;
+  return {
+    result: summarizeResnet({ ...now.schedule, seeds }, runs, prev.seconds + now.seconds, how),
+    note: `seeds ${added.join(', ') || 'none'} added to ${prev.schedule.seeds.join(', ')}${rerun.length ? `; seeds ${rerun.join(', ')} rerun and reproduced exactly` : ''}`,
   };
 }
 
@@ -154,6 +282,7 @@ export function resnetHeadline(r: ResnetResult, prefix = 'resnet'): Headline {
     out[`${prefix}${key}DropSe`] = p?.se ?? null;
     out[`${prefix}${key}DropCi95Lo`] = p?.ci95[0] ?? null;
     out[`${prefix}${key}DropCi95Hi`] = p?.ci95[1] ?? null;
+    out[`${prefix}${key}Seeds`] = p?.n ?? null;
   }
   out[`${prefix}Seeds`] = r.schedule.seeds.length;
   out[`${prefix}Steps`] = r.schedule.steps;

@@ -118,10 +118,13 @@ export function sparseGradModel(
   });
   const converted = report.replaced.map((r) => ({ name: r.name, from: r.className }));
   const unconverted = report.kept;
-  if (converted.length === 0)
+  if (converted.length === 0) {
+    // The rewritten copy holds its own weights: free it before refusing.
+    out.dispose();
     throw new Error(
       `gradSparsity: no Dense or Conv2D layer to convert in ${model.name}${unconverted.length ? ` (${unconverted.map((u) => `${u.name}: ${u.reason}`).join('; ')})` : ''}`,
     );
+  }
   return { model: out, converted, unconverted };
 }
 

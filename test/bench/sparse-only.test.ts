@@ -6,7 +6,12 @@ import type { CnnRun } from '../../bench/lib/sparse-cnn.js';
 import { summarizeCnn } from '../../bench/lib/sparse-cnn.js';
 import { CONFIRM_SEEDS, carriedParts, onlyPart, PARTS } from '../../bench/lib/sparse-only.js';
 import { summarizePart } from '../../bench/lib/sparse-parts.js';
-import { pooled2x2, resnetHeadline } from '../../bench/lib/sparse-resnet.js';
+import {
+  mergeResnet,
+  pooled2x2,
+  resnetHeadline,
+  summarizeResnet,
+} from '../../bench/lib/sparse-resnet.js';
 
 const run = (method: string, seed: number, accuracy: number): CnnRun => ({
   method,
@@ -64,6 +69,47 @@ describe('bench sparse-grad --only parts', () => {
     assert.equal(long.resnetLongModel, 'a resnet');
     assert.equal(long.resnetLongMvue12DropPts, h.resnetMvue12DropPts);
     assert.ok(!('resnetMvue12DropPts' in long));
+  });
+
+  it('resnetConverged --seeds: merges seeds that reproduce, refuses other schedules or changed seeds', () => {
+    const r = resnetResult();
+    const part = (seeds: number[], lr = 0.01, bump = 0) =>
+      summarizeResnet(
+        { ...r.schedule, learningRate: lr, seeds },
+        r.runs
+          .filter((x) => seeds.includes(x.seed))
+          .map((x) => ({ ...x, accuracy: x.accuracy + (x.seed === 0 ? bump : 0) })),
+        1,
+        'how',
+      );
+    const both = mergeResnet(part([0]), part([1, 0]));
+    assert.match(both.note, /seeds 1 added to 0; seeds 0 rerun and reproduced exactly/);
+    assert.deepEqual(both.result.schedule.seeds, [0, 1]);
+    assert.equal(both.result.runs.length, 6);
+    // The merged figures are those of one run over both seeds.
+    assert.deepEqual(both.result.paired, r.paired);
+    assert.equal(both.result.seconds, 2);
+    assert.match(mergeResnet(part([0]), part([1], 0.02)).note, /another schedule/);
+    const changed = mergeResnet(part([0]), part([0, 1], 0.01, 0.01));
+    assert.match(changed.note, /0\/dense, 0\/mvue 1:2, 0\/magnitude 2:4 did not reproduce/);
+    assert.deepEqual(changed.result.schedule.seeds, [0, 1]);
+    assert.equal(mergeResnet(undefined, part([1])).result.schedule.seeds[0], 1);
+    // Later seeds with fewer methods: each method keeps its own seeds, the text says which.
+    const fewer = summarizeResnet(
+      { ...r.schedule, seeds: [1] },
+      r.runs.filter((x) => x.seed === 1 && x.method !== 'magnitude 2:4'),
+      1,
+      'how',
+    );
+    const uneven = mergeResnet(part([0]), fewer).result;
+    assert.equal(uneven.paired['mvue 1:2'].n, 2);
+    assert.equal(uneven.paired['magnitude 2:4'], undefined);
+    assert.match(uneven.model, /seeds by method: dense 0, 1; mvue 1:2 0, 1; magnitude 2:4 0$/);
+    assert.equal(resnetHeadline(uneven).resnetMvue12Seeds, 2);
+    assert.ok(PARTS.resnetConverged.paired && PARTS.resnetConverged.merge);
+    const h = PARTS.resnetConverged.headline(both.result as never);
+    assert.match(String(h.resnetConvergedMvue12Verdict), /^target <= 0.5: /);
+    assert.equal(h.resnetConvergedMvue24Verdict, null);
   });
 
   it('a full run carries the resnet and confirmatory sections; an old resnet section gives no figures', () => {

@@ -177,6 +177,11 @@ describe('sparseGradModel: Dense/Conv2D -> sparse-gradient layers and back', () 
       () => sparseGradModel(m, { n: 1, m: 2, kind: 'mvue' }),
       /no Dense or Conv2D layer to convert.*softmax/,
     );
+    // The refused conversion frees the copy it built (its weights), every time.
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++)
+      assert.throws(() => sparseGradModel(m, { n: 1, m: 2, kind: 'mvue' }), /no Dense or Conv2D/);
+    assert.equal(tf.memory().numTensors, before, 'no tensors left by the refused conversions');
     assert.throws(
       () => sparseGradModel(m, { n: 3, m: 2, kind: 'mvue' }),
       /n \(3\) must not exceed m/,
