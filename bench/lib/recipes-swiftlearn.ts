@@ -6,7 +6,8 @@
 // 'first' (the first defaults: no redraw, no mix, unweighted), 'redraw', 'noredraw', 'unweighted',
 // 'top' (keep the top scores; drops redraw, mix and weights too), 'loss', 'global' (balance
 // none), 'every<k>', 'warmup<k>', 'mix<percent>' (uniform share of the sampling weights),
-// 'weighted' (importance-weighted loss). Seeds 1-5 are the tuning seeds (SL_TUNING_SEEDS:
+// 'weighted' (importance-weighted loss), 'avg<percent>' (scores averaged over scorings, that
+// share of the previous kept), 'wk<percent>' (sub-epoch warm-up: that share of the rows). Seeds 1-5 are the tuning seeds (SL_TUNING_SEEDS:
 // settings were compared there); the headline is the library defaults on SL_REPORT_SEEDS
 // (10-13, fixed before they ran), so the setting is not chosen on the seeds that report it.
 import { loadavg } from 'node:os';
@@ -65,9 +66,11 @@ export function variantConfig(name: string): SlConfig {
     else if (/^warmup\d+$/.test(tok)) over.warmupEpochs = Number(tok.slice(6));
     else if (/^mix\d+$/.test(tok)) over.mix = Number(tok.slice(3)) / 100;
     else if (tok === 'weighted') over.weighted = true;
+    else if (/^avg\d+$/.test(tok)) over.average = Number(tok.slice(3)) / 100;
+    else if (/^wk\d+$/.test(tok)) over.warmupKeep = Number(tok.slice(2)) / 100;
     else
       throw new Error(
-        `--sl-variants: unknown change '${tok}' (default, first, redraw, noredraw, top, loss, global, every<k>, warmup<k>, mix<percent>, weighted, unweighted)`,
+        `--sl-variants: unknown change '${tok}' (default, first, redraw, noredraw, top, loss, global, every<k>, warmup<k>, mix<percent>, weighted, unweighted, avg<percent>, wk<percent>)`,
       );
   }
   return dataRecipeConfig({ swiftlearn: over }).swiftlearn as SlConfig;
@@ -87,6 +90,8 @@ export function variantLabel(c: SlConfig): string {
   if (c.warmupEpochs !== 1) t.push(`warmup${c.warmupEpochs}`);
   if (c.mix > 0) t.push(`mix${Math.round(c.mix * 100)}`);
   if (c.weighted) t.push('weighted');
+  if (c.average > 0) t.push(`avg${Math.round(c.average * 100)}`);
+  if (c.warmupKeep < 1) t.push(`wk${Math.round(c.warmupKeep * 100)}`);
   return t.length === 0 ? 'first-defaults' : t.join('+');
 }
 
