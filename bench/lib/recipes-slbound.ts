@@ -45,6 +45,12 @@ export interface GradientStats {
   el2nMix20Gain: number;
   el2nGain: number;
   lossGain: number;
+  /**
+   * SwiftLearn's default weights (EL2N, mix 0.2) from the scores of the previous checkpoint, two
+   * epochs old (SwiftLearn re-scores every 3 epochs): what stale scores still give. Runs since
+   * it was added.
+   */
+  el2nMix20StaleGain?: number;
   /** mean |g_i|^2 / |gbar|^2: how noisy one sample's gradient is against the mean gradient. */
   noiseToSignal: number;
 }
@@ -113,7 +119,8 @@ function gradientStats(
   d: ClassificationData,
   rows: number[],
   epoch: number,
-): GradientStats {
+  previous?: Float32Array,
+): GradientStats & { el2nScores: Float32Array } {
   const { gradSq, meanSq } = perSampleGradients(model, d, rows);
   const pick = (s: Float32Array) => Float32Array.from(rows, (r) => s[r]);
   const el2n = pick(scoreSamples(model, d, 'el2n'));
@@ -127,6 +134,10 @@ function gradientStats(
     el2nGain: varianceGain(gradSq, meanSq, floor(el2n)).gain as number,
     lossGain: varianceGain(gradSq, meanSq, floor(loss)).gain as number,
     noiseToSignal: mean(Array.from(gradSq)) / meanSq,
+    ...(previous
+      ? { el2nMix20StaleGain: varianceGain(gradSq, meanSq, mixedWeights(previous, 0.2)).gain }
+      : {}),
+    el2nScores: el2n,
   };
 }
 
@@ -139,6 +150,7 @@ async function runSeeds(): Promise<SlBoundRun[]> {
   for (const seed of seedList('1,2')) {
     console.log(`slbound seed ${seed}`);
     const gradients: GradientStats[] = [];
+    let previous: Float32Array | undefined;
     const arms = [
       { name: 'b64', batch: 64, rounds: 8 },
       // Up to half of batch 64's steps: past that no step gain reaches 2x.
@@ -155,8 +167,10 @@ async function runSeeds(): Promise<SlBoundRun[]> {
         afterRound:
           a.batch === 64
             ? (round: number) => {
-                if (CHECKPOINTS.includes(round + 1))
-                  gradients.push(gradientStats(model, d, rows, round + 1));
+                if (!CHECKPOINTS.includes(round + 1)) return;
+                const { el2nScores, ...g } = gradientStats(model, d, rows, round + 1, previous);
+                previous = el2nScores;
+                gradients.push(g);
               }
             : undefined,
       };
@@ -214,6 +228,10 @@ function summarize(all: SlBoundRun[]): SectionResult {
     headline[`slBoundEl2nMix20GainEpoch${e}`] = mean(gs.map((g) => g.el2nMix20Gain));
     headline[`slBoundEl2nGainEpoch${e}`] = mean(gs.map((g) => g.el2nGain));
     headline[`slBoundLossGainEpoch${e}`] = mean(gs.map((g) => g.lossGain));
+    const stale = gs.flatMap((g) =>
+      g.el2nMix20StaleGain === undefined ? [] : [g.el2nMix20StaleGain],
+    );
+    if (stale.length > 0) headline[`slBoundEl2nMix20StaleGainEpoch${e}`] = mean(stale);
   }
   Object.assign(
     headline,
@@ -238,7 +256,7 @@ function summarize(all: SlBoundRun[]): SectionResult {
       rowsPerClass: ROWS_PER_CLASS,
       runs,
       notes: [
-        'per-sample gradients of 500 training rows (50 a class) at batch-64 plain training weights after each checkpoint epoch; *GainEpoch<e>: uniform sampling variance over the importance sampler (src/recipes/importance-gain.ts): optimal = weights |g_i| (the ceiling of any unbiased sampler), el2nMix20 = SwiftLearn default weights, el2n, loss',
+        'per-sample gradients of 500 training rows (50 a class) at batch-64 plain training weights after each checkpoint epoch; *GainEpoch<e>: uniform sampling variance over the importance sampler (src/recipes/importance-gain.ts): optimal = weights |g_i| (the ceiling of any unbiased sampler), el2nMix20 = SwiftLearn default weights, el2n, loss; el2nMix20Stale = the default weights from the scores of the previous checkpoint (two epochs old; runs since it was added)',
         "slBoundBatch128/256StepsGain: batch 64's steps to its final accuracy - 0.5 point (smoothed over 2 evaluations) over those of batch 128 / 256 (Adam 3e-3 all, interleaved, same init); null when a seed did not get there within half of batch 64's steps",
         'an unbiased sampler of variance gain r has the gradient noise of a uniform batch r times larger and a step costs as much: its steps (and time) to the target fall at most by what that larger batch saves',
       ],
