@@ -2,8 +2,8 @@
 // tfjs cpu backend takes seconds per ResNet step). Every method runs against plain training in the
 // same run, interleaved (bench/lib/interleave.ts, bench/lib/budget-race.ts), with the same
 // optimizer (Adam, default 3e-3, constant for plain: the default a user gets) and batches.
-// Sections, each in bench/lib/recipes-*.ts: haet (60 s and 150 s races), swiftlearn, mixsize,
-// batchaug. Each keeps one record per seed and setting: `--only NAME --seeds 3,4` runs those
+// Sections, each in bench/lib/recipes-*.ts: haet (60 s and 150 s races), swiftlearn, slbound
+// (the ceiling of any importance sampler here), mixsize, batchaug. Each keeps one record per seed and setting: `--only NAME --seeds 3,4` runs those
 // seeds of one section and keeps every other record (the file is read again just before it is
 // written, so separate runs of different sections or seeds can go at the same time).
 // Run: npm run bench:recipes -- --only haet --seeds 1,2,3   (writes bench/results/recipes.json)
@@ -17,11 +17,13 @@ import { argValue, type Headline, hasFlag, RESULTS_DIR, writeResults } from './l
 import { fashion, mergeRecords, type Section, type SectionResult } from './lib/recipes-common.js';
 import { batchaugSection, mixsizeSection } from './lib/recipes-data.js';
 import { haetSection } from './lib/recipes-haet.js';
+import { slboundSection } from './lib/recipes-slbound.js';
 import { swiftlearnSection } from './lib/recipes-swiftlearn.js';
 
 const SECTIONS = {
   haet: haetSection,
   swiftlearn: swiftlearnSection,
+  slbound: slboundSection,
   mixsize: mixsizeSection,
   batchaug: batchaugSection,
 } as Record<string, Section<unknown>>;
@@ -31,6 +33,7 @@ type SectionName = keyof typeof SECTIONS;
 const OWNS: Record<SectionName, (key: string) => boolean> = {
   haet: (k) => k.startsWith('haet') || k.startsWith('plainAcc') || k.startsWith('plainS'),
   swiftlearn: (k) => k.startsWith('swiftlearn'),
+  slbound: (k) => k.startsWith('slBound'),
   mixsize: (k) => k.startsWith('mixsize'),
   batchaug: (k) => k.startsWith('batchAug'),
 };

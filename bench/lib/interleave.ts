@@ -18,6 +18,8 @@ export interface InterleavedArm {
   hooks?: StepHooks;
   /** Rounds this arm trains (default: the run's `rounds`). */
   rounds?: number;
+  /** Called after each of this arm's rounds (0-based), outside its clock (a measurement). */
+  afterRound?: (round: number) => void;
 }
 
 export interface CurvePoint {
@@ -87,6 +89,7 @@ export async function interleavedCurves(
         steps: s.steps,
         acc: r.testAccuracy,
       });
+      s.arm.afterRound?.(round);
     }
   }
   return Object.fromEntries(state.map((s) => [s.arm.name, s.curve]));

@@ -6,7 +6,8 @@
 // 'first' (the first defaults: no redraw, no mix, unweighted), 'redraw', 'noredraw', 'unweighted',
 // 'top' (keep the top scores; drops redraw, mix and weights too), 'loss', 'global' (balance
 // none), 'every<k>', 'warmup<k>', 'mix<percent>' (uniform share of the sampling weights),
-// 'weighted' (importance-weighted loss). Seeds 1-5 are the tuning seeds (SL_TUNING_SEEDS:
+// 'weighted' (importance-weighted loss), 'avg<percent>' (scores averaged over scorings, that
+// share of the previous kept), 'wk<percent>' (sub-epoch warm-up: that share of the rows). Seeds 1-5 are the tuning seeds (SL_TUNING_SEEDS:
 // settings were compared there); the headline is the library defaults on SL_REPORT_SEEDS
 // (10-13, fixed before they ran), so the setting is not chosen on the seeds that report it.
 import { loadavg } from 'node:os';
@@ -65,9 +66,11 @@ export function variantConfig(name: string): SlConfig {
     else if (/^warmup\d+$/.test(tok)) over.warmupEpochs = Number(tok.slice(6));
     else if (/^mix\d+$/.test(tok)) over.mix = Number(tok.slice(3)) / 100;
     else if (tok === 'weighted') over.weighted = true;
+    else if (/^avg\d+$/.test(tok)) over.average = Number(tok.slice(3)) / 100;
+    else if (/^wk\d+$/.test(tok)) over.warmupKeep = Number(tok.slice(2)) / 100;
     else
       throw new Error(
-        `--sl-variants: unknown change '${tok}' (default, first, redraw, noredraw, top, loss, global, every<k>, warmup<k>, mix<percent>, weighted, unweighted)`,
+        `--sl-variants: unknown change '${tok}' (default, first, redraw, noredraw, top, loss, global, every<k>, warmup<k>, mix<percent>, weighted, unweighted, avg<percent>, wk<percent>)`,
       );
   }
   return dataRecipeConfig({ swiftlearn: over }).swiftlearn as SlConfig;
@@ -87,6 +90,8 @@ export function variantLabel(c: SlConfig): string {
   if (c.warmupEpochs !== 1) t.push(`warmup${c.warmupEpochs}`);
   if (c.mix > 0) t.push(`mix${Math.round(c.mix * 100)}`);
   if (c.weighted) t.push('weighted');
+  if (c.average > 0) t.push(`avg${Math.round(c.average * 100)}`);
+  if (c.warmupKeep < 1) t.push(`wk${Math.round(c.warmupKeep * 100)}`);
   return t.length === 0 ? 'first-defaults' : t.join('+');
 }
 
@@ -204,9 +209,38 @@ function cpuFigures(prefix: string, runs: SwiftLearnRun[]): Headline {
   };
 }
 
+/**
+ * SwiftLearn's accuracy minus plain's at the same step count (plain's raw curve linearly
+ * interpolated between its evaluations), mean over SwiftLearn's evaluations after the warm-up that
+ * fall within plain's steps, in points: whether a SwiftLearn step is worth more than a plain one.
+ */
+export function deltaAtEqualStepsPts(plain: CurvePoint[], sl: CurvePoint[], after: number): number {
+  const at = (steps: number) => {
+    const j = plain.findIndex((p) => p.steps >= steps);
+    if (j <= 0) return plain[Math.max(j, 0)].acc;
+    const a = plain[j - 1];
+    const b = plain[j];
+    return a.acc + ((b.acc - a.acc) * (steps - a.steps)) / (b.steps - a.steps);
+  };
+  const last = plain[plain.length - 1].steps;
+  const pts = sl.filter((p) => p.steps > after && p.steps <= last && p.steps >= plain[0].steps);
+  return pts.length === 0 ? Number.NaN : mean(pts.map((p) => (p.acc - at(p.steps)) * 100));
+}
+
 /** Headline figures of a set of runs (one per seed). */
 function figures(prefix: string, runs: SwiftLearnRun[]): Headline {
+  const steps = runs.map((r) => compare(r.plain, r.swiftlearn, SMOOTHING, r.plainEpochs - 1));
   return {
+    // Plain's steps to the target over SwiftLearn's (null: never got there).
+    ...ratioFigures(
+      `${prefix}StepsGain`,
+      steps.map((c) => (c.stepsRatio === null ? null : 1 / c.stepsRatio)),
+    ),
+    ...summaryFigures(
+      `${prefix}DeltaAtEqualSteps`,
+      runs.map((r) => deltaAtEqualStepsPts(r.plain, r.swiftlearn, r.plain[0].steps)),
+      'Pts',
+    ),
     ...ratioFigures(
       `${prefix}Speedup`,
       runs.map((r) => r.speedup),
@@ -253,6 +287,10 @@ function summarize(all: SwiftLearnRun[]): SectionResult {
         meanDropPts: mean(rs.map((r) => r.dropPts)),
         meanDeltaAtPlainTimePts: mean(rs.map((r) => r.deltaAtPlainTimePts)),
         meanEqualEpochSpeedup: mean(rs.map((r) => r.equalEpochTimeRatio)),
+        meanDeltaAtEqualStepsPts: mean(
+          rs.map((r) => deltaAtEqualStepsPts(r.plain, r.swiftlearn, r.plain[0].steps)),
+        ),
+        cpuSpeedups: rs.map((r) => r.cpuSpeedup ?? null),
       })),
       runs,
       notes: [
@@ -260,6 +298,7 @@ function summarize(all: SwiftLearnRun[]): SectionResult {
         `settings are compared on the tuning seeds ${SL_TUNING_SEEDS.join(', ')} (section.tuning); the headline is the library defaults (section.config) on the report seeds ${SL_REPORT_SEEDS.join(', ')}, fixed before they ran (seeds 6-9 reported the earlier defaults, in section.runs)`,
         "swiftlearnSpeedup: plain's training seconds to its final accuracy - 0.5 point over SwiftLearn's (scoring included, evaluation not), accuracies averaged over the last 2 epochs; the mean over seeds with its 95% t-interval, null when a seed never got there (swiftlearnSpeedupHits seeds did; swiftlearnSpeedupOfHits their mean)",
         'swiftlearnCpuSpeedup, swiftlearnCpuEqualEpochSpeedup: the same ratios on process CPU seconds over the same spans (wasm on one thread; a second figure, less moved by the load of a shared machine; null until every report run has recorded them)',
+        "swiftlearnStepsGain: plain's steps to the target over SwiftLearn's; swiftlearnDeltaAtEqualStepsPts: SwiftLearn's accuracy minus plain's (interpolated) at the same step count, mean over SwiftLearn's evaluations after the warm-up: a kept step costs what a plain step costs, so a time speedup needs this step gain (slbound: the ceiling of any unbiased sampler)",
         "swiftlearnDropPts: plain's final minus SwiftLearn's at the same 8 epochs (paired over seeds: mean, sd, SE, 95% t-interval, bench/lib/paired.ts); swiftlearnEqualEpochSpeedup: plain's seconds for them over SwiftLearn's",
       ],
     },

@@ -48,6 +48,10 @@ export interface DataRecipeConfig {
     mix: number;
     /** Importance-weighted loss over rows drawn with replacement (select 'sample' only; unbiased). */
     weighted: boolean;
+    /** Share of the previous scores kept at each scoring, in [0, 1) (swiftlearn.ts). */
+    average: number;
+    /** Share of the rows each warm-up epoch trains on, in (0, 1] (1: all). */
+    warmupKeep: number;
   } | null;
   batchAugment: { copies: number; shift: number; cutout: number; flip: boolean } | null;
   mixedSize: { sizes: number[]; probabilities: number[] | null; mode: MixedSizeMode } | null;
@@ -81,6 +85,8 @@ export const SWIFTLEARN_DEFAULTS = {
   redraw: true,
   mix: 0.2,
   weighted: true,
+  average: 0,
+  warmupKeep: 1,
 } as const;
 export const BATCH_AUGMENT_DEFAULTS = { copies: 2, shift: 2, cutout: 8, flip: false } as const;
 export const MIXED_SIZE_DEFAULTS = { probabilities: null, mode: 'batch' } as const;
@@ -104,6 +110,8 @@ const FIELDS = object({
       redraw: boolean(),
       mix: number({ min: 0, max: 1 }),
       weighted: boolean(),
+      average: number({ min: 0, below: 1 }),
+      warmupKeep: number({ above: 0, max: 1 }),
     }),
   ),
   batchAugment: nullable(
@@ -172,7 +180,7 @@ export function dataRecipeConfig(parts: Parts = {}): DataRecipeConfig {
         `applies to select 'sample' (select '${sl.select}' keeps the same top rows until the next scoring): drop redraw or select 'sample'`,
       );
   for (const f of ['mix', 'weighted'] as const)
-    if (sl && sl[f] && sl.select !== 'sample')
+    if (sl?.[f] && sl.select !== 'sample')
       throw at
         .field('swiftlearn')
         .field(f)

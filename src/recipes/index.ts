@@ -20,6 +20,7 @@ export * from './config.js';
 export * from './cot.js';
 export * from './data-config.js';
 export { centralize, gradientCentralization } from './gradient-centralization.js';
+export * from './importance-gain.js';
 export { labelSmoothingLoss, smoothLabels } from './label-smoothing.js';
 export * from './lr-schedule.js';
 export * from './mixed-size.js';

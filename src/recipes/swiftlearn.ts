@@ -71,6 +71,19 @@ export interface SwiftLearnConfig {
    * (gatherBatch's Batch.rows) and a loss linear in the targets (the cross-entropies).
    */
   weighted?: boolean;
+  /**
+   * Scores averaged over scorings: each scoring keeps this share of the previous scores,
+   * s <- average s_prev + (1 - average) s_new, in [0, 1) (default 0: the last scores alone).
+   * One scoring is a noisy read of a sample's importance (a minibatch step moves it); the
+   * average keeps a sample that was important a scoring ago from dropping out at once.
+   */
+  average?: number;
+  /**
+   * Share of the rows each warm-up epoch trains on, in (0, 1] (default 1: all of them): below 1
+   * a sub-epoch warm-up, a fresh class-balanced uniform draw each warm-up epoch, so the first
+   * scoring comes sooner.
+   */
+  warmupKeep?: number;
 }
 
 /** What SwiftLearn did: the last scores, the kept rows, when it scored and how long it took. */
@@ -357,7 +370,8 @@ export function weightTargets(batch: Batch, weights: Float32Array): Batch {
 }
 
 /**
- * A BatchPlan for `train` (TrainOptions.batchPlan): all rows in the warm-up epochs, then at the
+ * A BatchPlan for `train` (TrainOptions.batchPlan): all rows (or `warmupKeep` of them) in the
+ * warm-up epochs, then at the
  * start of epoch warmup+1 and every `every` epochs after, scores every training sample and trains
  * on the top `keep` until the next scoring (with `redraw`, a fresh importance-sampled draw from
  * those scores every epoch).
@@ -386,6 +400,21 @@ export function swiftLearn(
     throw new Error(
       `swiftLearn: ${c.weighted ? 'weighted' : 'mix'} applies to select 'sample' (select '${c.select}' draws nothing): drop it or use 'sample'`,
     );
+  const average = c.average ?? 0;
+  if (!(average >= 0 && average < 1))
+    throw new Error(`swiftLearn: average must be in [0, 1), got ${average}`);
+  const warmupKeep = c.warmupKeep ?? 1;
+  if (!(warmupKeep > 0 && warmupKeep <= 1))
+    throw new Error(`swiftLearn: warmupKeep must be in (0, 1], got ${warmupKeep}`);
+  const warmupRows = (data: ClassificationData): Int32Array | undefined =>
+    warmupKeep === 1
+      ? undefined
+      : selectRows(new Float32Array(data.train.count).fill(1), warmupKeep, {
+          labels: data.train.y,
+          numClasses: data.numClasses,
+          select: 'sample',
+          rng,
+        });
   const draw = (data: ClassificationData, scores: Float32Array): Int32Array => {
     const labels = c.balance === 'class' ? data.train.y : undefined;
     if (c.weighted) {
@@ -427,10 +456,15 @@ export function swiftLearn(
       : undefined,
     epochRows: (epoch, data) => {
       weighting = epoch > c.warmupEpochs;
-      if (epoch <= c.warmupEpochs) return undefined;
+      if (epoch <= c.warmupEpochs) return warmupRows(data);
       if ((epoch - c.warmupEpochs - 1) % c.every === 0 || !state.kept || !state.scores) {
         const t0 = performance.now();
-        state.scores = scoreSamples(model, data, c.score, options);
+        const fresh = scoreSamples(model, data, c.score, options);
+        const prev = state.scores;
+        state.scores =
+          prev && average > 0
+            ? Float32Array.from(fresh, (x, i) => average * prev[i] + (1 - average) * x)
+            : fresh;
         state.kept = draw(data, state.scores);
         state.scoringMs += performance.now() - t0;
         state.scoredAt.push(epoch);

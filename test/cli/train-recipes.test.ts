@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { TrainCommandOptions } from '../../src/cli/commands/train.js';
@@ -74,6 +73,13 @@ describe('frugal train recipe options: parsing and checks', () => {
     })?.swiftlearn;
     assert.equal(w?.mix, 0.5);
     assert.equal(w?.weighted, true);
+    const aw = dataRecipeFromOptions({
+      swiftlearn: 0.3,
+      swiftlearnAverage: 0.5,
+      swiftlearnWarmupKeep: 0.4,
+    })?.swiftlearn;
+    assert.equal(aw?.average, 0.5);
+    assert.equal(aw?.warmupKeep, 0.4);
     const sl = dataRecipeFromOptions({ swiftlearn: 0.2, swiftlearnSelect: 'top' })?.swiftlearn;
     assert.equal(sl?.select, 'top');
     assert.equal(sl?.balance, 'class');
@@ -137,6 +143,12 @@ describe('frugal train recipe options: parsing and checks', () => {
       { swiftlearnMix: 0.5 },
       /--swiftlearn-mix applies to --swiftlearn/,
     ],
+    [
+      '--swiftlearn-warmup-keep without --swiftlearn',
+      { swiftlearnWarmupKeep: 0.5 },
+      /--swiftlearn-warmup-keep applies to --swiftlearn/,
+    ],
+    ['--swiftlearn-average of 1', { swiftlearn: 0.3, swiftlearnAverage: 1 }, /average/],
     [
       '--swiftlearn-every without --swiftlearn',
       { swiftlearnEvery: 2 },

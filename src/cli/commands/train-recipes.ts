@@ -61,6 +61,8 @@ export interface RecipeCliOptions {
   swiftlearnDraw?: SwiftLearnDraw;
   swiftlearnMix?: number;
   swiftlearnWeighted?: boolean;
+  swiftlearnAverage?: number;
+  swiftlearnWarmupKeep?: number;
   batchAugment?: number;
   augmentShift?: number;
   augmentCutout?: number;
@@ -94,6 +96,8 @@ export const RECIPE_OPTION_ROLES = {
   swiftlearnDraw: 'feature',
   swiftlearnMix: 'feature',
   swiftlearnWeighted: 'feature',
+  swiftlearnAverage: 'feature',
+  swiftlearnWarmupKeep: 'feature',
   batchAugment: 'feature',
   augmentShift: 'feature',
   augmentCutout: 'feature',
@@ -249,6 +253,16 @@ export function addRecipeOptions(cmd: Command): Command {
       'SwiftLearn: draw without replacement, unweighted (the kept rows favour high scores)',
     )
     .option(
+      '--swiftlearn-average <share>',
+      'SwiftLearn: each scoring keeps this share of the previous scores, in [0, 1) (default 0)',
+      unitInterval,
+    )
+    .option(
+      '--swiftlearn-warmup-keep <share>',
+      'SwiftLearn: the share of the rows each warm-up epoch trains on, in (0, 1] (default 1; below 1 a sub-epoch warm-up)',
+      unitInterval,
+    )
+    .option(
       '--batch-augment <copies>',
       'batch augmentation: each sample this many times (>= 2) per batch, independently augmented',
       positiveInt,
@@ -351,6 +365,8 @@ const SUB_OPTIONS: [keyof RecipeCliOptions, string, (keyof RecipeCliOptions)[]][
       'swiftlearnDraw',
       'swiftlearnMix',
       'swiftlearnWeighted',
+      'swiftlearnAverage',
+      'swiftlearnWarmupKeep',
     ],
   ],
   ['batchAugment', '--batch-augment <copies>', ['augmentShift', 'augmentCutout', 'augmentFlip']],
@@ -410,6 +426,8 @@ export function dataRecipeFromOptions(o: RecipeCliOptions): DataRecipeConfig | n
             redraw: o.swiftlearnDraw === undefined ? undefined : o.swiftlearnDraw === 'epoch',
             mix: o.swiftlearnMix,
             weighted: o.swiftlearnWeighted,
+            average: o.swiftlearnAverage,
+            warmupKeep: o.swiftlearnWarmupKeep,
           },
     batchAugment:
       o.batchAugment === undefined
