@@ -62,7 +62,11 @@ export function compressedOp(
       (engine.constructor as unknown as { nextTensorId?: number }).nextTensorId ??
       Number.POSITIVE_INFINITY;
     let saves: tf.Tensor[] = [];
-    const { value, gradFunc, held: kept } = body((tensors) => {
+    const {
+      value,
+      gradFunc,
+      held: kept,
+    } = body((tensors) => {
       saves = tensors;
     });
     outputId = value.id;
