@@ -29,6 +29,7 @@ import { makeOptimizer } from '../src/train/optimizer.js';
 import { KERNELS_WASM_BASE64 } from '../src/wasm/kernels-wasm.js';
 import {
   argValue,
+  bootstrapMedianCi,
   disposeBatch,
   firstRows,
   interleavedWallCpu,
@@ -44,7 +45,7 @@ const MODEL = argValue('model', 'cnn');
 if (MODEL !== 'cnn' && MODEL !== 'resnet')
   throw new Error(`--model must be cnn or resnet, got '${MODEL}'`);
 const BATCH = MODEL === 'resnet' ? 32 : 64;
-const ROUNDS = numberArg('rounds', 16);
+const ROUNDS = numberArg('rounds', 30);
 const PROFILE_STEPS = numberArg('profile-steps', 4);
 const engine = await initEngine({ backend: 'wasm', seed: 0 });
 useFastKernels();
@@ -167,6 +168,10 @@ const passMs = timedParts.map((p) => median(p.map((x) => x[0])));
 const optMs = timedParts.map((p) => median(p.map((x) => x[1])));
 const overWall = setups.map((_, i) => spreadOf(pairedOverheads(timed.wall[i], timed.wall[0])));
 const overCpu = setups.map((_, i) => spreadOf(pairedOverheads(timed.cpu[i], timed.cpu[0])));
+// The headline step's paired overheads: a bootstrap 95% interval of their median beside the
+// quartiles (how far another run of the same length may move the median).
+const ciWall = bootstrapMedianCi(pairedOverheads(timed.wall[3], timed.wall[0]));
+const ciCpu = bootstrapMedianCi(pairedOverheads(timed.cpu[3], timed.cpu[0]));
 
 // Engine kernels one step launches (tf.profile; nested kernels counted too), plain against the
 // profiled row: what a chunked step pays per op dispatch.
@@ -345,6 +350,12 @@ printTable(
   topFunctions.map((t) => [t.fn, f2(t.msPerStep)]),
 );
 console.log(
+  `${setups[3].label} vs plain: median overhead wall ${pc(overWall[3].median)} (95% CI ${pc(ciWall.lo)}..${pc(ciWall.hi)}), CPU ${pc(overCpu[3].median)} (95% CI ${pc(ciCpu.lo)}..${pc(ciCpu.hi)}); load average ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
+console.log(
   `Engine kernels per step: plain ${plainKernels.count}, ${setups[PROFILED === 0 ? 3 : PROFILED].label} ${profiledKernels.count}`,
 );
 const ms = (k: Bucket) => breakdown[k] ?? 0;
@@ -367,9 +378,13 @@ const path = write('profile-act-step', {
     stepOverheadVsStock2bit: overWall[3].median,
     stepOverheadVsStock2bitQ1: overWall[3].q1,
     stepOverheadVsStock2bitQ3: overWall[3].q3,
+    stepOverheadVsStock2bitCiLo: ciWall.lo,
+    stepOverheadVsStock2bitCiHi: ciWall.hi,
     stepOverheadVsStock2bitCpu: overCpu[3].median,
     stepOverheadVsStock2bitCpuQ1: overCpu[3].q1,
     stepOverheadVsStock2bitCpuQ3: overCpu[3].q3,
+    stepOverheadVsStock2bitCpuCiLo: ciCpu.lo,
+    stepOverheadVsStock2bitCpuCiHi: ciCpu.hi,
     plainStepMs: stepMs[0],
     compressedStepMs: stepMs[3],
     plainStepCpuMs: cpuMs[0],
@@ -432,7 +447,7 @@ const path = write('profile-act-step', {
     selfMsPerStepByPart: breakdown,
     topFunctions,
   },
-  note: 'Step times are medians over interleaved rounds (order rotated, one warm-up round); each visit runs a row `block` times and times the last; wall clock and process CPU time (user + system, all threads). Overheads are medians (with quartiles and range in steps) of the per-round paired ratios minus one. The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little. kernelsPerStep: the engine kernels one step launches (tf.profile, nested ones counted), by name. The last row is the default step with one chunk level (every layer in chunks of chunkRows, no forwardSplit): twoLevelVsOneLevel is the paired change of the default step against it.',
+  note: 'Step times are medians over interleaved rounds (order rotated, one warm-up round); each visit runs a row `block` times and times the last; wall clock and process CPU time (user + system, all threads). Overheads are medians (with quartiles and range in steps) of the per-round paired ratios minus one; the headline CiLo/CiHi figures are a percentile bootstrap 95% interval of that median (2000 resamples of the rounds, seeded). The 2-bit rows share one model; each row sets its codec (setActivationCodec) before its step; the headline compressed step is the default codec (wasm, bit-identical to js). The profile is a V8 sampling CPU profile (200 us) of one 2-bit row alone (profile.variant); self time is bucketed by source file and function name (codec quantize/restore/pack, other compressed-activation JS, tfjs-wasm kernels, frugal fast kernels, tfjs core). Profiler overhead inflates the profiled step a little. kernelsPerStep: the engine kernels one step launches (tf.profile, nested ones counted), by name. The last row is the default step with one chunk level (every layer in chunks of chunkRows, no forwardSplit): twoLevelVsOneLevel is the paired change of the default step against it.',
 });
 console.log(`wrote ${path}`);
 disposeBatch(b);

@@ -11,6 +11,7 @@ export {
   writeResults,
 } from './results.js';
 export {
+  bootstrapMedianCi,
   mean,
   median,
   pairedOverheads,

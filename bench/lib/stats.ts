@@ -68,3 +68,36 @@ export function sd(xs: readonly number[]): number {
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
 }
+
+/**
+ * A percentile bootstrap confidence interval of the median of `xs`: the `level` central range of
+ * the medians of `resamples` resamples with replacement, drawn by a seeded generator (the same
+ * interval for the same sample on every run). NaNs for no values.
+ */
+export function bootstrapMedianCi(
+  xs: readonly number[],
+  options: { level?: number; resamples?: number; seed?: number } = {},
+): { lo: number; hi: number } {
+  const { level = 0.95, resamples = 2000, seed = 1 } = options;
+  if (!(level > 0 && level < 1))
+    throw new Error(`bootstrapMedianCi: level must be in (0, 1), got ${level}`);
+  if (!(Number.isInteger(resamples) && resamples >= 1))
+    throw new Error(`bootstrapMedianCi: resamples must be a positive integer, got ${resamples}`);
+  if (xs.length === 0) return { lo: Number.NaN, hi: Number.NaN };
+  // mulberry32: a small seeded generator, enough for resampling indices.
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const medians: number[] = [];
+  const pick = new Array<number>(xs.length);
+  for (let r = 0; r < resamples; r++) {
+    for (let i = 0; i < xs.length; i++) pick[i] = xs[Math.floor(next() * xs.length)];
+    medians.push(median(pick));
+  }
+  return { lo: quantile(medians, (1 - level) / 2), hi: quantile(medians, (1 + level) / 2) };
+}

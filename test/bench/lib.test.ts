@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import {
+  bootstrapMedianCi,
   firstRows,
   interleavedTimes,
   interleavedWallCpu,
@@ -62,6 +63,26 @@ describe('bench/lib', () => {
     assert.deepEqual(spreadOf([5, 1, 3, 2, 4]), { median: 3, q1: 2, q3: 4, min: 1, max: 5, n: 5 });
     assert.deepEqual(pairedOverheads([2, 3], [1, 2]), [1, 0.5]);
     assert.throws(() => pairedOverheads([1], [1, 2]), /1 method rounds, 2 baseline/);
+  });
+
+  it('bootstrapMedianCi brackets the median, narrows with more values, repeats with its seed', () => {
+    const spread = (n: number) => Array.from({ length: n }, (_, i) => ((i * 37) % n) / n);
+    const small = bootstrapMedianCi(spread(11));
+    const large = bootstrapMedianCi(spread(401));
+    for (const [ci, xs] of [
+      [small, spread(11)],
+      [large, spread(401)],
+    ] as const) {
+      assert.ok(
+        ci.lo <= median(xs) && median(xs) <= ci.hi,
+        `${ci.lo} <= ${median(xs)} <= ${ci.hi}`,
+      );
+    }
+    assert.ok(large.hi - large.lo < small.hi - small.lo);
+    assert.deepEqual(bootstrapMedianCi(spread(11)), small);
+    assert.deepEqual(bootstrapMedianCi([2, 2, 2]), { lo: 2, hi: 2 });
+    assert.ok(Number.isNaN(bootstrapMedianCi([]).lo));
+    assert.throws(() => bootstrapMedianCi([1], { level: 1 }), /level must be in/);
   });
 
   it('interleavedWallCpu times the last run of each block, wall and CPU, rotated', () => {

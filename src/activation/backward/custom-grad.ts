@@ -53,10 +53,28 @@ export function compressedOp(
   const recording = engine.isTapeOn();
   let held: tf.Tensor[] = [];
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const save = args[args.length - 1] as tf.GradSaveFunc;
-    const { value, gradFunc, held: kept } = body(save);
+    // What `body` saves goes on the tape node with `held` (see below): tfjs's own save clones
+    // each tensor, one engine kernel (Identity) and one more tensor per saved tensor per call (a
+    // chunked CNN step: 130 of them). Only tensors made here are held as they are; an input or
+    // the output (which others may dispose) is cloned as tfjs would.
+    // Ids count up from tfjs's engine counter (no such counter: every tensor is cloned).
+    const firstId =
+      (engine.constructor as unknown as { nextTensorId?: number }).nextTensorId ??
+      Number.POSITIVE_INFINITY;
+    let saves: tf.Tensor[] = [];
+    const {
+      value,
+      gradFunc,
+      held: kept,
+    } = body((tensors) => {
+      saves = tensors;
+    });
     outputId = value.id;
-    if (recording && kept) held = kept.map((t) => tf.keep(t));
+    if (recording)
+      held = [
+        ...saves.map((t) => tf.keep(t.id >= firstId && t !== value ? t : t.clone())),
+        ...(kept ?? []).map((t) => tf.keep(t)),
+      ];
     return {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {

@@ -144,7 +144,10 @@ function joinRows(parts: tf.Tensor[]): tf.Tensor {
       value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {
         const g = Array.isArray(dy) ? dy[0] : dy;
-        const pieces = tf.split(g, rows, 0);
+        // Row slices, not tf.split: tfjs-wasm's SplitV copies all of dy out of the heap for
+        // every piece (its inner slice reads the whole input); Slice runs frugal's heap copy.
+        const starts = rows.map((_, i) => rows.slice(0, i).reduce((a, r) => a + r, 0));
+        const pieces = rows.map((r, i) => sliceRows(g, starts[i], r));
         if (g.id > outputId) g.dispose();
         return pieces;
       },
