@@ -7,18 +7,24 @@
 // wasm has no fused multiply-add, so each float64 lane rounds (x - min) * inv + u exactly as the
 // scalar code does.
 //
-// The float32 screen. Most codes need no float64: t32 = (x - min) * inv + u in float32 (inv the
-// float32 of 1 / scale) is within 4.1 * 2^-24 * (a + 1) of the float64 t of the JS code, where
-// a = (x - min) / scale <= levels + 1 (three float32 roundings of a relative 2^-24 each on a, one
-// on a + u; the float64 ones are 2^29 times smaller; with scale >= 2^-126 a subnormal x - min
-// errs by at most 2^-24 in a). So where t32 is farther than (levels + 2) * 2^-18 (8 times that
-// bound) from every integer, floor(t32) = floor(t): the code is the JS one. Four words with a
-// value closer than that are computed again in float64 (about 1 word in 1000 at 2 bits, 1 in 100
-// at 8). Groups whose span, inverse or scale could overflow or go subnormal in float32 skip the
-// screen.
+// The float32 screen. Most codes need no float64: T = (x - min) * inv + u' in float32 (inv the
+// float32 of 1 / scale, u' = 2^E + delta + u with E = bits + 1 and u cut to the 23 - E bits T's
+// last place holds) lies in [2^E, 2^(E+1)) and is within 9.02 * 2^(bits-24) of t + 2^E + delta,
+// t the float64 (x - min) / scale + u of the JS code (three float32 roundings of a relative 2^-24
+// on a = (x - min) / scale < 2^bits, half a last place 2^(E-24) on the add and a whole one for
+// the cut u; the float64 ones are 2^29 times smaller; with scale and inv >= 2^-126 a subnormal
+// x - min is exact). delta = 8 last places = 2^(bits-19) is above that bound, so where T's
+// fraction is 2 delta or more, floor(T) - 2^E = floor(t): the code is the JS one (below, t's
+// fraction plus delta and the error could reach the next integer). T's integer part and fraction
+// are bit fields of its float bits: the code is T >>> (23 - E) less a constant (the exponent,
+// taken off with the lanes' sum, see `magicOf`), the fraction T << (9 + E); integer shifts, no
+// rounding instructions. Four words with a fraction below 2 delta are computed again in float64
+// (about 1 block of 64 values in 1000 at 2 bits, 1 of 16 values in 100 at 8). Groups whose span,
+// inverse or scale could overflow or go subnormal in float32 skip the screen.
 //
-// Words go four at a time: each word's lanes hold the codes of values 4v + lane (shifted by
-// 4v * bits), and one transpose-like combine of the four words (two unpacks and a shift per
+// Words go four at a time, vector v of the four words together (the last first: Horner, a
+// constant shift per vector; four LCG chains run backwards): each word's lanes hold the codes of
+// values 4v + lane (shifted by 4v * bits), and one transpose-like combine of the four words (two unpacks and a shift per
 // step, `combine4`) moves lane l's codes up by l * bits and writes the four words with one store,
 // where a word alone needs a multiply and four lane extracts.
 
@@ -27,11 +33,16 @@ import { groupRange, rangeMax, rangeMin } from './act-range';
 const LCG_A: u32 = 1664525;
 const LCG_C: u32 = 1013904223;
 const GROUP: i32 = 256;
-const SCREEN_MARGIN: f32 = 1.0 / 262144.0;
+/** delta of the screen in units of T's last bit, 2^(E - 23): 8 units is 2^(bits - 19). */
+const DELTA_UNITS: i32 = 8;
+const MIN_NORMAL: f32 = 1.1754943508222875e-38;
 /** Jumps of the LCG by 4v steps, v = 0 .. 8: multipliers (splat) then increments (splat). */
 const LCG_JUMPS = memory.data(2 * 9 * 16, 16);
 
-/** Fills LCG_JUMPS (the same on every call; cheap beside a group). */
+/** The first four states from a seed s: lane l is a^(l+1) s + c (a^l + ... + 1). */
+const LCG_FIRST = memory.data(32, 16);
+
+/** Fills LCG_JUMPS and LCG_FIRST (the same on every call; cheap beside a group). */
 function lcgJumps(): void {
   let a: u32 = 1;
   let c: u32 = 0;
@@ -42,42 +53,37 @@ function lcgJumps(): void {
     }
     a *= LCG_A;
     c = c * LCG_A + LCG_C;
+    if (m < 4) {
+      store<u32>(LCG_FIRST + (m << 2), a);
+      store<u32>(LCG_FIRST + 16 + (m << 2), c);
+    }
   }
 }
 
 /**
  * The screen's T = (x - min) * inv + u' in float32 for four values at `xp`, with
- * u' = 1 + delta + (state >>> 9) * 2^-23 built from the bits (`vBits` = those of 1 + delta, an
- * integer add: no conversion, no multiply). That is 1 + delta + u to 2^-24, except where the add
- * carries into the exponent (u >= 1 - delta): there u' comes out up to delta too large. So T is
- * t + 1 + delta within the bound above plus [0, delta), and floor(T) - 1 is the code wherever
- * T - floor(T) >= 3 delta (T - delta then lies farther than the bound from every integer).
+ * u' = 2^E + delta + u (E = bits + 1) from the state's top 23 - E bits: an integer add to the
+ * bits of 2^E + delta (`vU`), no conversion, no multiply, no carry into the exponent. T then
+ * lies in [2^E, 2^(E+1)): its integer part (less 2^E) and its fraction are bit fields of it.
  */
 @inline
-function screenT(xp: i32, sv: v128, vlo: v128, vinv: v128, vBits: v128): v128 {
-  const u1 = i32x4.add(i32x4.shr_u(sv, 9), vBits);
-  return f32x4.add(f32x4.mul(f32x4.sub(v128.load(xp), vlo), vinv), u1);
+function screenT(xp: i32, sv: v128, vlo: v128, vinv: v128, vU: v128, e: i32): v128 {
+  const u = i32x4.add(i32x4.shr_u(sv, 9 + e), vU);
+  return f32x4.add(f32x4.mul(f32x4.sub(v128.load(xp), vlo), vinv), u);
 }
 
-/** The smallest fraction of a screened T since the last reset (see `screenWord`). */
-let screenFm: v128 = f32x4(1, 1, 1, 1);
+/** What the exponent bits of a word's screened codes add to each of its lanes (see `screenT`). */
+function magicOf(bits: i32): u32 {
+  const e = bits + 1;
+  const k = <u32>(127 + e) << e;
+  let m: u32 = 0;
+  for (let v = 0; v < 8 / bits; v++) m += k << (v * 4 * bits);
+  return m;
+}
 
 /**
- * One word of the screen (`per` values at `xp`, the first four states in `st`): its lanes hold
- * floor(T) + 2^23 - 1 (the float bits 0x4b000000 + code) of values 4v + lane, shifted up by
- * 4v * bits and summed (the codes do not overlap; the exponent bits are taken off later, see
- * `magicOf`). No clamp: a code above levels needs t >= levels + 1, which only a t within
- * levels * 2^-23 of that integer reaches, and the screen sends such a word to float64. The
- * word's smallest fraction T - floor(T) goes into `screenFm`.
- */
-/**
- * One word of the screen (`per` values at `xp`, the first four states in `st`): its lanes hold
- * floor(T) + 2^23 - 1 (the float bits 0x4b000000 + code) of values 4v + lane, shifted up by
- * 4v * bits and summed (the codes do not overlap; the exponent bits are taken off later, see
- * `magicOf`). No clamp: a code above levels needs t >= levels + 1, which only a t within
- * levels * 2^-23 of that integer reaches, and the screen sends such a word to float64. The
- * word's smallest fraction T - floor(T) goes into `screenFm`. The last vector first (Horner: a
- * constant shift per vector), from its states `sl`, then the LCG run backwards.
+ * One word of the screen alone (`per` values at `xp`, the states of its last vector in `sl`):
+ * its lanes (see `combine1`) and, in `screenFm`, the smallest fraction field of its T.
  */
 @inline
 function screenWord(
@@ -86,36 +92,29 @@ function screenWord(
   bits: i32,
   vlo: v128,
   vinv: v128,
-  vDelta: v128,
+  vU: v128,
   aBack: v128,
   cBack: v128,
 ): v128 {
-  const vMagic1 = f32x4.splat(8388607.0); // 2^23 - 1
-  const last = 8 / bits - 1;
+  const e = bits + 1;
   let sv = sl;
-  let p = xp + (last << 4);
-  let t = screenT(p, sv, vlo, vinv, vDelta);
-  let f = f32x4.floor(t);
-  let fm = f32x4.sub(t, f);
-  let acc = f32x4.add(f, vMagic1);
+  let p = xp + ((8 / bits - 1) << 4);
+  let t = screenT(p, sv, vlo, vinv, vU, e);
+  let fm = i32x4.shl(t, 9 + e);
+  let acc = i32x4.shr_u(t, 23 - e);
   while (p > xp) {
     p -= 16;
     sv = i32x4.add(i32x4.mul(sv, aBack), cBack);
-    t = screenT(p, sv, vlo, vinv, vDelta);
-    f = f32x4.floor(t);
-    fm = f32x4.pmin(fm, f32x4.sub(t, f));
-    acc = i32x4.add(i32x4.shl(acc, 4 * bits), f32x4.add(f, vMagic1));
+    t = screenT(p, sv, vlo, vinv, vU, e);
+    fm = i32x4.min_u(fm, i32x4.shl(t, 9 + e));
+    acc = i32x4.add(i32x4.shl(acc, 4 * bits), i32x4.shr_u(t, 23 - e));
   }
-  screenFm = f32x4.pmin(screenFm, fm);
+  screenFm = fm;
   return acc;
 }
 
-/** What the exponent bits of `screenWord`'s float codes add to each of its lanes. */
-function magicOf(bits: i32): u32 {
-  let m: u32 = 0;
-  for (let v = 0; v < 8 / bits; v++) m += (<u32>0x4b000000) << (v * 4 * bits);
-  return m;
-}
+/** The smallest fraction field (shifted to the top) of the word `screenWord` screened last. */
+let screenFm: v128 = i32x4.splat(0);
 
 /**
  * One word in float64, the JS arithmetic: lanes as `screenWord`'s (codes only, clamped to
@@ -214,12 +213,14 @@ function quantizeExact<T>(
   scales: i32,
 ): i32 {
   const bits = <i32>sizeof<T>();
+  const e = bits + 1;
   const gps = (perSample + GROUP - 1) / GROUP;
   const levels = (1 << bits) - 1;
   const per = 32 / bits;
+  const vpw = 8 / bits;
   const wordsPerGroup = GROUP / per;
-  const aWord = v128.load(LCG_JUMPS + ((8 / bits) << 4));
-  const cWord = v128.load(LCG_JUMPS + 144 + ((8 / bits) << 4));
+  const aWord = v128.load(LCG_JUMPS + (vpw << 4));
+  const cWord = v128.load(LCG_JUMPS + 144 + (vpw << 4));
   const vLevels = i32x4.splat(levels);
   const a1 = LCG_A * LCG_A * LCG_A * LCG_A;
   // The LCG four steps back: s = (s' - c4) / a4 (a4 is odd, so invertible modulo 2^32).
@@ -228,10 +229,16 @@ function quantizeExact<T>(
   const c1 = LCG_C * (LCG_A * LCG_A * LCG_A + LCG_A * LCG_A + LCG_A + 1);
   const aBack = i32x4.splat(a1Inv);
   const cBack = i32x4.splat(0 - c1 * a1Inv);
-  // Jumps from a word's first states to its last vector's, and by four words.
-  const last = 8 / bits - 1;
-  const aLast = v128.load(LCG_JUMPS + (last << 4));
-  const cLast = v128.load(LCG_JUMPS + 144 + (last << 4));
+  // Jumps from a block's first states to the last vector of its word k (k = 0..3), and by 4 words.
+  const last = vpw - 1;
+  const aL0 = v128.load(LCG_JUMPS + (last << 4));
+  const cL0 = v128.load(LCG_JUMPS + 144 + (last << 4));
+  const aL1 = i32x4.mul(aL0, aWord);
+  const cL1 = i32x4.add(i32x4.mul(cL0, aWord), cWord);
+  const aL2 = i32x4.mul(aL1, aWord);
+  const cL2 = i32x4.add(i32x4.mul(cL1, aWord), cWord);
+  const aL3 = i32x4.mul(aL2, aWord);
+  const cL3 = i32x4.add(i32x4.mul(cL2, aWord), cWord);
   let aQuad = aWord;
   let cQuad = cWord;
   for (let r = 0; r < 3; r++) {
@@ -244,6 +251,11 @@ function quantizeExact<T>(
     magic + (magic << bits) + (magic << (2 * bits)) + (magic << (3 * bits)),
   );
   const vZero = i32x4.splat(0);
+  // u' = 2^E + delta + u: the bits of 2^E plus delta = 8 units of 2^(E - 23) (see above).
+  const vU = i32x4.splat(((127 + e) << 23) + DELTA_UNITS);
+  // A fraction field below 2 delta (shifted to the top by 9 + E) sends the block to float64.
+  const vFrac = i32x4.splat(2 * DELTA_UNITS << (9 + e));
+  const wb = per << 2;
   for (let s = 0; s < samples; s++) {
     const base = s * perSample;
     for (let g = 0; g < gps; g++) {
@@ -262,45 +274,70 @@ function quantizeExact<T>(
         memory.fill(w, 0, wordsPerGroup * 4);
         continue;
       }
-      const s0 = <u32>load<i32>(seeds + (gi << 2));
-      const s1 = s0 * LCG_A + LCG_C;
-      const s2 = s1 * LCG_A + LCG_C;
-      const s3 = s2 * LCG_A + LCG_C;
-      let st = i32x4(s1, s2, s3, s3 * LCG_A + LCG_C);
+      let st = i32x4.add(
+        i32x4.mul(i32x4.splat(load<i32>(seeds + (gi << 2))), v128.load(LCG_FIRST)),
+        v128.load(LCG_FIRST + 16),
+      );
       const inv = f64x2.splat(1.0 / <f64>scale32);
       const vlo = f64x2.splat(<f64>lo32);
       // The float32 screen (see above): only where no float32 step can overflow or go subnormal.
       const inv32 = <f32>(1.0 / <f64>scale32);
       const span32: f32 = rangeMax() - lo32;
       const screen =
-        scale32 >= <f32>1.1754943508222875e-38 && span32 - span32 == 0 && inv32 - inv32 == 0;
+        scale32 >= MIN_NORMAL && inv32 >= MIN_NORMAL && span32 - span32 == 0 && inv32 - inv32 == 0;
       const vinv32 = f32x4.splat(inv32);
       const vlo32 = f32x4.splat(lo32);
-      // delta = (levels + 2) * 2^-18 = 32 * (levels + 2) units of 2^-23.
-      const vDelta = i32x4.splat(0x3f800000 + (levels + 2) * 32);
-      const three: i32 = 3 * (levels + 2);
-      const vDelta3 = f32x4.splat(<f32>three * SCREEN_MARGIN);
       const whole = n / per;
       let i = 0;
       let k = 0;
       for (; k + 4 <= whole; k += 4, i += 4 * per, w += 16) {
-        // The states of the four words' last vectors (what `screenWord` starts from).
         const st0 = st;
-        const sl0 = last > 0 ? i32x4.add(i32x4.mul(st0, aLast), cLast) : st0;
-        const sl1 = i32x4.add(i32x4.mul(sl0, aWord), cWord);
-        const sl2 = i32x4.add(i32x4.mul(sl1, aWord), cWord);
-        const sl3 = i32x4.add(i32x4.mul(sl2, aWord), cWord);
         st = i32x4.add(i32x4.mul(st0, aQuad), cQuad);
         const xp = p0 + (i << 2);
-        const wb = per << 2;
         if (screen) {
-          screenFm = f32x4.splat(1);
-          const a = screenWord(xp, sl0, bits, vlo32, vinv32, vDelta, aBack, cBack);
-          const b = screenWord(xp + wb, sl1, bits, vlo32, vinv32, vDelta, aBack, cBack);
-          const c = screenWord(xp + 2 * wb, sl2, bits, vlo32, vinv32, vDelta, aBack, cBack);
-          const d = screenWord(xp + 3 * wb, sl3, bits, vlo32, vinv32, vDelta, aBack, cBack);
-          if (!v128.any_true(f32x4.lt(screenFm, vDelta3))) {
-            v128.store(w, combine4(a, b, c, d, bits, vMagic4));
+          // Vector v of the four words at a time, the last first (Horner: a constant shift per
+          // vector), the LCG run backwards from each word's last states.
+          let sv0 = i32x4.add(i32x4.mul(st0, aL0), cL0);
+          let sv1 = i32x4.add(i32x4.mul(st0, aL1), cL1);
+          let sv2 = i32x4.add(i32x4.mul(st0, aL2), cL2);
+          let sv3 = i32x4.add(i32x4.mul(st0, aL3), cL3);
+          let p = xp + (last << 4);
+          let t0 = screenT(p, sv0, vlo32, vinv32, vU, e);
+          let t1 = screenT(p + wb, sv1, vlo32, vinv32, vU, e);
+          let t2 = screenT(p + 2 * wb, sv2, vlo32, vinv32, vU, e);
+          let t3 = screenT(p + 3 * wb, sv3, vlo32, vinv32, vU, e);
+          let fm = i32x4.min_u(
+            i32x4.min_u(i32x4.shl(t0, 9 + e), i32x4.shl(t1, 9 + e)),
+            i32x4.min_u(i32x4.shl(t2, 9 + e), i32x4.shl(t3, 9 + e)),
+          );
+          let a0 = i32x4.shr_u(t0, 23 - e);
+          let a1 = i32x4.shr_u(t1, 23 - e);
+          let a2 = i32x4.shr_u(t2, 23 - e);
+          let a3 = i32x4.shr_u(t3, 23 - e);
+          while (p > xp) {
+            p -= 16;
+            sv0 = i32x4.add(i32x4.mul(sv0, aBack), cBack);
+            sv1 = i32x4.add(i32x4.mul(sv1, aBack), cBack);
+            sv2 = i32x4.add(i32x4.mul(sv2, aBack), cBack);
+            sv3 = i32x4.add(i32x4.mul(sv3, aBack), cBack);
+            t0 = screenT(p, sv0, vlo32, vinv32, vU, e);
+            t1 = screenT(p + wb, sv1, vlo32, vinv32, vU, e);
+            t2 = screenT(p + 2 * wb, sv2, vlo32, vinv32, vU, e);
+            t3 = screenT(p + 3 * wb, sv3, vlo32, vinv32, vU, e);
+            fm = i32x4.min_u(
+              fm,
+              i32x4.min_u(
+                i32x4.min_u(i32x4.shl(t0, 9 + e), i32x4.shl(t1, 9 + e)),
+                i32x4.min_u(i32x4.shl(t2, 9 + e), i32x4.shl(t3, 9 + e)),
+              ),
+            );
+            a0 = i32x4.add(i32x4.shl(a0, 4 * bits), i32x4.shr_u(t0, 23 - e));
+            a1 = i32x4.add(i32x4.shl(a1, 4 * bits), i32x4.shr_u(t1, 23 - e));
+            a2 = i32x4.add(i32x4.shl(a2, 4 * bits), i32x4.shr_u(t2, 23 - e));
+            a3 = i32x4.add(i32x4.shl(a3, 4 * bits), i32x4.shr_u(t3, 23 - e));
+          }
+          if (!v128.any_true(i32x4.lt_u(fm, vFrac))) {
+            v128.store(w, combine4(a0, a1, a2, a3, bits, vMagic4));
             continue;
           }
         }
@@ -318,10 +355,9 @@ function quantizeExact<T>(
         let word = 0;
         let done = false;
         if (screen) {
-          screenFm = f32x4.splat(1);
-          const sl = last > 0 ? i32x4.add(i32x4.mul(st, aLast), cLast) : st;
-          const a = screenWord(xp, sl, bits, vlo32, vinv32, vDelta, aBack, cBack);
-          if (!v128.any_true(f32x4.lt(screenFm, vDelta3))) {
+          const sl = last > 0 ? i32x4.add(i32x4.mul(st, aL0), cL0) : st;
+          const a = screenWord(xp, sl, bits, vlo32, vinv32, vU, aBack, cBack);
+          if (!v128.any_true(i32x4.lt_u(screenFm, vFrac))) {
             word = combine1(a, bits, vMagic);
             done = true;
           }

@@ -53,17 +53,17 @@ export function groupRange(p: i32, n: i32): bool {
     vsum = f32x4.add(vsum, v);
     i += 4;
   }
-  vlo = f32x4.min(vlo, vlo1);
-  vhi = f32x4.max(vhi, vhi1);
+  // Across the lanes with pmin / pmax too (no NaN reaches them; which zero wins is settled
+  // below): no branches, where scalar min / max branch on NaN and on each comparison.
+  vlo = f32x4.pmin(vlo, vlo1);
+  vhi = f32x4.pmax(vhi, vhi1);
+  vlo = f32x4.pmin(vlo, v128.shuffle<f32>(vlo, vlo, 2, 3, 0, 1));
+  vhi = f32x4.pmax(vhi, v128.shuffle<f32>(vhi, vhi, 2, 3, 0, 1));
+  vlo = f32x4.pmin(vlo, v128.shuffle<f32>(vlo, vlo, 1, 0, 3, 2));
+  vhi = f32x4.pmax(vhi, v128.shuffle<f32>(vhi, vhi, 1, 0, 3, 2));
   vsum = f32x4.add(vsum, vsum1);
-  let lo: f32 = min(
-    min(f32x4.extract_lane(vlo, 0), f32x4.extract_lane(vlo, 1)),
-    min(f32x4.extract_lane(vlo, 2), f32x4.extract_lane(vlo, 3)),
-  );
-  let hi: f32 = max(
-    max(f32x4.extract_lane(vhi, 0), f32x4.extract_lane(vhi, 1)),
-    max(f32x4.extract_lane(vhi, 2), f32x4.extract_lane(vhi, 3)),
-  );
+  let lo = f32x4.extract_lane(vlo, 0);
+  let hi = f32x4.extract_lane(vhi, 0);
   let b: f32 = 0;
   for (; i < n; i++) {
     const v = load<f32>(p + (i << 2));
