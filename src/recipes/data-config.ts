@@ -74,6 +74,8 @@ export const NO_DATA_RECIPE: DataRecipeConfig = {
  * never and 0.0 / 1.7 for the earlier defaults: no redraw, no mix, unweighted; the same without
  * weights, redraw + mix 0.2: 1.88x / 1.57x, drops -1.4 / 2.0); the headline reports them on seeds
  * 10-13, run after the choice. Before: redraw alone was chosen on seeds 1-2 and lost on 3-5.
+ * `average` (scores averaged over scorings) and `warmupKeep` (a sub-epoch warm-up) are off: on the
+ * tuning seeds 1-2 neither beat the defaults (bench:recipes, docs/recipes.md).
  */
 export const SWIFTLEARN_DEFAULTS = {
   keep: 0.3,
