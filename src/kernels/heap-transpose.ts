@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjsHeapKernels } from '../wasm/tfjs-heap.js';
-import { hostArrays } from './host-arrays.js';
+import { heapOffsets, hostArrays } from './host-arrays.js';
 import type { KernelScope } from './kernel-scope.js';
 
 /**
@@ -23,8 +23,7 @@ export function transposeFast(scope: KernelScope, x: tf.TensorInfo, perm: number
       const shape = perm.map((i) => x.shape[i]);
       const host = hostArrays('wasm', scope.backend);
       const out = scope.adopt(host.output(shape));
-      const src = host.view(x).byteOffset;
-      const dst = host.view(out).byteOffset;
+      const [src, dst] = heapOffsets(host, [x, out]);
       if (blocks) simd.transposeBlocks(src, dst, a, h * w, k);
       else simd.transposeOuter(src, dst, a, h * w, k);
       return out;

@@ -29,6 +29,14 @@ function checkFloat(info: tf.TensorInfo): void {
   }
 }
 
+/**
+ * Where tensors' values start on the wasm heap (byte offsets), the arguments of frugal's SIMD
+ * kernels on tfjs's heap. Take them after allocating every output (see HostArrays).
+ */
+export function heapOffsets(host: HostArrays, infos: tf.TensorInfo[]): number[] {
+  return infos.map((t) => host.view(t).byteOffset);
+}
+
 export function hostArrays(backendName: string, backend: object): HostArrays {
   if (backendName === 'wasm') {
     const wasm = backend as WasmLike;

@@ -13,8 +13,8 @@ import {
 import { batchNormGradConfig } from './batch-norm-grad-config.js';
 import { batchedMatMulAsDepthwise, matMulBatch } from './batched-mat-mul.js';
 import { BINARY_OPS, binaryCpu } from './binary-cpu.js';
-import { type Conv2DBackpropFilterAttrs, conv2dBackpropFilter } from './conv2d-backprop-filter.js';
-import { type Conv2DBackpropInputAttrs, conv2dBackpropInput } from './conv2d-backprop-input.js';
+import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
+import { conv2dBackpropInput } from './conv2d-backprop-input.js';
 import {
   conv2dGradConfig,
   depthwiseConv2dGradConfig,
@@ -56,43 +56,27 @@ function nhwcOrStock(body: Body): FastKernel['kernelFunc'] {
   };
 }
 
-const filterGrad = nhwcOrStock((inputs, name, backend, attrs) =>
-  conv2dBackpropFilter(
-    name,
-    backend,
-    inputs.x!,
-    inputs.dy!,
-    attrs as unknown as Conv2DBackpropFilterAttrs,
-  ),
-);
-const inputGrad = nhwcOrStock((inputs, name, backend, attrs) =>
-  conv2dBackpropInput(
-    name,
-    backend,
-    inputs.dy!,
-    inputs.filter!,
-    attrs as unknown as Conv2DBackpropInputAttrs,
-  ),
-);
+/** A convolution gradient kernel on the inputs named `a` and `b`, NCHW to the stock kernel. */
+function convGrad<A>(
+  kernel: (
+    backendName: string,
+    backend: object,
+    a: tf.TensorInfo,
+    b: tf.TensorInfo,
+    attrs: A,
+  ) => tf.TensorInfo,
+  a: string,
+  b: string,
+): FastKernel['kernelFunc'] {
+  return nhwcOrStock((inputs, name, backend, attrs) =>
+    kernel(name, backend, inputs[a]!, inputs[b]!, attrs as unknown as A),
+  );
+}
 
-const depthwiseFilterGrad = nhwcOrStock((inputs, name, backend, attrs) =>
-  depthwiseConv2dBackpropFilter(
-    name,
-    backend,
-    inputs.x!,
-    inputs.dy!,
-    attrs as unknown as Conv2DBackpropFilterAttrs,
-  ),
-);
-const depthwiseInputGrad = nhwcOrStock((inputs, name, backend, attrs) =>
-  depthwiseConv2dBackpropInput(
-    name,
-    backend,
-    inputs.dy!,
-    inputs.filter!,
-    attrs as unknown as Conv2DBackpropInputAttrs,
-  ),
-);
+const filterGrad = convGrad(conv2dBackpropFilter, 'x', 'dy');
+const inputGrad = convGrad(conv2dBackpropInput, 'dy', 'filter');
+const depthwiseFilterGrad = convGrad(depthwiseConv2dBackpropFilter, 'x', 'dy');
+const depthwiseInputGrad = convGrad(depthwiseConv2dBackpropInput, 'dy', 'filter');
 
 const withStock =
   (
@@ -111,38 +95,25 @@ const withStock =
 
 /** Kernels frugal registers, per backend; each receives the stock kernel it replaces. */
 export const FAST_KERNELS: FastKernel[] = [
-  { kernelName: 'Conv2DBackpropFilter', backends: FAST_KERNEL_BACKENDS, kernelFunc: filterGrad },
-  { kernelName: 'Conv2DBackpropInput', backends: FAST_KERNEL_BACKENDS, kernelFunc: inputGrad },
-  {
-    kernelName: FAST_CONV2D_BACKPROP_FILTER,
-    backends: FAST_KERNEL_BACKENDS,
-    kernelFunc: filterGrad,
-  },
-  {
-    kernelName: FAST_CONV2D_BACKPROP_INPUT,
-    backends: FAST_KERNEL_BACKENDS,
-    kernelFunc: inputGrad,
-  },
-  {
-    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
-    backends: FAST_KERNEL_BACKENDS,
-    kernelFunc: depthwiseFilterGrad,
-  },
-  {
-    kernelName: 'DepthwiseConv2dNativeBackpropInput',
-    backends: FAST_KERNEL_BACKENDS,
-    kernelFunc: depthwiseInputGrad,
-  },
-  {
-    kernelName: FAST_DEPTHWISE_BACKPROP_FILTER,
-    backends: FAST_KERNEL_BACKENDS,
-    kernelFunc: depthwiseFilterGrad,
-  },
-  {
-    kernelName: FAST_DEPTHWISE_BACKPROP_INPUT,
-    backends: FAST_KERNEL_BACKENDS,
-    kernelFunc: depthwiseInputGrad,
-  },
+  // Under the stock names and under frugal's own (which take `dilations`, conv2d-grad.ts).
+  ...(
+    [
+      ['Conv2DBackpropFilter', filterGrad],
+      ['Conv2DBackpropInput', inputGrad],
+      [FAST_CONV2D_BACKPROP_FILTER, filterGrad],
+      [FAST_CONV2D_BACKPROP_INPUT, inputGrad],
+      ['DepthwiseConv2dNativeBackpropFilter', depthwiseFilterGrad],
+      ['DepthwiseConv2dNativeBackpropInput', depthwiseInputGrad],
+      [FAST_DEPTHWISE_BACKPROP_FILTER, depthwiseFilterGrad],
+      [FAST_DEPTHWISE_BACKPROP_INPUT, depthwiseInputGrad],
+    ] as const
+  ).map(
+    ([kernelName, kernelFunc]): FastKernel => ({
+      kernelName,
+      backends: FAST_KERNEL_BACKENDS,
+      kernelFunc,
+    }),
+  ),
   {
     kernelName: 'AvgPoolGrad',
     backends: FAST_KERNEL_BACKENDS,

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { tfjsHeapKernels } from '../wasm/tfjs-heap.js';
-import { hostArrays } from './host-arrays.js';
+import { heapOffsets, hostArrays } from './host-arrays.js';
 import { type PoolGradAttrs, poolGradArrays, poolGradInfo } from './pool-grad-info.js';
 
 /** Attributes of MaxPoolGrad / AvgPoolGrad (kept under this name for existing imports). */
@@ -150,16 +150,7 @@ function maxPoolGrad2x2Simd(
   if (!simd) return null;
   const host = hostArrays('wasm', backend);
   const out = host.output(input.shape);
-  simd.maxPoolGrad2x2(
-    host.view(input).byteOffset,
-    host.view(dy).byteOffset,
-    host.view(out).byteOffset,
-    info.batchSize,
-    h,
-    w,
-    c,
-    oh,
-    ow,
-  );
+  const [x, d, o] = heapOffsets(host, [input, dy, out]);
+  simd.maxPoolGrad2x2(x, d, o, info.batchSize, h, w, c, oh, ow);
   return out;
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { tfjsHeapKernels } from '../wasm/tfjs-heap.js';
-import { hostArrays } from './host-arrays.js';
+import { heapOffsets, hostArrays } from './host-arrays.js';
 
 /** frugal's one-pass ReLU gradient kernel (wasm). */
 export const FAST_RELU_GRAD = 'FrugalReluGrad';
@@ -18,12 +18,8 @@ export function reluGradWasm(backend: object, dy: tf.TensorInfo, x: tf.TensorInf
   }
   const host = hostArrays('wasm', backend);
   const out = host.output(x.shape);
-  simd.reluGrad(
-    host.view(dy).byteOffset,
-    host.view(x).byteOffset,
-    host.view(out).byteOffset,
-    tf.util.sizeFromShape(x.shape),
-  );
+  const [d, xs, o] = heapOffsets(host, [dy, x, out]);
+  simd.reluGrad(d, xs, o, tf.util.sizeFromShape(x.shape));
   return out;
 }
 

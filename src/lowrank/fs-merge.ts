@@ -25,6 +25,11 @@
 // 'separate' keeps each model's head (the last Dense becomes one Dense with both heads side by
 // side, [outputs of model 1, outputs of model 2], each reading its model's unmerged features).
 import * as tf from '@tensorflow/tfjs';
+import {
+  ACTIVATIONS,
+  type ActivationName,
+  applyActivation,
+} from '../activation/codec/activation-fns.js';
 import { At, integer, number, object, oneOf, optional } from '../config/index.js';
 import { makeRng, normal, permutation } from '../engine/random.js';
 import { type LayerEdit, rewriteModel } from '../rewrite/index.js';
@@ -334,26 +339,14 @@ function foldSlot(s: Slot): { kernel: tf.Tensor; bias: tf.Tensor1D | null } {
   return { kernel, bias };
 }
 
+/** The merged Dense layers' activations: softmax and the compressed layers' but softplus. */
+const MERGED_ACTIVATIONS = new Set<string>(ACTIVATIONS.filter((a) => a !== 'softplus'));
+
 function activate(x: tf.Tensor, activation: string): tf.Tensor {
-  switch (activation) {
-    case 'linear':
-      return x;
-    case 'relu':
-      return tf.relu(x);
-    case 'tanh':
-      return tf.tanh(x);
-    case 'sigmoid':
-      return tf.sigmoid(x);
-    case 'elu':
-      return tf.elu(x);
-    case 'softmax':
-      return tf.softmax(x);
-    case 'gelu':
-    case 'swish':
-      return tf.layers.activation({ activation }).apply(x) as tf.Tensor;
-    default:
-      throw new Error(`fsMerge: unsupported Dense activation '${activation}'`);
-  }
+  if (activation === 'softmax') return tf.softmax(x);
+  if (!MERGED_ACTIVATIONS.has(activation))
+    throw new Error(`fsMerge: unsupported Dense activation '${activation}'`);
+  return applyActivation(activation as ActivationName, x);
 }
 
 /** The slot's layer with the given weights (Dense on any rank, Conv2D channels last). */
