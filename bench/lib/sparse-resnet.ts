@@ -11,11 +11,10 @@ import * as tf from '@tensorflow/tfjs';
 import type { ClassificationData } from '../../src/data/dataset.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { buildResnet } from '../../src/models/resnet.js';
+import { envNumber } from './args.js';
 import { type PairedSummary, pairedSummary } from './paired.js';
 import type { Headline } from './results.js';
 import { type CnnMethod, type CnnRun, runCnnComparison, summarizeCnn } from './sparse-cnn.js';
-
-const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 
 export const RESNET_WIDTHS: [number, number] = [8, 16];
 export const RESNET_BN_MOMENTUM = 0.5;
@@ -23,12 +22,12 @@ export const RESNET_BN_MOMENTUM = 0.5;
 /** The schedule: SPARSE_BENCH_RESNET_* overrides (the probes on seeds 10-11 used them). */
 export function resnetSchedule() {
   return {
-    train: env('SPARSE_BENCH_RESNET_TRAIN', 8000),
-    test: env('SPARSE_BENCH_TEST', 2000),
-    epochs: env('SPARSE_BENCH_RESNET_EPOCHS', 2),
+    train: envNumber('SPARSE_BENCH_RESNET_TRAIN', 8000),
+    test: envNumber('SPARSE_BENCH_TEST', 2000),
+    epochs: envNumber('SPARSE_BENCH_RESNET_EPOCHS', 2),
     batch: 64,
-    learningRate: env('SPARSE_BENCH_RESNET_LR', 1e-2),
-    seeds: Array.from({ length: env('SPARSE_BENCH_RESNET_SEEDS', 3) }, (_, i) => i),
+    learningRate: envNumber('SPARSE_BENCH_RESNET_LR', 1e-2),
+    seeds: Array.from({ length: envNumber('SPARSE_BENCH_RESNET_SEEDS', 3) }, (_, i) => i),
   };
 }
 export type ResnetSchedule = ReturnType<typeof resnetSchedule>;
@@ -40,7 +39,7 @@ export type ResnetSchedule = ReturnType<typeof resnetSchedule>;
  * before any 500-step run on the bench seeds.
  */
 export function resnetLongSchedule(): ResnetSchedule {
-  return { ...resnetSchedule(), epochs: env('SPARSE_BENCH_RESNET_LONG_EPOCHS', 4) };
+  return { ...resnetSchedule(), epochs: envNumber('SPARSE_BENCH_RESNET_LONG_EPOCHS', 4) };
 }
 
 export const RESNET_METHODS: CnnMethod[] = [
