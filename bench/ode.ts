@@ -31,19 +31,18 @@ import { fixed, mb, pct, ratio } from '../src/report/format.js';
 import { measureStep } from '../src/report/memory-meter.js';
 import { type PairedAccuracy, pairedAccuracy } from '../src/report/paired-accuracy.js';
 import { train } from '../src/train/loop.js';
-import { hasFlag } from './lib/args.js';
+import { envNumber, hasFlag } from './lib/args.js';
 
 const FULL = hasFlag('full');
-const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
-const EPOCHS = env('ODE_BENCH_EPOCHS', FULL ? 10 : 3);
-const LR = env('ODE_BENCH_LR', 3e-3);
-const TRAIN = env('ODE_BENCH_TRAIN', 8000);
-const TEST = env('ODE_BENCH_TEST', 2000);
-const ATTACK = env('ODE_BENCH_ATTACK', FULL ? TEST : 1000);
-const CHANNELS = env('ODE_BENCH_CHANNELS', FULL ? 32 : 16);
-const TRAIN_STEPS = env('ODE_BENCH_SOLVER_STEPS', 2);
-const SHIFT = env('ODE_BENCH_SHIFT', 2);
-const BATCH = env('ODE_BENCH_BATCH', 64);
+const EPOCHS = envNumber('ODE_BENCH_EPOCHS', FULL ? 10 : 3);
+const LR = envNumber('ODE_BENCH_LR', 3e-3);
+const TRAIN = envNumber('ODE_BENCH_TRAIN', 8000);
+const TEST = envNumber('ODE_BENCH_TEST', 2000);
+const ATTACK = envNumber('ODE_BENCH_ATTACK', FULL ? TEST : 1000);
+const CHANNELS = envNumber('ODE_BENCH_CHANNELS', FULL ? 32 : 16);
+const TRAIN_STEPS = envNumber('ODE_BENCH_SOLVER_STEPS', 2);
+const SHIFT = envNumber('ODE_BENCH_SHIFT', 2);
+const BATCH = envNumber('ODE_BENCH_BATCH', 64);
 const GRADIENT = (process.env.ODE_BENCH_GRAD ?? 'backprop') as OdeGradient;
 if (!(ODE_GRADIENTS as readonly string[]).includes(GRADIENT))
   throw new Error(`ODE_BENCH_GRAD must be one of ${ODE_GRADIENTS.join(', ')}, got '${GRADIENT}'`);
@@ -130,8 +129,8 @@ const memAt = (g: OdeGradient, steps: number, key = 'activationBytes') =>
 // forward + backward, for the adjoint and IRDM at several step counts. The test problem is a
 // strongly contracting dense ODE, dz/dt = tanh(z W1 + t) W2 - K z (z: [64, 32], hidden 64), the
 // case where the adjoint's backward re-solve of z is unstable (errors grow like e^{K T}).
-const K = env('ODE_BENCH_K', 8);
-const IRDM_NODES = env('ODE_BENCH_NODES', 12);
+const K = envNumber('ODE_BENCH_K', 8);
+const IRDM_NODES = envNumber('ODE_BENCH_NODES', 12);
 const GRAD_STEPS = [4, 8, 16, 32, 64];
 const TARGET = 0.01;
 const gradRows: Record<string, unknown>[] = [];

@@ -19,6 +19,7 @@ import { buildResnet } from '../src/models/resnet.js';
 import { sparseGradModel } from '../src/sparse/convert.js';
 import type { GradSparsity } from '../src/sparse/mvue.js';
 import { train } from '../src/train/loop.js';
+import { envNumber } from './lib/args.js';
 import { writeResults } from './lib/results.js';
 import {
   pooled2x2,
@@ -27,9 +28,8 @@ import {
   resnetSchedule,
 } from './lib/sparse-resnet.js';
 
-const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
-const BATCHES = env('NOISE_BATCHES', 10);
-const DRAWS = env('NOISE_DRAWS', 2);
+const BATCHES = envNumber('NOISE_BATCHES', 10);
+const DRAWS = envNumber('NOISE_DRAWS', 2);
 const BATCH = 64;
 const MASKS: [string, GradSparsity][] = [
   ['mvue 1:2', { n: 1, m: 2, kind: 'mvue' }],

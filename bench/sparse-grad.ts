@@ -34,6 +34,7 @@ import { type GradSparsity, maskAlongAxis } from '../src/sparse/mvue.js';
 import { compressNM, denseMatMulJs, nmMatMul } from '../src/sparse/nm-kernel.js';
 import { sparseGradMatMul } from '../src/sparse/sparse-grad-dense.js';
 import { maskDiversity } from '../src/sparse/transposable-train.js';
+import { envNumber } from './lib/args.js';
 import { writeResults } from './lib/results.js';
 import { type CnnMethod, runCnnComparison, summarizeCnn } from './lib/sparse-cnn.js';
 import { parseSeedList } from './lib/sparse-merge.js';
@@ -47,22 +48,21 @@ import {
 } from './lib/sparse-only.js';
 import type { PartResult } from './lib/sparse-parts.js';
 
-const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
-const EPOCHS = env('SPARSE_BENCH_EPOCHS', 3);
-const TRAIN = env('SPARSE_BENCH_TRAIN', 8000);
-const TEST = env('SPARSE_BENCH_TEST', 2000);
-const SEED = env('SPARSE_BENCH_SEED', 0);
+const EPOCHS = envNumber('SPARSE_BENCH_EPOCHS', 3);
+const TRAIN = envNumber('SPARSE_BENCH_TRAIN', 8000);
+const TEST = envNumber('SPARSE_BENCH_TEST', 2000);
+const SEED = envNumber('SPARSE_BENCH_SEED', 0);
 const BATCH = 64;
-const CNN_TRAIN = env('SPARSE_BENCH_CNN_TRAIN', 5120);
-const CNN_EPOCHS = env('SPARSE_BENCH_CNN_EPOCHS', 1);
-const CNN_SEEDS = env('SPARSE_BENCH_CNN_SEEDS', 3);
-const TRANSPOSABLE_EVERY = env('SPARSE_BENCH_TRANSPOSABLE_EVERY', 16);
+const CNN_TRAIN = envNumber('SPARSE_BENCH_CNN_TRAIN', 5120);
+const CNN_EPOCHS = envNumber('SPARSE_BENCH_CNN_EPOCHS', 1);
+const CNN_SEEDS = envNumber('SPARSE_BENCH_CNN_SEEDS', 3);
+const TRANSPOSABLE_EVERY = envNumber('SPARSE_BENCH_TRANSPOSABLE_EVERY', 16);
 // Fine-tuning: dense for this many steps, then masks from the trained weights for the rest.
-const TRANSPOSABLE_PRETRAIN = env('SPARSE_BENCH_TRANSPOSABLE_PRETRAIN', 60);
+const TRANSPOSABLE_PRETRAIN = envNumber('SPARSE_BENCH_TRANSPOSABLE_PRETRAIN', 60);
 // SR-STE: decay of the pruned dense weights; gradual: steps over which pruned weights fade out.
 // Chosen on seeds 10 and 11 (not the bench's seeds 0-2) among decays 2e-4..0.2, recompute
 // intervals 1/4/16 and ramps 0/40/60: the 80-step run is noisy (1 point = 20 test digits).
-const SRSTE_DECAY = env('SPARSE_BENCH_SRSTE_DECAY', 0.02);
+const SRSTE_DECAY = envNumber('SPARSE_BENCH_SRSTE_DECAY', 0.02);
 const started = performance.now();
 const engine = await initEngine({ backend: 'wasm', seed: SEED });
 useFastKernels();

@@ -22,3 +22,11 @@ export function numberArg(name: string, fallback: number): number {
 export function hasFlag(name: string): boolean {
   return process.argv.includes(`--${name}`);
 }
+
+/**
+ * The number in the environment variable `name`, or `fallback` when it is unset or empty (the
+ * knobs that shrink a long benchmark: `SPARSE_BENCH_EPOCHS=1 npm run bench:sparse-grad`).
+ */
+export function envNumber(name: string, fallback: number): number {
+  return process.env[name] ? Number(process.env[name]) : fallback;
+}

@@ -6,6 +6,7 @@
 // for the full run too, so both write the same keys.
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { envNumber } from './args.js';
 import { verdict } from './paired.js';
 import { type Headline, RESULTS_DIR, writeResults } from './results.js';
 import { mergePart } from './sparse-merge.js';
@@ -29,8 +30,6 @@ import {
 } from './sparse-resnet.js';
 import { transposableVariantsPart, variantsHeadline } from './sparse-variants.js';
 
-const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
-
 /**
  * The schedule of the paired parts: the full run's CNN schedule (SPARSE_BENCH_PAIRED_TRAIN digits,
  * 1 epoch: 80 steps of 64) on SPARSE_BENCH_PAIRED_SEEDS (5) seeds; the `Long` parts run
@@ -39,14 +38,14 @@ const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) :
  */
 export function pairedSchedule(epochs = 1, seeds?: number[]): LongSchedule {
   return {
-    train: env('SPARSE_BENCH_PAIRED_TRAIN', 5120),
-    test: env('SPARSE_BENCH_TEST', 2000),
+    train: envNumber('SPARSE_BENCH_PAIRED_TRAIN', 5120),
+    test: envNumber('SPARSE_BENCH_TEST', 2000),
     epochs,
     batch: 64,
-    seeds: seeds ?? Array.from({ length: env('SPARSE_BENCH_PAIRED_SEEDS', 5) }, (_, i) => i),
+    seeds: seeds ?? Array.from({ length: envNumber('SPARSE_BENCH_PAIRED_SEEDS', 5) }, (_, i) => i),
   };
 }
-const LONG_EPOCHS = () => env('SPARSE_BENCH_LONG_EPOCHS', 2);
+const LONG_EPOCHS = () => envNumber('SPARSE_BENCH_LONG_EPOCHS', 2);
 const RECIPE = { decay: 0.02, rampFraction: 0.75 };
 /**
  * The pre-registered confirmatory run of transposable24Long's recipe and schedule (same code, 2

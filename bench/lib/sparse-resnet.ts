@@ -12,11 +12,10 @@ import type { ClassificationData } from '../../src/data/dataset.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { buildResnet } from '../../src/models/resnet.js';
 import type { BudgetScheduleConfig } from '../../src/recipes/lr-schedule.js';
+import { envNumber } from './args.js';
 import { type PairedSummary, pairedSummary } from './paired.js';
 import type { Headline } from './results.js';
 import { type CnnMethod, type CnnRun, runCnnComparison, summarizeCnn } from './sparse-cnn.js';
-
-const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
 
 export const RESNET_WIDTHS: [number, number] = [8, 16];
 export const RESNET_BN_MOMENTUM = 0.5;
@@ -35,12 +34,12 @@ export interface ResnetSchedule {
 /** The schedule: SPARSE_BENCH_RESNET_* overrides (the probes on seeds 10-11 used them). */
 export function resnetSchedule(): ResnetSchedule {
   return {
-    train: env('SPARSE_BENCH_RESNET_TRAIN', 8000),
-    test: env('SPARSE_BENCH_TEST', 2000),
-    epochs: env('SPARSE_BENCH_RESNET_EPOCHS', 2),
+    train: envNumber('SPARSE_BENCH_RESNET_TRAIN', 8000),
+    test: envNumber('SPARSE_BENCH_TEST', 2000),
+    epochs: envNumber('SPARSE_BENCH_RESNET_EPOCHS', 2),
     batch: 64,
-    learningRate: env('SPARSE_BENCH_RESNET_LR', 1e-2),
-    seeds: Array.from({ length: env('SPARSE_BENCH_RESNET_SEEDS', 3) }, (_, i) => i),
+    learningRate: envNumber('SPARSE_BENCH_RESNET_LR', 1e-2),
+    seeds: Array.from({ length: envNumber('SPARSE_BENCH_RESNET_SEEDS', 3) }, (_, i) => i),
   };
 }
 
@@ -51,7 +50,7 @@ export function resnetSchedule(): ResnetSchedule {
  * before any 500-step run on the bench seeds.
  */
 export function resnetLongSchedule(): ResnetSchedule {
-  return { ...resnetSchedule(), epochs: env('SPARSE_BENCH_RESNET_LONG_EPOCHS', 4) };
+  return { ...resnetSchedule(), epochs: envNumber('SPARSE_BENCH_RESNET_LONG_EPOCHS', 4) };
 }
 
 /**
@@ -64,13 +63,13 @@ export function resnetLongSchedule(): ResnetSchedule {
  * dense only (bench/results/sparse-grad-resnet-schedule.json), before any bench seed ran on it.
  */
 export function convergedSchedule(seeds?: number[]): ResnetSchedule {
-  const train = env('SPARSE_BENCH_RESNET_CONV_TRAIN', 6400);
+  const train = envNumber('SPARSE_BENCH_RESNET_CONV_TRAIN', 6400);
   return {
     train,
     test: 10_000 - train,
-    epochs: env('SPARSE_BENCH_RESNET_CONV_EPOCHS', 6),
+    epochs: envNumber('SPARSE_BENCH_RESNET_CONV_EPOCHS', 6),
     batch: 64,
-    learningRate: env('SPARSE_BENCH_RESNET_CONV_LR', 1e-2),
+    learningRate: envNumber('SPARSE_BENCH_RESNET_CONV_LR', 1e-2),
     seeds: seeds ?? [0, 1, 2, 3, 4, 5, 6, 7],
     lrSchedule: { warmup: 0, final: 0, peak: 1 },
   };

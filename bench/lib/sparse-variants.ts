@@ -7,23 +7,22 @@
 import { loadMnist } from '../../src/data/mnist.js';
 import { transposableTraining } from '../../src/sparse/transposable-train.js';
 import { train } from '../../src/train/loop.js';
+import { envNumber } from './args.js';
 import type { Headline } from './results.js';
 import { type CnnMethod, type CnnRun, runCnnComparison, summarizeCnn } from './sparse-cnn.js';
 import { mean } from './stats.js';
 
-const env = (k: string, d: number) => (process.env[k] ? Number(process.env[k]) : d);
-
 /** The 3-seed CNN schedule (the same env settings as the full run's CNN section). */
 export function variantsConfig() {
   return {
-    train: env('SPARSE_BENCH_CNN_TRAIN', 5120),
-    test: env('SPARSE_BENCH_TEST', 2000),
-    epochs: env('SPARSE_BENCH_CNN_EPOCHS', 1),
+    train: envNumber('SPARSE_BENCH_CNN_TRAIN', 5120),
+    test: envNumber('SPARSE_BENCH_TEST', 2000),
+    epochs: envNumber('SPARSE_BENCH_CNN_EPOCHS', 1),
     batch: 64,
-    seeds: Array.from({ length: env('SPARSE_BENCH_CNN_SEEDS', 3) }, (_, i) => i),
-    every: env('SPARSE_BENCH_TRANSPOSABLE_EVERY', 16),
-    pretrain: env('SPARSE_BENCH_TRANSPOSABLE_PRETRAIN', 60),
-    decay: env('SPARSE_BENCH_SRSTE_DECAY', 0.02),
+    seeds: Array.from({ length: envNumber('SPARSE_BENCH_CNN_SEEDS', 3) }, (_, i) => i),
+    every: envNumber('SPARSE_BENCH_TRANSPOSABLE_EVERY', 16),
+    pretrain: envNumber('SPARSE_BENCH_TRANSPOSABLE_PRETRAIN', 60),
+    decay: envNumber('SPARSE_BENCH_SRSTE_DECAY', 0.02),
   };
 }
 type Config = ReturnType<typeof variantsConfig>;

@@ -27,32 +27,14 @@ import {
   SWIFTLEARN_BALANCES,
   SWIFTLEARN_SCORES,
   SWIFTLEARN_SELECTS,
-  type SwiftLearnBalance,
+  type SwiftLearnConfig,
   type SwiftLearnPlan,
-  type SwiftLearnScore,
-  type SwiftLearnSelect,
   swiftLearn,
 } from './swiftlearn.js';
 
 export interface DataRecipeConfig {
-  swiftlearn: {
-    keep: number;
-    warmupEpochs: number;
-    every: number;
-    score: SwiftLearnScore;
-    select: SwiftLearnSelect;
-    balance: SwiftLearnBalance;
-    /** A fresh importance-sampled draw of the kept rows every epoch (select 'sample' only). */
-    redraw: boolean;
-    /** The uniform share of the sampling weights, in [0, 1] (select 'sample' only; swiftlearn.ts). */
-    mix: number;
-    /** Importance-weighted loss over rows drawn with replacement (select 'sample' only; unbiased). */
-    weighted: boolean;
-    /** Share of the previous scores kept at each scoring, in [0, 1) (swiftlearn.ts). */
-    average: number;
-    /** Share of the rows each warm-up epoch trains on, in (0, 1] (1: all). */
-    warmupKeep: number;
-  } | null;
+  /** SwiftLearn's options, all given (the seed is the run's: dataRecipePlan passes it). */
+  swiftlearn: Required<Omit<SwiftLearnConfig, 'seed'>> | null;
   batchAugment: { copies: number; shift: number; cutout: number; flip: boolean } | null;
   mixedSize: { sizes: number[]; probabilities: number[] | null; mode: MixedSizeMode } | null;
 }

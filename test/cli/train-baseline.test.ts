@@ -8,6 +8,18 @@ import {
 } from '../../src/cli/commands/train-baseline.js';
 import { buildCli } from '../../src/cli/program.js';
 
+/** The options every run below shares (their own epochs, optimizer and seed beside them). */
+const CORE = {
+  model: 'cnn',
+  dataset: 'synthetic',
+  batch: 32,
+  lr: 0.01,
+  backend: 'cpu',
+  maxSteps: 3,
+  progress: false,
+  fastKernels: true,
+} as const;
+
 describe('frugal train --baseline: the plain run drops feature options as a group', () => {
   it('every option of `frugal train` has a role (a new flag cannot leak into the baseline)', () => {
     const train = buildCli().commands.find((c) => c.name() === 'train');
@@ -20,19 +32,12 @@ describe('frugal train --baseline: the plain run drops feature options as a grou
 
   it('keeps the core options and drops every feature and output option', () => {
     const o: TrainCommandOptions = {
-      model: 'cnn',
-      dataset: 'synthetic',
+      ...CORE,
       epochs: 2,
-      batch: 32,
-      lr: 0.01,
       optimizer: 'sgd',
-      backend: 'cpu',
       seed: 9,
       trainCount: 64,
       testCount: 16,
-      maxSteps: 3,
-      progress: false,
-      fastKernels: true,
       workers: 1,
       actLevel: 'L2',
       actBits: 4,
@@ -61,17 +66,10 @@ describe('frugal train --baseline: the plain run drops feature options as a grou
 
   it('the L0 run keeps every option but saves float32 in the same layers', () => {
     const o: TrainCommandOptions = {
-      model: 'cnn',
-      dataset: 'synthetic',
+      ...CORE,
       epochs: 1,
-      batch: 32,
-      lr: 0.01,
       optimizer: 'adam',
-      backend: 'cpu',
       seed: 4,
-      maxSteps: 3,
-      progress: false,
-      fastKernels: true,
       actBits: 2,
       fewbit: 2,
       perSampleBits: true,
