@@ -391,10 +391,133 @@ function quantizeExact<T>(
 }
 /**
  * `actRestore` (same arguments and results: min + code * scale in float64, rounded once to
- * float32) two float64 lanes at a time. A code read in place as code * 2^(lane * bits) is
- * multiplied by scale * 2^-(lane * bits): both factors exact, so the one rounding is the same.
+ * float32). At 1 and 2 bits a group has 2 or 4 values, computed once so, and each output vector
+ * is a byte lookup into them (`restoreTable`); at 4 and 8 bits two float64 lanes at a time
+ * (`restoreFloat64`).
  */
 export function actRestoreExact(
+  words: i32,
+  mins: i32,
+  scales: i32,
+  perSample: i32,
+  bits: i32,
+  first: i32,
+  count: i32,
+  out: i32,
+): void {
+  if (bits == 1) restoreTable<u8>(words, mins, scales, perSample, first, count, out);
+  else if (bits == 2) restoreTable<u16>(words, mins, scales, perSample, first, count, out);
+  else restoreFloat64(words, mins, scales, perSample, bits, first, count, out);
+}
+
+/**
+ * The restore at sizeof<T>() = 1 or 2 bits: the group's 2^bits values min + c * scale (float64,
+ * rounded once) sit byte-planar in one vector (byte 4k + c: byte k of value c), and a word's
+ * codes are spread so that lane l of `spread` holds word >>> (l * bits) (one multiply by
+ * 2^((3 - l) * bits) and a shift); vector v then takes, in every byte of lane l, the byte of
+ * `spread` holding code 4v + l in its low bits (a constant shuffle), masks the code, adds the
+ * byte plane and looks the output bytes up (a swizzle).
+ */
+@inline
+function restoreTable<T>(
+  words: i32,
+  mins: i32,
+  scales: i32,
+  perSample: i32,
+  first: i32,
+  count: i32,
+  out: i32,
+): void {
+  const bits = <i32>sizeof<T>();
+  const gps = (perSample + GROUP - 1) / GROUP;
+  const per = 32 / bits;
+  const wordsPerGroup = GROUP / per;
+  const mask = (1 << bits) - 1;
+  const laneUp = i32x4(1 << (3 * bits), 1 << (2 * bits), 1 << bits, 1);
+  const vMask = i8x16.splat(<i8>mask);
+  // Byte k of each lane looks in byte plane k.
+  const planes = i32x4.splat(0x0c080400);
+  const c01 = f64x2(0, 1);
+  const c23 = f64x2(2, 3);
+  for (let s = first; s < first + count; s++) {
+    const base = (s - first) * perSample;
+    for (let g = 0; g < gps; g++) {
+      const gi = s * gps + g;
+      const start = base + g * GROUP;
+      const n = min(GROUP, perSample - g * GROUP);
+      const lo = <f64>load<f32>(mins + (gi << 2));
+      const scale = <f64>load<f32>(scales + (gi << 2));
+      const vlo = f64x2.splat(lo);
+      const vs = f64x2.splat(scale);
+      const values = v128.shuffle<f32>(
+        f32x4.demote_f64x2_zero(f64x2.add(vlo, f64x2.mul(c01, vs))),
+        f32x4.demote_f64x2_zero(f64x2.add(vlo, f64x2.mul(c23, vs))),
+        0,
+        1,
+        4,
+        5,
+      );
+      const table = v128.shuffle<u8>(
+        values,
+        values,
+        0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+      );
+      const w0 = words + gi * wordsPerGroup * 4;
+      const o0 = out + (start << 2);
+      const whole = n / per;
+      let i = 0;
+      for (let k = 0; k < whole; k++, i += per) {
+        const spread = i32x4.shr_u(
+          i32x4.mul(i32x4.splat(load<i32>(w0 + (k << 2))), laneUp),
+          3 * bits,
+        );
+        const o = o0 + (i << 2);
+        if (bits == 2) {
+          const c = v128.and(spread, vMask);
+          v128.store(o, lookUp(table, c, planes, 0));
+          v128.store(o + 16, lookUp(table, c, planes, 1));
+          v128.store(o + 32, lookUp(table, c, planes, 2));
+          v128.store(o + 48, lookUp(table, c, planes, 3));
+        } else {
+          const c = v128.and(spread, vMask);
+          const d = v128.and(i32x4.shr_u(spread, 4), vMask);
+          v128.store(o, lookUp(table, c, planes, 0));
+          v128.store(o + 16, lookUp(table, d, planes, 0));
+          v128.store(o + 32, lookUp(table, c, planes, 1));
+          v128.store(o + 48, lookUp(table, d, planes, 1));
+          v128.store(o + 64, lookUp(table, c, planes, 2));
+          v128.store(o + 80, lookUp(table, d, planes, 2));
+          v128.store(o + 96, lookUp(table, c, planes, 3));
+          v128.store(o + 112, lookUp(table, d, planes, 3));
+        }
+      }
+      if (i < n) {
+        const word = <u32>load<i32>(w0 + (whole << 2));
+        for (let shift: u32 = 0; i < n; i++, shift += <u32>bits)
+          store<f32>(o0 + (i << 2), <f32>(lo + <f64>((word >>> shift) & <u32>mask) * scale));
+      }
+    }
+  }
+}
+
+/** Four outputs: the codes in byte `b` of each lane of `c`, looked up in the byte planes. */
+@inline
+function lookUp(table: v128, c: v128, planes: v128, b: i32): v128 {
+  // Byte b of each lane into all four of its bytes (constant shuffles: one instruction each).
+  let spread = v128.shuffle<u8>(c, c, 0, 0, 0, 0, 4, 4, 4, 4, 8, 8, 8, 8, 12, 12, 12, 12);
+  if (b == 1) spread = v128.shuffle<u8>(c, c, 1, 1, 1, 1, 5, 5, 5, 5, 9, 9, 9, 9, 13, 13, 13, 13);
+  if (b == 2)
+    spread = v128.shuffle<u8>(c, c, 2, 2, 2, 2, 6, 6, 6, 6, 10, 10, 10, 10, 14, 14, 14, 14);
+  if (b == 3)
+    spread = v128.shuffle<u8>(c, c, 3, 3, 3, 3, 7, 7, 7, 7, 11, 11, 11, 11, 15, 15, 15, 15);
+  return i8x16.swizzle(table, v128.or(spread, planes));
+}
+
+/**
+ * `actRestore` two float64 lanes at a time. A code read in place as code * 2^(lane * bits) is
+ * multiplied by scale * 2^-(lane * bits): both factors exact, so the one rounding is the same.
+ */
+function restoreFloat64(
   words: i32,
   mins: i32,
   scales: i32,
