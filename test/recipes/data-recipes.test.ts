@@ -472,6 +472,8 @@ describe('recipes: data recipe config', () => {
       redraw: true,
       mix: 0.2,
       weighted: true,
+      average: 0,
+      warmupKeep: 1,
     });
     assert.equal(c.batchAugment?.copies, 4);
     // select 'top' draws nothing: the sampling defaults (redraw, mix, weighted) are off with it.
