@@ -172,7 +172,10 @@ const FEATURES: FeatureRow[] = [
       `transposable 2:4 weights (SR-STE, gradual) ${points(fig(j, 'transposable24DropPts'))} (SE ${points(fig(j, 'transposable24DropSe'))}), ` +
       `fixed from init ${points(fig(j, 'transposable24FixedDropPts'))}; at ${fig(j, 'stochPruneLongSteps')} steps: stochastic ` +
       `${points(fig(j, 'stochPruneLongDropPts'))}, transposable ${points(fig(j, 'transposable24LongDropPts'))} (pre-registered seeds 20-29: ${points(fig(j, 'transposable24ConfirmDropPts'))}); ` +
-      `ResNet, 3 seeds: MVUE 1:2 ${points(fig(j, 'resnetMvue12DropPts'))}, 2:4 ${points(fig(j, 'resnetMvue24DropPts'))}, magnitude 2:4 ${points(fig(j, 'resnetMagnitude24DropPts'))} ` +
+      `ResNet, converged (${fig(j, 'resnetConvergedSteps')} steps, LR decay), ${fig(j, 'resnetConvergedMvue12Seeds')} seeds: MVUE 1:2 ${points(fig(j, 'resnetConvergedMvue12DropPts'))} ` +
+      `[${points(fig(j, 'resnetConvergedMvue12DropCi95Lo'))}, ${points(fig(j, 'resnetConvergedMvue12DropCi95Hi'))}]` +
+      ` (${fig(j, 'resnetConvergedMvue24Seeds')} seeds: 2:4 ${points(fig(j, 'resnetConvergedMvue24DropPts'))}, magnitude 2:4 ${points(fig(j, 'resnetConvergedMagnitude24DropPts'))}); ` +
+      `ResNet, 3 seeds, ${fig(j, 'resnetSteps')} steps: MVUE 1:2 ${points(fig(j, 'resnetMvue12DropPts'))}, 2:4 ${points(fig(j, 'resnetMvue24DropPts'))}, magnitude 2:4 ${points(fig(j, 'resnetMagnitude24DropPts'))} ` +
       `(${fig(j, 'resnetLongSteps')} steps: ${points(fig(j, 'resnetLongMvue12DropPts'))}, ${points(fig(j, 'resnetLongMvue24DropPts'))}, ${points(fig(j, 'resnetLongMagnitude24DropPts'))}); ` +
       `2:4 product ${ratio(fig(j, 'sparseKernelSpeedupVsStockCpu'))} stock cpu matMul, ` +
       `${ratio(fig(j, 'sparseKernelSpeedup'))} frugal's cpu GEMM`,
