@@ -9,7 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { conv2dOutputShape } from '../kernels/conv-output.js';
 import {
-  KernelBiasLayer,
+  ActivatedKernelLayer,
   type KernelLayerArgs,
   onlyShape,
 } from '../models/layers/kernel-bias-layer.js';
@@ -31,18 +31,16 @@ export interface LowPrecisionLayerArgs extends KernelLayerArgs {
   seed?: number;
 }
 
-export class LowPrecisionLayer extends KernelBiasLayer {
+export class LowPrecisionLayer extends ActivatedKernelLayer {
   static className = 'FrugalLowPrecision';
   readonly kind: 'dense' | 'conv2d';
   readonly kernelShape: number[];
   readonly lowPrecision: LowPrecisionSpec;
   readonly useBias: boolean;
-  readonly activationName: string;
   readonly strides: [number, number];
   readonly padding: 'valid' | 'same';
   readonly seed: number;
   private readonly random: () => number;
-  private readonly activationLayer: tf.layers.Layer;
 
   constructor(args: LowPrecisionLayerArgs) {
     super(args);
@@ -55,12 +53,10 @@ export class LowPrecisionLayer extends KernelBiasLayer {
     this.kernelShape = [...args.kernelShape];
     this.lowPrecision = parseLowPrecision(args.lowPrecision, `${where} lowPrecision`);
     this.useBias = args.useBias ?? true;
-    this.activationName = args.activation ?? 'linear';
     this.strides = args.strides ?? [1, 1];
     this.padding = padding;
     this.seed = args.seed ?? 0;
     this.random = mulberry32(this.seed);
-    this.activationLayer = tf.layers.activation({ activation: this.activationName as 'linear' });
   }
 
   get outChannels(): number {
@@ -98,10 +94,6 @@ export class LowPrecisionLayer extends KernelBiasLayer {
       this.lowPrecision,
       nextSeed,
     );
-  }
-
-  protected override activate(y: tf.Tensor): tf.Tensor {
-    return this.activationLayer.apply(y) as tf.Tensor;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {
-  KernelBiasLayer,
+  ActivatedKernelLayer,
   type KernelLayerArgs,
   onlyShape,
 } from '../models/layers/kernel-bias-layer.js';
@@ -56,15 +56,13 @@ export interface LowBitAccDenseArgs extends KernelLayerArgs {
   useBias?: boolean;
 }
 
-export class LowBitAccDense extends KernelBiasLayer {
+export class LowBitAccDense extends ActivatedKernelLayer {
   static className = 'FrugalLowBitAccDense';
   readonly units: number;
   readonly format: FloatFormat;
   readonly chunk: number;
   readonly outer: FloatFormat | null;
-  readonly activationName: string;
   readonly useBias: boolean;
-  private readonly activationLayer: tf.layers.Layer;
 
   constructor(args: LowBitAccDenseArgs) {
     super(args);
@@ -85,9 +83,7 @@ export class LowBitAccDense extends KernelBiasLayer {
         throw new Error(`${where}: outer needs chunk > 0 (one sequential sum has no chunk sums)`);
     }
     this.outer = outer && { mantissa: outer.mantissa, exponent: outer.exponent };
-    this.activationName = args.activation ?? 'linear';
     this.useBias = args.useBias ?? true;
-    this.activationLayer = tf.layers.activation({ activation: this.activationName as 'linear' });
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
@@ -109,10 +105,6 @@ export class LowBitAccDense extends KernelBiasLayer {
       this.chunk,
       this.outer,
     );
-  }
-
-  protected override activate(y: tf.Tensor): tf.Tensor {
-    return this.activationLayer.apply(y) as tf.Tensor;
   }
 
   override getConfig(): tf.serialization.ConfigDict {

@@ -67,3 +67,19 @@ export abstract class KernelBiasLayer extends tf.layers.Layer {
     });
   }
 }
+
+/** A KernelBiasLayer whose activation is any tfjs activation, by name (default 'linear'). */
+export abstract class ActivatedKernelLayer extends KernelBiasLayer {
+  readonly activationName: string;
+  private readonly activationLayer: tf.layers.Layer;
+
+  constructor(args: KernelLayerArgs & { activation?: string }) {
+    super(args);
+    this.activationName = args.activation ?? 'linear';
+    this.activationLayer = tf.layers.activation({ activation: this.activationName as 'linear' });
+  }
+
+  protected override activate(y: tf.Tensor): tf.Tensor {
+    return this.activationLayer.apply(y) as tf.Tensor;
+  }
+}
