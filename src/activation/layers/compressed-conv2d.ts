@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { chunkedBackward } from '../backward/chunked-backward.js';
 import { CONV2D_GRADS, type ConvPadding, convWeightGradsOnly } from '../backward/conv-grad.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
@@ -117,25 +116,17 @@ export class CompressedConv2D extends CompressedConvLayer {
           freeDy();
           return [tf.zeros(x.shape), ...params];
         }
-        const g = chunkedBackward(
+        return this.chunkedConvBackward(
+          CONV2D_GRADS,
+          act,
+          sa,
           dy,
           rows,
-          (dyRows, first, count) =>
-            this.convChunk(
-              CONV2D_GRADS,
-              act,
-              sa,
-              { first, count, total: n },
-              dyRows,
-              () => restoreRowsOf(xs, sx, first, count) as tf.Tensor4D,
-              w,
-              !!b,
-            ),
-          freeDy,
-          dyOwned,
-          addTo,
+          (first, count) => restoreRowsOf(xs, sx, first, count) as tf.Tensor4D,
+          w,
+          !!b,
+          { freeDy, dyOwned, addTo },
         );
-        return [g.dx, ...g.params];
       },
     };
   }

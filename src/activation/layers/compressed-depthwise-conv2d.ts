@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs';
-import { chunkedBackward } from '../backward/chunked-backward.js';
 import { DEPTHWISE_GRADS, padBefore } from '../backward/conv-grad.js';
 import type { CompressedOp, SaveTensors } from '../backward/custom-grad.js';
 import { applyActivation } from '../codec/activation-fns.js';
@@ -48,24 +47,17 @@ export class CompressedDepthwiseConv2D extends CompressedConvLayer {
       gradFunc: (dy, saved, freeDy, dyOwned) => {
         const [sx, sa] = splitSaved(saved, parts);
         const n = x.shape[0];
-        const g = chunkedBackward(
+        return this.chunkedConvBackward(
+          DEPTHWISE_GRADS,
+          act,
+          sa,
           dy,
           rowsPerChunk(n, (4 * Math.max(dy.size, x.size)) / n),
-          (dyRows, first, count) =>
-            this.convChunk(
-              DEPTHWISE_GRADS,
-              act,
-              sa,
-              { first, count, total: n },
-              dyRows,
-              () => restoreChunk(xs, sx, first, count, n) as tf.Tensor4D,
-              w,
-              !!b,
-            ),
-          freeDy,
-          dyOwned,
+          (first, count) => restoreChunk(xs, sx, first, count, n) as tf.Tensor4D,
+          w,
+          !!b,
+          { freeDy, dyOwned, addTo: null },
         );
-        return [g.dx, ...g.params];
       },
     };
   }

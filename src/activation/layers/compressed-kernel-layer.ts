@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { ChunkGrads } from '../backward/chunked-backward.js';
+import { type ChunkGrads, chunkedBackward } from '../backward/chunked-backward.js';
 import { type ConvGrads, type ConvPadding, convChunkGrads } from '../backward/conv-grad.js';
 import { type CompressedOp, compressedOp, type SaveTensors } from '../backward/custom-grad.js';
 import {
@@ -131,36 +131,42 @@ export abstract class CompressedConvLayer extends CompressedKernelLayer {
   protected abstract trainingOp(save: SaveTensors, operands: ConvOperands): CompressedOp;
 
   /**
-   * One chunk of the chunked backward: dz of rows `first` .. `first + count - 1` (of `total`)
+   * The chunked backward of dy (chunkedBackward, `rows` samples a chunk): per chunk dz of its rows
    * through the activation's saved state (with db where the activation sums it), then the chunk's
    * input rows (`restoreX`, restored after dz) and the filter, input and bias gradients by
-   * `grads`, read through the layer's gradSparsity.
+   * `grads`, read through the layer's gradSparsity. Returns dx, then the weight gradients.
    */
-  protected convChunk(
+  protected chunkedConvBackward(
     grads: ConvGrads,
     act: ActivationSaved,
     sa: tf.Tensor[],
-    rows: { first: number; count: number; total: number },
-    dyRows: tf.Tensor,
-    restoreX: () => tf.Tensor4D,
+    dy: tf.Tensor,
+    rows: number,
+    restoreX: (first: number, count: number) => tf.Tensor4D,
     w: tf.Tensor4D,
     withBias: boolean,
-  ): ChunkGrads {
-    const r = activationGradRows(act, sa, rows, dyRows, withBias);
-    const dz = r.dz as tf.Tensor4D;
-    const xr = restoreX();
-    const g = convChunkGrads(
-      this.convGrads(grads),
-      dz,
-      xr,
-      w,
-      withBias,
-      this.strides,
-      this.padding,
-      r.db,
-    );
-    if (dz !== dyRows) dz.dispose();
-    return g;
+    back: { freeDy: () => void; dyOwned: boolean; addTo: tf.Tensor | null },
+  ): tf.Tensor[] {
+    const total = dy.shape[0];
+    const chunk = (dyRows: tf.Tensor, first: number, count: number): ChunkGrads => {
+      const r = activationGradRows(act, sa, { first, count, total }, dyRows, withBias);
+      const dz = r.dz as tf.Tensor4D;
+      const xr = restoreX(first, count);
+      const g = convChunkGrads(
+        this.convGrads(grads),
+        dz,
+        xr,
+        w,
+        withBias,
+        this.strides,
+        this.padding,
+        r.db,
+      );
+      if (dz !== dyRows) dz.dispose();
+      return g;
+    };
+    const g = chunkedBackward(dy, rows, chunk, back.freeDy, back.dyOwned, back.addTo);
+    return [g.dx, ...g.params];
   }
 
   /** The kernel and bias (read), for a fused op that runs this layer's training forward. */
