@@ -1,4 +1,5 @@
 /** Summary statistics the benchmarks share. */
+import { makeRng } from '../../src/engine/random.js';
 
 /** The median: the middle value, or the mean of the two middle values for an even count. */
 export function median(xs: readonly number[]): number {
@@ -84,15 +85,8 @@ export function bootstrapMedianCi(
   if (!(Number.isInteger(resamples) && resamples >= 1))
     throw new Error(`bootstrapMedianCi: resamples must be a positive integer, got ${resamples}`);
   if (xs.length === 0) return { lo: Number.NaN, hi: Number.NaN };
-  // mulberry32: a small seeded generator, enough for resampling indices.
-  let s = seed >>> 0;
-  const next = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  // frugal's seeded generator (mulberry32), enough for resampling indices.
+  const next = makeRng(seed);
   const medians: number[] = [];
   const pick = new Array<number>(xs.length);
   for (let r = 0; r < resamples; r++) {
