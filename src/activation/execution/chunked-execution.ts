@@ -146,8 +146,12 @@ function joinRows(parts: tf.Tensor[]): tf.Tensor {
         const g = Array.isArray(dy) ? dy[0] : dy;
         // Row slices, not tf.split: tfjs-wasm's SplitV copies all of dy out of the heap for
         // every piece (its inner slice reads the whole input); Slice runs frugal's heap copy.
-        const starts = rows.map((_, i) => rows.slice(0, i).reduce((a, r) => a + r, 0));
-        const pieces = rows.map((r, i) => sliceRows(g, starts[i], r));
+        let first = 0;
+        const pieces = rows.map((r) => {
+          const piece = sliceRows(g, first, r);
+          first += r;
+          return piece;
+        });
         if (g.id > outputId) g.dispose();
         return pieces;
       },
