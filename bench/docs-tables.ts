@@ -203,6 +203,7 @@ const FEATURES: FeatureRow[] = [
         `HAET ${points(fig(j, 'haetGainPts'), 1)} ${ci('haetGain')} vs plain at ${fig(j, 'haetHeadlineBudgetSeconds')} s each ` +
         `(${fig(j, 'haetSeeds')} seeds, target +1 pt ${(fig(j, 'haetGainPts') ?? Number.NEGATIVE_INFINITY) >= 1 ? 'met' : 'missed'}; ` +
         `plain took ${(fig(j, 'plainStepsAt60s') ?? Number.NaN).toFixed(0)} steps, ${(fig(j, 'plainEpochsAt60s') ?? Number.NaN).toFixed(2)} epochs), ` +
+        `${points(fig(j, 'haetGainAt60sCpuPts'), 1)} ${ci('haetGainAt60sCpu')} at 60 CPU s each (${fig(j, 'haetSeedsAt60sCpu')} seeds; process CPU time, less moved by other jobs than wall time), ` +
         `${points(fig(j, 'haetGainAt150sPts'), 1)} ${ci('haetGainAt150s')} at 150 s (${fig(j, 'haetSeedsAt150s')} seeds); ` +
         `SwiftLearn keep 0.3 speedup ${speed('swiftlearnSpeedup', 'swiftlearnSeeds')}, ` +
         `drop at equal epochs ${points(fig(j, 'swiftlearnDropPts'), 1)} ${ci('swiftlearnDrop')} (targets 2x, 0.5 pt); ` +
