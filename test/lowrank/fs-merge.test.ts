@@ -9,14 +9,10 @@ import {
   pairModel,
 } from '../../src/lowrank/fs-merge.js';
 import { buildModel } from '../../src/models/zoo.js';
-import { useBackend } from '../helpers.js';
+import { useBackend, weightsOf } from '../helpers.js';
 
 const mlp = (seed: number, hidden = [8, 6], inputShape = [4, 4, 1]) =>
   buildModel('mlp', { inputShape, numClasses: 3, hidden, seed });
-
-function weightsOf(m: tf.LayersModel): Float32Array[] {
-  return m.getWeights().map((w) => w.dataSync() as Float32Array);
-}
 
 test('FS-Merge "first" initialisation folds back to model 1 exactly (shared head)', async () => {
   await useBackend('cpu');

@@ -1,29 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../../src/data/dataset.js';
-import { useFastKernels } from '../../src/kernels/index.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { delayedGradients } from '../../src/pipeline/delayed.js';
 import { type PipelineOptions, PipelineTrainer } from '../../src/pipeline/trainer.js';
 import { makeOptimizer, type OptimizerName } from '../../src/train/optimizer.js';
 import { modelArtifacts } from '../../src/train/parallel/model-transfer.js';
 import { trainStep } from '../../src/train/step.js';
-import { maxAbsDiff, useBackend } from '../helpers.js';
+import { onFastWasm } from '../fast-wasm-suite.js';
+import { maxAbsDiff, normalBatch, weightsOf } from '../helpers.js';
 import { tinyCnn } from '../tiny-models.js';
 
 function mlp(seed = 3): tf.LayersModel {
   return buildModel('mlp', { inputShape: [6], numClasses: 3, hidden: [10, 8], seed });
 }
 
-function batchOf(shape: number[], rows: number, seed: number): Batch {
-  return tf.tidy(() => {
-    const xs = tf.randomNormal([rows, ...shape], 0, 1, 'float32', seed);
-    const labels = Int32Array.from({ length: rows }, (_, i) => (i * 5 + seed) % 3);
-    const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 3).toFloat();
-    return { xs, ys, labels, size: rows } as unknown as tf.TensorContainerObject;
-  }) as unknown as Batch;
-}
+const batchOf = (shape: number[], rows: number, seed: number): Batch =>
+  normalBatch(shape, rows, 3, seed, (i) => (i * 5 + seed) % 3);
 
 function batches(shape: number[], rows: number, n: number): Batch[] {
   return Array.from({ length: n }, (_, i) => batchOf(shape, rows, 11 + i));
@@ -31,10 +25,6 @@ function batches(shape: number[], rows: number, n: number): Batch[] {
 
 function disposeAll(data: Batch[]): void {
   tf.dispose(data.flatMap((b) => [b.xs, b.ys]));
-}
-
-function weightsOf(model: tf.LayersModel): Float32Array[] {
-  return model.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
 }
 
 /** The weights after training a copy of `model` on `data` with each gradient `delay` steps stale. */
@@ -89,11 +79,7 @@ async function pipelined(
 }
 
 describe('pipelined training (PipeDream-2BW, Flush, GPipe)', () => {
-  before(async () => {
-    await useBackend('wasm');
-    useFastKernels();
-  });
-  after(() => tf.disposeVariables());
+  onFastWasm();
 
   it('2BW equals the sequential run with one-step-stale gradients, stepped or streamed', async () => {
     const model = mlp();
