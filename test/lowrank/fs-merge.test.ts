@@ -5,6 +5,7 @@ import { ConfigError } from '../../src/config/index.js';
 import {
   averageMerge,
   checkFsMergeOptions,
+  type FsMergeOptions,
   fsMerge,
   pairModel,
 } from '../../src/lowrank/fs-merge.js';
@@ -14,76 +15,78 @@ import { useBackend, weightsOf } from '../helpers.js';
 const mlp = (seed: number, hidden = [8, 6], inputShape = [4, 4, 1]) =>
   buildModel('mlp', { inputShape, numClasses: 3, hidden, seed });
 
-test('FS-Merge "first" initialisation folds back to model 1 exactly (shared head)', async () => {
+/**
+ * FS-Merge of mlp(seed) and mlp(seed + 1) without a training step (the initialisation, folded):
+ * `check` gets the two inputs and the merged model; the inputs are checked untouched after it,
+ * and all three disposed.
+ */
+async function checkUntrainedMerge(
+  seed: number,
+  options: FsMergeOptions,
+  check: (a: tf.LayersModel, b: tf.LayersModel, merged: tf.LayersModel) => void,
+): Promise<void> {
   await useBackend('cpu');
-  const a = mlp(1);
-  const b = mlp(2);
-  const before = weightsOf(b);
-  const { model } = fsMerge(a, b, tf.zeros([0, 4, 4, 1]), { init: 'first', steps: 0 });
-  const wa = weightsOf(a);
-  const wm = weightsOf(model);
-  assert.equal(wm.length, wa.length);
-  wm.forEach((w, i) => {
-    assert.deepEqual(Array.from(w), Array.from(wa[i]), `weight ${i}`);
-  });
-  assert.deepEqual(
-    model.layers.map((l) => l.name),
-    a.layers.map((l) => l.name),
-  );
-  // the inputs are untouched
-  weightsOf(b).forEach((w, i) => {
-    assert.deepEqual(Array.from(w), Array.from(before[i]));
-  });
-  model.dispose();
-  a.dispose();
-  b.dispose();
-});
-
-test('FS-Merge "average" initialisation folds back to the weight average exactly; averageMerge too', async () => {
-  await useBackend('cpu');
-  const a = mlp(3);
-  const b = mlp(4);
-  const { model } = fsMerge(a, b, tf.zeros([0, 4, 4, 1]), { init: 'average', steps: 0 });
-  const avg = averageMerge(a, b);
-  const wa = weightsOf(a);
-  const wb = weightsOf(b);
-  for (const m of [model, avg]) {
-    weightsOf(m).forEach((w, i) => {
-      const want = Float32Array.from(wa[i], (v, k) => (v + wb[i][k]) / 2);
-      assert.deepEqual(Array.from(w), Array.from(want), `weight ${i}`);
+  const a = mlp(seed);
+  const b = mlp(seed + 1);
+  const before = [weightsOf(a), weightsOf(b)];
+  const none = tf.zeros([0, 4, 4, 1]);
+  const { model } = fsMerge(a, b, none, { ...options, steps: 0 });
+  try {
+    check(a, b, model);
+    [a, b].forEach((m, j) => {
+      weightsOf(m).forEach((w, i) => {
+        assert.deepEqual(Array.from(w), Array.from(before[j][i]), 'the inputs are untouched');
+      });
     });
+  } finally {
+    none.dispose();
+    for (const m of [model, a, b]) m.dispose();
   }
-  model.dispose();
-  avg.dispose();
-  a.dispose();
-  b.dispose();
-});
+}
 
-test('FS-Merge separate heads: body of model 1, both heads side by side (outputs = [a(x), b head on a body])', async () => {
-  await useBackend('cpu');
-  const a = mlp(5);
-  const b = mlp(6);
-  const { model } = fsMerge(a, b, tf.zeros([0, 4, 4, 1]), {
-    init: 'first',
-    heads: 'separate',
-    steps: 0,
-  });
-  assert.deepEqual(model.outputs[0].shape, [null, 6]);
-  const x = tf.randomNormal([5, 4, 4, 1], 0, 1, 'float32', 7);
-  const y = model.predict(x) as tf.Tensor;
-  const ya = a.predict(x) as tf.Tensor;
-  // b's head on a's last hidden features
-  const body = tf.model({ inputs: a.inputs, outputs: a.getLayer('dense2').output });
-  const [k, bias] = b.getLayer('logits').getWeights();
-  const yb = tf.add(tf.matMul(body.predict(x) as tf.Tensor2D, k as tf.Tensor2D), bias);
-  const [y1, y2] = tf.split(y, 2, 1);
-  assert.deepEqual(Array.from(y1.dataSync()), Array.from(ya.dataSync()));
-  assert.ok(tf.max(tf.abs(tf.sub(y2, yb))).dataSync()[0] < 1e-5);
-  tf.dispose([x, y, ya, yb, y1, y2]);
-  model.dispose();
-  a.dispose();
-  b.dispose();
-});
+test('FS-Merge "first" initialisation folds back to model 1 exactly (shared head)', () =>
+  checkUntrainedMerge(1, { init: 'first' }, (a, _b, model) => {
+    const wa = weightsOf(a);
+    const wm = weightsOf(model);
+    assert.equal(wm.length, wa.length);
+    wm.forEach((w, i) => {
+      assert.deepEqual(Array.from(w), Array.from(wa[i]), `weight ${i}`);
+    });
+    assert.deepEqual(
+      model.layers.map((l) => l.name),
+      a.layers.map((l) => l.name),
+    );
+  }));
+
+test('FS-Merge "average" initialisation folds back to the weight average exactly; averageMerge too', () =>
+  checkUntrainedMerge(3, { init: 'average' }, (a, b, model) => {
+    const avg = averageMerge(a, b);
+    const wa = weightsOf(a);
+    const wb = weightsOf(b);
+    for (const m of [model, avg]) {
+      weightsOf(m).forEach((w, i) => {
+        const want = Float32Array.from(wa[i], (v, k) => (v + wb[i][k]) / 2);
+        assert.deepEqual(Array.from(w), Array.from(want), `weight ${i}`);
+      });
+    }
+    avg.dispose();
+  }));
+
+test('FS-Merge separate heads: body of model 1, both heads side by side (outputs = [a(x), b head on a body])', () =>
+  checkUntrainedMerge(5, { init: 'first', heads: 'separate' }, (a, b, model) => {
+    assert.deepEqual(model.outputs[0].shape, [null, 6]);
+    const x = tf.randomNormal([5, 4, 4, 1], 0, 1, 'float32', 7);
+    const y = model.predict(x) as tf.Tensor;
+    const ya = a.predict(x) as tf.Tensor;
+    // b's head on a's last hidden features
+    const body = tf.model({ inputs: a.inputs, outputs: a.getLayer('dense2').output });
+    const [k, bias] = b.getLayer('logits').getWeights();
+    const yb = tf.add(tf.matMul(body.predict(x) as tf.Tensor2D, k as tf.Tensor2D), bias);
+    const [y1, y2] = tf.split(y, 2, 1);
+    assert.deepEqual(Array.from(y1.dataSync()), Array.from(ya.dataSync()));
+    assert.ok(tf.max(tf.abs(tf.sub(y2, yb))).dataSync()[0] < 1e-5);
+    tf.dispose([x, y, ya, yb, y1, y2]);
+  }));
 
 test('FS-Merge training lowers the feature-reconstruction loss, leaks no tensors, keeps the inputs', async () => {
   await useBackend('cpu');
