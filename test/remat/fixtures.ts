@@ -9,6 +9,7 @@ import {
   type StepContext,
   trainStepMeasured,
 } from '../../src/train/step.js';
+import { useBackend } from '../helpers.js';
 
 /** Tiny zoo models for fast rematerialization tests: the conv ResNet (batch-norm) and the Transformer. */
 export const TINY = {
@@ -66,4 +67,19 @@ export function tinyRun(name: keyof typeof TINY, size: number, optimizer: tf.Opt
     model.dispose();
   };
   return { model, batch, optimizer, dispose };
+}
+
+/** On cpu: `check` with the tiny Transformer and a batch of 4, both freed after it. */
+export async function withTinyTransformer(
+  check: (model: tf.LayersModel, batch: Batch) => void,
+): Promise<void> {
+  await useBackend('cpu');
+  const model = tinyModel('transformer');
+  const batch = tinyBatch('transformer', 4);
+  try {
+    check(model, batch);
+  } finally {
+    tf.dispose([batch.xs, batch.ys]);
+    model.dispose();
+  }
 }
