@@ -20,11 +20,34 @@ import {
   swiftLearn,
 } from '../../src/recipes/index.js';
 import type { BatchPlan } from '../../src/train/batch-plan.js';
+import type { TrainResult } from '../../src/train/loop.js';
 import { tinyData } from '../tiny-data.js';
 import { tinyCnn, tinyResnet } from '../tiny-models.js';
 import { trainWithPlan } from './plan-train.js';
 
 const data = () => tinyData([8, 8, 1], 40, 3, { testCount: 24 });
+
+/**
+ * A fresh tinyCnn([2, 3], 8, 1) trained on data() (seed 2) with the batch plan `planFor` makes
+ * for it: the loop's result. The model is freed after.
+ */
+async function trainFresh(
+  epochs: number,
+  planFor: (model: tf.LayersModel) => BatchPlan | undefined,
+): Promise<TrainResult> {
+  const model = tinyCnn([2, 3], 8, 1);
+  try {
+    const run = await trainWithPlan(
+      model,
+      data(),
+      { epochs, seed: 2 },
+      { batchPlan: planFor(model) },
+    );
+    return run.result;
+  } finally {
+    model.dispose();
+  }
+}
 
 /** The first two training images of `d` (8x8x1) as a batch labelled `labels` (3 classes). */
 function firstTwo(d: ClassificationData, labels: [number, number]): Batch {
@@ -78,18 +101,14 @@ describe('recipes: SwiftLearn', () => {
 
   it('is deterministic under a seed', async () => {
     const run = async () => {
-      const model = tinyCnn([2, 3], 8, 1);
-      const sl = swiftLearn(model, cfg);
-      const { result: r } = await trainWithPlan(
-        model,
-        data(),
-        { epochs: 3, seed: 2 },
-        { batchPlan: sl },
-      );
-      model.dispose();
+      let sl: ReturnType<typeof swiftLearn> | undefined;
+      const r = await trainFresh(3, (model) => {
+        sl = swiftLearn(model, cfg);
+        return sl;
+      });
       return {
         h: r.history.map((e) => [e.meanLoss, e.testAccuracy]),
-        kept: Array.from(sl.state.kept ?? []),
+        kept: Array.from(sl?.state.kept ?? []),
       };
     };
     assert.deepEqual(await run(), await run());
@@ -232,17 +251,8 @@ describe('recipes: SwiftLearn', () => {
   });
 
   it('an empty plan trains exactly as no plan', async () => {
-    const run = async (plan?: BatchPlan) => {
-      const model = tinyCnn([2, 3], 8, 1);
-      const { result: r } = await trainWithPlan(
-        model,
-        data(),
-        { epochs: 2, seed: 2 },
-        { batchPlan: plan },
-      );
-      model.dispose();
-      return r.history.map((e) => e.meanLoss);
-    };
+    const run = async (plan?: BatchPlan) =>
+      (await trainFresh(2, () => plan)).history.map((e) => e.meanLoss);
     assert.deepEqual(await run({}), await run());
   });
 });
