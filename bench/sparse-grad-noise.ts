@@ -21,6 +21,7 @@ import type { GradSparsity } from '../src/sparse/mvue.js';
 import { train } from '../src/train/loop.js';
 import { envNumber } from './lib/args.js';
 import { writeResults } from './lib/results.js';
+import { SPARSE_CNN } from './lib/sparse-cnn.js';
 import {
   pooled2x2,
   RESNET_BN_MOMENTUM,
@@ -162,8 +163,7 @@ const setups = [
       buildCnn({
         inputShape: cnnData.sampleShape,
         numClasses: cnnData.numClasses,
-        filters: [8, 16],
-        dense: 32,
+        ...SPARSE_CNN,
         seed: 0,
       }),
   },

@@ -2,12 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { averageMerge, convKernelLeft, fsMerge, kernelRight } from '../../src/lowrank/fs-merge.js';
-import { buildModel } from '../../src/models/zoo.js';
 import { maxAbsDiff, useBackend, weightsOf } from '../helpers.js';
+import { tinyCnn } from '../tiny-models.js';
 
 // zoo CNN: conv1, conv2, pool, flatten, dense1, logits
-const cnn = (seed: number) =>
-  buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, filters: [4, 6], dense: 5, seed });
+const cnn = (seed: number) => tinyCnn([4, 6], 5, seed);
 
 test('convKernelLeft / kernelRight: conv2d(x U, K) = conv2d(x, U K) and conv2d(x, K) M = conv2d(x, K M)', () => {
   const x = tf.randomNormal([2, 7, 7, 4], 0, 1, 'float32', 1) as tf.Tensor4D;

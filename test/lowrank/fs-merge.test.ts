@@ -11,6 +11,7 @@ import {
 } from '../../src/lowrank/fs-merge.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { useBackend, weightsOf } from '../helpers.js';
+import { tinyCnn } from '../tiny-models.js';
 
 const mlp = (seed: number, hidden = [8, 6], inputShape = [4, 4, 1]) =>
   buildModel('mlp', { inputShape, numClasses: 3, hidden, seed });
@@ -174,8 +175,7 @@ test('FS-Merge bad input: different architectures, non-Dense weights, rank, samp
     () => fsMerge(bn, bn, none, { steps: 0 }),
     /layer 'bn' \(BatchNormalization\) of the first model has weights; FS-Merge merges Dense and Conv2D layers only/,
   );
-  const cnn = (f: [number, number]) =>
-    buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, filters: f, dense: 4, seed: 1 });
+  const cnn = (f: [number, number]) => tinyCnn(f, 4, 1);
   assert.throws(
     () => fsMerge(cnn([4, 6]), cnn([4, 5]), tf.zeros([0, 8, 8, 1]), { steps: 0 }),
     /different architectures at layer 2: 'conv2' Conv2D relu \[3,3,4,6\] \[6\] in the first model, 'conv2' Conv2D relu \[3,3,4,5\] \[5\] in the second/,
