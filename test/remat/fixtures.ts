@@ -17,6 +17,13 @@ export const TINY = {
   transformer: { inputShape: [6, 5], dModel: 8, numHeads: 2, ffDim: 16 },
 } as const;
 
+/** The tiny models on the backends the remat tests run each on (the Transformer on wasm too). */
+export const TINY_CASES = [
+  ['resnet', 'cpu'],
+  ['transformer', 'cpu'],
+  ['transformer', 'wasm'],
+] as const;
+
 export function tinyModel(name: keyof typeof TINY, seed = 1): tf.LayersModel {
   const c = TINY[name];
   return buildModel(name, { ...c, inputShape: [...c.inputShape], numClasses: 3, seed } as never);
