@@ -12,47 +12,22 @@ import {
 import { buildModel } from '../../src/models/zoo.js';
 import { useBackend, weightsOf } from '../helpers.js';
 import { tinyCnn } from '../tiny-models.js';
+import {
+  assertWeights,
+  averageWeights,
+  checkUntrainedMerge,
+  type MergeCheck,
+} from './untrained-merge.js';
 
 const mlp = (seed: number, hidden = [8, 6], inputShape = [4, 4, 1]) =>
   buildModel('mlp', { inputShape, numClasses: 3, hidden, seed });
 
-/**
- * FS-Merge of mlp(seed) and mlp(seed + 1) without a training step (the initialisation, folded):
- * `check` gets the two inputs and the merged model; the inputs are checked untouched after it,
- * and all three disposed.
- */
-async function checkUntrainedMerge(
-  seed: number,
-  options: FsMergeOptions,
-  check: (a: tf.LayersModel, b: tf.LayersModel, merged: tf.LayersModel) => void,
-): Promise<void> {
-  await useBackend('cpu');
-  const a = mlp(seed);
-  const b = mlp(seed + 1);
-  const before = [weightsOf(a), weightsOf(b)];
-  const none = tf.zeros([0, 4, 4, 1]);
-  const { model } = fsMerge(a, b, none, { ...options, steps: 0 });
-  try {
-    check(a, b, model);
-    [a, b].forEach((m, j) => {
-      weightsOf(m).forEach((w, i) => {
-        assert.deepEqual(Array.from(w), Array.from(before[j][i]), 'the inputs are untouched');
-      });
-    });
-  } finally {
-    none.dispose();
-    for (const m of [model, a, b]) m.dispose();
-  }
-}
+const untrained = (seed: number, options: FsMergeOptions, check: MergeCheck) =>
+  checkUntrainedMerge(mlp, [4, 4, 1], seed, options, check);
 
 test('FS-Merge "first" initialisation folds back to model 1 exactly (shared head)', () =>
-  checkUntrainedMerge(1, { init: 'first' }, (a, _b, model) => {
-    const wa = weightsOf(a);
-    const wm = weightsOf(model);
-    assert.equal(wm.length, wa.length);
-    wm.forEach((w, i) => {
-      assert.deepEqual(Array.from(w), Array.from(wa[i]), `weight ${i}`);
-    });
+  untrained(1, { init: 'first' }, (a, _b, model) => {
+    assertWeights(model, weightsOf(a), 'first');
     assert.deepEqual(
       model.layers.map((l) => l.name),
       a.layers.map((l) => l.name),
@@ -60,21 +35,14 @@ test('FS-Merge "first" initialisation folds back to model 1 exactly (shared head
   }));
 
 test('FS-Merge "average" initialisation folds back to the weight average exactly; averageMerge too', () =>
-  checkUntrainedMerge(3, { init: 'average' }, (a, b, model) => {
+  untrained(3, { init: 'average' }, (a, b, model) => {
     const avg = averageMerge(a, b);
-    const wa = weightsOf(a);
-    const wb = weightsOf(b);
-    for (const m of [model, avg]) {
-      weightsOf(m).forEach((w, i) => {
-        const want = Float32Array.from(wa[i], (v, k) => (v + wb[i][k]) / 2);
-        assert.deepEqual(Array.from(w), Array.from(want), `weight ${i}`);
-      });
-    }
+    for (const m of [model, avg]) assertWeights(m, averageWeights(a, b), 'average');
     avg.dispose();
   }));
 
 test('FS-Merge separate heads: body of model 1, both heads side by side (outputs = [a(x), b head on a body])', () =>
-  checkUntrainedMerge(5, { init: 'first', heads: 'separate' }, (a, b, model) => {
+  untrained(5, { init: 'first', heads: 'separate' }, (a, b, model) => {
     assert.deepEqual(model.outputs[0].shape, [null, 6]);
     const x = tf.randomNormal([5, 4, 4, 1], 0, 1, 'float32', 7);
     const y = model.predict(x) as tf.Tensor;
