@@ -21,12 +21,14 @@ import type { GradSparsity } from '../src/sparse/mvue.js';
 import { train } from '../src/train/loop.js';
 import { envNumber } from './lib/args.js';
 import { writeResults } from './lib/results.js';
+import { SPARSE_CNN } from './lib/sparse-cnn.js';
 import {
   pooled2x2,
   RESNET_BN_MOMENTUM,
   RESNET_WIDTHS,
   resnetSchedule,
 } from './lib/sparse-resnet.js';
+import { weightGrads } from './lib/weight-grads.js';
 
 const BATCHES = envNumber('NOISE_BATCHES', 10);
 const DRAWS = envNumber('NOISE_DRAWS', 2);
@@ -41,26 +43,10 @@ const engine = await initEngine({ backend: 'wasm', seed: 0 });
 useFastKernels();
 
 type Grads = Map<string, Float32Array>;
+/** The kernel gradients, keyed by layer name. */
 function kernelGrads(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): Grads {
-  const ws = model.trainableWeights.filter((w) => w.originalName.endsWith('kernel'));
-  const vars = ws.map((w) => w.read() as tf.Variable);
-  const { grads, value } = tf.variableGrads(
-    () =>
-      tf.losses.softmaxCrossEntropy(
-        y,
-        model.apply(x, { training: true }) as tf.Tensor,
-      ) as tf.Scalar,
-    vars,
-  );
-  const out: Grads = new Map();
-  ws.forEach((w, i) => {
-    out.set(
-      w.originalName.replace(/\/kernel$/, ''),
-      grads[vars[i].name].dataSync() as Float32Array,
-    );
-  });
-  tf.dispose([value, ...Object.values(grads)]);
-  return out;
+  const grads = weightGrads(model, x, y, (w) => w.originalName.endsWith('kernel'));
+  return new Map([...grads].map(([name, g]) => [name.replace(/\/kernel$/, ''), g]));
 }
 
 function batchOf(data: ClassificationData, b: number): { x: tf.Tensor; y: tf.Tensor } {
@@ -177,8 +163,7 @@ const setups = [
       buildCnn({
         inputShape: cnnData.sampleShape,
         numClasses: cnnData.numClasses,
-        filters: [8, 16],
-        dense: 32,
+        ...SPARSE_CNN,
         seed: 0,
       }),
   },

@@ -16,6 +16,7 @@ import { buildResnet } from '../src/models/resnet.js';
 import { train } from '../src/train/loop.js';
 import { pairedSummary } from './lib/paired.js';
 import { writeResults } from './lib/results.js';
+import { SPARSE_CNN } from './lib/sparse-cnn.js';
 import {
   pooled2x2,
   RESNET_BN_MOMENTUM,
@@ -59,8 +60,7 @@ const models: {
       buildCnn({
         inputShape: cnnData.sampleShape,
         numClasses: cnnData.numClasses,
-        filters: [8, 16],
-        dense: 32,
+        ...SPARSE_CNN,
         seed,
       }),
   },

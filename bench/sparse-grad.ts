@@ -36,7 +36,7 @@ import { sparseGradMatMul } from '../src/sparse/sparse-grad-dense.js';
 import { maskDiversity } from '../src/sparse/transposable-train.js';
 import { envNumber } from './lib/args.js';
 import { writeResults } from './lib/results.js';
-import { type CnnMethod, runCnnComparison, summarizeCnn } from './lib/sparse-cnn.js';
+import { type CnnMethod, runCnnComparison, SPARSE_CNN, summarizeCnn } from './lib/sparse-cnn.js';
 import { parseSeedList } from './lib/sparse-merge.js';
 import {
   carriedParts,
@@ -316,8 +316,7 @@ const cnnConfig = {
   seeds: Array.from({ length: CNN_SEEDS }, (_, i) => i),
   epochs: CNN_EPOCHS,
   batch: BATCH,
-  filters: [8, 16] as [number, number],
-  dense: 32,
+  ...SPARSE_CNN,
 };
 const cnnRuns = await runCnnComparison(cnnData, CNN_METHODS, cnnConfig);
 const cnnSummary = summarizeCnn(cnnRuns, 'dense');

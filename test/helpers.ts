@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Batch } from '../src/data/dataset.js';
 import { initEngine } from '../src/engine/backend.js';
 
 export const BACKENDS = ['cpu', 'wasm'] as const;
@@ -53,4 +54,28 @@ export async function quiet<T>(f: () => Promise<T>): Promise<T> {
   } finally {
     console.log = log;
   }
+}
+
+/** Copies of a model's weights (all of them, in `model.weights` order) as arrays. */
+export function weightsOf(model: tf.LayersModel): Float32Array[] {
+  return model.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
+}
+
+/**
+ * A batch of `rows` standard-normal samples of `shape` (tf.randomNormal with seed `seed`), row i
+ * labelled `label(i)` of `classes` classes, with one-hot targets. The caller disposes it.
+ */
+export function normalBatch(
+  shape: number[],
+  rows: number,
+  classes: number,
+  seed: number,
+  label: (i: number) => number,
+): Batch {
+  return tf.tidy(() => {
+    const xs = tf.randomNormal([rows, ...shape], 0, 1, 'float32', seed);
+    const labels = Int32Array.from({ length: rows }, (_, i) => label(i));
+    const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat();
+    return { xs, ys, labels, size: rows } as unknown as tf.TensorContainerObject;
+  }) as unknown as Batch;
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { buildVit, type VitConfig } from '../src/models/vit/vit.js';
 import { buildModel } from '../src/models/zoo.js';
 
 /** A zoo CNN on 8x8x1 images with 3 classes unless told otherwise. */
@@ -48,4 +49,22 @@ export function seededMlp(inputDim: number, layers: [number, string][]): tf.Sequ
       }),
     ),
   });
+}
+
+/**
+ * The small ViT of the ViT tests: 8x8x1 images in 2x2 patches (16 tokens and the class token),
+ * width 8, 4 heads, 3 blocks, 3 classes.
+ */
+export const TINY_VIT = {
+  inputShape: [8, 8, 1],
+  numClasses: 3,
+  patchSize: 2,
+  dModel: 8,
+  numHeads: 4,
+  numBlocks: 3,
+};
+
+/** TINY_VIT with `more` on top (a seed, token skipping, head groups). */
+export function tinyVit(more: Partial<VitConfig> = {}): tf.LayersModel {
+  return buildVit({ ...TINY_VIT, ...more });
 }

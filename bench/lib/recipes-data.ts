@@ -55,6 +55,38 @@ interface Spec {
   maxStepsPerEpoch?: number;
   smoothing: number;
   note: string;
+  /** The headline figures: `prefix` names them, `axis` is what plain's budget is counted in. */
+  figures: { prefix: 'mixsize' | 'batchAug'; axis: keyof typeof AXES };
+}
+
+/** Plain's budget in training time or in steps: the run's gain and delta on that axis. */
+const AXES = {
+  time: {
+    gain: 'Speedup',
+    budget: 'Time',
+    gainOf: (r: DataRecipeRun) => r.speedup,
+    deltaOf: (r: DataRecipeRun) => r.deltaAtPlainTimePts,
+  },
+  steps: {
+    gain: 'StepsRatio',
+    budget: 'Steps',
+    gainOf: (r: DataRecipeRun) => r.stepsRatio,
+    deltaOf: (r: DataRecipeRun) => r.deltaAtPlainStepsPts,
+  },
+};
+
+/**
+ * A section's figures: the gain to plain's target (ratio figures: null unless every seed got
+ * there), the accuracy delta at plain's budget in points (paired over seeds), the seed count.
+ */
+function sectionHeadline(s: Spec, runs: DataRecipeRun[]): SectionResult['headline'] {
+  const { prefix, axis } = s.figures;
+  const a = AXES[axis];
+  return {
+    ...ratioFigures(`${prefix}${a.gain}`, runs.map(a.gainOf)),
+    ...summaryFigures(`${prefix}DeltaAtPlain${a.budget}`, runs.map(a.deltaOf), 'Pts'),
+    [`${prefix}Seeds`]: runs.length,
+  };
 }
 
 async function runSpec(s: Spec): Promise<DataRecipeRun[]> {
@@ -106,7 +138,7 @@ async function runSpec(s: Spec): Promise<DataRecipeRun[]> {
   return out;
 }
 
-function sectionOf(s: Spec, summarize: (runs: DataRecipeRun[]) => SectionResult['headline']) {
+function sectionOf(s: Spec) {
   const section: Section<DataRecipeRun> = {
     run: () => runSpec(s),
     key: (r) => String(r.seed),
@@ -119,7 +151,7 @@ function sectionOf(s: Spec, summarize: (runs: DataRecipeRun[]) => SectionResult[
     summarize: (all) => {
       const runs = [...all].sort((x, y) => x.seed - y.seed);
       return {
-        headline: summarize(runs),
+        headline: sectionHeadline(s, runs),
         section: {
           recipe: s.recipe,
           trainImages: s.trainImages,
@@ -138,57 +170,31 @@ function sectionOf(s: Spec, summarize: (runs: DataRecipeRun[]) => SectionResult[
   return section;
 }
 
-export const mixsizeSection = sectionOf(
-  {
-    name: 'mixsize',
-    trainImages: 2000,
-    testImages: 1000,
-    model: (d, seed) => resnet(d, seed),
-    recipe: dataRecipeConfig({ mixedSize: { sizes: [16, 22, 28] } }),
-    plainRounds: 3,
-    methodRounds: 5,
-    batchSize: 32,
-    smoothing: 2,
-    note: "resnet [8, 16], sizes [16, 22, 28] (batch rule: batch x (28/size)^2), evaluated at 28; Adam 3e-3 constant, batch 32; plain 3 epochs, mixed size up to 5; mixsizeSpeedup: plain's seconds to its final - 0.5 pt (last 2 epochs averaged) over mixed size's, the mean over seeds when every seed got there (Hits: how many did); mixsizeDeltaAtPlainTimePts: mixed size's accuracy at plain's final training time minus plain's final, paired over seeds",
-  },
-  (runs) => ({
-    ...ratioFigures(
-      'mixsizeSpeedup',
-      runs.map((r) => r.speedup),
-    ),
-    ...summaryFigures(
-      'mixsizeDeltaAtPlainTime',
-      runs.map((r) => r.deltaAtPlainTimePts),
-      'Pts',
-    ),
-    mixsizeSeeds: runs.length,
-  }),
-);
+export const mixsizeSection = sectionOf({
+  name: 'mixsize',
+  trainImages: 2000,
+  testImages: 1000,
+  model: (d, seed) => resnet(d, seed),
+  recipe: dataRecipeConfig({ mixedSize: { sizes: [16, 22, 28] } }),
+  plainRounds: 3,
+  methodRounds: 5,
+  batchSize: 32,
+  smoothing: 2,
+  note: "resnet [8, 16], sizes [16, 22, 28] (batch rule: batch x (28/size)^2), evaluated at 28; Adam 3e-3 constant, batch 32; plain 3 epochs, mixed size up to 5; mixsizeSpeedup: plain's seconds to its final - 0.5 pt (last 2 epochs averaged) over mixed size's, the mean over seeds when every seed got there (Hits: how many did); mixsizeDeltaAtPlainTimePts: mixed size's accuracy at plain's final training time minus plain's final, paired over seeds",
+  figures: { prefix: 'mixsize', axis: 'time' },
+});
 
-export const batchaugSection = sectionOf(
-  {
-    name: 'batchaug',
-    trainImages: 1000,
-    testImages: 1000,
-    model: (d, seed) => cnn(d, seed),
-    recipe: dataRecipeConfig({ batchAugment: { copies: 2 } }),
-    plainRounds: 20,
-    methodRounds: 20,
-    batchSize: 32,
-    maxStepsPerEpoch: 10,
-    smoothing: 3,
-    note: "cnn, M = 2 copies (shift 2, cutout 8) of each of the 32 samples of a batch, Adam 3e-3 constant; 20 rounds of 10 steps each arm, evaluated after each; batchAugStepsRatio: batch augmentation's steps to plain's final - 0.5 pt (last 3 evaluations averaged) over plain's, the mean over seeds when every seed got there (Hits: how many did); batchAugDeltaAtPlainStepsPts: its accuracy at plain's final step count minus plain's final, paired over seeds",
-  },
-  (runs) => ({
-    ...ratioFigures(
-      'batchAugStepsRatio',
-      runs.map((r) => r.stepsRatio),
-    ),
-    ...summaryFigures(
-      'batchAugDeltaAtPlainSteps',
-      runs.map((r) => r.deltaAtPlainStepsPts),
-      'Pts',
-    ),
-    batchAugSeeds: runs.length,
-  }),
-);
+export const batchaugSection = sectionOf({
+  name: 'batchaug',
+  trainImages: 1000,
+  testImages: 1000,
+  model: (d, seed) => cnn(d, seed),
+  recipe: dataRecipeConfig({ batchAugment: { copies: 2 } }),
+  plainRounds: 20,
+  methodRounds: 20,
+  batchSize: 32,
+  maxStepsPerEpoch: 10,
+  smoothing: 3,
+  note: "cnn, M = 2 copies (shift 2, cutout 8) of each of the 32 samples of a batch, Adam 3e-3 constant; 20 rounds of 10 steps each arm, evaluated after each; batchAugStepsRatio: batch augmentation's steps to plain's final - 0.5 pt (last 3 evaluations averaged) over plain's, the mean over seeds when every seed got there (Hits: how many did); batchAugDeltaAtPlainStepsPts: its accuracy at plain's final step count minus plain's final, paired over seeds",
+  figures: { prefix: 'batchAug', axis: 'steps' },
+});

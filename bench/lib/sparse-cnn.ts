@@ -12,6 +12,12 @@ import type { StepHooks } from '../../src/train/gradients.js';
 import { train } from '../../src/train/loop.js';
 import { mean } from './stats.js';
 
+/**
+ * The sparse-gradient benches' CNN: the zoo CNN with filters [8, 16] and a dense layer of 32
+ * (conv-relu, conv-relu, maxpool, dense-relu, logits).
+ */
+export const SPARSE_CNN = { filters: [8, 16] as [number, number], dense: 32 };
+
 /** A method: a gradient-pruning spec for every Dense/Conv2D, or a model-level setup (hooks). */
 export interface CnnMethod {
   name: string;
@@ -33,8 +39,9 @@ export interface CnnConfig {
   seeds: number[];
   epochs: number;
   batch: number;
-  filters: [number, number];
-  dense: number;
+  /** The zoo CNN's filters and dense width: SPARSE_CNN's unless told. */
+  filters?: [number, number];
+  dense?: number;
   /** Another model than the zoo CNN (e.g. the ResNet), built from the seed. */
   build?: (seed: number) => tf.LayersModel;
   /** Steps of the (one) epoch; 0 or absent: the whole training set. */
@@ -70,8 +77,8 @@ export async function runCnnComparison(
         buildCnn({
           inputShape: data.sampleShape,
           numClasses: data.numClasses,
-          filters: c.filters,
-          dense: c.dense,
+          filters: c.filters ?? SPARSE_CNN.filters,
+          dense: c.dense ?? SPARSE_CNN.dense,
           seed,
         });
       if (m.grad) {

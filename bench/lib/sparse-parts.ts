@@ -35,8 +35,6 @@ export interface PartResult {
   reusedDenseSeeds?: number[];
 }
 
-const CNN = { filters: [8, 16] as [number, number], dense: 32 };
-
 /**
  * Dense runs another part of the same process already trained on this schedule (the runs are
  * seeded: a seed gives the same accuracy whichever part trains it), so a part trains dense only
@@ -71,7 +69,7 @@ async function pairedPart(
   const ran: CnnRun[] = [];
   for (const seed of s.seeds) {
     const methods = reused.some((r) => r.seed === seed) ? [m] : [{ name: 'dense' }, m];
-    ran.push(...(await runCnnComparison(data, methods, { ...s, seeds: [seed], ...CNN })));
+    ran.push(...(await runCnnComparison(data, methods, { ...s, seeds: [seed] })));
   }
   const r = summarizePart(
     m.name,

@@ -166,8 +166,6 @@ export async function resnetPart(
     seeds: s.seeds,
     epochs: s.epochs,
     batch: s.batch,
-    filters: [8, 16],
-    dense: 32,
     learningRate: s.learningRate,
     ...(s.lrSchedule ? { lrSchedule: s.lrSchedule } : {}),
     build: (seed) =>

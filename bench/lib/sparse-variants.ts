@@ -101,8 +101,6 @@ export async function transposableVariantsPart(
     seeds: c.seeds,
     epochs: c.epochs,
     batch: c.batch,
-    filters: [8, 16],
-    dense: 32,
   });
   const summary = summarizeCnn(runs, 'dense');
   for (const row of summary)

@@ -2,6 +2,9 @@ import type * as tf from '@tensorflow/tfjs';
 
 const size = (shape: number[]) => shape.reduce((p, q) => p * q, 1);
 
+/** 2 x the multiply-adds of a conv whose output (or output gradient) is `y`, filter `filter`. */
+const convFlops = (y: number[], filter: number[]) => 2 * size(y) * (size(filter) / filter[3]);
+
 /**
  * Multiply-add FLOPs (2 per MAC) of one kernel call from the shapes tf.profile records; 0 for
  * kernels that are not convolutions or matmuls (elementwise work is not counted).
@@ -10,21 +13,17 @@ export function kernelFlops(name: string, inputs: number[][], outputs: number[][
   const out = outputs[0];
   if (!out) return 0;
   switch (name) {
+    // The forward conv and both of its gradients cost the same multiply-adds: one filter's taps
+    // (its size over its output channels) at every element of the conv output (y, or dy).
     case 'Conv2D':
-    case 'FusedConv2D': {
-      const filter = inputs[1];
-      return 2 * size(out) * (size(filter) / filter[3]);
-    }
+    case 'FusedConv2D':
+      return convFlops(out, inputs[1]);
     case 'Conv2DBackpropInput':
-    case 'FrugalConv2DBackpropInput': {
-      const [dy, filter] = inputs;
-      return 2 * size(dy) * (size(filter) / filter[3]);
-    }
+    case 'FrugalConv2DBackpropInput':
+      return convFlops(inputs[0], inputs[1]);
     case 'Conv2DBackpropFilter':
-    case 'FrugalConv2DBackpropFilter': {
-      const dy = inputs[1];
-      return 2 * size(dy) * (size(out) / out[3]);
-    }
+    case 'FrugalConv2DBackpropFilter':
+      return convFlops(inputs[1], out);
     case 'BatchMatMul':
     case '_FusedMatMul': {
       const [a, b] = inputs;

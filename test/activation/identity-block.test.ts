@@ -12,9 +12,9 @@ import {
 } from '../../src/activation/layers/identity-block.js';
 import { NoSaveAdd } from '../../src/activation/layers/shape-only.js';
 import { seedActivationRng, setBackwardChunkBytes } from '../../src/engine/settings.js';
-import { buildModel } from '../../src/models/zoo.js';
 import { classificationLoss, trainableVariables } from '../../src/train/step.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
+import { tinyResnet } from '../tiny-models.js';
 
 const T = { training: true };
 type Bits = 1 | 2 | 4 | 8 | 32;
@@ -192,12 +192,7 @@ for (const backend of BACKENDS) {
     });
 
     it('the zoo ResNet at 2 bits: the fused streaming forward gives the unfused loss and moving statistics, gradients of the same direction, no leak', async () => {
-      const base = buildModel('resnet', {
-        inputShape: [8, 8, 1],
-        numClasses: 3,
-        widths: [4, 8],
-        seed: 2,
-      });
+      const base = tinyResnet([4, 8], 2);
       const run = async (fuse: boolean) => {
         const r = await compressActivations(base, { level: 'L3' }, { warn: () => {} });
         const xs = tf.randomNormal([6, 8, 8, 1], 0, 1, 'float32', 3);

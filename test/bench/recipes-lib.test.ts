@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { pairedSummary } from '../../bench/lib/paired.js';
 import { mergeRecords, ratioFigures, summaryFigures } from '../../bench/lib/recipes-common.js';
+import { batchaugSection, mixsizeSection } from '../../bench/lib/recipes-data.js';
 import { type HaetRace, haetHeadline, isStandard } from '../../bench/lib/recipes-haet.js';
 import { variantConfig, variantLabel } from '../../bench/lib/recipes-swiftlearn.js';
+import { RESULTS_DIR } from '../../bench/lib/results.js';
 
 describe('bench:recipes record store and figures', () => {
   it('a fresh record replaces the stored one with its key and keeps the others', () => {
@@ -123,6 +127,25 @@ describe('bench:recipes haet headline', () => {
     assert.ok(Math.abs((h.haetGainAt60sCpuPts as number) - 4) < 1e-9);
     assert.equal(h.haetCpuSecondsAt60sCpu, 60.5);
     assert.equal(h.plainWallSecondsAt60sCpu, 60);
+  });
+});
+
+describe('bench:recipes data-recipe sections', () => {
+  it('the committed mixsize and batchaug figures are those of their stored runs', () => {
+    const file = JSON.parse(readFileSync(join(RESULTS_DIR, 'recipes.json'), 'utf8'));
+    for (const [section, prefix] of [
+      [mixsizeSection, 'mixsize'],
+      [batchaugSection, 'batchAug'],
+    ] as const) {
+      const runs = section.stored(file);
+      assert.ok(runs.length >= 2, `${prefix}: stored runs`);
+      const { headline } = section.summarize(runs);
+      const committed = Object.fromEntries(
+        Object.entries(file.headline).filter(([k]) => k.startsWith(prefix)),
+      );
+      assert.deepEqual(headline, committed);
+      assert.equal(headline[`${prefix}Seeds`], runs.length);
+    }
   });
 });
 

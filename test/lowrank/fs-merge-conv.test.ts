@@ -2,16 +2,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { averageMerge, convKernelLeft, fsMerge, kernelRight } from '../../src/lowrank/fs-merge.js';
-import { buildModel } from '../../src/models/zoo.js';
-import { maxAbsDiff, useBackend } from '../helpers.js';
+import { maxAbsDiff, useBackend, weightsOf } from '../helpers.js';
+import { tinyCnn } from '../tiny-models.js';
+import { assertWeights, averageWeights, checkUntrainedMerge } from './untrained-merge.js';
 
 // zoo CNN: conv1, conv2, pool, flatten, dense1, logits
-const cnn = (seed: number) =>
-  buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, filters: [4, 6], dense: 5, seed });
-
-function weightsOf(m: tf.LayersModel): Float32Array[] {
-  return m.getWeights().map((w) => w.dataSync() as Float32Array);
-}
+const cnn = (seed: number) => tinyCnn([4, 6], 5, seed);
 
 test('convKernelLeft / kernelRight: conv2d(x U, K) = conv2d(x, U K) and conv2d(x, K) M = conv2d(x, K M)', () => {
   const x = tf.randomNormal([2, 7, 7, 4], 0, 1, 'float32', 1) as tf.Tensor4D;
@@ -44,32 +40,18 @@ test('convKernelLeft / kernelRight: conv2d(x U, K) = conv2d(x, U K) and conv2d(x
 });
 
 test('FS-Merge of CNNs: "first" init folds back to model 1 exactly, "average" to the weight average', async () => {
-  await useBackend('cpu');
-  const a = cnn(1);
-  const b = cnn(2);
-  const none = tf.zeros([0, 8, 8, 1]);
-  const first = fsMerge(a, b, none, { init: 'first', steps: 0 }).model;
-  const wa = weightsOf(a);
-  const wb = weightsOf(b);
-  weightsOf(first).forEach((w, i) => {
-    assert.deepEqual(Array.from(w), Array.from(wa[i]), `first: weight ${i}`);
+  await checkUntrainedMerge(cnn, [8, 8, 1], 1, { init: 'first' }, (a, _b, first) => {
+    assertWeights(first, weightsOf(a), 'first');
+    assert.deepEqual(
+      first.layers.map((l) => l.getClassName()),
+      a.layers.map((l) => l.getClassName()),
+    );
   });
-  assert.deepEqual(
-    first.layers.map((l) => l.getClassName()),
-    a.layers.map((l) => l.getClassName()),
-  );
-  const avg = fsMerge(a, b, none, { init: 'average', steps: 0 }).model;
-  for (const m of [avg, averageMerge(a, b)]) {
-    const ws = weightsOf(m);
-    assert.equal(ws.length, wa.length);
-    ws.forEach((w, i) => {
-      const want = Float32Array.from(wa[i], (v, k) => (v + wb[i][k]) / 2);
-      assert.deepEqual(Array.from(w), Array.from(want), `average: weight ${i}`);
-    });
-    m.dispose();
-  }
-  for (const m of [first, a, b]) m.dispose();
-  none.dispose();
+  await checkUntrainedMerge(cnn, [8, 8, 1], 1, { init: 'average' }, (a, b, avg) => {
+    const plain = averageMerge(a, b);
+    for (const m of [avg, plain]) assertWeights(m, averageWeights(a, b), 'average');
+    plain.dispose();
+  });
 });
 
 test('FS-Merge of CNNs trains on feature reconstruction (loss falls), folds into a plain CNN, leaks nothing', async () => {

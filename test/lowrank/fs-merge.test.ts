@@ -5,89 +5,57 @@ import { ConfigError } from '../../src/config/index.js';
 import {
   averageMerge,
   checkFsMergeOptions,
+  type FsMergeOptions,
   fsMerge,
   pairModel,
 } from '../../src/lowrank/fs-merge.js';
 import { buildModel } from '../../src/models/zoo.js';
-import { useBackend } from '../helpers.js';
+import { useBackend, weightsOf } from '../helpers.js';
+import { tinyCnn } from '../tiny-models.js';
+import {
+  assertWeights,
+  averageWeights,
+  checkUntrainedMerge,
+  type MergeCheck,
+} from './untrained-merge.js';
 
 const mlp = (seed: number, hidden = [8, 6], inputShape = [4, 4, 1]) =>
   buildModel('mlp', { inputShape, numClasses: 3, hidden, seed });
 
-function weightsOf(m: tf.LayersModel): Float32Array[] {
-  return m.getWeights().map((w) => w.dataSync() as Float32Array);
-}
+const untrained = (seed: number, options: FsMergeOptions, check: MergeCheck) =>
+  checkUntrainedMerge(mlp, [4, 4, 1], seed, options, check);
 
-test('FS-Merge "first" initialisation folds back to model 1 exactly (shared head)', async () => {
-  await useBackend('cpu');
-  const a = mlp(1);
-  const b = mlp(2);
-  const before = weightsOf(b);
-  const { model } = fsMerge(a, b, tf.zeros([0, 4, 4, 1]), { init: 'first', steps: 0 });
-  const wa = weightsOf(a);
-  const wm = weightsOf(model);
-  assert.equal(wm.length, wa.length);
-  wm.forEach((w, i) => {
-    assert.deepEqual(Array.from(w), Array.from(wa[i]), `weight ${i}`);
-  });
-  assert.deepEqual(
-    model.layers.map((l) => l.name),
-    a.layers.map((l) => l.name),
-  );
-  // the inputs are untouched
-  weightsOf(b).forEach((w, i) => {
-    assert.deepEqual(Array.from(w), Array.from(before[i]));
-  });
-  model.dispose();
-  a.dispose();
-  b.dispose();
-});
+test('FS-Merge "first" initialisation folds back to model 1 exactly (shared head)', () =>
+  untrained(1, { init: 'first' }, (a, _b, model) => {
+    assertWeights(model, weightsOf(a), 'first');
+    assert.deepEqual(
+      model.layers.map((l) => l.name),
+      a.layers.map((l) => l.name),
+    );
+  }));
 
-test('FS-Merge "average" initialisation folds back to the weight average exactly; averageMerge too', async () => {
-  await useBackend('cpu');
-  const a = mlp(3);
-  const b = mlp(4);
-  const { model } = fsMerge(a, b, tf.zeros([0, 4, 4, 1]), { init: 'average', steps: 0 });
-  const avg = averageMerge(a, b);
-  const wa = weightsOf(a);
-  const wb = weightsOf(b);
-  for (const m of [model, avg]) {
-    weightsOf(m).forEach((w, i) => {
-      const want = Float32Array.from(wa[i], (v, k) => (v + wb[i][k]) / 2);
-      assert.deepEqual(Array.from(w), Array.from(want), `weight ${i}`);
-    });
-  }
-  model.dispose();
-  avg.dispose();
-  a.dispose();
-  b.dispose();
-});
+test('FS-Merge "average" initialisation folds back to the weight average exactly; averageMerge too', () =>
+  untrained(3, { init: 'average' }, (a, b, model) => {
+    const avg = averageMerge(a, b);
+    for (const m of [model, avg]) assertWeights(m, averageWeights(a, b), 'average');
+    avg.dispose();
+  }));
 
-test('FS-Merge separate heads: body of model 1, both heads side by side (outputs = [a(x), b head on a body])', async () => {
-  await useBackend('cpu');
-  const a = mlp(5);
-  const b = mlp(6);
-  const { model } = fsMerge(a, b, tf.zeros([0, 4, 4, 1]), {
-    init: 'first',
-    heads: 'separate',
-    steps: 0,
-  });
-  assert.deepEqual(model.outputs[0].shape, [null, 6]);
-  const x = tf.randomNormal([5, 4, 4, 1], 0, 1, 'float32', 7);
-  const y = model.predict(x) as tf.Tensor;
-  const ya = a.predict(x) as tf.Tensor;
-  // b's head on a's last hidden features
-  const body = tf.model({ inputs: a.inputs, outputs: a.getLayer('dense2').output });
-  const [k, bias] = b.getLayer('logits').getWeights();
-  const yb = tf.add(tf.matMul(body.predict(x) as tf.Tensor2D, k as tf.Tensor2D), bias);
-  const [y1, y2] = tf.split(y, 2, 1);
-  assert.deepEqual(Array.from(y1.dataSync()), Array.from(ya.dataSync()));
-  assert.ok(tf.max(tf.abs(tf.sub(y2, yb))).dataSync()[0] < 1e-5);
-  tf.dispose([x, y, ya, yb, y1, y2]);
-  model.dispose();
-  a.dispose();
-  b.dispose();
-});
+test('FS-Merge separate heads: body of model 1, both heads side by side (outputs = [a(x), b head on a body])', () =>
+  untrained(5, { init: 'first', heads: 'separate' }, (a, b, model) => {
+    assert.deepEqual(model.outputs[0].shape, [null, 6]);
+    const x = tf.randomNormal([5, 4, 4, 1], 0, 1, 'float32', 7);
+    const y = model.predict(x) as tf.Tensor;
+    const ya = a.predict(x) as tf.Tensor;
+    // b's head on a's last hidden features
+    const body = tf.model({ inputs: a.inputs, outputs: a.getLayer('dense2').output });
+    const [k, bias] = b.getLayer('logits').getWeights();
+    const yb = tf.add(tf.matMul(body.predict(x) as tf.Tensor2D, k as tf.Tensor2D), bias);
+    const [y1, y2] = tf.split(y, 2, 1);
+    assert.deepEqual(Array.from(y1.dataSync()), Array.from(ya.dataSync()));
+    assert.ok(tf.max(tf.abs(tf.sub(y2, yb))).dataSync()[0] < 1e-5);
+    tf.dispose([x, y, ya, yb, y1, y2]);
+  }));
 
 test('FS-Merge training lowers the feature-reconstruction loss, leaks no tensors, keeps the inputs', async () => {
   await useBackend('cpu');
@@ -175,8 +143,7 @@ test('FS-Merge bad input: different architectures, non-Dense weights, rank, samp
     () => fsMerge(bn, bn, none, { steps: 0 }),
     /layer 'bn' \(BatchNormalization\) of the first model has weights; FS-Merge merges Dense and Conv2D layers only/,
   );
-  const cnn = (f: [number, number]) =>
-    buildModel('cnn', { inputShape: [8, 8, 1], numClasses: 3, filters: f, dense: 4, seed: 1 });
+  const cnn = (f: [number, number]) => tinyCnn(f, 4, 1);
   assert.throws(
     () => fsMerge(cnn([4, 6]), cnn([4, 5]), tf.zeros([0, 8, 8, 1]), { steps: 0 }),
     /different architectures at layer 2: 'conv2' Conv2D relu \[3,3,4,6\] \[6\] in the first model, 'conv2' Conv2D relu \[3,3,4,5\] \[5\] in the second/,

@@ -9,18 +9,10 @@ import { buildModel } from '../../src/models/zoo.js';
 import '../../src/parallel/threaded-wasm.js';
 import { ParallelTrainer } from '../../src/train/parallel/index.js';
 import { trainStep } from '../../src/train/step.js';
+import { normalBatch, weightsOf } from '../helpers.js';
 
-function batchOf(rows: number, features: number, classes: number): Batch {
-  return tf.tidy(() => {
-    const xs = tf.randomNormal([rows, features], 0, 1, 'float32', 5);
-    const labels = Int32Array.from({ length: rows }, (_, i) => (i * 5 + 1) % classes);
-    const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat();
-    return { xs, ys, labels, size: rows } as unknown as tf.TensorContainerObject;
-  }) as unknown as Batch;
-}
-
-const flat = (m: tf.LayersModel) =>
-  m.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
+const batchOf = (rows: number, features: number, classes: number): Batch =>
+  normalBatch([features], rows, classes, 5, (i) => (i * 5 + 1) % classes);
 
 describe('threads inside data-parallel workers', () => {
   it('rejects threadsPerWorker off wasm and bad counts', async () => {
@@ -43,11 +35,11 @@ describe('threads inside data-parallel workers', () => {
     const cfg = { inputShape: [48], numClasses: 5, hidden: [96, 64], seed: 4 };
     const batch = batchOf(24, 48, 5);
     const reference = buildModel('mlp', cfg);
-    const start = flat(reference);
+    const start = weightsOf(reference);
     const sgd = tf.train.sgd(1);
     const refLoss = trainStep({ model: reference, optimizer: sgd }, batch);
     sgd.dispose();
-    const refMove = flat(reference).map((v, i) =>
+    const refMove = weightsOf(reference).map((v, i) =>
       v.map((x, k) => (start[i] as Float32Array)[k] - x),
     );
     const model = buildModel('mlp', cfg);

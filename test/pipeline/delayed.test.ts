@@ -5,18 +5,12 @@ import type { Batch } from '../../src/data/dataset.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { delayedGradients } from '../../src/pipeline/delayed.js';
 import { trainStep } from '../../src/train/step.js';
-import { maxAbsDiff, useBackend } from '../helpers.js';
+import { maxAbsDiff, normalBatch, useBackend } from '../helpers.js';
 
 before(() => useBackend('cpu'));
 
-function batchOf(rows: number, seed: number): Batch {
-  return tf.tidy(() => {
-    const xs = tf.randomNormal([rows, 4], 0, 1, 'float32', seed);
-    const labels = Int32Array.from({ length: rows }, (_, i) => (i + seed) % 3);
-    const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 3).toFloat();
-    return { xs, ys, labels, size: rows } as unknown as tf.TensorContainerObject;
-  }) as unknown as Batch;
-}
+const batchOf = (rows: number, seed: number): Batch =>
+  normalBatch([4], rows, 3, seed, (i) => (i + seed) % 3);
 
 /** The gradient of the mean loss of `b` at the model's current weights, flattened per weight. */
 function gradAt(model: tf.LayersModel, b: Batch): Float32Array[] {

@@ -1,29 +1,23 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../../src/data/dataset.js';
-import { useFastKernels } from '../../src/kernels/index.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { delayedGradients } from '../../src/pipeline/delayed.js';
 import { type PipelineOptions, PipelineTrainer } from '../../src/pipeline/trainer.js';
 import { makeOptimizer, type OptimizerName } from '../../src/train/optimizer.js';
 import { modelArtifacts } from '../../src/train/parallel/model-transfer.js';
 import { trainStep } from '../../src/train/step.js';
-import { maxAbsDiff, useBackend } from '../helpers.js';
+import { onFastWasm } from '../fast-wasm-suite.js';
+import { maxAbsDiff, normalBatch, weightsOf } from '../helpers.js';
 import { tinyCnn } from '../tiny-models.js';
 
 function mlp(seed = 3): tf.LayersModel {
   return buildModel('mlp', { inputShape: [6], numClasses: 3, hidden: [10, 8], seed });
 }
 
-function batchOf(shape: number[], rows: number, seed: number): Batch {
-  return tf.tidy(() => {
-    const xs = tf.randomNormal([rows, ...shape], 0, 1, 'float32', seed);
-    const labels = Int32Array.from({ length: rows }, (_, i) => (i * 5 + seed) % 3);
-    const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), 3).toFloat();
-    return { xs, ys, labels, size: rows } as unknown as tf.TensorContainerObject;
-  }) as unknown as Batch;
-}
+const batchOf = (shape: number[], rows: number, seed: number): Batch =>
+  normalBatch(shape, rows, 3, seed, (i) => (i * 5 + seed) % 3);
 
 function batches(shape: number[], rows: number, n: number): Batch[] {
   return Array.from({ length: n }, (_, i) => batchOf(shape, rows, 11 + i));
@@ -31,10 +25,6 @@ function batches(shape: number[], rows: number, n: number): Batch[] {
 
 function disposeAll(data: Batch[]): void {
   tf.dispose(data.flatMap((b) => [b.xs, b.ys]));
-}
-
-function weightsOf(model: tf.LayersModel): Float32Array[] {
-  return model.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
 }
 
 /** The weights after training a copy of `model` on `data` with each gradient `delay` steps stale. */
@@ -65,6 +55,35 @@ function largestDiff(a: Float32Array[], b: Float32Array[]): number {
   return m;
 }
 
+/** Asserts that every weight of `got` is within 1e-5 of `want`'s, and each loss too. */
+function assertNear(
+  got: { weights: Float32Array[]; losses?: number[] },
+  want: { weights: Float32Array[]; losses: number[] },
+  what: string,
+): void {
+  const diff = largestDiff(got.weights, want.weights);
+  assert.ok(diff < 1e-5, `${what}: weights differ by ${diff}`);
+  got.losses?.forEach((l, i) => {
+    assert.ok(Math.abs(l - want.losses[i]) < 1e-5, `${what}: loss ${i}: ${l} vs ${want.losses[i]}`);
+  });
+}
+
+/** `check` with mlp(seed) and `count` batches of `rows` rows, all freed after it. */
+async function withMlp(
+  seed: number,
+  [rows, count]: [number, number],
+  check: (model: tf.LayersModel, data: Batch[]) => Promise<void>,
+): Promise<void> {
+  const model = mlp(seed);
+  const data = batches([6], rows, count);
+  try {
+    await check(model, data);
+  } finally {
+    disposeAll(data);
+    model.dispose();
+  }
+}
+
 async function pipelined(
   model: tf.LayersModel,
   data: Batch[],
@@ -89,107 +108,82 @@ async function pipelined(
 }
 
 describe('pipelined training (PipeDream-2BW, Flush, GPipe)', () => {
-  before(async () => {
-    await useBackend('wasm');
-    useFastKernels();
-  });
-  after(() => tf.disposeVariables());
+  onFastWasm();
 
-  it('2BW equals the sequential run with one-step-stale gradients, stepped or streamed', async () => {
-    const model = mlp();
-    const data = batches([6], 8, 5);
-    const ref = await reference(model, data, 1, 'sgd', 0.5);
-    const plain = await reference(model, data, 0, 'sgd', 0.5);
-    // The delay must matter, or the test could not tell 2BW from plain training.
-    assert.ok(largestDiff(ref.weights, plain.weights) > 1e-2, 'the delay changed nothing');
-    for (const stream of [false, true]) {
-      const run = await pipelined(model, data, { schedule: '2bw' }, stream);
-      const diff = largestDiff(run.weights, ref.weights);
-      assert.ok(diff < 1e-5, `stream=${stream}: weights differ from the reference by ${diff}`);
-      run.losses.forEach((l, i) => {
-        assert.ok(Math.abs(l - ref.losses[i]) < 1e-5, `loss ${i}: ${l} vs ${ref.losses[i]}`);
-      });
-    }
-    disposeAll(data);
-    model.dispose();
-  });
-
-  it('2BW with momentum and 3 microbatches of uneven size equals its delayed reference', async () => {
-    const model = mlp(5);
-    const data = batches([6], 7, 4);
-    const ref = await reference(model, data, 1, 'momentum', 0.3);
-    const run = await pipelined(
-      model,
-      data,
-      { microbatches: 3, optimizer: { name: 'momentum', learningRate: 0.3 } },
-      true,
-    );
-    const diff = largestDiff(run.weights, ref.weights);
-    assert.ok(diff < 1e-5, `weights differ from the reference by ${diff}`);
-    disposeAll(data);
-    model.dispose();
-  });
-
-  it('Flush and GPipe equal plain training with gradient accumulation', async () => {
-    const model = mlp(7);
-    const data = batches([6], 7, 4);
-    const plain = await reference(model, data, 0, 'sgd', 0.5);
-    for (const schedule of ['flush', 'gpipe'] as const) {
-      const run = await pipelined(model, data, { schedule, microbatches: 3 }, true);
-      const diff = largestDiff(run.weights, plain.weights);
-      assert.ok(diff < 1e-5, `${schedule}: weights differ from plain SGD by ${diff}`);
-    }
-    disposeAll(data);
-    model.dispose();
-  });
-
-  it('keeps at most two weight versions per stage and runs each backward on its forward version', async () => {
-    const model = mlp();
-    const data = batches([6], 8, 4);
-    const trainer = await PipelineTrainer.create(model, {
-      stages: 2,
-      microbatches: 2,
-      runner: 'in-process',
-      optimizer: { name: 'sgd', learningRate: 0.1 },
-    });
-    await trainer.runBatches(data);
-    const report = trainer.lastRun;
-    assert.ok(report);
-    for (const [s, st] of report.stages.entries()) {
-      assert.equal(st.maxVersions, 2, `stage ${s} held ${st.maxVersions} versions`);
-      assert.ok(st.maxInFlight <= 2 - s, `stage ${s} held ${st.maxInFlight} microbatches`);
-      assert.equal(st.versionLog.length, 8);
-      for (const [mb, f, b] of st.versionLog) {
-        assert.equal(f, b, `microbatch ${mb}: forward on ${f}, backward on ${b}`);
-        assert.equal(f, Math.max(0, Math.floor(mb / 2) - 1));
+  it('2BW equals the sequential run with one-step-stale gradients, stepped or streamed', () =>
+    withMlp(3, [8, 5], async (model, data) => {
+      const ref = await reference(model, data, 1, 'sgd', 0.5);
+      const plain = await reference(model, data, 0, 'sgd', 0.5);
+      // The delay must matter, or the test could not tell 2BW from plain training.
+      assert.ok(largestDiff(ref.weights, plain.weights) > 1e-2, 'the delay changed nothing');
+      for (const stream of [false, true]) {
+        const run = await pipelined(model, data, { schedule: '2bw' }, stream);
+        assertNear(run, ref, `stream=${stream} against the reference`);
       }
-    }
-    await trainer.close();
-    disposeAll(data);
-    model.dispose();
-  });
+    }));
 
-  it('leaks no tensors across steps, and none after close', async () => {
-    const model = mlp();
-    const data = batches([6], 8, 3);
-    const before = tf.memory().numTensors;
-    const trainer = await PipelineTrainer.create(model, {
-      stages: 2,
-      microbatches: 2,
-      runner: 'in-process',
-      optimizer: { name: 'adam', learningRate: 0.01 },
-    });
-    await trainer.step(data[0]);
-    await trainer.step(data[1]);
-    const steady = tf.memory().numTensors;
-    await trainer.step(data[2]);
-    await trainer.runBatches(data);
-    assert.equal(tf.memory().numTensors, steady, 'tensors grew across steps');
-    await trainer.close();
-    assert.equal(tf.memory().numTensors, before, 'tensors left after close');
-    disposeAll(data);
-    model.dispose();
-  });
+  it('2BW with momentum and 3 microbatches of uneven size equals its delayed reference', () =>
+    withMlp(5, [7, 4], async (model, data) => {
+      const ref = await reference(model, data, 1, 'momentum', 0.3);
+      const run = await pipelined(
+        model,
+        data,
+        { microbatches: 3, optimizer: { name: 'momentum', learningRate: 0.3 } },
+        true,
+      );
+      assertNear({ weights: run.weights }, ref, 'against the reference');
+    }));
+
+  it('Flush and GPipe equal plain training with gradient accumulation', () =>
+    withMlp(7, [7, 4], async (model, data) => {
+      const plain = await reference(model, data, 0, 'sgd', 0.5);
+      for (const schedule of ['flush', 'gpipe'] as const) {
+        const run = await pipelined(model, data, { schedule, microbatches: 3 }, true);
+        assertNear({ weights: run.weights }, plain, `${schedule} against plain SGD`);
+      }
+    }));
+
+  it('keeps at most two weight versions per stage and runs each backward on its forward version', () =>
+    withMlp(3, [8, 4], async (model, data) => {
+      const trainer = await PipelineTrainer.create(model, {
+        stages: 2,
+        microbatches: 2,
+        runner: 'in-process',
+        optimizer: { name: 'sgd', learningRate: 0.1 },
+      });
+      await trainer.runBatches(data);
+      const report = trainer.lastRun;
+      assert.ok(report);
+      for (const [s, st] of report.stages.entries()) {
+        assert.equal(st.maxVersions, 2, `stage ${s} held ${st.maxVersions} versions`);
+        assert.ok(st.maxInFlight <= 2 - s, `stage ${s} held ${st.maxInFlight} microbatches`);
+        assert.equal(st.versionLog.length, 8);
+        for (const [mb, f, b] of st.versionLog) {
+          assert.equal(f, b, `microbatch ${mb}: forward on ${f}, backward on ${b}`);
+          assert.equal(f, Math.max(0, Math.floor(mb / 2) - 1));
+        }
+      }
+      await trainer.close();
+    }));
+
+  it('leaks no tensors across steps, and none after close', () =>
+    withMlp(3, [8, 3], async (model, data) => {
+      const before = tf.memory().numTensors;
+      const trainer = await PipelineTrainer.create(model, {
+        stages: 2,
+        microbatches: 2,
+        runner: 'in-process',
+        optimizer: { name: 'adam', learningRate: 0.01 },
+      });
+      await trainer.step(data[0]);
+      await trainer.step(data[1]);
+      const steady = tf.memory().numTensors;
+      await trainer.step(data[2]);
+      await trainer.runBatches(data);
+      assert.equal(tf.memory().numTensors, steady, 'tensors grew across steps');
+      await trainer.close();
+      assert.equal(tf.memory().numTensors, before, 'tensors left after close');
+    }));
 
   it('rejects bad stage splits and microbatch counts with clear errors', async () => {
     const model = mlp();
@@ -258,11 +252,7 @@ describe('pipelined training (PipeDream-2BW, Flush, GPipe)', () => {
         ...(await trainer.runBatches(data.slice(2))),
       ];
       const first = trainer.lastRun?.stages.map((s) => s.numTensors);
-      losses.forEach((l, i) => {
-        assert.ok(Math.abs(l - ref.losses[i]) < 1e-5, `loss ${i}: ${l} vs ${ref.losses[i]}`);
-      });
-      const diff = largestDiff(await trainer.weights(), ref.weights);
-      assert.ok(diff < 1e-5, `weights differ from the reference by ${diff}`);
+      assertNear({ weights: await trainer.weights(), losses }, ref, 'against the reference');
       for (const st of trainer.lastRun?.stages ?? []) assert.ok(st.maxVersions <= 2);
       await trainer.step(data[0]);
       assert.deepEqual(

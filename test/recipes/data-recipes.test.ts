@@ -7,6 +7,7 @@ import { initEngine } from '../../src/engine/backend.js';
 import { makeRng } from '../../src/engine/random.js';
 import {
   augmentImages,
+  BATCH_AUGMENT_DEFAULTS,
   batchAugment,
   classQuotas,
   composeBatchPlans,
@@ -14,15 +15,39 @@ import {
   keptCount,
   mixedSize,
   prepareDataRecipe,
+  SWIFTLEARN_DEFAULTS,
   selectRows,
   swiftLearn,
 } from '../../src/recipes/index.js';
 import type { BatchPlan } from '../../src/train/batch-plan.js';
-import { train } from '../../src/train/loop.js';
+import type { TrainResult } from '../../src/train/loop.js';
 import { tinyData } from '../tiny-data.js';
 import { tinyCnn, tinyResnet } from '../tiny-models.js';
+import { trainWithPlan } from './plan-train.js';
 
 const data = () => tinyData([8, 8, 1], 40, 3, { testCount: 24 });
+
+/**
+ * A fresh tinyCnn([2, 3], 8, 1) trained on data() (seed 2) with the batch plan `planFor` makes
+ * for it: the loop's result. The model is freed after.
+ */
+async function trainFresh(
+  epochs: number,
+  planFor: (model: tf.LayersModel) => BatchPlan | undefined,
+): Promise<TrainResult> {
+  const model = tinyCnn([2, 3], 8, 1);
+  try {
+    const run = await trainWithPlan(
+      model,
+      data(),
+      { epochs, seed: 2 },
+      { batchPlan: planFor(model) },
+    );
+    return run.result;
+  } finally {
+    model.dispose();
+  }
+}
 
 /** The first two training images of `d` (8x8x1) as a batch labelled `labels` (3 classes). */
 function firstTwo(d: ClassificationData, labels: [number, number]): Batch {
@@ -57,22 +82,11 @@ describe('recipes: SwiftLearn', () => {
     const d = data();
     const model = tinyCnn([2, 3], 8, 1);
     const sl = swiftLearn(model, cfg);
-    const steps: number[] = [];
     const before = tf.memory().numTensors;
-    await train(
-      model,
-      d,
-      { epochs: 5, batchSize: 8, seed: 1, measureMemory: false },
-      {
-        batchPlan: sl,
-        onProgress: (e) => {
-          if (e.kind === 'epoch-start') steps.push(e.steps);
-        },
-      },
-    );
+    const { epochSteps } = await trainWithPlan(model, d, { epochs: 5 }, { batchPlan: sl });
     assert.equal(tf.memory().numTensors, before);
     // 40 rows / 8 = 5 steps in warm-up; 12 kept rows (0.3 of 40) / 8 = 2 steps after.
-    assert.deepEqual(steps, [5, 2, 2, 2, 2]);
+    assert.deepEqual(epochSteps, [5, 2, 2, 2, 2]);
     assert.deepEqual(sl.state.scoredAt, [2, 4]);
     assert.deepEqual(sl.state.scoredCounts, [40, 40]);
     const kept = sl.state.kept as Int32Array;
@@ -87,18 +101,14 @@ describe('recipes: SwiftLearn', () => {
 
   it('is deterministic under a seed', async () => {
     const run = async () => {
-      const model = tinyCnn([2, 3], 8, 1);
-      const sl = swiftLearn(model, cfg);
-      const r = await train(
-        model,
-        data(),
-        { epochs: 3, batchSize: 8, seed: 2, measureMemory: false },
-        { batchPlan: sl },
-      );
-      model.dispose();
+      let sl: ReturnType<typeof swiftLearn> | undefined;
+      const r = await trainFresh(3, (model) => {
+        sl = swiftLearn(model, cfg);
+        return sl;
+      });
       return {
         h: r.history.map((e) => [e.meanLoss, e.testAccuracy]),
-        kept: Array.from(sl.state.kept ?? []),
+        kept: Array.from(sl?.state.kept ?? []),
       };
     };
     assert.deepEqual(await run(), await run());
@@ -169,10 +179,10 @@ describe('recipes: SwiftLearn', () => {
     });
     const sl = prepared.swiftlearn as NonNullable<typeof prepared.swiftlearn>;
     const keptSets: number[][] = [];
-    await train(
+    await trainWithPlan(
       model,
       d,
-      { epochs: 3, batchSize: 8, seed: 1, measureMemory: false },
+      { epochs: 3 },
       {
         batchPlan: prepared.plan,
         hooks: prepared.hooks,
@@ -204,10 +214,10 @@ describe('recipes: SwiftLearn', () => {
     });
     const keptSets: number[][] = [];
     const before = tf.memory().numTensors;
-    await train(
+    await trainWithPlan(
       model,
       d,
-      { epochs: 6, batchSize: 8, seed: 1, measureMemory: false },
+      { epochs: 6 },
       {
         batchPlan: {
           epochRows: (e, dd) => {
@@ -241,17 +251,8 @@ describe('recipes: SwiftLearn', () => {
   });
 
   it('an empty plan trains exactly as no plan', async () => {
-    const run = async (plan?: BatchPlan) => {
-      const model = tinyCnn([2, 3], 8, 1);
-      const r = await train(
-        model,
-        data(),
-        { epochs: 2, batchSize: 8, seed: 2, measureMemory: false },
-        { batchPlan: plan },
-      );
-      model.dispose();
-      return r.history.map((e) => e.meanLoss);
-    };
+    const run = async (plan?: BatchPlan) =>
+      (await trainFresh(2, () => plan)).history.map((e) => e.meanLoss);
     assert.deepEqual(await run({}), await run());
   });
 });
@@ -375,13 +376,11 @@ describe('recipes: batch augmentation', () => {
     const seen: { size: number; height: number; step: number }[] = [];
     const model = tinyCnn([2, 3], 8, 1);
     const n0 = tf.memory().numTensors;
-    const r = await train(
+    const { result: r } = await trainWithPlan(
       model,
       d,
-      { epochs: 1, batchSize: 8, seed: 1, measureMemory: false },
-      {
-        batchPlan: composeBatchPlans([plan, spy(seen)]),
-      },
+      { epochs: 1 },
+      { batchPlan: composeBatchPlans([plan, spy(seen)]) },
     );
     assert.equal(tf.memory().numTensors, n0);
     assert.equal(r.steps, 5);
@@ -405,13 +404,11 @@ describe('recipes: mixed-size training', () => {
     );
     const seen: { size: number; height: number; step: number }[] = [];
     const before = tf.memory().numTensors;
-    const r = await train(
+    const { result: r } = await trainWithPlan(
       model,
       d,
-      { epochs: 2, batchSize: 4, seed: 1, measureMemory: false },
-      {
-        batchPlan: composeBatchPlans([prepared.plan as BatchPlan, spy(seen)]),
-      },
+      { epochs: 2, batchSize: 4 },
+      { batchPlan: composeBatchPlans([prepared.plan as BatchPlan, spy(seen)]) },
     );
     assert.equal(tf.memory().numTensors, before);
     const ref = mixedSize({ sizes: [4, 8], probabilities: null, mode: 'batch', seed: 5 }, 8);
@@ -462,20 +459,8 @@ describe('recipes: mixed-size training', () => {
 describe('recipes: data recipe config', () => {
   it('fills defaults and names the bad field', () => {
     const c = dataRecipeConfig({ swiftlearn: {}, batchAugment: { copies: 4 } });
-    assert.deepEqual(c.swiftlearn, {
-      keep: 0.3,
-      warmupEpochs: 1,
-      every: 3,
-      score: 'el2n',
-      select: 'sample',
-      balance: 'class',
-      redraw: true,
-      mix: 0.2,
-      weighted: true,
-      average: 0,
-      warmupKeep: 1,
-    });
-    assert.equal(c.batchAugment?.copies, 4);
+    assert.deepEqual(c.swiftlearn, SWIFTLEARN_DEFAULTS);
+    assert.deepEqual(c.batchAugment, { ...BATCH_AUGMENT_DEFAULTS, copies: 4 });
     // select 'top' draws nothing: the sampling defaults (redraw, mix, weighted) are off with it.
     const top = dataRecipeConfig({ swiftlearn: { select: 'top' } }).swiftlearn;
     assert.deepEqual([top?.redraw, top?.mix, top?.weighted], [false, 0, false]);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { buildModel } from '../../src/models/zoo.js';
 import { type OptConv2D, optHooks, optLayers, useOpt } from '../../src/recipes/index.js';
 import type { GradientContext } from '../../src/train/gradients.js';
 import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, saveAndLoad } from '../helpers.js';
 import { tinyData } from '../tiny-data.js';
+import { tinyResnet } from '../tiny-models.js';
 
 function convNet(o: { strides: number; padding: 'same' | 'valid'; useBias: boolean }) {
   return tf.sequential({
@@ -104,12 +104,7 @@ describe('recipes: OPT for Conv2D', () => {
 
   it('the zoo resnet trains the OPT way: only S, biases and batch norm move; filter angles stay; no leaks; save/load', async () => {
     const data = tinyData([8, 8, 1], 48, 4, { testCount: 16 });
-    const plain = buildModel('resnet', {
-      inputShape: [8, 8, 1],
-      numClasses: 3,
-      widths: [4, 6],
-      seed: 5,
-    });
+    const plain = tinyResnet([4, 6], 5);
     const { model, converted, report } = useOpt(plain, { variant: 'cayley' });
     // Every conv (3x3 filters of 1 or 4 channels, 1x1 of 4: d <= 54) and the logits Dense.
     assert.deepEqual(

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { buildModel } from '../../src/models/zoo.js';
 import { NO_RECIPE, recipeConfig, recipeModel } from '../../src/recipes/index.js';
+import { tinyResnet } from '../tiny-models.js';
 
-const resnet = () =>
-  buildModel('resnet', { inputShape: [8, 8, 1], numClasses: 3, widths: [4], seed: 3 });
+const resnet = () => tinyResnet([4], 3);
 const classes = (m: tf.LayersModel) => m.layers.map((l) => l.getClassName());
 
 describe('recipes: recipeModel', () => {

@@ -3,9 +3,9 @@ import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { ConfigError } from '../../src/config/index.js';
 import { dataRecipeConfig, scoreSamples, swiftLearn } from '../../src/recipes/index.js';
-import { train } from '../../src/train/loop.js';
 import { tinyData } from '../tiny-data.js';
 import { tinyCnn } from '../tiny-models.js';
+import { trainWithPlan } from './plan-train.js';
 
 const data = () => tinyData([8, 8, 1], 40, 3, { testCount: 24 });
 const cfg = {
@@ -37,21 +37,10 @@ describe('recipes: SwiftLearn sub-epoch warm-up and averaged scores', () => {
     // The plan in the loop: 20 rows / 8 = 3 steps in each warm-up epoch, then 12 kept rows.
     const m2 = tinyCnn([2, 3], 8, 1);
     const sl2 = swiftLearn(m2, { ...cfg, warmupKeep: 0.5, seed: 4 });
-    const steps: number[] = [];
     const before = tf.memory().numTensors;
-    await train(
-      m2,
-      d,
-      { epochs: 4, batchSize: 8, seed: 1, measureMemory: false },
-      {
-        batchPlan: sl2,
-        onProgress: (e) => {
-          if (e.kind === 'epoch-start') steps.push(e.steps);
-        },
-      },
-    );
+    const { epochSteps } = await trainWithPlan(m2, d, { epochs: 4 }, { batchPlan: sl2 });
     assert.equal(tf.memory().numTensors, before);
-    assert.deepEqual(steps, [3, 3, 2, 2]);
+    assert.deepEqual(epochSteps, [3, 3, 2, 2]);
     assert.deepEqual(sl2.state.scoredAt, [3, 4]);
     model.dispose();
     m2.dispose();

@@ -18,6 +18,7 @@ import {
 import { train } from '../../src/train/loop.js';
 import { lossByName } from '../../src/train/loss.js';
 import { tinyCnn } from '../tiny-models.js';
+import { trainWithPlan } from './plan-train.js';
 
 const data = () =>
   syntheticClassification({
@@ -179,11 +180,10 @@ describe('recipes: SwiftLearn mix and importance weights', () => {
     const transform = sl.transform;
     assert.ok(transform);
     const before = tf.memory().numTensors;
-    const steps: number[] = [];
-    await train(
+    const { epochSteps } = await trainWithPlan(
       model,
       d,
-      { epochs: 4, batchSize: 8, seed: 1, measureMemory: false },
+      { epochs: 4 },
       {
         hooks: sl.hooks,
         batchPlan: {
@@ -196,14 +196,11 @@ describe('recipes: SwiftLearn mix and importance weights', () => {
             return out;
           },
         },
-        onProgress: (e) => {
-          if (e.kind === 'epoch-start') steps.push(e.steps);
-        },
       },
     );
     assert.equal(tf.memory().numTensors, before);
     // 40 rows / 8 = 5 warm-up steps; 20 drawn rows / 8 = 3 steps after.
-    assert.deepEqual(steps, [5, 3, 3, 3]);
+    assert.deepEqual(epochSteps, [5, 3, 3, 3]);
     assert.deepEqual(sl.state.scoredAt, [2, 4]);
     // Warm-up targets are one-hot; later each row's target sums to its weight 1 / a_i in [1/1.5.., 2].
     for (const s of scales.slice(0, 5)) for (const x of s) assert.ok(Math.abs(x - 1) < 1e-6);

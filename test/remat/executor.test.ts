@@ -9,7 +9,7 @@ import type { Op } from '../../src/remat/schedule.js';
 import { evenSegments, segmentSchedule } from '../../src/remat/segments.js';
 import { trainStep } from '../../src/train/step.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
-import { gradients, tinyBatch, tinyModel } from './fixtures.js';
+import { gradients, TINY_CASES, tinyBatch, tinyModel } from './fixtures.js';
 
 type Name = 'resnet' | 'transformer';
 
@@ -50,11 +50,7 @@ function checkEqualToPlain(
 }
 
 describe('scheduled execution', () => {
-  for (const [name, backend] of [
-    ['resnet', 'cpu'],
-    ['transformer', 'cpu'],
-    ['transformer', 'wasm'],
-  ] as const) {
+  for (const [name, backend] of TINY_CASES) {
     it(`segment checkpointing gives the plain gradients and BN statistics (${name}, ${backend})`, async () => {
       await useBackend(backend);
       checkEqualToPlain(name, (L) => segmentSchedule(L, evenSegments(L, 3)));

@@ -9,12 +9,20 @@ import {
   type StepContext,
   trainStepMeasured,
 } from '../../src/train/step.js';
+import { useBackend } from '../helpers.js';
 
 /** Tiny zoo models for fast rematerialization tests: the conv ResNet (batch-norm) and the Transformer. */
 export const TINY = {
   resnet: { inputShape: [8, 8, 1], widths: [4, 8] },
   transformer: { inputShape: [6, 5], dModel: 8, numHeads: 2, ffDim: 16 },
 } as const;
+
+/** The tiny models on the backends the remat tests run each on (the Transformer on wasm too). */
+export const TINY_CASES = [
+  ['resnet', 'cpu'],
+  ['transformer', 'cpu'],
+  ['transformer', 'wasm'],
+] as const;
 
 export function tinyModel(name: keyof typeof TINY, seed = 1): tf.LayersModel {
   const c = TINY[name];
@@ -66,4 +74,19 @@ export function tinyRun(name: keyof typeof TINY, size: number, optimizer: tf.Opt
     model.dispose();
   };
   return { model, batch, optimizer, dispose };
+}
+
+/** On cpu: `check` with the tiny Transformer and a batch of 4, both freed after it. */
+export async function withTinyTransformer(
+  check: (model: tf.LayersModel, batch: Batch) => void,
+): Promise<void> {
+  await useBackend('cpu');
+  const model = tinyModel('transformer');
+  const batch = tinyBatch('transformer', 4);
+  try {
+    check(model, batch);
+  } finally {
+    tf.dispose([batch.xs, batch.ys]);
+    model.dispose();
+  }
 }

@@ -12,14 +12,17 @@ import { train } from '../../src/train/loop.js';
 import { trainStepMeasured } from '../../src/train/step.js';
 import { useBackend } from '../helpers.js';
 import { tinyData } from '../tiny-data.js';
-import { gradients, steadyStepMemory, tinyBatch, tinyModel, tinyRun } from './fixtures.js';
+import {
+  gradients,
+  steadyStepMemory,
+  TINY_CASES,
+  tinyBatch,
+  tinyModel,
+  tinyRun,
+} from './fixtures.js';
 
 describe('planned training steps', () => {
-  for (const [name, backend] of [
-    ['transformer', 'cpu'],
-    ['transformer', 'wasm'],
-    ['resnet', 'cpu'],
-  ] as const) {
+  for (const [name, backend] of TINY_CASES) {
     it(`measured activation memory stays within the budget (${name}, ${backend})`, async () => {
       await useBackend(backend);
       const { model, batch, optimizer, dispose } = tinyRun(name, 8, tf.train.adam(1e-3));

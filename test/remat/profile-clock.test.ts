@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs';
 import { buildChain } from '../../src/remat/chain.js';
 import { profileChain, usesCpuClock } from '../../src/remat/profile.js';
 import { useBackend } from '../helpers.js';
-import { tinyBatch, tinyModel } from './fixtures.js';
+import { withTinyTransformer } from './fixtures.js';
 
 /** Busy-waits `ms` of wall time while sleeping most of it (CPU time well below wall time). */
 function mostlyAsleep(ms: number): void {
@@ -23,42 +22,34 @@ describe('profile clock', () => {
     }
   });
 
-  it('CPU-clock stage times leave out time the process is not running', async () => {
-    await useBackend('cpu');
-    const model = tinyModel('transformer');
-    const batch = tinyBatch('transformer', 4);
-    const chain = buildChain(model);
-    // A stage that sleeps 20 ms in its forward: wall time sees it, CPU time does not.
-    const stage = chain.stages[0];
-    const run = stage.run.bind(stage);
-    stage.run = (...args: Parameters<typeof run>) => {
-      mostlyAsleep(20);
-      return run(...args);
-    };
-    const fwd = (clock: 'wall' | 'cpu') => {
-      const p = profileChain(chain, batch, { repeats: 1, clock });
-      assert.equal(p.clock, clock);
-      return p.costs.stages[0].fwdMs;
-    };
-    assert.ok(fwd('wall') >= 19, 'wall clock counts the sleep');
-    assert.ok(fwd('cpu') < 10, 'CPU clock does not');
-    tf.dispose([batch.xs, batch.ys]);
-    model.dispose();
-  });
+  it('CPU-clock stage times leave out time the process is not running', () =>
+    withTinyTransformer((model, batch) => {
+      const chain = buildChain(model);
+      // A stage that sleeps 20 ms in its forward: wall time sees it, CPU time does not.
+      const stage = chain.stages[0];
+      const run = stage.run.bind(stage);
+      stage.run = (...args: Parameters<typeof run>) => {
+        mostlyAsleep(20);
+        return run(...args);
+      };
+      const fwd = (clock: 'wall' | 'cpu') => {
+        const p = profileChain(chain, batch, { repeats: 1, clock });
+        assert.equal(p.clock, clock);
+        return p.costs.stages[0].fwdMs;
+      };
+      assert.ok(fwd('wall') >= 19, 'wall clock counts the sleep');
+      assert.ok(fwd('cpu') < 10, 'CPU clock does not');
+    }));
 
-  it('an unknown clock is an error naming it', async () => {
-    await useBackend('cpu');
-    const model = tinyModel('transformer');
-    const batch = tinyBatch('transformer', 4);
-    assert.throws(
-      () =>
-        profileChain(buildChain(model), batch, {
-          repeats: 1,
-          clock: 'sundial' as unknown as 'wall',
-        }),
-      /profile clock must be 'auto', 'wall' or 'cpu', got 'sundial'/,
-    );
-    tf.dispose([batch.xs, batch.ys]);
-    model.dispose();
-  });
+  it('an unknown clock is an error naming it', () =>
+    withTinyTransformer((model, batch) => {
+      assert.throws(
+        () =>
+          profileChain(buildChain(model), batch, {
+            repeats: 1,
+            clock: 'sundial' as unknown as 'wall',
+          }),
+        /profile clock must be 'auto', 'wall' or 'cpu', got 'sundial'/,
+      );
+    }));
 });

@@ -28,6 +28,26 @@ function measureSgdStep(
   });
 }
 
+/**
+ * On cpu, x [n, n] and a weight w [n, n]: one measured SGD step of `loss` tracking no external
+ * bytes, then one tracking `bytes` (`loss` gets the count to track); the two memory reports.
+ */
+async function withAndWithoutExternal(
+  n: number,
+  bytes: number,
+  loss: (x: tf.Tensor, w: tf.Variable, markForwardEnd: () => void, external: number) => tf.Scalar,
+) {
+  await useBackend('cpu');
+  const x = tf.randomNormal([n, n]);
+  const w = tf.variable(tf.randomNormal([n, n]));
+  const run = async (external: number) =>
+    (await measureSgdStep(x, w, (mark) => loss(x, w, mark, external))).memory;
+  const plain = await run(0);
+  const withExt = await run(bytes);
+  tf.dispose([x, w]);
+  return { plain, withExt };
+}
+
 describe('memory meter', () => {
   it('matches hand-computed bytes for relu(x W) with SGD', async () => {
     await useBackend('cpu');
@@ -90,46 +110,32 @@ describe('memory meter', () => {
   });
 
   it('counts tracked external buffers in saved and peak bytes', async () => {
-    await useBackend('cpu');
-    const x = tf.randomNormal([8, 8]);
-    const w = tf.variable(tf.randomNormal([8, 8]));
-    const run = (external: number) =>
-      measureSgdStep(x, w, (mark) => {
-        const s = tf.matMul(x, w).sum() as tf.Scalar;
-        externalMemory.track(external);
-        mark();
-        externalMemory.release(external);
-        return s;
-      });
-    const plain = (await run(0)).memory;
-    const withExt = (await run(1000)).memory;
+    const { plain, withExt } = await withAndWithoutExternal(8, 1000, (x, w, mark, external) => {
+      const s = tf.matMul(x, w).sum() as tf.Scalar;
+      externalMemory.track(external);
+      mark();
+      externalMemory.release(external);
+      return s;
+    });
     assert.equal(withExt.savedActivationBytes - plain.savedActivationBytes, 1000);
     assert.equal(withExt.externalPeakBytes, 1000);
     // The peak counts external bytes live at the peak's moment: at most the 1000 bytes here.
     const extra = withExt.peakBytes - plain.peakBytes;
     assert.ok(extra >= 0 && extra <= 1000, `extra peak ${extra}`);
     assert.equal(externalMemory.live, 0);
-    tf.dispose([x, w]);
   });
 
   it('peak is the peak of tensors plus external bytes at one moment, not the sum of the two peaks', async () => {
-    await useBackend('cpu');
-    const x = tf.randomNormal([32, 32]);
-    const w = tf.variable(tf.randomNormal([32, 32]));
-    const run = (external: number) =>
-      measureSgdStep(x, w, (mark) => {
-        // Held and freed before the step allocates anything: it never meets the tensor peak.
-        externalMemory.track(external);
-        externalMemory.release(external);
-        const s = tf.matMul(x, w).sum() as tf.Scalar;
-        mark();
-        return s;
-      });
-    const plain = (await run(0)).memory;
-    const withExt = (await run(64)).memory;
+    const { plain, withExt } = await withAndWithoutExternal(32, 64, (x, w, mark, external) => {
+      // Held and freed before the step allocates anything: it never meets the tensor peak.
+      externalMemory.track(external);
+      externalMemory.release(external);
+      const s = tf.matMul(x, w).sum() as tf.Scalar;
+      mark();
+      return s;
+    });
     assert.equal(withExt.externalPeakBytes, 64);
     assert.equal(withExt.peakBytes, plain.peakBytes);
-    tf.dispose([x, w]);
   });
 
   it('counts a reshape view once (tfjs numBytes counts it twice)', async () => {

@@ -14,7 +14,8 @@ import { SparseGradConv2D } from '../../src/sparse/sparse-grad-conv-layer.js';
 import { SparseGradDense } from '../../src/sparse/sparse-grad-dense.js';
 import { applyStep } from '../../src/train/gradients.js';
 import { resolveLoss } from '../../src/train/loss.js';
-import { maxAbsDiff, relativeL2Error, saveAndLoad, useBackend } from '../helpers.js';
+import { assertMeanIs, assertMeanIsNot, drawMoments } from '../draw-moments.js';
+import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
 
 function randn(shape: number[], seed: number, scale = 1): tf.Tensor {
   const rng = makeRng(seed);
@@ -182,43 +183,34 @@ describe('gradSparsity in compressed-activation layers', () => {
     });
     const dense = Array.from(exactDw.dataSync());
     if (chunkBytes) setBackwardChunkBytes(chunkBytes);
-    const sum = new Float64Array(dense.length);
-    const sq = new Float64Array(dense.length);
+    let moments: { mean: number[]; se: number[] };
     try {
-      for (let d = 0; d < draws; d++) {
+      moments = drawMoments(draws, () => {
         const g = grads(layer, x, c);
         const v = g[1].dataSync();
         tf.dispose(g);
-        for (let i = 0; i < v.length; i++) {
-          sum[i] += v[i];
-          sq[i] += v[i] * v[i];
-        }
-      }
+        return v;
+      });
     } finally {
       if (chunkBytes) setBackwardChunkBytes(1 << 20);
     }
     const stats = (layer as CompressedKernelLayer).gradPruner?.stats;
     tf.dispose([x, c, exactDw]);
-    const mean = Array.from(sum, (s) => s / draws);
-    const se = mean.map((m, i) => Math.sqrt(Math.max(0, sq[i] / draws - m * m) / draws));
+    const { mean, se } = moments;
     return { dense, mean, se, stats };
   }
 
   for (const chunkBytes of [undefined, 6 * 4 * 5])
     it(`mvue 2:4 on 2-bit saves is unbiased: mean dW over 400 draws equals the exact one (z-test${chunkBytes ? ', backward in chunks of 6 samples' : ''})`, () => {
       const { dense, mean, se, stats } = dwStats({ n: 2, m: 4, kind: 'mvue' }, 400, chunkBytes);
-      for (let i = 0; i < dense.length; i++) {
-        const z = Math.abs(mean[i] - dense[i]) / Math.max(se[i], 1e-6);
-        assert.ok(z < 5, `entry ${i}: mean ${mean[i]} exact ${dense[i]} se ${se[i]} (z ${z})`);
-      }
+      assertMeanIs({ mean, se }, dense);
       // 2 of every 4 kept (dz has relu zeros too): at least half the entries are zeros
       assert.ok(stats && stats.total === 400 * 16 * 3 && stats.zeros >= stats.total / 2);
     });
 
   it('magnitude 2:4 on the same path is biased (the z-test can fail)', () => {
     const { dense, mean } = dwStats({ n: 2, m: 4, kind: 'magnitude' }, 40);
-    const err = relativeL2Error(mean, dense);
-    assert.ok(err > 0.1, `relative error ${err}`);
+    assertMeanIsNot(mean, dense, 0.1);
   });
 
   it('options: serialized with the layer; bad values name the field; an option that changes nothing is an error', async () => {

@@ -5,28 +5,11 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
+import { weightGrads } from '../../bench/lib/weight-grads.js';
 import { makeRng, normal } from '../../src/engine/random.js';
 import { buildResnet } from '../../src/models/resnet.js';
 import { sparseGradModel } from '../../src/sparse/convert.js';
 import { useBackend } from '../helpers.js';
-
-function gradsOf(model: tf.LayersModel, x: tf.Tensor, y: tf.Tensor): Map<string, Float32Array> {
-  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
-  const { grads, value } = tf.variableGrads(
-    () =>
-      tf.losses.softmaxCrossEntropy(
-        y,
-        model.apply(x, { training: true }) as tf.Tensor,
-      ) as tf.Scalar,
-    vars,
-  );
-  const out = new Map<string, Float32Array>();
-  model.trainableWeights.forEach((w, i) => {
-    out.set(w.originalName, grads[vars[i].name].dataSync() as Float32Array);
-  });
-  tf.dispose([value, ...Object.values(grads)]);
-  return out;
-}
 
 describe('ResNet with MVUE 1:2 gradients (sparseGradModel)', () => {
   before(() => useBackend('cpu'));
@@ -65,14 +48,14 @@ describe('ResNet with MVUE 1:2 gradients (sparseGradModel)', () => {
       [10, 8, 8, 1],
     );
     const y = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3, 1, 2], 'int32'), 4);
-    const dense = gradsOf(model, x, y);
+    const dense = weightGrads(model, x, y);
     const draws = 300;
     const sum = new Map<string, Float64Array>();
     const sq = new Map<string, Float64Array>();
-    gradsOf(sparse, x, y);
+    weightGrads(sparse, x, y);
     const tensors = tf.memory().numTensors;
     for (let d = 0; d < draws; d++) {
-      for (const [name, g] of gradsOf(sparse, x, y)) {
+      for (const [name, g] of weightGrads(sparse, x, y)) {
         if (!sum.has(name)) {
           sum.set(name, new Float64Array(g.length));
           sq.set(name, new Float64Array(g.length));

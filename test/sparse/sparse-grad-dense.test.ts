@@ -4,7 +4,8 @@ import * as tf from '@tensorflow/tfjs';
 import { makeRng, normal } from '../../src/engine/random.js';
 import type { GradSparsity } from '../../src/sparse/mvue.js';
 import { SparseGradDense, sparseGradMatMul } from '../../src/sparse/sparse-grad-dense.js';
-import { maxAbsDiff, relativeL2Error, saveAndLoad, useBackend } from '../helpers.js';
+import { assertMeanIs, assertMeanIsNot, drawMoments } from '../draw-moments.js';
+import { maxAbsDiff, saveAndLoad, useBackend } from '../helpers.js';
 
 function randn(shape: [number, number], seed: number): tf.Tensor2D {
   const rng = makeRng(seed);
@@ -25,20 +26,13 @@ function weightGradStats(spec: GradSparsity, draws: number) {
   const g = tf.grad((wv: tf.Tensor) =>
     tf.sum(tf.mul(sparseGradMatMul(x, wv as tf.Tensor2D, spec, rng), c)),
   );
-  const sum = new Float64Array(dense.length);
-  const sq = new Float64Array(dense.length);
-  for (let d = 0; d < draws; d++) {
+  const { mean, se } = drawMoments(draws, () => {
     const dw = g(w);
     const v = dw.dataSync();
     dw.dispose();
-    for (let i = 0; i < v.length; i++) {
-      sum[i] += v[i];
-      sq[i] += v[i] * v[i];
-    }
-  }
+    return v;
+  });
   tf.dispose([x, w, c]);
-  const mean = Array.from(sum, (s) => s / draws);
-  const se = mean.map((m, i) => Math.sqrt(Math.max(0, sq[i] / draws - m * m) / draws));
   return { dense: Array.from(dense), mean, se };
 }
 
@@ -48,16 +42,12 @@ describe('SparseGradDense: N:M-masked weight gradient', () => {
   for (const kind of ['mvue', 'approx'] as const)
     it(`${kind} 2:4: the mean masked weight gradient equals the dense one (z-test)`, () => {
       const { dense, mean, se } = weightGradStats({ n: 2, m: 4, kind }, 400);
-      for (let i = 0; i < dense.length; i++) {
-        const z = Math.abs(mean[i] - dense[i]) / Math.max(se[i], 1e-6);
-        assert.ok(z < 5, `entry ${i}: mean ${mean[i]} dense ${dense[i]} se ${se[i]} (z ${z})`);
-      }
+      assertMeanIs({ mean, se }, dense);
     });
 
   it('magnitude 2:4 is biased: the same test finds a far-off mean', () => {
     const { dense, mean } = weightGradStats({ n: 2, m: 4, kind: 'magnitude' }, 3);
-    const err = relativeL2Error(mean, dense);
-    assert.ok(err > 0.1, `relative error ${err}`);
+    assertMeanIsNot(mean, dense, 0.1);
   });
 
   it('forward equals Dense; input gradient is dense unless pruneInputGrad; no leaks', async () => {

@@ -1,28 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import type { Batch } from '../../src/data/dataset.js';
-import { useFastKernels } from '../../src/kernels/index.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { train } from '../../src/train/loop.js';
 import { ParallelTrainer, splitBatch, trainParallel } from '../../src/train/parallel/index.js';
 import { ownedRanges } from '../../src/train/parallel/owned-ranges.js';
 import { trainStep } from '../../src/train/step.js';
-import { maxAbsDiff, useBackend } from '../helpers.js';
+import { onFastWasm } from '../fast-wasm-suite.js';
+import { maxAbsDiff, normalBatch, useBackend, weightsOf } from '../helpers.js';
 import { tinyData } from '../tiny-data.js';
 
-function randomBatch(shape: number[], rows: number, classes: number, seed: number): Batch {
-  return tf.tidy(() => {
-    const xs = tf.randomNormal([rows, ...shape], 0, 1, 'float32', seed);
-    const labels = Int32Array.from({ length: rows }, (_, i) => (i * 7 + seed) % classes);
-    const ys = tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat() as tf.Tensor2D;
-    return { xs, ys, labels, size: rows } as unknown as tf.TensorContainerObject;
-  }) as unknown as Batch;
-}
-
-function weightsOf(model: tf.LayersModel): Float32Array[] {
-  return model.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
-}
+const randomBatch = (shape: number[], rows: number, classes: number, seed: number): Batch =>
+  normalBatch(shape, rows, classes, seed, (i) => (i * 7 + seed) % classes);
 
 function largest(values: Float32Array[]): number {
   let m = 0;
@@ -89,11 +79,7 @@ async function checkGradientOfOneStep(
 }
 
 describe('data-parallel training on worker threads', () => {
-  before(async () => {
-    await useBackend('wasm');
-    useFastKernels();
-  });
-  after(() => tf.disposeVariables());
+  onFastWasm();
 
   it('splits a batch into contiguous shards that differ by at most one row', () => {
     assert.deepEqual(splitBatch(7, 2), [

@@ -7,7 +7,7 @@ import { buildModel } from '../../src/models/zoo.js';
 import { externalMemory } from '../../src/report/external-memory.js';
 import { computeGradients, type StepHooks } from '../../src/train/gradients.js';
 import { gradientContext, trainStep, trainStepMeasured } from '../../src/train/step.js';
-import { maxAbsDiff, useBackend } from '../helpers.js';
+import { maxAbsDiff, useBackend, weightsOf } from '../helpers.js';
 import { tinyData } from '../tiny-data.js';
 
 /**
@@ -45,9 +45,6 @@ function batchOf(n: number): Batch {
 
 const mlp = () =>
   buildModel('mlp', { inputShape: [6], numClasses: 3, hidden: [16], seed: 7 }) as tf.LayersModel;
-
-const weightsOf = (m: tf.LayersModel) =>
-  m.weights.map((w) => (w.read().dataSync() as Float32Array).slice());
 
 describe('the training-step seam (StepHooks)', () => {
   it('a SAM-style hook: two passes, the update is -lr g(w + e) applied at w; rho 0 is the plain step', async () => {

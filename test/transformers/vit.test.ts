@@ -15,14 +15,12 @@ import {
   headGroups,
 } from '../../src/models/vit/gqkva.js';
 import { keptRows, TokenRejoin, TokenSkip } from '../../src/models/vit/skip.js';
-import { buildVit } from '../../src/models/vit/vit.js';
 import { buildModel } from '../../src/models/zoo.js';
 import { planRemat } from '../../src/remat/plan-model.js';
 import { train } from '../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../helpers.js';
 import { tinyData } from '../tiny-data.js';
-
-const small = { inputShape: [8, 8, 1], numClasses: 3, patchSize: 2, dModel: 8, numHeads: 4 };
+import { TINY_VIT, tinyVit } from '../tiny-models.js';
 
 /** Multi-query attention written out head by head: one shared key and value projection. */
 function mqaReference(x: tf.Tensor3D, w: tf.Tensor[], h: number): tf.Tensor {
@@ -109,18 +107,18 @@ describe('ViT, GQKVA, SkipViT', () => {
       () => new GqkvaAttention({ numHeads: 4, queryGroups: 1, kvGroups: 2 }),
       /exceeds/,
     );
-    assert.throws(() => buildVit({ ...small, kvGroups: 3 }), /not divisible by kvGroups 3/);
+    assert.throws(() => tinyVit({ kvGroups: 3 }), /not divisible by kvGroups 3/);
   });
 
   it('ViT: seeded [batch, classes] logits; GQKVA ViT saves and loads with the same output', async () => {
-    const a = buildVit(small);
-    const b = buildVit(small);
+    const a = tinyVit();
+    const b = tinyVit();
     const x = tf.randomUniform([2, 8, 8, 1], 0, 1, 'float32', 3);
     const ya = a.predict(x) as tf.Tensor;
     assert.deepEqual(ya.shape, [2, 3]);
     assert.equal(maxAbsDiff(ya, b.predict(x) as tf.Tensor), 0);
-    assert.throws(() => buildVit({ ...small, patchSize: 3 }), /patchSize 3 does not divide/);
-    const g = buildModel('vit', { ...small, queryGroups: 2, kvGroups: 2, seed: 2 });
+    assert.throws(() => tinyVit({ patchSize: 3 }), /patchSize 3 does not divide/);
+    const g = buildModel('vit', { ...TINY_VIT, queryGroups: 2, kvGroups: 2, seed: 2 });
     assert.ok(g.countParams() < a.countParams());
     const dir = mkdtempSync(join(tmpdir(), 'frugal-vit-'));
     try {
@@ -128,7 +126,7 @@ describe('ViT, GQKVA, SkipViT', () => {
       const back = await loadModel(join(dir, 'm'));
       assert.ok(back.layers.some((l) => l instanceof GqkvaAttention));
       assert.equal(maxAbsDiff(back.predict(x) as tf.Tensor, g.predict(x) as tf.Tensor), 0);
-      const skip = buildVit({ ...small, seed: 3, skip: { dropRatio: 0.5, fromBlock: 2 } });
+      const skip = tinyVit({ seed: 3, skip: { dropRatio: 0.5, fromBlock: 2 } });
       await saveModel(skip, join(dir, 's'));
       const skipBack = await loadModel(join(dir, 's'));
       assert.equal(maxAbsDiff(skipBack.predict(x) as tf.Tensor, skip.predict(x) as tf.Tensor), 0);
@@ -138,7 +136,7 @@ describe('ViT, GQKVA, SkipViT', () => {
   });
 
   it('converts a multi-head ViT by head pooling: exact at g = h, pooled means otherwise, then trains', async () => {
-    const m = buildVit({ ...small, seed: 4 });
+    const m = tinyVit({ seed: 4 });
     m.setWeights(m.getWeights().map((w, i) => tf.randomNormal(w.shape, 0, 0.3, 'float32', i)));
     const x = tf.randomUniform([2, 8, 8, 1], 0, 1, 'float32', 5);
     const same = await convertToGqkva(m, { queryGroups: 4, kvGroups: 4 });
@@ -164,19 +162,15 @@ describe('ViT, GQKVA, SkipViT', () => {
   });
 
   it('SkipViT at drop ratio 0 is the baseline ViT, bit for bit', () => {
-    const base = buildVit({ ...small, numBlocks: 3, seed: 6 });
-    const skip = buildVit({
-      ...small,
-      numBlocks: 3,
+    const base = tinyVit({ seed: 6 });
+    const skip = tinyVit({
       seed: 6,
       skip: { dropRatio: 0, fromBlock: 2 },
     });
     assert.ok(skip.layers.some((l) => l instanceof TokenSkip));
     const x = tf.randomUniform([3, 8, 8, 1], 0, 1, 'float32', 7);
     assert.equal(maxAbsDiff(base.predict(x) as tf.Tensor, skip.predict(x) as tf.Tensor), 0);
-    const half = buildVit({
-      ...small,
-      numBlocks: 3,
+    const half = tinyVit({
       seed: 6,
       skip: { dropRatio: 0.5, fromBlock: 2 },
     });
@@ -184,9 +178,7 @@ describe('ViT, GQKVA, SkipViT', () => {
   });
 
   it('SkipViT: skipped tokens leave the skipped blocks unchanged, kept ones are processed', () => {
-    const m = buildVit({
-      ...small,
-      numBlocks: 3,
+    const m = tinyVit({
       seed: 8,
       skip: { dropRatio: 0.5, fromBlock: 2, toBlock: 2 },
     });
@@ -215,14 +207,11 @@ describe('ViT, GQKVA, SkipViT', () => {
     assert.ok(kept.has(0) && kept.has(n), 'class tokens are always kept');
     assert.throws(() => new TokenSkip({ dropRatio: 1 }), /drop ratio must be in \[0, 1\), got 1/);
     assert.throws(() => new TokenRejoin({ dropRatio: -0.1 }), /drop ratio/);
-    assert.throws(
-      () => buildVit({ ...small, skip: { dropRatio: 0.5, fromBlock: 4 } }),
-      /not a range/,
-    );
+    assert.throws(() => tinyVit({ skip: { dropRatio: 0.5, fromBlock: 4 } }), /not a range/);
   });
 
   it('SkipViT trains (gradients through the gather) without leaking tensors', async () => {
-    const m = buildVit({ ...small, seed: 10, skip: { dropRatio: 0.5, fromBlock: 2 } });
+    const m = tinyVit({ seed: 10, skip: { dropRatio: 0.5, fromBlock: 2 } });
     const data = tinyData([8, 8, 1], 32, 2, { testCount: 8 });
     const w0 = m.getLayer('b3_ff1').getWeights()[0].clone();
     await train(m, data, { epochs: 1, batchSize: 16, seed: 1, measureMemory: false });
@@ -233,7 +222,7 @@ describe('ViT, GQKVA, SkipViT', () => {
   });
 
   it('memory options: compressed activations convert the ViT, remat plans it', async () => {
-    const m = buildVit({ ...small, seed: 11 });
+    const m = tinyVit({ seed: 11 });
     const r = await compressActivations(m, { level: 'L3' }, { warn: () => {} });
     assert.deepEqual(
       r.unconverted.map((u) => u.name),
@@ -273,7 +262,7 @@ describe('gatherRows', () => {
     );
     await useBackend('wasm');
     useFastKernels(); // stock wasm has no Conv2DBackpropFilter (the patch embedding)
-    const m = buildVit({ ...small, kvGroups: 2, seed: 3, skip: { dropRatio: 0.5, fromBlock: 2 } });
+    const m = tinyVit({ kvGroups: 2, seed: 3, skip: { dropRatio: 0.5, fromBlock: 2 } });
     const data = tinyData([8, 8, 1], 16, 1, { testCount: 8 });
     const r = await train(m, data, { epochs: 1, batchSize: 16, seed: 1, measureMemory: false });
     assert.ok(Number.isFinite(r.history[0].meanLoss));

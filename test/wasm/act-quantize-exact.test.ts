@@ -14,7 +14,7 @@ import {
 import type { CodecExports } from '../../src/activation/codec/quantize-wasm.js';
 import { makeRng } from '../../src/engine/random.js';
 import { type KernelExports, wasmKernels } from '../../src/wasm/module.js';
-import { type QuantizeRun, runQuantize } from './act-quantize-run.js';
+import { type QuantizeRun, randomSeeds, runQuantize } from './act-quantize-run.js';
 
 type Restore = KernelExports['actRestore'];
 const e = wasmKernels().exports as unknown as KernelExports & CodecExports;
@@ -46,6 +46,23 @@ function quantizeJs(x: Float32Array, samples: number, bits: 1 | 2 | 4 | 8, seeds
   let k = 0;
   quantizeSamplesInto(x, q, 0, () => (seeds[k++] >>> 0) / 4294967296);
   return q;
+}
+
+/**
+ * The SIMD kernel's result on `x`, checked to be the scalar kernel's bit for bit (and the scalar
+ * kernel to take every value).
+ */
+function exactAsScalar(
+  x: Float32Array,
+  samples: number,
+  bits: 1 | 2 | 4 | 8,
+  seeds: Int32Array,
+): QuantizeRun {
+  const scalar = runQuantize(e.actQuantize, x, samples, bits, seeds);
+  const simd = runQuantize(e.actQuantizeExact, x, samples, bits, seeds);
+  assert.equal(scalar.bad, 0);
+  assert.deepEqual(simd, scalar);
+  return simd;
 }
 
 const bitsOf = (a: Float32Array) => new Int32Array(a.buffer, a.byteOffset, a.length);
@@ -85,13 +102,8 @@ describe('actQuantizeExact and actRestoreExact', () => {
       it(`${bits} bits, ${samples} x ${perSample}: the scalar kernel's and the JS quantizer's results, bit for bit`, () => {
         const x = hardValues(samples, perSample, bits * 31 + perSample);
         const groups = samples * Math.ceil(perSample / 256);
-        const r = makeRng(perSample + bits);
-        const seeds = new Int32Array(groups);
-        for (let i = 0; i < groups; i++) seeds[i] = (r() * 4294967296) | 0;
-        const scalar = runQuantize(e.actQuantize, x, samples, bits, seeds);
-        const simd = runQuantize(e.actQuantizeExact, x, samples, bits, seeds);
-        assert.equal(scalar.bad, 0);
-        assert.deepEqual(simd, scalar);
+        const seeds = randomSeeds(makeRng(perSample + bits), groups);
+        const simd = exactAsScalar(x, samples, bits, seeds);
         const js: QuantizedGroups = quantizeJs(x, samples, bits, seeds);
         assert.deepEqual(simd.mins, bitsOf(js.mins));
         assert.deepEqual(simd.scales, bitsOf(js.scales));
@@ -125,8 +137,7 @@ describe('actQuantizeExact and actRestoreExact', () => {
       const levels = (1 << bits) - 1;
       const groups = samples * 4;
       const r = makeRng(900 + bits);
-      const seeds = new Int32Array(groups);
-      for (let i = 0; i < groups; i++) seeds[i] = (r() * 4294967296) | 0;
+      const seeds = randomSeeds(r, groups);
       const x = new Float32Array(samples * perSample);
       let near = 0;
       for (let s = 0; s < samples; s++)
@@ -152,10 +163,7 @@ describe('actQuantizeExact and actRestoreExact', () => {
           x[start + 1] = hi;
         }
       assert.ok(near > x.length / 2, `${near} of ${x.length} values next to an integer`);
-      const scalar = runQuantize(e.actQuantize, x, samples, bits, seeds);
-      const simd = runQuantize(e.actQuantizeExact, x, samples, bits, seeds);
-      assert.equal(scalar.bad, 0);
-      assert.deepEqual(simd, scalar);
+      const simd = exactAsScalar(x, samples, bits, seeds);
       const js = quantizeJs(x, samples, bits, seeds);
       assert.deepEqual(simd.words, js.words);
     });
@@ -174,13 +182,7 @@ describe('actQuantizeExact and actRestoreExact', () => {
         const lo = (r() - 0.5) * span * 10 ** (r() * 4);
         for (let j = 0; j < 256; j++) x[g * 256 + j] = Math.fround(lo + r() * span);
       }
-      const groups = x.length / 256;
-      const seeds = new Int32Array(groups);
-      for (let i = 0; i < groups; i++) seeds[i] = (r() * 4294967296) | 0;
-      const scalar = runQuantize(e.actQuantize, x, samples, bits, seeds);
-      const simd = runQuantize(e.actQuantizeExact, x, samples, bits, seeds);
-      assert.equal(scalar.bad, 0);
-      assert.deepEqual(simd, scalar);
+      exactAsScalar(x, samples, bits, randomSeeds(r, x.length / 256));
     });
 
   it('the signed-zero cases are really in the data: -0 and +0 mins and maxima', () => {
@@ -200,10 +202,7 @@ describe('actQuantizeExact and actRestoreExact', () => {
     for (let i = 0; i < x.length; i++) x[i] = Math.fround(i % 3 === 0 ? 3e38 : 2.5e38 + i * 1e35);
     x[300] = -3e38;
     const seeds = new Int32Array([11, -7, 123456789]);
-    const scalar = runQuantize(e.actQuantize, x, 1, 2, seeds);
-    const simd = runQuantize(e.actQuantizeExact, x, 1, 2, seeds);
-    assert.equal(scalar.bad, 0);
-    assert.deepEqual(simd, scalar);
+    const simd = exactAsScalar(x, 1, 2, seeds);
     assert.deepEqual(simd.words, quantizeJs(x, 1, 2, seeds).words);
   });
 

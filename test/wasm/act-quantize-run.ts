@@ -45,3 +45,10 @@ export function runQuantize(
     for (const p of [xp, sp, wp, mp, cp]) heap.release(p);
   }
 }
+
+/** `groups` seed words (random int32s from `r`), one a group of 256 values. */
+export function randomSeeds(r: () => number, groups: number): Int32Array {
+  const seeds = new Int32Array(groups);
+  for (let i = 0; i < groups; i++) seeds[i] = (r() * 4294967296) | 0;
+  return seeds;
+}

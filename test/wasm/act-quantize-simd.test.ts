@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { makeRng } from '../../src/engine/random.js';
 import { wasmKernels } from '../../src/wasm/module.js';
-import { runQuantize } from './act-quantize-run.js';
+import { randomSeeds, runQuantize } from './act-quantize-run.js';
 
 const GOLDEN = 0x9e3779b9;
 
@@ -70,8 +70,7 @@ describe('actQuantizeSimd', () => {
       for (let i = 256; i < 512; i++) x[i] = -2.25; // a constant group
       // Values exactly on the group's min and max (the clamps).
       for (let i = 512; i < 700; i += 50) x[i] = 5;
-      const seeds = new Int32Array(samples * 3);
-      for (let i = 0; i < seeds.length; i++) seeds[i] = (r() * 4294967296) | 0;
+      const seeds = randomSeeds(r, samples * 3);
       const got = runQuantize(e.actQuantizeSimd, x, samples, bits, seeds);
       assert.deepEqual(got, reference(x, samples, bits, seeds));
       assert.ok(got.words.some((w) => w !== 0));

@@ -10,12 +10,10 @@ import { classAttention } from '../../../src/models/vit/class-attention.js';
 import { GqkvaAttention, headGroups } from '../../../src/models/vit/gqkva.js';
 import { keptRows, TokenSkip } from '../../../src/models/vit/skip.js';
 import { skipWarmup } from '../../../src/models/vit/skip-schedule.js';
-import { buildVit } from '../../../src/models/vit/vit.js';
 import { train } from '../../../src/train/loop.js';
 import { maxAbsDiff, useBackend } from '../../helpers.js';
 import { tinyData } from '../../tiny-data.js';
-
-const small = { inputShape: [8, 8, 1], numClasses: 3, patchSize: 2, dModel: 8, numHeads: 4 };
+import { tinyVit } from '../../tiny-models.js';
 
 /** Row 0 of every head's full attention matrix, averaged over the heads, written out head by head. */
 function classRowReference(x: tf.Tensor3D, w: tf.Tensor[], h: number, gq: number, gkv: number) {
@@ -68,9 +66,7 @@ describe('SkipViT importance, inference mode and warm-up', () => {
   });
 
   it("'attention' keeps the class token and the tokens the first skipped block's class token attends to most", () => {
-    const m = buildVit({
-      ...small,
-      numBlocks: 3,
+    const m = tinyVit({
       seed: 5,
       skip: { dropRatio: 0.5, fromBlock: 2, toBlock: 2, importance: 'attention' },
     });
@@ -111,10 +107,8 @@ describe('SkipViT importance, inference mode and warm-up', () => {
   });
 
   it('skipAtInference false: prediction is the baseline ViT bit for bit, training still skips', () => {
-    const base = buildVit({ ...small, numBlocks: 3, seed: 7 });
-    const skip = buildVit({
-      ...small,
-      numBlocks: 3,
+    const base = tinyVit({ seed: 7 });
+    const skip = tinyVit({
       seed: 7,
       skip: { dropRatio: 0.5, fromBlock: 2, importance: 'attention', skipAtInference: false },
     });
@@ -130,8 +124,7 @@ describe('SkipViT importance, inference mode and warm-up', () => {
   });
 
   it('saves and loads importance and inference mode; the loaded model finds its scorer', async () => {
-    const m = buildVit({
-      ...small,
+    const m = tinyVit({
       seed: 9,
       skip: { dropRatio: 0.5, fromBlock: 2, importance: 'attention' },
     });
@@ -150,7 +143,7 @@ describe('SkipViT importance, inference mode and warm-up', () => {
   });
 
   it('skipWarmup drops no token for the first steps, then the configured ratio', () => {
-    const m = buildVit({ ...small, seed: 1, skip: { dropRatio: 0.5, fromBlock: 2 } });
+    const m = tinyVit({ seed: 1, skip: { dropRatio: 0.5, fromBlock: 2 } });
     const layer = m.getLayer('skip') as TokenSkip;
     const cb = skipWarmup(m, 2);
     const seen: number[] = [];
@@ -160,12 +153,11 @@ describe('SkipViT importance, inference mode and warm-up', () => {
     }
     assert.deepEqual(seen, [0, 0, 0.5, 0.5]);
     assert.throws(() => skipWarmup(m, 0), /steps must be a positive integer/);
-    assert.throws(() => skipWarmup(buildVit(small), 3), /has no TokenSkip layer/);
+    assert.throws(() => skipWarmup(tinyVit(), 3), /has no TokenSkip layer/);
   });
 
   it("trains with 'attention' importance and a warm-up without leaking tensors", async () => {
-    const m = buildVit({
-      ...small,
+    const m = tinyVit({
       seed: 10,
       skip: { dropRatio: 0.5, fromBlock: 2, importance: 'attention', skipAtInference: false },
     });

@@ -1,0 +1,30 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { ClassificationData } from '../../src/data/dataset.js';
+import { type TrainOptions, type TrainResult, train } from '../../src/train/loop.js';
+
+/**
+ * Trains `model` on `d` through frugal's loop (batch 8 and seed 1 unless told, no memory meter)
+ * with the run options `run` (a batch plan, hooks, a progress callback): the loop's result and
+ * the step count each epoch started with, as the loop announced it.
+ */
+export async function trainWithPlan(
+  model: tf.LayersModel,
+  d: ClassificationData,
+  { epochs, seed = 1, batchSize = 8 }: { epochs: number; seed?: number; batchSize?: number },
+  run: TrainOptions = {},
+): Promise<{ result: TrainResult; epochSteps: number[] }> {
+  const epochSteps: number[] = [];
+  const result = await train(
+    model,
+    d,
+    { epochs, batchSize, seed, measureMemory: false },
+    {
+      ...run,
+      onProgress: (e) => {
+        if (e.kind === 'epoch-start') epochSteps.push(e.steps);
+        run.onProgress?.(e);
+      },
+    },
+  );
+  return { result, epochSteps };
+}
