@@ -1,4 +1,5 @@
 import { groupRange, rangeMax, rangeMin } from './act-range';
+import { transpose4x4 } from './tile';
 
 // Exact kernels of the compressed-activation backward state (re-exported by kernels.ts): the 1-bit
 // ReLU mask (pack, apply to dy) and the max-pool argmax codes (pack, scatter dy). Every result is
@@ -387,19 +388,8 @@ export function actTranspose(src: i32, rows: i32, cols: i32, dst: i32): void {
   for (let c = 0; c < c4; c += 4) {
     for (let r = 0; r < r4; r += 4) {
       const s = src + r * sRow + (c << 2);
-      const a = v128.load(s);
-      const b = v128.load(s + sRow);
-      const e = v128.load(s + 2 * sRow);
-      const f = v128.load(s + 3 * sRow);
-      const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(e, f, 0, 4, 1, 5);
-      const t3 = v128.shuffle<f32>(e, f, 2, 6, 3, 7);
       const d = dst + c * dRow + (r << 2);
-      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(d + dRow, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-      v128.store(d + 2 * dRow, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-      v128.store(d + 3 * dRow, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+      transpose4x4(<usize>s, <usize>sRow, <usize>d, <usize>dRow);
     }
     for (let r = r4; r < rows; r++)
       for (let cc = c; cc < c + 4; cc++)
