@@ -1,6 +1,8 @@
 // The one call into the AssemblyScript compiler that both build scripts (compile.ts, tfjs-heap.ts)
 // share: compiles one source file in memory and returns the .wasm bytes, with asc's stderr in the
 // error when it fails. Build-time only (needs the `assemblyscript` devDependency).
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import asc from 'assemblyscript/asc';
 
 /** The flags of every frugal module: optimised, no runtime (JS owns the memory), SIMD on. */
@@ -40,4 +42,37 @@ export async function ascCompile(
 /** `bytes` as base64 (the generated artefacts hold the modules this way). */
 export function base64(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
+}
+
+/**
+ * Text of a generated TypeScript module: the `header` lines as `//` comments, then one
+ * `export const` per entry (a number as it is, bytes as a base64 string on the next line).
+ */
+export function renderModule(
+  header: readonly string[],
+  consts: readonly (readonly [name: string, value: number | Uint8Array])[],
+): string {
+  const lines = header.map((h) => `// ${h}`);
+  for (const [name, value] of consts)
+    lines.push(
+      typeof value === 'number'
+        ? `export const ${name} = ${value};`
+        : `export const ${name} =\n  '${base64(value)}';`,
+    );
+  return [...lines, ''].join('\n');
+}
+
+/**
+ * When the script at `scriptUrl` (its `import.meta.url`) is the one node runs, writes the module
+ * `build` returns to `path` and logs `note` (`npm run build:wasm*`; a test importing it does not).
+ */
+export async function writeArtefactWhenRun(
+  scriptUrl: string,
+  path: string,
+  build: () => Promise<{ text: string; note: string }>,
+): Promise<void> {
+  if (!process.argv[1] || fileURLToPath(scriptUrl) !== process.argv[1]) return;
+  const { text, note } = await build();
+  writeFileSync(path, text);
+  console.log(`wrote ${path} (${note})`);
 }
