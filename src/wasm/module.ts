@@ -42,7 +42,11 @@ export interface KernelExports {
     mins: number,
     scales: number,
   ): number;
+  /** `actQuantize` in SIMD lanes: the same results, bit for bit (the 'wasm' codec). */
+  actQuantizeExact: KernelExports['actQuantize'];
+  /** float32 SIMD and a hash dither (the 'wasm-simd' codec): its own stream. */
   actQuantizeSimd: KernelExports['actQuantize'];
+  actRestoreExact: KernelExports['actRestore'];
   actRestoreSimd: KernelExports['actRestore'];
   actRestore(
     words: number,
@@ -72,8 +76,28 @@ function moduleBytes(): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/** The codec's two entry points as the module exports them, with the kind first. */
+interface CodecEntries {
+  actQuantizeAs(kind: number, ...args: Parameters<KernelExports['actQuantize']>): number;
+  actRestoreAs(kind: number, ...args: Parameters<KernelExports['actRestore']>): void;
+}
+
+/** The kinds of src/wasm/assembly/act-groups.ts. */
+const ACT_SCALAR = 0;
+const ACT_EXACT = 1;
+const ACT_SIMD = 2;
+
 function wrap(inst: WebAssembly.Instance): WasmKernels {
-  const exports = inst.exports as unknown as KernelExports;
+  const raw = inst.exports as unknown as KernelExports & CodecEntries;
+  const exports: KernelExports = {
+    ...raw,
+    actQuantize: (...a) => raw.actQuantizeAs(ACT_SCALAR, ...a),
+    actQuantizeExact: (...a) => raw.actQuantizeAs(ACT_EXACT, ...a),
+    actQuantizeSimd: (...a) => raw.actQuantizeAs(ACT_SIMD, ...a),
+    actRestore: (...a) => raw.actRestoreAs(ACT_SCALAR, ...a),
+    actRestoreExact: (...a) => raw.actRestoreAs(ACT_EXACT, ...a),
+    actRestoreSimd: (...a) => raw.actRestoreAs(ACT_SIMD, ...a),
+  };
   return { exports, heap: new WasmHeap(exports.memory, exports.heapBase()) };
 }
 

@@ -54,20 +54,24 @@ export function quantizeRef(
   return { q, scales };
 }
 
-function epilogue(
-  acc: number,
-  rowSum: number,
-  rs: number,
-  j: number,
-  scale: ArrayLike<number>,
-  zero: ArrayLike<number> | null,
-  bias: ArrayLike<number> | null,
-  relu: boolean,
-): number {
-  let v = f(f(acc) * f(rs * scale[j]));
-  if (zero) v = f(v + f(f(rowSum) * f(rs * zero[j])));
-  if (bias) v = f(v + bias[j]);
-  return relu ? Math.max(v, 0) : v;
+/** The per-column epilogue of both kernels: scale, zero-point term, bias, ReLU. */
+export interface EpilogueRef {
+  scale: ArrayLike<number>;
+  zero: ArrayLike<number> | null;
+  bias: ArrayLike<number> | null;
+  relu: boolean;
+}
+
+/** `ep` with an all-zero zero-point term dropped (the kernels skip it then). */
+function withoutZeroTerm(ep: EpilogueRef): EpilogueRef {
+  return { ...ep, zero: anyNonZero(ep.zero) };
+}
+
+function epilogue(acc: number, rowSum: number, rs: number, j: number, ep: EpilogueRef): number {
+  let v = f(f(acc) * f(rs * ep.scale[j]));
+  if (ep.zero) v = f(v + f(f(rowSum) * f(rs * ep.zero[j])));
+  if (ep.bias) v = f(v + ep.bias[j]);
+  return ep.relu ? Math.max(v, 0) : v;
 }
 
 /** y = epilogue(q[rows, k] . w[k, n]) with exact integer accumulation. */
@@ -78,20 +82,17 @@ export function gemmRef(
   w: ArrayLike<number>,
   n: number,
   rowScales: ArrayLike<number>,
-  scale: ArrayLike<number>,
-  zero: ArrayLike<number> | null,
-  bias: ArrayLike<number> | null,
-  relu: boolean,
+  epilogueSpec: EpilogueRef,
 ): Float32Array {
   const out = new Float32Array(rows * n);
-  const z = anyNonZero(zero);
+  const ep = withoutZeroTerm(epilogueSpec);
   for (let r = 0; r < rows; r++) {
     let rowSum = 0;
     for (let i = 0; i < k; i++) rowSum += q[r * k + i];
     for (let j = 0; j < n; j++) {
       let acc = 0;
       for (let i = 0; i < k; i++) acc += q[r * k + i] * w[i * n + j];
-      out[r * n + j] = epilogue(acc, rowSum, rowScales[r], j, scale, z, bias, relu);
+      out[r * n + j] = epilogue(acc, rowSum, rowScales[r], j, ep);
     }
   }
   return out;
@@ -104,15 +105,12 @@ export function conv2dRef(
   w: ArrayLike<number>,
   n: number,
   act: ActQuant,
-  scale: ArrayLike<number>,
-  zero: ArrayLike<number> | null,
-  bias: ArrayLike<number> | null,
-  relu: boolean,
+  epilogueSpec: EpilogueRef,
 ): Float32Array {
   const per = g.h * g.w * g.c;
   const { q, scales } = quantizeRef(x, g.batch, per, act);
   const { oh, ow, padTop, padLeft } = convOutput(g);
-  const z = anyNonZero(zero);
+  const ep = withoutZeroTerm(epilogueSpec);
   const out = new Float32Array(g.batch * oh * ow * n);
   for (let b = 0; b < g.batch; b++) {
     for (let oy = 0; oy < oh; oy++) {
@@ -134,8 +132,7 @@ export function conv2dRef(
           }
         }
         const o = ((b * oh + oy) * ow + ox) * n;
-        for (let j = 0; j < n; j++)
-          out[o + j] = epilogue(acc[j], rowSum, scales[b], j, scale, z, bias, relu);
+        for (let j = 0; j < n; j++) out[o + j] = epilogue(acc[j], rowSum, scales[b], j, ep);
       }
     }
   }

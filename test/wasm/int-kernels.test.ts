@@ -97,18 +97,8 @@ describe('wasm integer kernels', () => {
             for (const relu of [false, true]) {
               const x = floats(rows * k, r, 2);
               const { q: xq, scales } = quantizeRef(x, rows, k, act);
-              const ref = gemmRef(
-                xq,
-                rows,
-                k,
-                q,
-                n,
-                scales,
-                scale,
-                withZero ? zero : null,
-                bias,
-                relu,
-              );
+              const ep = { scale, zero: withZero ? zero : null, bias, relu };
+              const ref = gemmRef(xq, rows, k, q, n, scales, ep);
               assertExact(lin.dense(x, rows, act, relu), ref, `dense ${rows}x${k}x${n} b${bits}`);
               cases++;
             }
@@ -158,7 +148,7 @@ describe('wasm integer kernels', () => {
         const lin = new IntLinear({ q, k, n, bits, scale, zero, bias });
         for (const act of [{ mode: 'row' }, { mode: 'tensor' }] as ActQuant[]) {
           const x = floats(g.batch * g.h * g.w * g.c, r, 3);
-          const ref = conv2dRef(x, g, q, n, act, scale, zero, bias, true);
+          const ref = conv2dRef(x, g, q, n, act, { scale, zero, bias, relu: true });
           assertExact(lin.conv2d(x, g, act, true), ref, `conv ${JSON.stringify(g)} b${bits}`);
         }
         lin.dispose();

@@ -1,24 +1,21 @@
 import { type Rng, rngCounter } from '../../engine/random.js';
-import { type KernelExports, wasmKernels } from '../../wasm/module.js';
+import { wasmKernels } from '../../wasm/module.js';
 import { checkSampleRange, GROUP_SIZE, groupsPerSample, type QuantizedGroups } from './quantize.js';
 
 // The WebAssembly twins of `quantizeSamplesInto` and `dequantizeSamplesInto` (quantize.ts): same
 // arithmetic and the same dither stream (one `rng()` draw per group seeds its LCG), so codes,
-// mins, scales and restored values are bit-identical to the JS path. They run the float64 SIMD
-// kernels `actQuantizeExact` / `actRestoreExact` (act-codec.ts; the scalar `actQuantize` /
-// `actRestore` of kernels.ts are their references in the tests). Inputs and outputs are copied
+// mins, scales and restored values are bit-identical to the JS path. They run the SIMD kernels
+// `actQuantizeExact` / `actRestoreExact` (src/wasm/assembly/act-groups.ts, kind ACT_EXACT; the
+// scalar `actQuantize` / `actRestore`, kind ACT_SCALAR, are their references in the tests).
+// Inputs and outputs are copied
 // through scratch blocks of the module's heap, released before returning.
 //
 // `kernel: 'simd'` runs the SIMD twins instead: float32 arithmetic four values at a time and a
 // counter-based dither (a hash of the group's seed and the value's index), unbiased with the same
 // variance as the JS path but not the same stream; restored values within 1 ulp of min+code*scale.
 
-/** The kernels of src/wasm/assembly/act-codec.ts, declared here beside their use. */
+/** The seed kernel of src/wasm/assembly/act-exact.ts, declared here beside its use. */
 export interface CodecExports {
-  /** `actQuantize` in float64 SIMD lanes: the same results, bit for bit. */
-  actQuantizeExact: KernelExports['actQuantize'];
-  /** `actRestore` in float64 SIMD lanes: the same results, bit for bit. */
-  actRestoreExact: KernelExports['actRestore'];
   /** Group seeds from a mulberry32 counter: the next `n` draws of the generator, as int32. */
   actMulberrySeeds(state: number, n: number, out: number): void;
 }
@@ -70,7 +67,7 @@ export function quantizeSamplesIntoWasm(
       const seeds = new Int32Array(heap.bytes().buffer, sp, nGroups);
       for (let g = 0; g < nGroups; g++) seeds[g] = (rng() * 4294967296) | 0;
     }
-    const run = kernel === 'simd' ? exports.actQuantizeSimd : codec.actQuantizeExact;
+    const run = kernel === 'simd' ? exports.actQuantizeSimd : exports.actQuantizeExact;
     for (let s = 0; s < samples; s += chunk) {
       const m = Math.min(chunk, samples - s);
       heap.f32(xp, m * perSample).set(values.subarray(s * perSample, (s + m) * perSample));
@@ -125,10 +122,7 @@ export function dequantizeSamplesIntoWasm(
   const chunk = Math.max(1, Math.floor(CHUNK_VALUES / perSample));
   const op = heap.alloc(Math.min(chunk, count) * perSample * 4);
   try {
-    const run =
-      kernel === 'simd'
-        ? exports.actRestoreSimd
-        : (exports as unknown as CodecExports).actRestoreExact;
+    const run = kernel === 'simd' ? exports.actRestoreSimd : exports.actRestoreExact;
     for (let s = 0; s < count; s += chunk) {
       const m = Math.min(chunk, count - s);
       run(wp, mp, cp, perSample, bits, s, m, op);

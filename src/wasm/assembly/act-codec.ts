@@ -1,4 +1,4 @@
-import { groupRange, rangeMax, rangeMin } from './act-range';
+import { transpose4x4 } from './tile';
 
 // Exact kernels of the compressed-activation backward state (re-exported by kernels.ts): the 1-bit
 // ReLU mask (pack, apply to dy) and the max-pool argmax codes (pack, scatter dy). Every result is
@@ -251,7 +251,8 @@ export function actPoolScatter(
       }
 }
 
-// The SIMD quantizer (`actQuantizeSimd`, the 'wasm-simd' codec): float32 arithmetic and a
+// The SIMD quantizer's groups (ACT_SIMD of act-groups.ts, the 'wasm-simd' codec; its restore is
+// act-exact.ts's `restoreLanes` in float32): float32 arithmetic and a
 // counter-based dither, u = (hash(seed + index * golden) >>> 8) * 2^-24 with the group's seed
 // and the value's index in the group, so no value's dither waits for another's. The hash's index
 // term advances by one add per vector, and the code is floor()ed and clamped in float32 and read
@@ -279,25 +280,24 @@ function mix1(seed: u32, idx: u32): u32 {
 }
 
 /**
- * `actQuantize`'s arguments and layout, float32 SIMD arithmetic and the counter-based dither
- * (see above): unbiased with the JS path's variance, not its stream.
+ * One group of the SIMD quantizer at sizeof<T>() bits (float32 arithmetic and the counter-based
+ * dither, see above: unbiased with the JS path's variance, not its stream): the `n` values at
+ * `p0`, min `lo` and step `scale` > 0, seeded by `seed`, packed from `w` on. Returns the address
+ * after the last word written.
  */
-export function actQuantizeSimd(
-  x: i32,
-  samples: i32,
-  perSample: i32,
-  bits: i32,
-  seeds: i32,
-  words: i32,
-  mins: i32,
-  scales: i32,
+@inline
+export function quantizeSimdGroup<T>(
+  p0: i32,
+  n: i32,
+  lo: f32,
+  scale: f32,
+  seed: u32,
+  w: i32,
 ): i32 {
-  const group = 256;
-  const gps = (perSample + group - 1) / group;
+  const bits = <i32>sizeof<T>();
   const levels = (1 << bits) - 1;
   const per = 32 / bits;
   const vecsPerWord = per / 4;
-  const wordsPerGroup = group / per;
   const u24: f32 = 1.0 / 16777216.0;
   const laneMul = i32x4(1, 1 << bits, 1 << (2 * bits), 1 << (3 * bits));
   const vU24 = f32x4.splat(u24);
@@ -306,71 +306,46 @@ export function actQuantizeSimd(
   const vMagic = f32x4.splat(8388608.0);
   const vCode = i32x4.splat(levels);
   const golden: u32 = 0x9e3779b9;
-  const laneIdx = i32x4(0, golden, golden * 2, golden * 3);
   const step = i32x4.splat(golden * 4);
-  for (let s = 0; s < samples; s++) {
-    const base = s * perSample;
-    for (let g = 0; g < gps; g++) {
-      const start = base + g * group;
-      const end = min(start + group, base + perSample);
-      const n = end - start;
-      const p0 = x + (start << 2);
-      if (!groupRange(p0, n)) return 1;
-      const lo = rangeMin();
-      const hi = rangeMax();
-      const gi = s * gps + g;
-      const scale = <f32>((<f64>hi - <f64>lo) / <f64>levels);
-      store<f32>(mins + (gi << 2), lo);
-      store<f32>(scales + (gi << 2), scale);
-      let w = words + gi * wordsPerGroup * 4;
-      const wEnd = w + wordsPerGroup * 4;
-      if (scale == 0) {
-        for (; w < wEnd; w += 4) store<i32>(w, 0);
-        continue;
-      }
-      const seed = <u32>load<i32>(seeds + (gi << 2));
-      // seed + index * golden for the four lanes, advanced by 4 * golden per vector.
-      let hidx = i32x4.add(i32x4.splat(seed), laneIdx);
-      const inv: f32 = <f32>(1.0 / <f64>scale);
-      const vinv = f32x4.splat(inv);
-      const vlo0 = f32x4.splat(lo);
-      const whole = n / per;
-      let i = 0;
-      for (let k = 0; k < whole; k++, w += 4) {
-        let acc = i32x4.splat(0);
-        for (let v = 0; v < vecsPerWord; v++, i += 4) {
-          const xv = v128.load(p0 + (i << 2));
-          const u = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(mix4(hidx), 8)), vU24);
-          hidx = i32x4.add(hidx, step);
-          let f = f32x4.floor(f32x4.add(f32x4.mul(f32x4.sub(xv, vlo0), vinv), u));
-          f = f32x4.pmin(f32x4.pmax(f, vZero), vTop);
-          const c = v128.and(f32x4.add(f, vMagic), vCode);
-          acc = v128.or(acc, i32x4.shl(i32x4.mul(c, laneMul), v * 4 * bits));
-        }
-        store<i32>(
-          w,
-          i32x4.extract_lane(acc, 0) |
-            i32x4.extract_lane(acc, 1) |
-            i32x4.extract_lane(acc, 2) |
-            i32x4.extract_lane(acc, 3),
-        );
-      }
-      if (i < n) {
-        let word: i32 = 0;
-        for (let shift = 0; i < n; shift += bits, i++) {
-          const u = <f32>(mix1(seed, <u32>i) >>> 8) * u24;
-          let c = <i32>((load<f32>(p0 + (i << 2)) - lo) * inv + u);
-          if (c > levels) c = levels;
-          if (c < 0) c = 0;
-          word |= c << shift;
-        }
-        store<i32>(w, word);
-        w += 4;
-      }
-      for (; w < wEnd; w += 4) store<i32>(w, 0);
+  // seed + index * golden for the four lanes, advanced by 4 * golden per vector.
+  let hidx = i32x4.add(i32x4.splat(seed), i32x4(0, golden, golden * 2, golden * 3));
+  const inv: f32 = <f32>(1.0 / <f64>scale);
+  const vinv = f32x4.splat(inv);
+  const vlo0 = f32x4.splat(lo);
+  const whole = n / per;
+  let i = 0;
+  for (let k = 0; k < whole; k++, w += 4) {
+    let acc = i32x4.splat(0);
+    for (let v = 0; v < vecsPerWord; v++, i += 4) {
+      const xv = v128.load(p0 + (i << 2));
+      const u = f32x4.mul(f32x4.convert_i32x4_s(i32x4.shr_u(mix4(hidx), 8)), vU24);
+      hidx = i32x4.add(hidx, step);
+      let f = f32x4.floor(f32x4.add(f32x4.mul(f32x4.sub(xv, vlo0), vinv), u));
+      f = f32x4.pmin(f32x4.pmax(f, vZero), vTop);
+      const c = v128.and(f32x4.add(f, vMagic), vCode);
+      acc = v128.or(acc, i32x4.shl(i32x4.mul(c, laneMul), v * 4 * bits));
     }
+    store<i32>(
+      w,
+      i32x4.extract_lane(acc, 0) |
+        i32x4.extract_lane(acc, 1) |
+        i32x4.extract_lane(acc, 2) |
+        i32x4.extract_lane(acc, 3),
+    );
   }
-  return 0;
+  if (i < n) {
+    let word: i32 = 0;
+    for (let shift = 0; i < n; shift += bits, i++) {
+      const u = <f32>(mix1(seed, <u32>i) >>> 8) * u24;
+      let c = <i32>((load<f32>(p0 + (i << 2)) - lo) * inv + u);
+      if (c > levels) c = levels;
+      if (c < 0) c = 0;
+      word |= c << shift;
+    }
+    store<i32>(w, word);
+    w += 4;
+  }
+  return w;
 }
 
 /**
@@ -387,19 +362,8 @@ export function actTranspose(src: i32, rows: i32, cols: i32, dst: i32): void {
   for (let c = 0; c < c4; c += 4) {
     for (let r = 0; r < r4; r += 4) {
       const s = src + r * sRow + (c << 2);
-      const a = v128.load(s);
-      const b = v128.load(s + sRow);
-      const e = v128.load(s + 2 * sRow);
-      const f = v128.load(s + 3 * sRow);
-      const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
-      const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(e, f, 0, 4, 1, 5);
-      const t3 = v128.shuffle<f32>(e, f, 2, 6, 3, 7);
       const d = dst + c * dRow + (r << 2);
-      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(d + dRow, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-      v128.store(d + 2 * dRow, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-      v128.store(d + 3 * dRow, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+      transpose4x4(<usize>s, <usize>sRow, <usize>d, <usize>dRow);
     }
     for (let r = r4; r < rows; r++)
       for (let cc = c; cc < c + 4; cc++)

@@ -1,5 +1,6 @@
-// The exact activation quantizer (re-exported by kernels.ts): `actQuantize` (kernels.ts, scalar
-// float64) four values at a time, so the same codes, mins and scales as the JS quantizer
+// The exact activation codec's groups (ACT_EXACT of act-groups.ts, which runs them): the scalar
+// float64 quantizer (act-scalar.ts) four values at a time, so the same codes, mins and scales as
+// the JS quantizer
 // (src/activation/codec/quantize.ts), bit for bit. The dither stream is the JS one: a 32-bit LCG
 // seeded per group, state k+1 = a * state k + c; four consecutive states sit in the four lanes and
 // jump 4v steps at once for the v-th vector of a word (a^4v and c (a^(4v-1) + ... + a + 1), modulo
@@ -28,11 +29,9 @@
 // step, `combine4`) moves lane l's codes up by l * bits and writes the four words with one store,
 // where a word alone needs a multiply and four lane extracts.
 
-import { groupRange, rangeMax, rangeMin } from './act-range';
+import { rangeMax } from './act-range';
+import { LCG_A, LCG_C, quantizeScalar, restoreScalar } from './act-scalar';
 
-const LCG_A: u32 = 1664525;
-const LCG_C: u32 = 1013904223;
-const GROUP: i32 = 256;
 /** delta of the screen in units of T's last bit, 2^(E - 23): 8 units is 2^(bits - 19). */
 const DELTA_UNITS: i32 = 8;
 const MIN_NORMAL: f32 = 1.1754943508222875e-38;
@@ -42,8 +41,28 @@ const LCG_JUMPS = memory.data(2 * 9 * 16, 16);
 /** The first four states from a seed s: lane l is a^(l+1) s + c (a^l + ... + 1). */
 const LCG_FIRST = memory.data(32, 16);
 
-/** Fills LCG_JUMPS and LCG_FIRST (the same on every call; cheap beside a group). */
-function lcgJumps(): void {
+/**
+ * The quantizer's per-call vectors (`exactSetup`), 16 bytes each at EXACT_* offsets: the jumps
+ * by one word and by four, to each of a block's four words' last vector, four steps back, and
+ * the exponent bits the screened lanes add up to (one word, four words).
+ */
+const EXACT_VECTORS = memory.data(16 * 16, 16);
+const A_WORD = 0;
+const C_WORD = 16;
+const A_LAST = 32; // four multipliers (words 0..3) then four increments
+const C_LAST = 96;
+const A_QUAD = 160;
+const C_QUAD = 176;
+const A_BACK = 192;
+const C_BACK = 208;
+const MAGIC_1 = 224;
+const MAGIC_4 = 240;
+
+/**
+ * Fills LCG_JUMPS, LCG_FIRST and EXACT_VECTORS for `bits` (once per call of the exact quantizer;
+ * cheap beside a group).
+ */
+export function exactSetup(bits: i32): void {
   let a: u32 = 1;
   let c: u32 = 0;
   for (let m = 0; m <= 32; m++) {
@@ -58,6 +77,42 @@ function lcgJumps(): void {
       store<u32>(LCG_FIRST + 16 + (m << 2), c);
     }
   }
+  const k = EXACT_VECTORS;
+  const vpw = 8 / bits;
+  const aWord = v128.load(LCG_JUMPS + (vpw << 4));
+  const cWord = v128.load(LCG_JUMPS + 144 + (vpw << 4));
+  v128.store(k + A_WORD, aWord);
+  v128.store(k + C_WORD, cWord);
+  // Jumps from a block's first states to the last vector of its word w (w = 0..3), and by 4 words.
+  let aL = v128.load(LCG_JUMPS + ((vpw - 1) << 4));
+  let cL = v128.load(LCG_JUMPS + 144 + ((vpw - 1) << 4));
+  for (let w = 0; w < 4; w++) {
+    v128.store(k + A_LAST + (w << 4), aL);
+    v128.store(k + C_LAST + (w << 4), cL);
+    cL = i32x4.add(i32x4.mul(cL, aWord), cWord);
+    aL = i32x4.mul(aL, aWord);
+  }
+  let aQuad = aWord;
+  let cQuad = cWord;
+  for (let r = 0; r < 3; r++) {
+    cQuad = i32x4.add(i32x4.mul(cQuad, aWord), cWord);
+    aQuad = i32x4.mul(aQuad, aWord);
+  }
+  v128.store(k + A_QUAD, aQuad);
+  v128.store(k + C_QUAD, cQuad);
+  // The LCG four steps back: s = (s' - c4) / a4 (a4 is odd, so invertible modulo 2^32).
+  const a1 = LCG_A * LCG_A * LCG_A * LCG_A;
+  let a1Inv = a1;
+  for (let r = 0; r < 5; r++) a1Inv *= 2 - a1 * a1Inv;
+  const c1 = LCG_C * (LCG_A * LCG_A * LCG_A + LCG_A * LCG_A + LCG_A + 1);
+  v128.store(k + A_BACK, i32x4.splat(a1Inv));
+  v128.store(k + C_BACK, i32x4.splat(0 - c1 * a1Inv));
+  const magic = magicOf(bits);
+  v128.store(k + MAGIC_1, i32x4.splat(magic));
+  v128.store(
+    k + MAGIC_4,
+    i32x4.splat(magic + (magic << bits) + (magic << (2 * bits)) + (magic << (3 * bits))),
+  );
 }
 
 /**
@@ -182,322 +237,208 @@ function combine1(acc: v128, bits: i32, magic: v128): i32 {
   );
 }
 
-/** `actQuantize` (same arguments, layout, stream and results) in float32 / float64 SIMD lanes. */
-export function actQuantizeExact(
-  x: i32,
-  samples: i32,
-  perSample: i32,
-  bits: i32,
-  seeds: i32,
-  words: i32,
-  mins: i32,
-  scales: i32,
-): i32 {
-  lcgJumps();
-  // One copy per width: the shifts and loop bounds are constants in each.
-  if (bits == 1) return quantizeExact<u8>(x, samples, perSample, seeds, words, mins, scales);
-  if (bits == 2) return quantizeExact<u16>(x, samples, perSample, seeds, words, mins, scales);
-  if (bits == 4) return quantizeExact<u32>(x, samples, perSample, seeds, words, mins, scales);
-  return quantizeExact<u64>(x, samples, perSample, seeds, words, mins, scales);
-}
-
-/** The quantizer at sizeof<T>() bits (1, 2, 4 or 8). */
+/**
+ * One group of the exact quantizer at sizeof<T>() bits (1, 2, 4 or 8; one copy per width: the
+ * shifts and loop bounds are constants in each): the `n` values at `p0`, min `lo32` and step
+ * `scale32` > 0 (max `rangeMax()`), the dither seeded by `seed`, packed from `w` on (after
+ * `exactSetup(bits)`). Returns the address after the last word written.
+ */
 @inline
-function quantizeExact<T>(
-  x: i32,
-  samples: i32,
-  perSample: i32,
-  seeds: i32,
-  words: i32,
-  mins: i32,
-  scales: i32,
+export function quantizeExactGroup<T>(
+  p0: i32,
+  n: i32,
+  lo32: f32,
+  scale32: f32,
+  seed: i32,
+  w: i32,
 ): i32 {
   const bits = <i32>sizeof<T>();
   const e = bits + 1;
-  const gps = (perSample + GROUP - 1) / GROUP;
   const levels = (1 << bits) - 1;
   const per = 32 / bits;
-  const vpw = 8 / bits;
-  const wordsPerGroup = GROUP / per;
-  const aWord = v128.load(LCG_JUMPS + (vpw << 4));
-  const cWord = v128.load(LCG_JUMPS + 144 + (vpw << 4));
+  const last = 8 / bits - 1;
+  const k = EXACT_VECTORS;
+  const aWord = v128.load(k + A_WORD);
+  const cWord = v128.load(k + C_WORD);
+  const aL0 = v128.load(k + A_LAST);
+  const cL0 = v128.load(k + C_LAST);
+  const aL1 = v128.load(k + A_LAST + 16);
+  const cL1 = v128.load(k + C_LAST + 16);
+  const aL2 = v128.load(k + A_LAST + 32);
+  const cL2 = v128.load(k + C_LAST + 32);
+  const aL3 = v128.load(k + A_LAST + 48);
+  const cL3 = v128.load(k + C_LAST + 48);
+  const aQuad = v128.load(k + A_QUAD);
+  const cQuad = v128.load(k + C_QUAD);
+  const aBack = v128.load(k + A_BACK);
+  const cBack = v128.load(k + C_BACK);
+  const vMagic = v128.load(k + MAGIC_1);
+  const vMagic4 = v128.load(k + MAGIC_4);
   const vLevels = i32x4.splat(levels);
-  const a1 = LCG_A * LCG_A * LCG_A * LCG_A;
-  // The LCG four steps back: s = (s' - c4) / a4 (a4 is odd, so invertible modulo 2^32).
-  let a1Inv = a1;
-  for (let r = 0; r < 5; r++) a1Inv *= 2 - a1 * a1Inv;
-  const c1 = LCG_C * (LCG_A * LCG_A * LCG_A + LCG_A * LCG_A + LCG_A + 1);
-  const aBack = i32x4.splat(a1Inv);
-  const cBack = i32x4.splat(0 - c1 * a1Inv);
-  // Jumps from a block's first states to the last vector of its word k (k = 0..3), and by 4 words.
-  const last = vpw - 1;
-  const aL0 = v128.load(LCG_JUMPS + (last << 4));
-  const cL0 = v128.load(LCG_JUMPS + 144 + (last << 4));
-  const aL1 = i32x4.mul(aL0, aWord);
-  const cL1 = i32x4.add(i32x4.mul(cL0, aWord), cWord);
-  const aL2 = i32x4.mul(aL1, aWord);
-  const cL2 = i32x4.add(i32x4.mul(cL1, aWord), cWord);
-  const aL3 = i32x4.mul(aL2, aWord);
-  const cL3 = i32x4.add(i32x4.mul(cL2, aWord), cWord);
-  let aQuad = aWord;
-  let cQuad = cWord;
-  for (let r = 0; r < 3; r++) {
-    cQuad = i32x4.add(i32x4.mul(cQuad, aWord), cWord);
-    aQuad = i32x4.mul(aQuad, aWord);
-  }
-  const magic = magicOf(bits);
-  const vMagic = i32x4.splat(magic);
-  const vMagic4 = i32x4.splat(
-    magic + (magic << bits) + (magic << (2 * bits)) + (magic << (3 * bits)),
-  );
   const vZero = i32x4.splat(0);
   // u' = 2^E + delta + u: the bits of 2^E plus delta = 8 units of 2^(E - 23) (see above).
   const vU = i32x4.splat(((127 + e) << 23) + DELTA_UNITS);
   // A fraction field below 2 delta (shifted to the top by 9 + E) sends the block to float64.
   const vFrac = i32x4.splat(2 * DELTA_UNITS << (9 + e));
   const wb = per << 2;
-  for (let s = 0; s < samples; s++) {
-    const base = s * perSample;
-    for (let g = 0; g < gps; g++) {
-      const start = base + g * GROUP;
-      const n = min(GROUP, perSample - g * GROUP);
-      const p0 = x + (start << 2);
-      if (!groupRange(p0, n)) return 1;
-      const gi = s * gps + g;
-      const lo32 = rangeMin();
-      const scale32 = <f32>((<f64>rangeMax() - <f64>lo32) / <f64>levels);
-      store<f32>(mins + (gi << 2), lo32);
-      store<f32>(scales + (gi << 2), scale32);
-      let w = words + gi * wordsPerGroup * 4;
-      const wEnd = w + wordsPerGroup * 4;
-      if (scale32 == 0) {
-        memory.fill(w, 0, wordsPerGroup * 4);
-        continue;
-      }
-      let st = i32x4.add(
-        i32x4.mul(i32x4.splat(load<i32>(seeds + (gi << 2))), v128.load(LCG_FIRST)),
-        v128.load(LCG_FIRST + 16),
+  let st = i32x4.add(
+    i32x4.mul(i32x4.splat(seed), v128.load(LCG_FIRST)),
+    v128.load(LCG_FIRST + 16),
+  );
+  const inv = f64x2.splat(1.0 / <f64>scale32);
+  const vlo = f64x2.splat(<f64>lo32);
+  // The float32 screen (see above): only where no float32 step can overflow or go subnormal.
+  const inv32 = <f32>(1.0 / <f64>scale32);
+  const span32: f32 = rangeMax() - lo32;
+  const screen =
+    scale32 >= MIN_NORMAL && inv32 >= MIN_NORMAL && span32 - span32 == 0 && inv32 - inv32 == 0;
+  const vinv32 = f32x4.splat(inv32);
+  const vlo32 = f32x4.splat(lo32);
+  const whole = n / per;
+  let i = 0;
+  let q = 0;
+  for (; q + 4 <= whole; q += 4, i += 4 * per, w += 16) {
+    const st0 = st;
+    st = i32x4.add(i32x4.mul(st0, aQuad), cQuad);
+    const xp = p0 + (i << 2);
+    if (screen) {
+      // Vector v of the four words at a time, the last first (Horner: a constant shift per
+      // vector), the LCG run backwards from each word's last states.
+      let sv0 = i32x4.add(i32x4.mul(st0, aL0), cL0);
+      let sv1 = i32x4.add(i32x4.mul(st0, aL1), cL1);
+      let sv2 = i32x4.add(i32x4.mul(st0, aL2), cL2);
+      let sv3 = i32x4.add(i32x4.mul(st0, aL3), cL3);
+      let p = xp + (last << 4);
+      let t0 = screenT(p, sv0, vlo32, vinv32, vU, e);
+      let t1 = screenT(p + wb, sv1, vlo32, vinv32, vU, e);
+      let t2 = screenT(p + 2 * wb, sv2, vlo32, vinv32, vU, e);
+      let t3 = screenT(p + 3 * wb, sv3, vlo32, vinv32, vU, e);
+      let fm = i32x4.min_u(
+        i32x4.min_u(i32x4.shl(t0, 9 + e), i32x4.shl(t1, 9 + e)),
+        i32x4.min_u(i32x4.shl(t2, 9 + e), i32x4.shl(t3, 9 + e)),
       );
-      const inv = f64x2.splat(1.0 / <f64>scale32);
-      const vlo = f64x2.splat(<f64>lo32);
-      // The float32 screen (see above): only where no float32 step can overflow or go subnormal.
-      const inv32 = <f32>(1.0 / <f64>scale32);
-      const span32: f32 = rangeMax() - lo32;
-      const screen =
-        scale32 >= MIN_NORMAL && inv32 >= MIN_NORMAL && span32 - span32 == 0 && inv32 - inv32 == 0;
-      const vinv32 = f32x4.splat(inv32);
-      const vlo32 = f32x4.splat(lo32);
-      const whole = n / per;
-      let i = 0;
-      let k = 0;
-      for (; k + 4 <= whole; k += 4, i += 4 * per, w += 16) {
-        const st0 = st;
-        st = i32x4.add(i32x4.mul(st0, aQuad), cQuad);
-        const xp = p0 + (i << 2);
-        if (screen) {
-          // Vector v of the four words at a time, the last first (Horner: a constant shift per
-          // vector), the LCG run backwards from each word's last states.
-          let sv0 = i32x4.add(i32x4.mul(st0, aL0), cL0);
-          let sv1 = i32x4.add(i32x4.mul(st0, aL1), cL1);
-          let sv2 = i32x4.add(i32x4.mul(st0, aL2), cL2);
-          let sv3 = i32x4.add(i32x4.mul(st0, aL3), cL3);
-          let p = xp + (last << 4);
-          let t0 = screenT(p, sv0, vlo32, vinv32, vU, e);
-          let t1 = screenT(p + wb, sv1, vlo32, vinv32, vU, e);
-          let t2 = screenT(p + 2 * wb, sv2, vlo32, vinv32, vU, e);
-          let t3 = screenT(p + 3 * wb, sv3, vlo32, vinv32, vU, e);
-          let fm = i32x4.min_u(
+      let a0 = i32x4.shr_u(t0, 23 - e);
+      let a1 = i32x4.shr_u(t1, 23 - e);
+      let a2 = i32x4.shr_u(t2, 23 - e);
+      let a3 = i32x4.shr_u(t3, 23 - e);
+      while (p > xp) {
+        p -= 16;
+        sv0 = i32x4.add(i32x4.mul(sv0, aBack), cBack);
+        sv1 = i32x4.add(i32x4.mul(sv1, aBack), cBack);
+        sv2 = i32x4.add(i32x4.mul(sv2, aBack), cBack);
+        sv3 = i32x4.add(i32x4.mul(sv3, aBack), cBack);
+        t0 = screenT(p, sv0, vlo32, vinv32, vU, e);
+        t1 = screenT(p + wb, sv1, vlo32, vinv32, vU, e);
+        t2 = screenT(p + 2 * wb, sv2, vlo32, vinv32, vU, e);
+        t3 = screenT(p + 3 * wb, sv3, vlo32, vinv32, vU, e);
+        fm = i32x4.min_u(
+          fm,
+          i32x4.min_u(
             i32x4.min_u(i32x4.shl(t0, 9 + e), i32x4.shl(t1, 9 + e)),
             i32x4.min_u(i32x4.shl(t2, 9 + e), i32x4.shl(t3, 9 + e)),
-          );
-          let a0 = i32x4.shr_u(t0, 23 - e);
-          let a1 = i32x4.shr_u(t1, 23 - e);
-          let a2 = i32x4.shr_u(t2, 23 - e);
-          let a3 = i32x4.shr_u(t3, 23 - e);
-          while (p > xp) {
-            p -= 16;
-            sv0 = i32x4.add(i32x4.mul(sv0, aBack), cBack);
-            sv1 = i32x4.add(i32x4.mul(sv1, aBack), cBack);
-            sv2 = i32x4.add(i32x4.mul(sv2, aBack), cBack);
-            sv3 = i32x4.add(i32x4.mul(sv3, aBack), cBack);
-            t0 = screenT(p, sv0, vlo32, vinv32, vU, e);
-            t1 = screenT(p + wb, sv1, vlo32, vinv32, vU, e);
-            t2 = screenT(p + 2 * wb, sv2, vlo32, vinv32, vU, e);
-            t3 = screenT(p + 3 * wb, sv3, vlo32, vinv32, vU, e);
-            fm = i32x4.min_u(
-              fm,
-              i32x4.min_u(
-                i32x4.min_u(i32x4.shl(t0, 9 + e), i32x4.shl(t1, 9 + e)),
-                i32x4.min_u(i32x4.shl(t2, 9 + e), i32x4.shl(t3, 9 + e)),
-              ),
-            );
-            a0 = i32x4.add(i32x4.shl(a0, 4 * bits), i32x4.shr_u(t0, 23 - e));
-            a1 = i32x4.add(i32x4.shl(a1, 4 * bits), i32x4.shr_u(t1, 23 - e));
-            a2 = i32x4.add(i32x4.shl(a2, 4 * bits), i32x4.shr_u(t2, 23 - e));
-            a3 = i32x4.add(i32x4.shl(a3, 4 * bits), i32x4.shr_u(t3, 23 - e));
-          }
-          if (!v128.any_true(i32x4.lt_u(fm, vFrac))) {
-            v128.store(w, combine4(a0, a1, a2, a3, bits, vMagic4));
-            continue;
-          }
-        }
-        const st1 = i32x4.add(i32x4.mul(st0, aWord), cWord);
-        const st2 = i32x4.add(i32x4.mul(st1, aWord), cWord);
-        const st3 = i32x4.add(i32x4.mul(st2, aWord), cWord);
-        const a = exactWord(xp, st0, bits, vlo, inv, vLevels);
-        const b = exactWord(xp + wb, st1, bits, vlo, inv, vLevels);
-        const c = exactWord(xp + 2 * wb, st2, bits, vlo, inv, vLevels);
-        const d = exactWord(xp + 3 * wb, st3, bits, vlo, inv, vLevels);
-        v128.store(w, combine4(a, b, c, d, bits, vZero));
+          ),
+        );
+        a0 = i32x4.add(i32x4.shl(a0, 4 * bits), i32x4.shr_u(t0, 23 - e));
+        a1 = i32x4.add(i32x4.shl(a1, 4 * bits), i32x4.shr_u(t1, 23 - e));
+        a2 = i32x4.add(i32x4.shl(a2, 4 * bits), i32x4.shr_u(t2, 23 - e));
+        a3 = i32x4.add(i32x4.shl(a3, 4 * bits), i32x4.shr_u(t3, 23 - e));
       }
-      for (; k < whole; k++, i += per, w += 4) {
-        const xp = p0 + (i << 2);
-        let word = 0;
-        let done = false;
-        if (screen) {
-          const sl = last > 0 ? i32x4.add(i32x4.mul(st, aL0), cL0) : st;
-          const a = screenWord(xp, sl, bits, vlo32, vinv32, vU, aBack, cBack);
-          if (!v128.any_true(i32x4.lt_u(screenFm, vFrac))) {
-            word = combine1(a, bits, vMagic);
-            done = true;
-          }
-        }
-        if (!done) word = combine1(exactWord(xp, st, bits, vlo, inv, vLevels), bits, vZero);
-        store<i32>(w, word);
-        st = i32x4.add(i32x4.mul(st, aWord), cWord);
+      if (!v128.any_true(i32x4.lt_u(fm, vFrac))) {
+        v128.store(w, combine4(a0, a1, a2, a3, bits, vMagic4));
+        continue;
       }
-      if (i < n) {
-        // The tail word, scalar: lane 0 holds the state of value i.
-        let state = <u32>i32x4.extract_lane(st, 0);
-        const inv1 = 1.0 / <f64>scale32;
-        const lo64 = <f64>lo32;
-        let word: i32 = 0;
-        for (let shift = 0; i < n; shift += bits, i++) {
-          let c = <i32>(
-            (<f64>load<f32>(p0 + (i << 2)) - lo64) * inv1 +
-            <f64>(state >>> 8) * (1.0 / 16777216.0)
-          );
-          if (c > levels) c = levels;
-          word |= c << shift;
-          state = state * LCG_A + LCG_C;
-        }
-        store<i32>(w, word);
-        w += 4;
-      }
-      if (w < wEnd) memory.fill(w, 0, wEnd - w);
     }
+    const st1 = i32x4.add(i32x4.mul(st0, aWord), cWord);
+    const st2 = i32x4.add(i32x4.mul(st1, aWord), cWord);
+    const st3 = i32x4.add(i32x4.mul(st2, aWord), cWord);
+    const a = exactWord(xp, st0, bits, vlo, inv, vLevels);
+    const b = exactWord(xp + wb, st1, bits, vlo, inv, vLevels);
+    const c = exactWord(xp + 2 * wb, st2, bits, vlo, inv, vLevels);
+    const d = exactWord(xp + 3 * wb, st3, bits, vlo, inv, vLevels);
+    v128.store(w, combine4(a, b, c, d, bits, vZero));
   }
-  return 0;
-}
-/**
- * `actRestore` (same arguments and results: min + code * scale in float64, rounded once to
- * float32). At 1 and 2 bits a group has 2 or 4 values, computed once so, and each output vector
- * is a byte lookup into them (`restoreTable`); at 4 and 8 bits two float64 lanes at a time
- * (`restoreFloat64`).
- */
-export function actRestoreExact(
-  words: i32,
-  mins: i32,
-  scales: i32,
-  perSample: i32,
-  bits: i32,
-  first: i32,
-  count: i32,
-  out: i32,
-): void {
-  if (bits == 1) restoreTable<u8>(words, mins, scales, perSample, first, count, out);
-  else if (bits == 2) restoreTable<u16>(words, mins, scales, perSample, first, count, out);
-  else restoreFloat64(words, mins, scales, perSample, bits, first, count, out);
+  for (; q < whole; q++, i += per, w += 4) {
+    const xp = p0 + (i << 2);
+    let word = 0;
+    let done = false;
+    if (screen) {
+      const sl = last > 0 ? i32x4.add(i32x4.mul(st, aL0), cL0) : st;
+      const a = screenWord(xp, sl, bits, vlo32, vinv32, vU, aBack, cBack);
+      if (!v128.any_true(i32x4.lt_u(screenFm, vFrac))) {
+        word = combine1(a, bits, vMagic);
+        done = true;
+      }
+    }
+    if (!done) word = combine1(exactWord(xp, st, bits, vlo, inv, vLevels), bits, vZero);
+    store<i32>(w, word);
+    st = i32x4.add(i32x4.mul(st, aWord), cWord);
+  }
+  // The tail word, scalar: lane 0 holds the state of value i.
+  const state = <u32>i32x4.extract_lane(st, 0);
+  return quantizeScalar(p0 + (i << 2), n - i, state, lo32, scale32, bits, w);
 }
 
 /**
- * The restore at sizeof<T>() = 1 or 2 bits: the group's 2^bits values min + c * scale (float64,
- * rounded once) sit byte-planar in one vector (byte 4k + c: byte k of value c), and a word's
- * codes are spread so that lane l of `spread` holds word >>> (l * bits) (one multiply by
- * 2^((3 - l) * bits) and a shift); vector v then takes, in every byte of lane l, the byte of
- * `spread` holding code 4v + l in its low bits (a constant shuffle), masks the code, adds the
- * byte plane and looks the output bytes up (a swizzle).
+ * One group of the exact restore at sizeof<T>() = 1 or 2 bits (`n` values from the words at
+ * `w0` into `o0`): the group's 2^bits values min + c * scale (float64, rounded once) sit
+ * byte-planar in one vector (byte 4k + c: byte k of value c), and a word's codes are spread so
+ * that lane l of `spread` holds word >>> (l * bits) (one multiply by 2^((3 - l) * bits) and a
+ * shift); vector v then takes, in every byte of lane l, the byte of `spread` holding code
+ * 4v + l in its low bits (a constant shuffle), masks the code, adds the byte plane and looks the
+ * output bytes up (a swizzle).
  */
 @inline
-function restoreTable<T>(
-  words: i32,
-  mins: i32,
-  scales: i32,
-  perSample: i32,
-  first: i32,
-  count: i32,
-  out: i32,
-): void {
+export function restoreTable<T>(w0: i32, o0: i32, n: i32, lo32: f32, scale32: f32): void {
   const bits = <i32>sizeof<T>();
-  const gps = (perSample + GROUP - 1) / GROUP;
   const per = 32 / bits;
-  const wordsPerGroup = GROUP / per;
   const mask = (1 << bits) - 1;
   const laneUp = i32x4(1 << (3 * bits), 1 << (2 * bits), 1 << bits, 1);
   const vMask = i8x16.splat(<i8>mask);
   // Byte k of each lane looks in byte plane k.
   const planes = i32x4.splat(0x0c080400);
-  const c01 = f64x2(0, 1);
-  const c23 = f64x2(2, 3);
-  for (let s = first; s < first + count; s++) {
-    const base = (s - first) * perSample;
-    for (let g = 0; g < gps; g++) {
-      const gi = s * gps + g;
-      const start = base + g * GROUP;
-      const n = min(GROUP, perSample - g * GROUP);
-      const lo = <f64>load<f32>(mins + (gi << 2));
-      const scale = <f64>load<f32>(scales + (gi << 2));
-      const vlo = f64x2.splat(lo);
-      const vs = f64x2.splat(scale);
-      const values = v128.shuffle<f32>(
-        f32x4.demote_f64x2_zero(f64x2.add(vlo, f64x2.mul(c01, vs))),
-        f32x4.demote_f64x2_zero(f64x2.add(vlo, f64x2.mul(c23, vs))),
-        0,
-        1,
-        4,
-        5,
-      );
-      const table = v128.shuffle<u8>(
-        values,
-        values,
-        0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
-      );
-      const w0 = words + gi * wordsPerGroup * 4;
-      const o0 = out + (start << 2);
-      const whole = n / per;
-      let i = 0;
-      for (let k = 0; k < whole; k++, i += per) {
-        const spread = i32x4.shr_u(
-          i32x4.mul(i32x4.splat(load<i32>(w0 + (k << 2))), laneUp),
-          3 * bits,
-        );
-        const o = o0 + (i << 2);
-        if (bits == 2) {
-          const c = v128.and(spread, vMask);
-          v128.store(o, lookUp(table, c, planes, 0));
-          v128.store(o + 16, lookUp(table, c, planes, 1));
-          v128.store(o + 32, lookUp(table, c, planes, 2));
-          v128.store(o + 48, lookUp(table, c, planes, 3));
-        } else {
-          const c = v128.and(spread, vMask);
-          const d = v128.and(i32x4.shr_u(spread, 4), vMask);
-          v128.store(o, lookUp(table, c, planes, 0));
-          v128.store(o + 16, lookUp(table, d, planes, 0));
-          v128.store(o + 32, lookUp(table, c, planes, 1));
-          v128.store(o + 48, lookUp(table, d, planes, 1));
-          v128.store(o + 64, lookUp(table, c, planes, 2));
-          v128.store(o + 80, lookUp(table, d, planes, 2));
-          v128.store(o + 96, lookUp(table, c, planes, 3));
-          v128.store(o + 112, lookUp(table, d, planes, 3));
-        }
-      }
-      if (i < n) {
-        const word = <u32>load<i32>(w0 + (whole << 2));
-        for (let shift: u32 = 0; i < n; i++, shift += <u32>bits)
-          store<f32>(o0 + (i << 2), <f32>(lo + <f64>((word >>> shift) & <u32>mask) * scale));
-      }
+  const vlo = f64x2.splat(<f64>lo32);
+  const vs = f64x2.splat(<f64>scale32);
+  const values = v128.shuffle<f32>(
+    f32x4.demote_f64x2_zero(f64x2.add(vlo, f64x2.mul(f64x2(0, 1), vs))),
+    f32x4.demote_f64x2_zero(f64x2.add(vlo, f64x2.mul(f64x2(2, 3), vs))),
+    0,
+    1,
+    4,
+    5,
+  );
+  const table = v128.shuffle<u8>(
+    values,
+    values,
+    0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+  );
+  const whole = n / per;
+  let i = 0;
+  for (let k = 0; k < whole; k++, i += per) {
+    const spread = i32x4.shr_u(
+      i32x4.mul(i32x4.splat(load<i32>(w0 + (k << 2))), laneUp),
+      3 * bits,
+    );
+    const o = o0 + (i << 2);
+    if (bits == 2) {
+      const c = v128.and(spread, vMask);
+      v128.store(o, lookUp(table, c, planes, 0));
+      v128.store(o + 16, lookUp(table, c, planes, 1));
+      v128.store(o + 32, lookUp(table, c, planes, 2));
+      v128.store(o + 48, lookUp(table, c, planes, 3));
+    } else {
+      const c = v128.and(spread, vMask);
+      const d = v128.and(i32x4.shr_u(spread, 4), vMask);
+      v128.store(o, lookUp(table, c, planes, 0));
+      v128.store(o + 16, lookUp(table, d, planes, 0));
+      v128.store(o + 32, lookUp(table, c, planes, 1));
+      v128.store(o + 48, lookUp(table, d, planes, 1));
+      v128.store(o + 64, lookUp(table, c, planes, 2));
+      v128.store(o + 80, lookUp(table, d, planes, 2));
+      v128.store(o + 96, lookUp(table, c, planes, 3));
+      v128.store(o + 112, lookUp(table, d, planes, 3));
     }
   }
+  restoreScalar<T, f64>(w0 + (whole << 2), o0 + (i << 2), n - i, lo32, scale32);
 }
 
 /** Four outputs: the codes in byte `b` of each lane of `c`, looked up in the byte planes. */
@@ -514,62 +455,61 @@ function lookUp(table: v128, c: v128, planes: v128, b: i32): v128 {
 }
 
 /**
- * `actRestore` two float64 lanes at a time. A code read in place as code * 2^(lane * bits) is
- * multiplied by scale * 2^-(lane * bits): both factors exact, so the one rounding is the same.
+ * One group of the restore at sizeof<T>() bits, four values (one vector of a word) at a time:
+ * lane l of vector v holds code 4v + l read in place as code * 2^(l * bits). F = f64: the exact
+ * restore (4 and 8 bits), two float64 lanes at a time, multiplied by scale * 2^-(lane * bits):
+ * both factors exact, so the one rounding is the same. F = f32: the SIMD codec's (every width),
+ * min + code * scale in float32 with the lane factor folded into the scale, rounded twice (within
+ * 1 ulp of the JS path).
  */
-function restoreFloat64(
-  words: i32,
-  mins: i32,
-  scales: i32,
-  perSample: i32,
-  bits: i32,
-  first: i32,
-  count: i32,
-  out: i32,
-): void {
-  const group = 256;
-  const gps = (perSample + group - 1) / group;
+@inline
+export function restoreLanes<T, F>(w0: i32, o0: i32, n: i32, lo: f32, scale: f32): void {
+  const bits = <i32>sizeof<T>();
   const per = 32 / bits;
   const vecsPerWord = per / 4;
-  const wordsPerGroup = group / per;
   const mask = (1 << bits) - 1;
   const laneMask = i32x4(mask, mask << bits, mask << (2 * bits), mask << (3 * bits));
+  const exact = sizeof<F>() == 8;
   const down = <f64>1 / <f64>(1 << bits);
-  for (let s = first; s < first + count; s++) {
-    const base = (s - first) * perSample;
-    for (let g = 0; g < gps; g++) {
-      const gi = s * gps + g;
-      const start = base + g * group;
-      const n = min(group, perSample - g * group);
-      const lo = <f64>load<f32>(mins + (gi << 2));
-      const scale = <f64>load<f32>(scales + (gi << 2));
-      const vlo = f64x2.splat(lo);
-      const vmul = f64x2(scale, scale * down);
-      const w0 = words + gi * wordsPerGroup * 4;
-      const o0 = out + (start << 2);
-      const whole = n / per;
-      let i = 0;
-      for (let k = 0; k < whole; k++) {
-        const word = i32x4.splat(load<i32>(w0 + (k << 2)));
-        for (let v = 0; v < vecsPerWord; v++, i += 4) {
-          const c = v128.and(i32x4.shr_u(word, v * 4 * bits), laneMask);
-          // Lanes 2 and 3 shifted down by 2 * bits: every lane then fits a signed conversion.
-          const c23 = i32x4.shr_u(v128.shuffle<i32>(c, c, 2, 3, 0, 1), 2 * bits);
-          const r01 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c), vmul));
-          const r23 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c23), vmul));
-          v128.store(
-            o0 + (i << 2),
-            v128.shuffle<f32>(f32x4.demote_f64x2_zero(r01), f32x4.demote_f64x2_zero(r23), 0, 1, 4, 5),
-          );
-        }
+  const vlo = f64x2.splat(<f64>lo);
+  const vmul = f64x2(<f64>scale, <f64>scale * down);
+  const laneScale = f32x4(
+    1,
+    <f32>1 / <f32>(1 << bits),
+    <f32>1 / <f32>(1 << (2 * bits)),
+    <f32>1 / <f32>(<f64>(1 << (3 * bits)) * 1),
+  );
+  const vlo32 = f32x4.splat(lo);
+  const vmul32 = f32x4.mul(laneScale, f32x4.splat(scale));
+  const whole = n / per;
+  let i = 0;
+  for (let k = 0; k < whole; k++) {
+    const word = i32x4.splat(load<i32>(w0 + (k << 2)));
+    for (let v = 0; v < vecsPerWord; v++, i += 4) {
+      const c = v128.and(i32x4.shr_u(word, v * 4 * bits), laneMask);
+      let r: v128;
+      if (exact) {
+        // Lanes 2 and 3 shifted down by 2 * bits: every lane then fits a signed conversion.
+        const c23 = i32x4.shr_u(v128.shuffle<i32>(c, c, 2, 3, 0, 1), 2 * bits);
+        const r01 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c), vmul));
+        const r23 = f64x2.add(vlo, f64x2.mul(f64x2.convert_low_i32x4_s(c23), vmul));
+        r = v128.shuffle<f32>(
+          f32x4.demote_f64x2_zero(r01),
+          f32x4.demote_f64x2_zero(r23),
+          0,
+          1,
+          4,
+          5,
+        );
+      } else {
+        // Below 8 bits every masked lane is positive as int32 (the signed convert is cheaper).
+        const cf = bits < 8 ? f32x4.convert_i32x4_s(c) : f32x4.convert_i32x4_u(c);
+        r = f32x4.add(vlo32, f32x4.mul(cf, vmul32));
       }
-      if (i < n) {
-        const word = <u32>load<i32>(w0 + (whole << 2));
-        for (let shift: u32 = 0; i < n; i++, shift += <u32>bits)
-          store<f32>(o0 + (i << 2), <f32>(lo + <f64>((word >>> shift) & <u32>mask) * scale));
-      }
+      v128.store(o0 + (i << 2), r);
     }
   }
+  restoreScalar<T, F>(w0 + (whole << 2), o0 + (i << 2), n - i, lo, scale);
 }
 
 /**

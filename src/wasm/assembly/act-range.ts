@@ -1,5 +1,5 @@
-// The group range of the activation quantizers (act-exact.ts, act-codec.ts). Not re-exported by
-// kernels.ts: an inline helper, not a kernel.
+// The group range of the activation quantizers (act-groups.ts). Not re-exported by kernels.ts:
+// inline helpers, not kernels.
 
 /**
  * Min and max of the `n` float32 values at `p` as the JS quantizer picks them (`v < lo`, `v > hi`
@@ -87,5 +87,26 @@ export function groupRange(p: i32, n: i32): bool {
   }
   rangeLo = lo;
   rangeHi = hi;
+  return true;
+}
+
+/**
+ * `groupRange` value by value in float64, the JS quantizer's loop as written (the 'scalar'
+ * kernels' range: the tests' reference for the SIMD one).
+ */
+@inline
+export function scalarRange(p: i32, n: i32): bool {
+  let lo: f64 = Infinity;
+  let hi: f64 = -Infinity;
+  let sum: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const v = <f64>load<f32>(p + (i << 2));
+    sum += v;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (sum - sum != 0) return false;
+  rangeLo = <f32>lo;
+  rangeHi = <f32>hi;
   return true;
 }

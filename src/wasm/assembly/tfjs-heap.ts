@@ -5,6 +5,8 @@
 // FrugalAdam's order (src/train/adam-kernel.ts) the results equal its elementwise kernels' bit
 // for bit.
 
+import { transpose4x4 } from './tile';
+
 /**
  * m' = m b1 + g k1;  v' = v b2 + g^2 k2;  w' = (m' / c1) / (sqrt(v' / c2) + eps) * negLr + w
  * over n floats (n % 4 == 0 is not required; the tail runs scalar).
@@ -152,20 +154,7 @@ export function transposeOuter(src: usize, dst: usize, a: i32, p: i32, c: i32): 
       const si = s0 + <usize>i * inRow;
       for (let j = 0; j < c; j += 4) {
         const s = si + (<usize>j << 2);
-        const r0 = v128.load(s);
-        const r1 = v128.load(s + inRow);
-        const r2 = v128.load(s + 2 * inRow);
-        const r3 = v128.load(s + 3 * inRow);
-        // 4x4 transpose: t0 = (r0[0], r1[0], r0[1], r1[1]) ...
-        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-        const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-        const d = d0 + <usize>j * outRow + (<usize>i << 2);
-        v128.store(d, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-        v128.store(d + outRow, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-        v128.store(d + 2 * outRow, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-        v128.store(d + 3 * outRow, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+        transpose4x4(s, inRow, d0 + <usize>j * outRow + (<usize>i << 2), outRow);
       }
     }
   }
