@@ -52,7 +52,7 @@ export function compressedOp(
   const engine = tf.engine() as unknown as TapeEngine;
   const recording = engine.isTapeOn();
   let held: tf.Tensor[] = [];
-  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const op = tf.customGrad((..._args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     // What `body` saves goes on the tape node with `held` (see below): tfjs's own save clones
     // each tensor, one engine kernel (Identity) and one more tensor per saved tensor per call (a
     // chunked CNN step: 130 of them). Only tensors made here are held as they are; an input or
