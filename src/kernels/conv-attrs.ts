@@ -10,6 +10,28 @@ export interface ConvBackpropAttrs {
   dilations?: [number, number] | number;
 }
 
+/** Conv2DBackpropFilter's attributes (and the depthwise one's): the filter shape to make. */
+export interface Conv2DBackpropFilterAttrs extends ConvBackpropAttrs {
+  filterShape: [number, number, number, number];
+}
+
+/** Conv2DBackpropInput's attributes (and the depthwise one's): the input shape to make. */
+export interface Conv2DBackpropInputAttrs extends ConvBackpropAttrs {
+  inputShape: [number, number, number, number];
+}
+
+/**
+ * A convolution gradient kernel as the kernel table calls it: the backend's name and object, its
+ * two inputs (x and dy, or dy and the filter) and its attributes.
+ */
+export type ConvGradKernel<A> = (
+  backendName: string,
+  backend: object,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  attrs: A,
+) => tf.TensorInfo;
+
 /** The forward convolution's geometry, as tfjs computes it. */
 export function convInfo(
   xShape: number[],
@@ -62,4 +84,24 @@ export function checkForwardOutput(
       `${kernel}: dy shape [${dy.shape}] does not match the forward output [${n},${oh},${ow},${channels}]`,
     );
   }
+}
+
+/**
+ * The forward geometry of the convolution a gradient kernel `kernel` differentiates (x of
+ * `xShape` [N,H,W,C], filter of `filterShape` [KH,KW,C,F], or [KH,KW,C,M] when `depthwise`),
+ * checked: the filter reads x's C channels and dy is the forward output [N,OH,OW,F] (C*M).
+ */
+export function gradConvInfo(
+  kernel: string,
+  xShape: number[],
+  filterShape: number[],
+  dy: tf.TensorInfo,
+  attrs: ConvBackpropAttrs,
+  depthwise: boolean,
+): tf.backend_util.Conv2DInfo {
+  const info = convInfo(xShape, filterShape, attrs, depthwise);
+  const [c, fc, f] = [xShape[3], filterShape[2], filterShape[3]];
+  if (fc !== c) throw new Error(`${kernel}: filter has ${fc} input channels, x has ${c}`);
+  checkForwardOutput(kernel, dy, info, depthwise ? c * f : f);
+  return info;
 }

@@ -1,13 +1,8 @@
-import type * as tf from '@tensorflow/tfjs';
-import { type ConvBackpropAttrs, checkForwardOutput, convInfo } from './conv-attrs.js';
+import { type Conv2DBackpropFilterAttrs, type ConvGradKernel, gradConvInfo } from './conv-attrs.js';
 import { filterGradByPatches, patchesAreSmaller } from './conv2d-filter-grad-patches.js';
 import { transposeFast } from './heap-transpose.js';
 import { filterGradWindow } from './input-grad-window.js';
 import { withKernelScope } from './kernel-scope.js';
-
-export interface Conv2DBackpropFilterAttrs extends ConvBackpropAttrs {
-  filterShape: [number, number, number, number];
-}
 
 /**
  * dW of an NHWC Conv2D as one forward convolution (fast on every backend that has a fast Conv2D):
@@ -20,17 +15,16 @@ export interface Conv2DBackpropFilterAttrs extends ConvBackpropAttrs {
  * cropped; the forward's padding becomes explicit padding. On wasm, where the patches of x are
  * smaller than dy, one matmul over the patches instead (conv2d-filter-grad-patches.ts).
  */
-export function conv2dBackpropFilter(
-  backendName: string,
-  backend: object,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  attrs: Conv2DBackpropFilterAttrs,
-): tf.TensorInfo {
-  const info = convInfo(x.shape, attrs.filterShape, attrs, false);
+export const conv2dBackpropFilter: ConvGradKernel<Conv2DBackpropFilterAttrs> = (
+  backendName,
+  backend,
+  x,
+  dy,
+  attrs,
+) => {
+  const info = gradConvInfo('Conv2DBackpropFilter', x.shape, attrs.filterShape, dy, attrs, false);
   const c = x.shape[3];
   const [kh, kw, , f] = attrs.filterShape;
-  checkForwardOutput('Conv2DBackpropFilter', dy, info, f);
   return withKernelScope(backendName, backend, (scope) => {
     if (backendName === 'wasm' && patchesAreSmaller(info))
       return filterGradByPatches(scope, x, dy, info);
@@ -39,4 +33,4 @@ export function conv2dBackpropFilter(
     const z = scope.run('Conv2D', { x: win.input, filter: dyt }, win.attrs);
     return c === 1 ? scope.reshape(z, [kh, kw, 1, f]) : scope.transpose(z, [1, 2, 0, 3]);
   });
-}
+};

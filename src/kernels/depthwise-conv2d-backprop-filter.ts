@@ -1,6 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
-import { checkForwardOutput, convInfo } from './conv-attrs.js';
-import type { Conv2DBackpropFilterAttrs } from './conv2d-backprop-filter.js';
+import { type Conv2DBackpropFilterAttrs, type ConvGradKernel, gradConvInfo } from './conv-attrs.js';
 import { filterGradWindow } from './input-grad-window.js';
 import { withKernelScope } from './kernel-scope.js';
 
@@ -12,17 +10,17 @@ import { withKernelScope } from './kernel-scope.js';
  * x as one image of N*C channels ([1,H,W,N*C]) correlated depthwise with dy as the filter
  * ([OH,OW,N*C,M]) at stride d and dilation s gives [1,KH,KW,N*C*M]; summing over n gives dW.
  */
-export function depthwiseConv2dBackpropFilter(
-  backendName: string,
-  backend: object,
-  x: tf.TensorInfo,
-  dy: tf.TensorInfo,
-  attrs: Conv2DBackpropFilterAttrs,
-): tf.TensorInfo {
-  const info = convInfo(x.shape, attrs.filterShape, attrs, true);
+export const depthwiseConv2dBackpropFilter: ConvGradKernel<Conv2DBackpropFilterAttrs> = (
+  backendName,
+  backend,
+  x,
+  dy,
+  attrs,
+) => {
+  const kernel = 'DepthwiseConv2dNativeBackpropFilter';
+  const info = gradConvInfo(kernel, x.shape, attrs.filterShape, dy, attrs, true);
   const [n, h, w, c] = x.shape;
   const [kh, kw, , m] = attrs.filterShape;
-  checkForwardOutput('DepthwiseConv2dNativeBackpropFilter', dy, info, c * m);
   const [oh, ow] = [info.outHeight, info.outWidth];
   return withKernelScope(backendName, backend, (scope) => {
     const image = scope.reshape(scope.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c]);
@@ -40,4 +38,4 @@ export function depthwiseConv2dBackpropFilter(
     const summed = scope.run('Sum', { x: perImage }, { axis: [2], keepDims: false });
     return scope.reshape(summed, [kh, kw, c, m]);
   });
-}
+};

@@ -1,6 +1,4 @@
-import type * as tf from '@tensorflow/tfjs';
-import { checkForwardOutput, convInfo } from './conv-attrs.js';
-import type { Conv2DBackpropInputAttrs } from './conv2d-backprop-input.js';
+import { type Conv2DBackpropInputAttrs, type ConvGradKernel, gradConvInfo } from './conv-attrs.js';
 import { inputGradWindow } from './input-grad-window.js';
 import { withKernelScope } from './kernel-scope.js';
 
@@ -13,20 +11,17 @@ import { withKernelScope } from './kernel-scope.js';
  * The spatially flipped filter, as [KH,KW,C*M,1], correlates each of the C*M channels of up(dy);
  * for M > 1 the M channels of each input channel are summed.
  */
-export function depthwiseConv2dBackpropInput(
-  backendName: string,
-  backend: object,
-  dy: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  attrs: Conv2DBackpropInputAttrs,
-): tf.TensorInfo {
-  const info = convInfo(attrs.inputShape, filter.shape, attrs, true);
+export const depthwiseConv2dBackpropInput: ConvGradKernel<Conv2DBackpropInputAttrs> = (
+  backendName,
+  backend,
+  dy,
+  filter,
+  attrs,
+) => {
+  const kernel = 'DepthwiseConv2dNativeBackpropInput';
+  const info = gradConvInfo(kernel, attrs.inputShape, filter.shape, dy, attrs, true);
   const [n, h, w, c] = attrs.inputShape;
-  const [kh, kw, fc, m] = filter.shape;
-  if (fc !== c) {
-    throw new Error(`DepthwiseConv2dNativeBackpropInput: filter has ${fc} channels, x has ${c}`);
-  }
-  checkForwardOutput('DepthwiseConv2dNativeBackpropInput', dy, info, c * m);
+  const [kh, kw, , m] = filter.shape;
   return withKernelScope(backendName, backend, (scope) => {
     const spread = inputGradWindow(scope, dy, info, h, w);
     const flipped = scope.reshape(scope.run('Reverse', { x: filter }, { dims: [0, 1] }), [
@@ -47,4 +42,4 @@ export function depthwiseConv2dBackpropInput(
       { axis: [4], keepDims: false },
     );
   });
-}
+};

@@ -13,6 +13,7 @@ import {
 import { batchNormGradConfig } from './batch-norm-grad-config.js';
 import { batchedMatMulAsDepthwise, matMulBatch } from './batched-mat-mul.js';
 import { BINARY_OPS, binaryCpu } from './binary-cpu.js';
+import type { ConvGradKernel } from './conv-attrs.js';
 import { conv2dBackpropFilter } from './conv2d-backprop-filter.js';
 import { conv2dBackpropInput } from './conv2d-backprop-input.js';
 import {
@@ -29,7 +30,7 @@ import { depthwiseConv2dBackpropInput } from './depthwise-conv2d-backprop-input.
 import { identityShared } from './identity-wasm.js';
 import { fusedMatMul, matMulPlainOperands } from './mat-mul.js';
 import { type MaxPoolGradAttrs, maxPoolGrad } from './max-pool-grad.js';
-import type { FastGradient, FastKernel } from './registry.js';
+import type { FastGradient, FastKernel, StockKernelBody } from './registry.js';
 import { FAST_RELU_GRAD, reluGradConfig, reluGradWasm } from './relu-grad.js';
 import { contiguousSliceWasm } from './slice-rows.js';
 import { leadingAxes, sumLeading } from './sum-leading.js';
@@ -57,17 +58,7 @@ function nhwcOrStock(body: Body): FastKernel['kernelFunc'] {
 }
 
 /** A convolution gradient kernel on the inputs named `a` and `b`, NCHW to the stock kernel. */
-function convGrad<A>(
-  kernel: (
-    backendName: string,
-    backend: object,
-    a: tf.TensorInfo,
-    b: tf.TensorInfo,
-    attrs: A,
-  ) => tf.TensorInfo,
-  a: string,
-  b: string,
-): FastKernel['kernelFunc'] {
+function convGrad<A>(kernel: ConvGradKernel<A>, a: string, b: string): FastKernel['kernelFunc'] {
   return nhwcOrStock((inputs, name, backend, attrs) =>
     kernel(name, backend, inputs[a]!, inputs[b]!, attrs as unknown as A),
   );
@@ -79,15 +70,7 @@ const depthwiseFilterGrad = convGrad(depthwiseConv2dBackpropFilter, 'x', 'dy');
 const depthwiseInputGrad = convGrad(depthwiseConv2dBackpropInput, 'dy', 'filter');
 
 const withStock =
-  (
-    body: (
-      name: string,
-      backend: object,
-      inputs: tf.NamedTensorInfoMap,
-      attrs: tf.NamedAttrMap,
-      stock: tf.KernelConfig,
-    ) => tf.TensorInfo,
-  ): FastKernel['kernelFunc'] =>
+  (body: StockKernelBody): FastKernel['kernelFunc'] =>
   (name, { inputs, backend, attrs = {} }, stock) => {
     if (!stock) throw new Error(`frugal fast kernels: backend '${name}' has no stock kernel`);
     return body(name, backend, inputs, attrs, stock);

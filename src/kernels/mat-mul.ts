@@ -1,6 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { hostArrays } from './host-arrays.js';
 import { type KernelScope, withKernelScope } from './kernel-scope.js';
+import type { StockKernelBody } from './registry.js';
 
 /**
  * Stock wasm runs a matmul with `transposeA` or `transposeB` through a naive loop, about 10x
@@ -8,13 +9,13 @@ import { type KernelScope, withKernelScope } from './kernel-scope.js';
  * transposed matmuls). Materialising the transposes and calling the stock kernel with plain
  * operands gives the same result at XNNPACK speed.
  */
-export function matMulPlainOperands(
-  backendName: string,
-  backend: object,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: tf.NamedAttrMap,
-  stock: tf.KernelConfig,
-): tf.TensorInfo {
+export const matMulPlainOperands: StockKernelBody = (
+  backendName,
+  backend,
+  inputs,
+  attrs,
+  stock,
+) => {
   const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   if (!attrs.transposeA && !attrs.transposeB) {
     return stock.kernelFunc({ inputs, backend, attrs }) as tf.TensorInfo;
@@ -46,7 +47,7 @@ export function matMulPlainOperands(
       attrs: { ...attrs, transposeA: false, transposeB: false },
     }) as tf.TensorInfo;
   });
-}
+};
 
 /**
  * Whether a b^T (rank 2, no bias or activation) costs less as (b a^T)^T: when b holds more
@@ -96,13 +97,7 @@ function activate(
  * copied to rank-1 storage; one that also varies by row is added after the product, then the
  * activation is applied.
  */
-export function fusedMatMul(
-  backendName: string,
-  backend: object,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: tf.NamedAttrMap,
-  stock: tf.KernelConfig,
-): tf.TensorInfo {
+export const fusedMatMul: StockKernelBody = (backendName, backend, inputs, attrs, stock) => {
   const { b, bias, preluActivationWeights } = inputs as {
     b: tf.TensorInfo;
     bias?: tf.TensorInfo;
@@ -136,4 +131,4 @@ export function fusedMatMul(
     const sum = scope.run('Add', { a: product, b: bias });
     return activate(scope, sum, attrs.activation, preluActivationWeights, attrs.leakyreluAlpha);
   });
-}
+};

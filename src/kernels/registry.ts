@@ -7,6 +7,18 @@ export type FastKernelFunc = (
   stock: tf.KernelConfig | undefined,
 ) => tf.TensorInfo;
 
+/**
+ * A kernel body given the stock kernel it replaces (to fall back on or to call with other
+ * operands); kernel-table.ts's `withStock` makes a FastKernelFunc of it.
+ */
+export type StockKernelBody = (
+  backendName: string,
+  backend: object,
+  inputs: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap,
+  stock: tf.KernelConfig,
+) => tf.TensorInfo;
+
 export interface FastKernel {
   kernelName: string;
   /** Backends this kernel is registered for. */

@@ -10,9 +10,11 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   ActivatedKernelLayer,
+  denseKernelShape,
+  denseOutputShape,
   type KernelLayerArgs,
-  onlyShape,
 } from '../models/layers/kernel-bias-layer.js';
+import { configWith } from '../models/layers/layer-config.js';
 import { type LayerEdit, rewriteModel } from '../rewrite/rewrite-model.js';
 import { checkFloatFormat, type FloatFormat, lowBitMatMul } from './accumulator.js';
 
@@ -87,14 +89,12 @@ export class LowBitAccDense extends ActivatedKernelLayer {
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = onlyShape(inputShape);
-    if (shape.length !== 2)
-      throw new Error(`${this.name}: LowBitAccDense takes [batch, features], got [${shape}]`);
-    this.addKernelAndBias([shape[1] as number, this.units], this.useBias);
+    const shape = denseKernelShape(this.name, 'LowBitAccDense', inputShape, this.units);
+    this.addKernelAndBias(shape, this.useBias);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return [onlyShape(inputShape)[0], this.units];
+    return denseOutputShape(inputShape, this.units);
   }
 
   protected override product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
@@ -108,15 +108,11 @@ export class LowBitAccDense extends ActivatedKernelLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      units: this.units,
+    return configWith(super.getConfig(), this, ['units', 'chunk', 'useBias'], {
       format: { ...this.format },
-      chunk: this.chunk,
       outer: this.outer && { ...this.outer },
       activation: this.activationName,
-      useBias: this.useBias,
-    };
+    });
   }
 }
 tf.serialization.registerClass(LowBitAccDense);

@@ -2,16 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import { makeRng, type Rng } from '../engine/random.js';
 import type { ParamOdeFn } from './adjoint-backward.js';
 import {
-  kernelColumnNorms,
+  addOdeFuncWeights,
   makeOdeFunc,
-  ODE_ACTIVATIONS,
-  ODE_FUNC_KINDS,
-  ODE_FUNC_NORMS,
   type OdeActivation,
   type OdeFuncKind,
   type OdeFuncNorm,
   type OdeFuncSpec,
-  odeFuncWeights,
+  odeFuncOptions,
 } from './ode-func.js';
 import { odeSolve, type SolveConfig, validateSolveConfig } from './solve.js';
 import { rk2 } from './tableaus.js';
@@ -44,12 +41,6 @@ export interface OdeBlockArgs extends Partial<SolveConfig> {
 }
 
 const SOLVE_KEYS = new Set(Object.keys(validateSolveConfig()));
-
-function oneOf<T extends string>(what: string, choices: readonly T[], v: string): T {
-  if (!(choices as readonly string[]).includes(v))
-    throw new Error(`OdeBlock: ${what} must be one of ${choices.join(', ')}, got '${v}'`);
-  return v as T;
-}
 
 export function checkSmoothing(s: SolverSmoothing | null, c: SolveConfig): void {
   if (s === null) return;
@@ -98,12 +89,8 @@ export class OdeBlock extends tf.layers.Layer {
     }
     super(layerArgs);
     this.solve = validateSolveConfig(solve);
-    this.fn = fn === undefined ? undefined : oneOf('fn', ODE_FUNC_KINDS, fn);
-    if (hidden !== undefined && (!Number.isInteger(hidden) || hidden < 1))
-      throw new Error(`OdeBlock: hidden must be a positive integer, got ${String(hidden)}`);
-    this.hidden = hidden;
-    this.norm = oneOf('norm', ODE_FUNC_NORMS, norm ?? 'none');
-    this.activation = oneOf('activation', ODE_ACTIVATIONS, activation ?? 'relu');
+    const f = odeFuncOptions('OdeBlock', { fn, hidden, norm, activation });
+    [this.fn, this.hidden, this.norm, this.activation] = [f.fn, f.hidden, f.norm, f.activation];
     this.smoothing = smoothing ?? null;
     checkSmoothing(this.smoothing, this.solve);
     this.seed = seed;
@@ -134,27 +121,15 @@ export class OdeBlock extends tf.layers.Layer {
       norm: this.norm,
       activation: this.activation,
     };
-    let seed = (this.seed ?? 0) * 1000 + 11;
-    const specs = odeFuncWeights(spec);
-    const all = specs.map((w) =>
-      this.addWeight(
-        w.name,
-        w.shape,
-        'float32',
-        w.init === 'glorot'
-          ? tf.initializers.glorotUniform({ seed: this.seed === undefined ? undefined : seed++ })
-          : w.init === 'ones' || w.init === 'norm-of-kernel'
-            ? tf.initializers.ones()
-            : tf.initializers.zeros(),
-        undefined,
-        w.trainable ?? true,
-      ),
+    const seed = this.seed === undefined ? undefined : this.seed * 1000 + 11;
+    const added = addOdeFuncWeights(
+      (name, shape, init, trainable) =>
+        this.addWeight(name, shape, 'float32', init, undefined, trainable),
+      spec,
+      seed,
     );
-    specs.forEach((w, i) => {
-      if (w.init === 'norm-of-kernel') all[i].write(kernelColumnNorms(all[w.of as number].read()));
-    });
-    this.odeWeights = all.filter((_, i) => specs[i].trainable !== false);
-    this.movingStats = all.filter((_, i) => specs[i].trainable === false);
+    this.odeWeights = added.weights;
+    this.movingStats = added.moving;
     this.spec = spec;
     this.f = spec.norm === 'batch' ? null : makeOdeFunc(spec);
     this.built = true;

@@ -38,6 +38,73 @@ export interface WeightSpec {
   of?: number;
 }
 
+/** An ODE block's options of f, checked (`where` starts each error), defaults filled in. */
+export function odeFuncOptions(
+  where: string,
+  o: { fn?: string; hidden?: number; norm?: string; activation?: string },
+): {
+  fn: OdeFuncKind | undefined;
+  hidden: number | undefined;
+  norm: OdeFuncNorm;
+  activation: OdeActivation;
+} {
+  const oneOf = <T extends string>(what: string, choices: readonly T[], v: string): T => {
+    if (!(choices as readonly string[]).includes(v))
+      throw new Error(`${where}: ${what} must be one of ${choices.join(', ')}, got '${v}'`);
+    return v as T;
+  };
+  const { hidden } = o;
+  if (hidden !== undefined && (!Number.isInteger(hidden) || hidden < 1))
+    throw new Error(`${where}: hidden must be a positive integer, got ${String(hidden)}`);
+  return {
+    fn: o.fn === undefined ? undefined : oneOf('fn', ODE_FUNC_KINDS, o.fn),
+    hidden,
+    norm: oneOf('norm', ODE_FUNC_NORMS, o.norm ?? 'none'),
+    activation: oneOf('activation', ODE_ACTIVATIONS, o.activation ?? 'relu'),
+  };
+}
+
+/** Adds one weight of a layer (its protected addWeight, bound): trainable or not. */
+export type AddOdeWeight = (
+  name: string,
+  shape: number[],
+  initializer: ReturnType<typeof tf.initializers.zeros>,
+  trainable: boolean,
+) => tf.LayerVariable;
+
+/**
+ * Adds f's weights (`odeFuncWeights`) through `add`: Glorot kernels seeded `seed`, `seed + 1`, ...
+ * (unseeded without `seed`), ones, zeros, and weight-norm gains set to their kernel's column
+ * norms. Returns the trained weights and the moving statistics, each in `makeOdeFunc`'s order.
+ */
+export function addOdeFuncWeights(
+  add: AddOdeWeight,
+  s: OdeFuncSpec,
+  seed: number | undefined,
+): { weights: tf.LayerVariable[]; moving: tf.LayerVariable[] } {
+  let next = seed;
+  const specs = odeFuncWeights(s);
+  const all = specs.map((w) =>
+    add(
+      w.name,
+      w.shape,
+      w.init === 'glorot'
+        ? tf.initializers.glorotUniform({ seed: next === undefined ? undefined : next++ })
+        : w.init === 'ones' || w.init === 'norm-of-kernel'
+          ? tf.initializers.ones()
+          : tf.initializers.zeros(),
+      w.trainable ?? true,
+    ),
+  );
+  specs.forEach((w, i) => {
+    if (w.init === 'norm-of-kernel') all[i].write(kernelColumnNorms(all[w.of as number].read()));
+  });
+  return {
+    weights: all.filter((_, i) => specs[i].trainable !== false),
+    moving: all.filter((_, i) => specs[i].trainable === false),
+  };
+}
+
 /** The weights f needs, in the order `makeOdeFunc` reads them. */
 export function odeFuncWeights(s: OdeFuncSpec): WeightSpec[] {
   const kShape = (cin: number, cout: number) =>

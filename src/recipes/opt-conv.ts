@@ -4,6 +4,7 @@
 // with reshape(R W). The stochastic variant rotates a random block of the d rows and folds it in
 // every `resampleEvery` steps (optHooks), as OptDense does.
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../models/layers/layer-config.js';
 import { rotatedKernel } from './opt.js';
 import { OptLayerBase, type OptLayerConfig } from './opt-layer.js';
 
@@ -89,16 +90,15 @@ export class OptConv2D extends OptLayerBase {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      filters: this.filters,
-      kernelSize: this.kernelSize,
-      inChannels: this.inChannels,
-      strides: this.strides,
-      padding: this.padding,
-      dilationRate: this.dilationRate,
-      ...this.optConfig(),
-    };
+    const own = [
+      'filters',
+      'kernelSize',
+      'inChannels',
+      'strides',
+      'padding',
+      'dilationRate',
+    ] as const;
+    return configWith(super.getConfig(), this, own, this.optConfig());
   }
 }
 tf.serialization.registerClass(OptConv2D);

@@ -3,6 +3,7 @@
 // block covers and the bias; the fold of R into the frozen kernel and the draw of a new block.
 import * as tf from '@tensorflow/tfjs';
 import { makeRng, permutation } from '../engine/random.js';
+import { configWith } from '../models/layers/layer-config.js';
 import type { OptVariant } from './config.js';
 
 /** The input rows an OPT layer rotates: all (Cayley) or a random sorted block (stochastic). */
@@ -133,12 +134,7 @@ export abstract class OptLayerBase extends tf.layers.Layer implements OptLayer {
 
   /** The config fields of every OPT layer, in the order getConfig lists them after its own. */
   protected optConfig(): tf.serialization.ConfigDict {
-    return {
-      activation: this.activationName,
-      useBias: this.useBias,
-      variant: this.variant,
-      block: this.block,
-      seed: this.seed,
-    };
+    const activation = this.activationName;
+    return configWith({ activation }, this, ['useBias', 'variant', 'block', 'seed']);
   }
 }

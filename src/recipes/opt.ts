@@ -7,6 +7,7 @@
 // block of `block` input dimensions only, and every `resampleEvery` steps folds R into W and
 // draws a new block (`optHooks` does this after the update).
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../models/layers/layer-config.js';
 import type { OptVariant } from './config.js';
 import { OptLayerBase, type OptLayerConfig } from './opt-layer.js';
 
@@ -170,12 +171,7 @@ export class OptDense extends OptLayerBase {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      units: this.units,
-      inputDim: this.inputDim,
-      ...this.optConfig(),
-    };
+    return configWith(super.getConfig(), this, ['units', 'inputDim'], this.optConfig());
   }
 }
 tf.serialization.registerClass(OptDense);

@@ -16,6 +16,7 @@ import { type GradPrune, type PruneStats, parseGradPrune } from './grad-prune.js
 import './grad-pruner.js';
 import { SparseGradConv2D } from './sparse-grad-conv-layer.js';
 import { SparseGradDense } from './sparse-grad-dense.js';
+import { SparseGradLayer } from './sparse-grad-layer.js';
 
 export interface SparseGradOptions {
   /** Also prune dy before the input-gradient product (default false). */
@@ -130,7 +131,7 @@ export function sparseGradModel(
 
 /** The prune counts of a layer whose backward prunes its gradient, or null for any other. */
 function layerPruneStats(l: tf.layers.Layer): PruneStats | null {
-  if (l instanceof SparseGradDense || l instanceof SparseGradConv2D) return l.pruneStats;
+  if (l instanceof SparseGradLayer) return l.pruneStats;
   if (l instanceof CompressedKernelLayer) return l.gradPruner?.stats ?? null;
   return null;
 }
@@ -159,7 +160,7 @@ export function modelPruneStats(model: tf.LayersModel): PruneStats {
  */
 export function plainFromSparseGrad(model: tf.LayersModel): tf.LayersModel {
   return rewriteModel(model, (layer): LayerEdit | null => {
-    if (!(layer instanceof SparseGradDense || layer instanceof SparseGradConv2D)) return null;
+    if (!(layer instanceof SparseGradLayer)) return null;
     const { className, config } = layer.plainLayer();
     return {
       replace: [

@@ -14,15 +14,12 @@
  * that is not a multiple of M (the padded last group) takes tf.matMul.
  */
 import * as tf from '@tensorflow/tfjs';
-import { makeRng, type Rng } from '../engine/random.js';
+import type { Rng } from '../engine/random.js';
 import { fastKernelsActive } from '../engine/settings.js';
-import {
-  KernelBiasLayer,
-  type KernelLayerArgs,
-  onlyShape,
-} from '../models/layers/kernel-bias-layer.js';
-import { type GradPrune, type PruneStats, parseGradPrune, pruneGradient } from './grad-prune.js';
+import { denseKernelShape, denseOutputShape } from '../models/layers/kernel-bias-layer.js';
+import { type GradPrune, type PruneStats, pruneGradient } from './grad-prune.js';
 import { compressNM, nmMatMul } from './nm-kernel.js';
+import { SparseGradLayer, type SparseGradLayerArgs } from './sparse-grad-layer.js';
 // Registers the pruner of compressed layers' `gradSparsity`.
 import './grad-pruner.js';
 
@@ -114,66 +111,39 @@ export function sparseGradMatMul(
   return f(x, w) as tf.Tensor2D;
 }
 
-export interface SparseGradDenseArgs extends KernelLayerArgs {
+export interface SparseGradDenseArgs extends SparseGradLayerArgs {
   units: number;
-  /** N:M mask `{n, m, kind}` or stochastic pruning `{kind: 'stochastic', p}` of dy. */
-  gradSparsity: GradPrune;
-  activation?: 'linear' | 'relu';
-  useBias?: boolean;
-  pruneInputGrad?: boolean;
   /** The compressed N:M product for dW: 'auto' (where it wins), 'on', 'off' (default 'auto'). */
   nmKernel?: NMKernelMode;
-  /** Seed of the mask draws and of the kernel initializer. */
-  seed?: number;
 }
 
 /** A Dense layer whose weight-gradient product sees an N:M-masked output gradient. */
-export class SparseGradDense extends KernelBiasLayer {
+export class SparseGradDense extends SparseGradLayer {
   static className = 'FrugalSparseGradDense';
   readonly units: number;
-  readonly gradSparsity: GradPrune;
-  readonly activationName: 'linear' | 'relu';
-  readonly useBias: boolean;
-  readonly pruneInputGrad: boolean;
   readonly nmKernel: NMKernelMode;
-  readonly seed: number;
   /** Weight-gradient products so far, by kernel (compressed N:M or tf.matMul). */
   readonly kernelUse: KernelUse = { nm: 0, dense: 0 };
-  /** Zeros and entries of the pruned output gradients so far (reset it to measure a span). */
-  readonly pruneStats: PruneStats = { zeros: 0, total: 0 };
-  private readonly rng: Rng;
 
   constructor(args: SparseGradDenseArgs) {
-    super(args);
+    super(args, 'SparseGradDense');
     if (!Number.isInteger(args.units) || args.units < 1)
       throw new Error(`SparseGradDense: units must be a positive integer, got ${args.units}`);
-    if (args.activation !== undefined && args.activation !== 'linear' && args.activation !== 'relu')
-      throw new Error(
-        `SparseGradDense: activation must be 'linear' or 'relu', got ${String(args.activation)}`,
-      );
     this.units = args.units;
-    this.gradSparsity = parseGradPrune(args.gradSparsity);
-    this.activationName = args.activation ?? 'linear';
-    this.useBias = args.useBias ?? true;
-    this.pruneInputGrad = args.pruneInputGrad ?? false;
     this.nmKernel = args.nmKernel ?? 'auto';
     if (!NM_KERNEL_MODES.includes(this.nmKernel))
       throw new Error(
         `SparseGradDense: nmKernel must be one of ${NM_KERNEL_MODES.join(', ')}, got '${String(args.nmKernel)}'`,
       );
-    this.seed = args.seed ?? 0;
-    this.rng = makeRng(this.seed);
   }
 
   override build(inputShape: tf.Shape | tf.Shape[]): void {
-    const shape = onlyShape(inputShape);
-    if (shape.length !== 2)
-      throw new Error(`${this.name}: SparseGradDense takes [batch, features], got [${shape}]`);
-    this.addKernelAndBias([shape[1] as number, this.units], this.useBias, this.seed);
+    const shape = denseKernelShape(this.name, 'SparseGradDense', inputShape, this.units);
+    this.addKernelAndBias(shape, this.useBias, this.seed);
   }
 
   override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
-    return [onlyShape(inputShape)[0], this.units];
+    return denseOutputShape(inputShape, this.units);
   }
 
   protected override product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
@@ -189,29 +159,12 @@ export class SparseGradDense extends KernelBiasLayer {
     );
   }
 
-  protected override activate(y: tf.Tensor): tf.Tensor {
-    return this.activationName === 'relu' ? tf.relu(y) : y;
-  }
-
-  /** The plain Dense this layer trains as: its class and config (without name and trainable). */
-  plainLayer(): { className: string; config: tf.serialization.ConfigDict } {
-    return {
-      className: 'Dense',
-      config: { units: this.units, activation: this.activationName, useBias: this.useBias },
-    };
+  protected override plainFields(): { className: string; fields: tf.serialization.ConfigDict } {
+    return { className: 'Dense', fields: { units: this.units } };
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      units: this.units,
-      gradSparsity: { ...this.gradSparsity },
-      activation: this.activationName,
-      useBias: this.useBias,
-      pruneInputGrad: this.pruneInputGrad,
-      nmKernel: this.nmKernel,
-      seed: this.seed,
-    };
+    return { ...super.getConfig(), nmKernel: this.nmKernel };
   }
 }
 tf.serialization.registerClass(SparseGradDense);

@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { compressActivations } from '../../src/activation/convert.js';
-import { streamingForward } from '../../src/activation/execution/streaming-forward.js';
 import { CompressedActivation } from '../../src/activation/layers/compressed-activation.js';
 import { CompressedBatchNorm } from '../../src/activation/layers/compressed-batch-norm.js';
 import { CompressedConv2D } from '../../src/activation/layers/compressed-conv2d.js';
@@ -12,9 +10,9 @@ import {
 } from '../../src/activation/layers/identity-block.js';
 import { NoSaveAdd } from '../../src/activation/layers/shape-only.js';
 import { seedActivationRng, setBackwardChunkBytes } from '../../src/engine/settings.js';
-import { classificationLoss, trainableVariables } from '../../src/train/step.js';
 import { BACKENDS, maxAbsDiff, useBackend } from '../helpers.js';
 import { tinyResnet } from '../tiny-models.js';
+import { compareSteps, streamingStep } from './resnet-streaming.js';
 
 const T = { training: true };
 type Bits = 1 | 2 | 4 | 8 | 32;
@@ -193,53 +191,11 @@ for (const backend of BACKENDS) {
 
     it('the zoo ResNet at 2 bits: the fused streaming forward gives the unfused loss and moving statistics, gradients of the same direction, no leak', async () => {
       const base = tinyResnet([4, 8], 2);
-      const run = async (fuse: boolean) => {
-        const r = await compressActivations(base, { level: 'L3' }, { warn: () => {} });
-        const xs = tf.randomNormal([6, 8, 8, 1], 0, 1, 'float32', 3);
-        const ys = tf.oneHot(tf.tensor1d([0, 1, 2, 1, 0, 2], 'int32'), 3);
-        const vars = trainableVariables(r.model);
-        const f = streamingForward(r.model, { fuse });
-        const once = () => {
-          seedActivationRng(11);
-          const { value, grads } = tf.variableGrads(
-            () => classificationLoss(ys, f(xs, true)),
-            vars,
-          );
-          return [value, ...vars.map((v) => grads[v.name])];
-        };
-        tf.dispose(once());
-        const before = tf.memory().numTensors;
-        const out = once();
-        assert.equal(tf.memory().numTensors, before + out.length);
-        const stats = ['s1b1_bn1', 's1b1_bn2', 's2b1_bn1', 's2b1_proj_bn'].flatMap((n) =>
-          r.model
-            .getLayer(n)
-            .getWeights()
-            .slice(2)
-            .map((t) => t.clone()),
-        );
-        tf.dispose([xs, ys]);
-        return { out, stats, model: r.model };
-      };
-      const plain = await run(false);
-      const fused = await run(true);
-      assert.ok(Math.abs(plain.out[0].dataSync()[0] - fused.out[0].dataSync()[0]) < 1e-5);
-      plain.stats.forEach((s, i) => {
-        assert.ok(maxAbsDiff(s, fused.stats[i]) < 1e-5, `moving statistic ${i}`);
-      });
-      const flat = (ts: tf.Tensor[]) => tf.concat(ts.map((t) => t.reshape([-1])));
-      const [p, q] = [flat(plain.out.slice(1)), flat(fused.out.slice(1))];
-      const cos = tf.tidy(
-        () =>
-          tf
-            .sum(tf.mul(p, q))
-            .div(tf.norm(p).mul(tf.norm(q)))
-            .dataSync()[0],
-      );
-      assert.ok(cos > 0.95, `cosine ${cos}`);
-      tf.dispose([...plain.out, ...fused.out, ...plain.stats, ...fused.stats, p, q]);
-      plain.model.dispose();
-      fused.model.dispose();
+      const stats = ['s1b1_bn1', 's1b1_bn2', 's2b1_bn1', 's2b1_proj_bn'];
+      const plain = await streamingStep(base, false, stats);
+      const fused = await streamingStep(base, true, stats);
+      const { cosine } = compareSteps(plain, fused);
+      assert.ok(cosine > 0.95, `cosine ${cosine}`);
       base.dispose();
     });
   });

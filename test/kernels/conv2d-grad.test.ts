@@ -225,4 +225,31 @@ describe('fast Conv2D gradients match stock tfjs', () => {
       useStockKernels();
     }
   });
+
+  it("rejects a filter whose input channels are not x's, naming the kernel (all four kernels)", async () => {
+    await useBackend('cpu');
+    useFastKernels();
+    try {
+      const x = tf.zeros([1, 5, 5, 2]);
+      const attrs = { strides: 1, pad: 'valid', dataFormat: 'NHWC' } as const;
+      const filter = tf.zeros([3, 3, 3, 1]);
+      const dy = tf.zeros([1, 3, 3, 1]);
+      const dyDepthwise = tf.zeros([1, 3, 3, 2]);
+      const byInput = { inputShape: [1, 5, 5, 2] };
+      const byFilter = { filterShape: [3, 3, 3, 1] };
+      for (const [kernel, inputs, more] of [
+        ['Conv2DBackpropInput', { dy, filter }, byInput],
+        ['DepthwiseConv2dNativeBackpropInput', { dy: dyDepthwise, filter }, byInput],
+        ['Conv2DBackpropFilter', { x, dy }, byFilter],
+        ['DepthwiseConv2dNativeBackpropFilter', { x, dy: dyDepthwise }, byFilter],
+      ] as const)
+        assert.throws(
+          () => tf.engine().runKernel(kernel, inputs, { ...attrs, ...more }),
+          new RegExp(`^Error: ${kernel}: filter has 3 input channels, x has 2$`),
+        );
+      tf.dispose([x, filter, dy, dyDepthwise]);
+    } finally {
+      useStockKernels();
+    }
+  });
 });

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   type AddWeight,
-  addAttentionProjections,
+  AttentionProjections,
   causalMask,
   mergeHeads,
   splitHeads,
@@ -29,8 +29,7 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
   readonly numHeads: number;
   readonly causal: boolean;
   readonly seed: number | undefined;
-  private kernels: tf.LayerVariable[] = [];
-  private biases: tf.LayerVariable[] = [];
+  private readonly projections = new AttentionProjections();
 
   constructor(args: CompressedAttentionArgs) {
     super(args);
@@ -43,18 +42,8 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
     const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
     const h = this.numHeads;
     const heads = { numHeads: h, queryGroups: h, kvGroups: h };
-    ({ kernels: this.kernels, biases: this.biases } = addAttentionProjections(
-      add,
-      this.name,
-      inputShape,
-      heads,
-      this.seed,
-    ));
+    this.projections.build(add, this.name, inputShape, heads, this.seed);
     this.built = true;
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return inputShape;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: tf.serialization.ConfigDict): tf.Tensor {
@@ -63,8 +52,7 @@ export class CompressedMultiHeadSelfAttention extends CompressedLayer {
       const [b, l, d] = x.shape;
       const h = this.numHeads;
       const dh = d / h;
-      const w = this.kernels.map((k) => k.read() as tf.Tensor2D);
-      const bias = this.biases.map((v) => v.read());
+      const { w, bias } = this.projections.read();
       const heads = (t: tf.Tensor) => splitHeads(t, b, l, h, dh);
       const mask = this.causal ? causalMask(l) : null;
       const forward = () => {

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../../models/layers/layer-config.js';
 import { chunkedBackward } from '../backward/chunked-backward.js';
 import { compressedOp } from '../backward/custom-grad.js';
 import { projectionRows, projectRows, RMM_KINDS, type RmmKind } from '../backward/rmm.js';
@@ -175,12 +176,7 @@ export class CompressedDense extends CompressedKernelLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      units: this.units,
-      rmmRatio: this.rmmRatio,
-      rmmKind: this.rmmKind,
-    };
+    return configWith(super.getConfig(), this, ['units', 'rmmRatio', 'rmmKind']);
   }
 }
 tf.serialization.registerClass(CompressedDense);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../../models/layers/layer-config.js';
 import { type ChunkGrads, chunkedBackward } from '../backward/chunked-backward.js';
 import { type ConvGrads, type ConvPadding, convChunkGrads } from '../backward/conv-grad.js';
 import { type CompressedOp, compressedOp, type SaveTensors } from '../backward/custom-grad.js';
@@ -192,11 +193,6 @@ export abstract class CompressedConvLayer extends CompressedKernelLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      kernelSize: this.kernelSize,
-      strides: this.strides,
-      padding: this.padding,
-    };
+    return configWith(super.getConfig(), this, ['kernelSize', 'strides', 'padding']);
   }
 }

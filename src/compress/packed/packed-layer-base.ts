@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { configWith } from '../../models/layers/layer-config.js';
 import type { IntLinear } from '../../wasm/int-linear.js';
 import { packCodes } from '../quantize/pack.js';
 import { integerGap, intLinearOf, unsignedCodes } from './int-kernel.js';
@@ -286,13 +287,9 @@ export abstract class PackedLayerBase extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return {
-      ...super.getConfig(),
-      kernelShape: this.kernelShape,
+    return configWith(super.getConfig(), this, ['kernelShape', 'useBias', 'cacheDecoded'], {
       codec: { ...this.codec },
-      useBias: this.useBias,
       activation: this.activationName,
-      cacheDecoded: this.cacheDecoded,
-    };
+    });
   }
 }

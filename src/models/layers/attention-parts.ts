@@ -58,6 +58,40 @@ export function addAttentionProjections(
 }
 
 /**
+ * The four projections of a self-attention layer (`addAttentionProjections`): its variables once
+ * built, and their values in a call (query, key, value, output).
+ */
+export class AttentionProjections {
+  private kernels: tf.LayerVariable[] = [];
+  private biases: tf.LayerVariable[] = [];
+
+  /** Adds the projections of `layer` over `inputShape` through `add` (its addWeight). */
+  build(
+    add: AddWeight,
+    layer: string,
+    inputShape: tf.Shape | tf.Shape[],
+    heads: { numHeads: number; queryGroups: number; kvGroups: number },
+    seed: number | undefined,
+  ): void {
+    ({ kernels: this.kernels, biases: this.biases } = addAttentionProjections(
+      add,
+      layer,
+      inputShape,
+      heads,
+      seed,
+    ));
+  }
+
+  /** The kernels [d, width] and the biases, read. */
+  read(): { w: tf.Tensor2D[]; bias: tf.Tensor[] } {
+    return {
+      w: this.kernels.map((k) => k.read() as tf.Tensor2D),
+      bias: this.biases.map((v) => v.read()),
+    };
+  }
+}
+
+/**
  * The learned position table [length, width] of a position embedding `layer` over inputs
  * [batch, length, width] (both fixed), initialised N(0, 0.02) with `seed`.
  */

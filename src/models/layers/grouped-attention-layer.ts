@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { type AddWeight, addAttentionProjections, groupedAttention } from './attention-parts.js';
+import { type AddWeight, AttentionProjections, groupedAttention } from './attention-parts.js';
 import { configWith } from './layer-config.js';
 import { fromSeededConfig } from './seeded-config.js';
 
@@ -22,8 +22,7 @@ export abstract class GroupedAttentionLayer extends tf.layers.Layer {
   readonly numHeads: number;
   readonly causal: boolean;
   readonly seed: number | undefined;
-  private kernels: tf.LayerVariable[] = [];
-  private biases: tf.LayerVariable[] = [];
+  private readonly projections = new AttentionProjections();
 
   constructor(args: GroupedAttentionArgs) {
     super(args);
@@ -38,24 +37,13 @@ export abstract class GroupedAttentionLayer extends tf.layers.Layer {
   override build(inputShape: tf.Shape | tf.Shape[]): void {
     const add: AddWeight = (n, shape, init) => this.addWeight(n, shape, 'float32', init);
     const heads = { numHeads: this.numHeads, ...this.groups() };
-    ({ kernels: this.kernels, biases: this.biases } = addAttentionProjections(
-      add,
-      this.name,
-      inputShape,
-      heads,
-      this.seed,
-    ));
+    this.projections.build(add, this.name, inputShape, heads, this.seed);
     this.built = true;
-  }
-
-  override computeOutputShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape | tf.Shape[] {
-    return inputShape;
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as tf.Tensor3D;
-    const w = this.kernels.map((k) => k.read() as tf.Tensor2D);
-    const bias = this.biases.map((v) => v.read());
+    const { w, bias } = this.projections.read();
     const { queryGroups, kvGroups } = this.groups();
     return groupedAttention(x, w, bias, this.numHeads, queryGroups, kvGroups, this.causal);
   }

@@ -14,6 +14,27 @@ export function onlyShape(inputShape: tf.Shape | tf.Shape[]): tf.Shape {
 }
 
 /**
+ * The kernel shape [features, units] of a Dense-like layer `layer` (of class `what`) over inputs
+ * [batch, features]; other ranks throw.
+ */
+export function denseKernelShape(
+  layer: string,
+  what: string,
+  inputShape: tf.Shape | tf.Shape[],
+  units: number,
+): number[] {
+  const shape = onlyShape(inputShape);
+  if (shape.length !== 2)
+    throw new Error(`${layer}: ${what} takes [batch, features], got [${shape}]`);
+  return [shape[1] as number, units];
+}
+
+/** The output shape [batch, units] of a Dense-like layer over inputs [batch, features]. */
+export function denseOutputShape(inputShape: tf.Shape | tf.Shape[], units: number): tf.Shape {
+  return [onlyShape(inputShape)[0], units];
+}
+
+/**
  * The frame of a Dense- or Conv2D-like layer with one float32 kernel and an optional bias (the
  * sparse-gradient, low-precision and low-bit-accumulator layers): `call` is the subclass's
  * `product` of the only input with the kernel, plus the bias, through its `activate`.
