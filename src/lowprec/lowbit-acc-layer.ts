@@ -58,7 +58,7 @@ export interface LowBitAccDenseArgs extends KernelLayerArgs {
   useBias?: boolean;
 }
 
-export class LowBitAccDense extends ActivatedKernelLayer {
+export class LowBitAccDense extends ActivatedKernelLayer<tf.Tensor2D> {
   static className = 'FrugalLowBitAccDense';
   readonly units: number;
   readonly format: FloatFormat;
@@ -97,14 +97,8 @@ export class LowBitAccDense extends ActivatedKernelLayer {
     return denseOutputShape(inputShape, this.units);
   }
 
-  protected override product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
-    return lowBitAccMatMul(
-      x as tf.Tensor2D,
-      kernel as tf.Tensor2D,
-      this.format,
-      this.chunk,
-      this.outer,
-    );
+  protected override product(x: tf.Tensor2D, kernel: tf.Tensor2D): tf.Tensor {
+    return lowBitAccMatMul(x, kernel, this.format, this.chunk, this.outer);
   }
 
   override getConfig(): tf.serialization.ConfigDict {

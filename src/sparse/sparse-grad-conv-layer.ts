@@ -25,7 +25,7 @@ function pair(v: number | number[] | undefined, d: number, what: string): [numbe
   return [p[0], p[1]];
 }
 
-export class SparseGradConv2D extends SparseGradLayer {
+export class SparseGradConv2D extends SparseGradLayer<tf.Tensor4D> {
   static className = 'FrugalSparseGradConv2D';
   readonly filters: number;
   readonly kernelSize: [number, number];
@@ -63,10 +63,10 @@ export class SparseGradConv2D extends SparseGradLayer {
     return conv2dOutputShape(shape, { kernelShape, strides: this.strides, padding: this.padding });
   }
 
-  protected override product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
+  protected override product(x: tf.Tensor4D, kernel: tf.Tensor4D): tf.Tensor {
     return sparseGradConv2d(
-      x as tf.Tensor4D,
-      kernel as tf.Tensor4D,
+      x,
+      kernel,
       this.strides,
       this.padding,
       this.gradSparsity,

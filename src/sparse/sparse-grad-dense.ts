@@ -118,7 +118,7 @@ export interface SparseGradDenseArgs extends SparseGradLayerArgs {
 }
 
 /** A Dense layer whose weight-gradient product sees an N:M-masked output gradient. */
-export class SparseGradDense extends SparseGradLayer {
+export class SparseGradDense extends SparseGradLayer<tf.Tensor2D> {
   static className = 'FrugalSparseGradDense';
   readonly units: number;
   readonly nmKernel: NMKernelMode;
@@ -146,10 +146,10 @@ export class SparseGradDense extends SparseGradLayer {
     return denseOutputShape(inputShape, this.units);
   }
 
-  protected override product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor {
+  protected override product(x: tf.Tensor2D, kernel: tf.Tensor2D): tf.Tensor {
     return sparseGradMatMul(
-      x as tf.Tensor2D,
-      kernel as tf.Tensor2D,
+      x,
+      kernel,
       this.gradSparsity,
       this.rng,
       this.pruneInputGrad,

@@ -19,7 +19,7 @@ export interface SparseGradLayerArgs extends KernelLayerArgs {
   seed?: number;
 }
 
-export abstract class SparseGradLayer extends KernelBiasLayer {
+export abstract class SparseGradLayer<T extends tf.Tensor = tf.Tensor> extends KernelBiasLayer<T> {
   readonly gradSparsity: GradPrune;
   readonly activationName: 'linear' | 'relu';
   readonly useBias: boolean;

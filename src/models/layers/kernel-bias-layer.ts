@@ -37,9 +37,10 @@ export function denseOutputShape(inputShape: tf.Shape | tf.Shape[], units: numbe
 /**
  * The frame of a Dense- or Conv2D-like layer with one float32 kernel and an optional bias (the
  * sparse-gradient, low-precision and low-bit-accumulator layers): `call` is the subclass's
- * `product` of the only input with the kernel, plus the bias, through its `activate`.
+ * `product` of the only input with the kernel, plus the bias, through its `activate`. `T` is
+ * the tensor type the product takes (tf.Tensor2D for a Dense, tf.Tensor4D for a Conv2D).
  */
-export abstract class KernelBiasLayer extends tf.layers.Layer {
+export abstract class KernelBiasLayer<T extends tf.Tensor = tf.Tensor> extends tf.layers.Layer {
   kernel: tf.LayerVariable | null = null;
   bias: tf.LayerVariable | null = null;
 
@@ -74,7 +75,7 @@ export abstract class KernelBiasLayer extends tf.layers.Layer {
   }
 
   /** The layer's product of `x` with the kernel (no bias, no activation). */
-  protected abstract product(x: tf.Tensor, kernel: tf.Tensor): tf.Tensor;
+  protected abstract product(x: T, kernel: T): tf.Tensor;
 
   /** The activation applied after the bias. */
   protected abstract activate(y: tf.Tensor): tf.Tensor;
@@ -82,7 +83,7 @@ export abstract class KernelBiasLayer extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      let y = this.product(x, (this.kernel as tf.LayerVariable).read());
+      let y = this.product(x as T, (this.kernel as tf.LayerVariable).read() as T);
       if (this.bias) y = tf.add(y, this.bias.read());
       return this.activate(y);
     });
@@ -90,7 +91,9 @@ export abstract class KernelBiasLayer extends tf.layers.Layer {
 }
 
 /** A KernelBiasLayer whose activation is any tfjs activation, by name (default 'linear'). */
-export abstract class ActivatedKernelLayer extends KernelBiasLayer {
+export abstract class ActivatedKernelLayer<
+  T extends tf.Tensor = tf.Tensor,
+> extends KernelBiasLayer<T> {
   readonly activationName: string;
   private readonly activationLayer: tf.layers.Layer;
 
