@@ -74,6 +74,14 @@ type SlConfig = NonNullable<ReturnType<typeof dataRecipeConfig>['swiftlearn']> &
  * second gives swiftlearnMnist* figures beside the Fashion-MNIST headline.
  */
 export const SL_SESSION11_CANDIDATES = ['anneal4', 'cached', 'cached+every1', 'lr2'];
+/**
+ * Round 1 chose nothing (lr2 qualified at 1.43x, the others had mean drops over 0.5). Round 2,
+ * written before its runs, the same rule: 'lr2+cached', 'lr4', 'lr4+cached' (each lr<x> against
+ * its plain+lr<x> control), seeds 1-2. Beside it, exploratory and choosing nothing: MNIST
+ * 'default,cached' on seeds 3-4 (on MNIST the defaults' steps gain was 2.06x and the scoring pass
+ * what kept the time under 2x).
+ */
+export const SL_SESSION11_ROUND2 = ['lr2+cached', 'lr4', 'lr4+cached'];
 
 /** A variant: its SwiftLearn config and the bench-only learning-rate raise of its kept epochs. */
 export interface SlVariant {
