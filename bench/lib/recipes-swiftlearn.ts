@@ -33,6 +33,7 @@ import {
   type Section,
   type SectionResult,
   seedList,
+  smooth,
   summaryFigures,
 } from './recipes-common.js';
 import type { Headline } from './results.js';
@@ -413,6 +414,34 @@ export function deltaAtEqualStepsPts(plain: CurvePoint[], sl: CurvePoint[], afte
   return pts.length === 0 ? Number.NaN : mean(pts.map((p) => (p.acc - at(p.steps)) * 100));
 }
 
+/**
+ * Plain's steps to SwiftLearn's accuracy over SwiftLearn's steps, mean over SwiftLearn's
+ * evaluations after plain's first (both curves smoothed over SMOOTHING evaluations; plain's as its
+ * running best, linearly interpolated between evaluations; a SwiftLearn accuracy plain never
+ * reached is left out): the step gain at equal accuracy, which unlike deltaAtEqualStepsPts does
+ * not grow with the slope of the curve (a steep curve turns a small step gain into many points).
+ * Linear interpolation of a concave curve overstates plain's steps a little, for every arm alike.
+ * NaN when no evaluation counts.
+ */
+export function equalAccuracyStepsGain(plain: CurvePoint[], sl: CurvePoint[]): number {
+  const p = smooth(plain, SMOOTHING);
+  for (let i = 1; i < p.length; i++) p[i] = { ...p[i], acc: Math.max(p[i].acc, p[i - 1].acc) };
+  const gains: number[] = [];
+  for (const q of smooth(sl, SMOOTHING)) {
+    if (q.steps <= p[0].steps) continue;
+    const j = p.findIndex((x) => x.acc >= q.acc);
+    if (j < 0) continue;
+    const a = p[Math.max(j - 1, 0)];
+    const b = p[j];
+    const need =
+      j === 0 || b.acc === a.acc
+        ? b.steps
+        : a.steps + ((b.steps - a.steps) * (q.acc - a.acc)) / (b.acc - a.acc);
+    gains.push(need / q.steps);
+  }
+  return gains.length === 0 ? Number.NaN : mean(gains);
+}
+
 /** Headline figures of a set of runs (one per seed). */
 function figures(prefix: string, runs: SwiftLearnRun[]): Headline {
   const steps = runs.map((r) => compare(r.plain, r.swiftlearn, SMOOTHING, r.plainEpochs - 1));
@@ -426,6 +455,10 @@ function figures(prefix: string, runs: SwiftLearnRun[]): Headline {
       `${prefix}DeltaAtEqualSteps`,
       runs.map((r) => deltaAtEqualStepsPts(r.plain, r.swiftlearn, r.plain[0].steps)),
       'Pts',
+    ),
+    ...summaryFigures(
+      `${prefix}EqualAccuracyStepsGain`,
+      runs.map((r) => equalAccuracyStepsGain(r.plain, r.swiftlearn)),
     ),
     ...ratioFigures(
       `${prefix}Speedup`,
@@ -488,6 +521,7 @@ function summarize(all: SwiftLearnRun[]): SectionResult {
         lrMult: rs[0].lrMult,
         seeds: rs.map((r) => r.seed),
         stepsGains: rs.map(steps),
+        equalAccuracyStepsGains: rs.map((r) => equalAccuracyStepsGain(r.plain, r.swiftlearn)),
         speedups: rs.map((r) => r.speedup),
         dropPts: rs.map((r) => r.dropPts),
         meanDropPts: mean(rs.map((r) => r.dropPts)),
@@ -502,6 +536,26 @@ function summarize(all: SwiftLearnRun[]): SectionResult {
               control: rs[0].control?.name,
               vsControlCpuSpeedups: rs.map((r) => r.control?.cpuSpeedup ?? null),
               vsControlDropPts: rs.map((r) => r.control?.dropPts),
+              vsControlStepsGains: rs.map((r) => {
+                const c = r.control as ControlComparison;
+                const k = compare(c.curve, r.swiftlearn, SMOOTHING, r.plainEpochs - 1);
+                return k.stepsRatio === null ? null : 1 / k.stepsRatio;
+              }),
+              vsControlEqualAccuracyStepsGains: rs.map((r) =>
+                equalAccuracyStepsGain((r.control as ControlComparison).curve, r.swiftlearn),
+              ),
+              controlVsPlainEqualAccuracyStepsGains: rs.map((r) =>
+                equalAccuracyStepsGain(r.plain, (r.control as ControlComparison).curve),
+              ),
+              vsControlMeanDeltaAtEqualStepsPts: mean(
+                rs.map((r) =>
+                  deltaAtEqualStepsPts(
+                    (r.control as ControlComparison).curve,
+                    r.swiftlearn,
+                    r.plain[0].steps,
+                  ),
+                ),
+              ),
               controlVsPlainCpuSpeedups: rs.map(
                 (r) => r.control?.controlVsPlain.cpuSpeedup ?? null,
               ),
