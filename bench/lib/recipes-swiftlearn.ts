@@ -83,6 +83,15 @@ export const SL_SESSION11_CANDIDATES = ['anneal4', 'cached', 'cached+every1', 'l
  * what kept the time under 2x).
  */
 export const SL_SESSION11_ROUND2 = ['lr2+cached', 'lr4', 'lr4+cached'];
+/**
+ * Round 2 chose nothing: lr2+cached qualified at 1.62x (the smaller of the two speedups, mean over
+ * seeds 1-2), lr4+cached had a mean drop of 0.81 (vs its control), lr4 missed its control's target
+ * on seed 1. The full-data warm-up epoch is now about 40% of SwiftLearn's CPU time to the target.
+ * Round 3, written before its runs, the same rule: 'lr2+cached+wk50', 'lr3+cached+wk50',
+ * 'lr3+cached' (wk50: a half-epoch warm-up; with cached scores the rows it did not train on start
+ * at the mean score), seeds 1-2.
+ */
+export const SL_SESSION11_ROUND3 = ['lr2+cached+wk50', 'lr3+cached+wk50', 'lr3+cached'];
 
 /** A variant: its SwiftLearn config and the bench-only learning-rate raise of its kept epochs. */
 export interface SlVariant {
