@@ -92,6 +92,10 @@ export const SL_SESSION11_ROUND2 = ['lr2+cached', 'lr4', 'lr4+cached'];
  * at the mean score), seeds 1-2.
  */
 export const SL_SESSION11_ROUND3 = ['lr2+cached+wk50', 'lr3+cached+wk50', 'lr3+cached'];
+// Round 3 chose nothing (lr2+cached+wk50: mean drop 1.35 against its control; lr3 arms missed their
+// control's target on seed 1). The best qualifier of the session, lr2+cached (1.62x), then ran on
+// the tuning seeds 3-5 beside the defaults, to measure it, not to choose it (the rule had not
+// passed it on: it goes to no report seed).
 
 /** A variant: its SwiftLearn config and the bench-only learning-rate raise of its kept epochs. */
 export interface SlVariant {
