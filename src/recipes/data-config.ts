@@ -34,7 +34,7 @@ import {
 
 export interface DataRecipeConfig {
   /** SwiftLearn's options, all given (the seed is the run's: dataRecipePlan passes it). */
-  swiftlearn: Required<Omit<SwiftLearnConfig, 'seed'>> | null;
+  swiftlearn: Required<Omit<SwiftLearnConfig, 'seed' | 'anneal' | 'cachedScores'>> | null;
   batchAugment: { copies: number; shift: number; cutout: number; flip: boolean } | null;
   mixedSize: { sizes: number[]; probabilities: number[] | null; mode: MixedSizeMode } | null;
 }

@@ -84,6 +84,19 @@ export interface SwiftLearnConfig {
    * scoring comes sooner.
    */
   warmupKeep?: number;
+  /**
+   * Annealed keep: over this many epochs after the warm-up the kept share falls linearly from 1
+   * to `keep` (epoch warm-up + j keeps 1 - (1 - keep) min(1, j / anneal)), then stays at `keep`
+   * (default 0: `keep` from the first kept epoch). Needs a draw every epoch (`redraw`).
+   */
+  anneal?: number;
+  /**
+   * Scores from the training steps' own forward passes: each row's EL2N (or loss) at its last
+   * training step, in training mode, read from the step's outputs by the plan's loss hook, so no
+   * scoring pass runs (scoring costs nothing). A row not trained on since keeps its older score;
+   * each scoring (every `every` epochs) snapshots them. Needs batches that carry their rows.
+   */
+  cachedScores?: boolean;
 }
 
 /** What SwiftLearn did: the last scores, the kept rows, when it scored and how long it took. */
@@ -94,6 +107,8 @@ export interface SwiftLearnState {
   scoredAt: number[];
   /** Samples scored at each scoring (one entry per scoredAt). */
   scoredCounts: number[];
+  /** The kept share of each draw (one entry per drawnAt; below 1 with `anneal`). */
+  keptShares: number[];
   /** Epochs (1-based) at whose start the kept rows were drawn (every scoring, and with redraw every epoch after). */
   drawnAt: number[];
   scoringMs: number;
@@ -387,6 +402,7 @@ export function swiftLearn(
     kept: undefined,
     scoredAt: [],
     scoredCounts: [],
+    keptShares: [],
     drawnAt: [],
     scoringMs: 0,
   };
@@ -406,6 +422,22 @@ export function swiftLearn(
   const warmupKeep = c.warmupKeep ?? 1;
   if (!(warmupKeep > 0 && warmupKeep <= 1))
     throw new Error(`swiftLearn: warmupKeep must be in (0, 1], got ${warmupKeep}`);
+  const anneal = c.anneal ?? 0;
+  if (!(Number.isInteger(anneal) && anneal >= 0))
+    throw new Error(`swiftLearn: anneal must be an integer >= 0 (epochs), got ${anneal}`);
+  if (anneal > 0 && !c.redraw)
+    throw new Error(
+      'swiftLearn: anneal changes the kept share every epoch, which needs a draw every epoch: set redraw (select sample)',
+    );
+  /** The kept share at (1-based) epoch `epoch` after the warm-up. */
+  const keepAt = (epoch: number): number => {
+    const j = epoch - c.warmupEpochs;
+    return j >= anneal ? c.keep : 1 - ((1 - c.keep) * j) / anneal;
+  };
+  const cached = c.cachedScores === true;
+  // Training-step scores of every row (cachedScores), NaN until the row's first step.
+  let cache: Float32Array | undefined;
+  let pendingRows: Int32Array | undefined;
   const warmupRows = (data: ClassificationData): Int32Array | undefined =>
     warmupKeep === 1
       ? undefined
@@ -415,15 +447,17 @@ export function swiftLearn(
           select: 'sample',
           rng,
         });
-  const draw = (data: ClassificationData, scores: Float32Array): Int32Array => {
+  const draw = (data: ClassificationData, scores: Float32Array, epoch: number): Int32Array => {
     const labels = c.balance === 'class' ? data.train.y : undefined;
+    const keep = keepAt(epoch);
+    state.keptShares.push(keep);
     if (c.weighted) {
-      const d = weightedDraw(scores, c.keep, { mix, rng, labels, numClasses: data.numClasses });
+      const d = weightedDraw(scores, keep, { mix, rng, labels, numClasses: data.numClasses });
       state.weights = d.weights;
       return d.rows;
     }
     const keys = mix > 0 ? mixedWeights(scores, mix, labels, data.numClasses) : scores;
-    return selectRows(keys, c.keep, {
+    return selectRows(keys, keep, {
       labels,
       numClasses: data.numClasses,
       select: c.select,
@@ -434,45 +468,101 @@ export function swiftLearn(
   let weighting = false;
   // Whether the loss hook ran (every step calls it): a weighted target without it trains wrong.
   let hooked = false;
+  const hookError = (what: string) =>
+    new Error(
+      `SwiftLearn ${what}: the plan's loss hook has not run: pass the plan's hooks (prepareDataRecipe's hooks) to train with its batch plan`,
+    );
+  // cachedScores: each step's loss records its rows' scores (rows from the step's batch).
+  const record = (base: Loss): Loss => {
+    const rec = (ys: tf.Tensor, out: tf.Tensor) => {
+      const rows = pendingRows;
+      if (!(rows && cache)) return;
+      if (rows.length !== out.shape[0])
+        throw new Error(
+          `SwiftLearn cachedScores: the step has ${out.shape[0]} outputs for the batch's ${rows.length} rows (a transform that changes the batch size runs after SwiftLearn's)`,
+        );
+      const s = tf.tidy(() => {
+        const y = tf.div(ys, tf.maximum(tf.sum(ys, -1, true), 1e-12));
+        const p = base.name === 'logits' ? tf.softmax(out) : out;
+        if (c.score === 'el2n') return tf.sqrt(tf.sum(tf.square(tf.sub(p, y)), -1));
+        return tf.neg(tf.log(tf.maximum(tf.sum(tf.mul(p, y), -1), 1e-30)));
+      });
+      const v = s.dataSync();
+      s.dispose();
+      for (let i = 0; i < rows.length; i++) cache[rows[i]] = v[i];
+    };
+    return {
+      name: base.name,
+      mean: (ys, out) => {
+        rec(ys, out);
+        return base.mean(ys, out);
+      },
+      sum: (ys, out) => {
+        rec(ys, out);
+        return base.sum(ys, out);
+      },
+    };
+  };
+  /** The cached scores, a row never trained on given the mean of the others. */
+  const snapshot = (): Float32Array => {
+    const cur = cache as Float32Array;
+    let sum = 0;
+    let seen = 0;
+    for (const x of cur)
+      if (!Number.isNaN(x)) {
+        sum += x;
+        seen++;
+      }
+    if (seen === 0) throw hookError('cachedScores');
+    return Float32Array.from(cur, (x) => (Number.isNaN(x) ? sum / seen : x));
+  };
   return {
     state,
-    hooks: c.weighted
-      ? {
-          loss: (base) => {
-            hooked = true;
-            return weightedTargetsLoss(base);
-          },
-        }
-      : undefined,
-    transform: c.weighted
-      ? (batch) => {
-          if (!(weighting && state.weights)) return batch;
-          if (!hooked)
-            throw new Error(
-              "SwiftLearn weighted: the plan's loss hook has not run: pass the plan's hooks (prepareDataRecipe's hooks) to train with its batch plan",
-            );
-          return weightTargets(batch, state.weights);
-        }
-      : undefined,
+    hooks:
+      c.weighted || cached
+        ? {
+            loss: (base) => {
+              hooked = true;
+              const l = c.weighted ? weightedTargetsLoss(base) : base;
+              return cached ? record(l) : l;
+            },
+          }
+        : undefined,
+    transform:
+      c.weighted || cached
+        ? (batch) => {
+            if (cached) {
+              if (!batch.rows)
+                throw new Error(
+                  'SwiftLearn cachedScores: the batch does not say which rows it holds (Batch.rows): give it the batches of gatherBatch, before a transform that makes new batches',
+                );
+              pendingRows = batch.rows;
+            }
+            if (!(c.weighted && weighting && state.weights)) return batch;
+            if (!hooked) throw hookError('weighted');
+            return weightTargets(batch, state.weights);
+          }
+        : undefined,
     epochRows: (epoch, data) => {
       weighting = epoch > c.warmupEpochs;
+      if (cached && !cache) cache = new Float32Array(data.train.count).fill(Number.NaN);
       if (epoch <= c.warmupEpochs) return warmupRows(data);
       if ((epoch - c.warmupEpochs - 1) % c.every === 0 || !state.kept || !state.scores) {
         const t0 = performance.now();
-        const fresh = scoreSamples(model, data, c.score, options);
+        const fresh = cached ? snapshot() : scoreSamples(model, data, c.score, options);
         const prev = state.scores;
         state.scores =
           prev && average > 0
             ? Float32Array.from(fresh, (x, i) => average * prev[i] + (1 - average) * x)
             : fresh;
-        state.kept = draw(data, state.scores);
+        state.kept = draw(data, state.scores, epoch);
         state.scoringMs += performance.now() - t0;
         state.scoredAt.push(epoch);
         state.scoredCounts.push(state.scores.length);
         state.drawnAt.push(epoch);
       } else if (c.redraw) {
         const t0 = performance.now();
-        state.kept = draw(data, state.scores);
+        state.kept = draw(data, state.scores, epoch);
         state.scoringMs += performance.now() - t0;
         state.drawnAt.push(epoch);
       }

@@ -6,7 +6,13 @@ import { pairedSummary } from '../../bench/lib/paired.js';
 import { mergeRecords, ratioFigures, summaryFigures } from '../../bench/lib/recipes-common.js';
 import { batchaugSection, mixsizeSection } from '../../bench/lib/recipes-data.js';
 import { type HaetRace, haetHeadline, isStandard } from '../../bench/lib/recipes-haet.js';
-import { variantConfig, variantLabel } from '../../bench/lib/recipes-swiftlearn.js';
+import {
+  equalAccuracyStepsGain,
+  parseVariant,
+  runLabel,
+  variantConfig,
+  variantLabel,
+} from '../../bench/lib/recipes-swiftlearn.js';
 import { RESULTS_DIR } from '../../bench/lib/results.js';
 
 describe('bench:recipes record store and figures', () => {
@@ -166,5 +172,36 @@ describe('bench:recipes SwiftLearn variants', () => {
     assert.equal(variantLabel(c), 'redraw+mix50+weighted');
     assert.throws(() => variantConfig('top+mix20'), /mix/);
     assert.throws(() => variantConfig('top+weighted'), /weighted/);
+  });
+
+  it('session 10 variants: anneal, cached and the learning-rate raise', () => {
+    const a = parseVariant('anneal4+cached+lr2');
+    assert.equal(a.config.anneal, 4);
+    assert.equal(a.config.cachedScores, true);
+    assert.equal(a.lrMult, 2);
+    assert.equal(variantLabel(a.config), 'redraw+mix20+weighted+anneal4+cached');
+    const settings = { dataset: 'mnist', optimizer: 'momentum', lr: 0.02, lrMult: 2 } as const;
+    assert.equal(
+      runLabel({ ...settings, config: a.config }),
+      'redraw+mix20+weighted+anneal4+cached+lr2+momentum@0.02+mnist',
+    );
+    // Off by default: no keys, so the defaults' records keep their identity.
+    assert.deepEqual(Object.keys(parseVariant('default').config).includes('anneal'), false);
+    assert.equal(parseVariant('default').lrMult, 1);
+    assert.equal(parseVariant('lr0.5').lrMult, 0.5);
+    assert.throws(() => parseVariant('lr0'), /lr<x> needs x > 0/);
+  });
+
+  it('equalAccuracyStepsGain: plain steps to the method accuracy over the method steps', () => {
+    const pt = (steps: number, acc: number) => ({ seconds: steps, steps, acc });
+    // Plain rises 0.1 per 100 steps; the method is where plain is at twice its steps.
+    const plain = [100, 200, 300, 400, 500, 600].map((s) => pt(s, s / 1000));
+    const sl = [100, 150, 200, 250, 300].map((s) => pt(s, (2 * s) / 1000));
+    // Both smoothed over 2 evaluations: plain's smoothed a(s) = (s - 50) / 1000 past the first;
+    // the method's smoothed accuracies past 100 steps: 0.25, 0.35, 0.45, 0.55.
+    const want = [0.25, 0.35, 0.45, 0.55].map((a, i) => (a * 1000 + 50) / [150, 200, 250, 300][i]);
+    const got = equalAccuracyStepsGain(plain, sl);
+    assert.ok(Math.abs(got - want.reduce((x, y) => x + y, 0) / 4) < 1e-9, `${got}`);
+    assert.ok(Number.isNaN(equalAccuracyStepsGain(plain, [pt(100, 0.9), pt(200, 0.99)])));
   });
 });
