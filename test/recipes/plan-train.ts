@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { ClassificationData } from '../../src/data/dataset.js';
+import { syntheticClassification } from '../../src/data/synthetic.js';
 import { type TrainOptions, type TrainResult, train } from '../../src/train/loop.js';
 
 /**
@@ -28,3 +29,13 @@ export async function trainWithPlan(
   );
   return { result, epochSteps };
 }
+
+/** The SwiftLearn tests' data: 40 training and 24 test images of 8x8x1, 3 classes, seed 3. */
+export const swiftLearnData = (): ClassificationData =>
+  syntheticClassification({
+    sampleShape: [8, 8, 1],
+    numClasses: 3,
+    trainCount: 40,
+    testCount: 24,
+    seed: 3,
+  });

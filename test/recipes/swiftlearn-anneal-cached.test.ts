@@ -2,19 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { gatherBatch } from '../../src/data/dataset.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { keptCount, scoreSamples, swiftLearn } from '../../src/recipes/index.js';
 import { train } from '../../src/train/loop.js';
 import { tinyCnn } from '../tiny-models.js';
+import { swiftLearnData, trainWithPlan } from './plan-train.js';
 
-const data = () =>
-  syntheticClassification({
-    sampleShape: [8, 8, 1],
-    numClasses: 3,
-    trainCount: 40,
-    testCount: 24,
-    seed: 3,
-  });
+const data = swiftLearnData;
 const sampled = {
   keep: 0.3,
   warmupEpochs: 1,
@@ -34,23 +27,15 @@ async function run(
   epochs: number,
   lr = 0.01,
 ) {
-  const steps: number[] = [];
   const optimizer = tf.train.sgd(lr);
-  await train(
+  const { epochSteps } = await trainWithPlan(
     model,
     data(),
-    { epochs, batchSize: 8, seed: 1, measureMemory: false },
-    {
-      optimizer,
-      batchPlan: plan,
-      hooks: plan.hooks,
-      onProgress: (e) => {
-        if (e.kind === 'epoch-start') steps.push(e.steps);
-      },
-    },
+    { epochs },
+    { optimizer, batchPlan: plan, hooks: plan.hooks },
   );
   optimizer.dispose();
-  return steps;
+  return epochSteps;
 }
 
 describe('recipes: SwiftLearn annealed keep and cached scores', () => {

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { gatherBatch } from '../../src/data/dataset.js';
-import { syntheticClassification } from '../../src/data/synthetic.js';
 import { makeRng } from '../../src/engine/random.js';
 import {
   classQuotas,
@@ -18,16 +17,9 @@ import {
 import { train } from '../../src/train/loop.js';
 import { lossByName } from '../../src/train/loss.js';
 import { tinyCnn } from '../tiny-models.js';
-import { trainWithPlan } from './plan-train.js';
+import { swiftLearnData, trainWithPlan } from './plan-train.js';
 
-const data = () =>
-  syntheticClassification({
-    sampleShape: [8, 8, 1],
-    numClasses: 3,
-    trainCount: 40,
-    testCount: 24,
-    seed: 3,
-  });
+const data = swiftLearnData;
 
 describe('recipes: SwiftLearn mix and importance weights', () => {
   it('mixedWeights: mean 1 in each class, at least mix, uniform for an all-zero class', () => {
