@@ -17,7 +17,7 @@ import { sparseGradModel } from '../src/sparse/convert.js';
 import type { GradPrune } from '../src/sparse/grad-prune.js';
 import { applyStep, defaultForward, trainableVariables } from '../src/train/gradients.js';
 import { lossByName } from '../src/train/loss.js';
-import { numberArg } from './lib/args.js';
+import { argValue, numberArg } from './lib/args.js';
 import { writeResults } from './lib/results.js';
 import { SPARSE_CNN } from './lib/sparse-cnn.js';
 import { median } from './lib/stats.js';
@@ -43,13 +43,22 @@ const batches = Array.from({ length: 8 }, (_, b) => {
   return { xs, ys: tf.tensor2d(y, [BATCH, 10]) };
 });
 
-const ARMS: [string, GradPrune | null][] = [
+const ALL_ARMS: [string, GradPrune | null][] = [
   ['dense', null],
   ['mvue12', { n: 1, m: 2, kind: 'mvue' }],
   ['mvue24', { n: 2, m: 4, kind: 'mvue' }],
   ['magnitude24', { n: 2, m: 4, kind: 'magnitude' }],
   ['stoch', { kind: 'stochastic', p: 0.9 }],
 ];
+// `--arms dense,mvue24` (for a profile): those arms only, no JSON written.
+const only = argValue('arms', '');
+const picked = only === '' ? null : only.split(',');
+for (const a of picked ?? [])
+  if (!ALL_ARMS.some(([name]) => name === a))
+    throw new Error(`--arms: unknown arm '${a}' (${ALL_ARMS.map(([n]) => n).join(', ')})`);
+if (picked && !picked.includes('dense'))
+  throw new Error('--arms must include dense (the baseline)');
+const ARMS = picked ? ALL_ARMS.filter(([name]) => picked.includes(name)) : ALL_ARMS;
 const loss = lossByName('logits');
 const arms = ARMS.map(([name, spec]) => {
   let model = buildCnn({
@@ -102,6 +111,7 @@ for (const r of rows)
   console.log(
     `${r.arm.padEnd(12)} wall ${r.medianWallMs.toFixed(1)} ms  cpu ${r.medianCpuMs.toFixed(1)} ms  cpu/dense ${r.cpuOverDense.toFixed(2)}  wall/dense ${r.wallOverDense.toFixed(2)}`,
   );
+if (picked) process.exit(0);
 const row = (name: string) => rows.find((r) => r.arm === name) as (typeof rows)[number];
 const path = writeResults('sparse-grad-step', {
   headline: {

@@ -10,6 +10,7 @@
  * compare every N:M against the per-group reference.
  */
 import type { Rng } from '../engine/random.js';
+import { takeDraws } from './draws.js';
 import type { GradSparsity } from './mvue.js';
 
 /** Scratch of the general N:M path, reused across groups. */
@@ -47,44 +48,46 @@ export function maskAxisFast(
   const { n, m, kind } = spec;
   if (kind !== 'mvue' && kind !== 'magnitude')
     throw new Error(`maskAxisFast: kind '${kind}' has no fast path`);
+  if (len === 0 || outer * stride === 0) return;
   const groups = Math.ceil(len / m);
   const mvue = kind === 'mvue';
-  // One u per group, in the reference order (o, s, group).
-  let us: Float64Array | null = null;
-  if (mvue) {
-    us = new Float64Array(outer * stride * groups);
-    for (let i = 0; i < us.length; i++) us[i] = rng();
-  }
   const sc = scratch(m);
+  const last = groups - 1;
+  const rLast = len - last * m;
+  // One u per mvue group, in the order the groups are visited.
+  const us = mvue ? takeDraws(rng, outer * stride * groups) : null;
+  let d = 0;
+  // The reference order (o, s, group): for axis 0 a step in s moves one value along the rows
+  // a group reads, so their cache lines stay in use.
   for (let o = 0; o < outer; o++)
-    for (let gi = 0; gi < groups; gi++) {
-      const start = gi * m;
-      const r = Math.min(m, len - start);
-      const row0 = (o * len + start) * stride;
-      const uBase = o * stride * groups + gi;
-      if (mvue && n === 1 && m === 2) {
-        const u = us as Float64Array;
-        if (r === 2)
-          for (let s = 0; s < stride; s++)
-            mvue12(values, out, row0 + s, stride, u[uBase + s * groups]);
-        else
-          for (let s = 0; s < stride; s++)
-            mvue12Single(values, out, row0 + s, u[uBase + s * groups]);
-      } else if (mvue)
-        for (let s = 0; s < stride; s++)
-          mvueGroup(
+    for (let s = 0; s < stride; s++) {
+      const base = o * len * stride + s;
+      if (us === null)
+        for (let gi = 0; gi < groups; gi++)
+          magnitudeGroup(
             values,
             out,
-            row0 + s,
+            base + gi * m * stride,
             stride,
-            r,
+            gi === last ? rLast : m,
             n,
             m,
-            (us as Float64Array)[uBase + s * groups],
             sc,
           );
-      else
-        for (let s = 0; s < stride; s++) magnitudeGroup(values, out, row0 + s, stride, r, n, m, sc);
+      else if (n === 1 && m === 2) {
+        for (let gi = 0; gi < last; gi++)
+          mvue12(values, out, base + gi * 2 * stride, stride, us[d++]);
+        const i = base + last * 2 * stride;
+        if (rLast === 2) mvue12(values, out, i, stride, us[d++]);
+        else mvue12Single(values, out, i, us[d++]);
+      } else
+        for (let gi = 0; gi < groups; gi++) {
+          const r = gi === last ? rLast : m;
+          const i0 = base + gi * m * stride;
+          const u = us[d++];
+          if (n === 2 && m === 4 && r === 4) mvue24(values, out, i0, stride, u);
+          else mvueGroup(values, out, i0, stride, r, n, m, u, sc);
+        }
     }
 }
 
@@ -141,6 +144,135 @@ function mvue12Single(values: ArrayLike<number>, out: Float32Array, i: number, u
   out[i] = u < p0 && p0 > 0 ? x0 / p0 : 0;
 }
 
+/**
+ * 2:4 of a full group: `mvueGroup`'s operations on scalars (the loops over the four values
+ * unrolled).
+ */
+function mvue24(
+  values: ArrayLike<number>,
+  out: Float32Array,
+  i: number,
+  stride: number,
+  u: number,
+): void {
+  const x0 = values[i];
+  const x1 = values[i + stride];
+  const x2 = values[i + 2 * stride];
+  const x3 = values[i + 3 * stride];
+  const a0 = Math.abs(x0);
+  const a1 = Math.abs(x1);
+  const a2 = Math.abs(x2);
+  const a3 = Math.abs(x3);
+  // Water-filling, `waterFill`'s loop with the four values unrolled (capped: bits of `cap`).
+  let p0 = 0;
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  let cap = 0;
+  let slots = 2;
+  for (;;) {
+    let rest = 0;
+    let free = 0;
+    if (!(cap & 1)) {
+      rest += a0;
+      free++;
+    }
+    if (!(cap & 2)) {
+      rest += a1;
+      free++;
+    }
+    if (!(cap & 4)) {
+      rest += a2;
+      free++;
+    }
+    if (!(cap & 8)) {
+      rest += a3;
+      free++;
+    }
+    if (slots <= 0 || free === 0) break;
+    if (rest === 0) {
+      const q = slots / free;
+      if (!(cap & 1)) p0 = q;
+      if (!(cap & 2)) p1 = q;
+      if (!(cap & 4)) p2 = q;
+      if (!(cap & 8)) p3 = q;
+      break;
+    }
+    const cap0 = cap;
+    if (!(cap & 1) && (slots * a0) / rest >= 1) {
+      cap |= 1;
+      p0 = 1;
+      slots--;
+    }
+    if (!(cap & 2) && (slots * a1) / rest >= 1) {
+      cap |= 2;
+      p1 = 1;
+      slots--;
+    }
+    if (!(cap & 4) && (slots * a2) / rest >= 1) {
+      cap |= 4;
+      p2 = 1;
+      slots--;
+    }
+    if (!(cap & 8) && (slots * a3) / rest >= 1) {
+      cap |= 8;
+      p3 = 1;
+      slots--;
+    }
+    if (cap === cap0) {
+      if (!(cap & 1)) p0 = (slots * a0) / rest;
+      if (!(cap & 2)) p1 = (slots * a1) / rest;
+      if (!(cap & 4)) p2 = (slots * a2) / rest;
+      if (!(cap & 8)) p3 = (slots * a3) / rest;
+      break;
+    }
+  }
+  // Systematic sampling, the reference loop unrolled: targets u + t, t = 0, 1.
+  let t = 0;
+  let bits = 0;
+  let cum = 0;
+  let next = cum + p0;
+  while (t < 2 && u + t < next) {
+    bits |= 1;
+    t++;
+  }
+  cum = next;
+  if (t < 2) {
+    next = cum + p1;
+    while (t < 2 && u + t < next) {
+      bits |= 2;
+      t++;
+    }
+    cum = next;
+  }
+  if (t < 2) {
+    next = cum + p2;
+    while (t < 2 && u + t < next) {
+      bits |= 4;
+      t++;
+    }
+    cum = next;
+  }
+  if (t < 2) {
+    next = cum + p3;
+    while (t < 2 && u + t < next) {
+      bits |= 8;
+      t++;
+    }
+  }
+  // Rounding can leave a target past the end: the last unkept values fill the slots.
+  let count = (bits & 1) + ((bits >> 1) & 1) + ((bits >> 2) & 1) + ((bits >> 3) & 1);
+  for (let k = 3; count < 2 && k >= 0; k--)
+    if (!(bits & (1 << k))) {
+      bits |= 1 << k;
+      count++;
+    }
+  out[i] = bits & 1 && p0 > 0 ? x0 / p0 : 0;
+  out[i + stride] = bits & 2 && p1 > 0 ? x1 / p1 : 0;
+  out[i + 2 * stride] = bits & 4 && p2 > 0 ? x2 / p2 : 0;
+  out[i + 3 * stride] = bits & 8 && p3 > 0 ? x3 / p3 : 0;
+}
+
 /** The general mvue group: `maskGroupFast`'s water-filling and systematic sampling, inline. */
 function mvueGroup(
   values: ArrayLike<number>,
@@ -154,13 +286,38 @@ function mvueGroup(
   sc: Scratch,
 ): void {
   const { g, a, pi, capped, kept } = sc;
+  let rest0 = 0;
   for (let k = 0; k < m; k++) {
     const v = k < r ? values[i0 + k * stride] : 0;
     g[k] = v;
-    a[k] = Math.abs(v);
+    const ak = Math.abs(v);
+    a[k] = ak;
+    rest0 += ak;
+    kept[k] = 0;
+  }
+  // The usual case: no value capped in water-filling's first pass, pi = n|x|/S (the same
+  // operations as its first pass; NaN, S = 0 or a cap take the full loop below).
+  let uncapped = rest0 !== 0;
+  for (let k = 0; k < m && uncapped; k++) {
+    const q = (n * a[k]) / rest0;
+    pi[k] = q;
+    uncapped = q < 1;
+  }
+  if (!uncapped) waterFillInline(a, pi, capped, n, m);
+  systematic(g, pi, kept, out, i0, stride, r, n, m, u);
+}
+
+/** `waterFill` of mvue.ts on the scratch arrays (pi and capped cleared first). */
+function waterFillInline(
+  a: Float64Array,
+  pi: Float64Array,
+  capped: Uint8Array,
+  n: number,
+  m: number,
+): void {
+  for (let k = 0; k < m; k++) {
     pi[k] = 0;
     capped[k] = 0;
-    kept[k] = 0;
   }
   let slots = n;
   for (;;) {
@@ -189,6 +346,21 @@ function mvueGroup(
       break;
     }
   }
+}
+
+/** Systematic sampling of `maskGroupFast` (u, u + 1, ...) and the scaled kept values into `out`. */
+function systematic(
+  g: Float64Array,
+  pi: Float64Array,
+  kept: Uint8Array,
+  out: Float32Array,
+  i0: number,
+  stride: number,
+  r: number,
+  n: number,
+  m: number,
+  u: number,
+): void {
   let cum = 0;
   let t = 0;
   let count = 0;

@@ -10,13 +10,16 @@ import {
   maskAlongAxisReference,
 } from '../../src/sparse/mvue.js';
 
-/** Values with zeros, ties, one dominant entry per few groups, negative zeros and tiny values. */
-function values(count: number, seed: number): Float32Array {
+/**
+ * Values with zeros (a share `zeros` of them, as behind a ReLU; a tenth of those -0), ties, a
+ * dominant entry every few groups and tiny values.
+ */
+function values(count: number, seed: number, zeros = 0.13): Float32Array {
   const rng = makeRng(seed);
   return Float32Array.from({ length: count }, (_, i) => {
-    const r = rng();
-    if (r < 0.1) return 0;
-    if (r < 0.13) return -0;
+    let r = rng();
+    if (r < zeros) return r < zeros / 10 ? -0 : 0;
+    r = 0.13 + ((r - zeros) / (1 - zeros)) * 0.87;
     if (r < 0.18) return 0.5; // ties
     if (r < 0.22) return (rng() - 0.5) * 1e6; // dominant
     if (r < 0.25) return (rng() - 0.5) * 1e-30;
@@ -32,7 +35,17 @@ const sameBits = (a: Float32Array, b: Float32Array, what: string) => {
     if (ua[i] !== ub[i]) assert.fail(`${what}: entry ${i}: ${a[i]} vs reference ${b[i]}`);
 };
 
-const SHAPES: number[][] = [[7], [2, 3], [5, 3], [9, 4, 3], [3, 5, 2, 7], [13, 1], [1, 6]];
+const SHAPES: number[][] = [
+  [7],
+  [2, 3],
+  [5, 3],
+  [9, 4, 3],
+  [3, 5, 2, 7],
+  [13, 1],
+  [1, 6],
+  [0, 3],
+  [3, 0, 2],
+];
 
 describe('maskAlongAxis fast path against the per-group reference', () => {
   it('the same bits and the same random stream, every N:M up to 8, odd shapes, every axis', () => {
@@ -43,10 +56,9 @@ describe('maskAlongAxis fast path against the per-group reference', () => {
           for (const [si, shape] of SHAPES.entries())
             for (let axis = 0; axis < shape.length; axis++) {
               const spec: GradSparsity = { n, m, kind };
-              const v = values(
-                shape.reduce((p, d) => p * d, 1),
-                1000 * m + 10 * n + si,
-              );
+              const count = shape.reduce((p, d) => p * d, 1);
+              // Half the cases as behind a ReLU: most groups hold zeros, many nothing else.
+              const v = values(count, 1000 * m + 10 * n + si, axis % 2 === 0 ? 0.13 : 0.7);
               const rf = makeRng(m * 100 + n + axis);
               const rr = makeRng(m * 100 + n + axis);
               const what = `${kind} ${n}:${m} shape [${shape}] axis ${axis}`;
