@@ -37,6 +37,7 @@
 import { At, ConfigError, check, integer, object, oneOf } from '../config/index.js';
 import type { Rng } from '../engine/random.js';
 import { maskAxisFast } from './mask-fast.js';
+import { maskPath } from './mask-path.js';
 
 export type GradMaskKind = 'mvue' | 'approx' | 'magnitude';
 export const GRAD_MASK_KINDS: readonly GradMaskKind[] = ['mvue', 'approx', 'magnitude'];
@@ -298,7 +299,8 @@ function axisLayout(shape: readonly number[], axis: number, what: string) {
  * Masks `values` (row-major, `shape`) N:M in groups of M consecutive entries along `axis`; a
  * trailing partial group is padded with zeros. Returns a new array. `mvue` and `magnitude` run
  * `maskAxisFast` (mask-fast.ts: the same output and random stream as
- * `maskAlongAxisReference`, without per-group calls); `approx` runs the reference.
+ * `maskAlongAxisReference`, without per-group calls); `approx` runs the reference, and so does
+ * every kind under `setMaskPath('reference')`.
  */
 export function maskAlongAxis(
   values: ArrayLike<number>,
@@ -307,7 +309,8 @@ export function maskAlongAxis(
   spec: GradSparsity,
   rng: Rng,
 ): Float32Array {
-  if (spec.kind === 'approx') return maskAlongAxisReference(values, shape, axis, spec, rng);
+  if (spec.kind === 'approx' || maskPath() === 'reference')
+    return maskAlongAxisReference(values, shape, axis, spec, rng);
   const { len, stride, outer } = axisLayout(shape, axis, 'maskAlongAxis');
   const out = new Float32Array(values.length);
   maskAxisFast(values, out, outer, len, stride, spec, rng);

@@ -15,6 +15,7 @@
 import { At, check, number, object, oneOf } from '../config/index.js';
 import { type Rng, rngCounter } from '../engine/random.js';
 import { MULBERRY_STEP, mulberryDraw } from './draws.js';
+import { maskPath } from './mask-path.js';
 
 /** Stochastic pruning with target prune rate `p` in (0, 1). */
 export interface StochPruneSpec {
@@ -89,7 +90,7 @@ export interface StochPruneResult {
 export function stochPrune(values: ArrayLike<number>, p: number, rng: Rng): StochPruneResult {
   const tau = stochPruneThreshold(values, p);
   const out = new Float32Array(values.length);
-  const counter = rngCounter(rng);
+  const counter = maskPath() === 'fast' ? rngCounter(rng) : null;
   let zeros = 0;
   if (counter === null) {
     for (let i = 0; i < values.length; i++) {

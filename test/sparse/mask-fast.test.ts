@@ -2,13 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { makeRng } from '../../src/engine/random.js';
+import { takeDraws } from '../../src/sparse/draws.js';
 import { pruneGradient } from '../../src/sparse/grad-prune.js';
+import { setMaskPath } from '../../src/sparse/mask-path.js';
 import {
   type GradMaskKind,
   type GradSparsity,
   maskAlongAxis,
   maskAlongAxisReference,
 } from '../../src/sparse/mvue.js';
+import { stochPrune } from '../../src/sparse/stoch-prune.js';
 
 /**
  * Values with zeros (a share `zeros` of them, as behind a ReLU; a tenth of those -0), ties, a
@@ -120,5 +123,63 @@ describe('maskAlongAxis fast path against the per-group reference', () => {
       assert.equal(tf.memory().numTensors, before);
     }
     dy.dispose();
+  });
+});
+
+describe('the draws taken inline from a makeRng counter', () => {
+  it('takeDraws: the numbers of as many calls, the generator left where they leave it', () => {
+    for (const count of [0, 1, 7, 1000]) {
+      const a = makeRng(42);
+      const b = makeRng(42);
+      const got = takeDraws(a, count);
+      for (let i = 0; i < count; i++) assert.equal(got[i], b(), `draw ${i} of ${count}`);
+      assert.equal(a(), b());
+    }
+    // Any other generator is called.
+    let calls = 0;
+    const other = () => (calls++ % 4) / 4;
+    assert.deepEqual(Array.from(takeDraws(other, 5)), [0, 0.25, 0.5, 0.75, 0]);
+    assert.throws(() => takeDraws(makeRng(1), -1), /count must be a non-negative integer/);
+  });
+
+  it('stochPrune: the same bits, zeros and final state as one generator call per draw', () => {
+    for (const [seed, zeros] of [
+      [1, 0.13],
+      [2, 0.7],
+    ]) {
+      const v = values(5000, seed, zeros);
+      v[17] = Number.NaN;
+      for (const p of [0.3, 0.9]) {
+        const a = makeRng(seed);
+        const b = makeRng(seed);
+        const fast = stochPrune(v.subarray(20), p, a);
+        // A wrapper is no makeRng generator: stochPrune calls it once per draw.
+        const slow = stochPrune(v.subarray(20), p, () => b());
+        sameBits(fast.values, slow.values, `p ${p}`);
+        assert.equal(fast.zeros, slow.zeros);
+        assert.equal(a(), b());
+        // With a NaN the threshold is NaN: every nonzero value draws, on both paths.
+        const na = makeRng(seed);
+        const nb = makeRng(seed);
+        sameBits(stochPrune(v, p, na).values, stochPrune(v, p, () => nb()).values, 'NaN');
+        assert.equal(na(), nb());
+      }
+    }
+  });
+
+  it("setMaskPath('reference') runs the per-group reference; bad paths are errors", () => {
+    const v = values(64 * 9, 4, 0.5);
+    const spec: GradSparsity = { n: 2, m: 4, kind: 'mvue' };
+    const previous = setMaskPath('reference');
+    try {
+      sameBits(
+        maskAlongAxis(v, [64, 9], 0, spec, makeRng(8)),
+        maskAlongAxisReference(v, [64, 9], 0, spec, makeRng(8)),
+        'reference path',
+      );
+    } finally {
+      setMaskPath(previous);
+    }
+    assert.throws(() => setMaskPath('quick' as 'fast'), /path must be 'fast' or 'reference'/);
   });
 });
