@@ -9,8 +9,8 @@
  * own branch (water-filling and systematic sampling reduce to a few comparisons); the tests
  * compare every N:M against the per-group reference.
  */
-import type { Rng } from '../engine/random.js';
-import { takeDraws } from './draws.js';
+import { type Rng, rngCounter } from '../engine/random.js';
+import { MULBERRY_STEP, mulberryDraw, takeDraws } from './draws.js';
 import type { GradSparsity } from './mvue.js';
 
 /** Scratch of the general N:M path, reused across groups. */
@@ -54,41 +54,93 @@ export function maskAxisFast(
   const sc = scratch(m);
   const last = groups - 1;
   const rLast = len - last * m;
-  // One u per mvue group, in the order the groups are visited.
-  const us = mvue ? takeDraws(rng, outer * stride * groups) : null;
+  // One u per mvue group, in the order the groups are visited: a makeRng generator's draws
+  // inline from its counter (moved past them at the end), any other generator's taken first.
+  const total = outer * stride * groups;
+  const counter = mvue ? rngCounter(rng) : null;
+  const us = mvue && counter === null ? takeDraws(rng, total) : null;
+  let state = counter === null ? 0 : counter.state();
   let d = 0;
+  const draw = (): number => {
+    if (us !== null) return us[d++];
+    state = (state + MULBERRY_STEP) >>> 0;
+    return mulberryDraw(state);
+  };
   // The reference order (o, s, group): for axis 0 a step in s moves one value along the rows
   // a group reads, so their cache lines stay in use.
   for (let o = 0; o < outer; o++)
     for (let s = 0; s < stride; s++) {
       const base = o * len * stride + s;
-      if (us === null)
-        for (let gi = 0; gi < groups; gi++)
-          magnitudeGroup(
-            values,
-            out,
-            base + gi * m * stride,
-            stride,
-            gi === last ? rLast : m,
-            n,
-            m,
-            sc,
-          );
+      if (!mvue)
+        for (let gi = 0; gi < groups; gi++) {
+          const r = gi === last ? rLast : m;
+          const i0 = base + gi * m * stride;
+          if (n === 2 && m === 4 && r === 4) magnitude24(values, out, i0, stride);
+          else magnitudeGroup(values, out, i0, stride, r, n, m, sc);
+        }
       else if (n === 1 && m === 2) {
         for (let gi = 0; gi < last; gi++)
-          mvue12(values, out, base + gi * 2 * stride, stride, us[d++]);
+          mvue12(values, out, base + gi * 2 * stride, stride, draw());
         const i = base + last * 2 * stride;
-        if (rLast === 2) mvue12(values, out, i, stride, us[d++]);
-        else mvue12Single(values, out, i, us[d++]);
+        if (rLast === 2) mvue12(values, out, i, stride, draw());
+        else mvue12Single(values, out, i, draw());
       } else
         for (let gi = 0; gi < groups; gi++) {
           const r = gi === last ? rLast : m;
           const i0 = base + gi * m * stride;
-          const u = us[d++];
+          const u = draw();
           if (n === 2 && m === 4 && r === 4) mvue24(values, out, i0, stride, u);
           else mvueGroup(values, out, i0, stride, r, n, m, u, sc);
         }
     }
+  counter?.skip(total);
+}
+
+/** `magnitudeGroup` of a full 2:4 group on scalars: two passes of "first largest |x| left". */
+function magnitude24(
+  values: ArrayLike<number>,
+  out: Float32Array,
+  i: number,
+  stride: number,
+): void {
+  const x0 = values[i];
+  const x1 = values[i + stride];
+  const x2 = values[i + 2 * stride];
+  const x3 = values[i + 3 * stride];
+  const a0 = Math.abs(x0);
+  const a1 = Math.abs(x1);
+  const a2 = Math.abs(x2);
+  const a3 = Math.abs(x3);
+  let b1 = 0;
+  let best = a0;
+  if (a1 > best) {
+    b1 = 1;
+    best = a1;
+  }
+  if (a2 > best) {
+    b1 = 2;
+    best = a2;
+  }
+  if (a3 > best) b1 = 3;
+  let b2 = -1;
+  best = 0;
+  if (b1 !== 0) {
+    b2 = 0;
+    best = a0;
+  }
+  if (b1 !== 1 && (b2 < 0 || a1 > best)) {
+    b2 = 1;
+    best = a1;
+  }
+  if (b1 !== 2 && (b2 < 0 || a2 > best)) {
+    b2 = 2;
+    best = a2;
+  }
+  if (b1 !== 3 && (b2 < 0 || a3 > best)) b2 = 3;
+  out[i] = b1 === 0 || b2 === 0 ? x0 : 0;
+  out[i + stride] = b1 === 1 || b2 === 1 ? x1 : 0;
+  out[i + 2 * stride] = b1 === 2 || b2 === 2 ? x2 : 0;
+  out[i + 3 * stride] = b1 === 3 || b2 === 3 ? x3 : 0;
 }
 
 /**

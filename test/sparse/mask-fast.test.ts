@@ -76,6 +76,24 @@ describe('maskAlongAxis fast path against the per-group reference', () => {
     assert.ok(cases > 500, `${cases} cases`);
   });
 
+  it('a generator other than makeRng (no counter to draw from inline) gives the same masks', () => {
+    const v = values(40 * 7, 6, 0.5);
+    for (const spec of [
+      { n: 1, m: 2, kind: 'mvue' },
+      { n: 2, m: 4, kind: 'mvue' },
+      { n: 3, m: 8, kind: 'mvue' },
+    ] as GradSparsity[]) {
+      const a = makeRng(11);
+      const b = makeRng(11);
+      sameBits(
+        maskAlongAxis(v, [40, 7], 0, spec, () => a()),
+        maskAlongAxisReference(v, [40, 7], 0, spec, b),
+        `${spec.n}:${spec.m} through a wrapper`,
+      );
+      assert.equal(a(), b());
+    }
+  });
+
   it('NaN and infinite values follow the reference too', () => {
     const v = Float32Array.from([Number.NaN, 1, Infinity, 2, -Infinity, 0, 3, Number.NaN, 0, 0]);
     for (const [n, m] of [
