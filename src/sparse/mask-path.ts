@@ -1,7 +1,7 @@
 /**
- * Which implementation the gradient masks run: 'fast' (the default: mask-fast.ts for `mvue` and
- * `magnitude`, stochastic pruning with its draws inline) or 'reference' (group by group through
- * `maskGroupFast`, one generator call per draw). Both give the same values from the same random
+ * Which implementation the N:M gradient masks run: 'fast' (the default: mask-fast.ts for `mvue`
+ * and `magnitude`) or 'reference' (group by group through `maskGroupFast`, one generator call per
+ * draw). Both give the same values from the same random
  * stream (test/sparse/mask-fast.test.ts); 'reference' is there to compare against, in tests and
  * in bench/sparse-grad-step.ts (the step before and after the fast path, in one process).
  */

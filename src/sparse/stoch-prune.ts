@@ -13,9 +13,7 @@
  * sqrt(pi/2) factor) underestimates sigma by 20% and gives a lower prune rate.
  */
 import { At, check, number, object, oneOf } from '../config/index.js';
-import { type Rng, rngCounter } from '../engine/random.js';
-import { MULBERRY_STEP, mulberryDraw } from './draws.js';
-import { maskPath } from './mask-path.js';
+import type { Rng } from '../engine/random.js';
 
 /** Stochastic pruning with target prune rate `p` in (0, 1). */
 export interface StochPruneSpec {
@@ -90,33 +88,13 @@ export interface StochPruneResult {
 export function stochPrune(values: ArrayLike<number>, p: number, rng: Rng): StochPruneResult {
   const tau = stochPruneThreshold(values, p);
   const out = new Float32Array(values.length);
-  const counter = maskPath() === 'fast' ? rngCounter(rng) : null;
   let zeros = 0;
-  if (counter === null) {
-    for (let i = 0; i < values.length; i++) {
-      const g = values[i];
-      const a = Math.abs(g);
-      if (a >= tau) out[i] = g;
-      else if (a > 0 && rng() * tau < a) out[i] = g > 0 ? tau : -tau;
-      if (out[i] === 0) zeros++;
-    }
-    return { values: out, tau, zeros };
-  }
-  // A makeRng generator: its draws (mulberry32 of its counter, see rngCounter) inline, the same
-  // stream; the generator is moved past them after.
-  let state = counter.state();
-  let draws = 0;
   for (let i = 0; i < values.length; i++) {
     const g = values[i];
     const a = Math.abs(g);
     if (a >= tau) out[i] = g;
-    else if (a > 0) {
-      state = (state + MULBERRY_STEP) >>> 0;
-      draws++;
-      if (mulberryDraw(state) * tau < a) out[i] = g > 0 ? tau : -tau;
-    }
+    else if (a > 0 && rng() * tau < a) out[i] = g > 0 ? tau : -tau;
     if (out[i] === 0) zeros++;
   }
-  counter.skip(draws);
   return { values: out, tau, zeros };
 }

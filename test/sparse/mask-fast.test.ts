@@ -11,7 +11,6 @@ import {
   maskAlongAxis,
   maskAlongAxisReference,
 } from '../../src/sparse/mvue.js';
-import { stochPrune } from '../../src/sparse/stoch-prune.js';
 
 /**
  * Values with zeros (a share `zeros` of them, as behind a ReLU; a tenth of those -0), ties, a
@@ -158,31 +157,6 @@ describe('the draws taken inline from a makeRng counter', () => {
     const other = () => (calls++ % 4) / 4;
     assert.deepEqual(Array.from(takeDraws(other, 5)), [0, 0.25, 0.5, 0.75, 0]);
     assert.throws(() => takeDraws(makeRng(1), -1), /count must be a non-negative integer/);
-  });
-
-  it('stochPrune: the same bits, zeros and final state as one generator call per draw', () => {
-    for (const [seed, zeros] of [
-      [1, 0.13],
-      [2, 0.7],
-    ]) {
-      const v = values(5000, seed, zeros);
-      v[17] = Number.NaN;
-      for (const p of [0.3, 0.9]) {
-        const a = makeRng(seed);
-        const b = makeRng(seed);
-        const fast = stochPrune(v.subarray(20), p, a);
-        // A wrapper is no makeRng generator: stochPrune calls it once per draw.
-        const slow = stochPrune(v.subarray(20), p, () => b());
-        sameBits(fast.values, slow.values, `p ${p}`);
-        assert.equal(fast.zeros, slow.zeros);
-        assert.equal(a(), b());
-        // With a NaN the threshold is NaN: every nonzero value draws, on both paths.
-        const na = makeRng(seed);
-        const nb = makeRng(seed);
-        sameBits(stochPrune(v, p, na).values, stochPrune(v, p, () => nb()).values, 'NaN');
-        assert.equal(na(), nb());
-      }
-    }
   });
 
   it("setMaskPath('reference') runs the per-group reference; bad paths are errors", () => {
