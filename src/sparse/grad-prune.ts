@@ -38,7 +38,11 @@ export function pruneGradient(
     if (stats) stats.zeros += r.zeros;
   } else {
     out = maskAlongAxis(v, dy.shape, 0, spec, rng);
-    if (stats) for (let i = 0; i < out.length; i++) if (out[i] === 0) stats.zeros++;
+    if (stats) {
+      let zeros = 0;
+      for (let i = 0; i < out.length; i++) if (out[i] === 0) zeros++;
+      stats.zeros += zeros;
+    }
   }
   if (stats) stats.total += out.length;
   return tf.tensor(out, dy.shape, 'float32');

@@ -36,6 +36,8 @@
  */
 import { At, ConfigError, check, integer, object, oneOf } from '../config/index.js';
 import type { Rng } from '../engine/random.js';
+import { maskAxisFast } from './mask-fast.js';
+import { maskPath } from './mask-path.js';
 
 export type GradMaskKind = 'mvue' | 'approx' | 'magnitude';
 export const GRAD_MASK_KINDS: readonly GradMaskKind[] = ['mvue', 'approx', 'magnitude'];
@@ -281,9 +283,24 @@ export function maskGroup(g: Float64Array, n: number, kind: GradMaskKind, rng: R
   for (let i = 0; i < g.length; i++) g[i] = kept.has(i) ? out[i] : 0;
 }
 
+/** The axis length, the values after it (stride) and the blocks before it (outer). */
+function axisLayout(shape: readonly number[], axis: number, what: string) {
+  if (axis < 0 || axis >= shape.length)
+    throw new RangeError(`${what}: axis ${axis} out of range for shape [${shape}]`);
+  const len = shape[axis];
+  let stride = 1;
+  for (let d = axis + 1; d < shape.length; d++) stride *= shape[d];
+  let outer = 1;
+  for (let d = 0; d < axis; d++) outer *= shape[d];
+  return { len, stride, outer };
+}
+
 /**
  * Masks `values` (row-major, `shape`) N:M in groups of M consecutive entries along `axis`; a
- * trailing partial group is padded with zeros. Returns a new array.
+ * trailing partial group is padded with zeros. Returns a new array. `mvue` and `magnitude` run
+ * `maskAxisFast` (mask-fast.ts: the same output and random stream as
+ * `maskAlongAxisReference`, without per-group calls); `approx` runs the reference, and so does
+ * every kind under `setMaskPath('reference')`.
  */
 export function maskAlongAxis(
   values: ArrayLike<number>,
@@ -292,13 +309,26 @@ export function maskAlongAxis(
   spec: GradSparsity,
   rng: Rng,
 ): Float32Array {
-  if (axis < 0 || axis >= shape.length)
-    throw new RangeError(`maskAlongAxis: axis ${axis} out of range for shape [${shape}]`);
-  const len = shape[axis];
-  let stride = 1;
-  for (let d = axis + 1; d < shape.length; d++) stride *= shape[d];
-  let outer = 1;
-  for (let d = 0; d < axis; d++) outer *= shape[d];
+  if (spec.kind === 'approx' || maskPath() === 'reference')
+    return maskAlongAxisReference(values, shape, axis, spec, rng);
+  const { len, stride, outer } = axisLayout(shape, axis, 'maskAlongAxis');
+  const out = new Float32Array(values.length);
+  maskAxisFast(values, out, outer, len, stride, spec, rng);
+  return out;
+}
+
+/**
+ * `maskAlongAxis` group by group through `maskGroupFast` / `maskGroup` (the reference the fast
+ * path is tested against; `approx` always runs it).
+ */
+export function maskAlongAxisReference(
+  values: ArrayLike<number>,
+  shape: readonly number[],
+  axis: number,
+  spec: GradSparsity,
+  rng: Rng,
+): Float32Array {
+  const { len, stride, outer } = axisLayout(shape, axis, 'maskAlongAxis');
   const out = new Float32Array(values.length);
   const g = new Float64Array(spec.m);
   const scratch = spec.kind === 'approx' ? null : new GroupScratch(spec.m);
