@@ -8,8 +8,11 @@ import { batchaugSection, mixsizeSection } from '../../bench/lib/recipes-data.js
 import { type HaetRace, haetHeadline, isStandard } from '../../bench/lib/recipes-haet.js';
 import {
   equalAccuracyStepsGain,
+  mnistChoice,
   parseVariant,
   runLabel,
+  type SwiftLearnRun,
+  swiftlearnSection,
   variantConfig,
   variantLabel,
 } from '../../bench/lib/recipes-swiftlearn.js';
@@ -203,5 +206,77 @@ describe('bench:recipes SwiftLearn variants', () => {
     const got = equalAccuracyStepsGain(plain, sl);
     assert.ok(Math.abs(got - want.reduce((x, y) => x + y, 0) / 4) < 1e-9, `${got}`);
     assert.ok(Number.isNaN(equalAccuracyStepsGain(plain, [pt(100, 0.9), pt(200, 0.99)])));
+  });
+
+  it('the MNIST round: chosen by its rule on seeds 1-2, reported on seeds 10-13 only', () => {
+    const curve = (k: number) =>
+      [1, 2, 3, 4, 5, 6, 7, 8].map((e) => ({
+        seconds: e * k,
+        cpuSeconds: e * k,
+        steps: e * 80,
+        acc: 0.9 + e / 100,
+      }));
+    const run = (variant: string, seed: number, cpu: number | null, drop: number, plainK = 10) =>
+      ({
+        seed,
+        dataset: 'mnist',
+        optimizer: 'adam',
+        lr: 3e-3,
+        lrMult: 1,
+        variant,
+        config: variantConfig(variant),
+        plainEpochs: 8,
+        swiftlearnEpochs: 12,
+        trainImages: 5000,
+        date: '',
+        loadAverage: 1,
+        plain: curve(plainK),
+        swiftlearn: curve(4),
+        target: 0.975,
+        speedup: cpu,
+        cpuSpeedup: cpu,
+        dropPts: drop,
+        equalEpochTimeRatio: 2,
+        cpuEqualEpochTimeRatio: 2,
+        deltaAtPlainTimePts: 0,
+        scoringSeconds: 0,
+      }) as SwiftLearnRun;
+    const tuning = [1, 2].flatMap((s) => [
+      run('default', s, 1.8, 0.1),
+      run('wk50', s, s === 1 ? 2.2 : 2.4, 0.2),
+      run('cached', s, 2.9, 0.9), // mean drop over 0.5
+      run('wk50+cached', s, s === 1 ? null : 3, 0), // seed 1 misses the target
+    ]);
+    const c = mnistChoice(tuning);
+    assert.equal(c.chosen, 'wk50');
+    const byName = Object.fromEntries(c.candidates.map((x) => [x.variant, x]));
+    assert.ok(Math.abs((byName.wk50.meanCpuSpeedup as number) - 2.3) < 1e-9);
+    assert.ok(Math.abs((byName.wk50.defaultMeanCpuSpeedup as number) - 1.8) < 1e-9);
+    assert.equal(byName.cached.qualifies, false);
+    assert.equal(byName['wk50+cached'].qualifies, false);
+    // Not above 2, or no defaults' record of the same run (another plain curve): nothing chosen.
+    const slow = tuning.map((r) => (r.variant === 'wk50' ? { ...r, cpuSpeedup: 1.95 } : r));
+    assert.equal(mnistChoice(slow).chosen, null);
+    const apart = tuning.map((r) => (r.variant === 'default' ? { ...r, plain: curve(9) } : r));
+    assert.equal(mnistChoice(apart).chosen, null);
+    // The chosen keys: the chosen variant on the report seeds only (not seed 3, not the defaults).
+    const all = [
+      ...tuning,
+      run('wk50', 3, 5, 0),
+      run('wk50', 10, 2.1, 0.3),
+      run('wk50', 11, 2.5, 0.1),
+      run('default', 10, 1.5, 0),
+    ];
+    const h = swiftlearnSection.summarize(all).headline;
+    assert.equal(h.swiftlearnMnistChosenSeeds, 2);
+    assert.ok(Math.abs((h.swiftlearnMnistChosenCpuSpeedup as number) - 2.3) < 1e-9);
+    assert.ok(Math.abs((h.swiftlearnMnistChosenDropPts as number) - 0.2) < 1e-9);
+    const none = swiftlearnSection.summarize(
+      all.map((r) => (r.variant === 'wk50' && r.seed < 3 ? { ...r, dropPts: 0.8 } : r)),
+    ).headline;
+    assert.equal(
+      Object.keys(none).some((k) => k.startsWith('swiftlearnMnistChosen')),
+      false,
+    );
   });
 });
