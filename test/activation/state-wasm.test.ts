@@ -168,6 +168,9 @@ for (const backend of ['cpu', 'wasm'] as const) {
       { pool: 2, strides: 2, padding: 'valid' as const, shape: [5, 8, 8, 8] },
       { pool: 3, strides: 2, padding: 'same' as const, shape: [3, 7, 9, 3] },
       { pool: 2, strides: 1, padding: 'valid' as const, shape: [2, 5, 4, 4] },
+      // Padded windows on the SIMD path (c a multiple of 4): the window's clipped ranges.
+      { pool: 3, strides: 2, padding: 'same' as const, shape: [2, 7, 9, 8] },
+      { pool: 2, strides: 2, padding: 'same' as const, shape: [2, 5, 7, 4] },
     ];
     for (const p of pools) {
       it(`max-pool ${p.pool}x${p.pool}/${p.strides} ${p.padding} c=${p.shape[3]}: same codes and gradient`, async () => {

@@ -139,17 +139,23 @@ export function actPoolArgmax(
   for (let b = 0; b < n; b++)
     for (let r = 0; r < outH; r++)
       for (let q = 0; q < outW; q++) {
+        // The window's rows i0 <= i < i1 and columns j0 <= j < j1 inside the input, once per
+        // output (the same visits, in the same order, as testing each cell's bounds).
+        const y0 = r * sh - top;
+        const x0 = q * sw - left;
+        const i0 = max(0, -y0);
+        const i1 = min(ph, h - y0);
+        const j0 = max(0, -x0);
+        const j1 = min(pw, w - x0);
         let ch = 0;
         if ((c & 3) == 0) {
           for (; ch < c; ch += 4, o += 4) {
             let best = f32x4.splat(-Infinity);
             let at = i32x4.splat(0);
-            for (let i = 0; i < ph; i++) {
-              const y = r * sh - top + i;
-              if (y < 0 || y >= h) continue;
-              for (let j = 0; j < pw; j++) {
-                const xx = q * sw - left + j;
-                if (xx < 0 || xx >= w) continue;
+            for (let i = i0; i < i1; i++) {
+              const y = y0 + i;
+              for (let j = j0; j < j1; j++) {
+                const xx = x0 + j;
                 const v = v128.load(x + ((((b * h + y) * w + xx) * c + ch) << 2));
                 const m = f32x4.gt(v, best);
                 best = v128.bitselect(v, best, m);
@@ -165,12 +171,10 @@ export function actPoolArgmax(
         for (; ch < c; ch++, o++) {
           let best: f32 = -Infinity;
           let at = 0;
-          for (let i = 0; i < ph; i++) {
-            const y = r * sh - top + i;
-            if (y < 0 || y >= h) continue;
-            for (let j = 0; j < pw; j++) {
-              const xx = q * sw - left + j;
-              if (xx < 0 || xx >= w) continue;
+          for (let i = i0; i < i1; i++) {
+            const y = y0 + i;
+            for (let j = j0; j < j1; j++) {
+              const xx = x0 + j;
               const v = load<f32>(x + ((((b * h + y) * w + xx) * c + ch) << 2));
               if (v > best) {
                 best = v;
