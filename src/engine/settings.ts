@@ -12,6 +12,7 @@
  * | auto forward chunk bytes | 640 KiB | constant                                 | `forwardChunk: 'auto'` of compressed training     |
  * | fast kernels installed   | no      | `useFastKernels` / `useStockKernels`     | `fastKernelsActive` (data-parallel workers copy it) |
  * | activation codec kernel  | 'wasm'* | `setActivationCodec` (checks it)         | saved activations, masks, max-pool codes          |
+ * | N:M gradient mask path   | 'fast'  | `setMaskPath`                            | `maskAlongAxis` (src/sparse/mvue.ts)              |
  *
  * (*) 'wasm' (bit-identical to the JS codec) where frugal's wasm module runs, else 'js'.
  * All of it is per JavaScript realm: a worker thread starts from the defaults.
@@ -107,4 +108,28 @@ let refreshKernels: () => void = () => {};
  */
 export function backendRegistered(): void {
   refreshKernels();
+}
+
+/**
+ * Which implementation the N:M gradient masks run: 'fast' (the default: src/sparse/mask-fast.ts
+ * for `mvue` and `magnitude`) or 'reference' (group by group through `maskGroupFast`, one
+ * generator call per draw). Both give the same values from the same random stream
+ * (test/sparse/mask-fast.test.ts); 'reference' is there to compare against, in tests and in
+ * bench/sparse-grad-step.ts (the step before and after the fast path, in one process).
+ */
+export type MaskPath = 'fast' | 'reference';
+
+let maskPathValue: MaskPath = 'fast';
+
+/** Sets the N:M mask path; returns the previous one (to restore it). */
+export function setMaskPath(path: MaskPath): MaskPath {
+  if (path !== 'fast' && path !== 'reference')
+    throw new Error(`setMaskPath: path must be 'fast' or 'reference', got '${String(path)}'`);
+  const previous = maskPathValue;
+  maskPathValue = path;
+  return previous;
+}
+
+export function maskPath(): MaskPath {
+  return maskPathValue;
 }

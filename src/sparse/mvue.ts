@@ -36,8 +36,8 @@
  */
 import { At, ConfigError, check, integer, object, oneOf } from '../config/index.js';
 import type { Rng } from '../engine/random.js';
+import { maskPath } from '../engine/settings.js';
 import { maskAxisFast } from './mask-fast.js';
-import { maskPath } from './mask-path.js';
 
 export type GradMaskKind = 'mvue' | 'approx' | 'magnitude';
 export const GRAD_MASK_KINDS: readonly GradMaskKind[] = ['mvue', 'approx', 'magnitude'];

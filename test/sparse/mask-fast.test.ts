@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { makeRng } from '../../src/engine/random.js';
+import { setMaskPath } from '../../src/engine/settings.js';
 import { takeDraws } from '../../src/sparse/draws.js';
 import { pruneGradient } from '../../src/sparse/grad-prune.js';
-import { setMaskPath } from '../../src/sparse/mask-path.js';
 import {
   type GradMaskKind,
   type GradSparsity,
