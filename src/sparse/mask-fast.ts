@@ -15,8 +15,7 @@
  * pruned step's extra time; with this path the mvue 1:2 step takes about half the reference
  * path's, 2:4 about 0.64 of it.
  */
-import { type Rng, rngCounter } from '../engine/random.js';
-import { MULBERRY_STEP, mulberryDraw, takeDraws } from './draws.js';
+import { MULBERRY_STEP, mulberryDraw, type Rng, rngCounter, takeDraws } from '../engine/random.js';
 import type { GradSparsity } from './mvue.js';
 
 /** Scratch of the general N:M path, reused across groups. */

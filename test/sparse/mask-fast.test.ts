@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { makeRng } from '../../src/engine/random.js';
+import { makeRng, takeDraws } from '../../src/engine/random.js';
 import { setMaskPath } from '../../src/engine/settings.js';
-import { takeDraws } from '../../src/sparse/draws.js';
 import { pruneGradient } from '../../src/sparse/grad-prune.js';
 import {
   type GradMaskKind,
