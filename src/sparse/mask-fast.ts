@@ -88,7 +88,7 @@ export function maskAxisFast(
           mvue12(values, out, base + gi * 2 * stride, stride, draw());
         const i = base + last * 2 * stride;
         if (rLast === 2) mvue12(values, out, i, stride, draw());
-        else mvue12Single(values, out, i, draw());
+        else mvueGroup(values, out, i, stride, 1, 1, 2, draw(), sc);
       } else
         for (let gi = 0; gi < groups; gi++) {
           const r = gi === last ? rLast : m;
@@ -186,19 +186,6 @@ function mvue12(
     out[i] = 0;
     out[i + stride] = p1 > 0 ? x1 / p1 : 0;
   }
-}
-
-/** 1:2 of a last group holding one value (padded with a 0): x0 comes out as it is (or 0 when 0). */
-function mvue12Single(values: ArrayLike<number>, out: Float32Array, i: number, u: number): void {
-  const x0 = values[i];
-  const a0 = Math.abs(x0);
-  // As mvue12 with x1 = 0: rest = a0; pi_0 = 1 unless a0 = 0 (1/2 each) or NaN.
-  const rest = a0 + 0;
-  let p0: number;
-  if (rest === 0) p0 = 0.5;
-  else if (a0 / rest >= 1) p0 = 1;
-  else p0 = a0 / rest;
-  out[i] = u < p0 && p0 > 0 ? x0 / p0 : 0;
 }
 
 /**
