@@ -167,6 +167,21 @@ export function weightedTargetsLoss(base: Loss): Loss {
   };
 }
 
+/**
+ * Each row's score from the model's outputs `out` for targets `y` (rows summing to 1): EL2N
+ * |p - y|_2 or the cross-entropy -log <p, y>, p the softmax of logits or the probabilities.
+ */
+function rowScores(
+  out: tf.Tensor,
+  y: tf.Tensor,
+  score: SwiftLearnScore,
+  loss: LossName,
+): tf.Tensor {
+  const p = loss === 'logits' ? tf.softmax(out) : out;
+  if (score === 'el2n') return tf.sqrt(tf.sum(tf.square(tf.sub(p, y)), -1));
+  return tf.neg(tf.log(tf.maximum(tf.sum(tf.mul(p, y), -1), 1e-30)));
+}
+
 /** Per-sample importance of every training row at the model's current weights. */
 export function scoreSamples(
   model: tf.LayersModel,
@@ -183,12 +198,7 @@ export function scoreSamples(
   for (let from = 0; from < n; from += bs) {
     const to = Math.min(from + bs, n);
     const b = gatherBatch(data.train, data.sampleShape, data.numClasses, idx, from, to);
-    const s = tf.tidy(() => {
-      const y = forward(b.xs, false);
-      const p = loss.name === 'logits' ? tf.softmax(y) : y;
-      if (score === 'el2n') return tf.sqrt(tf.sum(tf.square(tf.sub(p, b.ys)), -1));
-      return tf.neg(tf.log(tf.maximum(tf.sum(tf.mul(p, b.ys), -1), 1e-30)));
-    });
+    const s = tf.tidy(() => rowScores(forward(b.xs, false), b.ys, score, loss.name));
     out.set(s.dataSync() as Float32Array, from);
     tf.dispose([s, b.xs, b.ys]);
   }
@@ -481,12 +491,10 @@ export function swiftLearn(
         throw new Error(
           `SwiftLearn cachedScores: the step has ${out.shape[0]} outputs for the batch's ${rows.length} rows (a transform that changes the batch size runs after SwiftLearn's)`,
         );
-      const s = tf.tidy(() => {
-        const y = tf.div(ys, tf.maximum(tf.sum(ys, -1, true), 1e-12));
-        const p = base.name === 'logits' ? tf.softmax(out) : out;
-        if (c.score === 'el2n') return tf.sqrt(tf.sum(tf.square(tf.sub(p, y)), -1));
-        return tf.neg(tf.log(tf.maximum(tf.sum(tf.mul(p, y), -1), 1e-30)));
-      });
+      // The targets back to rows summing to 1 (the weighted loss scales them).
+      const s = tf.tidy(() =>
+        rowScores(out, tf.div(ys, tf.maximum(tf.sum(ys, -1, true), 1e-12)), c.score, base.name),
+      );
       const v = s.dataSync();
       s.dispose();
       for (let i = 0; i < rows.length; i++) cache[rows[i]] = v[i];
